@@ -1,0 +1,223 @@
+//! The application boundary of fangkong: one function per command or query.
+//!
+//! Every function that reads or changes people's data takes the acting user ([`Actor`]) and checks,
+//! here and not only in the pages, that the role allows it and that the target lies inside the
+//! actor's jurisdiction. Reveals of personal data, exports, imports and changes are written to the
+//! audit log. Time comes from a [`Clock`], so tests run on a fixed clock.
+
+pub mod audit;
+pub mod auth;
+pub mod door_visits;
+pub mod export;
+pub mod import;
+pub mod population;
+pub mod regions;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use fangkong_domain::region::RegionCode;
+use fangkong_domain::role::{Permission, Role};
+pub use fangkong_store::{Store, StoreError};
+
+/// Where the time comes from.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that stands still (tests) unless moved with [`FixedClock::advance`].
+#[derive(Debug)]
+pub struct FixedClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl FixedClock {
+    pub fn new(at: DateTime<Utc>) -> FixedClock {
+        FixedClock(std::sync::Mutex::new(at))
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut now = self.0.lock().expect("clock lock");
+        *now += by;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock lock")
+    }
+}
+
+/// China Standard Time: dates a user sees and types ("today", a visit's day) are Beijing dates.
+pub fn china_offset() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
+/// The application: the store plus the clock. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl App {
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> App {
+        App { store, clock }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn now_unix(&self) -> i64 {
+        self.clock.now().timestamp()
+    }
+
+    /// Today's date in China.
+    pub fn today(&self) -> NaiveDate {
+        self.clock.now().with_timezone(&china_offset()).date_naive()
+    }
+}
+
+/// The user acting, and from where (for the audit log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub jurisdiction: RegionCode,
+    pub client_addr: String,
+}
+
+impl Actor {
+    pub fn require(&self, permission: Permission) -> AppResult<()> {
+        if self.role.allows(permission) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden { role: self.role })
+        }
+    }
+
+    /// Fails unless `code` lies in the actor's jurisdiction.
+    pub fn require_within(&self, code: &RegionCode) -> AppResult<()> {
+        if self.jurisdiction.contains(code) {
+            Ok(())
+        } else {
+            Err(AppError::OutsideJurisdiction)
+        }
+    }
+
+    pub fn jurisdiction_range(&self) -> (String, String) {
+        self.jurisdiction.subtree_range()
+    }
+}
+
+/// Errors of the application boundary. `Display` is the Chinese message a user sees; internal errors
+/// keep their cause for the log and show a generic message.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("没有找到{0}")]
+    NotFound(&'static str),
+    #[error("您的角色（{}）无权执行此操作", role.label_zh())]
+    Forbidden { role: Role },
+    #[error("该记录不在您的管辖范围内")]
+    OutsideJurisdiction,
+    #[error("用户名或密码错误")]
+    BadCredentials,
+    #[error("请先登录")]
+    NotLoggedIn,
+    #[error("登录已过期，请重新登录")]
+    SessionExpired,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("系统内部错误，请稍后重试；如果一直出现，请联系管理员")]
+    Store(#[from] StoreError),
+    #[error("系统内部错误，请稍后重试；如果一直出现，请联系管理员")]
+    Internal(String),
+}
+
+impl AppError {
+    /// A stable machine-readable code for the JSON API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid(_) => "invalid_input",
+            AppError::NotFound(_) => "not_found",
+            AppError::Forbidden { .. } => "forbidden",
+            AppError::OutsideJurisdiction => "outside_jurisdiction",
+            AppError::BadCredentials => "bad_credentials",
+            AppError::NotLoggedIn => "not_logged_in",
+            AppError::SessionExpired => "session_expired",
+            AppError::Conflict(_) => "conflict",
+            AppError::Store(_) | AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Writes one audit record; every reveal, export, import and change goes through here.
+pub(crate) async fn audit(
+    app: &App,
+    actor: Option<&Actor>,
+    username: &str,
+    client_addr: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> AppResult<()> {
+    app.store
+        .insert_audit(&fangkong_store::AuditRecord {
+            id: 0,
+            at: app.now_unix(),
+            user_id: actor.map(|a| a.user_id),
+            username: username.to_string(),
+            action: action.to_string(),
+            target: target.to_string(),
+            detail: detail.to_string(),
+            client_addr: client_addr.to_string(),
+        })
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn audit_by(
+    app: &App,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> AppResult<()> {
+    audit(
+        app,
+        Some(actor),
+        &actor.username,
+        &actor.client_addr,
+        action,
+        target,
+        detail,
+    )
+    .await
+}
+
+/// Parses a region code typed or sent by a user, with a Chinese message.
+pub fn parse_region_code(raw: &str) -> AppResult<RegionCode> {
+    RegionCode::parse(raw.trim()).map_err(AppError::Invalid)
+}
+
+/// Records the pages and the API show as they are (plain data, no behaviour).
+pub mod records {
+    pub use fangkong_store::{
+        AuditRecord, DoorVisitRecord, GridWorkerRecord, HouseholdRecord, ImportRecord,
+        RegionRecord, RowOutcome, UnvisitedHousehold, UserRecord,
+    };
+}

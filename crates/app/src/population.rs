@@ -1,0 +1,296 @@
+//! Residents and households (实有人口): search, pages, reveal of personal data, single edits.
+
+use fangkong_domain::ids::{IdDocument, IdType, mask_middle};
+use fangkong_domain::person::{
+    Sex, age_on, key_groups_from_codes, key_groups_label_zh, key_groups_to_codes,
+};
+use fangkong_domain::phone::PhoneNumber;
+use fangkong_domain::region::RegionCode;
+use fangkong_domain::resident_row::{RawResidentRow, ValidResident, validate_resident_row};
+use fangkong_domain::role::Permission;
+use fangkong_store::{
+    DoorVisitRecord, HouseholdRecord, ResidentBatch, ResidentRecord, ResidentWrite, RowOutcome,
+    SearchField,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::{Actor, App, AppError, AppResult, audit_by};
+
+/// A resident as pages and the API show them: ID number and phone masked unless revealed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResidentView {
+    pub id: i64,
+    pub name: String,
+    pub id_type: String,
+    pub id_type_label: String,
+    pub id_number_masked: String,
+    pub sex_label: String,
+    pub birth_date: String,
+    pub age: u32,
+    pub phone_masked: String,
+    pub address: String,
+    pub household_number: String,
+    pub relation: String,
+    pub grid_code: String,
+    pub key_groups: Vec<String>,
+    pub key_groups_label: String,
+    /// Present only after an audited reveal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HouseholdView {
+    pub household: HouseholdRecord,
+    pub members: Vec<ResidentView>,
+    pub visits: Vec<DoorVisitRecord>,
+}
+
+fn mask_document(id_type: &str, number: &str) -> String {
+    IdType::parse(id_type)
+        .ok()
+        .and_then(|t| IdDocument::parse(t, number).ok())
+        .map(|d| d.masked())
+        .unwrap_or_else(|| mask_middle(number, 2, 2))
+}
+
+fn mask_phone(phone: &Option<String>) -> String {
+    match phone {
+        None => String::new(),
+        Some(p) => PhoneNumber::parse(p)
+            .map(|p| p.masked())
+            .unwrap_or_else(|_| mask_middle(p, 3, 2)),
+    }
+}
+
+pub(crate) fn view_of(
+    record: &ResidentRecord,
+    today: chrono::NaiveDate,
+    revealed: bool,
+) -> ResidentView {
+    let id_type = IdType::parse(&record.id_type).ok();
+    let birth = chrono::NaiveDate::parse_from_str(&record.birth_date, "%Y-%m-%d").ok();
+    let groups = key_groups_from_codes(&record.key_groups);
+    ResidentView {
+        id: record.id,
+        name: record.name.clone(),
+        id_type: record.id_type.clone(),
+        id_type_label: id_type
+            .map(|t| t.label_zh().to_string())
+            .unwrap_or_else(|| record.id_type.clone()),
+        id_number_masked: mask_document(&record.id_type, &record.id_number),
+        sex_label: Sex::parse(&record.sex)
+            .map(|s| s.label_zh().to_string())
+            .unwrap_or_default(),
+        birth_date: record.birth_date.clone(),
+        age: birth.map(|b| age_on(b, today)).unwrap_or(0),
+        phone_masked: mask_phone(&record.phone),
+        address: record.address.clone(),
+        household_number: record.household_number.clone(),
+        relation: record.relation.clone(),
+        grid_code: record.grid_code.clone(),
+        key_groups: groups.iter().map(|g| g.code().to_string()).collect(),
+        key_groups_label: key_groups_label_zh(&groups),
+        id_number: revealed.then(|| record.id_number.clone()),
+        phone: if revealed { record.phone.clone() } else { None },
+    }
+}
+
+/// The row written for a validated resident; the hash covers every stored field, so an unchanged
+/// re-import is recognised and skipped.
+pub(crate) fn write_of(resident: &ValidResident) -> ResidentWrite {
+    let mut write = ResidentWrite {
+        id_type: resident.document.id_type().code().to_string(),
+        id_number: resident.document.number().to_string(),
+        name: resident.name.clone(),
+        sex: resident.sex.code().to_string(),
+        birth_date: resident.birth_date.format("%Y-%m-%d").to_string(),
+        phone: resident.phone.as_ref().map(|p| p.as_str().to_string()),
+        address: resident.address.clone(),
+        household_number: resident.household_number.clone(),
+        relation: resident.relation.clone(),
+        grid_code: resident.grid_code.as_str().to_string(),
+        key_groups: key_groups_to_codes(&resident.key_groups),
+        content_hash: String::new(),
+    };
+    let mut hasher = Sha256::new();
+    for field in [
+        &write.id_type,
+        &write.id_number,
+        &write.name,
+        &write.sex,
+        &write.birth_date,
+        write.phone.as_deref().unwrap_or(""),
+        &write.address,
+        &write.household_number,
+        &write.relation,
+        &write.grid_code,
+        &write.key_groups,
+    ] {
+        hasher.update(field.as_bytes());
+        hasher.update([0x1f]);
+    }
+    write.content_hash = hex::encode(&hasher.finalize()[..12]);
+    write
+}
+
+/// What a search box query looks for: an ID number, a phone number, or a name.
+pub fn classify_query(query: &str) -> (SearchField, String) {
+    let q: String = query.split_whitespace().collect();
+    let digits = q.chars().filter(|c| c.is_ascii_digit()).count();
+    if q.len() == 11 && digits == 11 && q.starts_with('1') {
+        return (SearchField::Phone, q);
+    }
+    if q.len() >= 5 && q.chars().all(|c| c.is_ascii_alphanumeric()) && digits >= 4 {
+        return (SearchField::IdNumber, q.to_ascii_uppercase());
+    }
+    (SearchField::Name, q)
+}
+
+impl App {
+    async fn resident_in_jurisdiction(&self, actor: &Actor, id: i64) -> AppResult<ResidentRecord> {
+        actor.require(Permission::ViewPopulation)?;
+        let record = self
+            .store
+            .resident(id)
+            .await?
+            .ok_or(AppError::NotFound("该居民"))?;
+        let grid = RegionCode::parse(&record.grid_code).map_err(AppError::Internal)?;
+        actor.require_within(&grid)?;
+        Ok(record)
+    }
+
+    /// Search by ID number, phone or name (or its beginning), inside the jurisdiction; masked results.
+    pub async fn search_residents(
+        &self,
+        actor: &Actor,
+        query: &str,
+    ) -> AppResult<Vec<ResidentView>> {
+        actor.require(Permission::ViewPopulation)?;
+        let (field, value) = classify_query(query);
+        if value.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (lower, upper) = actor.jurisdiction_range();
+        let today = self.today();
+        let records = self
+            .store
+            .search_residents(field, &value, (&lower, &upper), 100)
+            .await?;
+        Ok(records.iter().map(|r| view_of(r, today, false)).collect())
+    }
+
+    /// One resident, masked.
+    pub async fn resident(&self, actor: &Actor, id: i64) -> AppResult<ResidentView> {
+        let record = self.resident_in_jurisdiction(actor, id).await?;
+        Ok(view_of(&record, self.today(), false))
+    }
+
+    /// One resident with the full ID number and phone; the reveal is audited before it is returned.
+    pub async fn reveal_resident(
+        &self,
+        actor: &Actor,
+        id: i64,
+        reason: &str,
+    ) -> AppResult<ResidentView> {
+        actor.require(Permission::RevealPersonalData)?;
+        let record = self.resident_in_jurisdiction(actor, id).await?;
+        audit_by(
+            self,
+            actor,
+            "reveal",
+            &format!("resident:{id}"),
+            reason.trim(),
+        )
+        .await?;
+        Ok(view_of(&record, self.today(), true))
+    }
+
+    /// A household with its members (masked) and its door-to-door visits.
+    pub async fn household(&self, actor: &Actor, number: &str) -> AppResult<HouseholdView> {
+        actor.require(Permission::ViewPopulation)?;
+        let household = self
+            .store
+            .household(number)
+            .await?
+            .ok_or(AppError::NotFound("该户"))?;
+        let grid = RegionCode::parse(&household.grid_code).map_err(AppError::Internal)?;
+        actor.require_within(&grid)?;
+        let today = self.today();
+        let members = self
+            .store
+            .household_members(number)
+            .await?
+            .iter()
+            .map(|r| view_of(r, today, false))
+            .collect();
+        let visits = self.store.door_visits_of_household(number).await?;
+        Ok(HouseholdView {
+            household,
+            members,
+            visits,
+        })
+    }
+
+    /// Adds or changes one resident (same rules as an import row); audited as a change.
+    pub async fn save_resident(
+        &self,
+        actor: &Actor,
+        raw: &RawResidentRow,
+    ) -> AppResult<(i64, RowOutcome)> {
+        actor.require(Permission::ImportPopulation)?;
+        let valid = validate_resident_row(raw, self.today()).map_err(|problems| {
+            AppError::Invalid(
+                problems
+                    .iter()
+                    .map(|p| format!("{}：{}", p.column, p.message))
+                    .collect::<Vec<_>>()
+                    .join("；"),
+            )
+        })?;
+        actor.require_within(&valid.grid_code)?;
+        let grid = self.store.region(valid.grid_code.as_str()).await?;
+        if grid.is_none() {
+            return Err(AppError::Invalid(format!(
+                "网格编码 {} 不存在",
+                valid.grid_code.as_str()
+            )));
+        }
+        let write = write_of(&valid);
+        let outcome = self
+            .store
+            .apply_resident_batch(
+                &ResidentBatch {
+                    rows: vec![write.clone()],
+                },
+                self.now_unix(),
+            )
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::Internal("batch of one returned nothing".into()))?;
+        if let RowOutcome::HouseholdInOtherGrid { household_grid } = &outcome {
+            return Err(AppError::Conflict(format!(
+                "户编号 {} 已属于网格 {household_grid}，不能登记到网格 {}",
+                write.household_number, write.grid_code
+            )));
+        }
+        let (lower, upper) = valid.grid_code.subtree_range();
+        let record = self
+            .store
+            .search_residents(SearchField::IdNumber, &write.id_number, (&lower, &upper), 5)
+            .await?
+            .into_iter()
+            .find(|r| r.id_type == write.id_type)
+            .ok_or_else(|| AppError::Internal("saved resident not found".into()))?;
+        let action = match outcome {
+            RowOutcome::Inserted => "create",
+            RowOutcome::Updated => "update",
+            _ => "unchanged",
+        };
+        audit_by(self, actor, action, &format!("resident:{}", record.id), "").await?;
+        Ok((record.id, outcome))
+    }
+}

@@ -1,0 +1,12 @@
+//! Pure types and rules of fangkong.
+//!
+//! Nothing in this crate touches the disk, the network, the clock or a random
+//! source: every rule that depends on "today" takes it as an argument, so the
+//! same input always gives the same answer and the rules can be tested exactly.
+
+pub mod ids;
+pub mod person;
+pub mod phone;
+pub mod region;
+pub mod resident_row;
+pub mod role;

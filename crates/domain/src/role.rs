@@ -1,0 +1,205 @@
+//! Roles, what each may do, and the nine capabilities the navigation shows.
+
+use serde::{Deserialize, Serialize};
+
+/// A user's role. Every user also has a jurisdiction (a region subtree); the role says what they may
+/// do, the jurisdiction where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Commander,
+    Epidemiologist,
+    GridWorker,
+    Sampler,
+    Lab,
+    Checkpoint,
+    IsolationSite,
+    Transfer,
+    Supply,
+    DutyOfficer,
+    Administrator,
+    Resident,
+}
+
+/// Things a role may be allowed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Region pages, resident search, household and resident pages (masked).
+    ViewPopulation,
+    /// Show one person's full ID number and phone (audited).
+    RevealPersonalData,
+    ImportPopulation,
+    ExportPopulation,
+    RecordDoorVisit,
+    ViewAuditLog,
+    ManageUsers,
+}
+
+impl Role {
+    pub const ALL: [Role; 12] = [
+        Role::Commander,
+        Role::Epidemiologist,
+        Role::GridWorker,
+        Role::Sampler,
+        Role::Lab,
+        Role::Checkpoint,
+        Role::IsolationSite,
+        Role::Transfer,
+        Role::Supply,
+        Role::DutyOfficer,
+        Role::Administrator,
+        Role::Resident,
+    ];
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Role::Commander => "commander",
+            Role::Epidemiologist => "epidemiologist",
+            Role::GridWorker => "grid_worker",
+            Role::Sampler => "sampler",
+            Role::Lab => "lab",
+            Role::Checkpoint => "checkpoint",
+            Role::IsolationSite => "isolation_site",
+            Role::Transfer => "transfer",
+            Role::Supply => "supply",
+            Role::DutyOfficer => "duty_officer",
+            Role::Administrator => "administrator",
+            Role::Resident => "resident",
+        }
+    }
+
+    pub fn label_zh(&self) -> &'static str {
+        match self {
+            Role::Commander => "指挥部",
+            Role::Epidemiologist => "流调队员",
+            Role::GridWorker => "网格员",
+            Role::Sampler => "采样录入员",
+            Role::Lab => "检测机构",
+            Role::Checkpoint => "卡口查验",
+            Role::IsolationSite => "隔离点",
+            Role::Transfer => "转运专班",
+            Role::Supply => "物资保障",
+            Role::DutyOfficer => "值班员",
+            Role::Administrator => "管理员",
+            Role::Resident => "居民",
+        }
+    }
+
+    /// Accepts the code or the Chinese label.
+    pub fn parse(raw: &str) -> Result<Role, String> {
+        let raw = raw.trim();
+        Role::ALL
+            .into_iter()
+            .find(|role| role.code() == raw || role.label_zh() == raw)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Role::ALL.iter().map(|r| r.code()).collect();
+                format!("未知角色“{raw}”，可选：{}", known.join(", "))
+            })
+    }
+
+    pub fn allows(&self, permission: Permission) -> bool {
+        use Permission::*;
+        use Role::*;
+        match permission {
+            // Everyone who works the outbreak needs to find people in their area.
+            ViewPopulation => !matches!(self, Resident),
+            // Those who must reach a person: call them, find them, check their papers.
+            RevealPersonalData => matches!(
+                self,
+                Commander
+                    | Epidemiologist
+                    | GridWorker
+                    | Sampler
+                    | Checkpoint
+                    | IsolationSite
+                    | Administrator
+            ),
+            ImportPopulation => matches!(self, Commander | GridWorker | Administrator),
+            ExportPopulation => matches!(self, Commander | Administrator),
+            RecordDoorVisit => matches!(self, GridWorker | Commander | Administrator),
+            ViewAuditLog | ManageUsers => matches!(self, Administrator),
+        }
+    }
+}
+
+/// The nine capabilities of fangkong (product.md), in the order the navigation shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capability {
+    pub slug: &'static str,
+    pub label_zh: &'static str,
+    pub built: bool,
+}
+
+pub const CAPABILITIES: [Capability; 9] = [
+    Capability {
+        slug: "population",
+        label_zh: "区划、网格与实有人口",
+        built: true,
+    },
+    Capability {
+        slug: "mass_testing",
+        label_zh: "全员/区域核酸检测",
+        built: false,
+    },
+    Capability {
+        slug: "health_code",
+        label_zh: "健康码、场所码与卡口查验",
+        built: false,
+    },
+    Capability {
+        slug: "investigation",
+        label_zh: "流调溯源",
+        built: false,
+    },
+    Capability {
+        slug: "risk_area",
+        label_zh: "风险区域与大数据",
+        built: false,
+    },
+    Capability {
+        slug: "isolation",
+        label_zh: "隔离、转运与救治",
+        built: false,
+    },
+    Capability {
+        slug: "supplies",
+        label_zh: "物资保障与民生",
+        built: false,
+    },
+    Capability {
+        slug: "command",
+        label_zh: "指挥调度与值班报送",
+        built: false,
+    },
+    Capability {
+        slug: "platform",
+        label_zh: "平台：用户、审计与接口",
+        built: true,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_role_parses_from_its_code_and_its_chinese_label() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.code()), Ok(role));
+            assert_eq!(Role::parse(role.label_zh()), Ok(role));
+        }
+        assert!(Role::parse("boss").unwrap_err().contains("未知角色"));
+    }
+
+    #[test]
+    fn residents_cannot_view_the_population_and_only_administrators_read_the_audit_log() {
+        assert!(!Role::Resident.allows(Permission::ViewPopulation));
+        assert!(Role::Lab.allows(Permission::ViewPopulation));
+        assert!(!Role::Lab.allows(Permission::RevealPersonalData));
+        let auditors: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| r.allows(Permission::ViewAuditLog))
+            .collect();
+        assert_eq!(auditors, vec![Role::Administrator]);
+    }
+}

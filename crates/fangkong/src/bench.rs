@@ -1,0 +1,328 @@
+//! `fangkong bench …`: benchmarks that report figures (throughput, percentiles, peak memory) and never
+//! assert. Data comes from the simulator through the real import path.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use fangkong_app::auth::NewUser;
+use fangkong_app::{App, Store, SystemClock};
+use fangkong_domain::region::RegionCode;
+use fangkong_domain::role::Role;
+
+use crate::seed::seed_population;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Import N generated residents from CSV (then the same file again), report rows/s and peak memory.
+    Import(BenchArgs),
+    /// Import N residents, then time region pages and resident searches over HTTP (p50/p95/p99).
+    Pages {
+        #[command(flatten)]
+        args: BenchArgs,
+        /// Requests per page kind.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+pub struct BenchArgs {
+    /// Residents to generate (Shijiazhuang: 11000000).
+    #[arg(long, default_value_t = 1_000_000)]
+    residents: u64,
+    /// Region whose villages get the population: 1301 石家庄市 (city scale) or 130109 藁城区.
+    #[arg(long, default_value = "1301")]
+    region: String,
+    /// A postgres:// URL to measure PostgreSQL (its fangkong tables are emptied!); SQLite otherwise,
+    /// in a temporary directory (or --sqlite-dir).
+    #[arg(long)]
+    postgres: Option<String>,
+    /// Where the SQLite benchmark database goes (default: a temporary directory).
+    #[arg(long)]
+    sqlite_dir: Option<std::path::PathBuf>,
+}
+
+/// Peak resident memory of this process so far (Linux VmHWM), in MiB.
+fn peak_memory_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_string())
+        })
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0 / 1024.0)
+        .unwrap_or(0.0);
+    format!("{cores} cores, {memory:.0} GiB")
+}
+
+struct Prepared {
+    app: App,
+    _temp: Option<tempfile::TempDir>,
+    region: RegionCode,
+}
+
+async fn prepare(args: &BenchArgs) -> Result<Prepared> {
+    let (store, temp) = match (&args.postgres, &args.sqlite_dir) {
+        (Some(url), _) => {
+            let store = Store::open_postgres(url)
+                .await
+                .context("connect to PostgreSQL")?;
+            store.clear_all_data().await?;
+            (store, None)
+        }
+        (None, Some(dir)) => {
+            if dir.exists() {
+                std::fs::remove_dir_all(dir)?;
+            }
+            (Store::open_sqlite_dir(dir).await?, None)
+        }
+        (None, None) => {
+            let temp = tempfile::tempdir()?;
+            (Store::open_sqlite_dir(temp.path()).await?, Some(temp))
+        }
+    };
+    let app = App::new(store, Arc::new(SystemClock));
+    app.load_divisions().await?;
+    let region = RegionCode::parse(&args.region).map_err(anyhow::Error::msg)?;
+    Ok(Prepared {
+        app,
+        _temp: temp,
+        region,
+    })
+}
+
+pub async fn run(command: BenchCommand) -> Result<()> {
+    match command {
+        BenchCommand::Import(args) => bench_import(&args).await,
+        BenchCommand::Pages { args, requests } => bench_pages(&args, requests).await,
+    }
+}
+
+async fn import_population(
+    prepared: &Prepared,
+    args: &BenchArgs,
+    csv: &std::path::Path,
+) -> Result<()> {
+    let seeded = seed_population(&prepared.app, &prepared.region, args.residents, 7, csv).await?;
+    let seconds = seeded.import_time.as_secs_f64();
+    println!(
+        "generate   {} residents in {} grids → {:.0} MiB CSV in {:.1} s",
+        args.residents,
+        seeded.plan.grids.len(),
+        seeded.csv_bytes as f64 / 1048576.0,
+        seeded.generate_time.as_secs_f64()
+    );
+    println!(
+        "import     {:.1} s  {:>10.0} rows/s  inserted {}  problems {}  (target < 60 s SQLite, < 90 s PostgreSQL at 11 M)",
+        seconds,
+        seeded.report.inserted as f64 / seconds,
+        seeded.report.inserted,
+        seeded.report.problem_rows
+    );
+    Ok(())
+}
+
+async fn bench_import(args: &BenchArgs) -> Result<()> {
+    let prepared = prepare(args).await?;
+    println!(
+        "fangkong bench import — {} — {} — {} residents",
+        prepared.app.store.backend_name(),
+        machine(),
+        args.residents
+    );
+    let csv_dir = tempfile::tempdir()?;
+    let csv = csv_dir.path().join("population.csv");
+    import_population(&prepared, args, &csv).await?;
+    let started = Instant::now();
+    let again = prepared
+        .app
+        .import_residents(&crate::seed::seed_actor(), &csv, "population.csv")
+        .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "re-import  {:.1} s  {:>10.0} rows/s  inserted {}  updated {}  unchanged {}  (idempotent: nothing written)",
+        seconds,
+        again.rows_total as f64 / seconds,
+        again.inserted,
+        again.updated,
+        again.unchanged
+    );
+    println!("peak memory {:.0} MiB", peak_memory_mib());
+    Ok(())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+async fn bench_pages(args: &BenchArgs, requests: usize) -> Result<()> {
+    let prepared = prepare(args).await?;
+    println!(
+        "fangkong bench pages — {} — {} — {} residents",
+        prepared.app.store.backend_name(),
+        machine(),
+        args.residents
+    );
+    let csv_dir = tempfile::tempdir()?;
+    import_population(&prepared, args, &csv_dir.path().join("population.csv")).await?;
+    drop(csv_dir);
+    let app = prepared.app.clone();
+    app.create_user_unchecked(
+        &NewUser {
+            username: "bench".into(),
+            display_name: "基准测试".into(),
+            role: Role::Commander,
+            jurisdiction: prepared.region.clone(),
+            password: "bench-password".into(),
+        },
+        "bench",
+    )
+    .await?;
+
+    // Targets: the region itself, its children, grandchildren, some grids; IDs, phones, names to search.
+    let region = prepared.region.as_str().to_string();
+    let mut region_codes = vec![region.clone()];
+    let (lower, upper) = prepared.region.subtree_range();
+    let villages = app.store.villages_in(&lower, &upper).await?;
+    for village in villages.iter().step_by((villages.len() / 50).max(1)) {
+        region_codes.push(village.code[..9].to_string());
+        region_codes.push(village.code.clone());
+    }
+    let grids = app.store.grid_codes_in(&lower, &upper).await?;
+    region_codes.extend(grids.iter().step_by((grids.len() / 50).max(1)).cloned());
+    let sample = app.store.residents_page((&lower, &upper), 0, 1).await?;
+    let first_id = sample.first().map(|r| r.id).unwrap_or(0);
+    let mut people = Vec::new();
+    let stride = (args.residents as i64 / 200).max(1);
+    for k in 0..200 {
+        if let Some(r) = app
+            .store
+            .residents_page((&lower, &upper), first_id + k * stride - 1, 1)
+            .await?
+            .pop()
+        {
+            people.push(r);
+        }
+    }
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let server = tokio::spawn(fangkong_web::serve(app.clone(), listener));
+    let client = reqwest::Client::builder().cookie_store(true).build()?;
+    let base = format!("http://{address}");
+    let login = client
+        .post(format!("{base}/login"))
+        .form(&[("username", "bench"), ("password", "bench-password")])
+        .send()
+        .await?;
+    anyhow::ensure!(
+        login.status().is_success() || login.status().is_redirection(),
+        "login failed"
+    );
+
+    let kinds: Vec<(&str, Vec<String>)> = vec![
+        (
+            "region page",
+            region_codes
+                .iter()
+                .map(|c| format!("/regions/{c}"))
+                .collect(),
+        ),
+        (
+            "search by ID number",
+            people
+                .iter()
+                .map(|p| format!("/residents?q={}", p.id_number))
+                .collect(),
+        ),
+        (
+            "search by phone",
+            people
+                .iter()
+                .filter_map(|p| p.phone.as_ref())
+                .map(|p| format!("/residents?q={p}"))
+                .collect(),
+        ),
+        (
+            "search by name",
+            people
+                .iter()
+                .map(|p| format!("/residents?q={}", p.name))
+                .collect(),
+        ),
+        (
+            "resident page",
+            people
+                .iter()
+                .map(|p| format!("/residents/{}", p.id))
+                .collect(),
+        ),
+        (
+            "household page",
+            people
+                .iter()
+                .map(|p| format!("/households/{}", p.household_number))
+                .collect(),
+        ),
+    ];
+    println!(
+        "{:<22} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "page", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms"
+    );
+    for (kind, urls) in kinds {
+        if urls.is_empty() {
+            continue;
+        }
+        let mut times = Vec::with_capacity(requests);
+        for i in 0..requests {
+            let url = format!("{base}{}", urls[i % urls.len()]);
+            let started = Instant::now();
+            let response = client.get(&url).send().await?;
+            let status = response.status();
+            let _ = response.bytes().await?;
+            times.push(started.elapsed());
+            anyhow::ensure!(status.is_success(), "{kind}: {url} answered {status}");
+        }
+        times.sort();
+        println!(
+            "{:<22} {:>8} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+            kind,
+            requests,
+            percentile(&times, 0.5),
+            percentile(&times, 0.95),
+            percentile(&times, 0.99),
+            percentile(&times, 1.0)
+        );
+    }
+    println!(
+        "(target p95 < 300 ms at 11 M residents)  peak memory {:.0} MiB",
+        peak_memory_mib()
+    );
+    server.abort();
+    Ok(())
+}

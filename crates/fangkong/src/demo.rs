@@ -1,0 +1,220 @@
+//! `fangkong demo`: the real divisions of 石家庄市藁城区 with a generated population, one user per role,
+//! some door-to-door visits, served on localhost.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use fangkong_app::auth::NewUser;
+use fangkong_app::door_visits::DoorVisitForm;
+use fangkong_app::{Actor, App, Store, SystemClock};
+use fangkong_domain::region::RegionCode;
+use fangkong_domain::role::Role;
+
+use crate::seed::{region_path_name, seed_actor, seed_population};
+
+/// 藁城区: where the January 2021 Shijiazhuang outbreak began (小果庄村, 增村镇).
+const GAOCHENG: &str = "130109";
+/// Residents of 藁城区 at the end of 2021.
+const GAOCHENG_RESIDENTS: u64 = 737_580;
+pub const DEMO_PASSWORD: &str = "fangkong2021";
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Where the demo database goes (wiped and recreated on every run), or a postgres:// URL
+    /// (its fangkong tables are emptied first).
+    #[arg(long, default_value = "./fangkong-demo")]
+    database: String,
+    /// Residents to generate (the real figure by default).
+    #[arg(long, default_value_t = GAOCHENG_RESIDENTS)]
+    residents: u64,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Seed and exit without serving (for scripts).
+    #[arg(long)]
+    no_serve: bool,
+}
+
+pub async fn run(args: DemoArgs) -> Result<()> {
+    let store = if args.database.starts_with("postgres") {
+        let store = Store::open(&args.database).await?;
+        store.clear_all_data().await?;
+        store
+    } else {
+        let dir = PathBuf::from(&args.database);
+        if dir.join("fangkong.sqlite").exists() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("remove old demo {}", dir.display()))?;
+        }
+        Store::open_sqlite_dir(&dir).await?
+    };
+    let app = App::new(store, Arc::new(SystemClock));
+    println!("载入河北省区划……");
+    app.load_divisions().await?;
+
+    let county = RegionCode::parse(GAOCHENG).map_err(anyhow::Error::msg)?;
+    println!("生成藁城区 {} 名居民并通过导入流程入库……", args.residents);
+    let csv_dir = tempfile::tempdir()?;
+    let seeded = seed_population(
+        &app,
+        &county,
+        args.residents,
+        2021,
+        &csv_dir.path().join("population.csv"),
+    )
+    .await?;
+    println!(
+        "  {} 个网格，{} 人，生成 {:.1} 秒，导入 {:.1} 秒（{:.0} 人/秒），问题行 {}",
+        seeded.plan.grids.len(),
+        seeded.report.inserted,
+        seeded.generate_time.as_secs_f64(),
+        seeded.import_time.as_secs_f64(),
+        seeded.report.inserted as f64 / seeded.import_time.as_secs_f64().max(0.001),
+        seeded.report.problem_rows,
+    );
+
+    // The grid worker's grid: the first grid of 小果庄村 (增村镇), where the outbreak began.
+    let (lower, upper) = county.subtree_range();
+    let villages = app.store.villages_in(&lower, &upper).await?;
+    let village = villages
+        .iter()
+        .find(|v| v.name.contains("小果庄"))
+        .or(villages.first())
+        .context("no village in 藁城区")?;
+    let grid_code = seeded
+        .plan
+        .grids
+        .iter()
+        .find(|g| g.village_code == village.code)
+        .map(|g| g.code.clone())
+        .context("no grid in the chosen village")?;
+    let grid = RegionCode::parse(&grid_code).map_err(anyhow::Error::msg)?;
+    let township = RegionCode::parse(&grid_code[..9]).map_err(anyhow::Error::msg)?;
+
+    let users = [
+        ("commander", "藁城区指挥部", Role::Commander, county.clone()),
+        (
+            "epidemiologist",
+            "流调队员 李明",
+            Role::Epidemiologist,
+            county.clone(),
+        ),
+        ("gridworker", "网格员 王芳", Role::GridWorker, grid.clone()),
+        (
+            "sampler",
+            "增村镇采样点 刘强",
+            Role::Sampler,
+            township.clone(),
+        ),
+        ("lab", "藁城区检测中心", Role::Lab, county.clone()),
+        (
+            "checkpoint",
+            "卡口查验 赵军",
+            Role::Checkpoint,
+            county.clone(),
+        ),
+        (
+            "isolation",
+            "隔离点 陈静",
+            Role::IsolationSite,
+            county.clone(),
+        ),
+        ("transfer", "转运专班 孙伟", Role::Transfer, county.clone()),
+        ("supply", "物资保障组 周丽", Role::Supply, county.clone()),
+        ("duty", "值班员 吴刚", Role::DutyOfficer, county.clone()),
+        (
+            "admin",
+            "系统管理员",
+            Role::Administrator,
+            RegionCode::parse("13").map_err(anyhow::Error::msg)?,
+        ),
+        ("resident", "居民 张华", Role::Resident, grid.clone()),
+    ];
+    for (username, name, role, jurisdiction) in &users {
+        let user = NewUser {
+            username: username.to_string(),
+            display_name: name.to_string(),
+            role: *role,
+            jurisdiction: jurisdiction.clone(),
+            password: DEMO_PASSWORD.to_string(),
+        };
+        app.create_user_unchecked(&user, "demo").await?;
+    }
+    app.create_grids_unchecked(
+        &[fangkong_app::regions::grid_record(
+            &grid_code,
+            &village.code,
+            "",
+        )],
+        &[fangkong_app::records::GridWorkerRecord {
+            grid_code: grid_code.clone(),
+            name: "王芳".into(),
+            phone: "13903110001".into(),
+            username: Some("gridworker".into()),
+        }],
+    )
+    .await?;
+    let visited = seed_door_visits(&app, &grid).await?;
+
+    let grid_name = region_path_name(&app, &grid).await?;
+    println!();
+    println!(
+        "演示数据已就绪：藁城区 {} 人。登录账号（密码均为 {DEMO_PASSWORD}）：",
+        seeded.report.inserted
+    );
+    for (username, name, role, jurisdiction) in &users {
+        let place = app.region_name(jurisdiction).await?;
+        println!(
+            "  {username:<15} {:<8} {name}（辖区：{place}）",
+            role.label_zh()
+        );
+    }
+    println!("网格员的网格：{grid_name}（{grid_code}），已走访 {visited} 户，其余户在敲门台账中。");
+    if args.no_serve {
+        return Ok(());
+    }
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("listen on {}", args.listen))?;
+    println!();
+    println!("打开 http://{}/ 开始使用（Ctrl+C 结束）。", args.listen);
+    fangkong_web::serve(app, listener).await?;
+    Ok(())
+}
+
+/// Visits about 60% of the grid's households, some with arrivals from elsewhere.
+async fn seed_door_visits(app: &App, grid: &RegionCode) -> Result<usize> {
+    let actor = Actor {
+        display_name: "网格员 王芳".into(),
+        ..seed_actor()
+    };
+    let households = app
+        .store
+        .households_in_grid(grid.as_str(), "", 10_000)
+        .await?;
+    let mut visited = 0;
+    for (index, household) in households.iter().enumerate() {
+        if index % 5 >= 3 {
+            continue;
+        }
+        let arrivals = usize::from(index % 17 == 0);
+        let form = DoorVisitForm {
+            present_count: household.members.to_string(),
+            away_count: "0".into(),
+            arrivals_count: arrivals.to_string(),
+            arrivals_note: if arrivals > 0 {
+                "1月1日自石家庄市区返乡".into()
+            } else {
+                String::new()
+            },
+            untested_count: usize::from(index % 11 == 0).to_string(),
+            unvaccinated_count: usize::from(index % 7 == 0).to_string(),
+            note: String::new(),
+        };
+        app.record_door_visit(&actor, &household.number, &form)
+            .await?;
+        visited += 1;
+    }
+    Ok(visited)
+}

@@ -1,0 +1,241 @@
+//! The fangkong binary: `serve`, `demo`, `import`, `export`, `user`, `bench`.
+
+mod bench;
+mod demo;
+mod seed;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use fangkong_app::auth::NewUser;
+use fangkong_app::import::FileFormat;
+use fangkong_app::{Actor, App, Store, SystemClock};
+use fangkong_domain::role::Role;
+
+#[derive(Parser)]
+#[command(
+    name = "fangkong",
+    version,
+    about = "防控指挥平台 fangkong — outbreak prevention-and-control command platform"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DatabaseArg {
+    /// A SQLite data directory (created on first run) or a postgres:// URL.
+    #[arg(long, env = "FANGKONG_DATABASE", default_value = "./fangkong-data")]
+    database: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the platform (SQLite by default, PostgreSQL with a postgres:// URL).
+    Serve {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Seed a simulated outbreak county (石家庄市藁城区) into a fresh database, print logins, serve it.
+    Demo(demo::DemoArgs),
+    /// Import residents from a CSV or XLSX file, as a user (for the audit trail and jurisdiction).
+    Import {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// The file (.csv or .xlsx).
+        file: PathBuf,
+        /// The username the import runs as.
+        #[arg(long = "as")]
+        as_user: String,
+    },
+    /// Export the residents of a region to CSV or XLSX (audited).
+    Export {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Region code (e.g. 130109 for 藁城区).
+        #[arg(long)]
+        region: String,
+        /// Output file; .xlsx writes Excel, anything else CSV.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long = "as")]
+        as_user: String,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Benchmarks (they report; they never assert).
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user: role is one of commander, epidemiologist, grid_worker, sampler, lab, checkpoint,
+    /// isolation_site, transfer, supply, duty_officer, administrator, resident (or its Chinese name).
+    Add {
+        #[command(flatten)]
+        db: DatabaseArg,
+        #[arg(long)]
+        username: String,
+        /// Person or office name shown in pages.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: String,
+        /// Region code of the jurisdiction (e.g. 130109 藁城区, 130109104 增村镇).
+        #[arg(long)]
+        jurisdiction: String,
+        /// The password (or set FANGKONG_PASSWORD).
+        #[arg(long, env = "FANGKONG_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// List the users.
+    List {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+}
+
+/// Opens the store, applies migrations and loads the divisions on first run.
+async fn open_app(location: &str) -> Result<App> {
+    let store = Store::open(location)
+        .await
+        .with_context(|| format!("open database {location}"))?;
+    let app = App::new(store, Arc::new(SystemClock));
+    if app.store.count_regions().await? == 0 {
+        app.load_divisions().await?;
+    }
+    Ok(app)
+}
+
+/// The command-line operator acts as an existing user: their role and jurisdiction apply.
+async fn actor_for(app: &App, username: &str) -> Result<Actor> {
+    let Some(user) = app.store.user_by_username(username).await? else {
+        bail!("用户 {username} 不存在（先用 fangkong user add 创建）");
+    };
+    Ok(Actor {
+        user_id: user.id,
+        username: user.username,
+        display_name: user.display_name,
+        role: Role::parse(&user.role).map_err(anyhow::Error::msg)?,
+        jurisdiction: fangkong_app::parse_region_code(&user.jurisdiction)?,
+        client_addr: "command-line".into(),
+    })
+}
+
+fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_target(false)
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    init_logging();
+    match Cli::parse().command {
+        Command::Serve { db, listen } => {
+            let app = open_app(&db.database).await?;
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("listen on {listen}"))?;
+            tracing::info!(
+                backend = app.store.backend_name(),
+                "fangkong serving on http://{listen}"
+            );
+            fangkong_web::serve(app, listener).await?;
+        }
+        Command::Demo(args) => demo::run(args).await?,
+        Command::Import { db, file, as_user } => {
+            let app = open_app(&db.database).await?;
+            let actor = actor_for(&app, &as_user).await?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let report = app.import_residents(&actor, &file, &name).await?;
+            println!(
+                "导入 #{}：读取 {} 行，新增 {}，更新 {}，未变 {}，问题行 {}",
+                report.import_id,
+                report.rows_total,
+                report.inserted,
+                report.updated,
+                report.unchanged,
+                report.problem_rows
+            );
+            for p in report.problems.iter().take(50) {
+                println!("  第 {} 行 {}：{}", p.row_number, p.column, p.message);
+            }
+            if report.problem_rows > 0 {
+                println!("问题行可在网页“导入导出”中下载，修改后重新导入。");
+            }
+        }
+        Command::Export {
+            db,
+            region,
+            out,
+            as_user,
+        } => {
+            let app = open_app(&db.database).await?;
+            let actor = actor_for(&app, &as_user).await?;
+            let format = if out.extension().is_some_and(|e| e == "xlsx") {
+                FileFormat::Xlsx
+            } else {
+                FileFormat::Csv
+            };
+            let rows = app.export_residents(&actor, &region, format, &out).await?;
+            println!("已导出 {rows} 人到 {}", out.display());
+        }
+        Command::User { command } => match command {
+            UserCommand::Add {
+                db,
+                username,
+                name,
+                role,
+                jurisdiction,
+                password,
+            } => {
+                let app = open_app(&db.database).await?;
+                let user = NewUser {
+                    username,
+                    display_name: name,
+                    role: Role::parse(&role).map_err(anyhow::Error::msg)?,
+                    jurisdiction: fangkong_app::parse_region_code(&jurisdiction)?,
+                    password,
+                };
+                let id = app.create_user_unchecked(&user, "command-line").await?;
+                println!(
+                    "已创建用户 {}（编号 {id}，{}，辖区 {}）",
+                    user.username,
+                    user.role.label_zh(),
+                    user.jurisdiction.as_str()
+                );
+            }
+            UserCommand::List { db } => {
+                let app = open_app(&db.database).await?;
+                for user in app.store.users_in(("", "~")).await? {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        user.username, user.display_name, user.role, user.jurisdiction
+                    );
+                }
+            }
+        },
+        Command::Bench { command } => bench::run(command).await?,
+    }
+    Ok(())
+}

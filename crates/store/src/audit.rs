@@ -1,0 +1,58 @@
+//! The audit log: every reveal of personal data, every export and every change.
+
+use crate::{Store, StoreResult, with_pool};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: i64,
+    pub user_id: Option<i64>,
+    pub username: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    pub client_addr: String,
+}
+
+impl Store {
+    pub async fn insert_audit(&self, record: &AuditRecord) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO audit_log (at, user_id, username, action, target, detail, client_addr) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(record.at)
+            .bind(record.user_id)
+            .bind(&record.username)
+            .bind(&record.action)
+            .bind(&record.target)
+            .bind(&record.detail)
+            .bind(&record.client_addr)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Newest entries first, older than `before_id` (use `i64::MAX` for the first page); `action` filters
+    /// when not empty.
+    pub async fn audit_page(
+        &self,
+        action: &str,
+        before_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let records = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, at, user_id, username, action, target, detail, client_addr FROM audit_log \
+                 WHERE id < $1 AND ($2 = '' OR action = $2) ORDER BY id DESC LIMIT $3",
+            )
+            .bind(before_id)
+            .bind(action)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(records)
+    }
+}

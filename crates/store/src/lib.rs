@@ -1,0 +1,149 @@
+//! All of fangkong's SQL lives here, for both backends.
+//!
+//! [`Store`] is an enum over a SQLite pool (the embedded default) and a PostgreSQL pool. Each method
+//! runs the same SQL text on either backend through [`with_pool!`]: the body is compiled once per
+//! backend, so the type checker sees both. Placeholders are `$N` (both drivers accept them) and every
+//! type is one both backends share: `i64` integers and unix-second times, `bool`, `TEXT`, dates as
+//! 'YYYY-MM-DD' text. The shared store story tests in `tests/` run on both.
+
+mod schema;
+
+pub mod audit;
+pub mod door_visits;
+pub mod imports;
+pub mod population;
+pub mod regions;
+pub mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+pub use audit::AuditRecord;
+pub use door_visits::{DoorVisitRecord, UnvisitedHousehold};
+pub use imports::{ImportCounters, ImportProblemRecord, ImportRecord};
+pub use population::{
+    ExistingHousehold, ExistingResident, HouseholdRecord, NewHousehold, ResidentBatch,
+    ResidentRecord, ResidentWrite, RowOutcome, SearchField,
+};
+pub use regions::{ChildCount, GridWorkerRecord, RegionRecord};
+pub use users::{SessionUser, UserRecord};
+
+/// The database: SQLite in a data directory, or PostgreSQL.
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of either backend.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::Store::Sqlite($pool) => $body,
+            $crate::Store::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDirectory {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl StoreError {
+    /// True when the write failed because a unique key already exists (a retry or a duplicate).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl Store {
+    /// Opens (and creates on first run) the SQLite database `fangkong.sqlite` in `data_dir`,
+    /// in WAL mode with `synchronous=FULL`: a commit is acknowledged only once it is on disk.
+    pub async fn open_sqlite_dir(data_dir: &Path) -> StoreResult<Store> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDirectory {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        Self::open_sqlite_file(&data_dir.join("fangkong.sqlite")).await
+    }
+
+    pub async fn open_sqlite_file(file: &Path) -> StoreResult<Store> {
+        let options = SqliteConnectOptions::new()
+            .filename(file)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30))
+            // Page cache per connection (negative = KiB): bulk imports touch big indexes.
+            .pragma("cache_size", "-262144")
+            .pragma("temp_store", "memory");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Store::Sqlite(pool))
+    }
+
+    /// Connects to PostgreSQL (`postgres://…`) and applies the PostgreSQL migrations.
+    pub async fn open_postgres(url: &str) -> StoreResult<Store> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Store::Postgres(pool))
+    }
+
+    /// Opens whatever `location` names: a `postgres://` URL, or else a SQLite data directory.
+    pub async fn open(location: &str) -> StoreResult<Store> {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            Self::open_postgres(location).await
+        } else {
+            Self::open_sqlite_dir(Path::new(location)).await
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "SQLite",
+            Store::Postgres(_) => "PostgreSQL",
+        }
+    }
+
+    /// Empties every table (tests and the demo on PostgreSQL start from a clean database).
+    pub async fn clear_all_data(&self) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for table in schema::TABLES_CHILD_FIRST {
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await)
+    }
+}

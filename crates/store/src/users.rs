@@ -1,0 +1,186 @@
+//! Users and their sessions.
+
+use crate::{Store, StoreResult, with_pool};
+
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserRecord {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub jurisdiction: String,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for UserRecord {
+    // The password hash stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("jurisdiction", &self.jurisdiction)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The user behind a live session, with the session's CSRF token.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct SessionUser {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub jurisdiction: String,
+    pub csrf_token: String,
+    pub expires_at: i64,
+}
+
+const USER_COLUMNS: &str =
+    "id, username, display_name, role, jurisdiction, password_hash, disabled, created_at";
+
+impl Store {
+    /// Creates a user; fails with a unique violation when the username is taken.
+    pub async fn insert_user(
+        &self,
+        username: &str,
+        display_name: &str,
+        role: &str,
+        jurisdiction: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> StoreResult<i64> {
+        let id = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "INSERT INTO users (username, display_name, role, jurisdiction, password_hash, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(username)
+            .bind(display_name)
+            .bind(role)
+            .bind(jurisdiction)
+            .bind(password_hash)
+            .bind(now)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(id)
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+        let user = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(username).fetch_optional(pool).await?
+        });
+        Ok(user)
+    }
+
+    /// Users whose jurisdiction lies inside the code range, by username.
+    pub async fn users_in(&self, subtree: (&str, &str)) -> StoreResult<Vec<UserRecord>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE jurisdiction >= $1 AND jurisdiction < $2 ORDER BY username"
+        );
+        let users = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(subtree.0)
+                .bind(subtree.1)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(users)
+    }
+
+    pub async fn set_password_hash(&self, user_id: i64, password_hash: &str) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(password_hash)
+                .bind(user_id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn insert_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(csrf_token)
+            .bind(now)
+            .bind(expires_at)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The session's user, if the session exists, has not expired and the user is not disabled.
+    pub async fn session_user(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<SessionUser>> {
+        let user = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT u.id AS user_id, u.username, u.display_name, u.role, u.jurisdiction, \
+                        s.csrf_token, s.expires_at \
+                 FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = $3",
+            )
+            .bind(token_hash)
+            .bind(now)
+            .bind(false)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(user)
+    }
+
+    /// True when a session with this token existed but has expired (to tell the user why they must log in).
+    pub async fn session_expired(&self, token_hash: &str, now: i64) -> StoreResult<bool> {
+        let count: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE token_hash = $1 AND expires_at <= $2")
+                .bind(token_hash)
+                .bind(now)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count > 0)
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Removes sessions that expired more than a day before `now` (recently expired ones are kept so
+    /// the login page can say "your session expired").
+    pub async fn delete_stale_sessions(&self, now: i64) -> StoreResult<u64> {
+        let removed = with_pool!(self, pool => {
+            sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+                .bind(now - 86_400)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(removed)
+    }
+}

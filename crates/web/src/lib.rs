@@ -1,0 +1,97 @@
+//! The only crate that knows HTTP and HTML.
+//!
+//! Handlers read like a recipe: extract → parse the form into a command → one `app` call → render or
+//! redirect (303 after POST). Pages are server-rendered (askama) in Chinese; every asset is served by
+//! the binary (no CDN, no web fonts). The JSON API mirrors the pages; its OpenAPI document is served
+//! at `/api/openapi.json`.
+
+mod api;
+mod pages;
+mod session;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use fangkong_app::{App, AppError};
+
+pub use session::SESSION_COOKIE;
+
+/// Shared state of every handler.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub app: App,
+}
+
+/// Largest accepted upload (a county's population file as XLSX is a few tens of MB).
+const UPLOAD_LIMIT_BYTES: usize = 1024 * 1024 * 1024;
+
+/// The whole web application.
+pub fn router(app: App) -> Router {
+    let state = AppState { app };
+    Router::new()
+        .merge(pages::router())
+        .nest("/api", api::router())
+        .route("/assets/app.css", axum::routing::get(stylesheet))
+        .route("/health", axum::routing::get(|| async { "ok" }))
+        .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))
+        .with_state(state)
+}
+
+/// Serves `router(app)` on `listener` until the process ends; client addresses reach the audit log.
+pub async fn serve(app: App, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("../assets/app.css"),
+    )
+        .into_response()
+}
+
+/// The HTTP status for an application error.
+pub(crate) fn status_of(error: &AppError) -> StatusCode {
+    match error {
+        AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::Forbidden { .. } | AppError::OutsideJurisdiction => StatusCode::FORBIDDEN,
+        AppError::BadCredentials | AppError::NotLoggedIn | AppError::SessionExpired => {
+            StatusCode::UNAUTHORIZED
+        }
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Logs internal errors without personal data: database errors are reduced to their message (never
+/// the detail, which for a unique violation would contain the duplicated value).
+pub(crate) fn log_if_internal(error: &AppError) {
+    match error {
+        AppError::Store(fangkong_app::StoreError::Database(sqlx_error)) => {
+            let text = match sqlx_error.as_database_error() {
+                Some(db) => format!("database: {}", db.message()),
+                None => format!("database: {}", error_kind(sqlx_error)),
+            };
+            tracing::error!(error = %text, "request failed");
+        }
+        AppError::Store(other) => tracing::error!(error = %other, "request failed"),
+        AppError::Internal(text) => tracing::error!(error = %text, "request failed"),
+        _ => {}
+    }
+}
+
+fn error_kind(error: &dyn std::error::Error) -> String {
+    // The Display of non-database sqlx errors (pool timeout, io) carries no row values.
+    error.to_string()
+}

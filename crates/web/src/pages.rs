@@ -1,0 +1,1054 @@
+//! Server-rendered pages (Chinese first).
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::{NaiveDate, TimeZone};
+use fangkong_app::door_visits::{DoorLedger, DoorVisitForm};
+use fangkong_app::import::{FileFormat, ImportReport};
+use fangkong_app::population::{HouseholdView, ResidentView};
+use fangkong_app::records::{AuditRecord, DoorVisitRecord, ImportRecord, UnvisitedHousehold};
+use fangkong_app::regions::RegionOverview;
+use fangkong_app::{AppError, china_offset};
+use fangkong_domain::region::RegionLevel;
+use fangkong_domain::role::{CAPABILITIES, Permission, Role};
+use serde::Deserialize;
+
+use crate::session::{ClientAddr, LoggedIn, SESSION_COOKIE, resolve};
+use crate::{AppState, log_if_internal, status_of};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/regions", get(regions_root))
+        .route("/regions/find", get(regions_find))
+        .route("/regions/{code}", get(region_page))
+        .route("/residents", get(residents_search))
+        .route("/residents/{id}", get(resident_page))
+        .route("/residents/{id}/reveal", post(resident_reveal))
+        .route("/households/{number}", get(household_page))
+        .route("/households/{number}/visits", post(household_visit))
+        .route("/door-ledger/{grid}", get(door_ledger_page))
+        .route("/import", get(import_page).post(import_submit))
+        .route("/imports/{id}/problems.csv", get(import_problems_download))
+        .route("/export", post(export_download))
+        .route("/audit", get(audit_page))
+        .route("/users", get(users_page).post(users_create))
+        .route("/modules/{slug}", get(module_page))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout, errors and the page extractor
+
+pub struct ModuleLink {
+    pub slug: &'static str,
+    pub label: &'static str,
+    pub href: &'static str,
+    pub built: bool,
+}
+
+pub struct Flash {
+    pub kind: &'static str,
+    pub text: String,
+}
+
+/// What every page's frame shows: who is logged in, the navigation, a message.
+pub struct Layout {
+    pub display_name: String,
+    pub role_label: &'static str,
+    pub jurisdiction_name: String,
+    pub csrf: String,
+    pub active: &'static str,
+    pub modules: Vec<ModuleLink>,
+    pub is_admin: bool,
+    pub flash: Option<Flash>,
+}
+
+/// A logged-in user on a page; not logged in → redirect to the login page with the reason.
+pub struct PageUser {
+    pub user: LoggedIn,
+    pub jurisdiction_name: String,
+}
+
+impl FromRequestParts<AppState> for PageUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match resolve(parts, state).await {
+            Ok(user) => {
+                let jurisdiction_name = state
+                    .app
+                    .region_name(&user.actor.jurisdiction)
+                    .await
+                    .unwrap_or_else(|_| user.actor.jurisdiction.as_str().to_string());
+                Ok(PageUser {
+                    user,
+                    jurisdiction_name,
+                })
+            }
+            Err(e) => {
+                let reason = if matches!(e, AppError::SessionExpired) {
+                    "expired"
+                } else {
+                    "required"
+                };
+                log_if_internal(&e);
+                Err(Redirect::to(&format!("/login?reason={reason}")).into_response())
+            }
+        }
+    }
+}
+
+impl PageUser {
+    fn layout(&self, active: &'static str) -> Layout {
+        let actor = &self.user.actor;
+        Layout {
+            display_name: actor.display_name.clone(),
+            role_label: actor.role.label_zh(),
+            jurisdiction_name: self.jurisdiction_name.clone(),
+            csrf: self.user.csrf_token.clone(),
+            active,
+            modules: CAPABILITIES
+                .iter()
+                .map(|c| ModuleLink {
+                    slug: c.slug,
+                    label: c.label_zh,
+                    href: match c.slug {
+                        "population" => "/regions",
+                        "platform" => "/import",
+                        _ => "",
+                    },
+                    built: c.built,
+                })
+                .collect(),
+            is_admin: actor.role.allows(Permission::ViewAuditLog),
+            flash: None,
+        }
+    }
+
+    fn can(&self, permission: Permission) -> bool {
+        self.user.actor.role.allows(permission)
+    }
+
+    /// An error page with the user's frame.
+    fn error(&self, error: AppError) -> PageError {
+        PageError {
+            error,
+            layout: Some(self.layout("")),
+        }
+    }
+}
+
+pub struct PageError {
+    error: AppError,
+    layout: Option<Layout>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: Layout,
+    message: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        log_if_internal(&self.error);
+        let status = status_of(&self.error);
+        let message = self.error.to_string();
+        match self.layout {
+            Some(layout) => match (ErrorPage {
+                layout,
+                message: message.clone(),
+            })
+            .render()
+            {
+                Ok(html) => (status, Html(html)).into_response(),
+                Err(_) => (status, message).into_response(),
+            },
+            None => (status, message).into_response(),
+        }
+    }
+}
+
+type PageResult = Result<Response, PageError>;
+
+fn render<T: Template>(page: &T) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "页面生成失败").into_response()
+        }
+    }
+}
+
+/// Beijing time of a unix timestamp, as users read it.
+pub fn beijing_time(unix: i64) -> String {
+    china_offset()
+        .timestamp_opt(unix, 0)
+        .single()
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login and home
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    message: Option<String>,
+    username: String,
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    reason: Option<String>,
+}
+
+async fn login_page(Query(query): Query<LoginQuery>) -> Response {
+    let message = match query.reason.as_deref() {
+        Some("expired") => Some("登录已过期，请重新登录".to_string()),
+        Some("required") => Some("请先登录".to_string()),
+        Some("logout") => Some("您已退出登录".to_string()),
+        _ => None,
+    };
+    render(&LoginPage {
+        message,
+        username: String::new(),
+    })
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+}
+
+/// A login form posted from another site is refused: the browser's Origin must be this host.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    origin.split("://").nth(1) == Some(host)
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if !same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "跨站登录请求已被拒绝").into_response();
+    }
+    match state.app.login(&form.username, &form.password, &addr).await {
+        Ok(session) => (
+            [(
+                header::SET_COOKIE,
+                format!(
+                    "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax",
+                    session.token
+                ),
+            )],
+            Redirect::to("/"),
+        )
+            .into_response(),
+        Err(e) => {
+            log_if_internal(&e);
+            let page = LoginPage {
+                message: Some(e.to_string()),
+                username: form.username,
+            };
+            (status_of(&e), render(&page)).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    page: PageUser,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    page.user
+        .check_csrf(&form.csrf)
+        .map_err(|e| page.error(e))?;
+    state
+        .app
+        .logout(&page.user.token, &page.user.actor)
+        .await
+        .map_err(|e| page.error(e))?;
+    Ok((
+        [(
+            header::SET_COOKIE,
+            format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+        )],
+        Redirect::to("/login?reason=logout"),
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: Layout,
+    greeting: String,
+    residents: i64,
+    households: i64,
+    grids: i64,
+    tasks: Vec<(String, String)>,
+}
+
+async fn home(State(state): State<AppState>, page: PageUser) -> PageResult {
+    let actor = &page.user.actor;
+    let jurisdiction = actor.jurisdiction.as_str().to_string();
+    let (residents, households, grids) = if actor.role.allows(Permission::ViewPopulation) {
+        let o = state
+            .app
+            .region_overview(actor, &jurisdiction)
+            .await
+            .map_err(|e| page.error(e))?;
+        (o.residents, o.households, o.grids)
+    } else {
+        (0, 0, 0)
+    };
+    let mut tasks: Vec<(String, String)> = Vec::new();
+    let region_link = format!("/regions/{jurisdiction}");
+    match actor.role {
+        Role::GridWorker => {
+            if actor.jurisdiction.level() == RegionLevel::Grid {
+                tasks.push((
+                    "敲门行动：查看本网格未走访的住户".into(),
+                    format!("/door-ledger/{jurisdiction}"),
+                ));
+            }
+            tasks.push(("查看本辖区住户".into(), region_link));
+            tasks.push(("查找居民".into(), "/residents".into()));
+            tasks.push(("导入本网格居民名单（CSV/Excel）".into(), "/import".into()));
+        }
+        Role::Commander | Role::DutyOfficer | Role::Epidemiologist => {
+            tasks.push(("辖区人口与网格总览".into(), region_link));
+            tasks.push(("查找居民".into(), "/residents".into()));
+        }
+        Role::Administrator => {
+            tasks.push(("用户与辖区".into(), "/users".into()));
+            tasks.push(("审计日志".into(), "/audit".into()));
+            tasks.push(("导入居民".into(), "/import".into()));
+            tasks.push(("辖区人口与网格总览".into(), region_link));
+        }
+        Role::Resident => {
+            tasks.push((
+                "本人健康码与检测结果（建设中）".into(),
+                "/modules/health_code".into(),
+            ));
+        }
+        _ => {
+            tasks.push(("查找居民".into(), "/residents".into()));
+            tasks.push(("辖区人口与网格总览".into(), region_link));
+        }
+    }
+    let greeting = format!("{}，您好", actor.display_name);
+    Ok(render(&HomePage {
+        layout: page.layout("home"),
+        greeting,
+        residents,
+        households,
+        grids,
+        tasks,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Regions
+
+#[derive(Template)]
+#[template(path = "region.html")]
+struct RegionPage {
+    layout: Layout,
+    o: RegionOverview,
+    level_label: &'static str,
+    is_grid: bool,
+    can_export: bool,
+}
+
+async fn regions_root(page: PageUser) -> Response {
+    Redirect::to(&format!(
+        "/regions/{}",
+        page.user.actor.jurisdiction.as_str()
+    ))
+    .into_response()
+}
+
+async fn region_page(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(code): Path<String>,
+) -> PageResult {
+    let o = state
+        .app
+        .region_overview(&page.user.actor, &code)
+        .await
+        .map_err(|e| page.error(e))?;
+    Ok(render(&RegionPage {
+        level_label: o.region.level.label_zh(),
+        is_grid: o.region.level == RegionLevel::Grid,
+        can_export: page.can(Permission::ExportPopulation),
+        layout: page.layout("regions"),
+        o,
+    }))
+}
+
+struct FoundRegion {
+    code: String,
+    name: String,
+    level_label: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "region_find.html")]
+struct RegionFindPage {
+    layout: Layout,
+    q: String,
+    found: Vec<FoundRegion>,
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+async fn regions_find(
+    State(state): State<AppState>,
+    page: PageUser,
+    Query(query): Query<SearchQuery>,
+) -> PageResult {
+    let found = state
+        .app
+        .find_regions(&page.user.actor, &query.q)
+        .await
+        .map_err(|e| page.error(e))?;
+    let found = found
+        .into_iter()
+        .map(|r| FoundRegion {
+            level_label: r.level.label_zh(),
+            code: r.code,
+            name: r.name,
+        })
+        .collect();
+    Ok(render(&RegionFindPage {
+        layout: page.layout("regions"),
+        q: query.q,
+        found,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Residents and households
+
+#[derive(Template)]
+#[template(path = "residents.html")]
+struct ResidentsPage {
+    layout: Layout,
+    q: String,
+    results: Vec<ResidentView>,
+}
+
+async fn residents_search(
+    State(state): State<AppState>,
+    page: PageUser,
+    Query(query): Query<SearchQuery>,
+) -> PageResult {
+    let results = state
+        .app
+        .search_residents(&page.user.actor, &query.q)
+        .await
+        .map_err(|e| page.error(e))?;
+    Ok(render(&ResidentsPage {
+        layout: page.layout("residents"),
+        q: query.q.trim().to_string(),
+        results,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "resident.html")]
+struct ResidentPage {
+    layout: Layout,
+    r: ResidentView,
+    can_reveal: bool,
+}
+
+async fn resident_page(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let r = state
+        .app
+        .resident(&page.user.actor, id)
+        .await
+        .map_err(|e| page.error(e))?;
+    Ok(render(&ResidentPage {
+        can_reveal: page.can(Permission::RevealPersonalData),
+        layout: page.layout("residents"),
+        r,
+    }))
+}
+
+#[derive(Deserialize)]
+struct RevealForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn resident_reveal(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<RevealForm>,
+) -> PageResult {
+    page.user
+        .check_csrf(&form.csrf)
+        .map_err(|e| page.error(e))?;
+    if form.reason.trim().is_empty() {
+        return Err(page.error(AppError::Invalid(
+            "请填写查看原因：查看完整证件号和电话会记入审计日志".into(),
+        )));
+    }
+    let r = state
+        .app
+        .reveal_resident(&page.user.actor, id, &form.reason)
+        .await
+        .map_err(|e| page.error(e))?;
+    let mut layout = page.layout("residents");
+    layout.flash = Some(Flash {
+        kind: "info",
+        text: "已显示完整信息，本次查看已记入审计日志".into(),
+    });
+    Ok(render(&ResidentPage {
+        layout,
+        r,
+        can_reveal: false,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "household.html")]
+struct HouseholdPage {
+    layout: Layout,
+    h: HouseholdView,
+    visits: Vec<(String, DoorVisitRecord)>,
+    can_visit: bool,
+}
+
+#[derive(Deserialize)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+async fn household_page(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(number): Path<String>,
+    Query(saved): Query<SavedQuery>,
+) -> PageResult {
+    let h = state
+        .app
+        .household(&page.user.actor, &number)
+        .await
+        .map_err(|e| page.error(e))?;
+    let visits = h
+        .visits
+        .iter()
+        .map(|v| (beijing_time(v.visited_at), v.clone()))
+        .collect();
+    let mut layout = page.layout("regions");
+    if saved.saved.is_some() {
+        layout.flash = Some(Flash {
+            kind: "ok",
+            text: "走访记录已保存".into(),
+        });
+    }
+    Ok(render(&HouseholdPage {
+        layout,
+        h,
+        visits,
+        can_visit: page.can(Permission::RecordDoorVisit),
+    }))
+}
+
+#[derive(Deserialize)]
+struct VisitForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    present_count: String,
+    #[serde(default)]
+    away_count: String,
+    #[serde(default)]
+    arrivals_count: String,
+    #[serde(default)]
+    arrivals_note: String,
+    #[serde(default)]
+    untested_count: String,
+    #[serde(default)]
+    unvaccinated_count: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn household_visit(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(number): Path<String>,
+    Form(form): Form<VisitForm>,
+) -> PageResult {
+    page.user
+        .check_csrf(&form.csrf)
+        .map_err(|e| page.error(e))?;
+    let visit = DoorVisitForm {
+        present_count: form.present_count,
+        away_count: form.away_count,
+        arrivals_count: form.arrivals_count,
+        arrivals_note: form.arrivals_note,
+        untested_count: form.untested_count,
+        unvaccinated_count: form.unvaccinated_count,
+        note: form.note,
+    };
+    state
+        .app
+        .record_door_visit(&page.user.actor, &number, &visit)
+        .await
+        .map_err(|e| page.error(e))?;
+    Ok(Redirect::to(&format!("/households/{number}?saved=1")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "door_ledger.html")]
+struct DoorLedgerPage {
+    layout: Layout,
+    l: DoorLedger,
+    unvisited: Vec<(UnvisitedHousehold, String)>,
+}
+
+#[derive(Deserialize)]
+struct SinceQuery {
+    since: Option<String>,
+}
+
+/// The ledger starts 7 days back unless the user picks the day the current door-to-door action began.
+pub(crate) fn parse_since(raw: Option<&str>, today: NaiveDate) -> Result<NaiveDate, AppError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(today - chrono::Duration::days(7)),
+        Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+            AppError::Invalid(format!(
+                "日期“{text}”格式不对，应为 2022-11-20 这样的年-月-日"
+            ))
+        }),
+    }
+}
+
+async fn door_ledger_page(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(grid): Path<String>,
+    Query(query): Query<SinceQuery>,
+) -> PageResult {
+    let since =
+        parse_since(query.since.as_deref(), state.app.today()).map_err(|e| page.error(e))?;
+    let l = state
+        .app
+        .door_ledger(&page.user.actor, &grid, since)
+        .await
+        .map_err(|e| page.error(e))?;
+    let unvisited = l
+        .unvisited
+        .iter()
+        .map(|u| {
+            (
+                u.clone(),
+                u.last_visited_at
+                    .map(beijing_time)
+                    .unwrap_or_else(|| "从未走访".into()),
+            )
+        })
+        .collect();
+    Ok(render(&DoorLedgerPage {
+        layout: page.layout("regions"),
+        l,
+        unvisited,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Import and export
+
+#[derive(Template)]
+#[template(path = "import.html")]
+struct ImportPage {
+    layout: Layout,
+    columns: String,
+    can_import: bool,
+    report: Option<ImportReport>,
+    imports: Vec<(ImportRecord, String)>,
+}
+
+async fn import_page_with(
+    state: &AppState,
+    page: &PageUser,
+    report: Option<ImportReport>,
+) -> PageResult {
+    let imports = if page.can(Permission::ImportPopulation) {
+        state
+            .app
+            .recent_imports(&page.user.actor)
+            .await
+            .map_err(|e| page.error(e))?
+    } else {
+        Vec::new()
+    };
+    Ok(render(&ImportPage {
+        layout: page.layout("import"),
+        columns: fangkong_domain::resident_row::COLUMNS.join(","),
+        can_import: page.can(Permission::ImportPopulation),
+        report,
+        imports: imports
+            .into_iter()
+            .map(|i| (i.clone(), beijing_time(i.started_at)))
+            .collect(),
+    }))
+}
+
+async fn import_page(State(state): State<AppState>, page: PageUser) -> PageResult {
+    import_page_with(&state, &page, None).await
+}
+
+/// Saves an uploaded file field to a temporary file, chunk by chunk (never whole in memory).
+pub(crate) async fn save_upload(
+    field: &mut axum::extract::multipart::Field<'_>,
+) -> Result<tempfile::NamedTempFile, AppError> {
+    use tokio::io::AsyncWriteExt;
+    let temp = tempfile::NamedTempFile::new()
+        .map_err(|e| AppError::Internal(format!("temp file: {e}")))?;
+    let mut file = tokio::fs::File::create(temp.path())
+        .await
+        .map_err(|e| AppError::Internal(format!("temp file: {e}")))?;
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| AppError::Invalid(format!("文件上传中断，请重新上传：{e}")))?
+    {
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| AppError::Internal(format!("temp write: {e}")))?;
+    }
+    file.flush()
+        .await
+        .map_err(|e| AppError::Internal(format!("temp flush: {e}")))?;
+    Ok(temp)
+}
+
+/// Reads a multipart upload: the CSRF field (pages) and the file.
+pub(crate) async fn read_upload(
+    multipart: &mut Multipart,
+) -> Result<(String, Option<(String, tempfile::NamedTempFile)>), AppError> {
+    let mut csrf = String::new();
+    let mut upload = None;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| AppError::Invalid(format!("上传内容无法读取：{e}")))?
+    {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+            Some("file") => {
+                let name = field.file_name().unwrap_or("upload.csv").to_string();
+                let temp = save_upload(&mut field).await?;
+                upload = Some((name, temp));
+            }
+            _ => {}
+        }
+    }
+    Ok((csrf, upload))
+}
+
+async fn import_submit(
+    State(state): State<AppState>,
+    page: PageUser,
+    mut multipart: Multipart,
+) -> PageResult {
+    let (csrf, upload) = read_upload(&mut multipart)
+        .await
+        .map_err(|e| page.error(e))?;
+    page.user.check_csrf(&csrf).map_err(|e| page.error(e))?;
+    let Some((name, temp)) = upload.filter(|(name, _)| !name.is_empty()) else {
+        return Err(page.error(AppError::Invalid("请选择要导入的文件".into())));
+    };
+    let report = state
+        .app
+        .import_residents(&page.user.actor, temp.path(), &name)
+        .await
+        .map_err(|e| page.error(e))?;
+    import_page_with(&state, &page, Some(report)).await
+}
+
+async fn import_problems_download(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let bytes = state
+        .app
+        .import_problem_file(&page.user.actor, id)
+        .await
+        .map_err(|e| page.error(e))?;
+    Ok(download(
+        bytes.into(),
+        &format!("导入问题行-{id}.csv"),
+        "text/csv; charset=utf-8",
+    ))
+}
+
+fn download(body: axum::body::Body, file_name: &str, content_type: &str) -> Response {
+    let encoded: String = file_name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename*=UTF-8''{encoded}"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct ExportForm {
+    #[serde(default)]
+    csrf: String,
+    region: String,
+    #[serde(default)]
+    format: String,
+}
+
+async fn export_download(
+    State(state): State<AppState>,
+    page: PageUser,
+    Form(form): Form<ExportForm>,
+) -> PageResult {
+    page.user
+        .check_csrf(&form.csrf)
+        .map_err(|e| page.error(e))?;
+    let format = if form.format == "xlsx" {
+        FileFormat::Xlsx
+    } else {
+        FileFormat::Csv
+    };
+    let temp = tempfile::NamedTempFile::new()
+        .map_err(|e| page.error(AppError::Internal(e.to_string())))?;
+    state
+        .app
+        .export_residents(&page.user.actor, &form.region, format, temp.path())
+        .await
+        .map_err(|e| page.error(e))?;
+    // Open, then let the temporary path go: the open file streams out and disappears when done.
+    let file = tokio::fs::File::open(temp.path())
+        .await
+        .map_err(|e| page.error(AppError::Internal(e.to_string())))?;
+    drop(temp);
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let (name, content_type) = match format {
+        FileFormat::Csv => (
+            format!("居民-{}.csv", form.region),
+            "text/csv; charset=utf-8",
+        ),
+        FileFormat::Xlsx => (
+            format!("居民-{}.xlsx", form.region),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    };
+    Ok(download(body, &name, content_type))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Administration
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    layout: Layout,
+    action: String,
+    actions: Vec<(&'static str, &'static str)>,
+    entries: Vec<(String, AuditRecord)>,
+    next_before: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    #[serde(default)]
+    action: String,
+    before: Option<i64>,
+}
+
+async fn audit_page(
+    State(state): State<AppState>,
+    page: PageUser,
+    Query(query): Query<AuditQuery>,
+) -> PageResult {
+    let entries = state
+        .app
+        .audit_log(&page.user.actor, &query.action, query.before)
+        .await
+        .map_err(|e| page.error(e))?;
+    let next_before = if entries.len() >= 200 {
+        entries.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(render(&AuditPage {
+        layout: page.layout("audit"),
+        actions: vec![
+            ("reveal", "查看完整个人信息"),
+            ("export", "导出"),
+            ("import", "导入"),
+            ("create", "新增"),
+            ("update", "修改"),
+            ("login", "登录"),
+            ("login_failed", "登录失败"),
+            ("logout", "退出"),
+        ],
+        action: query.action,
+        entries: entries
+            .into_iter()
+            .map(|e| (beijing_time(e.at), e))
+            .collect(),
+        next_before,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    layout: Layout,
+    users: Vec<(String, String, &'static str, String)>,
+    roles: Vec<(&'static str, &'static str)>,
+}
+
+async fn users_page_with(state: &AppState, page: &PageUser, flash: Option<Flash>) -> PageResult {
+    let users = state
+        .app
+        .list_users(&page.user.actor)
+        .await
+        .map_err(|e| page.error(e))?;
+    let mut layout = page.layout("users");
+    layout.flash = flash;
+    Ok(render(&UsersPage {
+        layout,
+        users: users
+            .into_iter()
+            .map(|u| {
+                let role = Role::parse(&u.role).map(|r| r.label_zh()).unwrap_or("未知");
+                (u.username, u.display_name, role, u.jurisdiction)
+            })
+            .collect(),
+        roles: Role::ALL.iter().map(|r| (r.code(), r.label_zh())).collect(),
+    }))
+}
+
+async fn users_page(State(state): State<AppState>, page: PageUser) -> PageResult {
+    users_page_with(&state, &page, None).await
+}
+
+#[derive(Deserialize)]
+struct NewUserForm {
+    #[serde(default)]
+    csrf: String,
+    username: String,
+    display_name: String,
+    role: String,
+    jurisdiction: String,
+    password: String,
+}
+
+async fn users_create(
+    State(state): State<AppState>,
+    page: PageUser,
+    Form(form): Form<NewUserForm>,
+) -> PageResult {
+    page.user
+        .check_csrf(&form.csrf)
+        .map_err(|e| page.error(e))?;
+    let role = Role::parse(&form.role).map_err(|e| page.error(AppError::Invalid(e)))?;
+    let jurisdiction =
+        fangkong_app::parse_region_code(&form.jurisdiction).map_err(|e| page.error(e))?;
+    let user = fangkong_app::auth::NewUser {
+        username: form.username.trim().to_string(),
+        display_name: form.display_name,
+        role,
+        jurisdiction,
+        password: form.password,
+    };
+    state
+        .app
+        .create_user(&page.user.actor, &user)
+        .await
+        .map_err(|e| page.error(e))?;
+    let flash = Flash {
+        kind: "ok",
+        text: format!("已创建用户 {}", user.username),
+    };
+    users_page_with(&state, &page, Some(flash)).await
+}
+
+#[derive(Template)]
+#[template(path = "module.html")]
+struct ModulePage {
+    layout: Layout,
+    label: &'static str,
+}
+
+async fn module_page(page: PageUser, Path(slug): Path<String>) -> PageResult {
+    let capability = CAPABILITIES
+        .iter()
+        .find(|c| c.slug == slug)
+        .ok_or_else(|| page.error(AppError::NotFound("该模块")))?;
+    let active = capability.slug;
+    Ok(render(&ModulePage {
+        layout: page.layout(active),
+        label: capability.label_zh,
+    }))
+}
