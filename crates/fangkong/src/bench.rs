@@ -11,7 +11,7 @@ use fangkong_app::{App, Store, SystemClock};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
 
-use crate::seed::seed_population;
+use fangkong_seed::seed_population;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -157,7 +157,7 @@ async fn bench_import(args: &BenchArgs) -> Result<()> {
     let started = Instant::now();
     let again = prepared
         .app
-        .import_residents(&crate::seed::seed_actor(), &csv, "population.csv")
+        .import_residents(&fangkong_seed::seed_actor(), &csv, "population.csv")
         .await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(

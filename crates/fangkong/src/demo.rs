@@ -12,7 +12,7 @@ use fangkong_app::{Actor, App, Store, SystemClock};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
 
-use crate::seed::{region_path_name, seed_actor, seed_population};
+use fangkong_seed::{region_path_name, seed_actor, seed_population};
 
 /// 藁城区: where the January 2021 Shijiazhuang outbreak began (小果庄村, 增村镇).
 const GAOCHENG: &str = "130109";

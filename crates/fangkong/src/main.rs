@@ -2,7 +2,6 @@
 
 mod bench;
 mod demo;
-mod seed;
 
 use std::path::PathBuf;
 use std::sync::Arc;

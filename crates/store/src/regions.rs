@@ -152,12 +152,12 @@ impl Store {
     ) -> StoreResult<Vec<ChildCount>> {
         let counts = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT substr(grid_code, 1, $3) AS code, \
+                "SELECT substr(grid_code, 1, CAST($3 AS INTEGER)) AS code, \
                         CAST(SUM(residents) AS BIGINT) AS residents, \
                         CAST(SUM(households) AS BIGINT) AS households, \
                         COUNT(*) AS grids \
                  FROM grid_stats WHERE grid_code >= $1 AND grid_code < $2 \
-                 GROUP BY substr(grid_code, 1, $3) ORDER BY 1",
+                 GROUP BY 1 ORDER BY 1",
             )
             .bind(subtree.0)
             .bind(subtree.1)
