@@ -1,0 +1,394 @@
+//! The web shell over real HTTP: login, drill-down, search, reveal, jurisdiction, import, the API.
+
+mod support;
+
+use support::{csrf_of, links, start};
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_in_chinese_and_sets_no_session() {
+    let server = start().await;
+    let client = support::client();
+    let response = client
+        .post(server.url("/login"))
+        .form(&[("username", "commander"), ("password", "wrong-password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(response.headers().get("set-cookie").is_none());
+    assert!(response.text().await.unwrap().contains("用户名或密码错误"));
+    let (status, _) = server.get_text(&client, "/regions").await;
+    assert_eq!(
+        status, 303,
+        "without a session pages redirect to the login page"
+    );
+}
+
+#[tokio::test]
+async fn a_commander_drills_down_from_the_county_to_a_grid_and_its_households() {
+    let server = start().await;
+    let client = server.login("commander").await;
+    let (status, county) = server.get_text(&client, "/regions/130109").await;
+    assert_eq!(status, 200);
+    assert!(county.contains("藁城区") && county.contains("增村镇") && county.contains("廉州镇"));
+    assert!(
+        county.contains("<b id=\"total-residents\">3000</b>"),
+        "county total is the generated population"
+    );
+
+    let township = links(&county, "/regions/130109110")
+        .into_iter()
+        .next()
+        .expect("link to 增村镇");
+    let (_, township_page) = server.get_text(&client, &township).await;
+    let village = links(&township_page, "/regions/130109110")
+        .into_iter()
+        .find(|l| l.len() == "/regions/".len() + 12)
+        .unwrap();
+    let (_, village_page) = server.get_text(&client, &village).await;
+    let grid = links(&village_page, "/regions/130109110")
+        .into_iter()
+        .find(|l| l.len() == "/regions/".len() + 15)
+        .unwrap();
+    let (status, grid_page) = server.get_text(&client, &grid).await;
+    assert_eq!(status, 200);
+    assert!(grid_page.contains("网格员") && grid_page.contains("id=\"households\""));
+    let household = links(&grid_page, "/households/")
+        .into_iter()
+        .next()
+        .expect("a household link");
+    let (status, household_page) = server.get_text(&client, &household).await;
+    assert_eq!(status, 200);
+    assert!(
+        household_page.contains("家庭成员") && household_page.contains("********"),
+        "IDs masked"
+    );
+}
+
+#[tokio::test]
+async fn a_search_shows_masked_numbers_and_a_reveal_needs_the_csrf_token_and_is_audited() {
+    let server = start().await;
+    let client = server.login("commander").await;
+    let (lower, upper) = ("130109".to_string(), "130109:".to_string());
+    let person = server
+        .app
+        .store
+        .residents_page((&lower, &upper), 0, 1)
+        .await
+        .unwrap()
+        .remove(0);
+
+    let (status, results) = server
+        .get_text(&client, &format!("/residents?q={}", person.id_number))
+        .await;
+    assert_eq!(status, 200);
+    // The search box keeps what the user typed; the result table is what must be masked.
+    let results = &results[results.find("id=\"results\"").expect("a result table")..];
+    assert!(results.contains(&person.name));
+    assert!(
+        !results.contains(&person.id_number[6..14]),
+        "the birth-date digits are masked"
+    );
+    assert!(results.contains(&format!(
+        "{}********{}",
+        &person.id_number[..6],
+        &person.id_number[14..]
+    )));
+
+    let path = format!("/residents/{}/reveal", person.id);
+    let forged = client
+        .post(server.url(&path))
+        .form(&[("csrf", "forged"), ("reason", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 422);
+    assert!(forged.text().await.unwrap().contains("安全校验未通过"));
+
+    let (_, page) = server
+        .get_text(&client, &format!("/residents/{}", person.id))
+        .await;
+    let revealed = client
+        .post(server.url(&path))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("reason", "电话通知复检"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revealed.status(), 200);
+    assert!(revealed.text().await.unwrap().contains(&person.id_number));
+    let admin = server.login("admin").await;
+    let (_, audit) = server.get_text(&admin, "/audit?action=reveal").await;
+    assert!(audit.contains(&format!("resident:{}", person.id)) && audit.contains("电话通知复检"));
+}
+
+#[tokio::test]
+async fn an_expired_session_sends_the_user_to_log_in_again_with_the_reason() {
+    let server = start().await;
+    let client = server.login("commander").await;
+    server.clock.advance(chrono::Duration::hours(13));
+    let response = client
+        .get(server.url("/regions/130109"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(location, "/login?reason=expired");
+    let (_, login) = server.get_text(&client, &location).await;
+    assert!(login.contains("登录已过期，请重新登录"));
+}
+
+#[tokio::test]
+async fn a_grid_worker_is_refused_outside_the_grid_in_pages_and_in_the_api() {
+    let server = start().await;
+    let client = server.login("gw").await;
+    let (status, page) = server
+        .get_text(&client, &format!("/regions/{}", server.other_township))
+        .await;
+    assert_eq!(status, 403);
+    assert!(page.contains("该记录不在您的管辖范围内"));
+    let (status, _) = server
+        .get_text(&client, &format!("/regions/{}", server.own_grid))
+        .await;
+    assert_eq!(status, 200);
+    let response = client
+        .get(server.url(&format!("/api/regions/{}", server.other_grid)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "outside_jurisdiction");
+    let (_, ledger) = server
+        .get_text(&client, &format!("/door-ledger/{}", server.other_grid))
+        .await;
+    assert!(ledger.contains("该记录不在您的管辖范围内"));
+}
+
+#[tokio::test]
+async fn the_api_answers_with_structured_errors_and_accepts_a_bearer_token() {
+    let server = start().await;
+    let anonymous = support::client();
+    let response = anonymous
+        .get(server.url("/api/residents?q=张"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "not_logged_in");
+    assert_eq!(body["message"], "请先登录");
+
+    let session: serde_json::Value = anonymous
+        .post(server.url("/api/session"))
+        .json(&serde_json::json!({"username": "lab", "password": support::PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["token"].as_str().unwrap();
+    let missing = anonymous
+        .get(server.url("/api/residents/999999999"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let body: serde_json::Value = missing.json().await.unwrap();
+    assert_eq!(body["error"], "not_found");
+    let region: serde_json::Value = anonymous
+        .get(server.url("/api/regions/130109"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(region["residents"], 3000);
+    let reveal = anonymous
+        .post(server.url("/api/residents/1/reveal"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"reason": "查看"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reveal.status(), 403, "a lab may not reveal personal data");
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_api_route_and_each_route_exists() {
+    let server = start().await;
+    let client = server.login("commander").await;
+    let doc: serde_json::Value = client
+        .get(server.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths: Vec<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
+    for expected in [
+        "/api/session",
+        "/api/regions/{code}",
+        "/api/residents",
+        "/api/residents/{id}",
+        "/api/residents/{id}/reveal",
+        "/api/households/{number}",
+        "/api/households/{number}/visits",
+        "/api/grids/{code}/door-ledger",
+        "/api/imports",
+        "/api/openapi.json",
+    ] {
+        assert!(
+            paths.contains(&expected.to_string()),
+            "{expected} is documented"
+        );
+    }
+    for path in &paths {
+        let concrete = path
+            .replace("{code}", "130109")
+            .replace("{id}", "1")
+            .replace("{number}", "x");
+        for method in doc["paths"][path].as_object().unwrap().keys() {
+            let request = match method.as_str() {
+                "get" => client.get(server.url(&concrete)),
+                _ => client.post(server.url(&concrete)),
+            };
+            let response = request.send().await.unwrap();
+            // A route the router does not know answers 404 with an empty body; ours answer JSON.
+            let status = response.status();
+            let body = response.text().await.unwrap();
+            assert!(
+                !(status == 404 && body.is_empty()),
+                "{method} {path} is routed"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn pages_load_nothing_from_outside_the_server() {
+    let server = start().await;
+    let client = server.login("admin").await;
+    for path in [
+        "/",
+        "/regions/130109",
+        "/residents?q=王",
+        "/import",
+        "/audit",
+        "/users",
+        "/modules/mass_testing",
+        "/assets/app.css",
+    ] {
+        let (status, body) = server.get_text(&client, path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            !body.contains("http://") && !body.contains("https://"),
+            "{path} references an outside host"
+        );
+    }
+    let (_, home) = server.get_text(&client, "/").await;
+    for capability in [
+        "全员/区域核酸检测",
+        "健康码、场所码与卡口查验",
+        "流调溯源",
+        "风险区域与大数据",
+        "隔离、转运与救治",
+        "物资保障与民生",
+        "指挥调度与值班报送",
+    ] {
+        assert!(home.contains(capability), "navigation shows {capability}");
+    }
+    let (_, module) = server.get_text(&client, "/modules/mass_testing").await;
+    assert!(module.contains("建设中"));
+}
+
+#[tokio::test]
+async fn an_upload_lands_the_good_rows_and_offers_the_problem_rows_for_download() {
+    let server = start().await;
+    let client = server.login("gw").await;
+    let (_, page) = server.get_text(&client, "/import").await;
+    let csrf = csrf_of(&page);
+    let header = fangkong_domain::resident_row::COLUMNS.join(",");
+    let good_id = "13010919900307002"; // the check digit is appended below
+    let check = fangkong_domain::ids::gb11643_check_digit(good_id).unwrap();
+    let csv = format!(
+        "{header}\n王小明,居民身份证,{good_id}{check},,,13911112222,测试地址1号,T-1,户主,{grid},\n李错,居民身份证,130109199003070021,,,,测试地址1号,T-1,配偶,{grid},\n",
+        grid = server.own_grid
+    );
+    let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
+        "file",
+        reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("名单.csv"),
+    );
+    let response = client
+        .post(server.url("/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let report = response.text().await.unwrap();
+    assert!(report.contains("<b id=\"inserted\">1</b>"));
+    assert!(report.contains("<b id=\"problem-rows\">1</b>"));
+    assert!(
+        report.contains("校验"),
+        "the check-digit problem is explained"
+    );
+    let download = links(&report, "/imports/")
+        .into_iter()
+        .next()
+        .expect("problem download link");
+    let (status, problems) = server.get_text(&client, &download).await;
+    assert_eq!(status, 200);
+    assert!(
+        problems.contains("问题说明") && problems.contains("李错") && problems.contains("第3行")
+    );
+}
+
+#[tokio::test]
+async fn a_door_visit_saved_from_the_household_page_leaves_the_grid_ledger() {
+    let server = start().await;
+    let client = server.login("gw").await;
+    let (_, ledger) = server
+        .get_text(&client, &format!("/door-ledger/{}", server.own_grid))
+        .await;
+    let household = links(&ledger, "/households/")
+        .into_iter()
+        .next()
+        .expect("an unvisited household");
+    let (_, page) = server.get_text(&client, &household).await;
+    let response = client
+        .post(server.url(&format!("{household}/visits")))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("present_count", "2"),
+            ("arrivals_count", "0"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let (_, after) = server
+        .get_text(&client, &format!("/door-ledger/{}", server.own_grid))
+        .await;
+    assert!(
+        !after.contains(&format!("href=\"{household}\"")),
+        "the visited household left the ledger"
+    );
+    let refused = client
+        .post(server.url(&format!("{household}/visits")))
+        .form(&[("csrf", csrf_of(&page).as_str()), ("arrivals_count", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("来自何处"));
+}
