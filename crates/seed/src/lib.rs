@@ -160,10 +160,11 @@ pub async fn region_path_name(app: &App, code: &RegionCode) -> Result<String> {
         .into_iter()
         .chain(std::iter::once(code.clone()))
     {
-        if ancestor.level().as_i16() >= RegionLevel::Township.as_i16() {
-            if let Some(region) = app.store.region(ancestor.as_str()).await? {
-                parts.push(short_name(&region.name).to_string());
-            }
+        if ancestor.level().as_i16() < RegionLevel::Township.as_i16() {
+            continue;
+        }
+        if let Some(region) = app.store.region(ancestor.as_str()).await? {
+            parts.push(short_name(&region.name).to_string());
         }
     }
     Ok(parts.join(" "))

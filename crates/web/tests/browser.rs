@@ -46,10 +46,13 @@ impl Driver {
         // chromedriver takes a moment to listen: poll its status, bounded to 20 s.
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok(response) = http.get(format!("{base}/status")).send().await {
-                if response.status().is_success() {
-                    break;
-                }
+            let ready = http
+                .get(format!("{base}/status"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                break;
             }
             assert!(
                 Instant::now() < deadline,
