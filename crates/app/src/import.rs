@@ -20,6 +20,7 @@ use fangkong_domain::resident_row::{
 use fangkong_domain::role::Permission;
 use fangkong_store::{
     ImportCounters, ImportProblemRecord, ImportRecord, ResidentBatch, ResidentWrite, RowOutcome,
+    WriteMode,
 };
 use serde::Serialize;
 
@@ -129,9 +130,12 @@ fn column_map(headers: &[String]) -> AppResult<Vec<Option<usize>>> {
 }
 
 /// One chunk handed from the reading thread to the writer.
+#[derive(Default)]
 struct ParsedChunk {
     rows_seen: i64,
-    writes: Vec<(i64, ResidentWrite)>,
+    /// The file row number of each write in `batch`, in the same order.
+    row_numbers: Vec<i64>,
+    batch: ResidentBatch,
     problems: Vec<ImportProblemRecord>,
 }
 
@@ -160,8 +164,8 @@ fn problem(
 
 impl RowChecker {
     /// Validates one row (canonical field order); a valid row becomes a write, a bad one problems.
-    fn check(&mut self, row_number: i64, fields: &[String], chunk: &mut ParsedChunk) {
-        let mut raw = RawResidentRow::from_fields(fields);
+    fn check(&mut self, row_number: i64, fields: Vec<String>, chunk: &mut ParsedChunk) {
+        let mut raw = RawResidentRow::from_owned_fields(fields);
         let mut problems: Vec<FieldProblem> = Vec::new();
         if raw.id_number.starts_with(EXCEL_NUMBER_MARKER) {
             problems.push(FieldProblem {
@@ -208,27 +212,21 @@ impl RowChecker {
                     }),
                     None => {
                         self.seen.insert(key, row_number as u32);
-                        chunk.writes.push((row_number, write_of(&valid)));
+                        chunk.row_numbers.push(row_number);
+                        chunk.batch.rows.push(write_of(&valid));
                         return;
                     }
                 }
             }
         }
-        let canonical = raw_fields_for_report(fields);
+        // The cells as read (an ID number lost to Excel is left empty for the user to type again).
+        let canonical = raw.to_fields().to_vec();
         for p in problems {
             chunk
                 .problems
                 .push(problem(row_number, p.column, p.message, &canonical));
         }
     }
-}
-
-fn raw_fields_for_report(fields: &[String]) -> Vec<String> {
-    let mut canonical: Vec<String> = RawResidentRow::from_fields(fields).to_fields().to_vec();
-    if canonical[2].starts_with(EXCEL_NUMBER_MARKER) {
-        canonical[2] = String::new();
-    }
-    canonical
 }
 
 /// The canonical fields of a row already turned into a write (for a problem found at write time).
@@ -324,11 +322,7 @@ fn read_and_check(
     let send_error = |e: AppError| {
         let _ = sender.blocking_send(Err(e));
     };
-    let mut chunk = ParsedChunk {
-        rows_seen: 0,
-        writes: Vec::new(),
-        problems: Vec::new(),
-    };
+    let mut chunk = ParsedChunk::default();
     let mut handle_row =
         |row_number: i64, cells: Vec<String>, map: &[Option<usize>], chunk: &mut ParsedChunk| {
             chunk.rows_seen += 1;
@@ -338,17 +332,10 @@ fn read_and_check(
                     fields[*position] = cell;
                 }
             }
-            checker.check(row_number, &fields, chunk);
+            checker.check(row_number, fields, chunk);
         };
     let flush = |chunk: &mut ParsedChunk| -> bool {
-        let full = std::mem::replace(
-            chunk,
-            ParsedChunk {
-                rows_seen: 0,
-                writes: Vec::new(),
-                problems: Vec::new(),
-            },
-        );
+        let full = std::mem::replace(chunk, ParsedChunk::default());
         sender.blocking_send(Ok(full)).is_ok()
     };
     match format {
@@ -488,32 +475,99 @@ impl App {
             .store
             .create_import(&actor.username, file_name, format.code(), self.now_unix())
             .await?;
-        let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
+        // A first load into an empty register goes the bulk way: the lookup indexes are dropped and
+        // built once at the end (rows are distinct: the checker refuses a second row of one person).
+        let mode = if self.store.residents_empty().await? {
+            self.store.drop_resident_indexes().await?;
+            WriteMode::AllNew
+        } else {
+            WriteMode::Upsert
+        };
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
         let path = path.to_path_buf();
         let reader =
             tokio::task::spawn_blocking(move || read_and_check(path, format, checker, sender));
+        let written = self.write_import_chunks(import_id, receiver, mode).await;
+        let rebuilt = match mode {
+            WriteMode::AllNew => {
+                let started = std::time::Instant::now();
+                let rebuilt = match self.store.ensure_resident_indexes().await {
+                    Ok(()) => self.store.analyze_population().await,
+                    Err(e) => Err(e),
+                };
+                tracing::info!(
+                    import_id,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "bulk load: lookup indexes rebuilt"
+                );
+                rebuilt
+            }
+            WriteMode::Upsert => Ok(()),
+        };
+        let read = reader
+            .await
+            .map_err(|e| AppError::Internal(format!("import reader: {e}")));
+        let (counters, mut first_problems) = written?;
+        rebuilt?;
+        read?;
+        self.store
+            .record_import_progress(import_id, &[], counters, Some(self.now_unix()))
+            .await?;
+        audit_by(
+            self,
+            actor,
+            "import",
+            &format!("import:{import_id}"),
+            &format!(
+                "{file_name}: {} 行，新增 {}，更新 {}，未变 {}，问题 {}",
+                counters.rows_total,
+                counters.inserted,
+                counters.updated,
+                counters.unchanged,
+                counters.problems
+            ),
+        )
+        .await?;
+        first_problems.sort_by_key(|p| p.row_number);
+        Ok(ImportReport {
+            import_id,
+            rows_total: counters.rows_total,
+            inserted: counters.inserted,
+            updated: counters.updated,
+            unchanged: counters.unchanged,
+            problem_rows: counters.problems,
+            problems: first_problems,
+        })
+    }
 
+    /// Writes the checked chunks as they arrive; each chunk is one transaction, followed by its
+    /// problems and the running totals. A failure of the reader ends the import with its error.
+    async fn write_import_chunks(
+        &self,
+        import_id: i64,
+        mut receiver: tokio::sync::mpsc::Receiver<AppResult<ParsedChunk>>,
+        mode: WriteMode,
+    ) -> AppResult<(ImportCounters, Vec<ProblemLine>)> {
         let mut counters = ImportCounters::default();
         let mut problem_rows: HashSet<i64> = HashSet::new();
         let mut first_problems: Vec<ProblemLine> = Vec::new();
-        let mut failure = None;
         while let Some(message) = receiver.recv().await {
             let chunk = match message {
                 Ok(chunk) => chunk,
                 Err(e) => {
-                    failure = Some(e);
-                    break;
+                    self.store
+                        .record_import_progress(import_id, &[], counters, Some(self.now_unix()))
+                        .await?;
+                    return Err(e);
                 }
             };
             let mut problems = chunk.problems;
-            let batch = ResidentBatch {
-                rows: chunk.writes.iter().map(|(_, w)| w.clone()).collect(),
-            };
             let outcomes = self
                 .store
-                .apply_resident_batch(&batch, self.now_unix())
+                .apply_resident_batch(&chunk.batch, self.now_unix(), mode)
                 .await?;
-            for ((row_number, write), outcome) in chunk.writes.iter().zip(outcomes) {
+            let written = chunk.row_numbers.iter().zip(&chunk.batch.rows);
+            for ((row_number, write), outcome) in written.zip(outcomes) {
                 match outcome {
                     RowOutcome::Inserted => counters.inserted += 1,
                     RowOutcome::Updated => counters.updated += 1,
@@ -546,43 +600,7 @@ impl App {
                 .record_import_progress(import_id, &problems, counters, None)
                 .await?;
         }
-        reader
-            .await
-            .map_err(|e| AppError::Internal(format!("import reader: {e}")))?;
-        if let Some(e) = failure {
-            self.store
-                .record_import_progress(import_id, &[], counters, Some(self.now_unix()))
-                .await?;
-            return Err(e);
-        }
-        self.store
-            .record_import_progress(import_id, &[], counters, Some(self.now_unix()))
-            .await?;
-        audit_by(
-            self,
-            actor,
-            "import",
-            &format!("import:{import_id}"),
-            &format!(
-                "{file_name}: {} 行，新增 {}，更新 {}，未变 {}，问题 {}",
-                counters.rows_total,
-                counters.inserted,
-                counters.updated,
-                counters.unchanged,
-                counters.problems
-            ),
-        )
-        .await?;
-        first_problems.sort_by_key(|p| p.row_number);
-        Ok(ImportReport {
-            import_id,
-            rows_total: counters.rows_total,
-            inserted: counters.inserted,
-            updated: counters.updated,
-            unchanged: counters.unchanged,
-            problem_rows: counters.problems,
-            problems: first_problems,
-        })
+        Ok((counters, first_problems))
     }
 
     /// An import run, visible to whoever ran it and to administrators.

@@ -55,6 +55,25 @@ pub struct RawResidentRow {
 
 impl RawResidentRow {
     /// Fields in [`COLUMNS`] order; missing trailing cells are empty.
+    /// Like [`RawResidentRow::from_fields`], taking the cells without copying them (bulk imports).
+    pub fn from_owned_fields(fields: Vec<String>) -> RawResidentRow {
+        let mut cells = fields.into_iter();
+        let mut next = || cells.next().unwrap_or_default();
+        RawResidentRow {
+            name: next(),
+            id_type: next(),
+            id_number: next(),
+            sex: next(),
+            birth_date: next(),
+            phone: next(),
+            address: next(),
+            household_number: next(),
+            relation: next(),
+            grid_code: next(),
+            key_groups: next(),
+        }
+    }
+
     pub fn from_fields(fields: &[String]) -> RawResidentRow {
         let get = |i: usize| fields.get(i).cloned().unwrap_or_default();
         RawResidentRow {

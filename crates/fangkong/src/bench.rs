@@ -42,6 +42,10 @@ pub struct BenchArgs {
     /// Where the SQLite benchmark database goes (default: a temporary directory).
     #[arg(long)]
     sqlite_dir: Option<std::path::PathBuf>,
+    /// Keep what --sqlite-dir or --postgres already holds; `bench pages` then skips the import when
+    /// residents are there (to time pages on a database an earlier run built).
+    #[arg(long)]
+    reuse: bool,
 }
 
 /// Peak resident memory of this process so far (Linux VmHWM), in MiB.
@@ -103,7 +107,9 @@ async fn prepare(args: &BenchArgs) -> Result<Prepared> {
         }
     };
     let app = App::new(store, Arc::new(SystemClock));
-    app.load_divisions().await?;
+    if app.store.count_regions().await? == 0 {
+        app.load_divisions().await?;
+    }
     let region = RegionCode::parse(&args.region).map_err(anyhow::Error::msg)?;
     Ok(Prepared {
         app,
@@ -188,21 +194,26 @@ async fn bench_pages(args: &BenchArgs, requests: usize) -> Result<()> {
         machine(),
         args.residents
     );
-    let csv_dir = tempfile::tempdir()?;
-    import_population(&prepared, args, &csv_dir.path().join("population.csv")).await?;
-    drop(csv_dir);
     let app = prepared.app.clone();
-    app.create_user_unchecked(
-        &NewUser {
-            username: "bench".into(),
-            display_name: "基准测试".into(),
-            role: Role::Commander,
-            jurisdiction: prepared.region.clone(),
-            password: "bench-password".into(),
-        },
-        "bench",
-    )
-    .await?;
+    if args.reuse && !app.store.residents_empty().await? {
+        println!("reusing the residents already in the database");
+    } else {
+        let csv_dir = tempfile::tempdir()?;
+        import_population(&prepared, args, &csv_dir.path().join("population.csv")).await?;
+    }
+    if app.store.user_by_username("bench").await?.is_none() {
+        app.create_user_unchecked(
+            &NewUser {
+                username: "bench".into(),
+                display_name: "基准测试".into(),
+                role: Role::Commander,
+                jurisdiction: prepared.region.clone(),
+                password: "bench-password".into(),
+            },
+            "bench",
+        )
+        .await?;
+    }
 
     // Targets: the region itself, its children, grandchildren, some grids; IDs, phones, names to search.
     let region = prepared.region.as_str().to_string();

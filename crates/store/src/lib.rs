@@ -28,7 +28,7 @@ pub use door_visits::{DoorVisitRecord, UnvisitedHousehold};
 pub use imports::{ImportCounters, ImportProblemRecord, ImportRecord};
 pub use population::{
     ExistingHousehold, ExistingResident, HouseholdRecord, NewHousehold, ResidentBatch,
-    ResidentRecord, ResidentWrite, RowOutcome, SearchField,
+    ResidentRecord, ResidentWrite, RowOutcome, SearchField, WriteMode,
 };
 pub use regions::{ChildCount, GridWorkerRecord, RegionRecord};
 pub use users::{SessionUser, UserRecord};
@@ -92,15 +92,19 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30))
-            // Page cache per connection (negative = KiB): bulk imports touch big indexes.
+            // Page cache per connection (negative = KiB; grows only as used) and memory-mapped reads:
+            // a city's indexes are gigabytes and bulk imports touch them at random.
             .pragma("cache_size", "-262144")
+            .pragma("mmap_size", "1073741824")
             .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Store::Sqlite(pool))
+        let store = Store::Sqlite(pool);
+        store.ensure_resident_indexes().await?;
+        Ok(store)
     }
 
     /// Connects to PostgreSQL (`postgres://…`) and applies the PostgreSQL migrations.
@@ -112,7 +116,9 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Store::Postgres(pool))
+        let store = Store::Postgres(pool);
+        store.ensure_resident_indexes().await?;
+        Ok(store)
     }
 
     /// Opens whatever `location` names: a `postgres://` URL, or else a SQLite data directory.

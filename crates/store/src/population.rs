@@ -113,6 +113,42 @@ pub enum SearchField {
     Name,
 }
 
+/// The secondary indexes of `residents`, exactly as the migrations create them. A bulk load into an
+/// empty table drops them and builds them once at the end: maintaining three random-order indexes row
+/// by row rewrites most of their pages at every commit.
+const RESIDENT_INDEXES: [(&str, &str); 5] = [
+    (
+        "residents_by_document",
+        "CREATE UNIQUE INDEX IF NOT EXISTS residents_by_document ON residents (id_number, id_type)",
+    ),
+    (
+        "residents_by_grid",
+        "CREATE INDEX IF NOT EXISTS residents_by_grid ON residents (grid_code, id)",
+    ),
+    (
+        "residents_by_name",
+        "CREATE INDEX IF NOT EXISTS residents_by_name ON residents (name, grid_code)",
+    ),
+    (
+        "residents_by_phone",
+        "CREATE INDEX IF NOT EXISTS residents_by_phone ON residents (phone)",
+    ),
+    (
+        "residents_by_household",
+        "CREATE INDEX IF NOT EXISTS residents_by_household ON residents (household_number)",
+    ),
+];
+
+/// How a batch treats the residents already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Look each row up: insert new people, update changed ones, skip unchanged ones.
+    Upsert,
+    /// Bulk load into a table that was empty, of rows already known to be distinct: no lookups
+    /// (the lookup index is not there during a bulk load).
+    AllNew,
+}
+
 /// Largest number of rows written by one statement: 14 binds per row stays under SQLite's 32,766.
 const ROWS_PER_STATEMENT: usize = 2000;
 
@@ -125,6 +161,7 @@ impl Store {
         &self,
         batch: &ResidentBatch,
         now: i64,
+        mode: WriteMode,
     ) -> StoreResult<Vec<RowOutcome>> {
         let rows = &batch.rows;
         if rows.is_empty() {
@@ -158,8 +195,10 @@ impl Store {
                 let found: Vec<ExistingHousehold> = builder.build_query_as().fetch_all(&mut *tx).await?;
                 household_grid.extend(found.into_iter().map(|h| (h.number, h.grid_code)));
             }
-            let mut existing: HashMap<(String, String), ExistingResident> = HashMap::new();
-            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            // Keyed by number; the rare number held under two ID types keeps both entries.
+            let mut existing: HashMap<String, Vec<ExistingResident>> = HashMap::new();
+            let lookup_rows = if mode == WriteMode::Upsert { &rows[..] } else { &rows[..0] };
+            for chunk in lookup_rows.chunks(ROWS_PER_STATEMENT) {
                 let mut builder = QueryBuilder::new(
                     "SELECT id, id_type, id_number, content_hash, grid_code FROM residents WHERE id_number IN (",
                 );
@@ -169,9 +208,9 @@ impl Store {
                 }
                 builder.push(")");
                 let found: Vec<ExistingResident> = builder.build_query_as().fetch_all(&mut *tx).await?;
-                existing.extend(
-                    found.into_iter().map(|r| ((r.id_type.clone(), r.id_number.clone()), r)),
-                );
+                for resident in found {
+                    existing.entry(resident.id_number.clone()).or_default().push(resident);
+                }
             }
 
             // 2. Classify every row; the first row that names a new household decides its grid.
@@ -197,7 +236,10 @@ impl Store {
                         grid_delta.entry(row.grid_code.clone()).or_default().1 += 1;
                     }
                 }
-                match existing.get(&(row.id_type.clone(), row.id_number.clone())) {
+                let old = existing
+                    .get(row.id_number.as_str())
+                    .and_then(|same_number| same_number.iter().find(|r| r.id_type == row.id_type));
+                match old {
                     None => {
                         grid_delta.entry(row.grid_code.clone()).or_default().0 += 1;
                         inserts.push(row);
@@ -285,6 +327,45 @@ impl Store {
             outcomes
         });
         Ok(outcomes)
+    }
+
+    /// True when no resident is stored yet (a first load may then go the bulk way).
+    pub async fn residents_empty(&self) -> StoreResult<bool> {
+        let any: Option<i64> = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT id FROM residents LIMIT 1").fetch_optional(pool).await?
+        });
+        Ok(any.is_none())
+    }
+
+    /// Drops the residents' secondary indexes before a bulk load.
+    pub async fn drop_resident_indexes(&self) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            for (name, _) in RESIDENT_INDEXES {
+                sqlx::query(AssertSqlSafe(format!("DROP INDEX IF EXISTS {name}"))).execute(pool).await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// Creates any missing secondary index of the residents (after a bulk load, and at every start in
+    /// case a bulk load was interrupted).
+    pub async fn ensure_resident_indexes(&self) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            for (_, create) in RESIDENT_INDEXES {
+                sqlx::query(create).execute(pool).await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// Refreshes the planner's statistics of the population tables. After a bulk load PostgreSQL has
+    /// none and would answer a lookup by ID number with a scan of the whole table.
+    pub async fn analyze_population(&self) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            sqlx::query("ANALYZE residents").execute(pool).await?;
+            sqlx::query("ANALYZE households").execute(pool).await?;
+        });
+        Ok(())
     }
 
     pub async fn resident(&self, id: i64) -> StoreResult<Option<ResidentRecord>> {

@@ -50,9 +50,13 @@ CREATE TABLE residents (
     grid_code        TEXT COLLATE "C" NOT NULL,
     key_groups       TEXT COLLATE "C" NOT NULL,         -- ';'-joined key-group codes
     content_hash     TEXT COLLATE "C" NOT NULL,         -- hash of every field above: an unchanged re-import writes nothing
-    updated_at       BIGINT NOT NULL,
-    UNIQUE (id_number, id_type)  -- id_number first: lookups by number alone use it
+    updated_at       BIGINT NOT NULL
 );
+-- The secondary indexes are listed again in store::population::RESIDENT_INDEXES: a first bulk load
+-- drops them and rebuilds them at the end (much faster than maintaining them row by row), and every
+-- start re-creates any that a crash in the middle of such a load left missing.
+-- id_number first: lookups by number alone use it.
+CREATE UNIQUE INDEX residents_by_document ON residents (id_number, id_type);
 CREATE INDEX residents_by_grid ON residents (grid_code, id);
 CREATE INDEX residents_by_name ON residents (name, grid_code);
 CREATE INDEX residents_by_phone ON residents (phone);

@@ -1,0 +1,129 @@
+//! The architecture invariants of ARCHITECTURE.md, checked on the source tree.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The `fangkong-*` crates (and a few outside crates of interest) a crate depends on, outside tests.
+fn normal_dependencies(krate: &str) -> BTreeSet<String> {
+    let manifest =
+        std::fs::read_to_string(workspace().join("crates").join(krate).join("Cargo.toml")).unwrap();
+    let mut in_dependencies = false;
+    let mut found = BTreeSet::new();
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_dependencies = line == "[dependencies]";
+            continue;
+        }
+        if !in_dependencies {
+            continue;
+        }
+        if let Some(name) = line.split(['.', ' ', '=']).next().filter(|n| !n.is_empty()) {
+            found.insert(name.to_string());
+        }
+    }
+    found
+}
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn each_crate_depends_only_on_the_layers_the_architecture_allows() {
+    // domain ← store ← app ← web ← fangkong; sim → domain; seed → app + sim.
+    let allowed: [(&str, &[&str]); 7] = [
+        ("domain", &[]),
+        ("sim", &["fangkong-domain"]),
+        ("store", &["fangkong-domain"]),
+        ("app", &["fangkong-domain", "fangkong-store"]),
+        ("web", &["fangkong-domain", "fangkong-app"]),
+        ("seed", &["fangkong-domain", "fangkong-app", "fangkong-sim"]),
+        (
+            "fangkong",
+            &[
+                "fangkong-domain",
+                "fangkong-app",
+                "fangkong-web",
+                "fangkong-sim",
+                "fangkong-seed",
+            ],
+        ),
+    ];
+    for (krate, layers) in allowed {
+        let ours: BTreeSet<String> = normal_dependencies(krate)
+            .into_iter()
+            .filter(|d| d.starts_with("fangkong-"))
+            .collect();
+        let expected: BTreeSet<String> = layers.iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            ours, expected,
+            "crate {krate} depends on other fangkong crates than allowed"
+        );
+    }
+}
+
+#[test]
+fn only_the_store_speaks_sql_and_the_domain_does_no_io() {
+    for krate in ["domain", "sim", "app", "web", "seed", "fangkong"] {
+        assert!(
+            !normal_dependencies(krate).contains("sqlx"),
+            "{krate} must not depend on sqlx"
+        );
+    }
+    for krate in ["domain"] {
+        let deps = normal_dependencies(krate);
+        for io in ["tokio", "sqlx", "axum", "reqwest", "rand"] {
+            assert!(
+                !deps.contains(io),
+                "{krate} must do no IO and hold no randomness, but depends on {io}"
+            );
+        }
+    }
+    for file in rust_files(&workspace().join("crates/web/src"))
+        .into_iter()
+        .chain(rust_files(&workspace().join("crates/app/src")))
+    {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for sql in ["SELECT ", "INSERT INTO", "UPDATE residents", "DELETE FROM"] {
+            assert!(
+                !text.contains(sql),
+                "{} contains SQL ({sql}); SQL lives in the store",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_domain_reads_no_clock_and_no_files() {
+    for file in rust_files(&workspace().join("crates/domain/src")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for forbidden in [
+            "Utc::now",
+            "Local::now",
+            "SystemTime",
+            "std::fs",
+            "Instant::now",
+        ] {
+            assert!(
+                !text.contains(forbidden),
+                "{} uses {forbidden}",
+                file.display()
+            );
+        }
+    }
+}
