@@ -5,39 +5,13 @@ use std::path::Path;
 
 use fangkong_domain::resident_row::COLUMNS;
 use fangkong_domain::role::Permission;
-use fangkong_store::ResidentRecord;
 use rust_xlsxwriter::Workbook;
 
 use crate::import::FileFormat;
+use crate::population::import_fields;
 use crate::{Actor, App, AppError, AppResult, audit_by, parse_region_code};
 
 const PAGE: i64 = 5_000;
-
-/// A resident in the import column order, so an export can be edited and imported again.
-fn export_fields(r: &ResidentRecord) -> [String; 11] {
-    let id_type = fangkong_domain::ids::IdType::parse(&r.id_type)
-        .map(|t| t.label_zh().to_string())
-        .unwrap_or_else(|_| r.id_type.clone());
-    let sex = fangkong_domain::person::Sex::parse(&r.sex)
-        .map(|s| s.label_zh().to_string())
-        .unwrap_or_default();
-    let groups = fangkong_domain::person::key_groups_label_zh(
-        &fangkong_domain::person::key_groups_from_codes(&r.key_groups),
-    );
-    [
-        r.name.clone(),
-        id_type,
-        r.id_number.clone(),
-        sex,
-        r.birth_date.clone(),
-        r.phone.clone().unwrap_or_default(),
-        r.address.clone(),
-        r.household_number.clone(),
-        r.relation.clone(),
-        r.grid_code.clone(),
-        groups,
-    ]
-}
 
 impl App {
     /// Writes every resident of `region_code` (inside the jurisdiction) to `path`; returns the row count.
@@ -83,7 +57,7 @@ impl App {
                     after_id = last.id;
                     for r in &page {
                         writer
-                            .write_record(export_fields(r))
+                            .write_record(import_fields(r))
                             .map_err(|e| AppError::Internal(e.to_string()))?;
                     }
                     rows += page.len() as u64;
@@ -111,7 +85,7 @@ impl App {
                     after_id = last.id;
                     for r in &page {
                         rows += 1;
-                        for (column, value) in export_fields(r).iter().enumerate() {
+                        for (column, value) in import_fields(r).iter().enumerate() {
                             // Text cells: Excel must never turn an ID number into a float.
                             sheet
                                 .write_string_with_format(rows as u32, column as u16, value, &text)

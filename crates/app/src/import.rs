@@ -19,12 +19,11 @@ use fangkong_domain::resident_row::{
 };
 use fangkong_domain::role::Permission;
 use fangkong_store::{
-    ImportCounters, ImportProblemRecord, ImportRecord, ResidentBatch, ResidentWrite, RowOutcome,
-    WriteMode,
+    ImportCounters, ImportProblemRecord, ImportRecord, ResidentBatch, RowOutcome, WriteMode,
 };
 use serde::Serialize;
 
-use crate::population::write_of;
+use crate::population::{import_fields, write_of};
 use crate::{Actor, App, AppError, AppResult, audit_by};
 
 /// Rows written per transaction.
@@ -229,32 +228,6 @@ impl RowChecker {
     }
 }
 
-/// The canonical fields of a row already turned into a write (for a problem found at write time).
-fn fields_of_write(write: &ResidentWrite) -> Vec<String> {
-    let id_type = fangkong_domain::ids::IdType::parse(&write.id_type)
-        .map(|t| t.label_zh().to_string())
-        .unwrap_or_else(|_| write.id_type.clone());
-    let sex = fangkong_domain::person::Sex::parse(&write.sex)
-        .map(|s| s.label_zh().to_string())
-        .unwrap_or_default();
-    let groups = fangkong_domain::person::key_groups_label_zh(
-        &fangkong_domain::person::key_groups_from_codes(&write.key_groups),
-    );
-    vec![
-        write.name.clone(),
-        id_type,
-        write.id_number.clone(),
-        sex,
-        write.birth_date.clone(),
-        write.phone.clone().unwrap_or_default(),
-        write.address.clone(),
-        write.household_number.clone(),
-        write.relation.clone(),
-        write.grid_code.clone(),
-        groups,
-    ]
-}
-
 /// Reads a whole CSV file into UTF-8: grassroots offices' Excel saves CSV in GBK/GB18030.
 fn csv_reader(path: &Path) -> AppResult<csv::Reader<Box<dyn Read + Send>>> {
     let mut file =
@@ -335,7 +308,7 @@ fn read_and_check(
             checker.check(row_number, fields, chunk);
         };
     let flush = |chunk: &mut ParsedChunk| -> bool {
-        let full = std::mem::replace(chunk, ParsedChunk::default());
+        let full = std::mem::take(chunk);
         sender.blocking_send(Ok(full)).is_ok()
     };
     match format {
@@ -579,7 +552,7 @@ impl App {
                             "户编号 {} 已登记在网格 {household_grid}，与本行网格 {} 不一致：同一户只能属于一个网格",
                             write.household_number, write.grid_code
                         ),
-                        &fields_of_write(write),
+                        &import_fields(write),
                     )),
                 }
             }

@@ -58,7 +58,7 @@ fn mask_document(id_type: &str, number: &str) -> String {
         .unwrap_or_else(|| mask_middle(number, 2, 2))
 }
 
-fn mask_phone(phone: &Option<String>) -> String {
+pub(crate) fn mask_phone(phone: Option<&str>) -> String {
     match phone {
         None => String::new(),
         Some(p) => PhoneNumber::parse(p)
@@ -88,7 +88,7 @@ pub(crate) fn view_of(
             .unwrap_or_default(),
         birth_date: record.birth_date.clone(),
         age: birth.map(|b| age_on(b, today)).unwrap_or(0),
-        phone_masked: mask_phone(&record.phone),
+        phone_masked: mask_phone(record.phone.as_deref()),
         address: record.address.clone(),
         household_number: record.household_number.clone(),
         relation: record.relation.clone(),
@@ -140,6 +140,83 @@ pub(crate) fn write_of(resident: &ValidResident) -> ResidentWrite {
     }
     write.content_hash = hex::encode(&hasher.finalize()[..12]);
     write
+}
+
+/// A resident's stored fields, whether just validated (a write) or read back (a record).
+pub(crate) trait StoredResident {
+    /// Stored values in the import column order (codes, not labels).
+    fn stored_fields(&self) -> [&str; 11];
+}
+
+impl StoredResident for ResidentWrite {
+    fn stored_fields(&self) -> [&str; 11] {
+        [
+            &self.name,
+            &self.id_type,
+            &self.id_number,
+            &self.sex,
+            &self.birth_date,
+            self.phone.as_deref().unwrap_or(""),
+            &self.address,
+            &self.household_number,
+            &self.relation,
+            &self.grid_code,
+            &self.key_groups,
+        ]
+    }
+}
+
+impl StoredResident for ResidentRecord {
+    fn stored_fields(&self) -> [&str; 11] {
+        [
+            &self.name,
+            &self.id_type,
+            &self.id_number,
+            &self.sex,
+            &self.birth_date,
+            self.phone.as_deref().unwrap_or(""),
+            &self.address,
+            &self.household_number,
+            &self.relation,
+            &self.grid_code,
+            &self.key_groups,
+        ]
+    }
+}
+
+/// A stored resident as an import row (ID type, sex and key groups as the Chinese labels a grid worker
+/// types), so an export or a problem row can be edited and imported again.
+pub(crate) fn import_fields(resident: &impl StoredResident) -> [String; 11] {
+    let [
+        name,
+        id_type,
+        id_number,
+        sex,
+        birth_date,
+        phone,
+        address,
+        household,
+        relation,
+        grid,
+        groups,
+    ] = resident.stored_fields();
+    [
+        name.to_string(),
+        IdType::parse(id_type)
+            .map(|t| t.label_zh().to_string())
+            .unwrap_or_else(|_| id_type.to_string()),
+        id_number.to_string(),
+        Sex::parse(sex)
+            .map(|s| s.label_zh().to_string())
+            .unwrap_or_default(),
+        birth_date.to_string(),
+        phone.to_string(),
+        address.to_string(),
+        household.to_string(),
+        relation.to_string(),
+        grid.to_string(),
+        key_groups_label_zh(&key_groups_from_codes(groups)),
+    ]
 }
 
 /// What a search box query looks for: an ID number, a phone number, or a name.

@@ -211,9 +211,7 @@ impl App {
                 .await?
                 .into_iter()
                 .map(|w| GridWorkerView {
-                    phone_masked: fangkong_domain::phone::PhoneNumber::parse(&w.phone)
-                        .map(|p| p.masked())
-                        .unwrap_or_else(|_| fangkong_domain::ids::mask_middle(&w.phone, 3, 2)),
+                    phone_masked: crate::population::mask_phone(Some(&w.phone)),
                     name: w.name,
                     username: w.username,
                 })

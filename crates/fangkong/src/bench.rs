@@ -92,11 +92,13 @@ async fn prepare(args: &BenchArgs) -> Result<Prepared> {
             let store = Store::open_postgres(url)
                 .await
                 .context("connect to PostgreSQL")?;
-            store.clear_all_data().await?;
+            if !args.reuse {
+                store.clear_all_data().await?;
+            }
             (store, None)
         }
         (None, Some(dir)) => {
-            if dir.exists() {
+            if dir.exists() && !args.reuse {
                 std::fs::remove_dir_all(dir)?;
             }
             (Store::open_sqlite_dir(dir).await?, None)

@@ -350,9 +350,25 @@ impl Store {
     /// Creates any missing secondary index of the residents (after a bulk load, and at every start in
     /// case a bulk load was interrupted).
     pub async fn ensure_resident_indexes(&self) -> StoreResult<()> {
+        // Building an index sorts the whole table: PostgreSQL gets a large sort memory for it on this
+        // one connection. (SQLite measured no faster with more cache or sorter threads.)
+        let (prepare, restore): (&[&'static str], &[&'static str]) = match self {
+            Store::Sqlite(_) => (&[], &[]),
+            Store::Postgres(_) => (
+                &["SET maintenance_work_mem = '1GB'"],
+                &["RESET maintenance_work_mem"],
+            ),
+        };
         with_pool!(self, pool => {
+            let mut connection = pool.acquire().await?;
+            for statement in prepare {
+                sqlx::query(*statement).execute(&mut *connection).await?;
+            }
             for (_, create) in RESIDENT_INDEXES {
-                sqlx::query(create).execute(pool).await?;
+                sqlx::query(create).execute(&mut *connection).await?;
+            }
+            for statement in restore {
+                sqlx::query(*statement).execute(&mut *connection).await?;
             }
         });
         Ok(())
@@ -394,9 +410,11 @@ impl Store {
                 Some(format!("{value}\u{10FFFF}")),
             ),
         };
+        // Ordered as the (name, grid_code) index is, so a common surname stops after `limit` rows
+        // instead of sorting every match in the city.
         let sql = format!(
             "SELECT {RESIDENT_COLUMNS} FROM residents WHERE {condition} \
-             AND grid_code >= $2 AND grid_code < $3 ORDER BY name, id LIMIT $4"
+             AND grid_code >= $2 AND grid_code < $3 ORDER BY name, grid_code LIMIT $4"
         );
         let residents = with_pool!(self, pool => {
             let mut query = sqlx::query_as(AssertSqlSafe(sql))

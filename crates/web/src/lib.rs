@@ -81,7 +81,8 @@ pub(crate) fn log_if_internal(error: &AppError) {
         AppError::Store(fangkong_app::StoreError::Database(sqlx_error)) => {
             let text = match sqlx_error.as_database_error() {
                 Some(db) => format!("database: {}", db.message()),
-                None => format!("database: {}", error_kind(sqlx_error)),
+                // Other sqlx errors (pool timeout, io) carry no row values.
+                None => format!("database: {sqlx_error}"),
             };
             tracing::error!(error = %text, "request failed");
         }
@@ -89,9 +90,4 @@ pub(crate) fn log_if_internal(error: &AppError) {
         AppError::Internal(text) => tracing::error!(error = %text, "request failed"),
         _ => {}
     }
-}
-
-fn error_kind(error: &dyn std::error::Error) -> String {
-    // The Display of non-database sqlx errors (pool timeout, io) carries no row values.
-    error.to_string()
 }
