@@ -163,27 +163,27 @@ fn problem(
 
 impl RowChecker {
     /// Validates one row (canonical field order); a valid row becomes a write, a bad one problems.
-    fn check(&mut self, row_number: i64, fields: Vec<String>, chunk: &mut ParsedChunk) {
-        let mut raw = RawResidentRow::from_owned_fields(fields);
+    fn check(&mut self, row_number: i64, mut fields: Vec<String>, chunk: &mut ParsedChunk) {
         let mut problems: Vec<FieldProblem> = Vec::new();
-        if raw.id_number.starts_with(EXCEL_NUMBER_MARKER) {
-            problems.push(FieldProblem {
-                column: "证件号码",
-                message: "证件号码被Excel存成了数字，最后几位已经丢失：请把这一列设置为“文本”格式后重新填写".into(),
-            });
-            raw.id_number.clear();
+        for (column, field) in COLUMNS.iter().zip(fields.iter_mut()) {
+            if field.starts_with(EXCEL_NUMBER_MARKER) {
+                problems.push(FieldProblem {
+                    column,
+                    message: format!(
+                        "{column}被Excel存成了数字，最后几位已经丢失：请把这一列设置为“文本”格式后重新填写"
+                    ),
+                });
+                field.clear();
+            }
         }
+        let raw = RawResidentRow::from_owned_fields(fields);
         let valid = match validate_resident_row(&raw, self.today) {
             Ok(valid) if problems.is_empty() => Some(valid),
             Ok(_) => None,
             Err(found) => {
-                // An ID number lost to Excel already has its own message; skip "missing number".
-                let excel_number_lost = !problems.is_empty();
-                problems.extend(
-                    found
-                        .into_iter()
-                        .filter(|p| !(excel_number_lost && p.column == "证件号码")),
-                );
+                // A number lost to Excel already has its own message: skip e.g. "missing ID number".
+                let lost: Vec<&str> = problems.iter().map(|p| p.column).collect();
+                problems.extend(found.into_iter().filter(|p| !lost.contains(&p.column)));
                 None
             }
         };
@@ -265,15 +265,17 @@ fn csv_reader(path: &Path) -> AppResult<csv::Reader<Box<dyn Read + Send>>> {
         .from_reader(reader))
 }
 
-fn cell_text(cell: &Data, is_id_column: bool) -> String {
+/// A spreadsheet cell as text. Excel keeps 15 significant digits: a longer number typed into a
+/// number cell (an ID number, a long household number) has already lost its last digits.
+fn cell_text(cell: &Data) -> String {
     match cell {
         Data::Empty => String::new(),
         Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
         Data::Int(i) => i.to_string(),
         Data::Float(f) => {
-            if is_id_column && f.abs() >= 1e15 {
+            if f.abs() >= 1e15 {
                 EXCEL_NUMBER_MARKER.to_string()
-            } else if f.fract() == 0.0 && f.abs() < 1e15 {
+            } else if f.fract() == 0.0 {
                 format!("{}", *f as i64)
             } else {
                 f.to_string()
@@ -285,138 +287,123 @@ fn cell_text(cell: &Data, is_id_column: bool) -> String {
     }
 }
 
-/// Reads the file on a blocking thread, validates, and sends chunks; returns the row count read.
+/// One line of an uploaded file: its row number as the user sees it and its cells, or why it could
+/// not be read.
+enum FileLine {
+    Cells(i64, Vec<String>),
+    Unreadable(i64, String),
+}
+
+/// Calls `each` with every line of the file, header included, until it returns false.
+fn for_each_line(
+    path: &Path,
+    format: FileFormat,
+    mut each: impl FnMut(FileLine) -> bool,
+) -> AppResult<()> {
+    match format {
+        FileFormat::Csv => {
+            let mut reader = csv_reader(path)?;
+            for (index, record) in reader.records().enumerate() {
+                let row_number = index as i64 + 1;
+                let line = match record {
+                    Ok(record) => FileLine::Cells(
+                        row_number,
+                        record.iter().map(|s| s.trim().to_string()).collect(),
+                    ),
+                    Err(e) => FileLine::Unreadable(
+                        row_number,
+                        format!("这一行无法读取（可能含有不成对的引号或不是文本内容）：{e}"),
+                    ),
+                };
+                if !each(line) {
+                    break;
+                }
+            }
+        }
+        FileFormat::Xlsx => {
+            let mut workbook = calamine::open_workbook_auto(path).map_err(|e| {
+                AppError::Invalid(format!(
+                    "无法打开表格文件（文件可能已损坏或不是Excel格式）：{e}"
+                ))
+            })?;
+            let range = match workbook.worksheet_range_at(0) {
+                Some(Ok(range)) => range,
+                Some(Err(e)) => {
+                    return Err(AppError::Invalid(format!("无法读取第一个工作表：{e}")));
+                }
+                None => return Err(AppError::Invalid("表格文件里没有工作表".into())),
+            };
+            let first_row = i64::from(range.start().map(|(row, _)| row).unwrap_or(0));
+            for (index, row) in range.rows().enumerate() {
+                let cells = row
+                    .iter()
+                    .map(|c| cell_text(c).trim().to_string())
+                    .collect();
+                if !each(FileLine::Cells(first_row + index as i64 + 1, cells)) {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads the file on a blocking thread, checks every row and sends chunks of rows to the writer.
 fn read_and_check(
     path: PathBuf,
     format: FileFormat,
     mut checker: RowChecker,
     sender: tokio::sync::mpsc::Sender<AppResult<ParsedChunk>>,
 ) {
-    let send_error = |e: AppError| {
-        let _ = sender.blocking_send(Err(e));
-    };
     let mut chunk = ParsedChunk::default();
-    let mut handle_row =
-        |row_number: i64, cells: Vec<String>, map: &[Option<usize>], chunk: &mut ParsedChunk| {
-            chunk.rows_seen += 1;
-            let mut fields = vec![String::new(); COLUMNS.len()];
-            for (i, cell) in cells.into_iter().enumerate() {
-                if let Some(Some(position)) = map.get(i) {
-                    fields[*position] = cell;
-                }
+    let mut map: Option<Vec<Option<usize>>> = None;
+    let mut header_error = None;
+    let mut writer_gone = false;
+    let read = for_each_line(&path, format, |line| {
+        match line {
+            FileLine::Unreadable(row_number, why) => {
+                chunk.rows_seen += 1;
+                chunk
+                    .problems
+                    .push(problem(row_number, WHOLE_ROW, why, &[]));
             }
-            checker.check(row_number, fields, chunk);
-        };
-    let flush = |chunk: &mut ParsedChunk| -> bool {
-        let full = std::mem::take(chunk);
-        sender.blocking_send(Ok(full)).is_ok()
-    };
-    match format {
-        FileFormat::Csv => {
-            let mut reader = match csv_reader(&path) {
-                Ok(r) => r,
-                Err(e) => return send_error(e),
-            };
-            let mut map: Option<Vec<Option<usize>>> = None;
-            let mut record = csv::StringRecord::new();
-            let mut row_number = 0_i64;
-            loop {
-                match reader.read_record(&mut record) {
-                    Ok(false) => break,
-                    Ok(true) => {}
-                    Err(e) => {
-                        row_number += 1;
-                        chunk.rows_seen += 1;
-                        chunk.problems.push(problem(
-                            row_number,
-                            WHOLE_ROW,
-                            format!("这一行无法读取（可能含有不成对的引号或不是文本内容）：{e}"),
-                            &[],
-                        ));
-                        continue;
-                    }
-                }
-                row_number += 1;
-                let cells: Vec<String> = record.iter().map(|s| s.trim().to_string()).collect();
+            FileLine::Cells(row_number, cells) => {
                 let Some(current) = &map else {
                     match column_map(&cells) {
-                        Ok(m) => map = Some(m),
-                        Err(e) => return send_error(e),
+                        Ok(found) => map = Some(found),
+                        Err(e) => header_error = Some(e),
                     }
-                    continue;
+                    return header_error.is_none();
                 };
                 if cells.iter().all(|c| c.is_empty()) {
-                    continue;
+                    return true;
                 }
-                handle_row(row_number, cells, current, &mut chunk);
-                if chunk.rows_seen as usize >= ROWS_PER_CHUNK && !flush(&mut chunk) {
-                    return;
-                }
-            }
-            if map.is_none() {
-                return send_error(AppError::Invalid(
-                    "文件是空的：第一行应为表头，之后每行一位居民".into(),
-                ));
-            }
-        }
-        FileFormat::Xlsx => {
-            let mut workbook = match calamine::open_workbook_auto(&path) {
-                Ok(w) => w,
-                Err(e) => {
-                    return send_error(AppError::Invalid(format!(
-                        "无法打开表格文件（文件可能已损坏或不是Excel格式）：{e}"
-                    )));
-                }
-            };
-            let range = match workbook.worksheet_range_at(0) {
-                Some(Ok(range)) => range,
-                Some(Err(e)) => {
-                    return send_error(AppError::Invalid(format!("无法读取第一个工作表：{e}")));
-                }
-                None => return send_error(AppError::Invalid("表格文件里没有工作表".into())),
-            };
-            let first_row = i64::from(range.start().map(|(row, _)| row).unwrap_or(0));
-            let id_column = COLUMNS.iter().position(|c| *c == "证件号码");
-            let mut map: Option<Vec<Option<usize>>> = None;
-            for (index, row) in range.rows().enumerate() {
-                let row_number = first_row + index as i64 + 1;
-                let Some(current) = &map else {
-                    let headers: Vec<String> = row
-                        .iter()
-                        .map(|c| cell_text(c, false).trim().to_string())
-                        .collect();
-                    match column_map(&headers) {
-                        Ok(m) => map = Some(m),
-                        Err(e) => return send_error(e),
+                chunk.rows_seen += 1;
+                let mut fields = vec![String::new(); COLUMNS.len()];
+                for (i, cell) in cells.into_iter().enumerate() {
+                    if let Some(Some(position)) = current.get(i) {
+                        fields[*position] = cell;
                     }
-                    continue;
-                };
-                let cells: Vec<String> = row
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        cell_text(c, current.get(i).copied().flatten() == id_column)
-                            .trim()
-                            .to_string()
-                    })
-                    .collect();
-                if cells.iter().all(|c| c.is_empty()) {
-                    continue;
                 }
-                handle_row(row_number, cells, current, &mut chunk);
-                if chunk.rows_seen as usize >= ROWS_PER_CHUNK && !flush(&mut chunk) {
-                    return;
-                }
-            }
-            if map.is_none() {
-                return send_error(AppError::Invalid(
-                    "表格是空的：第一行应为表头，之后每行一位居民".into(),
-                ));
+                checker.check(row_number, fields, &mut chunk);
             }
         }
-    }
-    if chunk.rows_seen > 0 {
-        flush(&mut chunk);
+        if chunk.rows_seen as usize >= ROWS_PER_CHUNK {
+            writer_gone = sender
+                .blocking_send(Ok(std::mem::take(&mut chunk)))
+                .is_err();
+        }
+        !writer_gone
+    });
+    let outcome = match (read, header_error) {
+        (Err(e), _) | (Ok(()), Some(e)) => Err(e),
+        (Ok(()), None) if map.is_none() => Err(AppError::Invalid(
+            "文件是空的：第一行应为表头，之后每行一位居民".into(),
+        )),
+        (Ok(()), None) => Ok(std::mem::take(&mut chunk)),
+    };
+    if !writer_gone {
+        let _ = sender.blocking_send(outcome);
     }
 }
 
