@@ -177,6 +177,14 @@ pub fn is_community_name(name: &str) -> bool {
 /// "小果庄村村民委员会" → "小果庄村", "光华路社区居民委员会" → "光华路社区".
 pub fn short_name(name: &str) -> &str {
     let name = name.trim();
+    // The statistics often write "小果庄村民委员会" for the committee of 小果庄村: the "村" of
+    // "村民委员会" is then the village's own and stays ("东街村村民委员会" already has it).
+    if let Some(village) = name
+        .strip_suffix("村民委员会")
+        .filter(|v| !v.is_empty() && !v.ends_with('村'))
+    {
+        return &name[..village.len() + '村'.len_utf8()];
+    }
     // "村委会" keeps its "村": "东街村委会" → "东街村".
     let stripped = ["村民委员会", "居民委员会", "居委会"]
         .iter()
@@ -284,6 +292,7 @@ mod tests {
     #[test]
     fn short_names_drop_the_committee_suffix() {
         assert_eq!(short_name("小果庄村村民委员会"), "小果庄村");
+        assert_eq!(short_name("小果庄村民委员会"), "小果庄村");
         assert_eq!(short_name("光华路社区居民委员会"), "光华路社区");
         assert_eq!(short_name("东街居委会"), "东街");
         assert_eq!(short_name("东街村委会"), "东街村");

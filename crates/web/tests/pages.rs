@@ -392,3 +392,84 @@ async fn a_door_visit_saved_from_the_household_page_leaves_the_grid_ledger() {
     assert_eq!(refused.status(), 422);
     assert!(refused.text().await.unwrap().contains("来自何处"));
 }
+
+#[tokio::test]
+async fn every_page_and_api_route_refuses_a_grid_worker_outside_the_grid_with_a_chinese_message() {
+    let server = start().await;
+    let (lower, upper) = (
+        server.other_township.clone(),
+        format!("{}:", server.other_township),
+    );
+    let stranger = server
+        .app
+        .store
+        .residents_page((&lower, &upper), 0, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let client = server.login("gw").await;
+    let (_, own_page) = server.get_text(&client, "/residents").await;
+    let csrf = csrf_of(&own_page);
+    let household = stranger.household_number.clone();
+    let reads = [
+        format!("/regions/{}", server.other_township),
+        format!("/regions/{}", server.other_grid),
+        format!("/residents/{}", stranger.id),
+        format!("/households/{household}"),
+        format!("/door-ledger/{}", server.other_grid),
+        format!("/api/regions/{}", server.other_grid),
+        format!("/api/residents/{}", stranger.id),
+        format!("/api/households/{household}"),
+        format!("/api/grids/{}/door-ledger", server.other_grid),
+    ];
+    for path in &reads {
+        let (status, body) = server.get_text(&client, path).await;
+        assert_eq!(status, 403, "GET {path}");
+        assert!(
+            body.contains("该记录不在您的管辖范围内"),
+            "GET {path}: {body}"
+        );
+    }
+    let writes = [
+        (
+            format!("/residents/{}/reveal", stranger.id),
+            vec![("csrf", csrf.clone()), ("reason", "核查".to_string())],
+        ),
+        (
+            format!("/households/{household}/visits"),
+            vec![("csrf", csrf.clone()), ("present_count", "1".to_string())],
+        ),
+    ];
+    for (path, form) in &writes {
+        let response = client
+            .post(server.url(path))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "POST {path}");
+    }
+    let api_reveal = client
+        .post(server.url(&format!("/api/residents/{}/reveal", stranger.id)))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"reason": "核查"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api_reveal.status(), 403);
+    let (status, results) = server
+        .get_text(&client, &format!("/residents?q={}", stranger.id_number))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        results.contains("找到 0 人"),
+        "a search outside the grid finds nobody"
+    );
+    let audit_reveals = server
+        .app
+        .store
+        .audit_page("reveal", i64::MAX, 10)
+        .await
+        .unwrap();
+    assert!(audit_reveals.is_empty(), "no reveal happened");
+}
