@@ -32,7 +32,7 @@ async fn a_commander_drills_down_from_the_county_to_a_grid_and_its_households() 
     assert_eq!(status, 200);
     assert!(county.contains("藁城区") && county.contains("增村镇") && county.contains("廉州镇"));
     assert!(
-        county.contains("<b id=\"total-residents\">3000</b>"),
+        county.contains("<b id=\"total-residents\">3,000</b>"),
         "county total is the generated population"
     );
 
