@@ -149,6 +149,9 @@ pub enum WriteMode {
     AllNew,
 }
 
+/// The PostgreSQL advisory-lock key that serialises resident writers (any fixed number unused elsewhere).
+const RESIDENT_WRITER_LOCK: i64 = 271_828;
+
 /// Largest number of rows written by one statement: 14 binds per row stays under SQLite's 32,766.
 const ROWS_PER_STATEMENT: usize = 2000;
 
@@ -172,7 +175,10 @@ impl Store {
                 Store::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await?,
                 Store::Postgres(_) => {
                     let mut tx = pool.begin().await?;
-                    sqlx::query("SELECT pg_advisory_xact_lock(271828)").execute(&mut *tx).await?;
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(RESIDENT_WRITER_LOCK)
+                        .execute(&mut *tx)
+                        .await?;
                     tx
                 }
             };

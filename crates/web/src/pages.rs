@@ -30,6 +30,10 @@ pub fn router() -> Router<AppState> {
         .route("/regions/find", get(regions_find))
         .route("/regions/{code}", get(region_page))
         .route("/residents", get(residents_search))
+        .route(
+            "/residents/new",
+            get(resident_new_page).post(resident_new_submit),
+        )
         .route("/residents/{id}", get(resident_page))
         .route("/residents/{id}/reveal", post(resident_reveal))
         .route("/households/{number}", get(household_page))
@@ -562,6 +566,123 @@ struct HouseholdPage {
     h: HouseholdView,
     visits: Vec<(String, DoorVisitRecord)>,
     can_visit: bool,
+    can_register: bool,
+}
+
+/// The register-a-resident form: the import columns, as typed (kept when the form comes back with
+/// a problem, so nothing typed is lost).
+#[derive(Deserialize, Default)]
+struct ResidentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    id_type: String,
+    #[serde(default)]
+    id_number: String,
+    #[serde(default)]
+    sex: String,
+    #[serde(default)]
+    birth_date: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    household_number: String,
+    #[serde(default)]
+    relation: String,
+    #[serde(default)]
+    grid_code: String,
+    #[serde(default)]
+    key_groups: String,
+}
+
+#[derive(Template)]
+#[template(path = "resident_new.html")]
+struct ResidentNewPage {
+    layout: Layout,
+    f: ResidentForm,
+    id_types: Vec<(&'static str, &'static str)>,
+}
+
+fn resident_new_page_with(page: &PageUser, f: ResidentForm, flash: Option<Flash>) -> Response {
+    let mut layout = page.layout("residents");
+    layout.flash = flash;
+    let id_types = fangkong_domain::ids::IdType::ALL
+        .iter()
+        .map(|t| (t.code(), t.label_zh()))
+        .collect();
+    render(&ResidentNewPage {
+        layout,
+        f,
+        id_types,
+    })
+}
+
+#[derive(Deserialize)]
+struct NewResidentQuery {
+    household: Option<String>,
+}
+
+/// Opened from a household page, the form starts with that household's number, grid and address.
+async fn resident_new_page(
+    State(state): State<AppState>,
+    page: PageUser,
+    Query(query): Query<NewResidentQuery>,
+) -> PageResult {
+    let mut form = ResidentForm {
+        id_type: "mainland_id".into(),
+        ..ResidentForm::default()
+    };
+    if let Some(number) = query.household.filter(|n| !n.is_empty()) {
+        let h = state
+            .app
+            .household(&page.user.actor, &number)
+            .await
+            .map_err(|e| page.error(e))?;
+        form.household_number = h.household.number;
+        form.grid_code = h.household.grid_code;
+        form.address = h.household.address;
+    }
+    Ok(resident_new_page_with(&page, form, None))
+}
+
+async fn resident_new_submit(
+    State(state): State<AppState>,
+    page: PageUser,
+    Form(form): Form<ResidentForm>,
+) -> PageResult {
+    page.user
+        .check_csrf(&form.csrf)
+        .map_err(|e| page.error(e))?;
+    let raw = fangkong_domain::resident_row::RawResidentRow {
+        name: form.name.clone(),
+        id_type: form.id_type.clone(),
+        id_number: form.id_number.clone(),
+        sex: form.sex.clone(),
+        birth_date: form.birth_date.clone(),
+        phone: form.phone.clone(),
+        address: form.address.clone(),
+        household_number: form.household_number.clone(),
+        relation: form.relation.clone(),
+        grid_code: form.grid_code.clone(),
+        key_groups: form.key_groups.clone(),
+    };
+    match state.app.save_resident(&page.user.actor, &raw).await {
+        Ok((id, _)) => Ok(Redirect::to(&format!("/residents/{id}")).into_response()),
+        // A mistake in the form comes back with everything typed and the reason on top.
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::OutsideJurisdiction)) => {
+            let status = status_of(&e);
+            let flash = Flash {
+                kind: "error",
+                text: e.to_string(),
+            };
+            Ok((status, resident_new_page_with(&page, form, Some(flash))).into_response())
+        }
+        Err(e) => Err(page.error(e)),
+    }
 }
 
 #[derive(Deserialize)]
@@ -597,6 +718,7 @@ async fn household_page(
         h,
         visits,
         can_visit: page.can(Permission::RecordDoorVisit),
+        can_register: page.can(Permission::ImportPopulation),
     }))
 }
 

@@ -473,3 +473,79 @@ async fn every_page_and_api_route_refuses_a_grid_worker_outside_the_grid_with_a_
         .unwrap();
     assert!(audit_reveals.is_empty(), "no reveal happened");
 }
+
+#[tokio::test]
+async fn a_grid_worker_registers_a_new_household_member_and_a_mistake_keeps_what_was_typed() {
+    let server = start().await;
+    let client = server.login("gw").await;
+    let (_, ledger) = server
+        .get_text(&client, &format!("/door-ledger/{}", server.own_grid))
+        .await;
+    let household = links(&ledger, "/households/")
+        .into_iter()
+        .next()
+        .expect("a household");
+    let (_, household_page) = server.get_text(&client, &household).await;
+    let form_link = links(&household_page, "/residents/new")
+        .into_iter()
+        .next()
+        .expect("register link");
+    let (status, form_page) = server
+        .get_text(&client, &form_link.replace("&amp;", "&"))
+        .await;
+    assert_eq!(status, 200);
+    let number = household.trim_start_matches("/households/");
+    assert!(
+        form_page.contains(&format!("value=\"{number}\"")),
+        "the household number is filled in"
+    );
+    let csrf = csrf_of(&form_page);
+    let first17 = "13010920000101123";
+    let check = fangkong_domain::ids::gb11643_check_digit(first17).unwrap();
+    let wrong = if check == '0' { '1' } else { '0' };
+    let mut fields = vec![
+        ("csrf", csrf.clone()),
+        ("name", "返乡人员".to_string()),
+        ("id_type", "mainland_id".to_string()),
+        ("id_number", format!("{first17}{wrong}")),
+        ("household_number", number.to_string()),
+        ("relation", "子女".to_string()),
+        ("grid_code", server.own_grid.clone()),
+    ];
+    let refused = client
+        .post(server.url("/residents/new"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let refused = refused.text().await.unwrap();
+    assert!(refused.contains("校验"), "the check digit is explained");
+    assert!(
+        refused.contains("value=\"返乡人员\""),
+        "what was typed is still there"
+    );
+
+    fields[3] = ("id_number", format!("{first17}{check}"));
+    let saved = client
+        .post(server.url("/residents/new"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 303);
+    let resident = saved.headers()["location"].to_str().unwrap().to_string();
+    let (_, resident_page) = server.get_text(&client, &resident).await;
+    assert!(resident_page.contains("返乡人员") && resident_page.contains("130109********"));
+    let (_, household_after) = server.get_text(&client, &household).await;
+    assert!(
+        household_after.contains("返乡人员"),
+        "the household lists its new member"
+    );
+    let admin = server.login("admin").await;
+    let (_, audit) = server.get_text(&admin, "/audit?action=create").await;
+    assert!(
+        audit.contains(resident.trim_start_matches("/residents/")),
+        "the registration is audited"
+    );
+}
