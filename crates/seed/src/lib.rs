@@ -125,7 +125,8 @@ pub async fn plan_grids(
     Ok((plan_population(&village_refs, residents, seed), names))
 }
 
-async fn create_grids(app: &App, plan: &PopulationPlan, names: &RegionNames) -> Result<()> {
+/// Creates the planned grids with their workers.
+pub async fn create_grids(app: &App, plan: &PopulationPlan, names: &RegionNames) -> Result<()> {
     let mut grids = Vec::with_capacity(plan.grids.len());
     let mut workers = Vec::with_capacity(plan.grids.len());
     for grid in &plan.grids {
