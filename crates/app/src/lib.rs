@@ -141,7 +141,7 @@ pub enum AppError {
     #[error("{0}")]
     Conflict(String),
     #[error("系统内部错误，请稍后重试；如果一直出现，请联系管理员")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error("系统内部错误，请稍后重试；如果一直出现，请联系管理员")]
     Internal(String),
 }
@@ -159,6 +159,17 @@ impl AppError {
             AppError::SessionExpired => "session_expired",
             AppError::Conflict(_) => "conflict",
             AppError::Store(_) | AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::BulkLoadInProgress => AppError::Conflict(
+                "正在进行首次批量导入居民，导入完成（通常几分钟）后再保存".into(),
+            ),
+            other => AppError::Store(other),
         }
     }
 }

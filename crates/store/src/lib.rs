@@ -57,6 +57,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// An edit arrived while a first bulk load has the lookup indexes dropped.
+    #[error("a first bulk load of residents is in progress")]
+    BulkLoadInProgress,
     #[error("cannot create the data directory {path}: {source}")]
     DataDirectory {
         path: String,

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
-use crate::{Store, StoreResult, with_pool};
+use crate::{Store, StoreError, StoreResult, with_pool};
 
 const RESIDENT_COLUMNS: &str = "id, id_type, id_number, name, sex, birth_date, phone, address, \
      household_number, relation, grid_code, key_groups, content_hash, updated_at";
@@ -182,6 +182,19 @@ impl Store {
                     tx
                 }
             };
+
+            // 0. Lookups need the ID-number index; during a first bulk load it is dropped, and an edit
+            //    then would go unchecked against the rows being loaded: refuse it instead.
+            if mode == WriteMode::Upsert {
+                let check = match self {
+                    Store::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'residents_by_document'",
+                    Store::Postgres(_) => "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'residents_by_document'",
+                };
+                let present: i64 = sqlx::query_scalar(check).fetch_one(&mut *tx).await?;
+                if present == 0 {
+                    return Err(StoreError::BulkLoadInProgress);
+                }
+            }
 
             // 1. What exists already: households by number, residents by ID number.
             let household_numbers: Vec<&str> = rows

@@ -1,7 +1,9 @@
 //! A bulk load drops the residents' lookup indexes; an interrupted one must not leave them missing.
 //! Runs on SQLite always and on PostgreSQL when FANGKONG_TEST_POSTGRES holds a URL.
 
-use fangkong_store::{ResidentBatch, ResidentWrite, RowOutcome, SearchField, Store, WriteMode};
+use fangkong_store::{
+    ResidentBatch, ResidentWrite, RowOutcome, SearchField, Store, StoreError, WriteMode,
+};
 
 fn resident(id_number: &str, household: &str) -> ResidentWrite {
     ResidentWrite {
@@ -62,6 +64,17 @@ async fn story(store: Store, reopen: impl AsyncFnOnce() -> Store) {
         .await
         .unwrap();
     assert_eq!(outcomes, vec![RowOutcome::Inserted, RowOutcome::Inserted]);
+    // Meanwhile an ordinary write is refused: it could not be checked against the rows being loaded.
+    let edit = ResidentBatch {
+        rows: vec![resident("130109199001010011", "H-1")],
+    };
+    let refused = store
+        .apply_resident_batch(&edit, 1_500, WriteMode::Upsert)
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::BulkLoadInProgress)),
+        "{refused:?}"
+    );
     store.close().await;
 
     let store = reopen().await;
