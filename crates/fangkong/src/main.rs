@@ -152,6 +152,12 @@ async fn main() -> Result<()> {
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("listen on {listen}"))?;
+            if app.store.users_in(("", "~")).await?.is_empty() {
+                println!(
+                    "还没有任何用户：先创建管理员，例如\n  fangkong user add --database {} --username admin --name 系统管理员 --role administrator --jurisdiction 13 --password '至少8位的密码'",
+                    db.database
+                );
+            }
             tracing::info!(
                 backend = app.store.backend_name(),
                 "fangkong serving on http://{listen}"
