@@ -271,7 +271,8 @@ impl App {
         Ok(view_of(&record, self.today(), false))
     }
 
-    /// One resident with the full ID number and phone; the reveal is audited before it is returned.
+    /// One resident with the full ID number and phone. A reveal needs a reason and is audited before
+    /// anything is returned.
     pub async fn reveal_resident(
         &self,
         actor: &Actor,
@@ -279,6 +280,11 @@ impl App {
         reason: &str,
     ) -> AppResult<ResidentView> {
         actor.require(Permission::RevealPersonalData)?;
+        if reason.trim().is_empty() {
+            return Err(AppError::Invalid(
+                "请填写查看原因：查看完整证件号和电话会记入审计日志".into(),
+            ));
+        }
         let record = self.resident_in_jurisdiction(actor, id).await?;
         audit_by(
             self,

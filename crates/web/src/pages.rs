@@ -537,11 +537,6 @@ async fn resident_reveal(
     page.user
         .check_csrf(&form.csrf)
         .map_err(|e| page.error(e))?;
-    if form.reason.trim().is_empty() {
-        return Err(page.error(AppError::Invalid(
-            "请填写查看原因：查看完整证件号和电话会记入审计日志".into(),
-        )));
-    }
     let r = state
         .app
         .reveal_resident(&page.user.actor, id, &form.reason)
