@@ -108,6 +108,20 @@ async fn a_search_shows_masked_numbers_and_a_reveal_needs_the_csrf_token_and_is_
     let (_, page) = server
         .get_text(&client, &format!("/residents/{}", person.id))
         .await;
+    let without_reason = client
+        .post(server.url(&path))
+        .form(&[("csrf", csrf_of(&page).as_str()), ("reason", "  ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(without_reason.status(), 422);
+    assert!(
+        without_reason
+            .text()
+            .await
+            .unwrap()
+            .contains("请填写查看原因")
+    );
     let revealed = client
         .post(server.url(&path))
         .form(&[
