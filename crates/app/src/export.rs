@@ -5,6 +5,7 @@ use std::path::Path;
 
 use fangkong_domain::resident_row::COLUMNS;
 use fangkong_domain::role::Permission;
+use fangkong_store::ResidentRecord;
 use rust_xlsxwriter::Workbook;
 
 use crate::import::FileFormat;
@@ -14,6 +15,27 @@ use crate::{Actor, App, AppError, AppResult, audit_by, parse_region_code};
 const PAGE: i64 = 5_000;
 
 impl App {
+    /// Calls `write` with every resident in the code range (numbered from 1), reading a page at a time
+    /// so memory stays flat whatever the size; returns how many there were.
+    async fn for_each_resident(
+        &self,
+        subtree: (&str, &str),
+        mut write: impl FnMut(u64, &ResidentRecord) -> AppResult<()>,
+    ) -> AppResult<u64> {
+        let mut rows = 0_u64;
+        let mut after_id = 0;
+        loop {
+            let page = self.store.residents_page(subtree, after_id, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after_id = last.id;
+            for resident in &page {
+                rows += 1;
+                write(rows, resident)?;
+            }
+        }
+        Ok(rows)
+    }
+
     /// Writes every resident of `region_code` (inside the jurisdiction) to `path`; returns the row count.
     /// The export is audited before the first row is read.
     pub async fn export_residents(
@@ -37,32 +59,23 @@ impl App {
         let (lower, upper) = code.subtree_range();
         let io = |e: std::io::Error| AppError::Internal(format!("export write: {e}"));
         let xlsx = |e: rust_xlsxwriter::XlsxError| AppError::Internal(format!("export xlsx: {e}"));
-        let mut rows = 0_u64;
-        let mut after_id = 0;
-        match format {
+        let rows = match format {
             FileFormat::Csv => {
                 let file = std::fs::File::create(path).map_err(io)?;
                 let mut buffered = std::io::BufWriter::new(file);
                 buffered.write_all("\u{feff}".as_bytes()).map_err(io)?;
                 let mut writer = csv::Writer::from_writer(buffered);
-                writer
-                    .write_record(COLUMNS)
-                    .map_err(|e| AppError::Internal(e.to_string()))?;
-                loop {
-                    let page = self
-                        .store
-                        .residents_page((&lower, &upper), after_id, PAGE)
-                        .await?;
-                    let Some(last) = page.last() else { break };
-                    after_id = last.id;
-                    for r in &page {
+                let csv_error = |e: csv::Error| AppError::Internal(e.to_string());
+                writer.write_record(COLUMNS).map_err(csv_error)?;
+                let rows = self
+                    .for_each_resident((&lower, &upper), |_, resident| {
                         writer
-                            .write_record(import_fields(r))
-                            .map_err(|e| AppError::Internal(e.to_string()))?;
-                    }
-                    rows += page.len() as u64;
-                }
+                            .write_record(import_fields(resident))
+                            .map_err(csv_error)
+                    })
+                    .await?;
                 writer.flush().map_err(io)?;
+                rows
             }
             FileFormat::Xlsx => {
                 let mut workbook = Workbook::new();
@@ -76,26 +89,21 @@ impl App {
                         .write_string(0, column as u16, *header)
                         .map_err(xlsx)?;
                 }
-                loop {
-                    let page = self
-                        .store
-                        .residents_page((&lower, &upper), after_id, PAGE)
-                        .await?;
-                    let Some(last) = page.last() else { break };
-                    after_id = last.id;
-                    for r in &page {
-                        rows += 1;
-                        for (column, value) in import_fields(r).iter().enumerate() {
+                let rows = self
+                    .for_each_resident((&lower, &upper), |row, resident| {
+                        for (column, value) in import_fields(resident).iter().enumerate() {
                             // Text cells: Excel must never turn an ID number into a float.
                             sheet
-                                .write_string_with_format(rows as u32, column as u16, value, &text)
+                                .write_string_with_format(row as u32, column as u16, value, &text)
                                 .map_err(xlsx)?;
                         }
-                    }
-                }
+                        Ok(())
+                    })
+                    .await?;
                 workbook.save(path).map_err(xlsx)?;
+                rows
             }
-        }
+        };
         Ok(rows)
     }
 }
