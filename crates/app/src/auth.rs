@@ -223,6 +223,24 @@ impl App {
         audit_by(self, actor, "logout", "session", "").await
     }
 
+    /// The actor for an existing user acting outside the web (the command line): their role and
+    /// jurisdiction apply as if they had logged in.
+    pub async fn actor_for_user(&self, username: &str, client_addr: &str) -> AppResult<Actor> {
+        let user = self
+            .store
+            .user_by_username(username)
+            .await?
+            .ok_or(AppError::NotFound("该用户"))?;
+        actor_from_parts(
+            user.id,
+            &user.username,
+            &user.display_name,
+            &user.role,
+            &user.jurisdiction,
+            client_addr,
+        )
+    }
+
     /// Users whose jurisdiction lies inside the administrator's.
     pub async fn list_users(&self, actor: &Actor) -> AppResult<Vec<fangkong_store::UserRecord>> {
         actor.require(Permission::ManageUsers)?;

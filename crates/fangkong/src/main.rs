@@ -120,17 +120,12 @@ async fn open_app(location: &str) -> Result<App> {
 
 /// The command-line operator acts as an existing user: their role and jurisdiction apply.
 async fn actor_for(app: &App, username: &str) -> Result<Actor> {
-    let Some(user) = app.store.user_by_username(username).await? else {
-        bail!("用户 {username} 不存在（先用 fangkong user add 创建）");
-    };
-    Ok(Actor {
-        user_id: user.id,
-        username: user.username,
-        display_name: user.display_name,
-        role: Role::parse(&user.role).map_err(anyhow::Error::msg)?,
-        jurisdiction: fangkong_app::parse_region_code(&user.jurisdiction)?,
-        client_addr: "command-line".into(),
-    })
+    match app.actor_for_user(username, "command-line").await {
+        Err(fangkong_app::AppError::NotFound(_)) => {
+            bail!("用户 {username} 不存在（先用 fangkong user add 创建）")
+        }
+        other => Ok(other?),
+    }
 }
 
 fn init_logging() {

@@ -85,26 +85,21 @@ pub async fn plan_grids(
         "no villages under {}",
         region.as_str()
     );
-    let county_code = &region.as_str()[..region.as_str().len().min(6)];
-    let county_name = app
+    // The county and every township named in one query.
+    let county_code = region.as_str()[..region.as_str().len().min(6)].to_string();
+    let mut codes: Vec<String> = villages.iter().map(|v| v.code[..9].to_string()).collect();
+    codes.push(county_code.clone());
+    codes.sort();
+    codes.dedup();
+    let mut names_by_code: HashMap<String, String> = app
         .store
-        .region(county_code)
+        .regions_by_codes(&codes)
         .await?
-        .map(|r| r.name)
-        .unwrap_or_default();
-    let mut township_names = HashMap::new();
-    for village in &villages {
-        let township = &village.code[..9];
-        if !township_names.contains_key(township) {
-            let name = app
-                .store
-                .region(township)
-                .await?
-                .map(|r| r.name)
-                .unwrap_or_default();
-            township_names.insert(township.to_string(), name);
-        }
-    }
+        .into_iter()
+        .map(|r| (r.code, r.name))
+        .collect();
+    let county_name = names_by_code.remove(&county_code).unwrap_or_default();
+    let township_names = names_by_code;
     let village_refs: Vec<VillageRef> = villages
         .iter()
         .map(|v| VillageRef {

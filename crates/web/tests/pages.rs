@@ -371,13 +371,7 @@ async fn an_upload_lands_the_good_rows_and_offers_the_problem_rows_for_download(
 async fn a_door_visit_saved_from_the_household_page_leaves_the_grid_ledger() {
     let server = start().await;
     let client = server.login("gw").await;
-    let (_, ledger) = server
-        .get_text(&client, &format!("/door-ledger/{}", server.own_grid))
-        .await;
-    let household = links(&ledger, "/households/")
-        .into_iter()
-        .next()
-        .expect("an unvisited household");
+    let household = server.first_unvisited_household(&client).await;
     let (_, page) = server.get_text(&client, &household).await;
     let response = client
         .post(server.url(&format!("{household}/visits")))
@@ -492,13 +486,7 @@ async fn every_page_and_api_route_refuses_a_grid_worker_outside_the_grid_with_a_
 async fn a_grid_worker_registers_a_new_household_member_and_a_mistake_keeps_what_was_typed() {
     let server = start().await;
     let client = server.login("gw").await;
-    let (_, ledger) = server
-        .get_text(&client, &format!("/door-ledger/{}", server.own_grid))
-        .await;
-    let household = links(&ledger, "/households/")
-        .into_iter()
-        .next()
-        .expect("a household");
+    let household = server.first_unvisited_household(&client).await;
     let (_, household_page) = server.get_text(&client, &household).await;
     let form_link = links(&household_page, "/residents/new")
         .into_iter()

@@ -137,6 +137,19 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// The first household of the grid worker's grid still on the door-to-door ledger.
+    pub async fn first_unvisited_household(&self, client: &reqwest::Client) -> String {
+        let (_, ledger) = self
+            .get_text(client, &format!("/door-ledger/{}", self.own_grid))
+            .await;
+        links(&ledger, "/households/")
+            .into_iter()
+            .next()
+            .expect("an unvisited household")
+    }
+}
+
 /// The value of the first hidden csrf field in a page.
 pub fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
