@@ -282,20 +282,28 @@ fn cell_text(cell: &Data) -> String {
             }
         }
         Data::Bool(b) => b.to_string(),
-        Data::DateTime(d) => format!("{}", d.as_f64().floor() as i64),
+        // A date keeps its day number; a date-time keeps its fraction too (lab result times).
+        Data::DateTime(d) => {
+            let serial = d.as_f64();
+            if serial.fract() == 0.0 {
+                format!("{}", serial as i64)
+            } else {
+                format!("{serial}")
+            }
+        }
         Data::Error(e) => format!("#{e:?}"),
     }
 }
 
 /// One line of an uploaded file: its row number as the user sees it and its cells, or why it could
 /// not be read.
-enum FileLine {
+pub(crate) enum FileLine {
     Cells(i64, Vec<String>),
     Unreadable(i64, String),
 }
 
 /// Calls `each` with every line of the file, header included, until it returns false.
-fn for_each_line(
+pub(crate) fn for_each_line(
     path: &Path,
     format: FileFormat,
     mut each: impl FnMut(FileLine) -> bool,

@@ -10,6 +10,8 @@ pub mod auth;
 pub mod door_visits;
 pub mod export;
 pub mod import;
+pub mod lab_results;
+pub mod mass_testing;
 pub mod population;
 pub mod regions;
 
@@ -65,11 +67,16 @@ pub fn china_offset() -> FixedOffset {
 pub struct App {
     pub store: Store,
     clock: Arc<dyn Clock>,
+    scan_writer: mass_testing::ScanWriter,
 }
 
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> App {
-        App { store, clock }
+        App {
+            store,
+            clock,
+            scan_writer: Default::default(),
+        }
     }
 
     pub fn now(&self) -> DateTime<Utc> {

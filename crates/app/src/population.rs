@@ -50,7 +50,7 @@ pub struct HouseholdView {
     pub visits: Vec<DoorVisitRecord>,
 }
 
-fn mask_document(id_type: &str, number: &str) -> String {
+pub(crate) fn mask_document(id_type: &str, number: &str) -> String {
     IdType::parse(id_type)
         .ok()
         .and_then(|t| IdDocument::parse(t, number).ok())

@@ -5,6 +5,8 @@
 //! same input always gives the same answer and the rules can be tested exactly.
 
 pub mod ids;
+pub mod lab_result;
+pub mod mass_testing;
 pub mod person;
 pub mod phone;
 pub mod region;

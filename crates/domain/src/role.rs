@@ -33,6 +33,17 @@ pub enum Permission {
     RecordDoorVisit,
     ViewAuditLog,
     ManageUsers,
+    /// Open and close testing rounds, issue tube barcodes, set up sampling sites.
+    ManageTestingRounds,
+    /// Bind tubes to people at a sampling table; pack boxes; record exemptions.
+    SampleSpecimens,
+    /// Courier pick-up and lab receipt of specimen boxes.
+    HandleSpecimens,
+    UploadLabResults,
+    /// Report an antigen self-test (a resident for themself, a grid worker for anyone in the grid).
+    ReportAntigen,
+    /// See one's own results (residents).
+    ViewOwnResults,
 }
 
 impl Role {
@@ -118,6 +129,12 @@ impl Role {
             ExportPopulation => matches!(self, Commander | Administrator),
             RecordDoorVisit => matches!(self, GridWorker | Commander | Administrator),
             ViewAuditLog | ManageUsers => matches!(self, Administrator),
+            ManageTestingRounds => matches!(self, Commander | Administrator),
+            SampleSpecimens => matches!(self, Sampler | GridWorker | Commander | Administrator),
+            HandleSpecimens => matches!(self, Sampler | Transfer | Lab | Commander | Administrator),
+            UploadLabResults => matches!(self, Lab | Commander | Administrator),
+            ReportAntigen => matches!(self, Resident | GridWorker | Commander | Administrator),
+            ViewOwnResults => matches!(self, Resident),
         }
     }
 }
@@ -139,7 +156,7 @@ pub const CAPABILITIES: [Capability; 9] = [
     Capability {
         slug: "mass_testing",
         label_zh: "全员/区域核酸检测",
-        built: false,
+        built: true,
     },
     Capability {
         slug: "health_code",

@@ -11,6 +11,7 @@ mod schema;
 pub mod audit;
 pub mod door_visits;
 pub mod imports;
+pub mod mass_testing;
 pub mod population;
 pub mod regions;
 pub mod users;
@@ -26,6 +27,12 @@ use sqlx::{PgPool, SqlitePool};
 pub use audit::AuditRecord;
 pub use door_visits::{DoorVisitRecord, UnvisitedHousehold};
 pub use imports::{ImportCounters, ImportProblemRecord, ImportRecord};
+pub use mass_testing::{
+    AntigenReportRecord, BoxRecord, KeyGroupDue, MissingResident, NewRound, PersonEventRecord,
+    PersonResult, ProgressRow, RecheckTaskRecord, ResultOutcome, ResultProblemRecord,
+    ResultUploadRecord, ResultWrite, RoundAreaRecord, RoundRecord, SampleRecord, ScanOutcome,
+    ScanWrite, ScannedPerson, SiteRecord, TubeBatchRecord, TubeChainCounts, TubeRecord,
+};
 pub use population::{
     ExistingHousehold, ExistingResident, HouseholdRecord, NewHousehold, ResidentBatch,
     ResidentRecord, ResidentWrite, RowOutcome, SearchField, WriteMode,

@@ -1,5 +1,20 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
-pub(crate) const TABLES_CHILD_FIRST: [&str; 11] = [
+pub(crate) const TABLES_CHILD_FIRST: [&str; 26] = [
+    "person_events",
+    "antigen_reports",
+    "recheck_tasks",
+    "result_problems",
+    "result_uploads",
+    "specimen_boxes",
+    "sampling_exemptions",
+    "round_hourly",
+    "round_grid_progress",
+    "samples",
+    "tubes",
+    "sampling_sites",
+    "tube_batches",
+    "round_areas",
+    "test_rounds",
     "import_problems",
     "imports",
     "audit_log",

@@ -1,0 +1,422 @@
+//! Lab results (结果回传): CSV/XLSX files, HL7 FHIR R4 Observations and JSON rows from a lab, per
+//! tube. One reader thread parses and checks rows; chunks of 10,000 are applied in one transaction
+//! each, with the recheck tasks and person events a positive or invalid tube sets off. Re-uploads are
+//! idempotent (same result: unchanged); unknown tubes and conflicting results are kept as problems.
+
+use std::path::{Path, PathBuf};
+
+use fangkong_domain::lab_result::{
+    LabResultRow, ResultColumns, ResultProblem, TestResult, fhir, validate_result_row,
+};
+use fangkong_domain::mass_testing::TubeBarcode;
+use fangkong_domain::role::Permission;
+use fangkong_store::{ResultOutcome, ResultProblemRecord, ResultUploadRecord, ResultWrite};
+use serde::{Deserialize, Serialize};
+
+use crate::import::{FileFormat, FileLine, for_each_line};
+use crate::{Actor, App, AppError, AppResult, audit_by};
+
+const ROWS_PER_CHUNK: usize = 10_000;
+/// Problems shown on the page after an upload (all are stored and listed on the upload's page).
+const PROBLEMS_SHOWN: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ResultFormat {
+    Csv,
+    Xlsx,
+    Fhir,
+}
+
+impl ResultFormat {
+    pub fn from_file_name(name: &str) -> AppResult<ResultFormat> {
+        let lower = name.to_lowercase();
+        if lower.ends_with(".json") {
+            return Ok(ResultFormat::Fhir);
+        }
+        match FileFormat::from_file_name(name) {
+            Ok(FileFormat::Csv) => Ok(ResultFormat::Csv),
+            Ok(FileFormat::Xlsx) => Ok(ResultFormat::Xlsx),
+            Err(_) => Err(AppError::Invalid(format!(
+                "无法识别文件“{name}”的格式：请上传 .csv、.xlsx 或 FHIR 的 .json 文件"
+            ))),
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ResultFormat::Csv => "csv",
+            ResultFormat::Xlsx => "xlsx",
+            ResultFormat::Fhir => "fhir",
+        }
+    }
+}
+
+/// One result sent as JSON through the API.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResultInput {
+    pub tube: String,
+    pub result: String,
+    /// Unix seconds.
+    #[serde(default)]
+    pub tested_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultUploadReport {
+    pub upload: ResultUploadRecord,
+    pub problems: Vec<ResultProblemRecord>,
+}
+
+/// A parsed row: ready to apply, or a problem to keep.
+enum Parsed {
+    Row(ResultWrite),
+    Problem(i64, String, String),
+}
+
+struct RowCheck {
+    now: i64,
+    default_lab: String,
+}
+
+impl RowCheck {
+    fn check(&self, row_number: i64, row: Result<LabResultRow, Vec<ResultProblem>>) -> Parsed {
+        let row = match row {
+            Ok(row) => row,
+            Err(problems) => {
+                let message = problems
+                    .iter()
+                    .map(|p| format!("{}：{}", p.column, p.message))
+                    .collect::<Vec<_>>()
+                    .join("；");
+                return Parsed::Problem(row_number, String::new(), message);
+            }
+        };
+        let barcode = match TubeBarcode::parse(&row.tube_barcode) {
+            Ok(code) => code,
+            Err(message) => return Parsed::Problem(row_number, row.tube_barcode, message),
+        };
+        if let Some(t) = row.tested_at
+            && t > self.now + 3600
+        {
+            return Parsed::Problem(
+                row_number,
+                row.tube_barcode,
+                "检测时间晚于现在，请核对日期和时间".into(),
+            );
+        }
+        Parsed::Row(ResultWrite {
+            row_number,
+            tube_barcode: barcode.to_string(),
+            result: row.result.code().to_string(),
+            tested_at: row.tested_at,
+            lab_name: row.lab_name.unwrap_or_else(|| self.default_lab.clone()),
+        })
+    }
+}
+
+type ChunkSender = tokio::sync::mpsc::Sender<AppResult<Vec<Parsed>>>;
+
+/// Reads a CSV/XLSX sheet on a blocking thread and sends checked chunks.
+fn read_sheet(path: PathBuf, format: FileFormat, check: RowCheck, sender: ChunkSender) {
+    let mut columns: Option<ResultColumns> = None;
+    let mut header_error = None;
+    let mut chunk = Vec::with_capacity(ROWS_PER_CHUNK);
+    let mut writer_gone = false;
+    let read = for_each_line(&path, format, |line| {
+        match line {
+            FileLine::Unreadable(row_number, why) => {
+                chunk.push(Parsed::Problem(row_number, String::new(), why))
+            }
+            FileLine::Cells(row_number, cells) => {
+                let Some(current) = &columns else {
+                    match ResultColumns::from_header(&cells) {
+                        Ok(found) => columns = Some(found),
+                        Err(e) => header_error = Some(AppError::Invalid(e)),
+                    }
+                    return header_error.is_none();
+                };
+                if cells.iter().all(|c| c.is_empty()) {
+                    return true;
+                }
+                chunk.push(check.check(row_number, validate_result_row(current, &cells)));
+            }
+        }
+        if chunk.len() >= ROWS_PER_CHUNK {
+            writer_gone = sender
+                .blocking_send(Ok(std::mem::replace(
+                    &mut chunk,
+                    Vec::with_capacity(ROWS_PER_CHUNK),
+                )))
+                .is_err();
+        }
+        !writer_gone
+    });
+    let last = match (read, header_error) {
+        (Err(e), _) | (Ok(()), Some(e)) => Err(e),
+        (Ok(()), None) if columns.is_none() => Err(AppError::Invalid(
+            "文件是空的：第一行应为表头（管码、结果、检测时间），之后每行一支试管".into(),
+        )),
+        (Ok(()), None) => Ok(chunk),
+    };
+    if !writer_gone {
+        let _ = sender.blocking_send(last);
+    }
+}
+
+/// Parses a FHIR R4 document (an Observation or a Bundle of them) into chunks.
+fn read_fhir(bytes: &[u8], check: &RowCheck) -> AppResult<Vec<Parsed>> {
+    let items = fhir::parse_observations(bytes)
+        .map_err(|e| AppError::Invalid(format!("FHIR 文件无法读取：{e}")))?;
+    Ok(items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| check.check(i as i64 + 1, item.map_err(|p| vec![p])))
+        .collect())
+}
+
+impl App {
+    fn lab_check(&self, actor: &Actor) -> RowCheck {
+        RowCheck {
+            now: self.now_unix(),
+            default_lab: actor.display_name.clone(),
+        }
+    }
+
+    /// Ingests a results file on disk (CSV, XLSX or FHIR JSON) uploaded by a lab.
+    pub async fn upload_lab_results(
+        &self,
+        actor: &Actor,
+        path: &Path,
+        file_name: &str,
+    ) -> AppResult<ResultUploadReport> {
+        actor.require(Permission::UploadLabResults)?;
+        let format = ResultFormat::from_file_name(file_name)?;
+        let check = self.lab_check(actor);
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        match format {
+            ResultFormat::Csv | ResultFormat::Xlsx => {
+                let sheet = if format == ResultFormat::Csv {
+                    FileFormat::Csv
+                } else {
+                    FileFormat::Xlsx
+                };
+                let path = path.to_path_buf();
+                tokio::task::spawn_blocking(move || read_sheet(path, sheet, check, sender));
+            }
+            ResultFormat::Fhir => {
+                let bytes = tokio::fs::read(path)
+                    .await
+                    .map_err(|e| AppError::Internal(format!("read upload: {e}")))?;
+                let parsed = read_fhir(&bytes, &check)?;
+                tokio::spawn(async move {
+                    let mut parsed = parsed.into_iter().peekable();
+                    while parsed.peek().is_some() {
+                        let chunk: Vec<Parsed> = parsed.by_ref().take(ROWS_PER_CHUNK).collect();
+                        if sender.send(Ok(chunk)).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        }
+        self.ingest_results(actor, file_name, format.code(), receiver)
+            .await
+    }
+
+    /// Ingests a FHIR R4 document sent to the API.
+    pub async fn submit_fhir_results(
+        &self,
+        actor: &Actor,
+        body: &[u8],
+    ) -> AppResult<ResultUploadReport> {
+        actor.require(Permission::UploadLabResults)?;
+        let parsed = read_fhir(body, &self.lab_check(actor))?;
+        self.ingest_parsed(actor, "api", "fhir", parsed).await
+    }
+
+    /// Ingests results sent as JSON rows through the API.
+    pub async fn submit_lab_results(
+        &self,
+        actor: &Actor,
+        rows: &[ResultInput],
+    ) -> AppResult<ResultUploadReport> {
+        actor.require(Permission::UploadLabResults)?;
+        if rows.len() > 100_000 {
+            return Err(AppError::Invalid(
+                "一次最多上传10万条结果；更多请分批或上传文件".into(),
+            ));
+        }
+        let check = self.lab_check(actor);
+        let parsed = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let row = match TestResult::parse(&r.result) {
+                    Some(result) => Ok(LabResultRow {
+                        tube_barcode: r.tube.trim().to_string(),
+                        result,
+                        tested_at: r.tested_at,
+                        lab_name: None,
+                        ct_value: None,
+                    }),
+                    None => Err(vec![ResultProblem {
+                        column: "result".into(),
+                        message: format!("结果“{}”无法识别，应为阴性、阳性或无效", r.result),
+                    }]),
+                };
+                check.check(i as i64 + 1, row)
+            })
+            .collect();
+        self.ingest_parsed(actor, "api", "api", parsed).await
+    }
+
+    async fn ingest_parsed(
+        &self,
+        actor: &Actor,
+        file_name: &str,
+        format: &str,
+        parsed: Vec<Parsed>,
+    ) -> AppResult<ResultUploadReport> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            let mut parsed = parsed.into_iter().peekable();
+            while parsed.peek().is_some() {
+                let chunk: Vec<Parsed> = parsed.by_ref().take(ROWS_PER_CHUNK).collect();
+                if sender.send(Ok(chunk)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        self.ingest_results(actor, file_name, format, receiver)
+            .await
+    }
+
+    async fn ingest_results(
+        &self,
+        actor: &Actor,
+        file_name: &str,
+        format: &str,
+        mut receiver: tokio::sync::mpsc::Receiver<AppResult<Vec<Parsed>>>,
+    ) -> AppResult<ResultUploadReport> {
+        let mut upload = ResultUploadRecord {
+            id: 0,
+            started_at: self.now_unix(),
+            finished_at: None,
+            username: actor.username.clone(),
+            lab_name: actor.display_name.clone(),
+            file_name: file_name.chars().take(200).collect(),
+            format: format.to_string(),
+            rows_total: 0,
+            applied: 0,
+            unchanged: 0,
+            problems: 0,
+            positives: 0,
+        };
+        upload.id = self.store.insert_result_upload(&upload).await?;
+        let (lower, upper) = actor.jurisdiction_range();
+        let mut shown = Vec::new();
+        let mut failure = None;
+        while let Some(chunk) = receiver.recv().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            };
+            let mut problems = Vec::new();
+            let mut rows = Vec::with_capacity(chunk.len());
+            for parsed in chunk {
+                upload.rows_total += 1;
+                match parsed {
+                    Parsed::Row(row) => rows.push(row),
+                    Parsed::Problem(row_number, tube_barcode, message) => {
+                        problems.push(ResultProblemRecord {
+                            upload_id: upload.id,
+                            row_number,
+                            tube_barcode,
+                            kind: "invalid_row".into(),
+                            message,
+                        })
+                    }
+                }
+            }
+            let outcomes = self
+                .store
+                .apply_results(&rows, (&lower, &upper), self.now_unix())
+                .await?;
+            for (row, outcome) in rows.iter().zip(outcomes) {
+                match outcome {
+                    ResultOutcome::Applied { positive } => {
+                        upload.applied += 1;
+                        upload.positives += i64::from(positive);
+                    }
+                    ResultOutcome::Unchanged => upload.unchanged += 1,
+                    ResultOutcome::Rejected(rejection) => problems.push(ResultProblemRecord {
+                        upload_id: upload.id,
+                        row_number: row.row_number,
+                        tube_barcode: row.tube_barcode.clone(),
+                        kind: rejection.kind().into(),
+                        message: rejection.message_zh(),
+                    }),
+                }
+            }
+            problems.sort_by_key(|p| p.row_number);
+            upload.problems += problems.len() as i64;
+            self.store.insert_result_problems(&problems).await?;
+            let room = PROBLEMS_SHOWN.saturating_sub(shown.len());
+            shown.extend(problems.into_iter().take(room));
+        }
+        upload.finished_at = Some(self.now_unix());
+        self.store.finish_result_upload(&upload).await?;
+        audit_by(
+            self,
+            actor,
+            "import",
+            &format!("result_upload:{}", upload.id),
+            &format!(
+                "{format} rows={} applied={} problems={}",
+                upload.rows_total, upload.applied, upload.problems
+            ),
+        )
+        .await?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        shown.sort_by_key(|p| p.row_number);
+        Ok(ResultUploadReport {
+            upload,
+            problems: shown,
+        })
+    }
+
+    /// An upload's record and its problems (the lab that sent it, commanders, administrators).
+    pub async fn result_upload(
+        &self,
+        actor: &Actor,
+        upload_id: i64,
+    ) -> AppResult<ResultUploadReport> {
+        actor.require(Permission::UploadLabResults)?;
+        let upload = self
+            .store
+            .result_upload(upload_id)
+            .await?
+            .ok_or(AppError::NotFound("该结果上传记录"))?;
+        if upload.username != actor.username && actor.role == fangkong_domain::role::Role::Lab {
+            return Err(AppError::OutsideJurisdiction);
+        }
+        let problems = self.store.result_problems(upload_id, 5000).await?;
+        Ok(ResultUploadReport { upload, problems })
+    }
+
+    pub async fn recent_result_uploads(&self, actor: &Actor) -> AppResult<Vec<ResultUploadRecord>> {
+        actor.require(Permission::UploadLabResults)?;
+        let uploads = self.store.result_uploads(50).await?;
+        Ok(uploads
+            .into_iter()
+            .filter(|u| {
+                actor.role != fangkong_domain::role::Role::Lab || u.username == actor.username
+            })
+            .collect())
+    }
+}
