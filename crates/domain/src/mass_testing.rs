@@ -641,9 +641,17 @@ impl ResultRejection {
             ResultRejection::UnknownTube => {
                 "系统中没有这个管码（没有任何人绑定到这支试管）；请核对管码是否录错".into()
             }
-            ResultRejection::Conflict { existing, new } => format!(
-                "这支试管已有结果“{existing}”，本次上传为“{new}”，两者不一致，未覆盖；如需更正请联系指挥部"
-            ),
+            ResultRejection::Conflict { existing, new } => {
+                let label = |code: &str| {
+                    crate::lab_result::TestResult::from_code(code)
+                        .map_or_else(|| code.to_string(), |r| r.label_zh().to_string())
+                };
+                format!(
+                    "这支试管已有结果“{}”，本次上传为“{}”，两者不一致，未覆盖；如需更正请联系指挥部",
+                    label(existing),
+                    label(new)
+                )
+            }
             ResultRejection::OutsideJurisdiction => {
                 "这支试管的采样点不在本检测机构的服务范围内".into()
             }

@@ -200,6 +200,8 @@ pub struct World {
     pub lab: Actor,
     /// A resident-role user.
     pub resident_user: Actor,
+    /// A sampling-table recorder of township A.
+    pub sampler_a: Actor,
 }
 
 /// Loads the divisions, creates three grids (two in township A, one in township B) with their
@@ -238,6 +240,7 @@ pub async fn seed(app: &App) -> World {
         ("worker_b", "增村镇网格员", Role::GridWorker, TOWNSHIP_B),
         ("lab", "藁城区检测机构", Role::Lab, COUNTY),
         ("resident", "普通居民", Role::Resident, COUNTY),
+        ("sampler_a", "廉州镇采样员", Role::Sampler, TOWNSHIP_A),
     ];
     for (username, display_name, role, jurisdiction) in users {
         app.create_user_unchecked(
@@ -260,6 +263,7 @@ pub async fn seed(app: &App) -> World {
         worker_b: login(app, "worker_b").await,
         lab: login(app, "lab").await,
         resident_user: login(app, "resident").await,
+        sampler_a: login(app, "sampler_a").await,
     }
 }
 
