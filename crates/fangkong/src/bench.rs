@@ -25,13 +25,28 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         requests: usize,
     },
+    /// A whole testing round over N residents: durable bindings from concurrent tables, the lab's
+    /// results file with recheck tasks, coverage per grid and one grid's missing list.
+    MassTesting {
+        #[command(flatten)]
+        args: BenchArgs,
+        /// Sampling tables sending at the same time.
+        #[arg(long, default_value_t = 64)]
+        tables: usize,
+        /// Scans per request (a table's upload: 10 tubes of 10 people by default).
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// Positive pools per 10,000 tubes.
+        #[arg(long, default_value_t = 10)]
+        positives_per_10k: u64,
+    },
 }
 
 #[derive(clap::Args, Clone)]
 pub struct BenchArgs {
     /// Residents to generate (Shijiazhuang: 11000000).
     #[arg(long, default_value_t = 1_000_000)]
-    residents: u64,
+    pub(crate) residents: u64,
     /// Region whose villages get the population: 1301 石家庄市 (city scale) or 130109 藁城区.
     #[arg(long, default_value = "1301")]
     region: String,
@@ -45,11 +60,11 @@ pub struct BenchArgs {
     /// Keep what --sqlite-dir or --postgres already holds; `bench pages` then skips the import when
     /// residents are there (to time pages on a database an earlier run built).
     #[arg(long)]
-    reuse: bool,
+    pub(crate) reuse: bool,
 }
 
 /// Peak resident memory of this process so far (Linux VmHWM), in MiB.
-fn peak_memory_mib() -> f64 {
+pub(crate) fn peak_memory_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
@@ -63,7 +78,7 @@ fn peak_memory_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
@@ -80,13 +95,13 @@ fn machine() -> String {
     format!("{cores} cores, {memory:.0} GiB")
 }
 
-struct Prepared {
-    app: App,
+pub(crate) struct Prepared {
+    pub(crate) app: App,
     _temp: Option<tempfile::TempDir>,
-    region: RegionCode,
+    pub(crate) region: RegionCode,
 }
 
-async fn prepare(args: &BenchArgs) -> Result<Prepared> {
+pub(crate) async fn prepare(args: &BenchArgs) -> Result<Prepared> {
     let (store, temp) = match (&args.postgres, &args.sqlite_dir) {
         (Some(url), _) => {
             let store = Store::open_postgres(url)
@@ -124,10 +139,16 @@ pub async fn run(command: BenchCommand) -> Result<()> {
     match command {
         BenchCommand::Import(args) => bench_import(&args).await,
         BenchCommand::Pages { args, requests } => bench_pages(&args, requests).await,
+        BenchCommand::MassTesting {
+            args,
+            tables,
+            batch,
+            positives_per_10k,
+        } => crate::bench_testing::run(&args, tables, batch, positives_per_10k).await,
     }
 }
 
-async fn import_population(
+pub(crate) async fn import_population(
     prepared: &Prepared,
     args: &BenchArgs,
     csv: &std::path::Path,
@@ -180,7 +201,7 @@ async fn bench_import(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

@@ -1,6 +1,7 @@
 //! The fangkong binary: `serve`, `demo`, `import`, `export`, `user`, `bench`.
 
 mod bench;
+mod bench_testing;
 mod demo;
 
 use std::path::PathBuf;
