@@ -369,6 +369,9 @@ impl App {
         }
         upload.finished_at = Some(self.now_unix());
         self.store.finish_result_upload(&upload).await?;
+        if upload.applied >= 10_000 {
+            self.store.refresh_testing_statistics().await?;
+        }
         audit_by(
             self,
             actor,

@@ -61,6 +61,10 @@ impl ScanWriter {
 }
 
 async fn run_scan_writer(store: Store, clock: Arc<dyn Clock>, mut rx: mpsc::Receiver<ScanJob>) {
+    // Planner statistics are refreshed as the tables grow: at 5,000 scans, then each time the
+    // count doubles (at most every million).
+    let mut written: u64 = 0;
+    let mut next_statistics: u64 = 5_000;
     while let Some(first) = rx.recv().await {
         let mut count = first.scans.len();
         let mut jobs = vec![first];
@@ -84,6 +88,16 @@ async fn run_scan_writer(store: Store, clock: Arc<dyn Clock>, mut rx: mpsc::Rece
         let now = clock.now().timestamp();
         match store.apply_scans(&all, now).await {
             Ok(outcomes) => {
+                written += outcomes.len() as u64;
+                if written >= next_statistics {
+                    next_statistics = written + written.min(1_000_000);
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        if let Err(error) = store.refresh_testing_statistics().await {
+                            tracing::warn!(%error, "refreshing testing statistics failed");
+                        }
+                    });
+                }
                 let mut outcomes = outcomes.into_iter();
                 for (size, reply) in sizes.into_iter().zip(replies) {
                     let _ = reply.send(Ok(outcomes.by_ref().take(size).collect()));

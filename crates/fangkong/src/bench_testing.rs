@@ -12,14 +12,17 @@ use fangkong_app::mass_testing::{RoundForm, SamplingBatch, ScanAction, ScanInput
 use fangkong_domain::mass_testing::TubeBarcode;
 use fangkong_seed::seed_actor;
 
-use crate::bench::{
-    BenchArgs, import_population, machine, peak_memory_mib, percentile, prepare,
-};
+use crate::bench::{BenchArgs, import_population, machine, peak_memory_mib, percentile, prepare};
 
 /// Residents read from the register per page while the tables are fed.
 const RESIDENTS_PER_PAGE: i64 = 50_000;
 
-pub async fn run(args: &BenchArgs, tables: usize, batch: usize, positives_per_10k: u64) -> Result<()> {
+pub async fn run(
+    args: &BenchArgs,
+    tables: usize,
+    batch: usize,
+    positives_per_10k: u64,
+) -> Result<()> {
     let prepared = prepare(args).await?;
     let app = prepared.app.clone();
     println!(
@@ -94,7 +97,9 @@ pub async fn run(args: &BenchArgs, tables: usize, batch: usize, positives_per_10
             let mut table_turn: HashMap<i64, i64> = HashMap::new();
             let mut pending: HashMap<String, Vec<ScanInput>> = HashMap::new();
             loop {
-                let page = store.residents_page((&lower, &upper), after, RESIDENTS_PER_PAGE).await?;
+                let page = store
+                    .residents_page((&lower, &upper), after, RESIDENTS_PER_PAGE)
+                    .await?;
                 let Some(last) = page.last() else { break };
                 after = last.id;
                 for resident in page {
@@ -119,7 +124,12 @@ pub async fn run(args: &BenchArgs, tables: usize, batch: usize, positives_per_10
                         let site = site_of_village[&village];
                         let turn = table_turn.entry(site).or_default();
                         *turn = *turn % 20 + 1;
-                        let request = SamplingBatch { round_id, site_id: site, table_no: *turn, scans };
+                        let request = SamplingBatch {
+                            round_id,
+                            site_id: site,
+                            table_no: *turn,
+                            scans,
+                        };
                         if sender.send(request).await.is_err() {
                             return Ok(serial);
                         }
@@ -146,7 +156,12 @@ pub async fn run(args: &BenchArgs, tables: usize, batch: usize, positives_per_10
                         scanned_at: None,
                     });
                 }
-                let request = SamplingBatch { round_id, site_id: site, table_no: *turn, scans };
+                let request = SamplingBatch {
+                    round_id,
+                    site_id: site,
+                    table_no: *turn,
+                    scans,
+                };
                 if sender.send(request).await.is_err() {
                     break;
                 }
@@ -209,7 +224,11 @@ pub async fn run(args: &BenchArgs, tables: usize, batch: usize, positives_per_10
         for k in 0..tubes {
             let positive = positives_per_10k > 0 && k % (10_000 / positives_per_10k) == 7;
             let result = if positive { "阳性" } else { "阴性" };
-            writeln!(out, "{},{result},{when},基准检测实验室", TubeBarcode::from_serial(first_serial + k))?;
+            writeln!(
+                out,
+                "{},{result},{when},基准检测实验室",
+                TubeBarcode::from_serial(first_serial + k)
+            )?;
         }
         out.flush()?;
     }
@@ -235,9 +254,14 @@ pub async fn run(args: &BenchArgs, tables: usize, batch: usize, positives_per_10
     let mut coverage = Vec::new();
     for _ in 0..5 {
         let started = Instant::now();
-        let overview = app.round_overview(&actor, round_id, region.as_str()).await?;
+        let overview = app
+            .round_overview(&actor, round_id, region.as_str())
+            .await?;
         coverage.push(started.elapsed());
-        anyhow::ensure!(overview.totals.sampled as u64 == bound, "coverage counts every binding");
+        anyhow::ensure!(
+            overview.totals.sampled as u64 == bound,
+            "coverage counts every binding"
+        );
     }
     coverage.sort();
     let progress_started = Instant::now();
@@ -270,9 +294,14 @@ pub async fn run(args: &BenchArgs, tables: usize, batch: usize, positives_per_10
 }
 
 /// A small multi-consumer channel over tokio's mpsc (the workers share one receiver).
-fn async_channel<T: Send + 'static>(capacity: usize) -> (tokio::sync::mpsc::Sender<T>, SharedReceiver<T>) {
+fn async_channel<T: Send + 'static>(
+    capacity: usize,
+) -> (tokio::sync::mpsc::Sender<T>, SharedReceiver<T>) {
     let (sender, receiver) = tokio::sync::mpsc::channel(capacity);
-    (sender, SharedReceiver(Arc::new(tokio::sync::Mutex::new(receiver))))
+    (
+        sender,
+        SharedReceiver(Arc::new(tokio::sync::Mutex::new(receiver))),
+    )
 }
 
 struct SharedReceiver<T>(Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<T>>>);

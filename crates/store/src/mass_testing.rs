@@ -979,6 +979,24 @@ impl Store {
         Ok(outcomes)
     }
 
+    /// Which of these scan ids are stored (a sampling client reconciles its queue with this).
+    pub async fn recorded_scan_ids(&self, scan_ids: &[String]) -> StoreResult<Vec<String>> {
+        let mut found = Vec::new();
+        for chunk in scan_ids.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<(String,)> = with_pool!(self, pool => {
+                let mut builder = QueryBuilder::new("SELECT scan_id FROM samples WHERE scan_id IN (");
+                let mut list = builder.separated(", ");
+                for id in chunk {
+                    list.push_bind(id);
+                }
+                builder.push(")");
+                builder.build_query_as().fetch_all(pool).await?
+            });
+            found.extend(rows.into_iter().map(|(id,)| id));
+        }
+        Ok(found)
+    }
+
     pub async fn tube(&self, barcode: &str) -> StoreResult<Option<TubeRecord>> {
         let sql = format!("SELECT {TUBE_COLUMNS} FROM tubes WHERE barcode = $1");
         let tube = with_pool!(self, pool => {
@@ -1838,6 +1856,19 @@ impl Store {
                 .await?
         });
         Ok(row.and_then(|(grid, photo, kind)| Some((grid, photo?, kind.unwrap_or_default()))))
+    }
+
+    /// Refreshes PostgreSQL's planner statistics of the testing tables. A round grows them from
+    /// nothing to millions of rows within hours, long before autovacuum's thresholds: with the
+    /// statistics of an empty table the planner scans whole tables for one grid's missing list.
+    /// SQLite's planner works from the indexes alone and needs nothing.
+    pub async fn refresh_testing_statistics(&self) -> StoreResult<()> {
+        if let Store::Postgres(pool) = self {
+            sqlx::query("ANALYZE samples, tubes, round_grid_progress, recheck_tasks")
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
     }
 
     /// The resident a login belongs to (residents see their own results only).
