@@ -105,7 +105,7 @@ pub async fn run(
                 for resident in page {
                     let village = resident.grid_code[..12].to_string();
                     let scans = pending.entry(village.clone()).or_default();
-                    if scans.len() % 10 == 0 {
+                    if scans.len().is_multiple_of(10) {
                         serial += 1;
                     }
                     scan_no += 1;

@@ -157,6 +157,33 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     .await?;
     let visited = seed_door_visits(&app, &grid).await?;
 
+    println!("模拟第3轮全员核酸检测（12小时前开始，分三批采样、装箱转运、回传结果）……");
+    let started = std::time::Instant::now();
+    let round = crate::demo_testing::seed_round(
+        &app,
+        &county,
+        &village.code,
+        "增村镇采样点 刘强",
+        "藁城区检测中心",
+    )
+    .await?;
+    let antigen = crate::demo_testing::seed_antigen(&app, &grid).await?;
+    if let (Some(user), Some(person)) = (
+        app.store.user_by_username("resident").await?,
+        app.store.residents_in_grid(&grid_code, 0, 1).await?.pop(),
+    ) {
+        app.store.link_user_to_resident(user.id, person.id).await?;
+    }
+    println!(
+        "  第{}轮：{} 人已采样，{} 支试管，{} 个混采阳性管待复核；网格内 {} 份抗原自测；用时 {:.1} 秒",
+        round.round_id,
+        round.bound,
+        round.tubes,
+        round.positives,
+        antigen,
+        started.elapsed().as_secs_f64()
+    );
+
     let grid_name = region_path_name(&app, &grid).await?;
     println!();
     println!(
@@ -171,6 +198,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         );
     }
     println!("网格员的网格：{grid_name}（{grid_code}），已走访 {visited} 户，其余户在敲门台账中。");
+    println!(
+        "核酸检测：指挥部看 /testing/rounds/{}；采样员在 /testing 选采样点扫码绑定；检测中心在 /testing/results 上传结果；居民 resident 看“我的核酸结果”。",
+        round.round_id
+    );
     if args.no_serve {
         return Ok(());
     }

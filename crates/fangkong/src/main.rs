@@ -3,6 +3,7 @@
 mod bench;
 mod bench_testing;
 mod demo;
+mod demo_testing;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1508,6 +1508,7 @@ impl Store {
     }
 
     /// Records (or changes) a resident's exemption in a round, keeping the grid's count right.
+    #[allow(clippy::too_many_arguments)]
     pub async fn set_exemption(
         &self,
         round_id: i64,
