@@ -552,7 +552,12 @@ async fn boxes_travel_from_site_to_lab(backend: Backend) {
         .expect("receive");
     assert!(received.received_at.is_some());
     let gone = app
-        .pack_box(&world.sampler_a, round.site, "BX-0001", std::slice::from_ref(&t2))
+        .pack_box(
+            &world.sampler_a,
+            round.site,
+            "BX-0001",
+            std::slice::from_ref(&t2),
+        )
         .await;
     assert!(matches!(gone, Err(AppError::Conflict(m)) if m.contains("已被取走")));
     let overview = app
