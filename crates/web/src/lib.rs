@@ -6,6 +6,7 @@
 //! at `/api/openapi.json`.
 
 mod api;
+mod mass_testing;
 mod pages;
 mod session;
 
@@ -33,8 +34,13 @@ pub fn router(app: App) -> Router {
     let state = AppState { app };
     Router::new()
         .merge(pages::router())
-        .nest("/api", api::router())
+        .merge(mass_testing::pages())
+        .nest("/api", api::router().merge(mass_testing::api()))
         .route("/assets/app.css", axum::routing::get(stylesheet))
+        .route(
+            "/assets/sampling.js",
+            axum::routing::get(mass_testing::sampling_script),
+        )
         .route("/health", axum::routing::get(|| async { "ok" }))
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))
         .with_state(state)

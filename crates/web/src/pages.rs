@@ -71,6 +71,8 @@ pub struct Layout {
     pub active: &'static str,
     pub modules: Vec<ModuleLink>,
     pub is_admin: bool,
+    /// The mass-testing links this role may use.
+    pub testing: crate::mass_testing::TestingNav,
     pub flash: Option<Flash>,
 }
 
@@ -113,7 +115,7 @@ impl FromRequestParts<AppState> for PageUser {
 }
 
 impl PageUser {
-    fn layout(&self, active: &'static str) -> Layout {
+    pub(crate) fn layout(&self, active: &'static str) -> Layout {
         let actor = &self.user.actor;
         Layout {
             display_name: actor.display_name.clone(),
@@ -128,6 +130,7 @@ impl PageUser {
                     label: c.label_zh,
                     href: match c.slug {
                         "population" => "/regions",
+                        "mass_testing" => "/testing",
                         "platform" => "/import",
                         _ => "",
                     },
@@ -135,16 +138,17 @@ impl PageUser {
                 })
                 .collect(),
             is_admin: actor.role.allows(Permission::ViewAuditLog),
+            testing: crate::mass_testing::TestingNav::for_role(actor.role),
             flash: None,
         }
     }
 
-    fn can(&self, permission: Permission) -> bool {
+    pub(crate) fn can(&self, permission: Permission) -> bool {
         self.user.actor.role.allows(permission)
     }
 
     /// An error page with the user's frame.
-    fn error(&self, error: AppError) -> PageError {
+    pub(crate) fn error(&self, error: AppError) -> PageError {
         PageError {
             error,
             layout: Some(self.layout("")),
@@ -184,9 +188,9 @@ impl IntoResponse for PageError {
     }
 }
 
-type PageResult = Result<Response, PageError>;
+pub(crate) type PageResult = Result<Response, PageError>;
 
-fn render<T: Template>(page: &T) -> Response {
+pub(crate) fn render<T: Template>(page: &T) -> Response {
     match page.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -949,7 +953,7 @@ async fn import_problems_download(
     ))
 }
 
-fn download(body: axum::body::Body, file_name: &str, content_type: &str) -> Response {
+pub(crate) fn download(body: axum::body::Body, file_name: &str, content_type: &str) -> Response {
     let encoded: String = file_name
         .bytes()
         .map(|b| {
@@ -1171,7 +1175,7 @@ async fn module_page(page: PageUser, Path(slug): Path<String>) -> PageResult {
 }
 
 /// Template filters.
-mod filters {
+pub(crate) mod filters {
     /// 737580 → "737,580": counts a commander reads at a glance.
     #[askama::filter_fn]
     pub fn thousands(
