@@ -10,8 +10,8 @@ use fangkong_domain::ids::{IdDocument, IdType, mask_middle};
 use fangkong_domain::lab_result::TestResult;
 use fangkong_domain::mass_testing::{
     DEADLINES_3RD_EDITION, ExemptionKind, NHC_2022_NORMS, PlannerNorms, PoolSize,
-    ROUTINE_SCHEDULES, ResultDelay, RiskTier, RoundKind, RoutineSchedule, SamplePurpose, SitePlan,
-    TubeBarcode, hours_to_sample, infant_cutoff, parse_box_barcode,
+    ROUTINE_SCHEDULES, ResultDelay, RiskTier, RoundKind, RoutineSchedule, SamplePurpose,
+    SamplingCode, SitePlan, TubeBarcode, hours_to_sample, infant_cutoff, parse_box_barcode,
 };
 use fangkong_domain::person::KeyGroup;
 use fangkong_domain::region::{RegionCode, RegionLevel};
@@ -403,6 +403,8 @@ pub struct MyResults {
     pub antigen: Vec<AntigenReportRecord>,
     /// "under control" while a recheck is owed.
     pub pending_rechecks: i64,
+    /// The personal sampling code (个人采样码) the page shows as a QR code.
+    pub sampling_code: String,
     pub events: Vec<PersonEventRecord>,
 }
 
@@ -525,6 +527,20 @@ fn person_result_view(r: PersonResult) -> PersonResultView {
     }
 }
 
+const SAMPLING_SECRET_KEY: &str = "sampling_code_secret";
+
+/// The tag of a resident's sampling code: HMAC-SHA256 over the id with the installation's secret.
+fn sampling_tag(secret: &[u8], resident_id: i64) -> String {
+    use hmac::Mac;
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(format!("FKS1:{resident_id}").as_bytes());
+    let digest = mac.finalize().into_bytes();
+    hex::encode(&digest[..SAMPLING_CODE_TAG_BYTES])
+}
+
+const SAMPLING_CODE_TAG_BYTES: usize = fangkong_domain::mass_testing::SAMPLING_CODE_TAG_LEN / 2;
+
 /// The Beijing day number of a unix time: routine testing counts at most one swab a day.
 fn beijing_day(unix: i64) -> i64 {
     (unix + 8 * 3600).div_euclid(86_400)
@@ -599,6 +615,48 @@ pub(crate) fn format_time(unix: i64) -> String {
 }
 
 impl App {
+    /// The installation's secret for sampling codes, made on first use and kept in the database
+    /// (every server process of one installation must agree on it).
+    async fn sampling_secret(&self) -> AppResult<Vec<u8>> {
+        let stored = match self.store.setting(SAMPLING_SECRET_KEY).await? {
+            Some(value) => value,
+            None => {
+                use rand::RngCore;
+                let mut fresh = [0u8; 32];
+                rand::thread_rng().fill_bytes(&mut fresh);
+                self.store
+                    .setting_or_insert(SAMPLING_SECRET_KEY, &hex::encode(fresh))
+                    .await?
+            }
+        };
+        hex::decode(stored).map_err(|e| AppError::Internal(format!("sampling secret: {e}")))
+    }
+
+    /// The person a scanned sampling code stands for, or why it is refused.
+    async fn person_of_sampling_code(
+        &self,
+        raw: &str,
+        secret: &[u8],
+    ) -> AppResult<Result<ScannedPerson, String>> {
+        let code = match SamplingCode::parse(raw) {
+            Ok(code) => code,
+            Err(message) => return Ok(Err(message)),
+        };
+        if sampling_tag(secret, code.resident_id) != code.tag {
+            return Ok(Err(
+                "个人采样码校验不通过（可能是伪造或改动过的码），请改用身份证".into(),
+            ));
+        }
+        Ok(match self.store.resident(code.resident_id).await? {
+            Some(r) => Ok(ScannedPerson {
+                id_type: r.id_type,
+                id_number: r.id_number,
+                name: String::new(),
+            }),
+            None => Err("个人采样码对应的居民已不在登记中，请改用身份证".into()),
+        })
+    }
+
     async fn round_record(&self, round_id: i64) -> AppResult<RoundRecord> {
         self.store
             .round(round_id)
@@ -1137,6 +1195,7 @@ impl App {
         let now = self.now_unix();
 
         let mut results: Vec<Option<ScanResult>> = vec![None; batch.scans.len()];
+        let mut secret: Option<Vec<u8>> = None;
         let mut writes = Vec::with_capacity(batch.scans.len());
         let mut positions = Vec::with_capacity(batch.scans.len());
         for (index, scan) in batch.scans.iter().enumerate() {
@@ -1175,6 +1234,26 @@ impl App {
             };
             let person = match scan.action {
                 ScanAction::Close => None,
+                ScanAction::Bind if SamplingCode::looks_like(&scan.id_number) => {
+                    let secret = match &secret {
+                        Some(s) => s,
+                        None => secret.insert(self.sampling_secret().await?),
+                    };
+                    match self
+                        .person_of_sampling_code(&scan.id_number, secret)
+                        .await?
+                    {
+                        Ok(person) => Some(person),
+                        Err(message) => {
+                            results[index] = Some(ScanResult::rejected(
+                                &scan.scan_id,
+                                "bad_sampling_code",
+                                message,
+                            ));
+                            continue;
+                        }
+                    }
+                }
                 ScanAction::Bind => {
                     let document = IdType::parse(&scan.id_type)
                         .and_then(|t| IdDocument::parse(t, &scan.id_number));
@@ -1663,7 +1742,10 @@ impl App {
             .store
             .person_events_of(&resident.id_type, &resident.id_number)
             .await?;
+        let secret = self.sampling_secret().await?;
+        let sampling_code = SamplingCode::format(resident.id, &sampling_tag(&secret, resident.id));
         Ok(MyResults {
+            sampling_code,
             name: mask_middle(&resident.name, 1, 0),
             id_number_masked: mask_document(&resident.id_type, &resident.id_number),
             results,

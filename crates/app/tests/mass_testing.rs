@@ -470,6 +470,33 @@ async fn a_round_from_opening_to_rechecks(backend: Backend) {
     assert_eq!(labels, ["阴性", "阳性"]);
     assert_eq!(mine.results[1].kind_label, "5混1");
     assert_eq!(mine.pending_rechecks, 0);
+    // The personal sampling code stands for the person at the table (here: already swabbed), and
+    // an altered or made-up code is refused.
+    let code = mine.sampling_code.clone();
+    assert!(
+        code.starts_with("FKS1-") && !code.contains(&a1[0][..6]),
+        "no ID number in the code"
+    );
+    let forged = format!(
+        "{}{}",
+        &code[..code.len() - 1],
+        if code.ends_with('0') { '1' } else { '0' }
+    );
+    let someone_else = code.replacen(&format!("-{wang}-"), &format!("-{}-", wang + 1), 1);
+    let results = scan(
+        &app,
+        sampler,
+        &round,
+        vec![
+            bind(&round.tube(6), &code),
+            bind(&round.tube(6), &forged),
+            bind(&round.tube(6), &someone_else),
+        ],
+    )
+    .await;
+    assert_rejected(&results[0], "already_sampled", "本轮已于");
+    assert_rejected(&results[1], "bad_sampling_code", "校验不通过");
+    assert_rejected(&results[2], "bad_sampling_code", "校验不通过");
     let staff_view = app.my_results(&world.worker_a).await;
     assert!(matches!(staff_view, Err(AppError::Forbidden { .. })));
 

@@ -659,6 +659,53 @@ impl ResultRejection {
     }
 }
 
+/// A resident's personal sampling code (个人采样码), shown as a QR code on their own page and scanned
+/// at the table instead of the ID card: `FKS1-<resident id>-<tag>`. The tag is the first 10 hex
+/// digits of an HMAC-SHA256 the server computes with its own secret over the id, so a code cannot be
+/// made up or altered, and it carries no ID number or name (unlike a card, a screenshot of it tells a
+/// stranger nothing). The server computes and checks the tag; this type only reads the format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SamplingCode {
+    pub resident_id: i64,
+    pub tag: String,
+}
+
+pub const SAMPLING_CODE_PREFIX: &str = "FKS1-";
+pub const SAMPLING_CODE_TAG_LEN: usize = 10;
+
+impl SamplingCode {
+    /// True when a scan is a sampling code rather than an ID number.
+    pub fn looks_like(raw: &str) -> bool {
+        raw.trim()
+            .to_ascii_uppercase()
+            .starts_with(SAMPLING_CODE_PREFIX)
+    }
+
+    pub fn parse(raw: &str) -> Result<SamplingCode, String> {
+        let text = raw.trim().to_ascii_uppercase();
+        let bad = || {
+            "个人采样码无法识别（可能截图不全或被改动），请让居民刷新采样码或改用身份证".to_string()
+        };
+        let rest = text.strip_prefix(SAMPLING_CODE_PREFIX).ok_or_else(bad)?;
+        let (id, tag) = rest.split_once('-').ok_or_else(bad)?;
+        let resident_id = id.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(bad)?;
+        if tag.len() != SAMPLING_CODE_TAG_LEN || !tag.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        Ok(SamplingCode {
+            resident_id,
+            tag: tag.to_ascii_lowercase(),
+        })
+    }
+
+    pub fn format(resident_id: i64, tag: &str) -> String {
+        format!(
+            "{SAMPLING_CODE_PREFIX}{resident_id}-{}",
+            tag.to_ascii_uppercase()
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -769,6 +816,33 @@ mod tests {
             }
         }
         assert_eq!(RoutineSchedule::interval_label_zh(168), "每周1次");
+    }
+
+    #[test]
+    fn sampling_codes_parse_back_and_garbage_is_refused() {
+        let text = SamplingCode::format(42, "0a1b2c3d4e");
+        assert_eq!(text, "FKS1-42-0A1B2C3D4E");
+        assert!(SamplingCode::looks_like(&text.to_lowercase()));
+        assert!(!SamplingCode::looks_like("130109199001011234"));
+        assert_eq!(
+            SamplingCode::parse(&text),
+            Ok(SamplingCode {
+                resident_id: 42,
+                tag: "0a1b2c3d4e".into()
+            })
+        );
+        for bad in [
+            "FKS1-42",
+            "FKS1-x-0a1b2c3d4e",
+            "FKS1-42-0a1b",
+            "FKS1-42-zzzzzzzzzz",
+            "FKS1-0-0a1b2c3d4e",
+        ] {
+            assert!(
+                SamplingCode::parse(bad).unwrap_err().contains("采样码"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
-pub(crate) const TABLES_CHILD_FIRST: [&str; 26] = [
+pub(crate) const TABLES_CHILD_FIRST: [&str; 27] = [
+    "settings",
     "person_events",
     "antigen_reports",
     "recheck_tasks",

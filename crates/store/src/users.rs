@@ -184,3 +184,32 @@ impl Store {
         Ok(removed)
     }
 }
+
+impl Store {
+    /// An installation-wide setting.
+    pub async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        let value = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(value)
+    }
+
+    /// Stores `value` under `key` unless one is there; returns the value that is (first writer wins,
+    /// so two processes starting together agree).
+    pub async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
+        with_pool!(self, pool => {
+            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                .bind(key)
+                .bind(value)
+                .execute(pool)
+                .await?;
+        });
+        Ok(self
+            .setting(key)
+            .await?
+            .unwrap_or_else(|| value.to_string()))
+    }
+}

@@ -383,7 +383,8 @@
     }
     var idType = typeEl.value || 'mainland_id';
     var cue = '';
-    if (idType === 'mainland_id' && !idCheckOk(raw)) {
+    // A personal sampling code (FKS1-…) stands for the person; the server checks its tag.
+    if (idType === 'mainland_id' && !/^FKS1-/.test(raw) && !idCheckOk(raw)) {
       cue = '证件号码似乎有误（位数或校验位），等待系统确认…';
       show('warn', cue);
     }

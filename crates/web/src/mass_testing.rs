@@ -1846,6 +1846,20 @@ struct MyResultsPage {
     results: Vec<(String, String, &'static str)>,
     antigen: Vec<(String, &'static str)>,
     events: Vec<(String, &'static str)>,
+    /// The personal sampling code as an SVG QR code, drawn here (no outside service).
+    qr_svg: String,
+}
+
+/// An SVG QR code of `text` (error correction M: a crumpled phone screen still reads).
+fn qr_svg(text: &str) -> String {
+    match qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M) {
+        Ok(code) => code
+            .render::<qrcode::render::svg::Color>()
+            .min_dimensions(220, 220)
+            .quiet_zone(true)
+            .build(),
+        Err(_) => String::new(),
+    }
 }
 
 async fn my_results_page(State(state): State<AppState>, page: PageUser) -> PageResult {
@@ -1875,12 +1889,14 @@ async fn my_results_page(State(state): State<AppState>, page: PageUser) -> PageR
         .iter()
         .map(|e| (beijing_time(e.at), event_label(&e.kind)))
         .collect();
+    let qr_svg = qr_svg(&m.sampling_code);
     Ok(render(&MyResultsPage {
         layout: page.layout("my_results"),
         m,
         results,
         antigen,
         events,
+        qr_svg,
     }))
 }
 
