@@ -192,33 +192,23 @@ impl App {
         actor.require(Permission::UploadLabResults)?;
         let format = ResultFormat::from_file_name(file_name)?;
         let check = self.lab_check(actor);
-        let (sender, receiver) = tokio::sync::mpsc::channel(4);
-        match format {
-            ResultFormat::Csv | ResultFormat::Xlsx => {
-                let sheet = if format == ResultFormat::Csv {
-                    FileFormat::Csv
-                } else {
-                    FileFormat::Xlsx
-                };
-                let path = path.to_path_buf();
-                tokio::task::spawn_blocking(move || read_sheet(path, sheet, check, sender));
-            }
+        let sheet = match format {
+            ResultFormat::Csv => FileFormat::Csv,
+            ResultFormat::Xlsx => FileFormat::Xlsx,
             ResultFormat::Fhir => {
+                // A FHIR document is JSON: parsed whole (the upload limit bounds it).
                 let bytes = tokio::fs::read(path)
                     .await
                     .map_err(|e| AppError::Internal(format!("read upload: {e}")))?;
                 let parsed = read_fhir(&bytes, &check)?;
-                tokio::spawn(async move {
-                    let mut parsed = parsed.into_iter().peekable();
-                    while parsed.peek().is_some() {
-                        let chunk: Vec<Parsed> = parsed.by_ref().take(ROWS_PER_CHUNK).collect();
-                        if sender.send(Ok(chunk)).await.is_err() {
-                            break;
-                        }
-                    }
-                });
+                return self
+                    .ingest_parsed(actor, file_name, format.code(), parsed)
+                    .await;
             }
-        }
+        };
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || read_sheet(path, sheet, check, sender));
         self.ingest_results(actor, file_name, format.code(), receiver)
             .await
     }

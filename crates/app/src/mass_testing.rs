@@ -606,6 +606,17 @@ fn pool_size_at(round: &RoundRecord, areas: &[RoundAreaRecord], site_region: &st
         .map_or(round.default_pool_size, |a| a.pool_size)
 }
 
+/// The region a list is asked for (the whole jurisdiction when none is given), checked to lie inside it.
+fn region_in_jurisdiction(actor: &Actor, region_code: &str) -> AppResult<RegionCode> {
+    let code = if region_code.trim().is_empty() {
+        actor.jurisdiction.clone()
+    } else {
+        parse_region_code(region_code)?
+    };
+    actor.require_within(&code)?;
+    Ok(code)
+}
+
 pub(crate) fn format_time(unix: i64) -> String {
     china_offset()
         .timestamp_opt(unix, 0)
@@ -1636,12 +1647,7 @@ impl App {
         status: Option<&str>,
     ) -> AppResult<Vec<RecheckView>> {
         actor.require(Permission::ViewPopulation)?;
-        let code = if region_code.trim().is_empty() {
-            actor.jurisdiction.clone()
-        } else {
-            parse_region_code(region_code)?
-        };
-        actor.require_within(&code)?;
+        let code = region_in_jurisdiction(actor, region_code)?;
         let (lower, upper) = code.subtree_range();
         Ok(self
             .store
@@ -1659,12 +1665,7 @@ impl App {
         region_code: &str,
     ) -> AppResult<Vec<(PersonEventRecord, String)>> {
         actor.require(Permission::ViewPopulation)?;
-        let code = if region_code.trim().is_empty() {
-            actor.jurisdiction.clone()
-        } else {
-            parse_region_code(region_code)?
-        };
-        actor.require_within(&code)?;
+        let code = region_in_jurisdiction(actor, region_code)?;
         let (lower, upper) = code.subtree_range();
         Ok(self
             .store
@@ -1792,12 +1793,7 @@ impl App {
         schedule: &RoutineSchedule,
     ) -> AppResult<KeyGroupOverdue> {
         actor.require(Permission::ViewPopulation)?;
-        let code = if region_code.trim().is_empty() {
-            actor.jurisdiction.clone()
-        } else {
-            parse_region_code(region_code)?
-        };
-        actor.require_within(&code)?;
+        let code = region_in_jurisdiction(actor, region_code)?;
         if code.level() < RegionLevel::County {
             return Err(AppError::Invalid(
                 "重点人群逾期名单请按县（区）或以下查看".into(),
@@ -1928,12 +1924,7 @@ impl App {
         region_code: &str,
     ) -> AppResult<Vec<(AntigenReportRecord, String)>> {
         actor.require(Permission::ViewPopulation)?;
-        let code = if region_code.trim().is_empty() {
-            actor.jurisdiction.clone()
-        } else {
-            parse_region_code(region_code)?
-        };
-        actor.require_within(&code)?;
+        let code = region_in_jurisdiction(actor, region_code)?;
         let (lower, upper) = code.subtree_range();
         Ok(self
             .store

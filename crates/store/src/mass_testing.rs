@@ -11,6 +11,9 @@ use sqlx::{AssertSqlSafe, QueryBuilder};
 
 use crate::{Store, StoreResult, with_pool};
 
+/// The PostgreSQL advisory lock key of the writers that decide on tubes (bindings, boxes, results).
+const TUBE_WRITER_LOCK: i64 = 314_159;
+
 /// Rows per multi-row statement (stays under both backends' bound-parameter limits).
 const ROWS_PER_STATEMENT: usize = 1000;
 
@@ -715,9 +718,18 @@ impl Store {
             return Ok(Vec::new());
         }
         let outcomes = with_pool!(self, pool => {
+            // Writers that decide on a tube's state go one at a time: SQLite takes its write lock at
+            // BEGIN, PostgreSQL an advisory lock (several server processes may share the database).
             let mut tx = match self {
                 Store::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await?,
-                Store::Postgres(_) => pool.begin().await?,
+                Store::Postgres(_) => {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(TUBE_WRITER_LOCK)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx
+                }
             };
 
             // 1. What the database knows about these scans, tubes and people.
@@ -1037,9 +1049,18 @@ impl Store {
         by: &str,
     ) -> StoreResult<Result<Vec<Option<&'static str>>, &'static str>> {
         let result = with_pool!(self, pool => {
+            // Writers that decide on a tube's state go one at a time: SQLite takes its write lock at
+            // BEGIN, PostgreSQL an advisory lock (several server processes may share the database).
             let mut tx = match self {
                 Store::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await?,
-                Store::Postgres(_) => pool.begin().await?,
+                Store::Postgres(_) => {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(TUBE_WRITER_LOCK)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx
+                }
             };
             let existing: Option<(i64, Option<i64>)> = sqlx::query_as(
                 "SELECT round_id, picked_up_at FROM specimen_boxes WHERE barcode = $1",
@@ -1282,9 +1303,18 @@ impl Store {
             return Ok(Vec::new());
         }
         let outcomes = with_pool!(self, pool => {
+            // Writers that decide on a tube's state go one at a time: SQLite takes its write lock at
+            // BEGIN, PostgreSQL an advisory lock (several server processes may share the database).
             let mut tx = match self {
                 Store::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await?,
-                Store::Postgres(_) => pool.begin().await?,
+                Store::Postgres(_) => {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(TUBE_WRITER_LOCK)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx
+                }
             };
             #[derive(sqlx::FromRow)]
             struct Current {
