@@ -1003,9 +1003,8 @@ impl App {
             .sum();
         let single_positives = self
             .store
-            .person_events("single_positive", (&lower, &upper), 10_000)
-            .await?
-            .len() as i64;
+            .count_person_events("single_positive", (&lower, &upper))
+            .await?;
         let hourly = self.store.round_hourly(round_id, (&lower, &upper)).await?;
         let sites = self
             .store

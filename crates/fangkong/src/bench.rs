@@ -36,6 +36,9 @@ pub enum BenchCommand {
         /// Scans per request (a table's upload: 10 tubes of 10 people by default).
         #[arg(long, default_value_t = 100)]
         batch: usize,
+        /// People per tube: 10 (low-risk areas) or 5 (medium risk: twice the tubes and results).
+        #[arg(long, default_value_t = 10)]
+        pool: usize,
         /// Positive pools per 10,000 tubes.
         #[arg(long, default_value_t = 10)]
         positives_per_10k: u64,
@@ -143,8 +146,9 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             args,
             tables,
             batch,
+            pool,
             positives_per_10k,
-        } => crate::bench_testing::run(&args, tables, batch, positives_per_10k).await,
+        } => crate::bench_testing::run(&args, tables, batch, pool, positives_per_10k).await,
     }
 }
 

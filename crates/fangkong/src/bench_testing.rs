@@ -21,12 +21,13 @@ pub async fn run(
     args: &BenchArgs,
     tables: usize,
     batch: usize,
+    pool: usize,
     positives_per_10k: u64,
 ) -> Result<()> {
     let prepared = prepare(args).await?;
     let app = prepared.app.clone();
     println!(
-        "fangkong bench mass-testing — {} — {} — {} residents, {tables} concurrent tables, {batch} scans per request",
+        "fangkong bench mass-testing — {} — {} — {} residents, {tables} concurrent tables, {batch} scans per request, {pool} per tube",
         app.store.backend_name(),
         machine(),
         args.residents
@@ -50,7 +51,7 @@ pub async fn run(
                 name: format!("基准测试 {}", chrono::Utc::now().format("%H:%M:%S")),
                 kind: "whole".into(),
                 region_code: region.as_str().to_string(),
-                pool_size: "10".into(),
+                pool_size: pool.to_string(),
                 ..Default::default()
             },
         )
@@ -105,7 +106,7 @@ pub async fn run(
                 for resident in page {
                     let village = resident.grid_code[..12].to_string();
                     let scans = pending.entry(village.clone()).or_default();
-                    if scans.len().is_multiple_of(10) {
+                    if scans.len().is_multiple_of(pool) {
                         serial += 1;
                     }
                     scan_no += 1;
@@ -232,6 +233,13 @@ pub async fn run(
         }
         out.flush()?;
     }
+    let tasks_before: i64 = app
+        .store
+        .recheck_counts((&lower, &upper))
+        .await?
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
     let started = Instant::now();
     let report = app.upload_lab_results(&actor, &path, "results.csv").await?;
     let seconds = started.elapsed().as_secs_f64();
@@ -241,7 +249,8 @@ pub async fn run(
         .await?
         .iter()
         .map(|(_, n)| n)
-        .sum();
+        .sum::<i64>()
+        - tasks_before;
     println!(
         "results    {} tubes in {seconds:.1} s  {:>8.0} results/s  positive pools {}  recheck tasks {rechecks}  problems {}  (target 2.5 M in < 30 s)",
         report.upload.applied,

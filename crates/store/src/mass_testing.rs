@@ -1727,6 +1727,21 @@ impl Store {
         Ok(rows)
     }
 
+    /// How many events of a kind lie in the subtree `range`.
+    pub async fn count_person_events(&self, kind: &str, range: (&str, &str)) -> StoreResult<i64> {
+        let count = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM person_events WHERE kind = $1 AND grid_code >= $2 AND grid_code < $3",
+            )
+            .bind(kind)
+            .bind(range.0)
+            .bind(range.1)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(count)
+    }
+
     /// Events after `after_id`, in id order: how consuming modules follow the stream.
     pub async fn person_events_after(
         &self,
