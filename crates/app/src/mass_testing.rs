@@ -1150,6 +1150,15 @@ impl App {
         Ok(site)
     }
 
+    /// The pool size a new screening tube gets at this site (the binding page shows it before the
+    /// first swab; recheck tubes always hold one).
+    pub async fn site_pool_size(&self, actor: &Actor, site_id: i64) -> AppResult<i64> {
+        let site = self.sampling_site(actor, site_id).await?;
+        let round = self.round_record(site.round_id).await?;
+        let areas = self.store.round_areas(round.id).await?;
+        Ok(pool_size_at(&round, &areas, &site.region_code))
+    }
+
     pub async fn sites(&self, actor: &Actor, round_id: i64) -> AppResult<Vec<SiteRecord>> {
         actor.require(Permission::ViewPopulation)?;
         self.visible_round(actor, round_id).await?;

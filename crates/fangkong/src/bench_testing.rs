@@ -111,7 +111,7 @@ pub async fn run(
                     }
                     scan_no += 1;
                     scans.push(ScanInput {
-                        scan_id: format!("b{scan_no}"),
+                        scan_id: format!("r{round_id}-{scan_no}"),
                         tube: TubeBarcode::from_serial(serial - 1).to_string(),
                         action: ScanAction::Bind,
                         purpose: None,
@@ -147,7 +147,7 @@ pub async fn run(
                     let tube = last.tube.clone();
                     scan_no += 1;
                     scans.push(ScanInput {
-                        scan_id: format!("b{scan_no}"),
+                        scan_id: format!("r{round_id}-{scan_no}"),
                         tube,
                         action: ScanAction::Close,
                         purpose: None,

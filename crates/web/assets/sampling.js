@@ -25,6 +25,7 @@
   var roundId = Number(root.dataset.round);
   var siteId = Number(root.dataset.site);
   var tableNo = Number(root.dataset.table);
+  var poolSize = Number(root.dataset.pool) || null; // people per new screening tube here
   var csrf = root.dataset.csrf;
   var BATCH = 500;
   var RETRY_MS = 3000;
@@ -370,7 +371,7 @@
       return;
     }
     var previous = tube;
-    tube = { code: code, members: 0, capacity: null };
+    tube = { code: code, members: 0, capacity: purpose() === 'recheck' ? 1 : poolSize };
     renderTube();
     show('idle', '当前试管 ' + code + '：请扫描证件' + (previous && previous.members > 0 ? '（上一支 ' + previous.code + ' 尚未封管）' : ''));
   }

@@ -1093,6 +1093,8 @@ struct BindingPage {
     site: SiteRow,
     round: RoundView,
     table: i64,
+    /// People per new screening tube at this site (from the round's areas).
+    pool_size: i64,
     open_tubes: Vec<TubeRow>,
     id_types: Vec<(&'static str, &'static str)>,
 }
@@ -1119,6 +1121,11 @@ async fn binding_page(
         .round(actor, site.round_id)
         .await
         .map_err(|e| page.error(e))?;
+    let pool_size = state
+        .app
+        .site_pool_size(actor, id)
+        .await
+        .map_err(|e| page.error(e))?;
     let open_tubes = state
         .app
         .open_tubes_at(actor, id, table)
@@ -1142,6 +1149,7 @@ async fn binding_page(
         site: site_row!(site),
         round,
         table,
+        pool_size,
         open_tubes,
         id_types: id_types(),
     }))
