@@ -194,7 +194,10 @@ async fn sampler(server: &TestServer, round: &Round) -> (reqwest::Client, String
     assert_eq!(status, 200);
     assert!(page.contains("扫描试管条码") && page.contains("/assets/sampling.js"));
     // The page knows the round's pool size before the first swab (5-in-1 here).
-    assert!(page.contains(r#"data-pool="5""#), "the binding page carries the pool size");
+    assert!(
+        page.contains(r#"data-pool="5""#),
+        "the binding page carries the pool size"
+    );
     (client, csrf_of(&page))
 }
 
