@@ -331,10 +331,19 @@ impl App {
                     }
                 }
             }
-            let outcomes = self
+            // A chunk that fails stops the upload, but what earlier chunks committed is still
+            // recorded and audited below.
+            let outcomes = match self
                 .store
                 .apply_results(&rows, (&lower, &upper), self.now_unix())
-                .await?;
+                .await
+            {
+                Ok(outcomes) => outcomes,
+                Err(e) => {
+                    failure = Some(AppError::from(e));
+                    break;
+                }
+            };
             for (row, outcome) in rows.iter().zip(outcomes) {
                 match outcome {
                     ResultOutcome::Applied { positive } => {
@@ -353,7 +362,10 @@ impl App {
             }
             problems.sort_by_key(|p| p.row_number);
             upload.problems += problems.len() as i64;
-            self.store.insert_result_problems(&problems).await?;
+            if let Err(e) = self.store.insert_result_problems(&problems).await {
+                failure = Some(AppError::from(e));
+                break;
+            }
             let room = PROBLEMS_SHOWN.saturating_sub(shown.len());
             shown.extend(problems.into_iter().take(room));
         }

@@ -569,8 +569,11 @@ fn parse_areas(
             .filter(|p| !p.is_empty())
             .collect();
         let at = || format!("风险区域第{}行“{line}”", index + 1);
+        let Some(first) = parts.first() else {
+            continue; // a line of separators only
+        };
         let code =
-            RegionCode::parse(parts[0]).map_err(|e| AppError::Invalid(format!("{}：{e}", at())))?;
+            RegionCode::parse(first).map_err(|e| AppError::Invalid(format!("{}：{e}", at())))?;
         if !round_region.contains(&code) {
             return Err(AppError::Invalid(format!(
                 "{}：该区域不在本轮检测范围内",
@@ -1280,7 +1283,16 @@ impl App {
                         Ok(doc) => Some(ScannedPerson {
                             id_type: doc.id_type().code().to_string(),
                             id_number: doc.number().to_string(),
-                            name: scan.name.trim().chars().take(30).collect(),
+                            // Card readers pad names with NULs and other control characters.
+                            name: scan
+                                .name
+                                .chars()
+                                .filter(|c| !c.is_control())
+                                .collect::<String>()
+                                .trim()
+                                .chars()
+                                .take(30)
+                                .collect(),
                         }),
                         Err(message) => {
                             results[index] = Some(ScanResult::rejected(
@@ -1732,10 +1744,15 @@ impl App {
             .into_iter()
             .map(person_result_view)
             .collect();
-        let antigen = self
+        // Masked even on the resident's own page: the page never needs the full number.
+        let masked = mask_document(&resident.id_type, &resident.id_number);
+        let mut antigen = self
             .store
             .antigen_reports_of(&resident.id_type, &resident.id_number)
             .await?;
+        for report in &mut antigen {
+            report.id_number = masked.clone();
+        }
         let pending_rechecks = self
             .store
             .recheck_tasks(
@@ -1747,10 +1764,13 @@ impl App {
             .iter()
             .filter(|t| t.id_number == resident.id_number && t.id_type == resident.id_type)
             .count() as i64;
-        let events = self
+        let mut events = self
             .store
             .person_events_of(&resident.id_type, &resident.id_number)
             .await?;
+        for event in &mut events {
+            event.id_number = masked.clone();
+        }
         let secret = self.sampling_secret().await?;
         let sampling_code = SamplingCode::format(resident.id, &sampling_tag(&secret, resident.id));
         Ok(MyResults {

@@ -340,6 +340,17 @@ async fn a_round_from_opening_to_rechecks(backend: Backend) {
     let denied = app.grid_coverage(&world.worker_b, round.id, GRID_A1).await;
     assert!(matches!(denied, Err(AppError::OutsideJurisdiction)));
 
+    // Swabbed at home after all: no longer exempt, counted once as sampled.
+    let t8 = round.tube(7);
+    let home = scan(&app, sampler, &round, vec![bind(&t8, &a1[5])]).await;
+    assert!(home[0].ok, "{home:?}");
+    let coverage = app
+        .grid_coverage(&world.worker_a, round.id, GRID_A1)
+        .await
+        .unwrap();
+    assert!(coverage.exempted.is_empty() && coverage.missing.is_empty());
+    assert_eq!((coverage.line.exempt, coverage.line.sampled), (0, 6));
+
     // Results, the evening after: a positive pool, a negative tube, an unknown tube and a bad row.
     guard.clock.advance(chrono::Duration::hours(12));
     let report = upload_csv(
@@ -357,6 +368,18 @@ async fn a_round_from_opening_to_rechecks(backend: Backend) {
     .await;
     assert_eq!(report.upload.rows_total, 4);
     assert_eq!(report.upload.applied, 2);
+    // A result for a tube still open at its table waits: the table may have scans not yet uploaded.
+    let early = upload_csv(
+        &app,
+        &guard,
+        &world.lab,
+        "r0.csv",
+        &[&format!("{t8},阴性,2022-11-20 20:00,藁城区疾控")],
+    )
+    .await;
+    assert_eq!(early.upload.applied, 0);
+    assert_eq!(early.problems[0].kind, "not_closed");
+    assert!(early.problems[0].message.contains("还没有封管"));
     assert_eq!(report.upload.positives, 1);
     assert_eq!(report.upload.problems, 2);
     let kinds: Vec<&str> = report.problems.iter().map(|p| p.kind.as_str()).collect();

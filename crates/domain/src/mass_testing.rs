@@ -625,6 +625,9 @@ pub enum ResultRejection {
         new: String,
     },
     OutsideJurisdiction,
+    /// The tube is still open in fangkong: its site may have bindings not yet uploaded (an offline
+    /// table), and a result now would leave those people without one.
+    TubeOpen,
 }
 
 impl ResultRejection {
@@ -633,6 +636,7 @@ impl ResultRejection {
             ResultRejection::UnknownTube => "unknown_tube",
             ResultRejection::Conflict { .. } => "conflict",
             ResultRejection::OutsideJurisdiction => "outside",
+            ResultRejection::TubeOpen => "not_closed",
         }
     }
 
@@ -654,6 +658,9 @@ impl ResultRejection {
             }
             ResultRejection::OutsideJurisdiction => {
                 "这支试管的采样点不在本检测机构的服务范围内".into()
+            }
+            ResultRejection::TubeOpen => {
+                "这支试管在系统中还没有封管（采样台可能还有未上传的扫码），结果暂未采用；请采样点封管后重新上传这一行".into()
             }
         }
     }

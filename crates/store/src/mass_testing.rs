@@ -779,7 +779,8 @@ impl Store {
                 .collect();
             let mut residents: HashMap<(String, String), ResidentLite> = HashMap::new();
             let mut taken: HashMap<(String, String, i64, i64), (String, i64)> = HashMap::new();
-            let mut pending: HashMap<(String, String), i64> = HashMap::new();
+            // A person may owe several rechecks (a positive pool and an antigen positive): one swab settles all.
+            let mut pending: HashMap<(String, String), Vec<i64>> = HashMap::new();
             for chunk in numbers.chunks(ROWS_PER_STATEMENT) {
                 let mut builder = QueryBuilder::new(
                     "SELECT id, id_type, id_number, name, grid_code FROM residents WHERE id_number IN (",
@@ -814,7 +815,9 @@ impl Store {
                 }
                 builder.push(")");
                 let found: Vec<PendingTask> = builder.build_query_as().fetch_all(&mut *tx).await?;
-                pending.extend(found.into_iter().map(|t| ((t.id_number, t.id_type), t.id)));
+                for t in found {
+                    pending.entry((t.id_number, t.id_type)).or_default().push(t.id);
+                }
             }
 
             // 2. Decide every scan in order.
@@ -843,7 +846,7 @@ impl Store {
                         outcomes.push(ScanOutcome::Closed { tube_members: tube.members });
                     }
                     Decision::Reject(rejection) => outcomes.push(ScanOutcome::Rejected(rejection)),
-                    Decision::Bind { resident, task, occasion } => {
+                    Decision::Bind { resident, tasks, occasion } => {
                         let person = scan.person.as_ref().expect("a binding names a person");
                         let tube = tubes.get_mut(scan.tube.as_str()).expect("decided on a tube");
                         tube.members += 1;
@@ -861,8 +864,10 @@ impl Store {
                             ),
                             None => (scan.site_region.clone(), false, person.name.trim().to_string(), None),
                         };
-                        if let Some(task_id) = task {
-                            task_updates.push((task_id, scan.tube.as_str().to_string(), scan.sampled_at));
+                        if !tasks.is_empty() {
+                            for task_id in tasks {
+                                task_updates.push((task_id, scan.tube.as_str().to_string(), scan.sampled_at));
+                            }
                         } else {
                             let delta = progress.entry((scan.round_id, grid_code.clone())).or_default();
                             if resident_id.is_some() {
@@ -919,6 +924,36 @@ impl Store {
                         .push_bind(&row.scan.recorder);
                 });
                 builder.build().execute(&mut *tx).await?;
+            }
+            // A resident exempted in this round and swabbed after all (a bedridden person swabbed at
+            // home) is no longer exempt: otherwise they would count twice, as exempt and as sampled.
+            let mut screened: HashMap<i64, Vec<i64>> = HashMap::new();
+            for row in inserts.iter().filter(|r| r.scan.purpose == SamplePurpose::Screen) {
+                if let Some(id) = row.resident_id {
+                    screened.entry(row.scan.round_id).or_default().push(id);
+                }
+            }
+            for (round_id, ids) in &screened {
+                for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                    let mut builder = QueryBuilder::new("DELETE FROM sampling_exemptions WHERE round_id = ");
+                    builder.push_bind(*round_id);
+                    builder.push(" AND resident_id IN (");
+                    let mut list = builder.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    builder.push(") RETURNING grid_code");
+                    let lifted: Vec<(String,)> = builder.build_query_as().fetch_all(&mut *tx).await?;
+                    for (grid,) in lifted {
+                        sqlx::query(
+                            "UPDATE round_grid_progress SET exempt = exempt - 1 WHERE round_id = $1 AND grid_code = $2",
+                        )
+                        .bind(*round_id)
+                        .bind(&grid)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
             }
             let touched: Vec<&TubeState> = touched_tubes.iter().map(|b| &tubes[b]).collect();
             for chunk in touched.chunks(ROWS_PER_STATEMENT) {
@@ -1323,13 +1358,14 @@ impl Store {
                 region_code: String,
                 purpose: String,
                 capacity: i64,
+                closed_at: Option<i64>,
                 result: Option<String>,
             }
             let mut current: HashMap<String, Current> = HashMap::new();
             let codes: Vec<&str> = rows.iter().map(|r| r.tube_barcode.as_str()).collect::<HashSet<_>>().into_iter().collect();
             for chunk in codes.chunks(ROWS_PER_STATEMENT) {
                 let mut builder = QueryBuilder::new(
-                    "SELECT barcode, round_id, region_code, purpose, capacity, result FROM tubes WHERE barcode IN (",
+                    "SELECT barcode, round_id, region_code, purpose, capacity, closed_at, result FROM tubes WHERE barcode IN (",
                 );
                 let mut list = builder.separated(", ");
                 for code in chunk {
@@ -1348,6 +1384,7 @@ impl Store {
                     Some(tube) if !(tube.region_code.as_str() >= scope.0 && tube.region_code.as_str() < scope.1) => {
                         ResultOutcome::Rejected(ResultRejection::OutsideJurisdiction)
                     }
+                    Some(tube) if tube.closed_at.is_none() => ResultOutcome::Rejected(ResultRejection::TubeOpen),
                     Some(tube) => match &tube.result {
                         Some(existing) if *existing == row.result => ResultOutcome::Unchanged,
                         Some(existing) => ResultOutcome::Rejected(ResultRejection::Conflict {
@@ -1375,8 +1412,6 @@ impl Store {
                 builder.push(") UPDATE tubes SET result = v.result, tested_at = v.tested_at, lab_name = v.lab_name, result_at = ");
                 builder.push_bind(now);
                 builder.push(", received_at = COALESCE(tubes.received_at, v.tested_at, ");
-                builder.push_bind(now);
-                builder.push("), closed_at = COALESCE(tubes.closed_at, ");
                 builder.push_bind(now);
                 builder.push(") FROM v WHERE tubes.barcode = v.barcode");
                 builder.build().execute(&mut *tx).await?;
@@ -1765,13 +1800,14 @@ impl Store {
         due_before: i64,
         limit: i64,
     ) -> StoreResult<Vec<KeyGroupDue>> {
-        let pattern = format!("%{group}%");
+        // Whole codes only: "port" must not match "public_transport".
+        let pattern = format!("%;{group};%");
         let rows = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT r.id, r.name, r.id_type, r.id_number, r.grid_code, r.key_groups, \
                  (SELECT MAX(s.sampled_at) FROM samples s WHERE s.id_number = r.id_number AND s.id_type = r.id_type) \
                    AS last_sampled_at \
-                 FROM residents r WHERE r.grid_code >= $1 AND r.grid_code < $2 AND r.key_groups LIKE $3 \
+                 FROM residents r WHERE r.grid_code >= $1 AND r.grid_code < $2 AND (';' || r.key_groups || ';') LIKE $3 \
                  AND NOT EXISTS (SELECT 1 FROM samples s WHERE s.id_number = r.id_number AND s.id_type = r.id_type \
                    AND s.sampled_at >= $4) \
                  ORDER BY r.grid_code, r.id LIMIT $5",
@@ -1805,6 +1841,14 @@ impl Store {
     ) -> StoreResult<i64> {
         let id = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            // Every writer of person_events holds the same lock, so event ids commit in id order
+            // and a consumer reading "after id N" never skips one still being committed.
+            if matches!(self, Store::Postgres(_)) {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(TUBE_WRITER_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO antigen_reports (id_type, id_number, resident_id, grid_code, tested_at, result, photo, \
                  photo_type, reported_at, reporter) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
@@ -1940,7 +1984,8 @@ impl Store {
 enum Decision<'a> {
     Bind {
         resident: Option<&'a ResidentLite>,
-        task: Option<i64>,
+        /// The recheck tasks this swab settles (empty for a screening swab).
+        tasks: Vec<i64>,
         occasion: i64,
     },
     Close,
@@ -1955,7 +2000,7 @@ fn decide_scan<'a>(
     tubes: &mut HashMap<String, TubeState>,
     residents: &'a HashMap<(String, String), ResidentLite>,
     taken: &mut HashMap<(String, String, i64, i64), (String, i64)>,
-    pending: &mut HashMap<(String, String), i64>,
+    pending: &mut HashMap<(String, String), Vec<i64>>,
 ) -> Decision<'a> {
     let Some(person) = &scan.person else {
         return match tubes.get(scan.tube.as_str()) {
@@ -2024,8 +2069,8 @@ fn decide_scan<'a>(
             }
             (scan.screen_occasion, None)
         }
-        SamplePurpose::Recheck => match pending.get(&key) {
-            Some(task) => (*task, Some(*task)),
+        SamplePurpose::Recheck => match pending.get(&key).and_then(|tasks| tasks.iter().min()) {
+            Some(first) => (*first, Some(*first)),
             None => return Decision::Reject(ScanRejection::NoRecheckTask),
         },
     };
@@ -2037,9 +2082,11 @@ fn decide_scan<'a>(
         });
     }
     taken.insert(taken_key, (scan.tube.as_str().to_string(), scan.sampled_at));
-    if task.is_some() {
-        pending.remove(&key);
-    }
+    let tasks = if task.is_some() {
+        pending.remove(&key).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     tubes
         .entry(scan.tube.as_str().to_string())
         .or_insert_with(|| TubeState {
@@ -2059,7 +2106,7 @@ fn decide_scan<'a>(
         });
     Decision::Bind {
         resident,
-        task,
+        tasks,
         occasion,
     }
 }
