@@ -58,6 +58,27 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// Inside [`with_pool!`]: begins a write transaction that holds writer lock `$lock` until it ends.
+/// SQLite takes its database write lock at BEGIN (IMMEDIATE: no deferred upgrade that could fail
+/// halfway); PostgreSQL takes the advisory lock `$lock`, which also serialises several server
+/// processes sharing one database.
+macro_rules! begin_locked {
+    ($store:expr, $pool:ident, $lock:expr) => {
+        match $store {
+            $crate::Store::Sqlite(_) => $pool.begin_with("BEGIN IMMEDIATE").await?,
+            $crate::Store::Postgres(_) => {
+                let mut tx = $pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind($lock)
+                    .execute(&mut *tx)
+                    .await?;
+                tx
+            }
+        }
+    };
+}
+pub(crate) use begin_locked;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]

@@ -9,9 +9,11 @@ use std::collections::{HashMap, HashSet};
 use fangkong_domain::mass_testing::{ResultRejection, SamplePurpose, ScanRejection, TubeBarcode};
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
-use crate::{Store, StoreResult, with_pool};
+use crate::{Store, StoreResult, begin_locked, with_pool};
 
-/// The PostgreSQL advisory lock key of the writers that decide on tubes (bindings, boxes, results).
+/// The writer lock of everything that decides on a tube's state (bindings, boxes, results) or
+/// appends person events (results, antigen reports): one at a time, also across server processes,
+/// so event ids commit in id order and a consumer reading "after id N" never skips one.
 const TUBE_WRITER_LOCK: i64 = 314_159;
 
 /// Rows per multi-row statement (stays under both backends' bound-parameter limits).
@@ -718,19 +720,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let outcomes = with_pool!(self, pool => {
-            // Writers that decide on a tube's state go one at a time: SQLite takes its write lock at
-            // BEGIN, PostgreSQL an advisory lock (several server processes may share the database).
-            let mut tx = match self {
-                Store::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await?,
-                Store::Postgres(_) => {
-                    let mut tx = pool.begin().await?;
-                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                        .bind(TUBE_WRITER_LOCK)
-                        .execute(&mut *tx)
-                        .await?;
-                    tx
-                }
-            };
+            let mut tx = begin_locked!(self, pool, TUBE_WRITER_LOCK);
 
             // 1. What the database knows about these scans, tubes and people.
             let mut known_scans: HashSet<String> = HashSet::new();
@@ -1084,19 +1074,7 @@ impl Store {
         by: &str,
     ) -> StoreResult<Result<Vec<Option<&'static str>>, &'static str>> {
         let result = with_pool!(self, pool => {
-            // Writers that decide on a tube's state go one at a time: SQLite takes its write lock at
-            // BEGIN, PostgreSQL an advisory lock (several server processes may share the database).
-            let mut tx = match self {
-                Store::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await?,
-                Store::Postgres(_) => {
-                    let mut tx = pool.begin().await?;
-                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                        .bind(TUBE_WRITER_LOCK)
-                        .execute(&mut *tx)
-                        .await?;
-                    tx
-                }
-            };
+            let mut tx = begin_locked!(self, pool, TUBE_WRITER_LOCK);
             let existing: Option<(i64, Option<i64>)> = sqlx::query_as(
                 "SELECT round_id, picked_up_at FROM specimen_boxes WHERE barcode = $1",
             )
@@ -1338,19 +1316,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let outcomes = with_pool!(self, pool => {
-            // Writers that decide on a tube's state go one at a time: SQLite takes its write lock at
-            // BEGIN, PostgreSQL an advisory lock (several server processes may share the database).
-            let mut tx = match self {
-                Store::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await?,
-                Store::Postgres(_) => {
-                    let mut tx = pool.begin().await?;
-                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                        .bind(TUBE_WRITER_LOCK)
-                        .execute(&mut *tx)
-                        .await?;
-                    tx
-                }
-            };
+            let mut tx = begin_locked!(self, pool, TUBE_WRITER_LOCK);
             #[derive(sqlx::FromRow)]
             struct Current {
                 barcode: String,
@@ -1840,15 +1806,7 @@ impl Store {
         reporter: &str,
     ) -> StoreResult<i64> {
         let id = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            // Every writer of person_events holds the same lock, so event ids commit in id order
-            // and a consumer reading "after id N" never skips one still being committed.
-            if matches!(self, Store::Postgres(_)) {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(TUBE_WRITER_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            let mut tx = begin_locked!(self, pool, TUBE_WRITER_LOCK);
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO antigen_reports (id_type, id_number, resident_id, grid_code, tested_at, result, photo, \
                  photo_type, reported_at, reporter) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
-use crate::{Store, StoreError, StoreResult, with_pool};
+use crate::{Store, StoreError, StoreResult, begin_locked, with_pool};
 
 const RESIDENT_COLUMNS: &str = "id, id_type, id_number, name, sex, birth_date, phone, address, \
      household_number, relation, grid_code, key_groups, content_hash, updated_at";
@@ -171,17 +171,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let outcomes = with_pool!(self, pool => {
-            let mut tx = match self {
-                Store::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await?,
-                Store::Postgres(_) => {
-                    let mut tx = pool.begin().await?;
-                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                        .bind(RESIDENT_WRITER_LOCK)
-                        .execute(&mut *tx)
-                        .await?;
-                    tx
-                }
-            };
+            let mut tx = begin_locked!(self, pool, RESIDENT_WRITER_LOCK);
 
             // 0. Lookups need the ID-number index; during a first bulk load it is dropped, and an edit
             //    then would go unchecked against the rows being loaded: refuse it instead.
