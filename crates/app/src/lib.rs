@@ -236,6 +236,6 @@ pub fn parse_region_code(raw: &str) -> AppResult<RegionCode> {
 pub mod records {
     pub use fangkong_store::{
         AuditRecord, DoorVisitRecord, GridWorkerRecord, HouseholdRecord, ImportRecord,
-        RegionRecord, RowOutcome, UnvisitedHousehold, UserRecord,
+        RegionRecord, RowOutcome, SiteRecord, UnvisitedHousehold, UserRecord,
     };
 }

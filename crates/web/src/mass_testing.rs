@@ -22,6 +22,7 @@ use fangkong_app::mass_testing::{
     AntigenForm, CoverageLine, GridCoverage, KeyGroupOverdue, MissingView, MyResults, PlanLine,
     RecheckView, RoundForm, RoundOverview, RoundView, SamplingBatch, ScanResult, SiteForm,
 };
+use fangkong_app::records::SiteRecord;
 use fangkong_app::{AppError, china_offset};
 use fangkong_domain::ids::IdType;
 use fangkong_domain::lab_result::RESULT_COLUMNS;
@@ -591,20 +592,16 @@ struct RoundQuery {
     issued: Option<String>,
 }
 
-/// A site record as the pages show it. (A macro because `app` does not re-export the store's
-/// `SiteRecord` type for `web` to name.)
-macro_rules! site_row {
-    ($site:expr) => {{
-        let s = $site;
-        SiteRow {
-            tables: (1..=s.tables_count).collect(),
-            id: s.id,
-            name: s.name,
-            region_code: s.region_code,
-            address: s.address,
-            swabs_per_table_hour: s.swabs_per_table_hour,
-        }
-    }};
+/// A site record as the pages show it: its table numbers listed for the links.
+fn site_row(s: SiteRecord) -> SiteRow {
+    SiteRow {
+        tables: (1..=s.tables_count).collect(),
+        id: s.id,
+        name: s.name,
+        region_code: s.region_code,
+        address: s.address,
+        swabs_per_table_hour: s.swabs_per_table_hour,
+    }
 }
 
 async fn round_page(
@@ -629,7 +626,7 @@ async fn round_page(
     let sites = sites
         .into_iter()
         .filter(|s| s.region_code.starts_with(&prefix))
-        .map(|s| site_row!(s))
+        .map(site_row)
         .collect();
     let (status, status_class) = round_status(&o.round, now);
     let time_left = match (o.round.closed_at, o.round.deadline_at) {
@@ -898,7 +895,7 @@ async fn plan_page_with(
         .sites(actor, id)
         .await
         .map_err(|e| page.error(e))?;
-    let sites = sites.into_iter().map(|s| site_row!(s)).collect();
+    let sites = sites.into_iter().map(site_row).collect();
     let mut layout = page.layout("mass_testing");
     layout.flash = flash;
     Ok(render(&PlanPage {
@@ -1014,7 +1011,7 @@ async fn site_page_with(
     layout.flash = flash;
     Ok(render(&SitePage {
         layout,
-        site: site_row!(site),
+        site: site_row(site),
         round,
         can_sample: page.can(Permission::SampleSpecimens),
         box_code: input.box_code,
@@ -1146,7 +1143,7 @@ async fn binding_page(
         .collect();
     Ok(render(&BindingPage {
         layout: page.layout("mass_testing"),
-        site: site_row!(site),
+        site: site_row(site),
         round,
         table,
         pool_size,
