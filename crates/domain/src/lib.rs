@@ -4,6 +4,8 @@
 //! source: every rule that depends on "today" takes it as an argument, so the
 //! same input always gives the same answer and the rules can be tested exactly.
 
+pub mod checkpoint;
+pub mod health_code;
 pub mod ids;
 pub mod lab_result;
 pub mod mass_testing;
@@ -11,4 +13,5 @@ pub mod person;
 pub mod phone;
 pub mod region;
 pub mod resident_row;
+pub mod risk_area;
 pub mod role;

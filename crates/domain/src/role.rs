@@ -44,6 +44,20 @@ pub enum Permission {
     ReportAntigen,
     /// See one's own results (residents).
     ViewOwnResults,
+    /// Designate risk areas and confirm their steps down (风险区域划定与调整).
+    ManageRiskAreas,
+    /// Keep the registry of checkpoints and venues (卡口、场所码登记).
+    ManageCheckpoints,
+    /// Check people at a checkpoint: scan a code or type an ID, log the passage (卡口查验).
+    VerifyAtCheckpoint,
+    /// See people's health codes and reasons in the jurisdiction (赋码查询).
+    ViewHealthCodes,
+    /// Add or end code facts, override a colour, decide appeals, recompute codes (赋码、转码、申诉处理).
+    DecideHealthCodes,
+    /// Ask who passed a checkpoint or visited a venue in a time window (行程查询, for tracing).
+    QueryItinerary,
+    /// Show one's own health code and scan venue codes (residents).
+    ShowOwnCode,
 }
 
 impl Role {
@@ -134,7 +148,15 @@ impl Role {
             HandleSpecimens => matches!(self, Sampler | Transfer | Lab | Commander | Administrator),
             UploadLabResults => matches!(self, Lab | Commander | Administrator),
             ReportAntigen => matches!(self, Resident | GridWorker | Commander | Administrator),
-            ViewOwnResults => matches!(self, Resident),
+            ViewOwnResults | ShowOwnCode => matches!(self, Resident),
+            ManageRiskAreas | ManageCheckpoints => matches!(self, Commander | Administrator),
+            VerifyAtCheckpoint => matches!(self, Checkpoint | Commander | Administrator),
+            ViewHealthCodes => matches!(
+                self,
+                Commander | Epidemiologist | GridWorker | Checkpoint | DutyOfficer | Administrator
+            ),
+            DecideHealthCodes => matches!(self, Commander | Epidemiologist | Administrator),
+            QueryItinerary => matches!(self, Commander | Epidemiologist | Administrator),
         }
     }
 }
@@ -161,7 +183,7 @@ pub const CAPABILITIES: [Capability; 9] = [
     Capability {
         slug: "health_code",
         label_zh: "健康码、场所码与卡口查验",
-        built: false,
+        built: true,
     },
     Capability {
         slug: "investigation",
