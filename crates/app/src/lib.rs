@@ -7,13 +7,16 @@
 
 pub mod audit;
 pub mod auth;
+pub mod checkpoints;
 pub mod door_visits;
 pub mod export;
+pub mod health_code;
 pub mod import;
 pub mod lab_results;
 pub mod mass_testing;
 pub mod population;
 pub mod regions;
+pub mod risk_areas;
 
 use std::sync::Arc;
 
@@ -68,6 +71,8 @@ pub struct App {
     pub store: Store,
     clock: Arc<dyn Clock>,
     scan_writer: mass_testing::ScanWriter,
+    pub(crate) codes: health_code::CodeRuntime,
+    passage_writer: checkpoints::PassageWriter,
 }
 
 impl App {
@@ -76,6 +81,8 @@ impl App {
             store,
             clock,
             scan_writer: Default::default(),
+            codes: Default::default(),
+            passage_writer: Default::default(),
         }
     }
 

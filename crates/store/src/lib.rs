@@ -10,6 +10,7 @@ mod schema;
 
 pub mod audit;
 pub mod door_visits;
+pub mod health_code;
 pub mod imports;
 pub mod mass_testing;
 pub mod population;
@@ -26,6 +27,12 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use audit::AuditRecord;
 pub use door_visits::{DoorVisitRecord, UnvisitedHousehold};
+pub use health_code::{
+    AppealRecord, CheckpointRecord, CodeChangeRecord, CodePerson, CodeWrite, ColourCount,
+    FactRecord, FactUpdate, FactWrite, HealthCodeRecord, ItineraryStop, NewRiskArea, PassageRecord,
+    PassageWrite, RiskAreaRecord, RiskAreaRoundRecord, RiskAreaStepRecord, VenueRecord,
+    VenueVisitRecord,
+};
 pub use imports::{ImportCounters, ImportProblemRecord, ImportRecord};
 pub use mass_testing::{
     AntigenReportRecord, BoxRecord, KeyGroupDue, MissingResident, NewRound, PersonEventRecord,

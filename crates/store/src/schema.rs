@@ -1,5 +1,17 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
-pub(crate) const TABLES_CHILD_FIRST: [&str; 27] = [
+pub(crate) const TABLES_CHILD_FIRST: [&str; 39] = [
+    "venue_visits",
+    "venues",
+    "passages",
+    "checkpoints",
+    "code_appeals",
+    "code_subjects",
+    "health_code_changes",
+    "health_codes",
+    "code_facts",
+    "risk_area_rounds",
+    "risk_area_steps",
+    "risk_areas",
     "settings",
     "person_events",
     "antigen_reports",

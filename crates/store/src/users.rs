@@ -197,6 +197,18 @@ impl Store {
         Ok(value)
     }
 
+    /// Stores `value` under `key`, replacing what was there.
+    pub async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                .bind(key)
+                .bind(value)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// Stores `value` under `key` unless one is there; returns the value that is (first writer wins,
     /// so two processes starting together agree).
     pub async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {

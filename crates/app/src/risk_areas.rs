@@ -1,0 +1,467 @@
+//! Risk areas (风险区域): designation over region units, the lifting state machine per regime
+//! (shown as the next possible step and its date, confirmed by a commander), the public list.
+//! Mass testing picks pool sizes by these tiers; checkpoints read arrivals from them.
+
+use fangkong_domain::region::{RegionCode, RegionLevel};
+use fangkong_domain::risk_area::{
+    self as ra, AreaHistory, AreaScheme, AreaTier, AreaUnit, StepTarget,
+};
+use fangkong_domain::role::Permission;
+use fangkong_store::{NewRiskArea, RiskAreaRecord, RiskAreaRoundRecord, RiskAreaStepRecord};
+use serde::{Deserialize, Serialize};
+
+use crate::health_code::{beijing_label, parse_beijing_time, unix_to_utc};
+use crate::{Actor, App, AppError, AppResult, audit};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RiskAreaForm {
+    #[serde(default)]
+    pub scheme: String,
+    pub tier: String,
+    pub unit: String,
+    pub region_code: String,
+    /// The compound or building for units below a village; empty = the region's own name.
+    #[serde(default)]
+    pub place_name: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NextStepView {
+    pub to_label: String,
+    pub to_code: String,
+    pub earliest: String,
+    pub ready: bool,
+    pub conditions: Vec<(String, bool)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RiskAreaView {
+    pub area: RiskAreaRecord,
+    pub scheme_label: &'static str,
+    pub tier_label: &'static str,
+    pub unit_label: &'static str,
+    pub measures: &'static str,
+    pub region_path: String,
+    pub designated_label: String,
+    pub next: Option<NextStepView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RiskAreaDetail {
+    pub view: RiskAreaView,
+    pub steps: Vec<RiskAreaStepRecord>,
+    pub rounds: Vec<RiskAreaRoundRecord>,
+}
+
+/// One line of the public list (风险区域公布).
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicArea {
+    pub tier: String,
+    pub tier_label: &'static str,
+    pub place: String,
+    pub since: String,
+    pub measures: &'static str,
+}
+
+/// Higher is stricter: high/sealed 3, medium/controlled 2, low/precaution 1.
+pub(crate) fn tier_rank(tier: AreaTier) -> u8 {
+    match tier.testing_tier() {
+        fangkong_domain::mass_testing::RiskTier::High => 3,
+        fangkong_domain::mass_testing::RiskTier::Medium => 2,
+        fangkong_domain::mass_testing::RiskTier::Low => 1,
+    }
+}
+
+fn history_of(area: &RiskAreaRecord, rounds: &[RiskAreaRoundRecord]) -> AreaHistory {
+    AreaHistory {
+        tier: AreaTier::from_code(&area.tier).unwrap_or(AreaTier::Low),
+        designated_at: unix_to_utc(area.tier_since),
+        last_infection_at: area.last_infection_at.map(unix_to_utc),
+        negative_rounds: rounds
+            .iter()
+            .filter(|r| r.finished_at >= area.tier_since)
+            .map(|r| unix_to_utc(r.finished_at))
+            .collect(),
+        last_close_contact_exposure: None,
+    }
+}
+
+impl App {
+    async fn region_path(&self, code: &str) -> AppResult<String> {
+        let Ok(region) = RegionCode::parse(code) else {
+            return Ok(code.to_string());
+        };
+        let mut names = Vec::new();
+        for ancestor in region
+            .ancestors()
+            .iter()
+            .skip(2)
+            .chain(std::iter::once(&region))
+        {
+            if let Some(r) = self.store.region(ancestor.as_str()).await? {
+                names.push(r.name);
+            }
+        }
+        Ok(names.join(""))
+    }
+
+    async fn area_view(&self, area: RiskAreaRecord) -> AppResult<RiskAreaView> {
+        let scheme = AreaScheme::from_code(&area.scheme).unwrap_or(AreaScheme::NinthEdition);
+        let tier = AreaTier::from_code(&area.tier).unwrap_or(AreaTier::Low);
+        let next = if area.lifted_at.is_some() {
+            None
+        } else {
+            let rounds = self.store.risk_area_rounds(area.id).await?;
+            ra::next_step(scheme, &history_of(&area, &rounds), self.now()).map(|step| {
+                NextStepView {
+                    to_label: match step.to {
+                        StepTarget::Tier(t) => format!("降为{}", t.label_zh()),
+                        StepTarget::Lifted => "解除".to_string(),
+                    },
+                    to_code: match step.to {
+                        StepTarget::Tier(t) => t.code().to_string(),
+                        StepTarget::Lifted => "lifted".to_string(),
+                    },
+                    earliest: step.earliest.format("%Y-%m-%d").to_string(),
+                    ready: step.ready,
+                    conditions: step.conditions,
+                }
+            })
+        };
+        Ok(RiskAreaView {
+            scheme_label: scheme.label_zh(),
+            tier_label: tier.label_zh(),
+            unit_label: AreaUnit::from_code(&area.unit)
+                .map(|u| u.label_zh())
+                .unwrap_or(""),
+            measures: tier.measures_zh(),
+            region_path: self.region_path(&area.region_code).await?,
+            designated_label: beijing_label(area.designated_at),
+            next,
+            area,
+        })
+    }
+
+    /// A commander designates an area.
+    pub async fn designate_risk_area(&self, actor: &Actor, form: &RiskAreaForm) -> AppResult<i64> {
+        actor.require(Permission::ManageRiskAreas)?;
+        let tier = AreaTier::from_code(form.tier.trim())
+            .ok_or_else(|| AppError::Invalid("请选择风险等级".into()))?;
+        let scheme = if form.scheme.trim().is_empty() {
+            tier.scheme()
+        } else {
+            AreaScheme::from_code(form.scheme.trim())
+                .ok_or_else(|| AppError::Invalid("划分方案无法识别".into()))?
+        };
+        if !scheme.tiers().contains(&tier) {
+            return Err(AppError::Invalid(format!(
+                "{}不属于{}：请选择{}",
+                tier.label_zh(),
+                scheme.label_zh(),
+                scheme
+                    .tiers()
+                    .iter()
+                    .map(|t| t.label_zh())
+                    .collect::<Vec<_>>()
+                    .join("、")
+            )));
+        }
+        let unit = AreaUnit::from_code(form.unit.trim()).ok_or_else(|| {
+            AppError::Invalid("请选择划定单元（区县、乡镇街道、村社区、小区或楼栋）".into())
+        })?;
+        let region = RegionCode::parse(&form.region_code).map_err(AppError::Invalid)?;
+        actor.require_within(&region)?;
+        let record = self
+            .store
+            .region(region.as_str())
+            .await?
+            .ok_or_else(|| AppError::Invalid(format!("区划编码“{}”不存在", region.as_str())))?;
+        let expected_level = match unit {
+            AreaUnit::County => RegionLevel::County,
+            AreaUnit::Township => RegionLevel::Township,
+            AreaUnit::Village | AreaUnit::Compound | AreaUnit::Building => RegionLevel::Village,
+        };
+        if region.level() != expected_level {
+            return Err(AppError::Invalid(format!(
+                "划定单元是{}，区划应选{}级（所选“{}”是{}级）",
+                unit.label_zh(),
+                expected_level.label_zh(),
+                record.name,
+                region.level().label_zh()
+            )));
+        }
+        let place_name = form.place_name.trim();
+        if matches!(unit, AreaUnit::Compound | AreaUnit::Building) && place_name.is_empty() {
+            return Err(AppError::Invalid(format!(
+                "按{}划定时请填写具体名称，例如“{}幸福小区3号楼”",
+                unit.label_zh(),
+                record.name
+            )));
+        }
+        let reason = form.reason.trim();
+        if reason.is_empty() {
+            return Err(AppError::Invalid(
+                "请写明划定理由（例如：病例居住地）".into(),
+            ));
+        }
+        let place = if place_name.is_empty() {
+            record.name.clone()
+        } else {
+            format!("{}{}", record.name, place_name)
+        };
+        let id = self
+            .store
+            .insert_risk_area(&NewRiskArea {
+                scheme: scheme.code().into(),
+                tier: tier.code().into(),
+                unit: unit.code().into(),
+                region_code: region.as_str().into(),
+                place_name: place.clone(),
+                reason: reason.into(),
+                at: self.now_unix(),
+                actor: actor.username.clone(),
+            })
+            .await?;
+        audit(
+            self,
+            Some(actor),
+            &actor.username,
+            &actor.client_addr,
+            "designate_risk_area",
+            &id.to_string(),
+            &format!("{} {place}", tier.code()),
+        )
+        .await?;
+        self.recompute_in_background("风险区域调整");
+        Ok(id)
+    }
+
+    /// Areas in the actor's jurisdiction with each one's next possible step.
+    pub async fn risk_areas(
+        &self,
+        actor: &Actor,
+        include_lifted: bool,
+    ) -> AppResult<Vec<RiskAreaView>> {
+        actor.require(Permission::ViewPopulation)?;
+        let (lower, upper) = actor.jurisdiction_range();
+        let mut out = Vec::new();
+        for area in self
+            .store
+            .risk_areas((&lower, &upper), include_lifted)
+            .await?
+        {
+            out.push(self.area_view(area).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn risk_area(&self, actor: &Actor, id: i64) -> AppResult<RiskAreaDetail> {
+        actor.require(Permission::ViewPopulation)?;
+        let area = self
+            .store
+            .risk_area(id)
+            .await?
+            .ok_or(AppError::NotFound("该风险区域"))?;
+        actor.require_within(&RegionCode::parse(&area.region_code).map_err(AppError::Internal)?)?;
+        Ok(RiskAreaDetail {
+            steps: self.store.risk_area_steps(id).await?,
+            rounds: self.store.risk_area_rounds(id).await?,
+            view: self.area_view(area).await?,
+        })
+    }
+
+    /// The list anyone may read: current areas, highest tier first.
+    pub async fn public_risk_areas(&self) -> AppResult<Vec<PublicArea>> {
+        let mut areas = self.store.risk_areas(("", "~"), false).await?;
+        areas.sort_by_key(|a| std::cmp::Reverse(AreaTier::from_code(&a.tier).map(tier_rank)));
+        let mut out = Vec::with_capacity(areas.len());
+        for area in areas {
+            let tier = AreaTier::from_code(&area.tier).unwrap_or(AreaTier::Low);
+            out.push(PublicArea {
+                tier: area.tier.clone(),
+                tier_label: tier.label_zh(),
+                place: format!(
+                    "{}{}",
+                    self.region_path(&area.region_code).await?,
+                    area.place_name
+                        .strip_prefix(
+                            self.store
+                                .region(&area.region_code)
+                                .await?
+                                .map(|r| r.name)
+                                .unwrap_or_default()
+                                .as_str()
+                        )
+                        .unwrap_or("")
+                ),
+                since: beijing_label(area.tier_since),
+                measures: tier.measures_zh(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records an all-negative round for an area: from a mass-testing round (checked against its
+    /// results) or, when `round_id` is None, as the commander's statement with the finishing time.
+    pub async fn record_area_round(
+        &self,
+        actor: &Actor,
+        area_id: i64,
+        round_id: Option<i64>,
+        finished: &str,
+    ) -> AppResult<()> {
+        actor.require(Permission::ManageRiskAreas)?;
+        let area = self
+            .store
+            .risk_area(area_id)
+            .await?
+            .ok_or(AppError::NotFound("该风险区域"))?;
+        actor.require_within(&RegionCode::parse(&area.region_code).map_err(AppError::Internal)?)?;
+        let (finished_at, note) = match round_id {
+            Some(round_id) => {
+                let round = self
+                    .store
+                    .round(round_id)
+                    .await?
+                    .ok_or(AppError::NotFound("该检测轮次"))?;
+                let finished_at = self
+                    .store
+                    .round_all_negative_in(round_id, &area.region_code)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::Invalid(format!(
+                            "{}在该区域内还有未出结果或阳性的样本（或没有采样），不能算作全阴轮次",
+                            round.name
+                        ))
+                    })?;
+                (finished_at, format!("{}：区域内全部阴性", round.name))
+            }
+            None => (
+                parse_beijing_time(finished, "完成时间")?,
+                "指挥部确认区域核酸全阴".to_string(),
+            ),
+        };
+        if finished_at > self.now_unix() + 60 {
+            return Err(AppError::Invalid("完成时间在将来".into()));
+        }
+        self.store
+            .add_risk_area_round(area_id, finished_at, round_id, &note, &actor.username)
+            .await?;
+        audit(
+            self,
+            Some(actor),
+            &actor.username,
+            &actor.client_addr,
+            "record_area_round",
+            &area_id.to_string(),
+            &note,
+        )
+        .await
+    }
+
+    /// Confirms the area's next step when every condition is met.
+    pub async fn confirm_area_step(
+        &self,
+        actor: &Actor,
+        area_id: i64,
+        expected_to: &str,
+    ) -> AppResult<String> {
+        actor.require(Permission::ManageRiskAreas)?;
+        let area = self
+            .store
+            .risk_area(area_id)
+            .await?
+            .ok_or(AppError::NotFound("该风险区域"))?;
+        actor.require_within(&RegionCode::parse(&area.region_code).map_err(AppError::Internal)?)?;
+        if area.lifted_at.is_some() {
+            return Err(AppError::Conflict("该区域已经解除".into()));
+        }
+        let view = self.area_view(area.clone()).await?;
+        let Some(next) = view.next else {
+            return Err(AppError::Invalid(format!(
+                "{}没有单独的降级步骤：所在县区的中高风险区全部解除后一并解除",
+                view.tier_label
+            )));
+        };
+        if next.to_code != expected_to {
+            return Err(AppError::Conflict(
+                "区域状态已经变化，请刷新页面后再确认".into(),
+            ));
+        }
+        if !next.ready {
+            let missing: Vec<String> = next
+                .conditions
+                .iter()
+                .filter(|(_, met)| !met)
+                .map(|(w, _)| w.clone())
+                .collect();
+            return Err(AppError::Invalid(format!(
+                "还不能{}：{}（最早 {}）",
+                next.to_label,
+                missing.join("；"),
+                next.earliest
+            )));
+        }
+        let note = format!(
+            "{}：{}",
+            next.to_label,
+            next.conditions
+                .iter()
+                .map(|(w, _)| w.as_str())
+                .collect::<Vec<_>>()
+                .join("；")
+        );
+        self.store
+            .step_risk_area(
+                area_id,
+                &next.to_code,
+                self.now_unix(),
+                &actor.username,
+                &note,
+            )
+            .await?;
+        audit(
+            self,
+            Some(actor),
+            &actor.username,
+            &actor.client_addr,
+            "risk_area_step",
+            &area_id.to_string(),
+            &note,
+        )
+        .await?;
+        self.recompute_in_background("风险区域调整");
+        Ok(next.to_label)
+    }
+
+    /// The pool size a round should use at `code` by the risk areas in force (most specific wins).
+    pub async fn risk_tier_at(
+        &self,
+        code: &str,
+    ) -> AppResult<Option<fangkong_domain::mass_testing::RiskTier>> {
+        let areas = self.store.active_risk_areas_around(code).await?;
+        Ok(areas
+            .iter()
+            .filter(|a| code.starts_with(&a.region_code))
+            .max_by_key(|a| a.region_code.len())
+            .and_then(|a| AreaTier::from_code(&a.tier))
+            .map(|t| t.testing_tier()))
+    }
+
+    /// Starts a recompute of everyone's code without making the caller wait.
+    pub(crate) fn recompute_in_background(&self, cause: &'static str) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            match app.recompute_all_codes(cause).await {
+                Ok(report) => tracing::info!(
+                    people = report.people,
+                    changed = report.changed,
+                    millis = report.millis as u64,
+                    "codes recomputed"
+                ),
+                Err(error) => tracing::error!(%error, "recomputing codes failed"),
+            }
+        });
+    }
+}
