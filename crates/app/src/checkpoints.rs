@@ -809,6 +809,23 @@ impl App {
         })
     }
 
+    /// The venue a scanned venue code names, for the resident's check-in page before they confirm
+    /// (only what the poster itself shows: name, type, address).
+    pub async fn venue_of_code(&self, actor: &Actor, code_text: &str) -> AppResult<VenueView> {
+        actor.require(Permission::ShowOwnCode)?;
+        let keys = self.code_keys().await?;
+        let venue_id = parse_venue_code(&keys.subject_key, code_text)?;
+        let venue = self
+            .store
+            .venue(venue_id)
+            .await?
+            .ok_or(AppError::NotFound("该场所"))?;
+        Ok(VenueView {
+            code_text: venue_code_text(&keys.subject_key, venue.id),
+            venue,
+        })
+    }
+
     /// A resident scans a venue's code: the visit is recorded with their current colour, and the
     /// page shows the colour for the door keeper.
     pub async fn check_in_venue(

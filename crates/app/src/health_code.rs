@@ -685,6 +685,33 @@ impl App {
         }
     }
 
+    /// Brings new person events into codes; a failure is logged, not returned: the events are
+    /// committed and the background pass takes them again.
+    pub(crate) async fn feed_health_codes(&self) {
+        if let Err(error) = self.sync_code_events().await {
+            tracing::warn!(%error, "feeding health codes from person events failed; will retry");
+        }
+    }
+
+    /// Runs, for as long as the server runs, the passes that keep codes current: person events into
+    /// facts every 10 s, time-based recomputes every minute.
+    pub fn spawn_code_maintenance(&self) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut tick: u64 = 0;
+            loop {
+                app.feed_health_codes().await;
+                if tick.is_multiple_of(6)
+                    && let Err(error) = app.refresh_due_codes().await
+                {
+                    tracing::warn!(%error, "refreshing due health codes failed");
+                }
+                tick += 1;
+                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            }
+        });
+    }
+
     /// Recomputes the codes whose answer may have changed with time alone: a turn-green date passed,
     /// or a negative result a code waits for may have arrived. Run every minute by the server.
     pub async fn refresh_due_codes(&self) -> AppResult<usize> {
@@ -1150,17 +1177,12 @@ impl App {
                     created_by: actor.username.clone(),
                 })
                 .collect();
-            let fresh = writes.len();
-            let codes = self
-                .change_code_facts(&writes, &[], &format!("{}应检未检", round.name))
+            let page = writes.len();
+            self.change_code_facts(&writes, &[], &format!("{}应检未检", round.name))
                 .await?;
-            marked += codes.len();
-            // round_untested returns people again until they are swabbed: stop once a page adds
-            // nothing new (every fact key already present).
-            if fresh < 5_000 || codes.is_empty() {
-                break;
-            }
-            if marked > 20_000_000 {
+            marked += page;
+            // Marked people drop out of the list, so a short page is the last one.
+            if page < 5_000 {
                 break;
             }
         }

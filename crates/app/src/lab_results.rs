@@ -385,6 +385,8 @@ impl App {
             ),
         )
         .await?;
+        // Positive pools and rechecks change people's codes now, not at the next background pass.
+        self.feed_health_codes().await;
         if let Some(e) = failure {
             return Err(e);
         }

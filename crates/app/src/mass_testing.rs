@@ -759,8 +759,12 @@ impl App {
         let pool = PoolSize::new(parse_count(&form.pool_size, "混采人数", 1..=20, 10)?)
             .map_err(AppError::Invalid)?;
         let infant_months = parse_count(&form.infant_months, "免采婴幼儿月龄", 0..=72, 0)?;
-        let areas = parse_areas(&form.areas, &region)?;
+        let mut areas = parse_areas(&form.areas, &region)?;
         let (lower, upper) = region.subtree_range();
+        if form.areas.trim().is_empty() {
+            // No areas typed: the risk areas in force pick the pool sizes (high → single tube).
+            areas = self.round_areas_from_risk_areas((&lower, &upper)).await?;
+        }
         let population = self
             .store
             .subtree_counts(region.as_str(), (&lower, &upper))
@@ -1943,6 +1947,7 @@ impl App {
             &format!("resident:{}", resident.id),
         )
         .await?;
+        self.feed_health_codes().await;
         Ok(id)
     }
 

@@ -113,20 +113,31 @@ impl App {
             None
         } else {
             let rounds = self.store.risk_area_rounds(area.id).await?;
-            ra::next_step(scheme, &history_of(&area, &rounds), self.now()).map(|step| {
-                NextStepView {
-                    to_label: match step.to {
-                        StepTarget::Tier(t) => format!("降为{}", t.label_zh()),
-                        StepTarget::Lifted => "解除".to_string(),
-                    },
-                    to_code: match step.to {
-                        StepTarget::Tier(t) => t.code().to_string(),
-                        StepTarget::Lifted => "lifted".to_string(),
-                    },
-                    earliest: step.earliest.format("%Y-%m-%d").to_string(),
-                    ready: step.ready,
-                    conditions: step.conditions,
-                }
+            let history = history_of(&area, &rounds);
+            // A medium area that was high goes to low after 3 more clean days (9th edition).
+            let downgraded = self
+                .store
+                .risk_area_steps(area.id)
+                .await?
+                .iter()
+                .any(|s| s.from_tier.as_deref() == Some("high") && s.to_tier == area.tier);
+            let step = if downgraded {
+                ra::next_step_after_downgrade(scheme, &history, self.now())
+            } else {
+                ra::next_step(scheme, &history, self.now())
+            };
+            step.map(|step| NextStepView {
+                to_label: match step.to {
+                    StepTarget::Tier(t) => format!("降为{}", t.label_zh()),
+                    StepTarget::Lifted => "解除".to_string(),
+                },
+                to_code: match step.to {
+                    StepTarget::Tier(t) => t.code().to_string(),
+                    StepTarget::Lifted => "lifted".to_string(),
+                },
+                earliest: step.earliest.format("%Y-%m-%d").to_string(),
+                ready: step.ready,
+                conditions: step.conditions,
             })
         };
         Ok(RiskAreaView {
@@ -433,6 +444,39 @@ impl App {
         .await?;
         self.recompute_in_background("风险区域调整");
         Ok(next.to_label)
+    }
+
+    /// The designated areas a new round inside `range` takes from the risk areas in force: each
+    /// area's region with its tier's pool size (the strictest when two cover one region).
+    pub(crate) async fn round_areas_from_risk_areas(
+        &self,
+        range: (&str, &str),
+    ) -> AppResult<
+        Vec<(
+            RegionCode,
+            fangkong_domain::mass_testing::RiskTier,
+            fangkong_domain::mass_testing::PoolSize,
+        )>,
+    > {
+        let mut by_region: std::collections::BTreeMap<String, AreaTier> =
+            std::collections::BTreeMap::new();
+        for area in self.store.risk_areas(range, false).await? {
+            let Some(tier) = AreaTier::from_code(&area.tier) else {
+                continue;
+            };
+            let entry = by_region.entry(area.region_code.clone()).or_insert(tier);
+            if tier_rank(tier) > tier_rank(*entry) {
+                *entry = tier;
+            }
+        }
+        Ok(by_region
+            .into_iter()
+            .filter_map(|(code, tier)| {
+                let code = RegionCode::parse(&code).ok()?;
+                let testing = tier.testing_tier();
+                Some((code, testing, testing.default_pool_size()))
+            })
+            .collect())
     }
 
     /// The pool size a round should use at `code` by the risk areas in force (most specific wins).

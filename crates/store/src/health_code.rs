@@ -671,6 +671,9 @@ impl Store {
                         builder.push_bind(&person.id_number);
                         builder.push(" AND id_type = ");
                         builder.push_bind(&person.id_type);
+                        // Only facts that began before the end: a later positive stays open.
+                        builder.push(" AND anchor <= ");
+                        builder.push_bind(*at);
                         builder.push(" AND ended_at IS NULL AND kind IN (");
                         let mut list = builder.separated(", ");
                         for kind in kinds {
@@ -955,6 +958,7 @@ impl Store {
     }
 
     /// People of a round's region due for a swab who have none and no exemption — 应检未检.
+    /// People already marked for this round (fact key `untested:<round>:…`) are left out.
     /// Returns (person, resident id, grid) for at most `limit` people.
     pub async fn round_untested(
         &self,
@@ -968,10 +972,12 @@ impl Store {
                  WHERE r.grid_code >= tr.region_code AND r.grid_code < tr.region_code || ':' \
                  AND NOT EXISTS (SELECT 1 FROM samples s WHERE s.id_number = r.id_number AND s.id_type = r.id_type AND s.round_id = $1) \
                  AND NOT EXISTS (SELECT 1 FROM sampling_exemptions e WHERE e.round_id = $1 AND e.resident_id = r.id) \
+                 AND NOT EXISTS (SELECT 1 FROM code_facts f WHERE f.fact_key = $3 || r.id_type || ':' || r.id_number) \
                  LIMIT $2",
             )
             .bind(round_id)
             .bind(limit)
+            .bind(format!("untested:{round_id}:"))
             .fetch_all(pool)
             .await?
         });
