@@ -6,6 +6,7 @@
 //! at `/api/openapi.json`.
 
 mod api;
+mod health_code;
 mod mass_testing;
 mod pages;
 mod session;
@@ -29,17 +30,51 @@ pub struct AppState {
 /// Largest accepted upload (a county's population file as XLSX is a few tens of MB).
 const UPLOAD_LIMIT_BYTES: usize = 1024 * 1024 * 1024;
 
-/// The whole web application.
+/// How the router is built: limits that depend on the machine it runs on.
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// Checks at checkpoints (`POST /api/checkpoints/{id}/verify`) handled at once; one more is
+    /// answered at once with 503 and `Retry-After: 1` instead of queueing behind the others.
+    pub verify_concurrency_limit: usize,
+}
+
+/// Default of [`WebConfig::verify_concurrency_limit`].
+pub const DEFAULT_VERIFY_CONCURRENCY_LIMIT: usize = 512;
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            verify_concurrency_limit: DEFAULT_VERIFY_CONCURRENCY_LIMIT,
+        }
+    }
+}
+
+/// The whole web application with the default [`WebConfig`].
 pub fn router(app: App) -> Router {
+    router_with(app, WebConfig::default())
+}
+
+/// The whole web application.
+pub fn router_with(app: App, config: WebConfig) -> Router {
     let state = AppState { app };
     Router::new()
         .merge(pages::router())
         .merge(mass_testing::pages())
-        .nest("/api", api::router().merge(mass_testing::api()))
+        .merge(health_code::pages())
+        .nest(
+            "/api",
+            api::router()
+                .merge(mass_testing::api())
+                .merge(health_code::api(config.verify_concurrency_limit)),
+        )
         .route("/assets/app.css", axum::routing::get(stylesheet))
         .route(
             "/assets/sampling.js",
             axum::routing::get(mass_testing::sampling_script),
+        )
+        .route(
+            "/assets/checkpoint.js",
+            axum::routing::get(health_code::checkpoint_script),
         )
         .route("/health", axum::routing::get(|| async { "ok" }))
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))
@@ -48,9 +83,18 @@ pub fn router(app: App) -> Router {
 
 /// Serves `router(app)` on `listener` until the process ends; client addresses reach the audit log.
 pub async fn serve(app: App, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    serve_with(app, WebConfig::default(), listener).await
+}
+
+/// Serves `router_with(app, config)` on `listener` until the process ends.
+pub async fn serve_with(
+    app: App,
+    config: WebConfig,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<()> {
     axum::serve(
         listener,
-        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+        router_with(app, config).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .await
 }

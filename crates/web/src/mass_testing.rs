@@ -246,7 +246,7 @@ fn result_class(label: &str) -> &'static str {
 }
 
 /// Form mistakes come back to the form with the typed values; anything else is an error page.
-fn is_form_mistake(error: &AppError) -> bool {
+pub(crate) fn is_form_mistake(error: &AppError) -> bool {
     matches!(
         error,
         AppError::Invalid(_)
@@ -256,7 +256,7 @@ fn is_form_mistake(error: &AppError) -> bool {
     )
 }
 
-fn error_flash(error: &AppError) -> Flash {
+pub(crate) fn error_flash(error: &AppError) -> Flash {
     log_if_internal(error);
     Flash {
         kind: "error",
@@ -269,7 +269,7 @@ fn ok_flash(text: String) -> Option<Flash> {
 }
 
 /// Percent-encodes a query value (region codes are digits; names may be Chinese).
-fn encode(value: &str) -> String {
+pub(crate) fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| {
@@ -295,7 +295,7 @@ fn drill_href(round_id: i64, code: &str) -> String {
     }
 }
 
-fn id_types() -> Vec<(&'static str, &'static str)> {
+pub(crate) fn id_types() -> Vec<(&'static str, &'static str)> {
     IdType::ALL
         .iter()
         .map(|t| (t.code(), t.label_zh()))
@@ -1856,7 +1856,7 @@ struct MyResultsPage {
 }
 
 /// An SVG QR code of `text` (error correction M: a crumpled phone screen still reads).
-fn qr_svg(text: &str) -> String {
+pub(crate) fn qr_svg(text: &str) -> String {
     match qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M) {
         Ok(code) => code
             .render::<qrcode::render::svg::Color>()

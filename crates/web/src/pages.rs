@@ -73,6 +73,8 @@ pub struct Layout {
     pub is_admin: bool,
     /// The mass-testing links this role may use.
     pub testing: crate::mass_testing::TestingNav,
+    /// The health-code, checkpoint and risk-area links this role may use.
+    pub codes: crate::health_code::CodeNav,
     pub flash: Option<Flash>,
 }
 
@@ -131,6 +133,7 @@ impl PageUser {
                     href: match c.slug {
                         "population" => "/regions",
                         "mass_testing" => "/testing",
+                        "health_code" => crate::health_code::CodeNav::home_of(actor.role),
                         "platform" => "/import",
                         _ => "",
                     },
@@ -139,6 +142,7 @@ impl PageUser {
                 .collect(),
             is_admin: actor.role.allows(Permission::ViewAuditLog),
             testing: crate::mass_testing::TestingNav::for_role(actor.role),
+            codes: crate::health_code::CodeNav::for_role(actor.role),
             flash: None,
         }
     }
@@ -357,6 +361,12 @@ async fn home(State(state): State<AppState>, page: PageUser) -> PageResult {
         Role::Commander | Role::DutyOfficer | Role::Epidemiologist => {
             tasks.push(("辖区人口与网格总览".into(), region_link));
             tasks.push(("查找居民".into(), "/residents".into()));
+            tasks.push(("健康码赋码与申诉".into(), "/codes".into()));
+            tasks.push(("风险区域划定与调整".into(), "/risk-areas".into()));
+        }
+        Role::Checkpoint => {
+            tasks.push(("卡口查验".into(), "/checkpoints".into()));
+            tasks.push(("查询健康码".into(), "/codes".into()));
         }
         Role::Administrator => {
             tasks.push(("用户与辖区".into(), "/users".into()));
@@ -365,10 +375,9 @@ async fn home(State(state): State<AppState>, page: PageUser) -> PageResult {
             tasks.push(("辖区人口与网格总览".into(), region_link));
         }
         Role::Resident => {
-            tasks.push((
-                "本人健康码与检测结果（建设中）".into(),
-                "/modules/health_code".into(),
-            ));
+            tasks.push(("我的健康码".into(), "/me/code".into()));
+            tasks.push(("我的核酸结果".into(), "/me/results".into()));
+            tasks.push(("风险区域公布".into(), "/public/risk-areas".into()));
         }
         _ => {
             tasks.push(("查找居民".into(), "/residents".into()));

@@ -33,6 +33,11 @@ impl Drop for TestServer {
 }
 
 pub async fn start() -> TestServer {
+    start_with(fangkong_web::WebConfig::default()).await
+}
+
+/// A server whose router is built with `config` (e.g. a tiny checkpoint concurrency limit).
+pub async fn start_with(config: fangkong_web::WebConfig) -> TestServer {
     let temp = tempfile::tempdir().expect("temp dir");
     let store = Store::open_sqlite_dir(temp.path())
         .await
@@ -88,7 +93,7 @@ pub async fn start() -> TestServer {
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(fangkong_web::serve(app.clone(), listener));
+    let server = tokio::spawn(fangkong_web::serve_with(app.clone(), config, listener));
     TestServer {
         base,
         app,
