@@ -76,6 +76,10 @@ async fn in_chromium_an_officer_types_an_id_and_sees_the_decision_panel_turn_gre
     driver
         .text_when("#decision-label", |t| t.contains("请扫描健康码"))
         .await;
+    // The server's key for a check without JavaScript: unchanged after the check means the script
+    // answered it in place, without a page load.
+    let server_key = driver.attribute("#passage-key", "value").await;
+    assert_eq!(server_key.len(), 32);
     driver.type_into("#temperature", "36.5").await;
     driver.type_into("#scan", &format!("{person}{ENTER}")).await;
     let label = driver
@@ -84,6 +88,11 @@ async fn in_chromium_an_officer_types_an_id_and_sees_the_decision_panel_turn_gre
     assert_eq!(label, "通行");
     assert!(driver.attribute("#decision", "class").await.contains("ok"));
     driver.text_when("#passages", |t| t.contains("通行")).await;
+    assert_eq!(
+        driver.attribute("#passage-key", "value").await,
+        server_key,
+        "no page load"
+    );
     let scan = driver.find("#scan").await;
     let value = driver
         .call(
