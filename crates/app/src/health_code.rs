@@ -52,13 +52,16 @@ pub(crate) struct CodeBrief {
     pub stale_at: Option<i64>,
 }
 
+/// The person behind a QR subject, and their register entry when they have one.
+type SubjectOwner = (CodePerson, Option<i64>);
+
 /// The signing key, the trust lists and the in-memory tables the checkpoint verifier reads.
 #[derive(Clone, Default)]
 pub(crate) struct CodeRuntime {
     keys: Arc<OnceCell<Arc<CodeKeys>>>,
     /// Coloured codes by person; `None` until first loaded.
     briefs: Arc<RwLock<Option<HashMap<CodePerson, CodeBrief>>>>,
-    subjects: Arc<RwLock<HashMap<String, (CodePerson, Option<i64>)>>>,
+    subjects: Arc<RwLock<HashMap<String, SubjectOwner>>>,
     pub(crate) checkpoints: Arc<RwLock<HashMap<i64, fangkong_store::CheckpointRecord>>>,
 }
 
@@ -606,6 +609,15 @@ impl App {
         Ok(codes)
     }
 
+    /// Adds facts without an actor (seeding, the demo and benchmarks), recomputing the people touched.
+    pub async fn add_code_facts_unchecked(
+        &self,
+        writes: &[FactWrite],
+        cause: &str,
+    ) -> AppResult<usize> {
+        Ok(self.change_code_facts(writes, &[], cause).await?.len())
+    }
+
     /// Recomputes everyone who has ever had a fact (a policy change, a risk-area change, the
     /// passing of time). Writes only the codes that changed.
     pub async fn recompute_all_codes(&self, cause: &str) -> AppResult<RecomputeReport> {
@@ -800,7 +812,8 @@ impl App {
         let candidate = hmac_hex(
             &keys.subject_key,
             &format!("{}:{}", person.id_type, person.id_number),
-            20,
+            // 64 bits: no collision to expect among a city's people, and the token stays short.
+            16,
         );
         let subject = self
             .store
@@ -830,6 +843,67 @@ impl App {
             last_negative_sampled_at: last_negative,
         };
         Ok((keys.signer.sign(&claims), claims.expires_at))
+    }
+
+    /// Signs a QR text for a registered resident without a login (seeding, the demo and
+    /// benchmarks build the codes residents would show; never reachable from a page).
+    pub async fn issue_code_token_unchecked(&self, resident_id: i64) -> AppResult<String> {
+        let resident = self
+            .store
+            .resident(resident_id)
+            .await?
+            .ok_or(AppError::NotFound("该居民"))?;
+        let person = CodePerson {
+            id_type: resident.id_type.clone(),
+            id_number: resident.id_number.clone(),
+        };
+        let (state, view, _) = self.current_code(&person).await?;
+        Ok(self
+            .sign_code_token(
+                &person,
+                Some(resident.id),
+                &state,
+                view.last_negative_sampled_at,
+            )
+            .await?
+            .0)
+    }
+
+    /// Issues pseudonymous subjects for many residents at once and signs a green QR text for each
+    /// (benchmarks: a city's codes without a round trip per person).
+    pub async fn issue_code_tokens_unchecked(
+        &self,
+        residents: &[(i64, String, String)],
+        last_negative: Option<i64>,
+    ) -> AppResult<Vec<String>> {
+        let keys = self.code_keys().await?;
+        let now = self.now_unix();
+        let mut rows = Vec::with_capacity(residents.len());
+        let mut tokens = Vec::with_capacity(residents.len());
+        for (id, id_type, id_number) in residents {
+            let subject = hmac_hex(&keys.subject_key, &format!("{id_type}:{id_number}"), 16);
+            tokens.push(keys.signer.sign(&CodeClaims {
+                issuer: keys.signer.issuer().to_string(),
+                issued_at: now,
+                expires_at: now + 3600,
+                subject: subject.clone(),
+                colour: fangkong_signed_code::CodeColour::Green,
+                popup: false,
+                last_negative_sampled_at: last_negative,
+            }));
+            rows.push((
+                subject,
+                CodePerson {
+                    id_type: id_type.clone(),
+                    id_number: id_number.clone(),
+                },
+                Some(*id),
+            ));
+        }
+        for chunk in rows.chunks(5_000) {
+            self.store.issue_code_subjects(chunk, now).await?;
+        }
+        Ok(tokens)
     }
 
     /// Staff look up one person's code, facts and history (audited: it reveals health status).

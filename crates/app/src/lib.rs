@@ -65,6 +65,9 @@ pub fn china_offset() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
 }
 
+/// A live session and until when it may be trusted without reading the database.
+type RememberedSession = (fangkong_store::SessionUser, i64);
+
 /// The application: the store plus the clock. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct App {
@@ -73,6 +76,8 @@ pub struct App {
     scan_writer: mass_testing::ScanWriter,
     pub(crate) codes: health_code::CodeRuntime,
     passage_writer: checkpoints::PassageWriter,
+    /// Live sessions by token hash, with how long each may be trusted without a database read.
+    sessions: Arc<std::sync::RwLock<std::collections::HashMap<String, RememberedSession>>>,
 }
 
 impl App {
@@ -83,6 +88,7 @@ impl App {
             scan_writer: Default::default(),
             codes: Default::default(),
             passage_writer: Default::default(),
+            sessions: Default::default(),
         }
     }
 

@@ -43,6 +43,27 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         positives_per_10k: u64,
     },
+    /// Health codes over N residents: facts and their codes, a recompute of everyone, offline
+    /// verification, and online verification over HTTP at normal load, 10× overload and recovery.
+    Verify {
+        #[command(flatten)]
+        args: BenchArgs,
+        /// Concurrent connections of the load generator at normal load.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Seconds per load phase.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+        /// Residents per 1,000 given a code fact (contacts, pools, arrivals …).
+        #[arg(long, default_value_t = 20)]
+        coloured_per_1000: u64,
+        /// The overload phase opens this many times the connections.
+        #[arg(long, default_value_t = 10)]
+        overload: usize,
+        /// Distinct residents whose signed codes the load generator shows.
+        #[arg(long, default_value_t = 100_000)]
+        tokens: usize,
+    },
 }
 
 #[derive(clap::Args, Clone)]
@@ -149,6 +170,26 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             pool,
             positives_per_10k,
         } => crate::bench_testing::run(&args, tables, batch, pool, positives_per_10k).await,
+        BenchCommand::Verify {
+            args,
+            connections,
+            seconds,
+            coloured_per_1000,
+            overload,
+            tokens,
+        } => {
+            crate::bench_codes::run(
+                &args,
+                &crate::bench_codes::VerifyBench {
+                    connections,
+                    seconds,
+                    coloured_per_1000,
+                    overload,
+                    tokens,
+                },
+            )
+            .await
+        }
     }
 }
 

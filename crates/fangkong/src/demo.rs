@@ -184,6 +184,25 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
 
+    println!("健康码：风险区域、赋码、卡口与场所码……");
+    let started = std::time::Instant::now();
+    let codes = crate::demo_codes::seed(&app, &county, &village.code).await?;
+    let overview = app
+        .code_overview(&app.actor_for_user("commander", "demo").await?, None)
+        .await?;
+    println!(
+        "  {} 个风险区域，{} 人赋码（红码 {}，黄码 {}，弹窗 {}），{} 个卡口已查验 {} 人次，{} 个场所码；用时 {:.1} 秒",
+        codes.areas,
+        codes.facts,
+        overview.red,
+        overview.yellow,
+        overview.popups,
+        codes.checkpoints.len(),
+        codes.passages,
+        codes.venues,
+        started.elapsed().as_secs_f64()
+    );
+
     let grid_name = region_path_name(&app, &grid).await?;
     println!();
     println!(
@@ -202,6 +221,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         "核酸检测：指挥部看 /testing/rounds/{}；采样员在 /testing 选采样点扫码绑定；检测中心在 /testing/results 上传结果；居民 resident 看“我的核酸结果”。",
         round.round_id
     );
+    println!(
+        "健康码：指挥部看 /codes 与 /risk-areas（公开名单 /public/risk-areas）；卡口 checkpoint 在 /checkpoints 扫码或输入身份证查验；居民 resident 看 /me/code；流调队员在 /itinerary 查行程。"
+    );
     if args.no_serve {
         return Ok(());
     }
@@ -210,6 +232,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         .with_context(|| format!("listen on {}", args.listen))?;
     println!();
     println!("打开 http://{}/ 开始使用（Ctrl+C 结束）。", args.listen);
+    app.spawn_code_maintenance();
+    crate::demo_codes::keep_checking(app.clone(), codes.checkpoints.clone(), county.clone());
     fangkong_web::serve(app, listener).await?;
     Ok(())
 }

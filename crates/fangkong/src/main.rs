@@ -1,9 +1,12 @@
-//! The fangkong binary: `serve`, `demo`, `import`, `export`, `user`, `bench`.
+//! The fangkong binary: `serve`, `demo`, `import`, `export`, `user`, `verify`, `trust-list`, `bench`.
 
 mod bench;
+mod bench_codes;
 mod bench_testing;
 mod demo;
+mod demo_codes;
 mod demo_testing;
+mod verify;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -72,6 +75,13 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Verify a scanned QR text offline with only a trust list (exit status 1 when refused).
+    Verify(verify::VerifyArgs),
+    /// Print the trust list (issuers' public keys) that offline verifiers load.
+    TrustList {
+        #[command(flatten)]
+        db: DatabaseArg,
     },
     /// Benchmarks (they report; they never assert).
     Bench {
@@ -159,6 +169,7 @@ async fn main() -> Result<()> {
                 backend = app.store.backend_name(),
                 "fangkong serving on http://{listen}"
             );
+            app.spawn_code_maintenance();
             fangkong_web::serve(app, listener).await?;
         }
         Command::Demo(args) => demo::run(args).await?,
@@ -237,6 +248,15 @@ async fn main() -> Result<()> {
                 }
             }
         },
+        Command::Verify(args) => {
+            if !verify::run(&args)? {
+                std::process::exit(1);
+            }
+        }
+        Command::TrustList { db } => {
+            let app = open_app(&db.database).await?;
+            println!("{}", app.trust_list_json().await?);
+        }
         Command::Bench { command } => bench::run(command).await?,
     }
     Ok(())
