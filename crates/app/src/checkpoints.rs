@@ -207,7 +207,11 @@ fn passage_outcome(p: &PassageRecord, repeated: bool) -> CheckOutcome {
     let colour = p.colour.as_deref().and_then(CodeColour::from_code);
     CheckOutcome {
         decision: p.decision.clone(),
-        decision_label: decision_label(&p.decision),
+        decision_label: if p.decision == "rejected" {
+            "拒绝：码无效"
+        } else {
+            decision_label(&p.decision)
+        },
         reasons: p
             .reasons
             .split('；')
@@ -430,10 +434,9 @@ impl App {
             "" => None,
             text => Some(cp::parse_plate(text).map_err(|e| AppError::Invalid(e.to_string()))?),
         };
+        // A retry is found by the unique key when its passage is written (no read on the way in:
+        // thousands of checks a second should not pay for the rare retry); it gets the logged answer.
         let passage_key = format!("{checkpoint_id}:{key}");
-        if let Some(stored) = self.store.passage_by_key(&passage_key).await? {
-            return Ok(passage_outcome(&stored, true));
-        }
         let kind =
             CheckpointKind::from_code(&checkpoint.kind).unwrap_or(CheckpointKind::CommunityGate);
         let rule = cp::rule_for(kind);
@@ -457,6 +460,7 @@ impl App {
             reasons: String::new(),
             recorder: actor.username.clone(),
         };
+        let mut name: Option<String> = None;
         let (person, resident_id, colour, popup, last_negative, inbound) = if code
             .starts_with("HC1:")
         {
@@ -480,7 +484,7 @@ impl App {
                 Ok(claims) => claims,
                 Err(rejection) => return self.log_rejected(passage, rejection.words_zh()).await,
             };
-            let Some((person, resident_id)) = self
+            let Some(owner) = self
                 .codes
                 .person_of_subject(&self.store, &claims.subject)
                 .await?
@@ -493,6 +497,9 @@ impl App {
                     )
                     .await;
             };
+            let person = owner.person;
+            let resident_id = owner.resident_id;
+            name = owner.name;
             if !scan.id_number.trim().is_empty() {
                 let swiped = parse_document("", &scan.id_number)?;
                 if swiped.number() != person.id_number {
@@ -597,10 +604,11 @@ impl App {
         }
         passage.decision = decision.decision.code().to_string();
         passage.reasons = reasons.join("；");
-        let repeated = !self.log_passage(passage.clone()).await?;
+        if !self.log_passage(passage.clone()).await? {
+            return self.logged_answer(&passage.passage_key).await;
+        }
         // 赋码: the arrival's code turns per the colour rules (left a high/medium area, or inbound).
         if decision.assign_code
-            && !repeated
             && let Some(person) = &person
         {
             let fact_kind = arrival_tier
@@ -609,24 +617,15 @@ impl App {
             self.assign_arrival_code(person, fact_kind, &checkpoint, now, scan.from_region.trim())
                 .await?;
         }
-        let name_masked = match (&person, resident_id) {
-            (_, Some(id)) => self
-                .store
-                .resident(id)
-                .await?
-                .map(|r| fangkong_domain::ids::mask_middle(&r.name, 1, 0))
-                .unwrap_or_default(),
-            _ => inbound
-                .as_ref()
-                .map(|d| {
-                    fangkong_domain::ids::mask_middle(
-                        &format!("{} {}", d.family_name, d.given_name),
-                        1,
-                        0,
-                    )
-                })
-                .unwrap_or_default(),
-        };
+        // The name comes with the subject (no read per check); a DCC carries its holder's.
+        let name_masked = name
+            .or_else(|| {
+                inbound
+                    .as_ref()
+                    .map(|d| format!("{} {}", d.family_name, d.given_name))
+            })
+            .map(|n: String| fangkong_domain::ids::mask_middle(&n, 1, 0))
+            .unwrap_or_default();
         let badge = fangkong_domain::health_code::test_badge(
             last_negative.map(unix_to_utc),
             unix_to_utc(now),
@@ -646,7 +645,7 @@ impl App {
                 .unwrap_or_default(),
             badge_label: badge.label_zh(),
             assign_code: decision.assign_code,
-            repeated,
+            repeated: false,
             at: now,
         })
     }
@@ -658,10 +657,20 @@ impl App {
     ) -> AppResult<CheckOutcome> {
         passage.decision = "rejected".into();
         passage.reasons = words;
-        let repeated = !self.log_passage(passage.clone()).await?;
-        let mut outcome = passage_outcome(&passage, repeated);
-        outcome.decision_label = "拒绝：码无效";
-        Ok(outcome)
+        if !self.log_passage(passage.clone()).await? {
+            return self.logged_answer(&passage.passage_key).await;
+        }
+        Ok(passage_outcome(&passage, false))
+    }
+
+    /// The answer already logged under a passage key (a retry of a check that was written).
+    async fn logged_answer(&self, passage_key: &str) -> AppResult<CheckOutcome> {
+        let stored = self
+            .store
+            .passage_by_key(passage_key)
+            .await?
+            .ok_or_else(|| AppError::Internal("a logged passage vanished".into()))?;
+        Ok(passage_outcome(&stored, true))
     }
 
     /// Logs a passage through the group-commit writer; true when it was new.

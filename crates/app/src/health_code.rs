@@ -21,7 +21,7 @@ use fangkong_domain::role::Permission;
 use fangkong_signed_code::{CodeClaims, CodeSigner, TrustList};
 use fangkong_store::{
     AppealRecord, CodeChangeRecord, CodePerson, CodeWrite, ColourCount, FactRecord, FactUpdate,
-    FactWrite, HealthCodeRecord, PersonEventRecord, SearchField,
+    FactWrite, HealthCodeRecord, PersonEventRecord, SearchField, SubjectOwner,
 };
 use hmac::Mac;
 use serde::{Deserialize, Serialize};
@@ -51,9 +51,6 @@ pub(crate) struct CodeBrief {
     /// Until when the brief is right without recomputing (turns green, or a test may change it).
     pub stale_at: Option<i64>,
 }
-
-/// The person behind a QR subject, and their register entry when they have one.
-type SubjectOwner = (CodePerson, Option<i64>);
 
 /// The signing key, the trust lists and the in-memory tables the checkpoint verifier reads.
 #[derive(Clone, Default)]
@@ -781,7 +778,7 @@ impl App {
             token,
             token_expires_at: expires_at,
             changes: self.store.code_changes_of(&person).await?,
-            appeals: self.store.appeals_of(&person).await?,
+            appeals: masked_appeals(self.store.appeals_of(&person).await?),
         })
     }
 
@@ -962,7 +959,7 @@ impl App {
             code: view,
             facts: facts.iter().map(fact_view).collect(),
             changes: self.store.code_changes_of(&person).await?,
-            appeals: self.store.appeals_of(&person).await?,
+            appeals: masked_appeals(self.store.appeals_of(&person).await?),
         })
     }
 
@@ -1333,8 +1330,12 @@ impl App {
             .appeals((&lower, &upper), status, 500)
             .await?
             .into_iter()
-            .map(|a| AppealView {
-                id_number_masked: mask_document(&a.id_type, &a.id_number),
+            .map(|mut a| AppealView {
+                id_number_masked: {
+                    // The full number never leaves the app in a view.
+                    a.id_number = mask_document(&a.id_type, &a.id_number);
+                    a.id_number.clone()
+                },
                 colour_label: CodeColour::from_code(&a.colour)
                     .map(|c| c.label_zh())
                     .unwrap_or(""),
@@ -1409,6 +1410,14 @@ pub struct AppealView {
     pub appeal: AppealRecord,
     pub id_number_masked: String,
     pub colour_label: &'static str,
+}
+
+/// Appeals with the ID number masked (views carry no full numbers).
+fn masked_appeals(mut appeals: Vec<AppealRecord>) -> Vec<AppealRecord> {
+    for appeal in &mut appeals {
+        appeal.id_number = mask_document(&appeal.id_type, &appeal.id_number);
+    }
+    appeals
 }
 
 pub(crate) fn signed_colour(colour: CodeColour) -> fangkong_signed_code::CodeColour {
@@ -1491,7 +1500,7 @@ impl CodeRuntime {
         &self,
         store: &fangkong_store::Store,
         subject: &str,
-    ) -> AppResult<Option<(CodePerson, Option<i64>)>> {
+    ) -> AppResult<Option<SubjectOwner>> {
         if let Some(found) = self.subjects.read().expect("subject lock").get(subject) {
             return Ok(Some(found.clone()));
         }

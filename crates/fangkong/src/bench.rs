@@ -48,8 +48,8 @@ pub enum BenchCommand {
     Verify {
         #[command(flatten)]
         args: BenchArgs,
-        /// Concurrent connections of the load generator at normal load.
-        #[arg(long, default_value_t = 64)]
+        /// Concurrent connections of the load generator at normal load (scanners across a city).
+        #[arg(long, default_value_t = 256)]
         connections: usize,
         /// Seconds per load phase.
         #[arg(long, default_value_t = 15)]

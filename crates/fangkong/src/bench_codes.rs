@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::Utc;
 use fangkong_app::auth::NewUser;
 use fangkong_app::checkpoints::CheckpointForm;
@@ -255,7 +255,7 @@ pub async fn run(args: &BenchArgs, bench: &VerifyBench) -> Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let server = tokio::spawn(fangkong_web::serve(app.clone(), listener));
-    let url = format!("http://{address}/api/checkpoints/{checkpoint}/verify");
+    let path = format!("/api/checkpoints/{checkpoint}/verify");
     let tokens = Arc::new(tokens);
     let passages_before = count_passages(&app, checkpoint).await?;
     let mut accepted_total = 0u64;
@@ -269,7 +269,8 @@ pub async fn run(args: &BenchArgs, bench: &VerifyBench) -> Result<()> {
     ] {
         let phase = phase.replace("{overload}", &bench.overload.to_string());
         let result = load(
-            &url,
+            address,
+            &path,
             &session.token,
             tokens.clone(),
             connections,
@@ -382,29 +383,95 @@ struct LoadResult {
     elapsed: Duration,
 }
 
+/// A minimal HTTP/1.1 keep-alive client for the load generator: it shares two cores with the server,
+/// so every microsecond it spends is one the server does not get (a full client library costs
+/// several times this per request).
+struct RawClient {
+    address: std::net::SocketAddr,
+    stream: Option<tokio::io::BufReader<tokio::net::TcpStream>>,
+}
+
+struct RawResponse {
+    status: u16,
+    retry_after: bool,
+}
+
+impl RawClient {
+    async fn post(&mut self, request: &[u8]) -> std::io::Result<RawResponse> {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+        if self.stream.is_none() {
+            let stream = tokio::net::TcpStream::connect(self.address).await?;
+            stream.set_nodelay(true)?;
+            self.stream = Some(tokio::io::BufReader::new(stream));
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(std::io::Error::other("no connection"));
+        };
+        let result = async {
+            stream.get_mut().write_all(request).await?;
+            let mut line = String::new();
+            stream.read_line(&mut line).await?;
+            let status: u16 = line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
+            let mut length = 0usize;
+            let mut retry_after = false;
+            loop {
+                line.clear();
+                if stream.read_line(&mut line).await? == 0 {
+                    return Err(std::io::Error::other("connection closed"));
+                }
+                let header = line.trim_end();
+                if header.is_empty() {
+                    break;
+                }
+                let lower = header.to_ascii_lowercase();
+                if let Some(value) = lower.strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                } else if lower.starts_with("retry-after:") {
+                    retry_after = true;
+                }
+            }
+            let mut body = vec![0u8; length];
+            stream.read_exact(&mut body).await?;
+            Ok(RawResponse {
+                status,
+                retry_after,
+            })
+        }
+        .await;
+        if result.is_err() {
+            self.stream = None;
+        }
+        result
+    }
+}
+
 /// `connections` tasks, each sending one verification after another until `duration` ends.
 async fn load(
-    url: &str,
+    address: std::net::SocketAddr,
+    path: &str,
     token: &str,
     tokens: Arc<Vec<String>>,
     connections: usize,
     duration: Duration,
 ) -> Result<LoadResult> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(connections)
-        .build()
-        .context("HTTP client")?;
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..connections {
-        let client = client.clone();
-        let url = url.to_string();
-        let auth = format!("Bearer {token}");
+        let path = path.to_string();
+        let token = token.to_string();
         let tokens = tokens.clone();
         let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
+            let mut client = RawClient {
+                address,
+                stream: None,
+            };
             let mut result = LoadResult {
                 ok: 0,
                 shed: 0,
@@ -416,43 +483,31 @@ async fn load(
             };
             while !stop.load(Ordering::Relaxed) {
                 let n = NEXT.fetch_add(1, Ordering::Relaxed);
-                let body = serde_json::json!({
-                    "passage_key": format!("bench-{n}"),
-                    "code": tokens[(n as usize) % tokens.len()],
-                    "temperature": "36.5",
-                });
+                let body = format!(
+                    r#"{{"passage_key":"bench-{n}","code":"{}","temperature":"36.5"}}"#,
+                    tokens[(n as usize) % tokens.len()]
+                );
+                let request = format!(
+                    "POST {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
                 let sent = Instant::now();
-                match client
-                    .post(&url)
-                    .header("authorization", &auth)
-                    .json(&body)
-                    .send()
-                    .await
-                {
-                    Ok(response) if response.status().is_success() => {
-                        let _ = response.bytes().await;
+                match client.post(request.as_bytes()).await {
+                    Ok(response) if response.status == 200 => {
                         result.ok += 1;
                         result.ok_latencies.push(sent.elapsed());
                     }
-                    Ok(response) if response.status().as_u16() == 503 => {
-                        if response.headers().contains_key("retry-after") {
-                            result.retry_after += 1;
-                        }
-                        let _ = response.bytes().await;
+                    Ok(response) if response.status == 503 => {
+                        result.retry_after += u64::from(response.retry_after);
                         result.shed += 1;
                         result.shed_latencies.push(sent.elapsed());
-                        // A well-behaved scanner waits before retrying; a benchmark client does too,
-                        // briefly, so the shed load does not turn into a busy loop.
+                        // A well-behaved scanner waits before retrying; so does this client, briefly,
+                        // so shed load does not become a busy loop.
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
                     Ok(response) => {
                         if result.errors < 3 {
-                            let status = response.status();
-                            let text = response.text().await.unwrap_or_default();
-                            eprintln!(
-                                "verify answered {status}: {}",
-                                text.chars().take(200).collect::<String>()
-                            );
+                            eprintln!("verify answered {}", response.status);
                         }
                         result.errors += 1;
                     }

@@ -24,6 +24,22 @@ pub struct CodePerson {
     pub id_number: String,
 }
 
+/// Who a QR subject stands for.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SubjectOwner {
+    pub person: CodePerson,
+    pub resident_id: Option<i64>,
+    pub name: Option<String>,
+}
+
+impl std::fmt::Debug for SubjectOwner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubjectOwner")
+            .field("resident_id", &self.resident_id)
+            .finish_non_exhaustive()
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Risk areas
 // ---------------------------------------------------------------------------------------------
@@ -1047,19 +1063,24 @@ impl Store {
         })
     }
 
-    pub async fn person_of_subject(
-        &self,
-        subject: &str,
-    ) -> StoreResult<Option<(CodePerson, Option<i64>)>> {
-        let row: Option<(String, String, Option<i64>)> = with_pool!(self, pool => {
-            sqlx::query_as("SELECT id_type, id_number, resident_id FROM code_subjects WHERE subject = $1")
-                .bind(subject)
-                .fetch_optional(pool)
-                .await?
+    /// The person behind a QR subject, with their register entry and name when registered.
+    pub async fn person_of_subject(&self, subject: &str) -> StoreResult<Option<SubjectOwner>> {
+        let row: Option<(String, String, Option<i64>, Option<String>)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT s.id_type, s.id_number, s.resident_id, r.name FROM code_subjects s \
+                 LEFT JOIN residents r ON r.id = s.resident_id WHERE s.subject = $1",
+            )
+            .bind(subject)
+            .fetch_optional(pool)
+            .await?
         });
-        Ok(row.map(|(id_type, id_number, resident_id)| {
-            (CodePerson { id_type, id_number }, resident_id)
-        }))
+        Ok(
+            row.map(|(id_type, id_number, resident_id, name)| SubjectOwner {
+                person: CodePerson { id_type, id_number },
+                resident_id,
+                name,
+            }),
+        )
     }
 
     // -- checkpoints and passages ----------------------------------------------------------------

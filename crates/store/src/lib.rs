@@ -30,8 +30,8 @@ pub use door_visits::{DoorVisitRecord, UnvisitedHousehold};
 pub use health_code::{
     AppealRecord, CheckpointRecord, CodeChangeRecord, CodePerson, CodeWrite, ColourCount,
     FactRecord, FactUpdate, FactWrite, HealthCodeRecord, ItineraryStop, NewRiskArea, PassageRecord,
-    PassageWrite, RiskAreaRecord, RiskAreaRoundRecord, RiskAreaStepRecord, VenueRecord,
-    VenueVisitRecord,
+    PassageWrite, RiskAreaRecord, RiskAreaRoundRecord, RiskAreaStepRecord, SubjectOwner,
+    VenueRecord, VenueVisitRecord,
 };
 pub use imports::{ImportCounters, ImportProblemRecord, ImportRecord};
 pub use mass_testing::{
