@@ -248,7 +248,8 @@ pub fn parse_region_code(raw: &str) -> AppResult<RegionCode> {
 /// Records the pages and the API show as they are (plain data, no behaviour).
 pub mod records {
     pub use fangkong_store::{
-        AuditRecord, DoorVisitRecord, GridWorkerRecord, HouseholdRecord, ImportRecord,
-        RegionRecord, RowOutcome, SiteRecord, UnvisitedHousehold, UserRecord,
+        AppealRecord, AuditRecord, CodePerson, DoorVisitRecord, FactWrite, GridWorkerRecord,
+        HouseholdRecord, ImportRecord, NewRiskArea, RegionRecord, RowOutcome, SiteRecord,
+        UnvisitedHousehold, UserRecord, VenueVisitRecord,
     };
 }

@@ -18,11 +18,11 @@ use chrono::Utc;
 use fangkong_app::auth::NewUser;
 use fangkong_app::checkpoints::CheckpointForm;
 use fangkong_app::health_code::FactForm;
+use fangkong_app::records::{CodePerson, FactWrite};
 use fangkong_domain::health_code::{self as hc, CodeColour, CodeFact, FactKind};
 use fangkong_domain::role::Role;
 use fangkong_seed::seed_actor;
 use fangkong_signed_code::{TrustList, verify_code};
-use fangkong_store::{CodePerson, FactWrite};
 
 use crate::bench::{BenchArgs, import_population, machine, peak_memory_mib, percentile, prepare};
 

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use anyhow::Result;
 use fangkong_app::checkpoints::{CheckpointForm, CheckpointScan, VenueForm};
+use fangkong_app::records::{AppealRecord, CodePerson, FactWrite, NewRiskArea, VenueVisitRecord};
 use fangkong_app::{Actor, App};
 use fangkong_domain::health_code::FactKind;
 use fangkong_domain::region::RegionCode;
 use fangkong_seed::seed_actor;
-use fangkong_store::{AppealRecord, CodePerson, FactWrite, NewRiskArea, VenueVisitRecord};
 
 pub struct SeededCodes {
     pub areas: usize,

@@ -44,12 +44,17 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn each_crate_depends_only_on_the_layers_the_architecture_allows() {
-    // domain ← store ← app ← web ← fangkong; sim → domain; seed → app + sim.
-    let allowed: [(&str, &[&str]); 7] = [
+    // domain ← store ← app ← web ← fangkong; sim → domain; seed → app + sim; signed_code is a pure
+    // leaf used by app (signing, checking) and the binary (offline `verify`).
+    let allowed: [(&str, &[&str]); 8] = [
         ("domain", &[]),
+        ("signed_code", &[]),
         ("sim", &["fangkong-domain"]),
         ("store", &["fangkong-domain"]),
-        ("app", &["fangkong-domain", "fangkong-store"]),
+        (
+            "app",
+            &["fangkong-domain", "fangkong-signed-code", "fangkong-store"],
+        ),
         ("web", &["fangkong-domain", "fangkong-app"]),
         ("seed", &["fangkong-domain", "fangkong-app", "fangkong-sim"]),
         (
@@ -60,6 +65,7 @@ fn each_crate_depends_only_on_the_layers_the_architecture_allows() {
                 "fangkong-web",
                 "fangkong-sim",
                 "fangkong-seed",
+                "fangkong-signed-code",
             ],
         ),
     ];
@@ -78,13 +84,21 @@ fn each_crate_depends_only_on_the_layers_the_architecture_allows() {
 
 #[test]
 fn only_the_store_speaks_sql_and_the_domain_does_no_io() {
-    for krate in ["domain", "sim", "app", "web", "seed", "fangkong"] {
+    for krate in [
+        "domain",
+        "signed_code",
+        "sim",
+        "app",
+        "web",
+        "seed",
+        "fangkong",
+    ] {
         assert!(
             !normal_dependencies(krate).contains("sqlx"),
             "{krate} must not depend on sqlx"
         );
     }
-    for krate in ["domain"] {
+    for krate in ["domain", "signed_code"] {
         let deps = normal_dependencies(krate);
         for io in ["tokio", "sqlx", "axum", "reqwest", "rand"] {
             assert!(
@@ -110,7 +124,10 @@ fn only_the_store_speaks_sql_and_the_domain_does_no_io() {
 
 #[test]
 fn the_domain_reads_no_clock_and_no_files() {
-    for file in rust_files(&workspace().join("crates/domain/src")) {
+    for file in rust_files(&workspace().join("crates/domain/src"))
+        .into_iter()
+        .chain(rust_files(&workspace().join("crates/signed_code/src")))
+    {
         let text = std::fs::read_to_string(&file).unwrap();
         for forbidden in [
             "Utc::now",
