@@ -24,6 +24,9 @@ use crate::health_code::{
 use crate::population::mask_document;
 use crate::{Actor, App, AppError, AppResult, Store, audit};
 
+/// The most people one "who was there" answer lists (a longer window is asked in parts).
+const WHO_WAS_AT_LIMIT: i64 = 20_000;
+
 /// Passages per group transaction at most.
 const GROUP_MAX_PASSAGES: usize = 8_000;
 
@@ -424,15 +427,21 @@ impl App {
                 "缺少查验编号（passage_key），请刷新页面后重试".into(),
             ));
         }
+        if !checkpoint.active {
+            return Err(AppError::Invalid("该卡口已撤除，不能再登记查验".into()));
+        }
+        // Read what was typed; a mistake is answered in words and, like every refusal at the post,
+        // logged (an impossible temperature is refused, never stored as a reading).
         let temperature = match scan.temperature.trim() {
-            "" => None,
-            text => {
-                Some(cp::parse_temperature(text).map_err(|e| AppError::Invalid(e.to_string()))?)
-            }
+            "" => Ok(None),
+            // One decimal, as the thermometer shows it.
+            text => cp::parse_temperature(text)
+                .map(|t| Some((f64::from(t) * 10.0).round() / 10.0))
+                .map_err(|e| e.to_string()),
         };
         let plate = match scan.plate.trim() {
-            "" => None,
-            text => Some(cp::parse_plate(text).map_err(|e| AppError::Invalid(e.to_string()))?),
+            "" => Ok(None),
+            text => cp::parse_plate(text).map(Some).map_err(|e| e.to_string()),
         };
         // A retry is found by the unique key when its passage is written (no read on the way in:
         // thousands of checks a second should not pay for the rare retry); it gets the logged answer.
@@ -447,19 +456,33 @@ impl App {
             passage_key,
             checkpoint_id,
             at: now,
-            method: String::new(),
+            method: if code.starts_with("HC1:") {
+                "dcc".into()
+            } else if code.starts_with(fangkong_signed_code::CODE_PREFIX) {
+                "qr".into()
+            } else {
+                "id".into()
+            },
             id_type: "mainland_id".into(),
             id_number: String::new(),
             resident_id: None,
             colour: None,
             popup: false,
-            temperature: temperature.map(f64::from),
-            plate: plate.clone(),
+            temperature: temperature.clone().ok().flatten(),
+            plate: plate.clone().ok().flatten(),
             from_region: None,
             decision: String::new(),
             reasons: String::new(),
             recorder: actor.username.clone(),
         };
+        if let Err(words) = temperature.as_ref().and(plate.as_ref()) {
+            // Logged under a key of its own: the corrected check that follows (same page, same key)
+            // must be decided, not answered with this refusal.
+            let mut refused = passage.clone();
+            refused.passage_key = format!("{}:bad-input", passage.passage_key);
+            let _ = self.log_rejected(refused, words.clone()).await?;
+            return Err(AppError::Invalid(words.clone()));
+        }
         let mut name: Option<String> = None;
         let (person, resident_id, colour, popup, last_negative, inbound) = if code
             .starts_with("HC1:")
@@ -502,7 +525,8 @@ impl App {
             name = owner.name;
             if !scan.id_number.trim().is_empty() {
                 let swiped = parse_document("", &scan.id_number)?;
-                if swiped.number() != person.id_number {
+                if swiped.number() != person.id_number || swiped.id_type().code() != person.id_type
+                {
                     passage.id_number = person.id_number.clone();
                     return self
                         .log_rejected(
@@ -580,7 +604,7 @@ impl App {
             colour,
             popup,
             last_negative_sampled_at: last_negative.map(unix_to_utc),
-            temperature_c: temperature,
+            temperature_c: temperature.ok().flatten().map(|t| t as f32),
             arriving_from_risk_area: arrival_tier.is_some() || inbound.is_some(),
         };
         let decision = cp::decide(rule, &presented, unix_to_utc(now));
@@ -589,7 +613,7 @@ impl App {
             reasons.insert(
                 0,
                 format!(
-                    "欧盟数字新冠证书有效（{}，签发国 {}），入境人员落地检测并赋码",
+                    "欧盟数字新冠证书有效（{}，签发国 {}），入境人员请登记证件后落地检测",
                     dcc.kind.label_zh(),
                     dcc.issuer_country
                 ),
@@ -604,18 +628,18 @@ impl App {
         }
         passage.decision = decision.decision.code().to_string();
         passage.reasons = reasons.join("；");
-        if !self.log_passage(passage.clone()).await? {
-            return self.logged_answer(&passage.passage_key).await;
-        }
-        // 赋码: the arrival's code turns per the colour rules (left a high/medium area, or inbound).
-        if decision.assign_code
-            && let Some(person) = &person
-        {
+        // 赋码 before the passage is logged: the arrival's fact key (checkpoint, person, Beijing
+        // day) makes a repeat harmless, and a failure here leaves no logged check without its code.
+        let assigned = decision.assign_code && person.is_some();
+        if assigned && let Some(person) = &person {
             let fact_kind = arrival_tier
                 .and_then(|t| t.colour_fact())
                 .unwrap_or(FactKind::Inbound);
             self.assign_arrival_code(person, fact_kind, &checkpoint, now, scan.from_region.trim())
                 .await?;
+        }
+        if !self.log_passage(passage.clone()).await? {
+            return self.logged_answer(&passage.passage_key).await;
         }
         // The name comes with the subject (no read per check); a DCC carries its holder's.
         let name_masked = name
@@ -644,7 +668,7 @@ impl App {
                 .map(|p| mask_document(&p.id_type, &p.id_number))
                 .unwrap_or_default(),
             badge_label: badge.label_zh(),
-            assign_code: decision.assign_code,
+            assign_code: assigned,
             repeated: false,
             at: now,
         })
@@ -712,11 +736,16 @@ impl App {
                 checkpoint.id,
                 person.id_type,
                 person.id_number,
-                at / 86_400
+                // The Beijing day: one arrival code per person, checkpoint and day.
+                (at + 8 * 3600) / 86_400
             ),
             person: person.clone(),
             resident_id: resident.as_ref().map(|r| r.id),
-            grid_code: resident.map(|r| r.grid_code).unwrap_or_default(),
+            // Someone not in the register belongs, for now, to the checkpoint's region: its office
+            // sees and manages the code.
+            grid_code: resident
+                .map(|r| r.grid_code)
+                .unwrap_or_else(|| checkpoint.region_code.clone()),
             kind: kind.code().to_string(),
             anchor: at,
             ended_at: None,
@@ -858,6 +887,11 @@ impl App {
         };
         let (state, _, _) = self.current_code(&person).await?;
         let now = self.now_unix();
+        if visit_key.len() > 100 {
+            return Err(AppError::Invalid(
+                "登记编号过长，请刷新页面后重新扫码".into(),
+            ));
+        }
         let key = if visit_key.trim().is_empty() {
             // Without a client key a page reload within the minute is the same visit.
             format!("{venue_id}:{}:{}", resident.id, now / 60)
@@ -928,8 +962,14 @@ impl App {
         }
         let stops = self
             .store
-            .who_was_at(place_kind, place_id, from, to, 20_000)
+            .who_was_at(place_kind, place_id, from, to, WHO_WAS_AT_LIMIT + 1)
             .await?;
+        // Never a silently shortened list: tracing would miss people.
+        if stops.len() as i64 > WHO_WAS_AT_LIMIT {
+            return Err(AppError::Invalid(format!(
+                "该时段超过{WHO_WAS_AT_LIMIT}人次，请缩小时间范围分段查询"
+            )));
+        }
         audit(
             self,
             Some(actor),

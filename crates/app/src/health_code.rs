@@ -52,12 +52,28 @@ pub(crate) struct CodeBrief {
     pub stale_at: Option<i64>,
 }
 
+/// Stored codes by person once loaded; codes written while the first load reads wait in `pending`
+/// so the load cannot hide them. `watermark` is the newest `computed_at` seen.
+#[derive(Default)]
+pub(crate) struct Briefs {
+    map: Option<HashMap<CodePerson, CodeBrief>>,
+    pending: Vec<HealthCodeRecord>,
+    watermark: i64,
+}
+
 /// The signing key, the trust lists and the in-memory tables the checkpoint verifier reads.
 #[derive(Clone, Default)]
 pub(crate) struct CodeRuntime {
     keys: Arc<OnceCell<Arc<CodeKeys>>>,
-    /// Coloured codes by person; `None` until first loaded.
-    briefs: Arc<RwLock<Option<HashMap<CodePerson, CodeBrief>>>>,
+    /// The verifier's memory of every stored code, loaded once (one loader at a time) and kept
+    /// current by every write in this process and by `refresh_briefs` for other processes.
+    briefs: Arc<RwLock<Briefs>>,
+    brief_loader: Arc<tokio::sync::Mutex<()>>,
+    /// One pass over person events at a time (an upload and the background pass may both call).
+    event_sync: Arc<tokio::sync::Mutex<()>>,
+    /// One recompute of everyone at a time; a request while one runs asks for another after it.
+    pub(crate) recompute_running: Arc<std::sync::atomic::AtomicBool>,
+    pub(crate) recompute_again: Arc<std::sync::atomic::AtomicBool>,
     subjects: Arc<RwLock<HashMap<String, SubjectOwner>>>,
     pub(crate) checkpoints: Arc<RwLock<HashMap<i64, fangkong_store::CheckpointRecord>>>,
 }
@@ -127,6 +143,7 @@ pub struct PersonCode {
 #[derive(Debug, Clone, Serialize)]
 pub struct FactView {
     pub id: i64,
+    pub withdrawn_at: Option<i64>,
     pub kind: String,
     pub kind_label: &'static str,
     pub anchor: i64,
@@ -229,6 +246,10 @@ pub(crate) fn parse_beijing_time(text: &str, what: &str) -> AppResult<i64> {
 
 /// A stored fact as the domain's input.
 pub(crate) fn domain_fact(record: &FactRecord) -> Option<CodeFact> {
+    // A withdrawn fact was found wrong: it does not count at all.
+    if record.withdrawn_at.is_some() {
+        return None;
+    }
     Some(CodeFact {
         kind: FactKind::from_code(&record.kind)?,
         anchor: unix_to_utc(record.anchor),
@@ -310,6 +331,7 @@ fn fact_view(record: &FactRecord) -> FactView {
     let kind = FactKind::from_code(&record.kind);
     FactView {
         id: record.id,
+        withdrawn_at: record.withdrawn_at,
         kind: record.kind.clone(),
         kind_label: kind.map(|k| k.label_zh()).unwrap_or("未知"),
         anchor: record.anchor,
@@ -496,7 +518,11 @@ impl App {
         actor: &Actor,
         certificates: &[String],
     ) -> AppResult<usize> {
-        actor.require(Permission::ManageCheckpoints)?;
+        // The trust list is the installation's: a province-level administrator keeps it.
+        actor.require(Permission::ManageUsers)?;
+        if actor.jurisdiction.level() != fangkong_domain::region::RegionLevel::Province {
+            return Err(AppError::Forbidden { role: actor.role });
+        }
         let mut probe = fangkong_signed_code::DscTrustList::new();
         for (i, cert) in certificates.iter().enumerate() {
             probe.add_certificate_base64(cert).map_err(|e| {
@@ -557,11 +583,10 @@ impl App {
         policy_id: &str,
     ) -> AppResult<RecomputeReport> {
         actor.require(Permission::DecideHealthCodes)?;
-        if actor.jurisdiction.level() != fangkong_domain::region::RegionLevel::Province
-            && actor.jurisdiction.level() != fangkong_domain::region::RegionLevel::City
-        {
+        // One table for the whole province: only a province-level account switches it.
+        if actor.jurisdiction.level() != fangkong_domain::region::RegionLevel::Province {
             return Err(AppError::Invalid(
-                "赋码规则由省、市指挥部统一切换，县区以下账号不能切换".into(),
+                "赋码规则由省级指挥部统一切换，市、县区及以下账号不能切换".into(),
             ));
         }
         let policy = hc::policy_by_id(policy_id)
@@ -635,10 +660,21 @@ impl App {
                 }
             })
             .await?;
-        for chunk in changed.chunks(5_000) {
-            self.store.save_health_codes(chunk, cause, now).await?;
+        // The changed people are written through the fact writer: it re-reads their facts under the
+        // writer lock, so a fact that arrived while this pass was computing is never overwritten
+        // with an older answer.
+        for chunk in changed.chunks(2_000) {
+            let updates: Vec<FactUpdate> = chunk
+                .iter()
+                .map(|code| FactUpdate::Recompute {
+                    person: CodePerson {
+                        id_type: code.id_type.clone(),
+                        id_number: code.id_number.clone(),
+                    },
+                })
+                .collect();
+            self.change_code_facts(&[], &updates, cause).await?;
         }
-        self.codes.forget_all();
         Ok(RecomputeReport {
             people,
             changed: changed.len(),
@@ -650,6 +686,7 @@ impl App {
     /// recheck negative → ended). Remembers how far it read, so each event is taken once; the
     /// fact keys make a repeat harmless anyway. Returns the number of events read.
     pub async fn sync_code_events(&self) -> AppResult<usize> {
+        let _one_at_a_time = self.codes.event_sync.lock().await;
         let mut total = 0;
         loop {
             let cursor: i64 = self
@@ -710,6 +747,9 @@ impl App {
             let mut tick: u64 = 0;
             loop {
                 app.feed_health_codes().await;
+                if let Err(error) = app.codes.refresh_briefs(&app.store).await {
+                    tracing::warn!(%error, "refreshing the verifier's codes failed");
+                }
                 if tick.is_multiple_of(6)
                     && let Err(error) = app.refresh_due_codes().await
                 {
@@ -1067,7 +1107,8 @@ impl App {
         }
         let write = FactWrite {
             fact_key: format!(
-                "manual:{}:{}:{}:{}",
+                "manual:{}:{}:{}:{}:{}",
+                rand::random::<u32>(),
                 actor.user_id,
                 person.id_number,
                 kind.code(),
@@ -1126,18 +1167,36 @@ impl App {
             actor
                 .require_within(&RegionCode::parse(&fact.grid_code).map_err(AppError::Internal)?)?;
         }
-        if fact.ended_at.is_some() {
+        if fact.ended_at.is_some() || fact.withdrawn_at.is_some() {
             return Err(AppError::Conflict("该赋码记录已经结束".into()));
         }
         if reason.trim().is_empty() {
             return Err(AppError::Invalid("请写明结束的理由".into()));
         }
+        // Kinds whose rules run from an end (discharge, a negative recheck, another province's
+        // clearance, an override withdrawn) are ended; for the others (a contact, an arrival …) the
+        // rules run from the anchor alone, so ending early means the fact was wrong: withdrawn.
+        let ends = matches!(
+            FactKind::from_code(&fact.kind),
+            Some(
+                FactKind::Confirmed
+                    | FactKind::Asymptomatic
+                    | FactKind::Suspected
+                    | FactKind::PoolPositivePending
+                    | FactKind::InitialScreenPositive
+                    | FactKind::OtherProvince
+                    | FactKind::ManualOverride
+            )
+        );
+        let at = self.now_unix();
+        let update = if ends {
+            FactUpdate::EndOne { fact_id, at }
+        } else {
+            FactUpdate::Withdraw { fact_id, at }
+        };
         self.change_code_facts(
             &[],
-            &[FactUpdate::EndOne {
-                fact_id,
-                at: self.now_unix(),
-            }],
+            &[update],
             &format!("{}：{}", actor.display_name, reason.trim()),
         )
         .await?;
@@ -1227,8 +1286,12 @@ impl App {
             )));
         }
         let mut marked = 0;
+        let mut after = 0;
         loop {
-            let people = self.store.round_untested(round_id, 5_000).await?;
+            let people = self.store.round_untested(round_id, after, 5_000).await?;
+            if let Some((_, last, _)) = people.last() {
+                after = *last;
+            }
             let writes: Vec<FactWrite> = people
                 .into_iter()
                 .map(|(person, resident_id, grid)| FactWrite {
@@ -1252,7 +1315,7 @@ impl App {
             self.change_code_facts(&writes, &[], &format!("{}应检未检", round.name))
                 .await?;
             marked += page;
-            // Marked people drop out of the list, so a short page is the last one.
+            // Pages follow resident ids, so a short page is the last one.
             if page < 5_000 {
                 break;
             }
@@ -1301,7 +1364,7 @@ impl App {
             ));
         }
         let (state, _, _) = self.current_code(&person).await?;
-        let id = self
+        let inserted = self
             .store
             .insert_appeal(&AppealRecord {
                 id: 0,
@@ -1318,8 +1381,15 @@ impl App {
                 decided_by: None,
                 decision: None,
             })
-            .await?;
-        Ok(id)
+            .await;
+        match inserted {
+            Ok(id) => Ok(id),
+            // Two submits at once: the one-open-appeal index refuses the second.
+            Err(e) if e.is_unique_violation() => Err(AppError::Conflict(
+                "您已有一条申诉正在处理，请等待处理结果".into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub async fn appeals(&self, actor: &Actor, status: Option<&str>) -> AppResult<Vec<AppealView>> {
@@ -1365,6 +1435,32 @@ impl App {
             return Err(AppError::Invalid("请写明处理意见（将告知申诉人）".into()));
         }
         let status = if accept { "accepted" } else { "rejected" };
+        if appeal.status != "open" {
+            return Err(AppError::Conflict("该申诉已经处理过".into()));
+        }
+        if accept {
+            // 转码: the facts the resident disputed are withdrawn (not overridden), so a later fact —
+            // a new positive, a new contact — colours the code again as the rules say. Withdrawing
+            // is idempotent, so a retry after a failure here repeats it harmlessly.
+            let person = CodePerson {
+                id_type: appeal.id_type.clone(),
+                id_number: appeal.id_number.clone(),
+            };
+            let now = self.now_unix();
+            let open: Vec<FactUpdate> = self
+                .store
+                .facts_of(&person)
+                .await?
+                .iter()
+                .filter(|f| f.withdrawn_at.is_none() && f.anchor <= now)
+                .map(|f| FactUpdate::Withdraw {
+                    fact_id: f.id,
+                    at: now,
+                })
+                .collect();
+            self.change_code_facts(&[], &open, &format!("申诉#{appeal_id}核实通过：{decision}"))
+                .await?;
+        }
         if !self
             .store
             .decide_appeal(
@@ -1377,20 +1473,6 @@ impl App {
             .await?
         {
             return Err(AppError::Conflict("该申诉已经处理过".into()));
-        }
-        if accept {
-            self.add_code_fact(
-                actor,
-                &FactForm {
-                    id_type: appeal.id_type.clone(),
-                    id_number: appeal.id_number.clone(),
-                    kind: FactKind::ManualOverride.code().into(),
-                    anchor: String::new(),
-                    colour: CodeColour::Green.code().into(),
-                    note: format!("申诉#{appeal_id}核实通过：{decision}"),
-                },
-            )
-            .await?;
         }
         audit(
             self,
@@ -1450,50 +1532,60 @@ impl CodeRuntime {
     /// Updates the verifier's memory with freshly computed codes.
     pub(crate) fn remember(&self, codes: &[HealthCodeRecord]) {
         let mut guard = self.briefs.write().expect("code brief lock");
-        if let Some(map) = guard.as_mut() {
-            for code in codes {
-                let person = CodePerson {
-                    id_type: code.id_type.clone(),
-                    id_number: code.id_number.clone(),
-                };
-                map.insert(person, brief_of(code));
+        let briefs = &mut *guard;
+        match briefs.map.as_mut() {
+            Some(map) => {
+                for code in codes {
+                    briefs.watermark = briefs.watermark.max(code.computed_at);
+                    map.insert(person_of(code), brief_of(code));
+                }
             }
+            // A load is reading (or nothing has asked yet): keep them for the load to apply.
+            None => briefs.pending.extend(codes.iter().cloned()),
         }
     }
 
-    fn forget_all(&self) {
-        *self.briefs.write().expect("code brief lock") = None;
-    }
-
-    /// The brief of a person, or None when they are plain green; loads the table on first use.
+    /// The brief of a person, or None when they have no stored code (plain green). The first call
+    /// loads every stored code; concurrent callers wait for that one load.
     pub(crate) async fn brief(
         &self,
         store: &fangkong_store::Store,
         person: &CodePerson,
     ) -> AppResult<Option<CodeBrief>> {
-        if let Some(map) = self.briefs.read().expect("code brief lock").as_ref() {
+        if let Some(map) = self.briefs.read().expect("code brief lock").map.as_ref() {
             return Ok(map.get(person).cloned());
         }
-        let loaded: HashMap<CodePerson, CodeBrief> = store
-            .coloured_codes()
-            .await?
-            .iter()
-            .map(|c| {
-                (
-                    CodePerson {
-                        id_type: c.id_type.clone(),
-                        id_number: c.id_number.clone(),
-                    },
-                    brief_of(c),
-                )
-            })
-            .collect();
-        let answer = loaded.get(person).cloned();
-        let mut guard = self.briefs.write().expect("code brief lock");
-        if guard.is_none() {
-            *guard = Some(loaded);
+        let _loading = self.brief_loader.lock().await;
+        if let Some(map) = self.briefs.read().expect("code brief lock").map.as_ref() {
+            return Ok(map.get(person).cloned());
         }
+        let loaded = store.coloured_codes().await?;
+        let mut guard = self.briefs.write().expect("code brief lock");
+        let briefs = &mut *guard;
+        let mut map: HashMap<CodePerson, CodeBrief> = HashMap::with_capacity(loaded.len());
+        for code in loaded.iter().chain(briefs.pending.iter()) {
+            briefs.watermark = briefs.watermark.max(code.computed_at);
+            map.insert(person_of(code), brief_of(code));
+        }
+        briefs.pending.clear();
+        let answer = map.get(person).cloned();
+        briefs.map = Some(map);
         Ok(answer)
+    }
+
+    /// Catches up with codes other server processes wrote (every few seconds from the maintenance
+    /// loop). Re-reads a minute behind the watermark: a transaction computed before it may commit after.
+    pub(crate) async fn refresh_briefs(&self, store: &fangkong_store::Store) -> AppResult<usize> {
+        let watermark = {
+            let guard = self.briefs.read().expect("code brief lock");
+            if guard.map.is_none() {
+                return Ok(0);
+            }
+            guard.watermark
+        };
+        let codes = store.codes_computed_since(watermark - 60).await?;
+        self.remember(&codes);
+        Ok(codes.len())
     }
 
     pub(crate) async fn person_of_subject(
@@ -1515,6 +1607,13 @@ impl CodeRuntime {
             guard.insert(subject.to_string(), found.clone());
         }
         Ok(found)
+    }
+}
+
+fn person_of(code: &HealthCodeRecord) -> CodePerson {
+    CodePerson {
+        id_type: code.id_type.clone(),
+        id_number: code.id_number.clone(),
     }
 }
 

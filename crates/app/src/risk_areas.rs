@@ -423,15 +423,25 @@ impl App {
                 .collect::<Vec<_>>()
                 .join("；")
         );
-        self.store
-            .step_risk_area(
-                area_id,
-                &next.to_code,
-                self.now_unix(),
-                &actor.username,
-                &note,
-            )
-            .await?;
+        // Conditional on what was shown: an infection recorded, or another commander's step, since
+        // the page was read makes this a conflict, not a second step.
+        if !self
+            .store
+            .step_risk_area(&fangkong_store::AreaStep {
+                id: area_id,
+                from_tier: &area.tier,
+                seen_infection: area.last_infection_at,
+                to_tier: &next.to_code,
+                at: self.now_unix(),
+                actor: &actor.username,
+                note: &note,
+            })
+            .await?
+        {
+            return Err(AppError::Conflict(
+                "区域状态已经变化（新增感染者或已被调整），请刷新页面后再确认".into(),
+            ));
+        }
         audit(
             self,
             Some(actor),
@@ -493,18 +503,38 @@ impl App {
             .map(|t| t.testing_tier()))
     }
 
-    /// Starts a recompute of everyone's code without making the caller wait.
+    /// Starts a recompute of everyone's code without making the caller wait. One runs at a time; a
+    /// request while one runs makes it run once more afterwards (so the last change is always seen).
     pub(crate) fn recompute_in_background(&self, cause: &'static str) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let runtime = self.codes.clone();
+        if runtime.recompute_running.swap(true, SeqCst) {
+            runtime.recompute_again.store(true, SeqCst);
+            return;
+        }
         let app = self.clone();
         tokio::spawn(async move {
-            match app.recompute_all_codes(cause).await {
-                Ok(report) => tracing::info!(
-                    people = report.people,
-                    changed = report.changed,
-                    millis = report.millis as u64,
-                    "codes recomputed"
-                ),
-                Err(error) => tracing::error!(%error, "recomputing codes failed"),
+            loop {
+                match app.recompute_all_codes(cause).await {
+                    Ok(report) => tracing::info!(
+                        people = report.people,
+                        changed = report.changed,
+                        millis = report.millis as u64,
+                        "codes recomputed"
+                    ),
+                    Err(error) => tracing::error!(%error, "recomputing codes failed"),
+                }
+                if runtime.recompute_again.swap(false, SeqCst) {
+                    continue;
+                }
+                runtime.recompute_running.store(false, SeqCst);
+                // A request that came between the two lines above: take it.
+                if runtime.recompute_again.swap(false, SeqCst)
+                    && !runtime.recompute_running.swap(true, SeqCst)
+                {
+                    continue;
+                }
+                break;
             }
         });
     }

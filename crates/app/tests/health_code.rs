@@ -499,7 +499,8 @@ async fn signed_codes_are_checked_at_checkpoints(backend: Backend) {
         "{:?}",
         outcome.reasons
     );
-    // Not a code at all, and an impossible temperature: clear errors, nothing logged.
+    // Not a code at all: a clear error. An impossible temperature: refused in words and logged as a
+    // rejected check (never stored as a reading).
     let junk = app
         .verify_at_checkpoint(&staff.checkpoint, station, &check("hello"))
         .await;
@@ -517,7 +518,11 @@ async fn signed_codes_are_checked_at_checkpoints(backend: Backend) {
         .checkpoint_passages(&staff.checkpoint, station, 50)
         .await
         .unwrap();
-    assert_eq!(passages.len(), 3);
+    assert_eq!(
+        passages.len(),
+        4,
+        "the impossible temperature is logged as rejected"
+    );
 
     // A fever goes to the fever clinic.
     hot.temperature = "38.4".into();

@@ -24,6 +24,19 @@ pub struct CodePerson {
     pub id_number: String,
 }
 
+/// A step of a risk area, taken only if the area is still as the caller saw it.
+#[derive(Debug, Clone, Copy)]
+pub struct AreaStep<'a> {
+    pub id: i64,
+    pub from_tier: &'a str,
+    pub seen_infection: Option<i64>,
+    /// A tier, or "lifted".
+    pub to_tier: &'a str,
+    pub at: i64,
+    pub actor: &'a str,
+    pub note: &'a str,
+}
+
 /// Who a QR subject stands for.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SubjectOwner {
@@ -119,6 +132,8 @@ pub struct FactRecord {
     pub source: String,
     pub created_by: String,
     pub created_at: i64,
+    /// Set when the fact was found wrong: it no longer counts.
+    pub withdrawn_at: Option<i64>,
 }
 
 impl std::fmt::Debug for FactRecord {
@@ -133,7 +148,7 @@ impl std::fmt::Debug for FactRecord {
 }
 
 const FACT_COLUMNS: &str = "id, fact_key, id_type, id_number, resident_id, grid_code, kind, anchor, ended_at, colour, \
-     checked_at, note, source, created_by, created_at";
+     checked_at, note, source, created_by, created_at, withdrawn_at";
 
 /// A fact to add. `fact_key` makes the write idempotent: the same source event never adds twice.
 #[derive(Clone)]
@@ -185,6 +200,11 @@ pub enum FactUpdate {
     /// Nothing changes but the person's code is computed again (time passed, a result came).
     Recompute {
         person: CodePerson,
+    },
+    /// The fact was wrong (an accepted appeal, a correction): it stops counting.
+    Withdraw {
+        fact_id: i64,
+        at: i64,
     },
 }
 
@@ -468,49 +488,64 @@ impl Store {
         Ok(rows)
     }
 
-    /// Moves an area to another tier, or lifts it (`to_tier` = "lifted").
-    pub async fn step_risk_area(
-        &self,
-        id: i64,
-        to_tier: &str,
-        at: i64,
-        actor: &str,
-        note: &str,
-    ) -> StoreResult<()> {
+    /// Moves an area from `from_tier` to another tier, or lifts it (`to_tier` = "lifted"), unless it
+    /// changed since the caller looked (another tier, lifted, or a newer infection than
+    /// `seen_infection`): then nothing is written and the answer is false.
+    pub async fn step_risk_area(&self, step: &AreaStep<'_>) -> StoreResult<bool> {
+        let AreaStep {
+            id,
+            from_tier,
+            seen_infection,
+            to_tier,
+            at,
+            actor,
+            note,
+        } = *step;
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let (from,): (String,) = sqlx::query_as("SELECT tier FROM risk_areas WHERE id = $1")
+            let changed = if to_tier == "lifted" {
+                sqlx::query(
+                    "UPDATE risk_areas SET lifted_at = $2, lifted_by = $3 WHERE id = $1 AND tier = $4 \
+                     AND lifted_at IS NULL AND COALESCE(last_infection_at, 0) = $5",
+                )
                 .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-            if to_tier == "lifted" {
-                sqlx::query("UPDATE risk_areas SET lifted_at = $2, lifted_by = $3 WHERE id = $1")
-                    .bind(id)
-                    .bind(at)
-                    .bind(actor)
-                    .execute(&mut *tx)
-                    .await?;
+                .bind(at)
+                .bind(actor)
+                .bind(from_tier)
+                .bind(seen_infection.unwrap_or(0))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
             } else {
-                sqlx::query("UPDATE risk_areas SET tier = $2, tier_since = $3 WHERE id = $1")
-                    .bind(id)
-                    .bind(to_tier)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE risk_areas SET tier = $2, tier_since = $3 WHERE id = $1 AND tier = $4 \
+                     AND lifted_at IS NULL AND COALESCE(last_infection_at, 0) = $5",
+                )
+                .bind(id)
+                .bind(to_tier)
+                .bind(at)
+                .bind(from_tier)
+                .bind(seen_infection.unwrap_or(0))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+            };
+            if changed == 0 {
+                return Ok(false);
             }
             sqlx::query(
                 "INSERT INTO risk_area_steps (area_id, at, from_tier, to_tier, actor, note) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(id)
             .bind(at)
-            .bind(from)
+            .bind(from_tier)
             .bind(to_tier)
             .bind(actor)
             .bind(note)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok(())
+            Ok(true)
         })
     }
 
@@ -535,11 +570,16 @@ impl Store {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for id in &holding {
-                sqlx::query("UPDATE risk_areas SET last_infection_at = $2 WHERE id = $1 AND (last_infection_at IS NULL OR last_infection_at < $2)")
+                let changed = sqlx::query("UPDATE risk_areas SET last_infection_at = $2 WHERE id = $1 AND (last_infection_at IS NULL OR last_infection_at < $2)")
                     .bind(id)
                     .bind(at)
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected();
+                // Two passes over the same event (an upload and the background pass) record one step.
+                if changed == 0 {
+                    continue;
+                }
                 sqlx::query(
                     "INSERT INTO risk_area_steps (area_id, at, from_tier, to_tier, actor, note) \
                      SELECT id, $2, tier, tier, 'system', $3 FROM risk_areas WHERE id = $1",
@@ -613,7 +653,6 @@ impl Store {
         round_id: i64,
         region_code: &str,
     ) -> StoreResult<Option<i64>> {
-        let prefix = region_code;
         let upper = format!("{region_code}:");
         let (swabs, negatives, last): (i64, i64, Option<i64>) = with_pool!(self, pool => {
             sqlx::query_as(
@@ -622,12 +661,24 @@ impl Store {
                  WHERE s.round_id = $1 AND s.grid_code >= $2 AND s.grid_code < $3",
             )
             .bind(round_id)
-            .bind(prefix)
-            .bind(upper)
+            .bind(region_code)
+            .bind(&upper)
             .fetch_one(pool)
             .await?
         });
-        Ok(if swabs > 0 && swabs == negatives {
+        // Everyone due must have been swabbed too: one negative swab is not an all-negative round.
+        let (due, sampled): (i64, i64) = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT COALESCE(SUM(target - exempt), 0), COALESCE(SUM(sampled), 0) FROM round_grid_progress \
+                 WHERE round_id = $1 AND grid_code >= $2 AND grid_code < $3",
+            )
+            .bind(round_id)
+            .bind(region_code)
+            .bind(&upper)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(if swabs > 0 && swabs == negatives && sampled >= due {
             last
         } else {
             None
@@ -722,6 +773,16 @@ impl Store {
                         people.push(person.clone());
                     }
                     FactUpdate::Recompute { person } => people.push(person.clone()),
+                    FactUpdate::Withdraw { fact_id, at } => {
+                        let person: Option<CodePerson> = sqlx::query_as(
+                            "UPDATE code_facts SET withdrawn_at = $2 WHERE id = $1 AND withdrawn_at IS NULL RETURNING id_type, id_number",
+                        )
+                        .bind(fact_id)
+                        .bind(at)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        people.extend(person);
+                    }
                     FactUpdate::Discharged { person, at } => {
                         sqlx::query(
                             "UPDATE code_facts SET ended_at = $3 WHERE id_number = $1 AND id_type = $2 \
@@ -777,8 +838,8 @@ impl Store {
     pub async fn codes_due(&self, now: i64, limit: i64) -> StoreResult<Vec<CodePerson>> {
         let rows = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT id_type, id_number FROM health_codes \
-                 WHERE (turns_green_at IS NOT NULL AND turns_green_at <= $1) OR (waits_for_test AND computed_at <= $2) \
+                "SELECT id_type, id_number FROM health_codes WHERE turns_green_at <= $1 \
+                 UNION SELECT id_type, id_number FROM health_codes WHERE waits_for_test AND computed_at <= $2 \
                  LIMIT $3",
             )
             .bind(now)
@@ -849,6 +910,15 @@ impl Store {
         );
         let rows = with_pool!(self, pool => {
             sqlx::query_as(AssertSqlSafe(sql)).fetch_all(pool).await?
+        });
+        Ok(rows)
+    }
+
+    /// Codes computed at or after `since` (the verifier's memory catches up with other writers).
+    pub async fn codes_computed_since(&self, since: i64) -> StoreResult<Vec<HealthCodeRecord>> {
+        let sql = format!("SELECT {CODE_COLUMNS} FROM health_codes WHERE computed_at >= $1");
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(sql)).bind(since).fetch_all(pool).await?
         });
         Ok(rows)
     }
@@ -979,21 +1049,24 @@ impl Store {
     pub async fn round_untested(
         &self,
         round_id: i64,
+        after_resident: i64,
         limit: i64,
     ) -> StoreResult<Vec<(CodePerson, i64, String)>> {
+        // Keyset by resident id: each page starts where the last ended (no rescan of marked people).
         let rows: Vec<(String, String, i64, String)> = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT r.id_type, r.id_number, r.id, r.grid_code FROM residents r \
                  JOIN test_rounds tr ON tr.id = $1 \
-                 WHERE r.grid_code >= tr.region_code AND r.grid_code < tr.region_code || ':' \
+                 WHERE r.id > $4 AND r.grid_code >= tr.region_code AND r.grid_code < tr.region_code || ':' \
                  AND NOT EXISTS (SELECT 1 FROM samples s WHERE s.id_number = r.id_number AND s.id_type = r.id_type AND s.round_id = $1) \
                  AND NOT EXISTS (SELECT 1 FROM sampling_exemptions e WHERE e.round_id = $1 AND e.resident_id = r.id) \
                  AND NOT EXISTS (SELECT 1 FROM code_facts f WHERE f.fact_key = $3 || r.id_type || ':' || r.id_number) \
-                 LIMIT $2",
+                 ORDER BY r.id LIMIT $2",
             )
             .bind(round_id)
             .bind(limit)
             .bind(format!("untested:{round_id}:"))
+            .bind(after_resident)
             .fetch_all(pool)
             .await?
         });
@@ -1014,6 +1087,18 @@ impl Store {
         now: i64,
     ) -> StoreResult<String> {
         with_pool!(self, pool => {
+            // Read first: a resident's code page refreshes every minute, and a write per view would
+            // queue behind the checkpoints' passages for the write lock.
+            let found: Option<(String,)> = sqlx::query_as(
+                "SELECT subject FROM code_subjects WHERE id_number = $1 AND id_type = $2",
+            )
+            .bind(&person.id_number)
+            .bind(&person.id_type)
+            .fetch_optional(pool)
+            .await?;
+            if let Some((subject,)) = found {
+                return Ok(subject);
+            }
             sqlx::query(
                 "INSERT INTO code_subjects (subject, id_type, id_number, resident_id, issued_at) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT DO NOTHING",

@@ -28,7 +28,7 @@ use sqlx::{PgPool, SqlitePool};
 pub use audit::AuditRecord;
 pub use door_visits::{DoorVisitRecord, UnvisitedHousehold};
 pub use health_code::{
-    AppealRecord, CheckpointRecord, CodeChangeRecord, CodePerson, CodeWrite, ColourCount,
+    AppealRecord, AreaStep, CheckpointRecord, CodeChangeRecord, CodePerson, CodeWrite, ColourCount,
     FactRecord, FactUpdate, FactWrite, HealthCodeRecord, ItineraryStop, NewRiskArea, PassageRecord,
     PassageWrite, RiskAreaRecord, RiskAreaRoundRecord, RiskAreaStepRecord, SubjectOwner,
     VenueRecord, VenueVisitRecord,

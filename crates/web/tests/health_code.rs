@@ -354,11 +354,12 @@ async fn a_resident_code_passes_a_checkpoint_and_a_changed_or_retried_code_is_ha
     assert_eq!(status, 403, "{forbidden}");
     assert_eq!(forbidden["error"], "forbidden");
 
-    // The checking page lists each check once (the retry is not a second row).
+    // The checking page lists each check once (the retry is not a second row); the impossible
+    // temperature is on record as a refusal.
     let (_, page) = server
         .get_text(&officer, &format!("/checkpoints/{checkpoint}"))
         .await;
-    assert_eq!(passage_rows(&page), 3, "{page}");
+    assert_eq!(passage_rows(&page), 4, "{page}");
     assert!(page.contains("通行") && page.contains("冀A12345"));
     assert!(page.contains("id=\"today-counts\""));
 
@@ -392,7 +393,7 @@ async fn a_resident_code_passes_a_checkpoint_and_a_changed_or_retried_code_is_ha
         "{panel}"
     );
     assert!(panel.contains("id=\"decision-label\">通行<"));
-    assert_eq!(passage_rows(&answered), 4);
+    assert_eq!(passage_rows(&answered), 5);
     assert!(
         !answered.contains(&format!("value=\"{key}\"")),
         "a fresh key for the next check"
