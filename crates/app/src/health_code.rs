@@ -663,7 +663,7 @@ impl App {
         // The changed people are written through the fact writer: it re-reads their facts under the
         // writer lock, so a fact that arrived while this pass was computing is never overwritten
         // with an older answer.
-        for chunk in changed.chunks(2_000) {
+        for chunk in changed.chunks(5_000) {
             let updates: Vec<FactUpdate> = chunk
                 .iter()
                 .map(|code| FactUpdate::Recompute {

@@ -196,9 +196,18 @@ pub async fn run(args: &BenchArgs, bench: &VerifyBench) -> Result<()> {
     pure_colour_function(args.residents, bench.coloured_per_1000);
 
     // -- 3. offline verification --------------------------------------------------------------------
+    eprintln!(
+        "(memory before issuing tokens: {:.0} MiB peak)",
+        peak_memory_mib()
+    );
     let tokens = app
         .issue_code_tokens_unchecked(&people, Some(now - 20 * 3600))
         .await?;
+    eprintln!(
+        "(memory after issuing {} tokens: {:.0} MiB peak)",
+        tokens.len(),
+        peak_memory_mib()
+    );
     let trust =
         Arc::new(TrustList::from_json(&app.trust_list_json().await?).map_err(anyhow::Error::msg)?);
     let sample: Arc<Vec<String>> = Arc::new(tokens.iter().take(10_000).cloned().collect());

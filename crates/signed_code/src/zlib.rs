@@ -22,11 +22,27 @@ pub(crate) enum InflateError {
 /// Compresses `data` at the best level, with `dict` as preset dictionary if given: a zlib
 /// stream when `zlib_wrapper`, else raw DEFLATE.
 pub(crate) fn deflate(data: &[u8], dict: Option<&[u8]>, zlib_wrapper: bool) -> Vec<u8> {
-    let mut c = Compress::new(Compression::best(), zlib_wrapper);
-    if let Some(dict) = dict {
-        c.set_dictionary(dict)
-            .expect("setting a dictionary before any input cannot fail");
+    // One compressor per thread and wrapper kind, reset between uses: a best-level DEFLATE state is
+    // hundreds of KiB, and allocating one per signed code made memory balloon on the server's
+    // worker threads (gigabytes after tens of thousands of codes).
+    thread_local! {
+        static COMPRESSORS: std::cell::RefCell<[Option<Compress>; 2]> =
+            const { std::cell::RefCell::new([None, None]) };
     }
+    COMPRESSORS.with(|cell| {
+        let mut slots = cell.borrow_mut();
+        let c = slots[usize::from(zlib_wrapper)]
+            .get_or_insert_with(|| Compress::new(Compression::best(), zlib_wrapper));
+        c.reset();
+        if let Some(dict) = dict {
+            c.set_dictionary(dict)
+                .expect("setting a dictionary before any input cannot fail");
+        }
+        deflate_with(c, data)
+    })
+}
+
+fn deflate_with(c: &mut Compress, data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() + 64);
     loop {
         let consumed = c.total_in() as usize;
