@@ -196,14 +196,14 @@ pub async fn run(args: &BenchArgs, bench: &VerifyBench) -> Result<()> {
     pure_colour_function(args.residents, bench.coloured_per_1000);
 
     // -- 3. offline verification --------------------------------------------------------------------
-    eprintln!(
+    println!(
         "(memory before issuing tokens: {:.0} MiB peak)",
         peak_memory_mib()
     );
     let tokens = app
         .issue_code_tokens_unchecked(&people, Some(now - 20 * 3600))
         .await?;
-    eprintln!(
+    println!(
         "(memory after issuing {} tokens: {:.0} MiB peak)",
         tokens.len(),
         peak_memory_mib()
