@@ -38,8 +38,9 @@ const MAX_CLOCK_SKEW: i64 = 5 * 60;
 /// The DEFLATE preset dictionary of `FK1:`: the constant CBOR skeleton of a token in the order it
 /// is written (tag 18, header {alg: EdDSA, kid: h'…'}, the claim keys, the private claim). With it
 /// DEFLATE shrinks a token instead of growing it (the signature and key id do not compress).
-/// Changing it changes the format: it belongs to the `FK1:` prefix.
-const DICTIONARY: &[u8] = &[
+/// Changing it changes the format: it belongs to the `FK1:` prefix (the web crate's offline
+/// checkpoint page hands the same bytes to the browser).
+pub const FK1_DICTIONARY: &[u8] = &[
     0x3a, 0x00, 0x01, 0x00, 0x00, 0x83, 0x00, 0xf4, 0xf6, // -65537: [0, false, null]
     0x3a, 0x00, 0x01, 0x00, 0x00, 0x83, 0x01, 0xf5, 0x1a, // -65537: [1, true, u32]
     0xd2, 0x84, 0x4d, 0xa2, 0x01, 0x27, 0x04, 0x48, // 18([h'{1: -8, 4: h'…8…'
@@ -219,7 +220,7 @@ impl CodeSigner {
                 Value::Bytes(signature.to_bytes().to_vec()),
             ])),
         );
-        let compressed = zlib::deflate(&cbor::encode(&cose), Some(DICTIONARY), false);
+        let compressed = zlib::deflate(&cbor::encode(&cose), Some(FK1_DICTIONARY), false);
         let mut text = String::with_capacity(CODE_PREFIX.len() + compressed.len() * 3 / 2 + 2);
         text.push_str(CODE_PREFIX);
         text.push_str(&base45::encode(compressed));
@@ -436,7 +437,7 @@ pub fn verify_code(
         .strip_prefix(CODE_PREFIX)
         .ok_or(CodeRejection::NoPrefix)?;
     let compressed = base45::decode(body).map_err(|_| CodeRejection::Base45)?;
-    let cose = zlib::inflate(&compressed, Some(DICTIONARY), false)
+    let cose = zlib::inflate(&compressed, Some(FK1_DICTIONARY), false)
         .map_err(|_| CodeRejection::Compression)?;
     let value = cbor::decode_one(&cose).ok_or(CodeRejection::Cbor)?;
     let sign1 = cbor::parse_sign1(value, false).map_err(|e| match e {
@@ -572,14 +573,14 @@ mod base64_key {
 #[cfg(test)]
 pub(crate) fn inflate_token(text: &str) -> Vec<u8> {
     let body = text.strip_prefix(CODE_PREFIX).unwrap();
-    zlib::inflate(&base45::decode(body).unwrap(), Some(DICTIONARY), false).unwrap()
+    zlib::inflate(&base45::decode(body).unwrap(), Some(FK1_DICTIONARY), false).unwrap()
 }
 
 #[cfg(test)]
 pub(crate) fn deflate_token(cose: &[u8]) -> String {
     format!(
         "{CODE_PREFIX}{}",
-        base45::encode(zlib::deflate(cose, Some(DICTIONARY), false))
+        base45::encode(zlib::deflate(cose, Some(FK1_DICTIONARY), false))
     )
 }
 

@@ -35,8 +35,8 @@ mod dcc;
 mod zlib;
 
 pub use code::{
-    CODE_PREFIX, CodeClaims, CodeColour, CodeRejection, CodeSigner, TrustList, TrustListError,
-    TrustedKey, verify_code,
+    CODE_PREFIX, CodeClaims, CodeColour, CodeRejection, CodeSigner, FK1_DICTIONARY, TrustList,
+    TrustListError, TrustedKey, verify_code,
 };
 pub use dcc::{
     DCC_PREFIX, DccCertificate, DccInspection, DccKind, DccRejection, DccStep, DscTrustList,

@@ -74,6 +74,7 @@ pub fn pages() -> Router<AppState> {
             "/checkpoints",
             get(checkpoints_page).post(create_checkpoint_submit),
         )
+        .route("/checkpoints/offline", get(offline_checkpoint_page))
         .route(
             "/checkpoints/{id}",
             get(checkpoint_page).post(checkpoint_check_submit),
@@ -113,6 +114,22 @@ pub async fn checkpoint_script() -> Response {
             (header::CACHE_CONTROL, "max-age=3600".to_string()),
         ],
         include_str!("../assets/checkpoint.js"),
+    )
+        .into_response()
+}
+
+/// `/assets/offline_verify.js`: the offline checking page's script (Base45, inflate with the `FK1:`
+/// dictionary, CBOR and Ed25519 through WebCrypto, all in the browser).
+pub async fn offline_verify_script() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8".to_string(),
+            ),
+            (header::CACHE_CONTROL, "max-age=3600".to_string()),
+        ],
+        include_str!("../assets/offline_verify.js"),
     )
         .into_response()
 }
@@ -1493,6 +1510,37 @@ async fn checkpoint_check_submit(
         }
         Err(e) => Err(page.error(e)),
     }
+}
+
+/// The offline checking page (离线查验): the browser checks `FK1:` codes by itself with the trust
+/// list (fetched once from `/api/trust-list` and kept in localStorage) and the `FK1:` DEFLATE
+/// dictionary (written into the page), so a post whose network drops keeps checking. Nothing is
+/// logged: a check here is not a passage.
+#[derive(Template)]
+#[template(path = "health_code/checkpoint_offline.html")]
+struct OfflineCheckpointPage {
+    layout: Layout,
+    /// [`fangkong_signed_code::FK1_DICTIONARY`] as hex.
+    dictionary_hex: String,
+    /// The server's clock at page load (Unix seconds): the page judges expiry by it.
+    now_unix: i64,
+}
+
+async fn offline_checkpoint_page(State(state): State<AppState>, page: PageUser) -> PageResult {
+    if !page.can(Permission::VerifyAtCheckpoint) {
+        return Err(page.error(AppError::Forbidden {
+            role: page.user.actor.role,
+        }));
+    }
+    let dictionary_hex = fangkong_signed_code::FK1_DICTIONARY
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(render(&OfflineCheckpointPage {
+        layout: page.layout("checkpoints"),
+        dictionary_hex,
+        now_unix: state.app.now_unix(),
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------

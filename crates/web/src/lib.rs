@@ -76,6 +76,10 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
             "/assets/checkpoint.js",
             axum::routing::get(health_code::checkpoint_script),
         )
+        .route(
+            "/assets/offline_verify.js",
+            axum::routing::get(health_code::offline_verify_script),
+        )
         .route("/health", axum::routing::get(|| async { "ok" }))
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))
         .with_state(state)

@@ -954,3 +954,54 @@ async fn the_openapi_document_lists_the_health_code_routes() {
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn the_offline_checkpoint_page_and_its_script_are_served_to_checkpoint_staff_only() {
+    let server = start().await;
+    let commander = server.login("commander").await;
+    let checkpoint = create_checkpoint(&server, &commander).await;
+    let (officer, _) = checkpoint_officer(&server, checkpoint).await;
+    let (_, checking) = server
+        .get_text(&officer, &format!("/checkpoints/{checkpoint}"))
+        .await;
+    assert!(checking.contains("href=\"/checkpoints/offline\"") && checking.contains("离线查验"));
+
+    let (status, page) = server.get_text(&officer, "/checkpoints/offline").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("/assets/offline_verify.js") && page.contains("id=\"scan\""));
+    let dictionary: String = fangkong_signed_code::FK1_DICTIONARY
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(page.contains(&format!("data-dictionary=\"{dictionary}\"")));
+    assert!(page.contains(&format!("data-now=\"{}\"", server.app.now_unix())));
+
+    let script = support::client()
+        .get(server.url("/assets/offline_verify.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), 200);
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    let script = script.text().await.unwrap();
+    assert!(script.contains("inflateRaw") && script.contains("'Ed25519'"));
+    assert!(
+        !script.contains("/verify'"),
+        "the script calls no verify API"
+    );
+
+    let (resident, _) = resident(&server).await;
+    let (status, _) = server.get_text(&resident, "/checkpoints/offline").await;
+    assert_eq!(status, 403);
+    let anonymous = support::client()
+        .get(server.url("/checkpoints/offline"))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(anonymous.status(), 200);
+}
