@@ -2,6 +2,7 @@
 //! set) on a brand-new PostgreSQL database: codes fed by mass testing and by people, the signed QR
 //! at checkpoints, risk areas stepping down, venues and itineraries, appeals, and a policy switch.
 
+#[macro_use]
 mod support;
 
 use chrono::Duration;
@@ -17,27 +18,6 @@ use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
 use fangkong_signed_code::{TrustList, verify_code};
 use support::*;
-
-macro_rules! story {
-    ($story:ident, $sqlite:ident, $postgres:ident) => {
-        #[tokio::test]
-        async fn $sqlite() {
-            $story(Backend::Sqlite).await;
-        }
-
-        #[tokio::test]
-        async fn $postgres() {
-            if postgres_url().is_none() {
-                eprintln!(
-                    "{} was not run: {POSTGRES_ENV} is not set",
-                    stringify!($postgres)
-                );
-                return;
-            }
-            $story(Backend::Postgres).await;
-        }
-    };
-}
 
 story!(
     codes_follow_mass_testing_and_hand_entered_facts,

@@ -2,6 +2,7 @@
 //! set) on a brand-new PostgreSQL database: a round from opening to rechecks, the chain of custody,
 //! lab uploads in every format, antigen self-tests and key-group routine testing.
 
+#[macro_use]
 mod support;
 
 use fangkong_app::lab_results::ResultInput;
@@ -12,27 +13,6 @@ use fangkong_app::{Actor, App, AppError};
 use fangkong_domain::mass_testing::TubeBarcode;
 use fangkong_domain::person::KeyGroup;
 use support::*;
-
-macro_rules! story {
-    ($story:ident, $sqlite:ident, $postgres:ident) => {
-        #[tokio::test]
-        async fn $sqlite() {
-            $story(Backend::Sqlite).await;
-        }
-
-        #[tokio::test]
-        async fn $postgres() {
-            if postgres_url().is_none() {
-                eprintln!(
-                    "{} was not run: {POSTGRES_ENV} is not set",
-                    stringify!($postgres)
-                );
-                return;
-            }
-            $story(Backend::Postgres).await;
-        }
-    };
-}
 
 story!(
     a_round_from_opening_to_rechecks,

@@ -1,6 +1,7 @@
 //! Behaviour stories of the application layer, each run on SQLite and, when FANGKONG_TEST_POSTGRES
 //! names a server, on a brand-new PostgreSQL database.
 
+#[macro_use]
 mod support;
 
 use std::fmt::Debug;
@@ -15,27 +16,6 @@ use fangkong_domain::role::Role;
 use support::*;
 
 /// Generates the SQLite test and the PostgreSQL test of one story.
-macro_rules! story {
-    ($story:ident, $sqlite:ident, $postgres:ident) => {
-        #[tokio::test]
-        async fn $sqlite() {
-            $story(Backend::Sqlite).await;
-        }
-
-        #[tokio::test]
-        async fn $postgres() {
-            if postgres_url().is_none() {
-                eprintln!(
-                    "{} was not run: {POSTGRES_ENV} is not set",
-                    stringify!($postgres)
-                );
-                return;
-            }
-            $story(Backend::Postgres).await;
-        }
-    };
-}
-
 fn has_chinese(text: &str) -> bool {
     text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
 }

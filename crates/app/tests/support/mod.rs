@@ -18,6 +18,29 @@ use fangkong_domain::role::Role;
 use fangkong_store::{GridWorkerRecord, RegionRecord};
 
 /// The environment variable naming the PostgreSQL server the tests may create databases on.
+/// Declares a story as two tests: on SQLite, and on a brand-new PostgreSQL database when
+/// FANGKONG_TEST_POSTGRES is set (otherwise the PostgreSQL test says it was not run).
+macro_rules! story {
+    ($story:ident, $sqlite:ident, $postgres:ident) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            $story(Backend::Sqlite).await;
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            if postgres_url().is_none() {
+                eprintln!(
+                    "{} was not run: {POSTGRES_ENV} is not set",
+                    stringify!($postgres)
+                );
+                return;
+            }
+            $story(Backend::Postgres).await;
+        }
+    };
+}
+
 pub const POSTGRES_ENV: &str = "FANGKONG_TEST_POSTGRES";
 
 /// 2022-11-20 10:00 in Beijing.
