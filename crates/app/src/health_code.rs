@@ -30,6 +30,10 @@ use tokio::sync::OnceCell;
 use crate::population::mask_document;
 use crate::{Actor, App, AppError, AppResult, audit, china_offset};
 
+/// The preset DEFLATE dictionary of FK1 codes, for the offline page's verifier (web reaches the
+/// signing crate only through the app).
+pub use fangkong_signed_code::FK1_DICTIONARY;
+
 /// How long a QR code shown by a resident stays valid: long enough to walk to the scanner, short
 /// enough that a screenshot passed around is useless by the next checkpoint.
 pub const CODE_TOKEN_SECONDS: i64 = 180;

@@ -1520,7 +1520,7 @@ async fn checkpoint_check_submit(
 #[template(path = "health_code/checkpoint_offline.html")]
 struct OfflineCheckpointPage {
     layout: Layout,
-    /// [`fangkong_signed_code::FK1_DICTIONARY`] as hex.
+    /// [`fangkong_app::health_code::FK1_DICTIONARY`] as hex.
     dictionary_hex: String,
     /// The server's clock at page load (Unix seconds): the page judges expiry by it.
     now_unix: i64,
@@ -1532,7 +1532,7 @@ async fn offline_checkpoint_page(State(state): State<AppState>, page: PageUser) 
             role: page.user.actor.role,
         }));
     }
-    let dictionary_hex = fangkong_signed_code::FK1_DICTIONARY
+    let dictionary_hex = fangkong_app::health_code::FK1_DICTIONARY
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();

@@ -969,7 +969,7 @@ async fn the_offline_checkpoint_page_and_its_script_are_served_to_checkpoint_sta
     let (status, page) = server.get_text(&officer, "/checkpoints/offline").await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("/assets/offline_verify.js") && page.contains("id=\"scan\""));
-    let dictionary: String = fangkong_signed_code::FK1_DICTIONARY
+    let dictionary: String = fangkong_app::health_code::FK1_DICTIONARY
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
