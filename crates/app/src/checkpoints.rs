@@ -537,17 +537,8 @@ impl App {
                         .await;
                 }
             }
-            let brief = self.codes.brief(&self.store, &person).await?;
             // Online, the current code wins over the colour signed into the QR a few minutes ago.
-            let (colour, popup) = match &brief {
-                Some(b) if b.stale_at.is_none_or(|t| t > now) => (b.colour, b.popup),
-                Some(_) => {
-                    let (state, _, _) = self.current_code(&person).await?;
-                    (state.colour, state.popup.is_some())
-                }
-                // Nobody with a fact: plain green whatever an old QR says.
-                None => (CodeColour::Green, false),
-            };
+            let (colour, popup) = self.colour_now(&person, now).await?;
             (
                 Some(person),
                 resident_id,
@@ -565,15 +556,7 @@ impl App {
                 id_type: document.id_type().code().to_string(),
                 id_number: document.number().to_string(),
             };
-            let brief = self.codes.brief(&self.store, &person).await?;
-            let (colour, popup) = match &brief {
-                Some(b) if b.stale_at.is_none_or(|t| t > now) => (b.colour, b.popup),
-                Some(_) => {
-                    let (state, _, _) = self.current_code(&person).await?;
-                    (state.colour, state.popup.is_some())
-                }
-                None => (CodeColour::Green, false),
-            };
+            let (colour, popup) = self.colour_now(&person, now).await?;
             let last_negative = self.store.negatives_of(&person).await?.into_iter().max();
             (Some(person), None, colour, popup, last_negative, None)
         };
@@ -671,6 +654,19 @@ impl App {
             assign_code: assigned,
             repeated: false,
             at: now,
+        })
+    }
+
+    /// A person's colour and pop-up at a check: from the verifier's memory while it is fresh,
+    /// computed from the facts when time may have changed it, plain green for nobody with a fact.
+    async fn colour_now(&self, person: &CodePerson, now: i64) -> AppResult<(CodeColour, bool)> {
+        Ok(match self.codes.brief(&self.store, person).await? {
+            Some(b) if b.stale_at.is_none_or(|t| t > now) => (b.colour, b.popup),
+            Some(_) => {
+                let (state, _, _) = self.current_code(person).await?;
+                (state.colour, state.popup.is_some())
+            }
+            None => (CodeColour::Green, false),
         })
     }
 
