@@ -17,6 +17,7 @@ use fangkong_domain::health_code::{
 };
 use fangkong_domain::ids::{IdDocument, IdType, mask_middle};
 use fangkong_domain::region::RegionCode;
+use fangkong_domain::person_event::{self, CaseEvent, ContactEvent};
 use fangkong_domain::role::Permission;
 use fangkong_signed_code::{CodeClaims, CodeSigner, TrustList};
 use fangkong_store::{
@@ -363,7 +364,7 @@ fn code_list_row(record: HealthCodeRecord) -> CodeListRow {
     }
 }
 
-/// The facts a mass-testing person event brings, and the facts it ends.
+/// The facts a person event (mass testing, investigation) brings, and the facts it ends.
 fn facts_of_event(event: &PersonEventRecord) -> (Option<FactWrite>, Option<FactUpdate>) {
     let person = CodePerson {
         id_type: event.id_type.clone(),
@@ -404,6 +405,57 @@ fn facts_of_event(event: &PersonEventRecord) -> (Option<FactWrite>, Option<FactU
                 person,
                 kinds: vec![
                     FactKind::PoolPositivePending.code().to_string(),
+                    FactKind::InitialScreenPositive.code().to_string(),
+                ],
+                at: event.at,
+            }),
+        ),
+        // Investigation (流调): contacts are coded from their last exposure, cases from when found.
+        person_event::CLOSE_CONTACT | person_event::SECONDARY_CONTACT => {
+            let detail: Option<ContactEvent> = serde_json::from_str(&event.detail).ok();
+            let (kind, words) = if event.kind == person_event::CLOSE_CONTACT {
+                (FactKind::CloseContact, "流调判定为密切接触者")
+            } else {
+                (FactKind::SecondaryContact, "流调判定为密接的密接")
+            };
+            let mut write = fact(kind, words);
+            write.source = format!("流调：{}", event.source);
+            if let Some(detail) = detail {
+                write.anchor = detail.last_exposure;
+            }
+            (Some(write), None)
+        }
+        person_event::CONTACT_CLEARED => (
+            None,
+            Some(FactUpdate::End {
+                person,
+                kinds: vec![
+                    FactKind::CloseContact.code().to_string(),
+                    FactKind::SecondaryContact.code().to_string(),
+                ],
+                at: event.at,
+            }),
+        ),
+        person_event::CASE_REPORTED => {
+            let detail: Option<CaseEvent> = serde_json::from_str(&event.detail).ok();
+            let kind = match detail.as_ref().map(|d| d.case_kind.as_str()) {
+                Some("confirmed") => FactKind::Confirmed,
+                Some("asymptomatic") => FactKind::Asymptomatic,
+                Some("suspected") => FactKind::Suspected,
+                _ => FactKind::InitialScreenPositive,
+            };
+            let mut write = fact(kind, "流调登记病例");
+            write.source = format!("流调：{}", event.source);
+            (Some(write), None)
+        }
+        person_event::CASE_DISCHARGED | person_event::CASE_EXCLUDED => (
+            None,
+            Some(FactUpdate::End {
+                person,
+                kinds: vec![
+                    FactKind::Confirmed.code().to_string(),
+                    FactKind::Asymptomatic.code().to_string(),
+                    FactKind::Suspected.code().to_string(),
                     FactKind::InitialScreenPositive.code().to_string(),
                 ],
                 at: event.at,

@@ -7,9 +7,13 @@
 pub mod checkpoint;
 pub mod health_code;
 pub mod ids;
+pub mod investigation;
+pub mod isolation;
 pub mod lab_result;
+pub mod leads;
 pub mod mass_testing;
 pub mod person;
+pub mod person_event;
 pub mod phone;
 pub mod region;
 pub mod resident_row;

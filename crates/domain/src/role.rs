@@ -58,6 +58,26 @@ pub enum Permission {
     QueryItinerary,
     /// Show one's own health code and scan venue codes (residents).
     ShowOwnCode,
+    /// See cases, contacts, trajectories and chains in the jurisdiction (流调查询).
+    ViewInvestigation,
+    /// Record cases, trajectories, contacts and transmission links (流调溯源).
+    InvestigateCases,
+    /// See leads and the 24-hour landing view (落地查人台账).
+    ViewLeads,
+    /// Send leads: grassroots screening, assistance letters in and out, big-data push imports (线索登记、协查).
+    SendLeads,
+    /// Record the outcome of a lead on the ground: found and controlled, not here, left the province (落地查人).
+    LandLeads,
+    /// Report oneself as a risk person (群众自报, residents).
+    SelfReport,
+    /// See isolation sites, people under measures, transfers, hospital beds (隔离转运查询).
+    ViewIsolation,
+    /// Run an isolation site: rooms, check-in, temperatures, in-site tests, release (隔离点管理).
+    ManageIsolationSites,
+    /// Assign people to sites and rooms, dispatch and track transfers, vehicles (调度、转运).
+    DispatchTransfers,
+    /// Daily check-ins of people isolated or monitored at home; door-sensor alarms (居家隔离/健康监测).
+    RecordHomeCheckIns,
 }
 
 impl Role {
@@ -157,6 +177,40 @@ impl Role {
             ),
             DecideHealthCodes => matches!(self, Commander | Epidemiologist | Administrator),
             QueryItinerary => matches!(self, Commander | Epidemiologist | Administrator),
+            ViewInvestigation => matches!(
+                self,
+                Commander | Epidemiologist | DutyOfficer | Administrator
+            ),
+            InvestigateCases => matches!(self, Commander | Epidemiologist | Administrator),
+            ViewLeads => matches!(
+                self,
+                Commander | Epidemiologist | GridWorker | DutyOfficer | Administrator
+            ),
+            SendLeads => matches!(
+                self,
+                Commander | Epidemiologist | GridWorker | Administrator
+            ),
+            LandLeads => matches!(
+                self,
+                GridWorker | Epidemiologist | Commander | Administrator
+            ),
+            SelfReport => matches!(self, Resident),
+            ViewIsolation => matches!(
+                self,
+                Commander
+                    | Epidemiologist
+                    | IsolationSite
+                    | Transfer
+                    | DutyOfficer
+                    | GridWorker
+                    | Administrator
+            ),
+            ManageIsolationSites => matches!(self, IsolationSite | Commander | Administrator),
+            DispatchTransfers => matches!(self, Transfer | Commander | Administrator),
+            RecordHomeCheckIns => matches!(
+                self,
+                GridWorker | Resident | IsolationSite | Commander | Administrator
+            ),
         }
     }
 }
@@ -188,7 +242,7 @@ pub const CAPABILITIES: [Capability; 9] = [
     Capability {
         slug: "investigation",
         label_zh: "流调溯源",
-        built: false,
+        built: true,
     },
     Capability {
         slug: "risk_area",
@@ -198,7 +252,7 @@ pub const CAPABILITIES: [Capability; 9] = [
     Capability {
         slug: "isolation",
         label_zh: "隔离、转运与救治",
-        built: false,
+        built: true,
     },
     Capability {
         slug: "supplies",

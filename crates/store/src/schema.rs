@@ -1,5 +1,12 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
-pub(crate) const TABLES_CHILD_FIRST: [&str; 39] = [
+pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
+    // isolation (0008): children first
+    // leads (0007): children first
+    // investigation (0006): children first
+    "contacts",
+    "case_stops",
+    "cases",
+    // health code (0004)
     "venue_visits",
     "venues",
     "passages",

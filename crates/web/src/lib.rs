@@ -7,6 +7,9 @@
 
 mod api;
 mod health_code;
+mod investigation;
+mod isolation;
+mod leads;
 mod mass_testing;
 mod pages;
 mod session;
@@ -61,11 +64,17 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
         .merge(pages::router())
         .merge(mass_testing::pages())
         .merge(health_code::pages())
+        .merge(investigation::pages())
+        .merge(leads::pages())
+        .merge(isolation::pages())
         .nest(
             "/api",
             api::router()
                 .merge(mass_testing::api())
-                .merge(health_code::api(config.verify_concurrency_limit)),
+                .merge(health_code::api(config.verify_concurrency_limit))
+                .merge(investigation::api())
+                .merge(leads::api())
+                .merge(isolation::api()),
         )
         .route("/assets/app.css", axum::routing::get(stylesheet))
         .route(

@@ -75,7 +75,57 @@ pub struct Layout {
     pub testing: crate::mass_testing::TestingNav,
     /// The health-code, checkpoint and risk-area links this role may use.
     pub codes: crate::health_code::CodeNav,
+    /// The investigation, leads and isolation links this role may use.
+    pub work: WorkNav,
     pub flash: Option<Flash>,
+}
+
+/// Which investigation (流调), lead (落地查人) and isolation (隔离转运) links the navigation shows a role.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WorkNav {
+    /// Cases, contacts, chains (`/cases`, `/chains`).
+    pub cases: bool,
+    /// Leads and the 24-hour landing view (`/leads`).
+    pub leads: bool,
+    /// Sites, people under measures, hospitals (`/isolation`).
+    pub isolation: bool,
+    /// Allocation and transfers (`/transfers`).
+    pub transfers: bool,
+    /// Home isolation and monitoring check-ins (`/home-monitoring`).
+    pub home: bool,
+    /// A resident's own self-report (`/me/self-report`).
+    pub self_report: bool,
+}
+
+impl WorkNav {
+    pub fn for_role(role: Role) -> WorkNav {
+        WorkNav {
+            cases: role.allows(Permission::ViewInvestigation),
+            leads: role.allows(Permission::ViewLeads),
+            isolation: role.allows(Permission::ViewIsolation),
+            transfers: role.allows(Permission::DispatchTransfers),
+            home: role.allows(Permission::RecordHomeCheckIns)
+                && role.allows(Permission::ViewIsolation),
+            self_report: role.allows(Permission::SelfReport),
+        }
+    }
+
+    pub fn any(&self) -> bool {
+        self.cases || self.leads || self.isolation || self.transfers || self.home
+    }
+
+    /// Where the investigation capability's link leads for a role.
+    pub fn investigation_home_of(role: Role) -> &'static str {
+        if role.allows(Permission::ViewInvestigation) {
+            "/cases"
+        } else if role.allows(Permission::ViewLeads) {
+            "/leads"
+        } else if role.allows(Permission::SelfReport) {
+            "/me/self-report"
+        } else {
+            "/modules/investigation"
+        }
+    }
 }
 
 /// A logged-in user on a page; not logged in → redirect to the login page with the reason.
@@ -134,6 +184,8 @@ impl PageUser {
                         "population" => "/regions",
                         "mass_testing" => "/testing",
                         "health_code" => crate::health_code::CodeNav::home_of(actor.role),
+                        "investigation" => WorkNav::investigation_home_of(actor.role),
+                        "isolation" => "/isolation",
                         "platform" => "/import",
                         _ => "",
                     },
@@ -143,6 +195,7 @@ impl PageUser {
             is_admin: actor.role.allows(Permission::ViewAuditLog),
             testing: crate::mass_testing::TestingNav::for_role(actor.role),
             codes: crate::health_code::CodeNav::for_role(actor.role),
+            work: WorkNav::for_role(actor.role),
             flash: None,
         }
     }

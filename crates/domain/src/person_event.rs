@@ -1,0 +1,78 @@
+//! The seam between modules: facts about a person travel as rows of `person_events` (kind, the
+//! person, their grid, a source and a JSON detail), read in id order by every module that cares.
+//!
+//! Mass testing writes `pool_positive`, `single_positive`, `recheck_negative`, `antigen_positive`
+//! (their detail is free text). Investigation, leads and isolation write the kinds below, each with
+//! a JSON detail of the struct named; a consumer that does not know a kind skips it.
+
+use serde::{Deserialize, Serialize};
+
+/// Investigation classified a person as a close contact (密接). Detail: [`ContactEvent`].
+pub const CLOSE_CONTACT: &str = "close_contact";
+/// Investigation classified a person as a secondary contact (次密接). Detail: [`ContactEvent`].
+pub const SECONDARY_CONTACT: &str = "secondary_contact";
+/// A contact was reclassified as a general contact or withdrawn. Detail: [`ContactEvent`].
+pub const CONTACT_CLEARED: &str = "contact_cleared";
+/// Investigation reported a case (confirmed, asymptomatic, suspected, initial-screen positive).
+/// Detail: [`CaseEvent`].
+pub const CASE_REPORTED: &str = "case_reported";
+/// A case was discharged from hospital or fangcang (出院). Detail: `{"case_id": N}`.
+pub const CASE_DISCHARGED: &str = "case_discharged";
+/// A suspected or initial-screen-positive case was excluded (排除). Detail: `{"case_id": N}`.
+pub const CASE_EXCLUDED: &str = "case_excluded";
+/// A lead was found on the ground and put under a measure (落地管控). Detail: [`LeadControlledEvent`].
+pub const LEAD_CONTROLLED: &str = "lead_controlled";
+/// A person under a measure tested positive or turned into a case (转阳). Detail: [`MeasureEvent`].
+pub const MEASURE_POSITIVE: &str = "measure_positive";
+/// A person's measure ended with every test negative (解除隔离). Detail: [`MeasureEvent`].
+pub const MEASURE_RELEASED: &str = "measure_released";
+
+/// Detail of [`CLOSE_CONTACT`], [`SECONDARY_CONTACT`] and [`CONTACT_CLEARED`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactEvent {
+    pub contact_id: i64,
+    pub case_id: i64,
+    /// For a secondary contact: the close contact (a `contacts` id) it was exposed to.
+    pub via_contact_id: Option<i64>,
+    /// Unix seconds of the last exposure; measure periods count from it.
+    pub last_exposure: i64,
+    /// `domain::investigation::Regime::code()` in force when classified.
+    pub regime: String,
+    /// The person's name as the epidemiologist recorded it (for a person not in the register).
+    pub name: String,
+    /// Phone, when known ('' otherwise).
+    pub phone: String,
+    /// Where the person is believed to be (address text), for routing and the landing.
+    pub address: String,
+}
+
+/// Detail of [`CASE_REPORTED`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseEvent {
+    pub case_id: i64,
+    /// `domain::investigation::CaseKind::code()`.
+    pub case_kind: String,
+    pub name: String,
+    pub address: String,
+    /// The designated hospital chosen, '' when not yet.
+    pub hospital: String,
+}
+
+/// Detail of [`LEAD_CONTROLLED`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadControlledEvent {
+    pub lead_id: i64,
+    /// `domain::isolation::MeasureKind::code()` the grid worker chose.
+    pub measure: String,
+    /// `domain::isolation::PersonCategory::code()` of the lead.
+    pub category: String,
+    pub name: String,
+    pub address: String,
+}
+
+/// Detail of [`MEASURE_POSITIVE`] and [`MEASURE_RELEASED`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeasureEvent {
+    pub measure_id: i64,
+    pub category: String,
+}

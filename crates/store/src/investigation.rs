@@ -1,0 +1,808 @@
+//! Cases, trajectories, contacts and transmission links (流调溯源).
+//!
+//! A case or a contact and the `person_events` row that tells the other modules about it are
+//! written in one transaction: the health code, leads and isolation modules never miss one and
+//! never see one that was rolled back. The store decides nothing: the application classifies.
+
+use sqlx::AssertSqlSafe;
+
+use crate::{Store, StoreError, StoreResult, with_pool};
+
+/// Inside a `with_pool!` body: appends a person event to transaction `$tx`.
+macro_rules! insert_event {
+    ($tx:expr, $at:expr, $kind:expr, $id_type:expr, $id_number:expr, $resident:expr, $grid:expr, $source:expr, $detail:expr) => {
+        sqlx::query(
+            "INSERT INTO person_events (at, kind, id_type, id_number, resident_id, grid_code, source, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind($at)
+        .bind($kind)
+        .bind($id_type)
+        .bind($id_number)
+        .bind($resident)
+        .bind($grid)
+        .bind($source)
+        .bind($detail)
+        .execute(&mut *$tx)
+        .await?
+    };
+}
+
+/// A case as stored.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct CaseRecord {
+    pub id: i64,
+    pub case_key: String,
+    pub case_number: String,
+    pub kind: String,
+    pub id_type: String,
+    pub id_number: String,
+    pub resident_id: Option<i64>,
+    pub name: String,
+    pub sex: String,
+    pub birth_date: String,
+    pub phone: Option<String>,
+    pub address: String,
+    pub grid_code: String,
+    pub region_code: String,
+    pub onset_date: Option<String>,
+    pub first_positive_at: Option<i64>,
+    pub found_by: String,
+    pub found_at: i64,
+    pub severity: String,
+    pub hospital: String,
+    pub status: String,
+    pub status_at: Option<i64>,
+    pub regime: String,
+    pub reported_at: Option<i64>,
+    pub investigated_at: Option<i64>,
+    pub isolated_at: Option<i64>,
+    pub infector_case_id: Option<i64>,
+    pub infector_note: String,
+    pub public_summary: String,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for CaseRecord {
+    // Personal data never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaseRecord")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("region_code", &self.region_code)
+            .finish_non_exhaustive()
+    }
+}
+
+const CASE_COLUMNS: &str = "id, case_key, case_number, kind, id_type, id_number, resident_id, name, sex, \
+     birth_date, phone, address, grid_code, region_code, onset_date, first_positive_at, found_by, found_at, \
+     severity, hospital, status, status_at, regime, reported_at, investigated_at, isolated_at, \
+     infector_case_id, infector_note, public_summary, created_by, created_at";
+
+/// A new case. `case_number_prefix` + the id becomes its number (藁城-00012).
+#[derive(Clone)]
+pub struct CaseWrite {
+    pub case_key: String,
+    pub case_number_prefix: String,
+    pub kind: String,
+    pub id_type: String,
+    pub id_number: String,
+    pub resident_id: Option<i64>,
+    pub name: String,
+    pub sex: String,
+    pub birth_date: String,
+    pub phone: Option<String>,
+    pub address: String,
+    pub grid_code: String,
+    pub region_code: String,
+    pub onset_date: Option<String>,
+    pub first_positive_at: Option<i64>,
+    pub found_by: String,
+    pub found_at: i64,
+    pub severity: String,
+    pub hospital: String,
+    pub regime: String,
+    pub reported_at: Option<i64>,
+    pub isolated_at: Option<i64>,
+    pub infector_case_id: Option<i64>,
+    pub infector_note: String,
+    pub created_by: String,
+    pub created_at: i64,
+    /// The JSON detail of the `case_reported` event.
+    pub event_detail: String,
+}
+
+impl std::fmt::Debug for CaseWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaseWrite")
+            .field("case_key", &self.case_key)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A change to a case the epidemiologist makes on its page.
+#[derive(Debug, Clone)]
+pub enum CaseUpdate {
+    Reported { at: i64 },
+    Investigated { at: i64 },
+    Isolated { at: i64 },
+    Clinical { severity: String, hospital: String },
+    Kind { kind: String },
+    /// Discharged or excluded; `event_kind`/`event_detail` tell the other modules.
+    Closed {
+        status: String,
+        at: i64,
+        event_kind: String,
+        event_detail: String,
+    },
+    Infector {
+        infector_case_id: Option<i64>,
+        note: String,
+    },
+    PublicSummary { text: String },
+}
+
+/// One stop of a case's trajectory.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct CaseStopRecord {
+    pub id: i64,
+    pub case_id: i64,
+    pub from_at: i64,
+    pub to_at: Option<i64>,
+    pub place_kind: String,
+    pub place_name: String,
+    pub address: String,
+    pub region_code: String,
+    pub source: String,
+    pub source_key: String,
+    pub public: bool,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// A contact as stored.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct ContactRecord {
+    pub id: i64,
+    pub case_id: i64,
+    pub case_region_code: String,
+    pub via_contact_id: Option<i64>,
+    pub person_key: String,
+    pub id_type: String,
+    pub id_number: String,
+    pub resident_id: Option<i64>,
+    pub name: String,
+    pub phone: Option<String>,
+    pub address: String,
+    pub grid_code: String,
+    pub exposure_kind: String,
+    pub exposure_detail: String,
+    pub protected: bool,
+    pub first_exposure_at: i64,
+    pub last_exposure_at: i64,
+    pub category: String,
+    pub reason: String,
+    pub regime: String,
+    pub status: String,
+    pub isolated_at: Option<i64>,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for ContactRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContactRecord")
+            .field("id", &self.id)
+            .field("case_id", &self.case_id)
+            .field("category", &self.category)
+            .finish_non_exhaustive()
+    }
+}
+
+const CONTACT_COLUMNS: &str = "id, case_id, case_region_code, via_contact_id, person_key, id_type, id_number, \
+     resident_id, name, phone, address, grid_code, exposure_kind, exposure_detail, protected, \
+     first_exposure_at, last_exposure_at, category, reason, regime, status, isolated_at, created_by, created_at";
+
+/// A new contact; `event_kind` is `close_contact`/`secondary_contact` (none for a general contact).
+#[derive(Clone)]
+pub struct ContactWrite {
+    pub case_id: i64,
+    pub case_region_code: String,
+    pub via_contact_id: Option<i64>,
+    pub person_key: String,
+    pub id_type: String,
+    pub id_number: String,
+    pub resident_id: Option<i64>,
+    pub name: String,
+    pub phone: Option<String>,
+    pub address: String,
+    pub grid_code: String,
+    pub exposure_kind: String,
+    pub exposure_detail: String,
+    pub protected: bool,
+    pub first_exposure_at: i64,
+    pub last_exposure_at: i64,
+    pub category: String,
+    pub reason: String,
+    pub regime: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub event_kind: Option<String>,
+    /// The JSON detail of the event, with `{contact_id}` standing for the new row's id.
+    pub event_detail: String,
+}
+
+impl std::fmt::Debug for ContactWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContactWrite")
+            .field("case_id", &self.case_id)
+            .field("category", &self.category)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Counts of cases per kind and status, and the deadlines missed, in a jurisdiction.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CaseCounts {
+    pub confirmed: i64,
+    pub asymptomatic: i64,
+    pub suspected: i64,
+    pub initial_screen_positive: i64,
+    pub active: i64,
+    pub discharged: i64,
+    pub report_overdue: i64,
+    pub investigation_overdue: i64,
+    pub close_contacts: i64,
+    pub secondary_contacts: i64,
+    pub general_contacts: i64,
+}
+
+/// One case in the chain picture.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChainCaseRow {
+    pub id: i64,
+    pub infector_case_id: Option<i64>,
+    pub kind: String,
+    pub case_number: String,
+    pub contacts: i64,
+}
+
+/// Filters of the case directory.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    /// Only cases whose report (2 h) or investigation (24 h) is not done and past due at `now`.
+    pub overdue_at: Option<(i64, i64, i64)>,
+}
+
+impl Store {
+    /// Writes a case and its `case_reported` event in one transaction. A case with the same key
+    /// returns the existing id and `false` (a retry, or an event taken twice).
+    pub async fn insert_case(&self, case: &CaseWrite) -> StoreResult<(i64, bool)> {
+        let outcome = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let inserted: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO cases (case_key, case_number, kind, id_type, id_number, resident_id, name, sex, \
+                 birth_date, phone, address, grid_code, region_code, onset_date, first_positive_at, found_by, \
+                 found_at, severity, hospital, status, regime, reported_at, isolated_at, infector_case_id, \
+                 infector_note, public_summary, created_by, created_at) \
+                 VALUES ($1, '', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+                 'active', $19, $20, $21, $22, $23, '', $24, $25) ON CONFLICT (case_key) DO NOTHING RETURNING id",
+            )
+            .bind(&case.case_key)
+            .bind(&case.kind)
+            .bind(&case.id_type)
+            .bind(&case.id_number)
+            .bind(case.resident_id)
+            .bind(&case.name)
+            .bind(&case.sex)
+            .bind(&case.birth_date)
+            .bind(&case.phone)
+            .bind(&case.address)
+            .bind(&case.grid_code)
+            .bind(&case.region_code)
+            .bind(&case.onset_date)
+            .bind(case.first_positive_at)
+            .bind(&case.found_by)
+            .bind(case.found_at)
+            .bind(&case.severity)
+            .bind(&case.hospital)
+            .bind(&case.regime)
+            .bind(case.reported_at)
+            .bind(case.isolated_at)
+            .bind(case.infector_case_id)
+            .bind(&case.infector_note)
+            .bind(&case.created_by)
+            .bind(case.created_at)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match inserted {
+                Some(id) => {
+                    let number = format!("{}-{id:05}", case.case_number_prefix);
+                    sqlx::query("UPDATE cases SET case_number = $1 WHERE id = $2")
+                        .bind(&number)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let detail = case.event_detail.replace("{case_id}", &id.to_string());
+                    insert_event!(tx, case.found_at, "case_reported", &case.id_type, &case.id_number,
+                        case.resident_id, &case.grid_code, format!("case:{id}"), &detail);
+                    tx.commit().await?;
+                    (id, true)
+                }
+                None => {
+                    let id: i64 = sqlx::query_scalar("SELECT id FROM cases WHERE case_key = $1")
+                        .bind(&case.case_key)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    (id, false)
+                }
+            }
+        });
+        Ok(outcome)
+    }
+
+    pub async fn case(&self, id: i64) -> StoreResult<Option<CaseRecord>> {
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1");
+        let row = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
+        });
+        Ok(row)
+    }
+
+    /// The open (not discharged or excluded) case of a person, if any.
+    pub async fn open_case_of(
+        &self,
+        id_type: &str,
+        id_number: &str,
+    ) -> StoreResult<Option<CaseRecord>> {
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE id_number = $1 AND id_type = $2 AND status = 'active' \
+             ORDER BY id LIMIT 1"
+        );
+        let row = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(sql)).bind(id_number).bind(id_type).fetch_optional(pool).await?
+        });
+        Ok(row)
+    }
+
+    /// Applies one change to a case (and, for a closing, its event) in one transaction.
+    pub async fn update_case(&self, id: i64, update: &CaseUpdate) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            // The id is always the last placeholder.
+            let query = match update {
+                CaseUpdate::Reported { at } => sqlx::query(
+                    "UPDATE cases SET reported_at = $1 WHERE reported_at IS NULL AND id = $2",
+                )
+                .bind(*at),
+                CaseUpdate::Investigated { at } => sqlx::query(
+                    "UPDATE cases SET investigated_at = $1 WHERE investigated_at IS NULL AND id = $2",
+                )
+                .bind(*at),
+                CaseUpdate::Isolated { at } => {
+                    sqlx::query("UPDATE cases SET isolated_at = $1 WHERE id = $2").bind(*at)
+                }
+                CaseUpdate::Clinical { severity, hospital } => sqlx::query(
+                    "UPDATE cases SET severity = $1, hospital = $2 WHERE id = $3",
+                )
+                .bind(severity)
+                .bind(hospital),
+                CaseUpdate::Kind { kind } => {
+                    sqlx::query("UPDATE cases SET kind = $1 WHERE id = $2").bind(kind)
+                }
+                CaseUpdate::Closed { status, at, .. } => sqlx::query(
+                    "UPDATE cases SET status = $1, status_at = $2 WHERE id = $3",
+                )
+                .bind(status)
+                .bind(*at),
+                CaseUpdate::Infector { infector_case_id, note } => sqlx::query(
+                    "UPDATE cases SET infector_case_id = $1, infector_note = $2 WHERE id = $3",
+                )
+                .bind(*infector_case_id)
+                .bind(note),
+                CaseUpdate::PublicSummary { text } => {
+                    sqlx::query("UPDATE cases SET public_summary = $1 WHERE id = $2").bind(text)
+                }
+            };
+            query.bind(id).execute(&mut *tx).await?;
+            if let CaseUpdate::Closed { at, event_kind, event_detail, .. } = update {
+                let person: (String, String, Option<i64>, String) = sqlx::query_as(
+                    "SELECT id_type, id_number, resident_id, grid_code FROM cases WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+                insert_event!(tx, *at, event_kind, &person.0, &person.1, person.2, &person.3,
+                    format!("case:{id}"), event_detail);
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// One page of the case directory in the code range `range`, newest first, before `before_id`.
+    pub async fn cases_page(
+        &self,
+        range: (&str, &str),
+        filter: &CaseFilter,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<CaseRecord>> {
+        // Every placeholder appears whatever the filter (PostgreSQL refuses unused parameters); an
+        // empty filter value matches everything. The (region_code, id) index gives the order.
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE region_code >= $1 AND region_code < $2 AND id < $3 \
+             AND ($5 = '' OR kind = $5) AND ($6 = '' OR status = $6) \
+             AND ($9 = 0 OR (status = 'active' AND ((reported_at IS NULL AND found_at < $7) \
+                  OR (investigated_at IS NULL AND found_at < $8)))) \
+             ORDER BY id DESC LIMIT $4"
+        );
+        let before = before_id.unwrap_or(i64::MAX);
+        let (report_cutoff, investigation_cutoff) = filter
+            .overdue_at
+            .map(|(now, report_hours, investigation_hours)| {
+                (now - report_hours * 3600, now - investigation_hours * 3600)
+            })
+            .unwrap_or((0, 0));
+        let rows = with_pool!(self, pool => {
+            let mut query = sqlx::query_as(AssertSqlSafe(sql))
+                .bind(range.0)
+                .bind(range.1)
+                .bind(before)
+                .bind(limit)
+                .bind(filter.kind.clone().unwrap_or_default())
+                .bind(filter.status.clone().unwrap_or_default());
+            query = query
+                .bind(report_cutoff)
+                .bind(investigation_cutoff)
+                .bind(i64::from(filter.overdue_at.is_some()));
+            query.fetch_all(pool).await?
+        });
+        Ok(rows)
+    }
+
+    /// Counts for the investigation overview of a jurisdiction.
+    pub async fn case_counts(
+        &self,
+        range: (&str, &str),
+        now: i64,
+        report_hours: i64,
+        investigation_hours: i64,
+    ) -> StoreResult<CaseCounts> {
+        let kinds: Vec<(String, String, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT kind, status, COUNT(*) FROM cases WHERE region_code >= $1 AND region_code < $2 \
+                 GROUP BY kind, status",
+            )
+            .bind(range.0)
+            .bind(range.1)
+            .fetch_all(pool)
+            .await?
+        });
+        let overdue: (i64, i64) = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT \
+                 COUNT(CASE WHEN reported_at IS NULL AND found_at < $3 THEN 1 END), \
+                 COUNT(CASE WHEN investigated_at IS NULL AND found_at < $4 THEN 1 END) \
+                 FROM cases WHERE region_code >= $1 AND region_code < $2 AND status = 'active'",
+            )
+            .bind(range.0)
+            .bind(range.1)
+            .bind(now - report_hours * 3600)
+            .bind(now - investigation_hours * 3600)
+            .fetch_one(pool)
+            .await?
+        });
+        let categories: Vec<(String, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT category, COUNT(*) FROM contacts WHERE case_region_code >= $1 AND case_region_code < $2 \
+                 AND status = 'active' GROUP BY category",
+            )
+            .bind(range.0)
+            .bind(range.1)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut counts = CaseCounts {
+            report_overdue: overdue.0,
+            investigation_overdue: overdue.1,
+            ..CaseCounts::default()
+        };
+        for (kind, status, n) in kinds {
+            match kind.as_str() {
+                "confirmed" => counts.confirmed += n,
+                "asymptomatic" => counts.asymptomatic += n,
+                "suspected" => counts.suspected += n,
+                _ => counts.initial_screen_positive += n,
+            }
+            match status.as_str() {
+                "active" => counts.active += n,
+                "discharged" => counts.discharged += n,
+                _ => {}
+            }
+        }
+        for (category, n) in categories {
+            match category.as_str() {
+                "close" => counts.close_contacts = n,
+                "secondary" => counts.secondary_contacts = n,
+                _ => counts.general_contacts = n,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Adds trajectory stops; a stop whose `source_key` the case already has is skipped (a retry, or
+    /// a passage pulled twice). Returns how many were new.
+    pub async fn insert_case_stops(&self, stops: &[CaseStopRecord]) -> StoreResult<u64> {
+        let mut added = 0;
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for stop in stops {
+                let result = sqlx::query(
+                    "INSERT INTO case_stops (case_id, from_at, to_at, place_kind, place_name, address, region_code, \
+                     source, source_key, public, created_by, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (case_id, source_key) DO NOTHING",
+                )
+                .bind(stop.case_id)
+                .bind(stop.from_at)
+                .bind(stop.to_at)
+                .bind(&stop.place_kind)
+                .bind(&stop.place_name)
+                .bind(&stop.address)
+                .bind(&stop.region_code)
+                .bind(&stop.source)
+                .bind(&stop.source_key)
+                .bind(stop.public)
+                .bind(&stop.created_by)
+                .bind(stop.created_at)
+                .execute(&mut *tx)
+                .await?;
+                added += result.rows_affected();
+            }
+            tx.commit().await?;
+        });
+        Ok(added)
+    }
+
+    pub async fn case_stops(&self, case_id: i64) -> StoreResult<Vec<CaseStopRecord>> {
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, case_id, from_at, to_at, place_kind, place_name, address, region_code, source, \
+                 source_key, public, created_by, created_at FROM case_stops WHERE case_id = $1 ORDER BY from_at, id",
+            )
+            .bind(case_id)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    /// Writes a contact and, for a close or secondary contact, its event, in one transaction.
+    /// The same person twice for one case is a unique violation (the caller words it).
+    pub async fn insert_contact(&self, contact: &ContactWrite) -> StoreResult<i64> {
+        let id = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO contacts (case_id, case_region_code, via_contact_id, person_key, id_type, id_number, \
+                 resident_id, name, phone, address, grid_code, exposure_kind, exposure_detail, protected, \
+                 first_exposure_at, last_exposure_at, category, reason, regime, status, created_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+                 'active', $20, $21) RETURNING id",
+            )
+            .bind(contact.case_id)
+            .bind(&contact.case_region_code)
+            .bind(contact.via_contact_id)
+            .bind(&contact.person_key)
+            .bind(&contact.id_type)
+            .bind(&contact.id_number)
+            .bind(contact.resident_id)
+            .bind(&contact.name)
+            .bind(&contact.phone)
+            .bind(&contact.address)
+            .bind(&contact.grid_code)
+            .bind(&contact.exposure_kind)
+            .bind(&contact.exposure_detail)
+            .bind(contact.protected)
+            .bind(contact.first_exposure_at)
+            .bind(contact.last_exposure_at)
+            .bind(&contact.category)
+            .bind(&contact.reason)
+            .bind(&contact.regime)
+            .bind(&contact.created_by)
+            .bind(contact.created_at)
+            .fetch_one(&mut *tx)
+            .await?;
+            if let Some(kind) = &contact.event_kind {
+                let detail = contact.event_detail.replace("{contact_id}", &id.to_string());
+                insert_event!(tx, contact.created_at, kind, &contact.id_type, &contact.id_number,
+                    contact.resident_id, &contact.grid_code, format!("contact:{id}"), &detail);
+            }
+            tx.commit().await?;
+            id
+        });
+        Ok(id)
+    }
+
+    pub async fn contact(&self, id: i64) -> StoreResult<Option<ContactRecord>> {
+        let sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = $1");
+        let row = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
+        });
+        Ok(row)
+    }
+
+    /// A case's contacts (close first, then secondary, then general), at most `limit`.
+    pub async fn contacts_of_case(
+        &self,
+        case_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ContactRecord>> {
+        let sql = format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE case_id = $1 \
+             ORDER BY CASE category WHEN 'close' THEN 0 WHEN 'secondary' THEN 1 ELSE 2 END, id LIMIT $2"
+        );
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(sql)).bind(case_id).bind(limit).fetch_all(pool).await?
+        });
+        Ok(rows)
+    }
+
+    /// One page of the contact directory of a jurisdiction (by the case's region), newest first.
+    pub async fn contacts_page(
+        &self,
+        range: (&str, &str),
+        category: &str,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<ContactRecord>> {
+        let sql = format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE case_region_code >= $1 AND case_region_code < $2 \
+             AND category = $3 AND id < $4 ORDER BY id DESC LIMIT $5"
+        );
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(sql))
+                .bind(range.0)
+                .bind(range.1)
+                .bind(category)
+                .bind(before_id.unwrap_or(i64::MAX))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+
+    /// Marks a contact cleared (reclassified general or entered by mistake) with its event.
+    pub async fn clear_contact(
+        &self,
+        id: i64,
+        reason: &str,
+        at: i64,
+        event_detail: &str,
+    ) -> StoreResult<bool> {
+        let changed = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let row: Option<(String, String, Option<i64>, String, String)> = sqlx::query_as(
+                "UPDATE contacts SET status = 'cleared', reason = reason || '；已解除：' || $2 \
+                 WHERE id = $1 AND status = 'active' RETURNING id_type, id_number, resident_id, grid_code, category",
+            )
+            .bind(id)
+            .bind(reason)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match row {
+                Some((id_type, id_number, resident_id, grid_code, category)) => {
+                    if category != "general" {
+                        insert_event!(tx, at, "contact_cleared", &id_type, &id_number, resident_id,
+                            &grid_code, format!("contact:{id}"), event_detail);
+                    }
+                    tx.commit().await?;
+                    true
+                }
+                None => false,
+            }
+        });
+        Ok(changed)
+    }
+
+    /// Records when a contact was put under a measure (closes its secondary-contact window).
+    pub async fn set_contact_isolated(&self, id: i64, at: i64) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE contacts SET isolated_at = $1 WHERE id = $2")
+                .bind(at)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Every case of a jurisdiction with its infector and number of active contacts: the chain
+    /// picture's input (two indexed scans, no per-case query).
+    pub async fn chain_cases(&self, range: (&str, &str)) -> StoreResult<Vec<ChainCaseRow>> {
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT c.id, c.infector_case_id, c.kind, c.case_number, COALESCE(n.contacts, 0) AS contacts \
+                 FROM cases c LEFT JOIN ( \
+                   SELECT case_id, COUNT(*) AS contacts FROM contacts \
+                   WHERE case_region_code >= $1 AND case_region_code < $2 AND status = 'active' GROUP BY case_id \
+                 ) n ON n.case_id = c.id \
+                 WHERE c.region_code >= $1 AND c.region_code < $2 AND c.status <> 'excluded' ORDER BY c.id",
+            )
+            .bind(range.0)
+            .bind(range.1)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    /// The infector chain upwards from `case_id` (its infector, that one's infector …), at most
+    /// `limit` steps: how the app refuses a link that would close a cycle.
+    pub async fn infector_ancestors(&self, case_id: i64, limit: usize) -> StoreResult<Vec<i64>> {
+        let mut ancestors = Vec::new();
+        let mut at = case_id;
+        while ancestors.len() < limit {
+            let next: Option<Option<i64>> = with_pool!(self, pool => {
+                sqlx::query_scalar("SELECT infector_case_id FROM cases WHERE id = $1")
+                    .bind(at)
+                    .fetch_optional(pool)
+                    .await?
+            });
+            match next.flatten() {
+                Some(parent) => {
+                    ancestors.push(parent);
+                    at = parent;
+                }
+                None => break,
+            }
+        }
+        Ok(ancestors)
+    }
+
+    /// The cases this case infected.
+    pub async fn infectees(&self, case_id: i64) -> StoreResult<Vec<CaseRecord>> {
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE infector_case_id = $1 ORDER BY id LIMIT 500"
+        );
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(sql)).bind(case_id).fetch_all(pool).await?
+        });
+        Ok(rows)
+    }
+
+    /// Cases of a jurisdiction for the public bulletin: active or discharged, newest first.
+    pub async fn bulletin_cases(
+        &self,
+        range: (&str, &str),
+        since: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<CaseRecord>> {
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE region_code >= $1 AND region_code < $2 \
+             AND found_at >= $3 AND kind IN ('confirmed', 'asymptomatic') AND status <> 'excluded' \
+             ORDER BY id DESC LIMIT $4"
+        );
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(sql))
+                .bind(range.0)
+                .bind(range.1)
+                .bind(since)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+}
+
+impl StoreError {
+    /// True when a contact write failed because the person is already a contact of that case.
+    pub fn is_duplicate_contact(&self) -> bool {
+        self.is_unique_violation()
+    }
+}
