@@ -16,8 +16,8 @@ use fangkong_domain::health_code::{
     self as hc, CodeColour, CodeFact, CodePolicy, CodeReason, CodeState, FactKind, TestBadge,
 };
 use fangkong_domain::ids::{IdDocument, IdType, mask_middle};
-use fangkong_domain::region::RegionCode;
 use fangkong_domain::person_event::{self, CaseEvent, ContactEvent};
+use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Permission;
 use fangkong_signed_code::{CodeClaims, CodeSigner, TrustList};
 use fangkong_store::{
@@ -425,17 +425,6 @@ fn facts_of_event(event: &PersonEventRecord) -> (Option<FactWrite>, Option<FactU
             }
             (Some(write), None)
         }
-        person_event::CONTACT_CLEARED => (
-            None,
-            Some(FactUpdate::End {
-                person,
-                kinds: vec![
-                    FactKind::CloseContact.code().to_string(),
-                    FactKind::SecondaryContact.code().to_string(),
-                ],
-                at: event.at,
-            }),
-        ),
         person_event::CASE_REPORTED => {
             let detail: Option<CaseEvent> = serde_json::from_str(&event.detail).ok();
             let kind = match detail.as_ref().map(|d| d.case_kind.as_str()) {
@@ -448,16 +437,11 @@ fn facts_of_event(event: &PersonEventRecord) -> (Option<FactWrite>, Option<FactU
             write.source = format!("流调：{}", event.source);
             (Some(write), None)
         }
-        person_event::CASE_DISCHARGED | person_event::CASE_EXCLUDED => (
+        // Discharge starts the Hebei table's clock for a case (the code stays until it has run).
+        person_event::CASE_DISCHARGED => (
             None,
-            Some(FactUpdate::End {
+            Some(FactUpdate::Discharged {
                 person,
-                kinds: vec![
-                    FactKind::Confirmed.code().to_string(),
-                    FactKind::Asymptomatic.code().to_string(),
-                    FactKind::Suspected.code().to_string(),
-                    FactKind::InitialScreenPositive.code().to_string(),
-                ],
                 at: event.at,
             }),
         ),
@@ -758,6 +742,26 @@ impl App {
             let mut writes = Vec::new();
             let mut updates = Vec::new();
             for event in &events {
+                // A contact withdrawn, or a suspected case excluded, was wrong: its facts stop
+                // counting (withdrawn, as an accepted appeal does), not just end.
+                if event.kind == person_event::CONTACT_CLEARED
+                    || event.kind == person_event::CASE_EXCLUDED
+                {
+                    let person = CodePerson {
+                        id_type: event.id_type.clone(),
+                        id_number: event.id_number.clone(),
+                    };
+                    let source = format!("流调：{}", event.source);
+                    for fact in self.store.facts_of(&person).await? {
+                        if fact.source == source && fact.withdrawn_at.is_none() {
+                            updates.push(FactUpdate::Withdraw {
+                                fact_id: fact.id,
+                                at: event.at,
+                            });
+                        }
+                    }
+                    continue;
+                }
                 let (write, update) = facts_of_event(event);
                 writes.extend(write);
                 updates.extend(update);

@@ -324,17 +324,21 @@ impl App {
         }
         let regime = Regime::from_code(code.trim())
             .ok_or_else(|| AppError::Invalid(format!("不认识的方案版本“{}”", code.trim())))?;
-        self.store.put_setting(REGIME_SETTING, regime.code()).await?;
-        audit_by(self, actor, "set_tracing_regime", regime.code(), regime.label_zh()).await?;
+        self.store
+            .put_setting(REGIME_SETTING, regime.code())
+            .await?;
+        audit_by(
+            self,
+            actor,
+            "set_tracing_regime",
+            regime.code(),
+            regime.label_zh(),
+        )
+        .await?;
         Ok(regime)
     }
 
-    async fn identify(
-        &self,
-        id_type: &str,
-        id_number: &str,
-        phone: &str,
-    ) -> AppResult<Identified> {
+    async fn identify(&self, id_type: &str, id_number: &str, phone: &str) -> AppResult<Identified> {
         let phone = phone.trim();
         let phone = if phone.is_empty() {
             None
@@ -418,10 +422,13 @@ impl App {
                 Severity::Mild
             }
         } else {
-            Severity::from_code(form.severity.trim())
-                .ok_or_else(|| AppError::Invalid(format!("临床分型“{}”不认识", form.severity.trim())))?
+            Severity::from_code(form.severity.trim()).ok_or_else(|| {
+                AppError::Invalid(format!("临床分型“{}”不认识", form.severity.trim()))
+            })?
         };
-        let person = self.identify(&form.id_type, &form.id_number, &form.phone).await?;
+        let person = self
+            .identify(&form.id_type, &form.id_number, &form.phone)
+            .await?;
         if person.id_number.is_empty() {
             return Err(AppError::Invalid(
                 "病例须填写证件号码（网络直报需要身份信息）".into(),
@@ -478,7 +485,8 @@ impl App {
             None => {
                 if form.region_code.trim().is_empty() {
                     return Err(AppError::Invalid(
-                        "该人员不在实有人口库中：请填写其现住地的区划编码（如 130109110201）".into(),
+                        "该人员不在实有人口库中：请填写其现住地的区划编码（如 130109110201）"
+                            .into(),
                     ));
                 }
                 let region = parse_region_code(&form.region_code)?;
@@ -500,7 +508,8 @@ impl App {
             .open_case_of(&person.id_type, &person.id_number)
             .await?
         {
-            let same_retry = !form.case_key.trim().is_empty() && open.case_key == form.case_key.trim();
+            let same_retry = !form.case_key.trim().is_empty()
+                && open.case_key == format!("client:{}", form.case_key.trim());
             if !same_retry {
                 return Err(AppError::Conflict(format!(
                     "该人员已有未结案的病例（{}），请在原病例上更新，不要重复登记",
@@ -604,7 +613,9 @@ impl App {
             .case(id)
             .await?
             .ok_or_else(|| AppError::Invalid(format!("没有找到传染来源病例“{raw}”")))?;
-        actor.require_within(&RegionCode::parse(&infector.region_code).map_err(AppError::Internal)?)?;
+        actor.require_within(
+            &RegionCode::parse(&infector.region_code).map_err(AppError::Internal)?,
+        )?;
         if let Some(case_id) = case_id {
             if infector.id == case_id {
                 return Err(AppError::Invalid("病例不能是自己的传染来源".into()));
@@ -662,7 +673,13 @@ impl App {
                         r.address.clone(),
                         r.phone.clone(),
                     ),
-                    None => ("（未登记）".into(), String::new(), String::new(), String::new(), None),
+                    None => (
+                        "（未登记）".into(),
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                        None,
+                    ),
                 };
                 let case_event = CaseEvent {
                     case_id: 0,
@@ -709,9 +726,29 @@ impl App {
         }
     }
 
+    /// Runs, for as long as the server runs, the pass that opens cases from single positives
+    /// every 10 s (a results upload is also followed by the health-code pass; this one needs no
+    /// hurry beyond the 2-hour report).
+    pub fn spawn_investigation_maintenance(&self) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = app.sync_case_events().await {
+                    tracing::warn!(%error, "opening cases from person events failed; will retry");
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            }
+        });
+    }
+
     /// A step on a case: report done, investigation done, isolated, clinical change, reclassified,
     /// discharged, excluded, infector, bulletin words.
-    pub async fn update_case(&self, actor: &Actor, case_id: i64, action: &CaseAction) -> AppResult<()> {
+    pub async fn update_case(
+        &self,
+        actor: &Actor,
+        case_id: i64,
+        action: &CaseAction,
+    ) -> AppResult<()> {
         actor.require(Permission::InvestigateCases)?;
         let case = self.visible_case(actor, case_id).await?;
         let now = self.now_unix();
@@ -730,7 +767,9 @@ impl App {
             }
             CaseAction::Clinical { severity, hospital } => CaseUpdate::Clinical {
                 severity: Severity::from_code(severity.trim())
-                    .ok_or_else(|| AppError::Invalid(format!("临床分型“{}”不认识", severity.trim())))?
+                    .ok_or_else(|| {
+                        AppError::Invalid(format!("临床分型“{}”不认识", severity.trim()))
+                    })?
                     .code()
                     .to_string(),
                 hospital: hospital.trim().chars().take(100).collect(),
@@ -751,7 +790,9 @@ impl App {
                 event_detail: format!("{{\"case_id\":{case_id}}}"),
             },
             CaseAction::Exclude => {
-                if case.kind == CaseKind::Confirmed.code() || case.kind == CaseKind::Asymptomatic.code() {
+                if case.kind == CaseKind::Confirmed.code()
+                    || case.kind == CaseKind::Asymptomatic.code()
+                {
                     return Err(AppError::Invalid(
                         "确诊病例和无症状感染者不能排除；治愈请选择“出院”".into(),
                     ));
@@ -764,7 +805,9 @@ impl App {
                 }
             }
             CaseAction::Infector { infector, note } => CaseUpdate::Infector {
-                infector_case_id: self.resolve_infector(actor, infector, Some(case_id)).await?,
+                infector_case_id: self
+                    .resolve_infector(actor, infector, Some(case_id))
+                    .await?,
                 note: note.trim().chars().take(200).collect(),
             },
             CaseAction::PublicSummary { text } => CaseUpdate::PublicSummary {
@@ -792,9 +835,17 @@ impl App {
                 source: format!("流调：病例{}", case.case_number),
                 created_by: actor.display_name.clone(),
             };
-            self.change_code_facts(&[write], &[], "流调订正病例类型").await?;
+            self.change_code_facts(&[write], &[], "流调订正病例类型")
+                .await?;
         }
-        audit_by(self, actor, "update", &format!("case:{case_id}"), action_name(action)).await?;
+        audit_by(
+            self,
+            actor,
+            "update",
+            &format!("case:{case_id}"),
+            action_name(action),
+        )
+        .await?;
         if matches!(update, CaseUpdate::Closed { .. }) {
             self.feed_health_codes().await;
         }
@@ -802,7 +853,12 @@ impl App {
     }
 
     /// Adds a trajectory stop entered by the epidemiologist.
-    pub async fn add_case_stop(&self, actor: &Actor, case_id: i64, form: &StopForm) -> AppResult<()> {
+    pub async fn add_case_stop(
+        &self,
+        actor: &Actor,
+        case_id: i64,
+        form: &StopForm,
+    ) -> AppResult<()> {
         actor.require(Permission::InvestigateCases)?;
         let case = self.visible_case(actor, case_id).await?;
         let now = self.now_unix();
@@ -815,7 +871,9 @@ impl App {
             return Err(AppError::Invalid("轨迹时间在将来，请核对".into()));
         }
         if form.place_name.trim().is_empty() {
-            return Err(AppError::Invalid("请填写地点名称（如 某某超市、G1234次列车）".into()));
+            return Err(AppError::Invalid(
+                "请填写地点名称（如 某某超市、G1234次列车）".into(),
+            ));
         }
         let kind = PLACE_KINDS
             .iter()
@@ -860,7 +918,10 @@ impl App {
             id_type: case.id_type.clone(),
             id_number: case.id_number.clone(),
         };
-        let stops = self.store.itinerary_of(&person, window.opens_at, until).await?;
+        let stops = self
+            .store
+            .itinerary_of(&person, window.opens_at, until)
+            .await?;
         audit_by(
             self,
             actor,
@@ -877,7 +938,12 @@ impl App {
                 case_id,
                 from_at: s.at,
                 to_at: None,
-                place_kind: if s.place_kind == "venue" { "venue" } else { "checkpoint" }.into(),
+                place_kind: if s.place_kind == "venue" {
+                    "venue"
+                } else {
+                    "checkpoint"
+                }
+                .into(),
                 place_name: s.place_name.clone(),
                 address: String::new(),
                 region_code: case.region_code.clone(),
@@ -916,7 +982,10 @@ impl App {
             return Err(AppError::Conflict("该病例已排除，不再追踪密接".into()));
         }
         let kind = ExposureKind::from_code(form.exposure_kind.trim()).ok_or_else(|| {
-            AppError::Invalid(format!("请选择接触方式（“{}”不认识）", form.exposure_kind.trim()))
+            AppError::Invalid(format!(
+                "请选择接触方式（“{}”不认识）",
+                form.exposure_kind.trim()
+            ))
         })?;
         let exposure = Exposure {
             kind,
@@ -933,7 +1002,9 @@ impl App {
                 bay_offset: optional_row(&form.bay_offset, "相隔格数")?,
             },
         };
-        let person = self.identify(&form.id_type, &form.id_number, &form.phone).await?;
+        let person = self
+            .identify(&form.id_type, &form.id_number, &form.phone)
+            .await?;
         if !person.id_number.is_empty()
             && person.id_number == case.id_number
             && person.id_type == case.id_type
@@ -948,7 +1019,10 @@ impl App {
         };
         let (classification, via) = if form.via_contact_id.trim().is_empty() {
             let window = case_window(&rules, window_anchor(&case), case.isolated_at);
-            (classify_contact(&rules, &window, &exposure, now).map_err(words)?, None)
+            (
+                classify_contact(&rules, &window, &exposure, now).map_err(words)?,
+                None,
+            )
         } else {
             let via_id: i64 = form
                 .via_contact_id
@@ -960,15 +1034,23 @@ impl App {
                 .contact(via_id)
                 .await?
                 .filter(|c| c.case_id == case_id)
-                .ok_or_else(|| AppError::Invalid("次密接须关联到本病例的一名密接：没有找到该密接".into()))?;
+                .ok_or_else(|| {
+                    AppError::Invalid("次密接须关联到本病例的一名密接：没有找到该密接".into())
+                })?;
             if via.category != ContactCategory::Close.code() || via.status != "active" {
                 return Err(AppError::Invalid(
                     "次密接只能关联到密切接触者（该人员不是本病例的在管密接）".into(),
                 ));
             }
             (
-                classify_secondary(&rules, via.first_exposure_at, via.isolated_at, &exposure, now)
-                    .map_err(words)?,
+                classify_secondary(
+                    &rules,
+                    via.first_exposure_at,
+                    via.isolated_at,
+                    &exposure,
+                    now,
+                )
+                .map_err(words)?,
                 Some(via),
             )
         };
@@ -976,8 +1058,16 @@ impl App {
             Some(r) => (
                 r.grid_code.clone(),
                 Some(r.id),
-                if form.name.trim().is_empty() { r.name.clone() } else { form.name.trim().to_string() },
-                if form.address.trim().is_empty() { r.address.clone() } else { form.address.trim().to_string() },
+                if form.name.trim().is_empty() {
+                    r.name.clone()
+                } else {
+                    form.name.trim().to_string()
+                },
+                if form.address.trim().is_empty() {
+                    r.address.clone()
+                } else {
+                    form.address.trim().to_string()
+                },
             ),
             None => {
                 let grid = if form.region_code.trim().is_empty() {
@@ -985,7 +1075,12 @@ impl App {
                 } else {
                     parse_region_code(&form.region_code)?.as_str().to_string()
                 };
-                (grid, None, form.name.trim().to_string(), form.address.trim().to_string())
+                (
+                    grid,
+                    None,
+                    form.name.trim().to_string(),
+                    form.address.trim().to_string(),
+                )
             }
         };
         if name.is_empty() {
@@ -1072,7 +1167,12 @@ impl App {
     }
 
     /// Withdraws a contact (entered by mistake, or the investigation ruled the exposure out).
-    pub async fn clear_contact(&self, actor: &Actor, contact_id: i64, reason: &str) -> AppResult<()> {
+    pub async fn clear_contact(
+        &self,
+        actor: &Actor,
+        contact_id: i64,
+        reason: &str,
+    ) -> AppResult<()> {
         actor.require(Permission::InvestigateCases)?;
         let contact = self
             .store
@@ -1096,7 +1196,8 @@ impl App {
             phone: contact.phone.clone().unwrap_or_default(),
             address: contact.address.clone(),
         };
-        let detail = serde_json::to_string(&event).map_err(|e| AppError::Internal(e.to_string()))?;
+        let detail =
+            serde_json::to_string(&event).map_err(|e| AppError::Internal(e.to_string()))?;
         if !self
             .store
             .clear_contact(contact_id, reason, self.now_unix(), &detail)
@@ -1104,7 +1205,14 @@ impl App {
         {
             return Err(AppError::Conflict("该接触者已解除".into()));
         }
-        audit_by(self, actor, "clear", &format!("contact:{contact_id}"), reason).await?;
+        audit_by(
+            self,
+            actor,
+            "clear",
+            &format!("contact:{contact_id}"),
+            reason,
+        )
+        .await?;
         self.feed_health_codes().await;
         Ok(())
     }
@@ -1150,8 +1258,15 @@ impl App {
         let now = self.now_unix();
         let filter = CaseFilter {
             kind,
-            status: status.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
-            overdue_at: overdue_only.then_some((now, rules.report_hours, rules.investigation_hours)),
+            status: status
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            overdue_at: overdue_only.then_some((
+                now,
+                rules.report_hours,
+                rules.investigation_hours,
+            )),
         };
         let (lower, upper) = actor.jurisdiction_range();
         let rows = self
@@ -1258,7 +1373,11 @@ impl App {
         let mut text = format!(
             "{label}：{}{}{}，现住{place}。",
             case.sex,
-            if case.sex.is_empty() || age.is_empty() { "" } else { "，" },
+            if case.sex.is_empty() || age.is_empty() {
+                ""
+            } else {
+                "，"
+            },
             age
         );
         if !case.public_summary.is_empty() {
@@ -1269,7 +1388,9 @@ impl App {
         }
         for stop in stops.iter().filter(|s| s.public) {
             let from = china_offset().timestamp_opt(stop.from_at, 0).single();
-            let to = stop.to_at.and_then(|t| china_offset().timestamp_opt(t, 0).single());
+            let to = stop
+                .to_at
+                .and_then(|t| china_offset().timestamp_opt(t, 0).single());
             if let Some(from) = from {
                 text.push_str(&from.format("%-m月%-d日%H:%M").to_string());
                 if let Some(to) = to {
@@ -1294,7 +1415,11 @@ impl App {
                 names.push(r.name);
             }
         }
-        Ok(if names.is_empty() { code.to_string() } else { names.concat() })
+        Ok(if names.is_empty() {
+            code.to_string()
+        } else {
+            names.concat()
+        })
     }
 
     /// The public bulletin of the jurisdiction's cases found since `since` (a Beijing date).
@@ -1422,7 +1547,9 @@ pub(crate) fn case_row(case: &CaseRecord, now: i64, today: NaiveDate) -> CaseRow
         id: case.id,
         case_number: case.case_number.clone(),
         kind: case.kind.clone(),
-        kind_label: CaseKind::from_code(&case.kind).map(|k| k.label_zh()).unwrap_or("病例"),
+        kind_label: CaseKind::from_code(&case.kind)
+            .map(|k| k.label_zh())
+            .unwrap_or("病例"),
         name: case.name.clone(),
         id_number_masked: mask_document(&case.id_type, &case.id_number),
         sex: case.sex.clone(),
@@ -1431,9 +1558,13 @@ pub(crate) fn case_row(case: &CaseRecord, now: i64, today: NaiveDate) -> CaseRow
             .map(|b| age_on(b, today)),
         address: case.address.clone(),
         region_code: case.region_code.clone(),
-        found_by_label: FoundBy::from_code(&case.found_by).map(|f| f.label_zh()).unwrap_or("其他"),
+        found_by_label: FoundBy::from_code(&case.found_by)
+            .map(|f| f.label_zh())
+            .unwrap_or("其他"),
         found_at: case.found_at,
-        severity_label: Severity::from_code(&case.severity).map(|s| s.label_zh()).unwrap_or("—"),
+        severity_label: Severity::from_code(&case.severity)
+            .map(|s| s.label_zh())
+            .unwrap_or("—"),
         hospital: case.hospital.clone(),
         status: case.status.clone(),
         status_label: status_label(&case.status),

@@ -622,8 +622,9 @@ pub fn classify_contact(
     now: i64,
 ) -> Result<Classification, ExposureError> {
     check_times(exposure, now)?;
+    // Nobody meets an isolated case: an exposure that runs past the isolation is a typing mistake.
     if let Some(isolated_at) = window.closes_at
-        && exposure.first_at > isolated_at
+        && exposure.last_at > isolated_at + 600
     {
         return Err(ExposureError::AfterIsolation { isolated_at });
     }

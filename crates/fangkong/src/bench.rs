@@ -45,6 +45,17 @@ pub enum BenchCommand {
     },
     /// Health codes over N residents: facts and their codes, a recompute of everyone, offline
     /// verification, and online verification over HTTP at normal load, 10× overload and recovery.
+    /// Investigation at city scale: directory pages, lead and isolation views, the chain picture.
+    Investigation {
+        #[command(flatten)]
+        args: BenchArgs,
+        #[arg(long, default_value_t = 100_000)]
+        cases: usize,
+        #[arg(long, default_value_t = 10)]
+        contacts_per_case: usize,
+        #[arg(long, default_value_t = 100)]
+        requests: usize,
+    },
     Verify {
         #[command(flatten)]
         args: BenchArgs,
@@ -170,6 +181,22 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             pool,
             positives_per_10k,
         } => crate::bench_testing::run(&args, tables, batch, pool, positives_per_10k).await,
+        BenchCommand::Investigation {
+            args,
+            cases,
+            contacts_per_case,
+            requests,
+        } => {
+            crate::bench_investigation::run(
+                &args,
+                &crate::bench_investigation::InvestigationBench {
+                    cases,
+                    contacts_per_case,
+                    requests,
+                },
+            )
+            .await
+        }
         BenchCommand::Verify {
             args,
             connections,

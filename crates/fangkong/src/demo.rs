@@ -203,6 +203,25 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
 
+    println!("流调溯源：病例、轨迹、密接与次密接、传播链……");
+    let started = std::time::Instant::now();
+    let mut outbreak_grids: Vec<String> = seeded
+        .plan
+        .grids
+        .iter()
+        .filter(|g| g.code.starts_with(township.as_str()))
+        .map(|g| g.code.clone())
+        .collect();
+    // The outbreak village's grids first.
+    outbreak_grids.sort_by_key(|g| !g.starts_with(&village.code));
+    let traced = crate::demo_investigation::seed(&app, &outbreak_grids).await?;
+    println!(
+        "  {} 例病例，{} 名接触者已判定；用时 {:.1} 秒",
+        traced.cases,
+        traced.contacts,
+        started.elapsed().as_secs_f64()
+    );
+
     let grid_name = region_path_name(&app, &grid).await?;
     println!();
     println!(
@@ -224,6 +243,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!(
         "健康码：指挥部看 /codes 与 /risk-areas（公开名单 /public/risk-areas）；卡口 checkpoint 在 /checkpoints 扫码或输入身份证查验；居民 resident 看 /me/code；流调队员在 /itinerary 查行程。"
     );
+    println!(
+        "流调：流调队员 epidemiologist 在 /cases 登记病例与密接，/chains 看传播链，/cases/bulletin 生成公布文字。"
+    );
     if args.no_serve {
         return Ok(());
     }
@@ -233,6 +255,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!();
     println!("打开 http://{}/ 开始使用（Ctrl+C 结束）。", args.listen);
     app.spawn_code_maintenance();
+    app.spawn_investigation_maintenance();
     crate::demo_codes::keep_checking(app.clone(), codes.checkpoints.clone(), county.clone());
     fangkong_web::serve(app, listener).await?;
     Ok(())

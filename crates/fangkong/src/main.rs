@@ -2,9 +2,11 @@
 
 mod bench;
 mod bench_codes;
+mod bench_investigation;
 mod bench_testing;
 mod demo;
 mod demo_codes;
+mod demo_investigation;
 mod demo_testing;
 mod verify;
 
@@ -170,6 +172,7 @@ async fn main() -> Result<()> {
                 "fangkong serving on http://{listen}"
             );
             app.spawn_code_maintenance();
+            app.spawn_investigation_maintenance();
             fangkong_web::serve(app, listener).await?;
         }
         Command::Demo(args) => demo::run(args).await?,

@@ -1,0 +1,326 @@
+//! `fangkong bench investigation`: a city-scale outbreak (100,000 cases, 1,000,000 contacts by
+//! default) over the simulated population, then the directory pages and the chain picture timed
+//! over HTTP through the real server (targets.md P6, P8). It reports; it never asserts.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use fangkong_app::auth::NewUser;
+use fangkong_domain::region::RegionCode;
+use fangkong_domain::role::Role;
+use fangkong_store::investigation::{CaseWrite, ContactWrite};
+
+use crate::bench::{BenchArgs, import_population, machine, peak_memory_mib, percentile, prepare};
+
+/// The shape of the benchmark's outbreak.
+pub struct InvestigationBench {
+    pub cases: usize,
+    pub contacts_per_case: usize,
+    pub requests: usize,
+}
+
+pub async fn run(args: &BenchArgs, bench: &InvestigationBench) -> Result<()> {
+    let prepared = prepare(args).await?;
+    let app = prepared.app.clone();
+    println!(
+        "fangkong bench investigation — {} — {} — {} residents, {} cases × {} contacts",
+        app.store.backend_name(),
+        machine(),
+        args.residents,
+        bench.cases,
+        bench.contacts_per_case
+    );
+    if args.reuse && !app.store.residents_empty().await? {
+        println!("reusing the residents already in the database");
+    } else {
+        let csv_dir = tempfile::tempdir()?;
+        import_population(&prepared, args, &csv_dir.path().join("population.csv")).await?;
+    }
+
+    // Consecutive residents (grid order): a case, then its contacts among its neighbours.
+    let started = Instant::now();
+    let (lower, upper) = prepared.region.subtree_range();
+    let group = 1 + bench.contacts_per_case;
+    let wanted = bench.cases * group;
+    let mut people = Vec::with_capacity(wanted);
+    let mut after = 0i64;
+    while people.len() < wanted {
+        let page = app
+            .store
+            .residents_page((&lower, &upper), after, 50_000)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        people.extend(page);
+    }
+    people.truncate(wanted - wanted % group);
+    let now = app.now_unix();
+    let day = 86_400;
+    let cases: Vec<CaseWrite> = people
+        .chunks(group)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let p = &chunk[0];
+            let found_at = now - (i as i64 % 30) * day - (i as i64 % 24) * 3600;
+            CaseWrite {
+                case_key: format!("{i:06}"),
+                case_number_prefix: "BENCH".into(),
+                kind: if i % 3 == 0 {
+                    "asymptomatic"
+                } else {
+                    "confirmed"
+                }
+                .into(),
+                id_type: p.id_type.clone(),
+                id_number: p.id_number.clone(),
+                resident_id: Some(p.id),
+                name: p.name.clone(),
+                sex: p.sex.clone(),
+                birth_date: p.birth_date.clone(),
+                phone: p.phone.clone(),
+                address: p.address.clone(),
+                grid_code: p.grid_code.clone(),
+                region_code: p.grid_code.clone(),
+                onset_date: None,
+                first_positive_at: Some(found_at - 7200),
+                found_by: "mass_testing".into(),
+                found_at,
+                severity: "mild".into(),
+                hospital: String::new(),
+                regime: "ninth".into(),
+                // One in ten reports still missing: the overdue filter has something to find.
+                reported_at: (i % 10 != 0).then_some(found_at + 3600),
+                isolated_at: Some(found_at),
+                infector_case_id: None,
+                infector_note: String::new(),
+                created_by: "bench".into(),
+                created_at: found_at,
+                event_detail: String::new(),
+            }
+        })
+        .collect();
+    let ids = app.store.bulk_load_cases(&cases).await?;
+    // Chains: binary trees of 50 cases each (case j of a block infected by case (j-1)/2).
+    let links: Vec<(i64, i64)> = ids
+        .chunks(50)
+        .flat_map(|block| {
+            block
+                .iter()
+                .enumerate()
+                .skip(1)
+                .map(move |(j, id)| (*id, block[(j - 1) / 2]))
+        })
+        .collect();
+    app.store.bulk_set_infectors(&links).await?;
+    let case_time = started.elapsed();
+    let started = Instant::now();
+    let mut contacts = Vec::with_capacity(people.len());
+    for (chunk, (case, case_id)) in people.chunks(group).zip(cases.iter().zip(&ids)) {
+        for (k, p) in chunk.iter().skip(1).enumerate() {
+            let category = match k % 20 {
+                0..=15 => "close",
+                16..=18 => "secondary",
+                _ => "general",
+            };
+            contacts.push(ContactWrite {
+                case_id: *case_id,
+                case_region_code: case.region_code.clone(),
+                via_contact_id: None,
+                person_key: format!("{}:{}", p.id_type, p.id_number),
+                id_type: p.id_type.clone(),
+                id_number: p.id_number.clone(),
+                resident_id: Some(p.id),
+                name: p.name.clone(),
+                phone: p.phone.clone(),
+                address: p.address.clone(),
+                grid_code: p.grid_code.clone(),
+                exposure_kind: "shared_home".into(),
+                exposure_detail: "{}".into(),
+                protected: false,
+                first_exposure_at: case.found_at - 2 * day,
+                last_exposure_at: case.found_at - 3600,
+                category: category.into(),
+                reason: "同住家庭成员（密切接触者判定原则第1条）".into(),
+                regime: "ninth".into(),
+                created_by: "bench".into(),
+                created_at: case.found_at,
+                event_kind: None,
+                event_detail: String::new(),
+            });
+        }
+    }
+    app.store.bulk_load_contacts(&contacts).await?;
+    println!(
+        "loaded {} cases in {:.1} s and {} contacts in {:.1} s",
+        ids.len(),
+        case_time.as_secs_f64(),
+        contacts.len(),
+        started.elapsed().as_secs_f64()
+    );
+
+    // The city commander reads the directories; a county epidemiologist the chain picture of the
+    // county with the most cases.
+    let county = cases
+        .first()
+        .map(|c| c.region_code[..6].to_string())
+        .context("no case was generated")?;
+    let county_cases = cases
+        .iter()
+        .filter(|c| c.region_code.starts_with(&county))
+        .count();
+    for (username, role, jurisdiction) in [
+        ("bench_city", Role::Commander, prepared.region.clone()),
+        (
+            "bench_county",
+            Role::Epidemiologist,
+            RegionCode::parse(&county).map_err(anyhow::Error::msg)?,
+        ),
+    ] {
+        if app.store.user_by_username(username).await?.is_none() {
+            app.create_user_unchecked(
+                &NewUser {
+                    username: username.into(),
+                    display_name: "基准测试".into(),
+                    role,
+                    jurisdiction,
+                    password: "bench-password".into(),
+                },
+                "bench",
+            )
+            .await?;
+        }
+    }
+    drop(people);
+    drop(contacts);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let server = tokio::spawn(fangkong_web::serve(app.clone(), listener));
+    let base = format!("http://{address}");
+    let login = |username: &'static str| {
+        let base = base.clone();
+        async move {
+            let client = reqwest::Client::builder().cookie_store(true).build()?;
+            let response = client
+                .post(format!("{base}/login"))
+                .form(&[("username", username), ("password", "bench-password")])
+                .send()
+                .await?;
+            anyhow::ensure!(
+                response.status().is_success() || response.status().is_redirection(),
+                "login of {username} failed"
+            );
+            Ok::<_, anyhow::Error>(client)
+        }
+    };
+    let city = login("bench_city").await?;
+    let county_client = login("bench_county").await?;
+    let sample_ids: Vec<i64> = ids
+        .iter()
+        .step_by((ids.len() / 200).max(1))
+        .copied()
+        .collect();
+    let middle = ids.get(ids.len() / 2).copied().unwrap_or(0);
+    let pages: Vec<(&str, &reqwest::Client, Vec<String>)> = vec![
+        ("case directory", &city, vec!["/cases".into()]),
+        (
+            "case directory p.n",
+            &city,
+            vec![format!("/cases?before={middle}")],
+        ),
+        ("overdue cases", &city, vec!["/cases?overdue=1".into()]),
+        (
+            "contacts (close)",
+            &city,
+            vec!["/contacts?category=close".into()],
+        ),
+        (
+            "contacts (second.)",
+            &city,
+            vec!["/contacts?category=secondary".into()],
+        ),
+        (
+            "case page",
+            &city,
+            sample_ids.iter().map(|id| format!("/cases/{id}")).collect(),
+        ),
+        ("lead overview", &city, vec!["/leads".into()]),
+        ("isolation view", &city, vec!["/isolation".into()]),
+    ];
+    println!(
+        "{:<20} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "page", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms"
+    );
+    for (name, client, urls) in pages {
+        let mut times: Vec<Duration> = Vec::with_capacity(bench.requests);
+        let mut failed = None;
+        for i in 0..bench.requests {
+            let url = format!("{base}{}", urls[i % urls.len()]);
+            let started = Instant::now();
+            let response = client.get(&url).send().await?;
+            let status = response.status();
+            let _ = response.bytes().await?;
+            times.push(started.elapsed());
+            if !status.is_success() {
+                failed = Some(format!("{url} answered {status}"));
+                break;
+            }
+        }
+        if let Some(why) = failed {
+            println!("{name:<20} skipped: {why}");
+            continue;
+        }
+        times.sort();
+        println!(
+            "{:<20} {:>8} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+            name,
+            times.len(),
+            percentile(&times, 0.5),
+            percentile(&times, 0.95),
+            percentile(&times, 0.99),
+            percentile(&times, 1.0)
+        );
+    }
+    // The chain picture of the county: the app call (query + layout) and the whole SVG page.
+    let actor = app.actor_for_user("bench_county", "bench").await?;
+    let started = Instant::now();
+    let picture = app.transmission_chains(&actor).await?;
+    let app_time = started.elapsed();
+    let mut svg_times = Vec::new();
+    let mut svg_bytes = 0;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let response = county_client
+            .get(format!("{base}/chains.svg"))
+            .send()
+            .await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        svg_times.push(started.elapsed());
+        svg_bytes = body.len();
+        if !status.is_success() {
+            println!("chain picture (SVG) answered {status}");
+            break;
+        }
+    }
+    svg_times.sort();
+    println!(
+        "chain picture of {county}: {} cases ({} in the county's range), {} contacts, {} chains; \
+         query + layout {:.0} ms (layout part {} ms); SVG over HTTP p50 {:.0} ms, max {:.0} ms, {:.1} MB",
+        picture.cases,
+        county_cases,
+        picture.contacts,
+        picture.layout.chains.len(),
+        app_time.as_secs_f64() * 1000.0,
+        picture.millis,
+        percentile(&svg_times, 0.5),
+        percentile(&svg_times, 1.0),
+        svg_bytes as f64 / 1_048_576.0
+    );
+    println!(
+        "(targets: pages p95 < 300 ms; chain picture of 20,000 cases / 200,000 contacts < 2 s)  peak memory {:.0} MiB",
+        peak_memory_mib()
+    );
+    server.abort();
+    Ok(())
+}
