@@ -206,9 +206,23 @@ pub struct CaseDetail {
 #[derive(Debug, Clone, Serialize)]
 pub struct InvestigationOverview {
     pub counts: CaseCounts,
+    /// One line per child region with cases or contacts (name, counts), worst first.
+    pub by_region: Vec<RegionCaseLine>,
     pub regime: Regime,
     pub regime_label: &'static str,
-    pub rules_source: &'static str,
+    pub rules_source: String,
+}
+
+/// A child region's line in the overview.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionCaseLine {
+    pub code: String,
+    pub name: String,
+    pub cases: i64,
+    pub active: i64,
+    pub report_overdue: i64,
+    pub close_contacts: i64,
+    pub secondary_contacts: i64,
 }
 
 /// The chain picture's data: the layout plus what each node shows.
@@ -960,7 +974,7 @@ impl App {
     fn rules_of(&self, case: &CaseRecord) -> TracingRules {
         Regime::from_code(&case.regime)
             .unwrap_or(Regime::Ninth)
-            .tracing_rules()
+            .tracing_rules_in(&case.region_code)
     }
 
     /// Records a person exposed to the case, classified by rule; returns the contact id and the
@@ -1012,7 +1026,7 @@ impl App {
             return Err(AppError::Invalid("接触者不能是病例本人".into()));
         }
         let regime = self.tracing_regime().await?;
-        let rules = regime.tracing_rules();
+        let rules = regime.tracing_rules_in(&case.region_code);
         let now = self.now_unix();
         let words = |e: fangkong_domain::investigation::ExposureError| {
             AppError::Invalid(e.message_zh(format_beijing))
@@ -1221,7 +1235,7 @@ impl App {
     pub async fn investigation_overview(&self, actor: &Actor) -> AppResult<InvestigationOverview> {
         actor.require(Permission::ViewInvestigation)?;
         let regime = self.tracing_regime().await?;
-        let rules = regime.tracing_rules();
+        let rules = regime.tracing_rules_in(actor.jurisdiction.as_str());
         let (lower, upper) = actor.jurisdiction_range();
         let counts = self
             .store
@@ -1232,8 +1246,47 @@ impl App {
                 rules.investigation_hours,
             )
             .await?;
+        let child_len = match actor.jurisdiction.as_str().len() {
+            2 => 4,
+            4 => 6,
+            6 => 9,
+            9 => 12,
+            _ => 15,
+        };
+        let mut by_region = Vec::new();
+        for line in self
+            .store
+            .case_counts_by_child(
+                (&lower, &upper),
+                child_len,
+                self.now_unix() - rules.report_hours * 3600,
+            )
+            .await?
+        {
+            let name = match self.store.region(&line.code).await? {
+                Some(r) => r.name,
+                None => line.code.clone(),
+            };
+            by_region.push(RegionCaseLine {
+                code: line.code,
+                name,
+                cases: line.cases,
+                active: line.active,
+                report_overdue: line.report_overdue,
+                close_contacts: line.close_contacts,
+                secondary_contacts: line.secondary_contacts,
+            });
+        }
+        by_region.sort_by(|a, b| {
+            (b.report_overdue, b.active, b.close_contacts).cmp(&(
+                a.report_overdue,
+                a.active,
+                a.close_contacts,
+            ))
+        });
         Ok(InvestigationOverview {
             counts,
+            by_region,
             regime,
             regime_label: regime.label_zh(),
             rules_source: rules.source,
@@ -1254,7 +1307,10 @@ impl App {
             Some(k) => Some(case_kind(k)?.code().to_string()),
             None => None,
         };
-        let rules = self.tracing_regime().await?.tracing_rules();
+        let rules = self
+            .tracing_regime()
+            .await?
+            .tracing_rules_in(actor.jurisdiction.as_str());
         let now = self.now_unix();
         let filter = CaseFilter {
             kind,
@@ -1532,7 +1588,7 @@ fn status_label(status: &str) -> &'static str {
 pub(crate) fn case_row(case: &CaseRecord, now: i64, today: NaiveDate) -> CaseRow {
     let rules = Regime::from_code(&case.regime)
         .unwrap_or(Regime::Ninth)
-        .tracing_rules();
+        .tracing_rules_in(&case.region_code);
     let deadlines = case_deadlines(&rules, case.found_at);
     let closed = case.status != "active";
     let state = |due, done: Option<i64>| {

@@ -266,6 +266,10 @@ async fn cases_and_contacts_are_classified_by_rule(backend: Backend) {
     assert_eq!(overview.counts.close_contacts, 1);
     assert_eq!(overview.counts.secondary_contacts, 1);
     assert_eq!(overview.counts.general_contacts, 1);
+    // The county's overview breaks down by township: all of it in 廉州镇.
+    assert_eq!(overview.by_region.len(), 1, "{:?}", overview.by_region);
+    assert_eq!(overview.by_region[0].code, TOWNSHIP_A);
+    assert_eq!(overview.by_region[0].close_contacts, 1);
     assert_eq!(
         app.contacts(&staff.duty, "close", None)
             .await

@@ -41,10 +41,15 @@ impl Regime {
     }
 }
 
-/// What a regime says about tracing (domain-rules.md §1.1, §1.2, §0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What a regime says about tracing (domain-rules.md §1.1, §1.2, §0, §6), as data:
+/// `data/investigation/tracing_rules.json`, one row per regime, optionally overridden for a
+/// jurisdiction (a region-code prefix).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TracingRules {
     pub regime: Regime,
+    /// A region-code prefix the row applies to ('' = everywhere).
+    #[serde(default)]
+    pub jurisdiction: String,
     /// Days before onset (or the first positive sampling of an asymptomatic case) the look-back
     /// window opens. 9th edition and 2022 practice: 4 days; the 8th-edition wording: 2 days
     /// (DISAGREE in §1.1: kept per regime).
@@ -55,37 +60,49 @@ pub struct TracingRules {
     pub report_hours: i64,
     /// Case investigation finished within this many hours (§6: 24 h).
     pub investigation_hours: i64,
-    pub source: &'static str,
+    pub source: String,
+}
+
+#[derive(Deserialize)]
+struct TracingRuleTable {
+    rules: Vec<TracingRules>,
+}
+
+/// Every row of the tracing-rule table (parsed once; the file is compiled in and checked by a test).
+pub fn tracing_rule_table() -> &'static [TracingRules] {
+    static TABLE: std::sync::OnceLock<Vec<TracingRules>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        serde_json::from_str::<TracingRuleTable>(include_str!(
+            "../data/investigation/tracing_rules.json"
+        ))
+        .map(|t| t.rules)
+        .unwrap_or_default()
+    })
 }
 
 impl Regime {
+    /// The national rules of the regime.
     pub fn tracing_rules(self) -> TracingRules {
-        match self {
-            Regime::Eighth => TracingRules {
+        self.tracing_rules_in("")
+    }
+
+    /// The rules of the regime inside `region` (a region code): the row with the longest matching
+    /// jurisdiction prefix.
+    pub fn tracing_rules_in(self, region: &str) -> TracingRules {
+        tracing_rule_table()
+            .iter()
+            .filter(|r| r.regime == self && region.starts_with(r.jurisdiction.as_str()))
+            .max_by_key(|r| r.jurisdiction.len())
+            .cloned()
+            .unwrap_or(TracingRules {
                 regime: self,
-                look_back_days: 2,
-                identifies_secondary: true,
-                report_hours: 2,
-                investigation_hours: 24,
-                source: "第八版：症状出现前2天（domain-rules §1.1 [I]）；2小时网络直报、24小时完成个案调查（§6）",
-            },
-            Regime::Ninth => TracingRules {
-                regime: self,
+                jurisdiction: String::new(),
                 look_back_days: 4,
-                identifies_secondary: true,
+                identifies_secondary: self != Regime::Twenty,
                 report_hours: 2,
                 investigation_hours: 24,
-                source: "第九版：症状出现前4天或标本采样前4天（domain-rules §1.1）；2小时网络直报、24小时完成个案调查（§6）",
-            },
-            Regime::Twenty => TracingRules {
-                regime: self,
-                look_back_days: 4,
-                identifies_secondary: false,
-                report_hours: 2,
-                investigation_hours: 24,
-                source: "二十条：不再判定密接的密接（domain-rules §1.2）；时间窗沿用4天",
-            },
-        }
+                source: "（规则表缺失该方案，按第九版默认值）".to_string(),
+            })
     }
 }
 
@@ -1218,6 +1235,19 @@ mod tests {
             classify_secondary(&twenty, ONSET_DAY, None, &e, ONSET_DAY + 3 * DAY),
             Err(ExposureError::NoSecondaryInRegime(Regime::Twenty))
         );
+    }
+
+    #[test]
+    fn the_rule_table_has_every_regime_with_a_source() {
+        for regime in Regime::ALL {
+            let row = tracing_rule_table()
+                .iter()
+                .find(|r| r.regime == regime && r.jurisdiction.is_empty())
+                .unwrap_or_else(|| panic!("no national row for {regime:?}"));
+            assert!(!row.source.is_empty());
+        }
+        assert!(!Regime::Twenty.tracing_rules().identifies_secondary);
+        assert_eq!(Regime::Eighth.tracing_rules_in("130109").look_back_days, 2);
     }
 
     #[test]

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use fangkong_app::auth::NewUser;
+use fangkong_app::records::{CaseWrite, ContactWrite};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
-use fangkong_store::investigation::{CaseWrite, ContactWrite};
 
 use crate::bench::{BenchArgs, import_population, machine, peak_memory_mib, percentile, prepare};
 

@@ -7,8 +7,8 @@
 use anyhow::Result;
 use chrono::{Duration, Utc};
 use fangkong_app::investigation::{CaseAction, CaseForm, ContactForm, StopForm};
+use fangkong_app::records::ResidentRecord;
 use fangkong_app::{App, china_offset};
-use fangkong_store::ResidentRecord;
 
 /// What the demo traced.
 pub struct SeededInvestigation {

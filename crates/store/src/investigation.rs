@@ -272,6 +272,17 @@ pub struct CaseCounts {
     pub general_contacts: i64,
 }
 
+/// The overview's line of one child region.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ChildCaseCounts {
+    pub code: String,
+    pub cases: i64,
+    pub active: i64,
+    pub report_overdue: i64,
+    pub close_contacts: i64,
+    pub secondary_contacts: i64,
+}
+
 /// One case in the chain picture.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ChainCaseRow {
@@ -546,6 +557,63 @@ impl Store {
             }
         }
         Ok(counts)
+    }
+
+    /// Per child region (the first `child_len` characters of the region code): cases, active cases,
+    /// reports overdue, close and secondary contacts — the overview's drill-down.
+    pub async fn case_counts_by_child(
+        &self,
+        range: (&str, &str),
+        child_len: i64,
+        report_cutoff: i64,
+    ) -> StoreResult<Vec<ChildCaseCounts>> {
+        let cases: Vec<(String, i64, i64, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT SUBSTR(region_code, 1, $3) AS child, COUNT(*), \
+                 COUNT(CASE WHEN status = 'active' THEN 1 END), \
+                 COUNT(CASE WHEN status = 'active' AND reported_at IS NULL AND found_at < $4 THEN 1 END) \
+                 FROM cases WHERE region_code >= $1 AND region_code < $2 GROUP BY 1",
+            )
+            .bind(range.0)
+            .bind(range.1)
+            .bind(child_len as i32)
+            .bind(report_cutoff)
+            .fetch_all(pool)
+            .await?
+        });
+        let contacts: Vec<(String, i64, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT SUBSTR(case_region_code, 1, $3) AS child, \
+                 COUNT(CASE WHEN category = 'close' THEN 1 END), \
+                 COUNT(CASE WHEN category = 'secondary' THEN 1 END) \
+                 FROM contacts WHERE case_region_code >= $1 AND case_region_code < $2 AND status = 'active' \
+                 GROUP BY 1",
+            )
+            .bind(range.0)
+            .bind(range.1)
+            .bind(child_len as i32)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut rows: std::collections::BTreeMap<String, ChildCaseCounts> = Default::default();
+        for (code, cases, active, report_overdue) in cases {
+            let row = rows.entry(code.clone()).or_insert_with(|| ChildCaseCounts {
+                code,
+                ..Default::default()
+            });
+            row.cases = cases;
+            row.active = active;
+            row.report_overdue = report_overdue;
+        }
+        for (code, close, secondary) in contacts {
+            let row = rows.entry(code.clone()).or_insert_with(|| ChildCaseCounts {
+                code,
+                ..Default::default()
+            });
+            row.close_contacts = close;
+            row.secondary_contacts = secondary;
+        }
+        Ok(rows.into_values().collect())
     }
 
     /// Adds trajectory stops; a stop whose `source_key` the case already has is skipped (a retry, or
