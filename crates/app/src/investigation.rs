@@ -1659,3 +1659,174 @@ fn contact_row(contact: &ContactRecord) -> ContactRow {
         status: contact.status.clone(),
     }
 }
+
+/// The columns of a contact list (密接名单导入: a passenger manifest from the transport bureau, a
+/// workshop roster), in template order. Only 姓名, 接触方式 and 末次接触时间 are required.
+pub const CONTACT_LIST_COLUMNS: [&str; 16] = [
+    "姓名",
+    "证件类型",
+    "证件号码",
+    "联系电话",
+    "现住址",
+    "区划编码",
+    "接触方式",
+    "首次接触时间",
+    "末次接触时间",
+    "病例排号",
+    "本人排号",
+    "密闭空调",
+    "同车厢或同舱",
+    "同包厢",
+    "服务人员",
+    "有效防护",
+];
+
+/// What a contact-list import did: every row is a new contact, one already recorded, or a problem.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ContactImportReport {
+    pub rows: i64,
+    pub close: i64,
+    pub secondary: i64,
+    pub general: i64,
+    /// Rows whose person was already a contact of the case (a re-import changes nothing).
+    pub already_recorded: i64,
+    pub problems: Vec<crate::import::ProblemLine>,
+}
+
+fn yes(cell: &str) -> bool {
+    matches!(cell.trim(), "是" | "1" | "Y" | "y" | "yes" | "true" | "√")
+}
+
+/// The column of a contact-list header (common variants included).
+fn contact_column(header: &str) -> Option<usize> {
+    let header = header
+        .trim()
+        .trim_start_matches('\u{feff}')
+        .replace([' ', '\u{3000}'], "");
+    let canonical = match header.as_str() {
+        "身份证号" | "身份证号码" | "证件号" => "证件号码",
+        "手机号" | "手机号码" | "电话" => "联系电话",
+        "住址" | "地址" | "居住地址" => "现住址",
+        "暴露方式" | "接触类型" => "接触方式",
+        "座位排号" | "座位排" | "接触者排号" => "本人排号",
+        other => other,
+    };
+    CONTACT_LIST_COLUMNS.iter().position(|c| *c == canonical)
+}
+
+impl App {
+    /// Imports a list of people exposed to a case (CSV or XLSX with [`CONTACT_LIST_COLUMNS`]):
+    /// each row classified by rule like a typed contact; the good rows land, every bad row is
+    /// reported with its row number and the reason; importing the same list again adds nothing.
+    pub async fn import_contacts(
+        &self,
+        actor: &Actor,
+        case_id: i64,
+        path: &std::path::Path,
+        format: crate::import::FileFormat,
+    ) -> AppResult<ContactImportReport> {
+        use crate::import::{FileLine, ProblemLine, for_each_line};
+        actor.require(Permission::InvestigateCases)?;
+        self.visible_case(actor, case_id).await?;
+        let mut lines = Vec::new();
+        for_each_line(path, format, |line| {
+            lines.push(line);
+            lines.len() <= 20_001
+        })?;
+        if lines.len() > 20_001 {
+            return Err(AppError::Invalid(
+                "一次最多导入20,000名接触者，请分批导入".into(),
+            ));
+        }
+        let mut report = ContactImportReport::default();
+        let mut columns: Vec<Option<usize>> = Vec::new();
+        for line in lines {
+            let (row_number, cells) = match line {
+                FileLine::Unreadable(row_number, message) => {
+                    report.rows += 1;
+                    report.problems.push(ProblemLine {
+                        row_number,
+                        column: String::new(),
+                        message,
+                    });
+                    continue;
+                }
+                FileLine::Cells(row_number, cells) => (row_number, cells),
+            };
+            if columns.is_empty() {
+                columns = cells.iter().map(|h| contact_column(h)).collect();
+                for required in [0usize, 6, 8] {
+                    if !columns.contains(&Some(required)) {
+                        return Err(AppError::Invalid(format!(
+                            "表头缺少“{}”列；模板列为：{}",
+                            CONTACT_LIST_COLUMNS[required],
+                            CONTACT_LIST_COLUMNS.join(",")
+                        )));
+                    }
+                }
+                continue;
+            }
+            if cells.iter().all(|c| c.trim().is_empty()) {
+                continue;
+            }
+            report.rows += 1;
+            let mut field = [""; 16];
+            for (cell, column) in cells.iter().zip(&columns) {
+                if let Some(c) = column {
+                    field[*c] = cell.as_str();
+                }
+            }
+            let form = ContactForm {
+                name: field[0].to_string(),
+                id_type: field[1].to_string(),
+                id_number: field[2].to_string(),
+                phone: field[3].to_string(),
+                address: field[4].to_string(),
+                region_code: field[5].to_string(),
+                exposure_kind: field[6].to_string(),
+                first_exposure_at: if field[7].trim().is_empty() {
+                    field[8].to_string()
+                } else {
+                    field[7].to_string()
+                },
+                last_exposure_at: field[8].to_string(),
+                case_row: field[9].to_string(),
+                contact_row: field[10].to_string(),
+                sealed: yes(field[11]),
+                same_carriage: yes(field[12]),
+                same_compartment: yes(field[13]),
+                crew_serving: yes(field[14]),
+                protected: yes(field[15]),
+                ..Default::default()
+            };
+            match self.add_contact(actor, case_id, &form).await {
+                Ok((_, c)) => match c.category {
+                    ContactCategory::Close => report.close += 1,
+                    ContactCategory::Secondary => report.secondary += 1,
+                    ContactCategory::General => report.general += 1,
+                },
+                Err(AppError::Conflict(_)) => report.already_recorded += 1,
+                Err(AppError::Invalid(message)) => report.problems.push(ProblemLine {
+                    row_number,
+                    column: String::new(),
+                    message,
+                }),
+                Err(other) => return Err(other),
+            }
+        }
+        audit_by(
+            self,
+            actor,
+            "import_contacts",
+            &format!("case:{case_id}"),
+            &format!(
+                "{} rows, {} new, {} problems",
+                report.rows,
+                report.close + report.secondary + report.general,
+                report.problems.len()
+            ),
+        )
+        .await?;
+        Ok(report)
+    }
+}
