@@ -1100,6 +1100,12 @@ impl App {
         if name.is_empty() {
             return Err(AppError::Invalid("请填写接触者姓名".into()));
         }
+        // Nowhere to route the lead: it waits in the case's county to be assigned (待分派).
+        let grid_code = if grid_code.is_empty() {
+            case.region_code[..case.region_code.len().min(6)].to_string()
+        } else {
+            grid_code
+        };
         if address.is_empty() && grid_code.is_empty() && person.resident.is_none() {
             return Err(AppError::Invalid(
                 "该人员不在实有人口库中：请填写现住址或区划编码，以便推送到所在网格落地查人".into(),

@@ -1,1 +1,584 @@
-//! Leads and finding people on the ground (线索与落地查人): channels, routing, the 24-hour deadline, outcomes.
+//! Leads and 落地查人 (finding risk people on the ground within 24 hours): the channels a lead
+//! arrives by, its states, the measures a grid worker records, the risk categories, the
+//! big-data-push file format and the pure checks of a lead's person. Rules: domain-rules.md §6
+//! (regional assistance, big-data push, 24 h landing) and §1.4 (发现途径, 观察方式).
+
+use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{IdDocument, IdType};
+use crate::phone::PhoneNumber;
+
+/// Hours from receipt within which a lead must be found and reported back (24 h 落地查人).
+pub const LANDING_HOURS: i64 = 24;
+
+/// The deadline of a lead received at `received_at` (unix seconds).
+pub fn deadline_of(received_at: i64) -> i64 {
+    received_at + LANDING_HOURS * 3600
+}
+
+/// How a lead reached us (线索来源/发现途径).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// 群众自报: a resident reported themself.
+    SelfReport,
+    /// 基层排查: a grid worker found the person (敲门、排查).
+    GridScreening,
+    /// 区域协查（来函）: an assistance letter from another province, city or district.
+    AssistIn,
+    /// 区域协查（发函）: a letter we send to another region (the person is not ours to find).
+    AssistOut,
+    /// 大数据推送: a pushed list (abnormal codes, companions, risk-area outflow).
+    BigDataPush,
+    /// 主动甄别: active screening (fever clinics, pharmacies, key groups, positives).
+    ActiveScreening,
+    /// 流调判定: investigation classified the person as a contact.
+    Investigation,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 7] = [
+        Channel::SelfReport,
+        Channel::GridScreening,
+        Channel::AssistIn,
+        Channel::AssistOut,
+        Channel::BigDataPush,
+        Channel::ActiveScreening,
+        Channel::Investigation,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Channel::SelfReport => "self_report",
+            Channel::GridScreening => "grid_screening",
+            Channel::AssistIn => "assist_in",
+            Channel::AssistOut => "assist_out",
+            Channel::BigDataPush => "big_data_push",
+            Channel::ActiveScreening => "active_screening",
+            Channel::Investigation => "investigation",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Channel::SelfReport => "群众自报",
+            Channel::GridScreening => "基层排查",
+            Channel::AssistIn => "区域协查（来函）",
+            Channel::AssistOut => "区域协查（发函）",
+            Channel::BigDataPush => "大数据推送",
+            Channel::ActiveScreening => "主动甄别",
+            Channel::Investigation => "流调判定",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.code() == code)
+    }
+}
+
+/// Where a lead stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadStatus {
+    /// 待落地: in a grid's queue, the person not yet found.
+    Pending,
+    /// 待分派: routed to a region above the grids (no grid known); someone must route it on.
+    Unrouted,
+    /// 已落地管控: found and put under a measure (closed).
+    Controlled,
+    /// 已发协查函: handed to another region by an outgoing assistance letter (closed here).
+    LetterOut,
+}
+
+impl LeadStatus {
+    pub const ALL: [LeadStatus; 4] = [
+        LeadStatus::Pending,
+        LeadStatus::Unrouted,
+        LeadStatus::Controlled,
+        LeadStatus::LetterOut,
+    ];
+    /// The states still waiting for someone (the 24-hour clock runs).
+    pub const OPEN: [LeadStatus; 2] = [LeadStatus::Pending, LeadStatus::Unrouted];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            LeadStatus::Pending => "pending",
+            LeadStatus::Unrouted => "unrouted",
+            LeadStatus::Controlled => "controlled",
+            LeadStatus::LetterOut => "letter_out",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            LeadStatus::Pending => "待落地",
+            LeadStatus::Unrouted => "待分派",
+            LeadStatus::Controlled => "已落地管控",
+            LeadStatus::LetterOut => "已发协查函",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<LeadStatus> {
+        LeadStatus::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    pub fn is_open(self) -> bool {
+        LeadStatus::OPEN.contains(&self)
+    }
+}
+
+/// The measure a grid worker puts a found person under (观察方式; the isolation module's
+/// `MeasureKind` codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlMeasure {
+    Centralised,
+    HomeIsolation,
+    HomeMonitoring,
+    Hospital,
+}
+
+impl ControlMeasure {
+    pub const ALL: [ControlMeasure; 4] = [
+        ControlMeasure::Centralised,
+        ControlMeasure::HomeIsolation,
+        ControlMeasure::HomeMonitoring,
+        ControlMeasure::Hospital,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ControlMeasure::Centralised => "centralised",
+            ControlMeasure::HomeIsolation => "home_isolation",
+            ControlMeasure::HomeMonitoring => "home_monitoring",
+            ControlMeasure::Hospital => "hospital",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            ControlMeasure::Centralised => "集中隔离",
+            ControlMeasure::HomeIsolation => "居家隔离",
+            ControlMeasure::HomeMonitoring => "居家健康监测",
+            ControlMeasure::Hospital => "医院隔离/救治",
+        }
+    }
+
+    /// The code or the Chinese label; an unknown one is refused naming the choices.
+    pub fn parse(raw: &str) -> Result<ControlMeasure, String> {
+        let raw = raw.trim();
+        ControlMeasure::ALL
+            .into_iter()
+            .find(|m| m.code() == raw || m.label_zh() == raw)
+            .ok_or_else(|| {
+                let known: Vec<String> = ControlMeasure::ALL
+                    .iter()
+                    .map(|m| format!("{}（{}）", m.label_zh(), m.code()))
+                    .collect();
+                if raw.is_empty() {
+                    format!("请选择管控措施：{}", known.join("、"))
+                } else {
+                    format!("管控措施“{raw}”无法识别，可选：{}", known.join("、"))
+                }
+            })
+    }
+}
+
+/// Why the person is a risk person (风险类别; the isolation module's `PersonCategory` codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskCategory {
+    CloseContact,
+    SecondaryContact,
+    LeftHighRiskArea,
+    LeftMediumRiskArea,
+    Inbound,
+    Companion,
+    Other,
+}
+
+impl RiskCategory {
+    pub const ALL: [RiskCategory; 7] = [
+        RiskCategory::CloseContact,
+        RiskCategory::SecondaryContact,
+        RiskCategory::LeftHighRiskArea,
+        RiskCategory::LeftMediumRiskArea,
+        RiskCategory::Inbound,
+        RiskCategory::Companion,
+        RiskCategory::Other,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            RiskCategory::CloseContact => "close_contact",
+            RiskCategory::SecondaryContact => "secondary_contact",
+            RiskCategory::LeftHighRiskArea => "left_high_risk_area",
+            RiskCategory::LeftMediumRiskArea => "left_medium_risk_area",
+            RiskCategory::Inbound => "inbound",
+            RiskCategory::Companion => "companion",
+            RiskCategory::Other => "other",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            RiskCategory::CloseContact => "密切接触者",
+            RiskCategory::SecondaryContact => "密接的密接",
+            RiskCategory::LeftHighRiskArea => "高风险区外溢人员",
+            RiskCategory::LeftMediumRiskArea => "中风险区外溢人员",
+            RiskCategory::Inbound => "入境人员",
+            RiskCategory::Companion => "时空伴随者",
+            RiskCategory::Other => "其他风险人员",
+        }
+    }
+
+    /// The code, the label or the short words a pushed file uses; empty means "other".
+    pub fn parse(raw: &str) -> Result<RiskCategory, String> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(RiskCategory::Other);
+        }
+        if let Some(c) = RiskCategory::ALL
+            .into_iter()
+            .find(|c| c.code() == raw || c.label_zh() == raw)
+        {
+            return Ok(c);
+        }
+        let found = match raw {
+            "密接" => RiskCategory::CloseContact,
+            "次密接" | "密接的密接" => RiskCategory::SecondaryContact,
+            "高风险区" | "高风险区来返" | "高风险地区来返" | "高风险区外溢" => {
+                RiskCategory::LeftHighRiskArea
+            }
+            "中风险区" | "中风险区来返" | "中风险地区来返" | "中风险区外溢" => {
+                RiskCategory::LeftMediumRiskArea
+            }
+            "入境" | "境外来返" => RiskCategory::Inbound,
+            "时空伴随" | "时空伴随人员" => RiskCategory::Companion,
+            "其他" => RiskCategory::Other,
+            _ => {
+                let known: Vec<&str> = RiskCategory::ALL.iter().map(|c| c.label_zh()).collect();
+                return Err(format!(
+                    "风险类别“{raw}”无法识别，可选：{}",
+                    known.join("、")
+                ));
+            }
+        };
+        Ok(found)
+    }
+
+    pub fn from_code(code: &str) -> Option<RiskCategory> {
+        RiskCategory::ALL.into_iter().find(|c| c.code() == code)
+    }
+}
+
+/// Who sent an incoming assistance letter, relative to us (Nansha's 外省/本省外市/本市外区协查).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SenderScope {
+    OtherProvince,
+    OtherCity,
+    OtherDistrict,
+}
+
+impl SenderScope {
+    pub const ALL: [SenderScope; 3] = [
+        SenderScope::OtherProvince,
+        SenderScope::OtherCity,
+        SenderScope::OtherDistrict,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            SenderScope::OtherProvince => "other_province",
+            SenderScope::OtherCity => "other_city",
+            SenderScope::OtherDistrict => "other_district",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            SenderScope::OtherProvince => "外省协查",
+            SenderScope::OtherCity => "本省外市协查",
+            SenderScope::OtherDistrict => "本市外区协查",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<SenderScope> {
+        SenderScope::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// The scope of a letter from region `sender` to region `ours` (statistical codes: the first 2
+    /// digits are the province, 4 the city), when the sender's code is known.
+    pub fn between(sender: &str, ours: &str) -> SenderScope {
+        let same = |n: usize| sender.len() >= n && ours.len() >= n && sender[..n] == ours[..n];
+        if !same(2) {
+            SenderScope::OtherProvince
+        } else if !same(4) {
+            SenderScope::OtherCity
+        } else {
+            SenderScope::OtherDistrict
+        }
+    }
+}
+
+/// What the grid worker found (落地结果).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    /// 已找到并落实管控措施.
+    Controlled,
+    /// 不在此地址: forward to the right region.
+    NotHere,
+    /// 已离开本省: an outgoing assistance letter to the region it went to.
+    LeftProvince,
+}
+
+impl OutcomeKind {
+    pub const ALL: [OutcomeKind; 3] = [
+        OutcomeKind::Controlled,
+        OutcomeKind::NotHere,
+        OutcomeKind::LeftProvince,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            OutcomeKind::Controlled => "controlled",
+            OutcomeKind::NotHere => "not_here",
+            OutcomeKind::LeftProvince => "left_province",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            OutcomeKind::Controlled => "已找到并落实管控",
+            OutcomeKind::NotHere => "不在此地址，转派",
+            OutcomeKind::LeftProvince => "已离开本省，发协查函",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<OutcomeKind, String> {
+        let raw = raw.trim();
+        OutcomeKind::ALL
+            .into_iter()
+            .find(|k| k.code() == raw || k.label_zh() == raw)
+            .ok_or_else(|| {
+                let known: Vec<&str> = OutcomeKind::ALL.iter().map(|k| k.label_zh()).collect();
+                format!("落地结果“{raw}”无法识别，可选：{}", known.join("、"))
+            })
+    }
+}
+
+/// The columns of a big-data push file (大数据推送), in order; the first row is this header.
+/// The risk-area analytics will produce it. 证件类型 empty means a mainland ID; 区划编码 is optional
+/// (used when the person is not in the register).
+pub const PUSH_COLUMNS: [&str; 10] = [
+    "姓名",
+    "证件类型",
+    "证件号码",
+    "联系电话",
+    "现住址",
+    "推送原因",
+    "风险类别",
+    "推送时间",
+    "来源",
+    "区划编码",
+];
+
+/// A problem of one field, with the column it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadProblem {
+    pub column: &'static str,
+    pub message: String,
+}
+
+/// A lead's person as checked: at least one way to find them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LeadPerson {
+    pub name: String,
+    pub document: Option<IdDocument>,
+    pub phone: Option<PhoneNumber>,
+    pub address: String,
+}
+
+impl std::fmt::Debug for LeadPerson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeadPerson")
+            .field("document", &self.document)
+            .field("phone", &self.phone)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks a lead's person: a given ID must parse for its type, a given phone must be a phone, and
+/// at least one of ID, phone and address must be there (otherwise nobody can find the person).
+pub fn check_person(
+    name: &str,
+    id_type: &str,
+    id_number: &str,
+    phone: &str,
+    address: &str,
+) -> Result<LeadPerson, Vec<LeadProblem>> {
+    let mut problems = Vec::new();
+    let name: String = name.trim().chars().take(60).collect();
+    let address: String = address.trim().chars().take(200).collect();
+    let document = if id_number.trim().is_empty() {
+        None
+    } else {
+        match IdType::parse(id_type) {
+            Err(message) => {
+                problems.push(LeadProblem {
+                    column: "证件类型",
+                    message,
+                });
+                None
+            }
+            Ok(t) => match IdDocument::parse(t, id_number) {
+                Ok(d) => Some(d),
+                Err(message) => {
+                    problems.push(LeadProblem {
+                        column: "证件号码",
+                        message,
+                    });
+                    None
+                }
+            },
+        }
+    };
+    let phone = if phone.trim().is_empty() {
+        None
+    } else {
+        match PhoneNumber::parse(phone) {
+            Ok(p) => Some(p),
+            Err(message) => {
+                problems.push(LeadProblem {
+                    column: "联系电话",
+                    message,
+                });
+                None
+            }
+        }
+    };
+    if problems.is_empty() && document.is_none() && phone.is_none() && address.is_empty() {
+        problems.push(LeadProblem {
+            column: "证件号码",
+            message: "无法查找此人：证件号码、联系电话、现住址至少填写一项".into(),
+        });
+    }
+    if problems.is_empty() {
+        Ok(LeadPerson {
+            name,
+            document,
+            phone,
+            address,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+/// A time typed or pushed in Beijing time: "YYYY-MM-DD HH:MM[:SS]", "YYYY/MM/DD HH:MM", a date
+/// alone (midnight), or an Excel serial number (days since 1899-12-30, with a fraction).
+pub fn parse_beijing_time(raw: &str) -> Result<i64, String> {
+    let text = raw.trim().replace('/', "-").replace('T', " ");
+    if text.is_empty() {
+        return Err("时间不能为空".into());
+    }
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let local = if let Ok(serial) = text.parse::<f64>() {
+        if !(1.0..200_000.0).contains(&serial) {
+            return Err(format!("时间“{}”无法识别", raw.trim()));
+        }
+        let base = NaiveDate::from_ymd_opt(1899, 12, 30)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .expect("base date");
+        base + chrono::Duration::seconds((serial * 86_400.0).round() as i64)
+    } else {
+        let formats = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"];
+        match formats
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(&text, f).ok())
+        {
+            Some(t) => t,
+            None => match NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
+                Ok(d) => d.and_hms_opt(0, 0, 0).expect("midnight"),
+                Err(_) => {
+                    return Err(format!(
+                        "时间“{}”无法识别，请写成 2022-11-20 08:30",
+                        raw.trim()
+                    ));
+                }
+            },
+        }
+    };
+    beijing
+        .from_local_datetime(&local)
+        .single()
+        .map(|t| t.timestamp())
+        .ok_or_else(|| format!("时间“{}”无效", raw.trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_unknown_measures_name_the_choices() {
+        for c in Channel::ALL {
+            assert_eq!(Channel::from_code(c.code()), Some(c));
+        }
+        for s in LeadStatus::ALL {
+            assert_eq!(LeadStatus::from_code(s.code()), Some(s));
+        }
+        for m in ControlMeasure::ALL {
+            assert_eq!(ControlMeasure::parse(m.code()), Ok(m));
+            assert_eq!(ControlMeasure::parse(m.label_zh()), Ok(m));
+        }
+        let err = ControlMeasure::parse("quarantine").unwrap_err();
+        assert!(err.contains("无法识别") && err.contains("集中隔离"));
+        assert_eq!(
+            RiskCategory::parse("次密接"),
+            Ok(RiskCategory::SecondaryContact)
+        );
+        assert_eq!(RiskCategory::parse(""), Ok(RiskCategory::Other));
+        assert!(RiskCategory::parse("朋友").is_err());
+    }
+
+    #[test]
+    fn a_person_needs_a_way_to_be_found_and_a_valid_id() {
+        let none = check_person("张三", "", "", "", "").unwrap_err();
+        assert!(none[0].message.contains("至少填写一项"));
+        let bad = check_person("张三", "", "13010919900101123", "", "").unwrap_err();
+        assert_eq!(bad[0].column, "证件号码");
+        let phone_only = check_person("", "", "", "139 0000 0001", "").unwrap();
+        assert_eq!(phone_only.phone.unwrap().as_str(), "13900000001");
+        let debug = format!(
+            "{:?}",
+            check_person("张三", "", "", "13900000001", "x").unwrap()
+        );
+        assert!(!debug.contains("13900000001") && !debug.contains("张三"));
+    }
+
+    #[test]
+    fn times_and_scopes() {
+        let t = parse_beijing_time("2022-11-20 10:00").unwrap();
+        assert_eq!(t, 1_668_909_600);
+        assert_eq!(parse_beijing_time("2022/11/20 10:00:00").unwrap(), t);
+        assert_eq!(parse_beijing_time("44885.41666666666").unwrap(), t);
+        assert!(parse_beijing_time("昨天").is_err());
+        assert_eq!(deadline_of(t) - t, 86_400);
+        assert_eq!(
+            SenderScope::between("110105", "130109"),
+            SenderScope::OtherProvince
+        );
+        assert_eq!(
+            SenderScope::between("130302", "130109"),
+            SenderScope::OtherCity
+        );
+        assert_eq!(
+            SenderScope::between("130102", "130109"),
+            SenderScope::OtherDistrict
+        );
+    }
+}

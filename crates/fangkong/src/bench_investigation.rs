@@ -37,137 +37,40 @@ pub async fn run(args: &BenchArgs, bench: &InvestigationBench) -> Result<()> {
         import_population(&prepared, args, &csv_dir.path().join("population.csv")).await?;
     }
 
-    // Consecutive residents (grid order): a case, then its contacts among its neighbours.
-    let started = Instant::now();
     let (lower, upper) = prepared.region.subtree_range();
-    let group = 1 + bench.contacts_per_case;
-    let wanted = bench.cases * group;
-    let mut people = Vec::with_capacity(wanted);
-    let mut after = 0i64;
-    while people.len() < wanted {
-        let page = app
-            .store
-            .residents_page((&lower, &upper), after, 50_000)
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        people.extend(page);
+    let existing = app.store.chain_cases((&lower, &upper)).await?;
+    if args.reuse && !existing.is_empty() {
+        println!(
+            "reusing the {} cases already in the database",
+            existing.len()
+        );
+    } else {
+        load_outbreak(&app, &lower, &upper, bench).await?;
     }
-    people.truncate(wanted - wanted % group);
-    let now = app.now_unix();
-    let day = 86_400;
-    let cases: Vec<CaseWrite> = people
-        .chunks(group)
-        .enumerate()
-        .map(|(i, chunk)| {
-            let p = &chunk[0];
-            let found_at = now - (i as i64 % 30) * day - (i as i64 % 24) * 3600;
-            CaseWrite {
-                case_key: format!("{i:06}"),
-                case_number_prefix: "BENCH".into(),
-                kind: if i % 3 == 0 {
-                    "asymptomatic"
-                } else {
-                    "confirmed"
-                }
-                .into(),
-                id_type: p.id_type.clone(),
-                id_number: p.id_number.clone(),
-                resident_id: Some(p.id),
-                name: p.name.clone(),
-                sex: p.sex.clone(),
-                birth_date: p.birth_date.clone(),
-                phone: p.phone.clone(),
-                address: p.address.clone(),
-                grid_code: p.grid_code.clone(),
-                region_code: p.grid_code.clone(),
-                onset_date: None,
-                first_positive_at: Some(found_at - 7200),
-                found_by: "mass_testing".into(),
-                found_at,
-                severity: "mild".into(),
-                hospital: String::new(),
-                regime: "ninth".into(),
-                // One in ten reports still missing: the overdue filter has something to find.
-                reported_at: (i % 10 != 0).then_some(found_at + 3600),
-                isolated_at: Some(found_at),
-                infector_case_id: None,
-                infector_note: String::new(),
-                created_by: "bench".into(),
-                created_at: found_at,
-                event_detail: String::new(),
-            }
-        })
+    let ids: Vec<i64> = app
+        .store
+        .chain_cases((&lower, &upper))
+        .await?
+        .iter()
+        .map(|r| r.id)
         .collect();
-    let ids = app.store.bulk_load_cases(&cases).await?;
-    // Chains: binary trees of 50 cases each (case j of a block infected by case (j-1)/2).
-    let links: Vec<(i64, i64)> = ids
-        .chunks(50)
-        .flat_map(|block| {
-            block
-                .iter()
-                .enumerate()
-                .skip(1)
-                .map(move |(j, id)| (*id, block[(j - 1) / 2]))
-        })
-        .collect();
-    app.store.bulk_set_infectors(&links).await?;
-    let case_time = started.elapsed();
-    let started = Instant::now();
-    let mut contacts = Vec::with_capacity(people.len());
-    for (chunk, (case, case_id)) in people.chunks(group).zip(cases.iter().zip(&ids)) {
-        for (k, p) in chunk.iter().skip(1).enumerate() {
-            let category = match k % 20 {
-                0..=15 => "close",
-                16..=18 => "secondary",
-                _ => "general",
-            };
-            contacts.push(ContactWrite {
-                case_id: *case_id,
-                case_region_code: case.region_code.clone(),
-                via_contact_id: None,
-                person_key: format!("{}:{}", p.id_type, p.id_number),
-                id_type: p.id_type.clone(),
-                id_number: p.id_number.clone(),
-                resident_id: Some(p.id),
-                name: p.name.clone(),
-                phone: p.phone.clone(),
-                address: p.address.clone(),
-                grid_code: p.grid_code.clone(),
-                exposure_kind: "shared_home".into(),
-                exposure_detail: "{}".into(),
-                protected: false,
-                first_exposure_at: case.found_at - 2 * day,
-                last_exposure_at: case.found_at - 3600,
-                category: category.into(),
-                reason: "同住家庭成员（密切接触者判定原则第1条）".into(),
-                regime: "ninth".into(),
-                created_by: "bench".into(),
-                created_at: case.found_at,
-                event_kind: None,
-                event_detail: String::new(),
-            });
-        }
-    }
-    app.store.bulk_load_contacts(&contacts).await?;
-    println!(
-        "loaded {} cases in {:.1} s and {} contacts in {:.1} s",
-        ids.len(),
-        case_time.as_secs_f64(),
-        contacts.len(),
-        started.elapsed().as_secs_f64()
-    );
+    let first = app
+        .store
+        .case(*ids.first().context("no case was generated")?)
+        .await?
+        .context("the first case vanished")?;
+    let county = first.region_code[..6].to_string();
+    let county_range = RegionCode::parse(&county)
+        .map_err(anyhow::Error::msg)?
+        .subtree_range();
+    let county_cases = app
+        .store
+        .chain_cases((&county_range.0, &county_range.1))
+        .await?
+        .len();
 
     // The city commander reads the directories; a county epidemiologist the chain picture of the
     // county with the most cases.
-    let county = cases
-        .first()
-        .map(|c| c.region_code[..6].to_string())
-        .context("no case was generated")?;
-    let county_cases = cases
-        .iter()
-        .filter(|c| c.region_code.starts_with(&county))
-        .count();
     for (username, role, jurisdiction) in [
         ("bench_city", Role::Commander, prepared.region.clone()),
         (
@@ -190,8 +93,6 @@ pub async fn run(args: &BenchArgs, bench: &InvestigationBench) -> Result<()> {
             .await?;
         }
     }
-    drop(people);
-    drop(contacts);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
@@ -322,5 +223,136 @@ pub async fn run(args: &BenchArgs, bench: &InvestigationBench) -> Result<()> {
         peak_memory_mib()
     );
     server.abort();
+    Ok(())
+}
+
+/// Loads the benchmark's outbreak: consecutive residents (grid order), each case followed by its
+/// contacts among its neighbours; chains as binary trees of 50 cases.
+async fn load_outbreak(
+    app: &fangkong_app::App,
+    lower: &str,
+    upper: &str,
+    bench: &InvestigationBench,
+) -> Result<()> {
+    // Consecutive residents (grid order): a case, then its contacts among its neighbours.
+    let started = Instant::now();
+    let group = 1 + bench.contacts_per_case;
+    let wanted = bench.cases * group;
+    let mut people = Vec::with_capacity(wanted);
+    let mut after = 0i64;
+    while people.len() < wanted {
+        let page = app
+            .store
+            .residents_page((lower, upper), after, 50_000)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        people.extend(page);
+    }
+    people.truncate(wanted - wanted % group);
+    let now = app.now_unix();
+    let day = 86_400;
+    let cases: Vec<CaseWrite> = people
+        .chunks(group)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let p = &chunk[0];
+            let found_at = now - (i as i64 % 30) * day - (i as i64 % 24) * 3600;
+            CaseWrite {
+                case_key: format!("{i:06}"),
+                case_number_prefix: "BENCH".into(),
+                kind: if i % 3 == 0 {
+                    "asymptomatic"
+                } else {
+                    "confirmed"
+                }
+                .into(),
+                id_type: p.id_type.clone(),
+                id_number: p.id_number.clone(),
+                resident_id: Some(p.id),
+                name: p.name.clone(),
+                sex: p.sex.clone(),
+                birth_date: p.birth_date.clone(),
+                phone: p.phone.clone(),
+                address: p.address.clone(),
+                grid_code: p.grid_code.clone(),
+                region_code: p.grid_code.clone(),
+                onset_date: None,
+                first_positive_at: Some(found_at - 7200),
+                found_by: "mass_testing".into(),
+                found_at,
+                severity: "mild".into(),
+                hospital: String::new(),
+                regime: "ninth".into(),
+                // One in ten reports still missing: the overdue filter has something to find.
+                reported_at: (i % 10 != 0).then_some(found_at + 3600),
+                isolated_at: Some(found_at),
+                infector_case_id: None,
+                infector_note: String::new(),
+                created_by: "bench".into(),
+                created_at: found_at,
+                event_detail: String::new(),
+            }
+        })
+        .collect();
+    let ids = app.store.bulk_load_cases(&cases).await?;
+    // Chains: binary trees of 50 cases each (case j of a block infected by case (j-1)/2).
+    let links: Vec<(i64, i64)> = ids
+        .chunks(50)
+        .flat_map(|block| {
+            block
+                .iter()
+                .enumerate()
+                .skip(1)
+                .map(move |(j, id)| (*id, block[(j - 1) / 2]))
+        })
+        .collect();
+    app.store.bulk_set_infectors(&links).await?;
+    let case_time = started.elapsed();
+    let started = Instant::now();
+    let mut contacts = Vec::with_capacity(people.len());
+    for (chunk, (case, case_id)) in people.chunks(group).zip(cases.iter().zip(&ids)) {
+        for (k, p) in chunk.iter().skip(1).enumerate() {
+            let category = match k % 20 {
+                0..=15 => "close",
+                16..=18 => "secondary",
+                _ => "general",
+            };
+            contacts.push(ContactWrite {
+                case_id: *case_id,
+                case_region_code: case.region_code.clone(),
+                via_contact_id: None,
+                person_key: format!("{}:{}", p.id_type, p.id_number),
+                id_type: p.id_type.clone(),
+                id_number: p.id_number.clone(),
+                resident_id: Some(p.id),
+                name: p.name.clone(),
+                phone: p.phone.clone(),
+                address: p.address.clone(),
+                grid_code: p.grid_code.clone(),
+                exposure_kind: "shared_home".into(),
+                exposure_detail: "{}".into(),
+                protected: false,
+                first_exposure_at: case.found_at - 2 * day,
+                last_exposure_at: case.found_at - 3600,
+                category: category.into(),
+                reason: "同住家庭成员（密切接触者判定原则第1条）".into(),
+                regime: "ninth".into(),
+                created_by: "bench".into(),
+                created_at: case.found_at,
+                event_kind: None,
+                event_detail: String::new(),
+            });
+        }
+    }
+    app.store.bulk_load_contacts(&contacts).await?;
+    println!(
+        "loaded {} cases in {:.1} s and {} contacts in {:.1} s",
+        ids.len(),
+        case_time.as_secs_f64(),
+        contacts.len(),
+        started.elapsed().as_secs_f64()
+    );
+
     Ok(())
 }

@@ -222,6 +222,19 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
 
+    println!("落地查人：线索、协查函、大数据推送……");
+    let started = std::time::Instant::now();
+    let leads = crate::demo_leads::seed_leads(&app, &county).await?;
+    println!(
+        "  {} 条线索（其中流调判定 {} 条），{} 条已超过24小时未落地，24小时落地率 {}，大数据推送第{}批（/leads/import）；用时 {:.1} 秒",
+        leads.leads,
+        leads.from_investigation,
+        leads.overdue,
+        leads.landing_rate,
+        leads.push_import_id,
+        started.elapsed().as_secs_f64()
+    );
+
     let grid_name = region_path_name(&app, &grid).await?;
     println!();
     println!(
@@ -246,6 +259,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!(
         "流调：流调队员 epidemiologist 在 /cases 登记病例与密接，/chains 看传播链，/cases/bulletin 生成公布文字。"
     );
+    println!(
+        "落地查人：指挥部在 /leads 看各地超时线索和24小时落地率；网格员 gridworker 在 /leads 处理本网格线索；居民 resident 在 /me/self-report 主动报告。"
+    );
     if args.no_serve {
         return Ok(());
     }
@@ -256,6 +272,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!("打开 http://{}/ 开始使用（Ctrl+C 结束）。", args.listen);
     app.spawn_code_maintenance();
     app.spawn_investigation_maintenance();
+    app.spawn_lead_maintenance();
     crate::demo_codes::keep_checking(app.clone(), codes.checkpoints.clone(), county.clone());
     fangkong_web::serve(app, listener).await?;
     Ok(())

@@ -199,8 +199,8 @@ pub async fn seed(app: &App, grids: &[String]) -> Result<SeededInvestigation> {
             }
         }
         // A market visitor: a general contact.
-        if let Some(visitor) = homes.get(home + 5).and_then(|h| h.get(1)) {
-            if app
+        if let Some(visitor) = homes.get(home + 5).and_then(|h| h.get(1))
+            && app
                 .add_contact(
                     &epi,
                     *case,
@@ -208,9 +208,8 @@ pub async fn seed(app: &App, grids: &[String]) -> Result<SeededInvestigation> {
                 )
                 .await
                 .is_ok()
-            {
-                contacts += 1;
-            }
+        {
+            contacts += 1;
         }
         // Secondary contacts: the household of a workmate who is a close contact.
         if let Some((via, _)) = close_ids.last() {

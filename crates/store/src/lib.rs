@@ -37,6 +37,9 @@ pub use health_code::{
     VenueRecord, VenueVisitRecord,
 };
 pub use imports::{ImportCounters, ImportProblemRecord, ImportRecord};
+pub use leads::{
+    LeadChange, LeadCountRow, LeadImportRecord, LeadQuery, LeadRecord, LeadStepRecord,
+};
 pub use mass_testing::{
     AntigenReportRecord, BoxRecord, KeyGroupDue, MissingResident, NewRound, PersonEventRecord,
     PersonResult, ProgressRow, RecheckTaskRecord, ResultOutcome, ResultProblemRecord,

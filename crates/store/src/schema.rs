@@ -2,6 +2,11 @@
 pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
     // isolation (0008): children first
     // leads (0007): children first
+    "lead_import_problems",
+    "lead_imports",
+    "lead_steps",
+    "lead_grid_stats",
+    "leads",
     // investigation (0006): children first
     "contacts",
     "case_stops",
