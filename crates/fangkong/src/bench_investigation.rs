@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use fangkong_app::auth::NewUser;
-use fangkong_app::records::{CaseWrite, ContactWrite};
+use fangkong_app::records::{CaseWrite, ContactWrite, LeadRecord};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
 
@@ -146,6 +146,7 @@ pub async fn run(args: &BenchArgs, bench: &InvestigationBench) -> Result<()> {
             sample_ids.iter().map(|id| format!("/cases/{id}")).collect(),
         ),
         ("lead overview", &city, vec!["/leads".into()]),
+        ("overdue leads", &city, vec!["/leads?overdue=1".into()]),
         ("isolation view", &city, vec!["/isolation".into()]),
     ];
     println!(
@@ -182,6 +183,36 @@ pub async fn run(args: &BenchArgs, bench: &InvestigationBench) -> Result<()> {
             percentile(&times, 1.0)
         );
     }
+    // The lead command view and overdue list through the app (what the pages call).
+    let commander = app.actor_for_user("bench_city", "bench").await?;
+    let mut overview_times = Vec::new();
+    let mut overdue_times = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let overview = app.leads_overview(&commander, "").await?;
+        overview_times.push(started.elapsed());
+        let started = Instant::now();
+        let overdue = app.overdue_leads(&commander, "", 0).await?;
+        overdue_times.push(started.elapsed());
+        if overview_times.len() == 1 {
+            println!(
+                "leads: {} in the city, {} overdue shown on the first page",
+                overview.total.total,
+                overdue.rows.len()
+            );
+        }
+    }
+    overview_times.sort();
+    overdue_times.sort();
+    println!(
+        "lead command view (app) p50 {:.0} ms max {:.0} ms; overdue list (app) p50 {:.0} ms max {:.0} ms",
+        percentile(&overview_times, 0.5),
+        percentile(&overview_times, 1.0),
+        percentile(&overdue_times, 0.5),
+        percentile(&overdue_times, 1.0)
+    );
+    allocate_ten_thousand(&app, &commander, &county).await?;
+
     // The chain picture of the county: the app call (query + layout) and the whole SVG page.
     let actor = app.actor_for_user("bench_county", "bench").await?;
     let started = Instant::now();
@@ -346,6 +377,76 @@ async fn load_outbreak(
         }
     }
     app.store.bulk_load_contacts(&contacts).await?;
+    // One lead per contact (流调判定) in the contact's grid: three in four landed (most within 24 h),
+    // the rest open, a third of those past their deadline.
+    let leads_started = Instant::now();
+    let leads: Vec<LeadRecord> = contacts
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            let received = c.created_at;
+            let (status, closed_at) = match k % 12 {
+                0..=7 => ("controlled", Some(received + 6 * 3600)),
+                8 => ("controlled", Some(received + 30 * 3600)),
+                9 | 10 => ("pending", None),
+                _ => ("unrouted", None),
+            };
+            // Open leads: half received two days ago (overdue), half just now (still in time).
+            let received_at = match (closed_at, k % 2) {
+                (Some(_), _) => received,
+                (None, 0) => now - 2 * day,
+                (None, _) => now,
+            };
+            let deadline = received_at + day;
+            LeadRecord {
+                id: 0,
+                channel: "investigation".into(),
+                category: if c.category == "secondary" {
+                    "secondary_contact"
+                } else {
+                    "close_contact"
+                }
+                .into(),
+                status: status.into(),
+                name: c.name.clone(),
+                id_type: c.id_type.clone(),
+                id_number: c.id_number.clone(),
+                phone: c.phone.clone().unwrap_or_default(),
+                address: c.address.clone(),
+                resident_id: c.resident_id,
+                grid_code: c.grid_code.clone(),
+                reason: "流调判定".into(),
+                came_from: String::new(),
+                arrived_at: None,
+                sender: String::new(),
+                sender_scope: String::new(),
+                reference: String::new(),
+                sender_region: String::new(),
+                source_key: Some(format!("bench:{k}")),
+                received_at,
+                deadline,
+                closed_at,
+                measure: if closed_at.is_some() {
+                    "centralised"
+                } else {
+                    ""
+                }
+                .into(),
+                out_region: String::new(),
+                out_note: String::new(),
+                created_by: "bench".into(),
+                created_at: received,
+            }
+        })
+        .collect();
+    for chunk in leads.chunks(20_000) {
+        app.store.insert_leads(chunk).await?;
+    }
+    println!(
+        "loaded {} leads in {:.1} s",
+        leads.len(),
+        leads_started.elapsed().as_secs_f64()
+    );
     println!(
         "loaded {} cases in {:.1} s and {} contacts in {:.1} s",
         ids.len(),
@@ -354,5 +455,94 @@ async fn load_outbreak(
         started.elapsed().as_secs_f64()
     );
 
+    Ok(())
+}
+
+/// 10,000 close contacts of the county awaiting placement, 20 sites of 600 rooms: one allocation.
+async fn allocate_ten_thousand(
+    app: &fangkong_app::App,
+    commander: &fangkong_app::Actor,
+    county: &str,
+) -> Result<()> {
+    use fangkong_app::isolation::{MeasurePerson, RoomBlockForm, SiteForm};
+    use fangkong_domain::isolation::PersonCategory;
+    let range = RegionCode::parse(county)
+        .map_err(anyhow::Error::msg)?
+        .subtree_range();
+    // People of the county not among the bench's cases and contacts: from the end of its range.
+    let mut people = Vec::new();
+    let mut after = 0i64;
+    while people.len() < 40_000 {
+        let page = app
+            .store
+            .residents_page((&range.0, &range.1), after, 20_000)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        people.extend(page);
+    }
+    let today = app.today();
+    let measures: Vec<_> = people
+        .iter()
+        .rev()
+        .take(10_000)
+        .map(|r| {
+            (
+                MeasurePerson::of_resident(r),
+                PersonCategory::CloseContact,
+                today,
+                format!("bench-measure:{}", r.id),
+            )
+        })
+        .collect();
+    let opened = app.place_many_under_measure_unchecked(&measures).await?;
+    let townships: Vec<String> = {
+        let mut codes: Vec<String> = people
+            .iter()
+            .map(|r| r.grid_code[..9].to_string())
+            .collect();
+        codes.sort();
+        codes.dedup();
+        codes
+    };
+    for n in 0..20 {
+        let township = &townships[n % townships.len()];
+        let site = app
+            .create_isolation_site(
+                commander,
+                &SiteForm {
+                    name: format!("基准隔离点{n:02}"),
+                    region_code: township.clone(),
+                    address: format!("{township}基准路{n}号"),
+                    readiness: "2h".into(),
+                    staff_count: "20".into(),
+                    note: String::new(),
+                },
+            )
+            .await?;
+        app.add_rooms(
+            commander,
+            site,
+            &RoomBlockForm {
+                building: "A".into(),
+                floor_from: "1".into(),
+                floor_to: "20".into(),
+                room_from: "1".into(),
+                room_to: "30".into(),
+            },
+        )
+        .await?;
+    }
+    let started = Instant::now();
+    let report = app.confirm_allocation(commander, 10_000).await?;
+    println!(
+        "allocation: {} measures opened; {} people allocated to rooms, {} unplaced, in {:.0} ms \
+         (app call; {} ms inside) (target 10,000 < 1 s)",
+        opened,
+        report.allocated,
+        report.unplaced,
+        started.elapsed().as_secs_f64() * 1000.0,
+        report.millis
+    );
     Ok(())
 }

@@ -235,6 +235,22 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
 
+    println!("隔离转运：管控措施、集中隔离点、分配、转运、居家隔离、定点医院……");
+    let started = std::time::Instant::now();
+    let isolation = crate::demo_isolation::seed_isolation(&app, &county).await?;
+    println!(
+        "  {} 人纳入管控，{} 个隔离点 {} 间房，已分配 {} 人、入住 {} 人、解除 {} 人，{} 个转运任务，{} 人收治入院；用时 {:.1} 秒",
+        isolation.measures_opened,
+        isolation.sites,
+        isolation.rooms,
+        isolation.allocated,
+        isolation.checked_in,
+        isolation.released,
+        isolation.transfers,
+        isolation.admissions,
+        started.elapsed().as_secs_f64()
+    );
+
     let grid_name = region_path_name(&app, &grid).await?;
     println!();
     println!(
@@ -262,6 +278,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!(
         "落地查人：指挥部在 /leads 看各地超时线索和24小时落地率；网格员 gridworker 在 /leads 处理本网格线索；居民 resident 在 /me/self-report 主动报告。"
     );
+    println!(
+        "隔离转运：指挥部看 /isolation；隔离点 isolation 管理房间、入住、体温和检测；转运专班 transfer 在 /isolation/allocate 分配房间、在 /transfers 派车；网格员在 /home-monitoring 记录居家打卡。"
+    );
     if args.no_serve {
         return Ok(());
     }
@@ -273,6 +292,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     app.spawn_code_maintenance();
     app.spawn_investigation_maintenance();
     app.spawn_lead_maintenance();
+    app.spawn_isolation_maintenance();
     crate::demo_codes::keep_checking(app.clone(), codes.checkpoints.clone(), county.clone());
     fangkong_web::serve(app, listener).await?;
     Ok(())

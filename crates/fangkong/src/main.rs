@@ -7,6 +7,7 @@ mod bench_testing;
 mod demo;
 mod demo_codes;
 mod demo_investigation;
+mod demo_isolation;
 mod demo_leads;
 mod demo_testing;
 mod verify;
@@ -175,6 +176,7 @@ async fn main() -> Result<()> {
             app.spawn_code_maintenance();
             app.spawn_investigation_maintenance();
             app.spawn_lead_maintenance();
+            app.spawn_isolation_maintenance();
             fangkong_web::serve(app, listener).await?;
         }
         Command::Demo(args) => demo::run(args).await?,

@@ -37,6 +37,12 @@ pub use health_code::{
     VenueRecord, VenueVisitRecord,
 };
 pub use imports::{ImportCounters, ImportProblemRecord, ImportRecord};
+pub use isolation::{
+    AdmissionRecord, AllocationOutcome, CheckInRecord, DoorAlarmRecord, DueTestRecord, FreeRoom,
+    HomeRow, HospitalRecord, IsolationSiteRecord, IsolationSiteSummary, MeasureChange,
+    MeasureEventWrite, MeasureRecord, MeasureTestRecord, NewMeasure, NewTransfer, RegionRooms,
+    RoomRecord, StatusCount, TransferOutcome, TransferRecord, VehicleRecord,
+};
 pub use leads::{
     LeadChange, LeadCountRow, LeadImportRecord, LeadQuery, LeadRecord, LeadStepRecord,
 };

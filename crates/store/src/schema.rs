@@ -1,6 +1,17 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
 pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
     // isolation (0008): children first
+    "hospital_admissions",
+    "transfer_riders",
+    "transfers",
+    "vehicles",
+    "door_alarms",
+    "measure_check_ins",
+    "measure_tests",
+    "isolation_measures",
+    "isolation_rooms",
+    "hospitals",
+    "isolation_sites",
     // leads (0007): children first
     "lead_import_problems",
     "lead_imports",
