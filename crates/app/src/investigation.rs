@@ -33,6 +33,9 @@ const REGIME_SETTING: &str = "tracing_regime";
 const EVENT_CURSOR_SETTING: &str = "investigation_event_cursor";
 /// Rows per directory page.
 pub const PAGE_SIZE: i64 = 50;
+/// Above this many rows in a jurisdiction, a directory page walks the newest rows by id and filters
+/// the region (the first page is found at once); below, it reads the region's rows and sorts them.
+const WALK_BY_ID_ABOVE: i64 = 5_000;
 /// A case page lists at most this many contacts (the contact directory pages through the rest).
 const CONTACTS_ON_CASE_PAGE: i64 = 2_000;
 
@@ -1331,9 +1334,16 @@ impl App {
             )),
         };
         let (lower, upper) = actor.jurisdiction_range();
+        let (cases, _) = self.store.investigation_totals((&lower, &upper)).await?;
         let rows = self
             .store
-            .cases_page((&lower, &upper), &filter, before, PAGE_SIZE)
+            .cases_page(
+                (&lower, &upper),
+                &filter,
+                before,
+                PAGE_SIZE,
+                cases > WALK_BY_ID_ABOVE,
+            )
             .await?;
         let today = self.today();
         Ok(rows.iter().map(|c| case_row(c, now, today)).collect())
@@ -1351,9 +1361,16 @@ impl App {
             .unwrap_or(ContactCategory::Close)
             .code();
         let (lower, upper) = actor.jurisdiction_range();
+        let (_, contacts) = self.store.investigation_totals((&lower, &upper)).await?;
         let rows = self
             .store
-            .contacts_page((&lower, &upper), category, before, PAGE_SIZE)
+            .contacts_page(
+                (&lower, &upper),
+                category,
+                before,
+                PAGE_SIZE,
+                contacts > WALK_BY_ID_ABOVE,
+            )
             .await?;
         Ok(rows.iter().map(contact_row).collect())
     }

@@ -288,8 +288,11 @@ async fn cases_and_contacts_are_classified_by_rule(backend: Backend) {
         Err(AppError::OutsideJurisdiction)
     ));
 
-    // Clearing the close contact ends her code fact.
+    // Clearing the close contact ends her code fact and takes her off the counters.
     app.clear_contact(epi, wife, "核实为误报").await.unwrap();
+    let overview = app.investigation_overview(&staff.duty).await.unwrap();
+    assert_eq!(overview.counts.close_contacts, 0);
+    assert_eq!(overview.by_region[0].close_contacts, 0);
     assert_eq!(colour(&app, &world.admin, mother).await, "green");
     assert!(matches!(
         app.clear_contact(epi, wife, "再次解除").await,
@@ -467,6 +470,44 @@ async fn chains_bulletin_and_closing_a_case(backend: Backend) {
     assert!(events.iter().any(|e| e.kind == person_event::CASE_EXCLUDED));
     let overview = app.investigation_overview(&staff.duty).await.unwrap();
     assert_eq!(overview.counts.discharged, 1);
+    assert_eq!(overview.counts.active, 1, "one discharged, one excluded");
+    assert_eq!(overview.counts.suspected, 1);
+
+    // A large jurisdiction's directory walks ids; a small one sorts its range: the same rows.
+    let range = RegionCode::parse(COUNTY).unwrap().subtree_range();
+    for filter in [
+        fangkong_store::investigation::CaseFilter::default(),
+        fangkong_store::investigation::CaseFilter {
+            status: Some("active".into()),
+            ..Default::default()
+        },
+    ] {
+        let walked = app
+            .store
+            .cases_page((&range.0, &range.1), &filter, None, 2, true)
+            .await
+            .unwrap();
+        let sorted = app
+            .store
+            .cases_page((&range.0, &range.1), &filter, None, 2, false)
+            .await
+            .unwrap();
+        assert_eq!(walked, sorted);
+        assert!(!walked.is_empty());
+    }
+    let walked = app
+        .store
+        .contacts_page((&range.0, &range.1), "close", None, 10, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        walked,
+        app.store
+            .contacts_page((&range.0, &range.1), "close", None, 10, false)
+            .await
+            .unwrap()
+    );
+    assert_eq!(walked.len(), 1);
 }
 
 async fn a_single_positive_opens_a_case_with_its_deadlines(backend: Backend) {

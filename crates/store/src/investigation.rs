@@ -28,6 +28,21 @@ macro_rules! insert_event {
     };
 }
 
+/// Inside a `with_pool!` body: moves counter `$what` of region `$region` by `$delta` in `$tx`.
+macro_rules! bump_count {
+    ($tx:expr, $region:expr, $what:expr, $delta:expr) => {
+        sqlx::query(
+            "INSERT INTO investigation_counts (region_code, what, n) VALUES ($1, $2, $3) \
+             ON CONFLICT (region_code, what) DO UPDATE SET n = investigation_counts.n + excluded.n",
+        )
+        .bind($region)
+        .bind($what)
+        .bind($delta)
+        .execute(&mut *$tx)
+        .await?
+    };
+}
+
 /// A case as stored.
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct CaseRecord {
@@ -354,6 +369,7 @@ impl Store {
                     let detail = case.event_detail.replace("{case_id}", &id.to_string());
                     insert_event!(tx, case.found_at, "case_reported", &case.id_type, &case.id_number,
                         case.resident_id, &case.grid_code, format!("case:{id}"), &detail);
+                    bump_count!(tx, &case.region_code, format!("case:{}:active", case.kind), 1_i64);
                     tx.commit().await?;
                     (id, true)
                 }
@@ -397,6 +413,12 @@ impl Store {
     pub async fn update_case(&self, id: i64, update: &CaseUpdate) -> StoreResult<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            let before: Option<(String, String, String)> = sqlx::query_as(
+                "SELECT kind, status, region_code FROM cases WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
             // The id is always the last placeholder.
             let query = match update {
                 CaseUpdate::Reported { at } => sqlx::query(
@@ -433,6 +455,17 @@ impl Store {
                 }
             };
             query.bind(id).execute(&mut *tx).await?;
+            if let Some((kind, status, region)) = &before {
+                let (new_kind, new_status) = match update {
+                    CaseUpdate::Kind { kind } => (kind.as_str(), status.as_str()),
+                    CaseUpdate::Closed { status, .. } => (kind.as_str(), status.as_str()),
+                    _ => (kind.as_str(), status.as_str()),
+                };
+                if (new_kind, new_status) != (kind.as_str(), status.as_str()) {
+                    bump_count!(tx, region, format!("case:{kind}:{status}"), -1_i64);
+                    bump_count!(tx, region, format!("case:{new_kind}:{new_status}"), 1_i64);
+                }
+            }
             if let CaseUpdate::Closed { at, event_kind, event_detail, .. } = update {
                 let person: (String, String, Option<i64>, String) = sqlx::query_as(
                     "SELECT id_type, id_number, resident_id, grid_code FROM cases WHERE id = $1",
@@ -449,47 +482,79 @@ impl Store {
     }
 
     /// One page of the case directory in the code range `range`, newest first, before `before_id`.
+    /// `by_id` walks the newest cases by id and filters the range (a large jurisdiction: the first
+    /// 50 are found at once); otherwise the region index gives the range and the page is sorted (a
+    /// small one). The overdue filter always reads the few cases with an open deadline.
     pub async fn cases_page(
         &self,
         range: (&str, &str),
         filter: &CaseFilter,
         before_id: Option<i64>,
         limit: i64,
+        by_id: bool,
     ) -> StoreResult<Vec<CaseRecord>> {
-        // Every placeholder appears whatever the filter (PostgreSQL refuses unused parameters); an
-        // empty filter value matches everything. The (region_code, id) index gives the order.
-        let sql = format!(
-            "SELECT {CASE_COLUMNS} FROM cases WHERE region_code >= $1 AND region_code < $2 AND id < $3 \
-             AND ($5 = '' OR kind = $5) AND ($6 = '' OR status = $6) \
-             AND ($9 = 0 OR (status = 'active' AND ((reported_at IS NULL AND found_at < $7) \
-                  OR (investigated_at IS NULL AND found_at < $8)))) \
-             ORDER BY id DESC LIMIT $4"
-        );
-        let before = before_id.unwrap_or(i64::MAX);
-        let (report_cutoff, investigation_cutoff) = filter
-            .overdue_at
-            .map(|(now, report_hours, investigation_hours)| {
-                (now - report_hours * 3600, now - investigation_hours * 3600)
-            })
-            .unwrap_or((0, 0));
+        // `region_code || ''` keeps the planner off the region index (both backends).
+        let region = if by_id || filter.overdue_at.is_some() {
+            "region_code || ''"
+        } else {
+            "region_code"
+        };
         let rows = with_pool!(self, pool => {
-            let mut query = sqlx::query_as(AssertSqlSafe(sql))
-                .bind(range.0)
-                .bind(range.1)
-                .bind(before)
-                .bind(limit)
-                .bind(filter.kind.clone().unwrap_or_default())
-                .bind(filter.status.clone().unwrap_or_default());
-            query = query
-                .bind(report_cutoff)
-                .bind(investigation_cutoff)
-                .bind(i64::from(filter.overdue_at.is_some()));
-            query.fetch_all(pool).await?
+            let mut q = QueryBuilder::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE {region} >= "));
+            q.push_bind(range.0.to_string());
+            q.push(format!(" AND {region} < "));
+            q.push_bind(range.1.to_string());
+            q.push(" AND id < ");
+            q.push_bind(before_id.unwrap_or(i64::MAX));
+            if let Some(kind) = &filter.kind {
+                q.push(" AND kind = ");
+                q.push_bind(kind.clone());
+            }
+            if let Some(status) = &filter.status {
+                q.push(" AND status = ");
+                q.push_bind(status.clone());
+            }
+            if let Some((now, report_hours, investigation_hours)) = filter.overdue_at {
+                // Exactly the partial index's predicate, so it is used.
+                q.push(
+                    " AND status = 'active' AND (reported_at IS NULL OR investigated_at IS NULL) \
+                     AND ((reported_at IS NULL AND found_at < ",
+                );
+                q.push_bind(now - report_hours * 3600);
+                q.push(") OR (investigated_at IS NULL AND found_at < ");
+                q.push_bind(now - investigation_hours * 3600);
+                q.push("))");
+            }
+            q.push(" ORDER BY id DESC LIMIT ");
+            q.push_bind(limit);
+            q.build_query_as().fetch_all(pool).await?
         });
         Ok(rows)
     }
 
-    /// Counts for the investigation overview of a jurisdiction.
+    /// How many cases and contacts (any category, any status) the counters hold in `range`.
+    pub async fn investigation_totals(&self, range: (&str, &str)) -> StoreResult<(i64, i64)> {
+        let rows: Vec<(String, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT SUBSTR(what, 1, 4), CAST(SUM(n) AS BIGINT) FROM investigation_counts \
+                 WHERE region_code >= $1 AND region_code < $2 GROUP BY 1",
+            )
+            .bind(range.0)
+            .bind(range.1)
+            .fetch_all(pool)
+            .await?
+        });
+        let get = |p: &str| {
+            rows.iter()
+                .find(|(k, _)| k == p)
+                .map(|(_, n)| *n)
+                .unwrap_or(0)
+        };
+        Ok((get("case"), get("cont")))
+    }
+
+    /// Counts for the investigation overview of a jurisdiction: from the counters, plus the open
+    /// deadlines past due (the partial index holds only cases with a deadline still open).
     pub async fn case_counts(
         &self,
         range: (&str, &str),
@@ -497,10 +562,10 @@ impl Store {
         report_hours: i64,
         investigation_hours: i64,
     ) -> StoreResult<CaseCounts> {
-        let kinds: Vec<(String, String, i64)> = with_pool!(self, pool => {
+        let counters: Vec<(String, i64)> = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT kind, status, COUNT(*) FROM cases WHERE region_code >= $1 AND region_code < $2 \
-                 GROUP BY kind, status",
+                "SELECT what, CAST(SUM(n) AS BIGINT) FROM investigation_counts \
+                 WHERE region_code >= $1 AND region_code < $2 GROUP BY what",
             )
             .bind(range.0)
             .bind(range.1)
@@ -512,7 +577,8 @@ impl Store {
                 "SELECT \
                  COUNT(CASE WHEN reported_at IS NULL AND found_at < $3 THEN 1 END), \
                  COUNT(CASE WHEN investigated_at IS NULL AND found_at < $4 THEN 1 END) \
-                 FROM cases WHERE region_code >= $1 AND region_code < $2 AND status = 'active'",
+                 FROM cases WHERE status = 'active' AND (reported_at IS NULL OR investigated_at IS NULL) \
+                 AND region_code || '' >= $1 AND region_code || '' < $2",
             )
             .bind(range.0)
             .bind(range.1)
@@ -521,58 +587,63 @@ impl Store {
             .fetch_one(pool)
             .await?
         });
-        let categories: Vec<(String, i64)> = with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT category, COUNT(*) FROM contacts WHERE case_region_code >= $1 AND case_region_code < $2 \
-                 AND status = 'active' GROUP BY category",
-            )
-            .bind(range.0)
-            .bind(range.1)
-            .fetch_all(pool)
-            .await?
-        });
         let mut counts = CaseCounts {
             report_overdue: overdue.0,
             investigation_overdue: overdue.1,
             ..CaseCounts::default()
         };
-        for (kind, status, n) in kinds {
-            match kind.as_str() {
-                "confirmed" => counts.confirmed += n,
-                "asymptomatic" => counts.asymptomatic += n,
-                "suspected" => counts.suspected += n,
-                _ => counts.initial_screen_positive += n,
-            }
-            match status.as_str() {
-                "active" => counts.active += n,
-                "discharged" => counts.discharged += n,
+        for (what, n) in counters {
+            let mut parts = what.split(':');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some("case"), Some(kind), Some(status)) => {
+                    match kind {
+                        "confirmed" => counts.confirmed += n,
+                        "asymptomatic" => counts.asymptomatic += n,
+                        "suspected" => counts.suspected += n,
+                        _ => counts.initial_screen_positive += n,
+                    }
+                    match status {
+                        "active" => counts.active += n,
+                        "discharged" => counts.discharged += n,
+                        _ => {}
+                    }
+                }
+                (Some("contact"), Some(category), Some("active")) => match category {
+                    "close" => counts.close_contacts += n,
+                    "secondary" => counts.secondary_contacts += n,
+                    _ => counts.general_contacts += n,
+                },
                 _ => {}
-            }
-        }
-        for (category, n) in categories {
-            match category.as_str() {
-                "close" => counts.close_contacts = n,
-                "secondary" => counts.secondary_contacts = n,
-                _ => counts.general_contacts = n,
             }
         }
         Ok(counts)
     }
 
     /// Per child region (the first `child_len` characters of the region code): cases, active cases,
-    /// reports overdue, close and secondary contacts — the overview's drill-down.
+    /// reports overdue, close and secondary contacts — the overview's drill-down, from the counters.
     pub async fn case_counts_by_child(
         &self,
         range: (&str, &str),
         child_len: i64,
         report_cutoff: i64,
     ) -> StoreResult<Vec<ChildCaseCounts>> {
-        let cases: Vec<(String, i64, i64, i64)> = with_pool!(self, pool => {
+        let counters: Vec<(String, String, i64)> = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT SUBSTR(region_code, 1, $3) AS child, COUNT(*), \
-                 COUNT(CASE WHEN status = 'active' THEN 1 END), \
-                 COUNT(CASE WHEN status = 'active' AND reported_at IS NULL AND found_at < $4 THEN 1 END) \
-                 FROM cases WHERE region_code >= $1 AND region_code < $2 GROUP BY 1",
+                "SELECT SUBSTR(region_code, 1, $3) AS child, what, CAST(SUM(n) AS BIGINT) \
+                 FROM investigation_counts WHERE region_code >= $1 AND region_code < $2 GROUP BY 1, 2",
+            )
+            .bind(range.0)
+            .bind(range.1)
+            .bind(child_len as i32)
+            .fetch_all(pool)
+            .await?
+        });
+        let overdue: Vec<(String, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT SUBSTR(region_code, 1, $3) AS child, COUNT(*) FROM cases \
+                 WHERE status = 'active' AND (reported_at IS NULL OR investigated_at IS NULL) \
+                 AND reported_at IS NULL AND found_at < $4 \
+                 AND region_code || '' >= $1 AND region_code || '' < $2 GROUP BY 1",
             )
             .bind(range.0)
             .bind(range.1)
@@ -581,39 +652,43 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        let contacts: Vec<(String, i64, i64)> = with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT SUBSTR(case_region_code, 1, $3) AS child, \
-                 COUNT(CASE WHEN category = 'close' THEN 1 END), \
-                 COUNT(CASE WHEN category = 'secondary' THEN 1 END) \
-                 FROM contacts WHERE case_region_code >= $1 AND case_region_code < $2 AND status = 'active' \
-                 GROUP BY 1",
-            )
-            .bind(range.0)
-            .bind(range.1)
-            .bind(child_len as i32)
-            .fetch_all(pool)
-            .await?
-        });
         let mut rows: std::collections::BTreeMap<String, ChildCaseCounts> = Default::default();
-        for (code, cases, active, report_overdue) in cases {
-            let row = rows.entry(code.clone()).or_insert_with(|| ChildCaseCounts {
-                code,
-                ..Default::default()
-            });
-            row.cases = cases;
-            row.active = active;
-            row.report_overdue = report_overdue;
+        fn row_of<'a>(
+            rows: &'a mut std::collections::BTreeMap<String, ChildCaseCounts>,
+            code: &str,
+        ) -> &'a mut ChildCaseCounts {
+            rows.entry(code.to_string())
+                .or_insert_with(|| ChildCaseCounts {
+                    code: code.to_string(),
+                    ..Default::default()
+                })
         }
-        for (code, close, secondary) in contacts {
-            let row = rows.entry(code.clone()).or_insert_with(|| ChildCaseCounts {
-                code,
-                ..Default::default()
-            });
-            row.close_contacts = close;
-            row.secondary_contacts = secondary;
+        for (code, what, n) in &counters {
+            let mut parts = what.split(':');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some("case"), Some(_), Some(status)) => {
+                    let row = row_of(&mut rows, code);
+                    row.cases += n;
+                    if status == "active" {
+                        row.active += n;
+                    }
+                }
+                (Some("contact"), Some("close"), Some("active")) => {
+                    row_of(&mut rows, code).close_contacts += n
+                }
+                (Some("contact"), Some("secondary"), Some("active")) => {
+                    row_of(&mut rows, code).secondary_contacts += n
+                }
+                _ => {}
+            }
         }
-        Ok(rows.into_values().collect())
+        for (code, n) in overdue {
+            row_of(&mut rows, &code).report_overdue = n;
+        }
+        Ok(rows
+            .into_values()
+            .filter(|r| r.cases > 0 || r.close_contacts > 0 || r.secondary_contacts > 0)
+            .collect())
     }
 
     /// Adds trajectory stops; a stop whose `source_key` the case already has is skipped (a retry, or
@@ -702,6 +777,7 @@ impl Store {
                 insert_event!(tx, contact.created_at, kind, &contact.id_type, &contact.id_number,
                     contact.resident_id, &contact.grid_code, format!("contact:{id}"), &detail);
             }
+            bump_count!(tx, &contact.case_region_code, format!("contact:{}:active", contact.category), 1_i64);
             tx.commit().await?;
             id
         });
@@ -732,16 +808,23 @@ impl Store {
         Ok(rows)
     }
 
-    /// One page of the contact directory of a jurisdiction (by the case's region), newest first.
+    /// One page of the contact directory of a jurisdiction (by the case's region), newest first;
+    /// `by_id` walks the (category, id) index for a large jurisdiction (see [`Store::cases_page`]).
     pub async fn contacts_page(
         &self,
         range: (&str, &str),
         category: &str,
         before_id: Option<i64>,
         limit: i64,
+        by_id: bool,
     ) -> StoreResult<Vec<ContactRecord>> {
+        let region = if by_id {
+            "case_region_code || ''"
+        } else {
+            "case_region_code"
+        };
         let sql = format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE case_region_code >= $1 AND case_region_code < $2 \
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE {region} >= $1 AND {region} < $2 \
              AND category = $3 AND id < $4 ORDER BY id DESC LIMIT $5"
         );
         let rows = with_pool!(self, pool => {
@@ -767,16 +850,19 @@ impl Store {
     ) -> StoreResult<bool> {
         let changed = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let row: Option<(String, String, Option<i64>, String, String)> = sqlx::query_as(
+            let row: Option<(String, String, Option<i64>, String, String, String)> = sqlx::query_as(
                 "UPDATE contacts SET status = 'cleared', reason = reason || '；已解除：' || $2 \
-                 WHERE id = $1 AND status = 'active' RETURNING id_type, id_number, resident_id, grid_code, category",
+                 WHERE id = $1 AND status = 'active' \
+                 RETURNING id_type, id_number, resident_id, grid_code, category, case_region_code",
             )
             .bind(id)
             .bind(reason)
             .fetch_optional(&mut *tx)
             .await?;
             match row {
-                Some((id_type, id_number, resident_id, grid_code, category)) => {
+                Some((id_type, id_number, resident_id, grid_code, category, region)) => {
+                    bump_count!(tx, &region, format!("contact:{category}:active"), -1_i64);
+                    bump_count!(tx, &region, format!("contact:{category}:cleared"), 1_i64);
                     if category != "general" {
                         insert_event!(tx, at, "contact_cleared", &id_type, &id_number, resident_id,
                             &grid_code, format!("contact:{id}"), event_detail);
@@ -935,6 +1021,13 @@ impl Store {
                     rows.sort_unstable();
                     ids.extend(rows);
                 }
+                let mut counts: std::collections::HashMap<(&str, String), i64> = Default::default();
+                for c in transaction {
+                    *counts.entry((c.region_code.as_str(), format!("case:{}:active", c.kind))).or_default() += 1;
+                }
+                for ((region, what), n) in counts {
+                    bump_count!(tx, region, what, n);
+                }
                 tx.commit().await?;
             });
         }
@@ -993,6 +1086,15 @@ impl Store {
                             .push_bind(c.created_at);
                     });
                     builder.build().execute(&mut *tx).await?;
+                }
+                let mut counts: std::collections::HashMap<(&str, String), i64> = Default::default();
+                for c in transaction {
+                    *counts
+                        .entry((c.case_region_code.as_str(), format!("contact:{}:active", c.category)))
+                        .or_default() += 1;
+                }
+                for ((region, what), n) in counts {
+                    bump_count!(tx, region, what, n);
                 }
                 tx.commit().await?;
             });

@@ -130,9 +130,12 @@ const BUMP_STATS: &str = "INSERT INTO lead_grid_stats (grid_code, channel, statu
 
 macro_rules! push_filters {
     ($builder:ident, $range:expr, $query:expr) => {{
-        $builder.push(" WHERE grid_code >= ");
+        push_filters!($builder, $range, $query, "grid_code")
+    }};
+    ($builder:ident, $range:expr, $query:expr, $column:expr) => {{
+        $builder.push(format!(" WHERE {} >= ", $column));
         $builder.push_bind($range.0.to_string());
-        $builder.push(" AND grid_code < ");
+        $builder.push(format!(" AND {} < ", $column));
         $builder.push_bind($range.1.to_string());
         if let Some(status) = &$query.status {
             $builder.push(" AND status = ");
@@ -334,9 +337,16 @@ impl Store {
     ) -> StoreResult<Vec<LeadRecord>> {
         let open_first = query.overdue_at.is_some()
             || matches!(query.status.as_deref(), Some("pending") | Some("unrouted"));
+        // A county or more, newest first: walk the ids and filter the range (`grid_code || ''`
+        // keeps the planner off the grid index), so the first page never sorts a million leads.
+        let column = if !open_first && range.0.len() <= 6 {
+            "grid_code || ''"
+        } else {
+            "grid_code"
+        };
         let rows = with_pool!(self, pool => {
             let mut builder = QueryBuilder::new(format!("SELECT {LEAD_COLUMNS} FROM leads"));
-            push_filters!(builder, range, query);
+            push_filters!(builder, range, query, column);
             builder.push(if open_first { " ORDER BY deadline, id" } else { " ORDER BY id DESC" });
             builder.push(" LIMIT ");
             builder.push_bind(limit);
@@ -348,6 +358,17 @@ impl Store {
     }
 
     pub async fn count_leads(&self, range: (&str, &str), query: &LeadQuery) -> StoreResult<i64> {
+        // Without the overdue filter the per-grid counters answer (they move with every lead write).
+        if query.overdue_at.is_none() {
+            let count: Option<i64> = with_pool!(self, pool => {
+                let mut builder = QueryBuilder::new(
+                    "SELECT CAST(SUM(n) AS BIGINT) FROM lead_grid_stats",
+                );
+                push_filters!(builder, range, query);
+                builder.build_query_scalar().fetch_one(pool).await?
+            });
+            return Ok(count.unwrap_or(0));
+        }
         let count = with_pool!(self, pool => {
             let mut builder = QueryBuilder::new("SELECT COUNT(*) FROM leads");
             push_filters!(builder, range, query);

@@ -18,7 +18,8 @@ pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
     "lead_steps",
     "lead_grid_stats",
     "leads",
-    // investigation (0006): children first
+    // investigation (0006, 0009): children first
+    "investigation_counts",
     "contacts",
     "case_stops",
     "cases",
