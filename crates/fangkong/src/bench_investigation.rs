@@ -238,7 +238,7 @@ pub async fn run(args: &BenchArgs, bench: &InvestigationBench) -> Result<()> {
     svg_times.sort();
     println!(
         "chain picture of {county}: {} cases ({} in the county's range), {} contacts, {} chains; \
-         query + layout {:.0} ms (layout part {} ms); SVG over HTTP p50 {:.0} ms, max {:.0} ms, {:.1} MB",
+         query + layout {:.0} ms (measured inside the app: {} ms); SVG over HTTP p50 {:.0} ms, max {:.0} ms, {:.1} MB",
         picture.cases,
         county_cases,
         picture.contacts,

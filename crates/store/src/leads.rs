@@ -129,9 +129,7 @@ const BUMP_STATS: &str = "INSERT INTO lead_grid_stats (grid_code, channel, statu
      ON CONFLICT (grid_code, channel, status, in_time) DO UPDATE SET n = lead_grid_stats.n + excluded.n";
 
 macro_rules! push_filters {
-    ($builder:ident, $range:expr, $query:expr) => {{
-        push_filters!($builder, $range, $query, "grid_code")
-    }};
+    ($builder:ident, $range:expr, $query:expr) => {{ push_filters!($builder, $range, $query, "grid_code") }};
     ($builder:ident, $range:expr, $query:expr, $column:expr) => {{
         $builder.push(format!(" WHERE {} >= ", $column));
         $builder.push_bind($range.0.to_string());
