@@ -47,6 +47,12 @@ pub async fn run(args: &BenchArgs, bench: &InvestigationBench) -> Result<()> {
     } else {
         load_outbreak(&app, &lower, &upper, bench).await?;
     }
+    let started = Instant::now();
+    app.store.analyze_investigation().await?;
+    println!(
+        "planner statistics refreshed in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let ids: Vec<i64> = app
         .store
         .chain_cases((&lower, &upper))

@@ -335,9 +335,11 @@ impl Store {
     ) -> StoreResult<Vec<LeadRecord>> {
         let open_first = query.overdue_at.is_some()
             || matches!(query.status.as_deref(), Some("pending") | Some("unrouted"));
-        // A county or more, newest first: walk the ids and filter the range (`grid_code || ''`
-        // keeps the planner off the grid index), so the first page never sorts a million leads.
-        let column = if !open_first && range.0.len() <= 6 {
+        // A county or more: walk the ids (newest first) or the open leads by deadline and filter the
+        // range (`grid_code || ''` keeps the planner off the grid index), so the first page never
+        // sorts a million leads.
+        // Open leads of a county or more walk the partial index of open leads by deadline instead.
+        let column = if range.0.len() <= 6 {
             "grid_code || ''"
         } else {
             "grid_code"
