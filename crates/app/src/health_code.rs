@@ -729,13 +729,9 @@ impl App {
         let _one_at_a_time = self.codes.event_sync.lock().await;
         let mut total = 0;
         loop {
-            let cursor: i64 = self
-                .store
-                .setting(EVENT_CURSOR_SETTING)
-                .await?
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            let events = self.store.person_events_after(cursor, 5_000).await?;
+            let events = self
+                .unread_person_events(EVENT_CURSOR_SETTING, 5_000)
+                .await?;
             let Some(last) = events.last().map(|e| e.id) else {
                 return Ok(total);
             };
@@ -784,8 +780,7 @@ impl App {
             }
             self.change_code_facts(&writes, &updates, "核酸检测结果")
                 .await?;
-            self.store
-                .put_setting(EVENT_CURSOR_SETTING, &last.to_string())
+            self.mark_person_events_read(EVENT_CURSOR_SETTING, last)
                 .await?;
             total += events.len();
         }

@@ -653,13 +653,9 @@ impl App {
     pub async fn sync_case_events(&self) -> AppResult<usize> {
         let mut total = 0;
         loop {
-            let cursor: i64 = self
-                .store
-                .setting(EVENT_CURSOR_SETTING)
-                .await?
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            let events = self.store.person_events_after(cursor, 2_000).await?;
+            let events = self
+                .unread_person_events(EVENT_CURSOR_SETTING, 2_000)
+                .await?;
             let Some(last) = events.last().map(|e| e.id) else {
                 return Ok(total);
             };
@@ -736,26 +732,10 @@ impl App {
                 };
                 self.store.insert_case(&write).await?;
             }
-            self.store
-                .put_setting(EVENT_CURSOR_SETTING, &last.to_string())
+            self.mark_person_events_read(EVENT_CURSOR_SETTING, last)
                 .await?;
             total += events.len();
         }
-    }
-
-    /// Runs, for as long as the server runs, the pass that opens cases from single positives
-    /// every 10 s (a results upload is also followed by the health-code pass; this one needs no
-    /// hurry beyond the 2-hour report).
-    pub fn spawn_investigation_maintenance(&self) {
-        let app = self.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(error) = app.sync_case_events().await {
-                    tracing::warn!(%error, "opening cases from person events failed; will retry");
-                }
-                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
-            }
-        });
     }
 
     /// A step on a case: report done, investigation done, isolated, clinical change, reclassified,

@@ -652,13 +652,9 @@ impl App {
     pub async fn sync_isolation_events(&self) -> AppResult<usize> {
         let mut total = 0;
         loop {
-            let cursor: i64 = self
-                .store
-                .setting(EVENT_CURSOR_SETTING)
-                .await?
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            let events = self.store.person_events_after(cursor, 2_000).await?;
+            let events = self
+                .unread_person_events(EVENT_CURSOR_SETTING, 2_000)
+                .await?;
             let Some(last) = events.last().map(|e| e.id) else {
                 return Ok(total);
             };
@@ -691,24 +687,10 @@ impl App {
                 }
             }
             self.store.insert_measures(&opens, self.now_unix()).await?;
-            self.store
-                .put_setting(EVENT_CURSOR_SETTING, &last.to_string())
+            self.mark_person_events_read(EVENT_CURSOR_SETTING, last)
                 .await?;
             total += events.len();
         }
-    }
-
-    /// Runs the event pass every 10 s for as long as the server runs.
-    pub fn spawn_isolation_maintenance(&self) {
-        let app = self.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(error) = app.sync_isolation_events().await {
-                    tracing::warn!(%error, "isolation: reading person events failed; will retry");
-                }
-                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
-            }
-        });
     }
 
     async fn person_of_event(

@@ -1506,13 +1506,9 @@ impl App {
         let _one_at_a_time = EVENT_SYNC.lock().await;
         let mut total = 0;
         loop {
-            let cursor: i64 = self
-                .store
-                .setting(EVENT_CURSOR_SETTING)
-                .await?
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            let events = self.store.person_events_after(cursor, 2_000).await?;
+            let events = self
+                .unread_person_events(EVENT_CURSOR_SETTING, 2_000)
+                .await?;
             let Some(last) = events.last().map(|e| e.id) else {
                 return Ok(total);
             };
@@ -1523,8 +1519,7 @@ impl App {
                 }
             }
             self.store.insert_leads(&leads).await?;
-            self.store
-                .put_setting(EVENT_CURSOR_SETTING, &last.to_string())
+            self.mark_person_events_read(EVENT_CURSOR_SETTING, last)
                 .await?;
             total += events.len();
         }
@@ -1616,19 +1611,6 @@ impl App {
         lead.created_at = self.now_unix();
         apply_route(&mut lead, route);
         Ok(Some(lead))
-    }
-
-    /// Brings new investigation events into leads every 10 seconds, for as long as the server runs.
-    pub fn spawn_lead_maintenance(&self) {
-        let app = self.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(error) = app.sync_lead_events().await {
-                    tracing::warn!(%error, "turning contact events into leads failed; will retry");
-                }
-                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
-            }
-        });
     }
 }
 

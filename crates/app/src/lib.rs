@@ -243,6 +243,55 @@ pub(crate) async fn audit_by(
     .await
 }
 
+impl App {
+    /// The next person events (at most `limit`) that the consumer whose cursor is the setting
+    /// `cursor` has not read yet, in id order. Every module that follows the stream reads it so.
+    pub(crate) async fn unread_person_events(
+        &self,
+        cursor: &str,
+        limit: i64,
+    ) -> AppResult<Vec<fangkong_store::PersonEventRecord>> {
+        let after: i64 = self
+            .store
+            .setting(cursor)
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        Ok(self.store.person_events_after(after, limit).await?)
+    }
+
+    /// Runs, for as long as the server runs, the passes that follow the person-event stream after
+    /// the health code's: single positives into cases, contacts into leads, contacts, cases and
+    /// landed leads into measures — every 10 s, in that order, so one pass carries a positive as far
+    /// as it goes. A failed pass is logged and taken again next time (each is idempotent).
+    pub fn spawn_event_passes(&self) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = app.sync_case_events().await {
+                    tracing::warn!(%error, "opening cases from person events failed; will retry");
+                }
+                if let Err(error) = app.sync_lead_events().await {
+                    tracing::warn!(%error, "turning contact events into leads failed; will retry");
+                }
+                if let Err(error) = app.sync_isolation_events().await {
+                    tracing::warn!(%error, "isolation: reading person events failed; will retry");
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            }
+        });
+    }
+
+    /// Moves the consumer's cursor past event `last_id`.
+    pub(crate) async fn mark_person_events_read(
+        &self,
+        cursor: &str,
+        last_id: i64,
+    ) -> AppResult<()> {
+        Ok(self.store.put_setting(cursor, &last_id.to_string()).await?)
+    }
+}
+
 /// Parses a region code typed or sent by a user, with a Chinese message.
 pub fn parse_region_code(raw: &str) -> AppResult<RegionCode> {
     RegionCode::parse(raw.trim()).map_err(AppError::Invalid)

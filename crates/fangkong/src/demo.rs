@@ -290,9 +290,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!();
     println!("打开 http://{}/ 开始使用（Ctrl+C 结束）。", args.listen);
     app.spawn_code_maintenance();
-    app.spawn_investigation_maintenance();
-    app.spawn_lead_maintenance();
-    app.spawn_isolation_maintenance();
+    app.spawn_event_passes();
     crate::demo_codes::keep_checking(app.clone(), codes.checkpoints.clone(), county.clone());
     fangkong_web::serve(app, listener).await?;
     Ok(())

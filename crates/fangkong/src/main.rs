@@ -174,9 +174,7 @@ async fn main() -> Result<()> {
                 "fangkong serving on http://{listen}"
             );
             app.spawn_code_maintenance();
-            app.spawn_investigation_maintenance();
-            app.spawn_lead_maintenance();
-            app.spawn_isolation_maintenance();
+            app.spawn_event_passes();
             fangkong_web::serve(app, listener).await?;
         }
         Command::Demo(args) => demo::run(args).await?,

@@ -37,6 +37,7 @@ use tower::load_shed::LoadShedLayer;
 use crate::AppState;
 use crate::api::ApiError;
 use crate::mass_testing::{encode, error_flash, id_types, is_form_mistake, qr_svg};
+use crate::pages::options;
 use crate::pages::{Flash, Layout, PageResult, PageUser, beijing_time, filters, render};
 use crate::session::ApiUser;
 use crate::status_of;
@@ -283,14 +284,6 @@ pub(crate) fn fresh_key() -> String {
     format!("{:016x}{:016x}", half(1), half(2))
 }
 
-fn kinds<T: Copy>(
-    all: &[T],
-    code: fn(T) -> &'static str,
-    label: fn(T) -> &'static str,
-) -> Vec<(&'static str, &'static str)> {
-    all.iter().map(|k| (code(*k), label(*k))).collect()
-}
-
 // ---------------------------------------------------------------------------------------------
 // Public risk areas (no login)
 
@@ -413,9 +406,9 @@ async fn risk_areas_page_with(
         all,
         can_manage: page.can(Permission::ManageRiskAreas),
         f,
-        schemes: kinds(&AreaScheme::ALL, AreaScheme::code, AreaScheme::label_zh),
-        tiers: kinds(&AreaTier::ALL, AreaTier::code, AreaTier::label_zh),
-        units: kinds(&AreaUnit::ALL, AreaUnit::code, AreaUnit::label_zh),
+        schemes: options(&AreaScheme::ALL, AreaScheme::code, AreaScheme::label_zh),
+        tiers: options(&AreaTier::ALL, AreaTier::code, AreaTier::label_zh),
+        units: options(&AreaUnit::ALL, AreaUnit::code, AreaUnit::label_zh),
     }))
 }
 
@@ -901,7 +894,7 @@ async fn person_page_with(
         can_decide: page.can(Permission::DecideHealthCodes),
         can_check: page.can(Permission::DecideHealthCodes) || page.can(Permission::RecordDoorVisit),
         f,
-        fact_kinds: kinds(&FactKind::ALL, FactKind::code, FactKind::label_zh),
+        fact_kinds: options(&FactKind::ALL, FactKind::code, FactKind::label_zh),
         colours: CodeColour::ALL
             .iter()
             .map(|c| (c.code(), c.label_zh()))
@@ -1353,12 +1346,12 @@ async fn checkpoints_page_with(
         checkpoints,
         can_manage: page.can(Permission::ManageCheckpoints),
         f,
-        kinds: kinds(
+        kinds: options(
             &CheckpointKind::ALL,
             CheckpointKind::code,
             CheckpointKind::label_zh,
         ),
-        lines: kinds(&DefenceLine::ALL, DefenceLine::code, DefenceLine::label_zh),
+        lines: options(&DefenceLine::ALL, DefenceLine::code, DefenceLine::label_zh),
     }))
 }
 

@@ -29,6 +29,7 @@ use crate::AppState;
 use crate::api::ApiError;
 use crate::health_code::fresh_key;
 use crate::mass_testing::{encode, error_flash, id_types, is_form_mistake};
+use crate::pages::options;
 use crate::pages::{Flash, Layout, PageResult, PageUser, beijing_time, filters, render};
 use crate::session::ApiUser;
 use crate::status_of;
@@ -149,38 +150,31 @@ fn deadline_class(state: DeadlineState) -> &'static str {
 }
 
 fn case_kinds() -> Vec<(&'static str, &'static str)> {
-    CaseKind::ALL
-        .iter()
-        .map(|k| (k.code(), k.label_zh()))
-        .collect()
+    options(&CaseKind::ALL, CaseKind::code, CaseKind::label_zh)
 }
 
 fn found_bys() -> Vec<(&'static str, &'static str)> {
-    FoundBy::ALL
-        .iter()
-        .map(|k| (k.code(), k.label_zh()))
-        .collect()
+    options(&FoundBy::ALL, FoundBy::code, FoundBy::label_zh)
 }
 
 fn severities() -> Vec<(&'static str, &'static str)> {
-    Severity::ALL
-        .iter()
-        .map(|k| (k.code(), k.label_zh()))
-        .collect()
+    options(&Severity::ALL, Severity::code, Severity::label_zh)
 }
 
 fn exposure_kinds() -> Vec<(&'static str, &'static str)> {
-    ExposureKind::ALL
-        .iter()
-        .map(|k| (k.code(), k.label_zh()))
-        .collect()
+    options(
+        &ExposureKind::ALL,
+        ExposureKind::code,
+        ExposureKind::label_zh,
+    )
 }
 
 fn categories() -> Vec<(&'static str, &'static str)> {
-    ContactCategory::ALL
-        .iter()
-        .map(|k| (k.code(), k.label_zh()))
-        .collect()
+    options(
+        &ContactCategory::ALL,
+        ContactCategory::code,
+        ContactCategory::label_zh,
+    )
 }
 
 const STATUSES: [(&str, &str); 3] = [

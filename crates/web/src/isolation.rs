@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::api::ApiError;
 use crate::mass_testing::{error_flash, is_form_mistake};
+use crate::pages::options;
 use crate::pages::{Flash, Layout, PageResult, PageUser, render};
 use crate::session::ApiUser;
 use crate::status_of;
@@ -166,14 +167,6 @@ where
 #[allow(clippy::result_large_err)]
 fn see(to: &str) -> PageResult {
     Ok(Redirect::to(to).into_response())
-}
-
-fn opts<T: Copy>(
-    all: &[T],
-    code: fn(T) -> &'static str,
-    label: fn(T) -> &'static str,
-) -> Vec<(&'static str, &'static str)> {
-    all.iter().map(|k| (code(*k), label(*k))).collect()
 }
 
 #[derive(Deserialize, Default)]
@@ -326,7 +319,7 @@ async fn sites_page_with(
         sites,
         can_manage: page.can(Permission::ManageIsolationSites),
         f,
-        readiness: opts(&Readiness::ALL, Readiness::code, Readiness::label_zh),
+        readiness: options(&Readiness::ALL, Readiness::code, Readiness::label_zh),
     }))
 }
 
@@ -624,7 +617,7 @@ async fn measures_page_with(
         measures,
         due,
         status: status.to_string(),
-        statuses: opts(
+        statuses: options(
             &fangkong_domain::isolation::MeasureStatus::ALL,
             fangkong_domain::isolation::MeasureStatus::code,
             fangkong_domain::isolation::MeasureStatus::label_zh,
@@ -972,7 +965,7 @@ async fn hospitals_page_with(
         b,
         can_manage: page.can(Permission::ManageIsolationSites),
         f,
-        kinds: opts(
+        kinds: options(
             &HospitalKind::ALL,
             HospitalKind::code,
             HospitalKind::label_zh,
@@ -1092,7 +1085,7 @@ async fn transfers_page_with(
         b,
         can_dispatch: page.can(Permission::DispatchTransfers),
         v,
-        kinds: opts(&VehicleKind::ALL, VehicleKind::code, VehicleKind::label_zh),
+        kinds: options(&VehicleKind::ALL, VehicleKind::code, VehicleKind::label_zh),
         picked,
     }))
 }

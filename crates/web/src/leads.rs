@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::api::ApiError;
 use crate::mass_testing::{encode, error_flash, id_types, is_form_mistake};
+use crate::pages::options;
 use crate::pages::{
     Flash, Layout, PageResult, PageUser, beijing_time, download, read_upload, render,
 };
@@ -73,14 +74,6 @@ pub fn api() -> Router<AppState> {
         .route("/leads/overview", get(api_overview))
         .route("/leads/{id}", get(api_detail))
         .route("/leads/{id}/outcome", post(api_outcome))
-}
-
-fn kinds<T: Copy>(
-    all: &[T],
-    code: fn(T) -> &'static str,
-    label: fn(T) -> &'static str,
-) -> Vec<(&'static str, &'static str)> {
-    all.iter().map(|k| (code(*k), label(*k))).collect()
 }
 
 fn time_or_dash(t: Option<i64>) -> String {
@@ -215,8 +208,8 @@ async fn leads_page(
         o,
         list,
         q,
-        statuses: kinds(&LeadStatus::ALL, LeadStatus::code, LeadStatus::label_zh),
-        channels: kinds(&Channel::ALL, Channel::code, Channel::label_zh),
+        statuses: options(&LeadStatus::ALL, LeadStatus::code, LeadStatus::label_zh),
+        channels: options(&Channel::ALL, Channel::code, Channel::label_zh),
         can_send: page.can(Permission::SendLeads),
         crumbs,
     }))
@@ -298,12 +291,12 @@ fn new_lead_render(page: &PageUser, f: LeadInput, flash: Option<Flash>) -> Respo
         .iter()
         .map(|c| (c.code(), c.label_zh()))
         .collect(),
-        categories: kinds(
+        categories: options(
             &RiskCategory::ALL,
             RiskCategory::code,
             RiskCategory::label_zh,
         ),
-        scopes: kinds(&SenderScope::ALL, SenderScope::code, SenderScope::label_zh),
+        scopes: options(&SenderScope::ALL, SenderScope::code, SenderScope::label_zh),
         id_types: id_types(),
     })
 }
@@ -438,8 +431,8 @@ fn lead_render(
         can_land: open && page.can(Permission::LandLeads),
         can_assign: open && page.can(Permission::SendLeads),
         can_reveal: !revealed && page.can(Permission::RevealPersonalData),
-        outcomes: kinds(&OutcomeKind::ALL, OutcomeKind::code, OutcomeKind::label_zh),
-        measures: kinds(
+        outcomes: options(&OutcomeKind::ALL, OutcomeKind::code, OutcomeKind::label_zh),
+        measures: options(
             &ControlMeasure::ALL,
             ControlMeasure::code,
             ControlMeasure::label_zh,

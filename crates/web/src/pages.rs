@@ -257,6 +257,15 @@ pub(crate) fn render<T: Template>(page: &T) -> Response {
     }
 }
 
+/// The (code, label) pairs of a select box, in the order of `all` (a domain enum's `ALL`).
+pub(crate) fn options<T: Copy>(
+    all: &[T],
+    code: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+) -> Vec<(&'static str, &'static str)> {
+    all.iter().map(|k| (code(*k), label(*k))).collect()
+}
+
 /// Beijing time of a unix timestamp, as users read it.
 pub fn beijing_time(unix: i64) -> String {
     china_offset()
