@@ -12,7 +12,7 @@ use fangkong_domain::risk_area::AreaTier;
 use fangkong_domain::role::Permission;
 use fangkong_store::{
     CheckpointRecord, CodePerson, FactWrite, ItineraryStop, PassageRecord, PassageWrite,
-    SearchField, VenueRecord, VenueVisitRecord,
+    VenueRecord, VenueVisitRecord,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, mpsc, oneshot};
@@ -717,11 +717,8 @@ impl App {
         from_region: &str,
     ) -> AppResult<()> {
         let resident = self
-            .store
-            .search_residents(SearchField::IdNumber, &person.id_number, ("", "~"), 5)
-            .await?
-            .into_iter()
-            .find(|r| r.id_type == person.id_type);
+            .resident_by_document(&person.id_type, &person.id_number)
+            .await?;
         let from_name = match self.store.region(from_region).await? {
             Some(r) => r.name,
             None => from_region.to_string(),

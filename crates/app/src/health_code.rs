@@ -22,7 +22,7 @@ use fangkong_domain::role::Permission;
 use fangkong_signed_code::{CodeClaims, CodeSigner, TrustList};
 use fangkong_store::{
     AppealRecord, CodeChangeRecord, CodePerson, CodeWrite, ColourCount, FactRecord, FactUpdate,
-    FactWrite, HealthCodeRecord, PersonEventRecord, SearchField, SubjectOwner,
+    FactWrite, HealthCodeRecord, PersonEventRecord, SubjectOwner,
 };
 use hmac::Mac;
 use serde::{Deserialize, Serialize};
@@ -1012,11 +1012,8 @@ impl App {
             id_number: document.number().to_string(),
         };
         let resident = self
-            .store
-            .search_residents(SearchField::IdNumber, &person.id_number, ("", "~"), 5)
-            .await?
-            .into_iter()
-            .find(|r| r.id_type == person.id_type);
+            .resident_by_document(&person.id_type, &person.id_number)
+            .await?;
         let (_, view, facts) = self.current_code(&person).await?;
         let grid_code = resident
             .as_ref()
@@ -1150,11 +1147,8 @@ impl App {
             id_number: document.number().to_string(),
         };
         let resident = self
-            .store
-            .search_residents(SearchField::IdNumber, &person.id_number, ("", "~"), 5)
-            .await?
-            .into_iter()
-            .find(|r| r.id_type == person.id_type);
+            .resident_by_document(&person.id_type, &person.id_number)
+            .await?;
         if let Some(resident) = &resident {
             actor.require_within(
                 &RegionCode::parse(&resident.grid_code).map_err(AppError::Internal)?,

@@ -20,7 +20,6 @@ use fangkong_store::investigation::{
     CaseCounts, CaseFilter, CaseRecord, CaseStopRecord, CaseUpdate, CaseWrite, ContactRecord,
     ContactWrite,
 };
-use fangkong_store::population::SearchField;
 use fangkong_store::{CodePerson, FactWrite};
 use serde::Serialize;
 
@@ -389,12 +388,7 @@ impl App {
         let number = document.number().to_string();
         let type_code = document.id_type().code().to_string();
         // The register anywhere: the person's grid routes the lead, whoever's jurisdiction it is.
-        let resident = self
-            .store
-            .search_residents(SearchField::IdNumber, &number, ("", "~"), 5)
-            .await?
-            .into_iter()
-            .find(|r| r.id_type == type_code);
+        let resident = self.resident_by_document(&type_code, &number).await?;
         Ok(Identified {
             id_type: type_code,
             id_number: number,
@@ -968,6 +962,20 @@ impl App {
         case_id: i64,
         form: &ContactForm,
     ) -> AppResult<(i64, Classification)> {
+        let (id, classification) = self.record_contact(actor, case_id, form).await?;
+        if classification.category != ContactCategory::General {
+            self.feed_health_codes().await;
+        }
+        Ok((id, classification))
+    }
+
+    /// [`App::add_contact`] without the health-code pass (a list import runs it once at the end).
+    async fn record_contact(
+        &self,
+        actor: &Actor,
+        case_id: i64,
+        form: &ContactForm,
+    ) -> AppResult<(i64, Classification)> {
         actor.require(Permission::InvestigateCases)?;
         let case = self
             .store
@@ -1163,9 +1171,6 @@ impl App {
             classification.category.code(),
         )
         .await?;
-        if classification.category != ContactCategory::General {
-            self.feed_health_codes().await;
-        }
         Ok((id, classification))
     }
 
@@ -1802,7 +1807,7 @@ impl App {
                 protected: yes(field[15]),
                 ..Default::default()
             };
-            match self.add_contact(actor, case_id, &form).await {
+            match self.record_contact(actor, case_id, &form).await {
                 Ok((_, c)) => match c.category {
                     ContactCategory::Close => report.close += 1,
                     ContactCategory::Secondary => report.secondary += 1,
@@ -1816,6 +1821,9 @@ impl App {
                 }),
                 Err(other) => return Err(other),
             }
+        }
+        if report.close + report.secondary > 0 {
+            self.feed_health_codes().await;
         }
         audit_by(
             self,

@@ -452,22 +452,6 @@ impl App {
     // -----------------------------------------------------------------------------------------
     // Routing
 
-    /// The registered resident with this document, anywhere in the province.
-    async fn registered(
-        &self,
-        id_type: &str,
-        id_number: &str,
-    ) -> AppResult<Option<ResidentRecord>> {
-        if id_number.is_empty() {
-            return Ok(None);
-        }
-        let found = self
-            .store
-            .search_residents(SearchField::IdNumber, id_number, ("", "~"), 10)
-            .await?;
-        Ok(found.into_iter().find(|r| r.id_type == id_type))
-    }
-
     /// A region code given for routing: a grid that exists (pending there) or a region that exists
     /// (unrouted there, waiting to be routed to one of its grids).
     async fn route_by_region(&self, raw: &str) -> AppResult<Route> {
@@ -498,7 +482,7 @@ impl App {
     async fn route_person(&self, person: &LeadPerson, region_hint: &str) -> AppResult<Route> {
         if let Some(document) = &person.document
             && let Some(resident) = self
-                .registered(document.id_type().code(), document.number())
+                .resident_by_document(document.id_type().code(), document.number())
                 .await?
         {
             return Ok(Route {
@@ -1570,7 +1554,10 @@ impl App {
                 resident_id: event.resident_id,
                 resident: None,
             },
-            Err(_) => match self.registered(&event.id_type, &event.id_number).await? {
+            Err(_) => match self
+                .resident_by_document(&event.id_type, &event.id_number)
+                .await?
+            {
                 Some(r) => Route {
                     grid_code: r.grid_code.clone(),
                     status: LeadStatus::Pending,

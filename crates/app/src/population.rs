@@ -50,6 +50,25 @@ pub struct HouseholdView {
     pub visits: Vec<DoorVisitRecord>,
 }
 
+impl App {
+    /// The registered resident holding this document, anywhere in the register (not scoped: callers
+    /// route or code the person, and check the jurisdiction of what they show).
+    pub(crate) async fn resident_by_document(
+        &self,
+        id_type: &str,
+        id_number: &str,
+    ) -> AppResult<Option<fangkong_store::ResidentRecord>> {
+        if id_number.is_empty() {
+            return Ok(None);
+        }
+        let found = self
+            .store
+            .search_residents(SearchField::IdNumber, id_number, ("", "~"), 10)
+            .await?;
+        Ok(found.into_iter().find(|r| r.id_type == id_type))
+    }
+}
+
 pub(crate) fn mask_document(id_type: &str, number: &str) -> String {
     IdType::parse(id_type)
         .ok()

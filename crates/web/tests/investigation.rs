@@ -957,7 +957,18 @@ async fn a_contact_list_is_imported_row_by_row_and_a_second_import_adds_nobody()
     assert!(html.contains("id=\"problem-count\">2<"), "{html}");
     assert!(html.contains("校验位"), "{html}");
     assert!(html.contains("接触方式"), "{html}");
-    // The plane row is a general contact; all of them are on the case's page.
+    // The household contact is coded once the import ends; the plane row is a general contact.
+    let facts = server
+        .app
+        .store
+        .facts_of(&fangkong_app::records::CodePerson {
+            id_type: "mainland_id".into(),
+            id_number: people[1].1.clone(),
+        })
+        .await
+        .unwrap();
+    assert!(facts.iter().any(|f| f.kind == "close_contact"), "{facts:?}");
+    // All of them are on the case's page.
     let (_, case_page) = server.get_text(&client, &format!("/cases/{case}")).await;
     assert!(case_page.contains("一般接触者"), "{case_page}");
     // The same list again: both good rows are already recorded, nothing doubles.
