@@ -1020,11 +1020,11 @@ impl App {
             .map(|r| r.grid_code.clone())
             .or_else(|| facts.last().map(|f| f.grid_code.clone()))
             .unwrap_or_default();
-        // Someone outside the register (an arrival) can be looked up by any code officer; a
-        // registered resident only inside the jurisdiction.
-        if !grid_code.is_empty() {
-            actor.require_within(&RegionCode::parse(&grid_code).map_err(AppError::Internal)?)?;
-        }
+        // A registered resident inside the jurisdiction only; someone outside the register inside
+        // the region of their newest fact (the checkpoint they arrived through, the office that
+        // coded them).
+        self.require_person_within(actor, &person.id_type, &person.id_number)
+            .await?;
         audit(
             self,
             Some(actor),
@@ -1146,14 +1146,14 @@ impl App {
             id_type: document.id_type().code().to_string(),
             id_number: document.number().to_string(),
         };
+        // Someone not in the register belongs to the region of their newest fact; someone nobody
+        // recorded yet to the office that codes them first.
+        let home = self
+            .require_person_within(actor, &person.id_type, &person.id_number)
+            .await?;
         let resident = self
             .resident_by_document(&person.id_type, &person.id_number)
             .await?;
-        if let Some(resident) = &resident {
-            actor.require_within(
-                &RegionCode::parse(&resident.grid_code).map_err(AppError::Internal)?,
-            )?;
-        }
         let write = FactWrite {
             fact_key: format!(
                 "manual:{}:{}:{}:{}:{}",
@@ -1165,10 +1165,7 @@ impl App {
             ),
             person: person.clone(),
             resident_id: resident.as_ref().map(|r| r.id),
-            grid_code: resident
-                .as_ref()
-                .map(|r| r.grid_code.clone())
-                .unwrap_or_default(),
+            grid_code: home.unwrap_or_else(|| actor.jurisdiction.as_str().to_string()),
             kind: kind.code().to_string(),
             anchor,
             ended_at: None,
@@ -1212,7 +1209,10 @@ impl App {
             .fact(fact_id)
             .await?
             .ok_or(AppError::NotFound("该赋码记录"))?;
-        if !fact.grid_code.is_empty() {
+        if fact.grid_code.is_empty() {
+            self.require_person_within(actor, &fact.id_type, &fact.id_number)
+                .await?;
+        } else {
             actor
                 .require_within(&RegionCode::parse(&fact.grid_code).map_err(AppError::Internal)?)?;
         }
@@ -1278,15 +1278,9 @@ impl App {
             id_type: document.id_type().code().to_string(),
             id_number: document.number().to_string(),
         };
+        self.require_person_within(actor, &person.id_type, &person.id_number)
+            .await?;
         let facts = self.store.facts_of(&person).await?;
-        let grid = facts
-            .iter()
-            .rev()
-            .find(|f| !f.grid_code.is_empty())
-            .map(|f| f.grid_code.clone());
-        if let Some(grid) = &grid {
-            actor.require_within(&RegionCode::parse(grid).map_err(AppError::Internal)?)?;
-        }
         if !facts.iter().any(|f| f.ended_at.is_none()) {
             return Err(AppError::Invalid("此人没有需要报备核查的赋码记录".into()));
         }

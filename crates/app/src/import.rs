@@ -455,7 +455,9 @@ impl App {
         let path = path.to_path_buf();
         let reader =
             tokio::task::spawn_blocking(move || read_and_check(path, format, checker, sender));
-        let written = self.write_import_chunks(import_id, receiver, mode).await;
+        let written = self
+            .write_import_chunks(actor, import_id, receiver, mode)
+            .await;
         let rebuilt = match mode {
             WriteMode::AllNew => {
                 let started = std::time::Instant::now();
@@ -512,6 +514,7 @@ impl App {
     /// problems and the running totals. A failure of the reader ends the import with its error.
     async fn write_import_chunks(
         &self,
+        actor: &Actor,
         import_id: i64,
         mut receiver: tokio::sync::mpsc::Receiver<AppResult<ParsedChunk>>,
         mode: WriteMode,
@@ -519,6 +522,9 @@ impl App {
         let mut counters = ImportCounters::default();
         let mut problem_rows: HashSet<i64> = HashSet::new();
         let mut first_problems: Vec<ProblemLine> = Vec::new();
+        // A row of a person registered outside the importer's jurisdiction, or in another of its
+        // grids, is a problem row: the store checks it in the chunk's transaction.
+        let (lower, upper) = actor.jurisdiction_range();
         while let Some(message) = receiver.recv().await {
             let chunk = match message {
                 Ok(chunk) => chunk,
@@ -532,7 +538,7 @@ impl App {
             let mut problems = chunk.problems;
             let outcomes = self
                 .store
-                .apply_resident_batch(&chunk.batch, self.now_unix(), mode)
+                .apply_resident_batch(&chunk.batch, self.now_unix(), mode, (&lower, &upper))
                 .await?;
             let written = chunk.row_numbers.iter().zip(&chunk.batch.rows);
             for ((row_number, write), outcome) in written.zip(outcomes) {
@@ -543,10 +549,24 @@ impl App {
                     RowOutcome::HouseholdInOtherGrid { household_grid } => problems.push(problem(
                         *row_number,
                         "户编号",
-                        format!(
-                            "户编号 {} 已登记在网格 {household_grid}，与本行网格 {} 不一致：同一户只能属于一个网格",
-                            write.household_number, write.grid_code
+                        crate::population::household_elsewhere(
+                            actor,
+                            &write.household_number,
+                            &household_grid,
+                            &write.grid_code,
                         ),
+                        &import_fields(write),
+                    )),
+                    RowOutcome::RegisteredElsewhere => problems.push(problem(
+                        *row_number,
+                        "证件号码",
+                        crate::population::REGISTERED_ELSEWHERE.to_string(),
+                        &import_fields(write),
+                    )),
+                    RowOutcome::InOtherGrid { grid_code } => problems.push(problem(
+                        *row_number,
+                        "网格编码",
+                        crate::population::in_other_grid(&grid_code),
                         &import_fields(write),
                     )),
                 }

@@ -24,8 +24,12 @@ pub enum Role {
 /// Things a role may be allowed to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Permission {
-    /// Region pages, resident search, household and resident pages (masked).
+    /// Region pages and counts, the lists of the work a role does in its area (masked).
     ViewPopulation,
+    /// Search and browse the register: resident search, resident and household pages (masked). Only the
+    /// roles that reach people; a lab works with tubes, a checkpoint and a sampler with the person in
+    /// front of them (their lookups by document stay in their own pages).
+    SearchRegister,
     /// Show one person's full ID number and phone (audited).
     RevealPersonalData,
     ImportPopulation,
@@ -148,6 +152,10 @@ impl Role {
         match permission {
             // Everyone who works the outbreak needs to find people in their area.
             ViewPopulation => !matches!(self, Resident),
+            SearchRegister => matches!(
+                self,
+                GridWorker | Epidemiologist | Commander | Administrator
+            ),
             // Those who must reach a person: call them, find them, check their papers.
             RevealPersonalData => matches!(
                 self,
@@ -289,6 +297,19 @@ mod tests {
         assert!(!Role::Resident.allows(Permission::ViewPopulation));
         assert!(Role::Lab.allows(Permission::ViewPopulation));
         assert!(!Role::Lab.allows(Permission::RevealPersonalData));
+        let searchers: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|r| r.allows(Permission::SearchRegister))
+            .collect();
+        assert_eq!(
+            searchers,
+            vec![
+                Role::Commander,
+                Role::Epidemiologist,
+                Role::GridWorker,
+                Role::Administrator
+            ]
+        );
         let auditors: Vec<Role> = Role::ALL
             .into_iter()
             .filter(|r| r.allows(Permission::ViewAuditLog))

@@ -53,8 +53,9 @@ pub use mass_testing::{
     ScanWrite, ScannedPerson, SiteRecord, TubeBatchRecord, TubeChainCounts, TubeRecord,
 };
 pub use population::{
-    ExistingHousehold, ExistingResident, HouseholdRecord, NewHousehold, ResidentBatch,
-    ResidentRecord, ResidentWrite, RowOutcome, SearchField, WriteMode,
+    ExistingHousehold, ExistingResident, HouseholdRecord, MoveInRecord, MoveOutcome, NewHousehold,
+    NewMoveIn, ResidentBatch, ResidentMove, ResidentRecord, ResidentWrite, RowOutcome, SearchField,
+    WriteMode,
 };
 pub use regions::{ChildCount, GridWorkerRecord, RegionRecord};
 pub use users::{SessionUser, UserRecord};

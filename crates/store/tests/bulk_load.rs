@@ -60,7 +60,7 @@ async fn story(store: Store, reopen: impl AsyncFnOnce() -> Store) {
         ],
     };
     let outcomes = store
-        .apply_resident_batch(&batch, 1_000, WriteMode::AllNew)
+        .apply_resident_batch(&batch, 1_000, WriteMode::AllNew, ("", "~"))
         .await
         .unwrap();
     assert_eq!(outcomes, vec![RowOutcome::Inserted, RowOutcome::Inserted]);
@@ -69,7 +69,7 @@ async fn story(store: Store, reopen: impl AsyncFnOnce() -> Store) {
         rows: vec![resident("130109199001010011", "H-1")],
     };
     let refused = store
-        .apply_resident_batch(&edit, 1_500, WriteMode::Upsert)
+        .apply_resident_batch(&edit, 1_500, WriteMode::Upsert, ("", "~"))
         .await;
     assert!(
         matches!(refused, Err(StoreError::BulkLoadInProgress)),
@@ -95,7 +95,7 @@ async fn story(store: Store, reopen: impl AsyncFnOnce() -> Store) {
     assert_eq!(found.len(), 1);
     // With the indexes back, the same rows written again are recognised as unchanged.
     let again = store
-        .apply_resident_batch(&batch, 2_000, WriteMode::Upsert)
+        .apply_resident_batch(&batch, 2_000, WriteMode::Upsert, ("", "~"))
         .await
         .unwrap();
     assert_eq!(again, vec![RowOutcome::Unchanged, RowOutcome::Unchanged]);

@@ -9,7 +9,9 @@ use axum::{Json, Router};
 use fangkong_app::AppError;
 use fangkong_app::door_visits::{DoorLedger, DoorVisitForm};
 use fangkong_app::import::ImportReport;
-use fangkong_app::population::{HouseholdView, ResidentView};
+use fangkong_app::population::{
+    GridMoveForm, HouseholdView, MoveInForm, MoveInLists, MoveInView, ResidentView,
+};
 use fangkong_app::regions::RegionOverview;
 use fangkong_domain::resident_row::RawResidentRow;
 use serde::{Deserialize, Serialize};
@@ -29,6 +31,10 @@ pub fn router() -> Router<AppState> {
         .route("/residents", get(search_residents).post(save_resident))
         .route("/residents/{id}", get(resident))
         .route("/residents/{id}/reveal", post(reveal_resident))
+        .route("/residents/{id}/move", post(move_resident))
+        .route("/move-ins", get(move_ins).post(file_move_in))
+        .route("/move-ins/{id}", get(move_in))
+        .route("/move-ins/{id}/decision", post(decide_move_in))
         .route("/households/{number}", get(household))
         .route("/households/{number}/visits", post(record_visit))
         .route("/grids/{code}/door-ledger", get(door_ledger))
@@ -204,6 +210,68 @@ async fn save_resident(
         _ => (axum::http::StatusCode::OK, "unchanged"),
     };
     Ok((status, Json(SavedResident { id, outcome })).into_response())
+}
+
+/// Moves a resident to another grid of the jurisdiction (迁移网格), audited.
+async fn move_resident(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<i64>,
+    Json(form): Json<GridMoveForm>,
+) -> ApiResult<ResidentView> {
+    Ok(Json(
+        state.app.move_resident_grid(&user.actor, id, &form).await?,
+    ))
+}
+
+async fn move_ins(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> ApiResult<MoveInLists> {
+    Ok(Json(state.app.move_ins(&user.actor).await?))
+}
+
+#[derive(Serialize)]
+struct FiledMoveIn {
+    id: i64,
+}
+
+async fn file_move_in(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Json(form): Json<MoveInForm>,
+) -> Result<Response, ApiError> {
+    let id = state.app.file_move_in(&user.actor, &form).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(FiledMoveIn { id })).into_response())
+}
+
+async fn move_in(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<MoveInView> {
+    Ok(Json(state.app.move_in(&user.actor, id).await?))
+}
+
+#[derive(Deserialize)]
+struct MoveInDecision {
+    approve: bool,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn decide_move_in(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<i64>,
+    Json(decision): Json<MoveInDecision>,
+) -> ApiResult<MoveInView> {
+    Ok(Json(
+        state
+            .app
+            .decide_move_in(&user.actor, id, decision.approve, &decision.reason)
+            .await?,
+    ))
 }
 
 async fn household(

@@ -10,7 +10,9 @@ use axum::{Form, Router};
 use chrono::{NaiveDate, TimeZone};
 use fangkong_app::door_visits::{DoorLedger, DoorVisitForm};
 use fangkong_app::import::{FileFormat, ImportReport};
-use fangkong_app::population::{HouseholdView, ResidentView};
+use fangkong_app::population::{
+    Destination, GridMoveForm, HouseholdView, MoveInForm, MoveInLists, MoveInView, ResidentView,
+};
 use fangkong_app::records::{AuditRecord, DoorVisitRecord, ImportRecord, UnvisitedHousehold};
 use fangkong_app::regions::RegionOverview;
 use fangkong_app::{AppError, china_offset};
@@ -34,8 +36,19 @@ pub fn router() -> Router<AppState> {
             "/residents/new",
             get(resident_new_page).post(resident_new_submit),
         )
+        .route("/residents/move-ins", get(move_ins_page))
+        .route(
+            "/residents/move-ins/new",
+            get(move_in_new_page).post(move_in_new_submit),
+        )
+        .route("/residents/move-ins/{id}", get(move_in_page))
+        .route("/residents/move-ins/{id}/decide", post(move_in_decide))
         .route("/residents/{id}", get(resident_page))
         .route("/residents/{id}/reveal", post(resident_reveal))
+        .route(
+            "/residents/{id}/move",
+            get(resident_move_page).post(resident_move_submit),
+        )
         .route("/households/{number}", get(household_page))
         .route("/households/{number}/visits", post(household_visit))
         .route("/door-ledger/{grid}", get(door_ledger_page))
@@ -71,6 +84,9 @@ pub struct Layout {
     pub active: &'static str,
     pub modules: Vec<ModuleLink>,
     pub is_admin: bool,
+    /// Resident search (the register) and move-in requests, for the roles that do that work.
+    pub register: bool,
+    pub move_ins: bool,
     /// The mass-testing links this role may use.
     pub testing: crate::mass_testing::TestingNav,
     /// The health-code, checkpoint and risk-area links this role may use.
@@ -193,6 +209,8 @@ impl PageUser {
                 })
                 .collect(),
             is_admin: actor.role.allows(Permission::ViewAuditLog),
+            register: actor.role.allows(Permission::SearchRegister),
+            move_ins: actor.role.allows(Permission::ImportPopulation),
             testing: crate::mass_testing::TestingNav::for_role(actor.role),
             codes: crate::health_code::CodeNav::for_role(actor.role),
             work: WorkNav::for_role(actor.role),
@@ -422,7 +440,9 @@ async fn home(State(state): State<AppState>, page: PageUser) -> PageResult {
         }
         Role::Commander | Role::DutyOfficer | Role::Epidemiologist => {
             tasks.push(("辖区人口与网格总览".into(), region_link));
-            tasks.push(("查找居民".into(), "/residents".into()));
+            if actor.role.allows(Permission::SearchRegister) {
+                tasks.push(("查找居民".into(), "/residents".into()));
+            }
             tasks.push(("健康码赋码与申诉".into(), "/codes".into()));
             tasks.push(("风险区域划定与调整".into(), "/risk-areas".into()));
         }
@@ -442,7 +462,9 @@ async fn home(State(state): State<AppState>, page: PageUser) -> PageResult {
             tasks.push(("风险区域公布".into(), "/public/risk-areas".into()));
         }
         _ => {
-            tasks.push(("查找居民".into(), "/residents".into()));
+            if actor.role.allows(Permission::SearchRegister) {
+                tasks.push(("查找居民".into(), "/residents".into()));
+            }
             tasks.push(("辖区人口与网格总览".into(), region_link));
         }
     }
@@ -576,6 +598,7 @@ struct ResidentPage {
     layout: Layout,
     r: ResidentView,
     can_reveal: bool,
+    can_move: bool,
 }
 
 async fn resident_page(
@@ -590,6 +613,7 @@ async fn resident_page(
         .map_err(|e| page.error(e))?;
     Ok(render(&ResidentPage {
         can_reveal: page.can(Permission::RevealPersonalData),
+        can_move: page.can(Permission::ImportPopulation),
         layout: page.layout("residents"),
         r,
     }))
@@ -626,6 +650,7 @@ async fn resident_reveal(
         layout,
         r,
         can_reveal: false,
+        can_move: page.can(Permission::ImportPopulation),
     }))
 }
 
@@ -1266,5 +1291,314 @@ pub(crate) mod filters {
             grouped.push(digit);
         }
         Ok(format!("{sign}{grouped}"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Moves: between grids of the jurisdiction (迁移网格) and move-in requests (迁入申请)
+
+#[derive(Deserialize, Default)]
+struct MoveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    grid_code: String,
+    #[serde(default)]
+    household_number: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    relation: String,
+    #[serde(default)]
+    reason: String,
+}
+
+impl MoveForm {
+    fn destination(&self) -> Destination {
+        Destination {
+            grid_code: self.grid_code.clone(),
+            household_number: self.household_number.clone(),
+            address: self.address.clone(),
+            relation: self.relation.clone(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "resident_move.html")]
+struct ResidentMovePage {
+    layout: Layout,
+    r: ResidentView,
+    f: MoveForm,
+}
+
+async fn resident_move_page(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<i64>,
+) -> PageResult {
+    if !page.can(Permission::ImportPopulation) {
+        return Err(page.error(AppError::Forbidden {
+            role: page.user.actor.role,
+        }));
+    }
+    let r = state
+        .app
+        .resident(&page.user.actor, id)
+        .await
+        .map_err(|e| page.error(e))?;
+    let f = MoveForm {
+        relation: r.relation.clone(),
+        ..MoveForm::default()
+    };
+    Ok(render(&ResidentMovePage {
+        layout: page.layout("residents"),
+        r,
+        f,
+    }))
+}
+
+async fn resident_move_submit(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<MoveForm>,
+) -> PageResult {
+    page.user
+        .check_csrf(&form.csrf)
+        .map_err(|e| page.error(e))?;
+    let request = GridMoveForm {
+        to: form.destination(),
+        reason: form.reason.clone(),
+    };
+    match state
+        .app
+        .move_resident_grid(&page.user.actor, id, &request)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/residents/{id}")).into_response()),
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::OutsideJurisdiction)) => {
+            let r = state
+                .app
+                .resident(&page.user.actor, id)
+                .await
+                .map_err(|e| page.error(e))?;
+            let mut layout = page.layout("residents");
+            layout.flash = Some(Flash {
+                kind: "error",
+                text: e.to_string(),
+            });
+            let status = status_of(&e);
+            Ok((status, render(&ResidentMovePage { layout, r, f: form })).into_response())
+        }
+        Err(e) => Err(page.error(e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "move_ins/index.html")]
+struct MoveInsPage {
+    layout: Layout,
+    lists: MoveInLists,
+}
+
+async fn move_ins_page(State(state): State<AppState>, page: PageUser) -> PageResult {
+    let lists = state
+        .app
+        .move_ins(&page.user.actor)
+        .await
+        .map_err(|e| page.error(e))?;
+    Ok(render(&MoveInsPage {
+        layout: page.layout("move_ins"),
+        lists,
+    }))
+}
+
+#[derive(Deserialize, Default)]
+struct MoveInPageForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    id_type: String,
+    #[serde(default)]
+    id_number: String,
+    #[serde(default)]
+    grid_code: String,
+    #[serde(default)]
+    household_number: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    relation: String,
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "move_ins/new.html")]
+struct MoveInNewPage {
+    layout: Layout,
+    f: MoveInPageForm,
+    id_types: Vec<(&'static str, &'static str)>,
+}
+
+fn move_in_new_with(page: &PageUser, f: MoveInPageForm, flash: Option<Flash>) -> Response {
+    let mut layout = page.layout("move_ins");
+    layout.flash = flash;
+    render(&MoveInNewPage {
+        layout,
+        f,
+        id_types: options(
+            &fangkong_domain::ids::IdType::ALL,
+            |t| t.code(),
+            |t| t.label_zh(),
+        ),
+    })
+}
+
+async fn move_in_new_page(page: PageUser) -> PageResult {
+    if !page.can(Permission::ImportPopulation) {
+        return Err(page.error(AppError::Forbidden {
+            role: page.user.actor.role,
+        }));
+    }
+    let f = MoveInPageForm {
+        id_type: "mainland_id".into(),
+        ..MoveInPageForm::default()
+    };
+    Ok(move_in_new_with(&page, f, None))
+}
+
+async fn move_in_new_submit(
+    State(state): State<AppState>,
+    page: PageUser,
+    Form(form): Form<MoveInPageForm>,
+) -> PageResult {
+    page.user
+        .check_csrf(&form.csrf)
+        .map_err(|e| page.error(e))?;
+    let request = MoveInForm {
+        id_type: form.id_type.clone(),
+        id_number: form.id_number.clone(),
+        name: form.name.clone(),
+        to: Destination {
+            grid_code: form.grid_code.clone(),
+            household_number: form.household_number.clone(),
+            address: form.address.clone(),
+            relation: form.relation.clone(),
+        },
+        reason: form.reason.clone(),
+    };
+    match state.app.file_move_in(&page.user.actor, &request).await {
+        Ok(id) => Ok(Redirect::to(&format!("/residents/move-ins/{id}")).into_response()),
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::OutsideJurisdiction)) => {
+            let status = status_of(&e);
+            let flash = Flash {
+                kind: "error",
+                text: e.to_string(),
+            };
+            Ok((status, move_in_new_with(&page, form, Some(flash))).into_response())
+        }
+        Err(e) => Err(page.error(e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "move_ins/detail.html")]
+struct MoveInPage {
+    layout: Layout,
+    requested_at: String,
+    decided_at: String,
+    m: MoveInView,
+}
+
+fn move_in_page_with(page: &PageUser, m: MoveInView, flash: Option<Flash>) -> Response {
+    let mut layout = page.layout("move_ins");
+    layout.flash = flash;
+    render(&MoveInPage {
+        layout,
+        requested_at: beijing_time(m.requested_at),
+        decided_at: m.decided_at.map(beijing_time).unwrap_or_default(),
+        m,
+    })
+}
+
+async fn move_in_page(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<i64>,
+) -> PageResult {
+    let m = state
+        .app
+        .move_in(&page.user.actor, id)
+        .await
+        .map_err(|e| page.error(e))?;
+    Ok(move_in_page_with(&page, m, None))
+}
+
+#[derive(Deserialize)]
+struct DecideForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn move_in_decide(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<DecideForm>,
+) -> PageResult {
+    page.user
+        .check_csrf(&form.csrf)
+        .map_err(|e| page.error(e))?;
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "refuse" => false,
+        _ => {
+            return Err(page.error(AppError::Invalid(
+                "请选择“同意迁出”或“不同意”".into(),
+            )));
+        }
+    };
+    match state
+        .app
+        .decide_move_in(&page.user.actor, id, approve, &form.reason)
+        .await
+    {
+        Ok(m) => {
+            let text = if approve {
+                "已同意：此人已迁往申请的网格，已记入审计日志"
+            } else {
+                "已不同意，申请方会看到您的意见"
+            };
+            Ok(move_in_page_with(
+                &page,
+                m,
+                Some(Flash {
+                    kind: "ok",
+                    text: text.into(),
+                }),
+            ))
+        }
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
+            let m = state
+                .app
+                .move_in(&page.user.actor, id)
+                .await
+                .map_err(|e| page.error(e))?;
+            let status = status_of(&e);
+            let flash = Flash {
+                kind: "error",
+                text: e.to_string(),
+            };
+            Ok((status, move_in_page_with(&page, m, Some(flash))).into_response())
+        }
+        Err(e) => Err(page.error(e)),
     }
 }

@@ -1,0 +1,27 @@
+-- Move-in requests (迁入申请): a user of the new jurisdiction asks to register a person who is registered
+-- elsewhere; the person's current jurisdiction approves (the person moves, in the same transaction)
+-- or refuses with a reason. Append-only.
+CREATE TABLE move_ins (
+    id              BIGSERIAL PRIMARY KEY,
+    resident_id     BIGINT NOT NULL,
+    id_type         TEXT COLLATE "C" NOT NULL,
+    id_number       TEXT COLLATE "C" NOT NULL,
+    name            TEXT COLLATE "C" NOT NULL,          -- as the requester typed it
+    from_grid       TEXT COLLATE "C" NOT NULL,          -- the person's grid when the request was filed
+    to_grid         TEXT COLLATE "C" NOT NULL,
+    to_household    TEXT COLLATE "C" NOT NULL,
+    to_address      TEXT COLLATE "C" NOT NULL,
+    to_relation     TEXT COLLATE "C" NOT NULL,
+    reason          TEXT COLLATE "C" NOT NULL,
+    status          TEXT COLLATE "C" NOT NULL,          -- pending | approved | refused
+    requested_by    TEXT COLLATE "C" NOT NULL,
+    requested_at    BIGINT NOT NULL,
+    decided_by      TEXT COLLATE "C",
+    decided_at      BIGINT,
+    decision_reason TEXT COLLATE "C" NOT NULL DEFAULT ''
+);
+-- The current jurisdiction's inbox (pending first is a filter on a few rows per grid range).
+CREATE INDEX move_ins_by_from ON move_ins (from_grid, id);
+-- The requesting jurisdiction's list.
+CREATE INDEX move_ins_by_to ON move_ins (to_grid, id);
+CREATE INDEX move_ins_by_resident ON move_ins (resident_id, status);
