@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use fangkong_domain::lab_result::{
-    LabResultRow, ResultColumns, ResultProblem, TestResult, fhir, validate_result_row,
+    LabResultRow, LocalTestCode, NaaCodes, ResultColumns, ResultProblem, TestResult, fhir,
+    validate_result_row,
 };
 use fangkong_domain::mass_testing::TubeBarcode;
 use fangkong_domain::role::Permission;
@@ -163,9 +164,15 @@ fn read_sheet(path: PathBuf, format: FileFormat, check: RowCheck, sender: ChunkS
     }
 }
 
-/// Parses a FHIR R4 document (an Observation or a Bundle of them) into chunks.
-fn read_fhir(bytes: &[u8], check: &RowCheck) -> AppResult<Vec<Parsed>> {
-    let items = fhir::parse_observations(bytes)
+/// The setting holding a lab's own test codes accepted as SARS-CoV-2 nucleic-acid results (JSON).
+const LOCAL_TEST_CODES_SETTING: &str = "lab_results.local_naa_codes";
+/// At most this many local codes.
+const LOCAL_TEST_CODES_MAX: usize = 50;
+
+/// Parses a FHIR R4 document (an Observation or a Bundle of them) into chunks; only Observations
+/// of a SARS-CoV-2 nucleic-acid test (`codes`) give results.
+fn read_fhir(bytes: &[u8], check: &RowCheck, codes: &NaaCodes) -> AppResult<Vec<Parsed>> {
+    let items = fhir::parse_observations(bytes, codes)
         .map_err(|e| AppError::Invalid(format!("FHIR 文件无法读取：{e}")))?;
     Ok(items
         .into_iter()
@@ -175,6 +182,74 @@ fn read_fhir(bytes: &[u8], check: &RowCheck) -> AppResult<Vec<Parsed>> {
 }
 
 impl App {
+    /// The lab's own test codes accepted besides the LOINC list (installation-wide).
+    pub async fn local_lab_test_codes(&self) -> AppResult<Vec<LocalTestCode>> {
+        match self.store.setting(LOCAL_TEST_CODES_SETTING).await? {
+            None => Ok(Vec::new()),
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                AppError::Internal(format!(
+                    "setting {LOCAL_TEST_CODES_SETTING} unreadable: {e}"
+                ))
+            }),
+        }
+    }
+
+    /// The codes a FHIR upload accepts: the LOINC list plus the local codes.
+    pub async fn lab_test_codes(&self) -> AppResult<NaaCodes> {
+        Ok(NaaCodes::standard().with_local(&self.local_lab_test_codes().await?))
+    }
+
+    /// Replaces the lab's own test codes (administrators; audited). LOINC codes are not taken:
+    /// their list is maintained with fangkong, so an antigen or influenza code cannot be added here.
+    pub async fn set_local_lab_test_codes(
+        &self,
+        actor: &Actor,
+        codes: Vec<LocalTestCode>,
+    ) -> AppResult<()> {
+        actor.require(Permission::ManageUsers)?;
+        if codes.len() > LOCAL_TEST_CODES_MAX {
+            return Err(AppError::Invalid(format!(
+                "本地检测项目编码最多{LOCAL_TEST_CODES_MAX}个，实际为{}个",
+                codes.len()
+            )));
+        }
+        let mut cleaned = Vec::with_capacity(codes.len());
+        for c in codes {
+            let system = c.system.trim().to_string();
+            let code = c.code.trim().to_string();
+            let display = c.display.trim().to_string();
+            if code.is_empty() || code.chars().count() > 64 {
+                return Err(AppError::Invalid(
+                    "检测项目编码不能为空，最多64个字符".into(),
+                ));
+            }
+            if system.chars().count() > 200 || display.chars().count() > 100 {
+                return Err(AppError::Invalid(
+                    "编码体系最多200个字符，名称最多100个字".into(),
+                ));
+            }
+            if system
+                .trim_end_matches('/')
+                .eq_ignore_ascii_case("http://loinc.org")
+            {
+                return Err(AppError::Invalid(format!(
+                    "LOINC 编码（{code}）由系统统一维护，这里只填写检测机构自己的编码"
+                )));
+            }
+            cleaned.push(LocalTestCode {
+                system,
+                code,
+                display,
+            });
+        }
+        let json = serde_json::to_string(&cleaned)
+            .map_err(|e| AppError::Internal(format!("local codes: {e}")))?;
+        self.store
+            .put_setting(LOCAL_TEST_CODES_SETTING, &json)
+            .await?;
+        audit_by(self, actor, "set_local_test_codes", "lab_results", &json).await
+    }
+
     fn lab_check(&self, actor: &Actor) -> RowCheck {
         RowCheck {
             now: self.now_unix(),
@@ -200,7 +275,8 @@ impl App {
                 let bytes = tokio::fs::read(path)
                     .await
                     .map_err(|e| AppError::Internal(format!("read upload: {e}")))?;
-                let parsed = read_fhir(&bytes, &check)?;
+                let codes = self.lab_test_codes().await?;
+                let parsed = read_fhir(&bytes, &check, &codes)?;
                 return self
                     .ingest_parsed(actor, file_name, format.code(), parsed)
                     .await;
@@ -220,7 +296,8 @@ impl App {
         body: &[u8],
     ) -> AppResult<ResultUploadReport> {
         actor.require(Permission::UploadLabResults)?;
-        let parsed = read_fhir(body, &self.lab_check(actor))?;
+        let codes = self.lab_test_codes().await?;
+        let parsed = read_fhir(body, &self.lab_check(actor), &codes)?;
         self.ingest_parsed(actor, "api", "fhir", parsed).await
     }
 

@@ -35,6 +35,11 @@ story!(
     antigen_story_postgres
 );
 story!(
+    fhir_results_come_only_from_sars_cov_2_nucleic_acid_tests,
+    fhir_codes_sqlite,
+    fhir_codes_postgres
+);
+story!(
     concurrent_tables_share_commits_without_losing_a_scan,
     concurrent_sqlite,
     concurrent_postgres
@@ -910,4 +915,111 @@ async fn concurrent_tables_share_commits_without_losing_a_scan(backend: Backend)
     assert_eq!(overview.totals.walk_ins, 200);
     assert_eq!(overview.chain.tubes, 40);
     assert_eq!(overview.chain.open, 0, "every tube filled to 5 and closed");
+}
+
+/// The conformance finding: an oxygen saturation ("Normal"), an antigen test and the influenza row
+/// of a multiplex panel were recorded as tubes' PCR results. Now only SARS-CoV-2 nucleic-acid
+/// Observations reach a tube; a lab's local code counts once an administrator configures it.
+async fn fhir_results_come_only_from_sars_cov_2_nucleic_acid_tests(backend: Backend) {
+    use fangkong_domain::lab_result::LocalTestCode;
+    let (app, guard) = fresh_app(backend).await;
+    let (world, round) = open_round(&app, &guard).await;
+    let a1 = ids_of_grid(GRID_A1);
+    let tubes: Vec<String> = (0..3).map(|n| round.tube(n)).collect();
+    let mut scans = Vec::new();
+    for (tube, person) in tubes.iter().zip(&a1) {
+        scans.push(bind(tube, person));
+        scans.push(close(tube));
+    }
+    scan(&app, &world.sampler_a, &round, scans).await;
+    guard.clock.advance(chrono::Duration::hours(6));
+
+    let coded = |system: &str, code: &str| serde_json::json!({"coding": [{"system": system, "code": code}]});
+    let loinc = |code: &str| coded("http://loinc.org", code);
+    let snomed = |code: &str| coded("http://snomed.info/sct", code);
+    let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        // HL7's oxygen saturation example: interpretation "Normal".
+        {"resource": {"resourceType": "Observation", "status": "final", "code": loinc("2708-6"),
+            "specimen": {"identifier": {"value": tubes[0]}},
+            "valueQuantity": {"value": 95, "unit": "%"},
+            "interpretation": [{"coding": [{"code": "N", "display": "Normal"}]}]}},
+        // A multiplex panel: Flu A "Not detected" first, then SARS-CoV-2 "Detected".
+        {"fullUrl": "urn:uuid:panel", "resource": {"resourceType": "Observation", "status": "final",
+            "code": loinc("95941-1"), "specimen": {"identifier": {"value": tubes[1]}},
+            "hasMember": [{"reference": "urn:uuid:flu-a"}, {"reference": "urn:uuid:cov2"}]}},
+        {"fullUrl": "urn:uuid:flu-a", "resource": {"resourceType": "Observation", "status": "final",
+            "code": loinc("92142-9"), "valueCodeableConcept": snomed("260415000")}},
+        {"fullUrl": "urn:uuid:cov2", "resource": {"resourceType": "Observation", "status": "final",
+            "code": loinc("94500-6"), "valueCodeableConcept": snomed("260373001")}},
+        // A rapid antigen test and a lab's local code, not configured yet.
+        {"resource": {"resourceType": "Observation", "status": "final", "code": loinc("94558-4"),
+            "specimen": {"identifier": {"value": tubes[2]}}, "valueCodeableConcept": snomed("260415000")}},
+        {"resource": {"resourceType": "Observation", "status": "final",
+            "code": coded("urn:lis:gaocheng", "XG-NAT"),
+            "specimen": {"identifier": {"value": tubes[2]}}, "valueString": "阴性"}}
+    ]});
+    let report = app
+        .submit_fhir_results(&world.lab, &serde_json::to_vec(&bundle).unwrap())
+        .await
+        .expect("fhir");
+    assert_eq!(
+        (report.upload.applied, report.upload.positives),
+        (1, 1),
+        "only the SARS-CoV-2 member: {:?}",
+        report.problems
+    );
+    let not_naa = report
+        .problems
+        .iter()
+        .filter(|p| p.message.contains("不是新冠病毒核酸检测结果"))
+        .count();
+    assert_eq!(not_naa, 4, "{:?}", report.problems);
+    // Tube 0 was not touched: its real result lands as new, not as "unchanged" or a conflict.
+    let real = serde_json::json!({"resourceType": "Observation", "status": "final",
+        "code": loinc("94309-2"), "specimen": {"identifier": {"value": tubes[0]}},
+        "valueCodeableConcept": snomed("260385009")});
+    let report = app
+        .submit_fhir_results(&world.lab, &serde_json::to_vec(&real).unwrap())
+        .await
+        .expect("fhir");
+    assert_eq!(report.upload.applied, 1, "{:?}", report.problems);
+
+    // Local codes: administrators only, never LOINC (an antigen code cannot be slipped in).
+    let local = vec![LocalTestCode {
+        system: "urn:lis:gaocheng".into(),
+        code: "XG-NAT".into(),
+        display: "新冠核酸".into(),
+    }];
+    let denied = app
+        .set_local_lab_test_codes(&world.lab, local.clone())
+        .await;
+    assert!(
+        matches!(denied, Err(AppError::Forbidden { .. })),
+        "{denied:?}"
+    );
+    let loinc_refused = app
+        .set_local_lab_test_codes(
+            &world.admin,
+            vec![LocalTestCode {
+                system: "http://loinc.org".into(),
+                code: "94558-4".into(),
+                display: String::new(),
+            }],
+        )
+        .await;
+    assert!(matches!(loinc_refused, Err(AppError::Invalid(m)) if m.contains("LOINC")));
+    app.set_local_lab_test_codes(&world.admin, local.clone())
+        .await
+        .expect("local codes");
+    assert_eq!(app.local_lab_test_codes().await.unwrap(), local);
+    let report = app
+        .submit_fhir_results(&world.lab, &serde_json::to_vec(&bundle).unwrap())
+        .await
+        .expect("fhir again");
+    assert_eq!(
+        (report.upload.applied, report.upload.unchanged),
+        (1, 1),
+        "the local code now counts: {:?}",
+        report.problems
+    );
 }

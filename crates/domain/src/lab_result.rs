@@ -451,10 +451,105 @@ fn excel_serial(text: &str) -> Option<ParsedTime> {
     Some(ParsedTime::At(beijing_to_utc(at)))
 }
 
+/// One code a lab's LIS uses for its SARS-CoV-2 nucleic-acid test when it has no LOINC code
+/// (configured per installation). An empty `system` matches a coding without a system.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LocalTestCode {
+    #[serde(default)]
+    pub system: String,
+    pub code: String,
+    #[serde(default)]
+    pub display: String,
+}
+
+/// The Observation codes accepted as a SARS-CoV-2 nucleic-acid result: the LOINC presence tests
+/// and panels of `data/lab_result/sars_cov_2_naa_codes.json`, plus a lab's local codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NaaCodes {
+    /// (system without a trailing `/`, code).
+    codes: Vec<(String, String)>,
+}
+
+impl NaaCodes {
+    /// The LOINC list shipped with fangkong.
+    pub fn standard() -> NaaCodes {
+        #[derive(serde::Deserialize)]
+        struct Entry {
+            code: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct File {
+            system: String,
+            presence: Vec<Entry>,
+        }
+        static CODES: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+        let codes = CODES.get_or_init(|| {
+            // Embedded at build time and checked by a test: a broken file cannot ship.
+            let file: File =
+                serde_json::from_str(include_str!("../data/lab_result/sars_cov_2_naa_codes.json"))
+                    .unwrap_or(File {
+                        system: String::new(),
+                        presence: Vec::new(),
+                    });
+            file.presence
+                .into_iter()
+                .map(|e| (file.system.clone(), e.code))
+                .collect()
+        });
+        NaaCodes {
+            codes: codes.clone(),
+        }
+    }
+
+    /// The standard list plus a lab's own codes.
+    pub fn with_local(mut self, local: &[LocalTestCode]) -> NaaCodes {
+        for c in local {
+            let code = c.code.trim();
+            if !code.is_empty() {
+                self.codes.push((
+                    c.system.trim().trim_end_matches('/').to_string(),
+                    code.to_string(),
+                ));
+            }
+        }
+        self
+    }
+
+    /// The number of accepted codes.
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+
+    /// Whether `system|code` is a SARS-CoV-2 nucleic-acid test.
+    pub fn accepts(&self, system: &str, code: &str) -> bool {
+        let system = system.trim().trim_end_matches('/');
+        let code = code.trim();
+        self.codes.iter().any(|(s, c)| s == system && c == code)
+    }
+}
+
+impl Default for NaaCodes {
+    fn default() -> Self {
+        NaaCodes::standard()
+    }
+}
+
 /// Results exported by a lab's LIS as HL7 FHIR R4 JSON.
 ///
 /// Mapping from an `Observation` to a [`LabResultRow`]:
 ///
+/// - what was tested: `code.coding[]` must hold a SARS-CoV-2 nucleic-acid test of [`NaaCodes`]
+///   (LOINC presence tests and panels, plus a lab's local codes). An Observation with another code
+///   (a blood culture, an oxygen saturation, an antigen test, the influenza row of a multiplex
+///   panel) is one problem "不是新冠病毒核酸检测结果" and nothing else is read from it. In a
+///   panel Observation (another code, or a SARS-CoV-2 panel without a value of its own) the
+///   result is that of the `component[]`s whose code is accepted (several must agree). A panel
+///   whose `hasMember[]` are in the same Bundle is only a grouping: it gives no row, its members
+///   are read one by one and inherit its specimen when they have none.
 /// - tube barcode: `specimen.identifier.value`; else the first
 ///   `identifier[].value` (then `accessionIdentifier.value`) of the `Specimen`
 ///   that `specimen.reference` points to: `#id` for one in `contained`,
@@ -484,13 +579,16 @@ pub mod fhir {
     use serde_json::Value;
 
     use super::{
-        CT_VALUE_MAX, LAB_NAME_MAX, LabResultRow, ParsedTime, ResultProblem, TestResult,
+        CT_VALUE_MAX, LAB_NAME_MAX, LabResultRow, NaaCodes, ParsedTime, ResultProblem, TestResult,
         TimeSource, parse_time, quote,
     };
 
     const SNOMED: &str = "http://snomed.info/sct";
     const LOINC: &str = "http://loinc.org";
-    const CT_LOINC_CODES: [&str; 3] = ["94509-7", "94510-5", "94511-3"];
+    /// E, N, ORF1ab gene and RNA Ct values.
+    const CT_LOINC_CODES: [&str; 5] = ["94509-7", "94510-5", "94511-3", "94745-7", "94746-5"];
+    /// The words of the problem every other test gets.
+    pub const NOT_NAA: &str = "不是新冠病毒核酸检测结果";
     const CT_LABEL_MAX: usize = 16;
 
     /// Parses a FHIR R4 JSON document: a single `Observation`, or a `Bundle` of
@@ -503,6 +601,7 @@ pub mod fhir {
     /// Observations gives an empty list.
     pub fn parse_observations(
         json: &[u8],
+        codes: &NaaCodes,
     ) -> Result<Vec<Result<LabResultRow, ResultProblem>>, String> {
         let json = json.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(json);
         let doc: Value = serde_json::from_slice(json).map_err(|e| {
@@ -518,8 +617,8 @@ pub mod fhir {
             );
         }
         match doc.get("resourceType").and_then(Value::as_str) {
-            Some("Observation") => Ok(vec![observation_to_row(&doc, 1, &[])]),
-            Some("Bundle") => parse_bundle(&doc),
+            Some("Observation") => Ok(vec![observation_to_row(&doc, 1, &[], codes, None)]),
+            Some("Bundle") => parse_bundle(&doc, codes),
             Some(other) => Err(format!(
                 "文件中的资源类型是 {}，应为 Observation 或 Bundle",
                 quote(other)
@@ -536,7 +635,10 @@ pub mod fhir {
         resource: &'a Value,
     }
 
-    fn parse_bundle(doc: &Value) -> Result<Vec<Result<LabResultRow, ResultProblem>>, String> {
+    fn parse_bundle(
+        doc: &Value,
+        codes: &NaaCodes,
+    ) -> Result<Vec<Result<LabResultRow, ResultProblem>>, String> {
         let entries = match doc.get("entry") {
             None | Some(Value::Null) => return Ok(Vec::new()),
             Some(Value::Array(entries)) => entries,
@@ -552,16 +654,134 @@ pub mod fhir {
                 _ => None,
             })
             .collect();
+        // Panels grouping members of this bundle (hasMember): member entry → panel entry.
+        let mut parent_of: Vec<Option<usize>> = vec![None; entries.len()];
+        let mut is_grouping = vec![false; entries.len()];
+        for (p, entry) in entries.iter().enumerate() {
+            let Some(("Observation", panel)) = resource_of(entry) else {
+                continue;
+            };
+            if has_value(panel) {
+                continue;
+            }
+            for member in array_at(panel, "hasMember") {
+                let Some(reference) = text_at(member, "reference") else {
+                    continue;
+                };
+                let reference = without_history(reference);
+                for (m, candidate) in entries.iter().enumerate() {
+                    if m != p
+                        && parent_of[m].is_none()
+                        && matches!(resource_of(candidate), Some(("Observation", _)))
+                        && refers_to(reference, candidate, "Observation")
+                    {
+                        parent_of[m] = Some(p);
+                        is_grouping[p] = true;
+                    }
+                }
+            }
+        }
         Ok(entries
             .iter()
             .enumerate()
             .filter_map(|(i, entry)| match resource_of(entry) {
-                Some(("Observation", resource)) => {
-                    Some(observation_to_row(resource, i + 1, &specimens))
+                Some(("Observation", resource)) if !is_grouping[i] => {
+                    let parent = parent_of[i].and_then(|p| entries[p].get("resource"));
+                    Some(observation_to_row(
+                        resource,
+                        i + 1,
+                        &specimens,
+                        codes,
+                        parent,
+                    ))
                 }
                 _ => None,
             })
             .collect())
+    }
+
+    /// Whether bundle `entry` is what `reference` points to: its `fullUrl`, or `Type/id`.
+    fn refers_to(reference: &str, entry: &Value, kind: &str) -> bool {
+        if entry
+            .get("fullUrl")
+            .and_then(Value::as_str)
+            .is_some_and(|url| without_history(url) == reference)
+        {
+            return true;
+        }
+        entry
+            .get("resource")
+            .and_then(|r| text_at(r, "id"))
+            .is_some_and(|id| {
+                let relative = format!("{kind}/{id}");
+                reference == relative || reference.ends_with(&format!("/{relative}"))
+            })
+    }
+
+    /// Whether the Observation states a result of its own (any `value[x]`).
+    fn has_value(obs: &Value) -> bool {
+        obs.as_object()
+            .is_some_and(|o| o.keys().any(|k| k.starts_with("value")))
+    }
+
+    /// What an Observation's `code` says was tested.
+    enum Tested<'a> {
+        /// A SARS-CoV-2 nucleic-acid test with its own value.
+        Itself,
+        /// A panel: the accepted components carry the result.
+        Components(Vec<&'a Value>),
+        /// Another test, described for the message.
+        Other(String),
+    }
+
+    fn code_accepted(code: Option<&Value>, codes: &NaaCodes) -> bool {
+        code.map_or(&[][..], |c| array_at(c, "coding"))
+            .iter()
+            .any(|coding| {
+                let system = text_at(coding, "system").unwrap_or("");
+                text_at(coding, "code").is_some_and(|code| codes.accepts(system, code))
+            })
+    }
+
+    fn what_was_tested<'a>(obs: &'a Value, codes: &NaaCodes) -> Tested<'a> {
+        let components: Vec<&Value> = array_at(obs, "component")
+            .iter()
+            .filter(|c| code_accepted(c.get("code"), codes))
+            .collect();
+        let accepted = code_accepted(obs.get("code"), codes);
+        if accepted && (has_value(obs) || components.is_empty()) {
+            return Tested::Itself;
+        }
+        if !components.is_empty() {
+            return Tested::Components(components);
+        }
+        let code = obs.get("code");
+        let described = code
+            .and_then(|c| array_at(c, "coding").first().map(describe_coding))
+            .or_else(|| code.and_then(|c| text_at(c, "text")).map(str::to_string));
+        Tested::Other(match described {
+            Some(d) => format!("检测项目为 {}", quote(&d)),
+            None => "没有注明检测项目（code）".to_string(),
+        })
+    }
+
+    /// The result of a panel's accepted components: all must say the same.
+    fn components_result(components: &[&Value]) -> Result<TestResult, String> {
+        let mut found: Vec<TestResult> = Vec::new();
+        for component in components {
+            found.push(observed_result(component)?);
+        }
+        match found.first() {
+            Some(first) if found.iter().all(|r| r == first) => Ok(*first),
+            Some(_) => {
+                let said: Vec<&str> = found.iter().map(|r| r.label_zh()).collect();
+                Err(format!(
+                    "同一检测中新冠核酸各项结果不一致（{}），请与检测机构核实",
+                    said.join("、")
+                ))
+            }
+            None => Err("没有检测结果".to_string()),
+        }
     }
 
     /// An entry's resource with its type; entries without one (a DELETE in a
@@ -591,7 +811,19 @@ pub mod fhir {
         obs: &Value,
         position: usize,
         bundled: &[BundledSpecimen],
+        codes: &NaaCodes,
+        parent: Option<&Value>,
     ) -> Result<LabResultRow, ResultProblem> {
+        let id = text_at(obs, "id")
+            .map(|id| format!("（id={}）", quote(id)))
+            .unwrap_or_default();
+        let tested = what_was_tested(obs, codes);
+        if let Tested::Other(what) = &tested {
+            return Err(ResultProblem {
+                column: "code".to_string(),
+                message: format!("第{position}条 Observation{id}：{NOT_NAA}（{what}），未导入"),
+            });
+        }
         let mut problems: Vec<(&'static str, String)> = Vec::new();
 
         match obs.get("status").and_then(Value::as_str) {
@@ -620,7 +852,11 @@ pub mod fhir {
             )),
         }
 
-        let tube_barcode = match tube_barcode(obs, bundled) {
+        let own_barcode = match parent {
+            Some(panel) if obs.get("specimen").is_none() => tube_barcode(panel, bundled),
+            _ => tube_barcode(obs, bundled),
+        };
+        let tube_barcode = match own_barcode {
             Ok(barcode) => Some(barcode),
             Err(message) => {
                 problems.push(("specimen.identifier", message));
@@ -628,7 +864,11 @@ pub mod fhir {
             }
         };
 
-        let result = match observed_result(obs) {
+        let result = match &tested {
+            Tested::Components(components) => components_result(components),
+            _ => observed_result(obs),
+        };
+        let result = match result {
             Ok(result) => Some(result),
             Err(message) => {
                 problems.push(("valueCodeableConcept", message));
@@ -684,9 +924,6 @@ pub mod fhir {
                         columns.push(column);
                     }
                 }
-                let id = text_at(obs, "id")
-                    .map(|id| format!("（id={}）", quote(id)))
-                    .unwrap_or_default();
                 let messages: Vec<&str> = problems.iter().map(|(_, m)| m.as_str()).collect();
                 Err(ResultProblem {
                     column: columns.join("、"),
@@ -1010,6 +1247,10 @@ pub mod fhir {
 #[cfg(test)]
 mod tests {
     use super::fhir::parse_observations;
+
+    fn parse(json: &[u8]) -> Result<Vec<Result<LabResultRow, ResultProblem>>, String> {
+        parse_observations(json, &NaaCodes::standard())
+    }
     use super::*;
 
     fn strings(cells: &[&str]) -> Vec<String> {
@@ -1422,6 +1663,7 @@ mod tests {
             "resourceType": "Observation",
             "id": "obs-3",
             "status": "preliminary",
+            "code": { "coding": [{ "system": "http://loinc.org", "code": "94309-2" }] },
             "valueString": "阴性",
             "specimen": { "identifier": { "value": "130182000003" } }
           }
@@ -1437,6 +1679,7 @@ mod tests {
             "resourceType": "Observation",
             "id": "obs-4",
             "status": "final",
+            "code": { "text": "新冠核酸", "coding": [{ "system": "http://loinc.org/", "code": "94759-8" }] },
             "issued": "2022-01-10T01:00:00Z",
             "valueCodeableConcept": {
               "coding": [{ "system": "http://snomed.info/sct", "code": "455371000124106", "display": "Invalid result" }]
@@ -1449,7 +1692,7 @@ mod tests {
 
     #[test]
     fn a_realistic_bundle_is_read_entry_by_entry() {
-        let items = parse_observations(LAB_BUNDLE.as_bytes()).unwrap();
+        let items = parse(LAB_BUNDLE.as_bytes()).unwrap();
         assert_eq!(
             items.len(),
             4,
@@ -1499,12 +1742,13 @@ mod tests {
         let json = r#"{
           "resourceType": "Observation",
           "status": "final",
+          "code": { "coding": [{ "system": "http://loinc.org", "code": "94500-6" }] },
           "identifier": [{ "system": "urn:lab:sample", "value": "LAB-1" },
                          { "system": "http://fangkong.example/ns/Barcode/", "value": "130182000009" }],
           "effectiveDateTime": "2022-01-10 08:00:00",
           "valueCodeableConcept": { "coding": [{ "system": "http://snomed.info/sct/", "code": "10828004" }] }
         }"#;
-        let items = parse_observations(json.as_bytes()).unwrap();
+        let items = parse(json.as_bytes()).unwrap();
         assert_eq!(
             items,
             [Ok(LabResultRow {
@@ -1517,12 +1761,18 @@ mod tests {
         );
         // With a BOM in front, as Windows tools write it.
         let with_bom = [b"\xEF\xBB\xBF".as_slice(), json.as_bytes()].concat();
-        assert_eq!(parse_observations(&with_bom).unwrap(), items);
+        assert_eq!(parse(&with_bom).unwrap(), items);
     }
 
+    /// An Observation of a SARS-CoV-2 PCR test (94500-6) unless `body` names its own code.
     fn observation(body: &str) -> Result<LabResultRow, ResultProblem> {
-        let json = format!(r#"{{"resourceType":"Observation",{body}}}"#);
-        let mut items = parse_observations(json.as_bytes()).unwrap();
+        let code = if body.contains(r#""code":{"coding""#) {
+            ""
+        } else {
+            r#""code":{"coding":[{"system":"http://loinc.org","code":"94500-6"}]},"#
+        };
+        let json = format!(r#"{{"resourceType":"Observation",{code}{body}}}"#);
+        let mut items = parse(json.as_bytes()).unwrap();
         assert_eq!(items.len(), 1);
         items.remove(0)
     }
@@ -1703,20 +1953,20 @@ mod tests {
 
     #[test]
     fn garbage_and_wrong_documents_are_one_error() {
-        let err = parse_observations(b"{not json").unwrap_err();
+        let err = parse(b"{not json").unwrap_err();
         assert!(err.contains("不是有效的 JSON"), "{err}");
-        let err = parse_observations("管码,结果\nT1,阴性".as_bytes()).unwrap_err();
+        let err = parse("管码,结果\nT1,阴性".as_bytes()).unwrap_err();
         assert!(err.contains("不是有效的 JSON"), "{err}");
-        let err = parse_observations(br#"{"resourceType":"Patient"}"#).unwrap_err();
+        let err = parse(br#"{"resourceType":"Patient"}"#).unwrap_err();
         assert!(err.contains("Patient"), "{err}");
-        let err = parse_observations(br#"[1,2]"#).unwrap_err();
+        let err = parse(br#"[1,2]"#).unwrap_err();
         assert!(err.contains("不是 FHIR 资源"), "{err}");
-        let err = parse_observations(br#"{"status":"final"}"#).unwrap_err();
+        let err = parse(br#"{"status":"final"}"#).unwrap_err();
         assert!(err.contains("缺少 resourceType"), "{err}");
-        let err = parse_observations(br#"{"resourceType":"Bundle","entry":{}}"#).unwrap_err();
+        let err = parse(br#"{"resourceType":"Bundle","entry":{}}"#).unwrap_err();
         assert!(err.contains("entry"), "{err}");
         assert_eq!(
-            parse_observations(br#"{"resourceType":"Bundle","type":"searchset","total":0}"#),
+            parse(br#"{"resourceType":"Bundle","type":"searchset","total":0}"#),
             Ok(vec![])
         );
     }

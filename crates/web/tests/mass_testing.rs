@@ -535,6 +535,7 @@ async fn a_lab_upload_reports_a_positive_pool_an_unknown_tube_and_a_conflict_and
     let observation = json!({
         "resourceType": "Observation",
         "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "94500-6"}]},
         "specimen": {"identifier": {"value": round.tubes[3]}},
         "effectiveDateTime": "2022-11-20 09:40:00",
         "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "260415000"}]}
