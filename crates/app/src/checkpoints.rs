@@ -336,7 +336,7 @@ impl App {
                 .region_code
                 .starts_with(actor.jurisdiction.as_str())
         {
-            return Err(AppError::OutsideJurisdiction);
+            return Err(AppError::NotFound("该卡口"));
         }
         Ok(checkpoint)
     }
@@ -831,8 +831,10 @@ impl App {
             .venue(id)
             .await?
             .ok_or(AppError::NotFound("该场所"))?;
-        actor
-            .require_within(&RegionCode::parse(&venue.region_code).map_err(AppError::Internal)?)?;
+        actor.require_found_within(
+            &RegionCode::parse(&venue.region_code).map_err(AppError::Internal)?,
+            "该场所",
+        )?;
         let keys = self.code_keys().await?;
         Ok(VenueView {
             code_text: venue_code_text(&keys.subject_key, venue.id),
@@ -927,24 +929,29 @@ impl App {
         to: &str,
     ) -> AppResult<Vec<ItineraryRow>> {
         actor.require(Permission::QueryItinerary)?;
-        let region = match place_kind {
-            "venue" => {
+        let (region, what) = match place_kind {
+            "venue" => (
                 self.store
                     .venue(place_id)
                     .await?
                     .ok_or(AppError::NotFound("该场所"))?
-                    .region_code
-            }
-            "checkpoint" => {
+                    .region_code,
+                "该场所",
+            ),
+            "checkpoint" => (
                 self.store
                     .checkpoint(place_id)
                     .await?
                     .ok_or(AppError::NotFound("该卡口"))?
-                    .region_code
-            }
+                    .region_code,
+                "该卡口",
+            ),
             _ => return Err(AppError::Invalid("地点类型应为卡口或场所".into())),
         };
-        actor.require_within(&RegionCode::parse(&region).map_err(AppError::Internal)?)?;
+        actor.require_found_within(
+            &RegionCode::parse(&region).map_err(AppError::Internal)?,
+            what,
+        )?;
         let from = parse_beijing_time(from, "开始时间")?;
         let to = parse_beijing_time(to, "结束时间")?;
         if to <= from {

@@ -61,7 +61,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("该户"))?;
         let grid = RegionCode::parse(&household.grid_code).map_err(AppError::Internal)?;
-        actor.require_within(&grid)?;
+        actor.require_found_within(&grid, "该户")?;
         let visit = DoorVisitRecord {
             id: 0,
             household_number: household.number.clone(),

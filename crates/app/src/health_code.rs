@@ -1213,8 +1213,10 @@ impl App {
             self.require_person_within(actor, &fact.id_type, &fact.id_number)
                 .await?;
         } else {
-            actor
-                .require_within(&RegionCode::parse(&fact.grid_code).map_err(AppError::Internal)?)?;
+            actor.require_found_within(
+                &RegionCode::parse(&fact.grid_code).map_err(AppError::Internal)?,
+                "该赋码记录",
+            )?;
         }
         if fact.ended_at.is_some() || fact.withdrawn_at.is_some() {
             return Err(AppError::Conflict("该赋码记录已经结束".into()));
@@ -1314,8 +1316,10 @@ impl App {
             .round(round_id)
             .await?
             .ok_or(AppError::NotFound("该检测轮次"))?;
-        actor
-            .require_within(&RegionCode::parse(&round.region_code).map_err(AppError::Internal)?)?;
+        actor.require_found_within(
+            &RegionCode::parse(&round.region_code).map_err(AppError::Internal)?,
+            "该检测轮次",
+        )?;
         let Some(deadline) = round.deadline_at else {
             return Err(AppError::Invalid(
                 "常态化检测没有截止时间，不能标记应检未检".into(),
@@ -1472,7 +1476,10 @@ impl App {
             .appeal(appeal_id)
             .await?
             .ok_or(AppError::NotFound("该申诉"))?;
-        actor.require_within(&RegionCode::parse(&appeal.grid_code).map_err(AppError::Internal)?)?;
+        actor.require_found_within(
+            &RegionCode::parse(&appeal.grid_code).map_err(AppError::Internal)?,
+            "该申诉",
+        )?;
         let decision = decision.trim();
         if decision.is_empty() {
             return Err(AppError::Invalid("请写明处理意见（将告知申诉人）".into()));

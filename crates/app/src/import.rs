@@ -591,15 +591,21 @@ impl App {
         Ok((counters, first_problems))
     }
 
-    /// An import run, visible to whoever ran it and to administrators.
+    /// An import run, visible to whoever ran it and to administrators whose jurisdiction
+    /// contains the importer's; to anyone else it does not exist (its problem rows hold full ID
+    /// numbers).
     pub async fn import_run(&self, actor: &Actor, import_id: i64) -> AppResult<ImportRecord> {
         let run = self
             .store
             .import_run(import_id)
             .await?
             .ok_or(AppError::NotFound("该导入记录"))?;
-        if run.username != actor.username && !actor.role.allows(Permission::ViewAuditLog) {
-            return Err(AppError::OutsideJurisdiction);
+        let own = run.username == actor.username;
+        if !own
+            && !(actor.role.allows(Permission::ViewAuditLog)
+                && self.sees_work_of(actor, &run.username).await?)
+        {
+            return Err(AppError::NotFound("该导入记录"));
         }
         Ok(run)
     }

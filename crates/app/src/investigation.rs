@@ -417,7 +417,10 @@ impl App {
             .case(case_id)
             .await?
             .ok_or(AppError::NotFound("该病例"))?;
-        actor.require_within(&RegionCode::parse(&case.region_code).map_err(AppError::Internal)?)?;
+        actor.require_found_within(
+            &RegionCode::parse(&case.region_code).map_err(AppError::Internal)?,
+            "该病例",
+        )?;
         Ok(case)
     }
 
@@ -624,9 +627,13 @@ impl App {
             .case(id)
             .await?
             .ok_or_else(|| AppError::Invalid(format!("没有找到传染来源病例“{raw}”")))?;
-        actor.require_within(
-            &RegionCode::parse(&infector.region_code).map_err(AppError::Internal)?,
-        )?;
+        // A case of another jurisdiction answers like a missing one.
+        if !actor
+            .jurisdiction
+            .contains(&RegionCode::parse(&infector.region_code).map_err(AppError::Internal)?)
+        {
+            return Err(AppError::Invalid(format!("没有找到传染来源病例“{raw}”")));
+        }
         if let Some(case_id) = case_id {
             if infector.id == case_id {
                 return Err(AppError::Invalid("病例不能是自己的传染来源".into()));
@@ -982,7 +989,10 @@ impl App {
             .case(case_id)
             .await?
             .ok_or(AppError::NotFound("该病例：密接必须关联到一个已登记的病例"))?;
-        actor.require_within(&RegionCode::parse(&case.region_code).map_err(AppError::Internal)?)?;
+        actor.require_found_within(
+            &RegionCode::parse(&case.region_code).map_err(AppError::Internal)?,
+            "该病例：密接必须关联到一个已登记的病例",
+        )?;
         if case.status == "excluded" {
             return Err(AppError::Conflict("该病例已排除，不再追踪密接".into()));
         }
@@ -1187,8 +1197,9 @@ impl App {
             .contact(contact_id)
             .await?
             .ok_or(AppError::NotFound("该接触者"))?;
-        actor.require_within(
+        actor.require_found_within(
             &RegionCode::parse(&contact.case_region_code).map_err(AppError::Internal)?,
+            "该接触者",
         )?;
         let reason = reason.trim();
         if reason.is_empty() {
@@ -1416,11 +1427,10 @@ impl App {
         stops: &[CaseStopRecord],
         ordinal: usize,
     ) -> AppResult<String> {
-        let village = if case.region_code.len() >= 12 {
-            &case.region_code[..12]
-        } else {
-            case.region_code.as_str()
-        };
+        let village = case
+            .region_code
+            .get(..12)
+            .unwrap_or(case.region_code.as_str());
         let place = self.region_path_name(village).await?;
         let age = NaiveDate::parse_from_str(&case.birth_date, "%Y-%m-%d")
             .ok()
@@ -1473,8 +1483,8 @@ impl App {
     async fn region_path_name(&self, code: &str) -> AppResult<String> {
         let mut names = Vec::new();
         for len in [6usize, 9, 12] {
-            if code.len() >= len
-                && let Some(r) = self.store.region(&code[..len]).await?
+            if let Some(prefix) = code.get(..len)
+                && let Some(r) = self.store.region(prefix).await?
             {
                 names.push(r.name);
             }

@@ -404,11 +404,12 @@ fn within(actor: &Actor, code: &str) -> bool {
     RegionCode::parse(code).is_ok_and(|c| actor.jurisdiction.contains(&c))
 }
 
-fn require_within(actor: &Actor, code: &str) -> AppResult<()> {
+/// A record looked up by id that lies outside the jurisdiction answers like a missing one.
+fn require_found_within(actor: &Actor, code: &str, what: &'static str) -> AppResult<()> {
     if within(actor, code) {
         Ok(())
     } else {
-        Err(AppError::OutsideJurisdiction)
+        Err(AppError::NotFound(what))
     }
 }
 
@@ -986,7 +987,7 @@ impl App {
             .isolation_measure(id)
             .await?
             .ok_or(AppError::NotFound("该管控人员"))?;
-        require_within(actor, &m.grid_code)?;
+        require_found_within(actor, &m.grid_code, "该管控人员")?;
         Ok(m)
     }
 
@@ -1007,7 +1008,7 @@ impl App {
         {
             return Ok(m);
         }
-        Err(AppError::OutsideJurisdiction)
+        Err(AppError::NotFound("该管控人员"))
     }
 
     /// People under measures in the jurisdiction (optionally one status), longest in status first.
@@ -1126,16 +1127,31 @@ impl App {
     }
 
     /// Shows the full ID number, phone and address of a person under a measure (transfer crews and
-    /// sites need them); written to the audit log before it is returned.
-    pub async fn reveal_measure_person(&self, actor: &Actor, id: i64) -> AppResult<RevealedPerson> {
+    /// sites need them); like every reveal it needs a reason, written with it to the audit log
+    /// before anything is returned.
+    pub async fn reveal_measure_person(
+        &self,
+        actor: &Actor,
+        id: i64,
+        reason: &str,
+    ) -> AppResult<RevealedPerson> {
         actor.require(Permission::RevealPersonalData)?;
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(AppError::Invalid(
+                "请填写查看原因：查看完整证件号、电话和地址会记入审计日志".into(),
+            ));
+        }
+        if reason.chars().count() > 200 {
+            return Err(AppError::Invalid("查看原因最多200个字".into()));
+        }
         let m = self.measure_in_jurisdiction(actor, id).await?;
         audit_by(
             self,
             actor,
             "reveal",
             &format!("measure:{id}"),
-            "隔离管控人员完整信息",
+            &format!("隔离管控人员完整信息：{reason}"),
         )
         .await?;
         Ok(RevealedPerson {
@@ -1399,7 +1415,7 @@ impl App {
             .isolation_site(id)
             .await?
             .ok_or(AppError::NotFound("该隔离点"))?;
-        require_within(actor, &site.region_code)?;
+        require_found_within(actor, &site.region_code, "该隔离点")?;
         Ok(site)
     }
 
@@ -2082,7 +2098,7 @@ impl App {
             .transfer_vehicle(id)
             .await?
             .ok_or(AppError::NotFound("该车辆"))?;
-        require_within(actor, &v.region_code)?;
+        require_found_within(actor, &v.region_code, "该车辆")?;
         Ok(v)
     }
 
@@ -2122,7 +2138,7 @@ impl App {
         }
         transfer_check(
             kind,
-            vehicle.capacity as u32,
+            u32::try_from(vehicle.capacity).unwrap_or(0),
             vehicle.awaiting_disinfection,
             &riders,
         )
@@ -2136,13 +2152,13 @@ impl App {
                 .treatment_hospital(hospital_id)
                 .await?
                 .ok_or(AppError::NotFound("该医院"))?;
-            require_within(actor, &hospital.region_code)?;
+            require_found_within(actor, &hospital.region_code, "该医院")?;
             if hospital.occupied >= hospital.beds {
                 return Err(AppError::Conflict(format!("{}床位已满", hospital.name)));
             }
             (None, Some(hospital_id))
         } else {
-            let site = measures[0].site_id;
+            let site = measures.first().and_then(|m| m.site_id);
             if measures.iter().any(|m| m.site_id != site) {
                 return Err(AppError::Invalid(
                     "一趟大巴只送往一个隔离点：所选人员分配在不同隔离点".into(),
@@ -2193,7 +2209,7 @@ impl App {
             .transfer_task(id)
             .await?
             .ok_or(AppError::NotFound("该转运任务"))?;
-        require_within(actor, &t.region_code)?;
+        require_found_within(actor, &t.region_code, "该转运任务")?;
         let from = TransferStatus::from_code(&t.status)
             .ok_or_else(|| AppError::Internal("unknown transfer status".into()))?;
         let to = TransferStatus::from_code(to.trim())
@@ -2608,7 +2624,7 @@ impl App {
             .treatment_hospital(hospital_id)
             .await?
             .ok_or(AppError::NotFound("该医院"))?;
-        require_within(actor, &hospital.region_code)?;
+        require_found_within(actor, &hospital.region_code, "该医院")?;
         if discharged.is_some()
             || !self
                 .store

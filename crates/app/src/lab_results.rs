@@ -474,7 +474,8 @@ impl App {
         })
     }
 
-    /// An upload's record and its problems (the lab that sent it, commanders, administrators).
+    /// An upload's record and its problems: the lab that sent it, and commanders and
+    /// administrators whose jurisdiction contains the uploader's. To anyone else it does not exist.
     pub async fn result_upload(
         &self,
         actor: &Actor,
@@ -486,8 +487,12 @@ impl App {
             .result_upload(upload_id)
             .await?
             .ok_or(AppError::NotFound("该结果上传记录"))?;
-        if upload.username != actor.username && actor.role == fangkong_domain::role::Role::Lab {
-            return Err(AppError::OutsideJurisdiction);
+        let own = upload.username == actor.username;
+        if !own
+            && (actor.role == fangkong_domain::role::Role::Lab
+                || !self.sees_work_of(actor, &upload.username).await?)
+        {
+            return Err(AppError::NotFound("该结果上传记录"));
         }
         let problems = self.store.result_problems(upload_id, 5000).await?;
         Ok(ResultUploadReport { upload, problems })
@@ -495,12 +500,16 @@ impl App {
 
     pub async fn recent_result_uploads(&self, actor: &Actor) -> AppResult<Vec<ResultUploadRecord>> {
         actor.require(Permission::UploadLabResults)?;
-        let uploads = self.store.result_uploads(50).await?;
-        Ok(uploads
+        let uploads: Vec<ResultUploadRecord> = self
+            .store
+            .result_uploads(50)
+            .await?
             .into_iter()
             .filter(|u| {
                 actor.role != fangkong_domain::role::Role::Lab || u.username == actor.username
             })
-            .collect())
+            .collect();
+        self.filter_seen(actor, uploads, |u| u.username.as_str())
+            .await
     }
 }

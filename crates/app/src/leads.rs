@@ -515,16 +515,17 @@ impl App {
         ))
     }
 
-    /// Refuses a route outside the actor's jurisdiction, naming where the person is.
+    /// Refuses a route outside the actor's jurisdiction without saying where the person is (the
+    /// register would otherwise answer "where does this ID number live" to anyone who can send).
     async fn require_route_within(&self, actor: &Actor, grid_code: &str) -> AppResult<()> {
         let code = RegionCode::parse(grid_code).map_err(AppError::Internal)?;
         if actor.jurisdiction.contains(&code) {
             return Ok(());
         }
-        let name = self.region_name(&code).await.unwrap_or_default();
-        Err(AppError::Invalid(format!(
-            "此人所在地为{name}（{code}），不在您的管辖范围内：不能派到本辖区网格，请改用“区域协查（发函）”发往对方地区"
-        )))
+        Err(AppError::Invalid(
+            "此人不在您的管辖范围内：不能派到本辖区网格，请改用“区域协查（发函）”发往对方地区"
+                .into(),
+        ))
     }
 
     async fn grid_names(&self, leads: &[LeadRecord]) -> AppResult<HashMap<String, String>> {
@@ -741,7 +742,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("该线索"))?;
         let queue = RegionCode::parse(&lead.grid_code).map_err(AppError::Internal)?;
-        actor.require_within(&queue)?;
+        actor.require_found_within(&queue, "该线索")?;
         Ok(lead)
     }
 
@@ -887,7 +888,7 @@ impl App {
                     ));
                 }
                 let to = parse_region_code(&form.region_code)?;
-                if to.as_str()[..2] == lead.grid_code[..2] {
+                if to.as_str().get(..2) == lead.grid_code.get(..2) {
                     return Err(AppError::Invalid(format!(
                         "{to} 属于本省：人员仍在省内时请选择“不在此地址，转派”"
                     )));
@@ -1400,8 +1401,13 @@ impl App {
             .lead_import(id)
             .await?
             .ok_or(AppError::NotFound("该导入记录"))?;
-        if run.username != actor.username && !actor.role.allows(Permission::ViewAuditLog) {
-            return Err(AppError::OutsideJurisdiction);
+        // Like a residents import: the importer, and administrators over the importer.
+        let own = run.username == actor.username;
+        if !own
+            && !(actor.role.allows(Permission::ViewAuditLog)
+                && self.sees_work_of(actor, &run.username).await?)
+        {
+            return Err(AppError::NotFound("该导入记录"));
         }
         Ok(run)
     }

@@ -20,6 +20,7 @@ pub mod mass_testing;
 pub mod population;
 pub mod regions;
 pub mod risk_areas;
+pub mod scope;
 
 use std::sync::Arc;
 
@@ -135,6 +136,18 @@ impl Actor {
             Ok(())
         } else {
             Err(AppError::OutsideJurisdiction)
+        }
+    }
+
+    /// Fails unless the looked-up record's `code` lies in the actor's jurisdiction, with the very
+    /// answer a missing record gets (`NotFound(what)`, 404): a foreign id and a missing id cannot be
+    /// told apart, so ids cannot be enumerated. Every lookup of a target by id checks with this;
+    /// [`Actor::require_within`] (403) stays for region codes the user typed.
+    pub fn require_found_within(&self, code: &RegionCode, what: &'static str) -> AppResult<()> {
+        if self.jurisdiction.contains(code) {
+            Ok(())
+        } else {
+            Err(AppError::NotFound(what))
         }
     }
 

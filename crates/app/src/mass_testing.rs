@@ -9,9 +9,10 @@ use chrono::{NaiveDate, TimeZone};
 use fangkong_domain::ids::{IdDocument, IdType, mask_middle};
 use fangkong_domain::lab_result::TestResult;
 use fangkong_domain::mass_testing::{
-    DEADLINES_3RD_EDITION, ExemptionKind, NHC_2022_NORMS, PlannerNorms, PoolSize,
-    ROUTINE_SCHEDULES, ResultDelay, RiskTier, RoundKind, RoutineSchedule, SamplePurpose,
-    SamplingCode, SitePlan, TubeBarcode, hours_to_sample, infant_cutoff, parse_box_barcode,
+    DEADLINES_3RD_EDITION, ExemptionKind, MAX_TUBE_SERIAL, MAX_TUBES_PER_REQUEST, NHC_2022_NORMS,
+    PlannerNorms, PoolSize, ROUTINE_SCHEDULES, ResultDelay, RiskTier, RoundKind, RoutineSchedule,
+    SamplePurpose, SamplingCode, SitePlan, TubeBarcode, barcode_of_stored_serial, hours_to_sample,
+    infant_cutoff, parse_box_barcode, round_tube_ceiling,
 };
 use fangkong_domain::person::KeyGroup;
 use fangkong_domain::region::{RegionCode, RegionLevel};
@@ -442,6 +443,14 @@ pub struct AntigenForm {
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
+/// A stored serial as the barcode a page shows; a value outside the barcode range (written before
+/// the range was checked, or by hand) shows as words instead of taking the page down.
+fn stored_barcode(serial: i64) -> String {
+    barcode_of_stored_serial(serial)
+        .map(|code| code.to_string())
+        .unwrap_or_else(|_| format!("序号{serial}（超出条码范围，请联系系统管理员）"))
+}
+
 fn parse_count(
     raw: &str,
     label: &str,
@@ -688,8 +697,8 @@ impl App {
             .into_iter()
             .map(|b| {
                 (
-                    TubeBarcode::from_serial(b.first_serial as u64).to_string(),
-                    TubeBarcode::from_serial(b.last_serial as u64).to_string(),
+                    stored_barcode(b.first_serial),
+                    stored_barcode(b.last_serial),
                 )
             })
             .collect();
@@ -716,12 +725,25 @@ impl App {
         })
     }
 
+    /// A round the actor may change (tubes, closing): its region lies inside the actor's
+    /// jurisdiction. A township sees the county's round but does not run it.
+    async fn managed_round(&self, actor: &Actor, round_id: i64) -> AppResult<RoundRecord> {
+        let round = self.visible_round(actor, round_id).await?;
+        let region = RegionCode::parse(&round.region_code).map_err(AppError::Internal)?;
+        if !actor.jurisdiction.contains(&region) {
+            return Err(AppError::Invalid(
+                "本轮由上级组织，只有组织本轮的单位才能下发试管或结束本轮".into(),
+            ));
+        }
+        Ok(round)
+    }
+
     /// A round the actor may see: its region overlaps the actor's jurisdiction.
     async fn visible_round(&self, actor: &Actor, round_id: i64) -> AppResult<RoundRecord> {
         let round = self.round_record(round_id).await?;
         let region = RegionCode::parse(&round.region_code).map_err(AppError::Internal)?;
         if !(actor.jurisdiction.contains(&region) || region.contains(&actor.jurisdiction)) {
-            return Err(AppError::OutsideJurisdiction);
+            return Err(AppError::NotFound("该检测轮次"));
         }
         Ok(round)
     }
@@ -815,7 +837,10 @@ impl App {
         } else {
             tubes
         };
-        self.issue_tubes(actor, id, tubes).await?;
+        // At opening the round's own ceiling applies, not the per-request one (a province's round
+        // needs millions of tubes at once).
+        let round = self.round_record(id).await?;
+        self.issue_tube_batch(actor, &round, tubes).await?;
         audit_by(
             self,
             actor,
@@ -835,25 +860,62 @@ impl App {
         count: i64,
     ) -> AppResult<(String, String)> {
         actor.require(Permission::ManageTestingRounds)?;
-        let round = self.visible_round(actor, round_id).await?;
+        let round = self.managed_round(actor, round_id).await?;
+        if !(1..=MAX_TUBES_PER_REQUEST).contains(&count) {
+            return Err(AppError::Invalid(format!(
+                "一次下发试管数应在1到{MAX_TUBES_PER_REQUEST}支之间（您填的是{count}）；需要更多请分几次下发"
+            )));
+        }
+        self.issue_tube_batch(actor, &round, count).await
+    }
+
+    /// Issues `count` tubes to `round` after checking the round's ceiling and the barcode range,
+    /// before anything is written.
+    async fn issue_tube_batch(
+        &self,
+        actor: &Actor,
+        round: &RoundRecord,
+        count: i64,
+    ) -> AppResult<(String, String)> {
         if round.closed_at.is_some() {
             return Err(AppError::Conflict("本轮已结束，不能再下发试管".into()));
         }
-        if !(1..=50_000_000).contains(&count) {
-            return Err(AppError::Invalid("下发试管数应在1到5000万之间".into()));
+        if count < 1 {
+            return Err(AppError::Invalid("下发试管数至少为1".into()));
+        }
+        let issued: i64 = self
+            .store
+            .tube_batches(round.id)
+            .await?
+            .iter()
+            .map(|b| (b.last_serial - b.first_serial).saturating_add(1).max(0))
+            .fold(0_i64, i64::saturating_add);
+        let ceiling = round_tube_ceiling(round.target_population);
+        if issued.saturating_add(count) > ceiling {
+            return Err(AppError::Invalid(format!(
+                "本轮已下发{issued}支试管，再下发{count}支将超过本轮上限{ceiling}支\
+                 （应检人数{}的2倍再加100万）；请核对数量",
+                round.target_population
+            )));
         }
         for _ in 0..3 {
             let first = self.store.next_free_serial().await?;
-            let last = first + count - 1;
+            let last = first.saturating_add(count - 1);
+            let (Ok(first_code), Ok(last_code)) = (
+                barcode_of_stored_serial(first),
+                barcode_of_stored_serial(last),
+            ) else {
+                return Err(AppError::Conflict(format!(
+                    "试管条码号段已用完：下一个序号是{first}，12位条码最多到{MAX_TUBE_SERIAL}；\
+                     请联系系统管理员"
+                )));
+            };
             if self
                 .store
-                .issue_tube_batch(round_id, first, last, self.now_unix(), &actor.display_name)
+                .issue_tube_batch(round.id, first, last, self.now_unix(), &actor.display_name)
                 .await?
             {
-                return Ok((
-                    TubeBarcode::from_serial(first as u64).to_string(),
-                    TubeBarcode::from_serial(last as u64).to_string(),
-                ));
+                return Ok((first_code.to_string(), last_code.to_string()));
             }
         }
         Err(AppError::Conflict(
@@ -863,9 +925,7 @@ impl App {
 
     pub async fn close_round(&self, actor: &Actor, round_id: i64) -> AppResult<()> {
         actor.require(Permission::ManageTestingRounds)?;
-        let round = self.visible_round(actor, round_id).await?;
-        let region = RegionCode::parse(&round.region_code).map_err(AppError::Internal)?;
-        actor.require_within(&region)?;
+        self.managed_round(actor, round_id).await?;
         if !self.store.close_round(round_id, self.now_unix()).await? {
             return Err(AppError::Conflict("本轮已经结束".into()));
         }
@@ -1153,7 +1213,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("该采样点"))?;
         let region = RegionCode::parse(&site.region_code).map_err(AppError::Internal)?;
-        actor.require_within(&region)?;
+        actor.require_found_within(&region, "该采样点")?;
         Ok(site)
     }
 
@@ -1205,7 +1265,7 @@ impl App {
             return Err(AppError::Invalid("该采样点不属于这一轮检测".into()));
         }
         let site_region = RegionCode::parse(&site.region_code).map_err(AppError::Internal)?;
-        actor.require_within(&site_region)?;
+        actor.require_found_within(&site_region, "该采样点")?;
         if !(1..=site.tables_count).contains(&batch.table_no) {
             return Err(AppError::Invalid(format!(
                 "采样台号应在1到{}之间",
@@ -1414,10 +1474,12 @@ impl App {
                 });
             }
         }
-        Ok(results
+        // The writer answers every scan it was handed; should it ever answer fewer, the request
+        // fails with a retryable error (the scans are idempotent by scan_id) instead of a panic.
+        results
             .into_iter()
-            .map(|r| r.expect("every scan answered"))
-            .collect())
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| AppError::Internal("scan writer answered fewer scans".into()))
     }
 
     /// Packs closed tubes into a box at the site (装箱). Returns a line per tube that was not packed.
@@ -1505,7 +1567,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("该采样点"))?;
         let region = RegionCode::parse(&site.region_code).map_err(AppError::Internal)?;
-        actor.require_within(&region)?;
+        actor.require_found_within(&region, "该采样点")?;
         let now = self.now_unix();
         let changed = if receive {
             if actor.role != Role::Lab
@@ -1642,7 +1704,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("该居民"))?;
         let grid = RegionCode::parse(&resident.grid_code).map_err(AppError::Internal)?;
-        actor.require_within(&grid)?;
+        actor.require_found_within(&grid, "该居民")?;
         self.store
             .set_exemption(
                 round_id,
@@ -1716,7 +1778,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("该居民"))?;
         let grid = RegionCode::parse(&resident.grid_code).map_err(AppError::Internal)?;
-        actor.require_within(&grid)?;
+        actor.require_found_within(&grid, "该居民")?;
         Ok(self
             .store
             .person_results(&resident.id_type, &resident.id_number)
@@ -1802,7 +1864,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("该居民"))?;
         let grid = RegionCode::parse(&resident.grid_code).map_err(AppError::Internal)?;
-        actor.require_within(&grid)?;
+        actor.require_found_within(&grid, "该居民")?;
         self.store
             .link_user_to_resident(user_id, resident_id)
             .await?;
@@ -1894,7 +1956,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("该居民"))?;
         let grid = RegionCode::parse(&resident.grid_code).map_err(AppError::Internal)?;
-        actor.require_within(&grid)?;
+        actor.require_found_within(&grid, "该居民")?;
         let result = TestResult::parse(&form.result)
             .ok_or_else(|| AppError::Invalid("请选择抗原结果：阴性、阳性或无效".into()))?;
         let now = self.now_unix();

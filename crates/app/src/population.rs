@@ -260,7 +260,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("该居民"))?;
         let grid = RegionCode::parse(&record.grid_code).map_err(AppError::Internal)?;
-        actor.require_within(&grid)?;
+        actor.require_found_within(&grid, "该居民")?;
         Ok(record)
     }
 
@@ -325,7 +325,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("该户"))?;
         let grid = RegionCode::parse(&household.grid_code).map_err(AppError::Internal)?;
-        actor.require_within(&grid)?;
+        actor.require_found_within(&grid, "该户")?;
         let today = self.today();
         let members = self
             .store

@@ -274,7 +274,10 @@ impl App {
             .risk_area(id)
             .await?
             .ok_or(AppError::NotFound("该风险区域"))?;
-        actor.require_within(&RegionCode::parse(&area.region_code).map_err(AppError::Internal)?)?;
+        actor.require_found_within(
+            &RegionCode::parse(&area.region_code).map_err(AppError::Internal)?,
+            "该风险区域",
+        )?;
         Ok(RiskAreaDetail {
             steps: self.store.risk_area_steps(id).await?,
             rounds: self.store.risk_area_rounds(id).await?,
@@ -328,7 +331,10 @@ impl App {
             .risk_area(area_id)
             .await?
             .ok_or(AppError::NotFound("该风险区域"))?;
-        actor.require_within(&RegionCode::parse(&area.region_code).map_err(AppError::Internal)?)?;
+        actor.require_found_within(
+            &RegionCode::parse(&area.region_code).map_err(AppError::Internal)?,
+            "该风险区域",
+        )?;
         let (finished_at, note) = match round_id {
             Some(round_id) => {
                 let round = self
@@ -384,7 +390,10 @@ impl App {
             .risk_area(area_id)
             .await?
             .ok_or(AppError::NotFound("该风险区域"))?;
-        actor.require_within(&RegionCode::parse(&area.region_code).map_err(AppError::Internal)?)?;
+        actor.require_found_within(
+            &RegionCode::parse(&area.region_code).map_err(AppError::Internal)?,
+            "该风险区域",
+        )?;
         if area.lifted_at.is_some() {
             return Err(AppError::Conflict("该区域已经解除".into()));
         }

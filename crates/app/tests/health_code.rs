@@ -144,7 +144,7 @@ async fn codes_follow_mass_testing_and_hand_entered_facts(backend: Backend) {
         .unwrap();
     let view = app.round(&world.commander_a, round).await.unwrap();
     let first = TubeBarcode::parse(&view.tube_ranges[0].0).unwrap().serial();
-    let tube = |n: u64| TubeBarcode::from_serial(first + n).to_string();
+    let tube = |n: u64| TubeBarcode::from_serial(first + n).unwrap().to_string();
     let site = app
         .create_site(
             &world.commander_a,

@@ -677,7 +677,7 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
     // Outside the jurisdiction and without the permission.
     assert!(matches!(
         app.measure_detail(&world.worker_b, family[1]).await,
-        Err(AppError::OutsideJurisdiction)
+        Err(AppError::NotFound(_))
     ));
     assert!(matches!(
         app.create_transfer(
@@ -691,7 +691,12 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
         .await,
         Err(AppError::Forbidden { .. })
     ));
-    let revealed = app.reveal_measure_person(admin, family[1]).await.unwrap();
+    let no_reason = app.reveal_measure_person(admin, family[1], " ").await;
+    assert!(matches!(&no_reason, Err(AppError::Invalid(m)) if m.contains("查看原因")));
+    let revealed = app
+        .reveal_measure_person(admin, family[1], "转运车组核对身份")
+        .await
+        .unwrap();
     assert_eq!(revealed.id_number, person("王秀英").id_number);
     drop(guard);
 }
@@ -800,7 +805,7 @@ async fn negatives_release_people_at_home_check_in_and_alarms_are_kept(backend: 
     assert!(matches!(
         app.home_check_in(&world.worker_b, wang.id, "36.6", "")
             .await,
-        Err(AppError::OutsideJurisdiction)
+        Err(AppError::NotFound(_))
     ));
     let home = app.home_board(&world.worker_a).await.unwrap();
     assert!(

@@ -341,7 +341,7 @@ async fn every_channel_is_routed_to_the_grid_and_bad_input_is_refused(backend: B
     // …and worker A cannot even see it.
     assert!(matches!(
         app.lead_detail(&world.worker_a, letter_in).await,
-        Err(AppError::OutsideJurisdiction)
+        Err(AppError::NotFound(_))
     ));
 
     // An assistance letter out leaves the jurisdiction on purpose; inside it is refused.
@@ -484,7 +484,7 @@ async fn grid_workers_record_outcomes_once(backend: Backend) {
     assert!(matches!(
         app.record_lead_outcome(&world.worker_b, id, &controlled("centralised"))
             .await,
-        Err(AppError::OutsideJurisdiction)
+        Err(AppError::NotFound(_))
     ));
     assert!(matches!(
         app.record_lead_outcome(&world.sampler_a, id, &controlled("centralised"))
@@ -575,7 +575,7 @@ async fn grid_workers_record_outcomes_once(backend: Backend) {
     // …now worker B's to land, no longer worker A's.
     assert!(matches!(
         app.lead_detail(&world.worker_a, county_lead).await,
-        Err(AppError::OutsideJurisdiction)
+        Err(AppError::NotFound(_))
     ));
     app.record_lead_outcome(&world.worker_b, county_lead, &controlled("centralised"))
         .await
@@ -1065,7 +1065,7 @@ async fn a_big_data_push_lands_good_rows_and_lists_bad_ones(backend: Backend) {
     assert!(matches!(
         app.lead_import_problem_file(&world.worker_b, report.import_id)
             .await,
-        Err(AppError::OutsideJurisdiction)
+        Err(AppError::NotFound(_))
     ));
     assert_eq!(
         app.recent_lead_imports(&world.worker_a)

@@ -20,6 +20,15 @@ fn has_chinese(text: &str) -> bool {
     text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
 }
 
+/// A record looked up by id outside the jurisdiction answers exactly like a missing one.
+#[track_caller]
+fn assert_not_found<T: Debug>(result: AppResult<T>, what: &str) {
+    match result {
+        Err(AppError::NotFound(_)) => {}
+        other => panic!("{what}: expected NotFound (as for a missing id), got {other:?}"),
+    }
+}
+
 #[track_caller]
 fn assert_outside<T: Debug>(result: AppResult<T>, what: &str) {
     match result {
@@ -644,12 +653,12 @@ async fn story_jurisdiction(backend: Backend) {
     let today = app.today();
 
     // Township B is out of reach of township A's grid worker.
-    assert_outside(app.resident(worker, b_id).await, "resident in B");
-    assert_outside(
+    assert_not_found(app.resident(worker, b_id).await, "resident in B");
+    assert_not_found(
         app.reveal_resident(worker, b_id, "核实").await,
         "reveal in B",
     );
-    assert_outside(
+    assert_not_found(
         app.household(worker, &in_b.household).await,
         "household in B",
     );
@@ -670,7 +679,7 @@ async fn story_jurisdiction(backend: Backend) {
         present_count: "2".into(),
         ..DoorVisitForm::default()
     };
-    assert_outside(
+    assert_not_found(
         app.record_door_visit(worker, &in_b.household, &visit).await,
         "visit in B",
     );
@@ -739,7 +748,7 @@ async fn story_jurisdiction(backend: Backend) {
         1
     );
     // And the other way round.
-    assert_outside(
+    assert_not_found(
         app.resident(&world.worker_b, a_id).await,
         "resident in A seen from B",
     );
@@ -946,8 +955,32 @@ async fn story_login(backend: Backend) {
         unknown.err()
     );
     assert_eq!(AppError::BadCredentials.to_string(), "用户名或密码错误");
-    let failures = app
+    // A failure of an unknown username belongs to no jurisdiction: the province's administrator
+    // reads it (the county's sees only its own users' entries).
+    app.create_user_unchecked(
+        &auth::NewUser {
+            username: "province_admin".into(),
+            display_name: "省管理员".into(),
+            role: Role::Administrator,
+            jurisdiction: RegionCode::parse("13").expect("province"),
+            password: PASSWORD.into(),
+        },
+        "test",
+    )
+    .await
+    .expect("province administrator");
+    let province_admin = login(&app, "province_admin").await;
+    let county_view = app
         .audit_log(&world.admin, "login_failed", None)
+        .await
+        .expect("audit");
+    assert_eq!(
+        county_view.len(),
+        1,
+        "only worker_a's failure: {county_view:?}"
+    );
+    let failures = app
+        .audit_log(&province_admin, "login_failed", None)
         .await
         .expect("audit");
     assert_eq!(failures.len(), 2, "{failures:?}");

@@ -112,7 +112,9 @@ pub async fn run(
                     scan_no += 1;
                     scans.push(ScanInput {
                         scan_id: format!("r{round_id}-{scan_no}"),
-                        tube: TubeBarcode::from_serial(serial - 1).to_string(),
+                        tube: TubeBarcode::from_serial(serial - 1)
+                            .map_err(anyhow::Error::msg)?
+                            .to_string(),
                         action: ScanAction::Bind,
                         purpose: None,
                         id_type: resident.id_type,
@@ -228,7 +230,7 @@ pub async fn run(
             writeln!(
                 out,
                 "{},{result},{when},基准检测实验室",
-                TubeBarcode::from_serial(first_serial + k)
+                TubeBarcode::from_serial(first_serial + k).map_err(anyhow::Error::msg)?
             )?;
         }
         out.flush()?;

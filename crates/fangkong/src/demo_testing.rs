@@ -147,7 +147,12 @@ pub async fn seed_round(
                 let page = people;
                 for resident in page.into_iter().filter(|r| picked(r.id, percent)) {
                     if in_tube == 0 {
-                        all_tubes.push((wave, TubeBarcode::from_serial(next_serial).to_string()));
+                        all_tubes.push((
+                            wave,
+                            TubeBarcode::from_serial(next_serial)
+                                .map_err(anyhow::Error::msg)?
+                                .to_string(),
+                        ));
                         next_serial += 1;
                     }
                     scan_no += 1;
@@ -300,7 +305,9 @@ pub async fn seed_round(
             scan_no += 1;
             scans.push(ScanInput {
                 scan_id: format!("demo-{scan_no}"),
-                tube: TubeBarcode::from_serial(next_serial).to_string(),
+                tube: TubeBarcode::from_serial(next_serial)
+                    .map_err(anyhow::Error::msg)?
+                    .to_string(),
                 action: ScanAction::Bind,
                 purpose: Some("recheck".into()),
                 id_type: resident.id_type,

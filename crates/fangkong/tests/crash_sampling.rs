@@ -93,7 +93,8 @@ fn table_requests(
                     // 10 people per tube; each table has its own tube numbers.
                     let n = (request * SCANS_PER_REQUEST + k) as u64;
                     let tube =
-                        TubeBarcode::from_serial(first_serial + table as u64 * 100_000 + n / 10);
+                        TubeBarcode::from_serial(first_serial + table as u64 * 100_000 + n / 10)
+                            .unwrap();
                     json!({
                         "scan_id": format!("crash-{table}-{n}"),
                         "tube": tube.as_str(),
@@ -319,7 +320,9 @@ async fn bindings_and_results_survive_a_kill_and_retries_add_no_duplicate() {
     let tubes: Vec<String> = (0..TABLES)
         .flat_map(|t| {
             (0..per_table.div_ceil(10) as u64).map(move |n| {
-                TubeBarcode::from_serial(first_serial + t as u64 * 100_000 + n).to_string()
+                TubeBarcode::from_serial(first_serial + t as u64 * 100_000 + n)
+                    .unwrap()
+                    .to_string()
             })
         })
         .collect();

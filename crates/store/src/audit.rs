@@ -55,4 +55,36 @@ impl Store {
         });
         Ok(records)
     }
+
+    /// Like [`Store::audit_page`], but only entries by users whose jurisdiction lies in the subtree
+    /// `range`. The user is the entry's `user_id`, or for an entry without one (a failed login)
+    /// the user of that username; entries of nobody known (an ID number typed as a username, the
+    /// command line before any user) are left out.
+    pub async fn audit_page_within(
+        &self,
+        action: &str,
+        before_id: i64,
+        limit: i64,
+        range: (&str, &str),
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let records = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT a.id, a.at, a.user_id, a.username, a.action, a.target, a.detail, a.client_addr \
+                 FROM audit_log a \
+                 JOIN users u ON u.id = COALESCE(a.user_id, \
+                     (SELECT v.id FROM users v WHERE v.username = a.username)) \
+                 WHERE a.id < $1 AND ($2 = '' OR a.action = $2) \
+                   AND u.jurisdiction >= $3 AND u.jurisdiction < $4 \
+                 ORDER BY a.id DESC LIMIT $5",
+            )
+            .bind(before_id)
+            .bind(action)
+            .bind(range.0)
+            .bind(range.1)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(records)
+    }
 }

@@ -83,6 +83,29 @@ pub fn api() -> Router<AppState> {
         .route("/home-monitoring/check-ins", post(api_check_in))
         .route("/home-monitoring/alarms", post(api_alarm))
         .route("/transfers/{id}/status", post(api_transfer_status))
+        .route("/isolation/measures/{id}/reveal", post(api_reveal))
+}
+
+#[derive(Deserialize)]
+struct ApiRevealBody {
+    #[serde(default)]
+    reason: String,
+}
+
+/// The full ID number, phone and address of a person under a measure; a reason is required and
+/// audited, as for residents.
+async fn api_reveal(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<i64>,
+    Json(body): Json<ApiRevealBody>,
+) -> ApiResult<fangkong_app::isolation::RevealedPerson> {
+    Ok(Json(
+        state
+            .app
+            .reveal_measure_person(&user.actor, id, &body.reason)
+            .await?,
+    ))
 }
 
 pub(crate) mod filters {
@@ -761,20 +784,32 @@ async fn carer_submit(
     }
 }
 
-/// Shows the person's full ID number, phone and address (written to the audit log first).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RevealInput {
+    csrf: String,
+    reason: String,
+}
+
+/// Shows the person's full ID number, phone and address (with a reason, written to the audit log
+/// first).
 async fn reveal_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<RevealInput>,
 ) -> PageResult {
     page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let actor = &page.user.actor;
-    let revealed = state
-        .app
-        .reveal_measure_person(actor, id)
-        .await
-        .map_err(|e| page.error(e))?;
+    let revealed = match state.app.reveal_measure_person(actor, id, &f.reason).await {
+        Ok(revealed) => revealed,
+        Err(e) => {
+            return mistake(&page, e, |flash| {
+                measure_page_with(&state, &page, id, CarerInput::default(), flash)
+            })
+            .await;
+        }
+    };
     let d = state
         .app
         .measure_detail(actor, id)

@@ -207,9 +207,25 @@ async fn every_isolation_page_renders_for_the_roles_the_navigation_shows_it_to()
         .get_text(&commander, &format!("/isolation/measures/{close}"))
         .await;
     assert!(detail.contains("********") && detail.contains("id=\"reveal\""));
-    let revealed = commander
+    assert!(
+        detail.contains("name=\"reason\""),
+        "the reveal form asks for a reason"
+    );
+    let no_reason = commander
         .post(server.url(&format!("/isolation/measures/{close}/reveal")))
         .form(&[("csrf", csrf_of(&detail).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_reason.status(), 422);
+    let body = no_reason.text().await.unwrap();
+    assert!(body.contains("请填写查看原因") && !body.contains("已记入审计："));
+    let revealed = commander
+        .post(server.url(&format!("/isolation/measures/{close}/reveal")))
+        .form(&[
+            ("csrf", csrf_of(&detail).as_str()),
+            ("reason", "转运前核对身份"),
+        ])
         .send()
         .await
         .unwrap();
@@ -222,11 +238,9 @@ async fn every_isolation_page_renders_for_the_roles_the_navigation_shows_it_to()
         .audit_page("reveal", i64::MAX, 50)
         .await
         .unwrap();
-    assert!(
-        audit
-            .iter()
-            .any(|a| a.action == "reveal" && a.target == format!("measure:{close}"))
-    );
+    assert!(audit.iter().any(|a| a.action == "reveal"
+        && a.target == format!("measure:{close}")
+        && a.detail.contains("转运前核对身份")));
 
     // A resident linked to the person at home sees their own page and checks in through the form.
     let (lower, upper) = (server.own_grid.clone(), format!("{}:", server.own_grid));
@@ -530,6 +544,7 @@ async fn the_openapi_document_lists_the_isolation_routes() {
         ("/api/home-monitoring/check-ins", "post"),
         ("/api/home-monitoring/alarms", "post"),
         ("/api/transfers/{id}/status", "post"),
+        ("/api/isolation/measures/{id}/reveal", "post"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),

@@ -109,7 +109,7 @@ async fn open_round(server: &TestServer, commander: &reqwest::Client) -> Round {
         .expect("an issued barcode")
         .serial();
     let tubes = (0..20)
-        .map(|k| TubeBarcode::from_serial(serial + k).to_string())
+        .map(|k| TubeBarcode::from_serial(serial + k).unwrap().to_string())
         .collect();
 
     let plan = format!("/testing/rounds/{id}/plan?region={village}");
