@@ -259,8 +259,10 @@ pub enum DccStep {
     Expiration,
     /// The DSC's extended key usage covers the kind of certificate.
     KeyUsage,
-    /// The payload's structure.
+    /// The payload's structure (the EU DCC JSON schema: types, patterns, lengths, dates).
     Schema,
+    /// The coded fields against the EU value sets, and fangkong's own entry policy.
+    ValueSets,
 }
 
 /// Why a DCC (or a DSC) is refused.
@@ -301,6 +303,10 @@ pub enum DccRejection {
     },
     #[error("证书内容不符合格式：{detail}")]
     SchemaInvalid { detail: String },
+    #[error("{field} 的值“{value}”不在欧盟取值集内")]
+    NotInValueSet { field: &'static str, value: String },
+    #[error("{detail}")]
+    Policy { detail: String },
     #[error("签名证书无效：{detail}")]
     BadCertificate { detail: String },
 }
@@ -323,6 +329,8 @@ impl DccRejection {
             DccRejection::SignerNotValidAtIssue { .. } => "signer_not_valid",
             DccRejection::KeyUsage { .. } => "key_usage",
             DccRejection::SchemaInvalid { .. } => "schema",
+            DccRejection::NotInValueSet { .. } => "value_set",
+            DccRejection::Policy { .. } => "policy",
             DccRejection::BadCertificate { .. } => "bad_certificate",
         }
     }
@@ -344,6 +352,7 @@ impl DccRejection {
             | DccRejection::SignerNotValidAtIssue { .. } => DccStep::Expiration,
             DccRejection::KeyUsage { .. } => DccStep::KeyUsage,
             DccRejection::SchemaInvalid { .. } => DccStep::Schema,
+            DccRejection::NotInValueSet { .. } | DccRejection::Policy { .. } => DccStep::ValueSets,
             DccRejection::BadCertificate { .. } => return None,
         })
     }
@@ -398,6 +407,13 @@ impl DccRejection {
             }
             DccRejection::SchemaInvalid { detail } => {
                 format!("证书内容不符合欧盟格式（{detail}），不能作为入境凭证")
+            }
+            DccRejection::NotInValueSet { field, value } => format!(
+                "证书中的{}“{value}”（{field}）不在欧盟规定的取值范围内，不能作为入境凭证，请核验纸质证明",
+                value_set_field_zh(field)
+            ),
+            DccRejection::Policy { detail } => {
+                format!("{detail}。这是本系统的入境查验规定（欧盟格式允许留空），请核验纸质证明")
             }
             DccRejection::BadCertificate { detail } => {
                 format!("信任列表中的签名证书无效（{detail}）")
@@ -507,6 +523,9 @@ pub fn inspect_dcc(trust: &DscTrustList, text: &str, now_unix: i64) -> DccInspec
     let schema = match schema {
         Ok(s) => {
             inspection.steps.push((DccStep::Schema, Ok(())));
+            inspection
+                .steps
+                .push((DccStep::ValueSets, check_value_sets(&decoded.hcert, s.kind)));
             Some(s)
         }
         Err(detail) => {
@@ -705,8 +724,13 @@ fn lenient_kind(dcc: &serde_json::Value) -> Option<DccKind> {
     }
 }
 
-/// A structural check of the DCC payload (schema 1.x): version, name, birth date, exactly one
-/// entry of exactly one kind, and that kind's required fields with their types.
+/// The longest text the EU DCC schema allows in names, issuer and identifier fields.
+const SCHEMA_TEXT_MAX: usize = 80;
+
+/// The EU DCC JSON schema (1.x) checked by hand: version, name, birth date, exactly one entry of
+/// exactly one kind, that kind's required fields with their types, lengths and date formats.
+/// Value-set fields (`tg`, `vp`, `mp`, `ma`, `tt`, `tr`, `co`) are strings here, empty allowed
+/// where the schema allows it; their values are [`check_value_sets`]'s business.
 fn check_schema(dcc: &serde_json::Value) -> Result<SchemaFacts, String> {
     use serde_json::Value as J;
     let obj = dcc.as_object().ok_or("证书不是对象")?;
@@ -714,6 +738,14 @@ fn check_schema(dcc: &serde_json::Value) -> Result<SchemaFacts, String> {
         match o.get(key) {
             Some(J::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
             Some(J::String(_)) => Err(format!("{key} 为空")),
+            Some(_) => Err(format!("{key} 不是文本")),
+            None => Err(format!("缺少 {key}")),
+        }
+    };
+    // A value-set field: required, a string, possibly empty (the schema sets no minimum).
+    let coded = |o: &serde_json::Map<String, J>, key: &str| -> Result<String, String> {
+        match o.get(key) {
+            Some(J::String(s)) => Ok(s.clone()),
             Some(_) => Err(format!("{key} 不是文本")),
             None => Err(format!("缺少 {key}")),
         }
@@ -726,25 +758,42 @@ fn check_schema(dcc: &serde_json::Value) -> Result<SchemaFacts, String> {
                 Some(_) => Err(format!("{key} 不是文本")),
             }
         };
+    let short = |key: &str, value: &str| -> Result<(), String> {
+        let n = value.chars().count();
+        if n > SCHEMA_TEXT_MAX {
+            Err(format!(
+                "{key} 太长：最多{SCHEMA_TEXT_MAX}个字符，实际为{n}个"
+            ))
+        } else {
+            Ok(())
+        }
+    };
     let ver = text(obj, "ver")?;
     if !ver
         .split('.')
-        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        .all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
     {
-        return Err(format!("版本号 ver 格式错误：{ver}"));
+        return Err(format!("版本号 ver 格式错误：{}", cut(&ver)));
     }
     let nam = obj
         .get("nam")
         .and_then(J::as_object)
         .ok_or("缺少姓名 nam")?;
     let fnt = text(nam, "fnt")?;
+    short("nam.fnt", &fnt)?;
     if !fnt.bytes().all(|b| b.is_ascii_uppercase() || b == b'<') {
         return Err("标准化姓 nam.fnt 只能含 A–Z 和 <".to_owned());
     }
-    if let Some(gnt) = optional_text(nam, "gnt")?
-        && !gnt.bytes().all(|b| b.is_ascii_uppercase() || b == b'<')
-    {
-        return Err("标准化名 nam.gnt 只能含 A–Z 和 <".to_owned());
+    if let Some(gnt) = optional_text(nam, "gnt")? {
+        short("nam.gnt", &gnt)?;
+        if !gnt.bytes().all(|b| b.is_ascii_uppercase() || b == b'<') {
+            return Err("标准化名 nam.gnt 只能含 A–Z 和 <".to_owned());
+        }
+    }
+    for key in ["fn", "gn"] {
+        if let Some(name) = optional_text(nam, key)? {
+            short(&format!("nam.{key}"), &name)?;
+        }
     }
     let family_name = optional_text(nam, "fn")?.unwrap_or_else(|| fnt.clone());
     let given_name = optional_text(nam, "gn")?
@@ -752,7 +801,12 @@ fn check_schema(dcc: &serde_json::Value) -> Result<SchemaFacts, String> {
         .unwrap_or_default();
     let date_of_birth = match obj.get("dob") {
         Some(J::String(s)) if is_birth_date(s) => s.clone(),
-        Some(J::String(s)) => return Err(format!("出生日期 dob 格式错误：{s}")),
+        Some(J::String(s)) => {
+            return Err(format!(
+                "出生日期 dob 格式错误：{}（应为 YYYY、YYYY-MM 或 YYYY-MM-DD，年份 1900–2099）",
+                cut(s)
+            ));
+        }
         _ => return Err("缺少出生日期 dob".to_owned()),
     };
 
@@ -778,13 +832,28 @@ fn check_schema(dcc: &serde_json::Value) -> Result<SchemaFacts, String> {
     let entry = entry
         .as_object()
         .ok_or_else(|| format!("{} 的记录不是对象", kind.member()))?;
-    let required: &[&str] = match kind {
-        DccKind::Vaccination => &["tg", "vp", "mp", "ma", "dt", "co", "is", "ci"],
-        DccKind::Test => &["tg", "tt", "sc", "tr", "co", "is", "ci"],
-        DccKind::Recovery => &["tg", "fr", "co", "is", "df", "du", "ci"],
+    let member = kind.member();
+    let (coded_keys, text_keys, date_keys): (&[&str], &[&str], &[&str]) = match kind {
+        DccKind::Vaccination => (&["tg", "vp", "mp", "ma", "co"], &["is", "ci"], &["dt"]),
+        DccKind::Test => (&["tg", "tt", "tr", "co"], &["is", "ci"], &["sc"]),
+        DccKind::Recovery => (&["tg", "co"], &["is", "ci"], &["fr", "df", "du"]),
     };
-    for key in required {
-        text(entry, key).map_err(|e| format!("{}：{e}", kind.member()))?;
+    for key in coded_keys {
+        let value = coded(entry, key).map_err(|e| format!("{member}：{e}"))?;
+        short(&format!("{member}.{key}"), &value)?;
+    }
+    for key in text_keys {
+        let value = text(entry, key).map_err(|e| format!("{member}：{e}"))?;
+        short(&format!("{member}.{key}"), &value)?;
+    }
+    for key in date_keys {
+        let value = text(entry, key).map_err(|e| format!("{member}：{e}"))?;
+        if !starts_with_date(&value) {
+            return Err(format!(
+                "{member}：{key} 不是有效日期：{}（应为 YYYY-MM-DD）",
+                cut(&value)
+            ));
+        }
     }
     if *kind == DccKind::Vaccination {
         for key in ["dn", "sd"] {
@@ -792,32 +861,190 @@ fn check_schema(dcc: &serde_json::Value) -> Result<SchemaFacts, String> {
                 .get(key)
                 .and_then(J::as_f64)
                 .ok_or_else(|| format!("v：{key} 缺少或不是数字"))?;
-            if !(n >= 1.0 && n.fract() == 0.0) {
-                return Err(format!("v：{key} 必须是正整数"));
+            if !(n.fract() == 0.0 && (1.0..=9.0).contains(&n)) {
+                return Err(format!("v：{key} 必须是 1–9 的整数"));
             }
         }
     }
+    // Free text whose length the early schema versions did not limit (a Hungarian test centre
+    // name of 110 characters is valid in the EU test vectors): type only.
     for key in ["nm", "ma", "tc"] {
-        optional_text(entry, key).map_err(|e| format!("{}：{e}", kind.member()))?;
+        optional_text(entry, key).map_err(|e| format!("{member}：{e}"))?;
     }
     Ok(SchemaFacts {
         kind: *kind,
         family_name,
         given_name,
         date_of_birth,
-        country: text(entry, "co")?,
+        country: coded(entry, "co")?,
     })
 }
 
-/// `YYYY`, `YYYY-MM`, `YYYY-MM-DD` (optionally with a time, as early issuers wrote), or empty.
+/// A value quoted in a message, cut to 20 characters.
+fn cut(value: &str) -> String {
+    if value.chars().count() <= 20 {
+        value.to_owned()
+    } else {
+        let mut cut: String = value.chars().take(20).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+/// The schema's `dob`: empty, `YYYY`, `YYYY-MM` or `YYYY-MM-DD` with the year 1900–2099
+/// (`^((19|20)\d\d(-\d\d){0,2}){0,1}$`), a real month and day; a time after a full date, as the
+/// earliest issuers wrote it, is tolerated.
 fn is_birth_date(s: &str) -> bool {
-    let date = s.split('T').next().unwrap_or_default();
+    if s.is_empty() {
+        return true;
+    }
+    let (date, time) = match s.split_once('T') {
+        Some((date, time)) => (date, Some(time)),
+        None => (s, None),
+    };
     let parts: Vec<&str> = date.split('-').collect();
-    s.is_empty()
-        || (parts.len() <= 3
-            && parts[0].len() == 4
-            && parts[1..].iter().all(|p| p.len() == 2)
-            && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())))
+    let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
+    if parts.len() > 3
+        || !digits(parts[0], 4)
+        || !parts[1..].iter().all(|p| digits(p, 2))
+        || !(parts[0].starts_with("19") || parts[0].starts_with("20"))
+    {
+        return false;
+    }
+    let number = |p: &str| p.parse::<u32>().unwrap_or(0);
+    match parts.as_slice() {
+        [_] => time.is_none(),
+        [_, month] => time.is_none() && (1..=12).contains(&number(month)),
+        [year, month, day] => {
+            chrono::NaiveDate::from_ymd_opt(number(year) as i32, number(month), number(day))
+                .is_some()
+        }
+        _ => false,
+    }
+}
+
+/// A full date `YYYY-MM-DD` at the start (a date, or a date-time).
+fn starts_with_date(s: &str) -> bool {
+    s.get(..10)
+        .is_some_and(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
+        && s.as_bytes()
+            .get(10)
+            .is_none_or(|b| *b == b'T' || *b == b' ')
+}
+
+/// The EU DCC value sets of `data/eu-dcc-value-sets.json`.
+struct ValueSets {
+    countries: Vec<String>,
+    diseases: Vec<String>,
+    test_types: Vec<String>,
+    test_results: Vec<String>,
+    test_devices: Vec<String>,
+    vaccine_kinds: Vec<String>,
+    vaccine_products: Vec<String>,
+    vaccine_holders: Vec<String>,
+}
+
+fn value_sets() -> &'static ValueSets {
+    static SETS: std::sync::OnceLock<ValueSets> = std::sync::OnceLock::new();
+    SETS.get_or_init(|| {
+        // Embedded at build time; a test reads every set, so a broken file cannot ship.
+        let json: serde_json::Value =
+            serde_json::from_str(include_str!("../data/eu-dcc-value-sets.json"))
+                .unwrap_or(serde_json::Value::Null);
+        let set = |name: &str| -> Vec<String> {
+            json.get(name)
+                .and_then(serde_json::Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        ValueSets {
+            countries: set("country-2-codes"),
+            diseases: set("disease-agent-targeted"),
+            test_types: set("covid-19-lab-test-type"),
+            test_results: set("covid-19-lab-result"),
+            test_devices: set("covid-19-lab-test-manufacturer-and-name"),
+            vaccine_kinds: set("sct-vaccines-covid-19"),
+            vaccine_products: set("vaccines-covid-19-names"),
+            vaccine_holders: set("vaccines-covid-19-auth-holders"),
+        }
+    })
+}
+
+/// The name of a coded field in a border officer's words.
+fn value_set_field_zh(field: &str) -> &'static str {
+    match field.rsplit('.').next().unwrap_or(field) {
+        "tg" => "目标疾病",
+        "co" => "国家",
+        "vp" => "疫苗类型",
+        "mp" => "疫苗产品",
+        "ma" => "生产商",
+        "tt" => "检测类型",
+        "tr" => "检测结果",
+        _ => "编码",
+    }
+}
+
+/// The coded fields of a schema-valid payload against the EU value sets. An empty `vp`, `mp`,
+/// `ma` or `tr` passes the schema but is refused here as fangkong's policy: a certificate that
+/// does not say what vaccine or what result it certifies cannot open a border.
+fn check_value_sets(dcc: &serde_json::Value, kind: DccKind) -> Result<(), DccRejection> {
+    let sets = value_sets();
+    let Some(entry) = dcc
+        .get(kind.member())
+        .and_then(|e| e.get(0))
+        .and_then(serde_json::Value::as_object)
+    else {
+        return Ok(());
+    };
+    let fields: &[(&'static str, &Vec<String>, bool)] = match kind {
+        DccKind::Vaccination => &[
+            ("v.tg", &sets.diseases, false),
+            ("v.vp", &sets.vaccine_kinds, true),
+            ("v.mp", &sets.vaccine_products, true),
+            ("v.ma", &sets.vaccine_holders, true),
+            ("v.co", &sets.countries, false),
+        ],
+        DccKind::Test => &[
+            ("t.tg", &sets.diseases, false),
+            ("t.tt", &sets.test_types, false),
+            ("t.tr", &sets.test_results, true),
+            ("t.ma", &sets.test_devices, false),
+            ("t.co", &sets.countries, false),
+        ],
+        DccKind::Recovery => &[
+            ("r.tg", &sets.diseases, false),
+            ("r.co", &sets.countries, false),
+        ],
+    };
+    for (field, set, policy_if_empty) in fields {
+        let key = &field[2..];
+        let value = match entry.get(key).and_then(serde_json::Value::as_str) {
+            Some(v) => v.trim(),
+            // Optional fields (a test's `ma`) may be absent.
+            None => continue,
+        };
+        if value.is_empty() {
+            if *policy_if_empty {
+                return Err(DccRejection::Policy {
+                    detail: format!("证书的{}（{field}）为空", value_set_field_zh(field)),
+                });
+            }
+            if *field == "t.ma" {
+                continue;
+            }
+        }
+        if !set.iter().any(|v| v == value) {
+            return Err(DccRejection::NotInValueSet {
+                field,
+                value: cut(value),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// CBOR → JSON: tags are dropped (their content kept), byte strings become Base64, integer map
@@ -858,5 +1085,149 @@ fn to_json(value: &Value) -> serde_json::Value {
                 .collect(),
         ),
         _ => J::Null,
+    }
+}
+
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vaccination(dob: &str) -> serde_json::Value {
+        json!({"ver": "1.3.0", "nam": {"fn": "Musterfrau", "fnt": "MUSTERFRAU", "gnt": "ERIKA"},
+            "dob": dob, "v": [{"tg": "840539006", "vp": "1119349007", "mp": "EU/1/20/1528",
+            "ma": "ORG-100030215", "dn": 2, "sd": 2, "dt": "2021-06-01", "co": "DE",
+            "is": "Robert Koch-Institut", "ci": "URN:UVCI:01DE/IZ12345A/5CWLU12RNOB9RXSEOP6FG8#W"}]})
+    }
+
+    fn test_cert(tr: &str, ma: &str, co: &str) -> serde_json::Value {
+        json!({"ver": "1.3.0", "nam": {"fnt": "MUSTERFRAU"}, "dob": "1964",
+            "t": [{"tg": "840539006", "tt": "LP217198-3", "ma": ma, "sc": "2021-06-01T10:00:00Z",
+            "tr": tr, "tc": "Testzentrum", "co": co, "is": "RKI", "ci": "URN:UVCI:01DE/X#1"}]})
+    }
+
+    #[test]
+    fn dates_of_birth_follow_the_schema() {
+        for dob in [
+            "",
+            "1963",
+            "1964-01",
+            "1964-02-29",
+            "2099-12-31",
+            "1900-01-01",
+            "1978-01-26T00:00:00",
+        ] {
+            assert!(check_schema(&vaccination(dob)).is_ok(), "{dob}");
+        }
+        for dob in [
+            "1963-00",
+            "1963-13",
+            "1963-02-30",
+            "1899-12-31",
+            "2100-01-01",
+            "63-01-01",
+            "1963-1-1",
+            "1963-01-01-01",
+            "abcd",
+        ] {
+            let err = check_schema(&vaccination(dob)).err().unwrap();
+            assert!(err.contains("dob"), "{dob}: {err}");
+        }
+    }
+
+    #[test]
+    fn empty_value_set_fields_pass_the_schema_and_are_refused_as_policy() {
+        let mut cert = vaccination("1964-08-12");
+        cert["v"][0]["mp"] = json!("");
+        assert!(check_schema(&cert).is_ok());
+        let refused = check_value_sets(&cert, DccKind::Vaccination).unwrap_err();
+        assert_eq!(refused.code(), "policy");
+        assert_eq!(refused.step(), Some(DccStep::ValueSets));
+        let words = refused.words_zh();
+        assert!(
+            words.contains("疫苗产品") && words.contains("本系统的入境查验规定"),
+            "{words}"
+        );
+        assert!(!words.contains("不符合欧盟格式"), "{words}");
+
+        let cert = test_cert("", "1232", "DE");
+        assert!(check_schema(&cert).is_ok());
+        assert_eq!(
+            check_value_sets(&cert, DccKind::Test).unwrap_err().code(),
+            "policy"
+        );
+        // An empty test device is allowed (optional in the schema and the rules).
+        let cert = test_cert("260415000", "", "DE");
+        assert_eq!(check_value_sets(&cert, DccKind::Test), Ok(()));
+    }
+
+    #[test]
+    fn lengths_and_counts_follow_the_schema() {
+        let mut cert = vaccination("1964");
+        cert["v"][0]["is"] = json!("x".repeat(81));
+        assert!(check_schema(&cert).err().unwrap().contains("最多80"));
+        let mut cert = vaccination("1964");
+        cert["nam"]["fnt"] = json!("A".repeat(81));
+        assert!(check_schema(&cert).is_err());
+        let mut cert = vaccination("1964");
+        cert["v"][0]["dn"] = json!(10);
+        assert!(check_schema(&cert).err().unwrap().contains("1–9"));
+        let mut cert = vaccination("1964");
+        cert["v"][0]["dt"] = json!("2021-02-30");
+        assert!(check_schema(&cert).err().unwrap().contains("dt"));
+    }
+
+    #[test]
+    fn codes_outside_the_eu_value_sets_are_refused_by_name() {
+        assert_eq!(
+            check_value_sets(&vaccination("1964"), DccKind::Vaccination),
+            Ok(())
+        );
+        assert_eq!(
+            check_value_sets(&test_cert("260373001", "1232", "DE"), DccKind::Test),
+            Ok(())
+        );
+        let refused =
+            check_value_sets(&test_cert("260415000", "1232", "XY"), DccKind::Test).unwrap_err();
+        assert_eq!(
+            refused,
+            DccRejection::NotInValueSet {
+                field: "t.co",
+                value: "XY".into()
+            }
+        );
+        assert!(
+            refused.words_zh().contains("国家“XY”"),
+            "{}",
+            refused.words_zh()
+        );
+        let refused =
+            check_value_sets(&test_cert("260415000", "9999", "DE"), DccKind::Test).unwrap_err();
+        assert_eq!(refused.code(), "value_set");
+        assert!(refused.words_zh().contains("生产商“9999”"));
+        let mut cert = vaccination("1964");
+        cert["v"][0]["mp"] = json!("Sputnik-X");
+        assert!(check_value_sets(&cert, DccKind::Vaccination).is_err());
+        let mut cert = vaccination("1964");
+        cert["v"][0]["tg"] = json!("840539007");
+        assert!(check_value_sets(&cert, DccKind::Vaccination).is_err());
+    }
+
+    #[test]
+    fn the_embedded_value_sets_are_complete() {
+        let sets = value_sets();
+        assert_eq!(sets.countries.len(), 249, "ISO 3166-1 alpha-2");
+        assert!(
+            sets.countries
+                .iter()
+                .all(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))
+        );
+        assert_eq!(sets.diseases, ["840539006"]);
+        assert_eq!(sets.test_types.len(), 2);
+        assert_eq!(sets.test_results.len(), 2);
+        assert!(sets.test_devices.len() > 100);
+        assert!(sets.vaccine_kinds.contains(&"1119349007".to_owned()));
+        assert!(sets.vaccine_products.contains(&"EU/1/20/1528".to_owned()));
+        assert!(sets.vaccine_holders.contains(&"ORG-100030215".to_owned()));
     }
 }

@@ -52,3 +52,58 @@ fn beijing(unix: i64) -> String {
         _ => format!("Unix 时间 {unix}"),
     }
 }
+
+/// A validation clock in the ISO 8601 forms certificates and test vectors use, as Unix seconds:
+/// `2021-06-01T10:00:00Z`, `…+00:00`, `…+0000` (with or without fractions), or no offset at all,
+/// which is read as UTC. A space may stand for the `T`. `None` for anything else.
+pub fn parse_clock(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if text.len() > 64 {
+        return None;
+    }
+    let text = match text.as_bytes().get(10) {
+        Some(b' ') => format!("{}T{}", &text[..10], &text[11..]),
+        _ => text.to_string(),
+    };
+    chrono::DateTime::parse_from_rfc3339(&text)
+        .or_else(|_| chrono::DateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f%z"))
+        .map(|t| t.timestamp())
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|t| t.and_utc().timestamp())
+        })
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::parse_clock;
+
+    #[test]
+    fn the_usual_iso_8601_clocks_are_read() {
+        let t = 1_622_541_600; // 2021-06-01T10:00:00Z
+        for text in [
+            "2021-06-01T10:00:00Z",
+            "2021-06-01T10:00:00z",
+            "2021-06-01T10:00:00+00:00",
+            "2021-06-01T10:00:00+0000",
+            "2021-06-01T10:00:00.000+0000",
+            "2021-06-01T10:00:00",
+            "2021-06-01 10:00:00",
+            "2021-06-01T18:00:00+08:00",
+            "2021-06-01T18:00:00+0800",
+        ] {
+            assert_eq!(parse_clock(text), Some(t), "{text}");
+        }
+        for text in [
+            "",
+            "2021-06-01",
+            "yesterday",
+            "2021-13-01T10:00:00Z",
+            "2021-06-01T10:00:00+25:00",
+        ] {
+            assert_eq!(parse_clock(text), None, "{text}");
+        }
+    }
+}

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use fangkong_signed_code::{DccStep, DscTrustList, inspect_dcc, verify_dcc};
+use fangkong_signed_code::{DccStep, DscTrustList, inspect_dcc, parse_clock, verify_dcc};
 use serde_json::Value;
 
 const DATA: &str = concat!(
@@ -66,19 +66,6 @@ fn same_json(a: &Value, b: &Value) -> bool {
         }
         _ => a == b,
     }
-}
-
-/// RFC 3339, or the variants some member states wrote: `+0000` offsets, or no offset (UTC).
-fn parse_clock(clock: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(clock)
-        .or_else(|_| chrono::DateTime::parse_from_str(clock, "%Y-%m-%dT%H:%M:%S%.f%z"))
-        .map(|t| t.timestamp())
-        .ok()
-        .or_else(|| {
-            chrono::NaiveDateTime::parse_from_str(clock, "%Y-%m-%dT%H:%M:%S%.f")
-                .ok()
-                .map(|t| t.and_utc().timestamp())
-        })
 }
 
 #[test]
