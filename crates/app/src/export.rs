@@ -14,6 +14,24 @@ use crate::{Actor, App, AppError, AppResult, audit_by, parse_region_code};
 
 const PAGE: i64 = 5_000;
 
+/// A cell for a CSV that people open in Excel: a value starting with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return would be read as a formula, so it gets a leading `'` (OWASP "CSV injection").
+pub(crate) fn csv_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{value}"))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
+}
+
+/// A whole CSV record with every cell neutralised by [`csv_cell`].
+pub(crate) fn csv_record<S: AsRef<str>>(cells: impl IntoIterator<Item = S>) -> Vec<String> {
+    cells
+        .into_iter()
+        .map(|cell| csv_cell(cell.as_ref()).into_owned())
+        .collect()
+}
+
 impl App {
     /// Calls `write` with every resident in the code range (numbered from 1), reading a page at a time
     /// so memory stays flat whatever the size; returns how many there were.
@@ -70,7 +88,7 @@ impl App {
                 let rows = self
                     .for_each_resident((&lower, &upper), |_, resident| {
                         writer
-                            .write_record(import_fields(resident))
+                            .write_record(csv_record(import_fields(resident)))
                             .map_err(csv_error)
                     })
                     .await?;

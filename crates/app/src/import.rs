@@ -8,10 +8,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
-use std::io::Read;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use calamine::{Data, Reader};
 use chrono::NaiveDate;
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::resident_row::{
@@ -25,6 +24,10 @@ use serde::Serialize;
 
 use crate::population::{import_fields, write_of};
 use crate::{Actor, App, AppError, AppResult, audit_by};
+
+mod reader;
+
+pub(crate) use reader::{FileLine, ReadSummary, for_each_line, shown};
 
 /// Rows written per transaction.
 const ROWS_PER_CHUNK: usize = 10_000;
@@ -47,11 +50,17 @@ impl FileFormat {
         let lower = name.to_lowercase();
         if lower.ends_with(".csv") || lower.ends_with(".txt") {
             Ok(FileFormat::Csv)
-        } else if lower.ends_with(".xlsx") || lower.ends_with(".xls") || lower.ends_with(".ods") {
+        } else if lower.ends_with(".xlsx") {
             Ok(FileFormat::Xlsx)
+        } else if lower.ends_with(".xls") || lower.ends_with(".ods") || lower.ends_with(".et") {
+            Err(AppError::Invalid(format!(
+                "文件“{}”是旧版表格格式，无法安全读取：请在Excel或WPS中“另存为” .xlsx 或 CSV 后上传",
+                shown(name, 40)
+            )))
         } else {
             Err(AppError::Invalid(format!(
-                "无法识别文件“{name}”的格式：请上传 .csv 或 .xlsx 文件"
+                "无法识别文件“{}”的格式：请上传 .csv 或 .xlsx 文件",
+                shown(name, 40)
             )))
         }
     }
@@ -76,6 +85,8 @@ pub struct ImportReport {
     pub problem_rows: i64,
     /// The first problems (the full list is downloadable).
     pub problems: Vec<ProblemLine>,
+    /// What the reader did that the user should know: which sheet was read, title rows skipped.
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -138,6 +149,27 @@ struct ParsedChunk {
     problems: Vec<ImportProblemRecord>,
 }
 
+/// A long number that Excel wrote to a CSV in scientific notation ("1.30109E+17",
+/// "1.3010919901028E+017"): its last digits are gone.
+fn is_excel_scientific(text: &str) -> bool {
+    let Some((mantissa, exponent)) = text.split_once(['E', 'e']) else {
+        return false;
+    };
+    let mut parts = mantissa.splitn(2, '.');
+    let whole = parts.next().unwrap_or_default();
+    let fraction = parts.next().unwrap_or("0");
+    let exponent = exponent.strip_prefix('+').unwrap_or(exponent);
+    !whole.is_empty()
+        && whole.len() <= 2
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && !fraction.is_empty()
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+        && !exponent.is_empty()
+        && exponent.len() <= 4
+        && exponent.bytes().all(|b| b.is_ascii_digit())
+        && exponent.parse::<u32>().is_ok_and(|e| e >= 8)
+}
+
 /// What the reading thread needs to validate rows.
 struct RowChecker {
     today: NaiveDate,
@@ -147,17 +179,36 @@ struct RowChecker {
     seen: HashMap<u64, u32>,
 }
 
-fn problem(
+/// Characters of one stored cell of a problem row (the row is kept to be fixed and imported again;
+/// no column of ours is longer).
+const STORED_CELL_CHARS: usize = 300;
+/// Characters of a stored problem message.
+const STORED_MESSAGE_CHARS: usize = 300;
+
+/// A problem of one row. `fields` are the row's cells: pass them with the row's first problem
+/// only (the others pass `&[]`), so a row is stored once however many problems it has.
+pub(crate) fn problem(
     row_number: i64,
     column: &str,
     message: String,
     fields: &[String],
 ) -> ImportProblemRecord {
+    let cut: Vec<String> = fields
+        .iter()
+        .map(|f| match f.char_indices().nth(STORED_CELL_CHARS) {
+            None => f.clone(),
+            Some((at, _)) => f[..at].to_string(),
+        })
+        .collect();
     ImportProblemRecord {
         row_number,
         column_name: column.to_string(),
-        message,
-        raw_fields: serde_json::to_string(fields).unwrap_or_else(|_| "[]".into()),
+        message: shown(&message, STORED_MESSAGE_CHARS),
+        raw_fields: if cut.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string(&cut).unwrap_or_default()
+        },
     }
 }
 
@@ -166,7 +217,7 @@ impl RowChecker {
     fn check(&mut self, row_number: i64, mut fields: Vec<String>, chunk: &mut ParsedChunk) {
         let mut problems: Vec<FieldProblem> = Vec::new();
         for (column, field) in COLUMNS.iter().zip(fields.iter_mut()) {
-            if field.starts_with(EXCEL_NUMBER_MARKER) {
+            if field.starts_with(EXCEL_NUMBER_MARKER) || is_excel_scientific(field) {
                 problems.push(FieldProblem {
                     column,
                     message: format!(
@@ -220,140 +271,13 @@ impl RowChecker {
         }
         // The cells as read (an ID number lost to Excel is left empty for the user to type again).
         let canonical = raw.to_fields().to_vec();
-        for p in problems {
+        for (index, p) in problems.into_iter().enumerate() {
+            let fields: &[String] = if index == 0 { &canonical } else { &[] };
             chunk
                 .problems
-                .push(problem(row_number, p.column, p.message, &canonical));
+                .push(problem(row_number, p.column, p.message, fields));
         }
     }
-}
-
-/// Reads a whole CSV file into UTF-8: grassroots offices' Excel saves CSV in GBK/GB18030.
-fn csv_reader(path: &Path) -> AppResult<csv::Reader<Box<dyn Read + Send>>> {
-    let mut file =
-        std::fs::File::open(path).map_err(|e| AppError::Internal(format!("open upload: {e}")))?;
-    let mut head = vec![0_u8; 64 * 1024];
-    let mut filled = 0;
-    while filled < head.len() {
-        let n = file
-            .read(&mut head[filled..])
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        if n == 0 {
-            break;
-        }
-        filled += n;
-    }
-    head.truncate(filled);
-    let utf8 = match std::str::from_utf8(&head) {
-        Ok(_) => true,
-        // A multi-byte character cut at the end of the sample is still UTF-8.
-        Err(e) => e.error_len().is_none() && head.len() - e.valid_up_to() < 4,
-    };
-    let reader: Box<dyn Read + Send> = if utf8 {
-        Box::new(std::io::Cursor::new(head).chain(file))
-    } else {
-        let mut rest = Vec::new();
-        file.read_to_end(&mut rest)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        head.extend_from_slice(&rest);
-        let (text, _, _) = encoding_rs::GB18030.decode(&head);
-        Box::new(std::io::Cursor::new(text.into_owned().into_bytes()))
-    };
-    Ok(csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(false)
-        .from_reader(reader))
-}
-
-/// A spreadsheet cell as text. Excel keeps 15 significant digits: a longer number typed into a
-/// number cell (an ID number, a long household number) has already lost its last digits.
-fn cell_text(cell: &Data) -> String {
-    match cell {
-        Data::Empty => String::new(),
-        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-        Data::Int(i) => i.to_string(),
-        Data::Float(f) => {
-            if f.abs() >= 1e15 {
-                EXCEL_NUMBER_MARKER.to_string()
-            } else if f.fract() == 0.0 {
-                format!("{}", *f as i64)
-            } else {
-                f.to_string()
-            }
-        }
-        Data::Bool(b) => b.to_string(),
-        // A date keeps its day number; a date-time keeps its fraction too (lab result times).
-        Data::DateTime(d) => {
-            let serial = d.as_f64();
-            if serial.fract() == 0.0 {
-                format!("{}", serial as i64)
-            } else {
-                format!("{serial}")
-            }
-        }
-        Data::Error(e) => format!("#{e:?}"),
-    }
-}
-
-/// One line of an uploaded file: its row number as the user sees it and its cells, or why it could
-/// not be read.
-pub(crate) enum FileLine {
-    Cells(i64, Vec<String>),
-    Unreadable(i64, String),
-}
-
-/// Calls `each` with every line of the file, header included, until it returns false.
-pub(crate) fn for_each_line(
-    path: &Path,
-    format: FileFormat,
-    mut each: impl FnMut(FileLine) -> bool,
-) -> AppResult<()> {
-    match format {
-        FileFormat::Csv => {
-            let mut reader = csv_reader(path)?;
-            for (index, record) in reader.records().enumerate() {
-                let row_number = index as i64 + 1;
-                let line = match record {
-                    Ok(record) => FileLine::Cells(
-                        row_number,
-                        record.iter().map(|s| s.trim().to_string()).collect(),
-                    ),
-                    Err(e) => FileLine::Unreadable(
-                        row_number,
-                        format!("这一行无法读取（可能含有不成对的引号或不是文本内容）：{e}"),
-                    ),
-                };
-                if !each(line) {
-                    break;
-                }
-            }
-        }
-        FileFormat::Xlsx => {
-            let mut workbook = calamine::open_workbook_auto(path).map_err(|e| {
-                AppError::Invalid(format!(
-                    "无法打开表格文件（文件可能已损坏或不是Excel格式）：{e}"
-                ))
-            })?;
-            let range = match workbook.worksheet_range_at(0) {
-                Some(Ok(range)) => range,
-                Some(Err(e)) => {
-                    return Err(AppError::Invalid(format!("无法读取第一个工作表：{e}")));
-                }
-                None => return Err(AppError::Invalid("表格文件里没有工作表".into())),
-            };
-            let first_row = i64::from(range.start().map(|(row, _)| row).unwrap_or(0));
-            for (index, row) in range.rows().enumerate() {
-                let cells = row
-                    .iter()
-                    .map(|c| cell_text(c).trim().to_string())
-                    .collect();
-                if !each(FileLine::Cells(first_row + index as i64 + 1, cells)) {
-                    break;
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Reads the file on a blocking thread, checks every row and sends chunks of rows to the writer.
@@ -362,12 +286,13 @@ fn read_and_check(
     format: FileFormat,
     mut checker: RowChecker,
     sender: tokio::sync::mpsc::Sender<AppResult<ParsedChunk>>,
-) {
+) -> ReadSummary {
     let mut chunk = ParsedChunk::default();
     let mut map: Option<Vec<Option<usize>>> = None;
     let mut header_error = None;
     let mut writer_gone = false;
-    let read = for_each_line(&path, format, |line| {
+    let is_header = |cells: &[String]| column_map(cells).is_ok();
+    let read = for_each_line(&path, format, is_header, |line| {
         match line {
             FileLine::Unreadable(row_number, why) => {
                 chunk.rows_seen += 1;
@@ -403,16 +328,21 @@ fn read_and_check(
         }
         !writer_gone
     });
-    let outcome = match (read, header_error) {
-        (Err(e), _) | (Ok(()), Some(e)) => Err(e),
-        (Ok(()), None) if map.is_none() => Err(AppError::Invalid(
-            "文件是空的：第一行应为表头，之后每行一位居民".into(),
-        )),
-        (Ok(()), None) => Ok(std::mem::take(&mut chunk)),
+    let (outcome, summary) = match (read, header_error) {
+        (Err(e), _) => (Err(e), ReadSummary::default()),
+        (Ok(summary), Some(e)) => (Err(e), summary),
+        (Ok(summary), None) if map.is_none() => (
+            Err(AppError::Invalid(
+                "文件是空的：第一行应为表头，之后每行一位居民".into(),
+            )),
+            summary,
+        ),
+        (Ok(summary), None) => (Ok(std::mem::take(&mut chunk)), summary),
     };
     if !writer_gone {
         let _ = sender.blocking_send(outcome);
     }
+    summary
 }
 
 impl App {
@@ -479,7 +409,7 @@ impl App {
             .map_err(|e| AppError::Internal(format!("import reader: {e}")));
         let (counters, mut first_problems) = written?;
         rebuilt?;
-        read?;
+        let summary = read?;
         self.store
             .record_import_progress(import_id, &[], counters, Some(self.now_unix()))
             .await?;
@@ -507,6 +437,7 @@ impl App {
             unchanged: counters.unchanged,
             problem_rows: counters.problems,
             problems: first_problems,
+            note: summary.note(),
         })
     }
 
@@ -618,48 +549,85 @@ impl App {
     /// The problem rows of an import as a CSV to fix and import again: the import columns plus
     /// "问题说明". It holds full personal data, so it is audited like an export.
     pub async fn import_problem_file(&self, actor: &Actor, import_id: i64) -> AppResult<Vec<u8>> {
+        let mut bytes = Vec::new();
+        self.write_import_problem_file(actor, import_id, &mut bytes)
+            .await?;
+        Ok(bytes)
+    }
+
+    /// Writes the problem file to `out` a page of problems at a time (memory stays flat however
+    /// many rows had problems); returns the number of rows written.
+    pub async fn write_import_problem_file(
+        &self,
+        actor: &Actor,
+        import_id: i64,
+        out: impl std::io::Write,
+    ) -> AppResult<u64> {
+        const PAGE: i64 = 5_000;
         let run = self.import_run(actor, import_id).await?;
-        let problems = self.store.import_problems(run.id, 1_000_000).await?;
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        let mut header: Vec<&str> = COLUMNS.to_vec();
-        header.push(PROBLEM_COLUMN);
-        let csv_error = |e: csv::Error| AppError::Internal(e.to_string());
-        writer.write_record(&header).map_err(csv_error)?;
-        let mut index = 0;
-        let mut rows = 0;
-        while index < problems.len() {
-            let row_number = problems[index].row_number;
-            let mut messages = Vec::new();
-            let fields: Vec<String> =
-                serde_json::from_str(&problems[index].raw_fields).unwrap_or_default();
-            while index < problems.len() && problems[index].row_number == row_number {
-                messages.push(format!(
-                    "第{}行 {}：{}",
-                    row_number, problems[index].column_name, problems[index].message
-                ));
-                index += 1;
-            }
-            let mut record: Vec<String> = (0..COLUMNS.len())
-                .map(|i| fields.get(i).cloned().unwrap_or_default())
-                .collect();
-            record.push(messages.join("；"));
-            writer.write_record(&record).map_err(csv_error)?;
-            rows += 1;
-        }
-        let bytes = writer
-            .into_inner()
-            .map_err(|e| AppError::Internal(e.to_string()))?;
         audit_by(
             self,
             actor,
             "export",
             &format!("import:{import_id}"),
-            &format!("问题行 {rows} 行"),
+            "问题行",
         )
         .await?;
+        let io = |e: std::io::Error| AppError::Internal(format!("problem file: {e}"));
+        let csv_error = |e: csv::Error| AppError::Internal(e.to_string());
+        let mut out = std::io::BufWriter::new(out);
         // A UTF-8 byte-order mark so that Excel opens the Chinese text correctly.
-        let mut with_bom = "\u{feff}".as_bytes().to_vec();
-        with_bom.extend(bytes);
-        Ok(with_bom)
+        out.write_all("\u{feff}".as_bytes()).map_err(io)?;
+        let mut writer = csv::Writer::from_writer(out);
+        let mut header: Vec<&str> = COLUMNS.to_vec();
+        header.push(PROBLEM_COLUMN);
+        writer.write_record(&header).map_err(csv_error)?;
+        let mut rows = 0_u64;
+        let mut after_row = 0_i64;
+        loop {
+            let page = self
+                .store
+                .import_problems_after(run.id, after_row, PAGE)
+                .await?;
+            let full = page.len() as i64 == PAGE;
+            let Some(last) = page.last().map(|p| p.row_number) else {
+                break;
+            };
+            // A full page may end in the middle of a row's problems: that row comes again next page.
+            let complete_up_to = if full && page.iter().any(|p| p.row_number != last) {
+                last - 1
+            } else {
+                last
+            };
+            for row in page
+                .chunk_by(|a, b| a.row_number == b.row_number)
+                .filter(|row| row[0].row_number <= complete_up_to)
+            {
+                let row_number = row[0].row_number;
+                let fields: Vec<String> = row
+                    .iter()
+                    .find(|p| !p.raw_fields.is_empty())
+                    .and_then(|p| serde_json::from_str(&p.raw_fields).ok())
+                    .unwrap_or_default();
+                let messages: Vec<String> = row
+                    .iter()
+                    .map(|p| format!("第{}行 {}：{}", row_number, p.column_name, p.message))
+                    .collect();
+                let mut record: Vec<String> = (0..COLUMNS.len())
+                    .map(|i| fields.get(i).cloned().unwrap_or_default())
+                    .collect();
+                record.push(messages.join("；"));
+                writer
+                    .write_record(crate::export::csv_record(&record))
+                    .map_err(csv_error)?;
+                rows += 1;
+            }
+            after_row = complete_up_to;
+            if !full {
+                break;
+            }
+        }
+        writer.flush().map_err(io)?;
+        Ok(rows)
     }
 }

@@ -1747,7 +1747,13 @@ impl App {
         actor.require(Permission::InvestigateCases)?;
         self.visible_case(actor, case_id).await?;
         let mut lines = Vec::new();
-        for_each_line(path, format, |line| {
+        let is_header = |cells: &[String]| {
+            let columns: Vec<Option<usize>> = cells.iter().map(|h| contact_column(h)).collect();
+            [0usize, 6, 8]
+                .iter()
+                .all(|required| columns.contains(&Some(*required)))
+        };
+        for_each_line(path, format, is_header, |line| {
             lines.push(line);
             lines.len() <= 20_001
         })?;

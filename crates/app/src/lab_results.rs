@@ -123,7 +123,8 @@ fn read_sheet(path: PathBuf, format: FileFormat, check: RowCheck, sender: ChunkS
     let mut header_error = None;
     let mut chunk = Vec::with_capacity(ROWS_PER_CHUNK);
     let mut writer_gone = false;
-    let read = for_each_line(&path, format, |line| {
+    let is_header = |cells: &[String]| ResultColumns::from_header(cells).is_ok();
+    let read = for_each_line(&path, format, is_header, |line| {
         match line {
             FileLine::Unreadable(row_number, why) => {
                 chunk.push(Parsed::Problem(row_number, String::new(), why))
@@ -153,11 +154,11 @@ fn read_sheet(path: PathBuf, format: FileFormat, check: RowCheck, sender: ChunkS
         !writer_gone
     });
     let last = match (read, header_error) {
-        (Err(e), _) | (Ok(()), Some(e)) => Err(e),
-        (Ok(()), None) if columns.is_none() => Err(AppError::Invalid(
+        (Err(e), _) | (Ok(_), Some(e)) => Err(e),
+        (Ok(_), None) if columns.is_none() => Err(AppError::Invalid(
             "文件是空的：第一行应为表头（管码、结果、检测时间），之后每行一支试管".into(),
         )),
-        (Ok(()), None) => Ok(chunk),
+        (Ok(_), None) => Ok(chunk),
     };
     if !writer_gone {
         let _ = sender.blocking_send(last);

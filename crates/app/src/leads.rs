@@ -1193,11 +1193,12 @@ impl App {
         let path = path.to_path_buf();
         let lines = tokio::task::spawn_blocking(move || {
             let mut lines = Vec::new();
-            for_each_line(&path, format, |line| {
+            let is_header = |cells: &[String]| push_column_map(cells).is_ok();
+            for_each_line(&path, format, is_header, |line| {
                 lines.push(line);
                 true
             })
-            .map(|()| lines)
+            .map(|_| lines)
         })
         .await
         .map_err(|e| AppError::Internal(format!("push reader: {e}")))??;
@@ -1466,7 +1467,9 @@ impl App {
                 .map(|i| fields.get(i).cloned().unwrap_or_default())
                 .collect();
             record.push(messages.join("；"));
-            writer.write_record(&record).map_err(csv_error)?;
+            writer
+                .write_record(crate::export::csv_record(&record))
+                .map_err(csv_error)?;
             rows += 1;
         }
         let bytes = writer

@@ -66,6 +66,35 @@ pub enum IdCardNumberError {
     ImpossibleBirthDate { text: String },
     #[error("身份证号校验位错误：按前17位计算应为 {expected}，实际为 {actual}")]
     BadCheckDigit { expected: char, actual: char },
+    #[error(
+        "身份证号前6位（地址码）{prefix}不存在：前两位应为省份代码（如北京11、河北13），请核对"
+    )]
+    UnknownProvince { prefix: String },
+    #[error("身份证号前6位（地址码）{prefix}只是省级代码，不是县区代码：请核对")]
+    ProvinceLevelCode { prefix: String },
+}
+
+/// The two-digit province codes of GB/T 2260 (the first two digits of a mainland ID number).
+const PROVINCE_CODES: [u8; 34] = [
+    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
+    53, 54, 61, 62, 63, 64, 65, 71, 81, 82,
+];
+
+/// Checks the six-digit address code: a province that exists, and not a province-level code.
+/// (Old cards keep retired county codes, so the county part is not checked against a list.)
+fn check_address_code(prefix: &str) -> Result<(), IdCardNumberError> {
+    let province: u8 = prefix.get(..2).and_then(|p| p.parse().ok()).unwrap_or(0);
+    if !PROVINCE_CODES.contains(&province) {
+        return Err(IdCardNumberError::UnknownProvince {
+            prefix: prefix.to_string(),
+        });
+    }
+    if prefix.get(2..6) == Some("0000") {
+        return Err(IdCardNumberError::ProvinceLevelCode {
+            prefix: prefix.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// A validated 18-character mainland resident ID number (last char may be `X`).
@@ -99,6 +128,7 @@ impl IdCardNumber {
         if expected != actual {
             return Err(IdCardNumberError::BadCheckDigit { expected, actual });
         }
+        check_address_code(&text[..6])?;
         Ok(IdCardNumber(text))
     }
 
@@ -224,7 +254,8 @@ impl IdType {
             }
             _ => {
                 return Err(format!(
-                    "证件类型“{text}”无法识别，请填写：居民身份证、护照、港澳通行证、台胞证、永居证或其他"
+                    "证件类型“{}”无法识别，请填写：居民身份证、护照、港澳通行证、台胞证、永居证或其他",
+                    crate::echo::shown(text)
                 ));
             }
         };
@@ -258,7 +289,7 @@ impl IdDocument {
                 if !ok {
                     return Err(format!(
                         "港澳通行证号码格式不对：应为H或M开头加8位或10位数字，实际为“{}”",
-                        mask_middle(&n, 2, 2)
+                        crate::echo::shown(&mask_middle(&n, 2, 2))
                     ));
                 }
                 n
@@ -281,7 +312,7 @@ impl IdDocument {
                 if !ok {
                     return Err(format!(
                         "护照号码格式不对：应为5到17位字母或数字，实际为“{}”",
-                        mask_middle(&n, 2, 2)
+                        crate::echo::shown(&mask_middle(&n, 2, 2))
                     ));
                 }
                 n
@@ -398,6 +429,43 @@ mod tests {
         );
         assert_eq!(id.sex(), Sex::Female);
         assert_eq!(id.region_prefix(), "110105");
+    }
+
+    #[test]
+    fn address_code_must_name_a_real_province_below_province_level() {
+        for prefix in [
+            "000000", "999999", "100101", "160101", "240101", "470101", "700101", "830101",
+        ] {
+            let err =
+                IdCardNumber::parse(&with_check(&format!("{prefix}19800101001"))).unwrap_err();
+            assert_eq!(
+                err,
+                IdCardNumberError::UnknownProvince {
+                    prefix: prefix.into()
+                },
+                "{prefix}"
+            );
+            assert!(err.to_string().contains("地址码"), "{err}");
+        }
+        for prefix in ["130000", "110000", "810000"] {
+            let err =
+                IdCardNumber::parse(&with_check(&format!("{prefix}19800101001"))).unwrap_err();
+            assert_eq!(
+                err,
+                IdCardNumberError::ProvinceLevelCode {
+                    prefix: prefix.into()
+                }
+            );
+        }
+        for prefix in [
+            "110105", "130182", "150102", "210102", "230102", "310101", "370102", "410102",
+            "460105", "500101", "540102", "610102", "650102", "710101", "810101", "820101",
+        ] {
+            assert!(
+                IdCardNumber::parse(&with_check(&format!("{prefix}19800101001"))).is_ok(),
+                "{prefix}"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::fmt;
 
 use chrono::{Datelike, Days, NaiveDate};
 
+use crate::echo::shown;
 use crate::ids::{IdCardNumber, IdDocument, IdType, mask_middle};
 use crate::person::{KeyGroup, Sex, key_groups_label_zh, parse_key_groups};
 use crate::phone::PhoneNumber;
@@ -165,7 +166,12 @@ fn earliest_birth_date() -> NaiveDate {
 /// Excel serial day number (XLSX date cells often arrive as e.g. "36526").
 pub fn parse_birth_date(raw: &str) -> Result<NaiveDate, String> {
     let text = raw.trim();
-    let bad = || format!("出生日期“{text}”无法识别，请按 1980-01-31 的格式填写");
+    let bad = || {
+        format!(
+            "出生日期“{}”无法识别，请按 1980-01-31 的格式填写",
+            shown(text)
+        )
+    };
     if text.is_empty() {
         return Err("出生日期不能为空".to_string());
     }
@@ -187,7 +193,7 @@ pub fn parse_birth_date(raw: &str) -> Result<NaiveDate, String> {
     let m: u32 = parts[1].parse().map_err(|_| bad())?;
     let d: u32 = parts[2].parse().map_err(|_| bad())?;
     NaiveDate::from_ymd_opt(y, m, d)
-        .ok_or_else(|| format!("出生日期“{text}”不存在（月份或日期不对）"))
+        .ok_or_else(|| format!("出生日期“{}”不存在（月份或日期不对）", shown(text)))
 }
 
 /// Excel's 1900 date system counts 1900-01-01 as day 1 and wrongly includes
@@ -229,6 +235,13 @@ pub fn validate_resident_row(
         );
     } else if name.chars().any(|c| c.is_ascii_digit() || c.is_numeric()) {
         problem(COLUMNS[0], format!("姓名“{name}”中不能有数字"));
+    } else if name.contains(['?', '？', '\u{fffd}']) {
+        problem(
+            COLUMNS[0],
+            format!(
+                "姓名“{name}”中有问号：多半是生僻字在文件另存为GBK编码时丢失了，请核对原件后重新填写（或把文件另存为“CSV UTF-8”）"
+            ),
+        );
     }
 
     // 证件类型 and 证件号码
@@ -374,7 +387,8 @@ pub fn validate_resident_row(
         problem(
             COLUMNS[7],
             format!(
-                "户编号“{household_number}”格式不对：只能用数字、英文字母和短横线，最多{HOUSEHOLD_MAX}位"
+                "户编号“{}”格式不对：只能用数字、英文字母和短横线，最多{HOUSEHOLD_MAX}位",
+                shown(&household_number)
             ),
         );
     }
@@ -401,7 +415,8 @@ pub fn validate_resident_row(
                 problem(
                     COLUMNS[9],
                     format!(
-                        "{grid_message}，实际为“{grid_text}”（{}位）",
+                        "{grid_message}，实际为“{}”（{}位）",
+                        shown(grid_text),
                         grid_text.chars().count()
                     ),
                 );

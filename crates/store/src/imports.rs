@@ -135,6 +135,28 @@ impl Store {
         Ok(runs)
     }
 
+    /// Problems of an import on rows after `after_row`, in row order: one page of a streamed
+    /// download.
+    pub async fn import_problems_after(
+        &self,
+        import_id: i64,
+        after_row: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ImportProblemRecord>> {
+        let problems = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT row_number, column_name, message, raw_fields FROM import_problems \
+                 WHERE import_id = $1 AND row_number > $2 ORDER BY row_number LIMIT $3",
+            )
+            .bind(import_id)
+            .bind(after_row)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(problems)
+    }
+
     /// Problems of an import in row order (several problems of one row stay together).
     pub async fn import_problems(
         &self,

@@ -1037,13 +1037,24 @@ async fn import_problems_download(
     page: PageUser,
     Path(id): Path<i64>,
 ) -> PageResult {
-    let bytes = state
+    // Written page by page to a temporary file, then streamed: memory stays flat.
+    let temp = tempfile::NamedTempFile::new()
+        .map_err(|e| page.error(AppError::Internal(e.to_string())))?;
+    let file = temp
+        .reopen()
+        .map_err(|e| page.error(AppError::Internal(e.to_string())))?;
+    state
         .app
-        .import_problem_file(&page.user.actor, id)
+        .write_import_problem_file(&page.user.actor, id, file)
         .await
         .map_err(|e| page.error(e))?;
+    let file = tokio::fs::File::open(temp.path())
+        .await
+        .map_err(|e| page.error(AppError::Internal(e.to_string())))?;
+    drop(temp);
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
     Ok(download(
-        bytes.into(),
+        body,
         &format!("导入问题行-{id}.csv"),
         "text/csv; charset=utf-8",
     ))
