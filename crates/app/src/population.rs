@@ -434,7 +434,9 @@ pub(crate) fn household_elsewhere(
         .map(|g| actor.jurisdiction.contains(&g))
         .unwrap_or(false);
     if visible {
-        format!("户编号 {household} 已属于网格 {household_grid}，不能登记到网格 {row_grid}：同一户只能属于一个网格")
+        format!(
+            "户编号 {household} 已属于网格 {household_grid}，不能登记到网格 {row_grid}：同一户只能属于一个网格"
+        )
     } else {
         format!("户编号 {household} 已被其他辖区使用，请核对户编号")
     }
@@ -550,7 +552,11 @@ fn within(actor: &Actor, code: &str) -> bool {
 
 /// The resident's row with a new grid, household, address and relation: checked by the same rules as
 /// an import row, with its content hash recomputed.
-fn moved_row(record: &ResidentRecord, to: &Destination, today: chrono::NaiveDate) -> AppResult<ResidentWrite> {
+fn moved_row(
+    record: &ResidentRecord,
+    to: &Destination,
+    today: chrono::NaiveDate,
+) -> AppResult<ResidentWrite> {
     let mut fields = import_fields(record).to_vec();
     fields[6] = to.address.trim().to_string();
     fields[7] = to.household_number.trim().to_string();
@@ -565,8 +571,9 @@ impl App {
     /// The destination grid must exist and lie in the actor's jurisdiction.
     async fn destination_grid(&self, actor: &Actor, to: &Destination) -> AppResult<RegionCode> {
         let code = to.grid_code.trim();
-        let grid = RegionCode::parse(code)
-            .map_err(|_| AppError::Invalid(format!("网格编码“{}”格式不对：应为15位数字", short(code))))?;
+        let grid = RegionCode::parse(code).map_err(|_| {
+            AppError::Invalid(format!("网格编码“{}”格式不对：应为15位数字", short(code)))
+        })?;
         actor.require_within(&grid)?;
         if self.store.region(grid.as_str()).await?.is_none() {
             return Err(AppError::Invalid(format!("网格编码 {code} 不存在")));
@@ -639,9 +646,14 @@ impl App {
             MoveOutcome::Stale => Err(AppError::Conflict(
                 "此人的登记或这份申请刚被别人处理过，请刷新页面后再看".into(),
             )),
-            MoveOutcome::HouseholdInOtherGrid { household_grid } => Err(AppError::Conflict(
-                household_elsewhere(actor, &write.household_number, &household_grid, &write.grid_code),
-            )),
+            MoveOutcome::HouseholdInOtherGrid { household_grid } => {
+                Err(AppError::Conflict(household_elsewhere(
+                    actor,
+                    &write.household_number,
+                    &household_grid,
+                    &write.grid_code,
+                )))
+            }
         }
     }
 
@@ -654,10 +666,12 @@ impl App {
             return Err(AppError::Invalid("请填写姓名和迁入原因".into()));
         }
         if name.chars().count() > 30 || form.reason.chars().count() > 200 {
-            return Err(AppError::Invalid("姓名最多30个字，迁入原因最多200个字".into()));
+            return Err(AppError::Invalid(
+                "姓名最多30个字，迁入原因最多200个字".into(),
+            ));
         }
-        let id_type = IdType::parse(&form.id_type)
-            .map_err(|_| AppError::Invalid("请选择证件类型".into()))?;
+        let id_type =
+            IdType::parse(&form.id_type).map_err(|_| AppError::Invalid("请选择证件类型".into()))?;
         let document = IdDocument::parse(id_type, form.id_number.trim())
             .map_err(|e| AppError::Invalid(format!("证件号码：{e}")))?;
         self.destination_grid(actor, &form.to).await?;
@@ -665,7 +679,9 @@ impl App {
             .resident_by_document(id_type.code(), document.number())
             .await?
             .ok_or_else(|| {
-                AppError::Invalid("此证件号码尚未在任何辖区登记：不需要迁入申请，请直接登记此人".into())
+                AppError::Invalid(
+                    "此证件号码尚未在任何辖区登记：不需要迁入申请，请直接登记此人".into(),
+                )
             })?;
         if within(actor, &record.grid_code) {
             return Err(AppError::Invalid(
@@ -804,7 +820,9 @@ impl App {
                 .await?
                 .filter(|r| r.grid_code == m.from_grid)
                 .ok_or_else(|| {
-                    AppError::Conflict("此人的网格在申请后已变动：请拒绝这份申请，由申请方重新提交".into())
+                    AppError::Conflict(
+                        "此人的网格在申请后已变动：请拒绝这份申请，由申请方重新提交".into(),
+                    )
                 })?;
             let to = Destination {
                 grid_code: m.to_grid.clone(),
@@ -825,7 +843,11 @@ impl App {
                     m.to_grid,
                     record.household_number,
                     m.to_household,
-                    if reason.is_empty() { String::new() } else { format!("；{reason}") }
+                    if reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!("；{reason}")
+                    }
                 ),
             )
             .await?;
@@ -843,7 +865,9 @@ impl App {
                 .refuse_move_in(id, &actor.username, reason, self.now_unix())
                 .await?
             {
-                return Err(AppError::Conflict("这份申请刚被别人处理过，请刷新页面".into()));
+                return Err(AppError::Conflict(
+                    "这份申请刚被别人处理过，请刷新页面".into(),
+                ));
             }
             audit_by(
                 self,
@@ -877,7 +901,9 @@ impl App {
         id_number: &str,
     ) -> AppResult<Option<String>> {
         if let Some(resident) = self.resident_by_document(id_type, id_number).await? {
-            actor.require_within(&RegionCode::parse(&resident.grid_code).map_err(AppError::Internal)?)?;
+            actor.require_within(
+                &RegionCode::parse(&resident.grid_code).map_err(AppError::Internal)?,
+            )?;
             return Ok(Some(resident.grid_code));
         }
         let facts = self
@@ -889,11 +915,15 @@ impl App {
             .await?;
         match facts.iter().rev().find(|f| !f.grid_code.is_empty()) {
             Some(fact) => {
-                actor.require_within(&RegionCode::parse(&fact.grid_code).map_err(AppError::Internal)?)?;
+                actor.require_within(
+                    &RegionCode::parse(&fact.grid_code).map_err(AppError::Internal)?,
+                )?;
                 Ok(Some(fact.grid_code.clone()))
             }
             None if facts.is_empty() => Ok(None),
-            None if actor.jurisdiction.level() == fangkong_domain::region::RegionLevel::Province => {
+            None if actor.jurisdiction.level()
+                == fangkong_domain::region::RegionLevel::Province =>
+            {
                 Ok(None)
             }
             None => Err(AppError::OutsideJurisdiction),

@@ -116,7 +116,10 @@ async fn story_no_takeover(backend: Backend) {
     );
     assert_eq!(refused, REGISTERED_ELSEWHERE);
     for leak in [GRID_A1, VILLAGE_A1, TOWNSHIP_A, "西城街", "廉州", "王建国"] {
-        assert!(!refused.contains(leak), "the refusal names {leak}: {refused}");
+        assert!(
+            !refused.contains(leak),
+            "the refusal names {leak}: {refused}"
+        );
     }
     // The same through an import, next to a good new row of grid B1.
     let newcomer = Row::person(
@@ -233,7 +236,10 @@ async fn story_no_takeover(backend: Backend) {
         (moved.grid_code.as_str(), moved.household_number.as_str()),
         (GRID_A2, "A2-0009")
     );
-    assert_eq!(moved.phone_masked, "139****0099", "the rest of the row stays");
+    assert_eq!(
+        moved.phone_masked, "139****0099",
+        "the rest of the row stays"
+    );
     assert_eq!(
         residents_of(&app, &world.admin, GRID_A1).await,
         (before_a1.0 - 1, before_a1.1)
@@ -266,11 +272,7 @@ async fn story_no_takeover(backend: Backend) {
         .import_residents(commander, &export, "a.csv")
         .await
         .expect("re-import");
-    assert_eq!(
-        (report.updated, report.problem_rows),
-        (0, 0),
-        "{report:?}"
-    );
+    assert_eq!((report.updated, report.problem_rows), (0, 0), "{report:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -358,7 +360,10 @@ async fn story_move_in(backend: Backend) {
         "\"person\"",
         "from_grid",
     ] {
-        assert!(!json.contains(leak), "the requester's view shows {leak}: {json}");
+        assert!(
+            !json.contains(leak),
+            "the requester's view shows {leak}: {json}"
+        );
     }
     let m = message_of(
         app.decide_move_in(requester, first, true, "").await,
@@ -379,7 +384,10 @@ async fn story_move_in(backend: Backend) {
     let item = app.move_in(current, second).await.expect("current view");
     assert!(item.can_decide);
     assert_eq!(item.from_grid.as_deref(), Some(GRID_A1));
-    assert_eq!(item.person.as_ref().map(|p| p.name.as_str()), Some("王秀英"));
+    assert_eq!(
+        item.person.as_ref().map(|p| p.name.as_str()),
+        Some("王秀英")
+    );
     assert_eq!(item.name, "王秀");
     let m = message_of(
         app.decide_move_in(current, second, false, "  ").await,
@@ -424,7 +432,10 @@ async fn story_move_in(backend: Backend) {
         app.resident(current, person_id).await,
         "the old jurisdiction after the move",
     );
-    assert_eq!(residents_of(&app, &world.admin, GRID_A1).await, (a1.0 - 1, a1.1));
+    assert_eq!(
+        residents_of(&app, &world.admin, GRID_A1).await,
+        (a1.0 - 1, a1.1)
+    );
     assert_eq!(
         residents_of(&app, &world.admin, GRID_B1).await,
         (b1.0 + 1, b1.1 + 1)
@@ -514,7 +525,10 @@ async fn story_register_roles(backend: Backend) {
         vec!["王大力"]
     );
     assert_eq!(
-        app.search_residents(&world.admin, "王").await.unwrap().len(),
+        app.search_residents(&world.admin, "王")
+            .await
+            .unwrap()
+            .len(),
         4
     );
 }
@@ -557,7 +571,10 @@ async fn story_unregistered(backend: Backend) {
         .person_code(&epi_a, "mainland_id", &stranger.id_number)
         .await
         .expect("A looks the code up");
-    assert_eq!(code.grid_code, TOWNSHIP_A, "the person belongs to township A");
+    assert_eq!(
+        code.grid_code, TOWNSHIP_A,
+        "the person belongs to township A"
+    );
     let fact_id = code.facts[0].id;
     assert_outside(
         app.person_code(&epi_b, "mainland_id", &stranger.id_number)

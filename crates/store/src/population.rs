@@ -639,7 +639,9 @@ pub enum MoveOutcome {
     /// The person is no longer in `from_grid`, or the request is no longer pending: nothing written.
     Stale,
     /// The destination household belongs to another grid: nothing written.
-    HouseholdInOtherGrid { household_grid: String },
+    HouseholdInOtherGrid {
+        household_grid: String,
+    },
 }
 
 impl Store {

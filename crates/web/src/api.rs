@@ -224,10 +224,7 @@ async fn move_resident(
     ))
 }
 
-async fn move_ins(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-) -> ApiResult<MoveInLists> {
+async fn move_ins(State(state): State<AppState>, ApiUser(user): ApiUser) -> ApiResult<MoveInLists> {
     Ok(Json(state.app.move_ins(&user.actor).await?))
 }
 

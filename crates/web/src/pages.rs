@@ -1572,9 +1572,7 @@ async fn move_in_decide(
         "approve" => true,
         "refuse" => false,
         _ => {
-            return Err(page.error(AppError::Invalid(
-                "请选择“同意迁出”或“不同意”".into(),
-            )));
+            return Err(page.error(AppError::Invalid("请选择“同意迁出”或“不同意”".into())));
         }
     };
     match state

@@ -206,9 +206,19 @@ async fn the_api_answers_with_structured_errors_and_accepts_a_bearer_token() {
         .await
         .unwrap();
     let token = session["token"].as_str().unwrap();
+    // A lab does not browse the register; a commander asking for a missing resident gets 404.
+    let commander: serde_json::Value = anonymous
+        .post(server.url("/api/session"))
+        .json(&serde_json::json!({"username": "commander", "password": support::PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let missing = anonymous
         .get(server.url("/api/residents/999999999"))
-        .bearer_auth(token)
+        .bearer_auth(commander["token"].as_str().unwrap())
         .send()
         .await
         .unwrap();
