@@ -130,8 +130,9 @@ async fn every_lead_page_renders_for_the_roles_the_navigation_shows_it_to() {
     // The grid worker of another grid neither sees the lead nor its grid.
     add_user(&server, "gw_other", Role::GridWorker, &server.other_grid).await;
     let other = server.login("gw_other").await;
-    let (status, _) = server.get_text(&other, &detail).await;
-    assert_eq!(status, 403);
+    let (status, body) = server.get_text(&other, &detail).await;
+    assert_eq!(status, 404, "a foreign lead answers like a missing one");
+    assert!(body.contains("没有找到该线索"));
     let (status, _) = server
         .get_text(&other, &format!("/leads?region={}", server.own_grid))
         .await;

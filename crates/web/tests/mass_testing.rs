@@ -361,9 +361,10 @@ async fn a_sampler_binds_a_pooled_tube_and_every_mistake_is_answered_in_chinese(
         vec![bind("gw-1", &round.tubes[2], &people[7])],
     )
     .await;
-    assert_eq!(status, 403);
-    assert_eq!(refused["error"], "outside_jurisdiction");
-    assert_eq!(refused["message"], "该记录不在您的管辖范围内");
+    // A site of another grid does not exist for the grid worker (404, like a missing site).
+    assert_eq!(status, 404);
+    assert_eq!(refused["error"], "not_found");
+    assert_eq!(refused["message"], "没有找到该采样点");
 
     // The command view counts the swabs, by hour too.
     let overview: Value = commander

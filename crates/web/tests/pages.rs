@@ -429,15 +429,12 @@ async fn every_page_and_api_route_refuses_a_grid_worker_outside_the_grid_with_a_
     let (_, own_page) = server.get_text(&client, "/residents").await;
     let csrf = csrf_of(&own_page);
     let household = stranger.household_number.clone();
+    // Regions are public names: a foreign one is refused as outside the jurisdiction (403).
     let reads = [
         format!("/regions/{}", server.other_township),
         format!("/regions/{}", server.other_grid),
-        format!("/residents/{}", stranger.id),
-        format!("/households/{household}"),
         format!("/door-ledger/{}", server.other_grid),
         format!("/api/regions/{}", server.other_grid),
-        format!("/api/residents/{}", stranger.id),
-        format!("/api/households/{household}"),
         format!("/api/grids/{}/door-ledger", server.other_grid),
     ];
     for path in &reads {
@@ -447,6 +444,37 @@ async fn every_page_and_api_route_refuses_a_grid_worker_outside_the_grid_with_a_
             body.contains("该记录不在您的管辖范围内"),
             "GET {path}: {body}"
         );
+    }
+    // A foreign person or household looked up by id answers exactly like a missing one (404), so
+    // ids cannot be enumerated.
+    let lookups = [
+        (
+            format!("/residents/{}", stranger.id),
+            "/residents/999999999",
+        ),
+        (
+            format!("/households/{household}"),
+            "/households/1301099999999999999",
+        ),
+        (
+            format!("/api/residents/{}", stranger.id),
+            "/api/residents/999999999",
+        ),
+        (
+            format!("/api/households/{household}"),
+            "/api/households/1301099999999999999",
+        ),
+    ];
+    for (path, missing) in &lookups {
+        let (status, body) = server.get_text(&client, path).await;
+        let (missing_status, missing_body) = server.get_text(&client, missing).await;
+        assert_eq!(status, 404, "GET {path}");
+        assert_eq!(missing_status, 404, "GET {missing}");
+        assert!(body.contains("没有找到"), "GET {path}: {body}");
+        assert!(!body.contains("管辖范围"), "GET {path}: {body}");
+        if path.starts_with("/api/") {
+            assert_eq!(body, missing_body, "GET {path} answers like {missing}");
+        }
     }
     let writes = [
         (
@@ -465,7 +493,7 @@ async fn every_page_and_api_route_refuses_a_grid_worker_outside_the_grid_with_a_
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 403, "POST {path}");
+        assert_eq!(response.status(), 404, "POST {path}");
     }
     let api_reveal = client
         .post(server.url(&format!("/api/residents/{}/reveal", stranger.id)))
@@ -474,7 +502,7 @@ async fn every_page_and_api_route_refuses_a_grid_worker_outside_the_grid_with_a_
         .send()
         .await
         .unwrap();
-    assert_eq!(api_reveal.status(), 403);
+    assert_eq!(api_reveal.status(), 404);
     let (status, results) = server
         .get_text(&client, &format!("/residents?q={}", stranger.id_number))
         .await;

@@ -156,7 +156,7 @@ async fn import_problems_lab_uploads_and_the_audit_log_stay_in_the_subtree() {
     std::fs::write(
         &path,
         format!(
-            "{header}\n田林民,居民身份证,130109194801040011,男,1948-01-04,13912345678,增村,{}0001,户主,{},\n",
+            "{header}\n田林民,居民身份证,130109194801040011,不详,1948-01-04,13912345678,增村,{}0001,户主,{},\n",
             server.own_grid, server.own_grid
         ),
     )
