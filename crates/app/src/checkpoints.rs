@@ -27,8 +27,10 @@ use crate::{Actor, App, AppError, AppResult, Store, audit};
 /// The most people one "who was there" answer lists (a longer window is asked in parts).
 const WHO_WAS_AT_LIMIT: i64 = 20_000;
 
-/// Passages per group transaction at most.
-const GROUP_MAX_PASSAGES: usize = 8_000;
+/// Passages per group transaction at most: enough to log thousands of checks a second in a few
+/// commits, few enough that one commit holds SQLite's write lock for milliseconds, not seconds,
+/// so logins, visits and every other write get their turn between groups.
+pub const GROUP_MAX_PASSAGES: usize = 500;
 
 type PassageJob = (PassageWrite, oneshot::Sender<Result<bool, String>>);
 
@@ -51,15 +53,21 @@ impl PassageWriter {
     }
 }
 
+/// `first` and whatever else is already waiting, up to [`GROUP_MAX_PASSAGES`]: the next group.
+fn next_group<T>(first: T, rx: &mut mpsc::Receiver<T>) -> Vec<T> {
+    let mut jobs = vec![first];
+    while jobs.len() < GROUP_MAX_PASSAGES {
+        match rx.try_recv() {
+            Ok(job) => jobs.push(job),
+            Err(_) => break,
+        }
+    }
+    jobs
+}
+
 async fn run_passage_writer(store: Store, mut rx: mpsc::Receiver<PassageJob>) {
     while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < GROUP_MAX_PASSAGES {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
+        let jobs = next_group(first, &mut rx);
         let (passages, replies): (Vec<PassageWrite>, Vec<_>) = jobs.into_iter().unzip();
         match store.insert_passages(&passages).await {
             Ok(fresh) => {
@@ -74,6 +82,8 @@ async fn run_passage_writer(store: Store, mut rx: mpsc::Receiver<PassageJob>) {
                 }
             }
         }
+        // Between groups, let the answered checks and other writers run before the next BEGIN.
+        tokio::task::yield_now().await;
     }
 }
 
@@ -1076,5 +1086,23 @@ fn checkpoint_view(checkpoint: CheckpointRecord) -> CheckpointView {
             .map(|k| check_words(cp::rule_for(k)))
             .unwrap_or_default(),
         checkpoint,
+    }
+}
+
+#[cfg(test)]
+mod writer_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_passage_group_is_bounded_so_the_write_lock_is_held_briefly() {
+        let (tx, mut rx) = mpsc::channel(16_384);
+        for n in 0..(2 * GROUP_MAX_PASSAGES + 7) {
+            tx.send(n).await.unwrap();
+        }
+        let mut sizes = Vec::new();
+        while let Ok(first) = rx.try_recv() {
+            sizes.push(next_group(first, &mut rx).len());
+        }
+        assert_eq!(sizes, [GROUP_MAX_PASSAGES, GROUP_MAX_PASSAGES, 7]);
     }
 }

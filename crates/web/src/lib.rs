@@ -39,15 +39,27 @@ pub struct WebConfig {
     /// Checks at checkpoints (`POST /api/checkpoints/{id}/verify`) handled at once; one more is
     /// answered at once with 503 and `Retry-After: 1` instead of queueing behind the others.
     pub verify_concurrency_limit: usize,
+    /// Checks handled at once for one checkpoint (all its devices together).
+    pub verify_checkpoint_limit: usize,
+    /// Checks handled at once for one session token (one device): a scanner sends one at a time.
+    pub verify_client_limit: usize,
 }
 
-/// Default of [`WebConfig::verify_concurrency_limit`].
-pub const DEFAULT_VERIFY_CONCURRENCY_LIMIT: usize = 512;
+/// Default of [`WebConfig::verify_concurrency_limit`]: a few times the database pool, so an
+/// admitted check waits for a connection behind at most a few dozen others (milliseconds), and a
+/// login or another write behind as few.
+pub const DEFAULT_VERIFY_CONCURRENCY_LIMIT: usize = 64;
+/// Default of [`WebConfig::verify_checkpoint_limit`].
+pub const DEFAULT_VERIFY_CHECKPOINT_LIMIT: usize = 32;
+/// Default of [`WebConfig::verify_client_limit`].
+pub const DEFAULT_VERIFY_CLIENT_LIMIT: usize = 4;
 
 impl Default for WebConfig {
     fn default() -> Self {
         WebConfig {
             verify_concurrency_limit: DEFAULT_VERIFY_CONCURRENCY_LIMIT,
+            verify_checkpoint_limit: DEFAULT_VERIFY_CHECKPOINT_LIMIT,
+            verify_client_limit: DEFAULT_VERIFY_CLIENT_LIMIT,
         }
     }
 }
@@ -71,7 +83,13 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
             "/api",
             api::router()
                 .merge(mass_testing::api())
-                .merge(health_code::api(config.verify_concurrency_limit))
+                .merge(health_code::api(std::sync::Arc::new(
+                    health_code::VerifyGate::new(
+                        config.verify_concurrency_limit,
+                        config.verify_checkpoint_limit,
+                        config.verify_client_limit,
+                    ),
+                )))
                 .merge(investigation::api())
                 .merge(leads::api())
                 .merge(isolation::api()),

@@ -419,6 +419,7 @@ async fn a_resident_code_passes_a_checkpoint_and_a_changed_or_retried_code_is_ha
 async fn an_overloaded_checkpoint_api_answers_503_with_retry_after_and_the_rest_succeed() {
     let server = support::start_with(fangkong_web::WebConfig {
         verify_concurrency_limit: 1,
+        ..Default::default()
     })
     .await;
     let commander = server.login("commander").await;
@@ -484,6 +485,107 @@ async fn an_overloaded_checkpoint_api_answers_503_with_retry_after_and_the_rest_
     assert_eq!(retried.status(), 200);
     let retried: Value = retried.json().await.unwrap();
     assert_eq!(retried["repeated"], false);
+}
+
+/// Security finding M6: one flooding device starved every checkpoint. Now each session token has
+/// its own limit: the flooding token is shed, while another device's checks, sent one at a time
+/// during the flood, all go through.
+#[tokio::test]
+async fn a_flooding_device_is_shed_while_another_device_keeps_checking() {
+    let server = support::start_with(fangkong_web::WebConfig {
+        verify_concurrency_limit: 64,
+        verify_checkpoint_limit: 64,
+        verify_client_limit: 1,
+    })
+    .await;
+    let commander = server.login("commander").await;
+    let checkpoint = create_checkpoint(&server, &commander).await;
+    add_user(&server, "cp", Role::Checkpoint, "130109").await;
+    let client = reqwest::Client::new();
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let session: Value = client
+            .post(server.url("/api/session"))
+            .json(&json!({"username": "cp", "password": support::PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        tokens.push(session["token"].as_str().unwrap().to_string());
+    }
+    let people = grid_ids(&server, 60).await;
+    let url = server.url(&format!("/api/checkpoints/{checkpoint}/verify"));
+    let check = |token: String, key: String, code: String| {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            let response = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"passage_key": key, "code": code, "temperature": "36.4"}))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let retry = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
+            let body: Value = response.json().await.unwrap();
+            (status, retry, body)
+        }
+    };
+    let flood = futures::future::join_all((0..40).map(|i| {
+        check(
+            tokens[0].clone(),
+            format!("flood-{i}"),
+            people[i % people.len()].1.clone(),
+        )
+    }));
+    let steady = async {
+        let mut answers = Vec::new();
+        for i in 0..8 {
+            answers.push(
+                check(
+                    tokens[1].clone(),
+                    format!("steady-{i}"),
+                    people[i % people.len()].1.clone(),
+                )
+                .await,
+            );
+        }
+        answers
+    };
+    let (flooded, steady) = tokio::join!(flood, steady);
+    let shed: Vec<_> = flooded.iter().filter(|(s, _, _)| *s == 503).collect();
+    assert!(!shed.is_empty(), "the flooding device was shed");
+    assert!(
+        flooded.iter().all(|(s, _, _)| *s == 200 || *s == 503),
+        "every answer is 200 or 503"
+    );
+    for (_, retry, body) in &shed {
+        assert_eq!(retry.as_deref(), Some("1"));
+        assert_eq!(body["error"], "overloaded");
+        assert_eq!(body["message"], "查验请求过多，请1秒后重试");
+    }
+    for (status, _, body) in &steady {
+        assert_eq!(*status, 200, "the other device is never shed: {body}");
+        assert!(body["decision"].is_string(), "{body}");
+    }
+    // Shed checks were not logged: the passages are the admitted checks and nothing else.
+    let admitted = flooded.iter().filter(|(s, _, _)| *s == 200).count() + steady.len();
+    let logged: i64 = server
+        .app
+        .store
+        .passage_counts(checkpoint, 0)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(logged, admitted as i64);
 }
 
 #[tokio::test]
