@@ -444,6 +444,12 @@ impl App {
                 failure = Some(AppError::from(e));
                 break;
             }
+            // The counters follow every committed chunk: a run cut short by a crash still says
+            // what it committed.
+            if let Err(e) = self.store.finish_result_upload(&upload).await {
+                failure = Some(AppError::from(e));
+                break;
+            }
             let room = PROBLEMS_SHOWN.saturating_sub(shown.len());
             shown.extend(problems.into_iter().take(room));
         }

@@ -378,6 +378,59 @@ async fn an_upload_lands_the_good_rows_and_offers_the_problem_rows_for_download(
 }
 
 #[tokio::test]
+async fn a_sheet_declaring_a1_to_xfd1048576_is_read_by_its_cells_under_its_title_row() {
+    // The security review's C1 file: cells at A1 and XFD1048576 made calamine allocate 512 GiB and
+    // the server abort. Here the sheet also has a title row above the header.
+    let server = start().await;
+    let client = server.login("gw").await;
+    let (_, page) = server.get_text(&client, "/import").await;
+    let csrf = csrf_of(&page);
+    let first17 = "13010919900307003";
+    let check = fangkong_domain::ids::gb11643_check_digit(first17).unwrap();
+    let row = [
+        "稀疏表".to_string(),
+        "居民身份证".into(),
+        format!("{first17}{check}"),
+        String::new(),
+        String::new(),
+        "13911113333".into(),
+        "测试地址2号".into(),
+        "T-2".into(),
+        "户主".into(),
+        server.own_grid.clone(),
+        String::new(),
+    ];
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.write_string(0, 0, "廉州镇居民花名册").unwrap();
+    for (column, header) in fangkong_domain::resident_row::COLUMNS.iter().enumerate() {
+        sheet.write_string(1, column as u16, *header).unwrap();
+        sheet.write_string(2, column as u16, &row[column]).unwrap();
+    }
+    sheet.write_string(1_048_575, 16_383, "x").unwrap();
+    let bytes = workbook.save_to_buffer().unwrap();
+    assert!(bytes.len() < 10_000);
+    let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name("稀疏.xlsx"),
+    );
+    let response = client
+        .post(server.url("/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let report = response.text().await.unwrap();
+    assert!(report.contains("<b id=\"inserted\">1</b>"), "{report}");
+    assert!(report.contains("<b id=\"problem-rows\">0</b>"));
+    assert!(
+        report.contains("表头在第2行"),
+        "the skipped title row is said"
+    );
+}
+
+#[tokio::test]
 async fn a_door_visit_saved_from_the_household_page_leaves_the_grid_ledger() {
     let server = start().await;
     let client = server.login("gw").await;
