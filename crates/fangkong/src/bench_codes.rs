@@ -260,7 +260,18 @@ pub async fn run(args: &BenchArgs, bench: &VerifyBench) -> Result<()> {
         prepared.region.as_str(),
     )
     .await?;
-    let session = app.login("bench-kakou", "bench-password", "bench").await?;
+    // One session per scanner: the normal load's connections are the devices (one check at a
+    // time each); the overload phase opens ten connections per device, which the per-device limit
+    // sheds while the admitted checks keep their latency.
+    let mut sessions = Vec::with_capacity(bench.connections);
+    for _ in 0..bench.connections.max(1) {
+        sessions.push(
+            app.login("bench-kakou", "bench-password", "bench")
+                .await?
+                .token,
+        );
+    }
+    let sessions = Arc::new(sessions);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let server = tokio::spawn(fangkong_web::serve(app.clone(), listener));
@@ -280,7 +291,7 @@ pub async fn run(args: &BenchArgs, bench: &VerifyBench) -> Result<()> {
         let result = load(
             address,
             &path,
-            &session.token,
+            sessions.clone(),
             tokens.clone(),
             connections,
             Duration::from_secs(bench.seconds),
@@ -462,7 +473,7 @@ impl RawClient {
 async fn load(
     address: std::net::SocketAddr,
     path: &str,
-    token: &str,
+    sessions: Arc<Vec<String>>,
     tokens: Arc<Vec<String>>,
     connections: usize,
     duration: Duration,
@@ -471,9 +482,9 @@ async fn load(
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..connections {
+    for connection in 0..connections {
         let path = path.to_string();
-        let token = token.to_string();
+        let token = sessions[connection % sessions.len().max(1)].clone();
         let tokens = tokens.clone();
         let stop = stop.clone();
         tasks.push(tokio::spawn(async move {

@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use chrono::DateTime;
 use clap::Args;
 use fangkong_signed_code::{DscTrustList, TrustList, verify_code, verify_dcc};
 
@@ -19,7 +18,8 @@ pub struct VerifyArgs {
     /// DCC signer certificates: a file with one base64 DER certificate per line, or a JSON list.
     #[arg(long)]
     pub dsc: Option<PathBuf>,
-    /// Verify as of this time (RFC 3339, e.g. 2021-06-01T10:00:00Z) instead of now.
+    /// Verify as of this time instead of now: ISO 8601 with `Z`, `+00:00` or `+0000`
+    /// (2021-06-01T10:00:00Z, 2021-06-01T10:00:00+0000), or without an offset, which is read as UTC.
     #[arg(long)]
     pub at: Option<String>,
 }
@@ -27,9 +27,11 @@ pub struct VerifyArgs {
 /// Runs the check; prints the answer in Chinese and the claims as JSON. Returns whether it passed.
 pub fn run(args: &VerifyArgs) -> Result<bool> {
     let now = match &args.at {
-        Some(at) => DateTime::parse_from_rfc3339(at)
-            .with_context(|| format!("--at {at}: 应为 RFC 3339 时间，例如 2021-06-01T10:00:00Z"))?
-            .timestamp(),
+        Some(at) => fangkong_signed_code::parse_clock(at).with_context(|| {
+            format!(
+                "--at {at}: 无法识别的时间，应为 ISO 8601，例如 2021-06-01T10:00:00Z、2021-06-01T10:00:00+0000，或不带时区（按 UTC）"
+            )
+        })?,
         None => chrono::Utc::now().timestamp(),
     };
     let text = args.text.trim();
