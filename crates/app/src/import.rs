@@ -531,11 +531,10 @@ impl App {
             .import_run(import_id)
             .await?
             .ok_or(AppError::NotFound("该导入记录"))?;
-        let own = run.username == actor.username;
-        if !own
-            && !(actor.role.allows(Permission::ViewAuditLog)
-                && self.sees_work_of(actor, &run.username).await?)
-        {
+        let visible = run.username == actor.username
+            || (actor.role.allows(Permission::ViewAuditLog)
+                && self.sees_work_of(actor, &run.username).await?);
+        if !visible {
             return Err(AppError::NotFound("该导入记录"));
         }
         Ok(run)

@@ -1403,11 +1403,10 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("该导入记录"))?;
         // Like a residents import: the importer, and administrators over the importer.
-        let own = run.username == actor.username;
-        if !own
-            && !(actor.role.allows(Permission::ViewAuditLog)
-                && self.sees_work_of(actor, &run.username).await?)
-        {
+        let visible = run.username == actor.username
+            || (actor.role.allows(Permission::ViewAuditLog)
+                && self.sees_work_of(actor, &run.username).await?);
+        if !visible {
             return Err(AppError::NotFound("该导入记录"));
         }
         Ok(run)

@@ -7,12 +7,9 @@
 #[macro_use]
 mod support;
 
-use fangkong_app::auth::NewUser;
 use fangkong_app::mass_testing::RoundForm;
 use fangkong_app::{Actor, App, AppError};
 use fangkong_domain::mass_testing::{MAX_TUBE_SERIAL, TubeBarcode};
-use fangkong_domain::region::RegionCode;
-use fangkong_domain::role::Role;
 use support::*;
 
 story!(
@@ -20,22 +17,6 @@ story!(
     tubes_sqlite,
     tubes_postgres
 );
-
-async fn add_user(app: &App, username: &str, role: Role, jurisdiction: &str) -> Actor {
-    app.create_user_unchecked(
-        &NewUser {
-            username: username.to_string(),
-            display_name: format!("测试{username}"),
-            role,
-            jurisdiction: RegionCode::parse(jurisdiction).expect("region code"),
-            password: PASSWORD.to_string(),
-        },
-        "test",
-    )
-    .await
-    .unwrap_or_else(|e| panic!("create user {username}: {e}"));
-    login(app, username).await
-}
 
 async fn county_round(app: &App, admin: &Actor, tubes: &str) -> i64 {
     app.open_round(
