@@ -690,15 +690,15 @@ impl App {
         }
         // The destination is checked by the import rules now, so a refusal comes before the request.
         let write = moved_row(&record, &form.to, self.today())?;
-        if let Some(h) = self.store.household(&write.household_number).await? {
-            if h.grid_code != write.grid_code {
-                return Err(AppError::Conflict(household_elsewhere(
-                    actor,
-                    &write.household_number,
-                    &h.grid_code,
-                    &write.grid_code,
-                )));
-            }
+        if let Some(h) = self.store.household(&write.household_number).await?
+            && h.grid_code != write.grid_code
+        {
+            return Err(AppError::Conflict(household_elsewhere(
+                actor,
+                &write.household_number,
+                &h.grid_code,
+                &write.grid_code,
+            )));
         }
         let id = self
             .store
