@@ -69,6 +69,262 @@ fn password_matches(password: &str, stored_hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Argon2 hashes at once in this process, at most. Each takes ~20–40 ms of one core and ~19 MB; a
+/// flood of logins waits for a permit instead of taking every blocking thread and every core.
+pub const ARGON2_CONCURRENCY: usize = 2;
+static ARGON2_PERMITS: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(ARGON2_CONCURRENCY);
+
+/// Runs an argon2 computation on the blocking pool, at most [`ARGON2_CONCURRENCY`] at a time.
+async fn on_argon2_pool<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> AppResult<T> {
+    let _permit = ARGON2_PERMITS
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(format!("argon2 pool: {e}")))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::Internal(format!("argon2 task: {e}")))
+}
+
+async fn hash_password_pooled(password: &str) -> AppResult<String> {
+    let password = password.to_string();
+    on_argon2_pool(move || hash_password(&password)).await?
+}
+
+/// A hash of a random password, verified against when the username does not exist, so that an
+/// unknown username costs the same time as a wrong password.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&random_hex(16)).unwrap_or_default())
+}
+
+/// Verifies on the pool; `None` (no such user) verifies against the dummy hash and fails.
+async fn verify_pooled(password: &str, stored_hash: Option<String>) -> AppResult<bool> {
+    let password = password.to_string();
+    on_argon2_pool(move || match stored_hash {
+        Some(hash) => password_matches(&password, &hash),
+        None => {
+            password_matches(&password, dummy_hash());
+            false
+        }
+    })
+    .await
+}
+
+/// The password rule: at least [`PASSWORD_MIN_CHARS`] characters, not one of the passwords
+/// everybody tries first, not one character repeated and not a run like `1234567890` or `abcdefghij`.
+pub const PASSWORD_MIN_CHARS: usize = 10;
+
+const COMMON_PASSWORDS: &[&str] = &[
+    "1234567890",
+    "0123456789",
+    "12345678910",
+    "123456789a",
+    "a123456789",
+    "aa123456789",
+    "1234567890a",
+    "1234567890q",
+    "qwertyuiop",
+    "qwerty1234",
+    "qwerty123456",
+    "1qaz2wsx3edc",
+    "1q2w3e4r5t",
+    "1q2w3e4r5t6y",
+    "zaq12wsxcde3",
+    "asdfghjkl1",
+    "zxcvbnm123",
+    "password12",
+    "password123",
+    "password1234",
+    "passw0rd123",
+    "p@ssw0rd123",
+    "iloveyou12",
+    "woaini1314",
+    "woaini520520",
+    "5201314520",
+    "1314520520",
+    "abc1234567",
+    "abcd123456",
+    "abc123456789",
+    "admin12345",
+    "admin123456",
+    "administrator",
+    "root123456",
+    "test123456",
+    "welcome123",
+    "fangkong123",
+    "fangkong1234",
+    "changeme123",
+    "letmein1234",
+    "1111111111",
+    "123123123123",
+    "147258369",
+    "1472583690",
+    "9876543210",
+    "987654321a",
+];
+
+/// Checks a new password against the rule; the message says what is wrong.
+pub fn check_password_rule(password: &str, username: &str) -> AppResult<()> {
+    let chars: Vec<char> = password.chars().collect();
+    if chars.len() < PASSWORD_MIN_CHARS {
+        return Err(AppError::Invalid(format!(
+            "密码至少{PASSWORD_MIN_CHARS}位（现在是{}位）",
+            chars.len()
+        )));
+    }
+    if chars.len() > 128 {
+        return Err(AppError::Invalid("密码最多128位".into()));
+    }
+    let lower = password.to_lowercase();
+    if COMMON_PASSWORDS.contains(&lower.as_str()) {
+        return Err(AppError::Invalid(
+            "这个密码太常见，很容易被猜到，请换一个".into(),
+        ));
+    }
+    if !username.is_empty() && lower.contains(&username.to_lowercase()) {
+        return Err(AppError::Invalid("密码不能包含用户名".into()));
+    }
+    let distinct: std::collections::HashSet<char> = chars.iter().copied().collect();
+    if distinct.len() <= 2 {
+        return Err(AppError::Invalid(
+            "密码不能只由一两个字符重复组成，请换一个".into(),
+        ));
+    }
+    let steps: Vec<i64> = chars
+        .windows(2)
+        .map(|w| i64::from(u32::from(w[1])) - i64::from(u32::from(w[0])))
+        .collect();
+    if steps.iter().all(|d| *d == 1) || steps.iter().all(|d| *d == -1) {
+        return Err(AppError::Invalid(
+            "密码不能是连续的数字或字母（如1234567890、abcdefghij），请换一个".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A username typed at a failed login, as the audit log keeps it: something that looks like an ID
+/// number or a phone number (people type those into the username box) is masked like everywhere
+/// else, and anything very long is cut.
+pub fn audit_username(typed: &str) -> String {
+    let typed = typed.trim();
+    let digits = typed
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == 'X' || *c == 'x')
+        .count();
+    let looks_personal = digits >= 7 && digits * 10 >= typed.chars().count() * 6;
+    let cut: String = typed.chars().take(32).collect();
+    if looks_personal {
+        fangkong_domain::ids::mask_middle(&cut, 3, 2)
+    } else {
+        cut
+    }
+}
+
+/// Failed logins remembered per username and per client address: a few tries are free, then each
+/// further try must wait twice as long as the one before, and after [`LOCK_AFTER_USER`] (or
+/// [`LOCK_AFTER_ADDR`]) failures the name (or the address) is locked for [`LOCK_SECONDS`]. Kept in
+/// memory per process; forgotten [`FORGET_SECONDS`] after the last failure or at a successful login.
+#[derive(Debug, Default)]
+pub struct LoginThrottle {
+    failures: std::sync::Mutex<std::collections::HashMap<String, Failures>>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Failures {
+    count: u32,
+    last: i64,
+    locked_until: i64,
+}
+
+/// Failed tries of one username before the next try must wait.
+pub const FREE_TRIES_USER: u32 = 3;
+/// Failed tries of one username after which it is locked.
+pub const LOCK_AFTER_USER: u32 = 10;
+/// An office often shares one address: it gets more room than a username.
+pub const FREE_TRIES_ADDR: u32 = 10;
+pub const LOCK_AFTER_ADDR: u32 = 50;
+/// How long a lock lasts.
+pub const LOCK_SECONDS: i64 = 5 * 60;
+const FORGET_SECONDS: i64 = 15 * 60;
+const MAX_BACKOFF_SECONDS: i64 = 60;
+
+impl LoginThrottle {
+    fn refusal(entry: &Failures, free: u32, now: i64) -> Option<AppError> {
+        if entry.locked_until > now {
+            let minutes = (entry.locked_until - now + 59) / 60;
+            return Some(AppError::TooManyAttempts(format!(
+                "登录失败次数过多，请{minutes}分钟后再试"
+            )));
+        }
+        if entry.count >= free {
+            let wait = (1_i64 << (entry.count - free).min(6)).min(MAX_BACKOFF_SECONDS);
+            let allowed_at = entry.last + wait;
+            if allowed_at > now {
+                return Some(AppError::TooManyAttempts(format!(
+                    "登录尝试过于频繁，请{}秒后再试",
+                    allowed_at - now
+                )));
+            }
+        }
+        None
+    }
+
+    /// Refuses at once (before any hashing) when the name or the address must wait.
+    fn check(&self, username: &str, addr: &str, now: i64) -> AppResult<()> {
+        let memory = self
+            .failures
+            .lock()
+            .map_err(|_| AppError::Internal("login throttle lock".into()))?;
+        let keyed = [
+            (format!("user:{username}"), FREE_TRIES_USER),
+            (format!("addr:{addr}"), FREE_TRIES_ADDR),
+        ];
+        for (key, free) in keyed {
+            if let Some(entry) = memory.get(&key)
+                && now - entry.last < FORGET_SECONDS.max(entry.locked_until - entry.last)
+                && let Some(refusal) = Self::refusal(entry, free, now)
+            {
+                return Err(refusal);
+            }
+        }
+        Ok(())
+    }
+
+    fn failed(&self, username: &str, addr: &str, now: i64) {
+        let Ok(mut memory) = self.failures.lock() else {
+            return;
+        };
+        if memory.len() > 100_000 {
+            memory.retain(|_, f| now - f.last < FORGET_SECONDS || f.locked_until > now);
+        }
+        let keyed = [
+            (format!("user:{username}"), LOCK_AFTER_USER),
+            (format!("addr:{addr}"), LOCK_AFTER_ADDR),
+        ];
+        for (key, lock_after) in keyed {
+            let entry = memory.entry(key).or_default();
+            if now - entry.last >= FORGET_SECONDS && entry.locked_until <= now {
+                *entry = Failures::default();
+            }
+            entry.count += 1;
+            entry.last = now;
+            if entry.count >= lock_after {
+                entry.locked_until = now + LOCK_SECONDS;
+                entry.count = 0;
+            }
+        }
+    }
+
+    fn succeeded(&self, username: &str) {
+        if let Ok(mut memory) = self.failures.lock() {
+            memory.remove(&format!("user:{username}"));
+        }
+    }
+}
+
 fn validate_new_user(user: &NewUser) -> AppResult<()> {
     let name_ok = !user.username.is_empty()
         && user.username.len() <= 32
@@ -81,9 +337,7 @@ fn validate_new_user(user: &NewUser) -> AppResult<()> {
             "用户名只能由1–32位字母、数字、下划线、点或横线组成".into(),
         ));
     }
-    if user.password.chars().count() < 8 {
-        return Err(AppError::Invalid("密码至少8位".into()));
-    }
+    check_password_rule(&user.password, &user.username)?;
     if user.display_name.trim().is_empty() {
         return Err(AppError::Invalid("请填写姓名或单位名称".into()));
     }
@@ -105,7 +359,7 @@ impl App {
                 user.jurisdiction.as_str()
             )));
         }
-        let hash = hash_password(&user.password)?;
+        let hash = hash_password_pooled(&user.password).await?;
         let id = self
             .store
             .insert_user(
@@ -149,21 +403,27 @@ impl App {
         self.create_user_unchecked(user, &actor.username).await
     }
 
-    /// Password login. A wrong username and a wrong password get the same answer.
+    /// Password login. A wrong username and a wrong password get the same answer in the same time
+    /// (an unknown name is verified against a dummy hash); repeated failures of a name or from an
+    /// address are throttled before any hashing ([`LoginThrottle`]).
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         client_addr: &str,
     ) -> AppResult<NewSession> {
-        let user = self.store.user_by_username(username.trim()).await?;
-        let Some(user) =
-            user.filter(|u| !u.disabled && password_matches(password, &u.password_hash))
-        else {
+        let username = username.trim();
+        let now = self.now_unix();
+        self.login_throttle.check(username, client_addr, now)?;
+        let user = self.store.user_by_username(username).await?;
+        let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+        let matches = verify_pooled(password, stored_hash).await?;
+        let Some(user) = user.filter(|u| matches && !u.disabled) else {
+            self.login_throttle.failed(username, client_addr, now);
             audit(
                 self,
                 None,
-                username.trim(),
+                &audit_username(username),
                 client_addr,
                 "login_failed",
                 "session",
@@ -172,6 +432,7 @@ impl App {
             .await?;
             return Err(AppError::BadCredentials);
         };
+        self.login_throttle.succeeded(username);
         let actor = actor_from_parts(
             user.id,
             &user.username,
@@ -280,6 +541,223 @@ impl App {
         actor.require(Permission::ManageUsers)?;
         let (lower, upper) = actor.jurisdiction_range();
         Ok(self.store.users_in((&lower, &upper)).await?)
+    }
+}
+
+/// What an administrator (or the machine's operator, from the command line) changes about an account.
+#[derive(Clone)]
+pub enum UserChange {
+    /// The user can no longer log in; every session and token ends at once.
+    Disable,
+    Enable,
+    /// A new password (the password rule applies); every session and token ends.
+    ResetPassword(String),
+    /// A new role and jurisdiction; every session ends so the new rights apply at once.
+    SetRole {
+        role: Role,
+        jurisdiction: RegionCode,
+    },
+    /// Log out everywhere: every browser session and API token of the user ends.
+    LogoutEverywhere,
+}
+
+impl std::fmt::Debug for UserChange {
+    // A reset password stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.audit_words().as_str())
+    }
+}
+
+impl UserChange {
+    fn audit_words(&self) -> String {
+        match self {
+            UserChange::Disable => "停用账号".into(),
+            UserChange::Enable => "启用账号".into(),
+            UserChange::ResetPassword(_) => "重置密码".into(),
+            UserChange::SetRole { role, jurisdiction } => {
+                format!("角色改为{}，辖区改为{}", role.code(), jurisdiction.as_str())
+            }
+            UserChange::LogoutEverywhere => "强制下线（所有会话和令牌）".into(),
+        }
+    }
+}
+
+/// One account as its administrator sees it.
+#[derive(Debug, Clone)]
+pub struct UserView {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub jurisdiction: String,
+    pub disabled: bool,
+}
+
+impl App {
+    /// One user inside the administrator's jurisdiction.
+    pub async fn user_detail(&self, actor: &Actor, user_id: i64) -> AppResult<UserView> {
+        actor.require(Permission::ManageUsers)?;
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(AppError::NotFound("该用户"))?;
+        let jurisdiction = RegionCode::parse(&user.jurisdiction).map_err(AppError::Internal)?;
+        if !actor.jurisdiction.contains(&jurisdiction) {
+            // Like other records: a user outside the jurisdiction is as good as missing.
+            return Err(AppError::NotFound("该用户"));
+        }
+        Ok(UserView {
+            id: user.id,
+            username: user.username,
+            display_name: user.display_name,
+            role: Role::parse(&user.role).map_err(AppError::Internal)?,
+            jurisdiction: user.jurisdiction,
+            disabled: user.disabled,
+        })
+    }
+
+    /// An administrator changes an account whose jurisdiction lies inside their own; a new
+    /// jurisdiction must lie inside it too. Audited; sessions end where the change says so.
+    pub async fn change_user(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        change: UserChange,
+    ) -> AppResult<()> {
+        let target = self.user_detail(actor, user_id).await?;
+        if target.id == actor.user_id
+            && matches!(change, UserChange::Disable | UserChange::SetRole { .. })
+        {
+            return Err(AppError::Invalid(
+                "不能停用自己的账号或修改自己的角色，请由其他管理员操作".into(),
+            ));
+        }
+        if let UserChange::SetRole { jurisdiction, .. } = &change {
+            actor.require_within(jurisdiction)?;
+        }
+        self.apply_user_change(target.id, &target.username, &change)
+            .await?;
+        audit_by(
+            self,
+            actor,
+            "update",
+            &format!("user:{}", target.id),
+            &format!("{} {}", target.username, change.audit_words()),
+        )
+        .await
+    }
+
+    /// The same from the command line (the machine's operator; no jurisdiction applies).
+    pub async fn change_user_unchecked(
+        &self,
+        username: &str,
+        change: UserChange,
+        by: &str,
+    ) -> AppResult<()> {
+        let user = self
+            .store
+            .user_by_username(username.trim())
+            .await?
+            .ok_or(AppError::NotFound("该用户"))?;
+        self.apply_user_change(user.id, &user.username, &change)
+            .await?;
+        audit(
+            self,
+            None,
+            by,
+            "local",
+            "update",
+            &format!("user:{}", user.id),
+            &format!("{} {}", user.username, change.audit_words()),
+        )
+        .await
+    }
+
+    async fn apply_user_change(
+        &self,
+        user_id: i64,
+        username: &str,
+        change: &UserChange,
+    ) -> AppResult<()> {
+        match change {
+            UserChange::Disable => self.store.set_user_disabled(user_id, true).await?,
+            UserChange::Enable => self.store.set_user_disabled(user_id, false).await?,
+            UserChange::ResetPassword(password) => {
+                check_password_rule(password, username)?;
+                let hash = hash_password_pooled(password).await?;
+                self.store.set_password_hash(user_id, &hash).await?;
+            }
+            UserChange::SetRole { role, jurisdiction } => {
+                if self.store.region(jurisdiction.as_str()).await?.is_none() {
+                    return Err(AppError::Invalid(format!(
+                        "辖区代码 {} 不存在",
+                        jurisdiction.as_str()
+                    )));
+                }
+                self.store
+                    .set_user_role(user_id, role.code(), jurisdiction.as_str())
+                    .await?;
+            }
+            UserChange::LogoutEverywhere => {}
+        }
+        if !matches!(change, UserChange::Enable) {
+            self.end_sessions_of(user_id, "").await?;
+        }
+        Ok(())
+    }
+
+    /// Ends a user's sessions and tokens in the database and in this process's memory at once
+    /// (other processes stop trusting their copy within `SESSION_MEMORY_SECONDS`).
+    async fn end_sessions_of(&self, user_id: i64, keep_token_hash: &str) -> AppResult<()> {
+        self.store
+            .delete_sessions_of_user(user_id, keep_token_hash)
+            .await?;
+        self.sessions
+            .write()
+            .map_err(|_| AppError::Internal("session memory lock".into()))?
+            .retain(|hash, (user, _)| user.user_id != user_id || hash == keep_token_hash);
+        Ok(())
+    }
+
+    /// A user changes their own password: the current one must be right (a wrong one counts as a
+    /// failed login), the new one follows the rule; the user's other sessions and tokens end.
+    pub async fn change_own_password(
+        &self,
+        actor: &Actor,
+        current_token: &str,
+        current_password: &str,
+        new_password: &str,
+    ) -> AppResult<()> {
+        let now = self.now_unix();
+        self.login_throttle
+            .check(&actor.username, &actor.client_addr, now)?;
+        let user = self
+            .store
+            .user_by_id(actor.user_id)
+            .await?
+            .ok_or(AppError::NotLoggedIn)?;
+        if !verify_pooled(current_password, Some(user.password_hash)).await? {
+            self.login_throttle
+                .failed(&actor.username, &actor.client_addr, now);
+            return Err(AppError::Invalid("当前密码不对，请重新输入".into()));
+        }
+        if current_password == new_password {
+            return Err(AppError::Invalid("新密码不能和当前密码相同".into()));
+        }
+        check_password_rule(new_password, &actor.username)?;
+        let hash = hash_password_pooled(new_password).await?;
+        self.store.set_password_hash(actor.user_id, &hash).await?;
+        self.end_sessions_of(actor.user_id, &token_hash(current_token))
+            .await?;
+        audit_by(
+            self,
+            actor,
+            "update",
+            &format!("user:{}", actor.user_id),
+            "修改本人密码（其他会话已下线）",
+        )
+        .await
     }
 }
 

@@ -82,6 +82,8 @@ pub struct App {
     passage_writer: checkpoints::PassageWriter,
     /// Live sessions by token hash, with how long each may be trusted without a database read.
     sessions: Arc<std::sync::RwLock<std::collections::HashMap<String, RememberedSession>>>,
+    /// Failed logins per username and address (backoff, then a temporary lock).
+    login_throttle: Arc<auth::LoginThrottle>,
 }
 
 impl App {
@@ -93,6 +95,7 @@ impl App {
             codes: Default::default(),
             passage_writer: Default::default(),
             sessions: Default::default(),
+            login_throttle: Default::default(),
         }
     }
 
@@ -176,6 +179,12 @@ pub enum AppError {
     SessionExpired,
     #[error("{0}")]
     Conflict(String),
+    /// Too many failed logins: wait (the message says how long).
+    #[error("{0}")]
+    TooManyAttempts(String),
+    /// A request body or upload over its limit (the message names the limit).
+    #[error("{0}")]
+    TooLarge(String),
     #[error("系统内部错误，请稍后重试；如果一直出现，请联系管理员")]
     Store(StoreError),
     #[error("系统内部错误，请稍后重试；如果一直出现，请联系管理员")]
@@ -194,6 +203,8 @@ impl AppError {
             AppError::NotLoggedIn => "not_logged_in",
             AppError::SessionExpired => "session_expired",
             AppError::Conflict(_) => "conflict",
+            AppError::TooLarge(_) => "too_large",
+            AppError::TooManyAttempts(_) => "too_many_attempts",
             AppError::Store(_) | AppError::Internal(_) => "internal",
         }
     }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use fangkong_app::auth::NewUser;
+use fangkong_app::auth::{NewUser, UserChange};
 use fangkong_app::import::FileFormat;
 use fangkong_app::{Actor, App, Store, SystemClock};
 use fangkong_domain::role::Role;
@@ -49,6 +49,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Mark the session cookie `Secure` (set this when users reach the server over HTTPS, e.g.
+        /// behind a TLS proxy; leave it off on a plain-HTTP intranet, or nobody can log in).
+        #[arg(long)]
+        secure_cookies: bool,
     },
     /// Seed a simulated outbreak county (石家庄市藁城区) into a fresh database, print logins, serve it.
     Demo(demo::DemoArgs),
@@ -120,6 +124,51 @@ enum UserCommand {
         #[command(flatten)]
         db: DatabaseArg,
     },
+    /// Disable a user: they can no longer log in, and every session and API token ends at once.
+    Disable(UserTarget),
+    /// Enable a disabled user again.
+    Enable(UserTarget),
+    /// Set a new password (the password rule applies); every session and token of the user ends.
+    ResetPassword {
+        #[command(flatten)]
+        target: UserTarget,
+        /// The new password (or set FANGKONG_PASSWORD).
+        #[arg(long, env = "FANGKONG_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Change a user's role and jurisdiction; their sessions end so the new rights apply at once.
+    SetRole {
+        #[command(flatten)]
+        target: UserTarget,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        jurisdiction: String,
+    },
+    /// Log a user out everywhere: every browser session and API token ends.
+    LogoutAll(UserTarget),
+}
+
+#[derive(Args)]
+struct UserTarget {
+    #[command(flatten)]
+    db: DatabaseArg,
+    #[arg(long)]
+    username: String,
+}
+
+/// Applies an account change from the command line (audited as the command line).
+async fn change_user(target: &UserTarget, change: UserChange, done: &str) -> Result<()> {
+    let app = open_app(&target.db.database).await?;
+    match app
+        .change_user_unchecked(&target.username, change, "command-line")
+        .await
+    {
+        Err(fangkong_app::AppError::NotFound(_)) => bail!("用户 {} 不存在", target.username),
+        other => other?,
+    }
+    println!("用户 {}：{done}", target.username);
+    Ok(())
 }
 
 /// Opens the store, applies migrations and loads the divisions on first run.
@@ -158,14 +207,18 @@ fn init_logging() {
 async fn main() -> Result<()> {
     init_logging();
     match Cli::parse().command {
-        Command::Serve { db, listen } => {
+        Command::Serve {
+            db,
+            listen,
+            secure_cookies,
+        } => {
             let app = open_app(&db.database).await?;
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("listen on {listen}"))?;
             if app.store.users_in(("", "~")).await?.is_empty() {
                 println!(
-                    "还没有任何用户：先创建管理员，例如\n  fangkong user add --database {} --username admin --name 系统管理员 --role administrator --jurisdiction 13 --password '至少8位的密码'",
+                    "还没有任何用户：先创建管理员，例如\n  fangkong user add --database {} --username admin --name 系统管理员 --role administrator --jurisdiction 13 --password '至少10位的密码'",
                     db.database
                 );
             }
@@ -175,7 +228,11 @@ async fn main() -> Result<()> {
             );
             app.spawn_code_maintenance();
             app.spawn_event_passes();
-            fangkong_web::serve(app, listener).await?;
+            let config = fangkong_web::WebConfig {
+                secure_cookies,
+                ..Default::default()
+            };
+            fangkong_web::serve_with(app, config, listener).await?;
         }
         Command::Demo(args) => demo::run(args).await?,
         Command::Import { db, file, as_user } => {
@@ -247,10 +304,47 @@ async fn main() -> Result<()> {
                 let app = open_app(&db.database).await?;
                 for user in app.store.users_in(("", "~")).await? {
                     println!(
-                        "{}\t{}\t{}\t{}",
-                        user.username, user.display_name, user.role, user.jurisdiction
+                        "{}\t{}\t{}\t{}\t{}",
+                        user.username,
+                        user.display_name,
+                        user.role,
+                        user.jurisdiction,
+                        if user.disabled { "已停用" } else { "正常" }
                     );
                 }
+            }
+            UserCommand::Disable(target) => {
+                change_user(&target, UserChange::Disable, "已停用，所有会话和令牌已失效").await?
+            }
+            UserCommand::Enable(target) => {
+                change_user(&target, UserChange::Enable, "已启用").await?
+            }
+            UserCommand::ResetPassword { target, password } => {
+                change_user(
+                    &target,
+                    UserChange::ResetPassword(password),
+                    "密码已重置，所有会话和令牌已失效",
+                )
+                .await?
+            }
+            UserCommand::SetRole {
+                target,
+                role,
+                jurisdiction,
+            } => {
+                let change = UserChange::SetRole {
+                    role: Role::parse(&role).map_err(anyhow::Error::msg)?,
+                    jurisdiction: fangkong_app::parse_region_code(&jurisdiction)?,
+                };
+                change_user(&target, change, "角色和辖区已修改，所有会话已失效").await?
+            }
+            UserCommand::LogoutAll(target) => {
+                change_user(
+                    &target,
+                    UserChange::LogoutEverywhere,
+                    "所有会话和令牌已失效",
+                )
+                .await?
             }
         },
         Command::Verify(args) => {

@@ -77,6 +77,56 @@ impl Store {
         Ok(user)
     }
 
+    pub async fn user_by_id(&self, user_id: i64) -> StoreResult<Option<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let user = with_pool!(self, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(user_id).fetch_optional(pool).await?
+        });
+        Ok(user)
+    }
+
+    pub async fn set_user_disabled(&self, user_id: i64, disabled: bool) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+                .bind(disabled)
+                .bind(user_id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn set_user_role(
+        &self,
+        user_id: i64,
+        role: &str,
+        jurisdiction: &str,
+    ) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE users SET role = $1, jurisdiction = $2 WHERE id = $3")
+                .bind(role)
+                .bind(jurisdiction)
+                .bind(user_id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Ends every session (browser cookies and API bearer tokens alike) of a user except the one
+    /// whose token hash is `keep` (pass "" to end them all); returns how many were ended.
+    pub async fn delete_sessions_of_user(&self, user_id: i64, keep: &str) -> StoreResult<u64> {
+        let removed = with_pool!(self, pool => {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+                .bind(user_id)
+                .bind(keep)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(removed)
+    }
+
     /// Users whose jurisdiction lies inside the code range, by username.
     pub async fn users_in(&self, subtree: (&str, &str)) -> StoreResult<Vec<UserRecord>> {
         let sql = format!(

@@ -1,7 +1,7 @@
 //! The JSON API: the same data as the pages, for devices and other systems. Errors are structured:
 //! `{"error": "<code>", "message": "<Chinese message>"}` with the matching HTTP status.
 
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -26,7 +26,12 @@ pub const OPENAPI_DOCUMENT: &str = include_str!("openapi.json");
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi))
-        .route("/session", post(create_session))
+        .route(
+            "/session",
+            post(create_session)
+                .delete(delete_session)
+                .layer(DefaultBodyLimit::max(crate::LOGIN_LIMIT_BYTES)),
+        )
         .route("/regions/{code}", get(region))
         .route("/residents", get(search_residents).post(save_resident))
         .route("/residents/{id}", get(resident))
@@ -38,7 +43,10 @@ pub fn router() -> Router<AppState> {
         .route("/households/{number}", get(household))
         .route("/households/{number}/visits", post(record_visit))
         .route("/grids/{code}/door-ledger", get(door_ledger))
-        .route("/imports", post(import))
+        .route(
+            "/imports",
+            post(import).layer(DefaultBodyLimit::max(crate::UPLOAD_LIMIT_BYTES)),
+        )
 }
 
 pub struct ApiError(pub AppError);
@@ -107,6 +115,15 @@ async fn create_session(
         jurisdiction: session.actor.jurisdiction.as_str().to_string(),
         expires_in_seconds: fangkong_app::auth::SESSION_SECONDS,
     }))
+}
+
+/// `DELETE /api/session`: revokes the bearer token (or the cookie session) it is called with.
+async fn delete_session(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> Result<Response, ApiError> {
+    state.app.logout(&user.token, &user.actor).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
 
 async fn region(
@@ -340,7 +357,13 @@ async fn import(
     ApiUser(user): ApiUser,
     mut multipart: Multipart,
 ) -> ApiResult<ImportReport> {
-    let (_, upload) = read_upload(&mut multipart).await?;
+    let upload = read_upload(
+        &state,
+        &user,
+        fangkong_domain::role::Permission::ImportPopulation,
+        &mut multipart,
+    )
+    .await?;
     let (name, temp) =
         upload.ok_or_else(|| AppError::Invalid("请在 file 字段上传 CSV 或 XLSX 文件".into()))?;
     Ok(Json(

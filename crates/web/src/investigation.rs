@@ -89,10 +89,14 @@ async fn contact_import_submit(
     Path(case_id): Path<i64>,
     mut multipart: axum::extract::Multipart,
 ) -> PageResult {
-    let (csrf, upload) = crate::pages::read_upload(&mut multipart)
-        .await
-        .map_err(|e| page.error(e))?;
-    page.user.check_csrf(&csrf).map_err(|e| page.error(e))?;
+    let upload = crate::pages::read_upload(
+        &state,
+        &page.user,
+        Permission::InvestigateCases,
+        &mut multipart,
+    )
+    .await
+    .map_err(|e| page.error(e))?;
     let Some((name, temp)) = upload.filter(|(name, _)| !name.is_empty()) else {
         return Err(page.error(AppError::Invalid("请选择要导入的名单文件".into())));
     };

@@ -43,7 +43,12 @@ pub fn pages() -> Router<AppState> {
                 .post(new_lead_submit)
                 .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT)),
         )
-        .route("/leads/import", get(import_page).post(import_submit))
+        .route(
+            "/leads/import",
+            get(import_page)
+                .post(import_submit)
+                .layer(DefaultBodyLimit::max(crate::UPLOAD_LIMIT_BYTES)),
+        )
         .route("/leads/import/template.csv", get(template_download))
         .route("/leads/imports/{id}/problems.csv", get(problems_download))
         .route("/leads/{id}", get(lead_page))
@@ -647,10 +652,9 @@ async fn import_submit(
     page: PageUser,
     mut multipart: Multipart,
 ) -> PageResult {
-    let (csrf, upload) = read_upload(&mut multipart)
+    let upload = read_upload(&state, &page.user, Permission::SendLeads, &mut multipart)
         .await
         .map_err(|e| page.error(e))?;
-    page.user.check_csrf(&csrf).map_err(|e| page.error(e))?;
     let Some((name, temp)) = upload.filter(|(name, _)| !name.is_empty()) else {
         let e = AppError::Invalid("请选择要导入的推送文件（.csv 或 .xlsx）".into());
         let status = status_of(&e);

@@ -6,6 +6,7 @@
 //! at `/api/openapi.json`.
 
 mod api;
+mod edge;
 mod health_code;
 mod investigation;
 mod isolation;
@@ -13,8 +14,11 @@ mod leads;
 mod mass_testing;
 mod pages;
 mod session;
+mod upload;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -28,10 +32,17 @@ pub use session::SESSION_COOKIE;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub app: App,
+    pub(crate) config: Arc<WebConfig>,
 }
 
-/// Largest accepted upload (a county's population file as XLSX is a few tens of MB).
-const UPLOAD_LIMIT_BYTES: usize = 1024 * 1024 * 1024;
+/// Largest accepted upload (a county's population file as XLSX is a few tens of MB). Only the upload
+/// routes take it (`upload::read_upload`, which checks the session, the role and the form token before
+/// it reads a file part); every other body is held to [`FORM_LIMIT_BYTES`] or its route's own limit.
+pub(crate) const UPLOAD_LIMIT_BYTES: usize = 1024 * 1024 * 1024;
+/// Any request body without a limit of its own: a form of a few fields, a small JSON document.
+pub(crate) const FORM_LIMIT_BYTES: usize = 64 * 1024;
+/// The login form and `POST /api/session`: a username and a password.
+pub(crate) const LOGIN_LIMIT_BYTES: usize = 8 * 1024;
 
 /// How the router is built: limits that depend on the machine it runs on.
 #[derive(Clone, Debug)]
@@ -43,6 +54,11 @@ pub struct WebConfig {
     pub verify_checkpoint_limit: usize,
     /// Checks handled at once for one session token (one device): a scanner sends one at a time.
     pub verify_client_limit: usize,
+    /// Marks the session cookie `Secure` (browsers then send it only over HTTPS). Off by default:
+    /// intranets often serve plain HTTP, where a `Secure` cookie would never come back.
+    pub secure_cookies: bool,
+    /// Where uploads are spooled while they are read (the system's temporary directory if `None`).
+    pub upload_dir: Option<PathBuf>,
 }
 
 /// Default of [`WebConfig::verify_concurrency_limit`]: a few times the database pool, so an
@@ -60,6 +76,8 @@ impl Default for WebConfig {
             verify_concurrency_limit: DEFAULT_VERIFY_CONCURRENCY_LIMIT,
             verify_checkpoint_limit: DEFAULT_VERIFY_CHECKPOINT_LIMIT,
             verify_client_limit: DEFAULT_VERIFY_CLIENT_LIMIT,
+            secure_cookies: false,
+            upload_dir: None,
         }
     }
 }
@@ -71,7 +89,15 @@ pub fn router(app: App) -> Router {
 
 /// The whole web application.
 pub fn router_with(app: App, config: WebConfig) -> Router {
-    let state = AppState { app };
+    let verify_gate = Arc::new(health_code::VerifyGate::new(
+        config.verify_concurrency_limit,
+        config.verify_checkpoint_limit,
+        config.verify_client_limit,
+    ));
+    let state = AppState {
+        app,
+        config: Arc::new(config),
+    };
     Router::new()
         .merge(pages::router())
         .merge(mass_testing::pages())
@@ -83,13 +109,7 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
             "/api",
             api::router()
                 .merge(mass_testing::api())
-                .merge(health_code::api(std::sync::Arc::new(
-                    health_code::VerifyGate::new(
-                        config.verify_concurrency_limit,
-                        config.verify_checkpoint_limit,
-                        config.verify_client_limit,
-                    ),
-                )))
+                .merge(health_code::api(verify_gate))
                 .merge(investigation::api())
                 .merge(leads::api())
                 .merge(isolation::api()),
@@ -108,7 +128,8 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
             axum::routing::get(health_code::offline_verify_script),
         )
         .route("/health", axum::routing::get(|| async { "ok" }))
-        .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))
+        .layer(DefaultBodyLimit::max(FORM_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(edge::finish))
         .with_state(state)
 }
 
@@ -151,6 +172,8 @@ pub(crate) fn status_of(error: &AppError) -> StatusCode {
             StatusCode::UNAUTHORIZED
         }
         AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        AppError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
         AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

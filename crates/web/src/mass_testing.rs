@@ -57,7 +57,9 @@ pub fn pages() -> Router<AppState> {
     // other form here is a few fields.
     let uploads = Router::new().route(
         "/testing/results",
-        get(results_page).post(results_upload_submit),
+        get(results_page)
+            .post(results_upload_submit)
+            .layer(DefaultBodyLimit::max(crate::UPLOAD_LIMIT_BYTES)),
     );
     let photo = Router::new()
         .route("/me/antigen", get(my_antigen_page).post(my_antigen_submit))
@@ -117,7 +119,10 @@ pub fn api() -> Router<AppState> {
             "/lab/fhir",
             post(api_lab_fhir).layer(DefaultBodyLimit::max(LAB_BODY_LIMIT)),
         )
-        .route("/lab/uploads", post(api_lab_upload))
+        .route(
+            "/lab/uploads",
+            post(api_lab_upload).layer(DefaultBodyLimit::max(crate::UPLOAD_LIMIT_BYTES)),
+        )
         .route("/rechecks", get(api_rechecks))
         .route("/me/results", get(api_my_results))
         .route(
@@ -1449,10 +1454,14 @@ async fn results_upload_submit(
     page: PageUser,
     mut multipart: Multipart,
 ) -> PageResult {
-    let (csrf, upload) = read_upload(&mut multipart)
-        .await
-        .map_err(|e| page.error(e))?;
-    page.user.check_csrf(&csrf).map_err(|e| page.error(e))?;
+    let upload = read_upload(
+        &state,
+        &page.user,
+        Permission::UploadLabResults,
+        &mut multipart,
+    )
+    .await
+    .map_err(|e| page.error(e))?;
     let Some((name, temp)) = upload.filter(|(name, _)| !name.is_empty()) else {
         return Err(page.error(AppError::Invalid(
             "请选择检测结果文件（CSV、Excel 或 FHIR 的 .json）".into(),
@@ -2187,7 +2196,7 @@ async fn api_lab_upload(
     ApiUser(user): ApiUser,
     mut multipart: Multipart,
 ) -> ApiResult<ResultUploadReport> {
-    let (_, upload) = read_upload(&mut multipart).await?;
+    let upload = read_upload(&state, &user, Permission::UploadLabResults, &mut multipart).await?;
     let (name, temp) = upload.ok_or_else(|| {
         AppError::Invalid("请在 file 字段上传 CSV、XLSX 或 FHIR 的 .json 文件".into())
     })?;

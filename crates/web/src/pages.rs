@@ -1,7 +1,7 @@
 //! Server-rendered pages (Chinese first).
 
 use askama::Template;
-use axum::extract::{FromRequestParts, Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Multipart, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -21,12 +21,18 @@ use fangkong_domain::role::{CAPABILITIES, Permission, Role};
 use serde::Deserialize;
 
 use crate::session::{ClientAddr, LoggedIn, SESSION_COOKIE, resolve};
+pub(crate) use crate::upload::read_upload;
 use crate::{AppState, log_if_internal, status_of};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
-        .route("/login", get(login_page).post(login_submit))
+        .route(
+            "/login",
+            get(login_page)
+                .post(login_submit)
+                .layer(DefaultBodyLimit::max(crate::LOGIN_LIMIT_BYTES)),
+        )
         .route("/logout", post(logout))
         .route("/regions", get(regions_root))
         .route("/regions/find", get(regions_find))
@@ -52,11 +58,26 @@ pub fn router() -> Router<AppState> {
         .route("/households/{number}", get(household_page))
         .route("/households/{number}/visits", post(household_visit))
         .route("/door-ledger/{grid}", get(door_ledger_page))
-        .route("/import", get(import_page).post(import_submit))
+        .route(
+            "/import",
+            get(import_page)
+                .post(import_submit)
+                .layer(DefaultBodyLimit::max(crate::UPLOAD_LIMIT_BYTES)),
+        )
         .route("/imports/{id}/problems.csv", get(import_problems_download))
         .route("/export", post(export_download))
         .route("/audit", get(audit_page))
         .route("/users", get(users_page).post(users_create))
+        .route("/users/{id}", get(user_page))
+        .route("/users/{id}/disable", post(user_disable))
+        .route("/users/{id}/enable", post(user_enable))
+        .route("/users/{id}/password", post(user_reset_password))
+        .route("/users/{id}/role", post(user_set_role))
+        .route("/users/{id}/logout-all", post(user_logout_all))
+        .route(
+            "/me/password",
+            get(own_password_page).post(own_password_submit),
+        )
         .route("/modules/{slug}", get(module_page))
 }
 
@@ -339,6 +360,15 @@ fn same_origin(headers: &HeaderMap) -> bool {
     origin.split("://").nth(1) == Some(host)
 }
 
+/// The session cookie's attributes (`Secure` when the server is configured for HTTPS).
+fn cookie_attributes(state: &AppState) -> &'static str {
+    if state.config.secure_cookies {
+        "Path=/; HttpOnly; SameSite=Lax; Secure"
+    } else {
+        "Path=/; HttpOnly; SameSite=Lax"
+    }
+}
+
 async fn login_submit(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -353,8 +383,9 @@ async fn login_submit(
             [(
                 header::SET_COOKIE,
                 format!(
-                    "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax",
-                    session.token
+                    "{SESSION_COOKIE}={}; {}",
+                    session.token,
+                    cookie_attributes(&state)
                 ),
             )],
             Redirect::to("/"),
@@ -393,7 +424,10 @@ async fn logout(
     Ok((
         [(
             header::SET_COOKIE,
-            format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+            format!(
+                "{SESSION_COOKIE}=; {}; Max-Age=0",
+                cookie_attributes(&state)
+            ),
         )],
         Redirect::to("/login?reason=logout"),
     )
@@ -963,64 +997,19 @@ async fn import_page(State(state): State<AppState>, page: PageUser) -> PageResul
     import_page_with(&state, &page, None).await
 }
 
-/// Saves an uploaded file field to a temporary file, chunk by chunk (never whole in memory).
-pub(crate) async fn save_upload(
-    field: &mut axum::extract::multipart::Field<'_>,
-) -> Result<tempfile::NamedTempFile, AppError> {
-    use tokio::io::AsyncWriteExt;
-    let temp = tempfile::NamedTempFile::new()
-        .map_err(|e| AppError::Internal(format!("temp file: {e}")))?;
-    let mut file = tokio::fs::File::create(temp.path())
-        .await
-        .map_err(|e| AppError::Internal(format!("temp file: {e}")))?;
-    while let Some(chunk) = field
-        .chunk()
-        .await
-        .map_err(|e| AppError::Invalid(format!("文件上传中断，请重新上传：{e}")))?
-    {
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| AppError::Internal(format!("temp write: {e}")))?;
-    }
-    file.flush()
-        .await
-        .map_err(|e| AppError::Internal(format!("temp flush: {e}")))?;
-    Ok(temp)
-}
-
-/// Reads a multipart upload: the CSRF field (pages) and the file.
-pub(crate) async fn read_upload(
-    multipart: &mut Multipart,
-) -> Result<(String, Option<(String, tempfile::NamedTempFile)>), AppError> {
-    let mut csrf = String::new();
-    let mut upload = None;
-    while let Some(mut field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| AppError::Invalid(format!("上传内容无法读取：{e}")))?
-    {
-        match field.name() {
-            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
-            Some("file") => {
-                let name = field.file_name().unwrap_or("upload.csv").to_string();
-                let temp = save_upload(&mut field).await?;
-                upload = Some((name, temp));
-            }
-            _ => {}
-        }
-    }
-    Ok((csrf, upload))
-}
-
 async fn import_submit(
     State(state): State<AppState>,
     page: PageUser,
     mut multipart: Multipart,
 ) -> PageResult {
-    let (csrf, upload) = read_upload(&mut multipart)
-        .await
-        .map_err(|e| page.error(e))?;
-    page.user.check_csrf(&csrf).map_err(|e| page.error(e))?;
+    let upload = read_upload(
+        &state,
+        &page.user,
+        Permission::ImportPopulation,
+        &mut multipart,
+    )
+    .await
+    .map_err(|e| page.error(e))?;
     let Some((name, temp)) = upload.filter(|(name, _)| !name.is_empty()) else {
         return Err(page.error(AppError::Invalid("请选择要导入的文件".into())));
     };
@@ -1192,7 +1181,8 @@ async fn audit_page(
 #[template(path = "users.html")]
 struct UsersPage {
     layout: Layout,
-    users: Vec<(String, String, &'static str, String)>,
+    users: Vec<(i64, String, String, &'static str, String, bool)>,
+    min_password: usize,
     roles: Vec<(&'static str, &'static str)>,
 }
 
@@ -1210,9 +1200,17 @@ async fn users_page_with(state: &AppState, page: &PageUser, flash: Option<Flash>
             .into_iter()
             .map(|u| {
                 let role = Role::parse(&u.role).map(|r| r.label_zh()).unwrap_or("未知");
-                (u.username, u.display_name, role, u.jurisdiction)
+                (
+                    u.id,
+                    u.username,
+                    u.display_name,
+                    role,
+                    u.jurisdiction,
+                    u.disabled,
+                )
             })
             .collect(),
+        min_password: fangkong_app::auth::PASSWORD_MIN_CHARS,
         roles: Role::ALL.iter().map(|r| (r.code(), r.label_zh())).collect(),
     }))
 }
@@ -1260,6 +1258,249 @@ async fn users_create(
         text: format!("已创建用户 {}", user.username),
     };
     users_page_with(&state, &page, Some(flash)).await
+}
+
+#[derive(Template)]
+#[template(path = "user.html")]
+struct UserPage {
+    layout: Layout,
+    u: fangkong_app::auth::UserView,
+    role_label: &'static str,
+    roles: Vec<(&'static str, &'static str)>,
+    min_password: usize,
+}
+
+async fn user_page_with(
+    state: &AppState,
+    page: &PageUser,
+    id: i64,
+    flash: Option<Flash>,
+) -> PageResult {
+    let u = state
+        .app
+        .user_detail(&page.user.actor, id)
+        .await
+        .map_err(|e| page.error(e))?;
+    let mut layout = page.layout("users");
+    layout.flash = flash;
+    Ok(render(&UserPage {
+        layout,
+        role_label: u.role.label_zh(),
+        u,
+        roles: Role::ALL.iter().map(|r| (r.code(), r.label_zh())).collect(),
+        min_password: fangkong_app::auth::PASSWORD_MIN_CHARS,
+    }))
+}
+
+async fn user_page(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<i64>,
+) -> PageResult {
+    user_page_with(&state, &page, id, None).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct UserChangeForm {
+    csrf: String,
+    password: String,
+    role: String,
+    jurisdiction: String,
+}
+
+/// Applies one account change from the user page and shows the page again with what happened.
+async fn user_change(
+    state: &AppState,
+    page: &PageUser,
+    id: i64,
+    form: &UserChangeForm,
+    change: fangkong_app::auth::UserChange,
+    done: &str,
+) -> PageResult {
+    page.user
+        .check_csrf(&form.csrf)
+        .map_err(|e| page.error(e))?;
+    match state.app.change_user(&page.user.actor, id, change).await {
+        Ok(()) => {
+            let flash = Flash {
+                kind: "ok",
+                text: done.to_string(),
+            };
+            user_page_with(state, page, id, Some(flash)).await
+        }
+        Err(e @ AppError::Invalid(_)) => {
+            let status = status_of(&e);
+            let flash = Flash {
+                kind: "error",
+                text: e.to_string(),
+            };
+            let body = user_page_with(state, page, id, Some(flash)).await?;
+            Ok((status, body).into_response())
+        }
+        Err(e) => Err(page.error(e)),
+    }
+}
+
+async fn user_disable(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<UserChangeForm>,
+) -> PageResult {
+    use fangkong_app::auth::UserChange;
+    user_change(
+        &state,
+        &page,
+        id,
+        &form,
+        UserChange::Disable,
+        "已停用该账号，其所有会话和令牌已失效",
+    )
+    .await
+}
+
+async fn user_enable(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<UserChangeForm>,
+) -> PageResult {
+    use fangkong_app::auth::UserChange;
+    user_change(&state, &page, id, &form, UserChange::Enable, "已启用该账号").await
+}
+
+async fn user_reset_password(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<UserChangeForm>,
+) -> PageResult {
+    use fangkong_app::auth::UserChange;
+    let change = UserChange::ResetPassword(form.password.clone());
+    user_change(
+        &state,
+        &page,
+        id,
+        &form,
+        change,
+        "已重置密码，该用户需用新密码重新登录",
+    )
+    .await
+}
+
+async fn user_set_role(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<UserChangeForm>,
+) -> PageResult {
+    use fangkong_app::auth::UserChange;
+    let role = Role::parse(&form.role).map_err(|e| page.error(AppError::Invalid(e)))?;
+    let jurisdiction =
+        fangkong_app::parse_region_code(&form.jurisdiction).map_err(|e| page.error(e))?;
+    let change = UserChange::SetRole { role, jurisdiction };
+    user_change(
+        &state,
+        &page,
+        id,
+        &form,
+        change,
+        "已修改角色和辖区，该用户需重新登录",
+    )
+    .await
+}
+
+async fn user_logout_all(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<UserChangeForm>,
+) -> PageResult {
+    use fangkong_app::auth::UserChange;
+    let change = UserChange::LogoutEverywhere;
+    user_change(
+        &state,
+        &page,
+        id,
+        &form,
+        change,
+        "该用户的所有会话和令牌已失效",
+    )
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "me_password.html")]
+struct OwnPasswordPage {
+    layout: Layout,
+    min_password: usize,
+}
+
+fn own_password_page_with(page: &PageUser, flash: Option<Flash>) -> Response {
+    let mut layout = page.layout("");
+    layout.flash = flash;
+    render(&OwnPasswordPage {
+        layout,
+        min_password: fangkong_app::auth::PASSWORD_MIN_CHARS,
+    })
+}
+
+async fn own_password_page(page: PageUser) -> Response {
+    own_password_page_with(&page, None)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct OwnPasswordForm {
+    csrf: String,
+    current: String,
+    new_password: String,
+    repeat: String,
+}
+
+async fn own_password_submit(
+    State(state): State<AppState>,
+    page: PageUser,
+    Form(form): Form<OwnPasswordForm>,
+) -> PageResult {
+    page.user
+        .check_csrf(&form.csrf)
+        .map_err(|e| page.error(e))?;
+    let result = if form.new_password != form.repeat {
+        Err(AppError::Invalid("两次输入的新密码不一致".into()))
+    } else {
+        state
+            .app
+            .change_own_password(
+                &page.user.actor,
+                &page.user.token,
+                &form.current,
+                &form.new_password,
+            )
+            .await
+    };
+    match result {
+        Ok(()) => Ok(own_password_page_with(
+            &page,
+            Some(Flash {
+                kind: "ok",
+                text: "密码已修改；您在其他设备上的登录已退出".into(),
+            }),
+        )),
+        Err(e @ (AppError::Invalid(_) | AppError::TooManyAttempts(_))) => {
+            let status = status_of(&e);
+            let body = own_password_page_with(
+                &page,
+                Some(Flash {
+                    kind: "error",
+                    text: e.to_string(),
+                }),
+            );
+            Ok((status, body).into_response())
+        }
+        Err(e) => Err(page.error(e)),
+    }
 }
 
 #[derive(Template)]
