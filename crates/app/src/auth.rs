@@ -184,7 +184,8 @@ pub fn check_password_rule(password: &str, username: &str) -> AppResult<()> {
             "这个密码太常见，很容易被猜到，请换一个".into(),
         ));
     }
-    if !username.is_empty() && lower.contains(&username.to_lowercase()) {
+    // A name of three characters or fewer ("op", "gw") is part of too many ordinary words to refuse.
+    if username.chars().count() >= 4 && lower.contains(&username.to_lowercase()) {
         return Err(AppError::Invalid("密码不能包含用户名".into()));
     }
     let distinct: std::collections::HashSet<char> = chars.iter().copied().collect();
@@ -776,5 +777,6 @@ fn actor_from_parts(
         role: Role::parse(role).map_err(AppError::Internal)?,
         jurisdiction: RegionCode::parse(jurisdiction).map_err(AppError::Internal)?,
         client_addr: client_addr.to_string(),
+        sealed: crate::Sealed,
     })
 }

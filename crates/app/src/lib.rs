@@ -122,9 +122,36 @@ pub struct Actor {
     pub role: Role,
     pub jurisdiction: RegionCode,
     pub client_addr: String,
+    /// Private, so no crate but `app` can write an `Actor` literal: an actor comes from a verified
+    /// login or session (`auth`), or from [`Actor::seeding`] for the tools that load data.
+    sealed: Sealed,
 }
 
+/// The private part of [`Actor`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Sealed;
+
 impl Actor {
+    /// The actor of the tools that load data below any one user — the seeding of the demo, the
+    /// benchmarks and the tests' fixtures (user id 0, client "local"). `web` never calls it: the
+    /// architecture test fails if it does, so every request acts as the user its session proves.
+    pub fn seeding(
+        role: Role,
+        jurisdiction: RegionCode,
+        username: &str,
+        display_name: &str,
+    ) -> Actor {
+        Actor {
+            user_id: 0,
+            username: username.to_string(),
+            display_name: display_name.to_string(),
+            role,
+            jurisdiction,
+            client_addr: "local".into(),
+            sealed: Sealed,
+        }
+    }
+
     pub fn require(&self, permission: Permission) -> AppResult<()> {
         if self.role.allows(permission) {
             Ok(())
@@ -206,6 +233,26 @@ impl AppError {
             AppError::TooLarge(_) => "too_large",
             AppError::TooManyAttempts(_) => "too_many_attempts",
             AppError::Store(_) | AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl AppError {
+    /// What an internal error may say in a log line, without personal data: a database error is
+    /// reduced to its message (never the detail, which for a unique violation holds the duplicated
+    /// value). `None` for the errors a user caused, which are not logged.
+    pub fn internal_log_text(&self) -> Option<String> {
+        match self {
+            AppError::Store(StoreError::Database(database_error)) => {
+                Some(match database_error.as_database_error() {
+                    Some(db) => format!("database: {}", db.message()),
+                    // Other driver errors (pool timeout, io) carry no row values.
+                    None => format!("database: {database_error}"),
+                })
+            }
+            AppError::Store(other) => Some(other.to_string()),
+            AppError::Internal(text) => Some(text.clone()),
+            _ => None,
         }
     }
 }

@@ -259,3 +259,34 @@ impl App {
             .unwrap_or_else(|| code.as_str().to_string()))
     }
 }
+
+impl App {
+    /// The regions from the actor's jurisdiction down to `region_code` (for a breadcrumb): empty when
+    /// the code is not a region code, and never a region above the jurisdiction.
+    pub async fn region_path_within(
+        &self,
+        actor: &Actor,
+        region_code: &str,
+    ) -> AppResult<Vec<RegionRecord>> {
+        let Ok(code) = RegionCode::parse(region_code) else {
+            return Ok(Vec::new());
+        };
+        if !actor.jurisdiction.contains(&code) {
+            return Ok(Vec::new());
+        }
+        let top = actor.jurisdiction.as_str().len();
+        let mut codes: Vec<String> = code
+            .ancestors()
+            .into_iter()
+            .filter(|c| c.as_str().len() >= top)
+            .map(|c| c.as_str().to_string())
+            .collect();
+        codes.push(code.as_str().to_string());
+        Ok(self.store.regions_by_codes(&codes).await?)
+    }
+
+    /// Whether the actor's account is linked to a resident of the register (a resident's own pages).
+    pub async fn is_linked_to_resident(&self, actor: &Actor) -> AppResult<bool> {
+        Ok(self.store.user_resident_id(actor.user_id).await?.is_some())
+    }
+}

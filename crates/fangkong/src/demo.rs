@@ -8,11 +8,11 @@ use anyhow::{Context, Result};
 use clap::Args;
 use fangkong_app::auth::NewUser;
 use fangkong_app::door_visits::DoorVisitForm;
-use fangkong_app::{Actor, App, Store, SystemClock};
+use fangkong_app::{App, Store, SystemClock};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
 
-use fangkong_seed::{region_path_name, seed_actor, seed_population};
+use fangkong_seed::{region_path_name, seed_population};
 
 /// 藁城区: where the January 2021 Shijiazhuang outbreak began (小果庄村, 增村镇).
 const GAOCHENG: &str = "130109";
@@ -298,10 +298,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
 
 /// Visits about 60% of the grid's households, some with arrivals from elsewhere.
 async fn seed_door_visits(app: &App, grid: &RegionCode) -> Result<usize> {
-    let actor = Actor {
-        display_name: "网格员 王芳".into(),
-        ..seed_actor()
-    };
+    let actor =
+        fangkong_seed::seed_actor_as(fangkong_domain::role::Role::Administrator, "网格员 王芳");
     let households = app
         .store
         .households_in_grid(grid.as_str(), "", 10_000)

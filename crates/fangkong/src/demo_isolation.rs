@@ -15,7 +15,6 @@ use fangkong_app::isolation::{
 use fangkong_app::{Actor, App};
 use fangkong_domain::isolation::PersonCategory;
 use fangkong_domain::region::RegionCode;
-use fangkong_seed::seed_actor;
 
 #[derive(Debug, Default)]
 pub struct SeededIsolation {
@@ -33,10 +32,12 @@ pub struct SeededIsolation {
 const MIN_MEASURES: usize = 400;
 
 pub async fn seed_isolation(app: &App, county: &RegionCode) -> Result<SeededIsolation> {
-    let actor = Actor {
-        jurisdiction: county.clone(),
-        ..seed_actor()
-    };
+    let actor = Actor::seeding(
+        fangkong_domain::role::Role::Administrator,
+        county.clone(),
+        "seed",
+        "数据初始化",
+    );
     let mut out = SeededIsolation::default();
     app.sync_isolation_events().await?;
     let today = app.today();

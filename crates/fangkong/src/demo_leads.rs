@@ -17,7 +17,6 @@ use fangkong_app::{Actor, App, FixedClock};
 use fangkong_domain::leads::PUSH_COLUMNS;
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
-use fangkong_seed::seed_actor;
 
 pub struct SeededLeads {
     /// Leads in the county after seeding (investigation contacts included).
@@ -31,13 +30,12 @@ pub struct SeededLeads {
 }
 
 fn actor(role: Role, jurisdiction: &str, username: &str, display_name: &str) -> Result<Actor> {
-    Ok(Actor {
+    Ok(Actor::seeding(
         role,
-        jurisdiction: RegionCode::parse(jurisdiction).map_err(anyhow::Error::msg)?,
-        username: username.into(),
-        display_name: display_name.into(),
-        ..seed_actor()
-    })
+        RegionCode::parse(jurisdiction).map_err(anyhow::Error::msg)?,
+        username,
+        display_name,
+    ))
 }
 
 fn controlled(measure: &str, note: &str) -> OutcomeForm {
@@ -468,7 +466,7 @@ mod tests {
             .unwrap();
         assert!(late.rows.iter().any(|l| !l.in_time) && late.rows.iter().any(|l| l.in_time));
         let push = app
-            .lead_import_report(&seed_actor(), seeded.push_import_id)
+            .lead_import_report(&fangkong_seed::seed_actor(), seeded.push_import_id)
             .await
             .unwrap();
         assert_eq!(push.problem_rows, 2);

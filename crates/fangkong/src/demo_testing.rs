@@ -14,11 +14,10 @@ use fangkong_app::lab_results::ResultInput;
 use fangkong_app::mass_testing::{
     AntigenForm, RoundForm, SamplingBatch, ScanAction, ScanInput, SiteForm,
 };
-use fangkong_app::{Actor, App, FixedClock};
+use fangkong_app::{App, FixedClock};
 use fangkong_domain::mass_testing::TubeBarcode;
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
-use fangkong_seed::seed_actor;
 use futures::StreamExt;
 
 pub struct DemoRound {
@@ -53,21 +52,9 @@ pub async fn seed_round(
     let opened = Utc::now() - Duration::hours(12);
     let clock = Arc::new(FixedClock::new(opened));
     let app = App::new(live.store.clone(), clock.clone());
-    let commander = Actor {
-        display_name: "藁城区指挥部".into(),
-        role: Role::Commander,
-        ..seed_actor()
-    };
-    let sampler = Actor {
-        display_name: sampler_name.into(),
-        role: Role::Sampler,
-        ..seed_actor()
-    };
-    let lab = Actor {
-        display_name: lab_name.into(),
-        role: Role::Lab,
-        ..seed_actor()
-    };
+    let commander = fangkong_seed::seed_actor_as(Role::Commander, "藁城区指挥部");
+    let sampler = fangkong_seed::seed_actor_as(Role::Sampler, sampler_name);
+    let lab = fangkong_seed::seed_actor_as(Role::Lab, lab_name);
     let (lower, upper) = county.subtree_range();
     let villages = app.store.villages_in(&lower, &upper).await?;
     let outbreak_township = &outbreak_village[..9];
@@ -355,11 +342,7 @@ pub async fn seed_round(
 
 /// A few antigen self-tests in the grid worker's grid, one of them positive.
 pub async fn seed_antigen(live: &App, grid: &RegionCode) -> Result<usize> {
-    let worker = Actor {
-        display_name: "网格员 王芳".into(),
-        role: Role::GridWorker,
-        ..seed_actor()
-    };
+    let worker = fangkong_seed::seed_actor_as(Role::GridWorker, "网格员 王芳");
     let residents = live.store.residents_in_grid(grid.as_str(), 0, 40).await?;
     let mut reported = 0;
     for (k, resident) in residents.iter().enumerate().step_by(8) {

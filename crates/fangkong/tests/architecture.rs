@@ -144,3 +144,39 @@ fn the_domain_reads_no_clock_and_no_files() {
         }
     }
 }
+
+/// The jurisdiction boundary holds by construction: `web` reaches data only through `app`'s
+/// functions (which take the `Actor` and check role and jurisdiction), never through the store, and
+/// acts only as the user a session proves. `Actor` has a private field, so only `app` can write one;
+/// the one public constructor, `Actor::seeding`, belongs to the data-loading tools.
+#[test]
+fn web_reaches_data_only_through_app_and_never_makes_or_changes_an_actor() {
+    for file in rust_files(&workspace().join("crates/web/src")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (forbidden, why) in [
+            (".store", "reaches the store past app's checks"),
+            ("fangkong_store", "names the store crate"),
+            ("sqlx", "names the database driver"),
+            ("Actor::seeding", "makes an actor no session proves"),
+            ("seed_actor", "makes an actor no session proves"),
+            (".jurisdiction =", "changes an actor's jurisdiction"),
+            (".role =", "changes an actor's role"),
+            (".user_id =", "changes an actor's user"),
+        ] {
+            assert!(
+                !text.contains(forbidden),
+                "{} {why} ({forbidden}); go through an app function",
+                file.display()
+            );
+        }
+    }
+    let web_manifest = std::fs::read_to_string(workspace().join("crates/web/Cargo.toml")).unwrap();
+    let normal = web_manifest
+        .split("[dev-dependencies]")
+        .next()
+        .unwrap_or_default();
+    assert!(
+        !normal.contains("fangkong-seed"),
+        "web must not depend on the seeding tools outside its tests"
+    );
+}

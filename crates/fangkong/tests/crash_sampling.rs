@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 const RESIDENTS: u64 = 12_000;
 const TABLES: usize = 6;
 const SCANS_PER_REQUEST: usize = 40;
-const PASSWORD: &str = "sampler-password";
+const PASSWORD: &str = "table-scan-pass-7";
 
 async fn open(dir: &std::path::Path) -> App {
     App::new(

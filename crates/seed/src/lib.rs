@@ -14,14 +14,17 @@ use fangkong_sim::{PopulationGenerator, PopulationPlan, RegionNames, VillageRef,
 
 /// The actor the seeding runs as: shown in the audit log as "seed".
 pub fn seed_actor() -> Actor {
-    Actor {
-        user_id: 0,
-        username: "seed".into(),
-        display_name: "数据初始化".into(),
-        role: Role::Administrator,
-        jurisdiction: RegionCode::parse("13").expect("13 is Hebei's code"),
-        client_addr: "local".into(),
-    }
+    seed_actor_as(Role::Administrator, "数据初始化")
+}
+
+/// The seeding actor in another role (the demo's simulated commander, sampler, lab …), province-wide.
+pub fn seed_actor_as(role: Role, display_name: &str) -> Actor {
+    Actor::seeding(
+        role,
+        RegionCode::parse("13").expect("13 is Hebei's code"),
+        "seed",
+        display_name,
+    )
 }
 
 pub struct SeededPopulation {

@@ -182,23 +182,11 @@ async fn leads_page(
         .map(|c| (c.clone(), c.rate_label()))
         .collect();
     // The path from the jurisdiction down to the region shown.
-    let mut crumbs = Vec::new();
-    let top = actor.jurisdiction.as_str().len();
-    if let Ok(code) = fangkong_domain::region::RegionCode::parse(&o.region_code) {
-        let mut codes: Vec<String> = code
-            .ancestors()
-            .into_iter()
-            .filter(|c| c.as_str().len() >= top)
-            .map(|c| c.as_str().to_string())
-            .collect();
-        codes.push(o.region_code.clone());
-        crumbs = state
-            .app
-            .store
-            .regions_by_codes(&codes)
-            .await
-            .unwrap_or_default();
-    }
+    let crumbs = state
+        .app
+        .region_path_within(actor, &o.region_code)
+        .await
+        .map_err(|e| page.error(e))?;
     let q = ListQuery {
         region: o.region_code.clone(),
         ..q
@@ -768,11 +756,9 @@ async fn self_report_render(
         .map_err(|e| page.error(e))?;
     let linked = state
         .app
-        .store
-        .user_resident_id(actor.user_id)
+        .is_linked_to_resident(actor)
         .await
-        .map_err(|e| page.error(e.into()))?
-        .is_some();
+        .map_err(|e| page.error(e))?;
     let mut layout = page.layout("self_report");
     layout.flash = flash;
     Ok(render(&SelfReportPage {

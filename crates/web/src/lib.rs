@@ -181,17 +181,7 @@ pub(crate) fn status_of(error: &AppError) -> StatusCode {
 /// Logs internal errors without personal data: database errors are reduced to their message (never
 /// the detail, which for a unique violation would contain the duplicated value).
 pub(crate) fn log_if_internal(error: &AppError) {
-    match error {
-        AppError::Store(fangkong_app::StoreError::Database(sqlx_error)) => {
-            let text = match sqlx_error.as_database_error() {
-                Some(db) => format!("database: {}", db.message()),
-                // Other sqlx errors (pool timeout, io) carry no row values.
-                None => format!("database: {sqlx_error}"),
-            };
-            tracing::error!(error = %text, "request failed");
-        }
-        AppError::Store(other) => tracing::error!(error = %other, "request failed"),
-        AppError::Internal(text) => tracing::error!(error = %text, "request failed"),
-        _ => {}
+    if let Some(text) = error.internal_log_text() {
+        tracing::error!(error = %text, "request failed");
     }
 }

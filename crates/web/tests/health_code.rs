@@ -496,6 +496,7 @@ async fn a_flooding_device_is_shed_while_another_device_keeps_checking() {
         verify_concurrency_limit: 64,
         verify_checkpoint_limit: 64,
         verify_client_limit: 1,
+        ..Default::default()
     })
     .await;
     let commander = server.login("commander").await;

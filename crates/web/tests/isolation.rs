@@ -84,10 +84,12 @@ async fn api_token(server: &TestServer, username: &str) -> String {
 async fn every_isolation_page_renders_for_the_roles_the_navigation_shows_it_to() {
     let server = start().await;
     let (close, home, case) = measures(&server).await;
-    let actor = fangkong_app::Actor {
-        jurisdiction: RegionCode::parse("130109").unwrap(),
-        ..fangkong_seed::seed_actor()
-    };
+    let actor = fangkong_app::Actor::seeding(
+        fangkong_domain::role::Role::Administrator,
+        RegionCode::parse("130109").unwrap(),
+        "seed",
+        "数据初始化",
+    );
     let site = server
         .app
         .create_isolation_site(

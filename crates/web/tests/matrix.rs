@@ -254,6 +254,10 @@ enum Kind {
     Vehicle,
     Transfer,
     Slug,
+    /// A user account of the township (administrators manage the users of their jurisdiction).
+    User,
+    /// A move-in request (迁入申请).
+    MoveIn,
 }
 
 use Kind::*;
@@ -332,6 +336,9 @@ impl Entry {
         self.query = query;
         self
     }
+    /// Records a hole the matrix has found but that is not fixed yet, so the test stays green while
+    /// naming it. No entry carries one today (the import-run and audit-log holes were closed).
+    #[allow(dead_code)]
     const fn known_hole(mut self, what: &'static str) -> Entry {
         self.known_hole = Some(what);
         self
@@ -385,14 +392,58 @@ const MATRIX: &[Entry] = &[
             "an import run inside needs a file upload by a township user",
         ),
     )
-    .k(&[Import])
-    .known_hole(
-        "import_run lets any administrator read any run: a township administrator downloads the \
-         problem rows (full personal data) of a province import",
-    ),
+    .k(&[Import]),
     e("POST", "/export", Body),
-    e("GET", "/audit", Area)
-        .known_hole("a township administrator reads the whole audit log, outside actions included"),
+    e("GET", "/audit", Area),
+    // Accounts (issue 11): administrators manage the users of their jurisdiction; everyone their own password.
+    e("DELETE", "/api/session", Session),
+    e("GET", "/me/password", Own),
+    e("POST", "/me/password", Own),
+    e("GET", "/users/{id}", scoped("administrator")).k(&[User]),
+    e("POST", "/users/{id}/disable", scoped("administrator")).k(&[User]),
+    e("POST", "/users/{id}/enable", scoped("administrator")).k(&[User]),
+    e("POST", "/users/{id}/logout-all", scoped("administrator")).k(&[User]),
+    e("POST", "/users/{id}/password", scoped("administrator")).k(&[User]),
+    e("POST", "/users/{id}/role", scoped("administrator")).k(&[User]),
+    // Moving people (迁移网格, 迁入申请).
+    e("GET", "/residents/{id}/move", scoped("grid_worker")).k(&[Resident]),
+    e("POST", "/residents/{id}/move", scoped("grid_worker")).k(&[Resident]),
+    e("POST", "/api/residents/{id}/move", scoped("grid_worker")).k(&[Resident]),
+    e("GET", "/residents/move-ins", Area),
+    e("GET", "/residents/move-ins/new", Area),
+    e("POST", "/residents/move-ins/new", Body),
+    e("GET", "/api/move-ins", Area),
+    e("POST", "/api/move-ins", Body),
+    e(
+        "GET",
+        "/residents/move-ins/{id}",
+        not_inside("grid_worker", NO_MOVE_IN),
+    )
+    .k(&[MoveIn]),
+    e(
+        "POST",
+        "/residents/move-ins/{id}/decide",
+        not_inside("grid_worker", NO_MOVE_IN),
+    )
+    .k(&[MoveIn]),
+    e(
+        "GET",
+        "/api/move-ins/{id}",
+        not_inside("grid_worker", NO_MOVE_IN),
+    )
+    .k(&[MoveIn]),
+    e(
+        "POST",
+        "/api/move-ins/{id}/decision",
+        not_inside("grid_worker", NO_MOVE_IN),
+    )
+    .k(&[MoveIn]),
+    e(
+        "POST",
+        "/api/isolation/measures/{id}/reveal",
+        scoped("isolation_site"),
+    )
+    .k(&[Measure]),
     e("GET", "/users", Area),
     e("POST", "/users", Body),
     e("GET", "/modules/{slug}", Own).k(&[Slug]),
@@ -589,11 +640,7 @@ const MATRIX: &[Entry] = &[
         "/leads/imports/{id}/problems.csv",
         not_inside("commander", NO_LEAD_IMPORT),
     )
-    .k(&[LeadImport])
-    .known_hole(
-        "lead_import_run lets any administrator read any run: a township administrator downloads \
-         the problem rows of a province push",
-    ),
+    .k(&[LeadImport]),
     e("GET", "/leads/{id}", scoped("grid_worker")).k(&[Lead]),
     e("POST", "/leads/{id}/outcome", scoped("grid_worker")).k(&[Lead]),
     e("POST", "/leads/{id}/assign", scoped("commander")).k(&[Lead]),
@@ -734,6 +781,7 @@ const OUTSIDE_TOWNSHIP: &str = "130109100"; // 廉州镇
 const INSIDE_TOWNSHIP: &str = "130109110"; // 增村镇
 /// Every outside object with a name carries this word; no answer to an inside user may contain it.
 const OUTSIDE_MARK: &str = "界外";
+const NO_MOVE_IN: &str = "a move-in request needs a person registered in one township and a request filed by another; its id here exists nowhere";
 const ROLES: [(&str, Role); 12] = [
     ("commander", Role::Commander),
     ("epidemiologist", Role::Epidemiologist),
@@ -786,6 +834,21 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
     t.insert(BoxCode, "XH999999999".into());
     t.insert(IsolationTest, "999995".into());
     t.insert(Admission, "999996".into());
+    t.insert(MoveIn, "999997".into());
+    let account = app
+        .create_user_unchecked(
+            &NewUser {
+                username: format!("account{township}"),
+                display_name: format!("{mark}网格员账号"),
+                role: Role::GridWorker,
+                jurisdiction: RegionCode::parse(grid).expect("grid"),
+                password: PASSWORD.into(),
+            },
+            "test",
+        )
+        .await
+        .expect("account");
+    t.insert(User, account.to_string());
 
     let area = app
         .designate_risk_area(
