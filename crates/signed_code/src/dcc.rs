@@ -1216,7 +1216,13 @@ mod schema_tests {
     #[test]
     fn the_embedded_value_sets_are_complete() {
         let sets = value_sets();
-        assert_eq!(sets.countries.len(), 249, "ISO 3166-1 alpha-2");
+        // ISO 3166-1 alpha-2 (249) plus XK (Kosovo), which the EU's country-2-codes value set adds.
+        assert_eq!(
+            sets.countries.len(),
+            250,
+            "the EU country-2-codes value set"
+        );
+        assert!(sets.countries.contains(&"XK".to_owned()));
         assert!(
             sets.countries
                 .iter()
