@@ -238,6 +238,10 @@ struct Failures {
     count: u32,
     last: i64,
     locked_until: i64,
+    /// Attempts admitted and not yet decided (their password is being hashed). They count against
+    /// the free tries, so a burst sent at once cannot slip past the lock before the first failure
+    /// is recorded.
+    in_flight: u32,
 }
 
 /// Failed tries of one username before the next try must wait.
@@ -251,9 +255,23 @@ pub const LOCK_AFTER_ADDR: u32 = 50;
 pub const LOCK_SECONDS: i64 = 5 * 60;
 const FORGET_SECONDS: i64 = 15 * 60;
 const MAX_BACKOFF_SECONDS: i64 = 60;
+/// Names and addresses remembered at most; past it, entries neither locked nor in flight are
+/// dropped first (a flood of made-up names cannot grow the memory without bound).
+const MAX_REMEMBERED: usize = 100_000;
+/// A typed username is remembered by at most this many characters.
+const KEY_CHARS: usize = 64;
+
+fn throttle_keys(username: &str, addr: &str) -> [(String, u32, u32); 2] {
+    let name: String = username.chars().take(KEY_CHARS).collect();
+    let addr: String = addr.chars().take(KEY_CHARS).collect();
+    [
+        (format!("user:{name}"), FREE_TRIES_USER, LOCK_AFTER_USER),
+        (format!("addr:{addr}"), FREE_TRIES_ADDR, LOCK_AFTER_ADDR),
+    ]
+}
 
 impl LoginThrottle {
-    fn refusal(entry: &Failures, free: u32, now: i64) -> Option<AppError> {
+    fn refusal(entry: &Failures, free: u32, lock_after: u32, now: i64) -> Option<AppError> {
         if entry.locked_until > now {
             let minutes = (entry.locked_until - now + 59) / 60;
             return Some(AppError::TooManyAttempts(format!(
@@ -270,58 +288,109 @@ impl LoginThrottle {
                 )));
             }
         }
+        // Attempts in flight count as the failures they may turn out to be: however many are sent at
+        // once, no more guesses get through than the lock allows.
+        if entry.in_flight >= lock_after.saturating_sub(entry.count).max(1) {
+            return Some(AppError::TooManyAttempts(
+                "登录请求过于频繁，请稍后再试".into(),
+            ));
+        }
         None
     }
 
-    /// Refuses at once (before any hashing) when the name or the address must wait.
-    fn check(&self, username: &str, addr: &str, now: i64) -> AppResult<()> {
-        let memory = self
+    /// Admits an attempt (before any hashing) unless the name or the address must wait; the attempt
+    /// counts as in flight until the returned guard records its outcome or is dropped.
+    fn begin(&self, username: &str, addr: &str, now: i64) -> AppResult<LoginAttempt<'_>> {
+        let mut memory = self
             .failures
             .lock()
             .map_err(|_| AppError::Internal("login throttle lock".into()))?;
-        let keyed = [
-            (format!("user:{username}"), FREE_TRIES_USER),
-            (format!("addr:{addr}"), FREE_TRIES_ADDR),
-        ];
-        for (key, free) in keyed {
-            if let Some(entry) = memory.get(&key)
-                && now - entry.last < FORGET_SECONDS.max(entry.locked_until - entry.last)
-                && let Some(refusal) = Self::refusal(entry, free, now)
-            {
-                return Err(refusal);
+        let keys = throttle_keys(username, addr);
+        for (key, free, lock_after) in &keys {
+            if let Some(entry) = memory.get_mut(key) {
+                if now - entry.last >= FORGET_SECONDS && entry.locked_until <= now {
+                    entry.count = 0;
+                }
+                if let Some(refusal) = Self::refusal(entry, *free, *lock_after, now) {
+                    return Err(refusal);
+                }
             }
         }
-        Ok(())
+        if memory.len() > MAX_REMEMBERED {
+            memory.retain(|_, f| {
+                now - f.last < FORGET_SECONDS || f.locked_until > now || f.in_flight > 0
+            });
+            if memory.len() > MAX_REMEMBERED {
+                memory.retain(|_, f| f.locked_until > now || f.in_flight > 0);
+            }
+        }
+        for (key, _, _) in &keys {
+            let entry = memory.entry(key.clone()).or_insert(Failures {
+                last: now,
+                ..Failures::default()
+            });
+            entry.in_flight += 1;
+        }
+        Ok(LoginAttempt {
+            throttle: self,
+            keys,
+            decided: false,
+        })
     }
+}
 
-    fn failed(&self, username: &str, addr: &str, now: i64) {
-        let Ok(mut memory) = self.failures.lock() else {
+/// One admitted login attempt: records its outcome, or on drop (an error before a decision) just
+/// leaves the in-flight count.
+struct LoginAttempt<'a> {
+    throttle: &'a LoginThrottle,
+    keys: [(String, u32, u32); 2],
+    decided: bool,
+}
+
+impl LoginAttempt<'_> {
+    fn failed(mut self, now: i64) {
+        self.decided = true;
+        let Ok(mut memory) = self.throttle.failures.lock() else {
             return;
         };
-        if memory.len() > 100_000 {
-            memory.retain(|_, f| now - f.last < FORGET_SECONDS || f.locked_until > now);
-        }
-        let keyed = [
-            (format!("user:{username}"), LOCK_AFTER_USER),
-            (format!("addr:{addr}"), LOCK_AFTER_ADDR),
-        ];
-        for (key, lock_after) in keyed {
-            let entry = memory.entry(key).or_default();
+        for (key, _, lock_after) in &self.keys {
+            let entry = memory.entry(key.clone()).or_default();
+            entry.in_flight = entry.in_flight.saturating_sub(1);
             if now - entry.last >= FORGET_SECONDS && entry.locked_until <= now {
-                *entry = Failures::default();
+                entry.count = 0;
             }
             entry.count += 1;
             entry.last = now;
-            if entry.count >= lock_after {
+            if entry.count >= *lock_after {
                 entry.locked_until = now + LOCK_SECONDS;
                 entry.count = 0;
             }
         }
     }
 
-    fn succeeded(&self, username: &str) {
-        if let Ok(mut memory) = self.failures.lock() {
-            memory.remove(&format!("user:{username}"));
+    fn succeeded(mut self) {
+        self.decided = true;
+        if let Ok(mut memory) = self.throttle.failures.lock() {
+            let [(user_key, _, _), (addr_key, _, _)] = &self.keys;
+            memory.remove(user_key);
+            if let Some(entry) = memory.get_mut(addr_key) {
+                entry.in_flight = entry.in_flight.saturating_sub(1);
+            }
+        }
+    }
+}
+
+impl Drop for LoginAttempt<'_> {
+    fn drop(&mut self) {
+        if self.decided {
+            return;
+        }
+        if let Ok(mut memory) = self.throttle.failures.lock() {
+            for (key, _, _) in &self.keys {
+                if let Some(entry) = memory.get_mut(key) {
+                    entry.in_flight = entry.in_flight.saturating_sub(1);
+                }
+            }
         }
     }
 }
@@ -415,12 +484,12 @@ impl App {
     ) -> AppResult<NewSession> {
         let username = username.trim();
         let now = self.now_unix();
-        self.login_throttle.check(username, client_addr, now)?;
+        let attempt = self.login_throttle.begin(username, client_addr, now)?;
         let user = self.store.user_by_username(username).await?;
         let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
         let matches = verify_pooled(password, stored_hash).await?;
         let Some(user) = user.filter(|u| matches && !u.disabled) else {
-            self.login_throttle.failed(username, client_addr, now);
+            attempt.failed(now);
             audit(
                 self,
                 None,
@@ -433,7 +502,7 @@ impl App {
             .await?;
             return Err(AppError::BadCredentials);
         };
-        self.login_throttle.succeeded(username);
+        attempt.succeeded();
         let actor = actor_from_parts(
             user.id,
             &user.username,
@@ -731,18 +800,20 @@ impl App {
         new_password: &str,
     ) -> AppResult<()> {
         let now = self.now_unix();
-        self.login_throttle
-            .check(&actor.username, &actor.client_addr, now)?;
+        let attempt = self
+            .login_throttle
+            .begin(&actor.username, &actor.client_addr, now)?;
         let user = self
             .store
             .user_by_id(actor.user_id)
             .await?
             .ok_or(AppError::NotLoggedIn)?;
         if !verify_pooled(current_password, Some(user.password_hash)).await? {
-            self.login_throttle
-                .failed(&actor.username, &actor.client_addr, now);
+            attempt.failed(now);
             return Err(AppError::Invalid("当前密码不对，请重新输入".into()));
         }
+        // The right password: the attempt leaves the in-flight count without clearing earlier failures.
+        drop(attempt);
         if current_password == new_password {
             return Err(AppError::Invalid("新密码不能和当前密码相同".into()));
         }

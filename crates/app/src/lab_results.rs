@@ -182,6 +182,17 @@ fn read_fhir(bytes: &[u8], check: &RowCheck, codes: &NaaCodes) -> AppResult<Vec<
         .collect())
 }
 
+/// The largest FHIR document read (file or API body): its JSON tree is held whole while it is
+/// checked, so this bounds the memory one upload can take.
+pub const FHIR_DOCUMENT_LIMIT: usize = 16 * 1024 * 1024;
+
+fn fhir_too_large() -> AppError {
+    AppError::TooLarge(format!(
+        "FHIR文件最大{}MB：请分成几个文件上传，或用CSV/Excel上传大批结果",
+        FHIR_DOCUMENT_LIMIT / (1024 * 1024)
+    ))
+}
+
 impl App {
     /// The lab's own test codes accepted besides the LOINC list (installation-wide).
     pub async fn local_lab_test_codes(&self) -> AppResult<Vec<LocalTestCode>> {
@@ -272,7 +283,15 @@ impl App {
             ResultFormat::Csv => FileFormat::Csv,
             ResultFormat::Xlsx => FileFormat::Xlsx,
             ResultFormat::Fhir => {
-                // A FHIR document is JSON: parsed whole (the upload limit bounds it).
+                // A FHIR document is JSON, parsed whole into a tree that can take many times the
+                // file's size: refuse a large one before reading it (big volumes come as CSV).
+                let size = tokio::fs::metadata(path)
+                    .await
+                    .map_err(|e| AppError::Internal(format!("read upload: {e}")))?
+                    .len();
+                if size > FHIR_DOCUMENT_LIMIT as u64 {
+                    return Err(fhir_too_large());
+                }
                 let bytes = tokio::fs::read(path)
                     .await
                     .map_err(|e| AppError::Internal(format!("read upload: {e}")))?;
@@ -297,6 +316,9 @@ impl App {
         body: &[u8],
     ) -> AppResult<ResultUploadReport> {
         actor.require(Permission::UploadLabResults)?;
+        if body.len() > FHIR_DOCUMENT_LIMIT {
+            return Err(fhir_too_large());
+        }
         let codes = self.lab_test_codes().await?;
         let parsed = read_fhir(body, &self.lab_check(actor), &codes)?;
         self.ingest_parsed(actor, "api", "fhir", parsed).await

@@ -552,6 +552,17 @@ fn within(actor: &Actor, code: &str) -> bool {
 
 /// The resident's row with a new grid, household, address and relation: checked by the same rules as
 /// an import row, with its content hash recomputed.
+/// Whether every problem of a `problems_error` message concerns a destination column (what the
+/// requester of a move-in typed).
+fn destination_problem_only(message: &str) -> bool {
+    const DESTINATION: [&str; 4] = ["现住址", "户编号", "与户主关系", "网格编码"];
+    message.split('；').all(|problem| {
+        DESTINATION
+            .iter()
+            .any(|c| problem.starts_with(&format!("{c}：")))
+    })
+}
+
 fn moved_row(
     record: &ResidentRecord,
     to: &Destination,
@@ -689,7 +700,15 @@ impl App {
             ));
         }
         // The destination is checked by the import rules now, so a refusal comes before the request.
-        let write = moved_row(&record, &form.to, self.today())?;
+        // Only problems with what the requester typed are told; a problem with the stored row (a name
+        // with lost characters, say) would echo a person of another jurisdiction, so it is named only
+        // as needing the current jurisdiction's correction.
+        let write = moved_row(&record, &form.to, self.today()).map_err(|e| match e {
+            AppError::Invalid(message) if !destination_problem_only(&message) => AppError::Invalid(
+                "此人在原辖区的登记信息有误，需由原辖区更正后才能提交迁入申请".into(),
+            ),
+            other => other,
+        })?;
         if let Some(h) = self.store.household(&write.household_number).await?
             && h.grid_code != write.grid_code
         {
@@ -928,5 +947,22 @@ impl App {
             }
             None => Err(AppError::OutsideJurisdiction),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::destination_problem_only;
+
+    #[test]
+    fn only_problems_with_the_typed_destination_are_told_to_a_move_in_requester() {
+        assert!(destination_problem_only("户编号：户编号应为19位数字"));
+        assert!(destination_problem_only(
+            "现住址：请填写现住址；网格编码：网格编码不存在"
+        ));
+        assert!(!destination_problem_only("姓名：姓名“李?华”中有问号"));
+        assert!(!destination_problem_only(
+            "户编号：户编号应为19位数字；出生日期：日期不对"
+        ));
     }
 }

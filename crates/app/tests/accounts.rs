@@ -352,3 +352,49 @@ async fn administrators_manage_accounts_inside_their_jurisdiction(backend: Backe
     }
     assert!(!details.iter().any(|d| d.contains("xin-mima")));
 }
+
+story!(
+    a_burst_of_guesses_sent_at_once_gets_no_more_tries_than_the_lock_allows,
+    burst_story_sqlite,
+    burst_story_postgres
+);
+
+/// Review finding: the throttle recorded a failure only after argon2 answered, so guesses sent all
+/// at once were all admitted before the first failure was counted. Attempts in flight now count.
+async fn a_burst_of_guesses_sent_at_once_gets_no_more_tries_than_the_lock_allows(backend: Backend) {
+    let (app, _guard) = fresh_app(backend).await;
+    seed(&app).await;
+    let attempts = (0..40).map(|i| {
+        let app = app.clone();
+        async move {
+            app.login("worker_a", &format!("wrong-guess-{i}"), "10.9.9.9")
+                .await
+        }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let hashed = answers
+        .iter()
+        .filter(|a| matches!(a, Err(AppError::BadCredentials)))
+        .count();
+    let throttled = answers
+        .iter()
+        .filter(|a| matches!(a, Err(AppError::TooManyAttempts(_))))
+        .count();
+    let errors: Vec<String> = answers
+        .iter()
+        .map(|a| a.as_ref().err().map(|e| e.to_string()).unwrap_or_default())
+        .collect();
+    assert_eq!(hashed + throttled, 40, "{errors:?}");
+    assert!(
+        hashed <= auth::LOCK_AFTER_USER as usize,
+        "{hashed} guesses were checked; the lock allows {}",
+        auth::LOCK_AFTER_USER
+    );
+    // The name is now locked: even the right password waits.
+    let right = app.login("worker_a", PASSWORD, "10.9.9.10").await;
+    assert!(
+        matches!(right, Err(AppError::TooManyAttempts(_))),
+        "{:?}",
+        right.err()
+    );
+}

@@ -506,3 +506,39 @@ story!(
     csv_exports_do_not_carry_formulas_sqlite,
     csv_exports_do_not_carry_formulas_postgres
 );
+
+/// Review finding: a FHIR document is parsed whole into a JSON tree many times its size, so a large
+/// `.json` result file (the upload route takes 1 GiB) could take tens of GB. Now a document over
+/// the FHIR limit is refused, as a file or an API body, before it is read.
+async fn a_large_fhir_document_is_refused_before_it_is_read(backend: Backend) {
+    let (app, guard) = fresh_app(backend).await;
+    let world = seed(&app).await;
+    let path = guard.path("results.json");
+    let limit = fangkong_app::lab_results::FHIR_DOCUMENT_LIMIT;
+    let mut file = std::fs::File::create(&path).unwrap();
+    file.write_all(b"[").unwrap();
+    let zeros = "0,".repeat(1024 * 1024);
+    for _ in 0..(limit / zeros.len() + 1) {
+        file.write_all(zeros.as_bytes()).unwrap();
+    }
+    file.write_all(b"0]").unwrap();
+    drop(file);
+    let refused = app
+        .upload_lab_results(&world.lab, &path, "results.json")
+        .await;
+    match refused {
+        Err(AppError::TooLarge(message)) => assert!(message.contains("16MB"), "{message}"),
+        other => panic!(
+            "expected TooLarge, got {:?}",
+            other.map(|r| r.upload.rows_total)
+        ),
+    }
+    let body = std::fs::read(&path).unwrap();
+    let refused = app.submit_fhir_results(&world.lab, &body).await;
+    assert!(matches!(refused, Err(AppError::TooLarge(_))));
+}
+story!(
+    a_large_fhir_document_is_refused_before_it_is_read,
+    large_fhir_sqlite,
+    large_fhir_postgres
+);

@@ -652,6 +652,16 @@ impl Store {
         let w = &m.write;
         let outcome = with_pool!(self, pool => {
             let mut tx = begin_locked!(self, pool, RESIDENT_WRITER_LOCK);
+            // Like every resident write, a move waits for a first bulk load to finish (its household
+            // could collide with a row still to be loaded).
+            let check = match self {
+                Store::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'residents_by_document'",
+                Store::Postgres(_) => "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'residents_by_document'",
+            };
+            let present: i64 = sqlx::query_scalar(check).fetch_one(&mut *tx).await?;
+            if present == 0 {
+                return Err(StoreError::BulkLoadInProgress);
+            }
             let current: Option<String> = sqlx::query_scalar("SELECT grid_code FROM residents WHERE id = $1")
                 .bind(m.resident_id)
                 .fetch_optional(&mut *tx)
@@ -724,14 +734,21 @@ impl Store {
                 .await?;
             }
             if let Some((request, decided_by)) = &m.move_in {
-                sqlx::query(
-                    "UPDATE move_ins SET status = 'approved', decided_by = $1, decided_at = $2 WHERE id = $3",
+                // Guarded by 'pending' in the UPDATE itself: a refusal committed by another office
+                // since the read above (PostgreSQL's read committed) wins, and nothing moves.
+                let approved = sqlx::query(
+                    "UPDATE move_ins SET status = 'approved', decided_by = $1, decided_at = $2 \
+                     WHERE id = $3 AND status = 'pending'",
                 )
                 .bind(decided_by)
                 .bind(now)
                 .bind(*request)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+                if approved != 1 {
+                    return Ok(MoveOutcome::Stale);
+                }
                 sqlx::query(
                     "UPDATE move_ins SET status = 'refused', decided_by = $1, decided_at = $2, \
                      decision_reason = '此人已按另一份迁入申请迁出' \

@@ -117,7 +117,9 @@ pub fn api() -> Router<AppState> {
         )
         .route(
             "/lab/fhir",
-            post(api_lab_fhir).layer(DefaultBodyLimit::max(LAB_BODY_LIMIT)),
+            post(api_lab_fhir).layer(DefaultBodyLimit::max(
+                fangkong_app::lab_results::FHIR_DOCUMENT_LIMIT,
+            )),
         )
         .route(
             "/lab/uploads",

@@ -41,6 +41,8 @@ impl Limits {
     pub const SHEETS_SEARCHED: usize = 20;
     /// Rows looked at for the header (title rows and merged headers above it).
     pub const HEADER_SEARCH_ROWS: usize = 10;
+    /// Lines (blank ones included) looked at while searching for the header.
+    pub const HEADER_SEARCH_LINES: usize = 10_000;
 }
 
 const MB: u64 = 1024 * 1024;
@@ -164,13 +166,17 @@ fn deliver(
 ) -> AppResult<Option<i64>> {
     let mut buffered: Vec<FileLine> = Vec::new();
     let mut non_empty = 0;
+    let mut scanned = 0;
     let mut header_at = None;
-    while non_empty < Limits::HEADER_SEARCH_ROWS {
+    // Blank lines are neither buffered nor counted as rows (every caller skips them), but they are
+    // counted as scanned: a file of nothing but blank lines must not be held in memory.
+    while non_empty < Limits::HEADER_SEARCH_ROWS && scanned < Limits::HEADER_SEARCH_LINES {
         let Some(line) = lines.next_line()? else {
             break;
         };
+        scanned += 1;
         match &line {
-            FileLine::Cells(_, cells) if cells.iter().all(|c| c.is_empty()) => {}
+            FileLine::Cells(_, cells) if cells.iter().all(|c| c.is_empty()) => continue,
             FileLine::Cells(row, cells) if is_header(cells) => {
                 header_at = Some((buffered.len(), *row));
                 buffered.push(line);
@@ -805,6 +811,57 @@ mod tests {
                 FileLine::Cells(1_048_576, vec![]),
             ]
         );
+    }
+
+    /// A source of `total` blank lines that counts how many were pulled.
+    struct BlankLines {
+        total: usize,
+        pulled: std::rc::Rc<std::cell::Cell<usize>>,
+    }
+
+    impl Lines for BlankLines {
+        fn next_line(&mut self) -> AppResult<Option<FileLine>> {
+            let n = self.pulled.get();
+            if n == self.total {
+                return Ok(None);
+            }
+            self.pulled.set(n + 1);
+            Ok(Some(FileLine::Cells(n as i64 + 1, vec![String::new(); 2])))
+        }
+    }
+
+    #[test]
+    fn a_file_of_blank_lines_is_streamed_not_held_while_the_header_is_searched() {
+        // Review finding: blank lines were buffered without limit while the header was looked for,
+        // so a 1 GiB upload of ",\n" lines held tens of GB. Now the search gives up after
+        // HEADER_SEARCH_LINES lines and blank lines are never buffered.
+        let pulled = std::rc::Rc::new(std::cell::Cell::new(0));
+        let mut source = BlankLines {
+            total: 1_000_000,
+            pulled: pulled.clone(),
+        };
+        let mut pulled_at_first_delivery = None;
+        let mut delivered = 0;
+        deliver(
+            &mut source,
+            &|cells: &[String]| cells[0] == "姓名",
+            &mut |_line| {
+                pulled_at_first_delivery.get_or_insert(pulled.get());
+                delivered += 1;
+                true
+            },
+        )
+        .unwrap();
+        assert!(
+            pulled_at_first_delivery.is_some_and(|n| n <= Limits::HEADER_SEARCH_LINES + 1),
+            "{pulled_at_first_delivery:?} lines pulled before the first was handed on"
+        );
+        assert_eq!(
+            pulled.get(),
+            1_000_000,
+            "the rest is streamed to the caller"
+        );
+        assert!(delivered >= 1_000_000 - Limits::HEADER_SEARCH_LINES);
     }
 
     #[test]
