@@ -411,7 +411,13 @@ impl App {
         rebuilt?;
         let summary = read?;
         self.store
-            .record_import_progress(import_id, &[], counters, Some(self.now_unix()))
+            .record_import_progress(
+                import_id,
+                &[],
+                counters,
+                Some(self.now_unix()),
+                self.now_unix(),
+            )
             .await?;
         audit_by(
             self,
@@ -461,7 +467,13 @@ impl App {
                 Ok(chunk) => chunk,
                 Err(e) => {
                     self.store
-                        .record_import_progress(import_id, &[], counters, Some(self.now_unix()))
+                        .record_import_progress(
+                            import_id,
+                            &[],
+                            counters,
+                            Some(self.now_unix()),
+                            self.now_unix(),
+                        )
                         .await?;
                     return Err(e);
                 }
@@ -515,8 +527,11 @@ impl App {
             }
             counters.rows_total += chunk.rows_seen;
             counters.problems = problem_rows.len() as i64;
+            // The counters follow every committed chunk (written right after its transaction, so
+            // at most one chunk behind): a run cut short by a crash still says what it committed,
+            // and its heartbeat stops, so a later pass marks it interrupted.
             self.store
-                .record_import_progress(import_id, &problems, counters, None)
+                .record_import_progress(import_id, &problems, counters, None, self.now_unix())
                 .await?;
         }
         Ok((counters, first_problems))

@@ -401,6 +401,7 @@ impl App {
             unchanged: 0,
             problems: 0,
             positives: 0,
+            interrupted_at: None,
         };
         upload.id = self.store.insert_result_upload(&upload).await?;
         let (lower, upper) = actor.jurisdiction_range();
@@ -468,7 +469,11 @@ impl App {
             }
             // The counters follow every committed chunk: a run cut short by a crash still says
             // what it committed.
-            if let Err(e) = self.store.finish_result_upload(&upload).await {
+            if let Err(e) = self
+                .store
+                .finish_result_upload(&upload, self.now_unix())
+                .await
+            {
                 failure = Some(AppError::from(e));
                 break;
             }
@@ -476,7 +481,9 @@ impl App {
             shown.extend(problems.into_iter().take(room));
         }
         upload.finished_at = Some(self.now_unix());
-        self.store.finish_result_upload(&upload).await?;
+        self.store
+            .finish_result_upload(&upload, self.now_unix())
+            .await?;
         if upload.applied >= 10_000 {
             self.store.refresh_testing_statistics().await?;
         }

@@ -269,6 +269,9 @@ pub struct LeadImportReport {
     pub unchanged: i64,
     pub problem_rows: i64,
     pub problems: Vec<ProblemLine>,
+    /// When a crash cut the import short (found by [`App::mark_interrupted_runs`]): the counts
+    /// are what it had committed.
+    pub interrupted_at: Option<i64>,
 }
 
 /// Where a lead goes.
@@ -1223,6 +1226,8 @@ impl App {
             .await?;
         let now = self.now_unix();
         let mut problems: Vec<ImportProblemRecord> = Vec::new();
+        // Problems before this index are stored already (with an earlier chunk's progress).
+        let mut written_problems = 0_usize;
         let mut problem_rows = 0_i64;
         let mut rows_total = 0_i64;
         let mut batch: Vec<LeadRecord> = Vec::new();
@@ -1283,6 +1288,23 @@ impl App {
                     }
                 }
                 batch.clear();
+                // The counters and the chunk's problems follow every committed chunk (written
+                // right after its transaction, so at most one chunk behind): an import cut short
+                // by a crash still says what it committed, and its heartbeat stops, so a later
+                // pass marks it interrupted.
+                self.store
+                    .record_lead_import_progress(
+                        import_id,
+                        &problems[written_problems..],
+                        rows_total,
+                        inserted,
+                        unchanged,
+                        problem_rows,
+                        None,
+                        self.now_unix(),
+                    )
+                    .await?;
+                written_problems = problems.len();
             }
         }
         for id in self.store.insert_leads(&batch).await? {
@@ -1293,13 +1315,14 @@ impl App {
             }
         }
         self.store
-            .finish_lead_import(
+            .record_lead_import_progress(
                 import_id,
-                &problems,
+                &problems[written_problems..],
                 rows_total,
                 inserted,
                 unchanged,
                 problem_rows,
+                Some(self.now_unix()),
                 self.now_unix(),
             )
             .await?;
@@ -1319,6 +1342,7 @@ impl App {
             inserted,
             unchanged,
             problem_rows,
+            interrupted_at: None,
             problems: problems
                 .iter()
                 .take(200)
@@ -1422,6 +1446,7 @@ impl App {
             inserted: run.inserted,
             unchanged: run.unchanged,
             problem_rows: run.problems,
+            interrupted_at: run.interrupted_at,
             problems: problems
                 .into_iter()
                 .map(|p| ProblemLine {

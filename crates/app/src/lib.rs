@@ -20,6 +20,7 @@ pub mod mass_testing;
 pub mod population;
 pub mod regions;
 pub mod risk_areas;
+pub mod runs;
 pub mod scope;
 
 use std::sync::Arc;
@@ -334,7 +335,8 @@ impl App {
     /// Runs, for as long as the server runs, the passes that follow the person-event stream after
     /// the health code's: single positives into cases, contacts into leads, contacts, cases and
     /// landed leads into measures — every 10 s, in that order, so one pass carries a positive as far
-    /// as it goes. A failed pass is logged and taken again next time (each is idempotent).
+    /// as it goes. The same loop marks runs cut short by a crash (see [`crate::runs`]). A failed
+    /// pass is logged and taken again next time (each is idempotent).
     pub fn spawn_event_passes(&self) {
         let app = self.clone();
         tokio::spawn(async move {
@@ -347,6 +349,9 @@ impl App {
                 }
                 if let Err(error) = app.sync_isolation_events().await {
                     tracing::warn!(%error, "isolation: reading person events failed; will retry");
+                }
+                if let Err(error) = app.mark_interrupted_runs().await {
+                    tracing::warn!(%error, "marking interrupted runs failed; will retry");
                 }
                 tokio::time::sleep(std::time::Duration::from_secs(10)).await;
             }

@@ -226,6 +226,8 @@ async fn main() -> Result<()> {
                 backend = app.store.backend_name(),
                 "fangkong serving on http://{listen}"
             );
+            // Runs a crash cut short are marked 已中断 now; one cut short minutes ago, by the pass.
+            app.mark_interrupted_runs().await?;
             app.spawn_code_maintenance();
             app.spawn_event_passes();
             let config = fangkong_web::WebConfig {

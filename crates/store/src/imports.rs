@@ -17,6 +17,9 @@ pub struct ImportRecord {
     pub updated: i64,
     pub unchanged: i64,
     pub problems: i64,
+    /// When a restart or the periodic pass found the run cut short (its counters say what it had
+    /// committed); `finished_at` then holds the same time.
+    pub interrupted_at: Option<i64>,
 }
 
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -48,7 +51,7 @@ pub struct ImportCounters {
     pub problems: i64,
 }
 
-const IMPORT_COLUMNS: &str = "id, started_at, finished_at, username, file_name, format, rows_total, inserted, updated, unchanged, problems";
+const IMPORT_COLUMNS: &str = "id, started_at, finished_at, username, file_name, format, rows_total, inserted, updated, unchanged, problems, interrupted_at";
 
 impl Store {
     pub async fn create_import(
@@ -72,13 +75,16 @@ impl Store {
         Ok(id)
     }
 
-    /// Records problems and the running totals together.
+    /// Records problems and the running totals together, and moves the run's heartbeat
+    /// (`progress_at = now`): a run that writes progress is alive, even if a pass had marked it
+    /// interrupted meanwhile.
     pub async fn record_import_progress(
         &self,
         import_id: i64,
         problems: &[ImportProblemRecord],
         counters: ImportCounters,
         finished_at: Option<i64>,
+        now: i64,
     ) -> StoreResult<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -97,7 +103,7 @@ impl Store {
             }
             sqlx::query(
                 "UPDATE imports SET rows_total = $1, inserted = $2, updated = $3, unchanged = $4, problems = $5, \
-                 finished_at = $6 WHERE id = $7",
+                 finished_at = $6, progress_at = $7, interrupted_at = NULL WHERE id = $8",
             )
             .bind(counters.rows_total)
             .bind(counters.inserted)
@@ -105,6 +111,7 @@ impl Store {
             .bind(counters.unchanged)
             .bind(counters.problems)
             .bind(finished_at)
+            .bind(now)
             .bind(import_id)
             .execute(&mut *tx)
             .await?;
@@ -174,5 +181,35 @@ impl Store {
             .await?
         });
         Ok(problems)
+    }
+}
+
+/// The run tables whose unfinished runs [`Store::mark_interrupted_runs`] looks at.
+const RUN_TABLES: [&str; 3] = ["imports", "result_uploads", "lead_imports"];
+
+impl Store {
+    /// Marks every unfinished run (resident imports, lab result uploads, lead push imports) whose
+    /// last progress — `progress_at`, or `started_at` when it never progressed — is before
+    /// `stale_before` as interrupted: `interrupted_at = finished_at = now`. Its counters stay as
+    /// the last committed chunk left them. A live run moves `progress_at` with every chunk, so it
+    /// is never marked; a marked run stays finished (marking again finds nothing). Returns how
+    /// many runs were marked.
+    pub async fn mark_interrupted_runs(&self, stale_before: i64, now: i64) -> StoreResult<u64> {
+        let mut marked = 0;
+        for table in RUN_TABLES {
+            let sql = format!(
+                "UPDATE {table} SET interrupted_at = $1, finished_at = $1 \
+                 WHERE finished_at IS NULL AND COALESCE(progress_at, started_at) < $2"
+            );
+            marked += with_pool!(self, pool => {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(now)
+                    .bind(stale_before)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            });
+        }
+        Ok(marked)
     }
 }

@@ -116,10 +116,12 @@ pub struct LeadImportRecord {
     pub inserted: i64,
     pub unchanged: i64,
     pub problems: i64,
+    /// When a restart or the periodic pass found the import cut short (its counters say what it
+    /// had committed); `finished_at` then holds the same time.
+    pub interrupted_at: Option<i64>,
 }
 
-const IMPORT_COLUMNS: &str =
-    "id, started_at, finished_at, username, file_name, rows_total, inserted, unchanged, problems";
+const IMPORT_COLUMNS: &str = "id, started_at, finished_at, username, file_name, rows_total, inserted, unchanged, problems, interrupted_at";
 
 /// (child code, status, channel, open leads past the deadline).
 type OverdueCount = (String, String, String, i64);
@@ -456,9 +458,11 @@ impl Store {
         Ok(id)
     }
 
-    /// Stores an import's problems and its totals (in one transaction).
+    /// Stores an import's new problems and its running totals (in one transaction), with
+    /// `finished_at` when the import is done, and moves its heartbeat (`progress_at = now`): an
+    /// import that writes progress is alive, even if a pass had marked it interrupted meanwhile.
     #[allow(clippy::too_many_arguments)]
-    pub async fn finish_lead_import(
+    pub async fn record_lead_import_progress(
         &self,
         import_id: i64,
         problems: &[ImportProblemRecord],
@@ -466,6 +470,7 @@ impl Store {
         inserted: i64,
         unchanged: i64,
         problem_rows: i64,
+        finished_at: Option<i64>,
         now: i64,
     ) -> StoreResult<()> {
         with_pool!(self, pool => {
@@ -485,12 +490,13 @@ impl Store {
             }
             sqlx::query(
                 "UPDATE lead_imports SET rows_total = $1, inserted = $2, unchanged = $3, problems = $4, \
-                 finished_at = $5 WHERE id = $6",
+                 finished_at = $5, progress_at = $6, interrupted_at = NULL WHERE id = $7",
             )
             .bind(rows_total)
             .bind(inserted)
             .bind(unchanged)
             .bind(problem_rows)
+            .bind(finished_at)
             .bind(now)
             .bind(import_id)
             .execute(&mut *tx)

@@ -262,6 +262,9 @@ pub struct ResultUploadRecord {
     pub unchanged: i64,
     pub problems: i64,
     pub positives: i64,
+    /// When a restart or the periodic pass found the upload cut short (its counters say what it
+    /// had committed); `finished_at` then holds the same time.
+    pub interrupted_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
@@ -1211,11 +1214,18 @@ impl Store {
         Ok(id)
     }
 
-    pub async fn finish_result_upload(&self, upload: &ResultUploadRecord) -> StoreResult<()> {
+    /// Writes the upload's counters (and `finished_at` when set) and moves its heartbeat
+    /// (`progress_at = now`): an upload that writes progress is alive, even if a pass had marked
+    /// it interrupted meanwhile.
+    pub async fn finish_result_upload(
+        &self,
+        upload: &ResultUploadRecord,
+        now: i64,
+    ) -> StoreResult<()> {
         with_pool!(self, pool => {
             sqlx::query(
                 "UPDATE result_uploads SET finished_at = $1, rows_total = $2, applied = $3, unchanged = $4, \
-                 problems = $5, positives = $6 WHERE id = $7",
+                 problems = $5, positives = $6, progress_at = $8, interrupted_at = NULL WHERE id = $7",
             )
             .bind(upload.finished_at)
             .bind(upload.rows_total)
@@ -1224,6 +1234,7 @@ impl Store {
             .bind(upload.problems)
             .bind(upload.positives)
             .bind(upload.id)
+            .bind(now)
             .execute(pool)
             .await?;
         });
@@ -1234,7 +1245,7 @@ impl Store {
         let upload = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT id, started_at, finished_at, username, lab_name, file_name, format, rows_total, applied, \
-                 unchanged, problems, positives FROM result_uploads WHERE id = $1",
+                 unchanged, problems, positives, interrupted_at FROM result_uploads WHERE id = $1",
             )
             .bind(id)
             .fetch_optional(pool)
@@ -1247,7 +1258,7 @@ impl Store {
         let uploads = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT id, started_at, finished_at, username, lab_name, file_name, format, rows_total, applied, \
-                 unchanged, problems, positives FROM result_uploads ORDER BY id DESC LIMIT $1",
+                 unchanged, problems, positives, interrupted_at FROM result_uploads ORDER BY id DESC LIMIT $1",
             )
             .bind(limit)
             .fetch_all(pool)

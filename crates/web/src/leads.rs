@@ -580,7 +580,8 @@ async fn reveal_submit(
 struct ImportPage {
     layout: Layout,
     report: Option<LeadImportReport>,
-    recent: Vec<(LeadImportRecord, String)>,
+    /// (run, start time, 已完成 / 进行中 / 已中断).
+    recent: Vec<(LeadImportRecord, String, &'static str)>,
     columns: String,
 }
 
@@ -604,7 +605,8 @@ async fn import_page_with(
         .into_iter()
         .map(|r| {
             let at = beijing_time(r.started_at);
-            (r, at)
+            let status = crate::pages::run_status(r.finished_at, r.interrupted_at);
+            (r, at, status)
         })
         .collect();
     let mut layout = page.layout("leads");

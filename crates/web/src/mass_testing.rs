@@ -1404,6 +1404,8 @@ pub struct UploadRow {
     pub unchanged: i64,
     pub problems: i64,
     pub positives: i64,
+    /// 已完成, 进行中 or 已中断 (a crash cut it short; the counters say what it committed).
+    pub status: &'static str,
 }
 
 #[derive(Template)]
@@ -1437,6 +1439,7 @@ async fn results_page_with(
             unchanged: u.unchanged,
             problems: u.problems,
             positives: u.positives,
+            status: crate::pages::run_status(u.finished_at, u.interrupted_at),
         })
         .collect();
     Ok(render(&ResultsPage {
@@ -1498,6 +1501,7 @@ struct ResultUploadPage {
     layout: crate::pages::Layout,
     r: ResultUploadReport,
     started: String,
+    status: &'static str,
 }
 
 async fn result_upload_page(
@@ -1513,6 +1517,7 @@ async fn result_upload_page(
     Ok(render(&ResultUploadPage {
         layout: page.layout("testing_results"),
         started: beijing_time(r.upload.started_at),
+        status: crate::pages::run_status(r.upload.finished_at, r.upload.interrupted_at),
         r,
     }))
 }

@@ -305,6 +305,16 @@ pub(crate) fn options<T: Copy>(
     all.iter().map(|k| (code(*k), label(*k))).collect()
 }
 
+/// The state of an import or upload run as users read it: 已中断 when a crash cut it short (its
+/// counters say what it had committed), 已完成, or 进行中.
+pub fn run_status(finished_at: Option<i64>, interrupted_at: Option<i64>) -> &'static str {
+    match (finished_at, interrupted_at) {
+        (_, Some(_)) => "已中断",
+        (Some(_), None) => "已完成",
+        (None, None) => "进行中",
+    }
+}
+
 /// Beijing time of a unix timestamp, as users read it.
 pub fn beijing_time(unix: i64) -> String {
     china_offset()
@@ -964,7 +974,8 @@ struct ImportPage {
     columns: String,
     can_import: bool,
     report: Option<ImportReport>,
-    imports: Vec<(ImportRecord, String)>,
+    /// (run, start time, 已完成 / 进行中 / 已中断).
+    imports: Vec<(ImportRecord, String, &'static str)>,
 }
 
 async fn import_page_with(
@@ -988,7 +999,10 @@ async fn import_page_with(
         report,
         imports: imports
             .into_iter()
-            .map(|i| (i.clone(), beijing_time(i.started_at)))
+            .map(|i| {
+                let status = run_status(i.finished_at, i.interrupted_at);
+                (i.clone(), beijing_time(i.started_at), status)
+            })
             .collect(),
     }))
 }

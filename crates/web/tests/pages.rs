@@ -642,3 +642,54 @@ async fn a_grid_worker_registers_a_new_household_member_and_a_mistake_keeps_what
         "the registration is audited"
     );
 }
+
+#[tokio::test]
+async fn a_run_cut_short_by_a_crash_shows_as_interrupted_with_its_counts() {
+    // Security finding L4: a resident import and a lead push import that committed a chunk and
+    // then died stayed "unfinished" forever. Past the staleness bound the pass marks them 已中断,
+    // and the history shows the counts they had committed.
+    let server = start().await;
+    let app = &server.app;
+    let started = app.now_unix();
+    let import = app
+        .store
+        .create_import("gw", "中断的名单.csv", "csv", started)
+        .await
+        .unwrap();
+    app.store
+        .record_import_progress(import, &[], Default::default(), None, started + 2)
+        .await
+        .unwrap();
+    let push = app
+        .store
+        .create_lead_import("gw", "中断的推送.csv", started)
+        .await
+        .unwrap();
+    app.store
+        .record_lead_import_progress(push, &[], 2_000, 1_987, 5, 8, None, started + 3)
+        .await
+        .unwrap();
+    let client = server.login("gw").await;
+    let (_, page) = server.get_text(&client, "/import").await;
+    assert!(!page.contains("已中断"));
+
+    server.clock.advance(chrono::Duration::seconds(
+        fangkong_app::runs::RUN_STALE_AFTER_SECONDS + 60,
+    ));
+    assert_eq!(app.mark_interrupted_runs().await.unwrap(), 2);
+
+    let (_, page) = server.get_text(&client, "/import").await;
+    assert!(page.contains("中断的名单.csv"));
+    assert!(page.contains("已中断"), "the import history says 已中断");
+    let (_, page) = server.get_text(&client, "/leads/import").await;
+    assert!(
+        page.contains("已中断"),
+        "the lead import history says 已中断"
+    );
+    let (_, report) = server
+        .get_text(&client, &format!("/leads/import?report={push}"))
+        .await;
+    assert!(report.contains("id=\"push-interrupted\""));
+    assert!(report.contains("<b id=\"push-inserted\">1987</b>"));
+    assert!(report.contains("<b id=\"push-problems\">8</b>"));
+}
