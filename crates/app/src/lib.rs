@@ -76,7 +76,9 @@ type RememberedSession = (fangkong_store::SessionUser, i64);
 /// The application: the store plus the clock. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct App {
-    pub store: Store,
+    /// Private: pages and the API reach data only through `App`'s functions, which check the role
+    /// and the jurisdiction. The data-loading tools use [`App::store_for_tools`].
+    store: Store,
     clock: Arc<dyn Clock>,
     scan_writer: mass_testing::ScanWriter,
     pub(crate) codes: health_code::CodeRuntime,
@@ -102,6 +104,13 @@ impl App {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// The store itself, for the tools that work below any one user's jurisdiction: the binary's
+    /// bulk loaders, benchmarks and demo seeding, and tests' set-up and checks. `web` never calls it
+    /// (the architecture test fails if it does).
+    pub fn store_for_tools(&self) -> &Store {
+        &self.store
     }
 
     pub fn now_unix(&self) -> i64 {

@@ -733,7 +733,7 @@ async fn risk_areas_step_down_by_the_rules(backend: Backend) {
     // A new infection inside resets the count: the step to low is days away again.
     clock.advance(Duration::days(2));
     let touched = app
-        .store
+        .store_for_tools()
         .record_area_infection(GRID_A1, app.now_unix(), "区域内发现核酸阳性")
         .await
         .unwrap();

@@ -244,7 +244,11 @@ async fn cases_and_contacts_are_classified_by_rule(backend: Backend) {
     assert!(invalid(app.add_contact(epi, case, &via_general).await).contains("密切接触者"));
 
     // The other modules hear of both contacts through person events with the exposure time.
-    let events = app.store.person_events_after(0, 1_000).await.unwrap();
+    let events = app
+        .store_for_tools()
+        .person_events_after(0, 1_000)
+        .await
+        .unwrap();
     let close: Vec<_> = events
         .iter()
         .filter(|e| e.kind == person_event::CLOSE_CONTACT)
@@ -461,7 +465,11 @@ async fn chains_bulletin_and_closing_a_case(backend: Backend) {
         app.update_case(epi, first, &CaseAction::Reported).await,
         Err(AppError::Conflict(_))
     ));
-    let events = app.store.person_events_after(0, 1_000).await.unwrap();
+    let events = app
+        .store_for_tools()
+        .person_events_after(0, 1_000)
+        .await
+        .unwrap();
     assert!(
         events
             .iter()
@@ -483,12 +491,12 @@ async fn chains_bulletin_and_closing_a_case(backend: Backend) {
         },
     ] {
         let walked = app
-            .store
+            .store_for_tools()
             .cases_page((&range.0, &range.1), &filter, None, 2, true)
             .await
             .unwrap();
         let sorted = app
-            .store
+            .store_for_tools()
             .cases_page((&range.0, &range.1), &filter, None, 2, false)
             .await
             .unwrap();
@@ -496,13 +504,13 @@ async fn chains_bulletin_and_closing_a_case(backend: Backend) {
         assert!(!walked.is_empty());
     }
     let walked = app
-        .store
+        .store_for_tools()
         .contacts_page((&range.0, &range.1), "close", None, 10, true)
         .await
         .unwrap();
     assert_eq!(
         walked,
-        app.store
+        app.store_for_tools()
             .contacts_page((&range.0, &range.1), "close", None, 10, false)
             .await
             .unwrap()

@@ -72,7 +72,7 @@ fn person(name: &str) -> Row {
 async fn event(app: &App, admin: &Actor, kind: &str, who: &str, detail: String) {
     let row = person(who);
     let resident = resident_id(app, admin, &row.id_number).await;
-    app.store
+    app.store_for_tools()
         .append_person_event(
             app.now_unix(),
             kind,
@@ -142,7 +142,7 @@ fn vehicle(plate: &str, kind: &str, capacity: &str) -> VehicleForm {
 }
 
 async fn events_of(app: &App, kind: &str) -> usize {
-    app.store
+    app.store_for_tools()
         .person_events_after(0, 10_000)
         .await
         .unwrap()
@@ -223,7 +223,7 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
     // every event (cursor reset) opens nothing either.
     event(&app, admin, "lead_controlled", "李华", lead(2)).await;
     app.sync_isolation_events().await.unwrap();
-    app.store
+    app.store_for_tools()
         .put_setting("isolation_event_cursor", "0")
         .await
         .unwrap();
@@ -352,7 +352,7 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
     let room_id = |n: &str| rooms.iter().find(|r| r.number == n).unwrap().id;
     let wang_id = measure_of(&app, admin, "王建国").await.id;
     assert!(matches!(
-        app.store
+        app.store_for_tools()
             .write_allocation(
                 &[
                     (zhang.id, site_a, room_id("A-201")),
@@ -820,7 +820,7 @@ async fn negatives_release_people_at_home_check_in_and_alarms_are_kept(backend: 
     // The resident at home checks in for herself; a door sensor raises an alarm.
     let zhao = measure_of(&app, admin, "赵敏").await;
     let zhao_resident = resident_id(&app, admin, &person("赵敏").id_number).await;
-    app.store
+    app.store_for_tools()
         .link_user_to_resident(world.resident_user.user_id, zhao_resident)
         .await
         .unwrap();

@@ -171,7 +171,10 @@ async fn every_channel_is_routed_to_the_grid_and_bad_input_is_refused(backend: B
     assert_eq!(detail.lead.deadline - detail.lead.received_at, 24 * 3600);
     assert_eq!(detail.steps.len(), 1);
     assert_eq!(detail.steps[0].step, "received");
-    let debug = format!("{:?}", app.store.lead(id).await.unwrap().unwrap());
+    let debug = format!(
+        "{:?}",
+        app.store_for_tools().lead(id).await.unwrap().unwrap()
+    );
     assert!(!debug.contains(&wang.id_number) && !debug.contains("13900000001"));
     let revealed_debug = format!(
         "{:?} {:?}",
@@ -413,7 +416,7 @@ async fn every_channel_is_routed_to_the_grid_and_bad_input_is_refused(backend: B
     );
     assert!(message.contains("从哪里来"), "{message}");
     let zhou = resident_id(&app, &world.admin, &person("周杰").id_number).await;
-    app.store
+    app.store_for_tools()
         .link_user_to_resident(world.resident_user.user_id, zhou)
         .await
         .unwrap();
@@ -465,7 +468,12 @@ async fn grid_workers_record_outcomes_once(backend: Backend) {
         .create_lead(&world.worker_a, &screening(&wang.id_number))
         .await
         .unwrap();
-    let events_before = app.store.person_events_after(0, 1000).await.unwrap().len();
+    let events_before = app
+        .store_for_tools()
+        .person_events_after(0, 1000)
+        .await
+        .unwrap()
+        .len();
 
     // Refusals write nothing.
     let message = invalid_message(
@@ -505,7 +513,11 @@ async fn grid_workers_record_outcomes_once(backend: Backend) {
         "pending"
     );
     assert_eq!(
-        app.store.person_events_after(0, 1000).await.unwrap().len(),
+        app.store_for_tools()
+            .person_events_after(0, 1000)
+            .await
+            .unwrap()
+            .len(),
         events_before
     );
 
@@ -518,7 +530,11 @@ async fn grid_workers_record_outcomes_once(backend: Backend) {
     assert_eq!(after.status, "controlled");
     assert_eq!(after.measure_label, "居家隔离");
     assert!(after.in_time);
-    let events = app.store.person_events_after(0, 1000).await.unwrap();
+    let events = app
+        .store_for_tools()
+        .person_events_after(0, 1000)
+        .await
+        .unwrap();
     let event = events.iter().find(|e| e.kind == LEAD_CONTROLLED).unwrap();
     assert_eq!(event.grid_code, GRID_A1);
     assert_eq!(event.id_number, wang.id_number);
@@ -543,7 +559,7 @@ async fn grid_workers_record_outcomes_once(backend: Backend) {
         other => panic!("expected a conflict, got {other:?}"),
     }
     let controlled_events = app
-        .store
+        .store_for_tools()
         .person_events_after(0, 1000)
         .await
         .unwrap()
@@ -765,7 +781,7 @@ async fn the_command_view_counts_overdue_leads_and_the_landing_rate(backend: Bac
 }
 
 async fn append_event(app: &App, kind: &str, id_number: &str, grid: &str, detail: &ContactEvent) {
-    app.store
+    app.store_for_tools()
         .append_person_event(
             app.now_unix(),
             kind,
@@ -876,7 +892,7 @@ async fn investigation_events_become_leads_once(backend: Backend) {
 
     // Again, and again from the very beginning: nothing new.
     assert_eq!(app.sync_lead_events().await.unwrap(), 0);
-    app.store
+    app.store_for_tools()
         .put_setting("leads.event_cursor", "0")
         .await
         .unwrap();

@@ -396,7 +396,11 @@ async fn a_round_from_opening_to_rechecks(backend: Backend) {
         .expect("rechecks");
     assert_eq!(tasks.len(), 5);
     assert!(tasks.iter().all(|t| t.reason_label == "混采阳性复核"));
-    let events = app.store.person_events_after(0, 100).await.unwrap();
+    let events = app
+        .store_for_tools()
+        .person_events_after(0, 100)
+        .await
+        .unwrap();
     assert_eq!(
         events.iter().filter(|e| e.kind == "pool_positive").count(),
         5
@@ -456,7 +460,11 @@ async fn a_round_from_opening_to_rechecks(backend: Backend) {
     let positives = app.single_positives(&world.commander_a, "").await.unwrap();
     assert_eq!(positives.len(), 1);
     assert!(positives[0].1.contains("********"));
-    let events = app.store.person_events_after(0, 100).await.unwrap();
+    let events = app
+        .store_for_tools()
+        .person_events_after(0, 100)
+        .await
+        .unwrap();
     assert_eq!(
         events
             .iter()
@@ -711,7 +719,11 @@ async fn labs_upload_csv_xlsx_fhir_and_json(backend: Backend) {
     let mut reasons: Vec<&str> = tasks.iter().map(|t| t.reason_label).collect();
     reasons.sort();
     assert_eq!(reasons, ["混采阳性复核", "结果无效重采"]);
-    let events = app.store.person_events_after(0, 100).await.unwrap();
+    let events = app
+        .store_for_tools()
+        .person_events_after(0, 100)
+        .await
+        .unwrap();
     assert_eq!(
         events.iter().filter(|e| e.kind == "pool_positive").count(),
         1

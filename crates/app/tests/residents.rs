@@ -74,7 +74,7 @@ async fn assert_counts_true(app: &App, admin: &Actor) {
         let code = RegionCode::parse(grid).expect("grid");
         let (lower, upper) = code.subtree_range();
         let scanned = app
-            .store
+            .store_for_tools()
             .count_residents_by_scan((&lower, &upper))
             .await
             .expect("scan");

@@ -35,7 +35,7 @@ async fn story_interrupted_runs(backend: Backend) {
 
     // A resident import that committed two chunks and then crashed.
     let crashed_import = app
-        .store
+        .store_for_tools()
         .create_import("admin", "crashed.csv", "csv", started)
         .await
         .expect("create import");
@@ -46,7 +46,7 @@ async fn story_interrupted_runs(backend: Backend) {
         unchanged: 300,
         problems: 200,
     };
-    app.store
+    app.store_for_tools()
         .record_import_progress(crashed_import, &[], committed, None, started + 5)
         .await
         .expect("import progress");
@@ -68,27 +68,27 @@ async fn story_interrupted_runs(backend: Backend) {
         interrupted_at: None,
     };
     upload.id = app
-        .store
+        .store_for_tools()
         .insert_result_upload(&upload)
         .await
         .expect("create upload");
-    app.store
+    app.store_for_tools()
         .finish_result_upload(&upload, started + 3)
         .await
         .expect("upload progress");
 
     // A lead push import that committed one chunk, and one that died before its first chunk.
     let crashed_leads = app
-        .store
+        .store_for_tools()
         .create_lead_import("admin", "push.csv", started)
         .await
         .expect("create lead import");
-    app.store
+    app.store_for_tools()
         .record_lead_import_progress(crashed_leads, &[], 2_000, 1_990, 7, 3, None, started + 4)
         .await
         .expect("lead import progress");
     let never_progressed = app
-        .store
+        .store_for_tools()
         .create_lead_import("admin", "empty-start.csv", started)
         .await
         .expect("create lead import");
@@ -105,7 +105,7 @@ async fn story_interrupted_runs(backend: Backend) {
 
     // A live import that has just written a chunk.
     let live = app
-        .store
+        .store_for_tools()
         .create_import("admin", "live.csv", "csv", app.now_unix() - 30)
         .await
         .expect("create live import");
@@ -114,7 +114,7 @@ async fn story_interrupted_runs(backend: Backend) {
         inserted: 5_000,
         ..ImportCounters::default()
     };
-    app.store
+    app.store_for_tools()
         .record_import_progress(live, &[], live_counters, None, app.now_unix())
         .await
         .expect("live progress");
@@ -240,7 +240,7 @@ async fn story_interrupted_runs(backend: Backend) {
             .is_some()
     );
     let done = app.now_unix();
-    app.store
+    app.store_for_tools()
         .record_import_progress(live, &[], live_counters, Some(done), done)
         .await
         .expect("live run finishes");

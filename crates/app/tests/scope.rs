@@ -41,7 +41,13 @@ async fn tubes_stay_in_the_barcode_range_and_a_township_does_not_run_the_county_
     let world = seed(&app).await;
     import_population(&app, &guard, &world.admin).await;
     let round = county_round(&app, &world.admin, "100").await;
-    let batches = |app: App| async move { app.store.tube_batches(round).await.unwrap().len() };
+    let batches = |app: App| async move {
+        app.store_for_tools()
+            .tube_batches(round)
+            .await
+            .unwrap()
+            .len()
+    };
 
     // A township commander sees the county's round but does not issue its tubes or close it.
     app.round(&world.commander_a, round)
@@ -95,7 +101,7 @@ async fn tubes_stay_in_the_barcode_range_and_a_township_does_not_run_the_county_
     let other = county_round(&app, &world.admin, "1").await;
     let top = i64::try_from(MAX_TUBE_SERIAL).unwrap();
     assert!(
-        app.store
+        app.store_for_tools()
             .issue_tube_batch(other, top - 9, top - 4, app.now_unix(), "test")
             .await
             .unwrap()
@@ -121,7 +127,7 @@ async fn tubes_stay_in_the_barcode_range_and_a_township_does_not_run_the_county_
     // A stored out-of-range serial (written before the check existed) does not panic the testing
     // pages: the rounds list and the round show it in words.
     assert!(
-        app.store
+        app.store_for_tools()
             .issue_tube_batch(
                 other,
                 100_000_000_000,

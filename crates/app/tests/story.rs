@@ -253,7 +253,7 @@ async fn story_csv_import(backend: Backend) {
     }
     let (lower, upper) = RegionCode::parse(COUNTY).expect("code").subtree_range();
     assert_eq!(
-        app.store
+        app.store_for_tools()
             .count_residents_by_scan((&lower, &upper))
             .await
             .expect("scan"),
@@ -344,7 +344,7 @@ async fn story_csv_import(backend: Backend) {
     assert_eq!(again.inserted, 6, "{again:?}");
     assert_eq!(again.rows_total, 6);
     assert_eq!(
-        app.store
+        app.store_for_tools()
             .count_residents_by_scan((&lower, &upper))
             .await
             .expect("scan"),
@@ -360,7 +360,7 @@ async fn story_csv_import(backend: Backend) {
     assert_eq!(repeat.updated, 0, "{repeat:?}");
     assert_eq!(repeat.unchanged, good_rows.len() as i64, "{repeat:?}");
     assert_eq!(
-        app.store
+        app.store_for_tools()
             .count_residents_by_scan((&lower, &upper))
             .await
             .expect("scan"),
@@ -585,7 +585,7 @@ async fn story_region_overview(backend: Backend) {
             .expect("code")
             .subtree_range();
         let scanned = app
-            .store
+            .store_for_tools()
             .count_residents_by_scan((&lower, &upper))
             .await
             .expect("scan");
@@ -623,7 +623,7 @@ async fn story_region_overview(backend: Backend) {
     );
     let (lower, upper) = RegionCode::parse(COUNTY).expect("code").subtree_range();
     assert_eq!(
-        app.store
+        app.store_for_tools()
             .count_residents_by_scan((&lower, &upper))
             .await
             .expect("scan"),
@@ -1265,7 +1265,7 @@ async fn story_export_round_trip(backend: Backend) {
 
     let (lower, upper) = township_code().subtree_range();
     assert_eq!(
-        app.store
+        app.store_for_tools()
             .count_residents_by_scan((&lower, &upper))
             .await
             .expect("scan"),

@@ -159,7 +159,7 @@ pub(crate) async fn prepare(args: &BenchArgs) -> Result<Prepared> {
         }
     };
     let app = App::new(store, Arc::new(SystemClock));
-    if app.store.count_regions().await? == 0 {
+    if app.store_for_tools().count_regions().await? == 0 {
         app.load_divisions().await?;
     }
     let region = RegionCode::parse(&args.region).map_err(anyhow::Error::msg)?;
@@ -248,7 +248,7 @@ async fn bench_import(args: &BenchArgs) -> Result<()> {
     let prepared = prepare(args).await?;
     println!(
         "fangkong bench import — {} — {} — {} residents",
-        prepared.app.store.backend_name(),
+        prepared.app.store_for_tools().backend_name(),
         machine(),
         args.residents
     );
@@ -285,18 +285,23 @@ async fn bench_pages(args: &BenchArgs, requests: usize) -> Result<()> {
     let prepared = prepare(args).await?;
     println!(
         "fangkong bench pages — {} — {} — {} residents",
-        prepared.app.store.backend_name(),
+        prepared.app.store_for_tools().backend_name(),
         machine(),
         args.residents
     );
     let app = prepared.app.clone();
-    if args.reuse && !app.store.residents_empty().await? {
+    if args.reuse && !app.store_for_tools().residents_empty().await? {
         println!("reusing the residents already in the database");
     } else {
         let csv_dir = tempfile::tempdir()?;
         import_population(&prepared, args, &csv_dir.path().join("population.csv")).await?;
     }
-    if app.store.user_by_username("bench").await?.is_none() {
+    if app
+        .store_for_tools()
+        .user_by_username("bench")
+        .await?
+        .is_none()
+    {
         app.create_user_unchecked(
             &NewUser {
                 username: "bench".into(),
@@ -314,20 +319,23 @@ async fn bench_pages(args: &BenchArgs, requests: usize) -> Result<()> {
     let region = prepared.region.as_str().to_string();
     let mut region_codes = vec![region.clone()];
     let (lower, upper) = prepared.region.subtree_range();
-    let villages = app.store.villages_in(&lower, &upper).await?;
+    let villages = app.store_for_tools().villages_in(&lower, &upper).await?;
     for village in villages.iter().step_by((villages.len() / 50).max(1)) {
         region_codes.push(village.code[..9].to_string());
         region_codes.push(village.code.clone());
     }
-    let grids = app.store.grid_codes_in(&lower, &upper).await?;
+    let grids = app.store_for_tools().grid_codes_in(&lower, &upper).await?;
     region_codes.extend(grids.iter().step_by((grids.len() / 50).max(1)).cloned());
-    let sample = app.store.residents_page((&lower, &upper), 0, 1).await?;
+    let sample = app
+        .store_for_tools()
+        .residents_page((&lower, &upper), 0, 1)
+        .await?;
     let first_id = sample.first().map(|r| r.id).unwrap_or(0);
     let mut people = Vec::new();
     let stride = (args.residents as i64 / 200).max(1);
     for k in 0..200 {
         if let Some(r) = app
-            .store
+            .store_for_tools()
             .residents_page((&lower, &upper), first_id + k * stride - 1, 1)
             .await?
             .pop()

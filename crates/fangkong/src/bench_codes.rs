@@ -51,14 +51,14 @@ pub async fn run(args: &BenchArgs, bench: &VerifyBench) -> Result<()> {
     let app = prepared.app.clone();
     println!(
         "fangkong bench verify — {} — {} — {} residents, {}‰ with a code fact, {} connections × {} s",
-        app.store.backend_name(),
+        app.store_for_tools().backend_name(),
         machine(),
         args.residents,
         bench.coloured_per_1000,
         bench.connections,
         bench.seconds
     );
-    if args.reuse && !app.store.residents_empty().await? {
+    if args.reuse && !app.store_for_tools().residents_empty().await? {
         println!("reusing the residents already in the database");
     } else {
         let csv_dir = tempfile::tempdir()?;
@@ -79,7 +79,7 @@ pub async fn run(args: &BenchArgs, bench: &VerifyBench) -> Result<()> {
     let mut n = 0u64;
     loop {
         let page = app
-            .store
+            .store_for_tools()
             .residents_page((&lower, &upper), after, 50_000)
             .await?;
         let Some(last) = page.last() else { break };
@@ -167,7 +167,7 @@ pub async fn run(args: &BenchArgs, bench: &VerifyBench) -> Result<()> {
     );
 
     // -- 2. recompute everyone -----------------------------------------------------------------------
-    app.store
+    app.store_for_tools()
         .put_setting("health_code_policy", "shanghai-2022-04")
         .await?;
     let report = app.recompute_all_codes("bench: policy switch").await?;
@@ -177,7 +177,7 @@ pub async fn run(args: &BenchArgs, bench: &VerifyBench) -> Result<()> {
         report.changed,
         report.millis as f64 / 1000.0
     );
-    app.store
+    app.store_for_tools()
         .put_setting("health_code_policy", "hebei-2022-11")
         .await?;
     let report = app.recompute_all_codes("bench: policy switch back").await?;
@@ -330,7 +330,7 @@ pub async fn run(args: &BenchArgs, bench: &VerifyBench) -> Result<()> {
 
 async fn count_passages(app: &fangkong_app::App, checkpoint: i64) -> Result<i64> {
     Ok(app
-        .store
+        .store_for_tools()
         .passage_counts(checkpoint, 0)
         .await?
         .iter()
@@ -344,7 +344,12 @@ async fn ensure_user(
     role: Role,
     region: &str,
 ) -> Result<fangkong_app::Actor> {
-    if app.store.user_by_username(username).await?.is_none() {
+    if app
+        .store_for_tools()
+        .user_by_username(username)
+        .await?
+        .is_none()
+    {
         app.create_user_unchecked(
             &NewUser {
                 username: username.into(),

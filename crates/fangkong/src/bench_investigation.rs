@@ -24,13 +24,13 @@ pub async fn run(args: &BenchArgs, bench: &InvestigationBench) -> Result<()> {
     let app = prepared.app.clone();
     println!(
         "fangkong bench investigation — {} — {} — {} residents, {} cases × {} contacts",
-        app.store.backend_name(),
+        app.store_for_tools().backend_name(),
         machine(),
         args.residents,
         bench.cases,
         bench.contacts_per_case
     );
-    if args.reuse && !app.store.residents_empty().await? {
+    if args.reuse && !app.store_for_tools().residents_empty().await? {
         println!("reusing the residents already in the database");
     } else {
         let csv_dir = tempfile::tempdir()?;
@@ -38,7 +38,7 @@ pub async fn run(args: &BenchArgs, bench: &InvestigationBench) -> Result<()> {
     }
 
     let (lower, upper) = prepared.region.subtree_range();
-    let existing = app.store.chain_cases((&lower, &upper)).await?;
+    let existing = app.store_for_tools().chain_cases((&lower, &upper)).await?;
     if args.reuse && !existing.is_empty() {
         println!(
             "reusing the {} cases already in the database",
@@ -48,20 +48,20 @@ pub async fn run(args: &BenchArgs, bench: &InvestigationBench) -> Result<()> {
         load_outbreak(&app, &lower, &upper, bench).await?;
     }
     let started = Instant::now();
-    app.store.analyze_investigation().await?;
+    app.store_for_tools().analyze_investigation().await?;
     println!(
         "planner statistics refreshed in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     let ids: Vec<i64> = app
-        .store
+        .store_for_tools()
         .chain_cases((&lower, &upper))
         .await?
         .iter()
         .map(|r| r.id)
         .collect();
     let first = app
-        .store
+        .store_for_tools()
         .case(*ids.first().context("no case was generated")?)
         .await?
         .context("the first case vanished")?;
@@ -70,7 +70,7 @@ pub async fn run(args: &BenchArgs, bench: &InvestigationBench) -> Result<()> {
         .map_err(anyhow::Error::msg)?
         .subtree_range();
     let county_cases = app
-        .store
+        .store_for_tools()
         .chain_cases((&county_range.0, &county_range.1))
         .await?
         .len();
@@ -85,7 +85,12 @@ pub async fn run(args: &BenchArgs, bench: &InvestigationBench) -> Result<()> {
             RegionCode::parse(&county).map_err(anyhow::Error::msg)?,
         ),
     ] {
-        if app.store.user_by_username(username).await?.is_none() {
+        if app
+            .store_for_tools()
+            .user_by_username(username)
+            .await?
+            .is_none()
+        {
             app.create_user_unchecked(
                 &NewUser {
                     username: username.into(),
@@ -279,7 +284,7 @@ async fn load_outbreak(
     let mut after = 0i64;
     while people.len() < wanted {
         let page = app
-            .store
+            .store_for_tools()
             .residents_page((lower, upper), after, 50_000)
             .await?;
         let Some(last) = page.last() else { break };
@@ -332,7 +337,7 @@ async fn load_outbreak(
             }
         })
         .collect();
-    let ids = app.store.bulk_load_cases(&cases).await?;
+    let ids = app.store_for_tools().bulk_load_cases(&cases).await?;
     // Chains: binary trees of 50 cases each (case j of a block infected by case (j-1)/2).
     let links: Vec<(i64, i64)> = ids
         .chunks(50)
@@ -344,7 +349,7 @@ async fn load_outbreak(
                 .map(move |(j, id)| (*id, block[(j - 1) / 2]))
         })
         .collect();
-    app.store.bulk_set_infectors(&links).await?;
+    app.store_for_tools().bulk_set_infectors(&links).await?;
     let case_time = started.elapsed();
     let started = Instant::now();
     let mut contacts = Vec::with_capacity(people.len());
@@ -382,7 +387,7 @@ async fn load_outbreak(
             });
         }
     }
-    app.store.bulk_load_contacts(&contacts).await?;
+    app.store_for_tools().bulk_load_contacts(&contacts).await?;
     // One lead per contact (流调判定) in the contact's grid: three in four landed (most within 24 h),
     // the rest open, a third of those past their deadline.
     let leads_started = Instant::now();
@@ -446,7 +451,7 @@ async fn load_outbreak(
         })
         .collect();
     for chunk in leads.chunks(20_000) {
-        app.store.insert_leads(chunk).await?;
+        app.store_for_tools().insert_leads(chunk).await?;
     }
     println!(
         "loaded {} leads in {:.1} s",
@@ -480,7 +485,7 @@ async fn allocate_ten_thousand(
     let mut after = 0i64;
     while people.len() < 40_000 {
         let page = app
-            .store
+            .store_for_tools()
             .residents_page((&range.0, &range.1), after, 20_000)
             .await?;
         let Some(last) = page.last() else { break };

@@ -28,11 +28,11 @@ pub async fn run(
     let app = prepared.app.clone();
     println!(
         "fangkong bench mass-testing — {} — {} — {} residents, {tables} concurrent tables, {batch} scans per request, {pool} per tube",
-        app.store.backend_name(),
+        app.store_for_tools().backend_name(),
         machine(),
         args.residents
     );
-    if args.reuse && !app.store.residents_empty().await? {
+    if args.reuse && !app.store_for_tools().residents_empty().await? {
         println!("reusing the residents already in the database");
     } else {
         let csv_dir = tempfile::tempdir()?;
@@ -60,7 +60,7 @@ pub async fn run(
     let first_serial = TubeBarcode::parse(&round.tube_ranges[0].0)
         .map_err(anyhow::Error::msg)?
         .serial();
-    let villages = app.store.villages_in(&lower, &upper).await?;
+    let villages = app.store_for_tools().villages_in(&lower, &upper).await?;
     let mut site_of_village: HashMap<String, i64> = HashMap::new();
     for village in &villages {
         let site = app
@@ -88,7 +88,7 @@ pub async fn run(
 
     // Bindings: a reader turns the register into table uploads; `tables` workers send them.
     let (sender, receiver) = async_channel(tables * 2);
-    let store = app.store.clone();
+    let store = app.store_for_tools().clone();
     let feeder = tokio::spawn({
         let (lower, upper) = (lower.clone(), upper.clone());
         async move {
@@ -236,7 +236,7 @@ pub async fn run(
         out.flush()?;
     }
     let tasks_before: i64 = app
-        .store
+        .store_for_tools()
         .recheck_counts((&lower, &upper))
         .await?
         .iter()
@@ -246,7 +246,7 @@ pub async fn run(
     let report = app.upload_lab_results(&actor, &path, "results.csv").await?;
     let seconds = started.elapsed().as_secs_f64();
     let rechecks: i64 = app
-        .store
+        .store_for_tools()
         .recheck_counts((&lower, &upper))
         .await?
         .iter()
@@ -276,7 +276,10 @@ pub async fn run(
     }
     coverage.sort();
     let progress_started = Instant::now();
-    let rows = app.store.round_progress(round_id, (&lower, &upper)).await?;
+    let rows = app
+        .store_for_tools()
+        .round_progress(round_id, (&lower, &upper))
+        .await?;
     let progress_time = progress_started.elapsed();
     println!(
         "coverage   {} grids: per-grid counts {:.0} ms, whole command view p50 {:.0} ms max {:.0} ms  (target < 2 s)",
@@ -285,7 +288,7 @@ pub async fn run(
         percentile(&coverage, 0.5),
         percentile(&coverage, 1.0)
     );
-    let grids = app.store.grid_codes_in(&lower, &upper).await?;
+    let grids = app.store_for_tools().grid_codes_in(&lower, &upper).await?;
     let mut missing_times = Vec::new();
     for grid in grids.iter().step_by((grids.len() / 100).max(1)) {
         let started = Instant::now();

@@ -76,7 +76,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
 
     // The grid worker's grid: the first grid of 小果庄村 (增村镇), where the outbreak began.
     let (lower, upper) = county.subtree_range();
-    let villages = app.store.villages_in(&lower, &upper).await?;
+    let villages = app.store_for_tools().villages_in(&lower, &upper).await?;
     let village = villages
         .iter()
         .find(|v| v.name.contains("小果庄"))
@@ -169,10 +169,15 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     .await?;
     let antigen = crate::demo_testing::seed_antigen(&app, &grid).await?;
     if let (Some(user), Some(person)) = (
-        app.store.user_by_username("resident").await?,
-        app.store.residents_in_grid(&grid_code, 0, 1).await?.pop(),
+        app.store_for_tools().user_by_username("resident").await?,
+        app.store_for_tools()
+            .residents_in_grid(&grid_code, 0, 1)
+            .await?
+            .pop(),
     ) {
-        app.store.link_user_to_resident(user.id, person.id).await?;
+        app.store_for_tools()
+            .link_user_to_resident(user.id, person.id)
+            .await?;
     }
     println!(
         "  第{}轮：{} 人已采样，{} 支试管，{} 个混采阳性管待复核；网格内 {} 份抗原自测；用时 {:.1} 秒",
@@ -303,7 +308,7 @@ async fn seed_door_visits(app: &App, grid: &RegionCode) -> Result<usize> {
     let actor =
         fangkong_seed::seed_actor_as(fangkong_domain::role::Role::Administrator, "网格员 王芳");
     let households = app
-        .store
+        .store_for_tools()
         .households_in_grid(grid.as_str(), "", 10_000)
         .await?;
     let mut visited = 0;

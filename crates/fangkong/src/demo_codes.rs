@@ -43,21 +43,21 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
     // -- risk areas: the outbreak village high since 9 days (ready to step down), two more ----------
     let township = &village[..9];
     let (lower, upper) = county.subtree_range();
-    let villages = app.store.villages_in(&lower, &upper).await?;
+    let villages = app.store_for_tools().villages_in(&lower, &upper).await?;
     let neighbours: Vec<_> = villages
         .iter()
         .filter(|v| v.code.starts_with(township) && v.code != village)
         .take(2)
         .collect();
     let outbreak = app
-        .store
+        .store_for_tools()
         .insert_risk_area(&NewRiskArea {
             scheme: "ninth".into(),
             tier: "high".into(),
             unit: "village".into(),
             region_code: village.into(),
             place_name: app
-                .store
+                .store_for_tools()
                 .region(village)
                 .await?
                 .map(|r| r.name)
@@ -67,7 +67,7 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
             actor: "commander".into(),
         })
         .await?;
-    app.store
+    app.store_for_tools()
         .add_risk_area_round(
             outbreak,
             now - 2 * day,
@@ -79,7 +79,7 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
     let mut areas = 1;
     for (i, v) in neighbours.iter().enumerate() {
         let id = app
-            .store
+            .store_for_tools()
             .insert_risk_area(&NewRiskArea {
                 scheme: "ninth".into(),
                 tier: "medium".into(),
@@ -100,7 +100,7 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
             })
             .await?;
         if i == 1 {
-            app.store
+            app.store_for_tools()
                 .record_area_infection(&v.code, now - day, "区域内新发现核酸阳性")
                 .await?;
         }
@@ -117,7 +117,7 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
     let mut after = 0;
     while people.len() < needed {
         let page = app
-            .store
+            .store_for_tools()
             .residents_page((&t_lower, &t_upper), after, 2_000)
             .await?;
         let Some(last) = page.last() else { break };
@@ -180,7 +180,7 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
 
     // Three open appeals from people with a colour.
     for resident in people.iter().take(3) {
-        app.store
+        app.store_for_tools()
             .insert_appeal(&AppealRecord {
                 id: 0,
                 id_type: resident.id_type.clone(),
@@ -259,7 +259,7 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
     // The last three days' visits: every 3rd sampled resident visits a venue now and then.
     for (i, resident) in people.iter().enumerate().step_by(3).take(400) {
         let venue = venues[i % venues.len()];
-        app.store
+        app.store_for_tools()
             .insert_venue_visit(&VenueVisitRecord {
                 id: 0,
                 visit_key: format!("demo:{venue}:{}", resident.id),
@@ -367,7 +367,7 @@ pub fn keep_checking(app: App, checkpoints: Vec<i64>, county: RegionCode) {
             return;
         };
         let Ok(page) = app
-            .store
+            .store_for_tools()
             .residents_page(
                 (county.as_str(), &format!("{}:", county.as_str())),
                 0,

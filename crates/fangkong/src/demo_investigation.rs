@@ -34,7 +34,10 @@ fn date(hours_ago: i64) -> String {
 async fn households(app: &App, grids: &[String]) -> Result<Vec<Vec<ResidentRecord>>> {
     let mut out: Vec<Vec<ResidentRecord>> = Vec::new();
     for grid in grids {
-        let people = app.store.residents_in_grid(grid, 0, 2_000).await?;
+        let people = app
+            .store_for_tools()
+            .residents_in_grid(grid, 0, 2_000)
+            .await?;
         let mut current: Vec<ResidentRecord> = Vec::new();
         for person in people {
             if current

@@ -46,7 +46,10 @@ pub async fn seed_isolation(app: &App, county: &RegionCode) -> Result<SeededIsol
     let existing = app.isolation_measures(&actor, "").await?.len();
     if existing < MIN_MEASURES {
         let (lower, upper) = county.subtree_range();
-        let residents = app.store.residents_page((&lower, &upper), 0, 6_000).await?;
+        let residents = app
+            .store_for_tools()
+            .residents_page((&lower, &upper), 0, 6_000)
+            .await?;
         let mut households: BTreeMap<String, Vec<_>> = BTreeMap::new();
         for r in residents {
             households
@@ -90,7 +93,10 @@ pub async fn seed_isolation(app: &App, county: &RegionCode) -> Result<SeededIsol
     }
 
     // -- ten sites over the county's townships, 2 buildings each -------------------------------
-    let townships = app.store.region_children(county.as_str()).await?;
+    let townships = app
+        .store_for_tools()
+        .region_children(county.as_str())
+        .await?;
     let names = ["第一", "第二"];
     let mut site_ids = Vec::new();
     for i in 0..10usize {

@@ -65,7 +65,7 @@ pub async fn seed_leads(app: &App, county: &RegionCode) -> Result<SeededLeads> {
     let mut after = 0;
     while pool.len() < 20_000 {
         let page = app
-            .store
+            .store_for_tools()
             .residents_page((&lower, &upper), after, 5_000)
             .await?;
         let Some(last) = page.last() else { break };
@@ -82,7 +82,7 @@ pub async fn seed_leads(app: &App, county: &RegionCode) -> Result<SeededLeads> {
 
     // A clock of our own, 60 hours back.
     let clock = Arc::new(FixedClock::new(app.now() - Duration::hours(60)));
-    let past = App::new(app.store.clone(), clock.clone());
+    let past = App::new(app.store_for_tools().clone(), clock.clone());
     let mut ids: Vec<(i64, String)> = Vec::new();
 
     // -- 60 h ago: grassroots screening and assistance letters in --------------------------------

@@ -51,12 +51,12 @@ pub async fn seed_round(
 ) -> Result<DemoRound> {
     let opened = Utc::now() - Duration::hours(12);
     let clock = Arc::new(FixedClock::new(opened));
-    let app = App::new(live.store.clone(), clock.clone());
+    let app = App::new(live.store_for_tools().clone(), clock.clone());
     let commander = fangkong_seed::seed_actor_as(Role::Commander, "藁城区指挥部");
     let sampler = fangkong_seed::seed_actor_as(Role::Sampler, sampler_name);
     let lab = fangkong_seed::seed_actor_as(Role::Lab, lab_name);
     let (lower, upper) = county.subtree_range();
-    let villages = app.store.villages_in(&lower, &upper).await?;
+    let villages = app.store_for_tools().villages_in(&lower, &upper).await?;
     let outbreak_township = &outbreak_village[..9];
     let round_id = app
         .open_round(
@@ -124,11 +124,15 @@ pub async fn seed_round(
             let mut people = Vec::new();
             // Grid by grid: the grid index finds a village's residents without a table scan.
             for grid in app
-                .store
+                .store_for_tools()
                 .grid_codes_in(&village.code, &format!("{}:", village.code))
                 .await?
             {
-                people.extend(app.store.residents_in_grid(&grid, 0, 100_000).await?);
+                people.extend(
+                    app.store_for_tools()
+                        .residents_in_grid(&grid, 0, 100_000)
+                        .await?,
+                );
             }
             {
                 let page = people;
@@ -209,7 +213,11 @@ pub async fn seed_round(
         let mut boxes = Vec::new();
         for (n, chunk) in wave_tubes.chunks(100).enumerate() {
             let code = format!("GC{round_id}-{wave}-{n:04}");
-            let tube = app.store.tube(chunk[0]).await?.context("tube")?;
+            let tube = app
+                .store_for_tools()
+                .tube(chunk[0])
+                .await?
+                .context("tube")?;
             let tubes: Vec<String> = chunk.iter().map(|t| t.to_string()).collect();
             // The last box of the newest wave is still being filled at the site.
             if wave == 2 && n % 10 == 9 {
@@ -288,7 +296,11 @@ pub async fn seed_round(
             let Some(resident_id) = task.resident_id else {
                 continue;
             };
-            let resident = app.store.resident(resident_id).await?.context("resident")?;
+            let resident = app
+                .store_for_tools()
+                .resident(resident_id)
+                .await?
+                .context("resident")?;
             scan_no += 1;
             scans.push(ScanInput {
                 scan_id: format!("demo-{scan_no}"),
@@ -343,7 +355,10 @@ pub async fn seed_round(
 /// A few antigen self-tests in the grid worker's grid, one of them positive.
 pub async fn seed_antigen(live: &App, grid: &RegionCode) -> Result<usize> {
     let worker = fangkong_seed::seed_actor_as(Role::GridWorker, "网格员 王芳");
-    let residents = live.store.residents_in_grid(grid.as_str(), 0, 40).await?;
+    let residents = live
+        .store_for_tools()
+        .residents_in_grid(grid.as_str(), 0, 40)
+        .await?;
     let mut reported = 0;
     for (k, resident) in residents.iter().enumerate().step_by(8) {
         let form = AntigenForm {

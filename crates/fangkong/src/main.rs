@@ -177,7 +177,7 @@ async fn open_app(location: &str) -> Result<App> {
         .await
         .with_context(|| format!("open database {location}"))?;
     let app = App::new(store, Arc::new(SystemClock));
-    if app.store.count_regions().await? == 0 {
+    if app.store_for_tools().count_regions().await? == 0 {
         app.load_divisions().await?;
     }
     Ok(app)
@@ -216,14 +216,14 @@ async fn main() -> Result<()> {
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("listen on {listen}"))?;
-            if app.store.users_in(("", "~")).await?.is_empty() {
+            if app.store_for_tools().users_in(("", "~")).await?.is_empty() {
                 println!(
                     "还没有任何用户：先创建管理员，例如\n  fangkong user add --database {} --username admin --name 系统管理员 --role administrator --jurisdiction 13 --password '至少10位的密码'",
                     db.database
                 );
             }
             tracing::info!(
-                backend = app.store.backend_name(),
+                backend = app.store_for_tools().backend_name(),
                 "fangkong serving on http://{listen}"
             );
             // Runs a crash cut short are marked 已中断 now; one cut short minutes ago, by the pass.
@@ -304,7 +304,7 @@ async fn main() -> Result<()> {
             }
             UserCommand::List { db } => {
                 let app = open_app(&db.database).await?;
-                for user in app.store.users_in(("", "~")).await? {
+                for user in app.store_for_tools().users_in(("", "~")).await? {
                     println!(
                         "{}\t{}\t{}\t{}\t{}",
                         user.username,

@@ -170,6 +170,11 @@ fn web_reaches_data_only_through_app_and_never_makes_or_changes_an_actor() {
             );
         }
     }
+    let app_lib = std::fs::read_to_string(workspace().join("crates/app/src/lib.rs")).unwrap();
+    assert!(
+        !app_lib.contains("pub store:") && !app_lib.contains("pub(crate) store:"),
+        "App's store stays private; tools use App::store_for_tools"
+    );
     let web_manifest = std::fs::read_to_string(workspace().join("crates/web/Cargo.toml")).unwrap();
     let normal = web_manifest
         .split("[dev-dependencies]")

@@ -52,7 +52,7 @@ async fn an_import_killed_midway_keeps_its_committed_rows_and_a_retry_adds_only_
         )
         .await
         .unwrap();
-        app.store.close().await;
+        app.store_for_tools().close().await;
     }
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_fangkong"))
@@ -72,7 +72,7 @@ async fn an_import_killed_midway_keeps_its_committed_rows_and_a_retry_adds_only_
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let committed = watcher
-            .store
+            .store_for_tools()
             .import_run(1)
             .await
             .unwrap()
@@ -90,16 +90,16 @@ async fn an_import_killed_midway_keeps_its_committed_rows_and_a_retry_adds_only_
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    watcher.store.close().await;
+    watcher.store_for_tools().close().await;
 
     let app = open(dir.path()).await;
     let everything = ("130109".to_string(), "130109:".to_string());
     let survived = app
-        .store
+        .store_for_tools()
         .count_residents_by_scan((&everything.0, &everything.1))
         .await
         .unwrap();
-    let run = app.store.import_run(1).await.unwrap().unwrap();
+    let run = app.store_for_tools().import_run(1).await.unwrap().unwrap();
     assert!(
         survived >= run.inserted,
         "every acknowledged chunk survived: {survived} < {}",
@@ -107,7 +107,7 @@ async fn an_import_killed_midway_keeps_its_committed_rows_and_a_retry_adds_only_
     );
     assert!(survived < RESIDENTS as i64, "the kill came before the end");
     let counts = app
-        .store
+        .store_for_tools()
         .subtree_counts("130109", (&everything.0, &everything.1))
         .await
         .unwrap();
@@ -128,7 +128,7 @@ async fn an_import_killed_midway_keeps_its_committed_rows_and_a_retry_adds_only_
         "rows that landed before the kill are recognised"
     );
     let total = app
-        .store
+        .store_for_tools()
         .count_residents_by_scan((&everything.0, &everything.1))
         .await
         .unwrap();

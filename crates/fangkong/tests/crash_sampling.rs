@@ -160,7 +160,11 @@ async fn bindings_and_results_survive_a_kill_and_retries_add_no_duplicate() {
             )
             .await
             .unwrap();
-        let village = app.store.villages_in("130109", "130109:").await.unwrap()[0]
+        let village = app
+            .store_for_tools()
+            .villages_in("130109", "130109:")
+            .await
+            .unwrap()[0]
             .code
             .clone();
         let site_id = app
@@ -181,14 +185,14 @@ async fn bindings_and_results_survive_a_kill_and_retries_add_no_duplicate() {
             .unwrap()
             .serial();
         let people: Vec<(String, String)> = app
-            .store
+            .store_for_tools()
             .residents_page(("130109", "130109:"), 0, RESIDENTS as i64)
             .await
             .unwrap()
             .into_iter()
             .map(|r| (r.id_type, r.id_number))
             .collect();
-        app.store.close().await;
+        app.store_for_tools().close().await;
         (round_id, site_id, first, people)
     };
     assert_eq!(people.len() as u64, RESIDENTS);
@@ -264,7 +268,7 @@ async fn bindings_and_results_survive_a_kill_and_retries_add_no_duplicate() {
     {
         let app = open(dir.path()).await;
         let stored: HashSet<String> = app
-            .store
+            .store_for_tools()
             .recorded_scan_ids(&acknowledged)
             .await
             .unwrap()
@@ -279,7 +283,7 @@ async fn bindings_and_results_survive_a_kill_and_retries_add_no_duplicate() {
             "acknowledged bindings lost in the crash: {}",
             lost.len()
         );
-        app.store.close().await;
+        app.store_for_tools().close().await;
     }
 
     // 2. Restart; every table uploads its whole queue again. Nothing doubles, nothing is missing.
@@ -360,7 +364,11 @@ async fn bindings_and_results_survive_a_kill_and_retries_add_no_duplicate() {
     let watcher = open(dir.path()).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let chain = watcher.store.tube_chain_counts(round_id).await.unwrap();
+        let chain = watcher
+            .store_for_tools()
+            .tube_chain_counts(round_id)
+            .await
+            .unwrap();
         if chain.negative > (tubes.len() / 3) as i64 {
             break;
         }
@@ -374,12 +382,16 @@ async fn bindings_and_results_survive_a_kill_and_retries_add_no_duplicate() {
         acknowledged_pieces < pieces.len(),
         "the kill came before the end of the upload"
     );
-    let chain = watcher.store.tube_chain_counts(round_id).await.unwrap();
+    let chain = watcher
+        .store_for_tools()
+        .tube_chain_counts(round_id)
+        .await
+        .unwrap();
     assert!(
         chain.negative + chain.positive >= (acknowledged_pieces * 50) as i64,
         "acknowledged results survived"
     );
-    watcher.store.close().await;
+    watcher.store_for_tools().close().await;
 
     // 4. Restart; the lab sends everything again.
     let mut server = start_server(dir.path(), port);
@@ -420,13 +432,18 @@ async fn bindings_and_results_survive_a_kill_and_retries_add_no_duplicate() {
         let mut n = 0;
         for (i, tube) in tubes.iter().enumerate() {
             if i % 100 == 3 {
-                n += app.store.tube_members(tube).await.unwrap().len();
+                n += app
+                    .store_for_tools()
+                    .tube_members(tube)
+                    .await
+                    .unwrap()
+                    .len();
             }
         }
         n
     };
     let tasks: i64 = app
-        .store
+        .store_for_tools()
         .recheck_counts(("130109", "130109:"))
         .await
         .unwrap()
@@ -434,7 +451,11 @@ async fn bindings_and_results_survive_a_kill_and_retries_add_no_duplicate() {
         .map(|(_, n)| n)
         .sum();
     assert_eq!(tasks as usize, members);
-    let events = app.store.person_events_after(0, 100_000).await.unwrap();
+    let events = app
+        .store_for_tools()
+        .person_events_after(0, 100_000)
+        .await
+        .unwrap();
     assert_eq!(
         events.iter().filter(|e| e.kind == "pool_positive").count(),
         members

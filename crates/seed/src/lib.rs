@@ -82,7 +82,7 @@ pub async fn plan_grids(
     seed: u64,
 ) -> Result<(PopulationPlan, RegionNames)> {
     let (lower, upper) = region.subtree_range();
-    let villages = app.store.villages_in(&lower, &upper).await?;
+    let villages = app.store_for_tools().villages_in(&lower, &upper).await?;
     anyhow::ensure!(
         !villages.is_empty(),
         "no villages under {}",
@@ -95,7 +95,7 @@ pub async fn plan_grids(
     codes.sort();
     codes.dedup();
     let mut names_by_code: HashMap<String, String> = app
-        .store
+        .store_for_tools()
         .regions_by_codes(&codes)
         .await?
         .into_iter()
@@ -162,7 +162,7 @@ pub async fn region_path_name(app: &App, code: &RegionCode) -> Result<String> {
         if ancestor.level().as_i16() < RegionLevel::Township.as_i16() {
             continue;
         }
-        if let Some(region) = app.store.region(ancestor.as_str()).await? {
+        if let Some(region) = app.store_for_tools().region(ancestor.as_str()).await? {
             parts.push(short_name(&region.name).to_string());
         }
     }

@@ -40,7 +40,7 @@ async fn in_chromium_an_officer_types_an_id_and_sees_the_decision_panel_turn_gre
     let (lower, upper) = (server.own_grid.clone(), format!("{}:", server.own_grid));
     let person = server
         .app
-        .store
+        .store_for_tools()
         .residents_page((&lower, &upper), 0, 50)
         .await
         .unwrap()

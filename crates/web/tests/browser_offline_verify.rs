@@ -44,7 +44,7 @@ async fn resident_token(server: &support::TestServer) -> String {
     let (lower, upper) = (server.own_grid.clone(), format!("{}:", server.own_grid));
     let resident = server
         .app
-        .store
+        .store_for_tools()
         .residents_page((&lower, &upper), 0, 50)
         .await
         .unwrap()
@@ -54,7 +54,7 @@ async fn resident_token(server: &support::TestServer) -> String {
     let user = add_user(server, "resident1", Role::Resident, &server.own_grid).await;
     server
         .app
-        .store
+        .store_for_tools()
         .link_user_to_resident(user, resident.id)
         .await
         .unwrap();

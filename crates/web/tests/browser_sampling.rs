@@ -59,7 +59,7 @@ async fn in_chromium_a_sampler_binds_a_person_to_a_tube_and_a_mistyped_id_is_ref
     let (lower, upper) = (server.own_grid.clone(), format!("{}:", server.own_grid));
     let people: Vec<String> = server
         .app
-        .store
+        .store_for_tools()
         .residents_page((&lower, &upper), 0, 50)
         .await
         .unwrap()

@@ -34,7 +34,7 @@ async fn grid_ids(server: &TestServer, count: i64) -> Vec<(i64, String)> {
     let (lower, upper) = (server.own_grid.clone(), format!("{}:", server.own_grid));
     server
         .app
-        .store
+        .store_for_tools()
         .residents_page((&lower, &upper), 0, count)
         .await
         .unwrap()
@@ -51,7 +51,7 @@ async fn resident(server: &TestServer) -> (reqwest::Client, String) {
     let user = add_user(server, "resident1", Role::Resident, &server.own_grid).await;
     server
         .app
-        .store
+        .store_for_tools()
         .link_user_to_resident(user, resident_id)
         .await
         .unwrap();
@@ -579,7 +579,7 @@ async fn a_flooding_device_is_shed_while_another_device_keeps_checking() {
     let admitted = flooded.iter().filter(|(s, _, _)| *s == 200).count() + steady.len();
     let logged: i64 = server
         .app
-        .store
+        .store_for_tools()
         .passage_counts(checkpoint, 0)
         .await
         .unwrap()

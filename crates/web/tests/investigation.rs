@@ -45,7 +45,7 @@ async fn people_in(server: &TestServer, region: &str, count: i64) -> Vec<(String
     let (lower, upper) = (region.to_string(), format!("{region}:"));
     server
         .app
-        .store
+        .store_for_tools()
         .residents_page((&lower, &upper), 0, count)
         .await
         .unwrap()
@@ -134,7 +134,7 @@ async fn post_form(
 async fn case_number(server: &TestServer, case_id: i64) -> String {
     server
         .app
-        .store
+        .store_for_tools()
         .case(case_id)
         .await
         .unwrap()
@@ -961,7 +961,7 @@ async fn a_contact_list_is_imported_row_by_row_and_a_second_import_adds_nobody()
     // The household contact is coded once the import ends; the plane row is a general contact.
     let facts = server
         .app
-        .store
+        .store_for_tools()
         .facts_of(&fangkong_app::records::CodePerson {
             id_type: "mainland_id".into(),
             id_number: people[1].1.clone(),
@@ -984,6 +984,11 @@ async fn a_contact_list_is_imported_row_by_row_and_a_second_import_adds_nobody()
         .unwrap();
     assert!(again.contains("id=\"already-recorded\">2<"), "{again}");
     assert!(again.contains("id=\"imported-close\">0<"), "{again}");
-    let contacts = server.app.store.contacts_of_case(case, 100).await.unwrap();
+    let contacts = server
+        .app
+        .store_for_tools()
+        .contacts_of_case(case, 100)
+        .await
+        .unwrap();
     assert_eq!(contacts.len(), 2);
 }

@@ -37,7 +37,7 @@ async fn measures(server: &TestServer) -> (i64, i64, i64) {
     let (lower, upper) = (server.own_grid.clone(), format!("{}:", server.own_grid));
     let people = server
         .app
-        .store
+        .store_for_tools()
         .residents_page((&lower, &upper), 0, 10)
         .await
         .unwrap();
@@ -237,7 +237,7 @@ async fn every_isolation_page_renders_for_the_roles_the_navigation_shows_it_to()
     assert!(body.contains("已记入审计") && !body.contains("id=\"reveal\""));
     let audit = server
         .app
-        .store
+        .store_for_tools()
         .audit_page("reveal", i64::MAX, 50)
         .await
         .unwrap();
@@ -249,14 +249,14 @@ async fn every_isolation_page_renders_for_the_roles_the_navigation_shows_it_to()
     let (lower, upper) = (server.own_grid.clone(), format!("{}:", server.own_grid));
     let people = server
         .app
-        .store
+        .store_for_tools()
         .residents_page((&lower, &upper), 0, 10)
         .await
         .unwrap();
     let user = add_user(&server, "jumin", Role::Resident, &server.own_grid).await;
     server
         .app
-        .store
+        .store_for_tools()
         .link_user_to_resident(user, people[1].id)
         .await
         .unwrap();
@@ -432,7 +432,7 @@ async fn sites_rooms_and_transfers_go_through_the_forms_and_bad_input_comes_back
     assert_eq!(vehicle.status(), 303);
     let coach = server
         .app
-        .store
+        .store_for_tools()
         .transfer_vehicles(("130109", "130109:"))
         .await
         .unwrap()[0]

@@ -35,7 +35,7 @@ async fn someone_in_grid(server: &TestServer, index: usize) -> String {
     let (lower, upper) = (server.own_grid.clone(), format!("{}:", server.own_grid));
     server
         .app
-        .store
+        .store_for_tools()
         .residents_page((&lower, &upper), 0, 50)
         .await
         .unwrap()
@@ -181,7 +181,7 @@ async fn a_grid_worker_registers_a_lead_lands_it_and_cannot_land_it_twice() {
     // A person of another township is refused.
     let outsider = server
         .app
-        .store
+        .store_for_tools()
         .residents_page(
             (&server.other_grid, &format!("{}:", server.other_grid)),
             0,

@@ -51,7 +51,7 @@ async fn grid_people(server: &TestServer, count: i64) -> Vec<Person> {
     let (lower, upper) = (server.own_grid.clone(), format!("{}:", server.own_grid));
     server
         .app
-        .store
+        .store_for_tools()
         .residents_page((&lower, &upper), 0, count)
         .await
         .unwrap()
@@ -597,7 +597,7 @@ async fn the_grid_page_lists_who_is_missing_by_household_and_an_exemption_moves_
     let (lower, upper) = (server.own_grid.clone(), format!("{}:", server.own_grid));
     let unsampled = server
         .app
-        .store
+        .store_for_tools()
         .residents_page((&lower, &upper), people[6].id, 1)
         .await
         .unwrap()
@@ -776,7 +776,7 @@ async fn a_resident_sees_their_results_and_the_recheck_they_owe_and_reports_an_a
     let pooled = add_user(&server, "resident1", Role::Resident, &server.own_grid).await;
     server
         .app
-        .store
+        .store_for_tools()
         .link_user_to_resident(pooled, people[0].id)
         .await
         .unwrap();

@@ -810,7 +810,7 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
     let actor = province_actor();
     let village = grid[..12].to_string();
     let people: Vec<_> = app
-        .store
+        .store_for_tools()
         .residents_page((grid, &format!("{grid}:")), 0, 40)
         .await
         .expect("residents")
@@ -881,7 +881,7 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
     .await
     .expect("code fact");
     for id in 1..2_000 {
-        if let Some(fact) = app.store.fact(id).await.expect("fact")
+        if let Some(fact) = app.store_for_tools().fact(id).await.expect("fact")
             && fact.id_number == fact_person.id_number
             && fact.kind == "close_contact"
         {

@@ -72,7 +72,7 @@ async fn a_search_shows_masked_numbers_and_a_reveal_needs_the_csrf_token_and_is_
     let (lower, upper) = ("130109".to_string(), "130109:".to_string());
     let person = server
         .app
-        .store
+        .store_for_tools()
         .residents_page((&lower, &upper), 0, 1)
         .await
         .unwrap()
@@ -473,7 +473,7 @@ async fn every_page_and_api_route_refuses_a_grid_worker_outside_the_grid_with_a_
     );
     let stranger = server
         .app
-        .store
+        .store_for_tools()
         .residents_page((&lower, &upper), 0, 1)
         .await
         .unwrap()
@@ -566,7 +566,7 @@ async fn every_page_and_api_route_refuses_a_grid_worker_outside_the_grid_with_a_
     );
     let audit_reveals = server
         .app
-        .store
+        .store_for_tools()
         .audit_page("reveal", i64::MAX, 10)
         .await
         .unwrap();
@@ -652,20 +652,20 @@ async fn a_run_cut_short_by_a_crash_shows_as_interrupted_with_its_counts() {
     let app = &server.app;
     let started = app.now_unix();
     let import = app
-        .store
+        .store_for_tools()
         .create_import("gw", "中断的名单.csv", "csv", started)
         .await
         .unwrap();
-    app.store
+    app.store_for_tools()
         .record_import_progress(import, &[], Default::default(), None, started + 2)
         .await
         .unwrap();
     let push = app
-        .store
+        .store_for_tools()
         .create_lead_import("gw", "中断的推送.csv", started)
         .await
         .unwrap();
-    app.store
+    app.store_for_tools()
         .record_lead_import_progress(push, &[], 2_000, 1_987, 5, 8, None, started + 3)
         .await
         .unwrap();

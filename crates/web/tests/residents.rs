@@ -29,7 +29,7 @@ async fn add_user(server: &TestServer, username: &str, role: Role, jurisdiction:
 async fn someone_in(server: &TestServer, grid: &str) -> fangkong_app::records::ResidentRecord {
     server
         .app
-        .store
+        .store_for_tools()
         .residents_in_grid(grid, 0, 1)
         .await
         .unwrap()
@@ -95,7 +95,13 @@ async fn a_grid_worker_cannot_take_over_a_resident_of_another_township_by_page_o
     assert_eq!(api.status(), 409);
     let body: serde_json::Value = api.json().await.unwrap();
     assert_eq!(body["error"], "conflict");
-    let after = server.app.store.resident(victim.id).await.unwrap().unwrap();
+    let after = server
+        .app
+        .store_for_tools()
+        .resident(victim.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(after, victim, "the person is untouched");
     let (status, _) = server
         .get_text(&client, &format!("/residents/{}", victim.id))

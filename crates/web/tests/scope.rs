@@ -66,7 +66,7 @@ async fn a_stored_out_of_range_serial_does_not_panic_the_testing_pages() {
     assert!(
         server
             .app
-            .store
+            .store_for_tools()
             .issue_tube_batch(round, 100_000_000_000, 100_000_029_013, 0, "probe")
             .await
             .unwrap()
@@ -131,7 +131,12 @@ async fn tubes_per_request_are_capped_and_a_township_does_not_issue_to_the_count
         .unwrap();
     assert_eq!(too_many.status(), 422);
     assert!(too_many.text().await.unwrap().contains("100000"));
-    let batches = server.app.store.tube_batches(round).await.unwrap();
+    let batches = server
+        .app
+        .store_for_tools()
+        .tube_batches(round)
+        .await
+        .unwrap();
     assert_eq!(batches.len(), 1, "nothing was issued");
 }
 
@@ -228,7 +233,7 @@ async fn foreign_ids_answer_like_missing_ones_and_refusals_name_no_grid() {
     let server = start().await;
     let foreign = server
         .app
-        .store
+        .store_for_tools()
         .residents_page(
             (&server.other_grid, &format!("{}:", server.other_grid)),
             0,
