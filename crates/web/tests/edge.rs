@@ -7,8 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::{Body, Bytes};
-use fangkong_app::auth::NewUser;
-use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
 use support::{PASSWORD, start, start_with};
 use tower::ServiceExt;
@@ -68,23 +66,6 @@ fn files_in(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
 }
 
-async fn add_user(server: &support::TestServer, username: &str, role: Role, jurisdiction: &str) {
-    server
-        .app
-        .create_user_unchecked(
-            &NewUser {
-                username: username.into(),
-                display_name: format!("测试{username}"),
-                role,
-                jurisdiction: RegionCode::parse(jurisdiction).unwrap(),
-                password: PASSWORD.into(),
-            },
-            "test",
-        )
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn an_upload_is_refused_before_its_file_is_read_without_the_role_or_the_form_token() {
     let spool = tempfile::tempdir().unwrap();
@@ -93,7 +74,9 @@ async fn an_upload_is_refused_before_its_file_is_read_without_the_role_or_the_fo
         ..Default::default()
     };
     let server = start_with(config.clone()).await;
-    add_user(&server, "resident1", Role::Resident, &server.own_grid).await;
+    server
+        .add_user("resident1", Role::Resident, &server.own_grid)
+        .await;
     let router = fangkong_web::router_with(server.app.clone(), config);
     let big = 512 * 1024 * 1024;
 
@@ -531,13 +514,9 @@ async fn an_administrator_disables_a_user_and_their_sessions_and_tokens_end_at_o
         .expect("the new password works");
 
     // A township of another county's admin cannot open the user (outside the jurisdiction).
-    add_user(
-        &server,
-        "admin_other",
-        Role::Administrator,
-        &server.other_township,
-    )
-    .await;
+    server
+        .add_user("admin_other", Role::Administrator, &server.other_township)
+        .await;
     let other = server.login("admin_other").await;
     let (status, _) = server.get_text(&other, &format!("/users/{gw_id}")).await;
     assert_eq!(status, 404);

@@ -6,28 +6,9 @@
 
 mod support;
 
-use fangkong_app::auth::NewUser;
-use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
 use serde_json::{Value, json};
 use support::{TestServer, csrf_of, start};
-
-async fn add_user(server: &TestServer, username: &str, role: Role, jurisdiction: &str) -> i64 {
-    server
-        .app
-        .create_user_unchecked(
-            &NewUser {
-                username: username.into(),
-                display_name: format!("测试{username}"),
-                role,
-                jurisdiction: RegionCode::parse(jurisdiction).unwrap(),
-                password: support::PASSWORD.into(),
-            },
-            "test",
-        )
-        .await
-        .expect("user")
-}
 
 /// Mainland ID numbers of residents of the grid worker's grid, in register order.
 async fn grid_ids(server: &TestServer, count: i64) -> Vec<(i64, String)> {
@@ -48,7 +29,9 @@ async fn grid_ids(server: &TestServer, count: i64) -> Vec<(i64, String)> {
 /// that resident's ID number.
 async fn resident(server: &TestServer) -> (reqwest::Client, String) {
     let (resident_id, id_number) = grid_ids(server, 20).await.remove(0);
-    let user = add_user(server, "resident1", Role::Resident, &server.own_grid).await;
+    let user = server
+        .add_user("resident1", Role::Resident, &server.own_grid)
+        .await;
     server
         .app
         .store_for_tools()
@@ -86,7 +69,7 @@ async fn create_checkpoint(server: &TestServer, commander: &reqwest::Client) -> 
 
 /// A checkpoint officer's session and the CSRF token of the checking page.
 async fn checkpoint_officer(server: &TestServer, checkpoint: i64) -> (reqwest::Client, String) {
-    add_user(server, "cp", Role::Checkpoint, "130109").await;
+    server.add_user("cp", Role::Checkpoint, "130109").await;
     let client = server.login("cp").await;
     let (status, page) = server
         .get_text(&client, &format!("/checkpoints/{checkpoint}"))
@@ -424,7 +407,7 @@ async fn an_overloaded_checkpoint_api_answers_503_with_retry_after_and_the_rest_
     .await;
     let commander = server.login("commander").await;
     let checkpoint = create_checkpoint(&server, &commander).await;
-    add_user(&server, "cp", Role::Checkpoint, "130109").await;
+    server.add_user("cp", Role::Checkpoint, "130109").await;
     let client = reqwest::Client::new();
     let session: Value = client
         .post(server.url("/api/session"))
@@ -501,7 +484,7 @@ async fn a_flooding_device_is_shed_while_another_device_keeps_checking() {
     .await;
     let commander = server.login("commander").await;
     let checkpoint = create_checkpoint(&server, &commander).await;
-    add_user(&server, "cp", Role::Checkpoint, "130109").await;
+    server.add_user("cp", Role::Checkpoint, "130109").await;
     let client = reqwest::Client::new();
     let mut tokens = Vec::new();
     for _ in 0..2 {

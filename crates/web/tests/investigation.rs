@@ -6,32 +6,13 @@
 
 mod support;
 
-use fangkong_app::auth::NewUser;
-use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
 use serde_json::{Value, json};
 use support::{TestServer, csrf_of, start};
 
-async fn add_user(server: &TestServer, username: &str, role: Role, jurisdiction: &str) {
-    server
-        .app
-        .create_user_unchecked(
-            &NewUser {
-                username: username.into(),
-                display_name: format!("测试{username}"),
-                role,
-                jurisdiction: RegionCode::parse(jurisdiction).unwrap(),
-                password: support::PASSWORD.into(),
-            },
-            "test",
-        )
-        .await
-        .expect("user");
-}
-
 /// An epidemiologist of the county, logged in through the form.
 async fn epidemiologist(server: &TestServer) -> reqwest::Client {
-    add_user(server, "epi", Role::Epidemiologist, "130109").await;
+    server.add_user("epi", Role::Epidemiologist, "130109").await;
     server.login("epi").await
 }
 
@@ -595,7 +576,7 @@ async fn the_chain_picture_and_the_bulletin_render_without_personal_data() {
 #[tokio::test]
 async fn the_json_api_opens_a_case_and_classifies_a_contact_and_other_roles_are_refused() {
     let server = start().await;
-    add_user(&server, "epi", Role::Epidemiologist, "130109").await;
+    server.add_user("epi", Role::Epidemiologist, "130109").await;
     let residents = people(&server, 20).await;
     let api = support::client();
     let session: Value = api
@@ -788,9 +769,11 @@ async fn the_regime_is_switched_at_province_level_only() {
 #[tokio::test]
 async fn the_directory_pages_on_and_stays_within_the_jurisdiction() {
     let server = start().await;
-    add_user(&server, "epi", Role::Epidemiologist, "130109").await;
+    server.add_user("epi", Role::Epidemiologist, "130109").await;
     let other = server.other_township.clone();
-    add_user(&server, "epi_other", Role::Epidemiologist, &other).await;
+    server
+        .add_user("epi_other", Role::Epidemiologist, &other)
+        .await;
     let residents = people_in(&server, &server.own_grid[..9], 120).await;
     assert!(residents.len() > 51);
     let api = support::client();

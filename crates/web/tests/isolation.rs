@@ -6,30 +6,12 @@
 
 mod support;
 
-use fangkong_app::auth::NewUser;
 use fangkong_app::isolation::{MeasurePerson, RoomBlockForm, SiteForm};
 use fangkong_domain::isolation::PersonCategory;
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
 use serde_json::{Value, json};
 use support::{TestServer, csrf_of, start};
-
-async fn add_user(server: &TestServer, username: &str, role: Role, jurisdiction: &str) -> i64 {
-    server
-        .app
-        .create_user_unchecked(
-            &NewUser {
-                username: username.into(),
-                display_name: format!("测试{username}"),
-                role,
-                jurisdiction: RegionCode::parse(jurisdiction).unwrap(),
-                password: support::PASSWORD.into(),
-            },
-            "test",
-        )
-        .await
-        .expect("user")
-}
 
 /// Puts residents of the grid worker's grid under measures: the first a close contact (awaiting a
 /// room), the second a secondary contact (at home), the third a case. Returns their measure ids.
@@ -128,7 +110,7 @@ async fn every_isolation_page_renders_for_the_roles_the_navigation_shows_it_to()
         ("supply", Role::Supply, "130109"),
         ("checker", Role::Checkpoint, "130109"),
     ] {
-        add_user(&server, username, role, jurisdiction).await;
+        server.add_user(username, role, jurisdiction).await;
     }
     let pages = [
         "/isolation".to_string(),
@@ -253,7 +235,9 @@ async fn every_isolation_page_renders_for_the_roles_the_navigation_shows_it_to()
         .residents_page((&lower, &upper), 0, 10)
         .await
         .unwrap();
-    let user = add_user(&server, "jumin", Role::Resident, &server.own_grid).await;
+    let user = server
+        .add_user("jumin", Role::Resident, &server.own_grid)
+        .await;
     server
         .app
         .store_for_tools()
@@ -508,7 +492,9 @@ async fn devices_post_check_ins_alarms_and_transfer_steps_with_a_token() {
     assert_eq!(status, 200);
     assert!(page.contains("门被打开") && page.contains("发热"));
     // Another township's measure is outside a grid worker's jurisdiction.
-    let other = add_user(&server, "gw2", Role::GridWorker, &server.other_grid).await;
+    let other = server
+        .add_user("gw2", Role::GridWorker, &server.other_grid)
+        .await;
     let _ = other;
     let token2 = api_token(&server, "gw2").await;
     let outside = client

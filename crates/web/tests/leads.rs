@@ -6,29 +6,10 @@
 
 mod support;
 
-use fangkong_app::auth::NewUser;
 use fangkong_app::leads::LeadForm;
-use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::{Permission, Role};
 use serde_json::{Value, json};
 use support::{TestServer, csrf_of, links, start};
-
-async fn add_user(server: &TestServer, username: &str, role: Role, jurisdiction: &str) -> i64 {
-    server
-        .app
-        .create_user_unchecked(
-            &NewUser {
-                username: username.into(),
-                display_name: format!("测试{username}"),
-                role,
-                jurisdiction: RegionCode::parse(jurisdiction).unwrap(),
-                password: support::PASSWORD.into(),
-            },
-            "test",
-        )
-        .await
-        .expect("user")
-}
 
 /// A mainland ID number of a resident of the grid worker's grid.
 async fn someone_in_grid(server: &TestServer, index: usize) -> String {
@@ -76,7 +57,7 @@ async fn every_lead_page_renders_for_the_roles_the_navigation_shows_it_to() {
     let detail = format!("/leads/{lead}");
     for role in Role::ALL {
         let username = format!("u_{}", role.code());
-        add_user(&server, &username, role, "130109").await;
+        server.add_user(&username, role, "130109").await;
         let client = server.login(&username).await;
         let (_, home) = server.get_text(&client, "/").await;
         let views = role.allows(Permission::ViewLeads);
@@ -128,7 +109,9 @@ async fn every_lead_page_renders_for_the_roles_the_navigation_shows_it_to() {
     assert_eq!(status, 200);
     assert!(grid.contains(&format!("href=\"/leads/{lead}\"")));
     // The grid worker of another grid neither sees the lead nor its grid.
-    add_user(&server, "gw_other", Role::GridWorker, &server.other_grid).await;
+    server
+        .add_user("gw_other", Role::GridWorker, &server.other_grid)
+        .await;
     let other = server.login("gw_other").await;
     let (status, body) = server.get_text(&other, &detail).await;
     assert_eq!(status, 404, "a foreign lead answers like a missing one");
@@ -346,7 +329,9 @@ async fn a_big_data_push_is_uploaded_and_its_problem_rows_downloaded() {
 #[tokio::test]
 async fn a_resident_reports_themself_and_the_lead_reaches_the_grid() {
     let server = start().await;
-    add_user(&server, "jumin", Role::Resident, &server.own_grid).await;
+    server
+        .add_user("jumin", Role::Resident, &server.own_grid)
+        .await;
     let resident = server.login("jumin").await;
     let (_, page) = server.get_text(&resident, "/me/self-report").await;
     let csrf = csrf_of(&page);

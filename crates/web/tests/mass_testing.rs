@@ -4,9 +4,7 @@
 
 mod support;
 
-use fangkong_app::auth::NewUser;
 use fangkong_domain::mass_testing::TubeBarcode;
-use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
 use serde_json::{Value, json};
 use support::{TestServer, csrf_of, links, start};
@@ -27,23 +25,6 @@ struct Round {
     village: String,
     /// The first barcodes issued to the round, in order.
     tubes: Vec<String>,
-}
-
-async fn add_user(server: &TestServer, username: &str, role: Role, jurisdiction: &str) -> i64 {
-    server
-        .app
-        .create_user_unchecked(
-            &NewUser {
-                username: username.into(),
-                display_name: format!("测试{username}"),
-                role,
-                jurisdiction: RegionCode::parse(jurisdiction).unwrap(),
-                password: support::PASSWORD.into(),
-            },
-            "test",
-        )
-        .await
-        .expect("user")
 }
 
 /// Residents of the grid worker's grid, in register order.
@@ -186,7 +167,7 @@ async fn post_scans(
 
 /// The sampler's session and the CSRF token of the binding page.
 async fn sampler(server: &TestServer, round: &Round) -> (reqwest::Client, String) {
-    add_user(server, "sampler", Role::Sampler, "130109").await;
+    server.add_user("sampler", Role::Sampler, "130109").await;
     let client = server.login("sampler").await;
     let (status, page) = server
         .get_text(&client, &format!("/testing/sites/{}/tables/1", round.site))
@@ -773,7 +754,9 @@ async fn a_resident_sees_their_results_and_the_recheck_they_owe_and_reports_an_a
         .unwrap();
     assert_eq!(uploaded.status(), 200);
 
-    let pooled = add_user(&server, "resident1", Role::Resident, &server.own_grid).await;
+    let pooled = server
+        .add_user("resident1", Role::Resident, &server.own_grid)
+        .await;
     server
         .app
         .store_for_tools()

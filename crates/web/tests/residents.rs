@@ -3,27 +3,8 @@
 
 mod support;
 
-use fangkong_app::auth::NewUser;
-use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
-use support::{PASSWORD, TestServer, csrf_of, links, start};
-
-async fn add_user(server: &TestServer, username: &str, role: Role, jurisdiction: &str) {
-    server
-        .app
-        .create_user_unchecked(
-            &NewUser {
-                username: username.into(),
-                display_name: format!("测试{username}"),
-                role,
-                jurisdiction: RegionCode::parse(jurisdiction).unwrap(),
-                password: PASSWORD.into(),
-            },
-            "test",
-        )
-        .await
-        .expect("user");
-}
+use support::{TestServer, csrf_of, links, start};
 
 /// The first resident of a grid, as stored.
 async fn someone_in(server: &TestServer, grid: &str) -> fangkong_app::records::ResidentRecord {
@@ -112,7 +93,9 @@ async fn a_grid_worker_cannot_take_over_a_resident_of_another_township_by_page_o
 #[tokio::test]
 async fn a_move_in_request_is_filed_by_the_new_grid_and_approved_by_the_old_one() {
     let server = start().await;
-    add_user(&server, "gw_old", Role::GridWorker, &server.other_grid).await;
+    server
+        .add_user("gw_old", Role::GridWorker, &server.other_grid)
+        .await;
     let requester = server.login("gw").await;
     let person = someone_in(&server, &server.other_grid).await;
 
@@ -202,8 +185,8 @@ async fn a_move_in_request_is_filed_by_the_new_grid_and_approved_by_the_old_one(
 #[tokio::test]
 async fn labs_checkpoints_and_samplers_get_403_on_the_register_and_a_grid_worker_sees_their_grid() {
     let server = start().await;
-    add_user(&server, "chk", Role::Checkpoint, "130109").await;
-    add_user(&server, "smp", Role::Sampler, "130109").await;
+    server.add_user("chk", Role::Checkpoint, "130109").await;
+    server.add_user("smp", Role::Sampler, "130109").await;
     let own = someone_in(&server, &server.own_grid).await;
     let surname: String = own.name.chars().take(1).collect();
     for username in ["lab", "chk", "smp"] {

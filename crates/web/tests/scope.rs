@@ -5,29 +5,10 @@
 
 mod support;
 
-use fangkong_app::auth::NewUser;
 use fangkong_app::mass_testing::RoundForm;
-use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
 use serde_json::{Value, json};
 use support::{TestServer, csrf_of, start};
-
-async fn add_user(server: &TestServer, username: &str, role: Role, jurisdiction: &str) {
-    server
-        .app
-        .create_user_unchecked(
-            &NewUser {
-                username: username.into(),
-                display_name: format!("测试{username}"),
-                role,
-                jurisdiction: RegionCode::parse(jurisdiction).unwrap(),
-                password: support::PASSWORD.into(),
-            },
-            "test",
-        )
-        .await
-        .expect("user");
-}
 
 async fn actor(server: &TestServer, username: &str) -> fangkong_app::Actor {
     server
@@ -104,7 +85,9 @@ async fn a_stored_out_of_range_serial_does_not_panic_the_testing_pages() {
 async fn tubes_per_request_are_capped_and_a_township_does_not_issue_to_the_county_round() {
     let server = start().await;
     let round = county_round(&server).await;
-    add_user(&server, "towncmd", Role::Commander, &server.other_township).await;
+    server
+        .add_user("towncmd", Role::Commander, &server.other_township)
+        .await;
     let town = server.login("towncmd").await;
     let (status, page) = server
         .get_text(&town, &format!("/testing/rounds/{round}"))
@@ -143,15 +126,15 @@ async fn tubes_per_request_are_capped_and_a_township_does_not_issue_to_the_count
 #[tokio::test]
 async fn import_problems_lab_uploads_and_the_audit_log_stay_in_the_subtree() {
     let server = start().await;
-    add_user(
-        &server,
-        "townadmin",
-        Role::Administrator,
-        &server.other_township,
-    )
-    .await;
-    add_user(&server, "towncmd", Role::Commander, &server.other_township).await;
-    add_user(&server, "countyadmin", Role::Administrator, "130109").await;
+    server
+        .add_user("townadmin", Role::Administrator, &server.other_township)
+        .await;
+    server
+        .add_user("towncmd", Role::Commander, &server.other_township)
+        .await;
+    server
+        .add_user("countyadmin", Role::Administrator, "130109")
+        .await;
 
     // The county commander imports a file with a bad row of a person of the grid worker's township.
     let commander = actor(&server, "commander").await;

@@ -116,6 +116,23 @@ pub fn client() -> reqwest::Client {
 }
 
 impl TestServer {
+    /// Adds a user with the tests' password; returns its id.
+    pub async fn add_user(&self, username: &str, role: Role, jurisdiction: &str) -> i64 {
+        self.app
+            .create_user_unchecked(
+                &NewUser {
+                    username: username.into(),
+                    display_name: format!("测试{username}"),
+                    role,
+                    jurisdiction: RegionCode::parse(jurisdiction).unwrap(),
+                    password: PASSWORD.into(),
+                },
+                "test",
+            )
+            .await
+            .expect("user")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
