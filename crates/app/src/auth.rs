@@ -69,23 +69,12 @@ fn password_matches(password: &str, stored_hash: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Argon2 hashes at once in this process, at most. Each takes ~20–40 ms of one core and ~19 MB; a
-/// flood of logins waits for a permit instead of taking every blocking thread and every core.
-pub const ARGON2_CONCURRENCY: usize = 2;
-static ARGON2_PERMITS: tokio::sync::Semaphore =
-    tokio::sync::Semaphore::const_new(ARGON2_CONCURRENCY);
-
-/// Runs an argon2 computation on the blocking pool, at most [`ARGON2_CONCURRENCY`] at a time.
+/// Runs an argon2 computation on the bounded blocking pool ([`crate::blocking`]): a flood of
+/// logins waits for a permit instead of taking every blocking thread and every core.
 async fn on_argon2_pool<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> AppResult<T> {
-    let _permit = ARGON2_PERMITS
-        .acquire()
-        .await
-        .map_err(|e| AppError::Internal(format!("argon2 pool: {e}")))?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| AppError::Internal(format!("argon2 task: {e}")))
+    crate::blocking::run(crate::blocking::Heavy::Password, work).await
 }
 
 async fn hash_password_pooled(password: &str) -> AppResult<String> {

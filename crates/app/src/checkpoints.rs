@@ -22,6 +22,7 @@ use crate::health_code::{
     venue_code_text,
 };
 use crate::population::mask_document;
+use crate::scope::load_within;
 use crate::{Actor, App, AppError, AppResult, Store, audit};
 
 /// The most people one "who was there" answer lists (a longer window is asked in parts).
@@ -836,15 +837,7 @@ impl App {
         {
             return Err(AppError::Forbidden { role: actor.role });
         }
-        let venue = self
-            .store
-            .venue(id)
-            .await?
-            .ok_or(AppError::NotFound("该场所"))?;
-        actor.require_found_within(
-            &RegionCode::parse(&venue.region_code).map_err(AppError::Internal)?,
-            "该场所",
-        )?;
+        let venue = load_within(actor, self.store.venue(id)).await?;
         let keys = self.code_keys().await?;
         Ok(VenueView {
             code_text: venue_code_text(&keys.subject_key, venue.id),
@@ -939,29 +932,15 @@ impl App {
         to: &str,
     ) -> AppResult<Vec<ItineraryRow>> {
         actor.require(Permission::QueryItinerary)?;
-        let (region, what) = match place_kind {
-            "venue" => (
-                self.store
-                    .venue(place_id)
-                    .await?
-                    .ok_or(AppError::NotFound("该场所"))?
-                    .region_code,
-                "该场所",
-            ),
-            "checkpoint" => (
-                self.store
-                    .checkpoint(place_id)
-                    .await?
-                    .ok_or(AppError::NotFound("该卡口"))?
-                    .region_code,
-                "该卡口",
-            ),
+        match place_kind {
+            "venue" => {
+                load_within(actor, self.store.venue(place_id)).await?;
+            }
+            "checkpoint" => {
+                load_within(actor, self.store.checkpoint(place_id)).await?;
+            }
             _ => return Err(AppError::Invalid("地点类型应为卡口或场所".into())),
-        };
-        actor.require_found_within(
-            &RegionCode::parse(&region).map_err(AppError::Internal)?,
-            what,
-        )?;
+        }
         let from = parse_beijing_time(from, "开始时间")?;
         let to = parse_beijing_time(to, "结束时间")?;
         if to <= from {

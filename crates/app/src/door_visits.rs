@@ -1,11 +1,12 @@
 //! Door-to-door checks (敲门行动, "不漏一户、不落一人"): visits per household, the ledger per grid.
 
 use chrono::{NaiveDate, TimeZone};
-use fangkong_domain::region::{RegionCode, RegionLevel};
+use fangkong_domain::region::RegionLevel;
 use fangkong_domain::role::Permission;
 use fangkong_store::{DoorVisitRecord, UnvisitedHousehold};
 use serde::Serialize;
 
+use crate::scope::load_within;
 use crate::{Actor, App, AppError, AppResult, audit_by, china_offset, parse_region_code};
 
 /// A visit as the grid worker fills it in at the door.
@@ -55,13 +56,7 @@ impl App {
         form: &DoorVisitForm,
     ) -> AppResult<i64> {
         actor.require(Permission::RecordDoorVisit)?;
-        let household = self
-            .store
-            .household(household_number)
-            .await?
-            .ok_or(AppError::NotFound("该户"))?;
-        let grid = RegionCode::parse(&household.grid_code).map_err(AppError::Internal)?;
-        actor.require_found_within(&grid, "该户")?;
+        let household = load_within(actor, self.store.household(household_number)).await?;
         let visit = DoorVisitRecord {
             id: 0,
             household_number: household.number.clone(),

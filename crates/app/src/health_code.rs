@@ -17,7 +17,6 @@ use fangkong_domain::health_code::{
 };
 use fangkong_domain::ids::{IdDocument, IdType, mask_middle};
 use fangkong_domain::person_event::{self, CaseEvent, ContactEvent};
-use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Permission;
 use fangkong_signed_code::{CodeClaims, CodeSigner, TrustList};
 use fangkong_store::{
@@ -29,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
 use crate::population::mask_document;
+use crate::scope::{ensure_within, load_within};
 use crate::{Actor, App, AppError, AppResult, audit, china_offset};
 
 /// The preset DEFLATE dictionary of FK1 codes, for the offline page's verifier (web reaches the
@@ -1213,10 +1213,7 @@ impl App {
             self.require_person_within(actor, &fact.id_type, &fact.id_number)
                 .await?;
         } else {
-            actor.require_found_within(
-                &RegionCode::parse(&fact.grid_code).map_err(AppError::Internal)?,
-                "该赋码记录",
-            )?;
+            ensure_within(actor, &fact)?;
         }
         if fact.ended_at.is_some() || fact.withdrawn_at.is_some() {
             return Err(AppError::Conflict("该赋码记录已经结束".into()));
@@ -1311,15 +1308,7 @@ impl App {
     /// due-not-tested fact anchored at the round's deadline. Returns how many were marked.
     pub async fn mark_round_untested(&self, actor: &Actor, round_id: i64) -> AppResult<usize> {
         actor.require(Permission::DecideHealthCodes)?;
-        let round = self
-            .store
-            .round(round_id)
-            .await?
-            .ok_or(AppError::NotFound("该检测轮次"))?;
-        actor.require_found_within(
-            &RegionCode::parse(&round.region_code).map_err(AppError::Internal)?,
-            "该检测轮次",
-        )?;
+        let round = load_within(actor, self.store.round(round_id)).await?;
         let Some(deadline) = round.deadline_at else {
             return Err(AppError::Invalid(
                 "常态化检测没有截止时间，不能标记应检未检".into(),
@@ -1471,15 +1460,7 @@ impl App {
         decision: &str,
     ) -> AppResult<()> {
         actor.require(Permission::DecideHealthCodes)?;
-        let appeal = self
-            .store
-            .appeal(appeal_id)
-            .await?
-            .ok_or(AppError::NotFound("该申诉"))?;
-        actor.require_found_within(
-            &RegionCode::parse(&appeal.grid_code).map_err(AppError::Internal)?,
-            "该申诉",
-        )?;
+        let appeal = load_within(actor, self.store.appeal(appeal_id)).await?;
         let decision = decision.trim();
         if decision.is_empty() {
             return Err(AppError::Invalid("请写明处理意见（将告知申诉人）".into()));

@@ -383,8 +383,10 @@ impl App {
         };
         let (sender, receiver) = tokio::sync::mpsc::channel(4);
         let path = path.to_path_buf();
-        let reader =
-            tokio::task::spawn_blocking(move || read_and_check(path, format, checker, sender));
+        let reader = crate::blocking::start(crate::blocking::Heavy::FileReader, move || {
+            read_and_check(path, format, checker, sender)
+        })
+        .await?;
         let written = self
             .write_import_chunks(actor, import_id, receiver, mode)
             .await;

@@ -24,6 +24,7 @@ use fangkong_store::{CodePerson, FactWrite};
 use serde::Serialize;
 
 use crate::population::{mask_document, mask_phone};
+use crate::scope::load_within;
 use crate::{Actor, App, AppError, AppResult, audit_by, china_offset, parse_region_code};
 
 /// The setting that holds the regime in force (`Regime::code()`).
@@ -412,15 +413,7 @@ impl App {
     }
 
     async fn visible_case(&self, actor: &Actor, case_id: i64) -> AppResult<CaseRecord> {
-        let case = self
-            .store
-            .case(case_id)
-            .await?
-            .ok_or(AppError::NotFound("该病例"))?;
-        actor.require_found_within(
-            &RegionCode::parse(&case.region_code).map_err(AppError::Internal)?,
-            "该病例",
-        )?;
+        let case = load_within(actor, self.store.case(case_id)).await?;
         Ok(case)
     }
 
@@ -984,15 +977,14 @@ impl App {
         form: &ContactForm,
     ) -> AppResult<(i64, Classification)> {
         actor.require(Permission::InvestigateCases)?;
-        let case = self
-            .store
-            .case(case_id)
-            .await?
-            .ok_or(AppError::NotFound("该病例：密接必须关联到一个已登记的病例"))?;
-        actor.require_found_within(
-            &RegionCode::parse(&case.region_code).map_err(AppError::Internal)?,
-            "该病例：密接必须关联到一个已登记的病例",
-        )?;
+        let case = load_within(actor, self.store.case(case_id))
+            .await
+            .map_err(|e| match e {
+                AppError::NotFound(_) => {
+                    AppError::NotFound("该病例：密接必须关联到一个已登记的病例")
+                }
+                other => other,
+            })?;
         if case.status == "excluded" {
             return Err(AppError::Conflict("该病例已排除，不再追踪密接".into()));
         }
@@ -1192,15 +1184,7 @@ impl App {
         reason: &str,
     ) -> AppResult<()> {
         actor.require(Permission::InvestigateCases)?;
-        let contact = self
-            .store
-            .contact(contact_id)
-            .await?
-            .ok_or(AppError::NotFound("该接触者"))?;
-        actor.require_found_within(
-            &RegionCode::parse(&contact.case_region_code).map_err(AppError::Internal)?,
-            "该接触者",
-        )?;
+        let contact = load_within(actor, self.store.contact(contact_id)).await?;
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(AppError::Invalid("解除密接须写明原因".into()));

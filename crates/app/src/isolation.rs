@@ -35,6 +35,7 @@ use serde::Serialize;
 pub use fangkong_store::{IsolationSiteSummary, MeasureTestRecord, RoomRecord};
 
 use crate::population::{mask_document, mask_phone};
+use crate::scope::load_within;
 use crate::{Actor, App, AppError, AppResult, audit_by, china_offset};
 
 /// The setting holding the id of the last person event read by [`App::sync_isolation_events`].
@@ -402,15 +403,6 @@ pub struct HospitalForm {
 
 fn within(actor: &Actor, code: &str) -> bool {
     RegionCode::parse(code).is_ok_and(|c| actor.jurisdiction.contains(&c))
-}
-
-/// A record looked up by id that lies outside the jurisdiction answers like a missing one.
-fn require_found_within(actor: &Actor, code: &str, what: &'static str) -> AppResult<()> {
-    if within(actor, code) {
-        Ok(())
-    } else {
-        Err(AppError::NotFound(what))
-    }
 }
 
 fn date_of(unix: i64) -> NaiveDate {
@@ -982,12 +974,7 @@ impl App {
     // -- measures --------------------------------------------------------------------------------
 
     async fn measure_in_jurisdiction(&self, actor: &Actor, id: i64) -> AppResult<MeasureRecord> {
-        let m = self
-            .store
-            .isolation_measure(id)
-            .await?
-            .ok_or(AppError::NotFound("该管控人员"))?;
-        require_found_within(actor, &m.grid_code, "该管控人员")?;
+        let m = load_within(actor, self.store.isolation_measure(id)).await?;
         Ok(m)
     }
 
@@ -1410,12 +1397,7 @@ impl App {
     }
 
     async fn site_in_jurisdiction(&self, actor: &Actor, id: i64) -> AppResult<IsolationSiteRecord> {
-        let site = self
-            .store
-            .isolation_site(id)
-            .await?
-            .ok_or(AppError::NotFound("该隔离点"))?;
-        require_found_within(actor, &site.region_code, "该隔离点")?;
+        let site = load_within(actor, self.store.isolation_site(id)).await?;
         Ok(site)
     }
 
@@ -2093,12 +2075,7 @@ impl App {
     }
 
     async fn vehicle_in_jurisdiction(&self, actor: &Actor, id: i64) -> AppResult<VehicleRecord> {
-        let v = self
-            .store
-            .transfer_vehicle(id)
-            .await?
-            .ok_or(AppError::NotFound("该车辆"))?;
-        require_found_within(actor, &v.region_code, "该车辆")?;
+        let v = load_within(actor, self.store.transfer_vehicle(id)).await?;
         Ok(v)
     }
 
@@ -2147,12 +2124,7 @@ impl App {
             let hospital_id = form
                 .hospital_id
                 .ok_or_else(|| AppError::Invalid("转运感染者请选择定点医院或方舱医院".into()))?;
-            let hospital = self
-                .store
-                .treatment_hospital(hospital_id)
-                .await?
-                .ok_or(AppError::NotFound("该医院"))?;
-            require_found_within(actor, &hospital.region_code, "该医院")?;
+            let hospital = load_within(actor, self.store.treatment_hospital(hospital_id)).await?;
             if hospital.occupied >= hospital.beds {
                 return Err(AppError::Conflict(format!("{}床位已满", hospital.name)));
             }
@@ -2204,12 +2176,7 @@ impl App {
     /// Moves a transfer on: dispatched → picked_up → handed_over (a hospital admits its rider).
     pub async fn advance_transfer(&self, actor: &Actor, id: i64, to: &str) -> AppResult<()> {
         actor.require(Permission::DispatchTransfers)?;
-        let t = self
-            .store
-            .transfer_task(id)
-            .await?
-            .ok_or(AppError::NotFound("该转运任务"))?;
-        require_found_within(actor, &t.region_code, "该转运任务")?;
+        let t = load_within(actor, self.store.transfer_task(id)).await?;
         let from = TransferStatus::from_code(&t.status)
             .ok_or_else(|| AppError::Internal("unknown transfer status".into()))?;
         let to = TransferStatus::from_code(to.trim())
@@ -2619,12 +2586,7 @@ impl App {
             .hospital_admission(admission_id)
             .await?
             .ok_or(AppError::NotFound("该收治记录"))?;
-        let hospital = self
-            .store
-            .treatment_hospital(hospital_id)
-            .await?
-            .ok_or(AppError::NotFound("该医院"))?;
-        require_found_within(actor, &hospital.region_code, "该医院")?;
+        load_within(actor, self.store.treatment_hospital(hospital_id)).await?;
         if discharged.is_some()
             || !self
                 .store

@@ -182,6 +182,18 @@ fn read_fhir(bytes: &[u8], check: &RowCheck, codes: &NaaCodes) -> AppResult<Vec<
         .collect())
 }
 
+/// [`read_fhir`] on the bounded blocking pool: parsing up to 16 MB of JSON takes a core for a while.
+async fn read_fhir_pooled(
+    bytes: Vec<u8>,
+    check: RowCheck,
+    codes: NaaCodes,
+) -> AppResult<Vec<Parsed>> {
+    crate::blocking::run(crate::blocking::Heavy::FileReader, move || {
+        read_fhir(&bytes, &check, &codes)
+    })
+    .await?
+}
+
 /// The largest FHIR document read (file or API body): its JSON tree is held whole while it is
 /// checked, so this bounds the memory one upload can take.
 pub const FHIR_DOCUMENT_LIMIT: usize = 16 * 1024 * 1024;
@@ -296,7 +308,7 @@ impl App {
                     .await
                     .map_err(|e| AppError::Internal(format!("read upload: {e}")))?;
                 let codes = self.lab_test_codes().await?;
-                let parsed = read_fhir(&bytes, &check, &codes)?;
+                let parsed = read_fhir_pooled(bytes, check, codes).await?;
                 return self
                     .ingest_parsed(actor, file_name, format.code(), parsed)
                     .await;
@@ -304,7 +316,10 @@ impl App {
         };
         let (sender, receiver) = tokio::sync::mpsc::channel(4);
         let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || read_sheet(path, sheet, check, sender));
+        crate::blocking::start(crate::blocking::Heavy::FileReader, move || {
+            read_sheet(path, sheet, check, sender)
+        })
+        .await?;
         self.ingest_results(actor, file_name, format.code(), receiver)
             .await
     }
@@ -320,7 +335,7 @@ impl App {
             return Err(fhir_too_large());
         }
         let codes = self.lab_test_codes().await?;
-        let parsed = read_fhir(body, &self.lab_check(actor), &codes)?;
+        let parsed = read_fhir_pooled(body.to_vec(), self.lab_check(actor), codes).await?;
         self.ingest_parsed(actor, "api", "fhir", parsed).await
     }
 

@@ -37,6 +37,7 @@ pub use fangkong_store::{LeadImportRecord as LeadImportRun, LeadStepRecord as Le
 
 use crate::import::{FileFormat, FileLine, ProblemLine, for_each_line};
 use crate::population::{mask_document, mask_phone};
+use crate::scope::load_within;
 use crate::{Actor, App, AppError, AppResult, audit_by, china_offset, parse_region_code};
 
 /// Rows per page of every lead list.
@@ -739,13 +740,7 @@ impl App {
     // The outcome on the ground
 
     async fn lead_within(&self, actor: &Actor, id: i64) -> AppResult<LeadRecord> {
-        let lead = self
-            .store
-            .lead(id)
-            .await?
-            .ok_or(AppError::NotFound("该线索"))?;
-        let queue = RegionCode::parse(&lead.grid_code).map_err(AppError::Internal)?;
-        actor.require_found_within(&queue, "该线索")?;
+        let lead = load_within(actor, self.store.lead(id)).await?;
         Ok(lead)
     }
 
@@ -1193,22 +1188,28 @@ impl App {
     ) -> AppResult<LeadImportReport> {
         actor.require(Permission::SendLeads)?;
         let format = FileFormat::from_file_name(file_name)?;
+        // The file is read on the bounded pool and its lines stream through a channel: a large push
+        // is never held whole in memory.
         let path = path.to_path_buf();
-        let lines = tokio::task::spawn_blocking(move || {
-            let mut lines = Vec::new();
+        let (sender, mut lines) = tokio::sync::mpsc::channel::<FileLine>(1024);
+        let reader = crate::blocking::start(crate::blocking::Heavy::FileReader, move || {
             let is_header = |cells: &[String]| push_column_map(cells).is_ok();
             for_each_line(&path, format, is_header, |line| {
-                lines.push(line);
-                true
+                sender.blocking_send(line).is_ok()
             })
-            .map(|_| lines)
         })
-        .await
-        .map_err(|e| AppError::Internal(format!("push reader: {e}")))??;
-        let mut lines = lines.into_iter();
+        .await?;
+        let read_failure = |joined: Result<AppResult<_>, tokio::task::JoinError>| match joined {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e),
+            Err(e) => Some(AppError::Internal(format!("push reader: {e}"))),
+        };
         let header = loop {
-            match lines.next() {
+            match lines.recv().await {
                 None => {
+                    if let Some(e) = read_failure(reader.await) {
+                        return Err(e);
+                    }
                     return Err(AppError::Invalid(format!(
                         "文件是空的：第一行应为表头：{}",
                         PUSH_COLUMNS.join(",")
@@ -1225,14 +1226,24 @@ impl App {
             .create_lead_import(&actor.username, file_name, self.now_unix())
             .await?;
         let now = self.now_unix();
+        // Problems found since the last stored chunk (stored with its progress, then let go), and
+        // the first ones for the report.
         let mut problems: Vec<ImportProblemRecord> = Vec::new();
-        // Problems before this index are stored already (with an earlier chunk's progress).
-        let mut written_problems = 0_usize;
+        let mut first_problems: Vec<ProblemLine> = Vec::new();
+        let mut keep_first = |found: &[ImportProblemRecord]| {
+            for p in found.iter().take(200 - first_problems.len().min(200)) {
+                first_problems.push(ProblemLine {
+                    row_number: p.row_number,
+                    column: p.column_name.clone(),
+                    message: p.message.clone(),
+                });
+            }
+        };
         let mut problem_rows = 0_i64;
         let mut rows_total = 0_i64;
         let mut batch: Vec<LeadRecord> = Vec::new();
         let (mut inserted, mut unchanged) = (0_i64, 0_i64);
-        for line in lines {
+        while let Some(line) = lines.recv().await {
             let (row_number, cells) = match line {
                 FileLine::Unreadable(row_number, why) => {
                     rows_total += 1;
@@ -1295,7 +1306,7 @@ impl App {
                 self.store
                     .record_lead_import_progress(
                         import_id,
-                        &problems[written_problems..],
+                        &problems,
                         rows_total,
                         inserted,
                         unchanged,
@@ -1304,8 +1315,19 @@ impl App {
                         self.now_unix(),
                     )
                     .await?;
-                written_problems = problems.len();
+                keep_first(&problems);
+                problems.clear();
             }
+        }
+        // A file that fails part-way (a limit passed, a damaged sheet): the rows before it stand
+        // (importing them again adds nothing), and the failure is the file's last problem.
+        if let Some(e) = read_failure(reader.await) {
+            let message = match e {
+                AppError::Invalid(why) | AppError::TooLarge(why) => why,
+                other => return Err(other),
+            };
+            problem_rows += 1;
+            problems.push(push_problem(rows_total + 1, "整个文件", message, &[]));
         }
         for id in self.store.insert_leads(&batch).await? {
             if id.is_some() {
@@ -1317,7 +1339,7 @@ impl App {
         self.store
             .record_lead_import_progress(
                 import_id,
-                &problems[written_problems..],
+                &problems,
                 rows_total,
                 inserted,
                 unchanged,
@@ -1326,6 +1348,8 @@ impl App {
                 self.now_unix(),
             )
             .await?;
+        keep_first(&problems);
+        drop(keep_first);
         audit_by(
             self,
             actor,
@@ -1343,15 +1367,7 @@ impl App {
             unchanged,
             problem_rows,
             interrupted_at: None,
-            problems: problems
-                .iter()
-                .take(200)
-                .map(|p| ProblemLine {
-                    row_number: p.row_number,
-                    column: p.column_name.clone(),
-                    message: p.message.clone(),
-                })
-                .collect(),
+            problems: first_problems,
         })
     }
 

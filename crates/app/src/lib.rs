@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod blocking;
 pub mod checkpoints;
 pub mod door_visits;
 pub mod export;
@@ -181,9 +182,13 @@ impl Actor {
 
     /// Fails unless the looked-up record's `code` lies in the actor's jurisdiction, with the very
     /// answer a missing record gets (`NotFound(what)`, 404): a foreign id and a missing id cannot be
-    /// told apart, so ids cannot be enumerated. Every lookup of a target by id checks with this;
+    /// told apart, so ids cannot be enumerated. Reached only through [`scope::load_within`];
     /// [`Actor::require_within`] (403) stays for region codes the user typed.
-    pub fn require_found_within(&self, code: &RegionCode, what: &'static str) -> AppResult<()> {
+    pub(crate) fn require_found_within(
+        &self,
+        code: &RegionCode,
+        what: &'static str,
+    ) -> AppResult<()> {
         if self.jurisdiction.contains(code) {
             Ok(())
         } else {

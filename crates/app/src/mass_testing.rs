@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, mpsc, oneshot};
 
 use crate::population::mask_document;
+use crate::scope::load_within;
 use crate::{Actor, App, AppError, AppResult, Clock, audit_by, china_offset, parse_region_code};
 
 /// Most scans one request may carry (an offline table uploads its queue in pieces of this size).
@@ -1207,13 +1208,7 @@ impl App {
 
     pub async fn sampling_site(&self, actor: &Actor, site_id: i64) -> AppResult<SiteRecord> {
         actor.require(Permission::ViewPopulation)?;
-        let site = self
-            .store
-            .site(site_id)
-            .await?
-            .ok_or(AppError::NotFound("该采样点"))?;
-        let region = RegionCode::parse(&site.region_code).map_err(AppError::Internal)?;
-        actor.require_found_within(&region, "该采样点")?;
+        let site = load_within(actor, self.store.site(site_id)).await?;
         Ok(site)
     }
 
@@ -1256,16 +1251,10 @@ impl App {
                 "本轮检测已结束，不能再绑定；请确认选择的轮次".into(),
             ));
         }
-        let site = self
-            .store
-            .site(batch.site_id)
-            .await?
-            .ok_or(AppError::NotFound("该采样点"))?;
+        let site = load_within(actor, self.store.site(batch.site_id)).await?;
         if site.round_id != round.id {
             return Err(AppError::Invalid("该采样点不属于这一轮检测".into()));
         }
-        let site_region = RegionCode::parse(&site.region_code).map_err(AppError::Internal)?;
-        actor.require_found_within(&site_region, "该采样点")?;
         if !(1..=site.tables_count).contains(&batch.table_no) {
             return Err(AppError::Invalid(format!(
                 "采样台号应在1到{}之间",
@@ -1561,13 +1550,7 @@ impl App {
             .specimen_box(&box_code)
             .await?
             .ok_or(AppError::NotFound("该转运箱（请确认已在采样点装箱）"))?;
-        let site = self
-            .store
-            .site(found.site_id)
-            .await?
-            .ok_or(AppError::NotFound("该采样点"))?;
-        let region = RegionCode::parse(&site.region_code).map_err(AppError::Internal)?;
-        actor.require_found_within(&region, "该采样点")?;
+        load_within(actor, self.store.site(found.site_id)).await?;
         let now = self.now_unix();
         let changed = if receive {
             if actor.role != Role::Lab
@@ -1698,13 +1681,7 @@ impl App {
                 "不在本地须写明证明（如外地核酸报告、车票、单位证明）".into(),
             ));
         }
-        let resident = self
-            .store
-            .resident(resident_id)
-            .await?
-            .ok_or(AppError::NotFound("该居民"))?;
-        let grid = RegionCode::parse(&resident.grid_code).map_err(AppError::Internal)?;
-        actor.require_found_within(&grid, "该居民")?;
+        let resident = load_within(actor, self.store.resident(resident_id)).await?;
         self.store
             .set_exemption(
                 round_id,
@@ -1772,13 +1749,7 @@ impl App {
         resident_id: i64,
     ) -> AppResult<Vec<PersonResultView>> {
         actor.require(Permission::ViewPopulation)?;
-        let resident = self
-            .store
-            .resident(resident_id)
-            .await?
-            .ok_or(AppError::NotFound("该居民"))?;
-        let grid = RegionCode::parse(&resident.grid_code).map_err(AppError::Internal)?;
-        actor.require_found_within(&grid, "该居民")?;
+        let resident = load_within(actor, self.store.resident(resident_id)).await?;
         Ok(self
             .store
             .person_results(&resident.id_type, &resident.id_number)
@@ -1858,13 +1829,7 @@ impl App {
         resident_id: i64,
     ) -> AppResult<()> {
         actor.require(Permission::ManageUsers)?;
-        let resident = self
-            .store
-            .resident(resident_id)
-            .await?
-            .ok_or(AppError::NotFound("该居民"))?;
-        let grid = RegionCode::parse(&resident.grid_code).map_err(AppError::Internal)?;
-        actor.require_found_within(&grid, "该居民")?;
+        load_within(actor, self.store.resident(resident_id)).await?;
         self.store
             .link_user_to_resident(user_id, resident_id)
             .await?;
@@ -1950,13 +1915,7 @@ impl App {
                 .parse::<i64>()
                 .map_err(|_| AppError::Invalid("请选择上报的居民".into()))?
         };
-        let resident = self
-            .store
-            .resident(resident_id)
-            .await?
-            .ok_or(AppError::NotFound("该居民"))?;
-        let grid = RegionCode::parse(&resident.grid_code).map_err(AppError::Internal)?;
-        actor.require_found_within(&grid, "该居民")?;
+        let resident = load_within(actor, self.store.resident(resident_id)).await?;
         let result = TestResult::parse(&form.result)
             .ok_or_else(|| AppError::Invalid("请选择抗原结果：阴性、阳性或无效".into()))?;
         let now = self.now_unix();

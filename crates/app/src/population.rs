@@ -16,6 +16,7 @@ use fangkong_store::{
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::scope::load_within;
 use crate::{Actor, App, AppError, AppResult, audit_by};
 
 /// A resident as pages and the API show them: ID number and phone masked unless revealed.
@@ -254,13 +255,7 @@ pub fn classify_query(query: &str) -> (SearchField, String) {
 impl App {
     async fn resident_in_jurisdiction(&self, actor: &Actor, id: i64) -> AppResult<ResidentRecord> {
         actor.require(Permission::SearchRegister)?;
-        let record = self
-            .store
-            .resident(id)
-            .await?
-            .ok_or(AppError::NotFound("该居民"))?;
-        let grid = RegionCode::parse(&record.grid_code).map_err(AppError::Internal)?;
-        actor.require_found_within(&grid, "该居民")?;
+        let record = load_within(actor, self.store.resident(id)).await?;
         Ok(record)
     }
 
@@ -319,13 +314,7 @@ impl App {
     /// A household with its members (masked) and its door-to-door visits.
     pub async fn household(&self, actor: &Actor, number: &str) -> AppResult<HouseholdView> {
         actor.require(Permission::SearchRegister)?;
-        let household = self
-            .store
-            .household(number)
-            .await?
-            .ok_or(AppError::NotFound("该户"))?;
-        let grid = RegionCode::parse(&household.grid_code).map_err(AppError::Internal)?;
-        actor.require_found_within(&grid, "该户")?;
+        let household = load_within(actor, self.store.household(number)).await?;
         let today = self.today();
         let members = self
             .store

@@ -11,6 +11,7 @@ use fangkong_store::{NewRiskArea, RiskAreaRecord, RiskAreaRoundRecord, RiskAreaS
 use serde::{Deserialize, Serialize};
 
 use crate::health_code::{beijing_label, parse_beijing_time, unix_to_utc};
+use crate::scope::load_within;
 use crate::{Actor, App, AppError, AppResult, audit};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -269,15 +270,7 @@ impl App {
 
     pub async fn risk_area(&self, actor: &Actor, id: i64) -> AppResult<RiskAreaDetail> {
         actor.require(Permission::ViewPopulation)?;
-        let area = self
-            .store
-            .risk_area(id)
-            .await?
-            .ok_or(AppError::NotFound("该风险区域"))?;
-        actor.require_found_within(
-            &RegionCode::parse(&area.region_code).map_err(AppError::Internal)?,
-            "该风险区域",
-        )?;
+        let area = load_within(actor, self.store.risk_area(id)).await?;
         Ok(RiskAreaDetail {
             steps: self.store.risk_area_steps(id).await?,
             rounds: self.store.risk_area_rounds(id).await?,
@@ -326,15 +319,7 @@ impl App {
         finished: &str,
     ) -> AppResult<()> {
         actor.require(Permission::ManageRiskAreas)?;
-        let area = self
-            .store
-            .risk_area(area_id)
-            .await?
-            .ok_or(AppError::NotFound("该风险区域"))?;
-        actor.require_found_within(
-            &RegionCode::parse(&area.region_code).map_err(AppError::Internal)?,
-            "该风险区域",
-        )?;
+        let area = load_within(actor, self.store.risk_area(area_id)).await?;
         let (finished_at, note) = match round_id {
             Some(round_id) => {
                 let round = self
@@ -385,15 +370,7 @@ impl App {
         expected_to: &str,
     ) -> AppResult<String> {
         actor.require(Permission::ManageRiskAreas)?;
-        let area = self
-            .store
-            .risk_area(area_id)
-            .await?
-            .ok_or(AppError::NotFound("该风险区域"))?;
-        actor.require_found_within(
-            &RegionCode::parse(&area.region_code).map_err(AppError::Internal)?,
-            "该风险区域",
-        )?;
+        let area = load_within(actor, self.store.risk_area(area_id)).await?;
         if area.lifted_at.is_some() {
             return Err(AppError::Conflict("该区域已经解除".into()));
         }

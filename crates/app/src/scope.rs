@@ -1,12 +1,85 @@
-//! Who may see a run (a residents import, a lead push import, a lab upload) and an audit entry:
-//! the user who did it, and users whose jurisdiction contains that user's jurisdiction.
+//! The jurisdiction boundary for targets: the one scoped loader, [`load_within`], through which an
+//! app function fetches a record by id, and who may see a run (a residents import, a lead push
+//! import, a lab upload) or an audit entry — the user who did it, and users whose jurisdiction
+//! contains that user's jurisdiction.
+//!
+//! Every record a user can name by id is [`Placed`]: it says which region it belongs to. Fetching it
+//! through [`load_within`] answers a record outside the actor's jurisdiction exactly like a missing
+//! one (`NotFound`, 404), so ids cannot be enumerated, and a new function cannot forget the check:
+//! the architecture test allows the region comparison itself only in this file and `lib.rs`.
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use fangkong_domain::ids::mask_middle;
 use fangkong_domain::region::{RegionCode, RegionLevel};
+use fangkong_store::investigation::{CaseRecord, ContactRecord};
+use fangkong_store::isolation::{
+    HospitalRecord, IsolationSiteRecord, MeasureRecord, TransferRecord, VehicleRecord,
+};
+use fangkong_store::{
+    AppealRecord, CheckpointRecord, FactRecord, HouseholdRecord, LeadRecord, ResidentRecord,
+    RiskAreaRecord, RoundRecord, SiteRecord, StoreError, VenueRecord,
+};
 
-use crate::{Actor, App, AppResult};
+use crate::{Actor, App, AppError, AppResult};
+
+/// A record that belongs to one place of the region tree.
+pub trait Placed {
+    /// What a user calls one, for the not-found answer ("该病例").
+    const WHAT: &'static str;
+    /// The region code (a grid, a village, a county…) the record belongs to.
+    fn place(&self) -> &str;
+}
+
+/// The one way an app function fetches a target by id: `lookup` (a store query) and then the
+/// jurisdiction check; missing and foreign records both answer `NotFound(T::WHAT)`.
+pub(crate) async fn load_within<T: Placed>(
+    actor: &Actor,
+    lookup: impl Future<Output = Result<Option<T>, StoreError>>,
+) -> AppResult<T> {
+    let record = lookup.await?.ok_or(AppError::NotFound(T::WHAT))?;
+    ensure_within(actor, &record)?;
+    Ok(record)
+}
+
+/// The check of [`load_within`] for a record already in hand.
+pub(crate) fn ensure_within<T: Placed>(actor: &Actor, record: &T) -> AppResult<()> {
+    let place = RegionCode::parse(record.place()).map_err(AppError::Internal)?;
+    actor.require_found_within(&place, T::WHAT)
+}
+
+/// The places of the records users name by id: which column says where each one belongs.
+macro_rules! placed {
+    ($($record:ty => $field:ident, $what:literal;)*) => {
+        $(impl Placed for $record {
+            const WHAT: &'static str = $what;
+            fn place(&self) -> &str {
+                &self.$field
+            }
+        })*
+    };
+}
+
+placed! {
+    ResidentRecord => grid_code, "该居民";
+    HouseholdRecord => grid_code, "该户";
+    CaseRecord => region_code, "该病例";
+    ContactRecord => case_region_code, "该接触者";
+    LeadRecord => grid_code, "该线索";
+    MeasureRecord => grid_code, "该管控人员";
+    IsolationSiteRecord => region_code, "该隔离点";
+    VehicleRecord => region_code, "该车辆";
+    HospitalRecord => region_code, "该医院";
+    TransferRecord => region_code, "该转运任务";
+    RoundRecord => region_code, "该检测轮次";
+    SiteRecord => region_code, "该采样点";
+    RiskAreaRecord => region_code, "该风险区域";
+    CheckpointRecord => region_code, "该卡口";
+    VenueRecord => region_code, "该场所";
+    FactRecord => grid_code, "该赋码记录";
+    AppealRecord => grid_code, "该申诉";
+}
 
 impl App {
     /// Whether `actor` may see work done by `username`: their own, or by a user whose jurisdiction

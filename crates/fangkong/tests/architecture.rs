@@ -185,3 +185,22 @@ fn web_reaches_data_only_through_app_and_never_makes_or_changes_an_actor() {
         "web must not depend on the seeding tools outside its tests"
     );
 }
+
+/// A target fetched by id goes through the one scoped loader (`app::scope::load_within`), so a new
+/// function cannot fetch a record and forget whose it is: the jurisdiction comparison for found
+/// records is made only in `scope.rs` (and defined in `lib.rs`).
+#[test]
+fn app_functions_fetch_targets_by_id_only_through_the_scoped_loader() {
+    for file in rust_files(&workspace().join("crates/app/src")) {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        if name == "scope.rs" || name == "lib.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            !text.contains("require_found_within"),
+            "{} checks a found record's jurisdiction by hand; use scope::load_within",
+            file.display()
+        );
+    }
+}

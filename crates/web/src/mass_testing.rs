@@ -1949,14 +1949,20 @@ async fn my_antigen_page(page: PageUser, Query(q): Query<AntigenQuery>) -> PageR
 
 /// The resident's antigen form: result, time and an optional photo (kept in memory, ≤ 4 MB).
 struct AntigenUpload {
-    csrf: String,
     form: AntigenForm,
     photo: Option<(Vec<u8>, String)>,
 }
 
-async fn read_antigen_upload(multipart: &mut Multipart) -> Result<AntigenUpload, AppError> {
+/// Reads the antigen form in the order of [`crate::upload`]: the role is checked and the form token
+/// must be the first field before any photo byte is read, so nobody can make the server take a
+/// photo it will refuse anyway.
+async fn read_antigen_upload(
+    user: &crate::session::LoggedIn,
+    multipart: &mut Multipart,
+) -> Result<AntigenUpload, AppError> {
+    user.actor.require(Permission::ReportAntigen)?;
+    crate::upload::check_first_field_token(user, multipart).await?;
     let mut upload = AntigenUpload {
-        csrf: String::new(),
         form: AntigenForm::default(),
         photo: None,
     };
@@ -1980,7 +1986,6 @@ async fn read_antigen_upload(multipart: &mut Multipart) -> Result<AntigenUpload,
             _ => {
                 let text = field.text().await.unwrap_or_default();
                 match name.as_str() {
-                    "csrf" => upload.csrf = text,
                     "result" => upload.form.result = text,
                     "tested_at" => upload.form.tested_at = text,
                     _ => {}
@@ -1996,11 +2001,8 @@ async fn my_antigen_submit(
     page: PageUser,
     mut multipart: Multipart,
 ) -> PageResult {
-    let upload = read_antigen_upload(&mut multipart)
+    let upload = read_antigen_upload(&page.user, &mut multipart)
         .await
-        .map_err(|e| page.error(e))?;
-    page.user
-        .check_csrf(&upload.csrf)
         .map_err(|e| page.error(e))?;
     let photo = upload
         .photo

@@ -53,30 +53,35 @@ pub(crate) async fn read_upload(
     multipart: &mut Multipart,
 ) -> Result<Option<(String, tempfile::NamedTempFile)>, AppError> {
     user.actor.require(permission)?;
+    check_first_field_token(user, multipart).await?;
     let mut upload = None;
-    let mut token_checked = user.bearer;
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
-        let name = field.name().unwrap_or_default().to_string();
-        if !token_checked {
-            let submitted = if name == "csrf" {
-                read_short_text(&mut field, CSRF_FIELD_MAX_BYTES).await?
-            } else {
-                String::new()
-            };
-            user.check_csrf(&submitted)?;
-            token_checked = true;
-            continue;
-        }
-        if name == "file" {
+        if field.name() == Some("file") {
             let file_name = field.file_name().unwrap_or("upload.csv").to_string();
             let temp = save_upload(state, &mut field).await?;
             upload = Some((file_name, temp));
         }
     }
-    if !token_checked {
-        user.check_csrf("")?;
-    }
     Ok(upload)
+}
+
+/// For a browser session, reads the first field of a multipart form, which must be the form token
+/// (`csrf`, read only up to a few hundred bytes), and checks it; a missing or wrong token is refused
+/// before anything else of the body is read. Bearer-token clients (the API) send no token.
+pub(crate) async fn check_first_field_token(
+    user: &LoggedIn,
+    multipart: &mut Multipart,
+) -> Result<(), AppError> {
+    if user.bearer {
+        return Ok(());
+    }
+    let submitted = match multipart.next_field().await.map_err(multipart_error)? {
+        Some(mut field) if field.name() == Some("csrf") => {
+            read_short_text(&mut field, CSRF_FIELD_MAX_BYTES).await?
+        }
+        _ => String::new(),
+    };
+    user.check_csrf(&submitted)
 }
 
 /// Saves an uploaded file field to a temporary file, chunk by chunk (never whole in memory).

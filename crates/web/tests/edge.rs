@@ -16,6 +16,16 @@ const BOUNDARY: &str = "fkboundary";
 /// A multipart body that announces `size` bytes of file after the given leading fields, generated
 /// lazily; `pulled` counts how many bytes the server actually read from it.
 fn lazy_upload(leading: &[(&str, &str)], size: usize, pulled: Arc<AtomicUsize>) -> Body {
+    lazy_upload_as("file", leading, size, pulled)
+}
+
+/// [`lazy_upload`] with the file in the field `file_field`.
+fn lazy_upload_as(
+    file_field: &str,
+    leading: &[(&str, &str)],
+    size: usize,
+    pulled: Arc<AtomicUsize>,
+) -> Body {
     let mut head = String::new();
     for (name, value) in leading {
         head.push_str(&format!(
@@ -23,7 +33,7 @@ fn lazy_upload(leading: &[(&str, &str)], size: usize, pulled: Arc<AtomicUsize>) 
         ));
     }
     head.push_str(&format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{file_field}\"; filename=\"big.csv\"\r\nContent-Type: text/csv\r\n\r\n"
     ));
     let chunk = Bytes::from(vec![b'a'; 64 * 1024]);
     let chunks = size / chunk.len();
@@ -155,6 +165,74 @@ async fn an_upload_is_refused_before_its_file_is_read_without_the_role_or_the_fo
             pulled.load(Ordering::SeqCst)
         );
         assert_eq!(files_in(spool.path()), 0);
+    }
+}
+
+#[tokio::test]
+async fn a_resident_antigen_photo_is_refused_before_it_is_read_without_the_role_or_the_form_token()
+{
+    let server = start().await;
+    server
+        .add_user("resident1", Role::Resident, &server.own_grid)
+        .await;
+    server
+        .add_user("sampler1", Role::Sampler, &server.own_grid)
+        .await;
+    let router = fangkong_web::router_with(server.app.clone(), Default::default());
+    // Under the photo route's body limit, so only the order of the checks can keep it unread.
+    let photo = 5 * 1024 * 1024;
+
+    // A role that may not report an antigen result, with a valid token: refused unread.
+    let sampler = server
+        .app
+        .login("sampler1", PASSWORD, "test")
+        .await
+        .unwrap();
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let body = lazy_upload_as(
+        "photo",
+        &[("csrf", &sampler.csrf_token)],
+        photo,
+        pulled.clone(),
+    );
+    let cookie = format!("fk_session={}", sampler.token);
+    let response = router
+        .clone()
+        .oneshot(upload_request("/me/antigen", ("cookie", &cookie), body))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(pulled.load(Ordering::SeqCst) < 1024 * 1024);
+
+    // A resident whose form does not begin with the token: refused unread.
+    let resident = server
+        .app
+        .login("resident1", PASSWORD, "test")
+        .await
+        .unwrap();
+    let cookie = format!("fk_session={}", resident.token);
+    for leading in [
+        vec![("result", "negative")],
+        vec![("csrf", "wrong")],
+        vec![],
+    ] {
+        let pulled = Arc::new(AtomicUsize::new(0));
+        let body = lazy_upload_as("photo", &leading, photo, pulled.clone());
+        let response = router
+            .clone()
+            .oneshot(upload_request("/me/antigen", ("cookie", &cookie), body))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422, "{leading:?}");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("表单已失效"));
+        assert!(
+            pulled.load(Ordering::SeqCst) < 1024 * 1024,
+            "{leading:?}: {} bytes read",
+            pulled.load(Ordering::SeqCst)
+        );
     }
 }
 
