@@ -76,9 +76,6 @@ pub(crate) struct CodeRuntime {
     brief_loader: Arc<tokio::sync::Mutex<()>>,
     /// One pass over person events at a time (an upload and the background pass may both call).
     event_sync: Arc<tokio::sync::Mutex<()>>,
-    /// One recompute of everyone at a time; a request while one runs asks for another after it.
-    pub(crate) recompute_running: Arc<std::sync::atomic::AtomicBool>,
-    pub(crate) recompute_again: Arc<std::sync::atomic::AtomicBool>,
     subjects: Arc<RwLock<HashMap<String, SubjectOwner>>>,
     pub(crate) checkpoints: Arc<RwLock<HashMap<i64, fangkong_store::CheckpointRecord>>>,
 }
@@ -794,26 +791,10 @@ impl App {
         }
     }
 
-    /// Runs, for as long as the server runs, the passes that keep codes current: person events into
-    /// facts every 10 s, time-based recomputes every minute.
-    pub fn spawn_code_maintenance(&self) {
-        let app = self.clone();
-        tokio::spawn(async move {
-            let mut tick: u64 = 0;
-            loop {
-                app.feed_health_codes().await;
-                if let Err(error) = app.codes.refresh_briefs(&app.store).await {
-                    tracing::warn!(%error, "refreshing the verifier's codes failed");
-                }
-                if tick.is_multiple_of(6)
-                    && let Err(error) = app.refresh_due_codes().await
-                {
-                    tracing::warn!(%error, "refreshing due health codes failed");
-                }
-                tick += 1;
-                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
-            }
-        });
+    /// Refreshes the verifier's cached codes (the checkpoint check reads them without a query).
+    pub(crate) async fn refresh_verifier_codes(&self) -> AppResult<()> {
+        self.codes.refresh_briefs(&self.store).await?;
+        Ok(())
     }
 
     /// Recomputes the codes whose answer may have changed with time alone: a turn-green date passed,

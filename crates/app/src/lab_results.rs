@@ -382,16 +382,17 @@ impl App {
         format: &str,
         parsed: Vec<Parsed>,
     ) -> AppResult<ResultUploadReport> {
-        let (sender, receiver) = tokio::sync::mpsc::channel(4);
-        tokio::spawn(async move {
-            let mut parsed = parsed.into_iter().peekable();
-            while parsed.peek().is_some() {
-                let chunk: Vec<Parsed> = parsed.by_ref().take(ROWS_PER_CHUNK).collect();
-                if sender.send(Ok(chunk)).await.is_err() {
-                    break;
-                }
+        // The rows are in memory already: queue them all as chunks (no task needed to feed them).
+        let chunks = parsed.len().div_ceil(ROWS_PER_CHUNK).max(1);
+        let (sender, receiver) = tokio::sync::mpsc::channel(chunks);
+        let mut parsed = parsed.into_iter().peekable();
+        while parsed.peek().is_some() {
+            let chunk: Vec<Parsed> = parsed.by_ref().take(ROWS_PER_CHUNK).collect();
+            if sender.try_send(Ok(chunk)).is_err() {
+                break;
             }
-        });
+        }
+        drop(sender);
         self.ingest_results(actor, file_name, format, receiver)
             .await
     }

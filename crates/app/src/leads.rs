@@ -1349,7 +1349,6 @@ impl App {
             )
             .await?;
         keep_first(&problems);
-        drop(keep_first);
         audit_by(
             self,
             actor,

@@ -15,6 +15,7 @@ pub mod health_code;
 pub mod import;
 pub mod investigation;
 pub mod isolation;
+pub mod jobs;
 pub mod lab_results;
 pub mod leads;
 pub mod mass_testing;
@@ -88,6 +89,8 @@ pub struct App {
     sessions: Arc<std::sync::RwLock<std::collections::HashMap<String, RememberedSession>>>,
     /// Failed logins per username and address (backoff, then a temporary lock).
     login_throttle: Arc<auth::LoginThrottle>,
+    /// Recomputes of everyone's code asked for by requests, taken by a background job.
+    recompute: Arc<jobs::RecomputeRequests>,
 }
 
 impl App {
@@ -100,6 +103,7 @@ impl App {
             passage_writer: Default::default(),
             sessions: Default::default(),
             login_throttle: Default::default(),
+            recompute: Default::default(),
         }
     }
 
@@ -228,7 +232,7 @@ pub enum AppError {
     #[error("{0}")]
     TooLarge(String),
     #[error("系统内部错误，请稍后重试；如果一直出现，请联系管理员")]
-    Store(StoreError),
+    Store(#[source] StoreError),
     #[error("系统内部错误，请稍后重试；如果一直出现，请联系管理员")]
     Internal(String),
 }
@@ -344,32 +348,6 @@ impl App {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         Ok(self.store.person_events_after(after, limit).await?)
-    }
-
-    /// Runs, for as long as the server runs, the passes that follow the person-event stream after
-    /// the health code's: single positives into cases, contacts into leads, contacts, cases and
-    /// landed leads into measures — every 10 s, in that order, so one pass carries a positive as far
-    /// as it goes. The same loop marks runs cut short by a crash (see [`crate::runs`]). A failed
-    /// pass is logged and taken again next time (each is idempotent).
-    pub fn spawn_event_passes(&self) {
-        let app = self.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(error) = app.sync_case_events().await {
-                    tracing::warn!(%error, "opening cases from person events failed; will retry");
-                }
-                if let Err(error) = app.sync_lead_events().await {
-                    tracing::warn!(%error, "turning contact events into leads failed; will retry");
-                }
-                if let Err(error) = app.sync_isolation_events().await {
-                    tracing::warn!(%error, "isolation: reading person events failed; will retry");
-                }
-                if let Err(error) = app.mark_interrupted_runs().await {
-                    tracing::warn!(%error, "marking interrupted runs failed; will retry");
-                }
-                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
-            }
-        });
     }
 
     /// Moves the consumer's cursor past event `last_id`.

@@ -245,7 +245,7 @@ impl App {
             &format!("{} {place}", tier.code()),
         )
         .await?;
-        self.recompute_in_background("风险区域调整");
+        self.request_recompute("风险区域调整");
         Ok(id)
     }
 
@@ -438,7 +438,7 @@ impl App {
             &note,
         )
         .await?;
-        self.recompute_in_background("风险区域调整");
+        self.request_recompute("风险区域调整");
         Ok(next.to_label)
     }
 
@@ -487,41 +487,5 @@ impl App {
             .max_by_key(|a| a.region_code.len())
             .and_then(|a| AreaTier::from_code(&a.tier))
             .map(|t| t.testing_tier()))
-    }
-
-    /// Starts a recompute of everyone's code without making the caller wait. One runs at a time; a
-    /// request while one runs makes it run once more afterwards (so the last change is always seen).
-    pub(crate) fn recompute_in_background(&self, cause: &'static str) {
-        use std::sync::atomic::Ordering::SeqCst;
-        let runtime = self.codes.clone();
-        if runtime.recompute_running.swap(true, SeqCst) {
-            runtime.recompute_again.store(true, SeqCst);
-            return;
-        }
-        let app = self.clone();
-        tokio::spawn(async move {
-            loop {
-                match app.recompute_all_codes(cause).await {
-                    Ok(report) => tracing::info!(
-                        people = report.people,
-                        changed = report.changed,
-                        millis = report.millis as u64,
-                        "codes recomputed"
-                    ),
-                    Err(error) => tracing::error!(%error, "recomputing codes failed"),
-                }
-                if runtime.recompute_again.swap(false, SeqCst) {
-                    continue;
-                }
-                runtime.recompute_running.store(false, SeqCst);
-                // A request that came between the two lines above: take it.
-                if runtime.recompute_again.swap(false, SeqCst)
-                    && !runtime.recompute_running.swap(true, SeqCst)
-                {
-                    continue;
-                }
-                break;
-            }
-        });
     }
 }

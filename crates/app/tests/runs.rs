@@ -1,4 +1,6 @@
-//! Runs cut short by a crash (security finding L4): resident imports, lab result uploads and lead
+//! Background work: the supervised jobs (each step driven to completion without sleeping; a job that
+//! panics is restarted, one that keeps panicking stops the server loudly; shutdown ends them), and
+//! runs cut short by a crash (security finding L4): resident imports, lab result uploads and lead
 //! push imports that committed chunks and then died are marked 已中断 by the periodic step, with
 //! the counters of what they committed; live runs and finished runs are left alone.
 //!
@@ -8,6 +10,7 @@
 #[macro_use]
 mod support;
 
+use fangkong_app::jobs::{Job, PANICS_BEFORE_GIVING_UP};
 use fangkong_app::runs::RUN_STALE_AFTER_SECONDS;
 use fangkong_store::ImportCounters;
 use fangkong_store::mass_testing::ResultUploadRecord;
@@ -247,4 +250,113 @@ async fn story_interrupted_runs(backend: Backend) {
     let live_run = app.import_run(&world.admin, live).await.expect("live run");
     assert_eq!(live_run.interrupted_at, None);
     assert_eq!(live_run.finished_at, Some(done));
+}
+
+story!(
+    story_job_steps,
+    every_background_step_runs_to_completion_when_called_sqlite,
+    every_background_step_runs_to_completion_when_called_postgres
+);
+
+async fn story_job_steps(backend: Backend) {
+    let (app, guard) = fresh_app(backend).await;
+    let world = seed(&app).await;
+    import_population(&app, &guard, &world.admin).await;
+    app.try_run_code_events().await.unwrap();
+    app.try_run_event_passes().await.unwrap();
+    app.try_run_due_codes().await.unwrap();
+    app.try_run_interrupted_runs().await.unwrap();
+    // A recompute is taken only when asked for, and asking twice before it runs asks once.
+    assert!(!app.recompute_pending());
+    app.designate_risk_area(
+        &world.commander_a,
+        &fangkong_app::risk_areas::RiskAreaForm {
+            scheme: String::new(),
+            tier: "high".into(),
+            unit: "village".into(),
+            region_code: VILLAGE_A1.into(),
+            place_name: String::new(),
+            reason: "病例居住地".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(app.recompute_pending(), "designating asks for a recompute");
+    app.try_run_requested_recompute().await.unwrap();
+    assert!(
+        !app.recompute_pending(),
+        "the recompute job took the request"
+    );
+    app.try_run_requested_recompute().await.unwrap();
+}
+
+static PASSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static PANICKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn counting_step(
+    _: &fangkong_app::App,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = fangkong_app::AppResult<()>> + Send + '_>> {
+    Box::pin(async {
+        PASSES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    })
+}
+
+fn panicking_step(
+    _: &fangkong_app::App,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = fangkong_app::AppResult<()>> + Send + '_>> {
+    Box::pin(async {
+        PANICKED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        panic!("a job that cannot run");
+    })
+}
+
+#[tokio::test]
+async fn a_panicking_job_is_restarted_then_stops_the_server_loudly_and_shutdown_ends_the_jobs() {
+    use std::sync::atomic::Ordering::SeqCst;
+    use std::time::Duration;
+    let (app, _guard) = fresh_app(Backend::Sqlite).await;
+
+    // A job that panics at every pass: restarted until the limit, then run_jobs fails naming it,
+    // while a healthy job ran beside it.
+    let failed = tokio::time::timeout(
+        Duration::from_secs(30),
+        app.run_jobs_of(
+            vec![
+                Job::new("healthy", Duration::from_millis(1), counting_step),
+                Job::new("broken", Duration::from_millis(1), panicking_step),
+            ],
+            std::future::pending(),
+        ),
+    )
+    .await
+    .expect("the supervisor gave up in time")
+    .expect_err("a job that keeps panicking stops the jobs");
+    assert_eq!(failed.job, "broken");
+    assert_eq!(PANICKED.load(SeqCst), PANICS_BEFORE_GIVING_UP);
+
+    // Shutdown: the jobs stop after the pass in flight, and run_jobs returns without error.
+    let before = PASSES.load(SeqCst);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn({
+        let app = app.clone();
+        async move {
+            app.run_jobs_of(
+                vec![Job::new("healthy", Duration::from_millis(1), counting_step)],
+                async {
+                    let _ = stopped.await;
+                },
+            )
+            .await
+        }
+    });
+    while PASSES.load(SeqCst) < before + 3 {
+        tokio::task::yield_now().await;
+    }
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("shutdown ended the jobs")
+        .unwrap()
+        .expect("a shutdown is not a failure");
 }

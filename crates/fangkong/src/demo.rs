@@ -296,10 +296,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!("打开 http://{}/ 开始使用（Ctrl+C 结束）。", args.listen);
     // Runs a crash cut short are marked 已中断 now; one cut short minutes ago, by the pass.
     app.mark_interrupted_runs().await?;
-    app.spawn_code_maintenance();
-    app.spawn_event_passes();
     crate::demo_codes::keep_checking(app.clone(), codes.checkpoints.clone(), county.clone());
-    fangkong_web::serve(app, listener).await?;
+    crate::serve::run(app, Default::default(), listener).await?;
     Ok(())
 }
 

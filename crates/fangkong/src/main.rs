@@ -10,6 +10,7 @@ mod demo_investigation;
 mod demo_isolation;
 mod demo_leads;
 mod demo_testing;
+mod serve;
 mod verify;
 
 use std::path::PathBuf;
@@ -228,13 +229,11 @@ async fn main() -> Result<()> {
             );
             // Runs a crash cut short are marked 已中断 now; one cut short minutes ago, by the pass.
             app.mark_interrupted_runs().await?;
-            app.spawn_code_maintenance();
-            app.spawn_event_passes();
             let config = fangkong_web::WebConfig {
                 secure_cookies,
                 ..Default::default()
             };
-            fangkong_web::serve_with(app, config, listener).await?;
+            serve::run(app, config, listener).await?;
         }
         Command::Demo(args) => demo::run(args).await?,
         Command::Import { db, file, as_user } => {

@@ -204,3 +204,33 @@ fn app_functions_fetch_targets_by_id_only_through_the_scoped_loader() {
         );
     }
 }
+
+/// Background work is supervised (`app::jobs`, run by `serve` and `demo`): no request path of `app`
+/// spawns a task of its own. The exceptions, each with its reason: the supervisor itself, the two
+/// group-commit writers (one long-lived task per process, started by the first request that needs
+/// it), the statistics refresh the scan writer starts between its groups, and the pool test of
+/// `blocking.rs`.
+#[test]
+fn app_spawns_tasks_only_in_the_supervisor_and_the_writers() {
+    let allowed: &[(&str, usize)] = &[
+        ("jobs.rs", 0),
+        ("mass_testing.rs", 2),
+        ("checkpoints.rs", 1),
+        ("blocking.rs", 1),
+    ];
+    for file in rust_files(&workspace().join("crates/app/src")) {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let spawns = text.matches("tokio::spawn(").count();
+        let most = allowed
+            .iter()
+            .find(|(allowed, _)| *allowed == name)
+            .map(|(_, most)| *most)
+            .unwrap_or(0);
+        assert!(
+            spawns <= most,
+            "{} spawns {spawns} task(s); background work belongs in app::jobs",
+            file.display()
+        );
+    }
+}

@@ -3,6 +3,11 @@
 //! wrong content type, an unknown route or method) become the Chinese error page — or, under `/api/`,
 //! the API's `{"error", "message"}` — and every response gets the security headers.
 //!
+//! Every request runs inside a tracing span `request` with a request id (also sent back as
+//! `x-request-id`, so a user reporting a failure can quote it), the method, the path without its
+//! query (queries can carry ID numbers) and, once the session is known, the user's id — ids only,
+//! never names or personal data.
+//!
 //! An axum rejection is recognised by what it is: a 4xx `text/plain` answer in English (or an empty
 //! 404/405 from the router). fangkong's own errors are Chinese (`AppError`'s `Display`) or JSON, so they
 //! pass untouched. Doing it here, once, means no handler and no future route can leak axum's text.
@@ -25,14 +30,42 @@ struct BareErrorPage {
 
 /// The middleware: map rejections, then add the headers.
 pub(crate) async fn finish(request: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let request_id = format!(
+        "{:x}-{}",
+        std::process::id(),
+        REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+    );
     let path = request.uri().path().to_string();
-    let response = next.run(request).await;
-    let response = if looks_like_rejection(&response) {
-        translate(response, &path).await
-    } else {
+    let span = tracing::info_span!(
+        "request",
+        id = %request_id,
+        method = %request.method(),
+        path = %path,
+        user_id = tracing::field::Empty,
+    );
+    async move {
+        let response = next.run(request).await;
+        let response = if looks_like_rejection(&response) {
+            translate(response, &path).await
+        } else {
+            response
+        };
+        if response.status().is_server_error() {
+            tracing::warn!(
+                status = response.status().as_u16(),
+                "request answered with an error"
+            );
+        }
+        let mut response = with_security_headers(response);
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert("x-request-id", value);
+        }
         response
-    };
-    with_security_headers(response)
+    }
+    .instrument(span)
+    .await
 }
 
 fn looks_like_rejection(response: &Response) -> bool {

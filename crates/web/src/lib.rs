@@ -144,10 +144,22 @@ pub async fn serve_with(
     config: WebConfig,
     listener: tokio::net::TcpListener,
 ) -> std::io::Result<()> {
+    serve_until(app, config, listener, std::future::pending()).await
+}
+
+/// Serves until `shutdown` completes, then stops taking connections and lets the requests in
+/// flight finish (a scan or passage group commit in flight answers its requests first).
+pub async fn serve_until(
+    app: App,
+    config: WebConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(
         listener,
         router_with(app, config).into_make_service_with_connect_info::<SocketAddr>(),
     )
+    .with_graceful_shutdown(shutdown)
     .await
 }
 
@@ -182,6 +194,7 @@ pub(crate) fn status_of(error: &AppError) -> StatusCode {
 /// the detail, which for a unique violation would contain the duplicated value).
 pub(crate) fn log_if_internal(error: &AppError) {
     if let Some(text) = error.internal_log_text() {
+        // Inside the request's span: the log line carries the request id and the user id.
         tracing::error!(error = %text, "request failed");
     }
 }

@@ -73,6 +73,8 @@ pub async fn resolve(parts: &Parts, state: &AppState) -> Result<LoggedIn, AppErr
         ),
     };
     let info = state.app.session(&token, &client_addr(parts)).await?;
+    // The request's span (see `edge`) names the user by id only.
+    tracing::Span::current().record("user_id", info.actor.user_id);
     Ok(LoggedIn {
         actor: info.actor,
         csrf_token: info.csrf_token,

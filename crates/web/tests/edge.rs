@@ -395,6 +395,7 @@ async fn axum_refusals_become_the_chinese_page_or_the_json_error() {
 async fn every_response_carries_the_security_headers_and_the_cookie_is_secure_when_configured() {
     let server = start().await;
     let client = server.login("commander").await;
+    let mut request_ids = std::collections::HashSet::new();
     for path in [
         "/login",
         "/",
@@ -414,6 +415,9 @@ async fn every_response_carries_the_security_headers_and_the_cookie_is_secure_wh
             "{path}"
         );
         assert_eq!(headers["cache-control"], "no-store", "{path}");
+        // A request id a user can quote when reporting a failure, different for every request.
+        let id = headers["x-request-id"].to_str().unwrap().to_string();
+        assert!(!id.is_empty() && request_ids.insert(id), "{path}");
     }
     let css = client
         .get(server.url("/assets/app.css"))

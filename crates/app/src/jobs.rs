@@ -1,0 +1,259 @@
+//! Background work, supervised. Each job is a `try_run_*` step that does one pass and returns; the
+//! server (`serve`, `demo`) runs them all with [`App::run_jobs`], which repeats each on its interval,
+//! logs a failed pass and takes it again next time (every pass is idempotent), restarts a job whose
+//! pass panicked, and gives up loudly — returning an error that ends the process — when one keeps
+//! panicking. On shutdown it lets the pass in flight finish and stops.
+//!
+//! Request paths never spawn work of their own: a request that needs everyone's codes recomputed
+//! (a risk area designated or lifted) asks for it with [`App::request_recompute`], and the recompute
+//! job takes it at once. Tests drive each step to completion by calling it, without sleeping.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::{App, AppResult};
+
+/// A pass of one job, boxed so that the jobs can be listed in one table.
+pub type Step = for<'a> fn(&'a App) -> Pin<Box<dyn Future<Output = AppResult<()>> + Send + 'a>>;
+
+/// One supervised job: what it is called in the log, how often it runs, and its step.
+#[derive(Clone, Copy)]
+pub struct Job {
+    pub name: &'static str,
+    pub every: Duration,
+    /// Woken at once by [`App::request_recompute`], not only by its interval.
+    wakes_on_request: bool,
+    step: Step,
+}
+
+impl Job {
+    /// A job that runs `step` every `every` (tests build their own; the server runs [`jobs`]).
+    pub fn new(name: &'static str, every: Duration, step: Step) -> Job {
+        Job {
+            name,
+            every,
+            wakes_on_request: false,
+            step,
+        }
+    }
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("name", &self.name)
+            .field("every", &self.every)
+            .finish()
+    }
+}
+
+/// The jobs the server runs, in the order a positive travels: person events into codes, then into
+/// cases, leads and measures.
+pub fn jobs() -> [Job; 5] {
+    [
+        Job {
+            name: "health codes from person events",
+            every: Duration::from_secs(10),
+            wakes_on_request: false,
+            step: |app| Box::pin(app.try_run_code_events()),
+        },
+        Job {
+            name: "cases, leads and measures from person events",
+            every: Duration::from_secs(10),
+            wakes_on_request: false,
+            step: |app| Box::pin(app.try_run_event_passes()),
+        },
+        Job {
+            name: "codes due by time",
+            every: Duration::from_secs(60),
+            wakes_on_request: false,
+            step: |app| Box::pin(app.try_run_due_codes()),
+        },
+        Job {
+            name: "runs cut short",
+            every: Duration::from_secs(10),
+            wakes_on_request: false,
+            step: |app| Box::pin(app.try_run_interrupted_runs()),
+        },
+        Job {
+            name: "recompute of everyone's code",
+            // Woken at once by a request; the interval only bounds how late a missed wake-up is.
+            every: Duration::from_secs(60),
+            wakes_on_request: true,
+            step: |app| Box::pin(app.try_run_requested_recompute()),
+        },
+    ]
+}
+
+/// A job panicked this many times: the supervisor gives up and the process ends (a job that cannot
+/// run would leave codes, leads or measures silently stale).
+pub const PANICS_BEFORE_GIVING_UP: usize = 3;
+
+/// Why [`App::run_jobs`] stopped other than by shutdown.
+#[derive(Debug, thiserror::Error)]
+#[error("background job “{job}” panicked {PANICS_BEFORE_GIVING_UP} times; stopping")]
+pub struct JobsFailed {
+    pub job: &'static str,
+}
+
+/// Requests for a recompute of everyone's code, taken by the recompute job.
+#[derive(Debug, Default)]
+pub(crate) struct RecomputeRequests {
+    /// The cause of the latest request not yet taken (for the log).
+    pending: std::sync::Mutex<Option<&'static str>>,
+    wake: Notify,
+}
+
+impl App {
+    /// Asks the recompute job to recompute everyone's code (a risk area changed). Returns at once;
+    /// requests made while one recompute runs are taken together once more afterwards, so the last
+    /// change is always seen.
+    pub(crate) fn request_recompute(&self, cause: &'static str) {
+        *self.recompute.pending.lock().expect("recompute lock") = Some(cause);
+        self.recompute.wake.notify_one();
+    }
+
+    /// Person events into health-code facts; the verifier's cached codes refreshed.
+    pub async fn try_run_code_events(&self) -> AppResult<()> {
+        self.sync_code_events().await?;
+        self.refresh_verifier_codes().await
+    }
+
+    /// Single positives into cases, contacts into leads, contacts, cases and landed leads into
+    /// measures — in that order, so one pass carries a positive as far as it goes. Each pass is
+    /// tried even when an earlier one failed; the first failure is returned.
+    pub async fn try_run_event_passes(&self) -> AppResult<()> {
+        let cases = self.sync_case_events().await.map(|_| ());
+        let leads = self.sync_lead_events().await.map(|_| ());
+        let measures = self.sync_isolation_events().await.map(|_| ());
+        cases.and(leads).and(measures)
+    }
+
+    /// Codes whose answer changed with time alone (a turn-green date passed).
+    pub async fn try_run_due_codes(&self) -> AppResult<()> {
+        self.refresh_due_codes().await.map(|_| ())
+    }
+
+    /// Runs cut short by a crash marked 已中断 (see [`crate::runs`]).
+    pub async fn try_run_interrupted_runs(&self) -> AppResult<()> {
+        self.mark_interrupted_runs().await.map(|_| ())
+    }
+
+    /// The recompute a request asked for, if any.
+    pub async fn try_run_requested_recompute(&self) -> AppResult<()> {
+        let cause = self
+            .recompute
+            .pending
+            .lock()
+            .expect("recompute lock")
+            .take();
+        let Some(cause) = cause else {
+            return Ok(());
+        };
+        let report = self.recompute_all_codes(cause).await?;
+        tracing::info!(
+            people = report.people,
+            changed = report.changed,
+            millis = report.millis as u64,
+            cause,
+            "codes recomputed"
+        );
+        Ok(())
+    }
+
+    /// Runs every job of [`jobs`] until `shutdown` completes (then lets the passes in flight end)
+    /// or a job keeps panicking (then returns [`JobsFailed`]).
+    pub async fn run_jobs(
+        &self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), JobsFailed> {
+        self.run_jobs_of(jobs().to_vec(), shutdown).await
+    }
+
+    /// Whether a recompute was asked for and not yet taken.
+    pub fn recompute_pending(&self) -> bool {
+        self.recompute
+            .pending
+            .lock()
+            .expect("recompute lock")
+            .is_some()
+    }
+
+    /// [`App::run_jobs`] for the given jobs.
+    pub async fn run_jobs_of(
+        &self,
+        jobs: Vec<Job>,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), JobsFailed> {
+        let stop = Arc::new(Notify::new());
+        let mut running = tokio::task::JoinSet::new();
+        let mut names = std::collections::HashMap::new();
+        let mut panics = std::collections::HashMap::<&'static str, usize>::new();
+        let spawn = |running: &mut tokio::task::JoinSet<()>, job: Job| {
+            let (app, stop) = (self.clone(), stop.clone());
+            running
+                .spawn(async move { app.run_job(job, &stop).await })
+                .id()
+        };
+        for job in jobs {
+            names.insert(spawn(&mut running, job), job);
+        }
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => {
+                    stop.notify_waiters();
+                    while running.join_next().await.is_some() {}
+                    tracing::info!("background jobs stopped");
+                    return Ok(());
+                }
+                Some(ended) = running.join_next_with_id() => {
+                    let id = match &ended {
+                        Ok((id, ())) => *id,
+                        Err(error) => error.id(),
+                    };
+                    let Some(job) = names.remove(&id) else { continue };
+                    let count = panics.entry(job.name).or_default();
+                    *count += 1;
+                    tracing::error!(job = job.name, panics = *count, "background job stopped; restarting it");
+                    if *count >= PANICS_BEFORE_GIVING_UP {
+                        stop.notify_waiters();
+                        running.abort_all();
+                        return Err(JobsFailed { job: job.name });
+                    }
+                    names.insert(spawn(&mut running, job), job);
+                }
+            }
+        }
+    }
+
+    /// One job's loop: a pass, then a wait for its interval (the recompute job also wakes at a
+    /// request), until `stop` is notified. A failed pass is logged and taken again next time.
+    async fn run_job(&self, job: Job, stop: &Notify) {
+        loop {
+            if let Err(error) = (job.step)(self).await {
+                tracing::warn!(
+                    job = job.name,
+                    %error,
+                    cause = error.internal_log_text().unwrap_or_default(),
+                    "background pass failed; will retry"
+                );
+            }
+            let wait = async {
+                if job.wakes_on_request {
+                    let _ = tokio::time::timeout(job.every, self.recompute.wake.notified()).await;
+                } else {
+                    tokio::time::sleep(job.every).await;
+                }
+            };
+            tokio::select! {
+                () = wait => {}
+                () = stop.notified() => return,
+            }
+        }
+    }
+}
