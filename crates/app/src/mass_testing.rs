@@ -804,6 +804,18 @@ impl App {
                 48,
             )?)
         };
+        // Everything is checked before anything is written: a bad tube count never leaves a round
+        // behind. At opening the round's own ceiling applies, not the per-request one (a province's
+        // round needs millions of tubes at once); the register's count bounds the round's target.
+        let tubes = parse_count(&form.tubes, "下发试管数", 0..=50_000_000, 0)?;
+        let tubes = if tubes == 0 {
+            // Enough for everyone at the default pool size plus a fifth for single tubes and spares.
+            (population / pool.get() + 1) * 6 / 5 + 100
+        } else {
+            tubes
+        };
+        check_tube_count(0, tubes, population)?;
+        self.check_barcode_range(tubes).await?;
         let now = self.now_unix();
         let today = self.today();
         let id = self
@@ -831,16 +843,8 @@ impl App {
                     .collect(),
             })
             .await?;
-        let tubes = parse_count(&form.tubes, "下发试管数", 0..=50_000_000, 0)?;
-        let tubes = if tubes == 0 {
-            // Enough for everyone at the default pool size plus a fifth for single tubes and spares.
-            (population / pool.get() + 1) * 6 / 5 + 100
-        } else {
-            tubes
-        };
-        // At opening the round's own ceiling applies, not the per-request one (a province's round
-        // needs millions of tubes at once).
-        let round = self.round_record(id).await?;
+        let mut round = self.round_record(id).await?;
+        round.target_population = round.target_population.max(population);
         self.issue_tube_batch(actor, &round, tubes).await?;
         audit_by(
             self,
@@ -870,6 +874,19 @@ impl App {
         self.issue_tube_batch(actor, &round, count).await
     }
 
+    /// Fails when `count` more tubes from the next free serial would pass the 12-digit barcode range.
+    async fn check_barcode_range(&self, count: i64) -> AppResult<()> {
+        let first = self.store.next_free_serial().await?;
+        let last = first.saturating_add(count.max(1) - 1);
+        if barcode_of_stored_serial(first).is_err() || barcode_of_stored_serial(last).is_err() {
+            return Err(AppError::Conflict(format!(
+                "试管条码号段已用完：下一个序号是{first}，12位条码最多到{MAX_TUBE_SERIAL}；\
+                 请联系系统管理员"
+            )));
+        }
+        Ok(())
+    }
+
     /// Issues `count` tubes to `round` after checking the round's ceiling and the barcode range,
     /// before anything is written.
     async fn issue_tube_batch(
@@ -891,14 +908,7 @@ impl App {
             .iter()
             .map(|b| (b.last_serial - b.first_serial).saturating_add(1).max(0))
             .fold(0_i64, i64::saturating_add);
-        let ceiling = round_tube_ceiling(round.target_population);
-        if issued.saturating_add(count) > ceiling {
-            return Err(AppError::Invalid(format!(
-                "本轮已下发{issued}支试管，再下发{count}支将超过本轮上限{ceiling}支\
-                 （应检人数{}的2倍再加100万）；请核对数量",
-                round.target_population
-            )));
-        }
+        check_tube_count(issued, count, round.target_population)?;
         for _ in 0..3 {
             let first = self.store.next_free_serial().await?;
             let last = first.saturating_add(count - 1);
@@ -2003,4 +2013,17 @@ impl App {
         self.sampling_site(actor, site_id).await?;
         Ok(self.store.open_tubes_at(site_id, table_no).await?)
     }
+}
+
+/// Fails when `count` more tubes on top of `issued` would pass a round's ceiling
+/// ([`round_tube_ceiling`] of its target population).
+fn check_tube_count(issued: i64, count: i64, target_population: i64) -> AppResult<()> {
+    let ceiling = round_tube_ceiling(target_population);
+    if issued.saturating_add(count) > ceiling {
+        return Err(AppError::Invalid(format!(
+            "本轮已下发{issued}支试管，再下发{count}支将超过本轮上限{ceiling}支\
+             （应检人数{target_population}的2倍再加100万）；请核对数量"
+        )));
+    }
+    Ok(())
 }

@@ -20,6 +20,11 @@ story!(
     round_story_postgres
 );
 story!(
+    a_round_with_a_bad_tube_count_is_refused_and_nothing_is_written,
+    bad_tubes_sqlite,
+    bad_tubes_postgres
+);
+story!(
     boxes_travel_from_site_to_lab,
     boxes_story_sqlite,
     boxes_story_postgres
@@ -1036,4 +1041,39 @@ async fn fhir_results_come_only_from_sars_cov_2_nucleic_acid_tests(backend: Back
         "the local code now counts: {:?}",
         report.problems
     );
+}
+
+/// Everything of a new round is checked before anything is written (aesthetics review: `POST
+/// /api/rounds` with `"tubes": "abc"` answered 422 and left a round behind).
+async fn a_round_with_a_bad_tube_count_is_refused_and_nothing_is_written(backend: Backend) {
+    let (app, guard) = fresh_app(backend).await;
+    let world = seed(&app).await;
+    import_population(&app, &guard, &world.admin).await;
+    let form = |tubes: &str| RoundForm {
+        name: "廉州镇第1轮全员核酸检测".into(),
+        kind: "whole".into(),
+        region_code: TOWNSHIP_A.into(),
+        pool_size: "5".into(),
+        tubes: tubes.into(),
+        ..Default::default()
+    };
+    // Not a number; over the round's ceiling (8 residents: 2 × 8 + 1,000,000).
+    for tubes in ["abc", "1000017"] {
+        let refused = app.open_round(&world.commander_a, &form(tubes)).await;
+        assert!(
+            matches!(refused, Err(AppError::Invalid(_))),
+            "{tubes}: {refused:?}"
+        );
+        assert!(
+            app.rounds(&world.commander_a).await.unwrap().is_empty(),
+            "{tubes}: a refused round left a round behind"
+        );
+    }
+    // The ceiling itself is accepted.
+    let id = app
+        .open_round(&world.commander_a, &form("1000016"))
+        .await
+        .expect("a round at its ceiling");
+    assert_eq!(app.rounds(&world.commander_a).await.unwrap().len(), 1);
+    assert!(app.round(&world.commander_a, id).await.is_ok());
 }
