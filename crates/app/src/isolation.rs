@@ -43,6 +43,15 @@ const EVENT_CURSOR_SETTING: &str = "isolation_event_cursor";
 /// Most rows a list page shows.
 const LIST_LIMIT: i64 = 500;
 
+/// The statuses of a measure in force (the measures list without a status chosen).
+const MEASURES_IN_FORCE: [&str; 5] = [
+    "awaiting_placement",
+    "allocated",
+    "in_site",
+    "at_home",
+    "awaiting_hospital",
+];
+
 // ---------------------------------------------------------------------------------------------
 // Views
 
@@ -1007,13 +1016,7 @@ impl App {
         actor.require(Permission::ViewIsolation)?;
         let statuses: Vec<&str> = match MeasureStatus::from_code(status.trim()) {
             Some(s) => vec![s.code()],
-            None => vec![
-                "awaiting_placement",
-                "allocated",
-                "in_site",
-                "at_home",
-                "awaiting_hospital",
-            ],
+            None => MEASURES_IN_FORCE.to_vec(),
         };
         let (lower, upper) = actor.jurisdiction_range();
         let now = self.now_unix();
@@ -1025,6 +1028,29 @@ impl App {
             .iter()
             .map(|m| view(m, now, today))
             .collect())
+    }
+
+    /// [`App::isolation_measures`] as a page: the rows shown and how many there are in all.
+    pub async fn isolation_measures_page(
+        &self,
+        actor: &Actor,
+        status: &str,
+    ) -> AppResult<crate::Page<MeasureView>> {
+        let rows = self.isolation_measures(actor, status).await?;
+        let wanted: Vec<&str> = match MeasureStatus::from_code(status.trim()) {
+            Some(s) => vec![s.code()],
+            None => MEASURES_IN_FORCE.to_vec(),
+        };
+        let (lower, upper) = actor.jurisdiction_range();
+        let total: i64 = self
+            .store
+            .measure_status_counts((&lower, &upper), actor.jurisdiction.as_str().len() as i64)
+            .await?
+            .iter()
+            .filter(|c| wanted.contains(&c.status.as_str()))
+            .map(|c| c.people)
+            .sum();
+        Ok(crate::Page::new(rows, total))
     }
 
     pub async fn measure_detail(&self, actor: &Actor, id: i64) -> AppResult<MeasureDetail> {

@@ -360,6 +360,42 @@ impl App {
     }
 }
 
+/// A list as a page shows it: the rows shown (at most a page's limit) and how many there are in
+/// all, so a heading never calls the first 500 rows “all” ("管控中人员 500 人" of 908).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    /// How many rows the list has in all (≥ `rows.len()`).
+    pub total: i64,
+}
+
+impl<T> Page<T> {
+    /// `rows` cut from a list of `total`; a `total` below the rows shown is raised to them (a count
+    /// taken a moment before the rows can lag behind).
+    pub fn new(rows: Vec<T>, total: i64) -> Page<T> {
+        let total = total.max(rows.len() as i64);
+        Page { rows, total }
+    }
+
+    /// Whether rows were left out.
+    pub fn truncated(&self) -> bool {
+        self.total > self.rows.len() as i64
+    }
+
+    /// “908 人（只显示前 500 人）” or “12 人”.
+    pub fn count_label(&self, unit: &str) -> String {
+        if self.truncated() {
+            format!(
+                "{} {unit}（只显示前 {} {unit}）",
+                self.total,
+                self.rows.len()
+            )
+        } else {
+            format!("{} {unit}", self.total)
+        }
+    }
+}
+
 /// Parses a region code typed or sent by a user, with a Chinese message.
 pub fn parse_region_code(raw: &str) -> AppResult<RegionCode> {
     RegionCode::parse(raw.trim()).map_err(AppError::Invalid)
@@ -374,4 +410,21 @@ pub mod records {
         UnvisitedHousehold, UserRecord, VenueVisitRecord,
     };
     pub use fangkong_store::{LeadRecord, ResidentRecord};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Page;
+
+    #[test]
+    fn a_page_says_how_many_there_are_in_all_when_rows_were_left_out() {
+        let cut = Page::new(vec![1; 500], 908);
+        assert!(cut.truncated());
+        assert_eq!(cut.count_label("人"), "908 人（只显示前 500 人）");
+        let whole = Page::new(vec![1; 12], 12);
+        assert!(!whole.truncated());
+        assert_eq!(whole.count_label("人"), "12 人");
+        // A count that lags behind the rows never says fewer than are shown.
+        assert_eq!(Page::new(vec![1; 3], 2).total, 3);
+    }
 }

@@ -230,6 +230,15 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
     assert_eq!(app.sync_isolation_events().await.unwrap(), 6);
     let all = app.isolation_measures(admin, "").await.unwrap();
     assert_eq!(all.len(), 5, "one measure per person: {all:?}");
+    // The page's count is the whole list's, per status too.
+    let page = app.isolation_measures_page(admin, "").await.unwrap();
+    assert_eq!((page.total, page.truncated()), (5, false));
+    let waiting = app
+        .isolation_measures_page(admin, "awaiting_placement")
+        .await
+        .unwrap();
+    assert_eq!(waiting.total, waiting.rows.len() as i64);
+    assert!(waiting.total < 5);
 
     let wang = measure_of(&app, admin, "王建国").await;
     assert_eq!(wang.status, "awaiting_placement");

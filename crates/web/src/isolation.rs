@@ -606,7 +606,7 @@ struct MeasureInput {
 #[template(path = "isolation/measures.html")]
 struct MeasuresPage {
     layout: Layout,
-    measures: Vec<MeasureView>,
+    measures: fangkong_app::Page<MeasureView>,
     due: Vec<fangkong_app::isolation::DueTestView>,
     status: String,
     statuses: Vec<(&'static str, &'static str)>,
@@ -625,7 +625,7 @@ async fn measures_page_with(
     let actor = &page.user.actor;
     let measures = state
         .app
-        .isolation_measures(actor, status)
+        .isolation_measures_page(actor, status)
         .await
         .map_err(|e| page.error(e))?;
     let due = state

@@ -188,6 +188,15 @@ async fn every_isolation_page_renders_for_the_roles_the_navigation_shows_it_to()
     assert!(grid.contains("data-room=\"A-105\"") && grid.contains("room free"));
     let (_, list) = server.get_text(&commander, "/isolation/measures").await;
     assert!(list.contains("********"), "ID numbers are masked");
+    // The heading counts the whole list, the same number as the rows shown when nothing is cut.
+    let table = &list[list.find("<table id=\"measures\"").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let rows = table.matches("href=\"/isolation/measures/").count();
+    assert!(rows > 0);
+    assert!(
+        list.contains(&format!("id=\"measures-count\">{rows} 人<")),
+        "{rows} rows"
+    );
     let (_, detail) = server
         .get_text(&commander, &format!("/isolation/measures/{close}"))
         .await;
