@@ -67,3 +67,40 @@ async fn in_chromium_a_commander_logs_in_drills_down_to_a_grid_and_finds_a_resid
         "ID numbers are masked in the results"
     );
 }
+
+/// The test kit owns the browser: when a driver ends — a test finished or panicked — chromedriver,
+/// chromium and chromium's helper processes end with it (four orphaned chromium trees were found
+/// after a CI run before).
+#[tokio::test]
+async fn a_browser_ends_with_its_test_even_when_the_test_panics() {
+    if std::env::var_os("FANGKONG_TEST_BROWSER").is_none() {
+        eprintln!("browser test not run: set FANGKONG_TEST_BROWSER=1 (CI does)");
+        return;
+    }
+    let driver = Driver::start().await;
+    driver.goto("about:blank").await;
+    let group = driver.process_group();
+    let started = support::webdriver::processes_in_group(group);
+    assert!(
+        started.len() >= 2,
+        "chromedriver and chromium in one group: {started:?}"
+    );
+    // A test that panics while holding the driver.
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _held = driver;
+        panic!("a failing browser test");
+    }));
+    assert!(panicked.is_err());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left: Vec<u32> = support::webdriver::processes_in_group(group);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "processes outlived the test: {left:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -14,10 +14,44 @@ pub struct Driver {
     http: reqwest::Client,
 }
 
+/// Ends the browser and chromedriver, panic or not: the session is deleted first (chromedriver
+/// closes chromium cleanly), then chromedriver's whole process group — chromium and its helpers
+/// included — is killed, so no headless browser outlives its test.
 impl Drop for Driver {
     fn drop(&mut self) {
+        self.delete_session_blocking();
+        let group = format!("-{}", self.process.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         let _ = self.process.kill();
+        let _ = self.process.wait();
     }
+}
+
+/// The processes in the process group `group` (chromedriver's pid), from /proc.
+pub fn processes_in_group(group: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // state, ppid, pgrp: a zombie (Z) has ended already.
+        if fields.len() > 2 && fields[0] != "Z" && fields[2] == group.to_string() {
+            found.push(pid);
+        }
+    }
+    found
 }
 
 impl Driver {
@@ -28,8 +62,11 @@ impl Driver {
         };
         let binary =
             std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        use std::os::unix::process::CommandExt;
         let process = Command::new(&binary)
             .arg(format!("--port={port}"))
+            // Its own process group, which chromium joins: Drop ends them all together.
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -92,6 +129,33 @@ impl Driver {
             )
             .await;
         driver
+    }
+
+    /// chromedriver's pid, which is also its process group's id.
+    pub fn process_group(&self) -> u32 {
+        self.process.id()
+    }
+
+    /// `DELETE /session/{id}` over a plain socket (Drop cannot wait for the async client), bounded
+    /// to a few seconds.
+    fn delete_session_blocking(&self) {
+        use std::io::{Read, Write};
+        let Some(address) = self.base.strip_prefix("http://") else {
+            return;
+        };
+        let Ok(mut stream) = std::net::TcpStream::connect(address) else {
+            return;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+        let request = format!(
+            "DELETE /session/{} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+            self.session
+        );
+        if stream.write_all(request.as_bytes()).is_ok() {
+            let mut answer = Vec::new();
+            let _ = stream.take(64 * 1024).read_to_end(&mut answer);
+        }
     }
 
     pub async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
