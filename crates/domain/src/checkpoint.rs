@@ -9,72 +9,29 @@ use thiserror::Error;
 
 use crate::health_code::CodeColour;
 
-/// A kind of checkpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckpointKind {
-    /// 环京卡口.
-    BeijingRing,
-    /// 省界卡口.
-    ProvinceBorder,
-    /// 高速出口/服务区.
-    HighwayExit,
-    Airport,
-    RailwayStation,
-    BusStation,
-    /// 口岸/港口.
-    Port,
-    /// 村/社区卡口.
-    CommunityGate,
-    /// 场所 (scanned with the venue code).
-    Venue,
+crate::coded_enum! {
+    /// A kind of checkpoint.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum CheckpointKind {
+        /// 环京卡口.
+        BeijingRing => "beijing_ring", "环京卡口",
+        /// 省界卡口.
+        ProvinceBorder => "province_border", "省界卡口",
+        /// 高速出口/服务区.
+        HighwayExit => "highway_exit", "高速出口/服务区",
+        Airport => "airport", "机场",
+        RailwayStation => "railway_station", "火车站",
+        BusStation => "bus_station", "汽车站",
+        /// 口岸/港口.
+        Port => "port", "口岸/港口",
+        /// 村/社区卡口.
+        CommunityGate => "community_gate", "村/社区卡口",
+        /// 场所 (scanned with the venue code).
+        Venue => "venue", "场所",
+    }
 }
 
 impl CheckpointKind {
-    pub const ALL: [CheckpointKind; 9] = [
-        CheckpointKind::BeijingRing,
-        CheckpointKind::ProvinceBorder,
-        CheckpointKind::HighwayExit,
-        CheckpointKind::Airport,
-        CheckpointKind::RailwayStation,
-        CheckpointKind::BusStation,
-        CheckpointKind::Port,
-        CheckpointKind::CommunityGate,
-        CheckpointKind::Venue,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            CheckpointKind::BeijingRing => "beijing_ring",
-            CheckpointKind::ProvinceBorder => "province_border",
-            CheckpointKind::HighwayExit => "highway_exit",
-            CheckpointKind::Airport => "airport",
-            CheckpointKind::RailwayStation => "railway_station",
-            CheckpointKind::BusStation => "bus_station",
-            CheckpointKind::Port => "port",
-            CheckpointKind::CommunityGate => "community_gate",
-            CheckpointKind::Venue => "venue",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<CheckpointKind> {
-        Self::ALL.into_iter().find(|k| k.code() == code)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            CheckpointKind::BeijingRing => "环京卡口",
-            CheckpointKind::ProvinceBorder => "省界卡口",
-            CheckpointKind::HighwayExit => "高速出口/服务区",
-            CheckpointKind::Airport => "机场",
-            CheckpointKind::RailwayStation => "火车站",
-            CheckpointKind::BusStation => "汽车站",
-            CheckpointKind::Port => "口岸/港口",
-            CheckpointKind::CommunityGate => "村/社区卡口",
-            CheckpointKind::Venue => "场所",
-        }
-    }
-
     /// The defence line a post of this kind belongs to unless set otherwise (§10.4): ring posts to
     /// the Beijing ring, border posts and ports to the province's outer border, the rest inside.
     pub fn default_line(self) -> DefenceLine {
@@ -86,84 +43,27 @@ impl CheckpointKind {
     }
 }
 
-/// Hebei's three defence lines (三道防线, Feb 2020, §10.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DefenceLine {
-    /// 省域周边.
-    ProvinceBorder,
-    /// 省域内.
-    InProvince,
-    /// 环京周边.
-    BeijingRing,
-}
-
-impl DefenceLine {
-    pub const ALL: [DefenceLine; 3] = [
-        DefenceLine::ProvinceBorder,
-        DefenceLine::InProvince,
-        DefenceLine::BeijingRing,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            DefenceLine::ProvinceBorder => "province_border",
-            DefenceLine::InProvince => "in_province",
-            DefenceLine::BeijingRing => "beijing_ring",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<DefenceLine> {
-        Self::ALL.into_iter().find(|l| l.code() == code)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            DefenceLine::ProvinceBorder => "省域周边",
-            DefenceLine::InProvince => "省域内",
-            DefenceLine::BeijingRing => "环京周边",
-        }
+crate::coded_enum! {
+    /// Hebei's three defence lines (三道防线, Feb 2020, §10.4).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum DefenceLine {
+        /// 省域周边.
+        ProvinceBorder => "province_border", "省域周边",
+        /// 省域内.
+        InProvince => "in_province", "省域内",
+        /// 环京周边.
+        BeijingRing => "beijing_ring", "环京周边",
     }
 }
 
-/// What the post does with a person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    Pass,
-    Refuse,
-    TestOnSpot,
-    FeverClinic,
-}
-
-impl Decision {
-    pub const ALL: [Decision; 4] = [
-        Decision::Pass,
-        Decision::Refuse,
-        Decision::TestOnSpot,
-        Decision::FeverClinic,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Decision::Pass => "pass",
-            Decision::Refuse => "refuse",
-            Decision::TestOnSpot => "test_on_spot",
-            Decision::FeverClinic => "fever_clinic",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Decision> {
-        Self::ALL.into_iter().find(|d| d.code() == code)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            Decision::Pass => "通行",
-            Decision::Refuse => "劝返",
-            Decision::TestOnSpot => "现场核酸",
-            Decision::FeverClinic => "送发热门诊",
-        }
+crate::coded_enum! {
+    /// What the post does with a person.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Decision {
+        Pass => "pass", "通行",
+        Refuse => "refuse", "劝返",
+        TestOnSpot => "test_on_spot", "现场核酸",
+        FeverClinic => "fever_clinic", "送发热门诊",
     }
 }
 

@@ -59,148 +59,58 @@ fn days(n: u32) -> Duration {
     Duration::hours(24 * i64::from(n))
 }
 
-/// The colour of a code. Ordered from best to worst, so the `max()` of several is the code shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CodeColour {
-    Green,
-    Yellow,
-    Red,
-}
-
-impl CodeColour {
-    pub const ALL: [CodeColour; 3] = [CodeColour::Green, CodeColour::Yellow, CodeColour::Red];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            CodeColour::Green => "green",
-            CodeColour::Yellow => "yellow",
-            CodeColour::Red => "red",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<CodeColour> {
-        Self::ALL.into_iter().find(|c| c.code() == code)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            CodeColour::Green => "绿码",
-            CodeColour::Yellow => "黄码",
-            CodeColour::Red => "红码",
-        }
+crate::coded_enum! {
+    /// The colour of a code. Ordered from best to worst, so the `max()` of several is the code shown.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum CodeColour {
+        Green => "green", "绿码",
+        Yellow => "yellow", "黄码",
+        Red => "red", "红码",
     }
 }
 
-/// A fact about a person that can colour their code or raise a pop-up (§1, §3, §14.2). The anchor
-/// of each kind is said below; `CodeFact::ended_at` means what the kind says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FactKind {
-    /// 初筛阳性: a single tube positive, not yet confirmed; ends at the recheck's negative.
-    InitialScreenPositive,
-    /// 混管阳性待复核: member of a positive pool; ends at the single-tube recheck's negative.
-    PoolPositivePending,
-    /// Anchor = diagnosis; ends at discharge from hospital or fangcang.
-    Confirmed,
-    /// Anchor = first positive; ends at discharge.
-    Asymptomatic,
-    /// Anchor = when suspected; ends when excluded.
-    Suspected,
-    /// 密接; anchor = last exposure.
-    CloseContact,
-    /// 次密接; anchor = last exposure to the close contact.
-    SecondaryContact,
-    /// 入境; anchor = entry.
-    Inbound,
-    /// Anchor = when they left the high-risk area (or arrived here from it).
-    LeftHighRiskArea,
-    LeftMediumRiskArea,
-    /// Left a county (city) with a positive case (Hebei pop-up causes 2/3).
-    LeftOutbreakCounty,
-    /// 时空伴随, stayed at a key venue, big-data push (Hebei pop-up cause 1).
-    Companion,
-    /// 应检未检; anchor = the round's deadline.
-    DueNotTested,
-    /// Visited a fever clinic; anchor = the visit.
-    FeverClinic,
-    /// Bought one of the four classes of drugs; anchor = the purchase.
-    PharmacyPurchase,
-    /// Colour set by another province, mirrored until that province clears it (`ended_at`).
-    OtherProvince,
-    /// Set by an authorised user with a reason; wins over everything while open.
-    ManualOverride,
+crate::coded_enum! {
+    /// A fact about a person that can colour their code or raise a pop-up (§1, §3, §14.2). The anchor
+    /// of each kind is said below; `CodeFact::ended_at` means what the kind says.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum FactKind {
+        /// 初筛阳性: a single tube positive, not yet confirmed; ends at the recheck's negative.
+        InitialScreenPositive => "initial_screen_positive", "初筛阳性",
+        /// 混管阳性待复核: member of a positive pool; ends at the single-tube recheck's negative.
+        PoolPositivePending => "pool_positive_pending", "混管阳性待复核",
+        /// Anchor = diagnosis; ends at discharge from hospital or fangcang.
+        Confirmed => "confirmed", "确诊病例",
+        /// Anchor = first positive; ends at discharge.
+        Asymptomatic => "asymptomatic", "无症状感染者",
+        /// Anchor = when suspected; ends when excluded.
+        Suspected => "suspected", "疑似病例",
+        /// 密接; anchor = last exposure.
+        CloseContact => "close_contact", "密接",
+        /// 次密接; anchor = last exposure to the close contact.
+        SecondaryContact => "secondary_contact", "次密接",
+        /// 入境; anchor = entry.
+        Inbound => "inbound", "入境人员",
+        /// Anchor = when they left the high-risk area (or arrived here from it).
+        LeftHighRiskArea => "left_high_risk_area", "高风险区来（返）人员",
+        LeftMediumRiskArea => "left_medium_risk_area", "中风险区来（返）人员",
+        /// Left a county (city) with a positive case (Hebei pop-up causes 2/3).
+        LeftOutbreakCounty => "left_outbreak_county", "涉疫县（市、区）来（返）人员",
+        /// 时空伴随, stayed at a key venue, big-data push (Hebei pop-up cause 1).
+        Companion => "companion", "时空伴随/重点场所",
+        /// 应检未检; anchor = the round's deadline.
+        DueNotTested => "due_not_tested", "应检未检",
+        /// Visited a fever clinic; anchor = the visit.
+        FeverClinic => "fever_clinic", "发热门诊就诊",
+        /// Bought one of the four classes of drugs; anchor = the purchase.
+        PharmacyPurchase => "pharmacy_purchase", "购买“四类药品”",
+        /// Colour set by another province, mirrored until that province clears it (`ended_at`).
+        OtherProvince => "other_province", "外省赋码",
+        /// Set by an authorised user with a reason; wins over everything while open.
+        ManualOverride => "manual_override", "人工赋码",
+    }
 }
 
 impl FactKind {
-    pub const ALL: [FactKind; 17] = [
-        FactKind::InitialScreenPositive,
-        FactKind::PoolPositivePending,
-        FactKind::Confirmed,
-        FactKind::Asymptomatic,
-        FactKind::Suspected,
-        FactKind::CloseContact,
-        FactKind::SecondaryContact,
-        FactKind::Inbound,
-        FactKind::LeftHighRiskArea,
-        FactKind::LeftMediumRiskArea,
-        FactKind::LeftOutbreakCounty,
-        FactKind::Companion,
-        FactKind::DueNotTested,
-        FactKind::FeverClinic,
-        FactKind::PharmacyPurchase,
-        FactKind::OtherProvince,
-        FactKind::ManualOverride,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            FactKind::InitialScreenPositive => "initial_screen_positive",
-            FactKind::PoolPositivePending => "pool_positive_pending",
-            FactKind::Confirmed => "confirmed",
-            FactKind::Asymptomatic => "asymptomatic",
-            FactKind::Suspected => "suspected",
-            FactKind::CloseContact => "close_contact",
-            FactKind::SecondaryContact => "secondary_contact",
-            FactKind::Inbound => "inbound",
-            FactKind::LeftHighRiskArea => "left_high_risk_area",
-            FactKind::LeftMediumRiskArea => "left_medium_risk_area",
-            FactKind::LeftOutbreakCounty => "left_outbreak_county",
-            FactKind::Companion => "companion",
-            FactKind::DueNotTested => "due_not_tested",
-            FactKind::FeverClinic => "fever_clinic",
-            FactKind::PharmacyPurchase => "pharmacy_purchase",
-            FactKind::OtherProvince => "other_province",
-            FactKind::ManualOverride => "manual_override",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<FactKind> {
-        Self::ALL.into_iter().find(|k| k.code() == code)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            FactKind::InitialScreenPositive => "初筛阳性",
-            FactKind::PoolPositivePending => "混管阳性待复核",
-            FactKind::Confirmed => "确诊病例",
-            FactKind::Asymptomatic => "无症状感染者",
-            FactKind::Suspected => "疑似病例",
-            FactKind::CloseContact => "密接",
-            FactKind::SecondaryContact => "次密接",
-            FactKind::Inbound => "入境人员",
-            FactKind::LeftHighRiskArea => "高风险区来（返）人员",
-            FactKind::LeftMediumRiskArea => "中风险区来（返）人员",
-            FactKind::LeftOutbreakCounty => "涉疫县（市、区）来（返）人员",
-            FactKind::Companion => "时空伴随/重点场所",
-            FactKind::DueNotTested => "应检未检",
-            FactKind::FeverClinic => "发热门诊就诊",
-            FactKind::PharmacyPurchase => "购买“四类药品”",
-            FactKind::OtherProvince => "外省赋码",
-            FactKind::ManualOverride => "人工赋码",
-        }
-    }
-
     /// What the anchor time is, in the words of a reason ("末次接触 11月20日").
     pub fn anchor_zh(self) -> &'static str {
         match self {
@@ -282,50 +192,19 @@ impl CodeFact {
     }
 }
 
-/// The test badge shown beside the code (§3.5 common badge pattern), independent of the colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TestBadge {
-    H24,
-    H48,
-    H72,
-    D7,
-    None,
+crate::coded_enum! {
+    /// The test badge shown beside the code (§3.5 common badge pattern), independent of the colour.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum TestBadge {
+        H24 => "h24", "24小时",
+        H48 => "h48", "48小时",
+        H72 => "h72", "72小时",
+        D7 => "d7", "7天",
+        None => "none", "7天内无核酸",
+    }
 }
 
 impl TestBadge {
-    pub const ALL: [TestBadge; 5] = [
-        TestBadge::H24,
-        TestBadge::H48,
-        TestBadge::H72,
-        TestBadge::D7,
-        TestBadge::None,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            TestBadge::H24 => "h24",
-            TestBadge::H48 => "h48",
-            TestBadge::H72 => "h72",
-            TestBadge::D7 => "d7",
-            TestBadge::None => "none",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<TestBadge> {
-        Self::ALL.into_iter().find(|b| b.code() == code)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            TestBadge::H24 => "24小时",
-            TestBadge::H48 => "48小时",
-            TestBadge::H72 => "72小时",
-            TestBadge::D7 => "7天",
-            TestBadge::None => "7天内无核酸",
-        }
-    }
-
     /// The badge's upper limit in hours (`None` for no badge).
     pub fn hours(self) -> Option<i64> {
         match self {

@@ -9,7 +9,6 @@
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::person::Sex;
@@ -182,52 +181,20 @@ impl fmt::Display for IdCardNumber {
     }
 }
 
-/// Kinds of identity document a resident may be registered with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IdType {
-    MainlandId,
-    Passport,
-    HkMacaoPermit,
-    TaiwanPermit,
-    #[serde(rename = "foreign_permanent_id")]
-    ForeignPermanentResidentId,
-    Other,
+crate::coded_enum! {
+    /// Kinds of identity document a resident may be registered with.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum IdType {
+        MainlandId => "mainland_id", "居民身份证",
+        Passport => "passport", "护照",
+        HkMacaoPermit => "hk_macao_permit", "港澳居民来往内地通行证",
+        TaiwanPermit => "taiwan_permit", "台湾居民来往大陆通行证",
+        ForeignPermanentResidentId => "foreign_permanent_id", "外国人永久居留身份证",
+        Other => "other", "其他",
+    }
 }
 
 impl IdType {
-    pub const ALL: [IdType; 6] = [
-        IdType::MainlandId,
-        IdType::Passport,
-        IdType::HkMacaoPermit,
-        IdType::TaiwanPermit,
-        IdType::ForeignPermanentResidentId,
-        IdType::Other,
-    ];
-
-    /// Stable code for storage; never change a published value.
-    pub fn code(&self) -> &'static str {
-        match self {
-            IdType::MainlandId => "mainland_id",
-            IdType::Passport => "passport",
-            IdType::HkMacaoPermit => "hk_macao_permit",
-            IdType::TaiwanPermit => "taiwan_permit",
-            IdType::ForeignPermanentResidentId => "foreign_permanent_id",
-            IdType::Other => "other",
-        }
-    }
-
-    pub fn label_zh(&self) -> &'static str {
-        match self {
-            IdType::MainlandId => "居民身份证",
-            IdType::Passport => "护照",
-            IdType::HkMacaoPermit => "港澳居民来往内地通行证",
-            IdType::TaiwanPermit => "台湾居民来往大陆通行证",
-            IdType::ForeignPermanentResidentId => "外国人永久居留身份证",
-            IdType::Other => "其他",
-        }
-    }
-
     /// Accepts the code, the official label and the short names people
     /// actually type. An empty cell means a mainland ID, since that is what
     /// nearly every row of a village list holds.

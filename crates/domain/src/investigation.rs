@@ -4,40 +4,17 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The prevention-and-control regime in force (防控方案版本, domain-rules.md §0): every period,
-/// test-day list and look-back window belongs to one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Regime {
-    /// 第八版 (May 2021 → 27 Jun 2022): 14+7 for close contacts, 次密接 7 days centralised.
-    Eighth,
-    /// 第九版 (28 Jun → 10 Nov 2022): 7+3, 次密接 7 days at home.
-    Ninth,
-    /// 二十条 (from 11 Nov 2022): 5+3, no secondary contacts.
-    Twenty,
-}
-
-impl Regime {
-    pub const ALL: [Regime; 3] = [Regime::Eighth, Regime::Ninth, Regime::Twenty];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Regime::Eighth => "eighth",
-            Regime::Ninth => "ninth",
-            Regime::Twenty => "twenty",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            Regime::Eighth => "防控方案第八版",
-            Regime::Ninth => "防控方案第九版",
-            Regime::Twenty => "二十条优化措施",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Regime> {
-        Regime::ALL.into_iter().find(|r| r.code() == code)
+crate::coded_enum! {
+    /// The prevention-and-control regime in force (防控方案版本, domain-rules.md §0): every period,
+    /// test-day list and look-back window belongs to one.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Regime {
+        /// 第八版 (May 2021 → 27 Jun 2022): 14+7 for close contacts, 次密接 7 days centralised.
+        Eighth => "eighth", "防控方案第八版",
+        /// 第九版 (28 Jun → 10 Nov 2022): 7+3, 次密接 7 days at home.
+        Ninth => "ninth", "防控方案第九版",
+        /// 二十条 (from 11 Nov 2022): 5+3, no secondary contacts.
+        Twenty => "twenty", "二十条优化措施",
     }
 }
 
@@ -106,52 +83,23 @@ impl Regime {
     }
 }
 
-/// The kind of a case (病例类型).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CaseKind {
-    /// 确诊病例
-    Confirmed,
-    /// 无症状感染者
-    Asymptomatic,
-    /// 疑似病例
-    Suspected,
-    /// 初筛阳性 (a single tube positive, not yet confirmed)
-    InitialScreenPositive,
+crate::coded_enum! {
+    from_code = code_or_label;
+    /// The kind of a case (病例类型).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum CaseKind {
+        /// 确诊病例
+        Confirmed => "confirmed", "确诊病例",
+        /// 无症状感染者
+        Asymptomatic => "asymptomatic", "无症状感染者",
+        /// 疑似病例
+        Suspected => "suspected", "疑似病例",
+        /// 初筛阳性 (a single tube positive, not yet confirmed)
+        InitialScreenPositive => "initial_screen_positive", "初筛阳性",
+    }
 }
 
 impl CaseKind {
-    pub const ALL: [CaseKind; 4] = [
-        CaseKind::Confirmed,
-        CaseKind::Asymptomatic,
-        CaseKind::Suspected,
-        CaseKind::InitialScreenPositive,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            CaseKind::Confirmed => "confirmed",
-            CaseKind::Asymptomatic => "asymptomatic",
-            CaseKind::Suspected => "suspected",
-            CaseKind::InitialScreenPositive => "initial_screen_positive",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            CaseKind::Confirmed => "确诊病例",
-            CaseKind::Asymptomatic => "无症状感染者",
-            CaseKind::Suspected => "疑似病例",
-            CaseKind::InitialScreenPositive => "初筛阳性",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<CaseKind> {
-        CaseKind::ALL
-            .into_iter()
-            .find(|k| k.code() == code || k.label_zh() == code)
-    }
-
     /// Whether the case's window is anchored at symptom onset (else at the first positive sampling).
     pub fn has_onset(self) -> bool {
         matches!(self, CaseKind::Confirmed | CaseKind::Suspected)
@@ -163,131 +111,48 @@ impl CaseKind {
     }
 }
 
-/// How a case was found (发现途径).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FoundBy {
-    /// 全员/区域核酸检测
-    MassTesting,
-    /// 发热门诊
-    FeverClinic,
-    /// 重点人群常规检测
-    KeyGroupRoutine,
-    /// 隔离点检测
-    IsolationSiteTest,
-    /// 密接/次密接筛查
-    ContactScreening,
-    /// 主动就诊或自报
-    SelfReport,
-    /// 零售药店四类药品监测
-    Pharmacy,
-    /// 抗原自测
-    AntigenSelfTest,
-    /// 外地协查
-    AssistanceLetter,
-    Other,
-}
-
-impl FoundBy {
-    pub const ALL: [FoundBy; 10] = [
-        FoundBy::MassTesting,
-        FoundBy::FeverClinic,
-        FoundBy::KeyGroupRoutine,
-        FoundBy::IsolationSiteTest,
-        FoundBy::ContactScreening,
-        FoundBy::SelfReport,
-        FoundBy::Pharmacy,
-        FoundBy::AntigenSelfTest,
-        FoundBy::AssistanceLetter,
-        FoundBy::Other,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            FoundBy::MassTesting => "mass_testing",
-            FoundBy::FeverClinic => "fever_clinic",
-            FoundBy::KeyGroupRoutine => "key_group_routine",
-            FoundBy::IsolationSiteTest => "isolation_site_test",
-            FoundBy::ContactScreening => "contact_screening",
-            FoundBy::SelfReport => "self_report",
-            FoundBy::Pharmacy => "pharmacy",
-            FoundBy::AntigenSelfTest => "antigen_self_test",
-            FoundBy::AssistanceLetter => "assistance_letter",
-            FoundBy::Other => "other",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            FoundBy::MassTesting => "全员核酸检测",
-            FoundBy::FeverClinic => "发热门诊",
-            FoundBy::KeyGroupRoutine => "重点人群常规检测",
-            FoundBy::IsolationSiteTest => "隔离点检测",
-            FoundBy::ContactScreening => "密接筛查",
-            FoundBy::SelfReport => "主动就诊/自报",
-            FoundBy::Pharmacy => "药店监测",
-            FoundBy::AntigenSelfTest => "抗原自测",
-            FoundBy::AssistanceLetter => "外地协查",
-            FoundBy::Other => "其他",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<FoundBy> {
-        FoundBy::ALL
-            .into_iter()
-            .find(|k| k.code() == code || k.label_zh() == code)
+crate::coded_enum! {
+    from_code = code_or_label;
+    /// How a case was found (发现途径).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum FoundBy {
+        /// 全员/区域核酸检测
+        MassTesting => "mass_testing", "全员核酸检测",
+        /// 发热门诊
+        FeverClinic => "fever_clinic", "发热门诊",
+        /// 重点人群常规检测
+        KeyGroupRoutine => "key_group_routine", "重点人群常规检测",
+        /// 隔离点检测
+        IsolationSiteTest => "isolation_site_test", "隔离点检测",
+        /// 密接/次密接筛查
+        ContactScreening => "contact_screening", "密接筛查",
+        /// 主动就诊或自报
+        SelfReport => "self_report", "主动就诊/自报",
+        /// 零售药店四类药品监测
+        Pharmacy => "pharmacy", "药店监测",
+        /// 抗原自测
+        AntigenSelfTest => "antigen_self_test", "抗原自测",
+        /// 外地协查
+        AssistanceLetter => "assistance_letter", "外地协查",
+        Other => "other", "其他",
     }
 }
 
-/// Clinical severity (临床分型).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// 无症状
-    None,
-    /// 轻型
-    Mild,
-    /// 普通型
-    Moderate,
-    /// 重型
-    Severe,
-    /// 危重型
-    Critical,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 5] = [
-        Severity::None,
-        Severity::Mild,
-        Severity::Moderate,
-        Severity::Severe,
-        Severity::Critical,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Severity::None => "none",
-            Severity::Mild => "mild",
-            Severity::Moderate => "moderate",
-            Severity::Severe => "severe",
-            Severity::Critical => "critical",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            Severity::None => "无症状",
-            Severity::Mild => "轻型",
-            Severity::Moderate => "普通型",
-            Severity::Severe => "重型",
-            Severity::Critical => "危重型",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Severity> {
-        Severity::ALL
-            .into_iter()
-            .find(|k| k.code() == code || k.label_zh() == code)
+crate::coded_enum! {
+    from_code = code_or_label;
+    /// Clinical severity (临床分型).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Severity {
+        /// 无症状
+        None => "none", "无症状",
+        /// 轻型
+        Mild => "mild", "轻型",
+        /// 普通型
+        Moderate => "moderate", "普通型",
+        /// 重型
+        Severe => "severe", "重型",
+        /// 危重型
+        Critical => "critical", "危重型",
     }
 }
 
@@ -306,18 +171,19 @@ pub fn case_deadlines(rules: &TracingRules, found_at: i64) -> CaseDeadlines {
     }
 }
 
-/// Where a deadline stands at `now`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeadlineState {
-    /// Done before the deadline.
-    OnTime,
-    /// Done, but after the deadline.
-    Late,
-    /// Not done, deadline still ahead.
-    Open,
-    /// Not done, deadline passed.
-    Overdue,
+crate::coded_enum! {
+    /// Where a deadline stands at `now`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum DeadlineState {
+        /// Done before the deadline.
+        OnTime => "on_time", "按时完成",
+        /// Done, but after the deadline.
+        Late => "late", "超时完成",
+        /// Not done, deadline still ahead.
+        Open => "open", "进行中",
+        /// Not done, deadline passed.
+        Overdue => "overdue", "已超时",
+    }
 }
 
 impl DeadlineState {
@@ -327,24 +193,6 @@ impl DeadlineState {
             Some(_) => DeadlineState::Late,
             None if now <= due => DeadlineState::Open,
             None => DeadlineState::Overdue,
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            DeadlineState::OnTime => "按时完成",
-            DeadlineState::Late => "超时完成",
-            DeadlineState::Open => "进行中",
-            DeadlineState::Overdue => "已超时",
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            DeadlineState::OnTime => "on_time",
-            DeadlineState::Late => "late",
-            DeadlineState::Open => "open",
-            DeadlineState::Overdue => "overdue",
         }
     }
 }
@@ -370,143 +218,61 @@ pub fn case_window(rules: &TracingRules, anchor: i64, isolated_at: Option<i64>) 
     }
 }
 
-/// The category a person is put in (风险人员类别).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ContactCategory {
-    /// 密切接触者
-    Close,
-    /// 密接的密接
-    Secondary,
-    /// 一般接触者
-    General,
-}
-
-impl ContactCategory {
-    pub const ALL: [ContactCategory; 3] = [
-        ContactCategory::Close,
-        ContactCategory::Secondary,
-        ContactCategory::General,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            ContactCategory::Close => "close",
-            ContactCategory::Secondary => "secondary",
-            ContactCategory::General => "general",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            ContactCategory::Close => "密切接触者",
-            ContactCategory::Secondary => "密接的密接",
-            ContactCategory::General => "一般接触者",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<ContactCategory> {
-        ContactCategory::ALL.into_iter().find(|k| k.code() == code)
+crate::coded_enum! {
+    /// The category a person is put in (风险人员类别).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum ContactCategory {
+        /// 密切接触者
+        Close => "close", "密切接触者",
+        /// 密接的密接
+        Secondary => "secondary", "密接的密接",
+        /// 一般接触者
+        General => "general", "一般接触者",
     }
 }
 
-/// How a person was exposed (暴露方式). The first nine are the 9 items of the 判定原则 (§1.1);
-/// vehicles follow the 交通工具密切接触者判定指引; a public place is a general contact (§1.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExposureKind {
-    /// 1. 同住家庭成员
-    SharedHome,
-    /// 2. 直接照顾者或提供诊疗、护理服务者
-    Carer,
-    /// 3. 同一空间内实施可能产生气溶胶诊疗操作的医务人员
-    AerosolProcedure,
-    /// 4. 同一办公室、车间、班组、电梯、食堂、教室等密闭空间
-    SameEnclosedSpace,
-    /// 5. 密闭空间内共同用餐、娱乐及提供服务的人员
-    SharedMealOrEntertainment,
-    /// 6. 探视的医护人员、家属或其他有近距离接触的人员
-    Visitor,
-    /// 7. 乘坐同一交通工具并有近距离接触（1米内）的人员，包括陪护及同行人员
-    SameVehicleWithinOneMetre,
-    /// 8. 暴露于可能被污染的环境或物品
-    ContaminatedEnvironment,
-    /// 9. 现场调查人员评估认为符合其他与密切接触者判定标准的人员
-    InvestigatorAssessed,
-    /// 飞机
-    Aircraft,
-    /// 火车
-    Train,
-    /// 公交/长途客车
-    Bus,
-    /// 轮船
-    Ship,
-    /// 商场、市场、车站等公共场所（一般接触）
-    PublicPlace,
+crate::coded_enum! {
+    // Serde as written: an `Exposure`'s JSON says `shared_meal_or_entertainment` and
+    // `same_vehicle_within_one_metre` where the codes say `shared_meal` and `same_vehicle_1m`.
+    serde = as_written;
+    from_code = code_or_label;
+    /// How a person was exposed (暴露方式). The first nine are the 9 items of the 判定原则 (§1.1);
+    /// vehicles follow the 交通工具密切接触者判定指引; a public place is a general contact (§1.3).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ExposureKind {
+        /// 1. 同住家庭成员
+        SharedHome => "shared_home", "同住家庭成员",
+        /// 2. 直接照顾者或提供诊疗、护理服务者
+        Carer => "carer", "直接照顾或诊疗护理",
+        /// 3. 同一空间内实施可能产生气溶胶诊疗操作的医务人员
+        AerosolProcedure => "aerosol_procedure", "同空间气溶胶诊疗操作",
+        /// 4. 同一办公室、车间、班组、电梯、食堂、教室等密闭空间
+        SameEnclosedSpace => "same_enclosed_space", "同办公室/车间/班组/电梯/食堂/教室",
+        /// 5. 密闭空间内共同用餐、娱乐及提供服务的人员
+        SharedMealOrEntertainment => "shared_meal", "密闭空间共同用餐/娱乐/服务",
+        /// 6. 探视的医护人员、家属或其他有近距离接触的人员
+        Visitor => "visitor", "探视或近距离接触",
+        /// 7. 乘坐同一交通工具并有近距离接触（1米内）的人员，包括陪护及同行人员
+        SameVehicleWithinOneMetre => "same_vehicle_1m", "同乘交通工具1米内",
+        /// 8. 暴露于可能被污染的环境或物品
+        ContaminatedEnvironment => "contaminated_environment", "暴露于被污染的环境或物品",
+        /// 9. 现场调查人员评估认为符合其他与密切接触者判定标准的人员
+        InvestigatorAssessed => "investigator_assessed", "调查人员评估判定",
+        /// 飞机
+        Aircraft => "aircraft", "同乘飞机",
+        /// 火车
+        Train => "train", "同乘火车",
+        /// 公交/长途客车
+        Bus => "bus", "同乘客车/公交",
+        /// 轮船
+        Ship => "ship", "同乘轮船",
+        /// 商场、市场、车站等公共场所（一般接触）
+        PublicPlace => "public_place", "公共场所（商场、市场、车站等）",
+    }
 }
 
 impl ExposureKind {
-    pub const ALL: [ExposureKind; 14] = [
-        ExposureKind::SharedHome,
-        ExposureKind::Carer,
-        ExposureKind::AerosolProcedure,
-        ExposureKind::SameEnclosedSpace,
-        ExposureKind::SharedMealOrEntertainment,
-        ExposureKind::Visitor,
-        ExposureKind::SameVehicleWithinOneMetre,
-        ExposureKind::ContaminatedEnvironment,
-        ExposureKind::InvestigatorAssessed,
-        ExposureKind::Aircraft,
-        ExposureKind::Train,
-        ExposureKind::Bus,
-        ExposureKind::Ship,
-        ExposureKind::PublicPlace,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            ExposureKind::SharedHome => "shared_home",
-            ExposureKind::Carer => "carer",
-            ExposureKind::AerosolProcedure => "aerosol_procedure",
-            ExposureKind::SameEnclosedSpace => "same_enclosed_space",
-            ExposureKind::SharedMealOrEntertainment => "shared_meal",
-            ExposureKind::Visitor => "visitor",
-            ExposureKind::SameVehicleWithinOneMetre => "same_vehicle_1m",
-            ExposureKind::ContaminatedEnvironment => "contaminated_environment",
-            ExposureKind::InvestigatorAssessed => "investigator_assessed",
-            ExposureKind::Aircraft => "aircraft",
-            ExposureKind::Train => "train",
-            ExposureKind::Bus => "bus",
-            ExposureKind::Ship => "ship",
-            ExposureKind::PublicPlace => "public_place",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            ExposureKind::SharedHome => "同住家庭成员",
-            ExposureKind::Carer => "直接照顾或诊疗护理",
-            ExposureKind::AerosolProcedure => "同空间气溶胶诊疗操作",
-            ExposureKind::SameEnclosedSpace => "同办公室/车间/班组/电梯/食堂/教室",
-            ExposureKind::SharedMealOrEntertainment => "密闭空间共同用餐/娱乐/服务",
-            ExposureKind::Visitor => "探视或近距离接触",
-            ExposureKind::SameVehicleWithinOneMetre => "同乘交通工具1米内",
-            ExposureKind::ContaminatedEnvironment => "暴露于被污染的环境或物品",
-            ExposureKind::InvestigatorAssessed => "调查人员评估判定",
-            ExposureKind::Aircraft => "同乘飞机",
-            ExposureKind::Train => "同乘火车",
-            ExposureKind::Bus => "同乘客车/公交",
-            ExposureKind::Ship => "同乘轮船",
-            ExposureKind::PublicPlace => "公共场所（商场、市场、车站等）",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<ExposureKind> {
-        ExposureKind::ALL
-            .into_iter()
-            .find(|k| k.code() == code || k.label_zh() == code)
-    }
-
     /// The item of the 判定原则 (1–9), for the reason shown.
     fn principle_item(self) -> Option<u8> {
         match self {

@@ -14,105 +14,43 @@ use crate::investigation::Regime;
 
 pub use crate::checkpoint::{FEVER_THRESHOLD_C, TemperatureError, parse_temperature};
 
-/// How a person is kept (管控方式).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MeasureKind {
-    /// 集中隔离医学观察: in a room of a site.
-    Centralised,
-    /// 居家隔离医学观察: at home, not out of the door.
-    HomeIsolation,
-    /// 居家健康监测: at home, out only for medical care.
-    HomeMonitoring,
+crate::coded_enum! {
+    /// How a person is kept (管控方式).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum MeasureKind {
+        /// 集中隔离医学观察: in a room of a site.
+        Centralised => "centralised", "集中隔离医学观察",
+        /// 居家隔离医学观察: at home, not out of the door.
+        HomeIsolation => "home_isolation", "居家隔离医学观察",
+        /// 居家健康监测: at home, out only for medical care.
+        HomeMonitoring => "home_monitoring", "居家健康监测",
+    }
 }
 
 impl MeasureKind {
-    pub const ALL: [MeasureKind; 3] = [
-        MeasureKind::Centralised,
-        MeasureKind::HomeIsolation,
-        MeasureKind::HomeMonitoring,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            MeasureKind::Centralised => "centralised",
-            MeasureKind::HomeIsolation => "home_isolation",
-            MeasureKind::HomeMonitoring => "home_monitoring",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            MeasureKind::Centralised => "集中隔离医学观察",
-            MeasureKind::HomeIsolation => "居家隔离医学观察",
-            MeasureKind::HomeMonitoring => "居家健康监测",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<MeasureKind> {
-        MeasureKind::ALL.into_iter().find(|k| k.code() == code)
-    }
-
     pub fn is_home(self) -> bool {
         !matches!(self, MeasureKind::Centralised)
     }
 }
 
-/// Who the person is to the outbreak (风险人员类别), which decides the plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PersonCategory {
-    CloseContact,
-    SecondaryContact,
-    Inbound,
-    LeftHighRisk,
-    LeftMediumRisk,
-    /// A reported case (确诊/无症状/疑似): no plan, awaits transfer to a hospital.
-    Case,
-    /// Another risk person put under control on the ground (时空伴随者 and others from a lead):
-    /// the regime names no plan, so the lead's measure for 7 days with tests on days 1, 4, 7 [I].
-    OtherRisk,
+crate::coded_enum! {
+    /// Who the person is to the outbreak (风险人员类别), which decides the plan.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum PersonCategory {
+        CloseContact => "close_contact", "密切接触者",
+        SecondaryContact => "secondary_contact", "密接的密接",
+        Inbound => "inbound", "入境人员",
+        LeftHighRisk => "left_high_risk", "高风险区外溢人员",
+        LeftMediumRisk => "left_medium_risk", "中风险区外溢人员",
+        /// A reported case (确诊/无症状/疑似): no plan, awaits transfer to a hospital.
+        Case => "case", "病例（待转运定点医院）",
+        /// Another risk person put under control on the ground (时空伴随者 and others from a lead):
+        /// the regime names no plan, so the lead's measure for 7 days with tests on days 1, 4, 7 [I].
+        OtherRisk => "other_risk", "其他风险人员",
+    }
 }
 
 impl PersonCategory {
-    pub const ALL: [PersonCategory; 7] = [
-        PersonCategory::CloseContact,
-        PersonCategory::SecondaryContact,
-        PersonCategory::Inbound,
-        PersonCategory::LeftHighRisk,
-        PersonCategory::LeftMediumRisk,
-        PersonCategory::Case,
-        PersonCategory::OtherRisk,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            PersonCategory::CloseContact => "close_contact",
-            PersonCategory::SecondaryContact => "secondary_contact",
-            PersonCategory::Inbound => "inbound",
-            PersonCategory::LeftHighRisk => "left_high_risk",
-            PersonCategory::LeftMediumRisk => "left_medium_risk",
-            PersonCategory::Case => "case",
-            PersonCategory::OtherRisk => "other_risk",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            PersonCategory::CloseContact => "密切接触者",
-            PersonCategory::SecondaryContact => "密接的密接",
-            PersonCategory::Inbound => "入境人员",
-            PersonCategory::LeftHighRisk => "高风险区外溢人员",
-            PersonCategory::LeftMediumRisk => "中风险区外溢人员",
-            PersonCategory::Case => "病例（待转运定点医院）",
-            PersonCategory::OtherRisk => "其他风险人员",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<PersonCategory> {
-        PersonCategory::ALL.into_iter().find(|c| c.code() == code)
-    }
-
     /// The category of a lead's risk category (`domain::leads::RiskCategory::code()`), as the
     /// `lead_controlled` event carries it.
     pub fn of_lead_category(code: &str) -> PersonCategory {
@@ -247,29 +185,16 @@ pub fn schedule(plan: &MeasurePlan, day1: NaiveDate) -> Schedule {
     Schedule { phases }
 }
 
-/// A test result on a test task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TestOutcome {
-    Negative,
-    Positive,
+crate::coded_enum! {
+    /// A test result on a test task.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum TestOutcome {
+        Negative => "negative", "阴性",
+        Positive => "positive", "阳性",
+    }
 }
 
 impl TestOutcome {
-    pub fn code(self) -> &'static str {
-        match self {
-            TestOutcome::Negative => "negative",
-            TestOutcome::Positive => "positive",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            TestOutcome::Negative => "阴性",
-            TestOutcome::Positive => "阳性",
-        }
-    }
-
     pub fn parse(raw: &str) -> Result<TestOutcome, String> {
         match raw.trim() {
             "negative" | "阴性" => Ok(TestOutcome::Negative),
@@ -319,74 +244,29 @@ pub fn release_check(
 // ---------------------------------------------------------------------------------------------
 // Sites, rooms, carers, capacity
 
-/// How soon a site can take people (Bazhong's two tiers, §8.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Readiness {
-    /// 2小时内可启用.
-    TwoHours,
-    /// 24小时内可启用（备用）.
-    TwentyFourHours,
-}
-
-impl Readiness {
-    pub const ALL: [Readiness; 2] = [Readiness::TwoHours, Readiness::TwentyFourHours];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Readiness::TwoHours => "2h",
-            Readiness::TwentyFourHours => "24h",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            Readiness::TwoHours => "2小时内可启用",
-            Readiness::TwentyFourHours => "24小时备用",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Readiness> {
-        Readiness::ALL.into_iter().find(|r| r.code() == code)
+crate::coded_enum! {
+    // Serde as written: JSON says the variant's name (`TwoHours`), not its code.
+    serde = as_written;
+    /// How soon a site can take people (Bazhong's two tiers, §8.2).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum Readiness {
+        /// 2小时内可启用.
+        TwoHours => "2h", "2小时内可启用",
+        /// 24小时内可启用（备用）.
+        TwentyFourHours => "24h", "24小时备用",
     }
 }
 
-/// A room's state (房间状态).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RoomStatus {
-    Free,
-    Occupied,
-    Cleaning,
-    Maintenance,
-}
-
-impl RoomStatus {
-    pub const ALL: [RoomStatus; 4] = [
-        RoomStatus::Free,
-        RoomStatus::Occupied,
-        RoomStatus::Cleaning,
-        RoomStatus::Maintenance,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            RoomStatus::Free => "free",
-            RoomStatus::Occupied => "occupied",
-            RoomStatus::Cleaning => "cleaning",
-            RoomStatus::Maintenance => "maintenance",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            RoomStatus::Free => "空闲",
-            RoomStatus::Occupied => "已入住",
-            RoomStatus::Cleaning => "消杀中",
-            RoomStatus::Maintenance => "维修",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<RoomStatus> {
-        RoomStatus::ALL.into_iter().find(|s| s.code() == code)
+crate::coded_enum! {
+    // Serde as written: JSON says the variant's name (`Free`), not its code.
+    serde = as_written;
+    /// A room's state (房间状态).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum RoomStatus {
+        Free => "free", "空闲",
+        Occupied => "occupied", "已入住",
+        Cleaning => "cleaning", "消杀中",
+        Maintenance => "maintenance", "维修",
     }
 }
 
@@ -515,6 +395,7 @@ pub fn age_on(birth: NaiveDate, today: NaiveDate) -> u32 {
 // ---------------------------------------------------------------------------------------------
 // Allocation
 
+// Not a `coded_enum!`: a distance is computed and shown, never stored or parsed, so it has no code.
 /// How far a site is from a person: same township, same county, farther (the distance proxy: the
 /// region codes' common prefix; no map is needed and none is loaded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -670,44 +551,22 @@ pub fn allocate(people: &[AllocPerson], sites: &[AllocSite]) -> Allocation {
 // ---------------------------------------------------------------------------------------------
 // Transfers and hospitals
 
-/// A transfer vehicle (转运车辆).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum VehicleKind {
-    /// 负压救护车.
-    NegativePressureAmbulance,
-    /// 救护车（120）.
-    Ambulance,
-    /// 转运专用大巴.
-    Coach,
+crate::coded_enum! {
+    // Serde as written: JSON says the variant's name (`NegativePressureAmbulance`), not its code.
+    serde = as_written;
+    /// A transfer vehicle (转运车辆).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum VehicleKind {
+        /// 负压救护车.
+        NegativePressureAmbulance => "negative_pressure_ambulance", "负压救护车",
+        /// 救护车（120）.
+        Ambulance => "ambulance", "救护车",
+        /// 转运专用大巴.
+        Coach => "coach", "转运专用大巴",
+    }
 }
 
 impl VehicleKind {
-    pub const ALL: [VehicleKind; 3] = [
-        VehicleKind::NegativePressureAmbulance,
-        VehicleKind::Ambulance,
-        VehicleKind::Coach,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            VehicleKind::NegativePressureAmbulance => "negative_pressure_ambulance",
-            VehicleKind::Ambulance => "ambulance",
-            VehicleKind::Coach => "coach",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            VehicleKind::NegativePressureAmbulance => "负压救护车",
-            VehicleKind::Ambulance => "救护车",
-            VehicleKind::Coach => "转运专用大巴",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<VehicleKind> {
-        VehicleKind::ALL.into_iter().find(|k| k.code() == code)
-    }
-
     pub fn is_ambulance(self) -> bool {
         !matches!(self, VehicleKind::Coach)
     }
@@ -763,41 +622,19 @@ pub fn transfer_check(
     Ok(())
 }
 
-/// A transfer's steps (转运状态).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum TransferStatus {
-    Dispatched,
-    PickedUp,
-    HandedOver,
+crate::coded_enum! {
+    // Serde as written: JSON says the variant's name (`Dispatched`), not its code.
+    serde = as_written;
+    /// A transfer's steps (转运状态).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+    pub enum TransferStatus {
+        Dispatched => "dispatched", "已派车",
+        PickedUp => "picked_up", "已接到",
+        HandedOver => "handed_over", "已交接",
+    }
 }
 
 impl TransferStatus {
-    pub const ALL: [TransferStatus; 3] = [
-        TransferStatus::Dispatched,
-        TransferStatus::PickedUp,
-        TransferStatus::HandedOver,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            TransferStatus::Dispatched => "dispatched",
-            TransferStatus::PickedUp => "picked_up",
-            TransferStatus::HandedOver => "handed_over",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            TransferStatus::Dispatched => "已派车",
-            TransferStatus::PickedUp => "已接到",
-            TransferStatus::HandedOver => "已交接",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<TransferStatus> {
-        TransferStatus::ALL.into_iter().find(|s| s.code() == code)
-    }
-
     /// The step after this one.
     pub fn next(self) -> Option<TransferStatus> {
         match self {
@@ -808,95 +645,43 @@ impl TransferStatus {
     }
 }
 
-/// Where cases are treated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum HospitalKind {
-    /// 定点医院.
-    Designated,
-    /// 方舱医院.
-    Fangcang,
-}
-
-impl HospitalKind {
-    pub const ALL: [HospitalKind; 2] = [HospitalKind::Designated, HospitalKind::Fangcang];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            HospitalKind::Designated => "designated",
-            HospitalKind::Fangcang => "fangcang",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            HospitalKind::Designated => "定点医院",
-            HospitalKind::Fangcang => "方舱医院",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<HospitalKind> {
-        HospitalKind::ALL.into_iter().find(|k| k.code() == code)
+crate::coded_enum! {
+    // Serde as written: JSON says the variant's name (`Designated`), not its code.
+    serde = as_written;
+    /// Where cases are treated.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+    pub enum HospitalKind {
+        /// 定点医院.
+        Designated => "designated", "定点医院",
+        /// 方舱医院.
+        Fangcang => "fangcang", "方舱医院",
     }
 }
 
-/// A person's measure state (管控状态).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum MeasureStatus {
-    /// Waiting for a room in a site (待安置).
-    AwaitingPlacement,
-    /// A room is assigned; waiting for the coach (待转运入住).
-    Allocated,
-    /// Checked in at the site (在隔离点).
-    InSite,
-    /// At home (居家隔离/健康监测).
-    AtHome,
-    /// Positive or a case: waiting for the ambulance to a hospital (待转运定点医院).
-    AwaitingHospital,
-    /// Admitted to a hospital or fangcang (已收治).
-    Hospitalised,
-    /// Ended with every test negative (已解除).
-    Released,
+crate::coded_enum! {
+    // Serde as written: JSON says the variant's name (`AwaitingPlacement`), not its code.
+    serde = as_written;
+    /// A person's measure state (管控状态).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+    pub enum MeasureStatus {
+        /// Waiting for a room in a site (待安置).
+        AwaitingPlacement => "awaiting_placement", "待安置",
+        /// A room is assigned; waiting for the coach (待转运入住).
+        Allocated => "allocated", "已分配待转运",
+        /// Checked in at the site (在隔离点).
+        InSite => "in_site", "集中隔离中",
+        /// At home (居家隔离/健康监测).
+        AtHome => "at_home", "居家管控中",
+        /// Positive or a case: waiting for the ambulance to a hospital (待转运定点医院).
+        AwaitingHospital => "awaiting_hospital", "待转运定点医院",
+        /// Admitted to a hospital or fangcang (已收治).
+        Hospitalised => "hospitalised", "已收治",
+        /// Ended with every test negative (已解除).
+        Released => "released", "已解除",
+    }
 }
 
 impl MeasureStatus {
-    pub const ALL: [MeasureStatus; 7] = [
-        MeasureStatus::AwaitingPlacement,
-        MeasureStatus::Allocated,
-        MeasureStatus::InSite,
-        MeasureStatus::AtHome,
-        MeasureStatus::AwaitingHospital,
-        MeasureStatus::Hospitalised,
-        MeasureStatus::Released,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            MeasureStatus::AwaitingPlacement => "awaiting_placement",
-            MeasureStatus::Allocated => "allocated",
-            MeasureStatus::InSite => "in_site",
-            MeasureStatus::AtHome => "at_home",
-            MeasureStatus::AwaitingHospital => "awaiting_hospital",
-            MeasureStatus::Hospitalised => "hospitalised",
-            MeasureStatus::Released => "released",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            MeasureStatus::AwaitingPlacement => "待安置",
-            MeasureStatus::Allocated => "已分配待转运",
-            MeasureStatus::InSite => "集中隔离中",
-            MeasureStatus::AtHome => "居家管控中",
-            MeasureStatus::AwaitingHospital => "待转运定点医院",
-            MeasureStatus::Hospitalised => "已收治",
-            MeasureStatus::Released => "已解除",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<MeasureStatus> {
-        MeasureStatus::ALL.into_iter().find(|s| s.code() == code)
-    }
-
     /// Still under the measure (not released nor handed to a hospital).
     pub fn is_open(self) -> bool {
         !matches!(self, MeasureStatus::Released | MeasureStatus::Hospitalised)

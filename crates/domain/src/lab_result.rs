@@ -15,7 +15,6 @@
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta};
-use serde::{Deserialize, Serialize};
 
 /// The sheet header fangkong writes in templates, in this order.
 pub const RESULT_COLUMNS: [&str; 5] = ["管码", "结果", "检测时间", "检测机构", "CT值"];
@@ -29,45 +28,19 @@ const QUOTE_MAX: usize = 30;
 const BEIJING_OFFSET_SECONDS: i64 = 8 * 3600;
 const TIME_EXAMPLE: &str = "2022-01-10 08:00";
 
-/// A PCR result of one tube.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TestResult {
-    Negative,
-    Positive,
-    /// The tube could not be tested or gave no usable signal: the people in
-    /// it must be sampled again (需重采).
-    Invalid,
+crate::coded_enum! {
+    /// A PCR result of one tube.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum TestResult {
+        Negative => "negative", "阴性",
+        Positive => "positive", "阳性",
+        /// The tube could not be tested or gave no usable signal: the people in
+        /// it must be sampled again (需重采).
+        Invalid => "invalid", "无效",
+    }
 }
 
 impl TestResult {
-    pub const ALL: [TestResult; 3] = [
-        TestResult::Negative,
-        TestResult::Positive,
-        TestResult::Invalid,
-    ];
-
-    /// Stable code for storage; never change a published value.
-    pub fn code(self) -> &'static str {
-        match self {
-            TestResult::Negative => "negative",
-            TestResult::Positive => "positive",
-            TestResult::Invalid => "invalid",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<TestResult> {
-        TestResult::ALL.into_iter().find(|r| r.code() == code)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            TestResult::Negative => "阴性",
-            TestResult::Positive => "阳性",
-            TestResult::Invalid => "无效",
-        }
-    }
-
     /// What a lab types: 阴性/阴/-/negative/neg/N, 阳性/阳/+/positive/pos/P,
     /// 无效/检测无效/invalid/inv/需重采, and the report wordings 未检出/not
     /// detected and 检出/detected. Trimmed; Latin letters in any case;

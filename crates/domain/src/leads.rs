@@ -4,7 +4,6 @@
 //! (regional assistance, big-data push, 24 h landing) and §1.4 (发现途径, 观察方式).
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
-use serde::{Deserialize, Serialize};
 
 use crate::ids::{IdDocument, IdType};
 use crate::phone::PhoneNumber;
@@ -17,154 +16,64 @@ pub fn deadline_of(received_at: i64) -> i64 {
     received_at + LANDING_HOURS * 3600
 }
 
-/// How a lead reached us (线索来源/发现途径).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    /// 群众自报: a resident reported themself.
-    SelfReport,
-    /// 基层排查: a grid worker found the person (敲门、排查).
-    GridScreening,
-    /// 区域协查（来函）: an assistance letter from another province, city or district.
-    AssistIn,
-    /// 区域协查（发函）: a letter we send to another region (the person is not ours to find).
-    AssistOut,
-    /// 大数据推送: a pushed list (abnormal codes, companions, risk-area outflow).
-    BigDataPush,
-    /// 主动甄别: active screening (fever clinics, pharmacies, key groups, positives).
-    ActiveScreening,
-    /// 流调判定: investigation classified the person as a contact.
-    Investigation,
-}
-
-impl Channel {
-    pub const ALL: [Channel; 7] = [
-        Channel::SelfReport,
-        Channel::GridScreening,
-        Channel::AssistIn,
-        Channel::AssistOut,
-        Channel::BigDataPush,
-        Channel::ActiveScreening,
-        Channel::Investigation,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Channel::SelfReport => "self_report",
-            Channel::GridScreening => "grid_screening",
-            Channel::AssistIn => "assist_in",
-            Channel::AssistOut => "assist_out",
-            Channel::BigDataPush => "big_data_push",
-            Channel::ActiveScreening => "active_screening",
-            Channel::Investigation => "investigation",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            Channel::SelfReport => "群众自报",
-            Channel::GridScreening => "基层排查",
-            Channel::AssistIn => "区域协查（来函）",
-            Channel::AssistOut => "区域协查（发函）",
-            Channel::BigDataPush => "大数据推送",
-            Channel::ActiveScreening => "主动甄别",
-            Channel::Investigation => "流调判定",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Channel> {
-        Channel::ALL.into_iter().find(|c| c.code() == code)
+crate::coded_enum! {
+    /// How a lead reached us (线索来源/发现途径).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Channel {
+        /// 群众自报: a resident reported themself.
+        SelfReport => "self_report", "群众自报",
+        /// 基层排查: a grid worker found the person (敲门、排查).
+        GridScreening => "grid_screening", "基层排查",
+        /// 区域协查（来函）: an assistance letter from another province, city or district.
+        AssistIn => "assist_in", "区域协查（来函）",
+        /// 区域协查（发函）: a letter we send to another region (the person is not ours to find).
+        AssistOut => "assist_out", "区域协查（发函）",
+        /// 大数据推送: a pushed list (abnormal codes, companions, risk-area outflow).
+        BigDataPush => "big_data_push", "大数据推送",
+        /// 主动甄别: active screening (fever clinics, pharmacies, key groups, positives).
+        ActiveScreening => "active_screening", "主动甄别",
+        /// 流调判定: investigation classified the person as a contact.
+        Investigation => "investigation", "流调判定",
     }
 }
 
-/// Where a lead stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LeadStatus {
-    /// 待落地: in a grid's queue, the person not yet found.
-    Pending,
-    /// 待分派: routed to a region above the grids (no grid known); someone must route it on.
-    Unrouted,
-    /// 已落地管控: found and put under a measure (closed).
-    Controlled,
-    /// 已发协查函: handed to another region by an outgoing assistance letter (closed here).
-    LetterOut,
+crate::coded_enum! {
+    /// Where a lead stands.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum LeadStatus {
+        /// 待落地: in a grid's queue, the person not yet found.
+        Pending => "pending", "待落地",
+        /// 待分派: routed to a region above the grids (no grid known); someone must route it on.
+        Unrouted => "unrouted", "待分派",
+        /// 已落地管控: found and put under a measure (closed).
+        Controlled => "controlled", "已落地管控",
+        /// 已发协查函: handed to another region by an outgoing assistance letter (closed here).
+        LetterOut => "letter_out", "已发协查函",
+    }
 }
 
 impl LeadStatus {
-    pub const ALL: [LeadStatus; 4] = [
-        LeadStatus::Pending,
-        LeadStatus::Unrouted,
-        LeadStatus::Controlled,
-        LeadStatus::LetterOut,
-    ];
     /// The states still waiting for someone (the 24-hour clock runs).
     pub const OPEN: [LeadStatus; 2] = [LeadStatus::Pending, LeadStatus::Unrouted];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            LeadStatus::Pending => "pending",
-            LeadStatus::Unrouted => "unrouted",
-            LeadStatus::Controlled => "controlled",
-            LeadStatus::LetterOut => "letter_out",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            LeadStatus::Pending => "待落地",
-            LeadStatus::Unrouted => "待分派",
-            LeadStatus::Controlled => "已落地管控",
-            LeadStatus::LetterOut => "已发协查函",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<LeadStatus> {
-        LeadStatus::ALL.into_iter().find(|s| s.code() == code)
-    }
 
     pub fn is_open(self) -> bool {
         LeadStatus::OPEN.contains(&self)
     }
 }
 
-/// The measure a grid worker puts a found person under (观察方式; the isolation module's
-/// `MeasureKind` codes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ControlMeasure {
-    Centralised,
-    HomeIsolation,
-    HomeMonitoring,
-    Hospital,
+crate::coded_enum! {
+    /// The measure a grid worker puts a found person under (观察方式; the isolation module's
+    /// `MeasureKind` codes).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum ControlMeasure {
+        Centralised => "centralised", "集中隔离",
+        HomeIsolation => "home_isolation", "居家隔离",
+        HomeMonitoring => "home_monitoring", "居家健康监测",
+        Hospital => "hospital", "医院隔离/救治",
+    }
 }
 
 impl ControlMeasure {
-    pub const ALL: [ControlMeasure; 4] = [
-        ControlMeasure::Centralised,
-        ControlMeasure::HomeIsolation,
-        ControlMeasure::HomeMonitoring,
-        ControlMeasure::Hospital,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            ControlMeasure::Centralised => "centralised",
-            ControlMeasure::HomeIsolation => "home_isolation",
-            ControlMeasure::HomeMonitoring => "home_monitoring",
-            ControlMeasure::Hospital => "hospital",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            ControlMeasure::Centralised => "集中隔离",
-            ControlMeasure::HomeIsolation => "居家隔离",
-            ControlMeasure::HomeMonitoring => "居家健康监测",
-            ControlMeasure::Hospital => "医院隔离/救治",
-        }
-    }
-
     /// The code or the Chinese label; an unknown one is refused naming the choices.
     pub fn parse(raw: &str) -> Result<ControlMeasure, String> {
         let raw = raw.trim();
@@ -185,54 +94,21 @@ impl ControlMeasure {
     }
 }
 
-/// Why the person is a risk person (风险类别; the isolation module's `PersonCategory` codes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RiskCategory {
-    CloseContact,
-    SecondaryContact,
-    LeftHighRiskArea,
-    LeftMediumRiskArea,
-    Inbound,
-    Companion,
-    Other,
+crate::coded_enum! {
+    /// Why the person is a risk person (风险类别; the isolation module's `PersonCategory` codes).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum RiskCategory {
+        CloseContact => "close_contact", "密切接触者",
+        SecondaryContact => "secondary_contact", "密接的密接",
+        LeftHighRiskArea => "left_high_risk_area", "高风险区外溢人员",
+        LeftMediumRiskArea => "left_medium_risk_area", "中风险区外溢人员",
+        Inbound => "inbound", "入境人员",
+        Companion => "companion", "时空伴随者",
+        Other => "other", "其他风险人员",
+    }
 }
 
 impl RiskCategory {
-    pub const ALL: [RiskCategory; 7] = [
-        RiskCategory::CloseContact,
-        RiskCategory::SecondaryContact,
-        RiskCategory::LeftHighRiskArea,
-        RiskCategory::LeftMediumRiskArea,
-        RiskCategory::Inbound,
-        RiskCategory::Companion,
-        RiskCategory::Other,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            RiskCategory::CloseContact => "close_contact",
-            RiskCategory::SecondaryContact => "secondary_contact",
-            RiskCategory::LeftHighRiskArea => "left_high_risk_area",
-            RiskCategory::LeftMediumRiskArea => "left_medium_risk_area",
-            RiskCategory::Inbound => "inbound",
-            RiskCategory::Companion => "companion",
-            RiskCategory::Other => "other",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            RiskCategory::CloseContact => "密切接触者",
-            RiskCategory::SecondaryContact => "密接的密接",
-            RiskCategory::LeftHighRiskArea => "高风险区外溢人员",
-            RiskCategory::LeftMediumRiskArea => "中风险区外溢人员",
-            RiskCategory::Inbound => "入境人员",
-            RiskCategory::Companion => "时空伴随者",
-            RiskCategory::Other => "其他风险人员",
-        }
-    }
-
     /// The code, the label or the short words a pushed file uses; empty means "other".
     pub fn parse(raw: &str) -> Result<RiskCategory, String> {
         let raw = raw.trim();
@@ -267,48 +143,19 @@ impl RiskCategory {
         };
         Ok(found)
     }
-
-    pub fn from_code(code: &str) -> Option<RiskCategory> {
-        RiskCategory::ALL.into_iter().find(|c| c.code() == code)
-    }
 }
 
-/// Who sent an incoming assistance letter, relative to us (Nansha's 外省/本省外市/本市外区协查).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SenderScope {
-    OtherProvince,
-    OtherCity,
-    OtherDistrict,
+crate::coded_enum! {
+    /// Who sent an incoming assistance letter, relative to us (Nansha's 外省/本省外市/本市外区协查).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum SenderScope {
+        OtherProvince => "other_province", "外省协查",
+        OtherCity => "other_city", "本省外市协查",
+        OtherDistrict => "other_district", "本市外区协查",
+    }
 }
 
 impl SenderScope {
-    pub const ALL: [SenderScope; 3] = [
-        SenderScope::OtherProvince,
-        SenderScope::OtherCity,
-        SenderScope::OtherDistrict,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            SenderScope::OtherProvince => "other_province",
-            SenderScope::OtherCity => "other_city",
-            SenderScope::OtherDistrict => "other_district",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            SenderScope::OtherProvince => "外省协查",
-            SenderScope::OtherCity => "本省外市协查",
-            SenderScope::OtherDistrict => "本市外区协查",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<SenderScope> {
-        SenderScope::ALL.into_iter().find(|s| s.code() == code)
-    }
-
     /// The scope of a letter from region `sender` to region `ours` (statistical codes: the first 2
     /// digits are the province, 4 the city), when the sender's code is known.
     pub fn between(sender: &str, ours: &str) -> SenderScope {
@@ -323,41 +170,20 @@ impl SenderScope {
     }
 }
 
-/// What the grid worker found (落地结果).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeKind {
-    /// 已找到并落实管控措施.
-    Controlled,
-    /// 不在此地址: forward to the right region.
-    NotHere,
-    /// 已离开本省: an outgoing assistance letter to the region it went to.
-    LeftProvince,
+crate::coded_enum! {
+    /// What the grid worker found (落地结果).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum OutcomeKind {
+        /// 已找到并落实管控措施.
+        Controlled => "controlled", "已找到并落实管控",
+        /// 不在此地址: forward to the right region.
+        NotHere => "not_here", "不在此地址，转派",
+        /// 已离开本省: an outgoing assistance letter to the region it went to.
+        LeftProvince => "left_province", "已离开本省，发协查函",
+    }
 }
 
 impl OutcomeKind {
-    pub const ALL: [OutcomeKind; 3] = [
-        OutcomeKind::Controlled,
-        OutcomeKind::NotHere,
-        OutcomeKind::LeftProvince,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            OutcomeKind::Controlled => "controlled",
-            OutcomeKind::NotHere => "not_here",
-            OutcomeKind::LeftProvince => "left_province",
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            OutcomeKind::Controlled => "已找到并落实管控",
-            OutcomeKind::NotHere => "不在此地址，转派",
-            OutcomeKind::LeftProvince => "已离开本省，发协查函",
-        }
-    }
-
     pub fn parse(raw: &str) -> Result<OutcomeKind, String> {
         let raw = raw.trim();
         OutcomeKind::ALL

@@ -5,6 +5,7 @@
 //! same input always gives the same answer and the rules can be tested exactly.
 
 pub mod checkpoint;
+pub mod coded_enum;
 pub mod echo;
 pub mod health_code;
 pub mod ids;

@@ -185,39 +185,18 @@ impl PoolSize {
     }
 }
 
-/// The risk tier of an area inside a round, which sets its pool size (§5.2: low 10:1, medium 5:1, high
-/// and key groups 1:1). The risk-area module designates the tiers; a round can also set them by hand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RiskTier {
-    Low,
-    Medium,
-    High,
+crate::coded_enum! {
+    /// The risk tier of an area inside a round, which sets its pool size (§5.2: low 10:1, medium 5:1, high
+    /// and key groups 1:1). The risk-area module designates the tiers; a round can also set them by hand.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum RiskTier {
+        Low => "low", "低风险/防范区",
+        Medium => "medium", "中风险/管控区",
+        High => "high", "高风险/封控区",
+    }
 }
 
 impl RiskTier {
-    pub const ALL: [RiskTier; 3] = [RiskTier::Low, RiskTier::Medium, RiskTier::High];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            RiskTier::Low => "low",
-            RiskTier::Medium => "medium",
-            RiskTier::High => "high",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<RiskTier> {
-        Self::ALL.into_iter().find(|t| t.code() == code)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            RiskTier::Low => "低风险/防范区",
-            RiskTier::Medium => "中风险/管控区",
-            RiskTier::High => "高风险/封控区",
-        }
-    }
-
     /// The pool size the national practice used for this tier (§5.2, Shenyang Jan 2021 and others).
     pub fn default_pool_size(self) -> PoolSize {
         match self {
@@ -228,39 +207,16 @@ impl RiskTier {
     }
 }
 
-/// What kind of round: the whole population of a region, a designated area, or standing routine testing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RoundKind {
-    /// 全员核酸检测 over a city, county or township.
-    Whole,
-    /// 区域核酸检测 of designated risk areas (3rd edition guide: within 24 h even in megacities).
-    Area,
-    /// 常态化检测 of key groups and volunteers: no deadline, no coverage target.
-    Routine,
-}
-
-impl RoundKind {
-    pub const ALL: [RoundKind; 3] = [RoundKind::Whole, RoundKind::Area, RoundKind::Routine];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            RoundKind::Whole => "whole",
-            RoundKind::Area => "area",
-            RoundKind::Routine => "routine",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<RoundKind> {
-        Self::ALL.into_iter().find(|k| k.code() == code)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            RoundKind::Whole => "全员核酸检测",
-            RoundKind::Area => "区域核酸检测",
-            RoundKind::Routine => "常态化检测",
-        }
+crate::coded_enum! {
+    /// What kind of round: the whole population of a region, a designated area, or standing routine testing.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum RoundKind {
+        /// 全员核酸检测 over a city, county or township.
+        Whole => "whole", "全员核酸检测",
+        /// 区域核酸检测 of designated risk areas (3rd edition guide: within 24 h even in megacities).
+        Area => "area", "区域核酸检测",
+        /// 常态化检测 of key groups and volunteers: no deadline, no coverage target.
+        Routine => "routine", "常态化检测",
     }
 }
 
@@ -379,6 +335,7 @@ fn div_ceil(a: i64, b: i64) -> i64 {
     (a + b - 1) / b
 }
 
+// Not a `coded_enum!`: a delay class is computed and shown, never stored or parsed, so it has no code.
 /// Result-delay classes of the turnaround rules (§5.3: fever clinics 6 h, outpatients 12 h,
 /// screening 24 h): a tube still without a result is counted in the highest class it has passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -420,35 +377,14 @@ impl ResultDelay {
     }
 }
 
-/// Why a resident is not expected at a sampling site in a round (应采尽采 exemptions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExemptionKind {
-    /// 卧床/行动不便: sampled at home instead — the exemption is a door-to-door sampling task.
-    Bedridden,
-    /// 外出: away from the area, with proof (a test elsewhere, a ticket, a letter).
-    Away,
-}
-
-impl ExemptionKind {
-    pub const ALL: [ExemptionKind; 2] = [ExemptionKind::Bedridden, ExemptionKind::Away];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            ExemptionKind::Bedridden => "bedridden",
-            ExemptionKind::Away => "away",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<ExemptionKind> {
-        Self::ALL.into_iter().find(|k| k.code() == code)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            ExemptionKind::Bedridden => "卧床/行动不便（上门采样）",
-            ExemptionKind::Away => "不在本地（有证明）",
-        }
+crate::coded_enum! {
+    /// Why a resident is not expected at a sampling site in a round (应采尽采 exemptions).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum ExemptionKind {
+        /// 卧床/行动不便: sampled at home instead — the exemption is a door-to-door sampling task.
+        Bedridden => "bedridden", "卧床/行动不便（上门采样）",
+        /// 外出: away from the area, with proof (a test elsewhere, a ticket, a letter).
+        Away => "away", "不在本地（有证明）",
     }
 }
 
@@ -538,35 +474,12 @@ impl RoutineSchedule {
     }
 }
 
-/// Why a person is swabbed: the round's screening swab, or a single-tube recheck someone owes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SamplePurpose {
-    Screen,
-    Recheck,
-}
-
-impl SamplePurpose {
-    pub fn code(self) -> &'static str {
-        match self {
-            SamplePurpose::Screen => "screen",
-            SamplePurpose::Recheck => "recheck",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<SamplePurpose> {
-        match code {
-            "screen" => Some(SamplePurpose::Screen),
-            "recheck" => Some(SamplePurpose::Recheck),
-            _ => None,
-        }
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            SamplePurpose::Screen => "筛查",
-            SamplePurpose::Recheck => "单管复采",
-        }
+crate::coded_enum! {
+    /// Why a person is swabbed: the round's screening swab, or a single-tube recheck someone owes.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum SamplePurpose {
+        Screen => "screen", "筛查",
+        Recheck => "recheck", "单管复采",
     }
 }
 

@@ -3,28 +3,18 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Sex {
-    Male,
-    Female,
+crate::coded_enum! {
+    // Serde as written: JSON says `male`/`female`, the code is `M`/`F`.
+    serde = as_written;
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Sex {
+        Male => "M", "男",
+        Female => "F", "女",
+    }
 }
 
 impl Sex {
-    pub fn code(&self) -> &'static str {
-        match self {
-            Sex::Male => "M",
-            Sex::Female => "F",
-        }
-    }
-
-    pub fn label_zh(&self) -> &'static str {
-        match self {
-            Sex::Male => "男",
-            Sex::Female => "女",
-        }
-    }
-
     /// Accepts 男/女, M/F, male/female and the GB/T 2261.1 codes 1/2.
     pub fn parse(raw: &str) -> Result<Sex, String> {
         let text = raw.trim();
@@ -36,63 +26,23 @@ impl Sex {
     }
 }
 
-/// Occupational groups at higher exposure risk, screened more often.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyGroup {
-    ColdChain,
-    IsolationSiteStaff,
-    Medical,
-    Port,
-    Delivery,
-    PublicTransport,
-    ElderlyCare,
-    MarketVendor,
-    School,
+crate::coded_enum! {
+    /// Occupational groups at higher exposure risk, screened more often.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum KeyGroup {
+        ColdChain => "cold_chain", "冷链从业人员",
+        IsolationSiteStaff => "isolation_site_staff", "隔离点工作人员",
+        Medical => "medical", "医务人员",
+        Port => "port", "口岸人员",
+        Delivery => "delivery", "快递外卖",
+        PublicTransport => "public_transport", "公共交通",
+        ElderlyCare => "elderly_care", "养老机构",
+        MarketVendor => "market_vendor", "农贸市场",
+        School => "school", "学校教职工",
+    }
 }
 
 impl KeyGroup {
-    pub const ALL: [KeyGroup; 9] = [
-        KeyGroup::ColdChain,
-        KeyGroup::IsolationSiteStaff,
-        KeyGroup::Medical,
-        KeyGroup::Port,
-        KeyGroup::Delivery,
-        KeyGroup::PublicTransport,
-        KeyGroup::ElderlyCare,
-        KeyGroup::MarketVendor,
-        KeyGroup::School,
-    ];
-
-    /// Stable code for storage; never change a published value.
-    pub fn code(&self) -> &'static str {
-        match self {
-            KeyGroup::ColdChain => "cold_chain",
-            KeyGroup::IsolationSiteStaff => "isolation_site_staff",
-            KeyGroup::Medical => "medical",
-            KeyGroup::Port => "port",
-            KeyGroup::Delivery => "delivery",
-            KeyGroup::PublicTransport => "public_transport",
-            KeyGroup::ElderlyCare => "elderly_care",
-            KeyGroup::MarketVendor => "market_vendor",
-            KeyGroup::School => "school",
-        }
-    }
-
-    pub fn label_zh(&self) -> &'static str {
-        match self {
-            KeyGroup::ColdChain => "冷链从业人员",
-            KeyGroup::IsolationSiteStaff => "隔离点工作人员",
-            KeyGroup::Medical => "医务人员",
-            KeyGroup::Port => "口岸人员",
-            KeyGroup::Delivery => "快递外卖",
-            KeyGroup::PublicTransport => "公共交通",
-            KeyGroup::ElderlyCare => "养老机构",
-            KeyGroup::MarketVendor => "农贸市场",
-            KeyGroup::School => "学校教职工",
-        }
-    }
-
     fn short_label(&self) -> &'static [&'static str] {
         match self {
             KeyGroup::ColdChain => &["冷链"],
@@ -151,6 +101,7 @@ pub fn parse_key_groups(raw: &str) -> Result<Vec<KeyGroup>, String> {
 pub fn key_groups_to_codes(groups: &[KeyGroup]) -> String {
     groups
         .iter()
+        .copied()
         .map(KeyGroup::code)
         .collect::<Vec<_>>()
         .join(";")
@@ -161,7 +112,7 @@ pub fn key_groups_to_codes(groups: &[KeyGroup]) -> String {
 pub fn key_groups_from_codes(codes: &str) -> Vec<KeyGroup> {
     let mut groups: Vec<KeyGroup> = codes
         .split(';')
-        .filter_map(|c| KeyGroup::ALL.into_iter().find(|g| g.code() == c.trim()))
+        .filter_map(|c| KeyGroup::from_code(c.trim()))
         .collect();
     groups.sort();
     groups.dedup();
@@ -171,6 +122,7 @@ pub fn key_groups_from_codes(codes: &str) -> Vec<KeyGroup> {
 pub fn key_groups_label_zh(groups: &[KeyGroup]) -> String {
     groups
         .iter()
+        .copied()
         .map(KeyGroup::label_zh)
         .collect::<Vec<_>>()
         .join("、")

@@ -18,45 +18,23 @@ use serde::{Deserialize, Serialize};
 use crate::health_code::{FactKind, beijing_date, month_day_zh};
 use crate::mass_testing::RiskTier;
 
-/// Which designation scheme is in force (§0, §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AreaScheme {
-    /// 第九版: high/medium/low, from 28 Jun 2022.
-    NinthEdition,
-    /// 封控区/管控区/防范区, used 2021 to June 2022.
-    ThreeZones,
-    /// 二十条: high/low only, from 11 Nov 2022.
-    TwentyMeasures,
+crate::coded_enum! {
+    // Serde as written: JSON says `ninth_edition`/`twenty_measures`, the codes `ninth`/`twenty`.
+    serde = as_written;
+    /// Which designation scheme is in force (§0, §4).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum AreaScheme {
+        /// 第九版: high/medium/low, from 28 Jun 2022.
+        NinthEdition => "ninth", "第九版（高/中/低风险区）",
+        /// 封控区/管控区/防范区, used 2021 to June 2022.
+        ThreeZones => "three_zones", "三区（封控区/管控区/防范区）",
+        /// 二十条: high/low only, from 11 Nov 2022.
+        TwentyMeasures => "twenty", "二十条（高/低风险区）",
+    }
 }
 
 impl AreaScheme {
-    pub const ALL: [AreaScheme; 3] = [
-        AreaScheme::NinthEdition,
-        AreaScheme::ThreeZones,
-        AreaScheme::TwentyMeasures,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            AreaScheme::NinthEdition => "ninth",
-            AreaScheme::ThreeZones => "three_zones",
-            AreaScheme::TwentyMeasures => "twenty",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<AreaScheme> {
-        Self::ALL.into_iter().find(|s| s.code() == code)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            AreaScheme::NinthEdition => "第九版（高/中/低风险区）",
-            AreaScheme::ThreeZones => "三区（封控区/管控区/防范区）",
-            AreaScheme::TwentyMeasures => "二十条（高/低风险区）",
-        }
-    }
-
     pub fn tiers(self) -> &'static [AreaTier] {
         match self {
             AreaScheme::NinthEdition => &[AreaTier::High, AreaTier::Medium, AreaTier::Low],
@@ -82,54 +60,20 @@ impl AreaScheme {
     }
 }
 
-/// A risk tier of one area. High and Low serve both the 9th edition and the 20条.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AreaTier {
-    High,
-    Medium,
-    Low,
-    Sealed,
-    Controlled,
-    Precaution,
+crate::coded_enum! {
+    /// A risk tier of one area. High and Low serve both the 9th edition and the 20条.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum AreaTier {
+        High => "high", "高风险区",
+        Medium => "medium", "中风险区",
+        Low => "low", "低风险区",
+        Sealed => "sealed", "封控区",
+        Controlled => "controlled", "管控区",
+        Precaution => "precaution", "防范区",
+    }
 }
 
 impl AreaTier {
-    pub const ALL: [AreaTier; 6] = [
-        AreaTier::High,
-        AreaTier::Medium,
-        AreaTier::Low,
-        AreaTier::Sealed,
-        AreaTier::Controlled,
-        AreaTier::Precaution,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            AreaTier::High => "high",
-            AreaTier::Medium => "medium",
-            AreaTier::Low => "low",
-            AreaTier::Sealed => "sealed",
-            AreaTier::Controlled => "controlled",
-            AreaTier::Precaution => "precaution",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<AreaTier> {
-        Self::ALL.into_iter().find(|t| t.code() == code)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            AreaTier::High => "高风险区",
-            AreaTier::Medium => "中风险区",
-            AreaTier::Low => "低风险区",
-            AreaTier::Sealed => "封控区",
-            AreaTier::Controlled => "管控区",
-            AreaTier::Precaution => "防范区",
-        }
-    }
-
     /// The scheme that introduced the tier (High and Low are also the 20条's two tiers).
     pub fn scheme(self) -> AreaScheme {
         match self {
@@ -183,48 +127,15 @@ pub fn county_back_to_routine(tiers: &[AreaTier]) -> bool {
     !tiers.iter().any(|t| t.is_controlled())
 }
 
-/// The unit an area is designated by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AreaUnit {
-    County,
-    Township,
-    Village,
-    Compound,
-    Building,
-}
-
-impl AreaUnit {
-    pub const ALL: [AreaUnit; 5] = [
-        AreaUnit::County,
-        AreaUnit::Township,
-        AreaUnit::Village,
-        AreaUnit::Compound,
-        AreaUnit::Building,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            AreaUnit::County => "county",
-            AreaUnit::Township => "township",
-            AreaUnit::Village => "village",
-            AreaUnit::Compound => "compound",
-            AreaUnit::Building => "building",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<AreaUnit> {
-        Self::ALL.into_iter().find(|u| u.code() == code)
-    }
-
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            AreaUnit::County => "区县",
-            AreaUnit::Township => "乡镇街道",
-            AreaUnit::Village => "村社区",
-            AreaUnit::Compound => "小区",
-            AreaUnit::Building => "楼栋",
-        }
+crate::coded_enum! {
+    /// The unit an area is designated by.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum AreaUnit {
+        County => "county", "区县",
+        Township => "township", "乡镇街道",
+        Village => "village", "村社区",
+        Compound => "compound", "小区",
+        Building => "building", "楼栋",
     }
 }
 
@@ -242,6 +153,7 @@ pub struct AreaHistory {
     pub last_close_contact_exposure: Option<DateTime<Utc>>,
 }
 
+// Not a `coded_enum!`: `Tier` carries a tier, so the target is not one code from a table.
 /// Where a step goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,24 +1,23 @@
 //! Roles, what each may do, and the nine capabilities the navigation shows.
 
-use serde::{Deserialize, Serialize};
-
-/// A user's role. Every user also has a jurisdiction (a region subtree); the role says what they may
-/// do, the jurisdiction where.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Commander,
-    Epidemiologist,
-    GridWorker,
-    Sampler,
-    Lab,
-    Checkpoint,
-    IsolationSite,
-    Transfer,
-    Supply,
-    DutyOfficer,
-    Administrator,
-    Resident,
+crate::coded_enum! {
+    /// A user's role. Every user also has a jurisdiction (a region subtree); the role says what they may
+    /// do, the jurisdiction where.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Role {
+        Commander => "commander", "指挥部",
+        Epidemiologist => "epidemiologist", "流调队员",
+        GridWorker => "grid_worker", "网格员",
+        Sampler => "sampler", "采样录入员",
+        Lab => "lab", "检测机构",
+        Checkpoint => "checkpoint", "卡口查验",
+        IsolationSite => "isolation_site", "隔离点",
+        Transfer => "transfer", "转运专班",
+        Supply => "supply", "物资保障",
+        DutyOfficer => "duty_officer", "值班员",
+        Administrator => "administrator", "管理员",
+        Resident => "resident", "居民",
+    }
 }
 
 /// Things a role may be allowed to do.
@@ -85,55 +84,6 @@ pub enum Permission {
 }
 
 impl Role {
-    pub const ALL: [Role; 12] = [
-        Role::Commander,
-        Role::Epidemiologist,
-        Role::GridWorker,
-        Role::Sampler,
-        Role::Lab,
-        Role::Checkpoint,
-        Role::IsolationSite,
-        Role::Transfer,
-        Role::Supply,
-        Role::DutyOfficer,
-        Role::Administrator,
-        Role::Resident,
-    ];
-
-    pub fn code(&self) -> &'static str {
-        match self {
-            Role::Commander => "commander",
-            Role::Epidemiologist => "epidemiologist",
-            Role::GridWorker => "grid_worker",
-            Role::Sampler => "sampler",
-            Role::Lab => "lab",
-            Role::Checkpoint => "checkpoint",
-            Role::IsolationSite => "isolation_site",
-            Role::Transfer => "transfer",
-            Role::Supply => "supply",
-            Role::DutyOfficer => "duty_officer",
-            Role::Administrator => "administrator",
-            Role::Resident => "resident",
-        }
-    }
-
-    pub fn label_zh(&self) -> &'static str {
-        match self {
-            Role::Commander => "指挥部",
-            Role::Epidemiologist => "流调队员",
-            Role::GridWorker => "网格员",
-            Role::Sampler => "采样录入员",
-            Role::Lab => "检测机构",
-            Role::Checkpoint => "卡口查验",
-            Role::IsolationSite => "隔离点",
-            Role::Transfer => "转运专班",
-            Role::Supply => "物资保障",
-            Role::DutyOfficer => "值班员",
-            Role::Administrator => "管理员",
-            Role::Resident => "居民",
-        }
-    }
-
     /// Accepts the code or the Chinese label.
     pub fn parse(raw: &str) -> Result<Role, String> {
         let raw = raw.trim();

@@ -234,3 +234,91 @@ fn app_spawns_tasks_only_in_the_supervisor_and_the_writers() {
         );
     }
 }
+
+/// The names a backticked glossary entry stands for: `A::{B, C}` is `A::B` and `A::C`, `f()` is `f`;
+/// documents (`*.md`) are not code, and a `*` in a data path keeps the part before it.
+fn glossary_names(span: &str) -> Vec<String> {
+    if span.ends_with(".md") {
+        return Vec::new();
+    }
+    if let Some((head, rest)) = span.split_once("::{") {
+        return rest
+            .trim_end_matches('}')
+            .split(',')
+            .map(|variant| format!("{head}::{}", variant.trim()))
+            .collect();
+    }
+    let name = span.split('*').next().unwrap_or(span);
+    vec![name.trim_end_matches("()").to_string()]
+}
+
+/// Every code name the glossary gives (the backticked ones) exists in the code, so the glossary
+/// cannot keep a name the code has dropped. Comment lines do not count: a name only mentioned in a
+/// comment is not in the code.
+#[test]
+fn every_code_name_in_the_glossary_exists_in_the_code() {
+    let glossary = std::fs::read_to_string(workspace().join("docs/glossary.md")).unwrap();
+    let code: String = rust_files(&workspace().join("crates"))
+        .iter()
+        .filter(|f| !f.components().any(|c| c.as_os_str() == "target"))
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .flat_map(|text| {
+            text.lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .map(|l| format!("{l}\n"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    // Text found as is; an identifier must stand as a whole word (`cases`, not `test_cases`).
+    let found_in = |text: &str, name: &str| {
+        let identifier = name.chars().all(|c| is_word(c) || c == ':');
+        text.match_indices(name).any(|(at, _)| {
+            !identifier
+                || (!text[..at].ends_with(is_word) && !text[at + name.len()..].starts_with(is_word))
+        })
+    };
+    let occurs = |name: &str| {
+        if found_in(&code, name) {
+            return true;
+        }
+        let Some((head, last)) = name.split_once("::") else {
+            return false;
+        };
+        // `domain::person_event`: a module of a crate of ours.
+        let module = workspace().join("crates").join(head).join("src").join(last);
+        if module.with_extension("rs").exists() || module.join("mod.rs").exists() {
+            return true;
+        }
+        // `ExemptionKind::Bedridden`: a variant the code never spells with its enum's name.
+        code.match_indices(&format!("enum {head} {{"))
+            .any(|(at, _)| {
+                let indent = code[..at]
+                    .rsplit('\n')
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches("pub ");
+                let body = &code[at..];
+                let end = body.find(&format!("\n{indent}}}\n")).unwrap_or(body.len());
+                found_in(&body[..end], last)
+            })
+    };
+    let mut checked = 0;
+    let mut missing = Vec::new();
+    for (i, span) in glossary.split('`').enumerate() {
+        if i % 2 == 0 {
+            continue; // outside backticks
+        }
+        for name in glossary_names(span) {
+            checked += 1;
+            if !occurs(&name) {
+                missing.push(name);
+            }
+        }
+    }
+    assert!(checked > 100, "the glossary's names were found ({checked})");
+    assert!(
+        missing.is_empty(),
+        "docs/glossary.md names what the code does not have: {missing:?}"
+    );
+}

@@ -245,11 +245,110 @@ async fn the_api_answers_with_structured_errors_and_accepts_a_bearer_token() {
     assert_eq!(reveal.status(), 403, "a lab may not reveal personal data");
 }
 
+/// The `/api` routes the router serves, as (method, path), read from `src/`: the calls in
+/// `lib.rs`'s `.nest("/api", …)`, each followed to its function and its `.route(…)` lines. Reading
+/// the source is the only way to list an axum router's routes; a shape this reader does not know
+/// (a `.nest` inside the API, a function it cannot find) fails loudly instead of being skipped.
+fn routed_api_routes() -> std::collections::BTreeSet<(String, String)> {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
+    let nest = &lib[lib
+        .find(".nest(\n            \"/api\"")
+        .expect("lib.rs nests the API under /api")..];
+    let mut routes = std::collections::BTreeSet::new();
+    for (module, function) in called_functions(parenthesised(nest)) {
+        routes_of(&src, &module, &function, &mut routes);
+    }
+    routes
+}
+
+/// The text of the call whose parenthesis is the first one in `text`.
+fn parenthesised(text: &str) -> &str {
+    let open = text.find('(').unwrap();
+    let mut depth = 0;
+    for (i, c) in text[open..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth == 1 => return &text[open + 1..open + i],
+            ')' => depth -= 1,
+            _ => {}
+        }
+    }
+    panic!("unbalanced parentheses");
+}
+
+/// `module::function(` calls in `text`.
+fn called_functions(text: &str) -> Vec<(String, String)> {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut calls = Vec::new();
+    for (at, _) in text.match_indices("::") {
+        let module: String = text[..at].chars().rev().take_while(|c| word(*c)).collect();
+        let module: String = module.chars().rev().collect();
+        let rest = &text[at + 2..];
+        let function: String = rest.chars().take_while(|c| word(*c)).collect();
+        if !module.is_empty() && rest[function.len()..].starts_with('(') {
+            calls.push((module, function));
+        }
+    }
+    calls
+}
+
+fn routes_of(
+    src: &std::path::Path,
+    module: &str,
+    function: &str,
+    routes: &mut std::collections::BTreeSet<(String, String)>,
+) {
+    let file = [
+        src.join(format!("{module}.rs")),
+        src.join(module).join("mod.rs"),
+    ]
+    .into_iter()
+    .find(|f| f.exists())
+    .unwrap_or_else(|| panic!("cannot find module {module} of the API router"));
+    let text = std::fs::read_to_string(&file).unwrap();
+    let at = text
+        .find(&format!("fn {function}("))
+        .unwrap_or_else(|| panic!("cannot find fn {function} in {}", file.display()));
+    let body = &text[at..];
+    let body = &body[..body.find("\n}").unwrap()];
+    assert!(
+        !body.contains(".nest("),
+        "{module}::{function}: teach this test `.nest`"
+    );
+    for (at, _) in body.match_indices(".merge(") {
+        for (m, f) in called_functions(parenthesised(&body[at..])) {
+            routes_of(src, &m, &f, routes);
+        }
+    }
+    for (at, _) in body.match_indices(".route(") {
+        let call = parenthesised(&body[at..]);
+        let path = call.split('"').nth(1).unwrap();
+        let mut found = 0;
+        for method in ["get", "post", "put", "patch", "delete"] {
+            for (i, _) in call.match_indices(&format!("{method}(")) {
+                let before = call[..i].chars().next_back();
+                if !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    routes.insert((method.to_string(), format!("/api{path}")));
+                    found += 1;
+                }
+            }
+        }
+        assert!(
+            found > 0,
+            "{module}::{function}: no method in .route({call})"
+        );
+    }
+}
+
+/// The one test of the API's description: every routed `/api` route is in `openapi.json` and every
+/// documented one is routed, answers an anonymous caller as it should (JSON 401 unless public) and
+/// a commander with something other than the router's empty 404.
 #[tokio::test]
-async fn the_openapi_document_describes_every_api_route_and_each_route_exists() {
+async fn every_api_route_is_documented_and_every_documented_route_is_routed_and_answers() {
     let server = start().await;
-    let client = server.login("commander").await;
-    let doc: serde_json::Value = client
+    let anonymous = support::client();
+    let doc: serde_json::Value = anonymous
         .get(server.url("/api/openapi.json"))
         .send()
         .await
@@ -258,44 +357,141 @@ async fn the_openapi_document_describes_every_api_route_and_each_route_exists() 
         .await
         .unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    let paths: Vec<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
-    for expected in [
-        "/api/session",
-        "/api/regions/{code}",
-        "/api/residents",
-        "/api/residents/{id}",
-        "/api/residents/{id}/reveal",
-        "/api/households/{number}",
-        "/api/households/{number}/visits",
-        "/api/grids/{code}/door-ledger",
-        "/api/imports",
-        "/api/openapi.json",
-    ] {
+    let documented: std::collections::BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(|method| (method.clone(), path.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+
+    let routed = routed_api_routes();
+    assert!(
+        routed.len() > 40,
+        "the router's routes were found: {routed:?}"
+    );
+    for (method, path) in &routed {
         assert!(
-            paths.contains(&expected.to_string()),
-            "{expected} is documented"
+            documented.contains(&(method.clone(), path.clone())),
+            "{method} {path} is routed but not in openapi.json"
         );
     }
-    for path in &paths {
-        let concrete = path
-            .replace("{code}", "130109")
-            .replace("{id}", "1")
-            .replace("{number}", "x");
-        for method in doc["paths"][path].as_object().unwrap().keys() {
-            let request = match method.as_str() {
-                "get" => client.get(server.url(&concrete)),
-                _ => client.post(server.url(&concrete)),
-            };
-            let response = request.send().await.unwrap();
-            // A route the router does not know answers 404 with an empty body; ours answer JSON.
-            let status = response.status();
-            let body = response.text().await.unwrap();
-            assert!(
-                !(status == 404 && body.is_empty()),
-                "{method} {path} is routed"
-            );
+    for (method, path) in &documented {
+        assert!(
+            routed.contains(&(method.clone(), path.clone())),
+            "{method} {path} is in openapi.json but not routed"
+        );
+    }
+
+    // The routes each module's tests named, with how they answer an anonymous caller.
+    for (method, path, answer) in [
+        ("post", "/api/session", None),
+        ("get", "/api/regions/{code}", Some(401)),
+        ("get", "/api/residents", Some(401)),
+        ("get", "/api/residents/{id}", Some(401)),
+        ("post", "/api/residents/{id}/reveal", Some(401)),
+        ("get", "/api/households/{number}", Some(401)),
+        ("post", "/api/households/{number}/visits", Some(401)),
+        ("get", "/api/grids/{code}/door-ledger", Some(401)),
+        ("post", "/api/imports", Some(401)),
+        ("get", "/api/openapi.json", Some(200)),
+        ("post", "/api/sampling/scans", Some(401)),
+        ("get", "/api/rounds", Some(401)),
+        ("post", "/api/rounds", Some(401)),
+        ("get", "/api/rounds/{id}", Some(401)),
+        ("get", "/api/rounds/{id}/grids/{grid}", Some(401)),
+        ("post", "/api/sites/{id}/boxes", Some(401)),
+        ("post", "/api/boxes/{code}/pickup", Some(401)),
+        ("post", "/api/boxes/{code}/receive", Some(401)),
+        ("post", "/api/lab/results", Some(401)),
+        ("post", "/api/lab/fhir", Some(401)),
+        ("post", "/api/lab/uploads", Some(401)),
+        ("get", "/api/rechecks", Some(401)),
+        ("get", "/api/me/results", Some(401)),
+        ("post", "/api/antigen", Some(401)),
+        ("post", "/api/checkpoints/{id}/verify", Some(401)),
+        ("get", "/api/me/code", Some(401)),
+        ("get", "/api/public/risk-areas", Some(200)),
+        ("get", "/api/trust-list", Some(200)),
+        ("get", "/api/leads", Some(401)),
+        ("post", "/api/leads", Some(401)),
+        ("get", "/api/leads/overdue", Some(401)),
+        ("get", "/api/leads/overview", Some(401)),
+        ("get", "/api/leads/{id}", Some(401)),
+        ("post", "/api/leads/{id}/outcome", Some(401)),
+        ("get", "/api/isolation/overview", Some(401)),
+        ("post", "/api/home-monitoring/check-ins", Some(401)),
+        ("post", "/api/home-monitoring/alarms", Some(401)),
+        ("post", "/api/transfers/{id}/status", Some(401)),
+        ("post", "/api/isolation/measures/{id}/reveal", Some(401)),
+    ] {
+        assert!(
+            documented.contains(&(method.to_string(), path.to_string())),
+            "{method} {path} is documented"
+        );
+        if let Some(status) = answer {
+            let response = call(&anonymous, &server, method, path).await;
+            assert_eq!(response.status(), status, "anonymous {method} {path}");
         }
     }
+    // Every other documented route is closed to anonymous callers too.
+    let public = [
+        "/api/session",
+        "/api/openapi.json",
+        "/api/public/risk-areas",
+        "/api/trust-list",
+    ];
+    for (method, path) in documented
+        .iter()
+        .filter(|(_, p)| !public.contains(&p.as_str()))
+    {
+        let response = call(&anonymous, &server, method, path).await;
+        assert_eq!(response.status(), 401, "anonymous {method} {path}");
+    }
+    assert!(
+        doc["paths"]["/api/checkpoints/{id}/verify"]["post"]["responses"]
+            .get("503")
+            .is_some()
+    );
+
+    let commander = server.login("commander").await;
+    for (method, path) in &documented {
+        let response = call(&commander, &server, method, path).await;
+        // A route the router does not know answers 404 with an empty body; ours answer JSON.
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert!(
+            !(status == 404 && body.is_empty()),
+            "{method} {path} is routed"
+        );
+    }
+}
+
+/// Calls a documented route with its parameters filled in (a POST carries an empty JSON object).
+async fn call(
+    client: &reqwest::Client,
+    server: &support::TestServer,
+    method: &str,
+    path: &str,
+) -> reqwest::Response {
+    let concrete = path
+        .replace("{grid}", "130109110001001")
+        .replace("{code}", "130109")
+        .replace("{id}", "1")
+        .replace("{number}", "x");
+    let url = server.url(&concrete);
+    let request = match method {
+        "get" => client.get(url),
+        "post" => client.post(url).json(&serde_json::json!({})),
+        "delete" => client.delete(url),
+        other => panic!("teach `call` the method {other}"),
+    };
+    request.send().await.unwrap()
 }
 
 #[tokio::test]

@@ -1,0 +1,249 @@
+//! `coded_enum!`: one table per enum — variant, stable code, Chinese label — from which the enum,
+//! `ALL`, `code()`, `from_code()`, `label_zh()` and (by default) serde are generated, so the codes
+//! are written once and cannot drift between the storage code, the JSON and the lookup.
+//!
+//! ```
+//! fangkong_domain::coded_enum! {
+//!     /// What the post does with a person.
+//!     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+//!     pub enum Decision {
+//!         Pass => "pass", "通行",
+//!         Refuse => "refuse", "劝返",
+//!     }
+//! }
+//! assert_eq!(Decision::from_code("refuse"), Some(Decision::Refuse));
+//! assert_eq!(Decision::Pass.label_zh(), "通行");
+//! assert_eq!(serde_json::to_string(&Decision::Pass).unwrap(), "\"pass\"");
+//! ```
+//!
+//! The enum must be `pub` and `Copy`. The table's order is the declaration order (so derived `Ord` follows
+//! it) and the order of `ALL`. Codes are stored in databases and sent in JSON: never change a
+//! published one.
+//!
+//! Two options, written before the enum, for the enums whose older contracts differ:
+//! - `serde = as_written;` — no serde is generated; the enum keeps the serde derives and attributes
+//!   written on it (some enums' JSON says the variant name, `"AwaitingPlacement"`, or a snake_case
+//!   name other than the code, and changing it would break stored data and the JSON APIs).
+//! - `from_code = code_or_label;` — `from_code` also accepts the Chinese label (forms and imported
+//!   sheets where people type the label).
+//!
+//! The calling crate needs `serde` (with `derive`) among its dependencies.
+
+/// See the module documentation of `fangkong_domain::coded_enum`.
+#[macro_export]
+macro_rules! coded_enum {
+    (
+        $(serde = $serde:ident;)?
+        $(from_code = $lookup:ident;)?
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident => $code:literal, $label:literal ),+ $(,)?
+        }
+    ) => {
+        $crate::coded_enum!(@enum [$($serde)?]
+            [$(#[$meta])*] pub $name
+            [$( [$(#[$vmeta])*] $variant $code )+]
+        );
+        $crate::coded_enum!(@methods [$($lookup)?] $name [$( $variant $code $label )+]);
+    };
+
+    // Serde derived from the table: each variant is (de)serialised as its code.
+    (@enum [] [$(#[$meta:meta])*] $vis:vis $name:ident
+        [$( [$(#[$vmeta:meta])*] $variant:ident $code:literal )+]
+    ) => {
+        $(#[$meta])*
+        #[derive(::serde::Serialize, ::serde::Deserialize)]
+        $vis enum $name {
+            $( $(#[$vmeta])* #[serde(rename = $code)] $variant, )+
+        }
+    };
+    // Serde as written on the enum (or none).
+    (@enum [as_written] [$(#[$meta:meta])*] $vis:vis $name:ident
+        [$( [$(#[$vmeta:meta])*] $variant:ident $code:literal )+]
+    ) => {
+        $(#[$meta])*
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant, )+
+        }
+    };
+
+    (@methods [$($lookup:ident)?] $name:ident [$( $variant:ident $code:literal $label:literal )+]) => {
+        impl $name {
+            /// Every variant, in the table's order.
+            pub const ALL: [$name; [$(stringify!($variant)),+].len()] = [$($name::$variant),+];
+
+            /// The stable code kept in storage and sent in JSON.
+            pub fn code(self) -> &'static str {
+                match self {
+                    $($name::$variant => $code,)+
+                }
+            }
+
+            /// The Chinese label shown to people.
+            pub fn label_zh(self) -> &'static str {
+                match self {
+                    $($name::$variant => $label,)+
+                }
+            }
+
+            $crate::coded_enum!(@from_code [$($lookup)?] $name [$( $variant $code $label )+]);
+        }
+    };
+
+    (@from_code [] $name:ident [$( $variant:ident $code:literal $label:literal )+]) => {
+        /// The variant with this code.
+        pub fn from_code(code: &str) -> Option<$name> {
+            match code {
+                $($code => Some($name::$variant),)+
+                _ => None,
+            }
+        }
+    };
+    (@from_code [code_or_label] $name:ident [$( $variant:ident $code:literal $label:literal )+]) => {
+        /// The variant with this code or this Chinese label (the first in the table's order).
+        pub fn from_code(code: &str) -> Option<$name> {
+            match code {
+                $($code | $label => Some($name::$variant),)+
+                _ => None,
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::checkpoint::{CheckpointKind, Decision, DefenceLine};
+    use crate::health_code::{CodeColour, FactKind, TestBadge};
+    use crate::ids::IdType;
+    use crate::investigation::{
+        CaseKind, ContactCategory, DeadlineState, ExposureKind, FoundBy, Regime, Severity,
+    };
+    use crate::isolation::{
+        HospitalKind, MeasureKind, MeasureStatus, PersonCategory, Readiness, RoomStatus,
+        TestOutcome, TransferStatus, VehicleKind,
+    };
+    use crate::lab_result::TestResult;
+    use crate::leads::{
+        Channel, ControlMeasure, LeadStatus, OutcomeKind, RiskCategory, SenderScope,
+    };
+    use crate::mass_testing::{ExemptionKind, RiskTier, RoundKind, SamplePurpose};
+    use crate::person::{KeyGroup, Sex};
+    use crate::risk_area::{AreaScheme, AreaTier, AreaUnit};
+    use crate::role::Role;
+
+    /// Checks each enum's table and returns the names checked, so the test can compare them with
+    /// the `coded_enum!` calls in the source.
+    macro_rules! check {
+        (serde as code: $($code_serde:ident),+; serde as written: $($written:ident),+;) => {{
+            let mut checked = Vec::new();
+            $(
+                for v in $code_serde::ALL {
+                    assert_eq!($code_serde::from_code(v.code()), Some(v), "{v:?}");
+                    let json = serde_json::to_string(&v).unwrap();
+                    assert_eq!(json, format!("\"{}\"", v.code()), "{v:?}");
+                    let back: $code_serde = serde_json::from_str(&json).unwrap();
+                    assert_eq!(back, v);
+                }
+                checked.push(stringify!($code_serde));
+            )+
+            $(
+                for v in $written::ALL {
+                    assert_eq!($written::from_code(v.code()), Some(v), "{v:?}");
+                }
+                checked.push(stringify!($written));
+            )+
+            checked
+        }};
+    }
+
+    #[test]
+    fn every_code_reads_back_and_serde_says_the_code() {
+        let mut checked = check! {
+            serde as code: CheckpointKind, DefenceLine, Decision, CodeColour, FactKind, TestBadge,
+                IdType, Regime, CaseKind, FoundBy, Severity, DeadlineState, ContactCategory,
+                MeasureKind, PersonCategory, TestOutcome, TestResult, Channel, LeadStatus,
+                ControlMeasure, RiskCategory, SenderScope, OutcomeKind, RiskTier, RoundKind,
+                ExemptionKind, SamplePurpose, KeyGroup, AreaTier, AreaUnit, Role;
+            serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
+                HospitalKind, MeasureStatus, Sex, AreaScheme;
+        };
+        // Every `coded_enum!` in the crate is checked here (the source is read at compile time:
+        // the domain reads no files).
+        let sources = [
+            include_str!("checkpoint.rs"),
+            include_str!("echo.rs"),
+            include_str!("health_code.rs"),
+            include_str!("ids.rs"),
+            include_str!("investigation.rs"),
+            include_str!("isolation.rs"),
+            include_str!("lab_result.rs"),
+            include_str!("leads.rs"),
+            include_str!("mass_testing.rs"),
+            include_str!("person.rs"),
+            include_str!("person_event.rs"),
+            include_str!("phone.rs"),
+            include_str!("region.rs"),
+            include_str!("resident_row.rs"),
+            include_str!("risk_area.rs"),
+            include_str!("role.rs"),
+        ];
+        let modules = include_str!("lib.rs")
+            .lines()
+            .filter(|l| l.starts_with("pub mod ") && *l != "pub mod coded_enum;")
+            .count();
+        assert_eq!(
+            sources.len(),
+            modules,
+            "a module of lib.rs is not read here"
+        );
+        let mut called: Vec<&str> = sources
+            .iter()
+            .flat_map(|text| text.split("crate::coded_enum! {").skip(1))
+            .map(|call| {
+                let at = call.find("pub enum ").unwrap() + "pub enum ".len();
+                call[at..].split_whitespace().next().unwrap()
+            })
+            .collect();
+        called.sort();
+        checked.sort();
+        assert_eq!(checked, called);
+    }
+
+    /// The enums whose JSON is not their code keep the JSON they always had.
+    #[test]
+    fn serde_as_written_is_unchanged() {
+        fn to_json(v: impl serde::Serialize) -> serde_json::Value {
+            serde_json::to_value(v).unwrap()
+        }
+        for (json, expected) in [
+            (
+                to_json(ExposureKind::SharedMealOrEntertainment),
+                "shared_meal_or_entertainment",
+            ),
+            (to_json(Readiness::TwoHours), "TwoHours"),
+            (to_json(RoomStatus::Free), "Free"),
+            (to_json(VehicleKind::Coach), "Coach"),
+            (to_json(TransferStatus::PickedUp), "PickedUp"),
+            (to_json(HospitalKind::Fangcang), "Fangcang"),
+            (
+                to_json(MeasureStatus::AwaitingPlacement),
+                "AwaitingPlacement",
+            ),
+            (to_json(Sex::Male), "male"),
+            (to_json(AreaScheme::NinthEdition), "ninth_edition"),
+        ] {
+            assert_eq!(json, expected);
+        }
+    }
+
+    #[test]
+    fn from_code_reads_labels_only_where_asked() {
+        assert_eq!(CaseKind::from_code("确诊病例"), Some(CaseKind::Confirmed));
+        assert_eq!(
+            ExposureKind::from_code("同乘飞机"),
+            Some(ExposureKind::Aircraft)
+        );
+        assert_eq!(Decision::from_code("通行"), None);
+        assert_eq!(Decision::from_code(""), None);
+    }
+}
