@@ -5,6 +5,7 @@
 //! are named in words.
 
 #[macro_use]
+#[path = "it/support/mod.rs"]
 mod support;
 
 use std::io::Write;

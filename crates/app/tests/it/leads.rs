@@ -4,9 +4,7 @@
 //! with the `lead_controlled` event, the 24-hour deadline and landing rate on a moving clock,
 //! investigation events taken once, and a big-data push imported twice.
 
-#[macro_use]
-mod support;
-
+use crate::support::*;
 use chrono::Duration;
 use fangkong_app::auth::NewUser;
 use fangkong_app::leads::{LeadFilter, LeadForm, OutcomeForm, SelfReportForm};
@@ -15,7 +13,6 @@ use fangkong_domain::leads::PUSH_COLUMNS;
 use fangkong_domain::person_event::{ContactEvent, LEAD_CONTROLLED, LeadControlledEvent};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
-use support::*;
 
 story!(
     every_channel_is_routed_to_the_grid_and_bad_input_is_refused,

@@ -4,9 +4,7 @@
 //! carry people by the rules, a positive in a site goes to a hospital, negatives end a measure, people
 //! at home check in, door sensors raise alarms; every bad input is refused with nothing written.
 
-#[macro_use]
-mod support;
-
+use crate::support::*;
 use chrono::Duration;
 use fangkong_app::auth::NewUser;
 use fangkong_app::isolation::{
@@ -18,7 +16,6 @@ use fangkong_domain::isolation::{MeasureStatus, PersonCategory};
 use fangkong_domain::person_event::{CaseEvent, ContactEvent, LeadControlledEvent};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
-use support::*;
 
 story!(
     events_become_measures_rooms_transfers_and_hospital_beds,

@@ -7,14 +7,11 @@
 //! The crash is simulated with the store pieces a run uses after each committed chunk (create the
 //! run, write its progress), then nothing more — exactly what a killed process leaves behind.
 
-#[macro_use]
-mod support;
-
+use crate::support::*;
 use fangkong_app::jobs::{Job, PANICS_BEFORE_GIVING_UP};
 use fangkong_app::runs::RUN_STALE_AFTER_SECONDS;
 use fangkong_store::ImportCounters;
 use fangkong_store::mass_testing::ResultUploadRecord;
-use support::*;
 
 story!(
     story_interrupted_runs,

@@ -2,9 +2,7 @@
 //! set) on a brand-new PostgreSQL database: codes fed by mass testing and by people, the signed QR
 //! at checkpoints, risk areas stepping down, venues and itineraries, appeals, and a policy switch.
 
-#[macro_use]
-mod support;
-
+use crate::support::*;
 use chrono::Duration;
 use fangkong_app::auth::NewUser;
 use fangkong_app::checkpoints::{CheckpointForm, CheckpointScan, VenueForm};
@@ -17,7 +15,6 @@ use fangkong_domain::mass_testing::TubeBarcode;
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
 use fangkong_signed_code::{TrustList, verify_code};
-use support::*;
 
 story!(
     codes_follow_mass_testing_and_hand_entered_facts,

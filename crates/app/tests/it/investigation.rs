@@ -3,9 +3,7 @@
 //! contacts classified by rule with every refusal, secondary contacts, chains, the bulletin, the
 //! seams to health codes and other modules, and a single positive of mass testing opening a case.
 
-#[macro_use]
-mod support;
-
+use crate::support::*;
 use chrono::Duration;
 use fangkong_app::auth::NewUser;
 use fangkong_app::investigation::{CaseAction, CaseForm, ContactForm, StopForm};
@@ -17,7 +15,6 @@ use fangkong_domain::mass_testing::TubeBarcode;
 use fangkong_domain::person_event::{self, ContactEvent};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
-use support::*;
 
 story!(
     cases_and_contacts_are_classified_by_rule,

@@ -1,11 +1,9 @@
 //! Behaviour stories of the application layer, each run on SQLite and, when FANGKONG_TEST_POSTGRES
 //! names a server, on a brand-new PostgreSQL database.
 
-#[macro_use]
-mod support;
-
 use std::fmt::Debug;
 
+use crate::support::*;
 use fangkong_app::door_visits::DoorVisitForm;
 use fangkong_app::import::{FileFormat, PROBLEM_COLUMN};
 use fangkong_app::{AppError, AppResult, auth};
@@ -13,7 +11,6 @@ use fangkong_domain::ids::gb11643_check_digit;
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::resident_row::COLUMNS;
 use fangkong_domain::role::Role;
-use support::*;
 
 /// Generates the SQLite test and the PostgreSQL test of one story.
 fn has_chinese(text: &str) -> bool {

@@ -4,15 +4,12 @@
 //! their jurisdiction (disable, enable, reset, role and jurisdiction, log out everywhere, one's own
 //! password), every change ending the sessions and tokens it should at once.
 
-#[macro_use]
-mod support;
-
+use crate::support::*;
 use chrono::Duration;
 use fangkong_app::AppError;
 use fangkong_app::auth::{self, NewUser, UserChange};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
-use support::*;
 
 story!(
     the_password_rule_and_login_throttling,

@@ -2,9 +2,7 @@
 //! set) on a brand-new PostgreSQL database: a round from opening to rechecks, the chain of custody,
 //! lab uploads in every format, antigen self-tests and key-group routine testing.
 
-#[macro_use]
-mod support;
-
+use crate::support::*;
 use fangkong_app::lab_results::ResultInput;
 use fangkong_app::mass_testing::{
     AntigenForm, RoundForm, SamplingBatch, ScanAction, ScanInput, ScanResult, SiteForm,
@@ -12,7 +10,6 @@ use fangkong_app::mass_testing::{
 use fangkong_app::{Actor, App, AppError};
 use fangkong_domain::mass_testing::TubeBarcode;
 use fangkong_domain::person::KeyGroup;
-use support::*;
 
 story!(
     a_round_from_opening_to_rechecks,

@@ -3,11 +3,9 @@
 //! jurisdiction, people not in the register have a jurisdiction, and only the roles that reach people
 //! search the register. Each story runs on SQLite and, with FANGKONG_TEST_POSTGRES, on PostgreSQL.
 
-#[macro_use]
-mod support;
-
 use std::fmt::Debug;
 
+use crate::support::*;
 use fangkong_app::auth::NewUser;
 use fangkong_app::health_code::FactForm;
 use fangkong_app::population::{Destination, GridMoveForm, MoveInForm, REGISTERED_ELSEWHERE};
@@ -15,7 +13,6 @@ use fangkong_app::{Actor, App, AppError, AppResult};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::resident_row::RawResidentRow;
 use fangkong_domain::role::Role;
-use support::*;
 
 #[track_caller]
 /// Refused for lying outside the jurisdiction: a target looked up by id answers exactly like a missing

@@ -4,13 +4,10 @@
 //! lab-upload reports and the audit log are seen only inside the importer's or user's subtree;
 //! foreign ids answer exactly like missing ones; messages do not name a foreign grid.
 
-#[macro_use]
-mod support;
-
+use crate::support::*;
 use fangkong_app::mass_testing::RoundForm;
 use fangkong_app::{Actor, App, AppError};
 use fangkong_domain::mass_testing::{MAX_TUBE_SERIAL, TubeBarcode};
-use support::*;
 
 story!(
     tubes_stay_in_the_barcode_range_and_a_township_does_not_run_the_county_round,

@@ -1,0 +1,18 @@
+//! The application's stories, one test binary (linking the whole stack once instead of ten times):
+//! each module is one capability's stories, on SQLite and, when FANGKONG_TEST_POSTGRES is set, on a
+//! brand-new PostgreSQL database. `tests/imports.rs` stays a binary of its own: it measures the
+//! process's peak memory, which other tests running beside it would raise.
+
+#[macro_use]
+mod support;
+
+mod accounts;
+mod health_code;
+mod investigation;
+mod isolation;
+mod leads;
+mod mass_testing;
+mod residents;
+mod runs;
+mod scope;
+mod story;
