@@ -22,6 +22,10 @@ async fn open(dir: &std::path::Path) -> App {
 
 #[tokio::test]
 async fn an_import_killed_midway_keeps_its_committed_rows_and_a_retry_adds_only_the_rest() {
+    if !crate::slow_suites_enabled() {
+        return;
+    }
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("people.csv");
     {

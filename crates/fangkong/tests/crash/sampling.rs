@@ -110,6 +110,10 @@ fn table_requests(
 
 #[tokio::test]
 async fn bindings_and_results_survive_a_kill_and_retries_add_no_duplicate() {
+    if !crate::slow_suites_enabled() {
+        return;
+    }
+    let _alone = crate::ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let (round_id, site_id, first_serial, people) = {
         let app = open(dir.path()).await;

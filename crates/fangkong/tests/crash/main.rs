@@ -1,0 +1,19 @@
+//! Kill -9 tests: a server or an import killed mid-way loses nothing it acknowledged, and retries add
+//! no duplicate. They start the real binary and take a minute or more, so they run when
+//! FANGKONG_TEST_SLOW is set (`.ci/run` sets it); without it they say so and pass nothing off as run.
+
+mod import;
+mod sampling;
+
+/// The kill tests run one at a time: each times its kill against a loaded server, which a second
+/// server beside it on two cores would skew.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Whether the slow suites run; prints why not when they do not.
+fn slow_suites_enabled() -> bool {
+    let enabled = std::env::var_os("FANGKONG_TEST_SLOW").is_some();
+    if !enabled {
+        eprintln!("kill -9 test not run: set FANGKONG_TEST_SLOW=1 (CI does)");
+    }
+    enabled
+}
