@@ -46,7 +46,9 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 fn each_crate_depends_only_on_the_layers_the_architecture_allows() {
     // domain ← store ← app ← web ← fangkong; sim → domain; seed → app + sim; signed_code is a pure
     // leaf used by app (signing, checking) and the binary (offline `verify`).
-    let allowed: [(&str, &[&str]); 8] = [
+    let allowed: [(&str, &[&str]); 9] = [
+        // The test kit stands below every layer and is only ever a dev-dependency (checked below).
+        ("testkit", &[]),
         ("domain", &[]),
         ("signed_code", &[]),
         ("sim", &["fangkong-domain"]),
@@ -69,6 +71,18 @@ fn each_crate_depends_only_on_the_layers_the_architecture_allows() {
             ],
         ),
     ];
+    let crates: BTreeSet<String> = std::fs::read_dir(workspace().join("crates"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    let listed: BTreeSet<String> = allowed.iter().map(|(k, _)| k.to_string()).collect();
+    assert_eq!(crates, listed, "every crate has its allowed layers here");
+    for (krate, _) in allowed {
+        assert!(
+            !normal_dependencies(krate).contains("fangkong-testkit"),
+            "{krate} uses the test kit outside its tests"
+        );
+    }
     for (krate, layers) in allowed {
         let ours: BTreeSet<String> = normal_dependencies(krate)
             .into_iter()

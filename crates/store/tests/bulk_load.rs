@@ -115,40 +115,16 @@ async fn sqlite_an_interrupted_bulk_load_gets_its_indexes_back_at_the_next_start
 
 #[tokio::test]
 async fn postgres_an_interrupted_bulk_load_gets_its_indexes_back_at_the_next_start() {
-    let Ok(url) = std::env::var("FANGKONG_TEST_POSTGRES") else {
+    if fangkong_testkit::postgres_url().is_none() {
         eprintln!("PostgreSQL story not run: FANGKONG_TEST_POSTGRES is not set (CI sets it)");
         return;
-    };
+    }
     // A database of its own, so the story starts from empty tables.
-    let name = format!("fangkong_store_test_{}", std::process::id());
-    let admin_pool = sqlx::PgPool::connect(&url)
-        .await
-        .expect("FANGKONG_TEST_POSTGRES is set but PostgreSQL cannot be reached");
-    let admin_pool = &admin_pool;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(admin_pool)
-    .await
-    .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(admin_pool)
-        .await
-        .unwrap();
-    let own_url = match url.rfind('/') {
-        Some(slash) => format!("{}/{name}", &url[..slash]),
-        None => panic!("FANGKONG_TEST_POSTGRES should end in /database: {url}"),
-    };
-    let store = Store::open_postgres(&own_url).await.unwrap();
-    let reopen_url = own_url.clone();
+    let database = fangkong_testkit::ScratchDatabase::create().await;
+    let store = Store::open_postgres(database.url()).await.unwrap();
+    let reopen_url = database.url().to_string();
     story(store, async move || {
         Store::open_postgres(&reopen_url).await.unwrap()
     })
     .await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(admin_pool)
-    .await
-    .unwrap();
 }

@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{DateTime, TimeZone, Utc};
 use fangkong_app::auth::NewUser;
@@ -41,7 +40,7 @@ macro_rules! story {
     };
 }
 
-pub const POSTGRES_ENV: &str = "FANGKONG_TEST_POSTGRES";
+pub const POSTGRES_ENV: &str = fangkong_testkit::POSTGRES_ENV;
 
 /// 2022-11-20 10:00 in Beijing.
 pub fn start_time() -> DateTime<Utc> {
@@ -58,9 +57,7 @@ pub enum Backend {
 
 /// The PostgreSQL URL when the PostgreSQL stories should run.
 pub fn postgres_url() -> Option<String> {
-    std::env::var(POSTGRES_ENV)
-        .ok()
-        .filter(|url| !url.trim().is_empty())
+    fangkong_testkit::postgres_url()
 }
 
 /// Keeps the test's database alive; drops the PostgreSQL database at the end.
@@ -68,7 +65,7 @@ pub struct Guard {
     /// The app's clock: tests move it with `advance`.
     pub clock: Arc<FixedClock>,
     dir: tempfile::TempDir,
-    postgres: Option<(String, String)>,
+    _postgres: Option<fangkong_testkit::ScratchDatabase>,
 }
 
 impl Guard {
@@ -77,55 +74,6 @@ impl Guard {
         self.dir.path().join(name)
     }
 }
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let Some((admin_url, name)) = self.postgres.take() else {
-            return;
-        };
-        // Dropping is best effort; a separate thread with its own runtime, since Drop cannot await.
-        let outcome = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(async move {
-                use sqlx::Connection;
-                let mut connection = sqlx::PgConnection::connect(&admin_url).await?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                )))
-                .execute(&mut connection)
-                .await?;
-                connection.close().await?;
-                Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
-            })?;
-            Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
-        })
-        .join();
-        if let Ok(Err(e)) = outcome {
-            eprintln!("could not drop the test database: {e}");
-        }
-    }
-}
-
-/// The URL of database `name` on the server of `url` (same user, host and options).
-fn url_with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_start = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let without_db = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{without_db}/{name}?{query}"),
-        None => format!("{without_db}/{name}"),
-    }
-}
-
-static DATABASES: AtomicU32 = AtomicU32::new(0);
 
 /// An App on a brand-new, empty database of `backend`, on a [`FixedClock`] at [`start_time`].
 /// On PostgreSQL this panics (the test fails) when the server named by FANGKONG_TEST_POSTGRES cannot
@@ -140,36 +88,11 @@ pub async fn fresh_app(backend: Backend) -> (App, Guard) {
             (store, None)
         }
         Backend::Postgres => {
-            let admin_url = postgres_url().expect("FANGKONG_TEST_POSTGRES is not set");
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.subsec_nanos())
-                .unwrap_or(0);
-            let name = format!(
-                "fangkong_test_{}_{}_{}",
-                std::process::id(),
-                DATABASES.fetch_add(1, Ordering::SeqCst),
-                nanos
-            );
-            {
-                use sqlx::Connection;
-                let mut connection = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
-                    panic!("{POSTGRES_ENV} is set but PostgreSQL at {admin_url} cannot be reached: {e}")
-                });
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-                    .execute(&mut connection)
-                    .await
-                    .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-                connection
-                    .close()
-                    .await
-                    .expect("close the admin connection");
-            }
-            let url = url_with_database(&admin_url, &name);
-            let store = Store::open_postgres(&url)
+            let database = fangkong_testkit::ScratchDatabase::create().await;
+            let store = Store::open_postgres(database.url())
                 .await
-                .unwrap_or_else(|e| panic!("open the new PostgreSQL database {name}: {e}"));
-            (store, Some((admin_url, name)))
+                .unwrap_or_else(|e| panic!("open the new PostgreSQL database: {e}"));
+            (store, Some(database))
         }
     };
     let clock = Arc::new(FixedClock::new(start_time()));
@@ -179,7 +102,7 @@ pub async fn fresh_app(backend: Backend) -> (App, Guard) {
         Guard {
             clock,
             dir,
-            postgres,
+            _postgres: postgres,
         },
     )
 }
