@@ -1,0 +1,339 @@
+//! Person events in: contacts, cases and landed leads become measures by the plan of the regime in
+//! force; a positive or a release goes back out as an event.
+
+use super::*;
+
+impl App {
+    /// Turns person events into measures: close/secondary contacts by the plan of their regime,
+    /// cases to "awaiting transfer to a hospital", leads put under control. Keeps its cursor in the
+    /// settings; each measure's source key (`contact:<id>`, `case:<id>`, `lead:<id>`) makes a
+    /// re-read harmless. Returns the number of events read.
+    pub async fn sync_isolation_events(&self) -> AppResult<usize> {
+        let mut total = 0;
+        loop {
+            let events = self
+                .unread_person_events(EVENT_CURSOR_SETTING, 2_000)
+                .await?;
+            let Some(last) = events.last().map(|e| e.id) else {
+                return Ok(total);
+            };
+            let regime_in_force = self.tracing_regime().await?;
+            let mut opens = Vec::new();
+            for event in &events {
+                match event.kind.as_str() {
+                    person_event::CLOSE_CONTACT | person_event::SECONDARY_CONTACT => {
+                        if let Some(m) = self.measure_of_contact(event, regime_in_force).await? {
+                            opens.push(m);
+                        }
+                    }
+                    person_event::LEAD_CONTROLLED => {
+                        if let Some(m) = self.measure_of_lead(event, regime_in_force).await? {
+                            opens.push(m);
+                        }
+                    }
+                    person_event::CONTACT_CLEARED => {
+                        self.store.insert_measures(&opens, self.now_unix()).await?;
+                        opens.clear();
+                        self.end_measure_of_cleared_contact(event).await?;
+                    }
+                    person_event::CASE_REPORTED => {
+                        // Earlier events first: a contact opened in this batch turns into the case.
+                        self.store.insert_measures(&opens, self.now_unix()).await?;
+                        opens.clear();
+                        self.take_case(event).await?;
+                    }
+                    _ => {}
+                }
+            }
+            self.store.insert_measures(&opens, self.now_unix()).await?;
+            self.mark_person_events_read(EVENT_CURSOR_SETTING, last)
+                .await?;
+            total += events.len();
+        }
+    }
+
+    pub(super) async fn person_of_event(
+        &self,
+        event: &PersonEventRecord,
+        name: &str,
+        phone: &str,
+        address: &str,
+    ) -> AppResult<MeasurePerson> {
+        if let Some(id) = event.resident_id
+            && let Some(r) = self.store.resident(id).await?
+        {
+            return Ok(MeasurePerson::of_resident(&r));
+        }
+        Ok(MeasurePerson {
+            id_type: event.id_type.clone(),
+            id_number: event.id_number.clone(),
+            name: name.to_string(),
+            phone: phone.to_string(),
+            resident_id: event.resident_id,
+            grid_code: event.grid_code.clone(),
+            household_number: String::new(),
+            address: address.to_string(),
+            birth_date: String::new(),
+        })
+    }
+
+    pub(super) async fn measure_of_contact(
+        &self,
+        event: &PersonEventRecord,
+        regime_in_force: Regime,
+    ) -> AppResult<Option<NewMeasure>> {
+        let Ok(detail) = serde_json::from_str::<ContactEvent>(&event.detail) else {
+            tracing::warn!(
+                event = event.id,
+                "isolation: unreadable contact event skipped"
+            );
+            return Ok(None);
+        };
+        let category = if event.kind == person_event::CLOSE_CONTACT {
+            PersonCategory::CloseContact
+        } else {
+            PersonCategory::SecondaryContact
+        };
+        let regime = Regime::from_code(&detail.regime).unwrap_or(regime_in_force);
+        let Some(plan) = plan(regime, category) else {
+            return Ok(None);
+        };
+        let exposure = if detail.last_exposure > 0 {
+            detail.last_exposure.min(event.at)
+        } else {
+            event.at
+        };
+        let person = self
+            .person_of_event(event, &detail.name, &detail.phone, &detail.address)
+            .await?;
+        Ok(Some(new_measure(
+            &person,
+            format!("contact:{}", detail.contact_id),
+            category,
+            regime,
+            Some(plan),
+            date_of(exposure),
+            "",
+        )))
+    }
+
+    pub(super) async fn measure_of_lead(
+        &self,
+        event: &PersonEventRecord,
+        regime: Regime,
+    ) -> AppResult<Option<NewMeasure>> {
+        let Ok(detail) = serde_json::from_str::<LeadControlledEvent>(&event.detail) else {
+            tracing::warn!(event = event.id, "isolation: unreadable lead event skipped");
+            return Ok(None);
+        };
+        let category = PersonCategory::of_lead_category(&detail.category);
+        // "hospital" (医院隔离/救治): the hospital takes the person, no isolation measure.
+        let Some(kind) = MeasureKind::from_code(&detail.measure) else {
+            return Ok(None);
+        };
+        let plan = lead_plan(regime, category, kind);
+        let person = self
+            .person_of_event(event, &detail.name, "", &detail.address)
+            .await?;
+        Ok(Some(new_measure(
+            &person,
+            format!("lead:{}", detail.lead_id),
+            category,
+            regime,
+            Some(&plan),
+            date_of(event.at),
+            "落地管控",
+        )))
+    }
+
+    /// A contact reclassified as a general contact or withdrawn: their measure ends (the room goes
+    /// to cleaning) without `measure_released`, which means "every test negative".
+    pub(super) async fn end_measure_of_cleared_contact(&self, event: &PersonEventRecord) -> AppResult<()> {
+        let Ok(detail) = serde_json::from_str::<ContactEvent>(&event.detail) else {
+            tracing::warn!(
+                event = event.id,
+                "isolation: unreadable contact event skipped"
+            );
+            return Ok(());
+        };
+        let Some(m) = self
+            .store
+            .measure_by_source(&format!("contact:{}", detail.contact_id))
+            .await?
+        else {
+            return Ok(());
+        };
+        if matches!(
+            m.status.as_str(),
+            "awaiting_placement" | "allocated" | "in_site" | "at_home"
+        ) {
+            let change = MeasureChange {
+                measure_id: m.id,
+                expected_status: m.status.clone(),
+                new_status: MeasureStatus::Released.code().into(),
+                at: self.now_unix(),
+                leave_room: m.room_id.is_some(),
+                released: true,
+                ..Default::default()
+            };
+            self.store.apply_measure_change(&change).await?;
+        }
+        Ok(())
+    }
+
+    /// A case: a person already under a measure leaves their room and awaits a hospital; anyone
+    /// else gets a case measure awaiting a hospital.
+    pub(super) async fn take_case(&self, event: &PersonEventRecord) -> AppResult<()> {
+        let Ok(detail) = serde_json::from_str::<CaseEvent>(&event.detail) else {
+            tracing::warn!(event = event.id, "isolation: unreadable case event skipped");
+            return Ok(());
+        };
+        if let Some(open) = self
+            .store
+            .open_measure_of(&event.id_type, &event.id_number)
+            .await?
+        {
+            if open.status != MeasureStatus::AwaitingHospital.code() {
+                let change = MeasureChange {
+                    measure_id: open.id,
+                    expected_status: open.status.clone(),
+                    new_status: MeasureStatus::AwaitingHospital.code().into(),
+                    at: self.now_unix(),
+                    leave_room: true,
+                    ..Default::default()
+                };
+                self.store.apply_measure_change(&change).await?;
+            }
+            return Ok(());
+        }
+        let person = self
+            .person_of_event(event, &detail.name, "", &detail.address)
+            .await?;
+        let regime = self.tracing_regime().await?;
+        let measure = new_measure(
+            &person,
+            format!("case:{}", detail.case_id),
+            PersonCategory::Case,
+            regime,
+            None,
+            date_of(event.at),
+            &detail.case_kind,
+        );
+        self.store
+            .insert_measures(&[measure], self.now_unix())
+            .await?;
+        Ok(())
+    }
+
+    /// Opens a measure without an actor (the demo, imports of an existing ledger). Returns the new
+    /// id, or None when the source key exists or the person has an open measure of the category.
+    pub async fn place_under_measure_unchecked(
+        &self,
+        person: &MeasurePerson,
+        category: PersonCategory,
+        day1: NaiveDate,
+        source_key: &str,
+    ) -> AppResult<Option<i64>> {
+        let regime = self.tracing_regime().await?;
+        let plan = plan(regime, category);
+        if plan.is_none() && category != PersonCategory::Case {
+            return Err(AppError::Invalid(format!(
+                "{}不管理{}",
+                regime.label_zh(),
+                category.label_zh()
+            )));
+        }
+        let m = new_measure(
+            person,
+            source_key.to_string(),
+            category,
+            regime,
+            plan,
+            day1,
+            "",
+        );
+        Ok(self
+            .store
+            .insert_measures(&[m], self.now_unix())
+            .await?
+            .first()
+            .copied())
+    }
+
+    /// Opens many measures at once without an actor, in one transaction (the benchmark's and the
+    /// demo's bulk path): (person, category, day 1, source key). Returns how many were opened.
+    pub async fn place_many_under_measure_unchecked(
+        &self,
+        people: &[BulkMeasure],
+    ) -> AppResult<usize> {
+        let regime = self.tracing_regime().await?;
+        let measures: Vec<NewMeasure> = people
+            .iter()
+            .filter_map(|(person, category, day1, key)| {
+                let plan = plan(regime, *category);
+                (plan.is_some() || *category == PersonCategory::Case)
+                    .then(|| new_measure(person, key.clone(), *category, regime, plan, *day1, ""))
+            })
+            .collect();
+        Ok(self
+            .store
+            .insert_measures(&measures, self.now_unix())
+            .await?
+            .len())
+    }
+
+    /// Puts a registered resident (by ID number, in the jurisdiction) under a measure by hand.
+    pub async fn open_measure_by_hand(&self, actor: &Actor, form: &MeasureForm) -> AppResult<i64> {
+        actor.require(Permission::ManageIsolationSites)?;
+        let category = PersonCategory::from_code(form.category.trim())
+            .ok_or_else(|| AppError::Invalid("请选择人员类别".into()))?;
+        let number = form.id_number.trim().to_uppercase();
+        if number.is_empty() {
+            return Err(AppError::Invalid("请填写证件号码".into()));
+        }
+        let day1 = if form.day1.trim().is_empty() {
+            self.today()
+        } else {
+            parse_date(&form.day1).ok_or_else(|| {
+                AppError::Invalid(format!("日期“{}”应写成 2022-11-20", form.day1.trim()))
+            })?
+        };
+        if day1 > self.today() {
+            return Err(AppError::Invalid("第1天不能晚于今天".into()));
+        }
+        let (lower, upper) = actor.jurisdiction_range();
+        let found = self
+            .store
+            .search_residents(SearchField::IdNumber, &number, (&lower, &upper), 2)
+            .await?;
+        let Some(resident) = found.first() else {
+            return Err(AppError::Invalid(
+                "辖区实有人口中没有这个证件号码：请核对，或先登记该居民".into(),
+            ));
+        };
+        let key = format!("manual:{}:{}:{}", category.code(), resident.id, day1);
+        let id = self
+            .place_under_measure_unchecked(
+                &MeasurePerson::of_resident(resident),
+                category,
+                day1,
+                &key,
+            )
+            .await?
+            .ok_or_else(|| {
+                AppError::Conflict(format!(
+                    "该居民已在{}管控中，不重复登记",
+                    category.label_zh()
+                ))
+            })?;
+        audit_by(
+            self,
+            actor,
+            "create",
+            &format!("measure:{id}"),
+            category.code(),
+        )
+        .await?;
+        Ok(id)
+    }
+}

@@ -1,0 +1,115 @@
+//! Designated hospitals and fangcang (定点医院、方舱医院): beds, admissions, discharges.
+
+use super::*;
+
+impl App {
+    pub async fn add_treatment_hospital(
+        &self,
+        actor: &Actor,
+        form: &HospitalForm,
+    ) -> AppResult<i64> {
+        actor.require(Permission::ManageIsolationSites)?;
+        let name = form.name.trim();
+        if name.is_empty() || name.chars().count() > 60 {
+            return Err(AppError::Invalid("请填写医院名称（60字以内）".into()));
+        }
+        let kind = HospitalKind::from_code(form.kind.trim())
+            .ok_or_else(|| AppError::Invalid("请选择定点医院或方舱医院".into()))?;
+        let region = crate::parse_region_code(&form.region_code)?;
+        actor.require_within(&region)?;
+        let beds = parse_count(&form.beds, "床位数", 100_000)?;
+        let id = self
+            .store
+            .insert_treatment_hospital(&HospitalRecord {
+                id: 0,
+                name: name.into(),
+                kind: kind.code().into(),
+                region_code: region.as_str().into(),
+                beds,
+                created_at: self.now_unix(),
+                occupied: 0,
+            })
+            .await?;
+        audit_by(self, actor, "create", &format!("hospital:{id}"), name).await?;
+        Ok(id)
+    }
+
+    pub async fn hospitals_board(&self, actor: &Actor) -> AppResult<HospitalsBoard> {
+        actor.require(Permission::ViewIsolation)?;
+        let (lower, upper) = actor.jurisdiction_range();
+        let hospitals: Vec<HospitalView> = self
+            .store
+            .treatment_hospitals((&lower, &upper))
+            .await?
+            .into_iter()
+            .map(|h| HospitalView {
+                kind_label: HospitalKind::from_code(&h.kind)
+                    .map(HospitalKind::label_zh)
+                    .unwrap_or(""),
+                free: (h.beds - h.occupied).max(0),
+                hospital: h,
+            })
+            .collect();
+        let names: HashMap<i64, String> = hospitals
+            .iter()
+            .map(|h| (h.hospital.id, h.hospital.name.clone()))
+            .collect();
+        let admissions = self
+            .store
+            .hospital_admissions((&lower, &upper), LIST_LIMIT)
+            .await?
+            .into_iter()
+            .map(|a| AdmissionView {
+                id: a.id,
+                hospital_name: names.get(&a.hospital_id).cloned().unwrap_or_default(),
+                measure_id: a.measure_id,
+                name: mask_middle(&a.name, 1, 0),
+                id_number_masked: mask_document(&a.id_type, &a.id_number),
+                admitted_at: a.admitted_at,
+                discharged_at: a.discharged_at,
+            })
+            .collect();
+        let now = self.now_unix();
+        let today = self.today();
+        let awaiting = self
+            .store
+            .measures_in((&lower, &upper), &["awaiting_hospital"], LIST_LIMIT)
+            .await?
+            .iter()
+            .map(|m| view(m, now, today))
+            .collect();
+        Ok(HospitalsBoard {
+            hospitals,
+            admissions,
+            awaiting,
+        })
+    }
+
+    /// Discharges a patient (出院): the bed is free again.
+    pub async fn discharge_admission(&self, actor: &Actor, admission_id: i64) -> AppResult<()> {
+        actor.require(Permission::ManageIsolationSites)?;
+        let (hospital_id, discharged) = self
+            .store
+            .hospital_admission(admission_id)
+            .await?
+            .ok_or(AppError::NotFound("该收治记录"))?;
+        load_within(actor, self.store.treatment_hospital(hospital_id)).await?;
+        if discharged.is_some()
+            || !self
+                .store
+                .discharge_admission(admission_id, self.now_unix())
+                .await?
+        {
+            return Err(AppError::Conflict("该患者已出院".into()));
+        }
+        audit_by(
+            self,
+            actor,
+            "update",
+            &format!("admission:{admission_id}"),
+            "discharged",
+        )
+        .await?;
+        Ok(())
+    }
+}

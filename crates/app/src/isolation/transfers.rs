@@ -1,0 +1,302 @@
+//! Transfers (转运): vehicles, dispatch with the transfer rule, the steps of a trip.
+
+use super::*;
+
+impl App {
+    pub async fn add_vehicle(&self, actor: &Actor, form: &VehicleForm) -> AppResult<i64> {
+        actor.require(Permission::DispatchTransfers)?;
+        let plate = fangkong_domain::checkpoint::parse_plate(&form.plate)
+            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let kind = VehicleKind::from_code(form.kind.trim())
+            .ok_or_else(|| AppError::Invalid("请选择车辆类型".into()))?;
+        let capacity = if kind.is_ambulance() {
+            1
+        } else {
+            let n = parse_count(&form.capacity, "核载人数", 80)?;
+            if n == 0 {
+                return Err(AppError::Invalid("大巴核载人数应至少为1".into()));
+            }
+            n
+        };
+        let region = if form.region_code.trim().is_empty() {
+            actor.jurisdiction.clone()
+        } else {
+            crate::parse_region_code(&form.region_code)?
+        };
+        actor.require_within(&region)?;
+        let record = VehicleRecord {
+            id: 0,
+            plate: plate.clone(),
+            kind: kind.code().into(),
+            capacity,
+            region_code: region.as_str().into(),
+            on_trip: false,
+            awaiting_disinfection: false,
+            created_at: self.now_unix(),
+        };
+        let id = match self.store.insert_vehicle(&record).await {
+            Ok(id) => id,
+            Err(e) if e.is_unique_violation() => {
+                return Err(AppError::Conflict(format!("车牌{plate}已登记")));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        audit_by(self, actor, "create", &format!("vehicle:{id}"), &plate).await?;
+        Ok(id)
+    }
+
+    pub(super) async fn vehicle_in_jurisdiction(&self, actor: &Actor, id: i64) -> AppResult<VehicleRecord> {
+        let v = load_within(actor, self.store.transfer_vehicle(id)).await?;
+        Ok(v)
+    }
+
+    /// Dispatches a vehicle with riders: allocated people to their site by coach, or one infected
+    /// person (awaiting a hospital) by ambulance to `hospital_id`. Refused, with nothing written,
+    /// when the rules (domain `transfer_check`) or the jurisdiction say no.
+    pub async fn create_transfer(&self, actor: &Actor, form: &TransferForm) -> AppResult<i64> {
+        actor.require(Permission::DispatchTransfers)?;
+        let vehicle = self.vehicle_in_jurisdiction(actor, form.vehicle_id).await?;
+        let kind = VehicleKind::from_code(&vehicle.kind)
+            .ok_or_else(|| AppError::Internal("unknown vehicle kind".into()))?;
+        let mut ids = form.measure_ids.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut riders = Vec::new();
+        let mut measures = Vec::new();
+        for id in &ids {
+            let m = self.measure_in_jurisdiction(actor, *id).await?;
+            riders.push(match m.status.as_str() {
+                "awaiting_hospital" => Rider::Infected,
+                "allocated" => Rider::RiskPerson,
+                other => {
+                    return Err(AppError::Conflict(format!(
+                        "{}{}，不需要转运",
+                        mask_middle(&m.name, 1, 0),
+                        status_label(other)
+                    )));
+                }
+            });
+            measures.push(m);
+        }
+        if vehicle.on_trip {
+            return Err(AppError::Conflict(format!(
+                "车辆{}正在转运途中",
+                vehicle.plate
+            )));
+        }
+        transfer_check(
+            kind,
+            u32::try_from(vehicle.capacity).unwrap_or(0),
+            vehicle.awaiting_disinfection,
+            &riders,
+        )
+        .map_err(AppError::Invalid)?;
+        let (site_id, hospital_id) = if riders.contains(&Rider::Infected) {
+            let hospital_id = form
+                .hospital_id
+                .ok_or_else(|| AppError::Invalid("转运感染者请选择定点医院或方舱医院".into()))?;
+            let hospital = load_within(actor, self.store.treatment_hospital(hospital_id)).await?;
+            if hospital.occupied >= hospital.beds {
+                return Err(AppError::Conflict(format!("{}床位已满", hospital.name)));
+            }
+            (None, Some(hospital_id))
+        } else {
+            let site = measures.first().and_then(|m| m.site_id);
+            if measures.iter().any(|m| m.site_id != site) {
+                return Err(AppError::Invalid(
+                    "一趟大巴只送往一个隔离点：所选人员分配在不同隔离点".into(),
+                ));
+            }
+            (site, None)
+        };
+        let outcome = self
+            .store
+            .create_transfer(&NewTransfer {
+                vehicle_id: vehicle.id,
+                region_code: vehicle.region_code.clone(),
+                site_id,
+                hospital_id,
+                riders: ids.clone(),
+                created_by: actor.display_name.clone(),
+                at: self.now_unix(),
+            })
+            .await?;
+        let id = match outcome {
+            TransferOutcome::Created(id) => id,
+            TransferOutcome::VehicleBusy => {
+                return Err(AppError::Conflict(format!(
+                    "车辆{}正在转运或尚未消毒",
+                    vehicle.plate
+                )));
+            }
+            TransferOutcome::RiderBusy(_) => {
+                return Err(AppError::Conflict("所选人员已在另一趟转运中".into()));
+            }
+        };
+        audit_by(
+            self,
+            actor,
+            "create",
+            &format!("transfer:{id}"),
+            &format!("riders:{}", ids.len()),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Moves a transfer on: dispatched → picked_up → handed_over (a hospital admits its rider).
+    pub async fn advance_transfer(&self, actor: &Actor, id: i64, to: &str) -> AppResult<()> {
+        actor.require(Permission::DispatchTransfers)?;
+        let t = load_within(actor, self.store.transfer_task(id)).await?;
+        let from = TransferStatus::from_code(&t.status)
+            .ok_or_else(|| AppError::Internal("unknown transfer status".into()))?;
+        let to = TransferStatus::from_code(to.trim())
+            .ok_or_else(|| AppError::Invalid("未知的转运状态".into()))?;
+        if from.next() != Some(to) {
+            return Err(AppError::Conflict(format!(
+                "转运任务现在“{}”，不能改为“{}”",
+                from.label_zh(),
+                to.label_zh()
+            )));
+        }
+        if !self
+            .store
+            .advance_transfer(id, from.code(), to.code(), self.now_unix())
+            .await?
+        {
+            return Err(AppError::Conflict(
+                "转运任务状态刚刚被更新，请刷新页面".into(),
+            ));
+        }
+        audit_by(self, actor, "update", &format!("transfer:{id}"), to.code()).await?;
+        Ok(())
+    }
+
+    /// Terminal disinfection of a vehicle after a trip (终末消毒); the next trip may go.
+    pub async fn disinfect_vehicle(&self, actor: &Actor, vehicle_id: i64) -> AppResult<()> {
+        actor.require(Permission::DispatchTransfers)?;
+        let v = self.vehicle_in_jurisdiction(actor, vehicle_id).await?;
+        if !self.store.disinfect_vehicle(v.id, self.now_unix()).await? {
+            return Err(AppError::Conflict(format!(
+                "车辆{}没有待消毒的转运",
+                v.plate
+            )));
+        }
+        audit_by(
+            self,
+            actor,
+            "update",
+            &format!("vehicle:{}", v.id),
+            "disinfected",
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn transfers_board(&self, actor: &Actor) -> AppResult<TransfersBoard> {
+        actor.require(Permission::ViewIsolation)?;
+        let (lower, upper) = actor.jurisdiction_range();
+        let now = self.now_unix();
+        let today = self.today();
+        let on_the_way: std::collections::HashSet<i64> = self
+            .store
+            .riders_on_live_transfers()
+            .await?
+            .into_iter()
+            .collect();
+        let waiting = |statuses: &'static [&'static str]| {
+            let (lower, upper) = (lower.clone(), upper.clone());
+            let on_the_way = &on_the_way;
+            async move {
+                Ok::<_, AppError>(
+                    self.store
+                        .measures_in((&lower, &upper), statuses, LIST_LIMIT)
+                        .await?
+                        .iter()
+                        .filter(|m| !on_the_way.contains(&m.id))
+                        .map(|m| view(m, now, today))
+                        .collect::<Vec<_>>(),
+                )
+            }
+        };
+        let to_sites = waiting(&["allocated"]).await?;
+        let to_hospitals = waiting(&["awaiting_hospital"]).await?;
+        let code = &actor.jurisdiction;
+        let child_len = code
+            .level()
+            .child()
+            .map(|l| l.code_len())
+            .unwrap_or(code.as_str().len()) as i64;
+        let names: HashMap<String, String> = self
+            .store
+            .region_children(code.as_str())
+            .await?
+            .into_iter()
+            .map(|c| (c.code, c.name))
+            .collect();
+        let waiting_by_region = self
+            .waiting_lines(actor, &names, child_len)
+            .await?
+            .into_iter()
+            .filter(|l| l.awaiting_placement + l.allocated + l.awaiting_hospital > 0)
+            .collect();
+        let vehicles = self
+            .store
+            .transfer_vehicles((&lower, &upper))
+            .await?
+            .into_iter()
+            .map(|v| VehicleView {
+                kind_label: VehicleKind::from_code(&v.kind)
+                    .map(VehicleKind::label_zh)
+                    .unwrap_or(""),
+                state_label: if v.on_trip {
+                    "转运中"
+                } else if v.awaiting_disinfection {
+                    "待消毒"
+                } else {
+                    "待命"
+                },
+                vehicle: v,
+            })
+            .collect();
+        let transfers = self
+            .store
+            .transfer_tasks((&lower, &upper), LIST_LIMIT)
+            .await?
+            .into_iter()
+            .map(|t| {
+                let status = TransferStatus::from_code(&t.status);
+                let next = status.and_then(TransferStatus::next);
+                TransferView {
+                    kind_label: VehicleKind::from_code(&t.vehicle_kind)
+                        .map(VehicleKind::label_zh)
+                        .unwrap_or(""),
+                    status_label: status.map(TransferStatus::label_zh).unwrap_or(""),
+                    next_status: next.map(TransferStatus::code),
+                    next_label: match next {
+                        Some(TransferStatus::PickedUp) => "确认接到",
+                        Some(TransferStatus::HandedOver) => "确认交接",
+                        _ => "",
+                    },
+                    transfer: t,
+                }
+            })
+            .collect();
+        let site_names = self
+            .store
+            .isolation_sites((&lower, &upper))
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.name))
+            .collect();
+        Ok(TransfersBoard {
+            vehicles,
+            transfers,
+            to_sites,
+            to_hospitals,
+            waiting_by_region,
+            hospitals: self.store.treatment_hospitals((&lower, &upper)).await?,
+            site_names,
+        })
+    }
+}
