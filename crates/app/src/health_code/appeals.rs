@@ -1,0 +1,151 @@
+//! Appeals (申诉): a resident asks, an office decides.
+
+use super::*;
+
+impl App {
+    /// A resident disputes their own code (申诉).
+    pub async fn file_appeal(&self, actor: &Actor, reason: &str) -> AppResult<i64> {
+        actor.require(Permission::ShowOwnCode)?;
+        let reason = reason.trim();
+        if reason.chars().count() < 4 {
+            return Err(AppError::Invalid(
+                "请写明申诉理由（例如：已解除隔离、核酸结果已阴性、行程有误）".into(),
+            ));
+        }
+        if reason.chars().count() > 500 {
+            return Err(AppError::Invalid("申诉理由请控制在500字以内".into()));
+        }
+        let resident = self.own_resident(actor).await?;
+        let person = CodePerson {
+            id_type: resident.id_type.clone(),
+            id_number: resident.id_number.clone(),
+        };
+        if self
+            .store
+            .appeals_of(&person)
+            .await?
+            .iter()
+            .any(|a| a.status == "open")
+        {
+            return Err(AppError::Conflict(
+                "您已有一条申诉正在处理，请等待处理结果".into(),
+            ));
+        }
+        let (state, _, _) = self.current_code(&person).await?;
+        let inserted = self
+            .store
+            .insert_appeal(&AppealRecord {
+                id: 0,
+                id_type: person.id_type.clone(),
+                id_number: person.id_number.clone(),
+                resident_id: Some(resident.id),
+                grid_code: resident.grid_code.clone(),
+                filed_at: self.now_unix(),
+                filed_by: actor.username.clone(),
+                colour: state.colour.code().to_string(),
+                reason: reason.to_string(),
+                status: "open".into(),
+                decided_at: None,
+                decided_by: None,
+                decision: None,
+            })
+            .await;
+        match inserted {
+            Ok(id) => Ok(id),
+            // Two submits at once: the one-open-appeal index refuses the second.
+            Err(e) if e.is_unique_violation() => Err(AppError::Conflict(
+                "您已有一条申诉正在处理，请等待处理结果".into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn appeals(&self, actor: &Actor, status: Option<&str>) -> AppResult<Vec<AppealView>> {
+        actor.require(Permission::ViewHealthCodes)?;
+        let (lower, upper) = actor.jurisdiction_range();
+        Ok(self
+            .store
+            .appeals((&lower, &upper), status, 500)
+            .await?
+            .into_iter()
+            .map(|mut a| AppealView {
+                id_number_masked: {
+                    // The full number never leaves the app in a view.
+                    a.id_number = mask_document(&a.id_type, &a.id_number);
+                    a.id_number.clone()
+                },
+                colour_label: CodeColour::from_code(&a.colour)
+                    .map(|c| c.label_zh())
+                    .unwrap_or(""),
+                appeal: a,
+            })
+            .collect())
+    }
+
+    /// Decides an appeal: accepted appeals turn the code green by an audited override with the
+    /// decision as its reason; rejected ones keep it and tell the resident why.
+    pub async fn decide_appeal(
+        &self,
+        actor: &Actor,
+        appeal_id: i64,
+        accept: bool,
+        decision: &str,
+    ) -> AppResult<()> {
+        actor.require(Permission::DecideHealthCodes)?;
+        let appeal = load_within(actor, self.store.appeal(appeal_id)).await?;
+        let decision = decision.trim();
+        if decision.is_empty() {
+            return Err(AppError::Invalid("请写明处理意见（将告知申诉人）".into()));
+        }
+        let status = if accept { "accepted" } else { "rejected" };
+        if appeal.status != "open" {
+            return Err(AppError::Conflict("该申诉已经处理过".into()));
+        }
+        if accept {
+            // 转码: the facts the resident disputed are withdrawn (not overridden), so a later fact —
+            // a new positive, a new contact — colours the code again as the rules say. Withdrawing
+            // is idempotent, so a retry after a failure here repeats it harmlessly.
+            let person = CodePerson {
+                id_type: appeal.id_type.clone(),
+                id_number: appeal.id_number.clone(),
+            };
+            let now = self.now_unix();
+            let open: Vec<FactUpdate> = self
+                .store
+                .facts_of(&person)
+                .await?
+                .iter()
+                .filter(|f| f.withdrawn_at.is_none() && f.anchor <= now)
+                .map(|f| FactUpdate::Withdraw {
+                    fact_id: f.id,
+                    at: now,
+                })
+                .collect();
+            self.change_code_facts(&[], &open, &format!("申诉#{appeal_id}核实通过：{decision}"))
+                .await?;
+        }
+        if !self
+            .store
+            .decide_appeal(
+                appeal_id,
+                status,
+                decision,
+                &actor.username,
+                self.now_unix(),
+            )
+            .await?
+        {
+            return Err(AppError::Conflict("该申诉已经处理过".into()));
+        }
+        audit(
+            self,
+            Some(actor),
+            &actor.username,
+            &actor.client_addr,
+            "decide_appeal",
+            &appeal_id.to_string(),
+            &format!("{status}: {decision}"),
+        )
+        .await
+    }
+}

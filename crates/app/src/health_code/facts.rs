@@ -1,0 +1,272 @@
+//! Facts set by hand (赋码): overrides, another province's colour, ending a fact, 应检未检.
+
+use super::*;
+
+impl App {
+    /// Adds a fact to a person's code by hand (a close contact named by the investigation, an
+    /// arrival, a colour set by another province, a manual override) and recomputes the code.
+    pub async fn add_code_fact(
+        &self,
+        actor: &Actor,
+        form: &FactForm,
+    ) -> AppResult<HealthCodeRecord> {
+        actor.require(Permission::DecideHealthCodes)?;
+        let document = parse_document(&form.id_type, &form.id_number)?;
+        let kind = FactKind::from_code(form.kind.trim()).ok_or_else(|| {
+            AppError::Invalid(format!("赋码原因“{}”无法识别，请从列表中选择", form.kind))
+        })?;
+        let needs_colour = matches!(kind, FactKind::OtherProvince | FactKind::ManualOverride);
+        let colour = if needs_colour {
+            Some(CodeColour::from_code(form.colour.trim()).ok_or_else(|| {
+                AppError::Invalid("请选择要设定的码色（绿码、黄码或红码）".into())
+            })?)
+        } else {
+            None
+        };
+        let note = form.note.trim();
+        if matches!(kind, FactKind::ManualOverride | FactKind::OtherProvince) && note.is_empty() {
+            return Err(AppError::Invalid(if kind == FactKind::ManualOverride {
+                "人工转码必须写明理由（将记入审计日志）".into()
+            } else {
+                "请写明赋码省份及其来函文号".into()
+            }));
+        }
+        let now = self.now_unix();
+        let anchor = if form.anchor.trim().is_empty() {
+            now
+        } else {
+            parse_beijing_time(&form.anchor, "时间")?
+        };
+        if anchor > now + 3600 {
+            return Err(AppError::Invalid(format!(
+                "时间 {} 在将来，请填写已经发生的时间",
+                beijing_label(anchor)
+            )));
+        }
+        let person = CodePerson {
+            id_type: document.id_type().code().to_string(),
+            id_number: document.number().to_string(),
+        };
+        // Someone not in the register belongs to the region of their newest fact; someone nobody
+        // recorded yet to the office that codes them first.
+        let home = self
+            .require_person_within(actor, &person.id_type, &person.id_number)
+            .await?;
+        let resident = self
+            .resident_by_document(&person.id_type, &person.id_number)
+            .await?;
+        let write = FactWrite {
+            fact_key: format!(
+                "manual:{}:{}:{}:{}:{}",
+                rand::random::<u32>(),
+                actor.user_id,
+                person.id_number,
+                kind.code(),
+                now
+            ),
+            person: person.clone(),
+            resident_id: resident.as_ref().map(|r| r.id),
+            grid_code: home.unwrap_or_else(|| actor.jurisdiction.as_str().to_string()),
+            kind: kind.code().to_string(),
+            anchor,
+            ended_at: None,
+            colour: colour.map(|c| c.code().to_string()),
+            note: (!note.is_empty()).then(|| note.to_string()),
+            source: format!("{}（{}）", actor.display_name, actor.role.label_zh()),
+            created_by: actor.username.clone(),
+        };
+        let codes = self
+            .change_code_facts(
+                &[write],
+                &[],
+                &format!("{}：{}", actor.display_name, kind.label_zh()),
+            )
+            .await?;
+        audit(
+            self,
+            Some(actor),
+            &actor.username,
+            &actor.client_addr,
+            "add_code_fact",
+            &format!(
+                "{}:{}",
+                person.id_type,
+                mask_document(&person.id_type, &person.id_number)
+            ),
+            &format!("{} {}", kind.code(), note),
+        )
+        .await?;
+        codes
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::Internal("the code was not recomputed".into()))
+    }
+
+    /// Ends a fact (another province cleared its colour, an override withdrawn, a case discharged).
+    pub async fn end_code_fact(&self, actor: &Actor, fact_id: i64, reason: &str) -> AppResult<()> {
+        actor.require(Permission::DecideHealthCodes)?;
+        let fact = self
+            .store
+            .fact(fact_id)
+            .await?
+            .ok_or(AppError::NotFound("该赋码记录"))?;
+        if fact.grid_code.is_empty() {
+            self.require_person_within(actor, &fact.id_type, &fact.id_number)
+                .await?;
+        } else {
+            ensure_within(actor, &fact)?;
+        }
+        if fact.ended_at.is_some() || fact.withdrawn_at.is_some() {
+            return Err(AppError::Conflict("该赋码记录已经结束".into()));
+        }
+        if reason.trim().is_empty() {
+            return Err(AppError::Invalid("请写明结束的理由".into()));
+        }
+        // Kinds whose rules run from an end (discharge, a negative recheck, another province's
+        // clearance, an override withdrawn) are ended; for the others (a contact, an arrival …) the
+        // rules run from the anchor alone, so ending early means the fact was wrong: withdrawn.
+        let ends = matches!(
+            FactKind::from_code(&fact.kind),
+            Some(
+                FactKind::Confirmed
+                    | FactKind::Asymptomatic
+                    | FactKind::Suspected
+                    | FactKind::PoolPositivePending
+                    | FactKind::InitialScreenPositive
+                    | FactKind::OtherProvince
+                    | FactKind::ManualOverride
+            )
+        );
+        let at = self.now_unix();
+        let update = if ends {
+            FactUpdate::EndOne { fact_id, at }
+        } else {
+            FactUpdate::Withdraw { fact_id, at }
+        };
+        self.change_code_facts(
+            &[],
+            &[update],
+            &format!("{}：{}", actor.display_name, reason.trim()),
+        )
+        .await?;
+        audit(
+            self,
+            Some(actor),
+            &actor.username,
+            &actor.client_addr,
+            "end_code_fact",
+            &fact_id.to_string(),
+            reason.trim(),
+        )
+        .await
+    }
+
+    /// Records that the person reported to the community and was checked (a pop-up needs it).
+    pub async fn record_community_check(
+        &self,
+        actor: &Actor,
+        id_type: &str,
+        id_number: &str,
+    ) -> AppResult<()> {
+        if !(actor.role.allows(Permission::DecideHealthCodes)
+            || actor.role.allows(Permission::RecordDoorVisit))
+        {
+            return Err(AppError::Forbidden { role: actor.role });
+        }
+        let document = parse_document(id_type, id_number)?;
+        let person = CodePerson {
+            id_type: document.id_type().code().to_string(),
+            id_number: document.number().to_string(),
+        };
+        self.require_person_within(actor, &person.id_type, &person.id_number)
+            .await?;
+        let facts = self.store.facts_of(&person).await?;
+        if !facts.iter().any(|f| f.ended_at.is_none()) {
+            return Err(AppError::Invalid("此人没有需要报备核查的赋码记录".into()));
+        }
+        self.change_code_facts(
+            &[],
+            &[FactUpdate::Checked {
+                person: person.clone(),
+                at: self.now_unix(),
+            }],
+            &format!("{}：社区报备核查完成", actor.display_name),
+        )
+        .await?;
+        audit(
+            self,
+            Some(actor),
+            &actor.username,
+            &actor.client_addr,
+            "community_check",
+            &mask_document(&person.id_type, &person.id_number),
+            "",
+        )
+        .await
+    }
+
+    /// 应检未检: gives everyone of a round's region who has no swab and no exemption a
+    /// due-not-tested fact anchored at the round's deadline. Returns how many were marked.
+    pub async fn mark_round_untested(&self, actor: &Actor, round_id: i64) -> AppResult<usize> {
+        actor.require(Permission::DecideHealthCodes)?;
+        let round = load_within(actor, self.store.round(round_id)).await?;
+        let Some(deadline) = round.deadline_at else {
+            return Err(AppError::Invalid(
+                "常态化检测没有截止时间，不能标记应检未检".into(),
+            ));
+        };
+        let now = self.now_unix();
+        if now < deadline {
+            return Err(AppError::Invalid(format!(
+                "本轮截止时间 {} 还没到，到时再标记应检未检",
+                beijing_label(deadline)
+            )));
+        }
+        let mut marked = 0;
+        let mut after = 0;
+        loop {
+            let people = self.store.round_untested(round_id, after, 5_000).await?;
+            if let Some((_, last, _)) = people.last() {
+                after = *last;
+            }
+            let writes: Vec<FactWrite> = people
+                .into_iter()
+                .map(|(person, resident_id, grid)| FactWrite {
+                    fact_key: format!(
+                        "untested:{round_id}:{}:{}",
+                        person.id_type, person.id_number
+                    ),
+                    person,
+                    resident_id: Some(resident_id),
+                    grid_code: grid,
+                    kind: FactKind::DueNotTested.code().to_string(),
+                    anchor: deadline,
+                    ended_at: None,
+                    colour: None,
+                    note: Some(format!("{}应检未检", round.name)),
+                    source: format!("检测轮次：{}", round.name),
+                    created_by: actor.username.clone(),
+                })
+                .collect();
+            let page = writes.len();
+            self.change_code_facts(&writes, &[], &format!("{}应检未检", round.name))
+                .await?;
+            marked += page;
+            // Pages follow resident ids, so a short page is the last one.
+            if page < 5_000 {
+                break;
+            }
+        }
+        audit(
+            self,
+            Some(actor),
+            &actor.username,
+            &actor.client_addr,
+            "mark_round_untested",
+            &round_id.to_string(),
+            &marked.to_string(),
+        )
+        .await?;
+        Ok(marked)
+    }
+}
