@@ -651,14 +651,8 @@ async fn a_page_form_is_refused_in_order_session_then_body_then_token() {
         "/login?reason=required"
     );
 
+    // (A body that is not a form is refused next: `axum_refusals_become_the_chinese_page…`.)
     let commander = server.login("commander").await;
-    let response = commander
-        .post(server.url("/logout"))
-        .body("csrf=x")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 415, "no form content type");
     for body in [vec![], vec![("csrf", "forged")], vec![("csrf", "")]] {
         let response = commander
             .post(server.url("/logout"))
