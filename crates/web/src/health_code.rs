@@ -17,9 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use askama::Template;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use fangkong_app::AppError;
 use fangkong_app::checkpoints::{
     CheckOutcome, CheckpointForm, CheckpointScan, CheckpointView, ItineraryRow, PassageView,
@@ -35,7 +35,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::api::ApiError;
-use crate::mass_testing::{encode, error_flash, id_types, is_form_mistake, qr_svg};
+use crate::forms::{CsrfForm, form_page, ok_flash};
+use crate::mass_testing::{encode, id_types, qr_svg};
 use crate::pages::options;
 use crate::pages::{Flash, Layout, PageResult, PageUser, beijing_time, filters, render};
 use crate::session::ApiUser;
@@ -333,13 +334,6 @@ impl CodeNav {
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-fn ok_flash(text: impl Into<String>) -> Option<Flash> {
-    Some(Flash {
-        kind: "ok",
-        text: text.into(),
-    })
-}
-
 fn colour_class(colour: &str) -> &'static str {
     match colour {
         "red" => "red",
@@ -458,7 +452,6 @@ async fn public_risk_areas_page(State(state): State<AppState>) -> Response {
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct AreaInput {
-    csrf: String,
     pub scheme: String,
     pub tier: String,
     pub unit: String,
@@ -542,23 +535,17 @@ async fn risk_areas_page(
 async fn designate_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<AreaInput>,
+    CsrfForm(f): CsrfForm<AreaInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state
+    let next = state
         .app
         .designate_risk_area(&page.user.actor, &f.to_form())
         .await
-    {
-        Ok(id) => Ok(Redirect::to(&format!("/risk-areas/{id}?saved=designated")).into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let flash = Some(error_flash(&e));
-            let body = risk_areas_page_with(&state, &page, false, f, flash).await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+        .map(|id| format!("/risk-areas/{id}?saved=designated"));
+    form_page(&page, next, |flash| {
+        risk_areas_page_with(&state, &page, false, f, flash)
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -660,7 +647,6 @@ async fn risk_area_page(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct AreaRoundInput {
-    csrf: String,
     round_id: String,
     finished: String,
 }
@@ -669,9 +655,8 @@ async fn area_round_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<AreaRoundInput>,
+    CsrfForm(f): CsrfForm<AreaRoundInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let round_id = match f.round_id.trim() {
         "" => Ok(None),
         text => text.parse::<i64>().map(Some).map_err(|_| {
@@ -690,23 +675,16 @@ async fn area_round_submit(
         }
         Err(e) => Err(e),
     };
-    match result {
-        Ok(()) => Ok(Redirect::to(&format!("/risk-areas/{id}?saved=round")).into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let flash = Some(error_flash(&e));
-            let body =
-                risk_area_page_with(&state, &page, id, f.round_id, f.finished, flash).await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+    let next = result.map(|_| format!("/risk-areas/{id}?saved=round"));
+    form_page(&page, next, |flash| {
+        risk_area_page_with(&state, &page, id, f.round_id, f.finished, flash)
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct StepInput {
-    csrf: String,
     to: String,
 }
 
@@ -714,24 +692,17 @@ async fn area_step_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<StepInput>,
+    CsrfForm(f): CsrfForm<StepInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state
+    let next = state
         .app
         .confirm_area_step(&page.user.actor, id, f.to.trim())
         .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("/risk-areas/{id}?saved=step")).into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let flash = Some(error_flash(&e));
-            let body =
-                risk_area_page_with(&state, &page, id, String::new(), String::new(), flash).await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+        .map(|_| format!("/risk-areas/{id}?saved=step"));
+    form_page(&page, next, |flash| {
+        risk_area_page_with(&state, &page, id, String::new(), String::new(), flash)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -827,55 +798,36 @@ async fn codes_page(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct PolicyInput {
-    csrf: String,
     policy: String,
 }
 
 async fn policy_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<PolicyInput>,
+    CsrfForm(f): CsrfForm<PolicyInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state
+    let next = state
         .app
         .set_code_policy(&page.user.actor, f.policy.trim())
         .await
-    {
-        Ok(report) => Ok(Redirect::to(&format!(
-            "/codes?policy={}-{}",
-            report.people, report.changed
-        ))
-        .into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let body = codes_page_with(
-                &state,
-                &page,
-                String::new(),
-                String::new(),
-                Some(error_flash(&e)),
-            )
-            .await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+        .map(|report| format!("/codes?policy={}-{}", report.people, report.changed));
+    form_page(&page, next, |flash| {
+        codes_page_with(&state, &page, String::new(), String::new(), flash)
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct UntestedInput {
-    csrf: String,
     round_id: String,
 }
 
 async fn untested_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<UntestedInput>,
+    CsrfForm(f): CsrfForm<UntestedInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let result = match f.round_id.trim().parse::<i64>() {
         Ok(round) => state.app.mark_round_untested(&page.user.actor, round).await,
         Err(_) => Err(AppError::Invalid(format!(
@@ -883,22 +835,11 @@ async fn untested_submit(
             f.round_id.trim()
         ))),
     };
-    match result {
-        Ok(marked) => Ok(Redirect::to(&format!("/codes?marked={marked}")).into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let body = codes_page_with(
-                &state,
-                &page,
-                String::new(),
-                f.round_id,
-                Some(error_flash(&e)),
-            )
-            .await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+    let next = result.map(|marked| format!("/codes?marked={marked}"));
+    form_page(&page, next, |flash| {
+        codes_page_with(&state, &page, String::new(), f.round_id, flash)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -908,7 +849,6 @@ async fn untested_submit(
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct FactInput {
-    csrf: String,
     pub id_type: String,
     pub id_number: String,
     pub kind: String,
@@ -1035,9 +975,8 @@ async fn person_page(
 async fn add_fact_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<FactInput>,
+    CsrfForm(f): CsrfForm<FactInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let form = FactForm {
         id_type: f.id_type.clone(),
         id_number: f.id_number.clone(),
@@ -1046,27 +985,21 @@ async fn add_fact_submit(
         colour: f.colour.clone(),
         note: f.note.clone(),
     };
-    match state.app.add_code_fact(&page.user.actor, &form).await {
-        Ok(_) => Ok(Redirect::to(&format!(
-            "{}&saved=fact",
-            person_href(&f.id_type, &f.id_number)
-        ))
-        .into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let flash = Some(error_flash(&e));
-            let (id_type, id_number) = (f.id_type.clone(), f.id_number.clone());
-            let body = person_page_with(&state, &page, id_type, id_number, Some(f), flash).await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+    let next = state
+        .app
+        .add_code_fact(&page.user.actor, &form)
+        .await
+        .map(|_| format!("{}&saved=fact", person_href(&f.id_type, &f.id_number)));
+    let (id_type, id_number) = (f.id_type.clone(), f.id_number.clone());
+    form_page(&page, next, |flash| {
+        person_page_with(&state, &page, id_type, id_number, Some(f), flash)
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct PersonAction {
-    csrf: String,
     id_type: String,
     id_number: String,
     reason: String,
@@ -1076,53 +1009,33 @@ async fn end_fact_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<PersonAction>,
+    CsrfForm(f): CsrfForm<PersonAction>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state
+    let next = state
         .app
         .end_code_fact(&page.user.actor, id, &f.reason)
         .await
-    {
-        Ok(()) => Ok(Redirect::to(&format!(
-            "{}&saved=ended",
-            person_href(&f.id_type, &f.id_number)
-        ))
-        .into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let flash = Some(error_flash(&e));
-            let body = person_page_with(&state, &page, f.id_type, f.id_number, None, flash).await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+        .map(|_| format!("{}&saved=ended", person_href(&f.id_type, &f.id_number)));
+    form_page(&page, next, |flash| {
+        person_page_with(&state, &page, f.id_type, f.id_number, None, flash)
+    })
+    .await
 }
 
 async fn community_check_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<PersonAction>,
+    CsrfForm(f): CsrfForm<PersonAction>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state
+    let next = state
         .app
         .record_community_check(&page.user.actor, &f.id_type, &f.id_number)
         .await
-    {
-        Ok(()) => Ok(Redirect::to(&format!(
-            "{}&saved=checked",
-            person_href(&f.id_type, &f.id_number)
-        ))
-        .into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let flash = Some(error_flash(&e));
-            let body = person_page_with(&state, &page, f.id_type, f.id_number, None, flash).await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+        .map(|_| format!("{}&saved=checked", person_href(&f.id_type, &f.id_number)));
+    form_page(&page, next, |flash| {
+        person_page_with(&state, &page, f.id_type, f.id_number, None, flash)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1198,7 +1111,6 @@ async fn appeals_page(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct DecideInput {
-    csrf: String,
     accept: String,
     decision: String,
 }
@@ -1207,28 +1119,23 @@ async fn decide_appeal_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<DecideInput>,
+    CsrfForm(f): CsrfForm<DecideInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let accept = f.accept == "1";
-    match state
+    let next = state
         .app
         .decide_appeal(&page.user.actor, id, accept, &f.decision)
         .await
-    {
-        Ok(()) => Ok(Redirect::to(&format!(
-            "/codes/appeals?decided={}",
-            if accept { "accepted" } else { "rejected" }
-        ))
-        .into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let body =
-                appeals_page_with(&state, &page, String::new(), Some(error_flash(&e))).await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+        .map(|_| {
+            format!(
+                "/codes/appeals?decided={}",
+                if accept { "accepted" } else { "rejected" }
+            )
+        });
+    form_page(&page, next, |flash| {
+        appeals_page_with(&state, &page, String::new(), flash)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1324,25 +1231,23 @@ async fn my_code_page(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct AppealInput {
-    csrf: String,
     reason: String,
 }
 
 async fn my_appeal_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<AppealInput>,
+    CsrfForm(f): CsrfForm<AppealInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state.app.file_appeal(&page.user.actor, &f.reason).await {
-        Ok(_) => Ok(Redirect::to("/me/code?appealed=1").into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let body = my_code_page_with(&state, &page, f.reason, Some(error_flash(&e))).await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+    let next = state
+        .app
+        .file_appeal(&page.user.actor, &f.reason)
+        .await
+        .map(|_| "/me/code?appealed=1".to_string());
+    form_page(&page, next, |flash| {
+        my_code_page_with(&state, &page, f.reason, flash)
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -1388,7 +1293,6 @@ async fn venue_check_in_page(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct VenueCheckInInput {
-    csrf: String,
     c: String,
     visit_key: String,
 }
@@ -1396,9 +1300,8 @@ struct VenueCheckInInput {
 async fn venue_check_in_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<VenueCheckInInput>,
+    CsrfForm(f): CsrfForm<VenueCheckInInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let c = state
         .app
         .check_in_venue(&page.user.actor, &f.c, &f.visit_key)
@@ -1423,7 +1326,6 @@ async fn venue_check_in_submit(
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct CheckpointInput {
-    csrf: String,
     pub name: String,
     pub kind: String,
     pub line: String,
@@ -1480,24 +1382,23 @@ async fn checkpoints_page(State(state): State<AppState>, page: PageUser) -> Page
 async fn create_checkpoint_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<CheckpointInput>,
+    CsrfForm(f): CsrfForm<CheckpointInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let form = CheckpointForm {
         name: f.name.clone(),
         kind: f.kind.clone(),
         line: f.line.clone(),
         region_code: f.region_code.clone(),
     };
-    match state.app.create_checkpoint(&page.user.actor, &form).await {
-        Ok(id) => Ok(Redirect::to(&format!("/checkpoints/{id}")).into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let body = checkpoints_page_with(&state, &page, f, Some(error_flash(&e))).await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+    let next = state
+        .app
+        .create_checkpoint(&page.user.actor, &form)
+        .await
+        .map(|id| format!("/checkpoints/{id}"));
+    form_page(&page, next, |flash| {
+        checkpoints_page_with(&state, &page, f, flash)
+    })
+    .await
 }
 
 /// The check form as typed (the scanner field is emptied after each check; the vehicle's plate and
@@ -1505,7 +1406,6 @@ async fn create_checkpoint_submit(
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct CheckInput {
-    csrf: String,
     pub passage_key: String,
     pub code: String,
     pub id_number: String,
@@ -1584,9 +1484,8 @@ async fn checkpoint_check_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<CheckInput>,
+    CsrfForm(f): CsrfForm<CheckInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let scan = CheckpointScan {
         passage_key: f.passage_key.clone(),
         code: f.code.clone(),
@@ -1608,13 +1507,12 @@ async fn checkpoint_check_submit(
             };
             checkpoint_page_with(&state, &page, id, next, Some(outcome), None).await
         }
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let flash = Some(error_flash(&e));
-            let body = checkpoint_page_with(&state, &page, id, f, None, flash).await?;
-            Ok((status, body).into_response())
+        Err(e) => {
+            form_page(&page, Err(e), |flash| {
+                checkpoint_page_with(&state, &page, id, f, None, flash)
+            })
+            .await
         }
-        Err(e) => Err(page.error(e)),
     }
 }
 
@@ -1656,7 +1554,6 @@ async fn offline_checkpoint_page(State(state): State<AppState>, page: PageUser) 
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct VenueInput {
-    csrf: String,
     pub name: String,
     pub kind: String,
     pub address: String,
@@ -1704,24 +1601,23 @@ async fn venues_page(State(state): State<AppState>, page: PageUser) -> PageResul
 async fn create_venue_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<VenueInput>,
+    CsrfForm(f): CsrfForm<VenueInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let form = VenueForm {
         name: f.name.clone(),
         kind: f.kind.clone(),
         address: f.address.clone(),
         region_code: f.region_code.clone(),
     };
-    match state.app.create_venue(&page.user.actor, &form).await {
-        Ok(id) => Ok(Redirect::to(&format!("/venues/{id}")).into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let body = venues_page_with(&state, &page, f, Some(error_flash(&e))).await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+    let next = state
+        .app
+        .create_venue(&page.user.actor, &form)
+        .await
+        .map(|id| format!("/venues/{id}"));
+    form_page(&page, next, |flash| {
+        venues_page_with(&state, &page, f, flash)
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -1769,7 +1665,6 @@ async fn venue_poster_page(
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct ItineraryInput {
-    csrf: String,
     /// "place" or "person": which of the two forms was sent.
     pub ask: String,
     pub place_kind: String,
@@ -1824,9 +1719,8 @@ async fn itinerary_page(State(state): State<AppState>, page: PageUser) -> PageRe
 async fn itinerary_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<ItineraryInput>,
+    CsrfForm(f): CsrfForm<ItineraryInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let actor = &page.user.actor;
     let result = if f.ask == "person" {
         state
@@ -1848,12 +1742,12 @@ async fn itinerary_submit(
     };
     match result {
         Ok(rows) => Ok(itinerary_page_with(&page, f, Some(rows), None)),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let flash = Some(error_flash(&e));
-            Ok((status, itinerary_page_with(&page, f, None, flash)).into_response())
+        Err(e) => {
+            form_page(&page, Err(e), |flash| async {
+                Ok(itinerary_page_with(&page, f, None, flash))
+            })
+            .await
         }
-        Err(e) => Err(page.error(e)),
     }
 }
 

@@ -12,7 +12,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use chrono::NaiveDate;
 use fangkong_app::AppError;
 use fangkong_app::investigation::{
@@ -27,12 +27,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::api::ApiError;
+use crate::forms::{CsrfForm, NoFields, form_page_when, is_typed_mistake, ok_flash};
 use crate::health_code::fresh_key;
-use crate::mass_testing::{encode, error_flash, id_types, is_form_mistake};
+use crate::mass_testing::{encode, id_types};
 use crate::pages::options;
 use crate::pages::{Flash, Layout, PageResult, PageUser, beijing_time, filters, render};
 use crate::session::ApiUser;
-use crate::status_of;
 
 /// Every form and JSON body here is a few fields.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -132,13 +132,6 @@ pub fn api() -> Router<AppState> {
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-fn ok_flash(text: impl Into<String>) -> Option<Flash> {
-    Some(Flash {
-        kind: "ok",
-        text: text.into(),
-    })
-}
-
 fn time_or_dash(unix: Option<i64>) -> String {
     unix.map(beijing_time).unwrap_or_else(|| "—".into())
 }
@@ -201,11 +194,6 @@ fn parse_before(raw: &str) -> Result<Option<i64>, AppError> {
             ))
         }),
     }
-}
-
-/// A form mistake comes back on its page; a missing record or a refusal is an error page.
-fn comes_back(error: &AppError) -> bool {
-    is_form_mistake(error) && !matches!(error, AppError::NotFound(_))
 }
 
 /// Escapes text for XML (SVG) content and attribute values.
@@ -397,31 +385,24 @@ async fn cases_page(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct RegimeInput {
-    csrf: String,
     regime: String,
 }
 
 async fn regime_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<RegimeInput>,
+    CsrfForm(f): CsrfForm<RegimeInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state
+    let next = state
         .app
         .set_tracing_regime(&page.user.actor, &f.regime)
         .await
-    {
-        Ok(regime) => Ok(Redirect::to(&format!("/cases?regime={}", regime.code())).into_response()),
-        Err(e) if comes_back(&e) => {
-            let status = status_of(&e);
-            let flash = Some(error_flash(&e));
-            let body =
-                cases_page_with(&state, &page, &CasesQuery::default(), f.regime, flash).await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+        .map(|regime| format!("/cases?regime={}", regime.code()));
+    let q = CasesQuery::default();
+    form_page_when(is_typed_mistake, &page, next, |flash| {
+        cases_page_with(&state, &page, &q, f.regime, flash)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -431,7 +412,6 @@ async fn regime_submit(
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct CaseInput {
-    csrf: String,
     pub kind: String,
     pub id_type: String,
     pub id_number: String,
@@ -514,18 +494,17 @@ async fn new_case_page(page: PageUser) -> PageResult {
 async fn new_case_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<CaseInput>,
+    CsrfForm(f): CsrfForm<CaseInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state.app.open_case(&page.user.actor, &f.to_form()).await {
-        Ok(id) => Ok(Redirect::to(&format!("/cases/{id}?saved=opened")).into_response()),
-        Err(e) if comes_back(&e) => {
-            let status = status_of(&e);
-            let flash = Some(error_flash(&e));
-            Ok((status, new_case_render(&page, f, flash)).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+    let next = state
+        .app
+        .open_case(&page.user.actor, &f.to_form())
+        .await
+        .map(|id| format!("/cases/{id}?saved=opened"));
+    form_page_when(is_typed_mistake, &page, next, |flash| async {
+        Ok(new_case_render(&page, f, flash))
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -535,7 +514,6 @@ async fn new_case_submit(
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct ActionInput {
-    csrf: String,
     pub action: String,
     pub at: String,
     pub severity: String,
@@ -583,7 +561,6 @@ impl ActionInput {
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct StopInput {
-    csrf: String,
     pub place_kind: String,
     pub place_name: String,
     pub address: String,
@@ -611,7 +588,6 @@ impl StopInput {
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct ContactInput {
-    csrf: String,
     pub via_contact_id: String,
     pub id_type: String,
     pub id_number: String,
@@ -901,122 +877,92 @@ async fn case_page(
     .await
 }
 
-/// The case page again after a form mistake: its status, the message, what was typed.
-async fn case_page_after(
+/// The answer to one of the case page's forms: 303 to `next`, or after a form mistake the case page
+/// again (its status, the message, what was typed).
+async fn case_form_page(
     state: &AppState,
     page: &PageUser,
     id: i64,
     forms: CaseForms,
-    error: AppError,
+    next: Result<String, AppError>,
 ) -> PageResult {
-    if !comes_back(&error) {
-        return Err(page.error(error));
-    }
-    let status = status_of(&error);
-    let flash = error_flash(&error);
-    let body = case_page_with(state, page, id, forms, |_| Some(flash)).await?;
-    Ok((status, body).into_response())
+    form_page_when(is_typed_mistake, page, next, |flash| {
+        case_page_with(state, page, id, forms, move |_| flash)
+    })
+    .await
 }
 
 async fn action_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<ActionInput>,
+    CsrfForm(f): CsrfForm<ActionInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let result = match f.to_action() {
         Ok(action) => state.app.update_case(&page.user.actor, id, &action).await,
         Err(e) => Err(e),
     };
-    match result {
-        Ok(()) => Ok(
-            Redirect::to(&format!("/cases/{id}?saved={}", encode(f.action.trim()))).into_response(),
-        ),
-        Err(e) => {
-            let forms = CaseForms {
-                action: f,
-                ..CaseForms::fresh("")
-            };
-            case_page_after(&state, &page, id, forms, e).await
-        }
-    }
+    let next = result.map(|()| format!("/cases/{id}?saved={}", encode(f.action.trim())));
+    let forms = CaseForms {
+        action: f,
+        ..CaseForms::fresh("")
+    };
+    case_form_page(&state, &page, id, forms, next).await
 }
 
 async fn stop_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<StopInput>,
+    CsrfForm(f): CsrfForm<StopInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state
+    let next = state
         .app
         .add_case_stop(&page.user.actor, id, &f.to_form())
         .await
-    {
-        Ok(()) => Ok(Redirect::to(&format!("/cases/{id}?saved=stop#stops")).into_response()),
-        Err(e) => {
-            let forms = CaseForms {
-                stop: f,
-                ..CaseForms::fresh("")
-            };
-            case_page_after(&state, &page, id, forms, e).await
-        }
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct CsrfOnly {
-    csrf: String,
+        .map(|()| format!("/cases/{id}?saved=stop#stops"));
+    let forms = CaseForms {
+        stop: f,
+        ..CaseForms::fresh("")
+    };
+    case_form_page(&state, &page, id, forms, next).await
 }
 
 async fn itinerary_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfOnly>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state.app.pull_case_itinerary(&page.user.actor, id).await {
-        Ok(added) => Ok(
-            Redirect::to(&format!("/cases/{id}?saved=itinerary&pulled={added}#stops"))
-                .into_response(),
-        ),
-        Err(e) => case_page_after(&state, &page, id, CaseForms::fresh(""), e).await,
-    }
+    let next = state
+        .app
+        .pull_case_itinerary(&page.user.actor, id)
+        .await
+        .map(|added| format!("/cases/{id}?saved=itinerary&pulled={added}#stops"));
+    case_form_page(&state, &page, id, CaseForms::fresh(""), next).await
 }
 
 async fn contact_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<ContactInput>,
+    CsrfForm(f): CsrfForm<ContactInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state
+    let next = state
         .app
         .add_contact(&page.user.actor, id, &f.to_form())
         .await
-    {
-        Ok((contact_id, _)) => {
-            Ok(Redirect::to(&format!("/cases/{id}?contact={contact_id}#contacts")).into_response())
-        }
-        Err(e) => {
-            let forms = CaseForms {
-                contact: f,
-                ..CaseForms::fresh("")
-            };
-            case_page_after(&state, &page, id, forms, e).await
-        }
-    }
+        .map(|(contact_id, _)| format!("/cases/{id}?contact={contact_id}#contacts"));
+    let forms = CaseForms {
+        contact: f,
+        ..CaseForms::fresh("")
+    };
+    case_form_page(&state, &page, id, forms, next).await
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct ClearInput {
-    csrf: String,
     reason: String,
     /// The case page the form sits on (where to go back to).
     case_id: String,
@@ -1026,23 +972,22 @@ async fn clear_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(contact_id): Path<i64>,
-    Form(f): Form<ClearInput>,
+    CsrfForm(f): CsrfForm<ClearInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let back: Option<i64> = f.case_id.trim().parse().ok();
-    match state
+    let result = state
         .app
         .clear_contact(&page.user.actor, contact_id, &f.reason)
-        .await
-    {
-        Ok(()) => Ok(match back {
-            Some(case_id) => Redirect::to(&format!("/cases/{case_id}?saved=cleared#contacts")),
-            None => Redirect::to("/contacts"),
+        .await;
+    match back {
+        Some(case_id) => {
+            let next = result.map(|()| format!("/cases/{case_id}?saved=cleared#contacts"));
+            case_form_page(&state, &page, case_id, CaseForms::fresh(""), next).await
         }
-        .into_response()),
-        Err(e) => match back {
-            Some(case_id) => case_page_after(&state, &page, case_id, CaseForms::fresh(""), e).await,
-            None => Err(page.error(e)),
+        // From the contact directory: there is no form to come back to.
+        None => match result {
+            Ok(()) => Ok(Redirect::to("/contacts").into_response()),
+            Err(e) => Err(page.error(e)),
         },
     }
 }

@@ -8,7 +8,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use fangkong_app::AppError;
 use fangkong_app::isolation::IsolationSiteSummary;
 use fangkong_app::isolation::{
@@ -22,11 +22,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::api::ApiError;
-use crate::mass_testing::{error_flash, is_form_mistake};
+use crate::forms::{CsrfForm, NoFields, form_page, ok_flash};
 use crate::pages::options;
 use crate::pages::{Flash, Layout, PageResult, PageUser, render};
 use crate::session::ApiUser;
-use crate::status_of;
 
 const FORM_BODY_LIMIT: usize = 256 * 1024;
 
@@ -135,13 +134,6 @@ pub(crate) mod filters {
     }
 }
 
-fn ok_flash(text: &str) -> Option<Flash> {
-    Some(Flash {
-        kind: "ok",
-        text: text.to_string(),
-    })
-}
-
 fn saved_flash(saved: &str) -> Option<Flash> {
     let text = match saved {
         "" => return None,
@@ -171,27 +163,6 @@ fn saved_flash(saved: &str) -> Option<Flash> {
     ok_flash(text)
 }
 
-/// Either a re-rendered page with the error (and the typed values), or the error page.
-async fn mistake<F, Fut>(page: &PageUser, error: AppError, again: F) -> PageResult
-where
-    F: FnOnce(Option<Flash>) -> Fut,
-    Fut: std::future::Future<Output = PageResult>,
-{
-    if is_form_mistake(&error) {
-        let status = status_of(&error);
-        let body = again(Some(error_flash(&error))).await?;
-        Ok((status, body).into_response())
-    } else {
-        Err(page.error(error))
-    }
-}
-
-/// 303 to `to` (as every handler answers a POST), in the handlers' result type.
-#[allow(clippy::result_large_err)]
-fn see(to: &str) -> PageResult {
-    Ok(Redirect::to(to).into_response())
-}
-
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct SavedQuery {
@@ -201,8 +172,7 @@ struct SavedQuery {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct CsrfOnly {
-    csrf: String,
+struct BackInput {
     /// Where to come back to: "site:<id>", "home", "measure:<id>", "measures".
     back: String,
     to: String,
@@ -273,7 +243,7 @@ async fn overview_page(State(state): State<AppState>, page: PageUser) -> PageRes
     // roles without access are told so.
     if !page.can(Permission::ViewIsolation) {
         if page.can(Permission::RecordHomeCheckIns) {
-            return see("/me/isolation");
+            return Ok(Redirect::to("/me/isolation").into_response());
         }
         return Ok(render(&NoAccessPage {
             layout: page.layout("isolation"),
@@ -297,7 +267,6 @@ async fn overview_page(State(state): State<AppState>, page: PageUser) -> PageRes
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct SiteInput {
-    csrf: String,
     name: String,
     region_code: String,
     address: String,
@@ -362,9 +331,8 @@ async fn sites_page(
 async fn create_site_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<SiteInput>,
+    CsrfForm(f): CsrfForm<SiteInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let form = SiteForm {
         name: f.name.clone(),
         region_code: f.region_code.clone(),
@@ -373,20 +341,20 @@ async fn create_site_submit(
         staff_count: f.staff_count.clone(),
         note: f.note.clone(),
     };
-    match state
+    let next = state
         .app
         .create_isolation_site(&page.user.actor, &form)
         .await
-    {
-        Ok(id) => see(&format!("/isolation/sites/{id}?saved=site")),
-        Err(e) => mistake(&page, e, |flash| sites_page_with(&state, &page, f, flash)).await,
-    }
+        .map(|id| format!("/isolation/sites/{id}?saved=site"));
+    form_page(&page, next, |flash| {
+        sites_page_with(&state, &page, f, flash)
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct TempInput {
-    csrf: String,
     measure_id: String,
     temperature: String,
     building: String,
@@ -473,9 +441,8 @@ async fn rooms_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<TempInput>,
+    CsrfForm(f): CsrfForm<TempInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let form = RoomBlockForm {
         building: f.building.clone(),
         floor_from: f.floor_from.clone(),
@@ -483,47 +450,54 @@ async fn rooms_submit(
         room_from: f.room_from.clone(),
         room_to: f.room_to.clone(),
     };
-    match state.app.add_rooms(&page.user.actor, id, &form).await {
-        Ok(_) => see(&format!("/isolation/sites/{id}?saved=rooms")),
-        Err(e) => {
-            mistake(&page, e, |flash| {
-                site_page_with(&state, &page, id, f, flash)
-            })
-            .await
-        }
-    }
+    let next = state
+        .app
+        .add_rooms(&page.user.actor, id, &form)
+        .await
+        .map(|_| format!("/isolation/sites/{id}?saved=rooms"));
+    form_page(&page, next, |flash| {
+        site_page_with(&state, &page, id, f, flash)
+    })
+    .await
 }
 
 async fn room_status_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfOnly>,
+    CsrfForm(f): CsrfForm<BackInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state.app.set_room_status(&page.user.actor, id, &f.to).await {
-        Ok(()) => see(&format!("{}?saved=room", back_href(&f.back))),
-        Err(e) => mistake(&page, e, |flash| back_page(&state, &page, &f.back, flash)).await,
-    }
+    let next = state
+        .app
+        .set_room_status(&page.user.actor, id, &f.to)
+        .await
+        .map(|_| format!("{}?saved=room", back_href(&f.back)));
+    form_page(&page, next, |flash| {
+        back_page(&state, &page, &f.back, flash)
+    })
+    .await
 }
 
 async fn check_in_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfOnly>,
+    CsrfForm(f): CsrfForm<BackInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state.app.site_check_in(&page.user.actor, id).await {
-        Ok(()) => see(&format!("{}?saved=checked_in", back_href(&f.back))),
-        Err(e) => mistake(&page, e, |flash| back_page(&state, &page, &f.back, flash)).await,
-    }
+    let next = state
+        .app
+        .site_check_in(&page.user.actor, id)
+        .await
+        .map(|_| format!("{}?saved=checked_in", back_href(&f.back)));
+    form_page(&page, next, |flash| {
+        back_page(&state, &page, &f.back, flash)
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct TemperatureInput {
-    csrf: String,
     back: String,
     temperature: String,
 }
@@ -532,38 +506,38 @@ async fn temperature_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<TemperatureInput>,
+    CsrfForm(f): CsrfForm<TemperatureInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state
+    let next = state
         .app
         .record_site_temperature(&page.user.actor, id, &f.temperature)
         .await
-    {
-        Ok(fever) => see(&format!(
-            "{}?saved={}",
-            back_href(&f.back),
-            if fever { "fever" } else { "temperature" }
-        )),
-        Err(e) => {
-            let site = f
-                .back
-                .strip_prefix("site:")
-                .and_then(|i| i.parse::<i64>().ok());
-            match site {
-                Some(site) => {
-                    let typed = TempInput {
-                        measure_id: id.to_string(),
-                        temperature: f.temperature.clone(),
-                        ..Default::default()
-                    };
-                    mistake(&page, e, |flash| {
-                        site_page_with(&state, &page, site, typed, flash)
-                    })
-                    .await
-                }
-                None => mistake(&page, e, |flash| back_page(&state, &page, &f.back, flash)).await,
-            }
+        .map(|fever| {
+            let saved = if fever { "fever" } else { "temperature" };
+            format!("{}?saved={saved}", back_href(&f.back))
+        });
+    // From a site's page the temperature comes back into its row; elsewhere the page is shown again.
+    let site = f
+        .back
+        .strip_prefix("site:")
+        .and_then(|i| i.parse::<i64>().ok());
+    match site {
+        Some(site) => {
+            let typed = TempInput {
+                measure_id: id.to_string(),
+                temperature: f.temperature.clone(),
+                ..Default::default()
+            };
+            form_page(&page, next, |flash| {
+                site_page_with(&state, &page, site, typed, flash)
+            })
+            .await
+        }
+        None => {
+            form_page(&page, next, |flash| {
+                back_page(&state, &page, &f.back, flash)
+            })
+            .await
         }
     }
 }
@@ -572,21 +546,27 @@ async fn release_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfOnly>,
+    CsrfForm(f): CsrfForm<BackInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state.app.release_measure(&page.user.actor, id).await {
-        Ok(status) => see(&format!(
-            "{}?saved={}",
-            back_href(&f.back),
-            if status.code() == "at_home" {
-                "at_home"
-            } else {
-                "released"
-            }
-        )),
-        Err(e) => mistake(&page, e, |flash| back_page(&state, &page, &f.back, flash)).await,
-    }
+    let next = state
+        .app
+        .release_measure(&page.user.actor, id)
+        .await
+        .map(|status| {
+            format!(
+                "{}?saved={}",
+                back_href(&f.back),
+                if status.code() == "at_home" {
+                    "at_home"
+                } else {
+                    "released"
+                }
+            )
+        });
+    form_page(&page, next, |flash| {
+        back_page(&state, &page, &f.back, flash)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -595,7 +575,6 @@ async fn release_submit(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct MeasureInput {
-    csrf: String,
     id_number: String,
     category: String,
     day1: String,
@@ -670,28 +649,23 @@ async fn measures_page(
 async fn open_measure_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<MeasureInput>,
+    CsrfForm(f): CsrfForm<MeasureInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let form = MeasureForm {
         id_number: f.id_number.clone(),
         category: f.category.clone(),
         day1: f.day1.clone(),
         note: f.note.clone(),
     };
-    match state
+    let next = state
         .app
         .open_measure_by_hand(&page.user.actor, &form)
         .await
-    {
-        Ok(id) => see(&format!("/isolation/measures/{id}?saved=measure")),
-        Err(e) => {
-            mistake(&page, e, |flash| {
-                measures_page_with(&state, &page, "", f, flash)
-            })
-            .await
-        }
-    }
+        .map(|id| format!("/isolation/measures/{id}?saved=measure"));
+    form_page(&page, next, |flash| {
+        measures_page_with(&state, &page, "", f, flash)
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -709,7 +683,6 @@ struct MeasurePage {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct CarerInput {
-    csrf: String,
     name: String,
     age: String,
     underlying_disease: String,
@@ -762,9 +735,8 @@ async fn carer_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<CarerInput>,
+    CsrfForm(f): CsrfForm<CarerInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let form = fangkong_app::isolation::CarerForm {
         name: f.name.clone(),
         age: f.age.clone(),
@@ -773,21 +745,20 @@ async fn carer_submit(
         seriously_ill: !f.seriously_ill.is_empty(),
         dependent: !f.dependent.is_empty(),
     };
-    match state.app.assign_carer(&page.user.actor, id, &form).await {
-        Ok(()) => see(&format!("/isolation/measures/{id}?saved=carer")),
-        Err(e) => {
-            mistake(&page, e, |flash| {
-                measure_page_with(&state, &page, id, f, flash)
-            })
-            .await
-        }
-    }
+    let next = state
+        .app
+        .assign_carer(&page.user.actor, id, &form)
+        .await
+        .map(|_| format!("/isolation/measures/{id}?saved=carer"));
+    form_page(&page, next, |flash| {
+        measure_page_with(&state, &page, id, f, flash)
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct RevealInput {
-    csrf: String,
     reason: String,
 }
 
@@ -797,14 +768,13 @@ async fn reveal_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<RevealInput>,
+    CsrfForm(f): CsrfForm<RevealInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let actor = &page.user.actor;
     let revealed = match state.app.reveal_measure_person(actor, id, &f.reason).await {
         Ok(revealed) => revealed,
         Err(e) => {
-            return mistake(&page, e, |flash| {
+            return form_page(&page, Err(e), |flash| {
                 measure_page_with(&state, &page, id, CarerInput::default(), flash)
             })
             .await;
@@ -829,24 +799,24 @@ async fn test_result_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfOnly>,
+    CsrfForm(f): CsrfForm<BackInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state
+    let next = state
         .app
         .record_test_result(&page.user.actor, id, &f.result)
         .await
-    {
-        Ok(effect) => {
+        .map(|effect| {
             let saved = match effect {
                 fangkong_app::isolation::ResultEffect::Positive => "positive",
                 fangkong_app::isolation::ResultEffect::Released => "released",
                 fangkong_app::isolation::ResultEffect::Recorded => "result",
             };
-            see(&format!("{}?saved={saved}", back_href(&f.back)))
-        }
-        Err(e) => mistake(&page, e, |flash| back_page(&state, &page, &f.back, flash)).await,
-    }
+            format!("{}?saved={saved}", back_href(&f.back))
+        });
+    form_page(&page, next, |flash| {
+        back_page(&state, &page, &f.back, flash)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -855,7 +825,6 @@ async fn test_result_submit(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct AllocateInput {
-    csrf: String,
     measure_id: String,
     site_id: String,
     room_number: String,
@@ -914,49 +883,43 @@ async fn allocate_page(
 async fn allocate_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<AllocateInput>,
+    CsrfForm(f): CsrfForm<AllocateInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state.app.confirm_allocation(&page.user.actor, 10_000).await {
-        Ok(_) => see("/isolation/allocate?saved=allocated"),
-        Err(e) => {
-            mistake(&page, e, |flash| {
-                allocate_page_with(&state, &page, f, flash)
-            })
-            .await
-        }
-    }
+    let next = state
+        .app
+        .confirm_allocation(&page.user.actor, 10_000)
+        .await
+        .map(|_| "/isolation/allocate?saved=allocated".to_string());
+    form_page(&page, next, |flash| {
+        allocate_page_with(&state, &page, f, flash)
+    })
+    .await
 }
 
 async fn assign_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<AllocateInput>,
+    CsrfForm(f): CsrfForm<AllocateInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let (Ok(measure), Ok(site)) = (
         f.measure_id.trim().parse::<i64>(),
         f.site_id.trim().parse::<i64>(),
     ) else {
         let e = AppError::Invalid("请选择待安置人员和隔离点".into());
-        return mistake(&page, e, |flash| {
+        return form_page(&page, Err(e), |flash| {
             allocate_page_with(&state, &page, f, flash)
         })
         .await;
     };
-    match state
+    let next = state
         .app
         .assign_room(&page.user.actor, measure, site, &f.room_number)
         .await
-    {
-        Ok(()) => see("/isolation/allocate?saved=assigned"),
-        Err(e) => {
-            mistake(&page, e, |flash| {
-                allocate_page_with(&state, &page, f, flash)
-            })
-            .await
-        }
-    }
+        .map(|_| "/isolation/allocate?saved=assigned".to_string());
+    form_page(&page, next, |flash| {
+        allocate_page_with(&state, &page, f, flash)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -965,7 +928,6 @@ async fn assign_submit(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct HospitalInput {
-    csrf: String,
     name: String,
     kind: String,
     region_code: String,
@@ -1024,46 +986,40 @@ async fn hospitals_page(
 async fn hospital_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<HospitalInput>,
+    CsrfForm(f): CsrfForm<HospitalInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let form = HospitalForm {
         name: f.name.clone(),
         kind: f.kind.clone(),
         region_code: f.region_code.clone(),
         beds: f.beds.clone(),
     };
-    match state
+    let next = state
         .app
         .add_treatment_hospital(&page.user.actor, &form)
         .await
-    {
-        Ok(_) => see("/isolation/hospitals?saved=hospital"),
-        Err(e) => {
-            mistake(&page, e, |flash| {
-                hospitals_page_with(&state, &page, f, flash)
-            })
-            .await
-        }
-    }
+        .map(|_| "/isolation/hospitals?saved=hospital".to_string());
+    form_page(&page, next, |flash| {
+        hospitals_page_with(&state, &page, f, flash)
+    })
+    .await
 }
 
 async fn discharge_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfOnly>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state.app.discharge_admission(&page.user.actor, id).await {
-        Ok(()) => see("/isolation/hospitals?saved=discharged"),
-        Err(e) => {
-            mistake(&page, e, |flash| {
-                hospitals_page_with(&state, &page, HospitalInput::default(), flash)
-            })
-            .await
-        }
-    }
+    let next = state
+        .app
+        .discharge_admission(&page.user.actor, id)
+        .await
+        .map(|_| "/isolation/hospitals?saved=discharged".to_string());
+    form_page(&page, next, |flash| {
+        hospitals_page_with(&state, &page, HospitalInput::default(), flash)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1072,7 +1028,6 @@ async fn discharge_submit(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct VehicleInput {
-    csrf: String,
     plate: String,
     kind: String,
     capacity: String,
@@ -1142,31 +1097,30 @@ async fn transfers_page(
 async fn vehicle_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(v): Form<VehicleInput>,
+    CsrfForm(v): CsrfForm<VehicleInput>,
 ) -> PageResult {
-    page.user.check_csrf(&v.csrf).map_err(|e| page.error(e))?;
     let form = VehicleForm {
         plate: v.plate.clone(),
         kind: v.kind.clone(),
         capacity: v.capacity.clone(),
         region_code: v.region_code.clone(),
     };
-    match state.app.add_vehicle(&page.user.actor, &form).await {
-        Ok(_) => see("/transfers?saved=vehicle"),
-        Err(e) => {
-            mistake(&page, e, |flash| {
-                transfers_page_with(&state, &page, v, Vec::new(), flash)
-            })
-            .await
-        }
-    }
+    let next = state
+        .app
+        .add_vehicle(&page.user.actor, &form)
+        .await
+        .map(|_| "/transfers?saved=vehicle".to_string());
+    form_page(&page, next, |flash| {
+        transfers_page_with(&state, &page, v, Vec::new(), flash)
+    })
+    .await
 }
 
 /// The transfer form: `vehicle_id`, `hospital_id`, and one `measure_id` per person ticked.
 async fn transfer_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(fields): Form<Vec<(String, String)>>,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
 ) -> PageResult {
     let field = |name: &str| {
         fields
@@ -1175,9 +1129,6 @@ async fn transfer_submit(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    page.user
-        .check_csrf(&field("csrf"))
-        .map_err(|e| page.error(e))?;
     let picked: Vec<i64> = fields
         .iter()
         .filter(|(k, _)| k == "measure_id")
@@ -1193,55 +1144,45 @@ async fn transfer_submit(
     } else {
         state.app.create_transfer(&page.user.actor, &form).await
     };
-    match result {
-        Ok(_) => see("/transfers?saved=transfer"),
-        Err(e) => {
-            mistake(&page, e, |flash| {
-                transfers_page_with(&state, &page, VehicleInput::default(), picked, flash)
-            })
-            .await
-        }
-    }
+    let next = result.map(|_| "/transfers?saved=transfer".to_string());
+    form_page(&page, next, |flash| {
+        transfers_page_with(&state, &page, VehicleInput::default(), picked, flash)
+    })
+    .await
 }
 
 async fn disinfect_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfOnly>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state.app.disinfect_vehicle(&page.user.actor, id).await {
-        Ok(()) => see("/transfers?saved=disinfected"),
-        Err(e) => {
-            mistake(&page, e, |flash| {
-                transfers_page_with(&state, &page, VehicleInput::default(), Vec::new(), flash)
-            })
-            .await
-        }
-    }
+    let next = state
+        .app
+        .disinfect_vehicle(&page.user.actor, id)
+        .await
+        .map(|_| "/transfers?saved=disinfected".to_string());
+    form_page(&page, next, |flash| {
+        transfers_page_with(&state, &page, VehicleInput::default(), Vec::new(), flash)
+    })
+    .await
 }
 
 async fn transfer_status_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfOnly>,
+    CsrfForm(f): CsrfForm<BackInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state
+    let next = state
         .app
         .advance_transfer(&page.user.actor, id, &f.to)
         .await
-    {
-        Ok(()) => see("/transfers?saved=status"),
-        Err(e) => {
-            mistake(&page, e, |flash| {
-                transfers_page_with(&state, &page, VehicleInput::default(), Vec::new(), flash)
-            })
-            .await
-        }
-    }
+        .map(|_| "/transfers?saved=status".to_string());
+    form_page(&page, next, |flash| {
+        transfers_page_with(&state, &page, VehicleInput::default(), Vec::new(), flash)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1250,7 +1191,6 @@ async fn transfer_status_submit(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct CheckInInput {
-    csrf: String,
     measure_id: String,
     temperature: String,
     symptoms: String,
@@ -1304,29 +1244,24 @@ async fn home_check_in_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<CheckInInput>,
+    CsrfForm(f): CsrfForm<CheckInInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state
+    let next = state
         .app
         .home_check_in(&page.user.actor, id, &f.temperature, &f.symptoms)
         .await
-    {
-        Ok(fever) => see(&format!(
-            "/home-monitoring?saved={}",
-            if fever { "fever" } else { "check_in" }
-        )),
-        Err(e) => {
-            let typed = CheckInInput {
-                measure_id: id.to_string(),
-                ..f
-            };
-            mistake(&page, e, |flash| {
-                home_page_with(&state, &page, typed, flash)
-            })
-            .await
-        }
-    }
+        .map(|fever| {
+            let saved = if fever { "fever" } else { "check_in" };
+            format!("/home-monitoring?saved={saved}")
+        });
+    let typed = CheckInInput {
+        measure_id: id.to_string(),
+        ..f
+    };
+    form_page(&page, next, |flash| {
+        home_page_with(&state, &page, typed, flash)
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -1370,20 +1305,19 @@ async fn my_page(
 async fn my_check_in_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<CheckInInput>,
+    CsrfForm(f): CsrfForm<CheckInInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state
+    let next = state
         .app
         .my_home_check_in(&page.user.actor, &f.temperature, &f.symptoms)
         .await
-    {
-        Ok(fever) => see(&format!(
-            "/me/isolation?saved={}",
-            if fever { "fever" } else { "check_in" }
-        )),
-        Err(e) => mistake(&page, e, |flash| my_page_with(&state, &page, f, flash)).await,
-    }
+        .map(|fever| {
+            format!(
+                "/me/isolation?saved={}",
+                if fever { "fever" } else { "check_in" }
+            )
+        });
+    form_page(&page, next, |flash| my_page_with(&state, &page, f, flash)).await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,9 +6,9 @@
 
 use askama::Template;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use fangkong_app::AppError;
 use fangkong_app::leads::{
     LeadDetail, LeadFilter, LeadForm, LeadImportReport, LeadImportRun as LeadImportRecord,
@@ -24,13 +24,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::api::ApiError;
-use crate::mass_testing::{encode, error_flash, id_types, is_form_mistake};
+use crate::forms::{CsrfForm, form_page, ok_flash};
+use crate::mass_testing::{encode, id_types};
 use crate::pages::options;
 use crate::pages::{
     Flash, Layout, PageResult, PageUser, beijing_time, download, read_upload, render,
 };
 use crate::session::ApiUser;
-use crate::status_of;
 
 const FORM_BODY_LIMIT: usize = 64 * 1024;
 
@@ -215,8 +215,6 @@ async fn leads_page(
 #[derive(Deserialize, Serialize, Default, Clone)]
 #[serde(default)]
 pub struct LeadInput {
-    #[serde(skip_serializing)]
-    csrf: String,
     pub channel: String,
     pub category: String,
     pub name: String,
@@ -320,17 +318,17 @@ async fn new_lead_page(page: PageUser, Query(q): Query<ChannelQuery>) -> PageRes
 async fn new_lead_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<LeadInput>,
+    CsrfForm(f): CsrfForm<LeadInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state.app.create_lead(&page.user.actor, &f.to_form()).await {
-        Ok(id) => Ok(Redirect::to(&format!("/leads/{id}?saved=created")).into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            Ok((status, new_lead_render(&page, f, Some(error_flash(&e)))).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+    let next = state
+        .app
+        .create_lead(&page.user.actor, &f.to_form())
+        .await
+        .map(|id| format!("/leads/{id}?saved=created"));
+    form_page(&page, next, |flash| async {
+        Ok(new_lead_render(&page, f, flash))
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -339,8 +337,6 @@ async fn new_lead_submit(
 #[derive(Deserialize, Serialize, Default, Clone)]
 #[serde(default)]
 pub struct OutcomeInput {
-    #[serde(skip_serializing)]
-    csrf: String,
     pub kind: String,
     pub measure: String,
     pub region_code: String,
@@ -447,10 +443,17 @@ fn saved_flash(saved: &str) -> Option<Flash> {
         "assigned" => "线索已分派",
         _ => "已保存",
     };
-    Some(Flash {
-        kind: "ok",
-        text: text.into(),
-    })
+    ok_flash(text)
+}
+
+impl OutcomeInput {
+    /// The outcome form before anything is typed: 已落实管控 chosen.
+    fn fresh() -> OutcomeInput {
+        OutcomeInput {
+            kind: OutcomeKind::Controlled.code().into(),
+            ..OutcomeInput::default()
+        }
+    }
 }
 
 async fn lead_page(
@@ -459,52 +462,52 @@ async fn lead_page(
     Path(id): Path<i64>,
     Query(q): Query<SavedQuery>,
 ) -> PageResult {
+    lead_page_with(
+        &state,
+        &page,
+        id,
+        OutcomeInput::fresh(),
+        saved_flash(&q.saved),
+    )
+    .await
+}
+
+/// The lead's page with the outcome form as given and a message.
+async fn lead_page_with(
+    state: &AppState,
+    page: &PageUser,
+    id: i64,
+    f: OutcomeInput,
+    flash: Option<Flash>,
+) -> PageResult {
     let d = state
         .app
         .lead_detail(&page.user.actor, id)
         .await
         .map_err(|e| page.error(e))?;
-    let f = OutcomeInput {
-        kind: OutcomeKind::Controlled.code().into(),
-        ..OutcomeInput::default()
-    };
-    Ok(lead_render(&page, d, f, saved_flash(&q.saved), false))
+    Ok(lead_render(page, d, f, flash, false))
 }
 
 async fn outcome_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<OutcomeInput>,
+    CsrfForm(f): CsrfForm<OutcomeInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state
+    let next = state
         .app
         .record_lead_outcome(&page.user.actor, id, &f.to_form())
         .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("/leads/{id}?saved=outcome")).into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let d = state
-                .app
-                .lead_detail(&page.user.actor, id)
-                .await
-                .map_err(|e| page.error(e))?;
-            let status = status_of(&e);
-            Ok((
-                status,
-                lead_render(&page, d, f, Some(error_flash(&e)), false),
-            )
-                .into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+        .map(|_| format!("/leads/{id}?saved=outcome"));
+    form_page(&page, next, |flash| {
+        lead_page_with(&state, &page, id, f, flash)
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct AssignInput {
-    csrf: String,
     region_code: String,
 }
 
@@ -512,40 +515,22 @@ async fn assign_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<AssignInput>,
+    CsrfForm(f): CsrfForm<AssignInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state
+    let next = state
         .app
         .assign_lead(&page.user.actor, id, &f.region_code)
         .await
-    {
-        Ok(()) => Ok(Redirect::to(&format!("/leads/{id}?saved=assigned")).into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let d = state
-                .app
-                .lead_detail(&page.user.actor, id)
-                .await
-                .map_err(|e| page.error(e))?;
-            let status = status_of(&e);
-            let f = OutcomeInput {
-                kind: OutcomeKind::Controlled.code().into(),
-                ..OutcomeInput::default()
-            };
-            Ok((
-                status,
-                lead_render(&page, d, f, Some(error_flash(&e)), false),
-            )
-                .into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+        .map(|()| format!("/leads/{id}?saved=assigned"));
+    form_page(&page, next, |flash| {
+        lead_page_with(&state, &page, id, OutcomeInput::fresh(), flash)
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct RevealInput {
-    csrf: String,
     reason: String,
 }
 
@@ -553,9 +538,8 @@ async fn reveal_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<RevealInput>,
+    CsrfForm(f): CsrfForm<RevealInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let d = state
         .app
         .reveal_lead(&page.user.actor, id, &f.reason)
@@ -565,11 +549,7 @@ async fn reveal_submit(
         kind: "info",
         text: "已显示完整信息，本次查看已记入审计日志".into(),
     });
-    let f = OutcomeInput {
-        kind: OutcomeKind::Controlled.code().into(),
-        ..OutcomeInput::default()
-    };
-    Ok(lead_render(&page, d, f, flash, true))
+    Ok(lead_render(&page, d, OutcomeInput::fresh(), flash, true))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -647,25 +627,20 @@ async fn import_submit(
         .map_err(|e| page.error(e))?;
     let Some((name, temp)) = upload.filter(|(name, _)| !name.is_empty()) else {
         let e = AppError::Invalid("请选择要导入的推送文件（.csv 或 .xlsx）".into());
-        let status = status_of(&e);
-        let body = import_page_with(&state, &page, None, Some(error_flash(&e))).await?;
-        return Ok((status, body).into_response());
+        return form_page(&page, Err(e), |flash| {
+            import_page_with(&state, &page, None, flash)
+        })
+        .await;
     };
-    match state
+    let next = state
         .app
         .import_leads(&page.user.actor, temp.path(), &name)
         .await
-    {
-        Ok(report) => {
-            Ok(Redirect::to(&format!("/leads/import?report={}", report.import_id)).into_response())
-        }
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let body = import_page_with(&state, &page, None, Some(error_flash(&e))).await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+        .map(|report| format!("/leads/import?report={}", report.import_id));
+    form_page(&page, next, |flash| {
+        import_page_with(&state, &page, None, flash)
+    })
+    .await
 }
 
 async fn problems_download(
@@ -703,7 +678,6 @@ async fn template_download(page: PageUser) -> PageResult {
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 struct SelfReportInput {
-    csrf: String,
     name: String,
     id_type: String,
     id_number: String,
@@ -801,18 +775,17 @@ async fn self_report_page(
 async fn self_report_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<SelfReportInput>,
+    CsrfForm(f): CsrfForm<SelfReportInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state.app.self_report(&page.user.actor, &f.to_form()).await {
-        Ok(_) => Ok(Redirect::to("/me/self-report?saved=1").into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let body = self_report_render(&state, &page, f, Some(error_flash(&e))).await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+    let next = state
+        .app
+        .self_report(&page.user.actor, &f.to_form())
+        .await
+        .map(|_| "/me/self-report?saved=1".to_string());
+    form_page(&page, next, |flash| {
+        self_report_render(&state, &page, f, flash)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,12 +1,14 @@
 //! The only crate that knows HTTP and HTML.
 //!
 //! Handlers read like a recipe: extract → parse the form into a command → one `app` call → render or
-//! redirect (303 after POST). Pages are server-rendered (askama) in Chinese; every asset is served by
-//! the binary (no CDN, no web fonts). The JSON API mirrors the pages; its OpenAPI document is served
-//! at `/api/openapi.json`.
+//! redirect (303 after POST); a page form comes in through `forms::CsrfForm` (its token checked
+//! before the handler runs) and is answered by `forms::form_page`. Pages are server-rendered
+//! (askama) in Chinese; every asset is served by the binary (no CDN, no web fonts). The JSON API
+//! mirrors the pages; its OpenAPI document is served at `/api/openapi.json`.
 
 mod api;
 mod edge;
+mod forms;
 mod health_code;
 mod investigation;
 mod isolation;

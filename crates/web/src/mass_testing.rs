@@ -15,7 +15,7 @@ use axum::handler::Handler;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use chrono::TimeZone;
 use fangkong_app::lab_results::{ResultInput, ResultUploadReport};
 use fangkong_app::mass_testing::{
@@ -35,11 +35,12 @@ use fangkong_domain::role::{Permission, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::api::ApiError;
+use crate::forms::{CsrfForm, NoFields, error_flash, form_page, is_form_mistake, ok_flash};
 use crate::pages::{
     Flash, PageResult, PageUser, beijing_time, download, filters, read_upload, render,
 };
 use crate::session::ApiUser;
-use crate::{AppState, log_if_internal, status_of};
+use crate::{AppState, status_of};
 
 /// A sampling batch of 5,000 scans is about 1–2 MB of JSON; 8 MB leaves room and stops abuse.
 const SCANS_BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -252,29 +253,6 @@ fn result_class(label: &str) -> &'static str {
     }
 }
 
-/// Form mistakes come back to the form with the typed values; anything else is an error page.
-pub(crate) fn is_form_mistake(error: &AppError) -> bool {
-    matches!(
-        error,
-        AppError::Invalid(_)
-            | AppError::Conflict(_)
-            | AppError::NotFound(_)
-            | AppError::OutsideJurisdiction
-    )
-}
-
-pub(crate) fn error_flash(error: &AppError) -> Flash {
-    log_if_internal(error);
-    Flash {
-        kind: "error",
-        text: error.to_string(),
-    }
-}
-
-fn ok_flash(text: String) -> Option<Flash> {
-    Some(Flash { kind: "ok", text })
-}
-
 /// Percent-encodes a query value (region codes are digits; names may be Chinese).
 pub(crate) fn encode(value: &str) -> String {
     value
@@ -428,7 +406,6 @@ fn round_status(r: &RoundView, now: i64) -> (&'static str, &'static str) {
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct RoundInput {
-    csrf: String,
     pub name: String,
     pub kind: String,
     pub region_code: String,
@@ -525,19 +502,17 @@ async fn rounds_page(State(state): State<AppState>, page: PageUser) -> PageResul
 async fn open_round_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<RoundInput>,
+    CsrfForm(f): CsrfForm<RoundInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
-    match state.app.open_round(&page.user.actor, &f.to_form()).await {
-        Ok(id) => Ok(Redirect::to(&format!("/testing/rounds/{id}?opened=1")).into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let flash = Some(error_flash(&e));
-            let body = rounds_page_with(&state, &page, f, flash).await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+    let next = state
+        .app
+        .open_round(&page.user.actor, &f.to_form())
+        .await
+        .map(|id| format!("/testing/rounds/{id}?opened=1"));
+    form_page(&page, next, |flash| {
+        rounds_page_with(&state, &page, f, flash)
+    })
+    .await
 }
 
 pub struct ChildRow {
@@ -691,9 +666,9 @@ async fn round_page(
         .collect();
     let mut layout = page.layout("mass_testing");
     layout.flash = if q.opened.is_some() {
-        ok_flash("已开启本轮检测并下发试管条码".into())
+        ok_flash("已开启本轮检测并下发试管条码")
     } else if q.closed.is_some() {
-        ok_flash("本轮检测已结束".into())
+        ok_flash("本轮检测已结束")
     } else {
         q.issued
             .map(|range| format!("已追加下发试管条码：{range}"))
@@ -731,19 +706,12 @@ async fn round_page(
     }))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct CsrfOnly {
-    csrf: String,
-}
-
 async fn close_round_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfOnly>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     state
         .app
         .close_round(&page.user.actor, id)
@@ -755,7 +723,6 @@ async fn close_round_submit(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct TubesInput {
-    csrf: String,
     count: String,
 }
 
@@ -763,9 +730,8 @@ async fn issue_tubes_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<TubesInput>,
+    CsrfForm(f): CsrfForm<TubesInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let count = f.count.trim().parse::<i64>().map_err(|_| {
         page.error(AppError::Invalid(format!(
             "下发试管数应为整数，而不是“{}”",
@@ -838,7 +804,6 @@ pub struct PlanRow {
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct SiteInput {
-    csrf: String,
     pub region_code: String,
     pub name: String,
     pub address: String,
@@ -940,9 +905,8 @@ async fn create_site_submit(
     page: PageUser,
     Path(id): Path<i64>,
     Query(q): Query<PlanQuery>,
-    Form(f): Form<SiteInput>,
+    CsrfForm(f): CsrfForm<SiteInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let form = SiteForm {
         region_code: f.region_code.clone(),
         name: f.name.clone(),
@@ -951,20 +915,20 @@ async fn create_site_submit(
         staff: f.staff.clone(),
         swabs_per_table_hour: f.swabs_per_table_hour.clone(),
     };
-    match state.app.create_site(&page.user.actor, id, &form).await {
-        Ok(site) => Ok(Redirect::to(&format!(
-            "/testing/rounds/{id}/plan?region={}&site={site}",
-            encode(&q.region)
-        ))
-        .into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let flash = Some(error_flash(&e));
-            let body = plan_page_with(&state, &page, id, q, f, flash).await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+    let next = state
+        .app
+        .create_site(&page.user.actor, id, &form)
+        .await
+        .map(|site| {
+            format!(
+                "/testing/rounds/{id}/plan?region={}&site={site}",
+                encode(&q.region)
+            )
+        });
+    form_page(&page, next, |flash| {
+        plan_page_with(&state, &page, id, q, f, flash)
+    })
+    .await
 }
 
 pub struct TubeRow {
@@ -990,7 +954,6 @@ struct SitePage {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct BoxInput {
-    csrf: String,
     box_code: String,
     tubes: String,
 }
@@ -1046,9 +1009,8 @@ async fn pack_box_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<BoxInput>,
+    CsrfForm(f): CsrfForm<BoxInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let tubes = tube_lines(&f.tubes);
     match state
         .app
@@ -1080,13 +1042,12 @@ async fn pack_box_submit(
             };
             site_page_with(&state, &page, id, input, problems, Some(flash)).await
         }
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let flash = Some(error_flash(&e));
-            let body = site_page_with(&state, &page, id, f, Vec::new(), flash).await?;
-            Ok((status, body).into_response())
+        Err(e) => {
+            form_page(&page, Err(e), |flash| {
+                site_page_with(&state, &page, id, f, Vec::new(), flash)
+            })
+            .await
         }
-        Err(e) => Err(page.error(e)),
     }
 }
 
@@ -1191,7 +1152,6 @@ struct GridPage {
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 struct ExemptionInput {
-    csrf: String,
     resident_id: String,
     kind: String,
     note: String,
@@ -1272,31 +1232,22 @@ async fn exemption_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path((id, grid)): Path<(i64, String)>,
-    Form(f): Form<ExemptionInput>,
+    CsrfForm(f): CsrfForm<ExemptionInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let resident_id = f
         .resident_id
         .trim()
         .parse::<i64>()
         .map_err(|_| page.error(AppError::Invalid("请从未采样名单中选择居民".into())))?;
-    match state
+    let next = state
         .app
         .set_exemption(&page.user.actor, id, resident_id, &f.kind, &f.note)
         .await
-    {
-        Ok(()) => Ok(Redirect::to(&format!(
-            "/testing/rounds/{id}/grids/{grid}?saved=1#exempted"
-        ))
-        .into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let flash = Some(error_flash(&e));
-            let body = grid_page_with(&state, &page, id, &grid, Some(f), flash).await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+        .map(|_| format!("/testing/rounds/{id}/grids/{grid}?saved=1#exempted"));
+    form_page(&page, next, |flash| {
+        grid_page_with(&state, &page, id, &grid, Some(f), flash)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1587,7 +1538,6 @@ async fn boxes_page(page: PageUser, Query(q): Query<BoxesQuery>) -> PageResult {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct BoxScanInput {
-    csrf: String,
     code: String,
     mode: String,
 }
@@ -1595,9 +1545,8 @@ struct BoxScanInput {
 async fn boxes_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<BoxScanInput>,
+    CsrfForm(f): CsrfForm<BoxScanInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let receive = f.mode == "receive";
     let role = page.user.actor.role;
     let mut layout = page.layout("testing_boxes");
@@ -1747,7 +1696,6 @@ pub struct AntigenRow {
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 struct AntigenInput {
-    csrf: String,
     resident_id: String,
     result: String,
     tested_at: String,
@@ -1828,32 +1776,22 @@ async fn antigen_page(
 async fn antigen_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(f): Form<AntigenInput>,
+    CsrfForm(f): CsrfForm<AntigenInput>,
 ) -> PageResult {
-    page.user.check_csrf(&f.csrf).map_err(|e| page.error(e))?;
     let form = AntigenForm {
         resident_id: f.resident_id.clone(),
         result: f.result.clone(),
         tested_at: f.tested_at.clone(),
     };
-    match state
+    let next = state
         .app
         .report_antigen(&page.user.actor, &form, None)
         .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!(
-            "/testing/antigen?saved=1&region={}",
-            encode(&f.region)
-        ))
-        .into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let status = status_of(&e);
-            let flash = Some(error_flash(&e));
-            let body = antigen_page_with(&state, &page, f, flash).await?;
-            Ok((status, body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+        .map(|_| format!("/testing/antigen?saved=1&region={}", encode(&f.region)));
+    form_page(&page, next, |flash| {
+        antigen_page_with(&state, &page, f, flash)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2008,24 +1946,21 @@ async fn my_antigen_submit(
         .photo
         .as_ref()
         .map(|(bytes, kind)| (bytes.as_slice(), kind.as_str()));
-    match state
+    let next = state
         .app
         .report_antigen(&page.user.actor, &upload.form, photo)
         .await
-    {
-        Ok(_) => Ok(Redirect::to("/me/antigen?saved=1").into_response()),
-        Err(e) if is_form_mistake(&e) => {
-            let mut layout = page.layout("my_antigen");
-            layout.flash = Some(error_flash(&e));
-            let body = render(&MyAntigenPage {
-                layout,
-                result: upload.form.result,
-                tested_at: upload.form.tested_at,
-            });
-            Ok((status_of(&e), body).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+        .map(|_| "/me/antigen?saved=1".to_string());
+    form_page(&page, next, |flash| async {
+        let mut layout = page.layout("my_antigen");
+        layout.flash = flash;
+        Ok(render(&MyAntigenPage {
+            layout,
+            result: upload.form.result,
+            tested_at: upload.form.tested_at,
+        }))
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------

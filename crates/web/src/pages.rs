@@ -20,6 +20,7 @@ use fangkong_domain::region::RegionLevel;
 use fangkong_domain::role::{CAPABILITIES, Permission, Role};
 use serde::Deserialize;
 
+use crate::forms::{CsrfForm, NoFields, form_page_when, is_typed_mistake};
 use crate::session::{ClientAddr, LoggedIn, SESSION_COOKIE, resolve};
 pub(crate) use crate::upload::read_upload;
 use crate::{AppState, log_if_internal, status_of};
@@ -166,6 +167,10 @@ impl WorkNav {
 }
 
 /// A logged-in user on a page; not logged in → redirect to the login page with the reason.
+///
+/// Resolved once per request: the first extraction keeps a copy in the request's extensions, so a
+/// handler's `PageUser` and its [`crate::forms::CsrfForm`] share one session lookup.
+#[derive(Clone)]
 pub struct PageUser {
     pub user: LoggedIn,
     pub jurisdiction_name: String,
@@ -178,6 +183,9 @@ impl FromRequestParts<AppState> for PageUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(page) = parts.extensions.get::<PageUser>() {
+            return Ok(page.clone());
+        }
         match resolve(parts, state).await {
             Ok(user) => {
                 let jurisdiction_name = state
@@ -185,10 +193,12 @@ impl FromRequestParts<AppState> for PageUser {
                     .region_name(&user.actor.jurisdiction)
                     .await
                     .unwrap_or_else(|_| user.actor.jurisdiction.as_str().to_string());
-                Ok(PageUser {
+                let page = PageUser {
                     user,
                     jurisdiction_name,
-                })
+                };
+                parts.extensions.insert(page.clone());
+                Ok(page)
             }
             Err(e) => {
                 let reason = if matches!(e, AppError::SessionExpired) {
@@ -412,20 +422,11 @@ async fn login_submit(
     }
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 async fn logout(
     State(state): State<AppState>,
     page: PageUser,
-    Form(form): Form<CsrfForm>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> PageResult {
-    page.user
-        .check_csrf(&form.csrf)
-        .map_err(|e| page.error(e))?;
     state
         .app
         .logout(&page.user.token, &page.user.actor)
@@ -666,8 +667,6 @@ async fn resident_page(
 #[derive(Deserialize)]
 struct RevealForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     reason: String,
 }
 
@@ -675,11 +674,8 @@ async fn resident_reveal(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(form): Form<RevealForm>,
+    CsrfForm(form): CsrfForm<RevealForm>,
 ) -> PageResult {
-    page.user
-        .check_csrf(&form.csrf)
-        .map_err(|e| page.error(e))?;
     let r = state
         .app
         .reveal_resident(&page.user.actor, id, &form.reason)
@@ -712,8 +708,6 @@ struct HouseholdPage {
 /// a problem, so nothing typed is lost).
 #[derive(Deserialize, Default)]
 struct ResidentForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -791,11 +785,8 @@ async fn resident_new_page(
 async fn resident_new_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(form): Form<ResidentForm>,
+    CsrfForm(form): CsrfForm<ResidentForm>,
 ) -> PageResult {
-    page.user
-        .check_csrf(&form.csrf)
-        .map_err(|e| page.error(e))?;
     let raw = fangkong_domain::resident_row::RawResidentRow {
         name: form.name.clone(),
         id_type: form.id_type.clone(),
@@ -809,19 +800,16 @@ async fn resident_new_submit(
         grid_code: form.grid_code.clone(),
         key_groups: form.key_groups.clone(),
     };
-    match state.app.save_resident(&page.user.actor, &raw).await {
-        Ok((id, _)) => Ok(Redirect::to(&format!("/residents/{id}")).into_response()),
-        // A mistake in the form comes back with everything typed and the reason on top.
-        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::OutsideJurisdiction)) => {
-            let status = status_of(&e);
-            let flash = Flash {
-                kind: "error",
-                text: e.to_string(),
-            };
-            Ok((status, resident_new_page_with(&page, form, Some(flash))).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+    let next = state
+        .app
+        .save_resident(&page.user.actor, &raw)
+        .await
+        .map(|(id, _)| format!("/residents/{id}"));
+    // A mistake in the form comes back with everything typed and the reason on top.
+    form_page_when(is_typed_mistake, &page, next, |flash| async {
+        Ok(resident_new_page_with(&page, form, flash))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -864,8 +852,6 @@ async fn household_page(
 #[derive(Deserialize)]
 struct VisitForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     present_count: String,
     #[serde(default)]
     away_count: String,
@@ -885,11 +871,8 @@ async fn household_visit(
     State(state): State<AppState>,
     page: PageUser,
     Path(number): Path<String>,
-    Form(form): Form<VisitForm>,
+    CsrfForm(form): CsrfForm<VisitForm>,
 ) -> PageResult {
-    page.user
-        .check_csrf(&form.csrf)
-        .map_err(|e| page.error(e))?;
     let visit = DoorVisitForm {
         present_count: form.present_count,
         away_count: form.away_count,
@@ -1089,8 +1072,6 @@ pub(crate) fn download(body: axum::body::Body, file_name: &str, content_type: &s
 
 #[derive(Deserialize)]
 struct ExportForm {
-    #[serde(default)]
-    csrf: String,
     region: String,
     #[serde(default)]
     format: String,
@@ -1099,11 +1080,8 @@ struct ExportForm {
 async fn export_download(
     State(state): State<AppState>,
     page: PageUser,
-    Form(form): Form<ExportForm>,
+    CsrfForm(form): CsrfForm<ExportForm>,
 ) -> PageResult {
-    page.user
-        .check_csrf(&form.csrf)
-        .map_err(|e| page.error(e))?;
     let format = if form.format == "xlsx" {
         FileFormat::Xlsx
     } else {
@@ -1235,8 +1213,6 @@ async fn users_page(State(state): State<AppState>, page: PageUser) -> PageResult
 
 #[derive(Deserialize)]
 struct NewUserForm {
-    #[serde(default)]
-    csrf: String,
     username: String,
     display_name: String,
     role: String,
@@ -1247,11 +1223,8 @@ struct NewUserForm {
 async fn users_create(
     State(state): State<AppState>,
     page: PageUser,
-    Form(form): Form<NewUserForm>,
+    CsrfForm(form): CsrfForm<NewUserForm>,
 ) -> PageResult {
-    page.user
-        .check_csrf(&form.csrf)
-        .map_err(|e| page.error(e))?;
     let role = Role::parse(&form.role).map_err(|e| page.error(AppError::Invalid(e)))?;
     let jurisdiction =
         fangkong_app::parse_region_code(&form.jurisdiction).map_err(|e| page.error(e))?;
@@ -1317,7 +1290,6 @@ async fn user_page(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct UserChangeForm {
-    csrf: String,
     password: String,
     role: String,
     jurisdiction: String,
@@ -1328,13 +1300,9 @@ async fn user_change(
     state: &AppState,
     page: &PageUser,
     id: i64,
-    form: &UserChangeForm,
     change: fangkong_app::auth::UserChange,
     done: &str,
 ) -> PageResult {
-    page.user
-        .check_csrf(&form.csrf)
-        .map_err(|e| page.error(e))?;
     match state.app.change_user(&page.user.actor, id, change).await {
         Ok(()) => {
             let flash = Flash {
@@ -1360,14 +1328,13 @@ async fn user_disable(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(form): Form<UserChangeForm>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> PageResult {
     use fangkong_app::auth::UserChange;
     user_change(
         &state,
         &page,
         id,
-        &form,
         UserChange::Disable,
         "已停用该账号，其所有会话和令牌已失效",
     )
@@ -1378,17 +1345,17 @@ async fn user_enable(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(form): Form<UserChangeForm>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> PageResult {
     use fangkong_app::auth::UserChange;
-    user_change(&state, &page, id, &form, UserChange::Enable, "已启用该账号").await
+    user_change(&state, &page, id, UserChange::Enable, "已启用该账号").await
 }
 
 async fn user_reset_password(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(form): Form<UserChangeForm>,
+    CsrfForm(form): CsrfForm<UserChangeForm>,
 ) -> PageResult {
     use fangkong_app::auth::UserChange;
     let change = UserChange::ResetPassword(form.password.clone());
@@ -1396,7 +1363,6 @@ async fn user_reset_password(
         &state,
         &page,
         id,
-        &form,
         change,
         "已重置密码，该用户需用新密码重新登录",
     )
@@ -1407,7 +1373,7 @@ async fn user_set_role(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(form): Form<UserChangeForm>,
+    CsrfForm(form): CsrfForm<UserChangeForm>,
 ) -> PageResult {
     use fangkong_app::auth::UserChange;
     let role = Role::parse(&form.role).map_err(|e| page.error(AppError::Invalid(e)))?;
@@ -1418,7 +1384,6 @@ async fn user_set_role(
         &state,
         &page,
         id,
-        &form,
         change,
         "已修改角色和辖区，该用户需重新登录",
     )
@@ -1429,19 +1394,11 @@ async fn user_logout_all(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(form): Form<UserChangeForm>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> PageResult {
     use fangkong_app::auth::UserChange;
     let change = UserChange::LogoutEverywhere;
-    user_change(
-        &state,
-        &page,
-        id,
-        &form,
-        change,
-        "该用户的所有会话和令牌已失效",
-    )
-    .await
+    user_change(&state, &page, id, change, "该用户的所有会话和令牌已失效").await
 }
 
 #[derive(Template)]
@@ -1467,7 +1424,6 @@ async fn own_password_page(page: PageUser) -> Response {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct OwnPasswordForm {
-    csrf: String,
     current: String,
     new_password: String,
     repeat: String,
@@ -1476,11 +1432,8 @@ struct OwnPasswordForm {
 async fn own_password_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(form): Form<OwnPasswordForm>,
+    CsrfForm(form): CsrfForm<OwnPasswordForm>,
 ) -> PageResult {
-    page.user
-        .check_csrf(&form.csrf)
-        .map_err(|e| page.error(e))?;
     let result = if form.new_password != form.repeat {
         Err(AppError::Invalid("两次输入的新密码不一致".into()))
     } else {
@@ -1566,8 +1519,6 @@ pub(crate) mod filters {
 #[derive(Deserialize, Default)]
 struct MoveForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     grid_code: String,
     #[serde(default)]
     household_number: String,
@@ -1628,37 +1579,28 @@ async fn resident_move_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(form): Form<MoveForm>,
+    CsrfForm(form): CsrfForm<MoveForm>,
 ) -> PageResult {
-    page.user
-        .check_csrf(&form.csrf)
-        .map_err(|e| page.error(e))?;
     let request = GridMoveForm {
         to: form.destination(),
         reason: form.reason.clone(),
     };
-    match state
+    let next = state
         .app
         .move_resident_grid(&page.user.actor, id, &request)
         .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("/residents/{id}")).into_response()),
-        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::OutsideJurisdiction)) => {
-            let r = state
-                .app
-                .resident(&page.user.actor, id)
-                .await
-                .map_err(|e| page.error(e))?;
-            let mut layout = page.layout("residents");
-            layout.flash = Some(Flash {
-                kind: "error",
-                text: e.to_string(),
-            });
-            let status = status_of(&e);
-            Ok((status, render(&ResidentMovePage { layout, r, f: form })).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+        .map(|_| format!("/residents/{id}"));
+    form_page_when(is_typed_mistake, &page, next, |flash| async {
+        let r = state
+            .app
+            .resident(&page.user.actor, id)
+            .await
+            .map_err(|e| page.error(e))?;
+        let mut layout = page.layout("residents");
+        layout.flash = flash;
+        Ok(render(&ResidentMovePage { layout, r, f: form }))
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -1682,8 +1624,6 @@ async fn move_ins_page(State(state): State<AppState>, page: PageUser) -> PageRes
 
 #[derive(Deserialize, Default)]
 struct MoveInPageForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -1740,11 +1680,8 @@ async fn move_in_new_page(page: PageUser) -> PageResult {
 async fn move_in_new_submit(
     State(state): State<AppState>,
     page: PageUser,
-    Form(form): Form<MoveInPageForm>,
+    CsrfForm(form): CsrfForm<MoveInPageForm>,
 ) -> PageResult {
-    page.user
-        .check_csrf(&form.csrf)
-        .map_err(|e| page.error(e))?;
     let request = MoveInForm {
         id_type: form.id_type.clone(),
         id_number: form.id_number.clone(),
@@ -1757,18 +1694,15 @@ async fn move_in_new_submit(
         },
         reason: form.reason.clone(),
     };
-    match state.app.file_move_in(&page.user.actor, &request).await {
-        Ok(id) => Ok(Redirect::to(&format!("/residents/move-ins/{id}")).into_response()),
-        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_) | AppError::OutsideJurisdiction)) => {
-            let status = status_of(&e);
-            let flash = Flash {
-                kind: "error",
-                text: e.to_string(),
-            };
-            Ok((status, move_in_new_with(&page, form, Some(flash))).into_response())
-        }
-        Err(e) => Err(page.error(e)),
-    }
+    let next = state
+        .app
+        .file_move_in(&page.user.actor, &request)
+        .await
+        .map(|id| format!("/residents/move-ins/{id}"));
+    form_page_when(is_typed_mistake, &page, next, |flash| async {
+        Ok(move_in_new_with(&page, form, flash))
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -1807,8 +1741,6 @@ async fn move_in_page(
 #[derive(Deserialize)]
 struct DecideForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     decision: String,
     #[serde(default)]
     reason: String,
@@ -1818,11 +1750,8 @@ async fn move_in_decide(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    Form(form): Form<DecideForm>,
+    CsrfForm(form): CsrfForm<DecideForm>,
 ) -> PageResult {
-    page.user
-        .check_csrf(&form.csrf)
-        .map_err(|e| page.error(e))?;
     let approve = match form.decision.as_str() {
         "approve" => true,
         "refuse" => false,

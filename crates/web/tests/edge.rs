@@ -635,3 +635,50 @@ async fn delete_api_session_revokes_the_bearer_token() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"], "not_logged_in");
 }
+
+/// A page form (`web::forms::CsrfForm`) answers in a fixed order: no session → the login page,
+/// before the body is looked at; a body that is not a form → the Chinese refusal; a missing or
+/// wrong token → the 422 error page in the user's frame, and the command does not run.
+#[tokio::test]
+async fn a_page_form_is_refused_in_order_session_then_body_then_token() {
+    let server = start().await;
+    let anonymous = support::client();
+    let response = anonymous
+        .post(server.url("/logout"))
+        .body("not a form")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        response.headers()["location"].to_str().unwrap(),
+        "/login?reason=required"
+    );
+
+    // (A body that is not a form is refused next: `axum_refusals_become_the_chinese_page…`.)
+    let commander = server.login("commander").await;
+    for body in [vec![], vec![("csrf", "forged")], vec![("csrf", "")]] {
+        let response = commander
+            .post(server.url("/logout"))
+            .form(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422, "{body:?}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains("表单已失效"), "{body:?}: {page}");
+        assert!(page.contains("id=\"who\""), "the user's frame: {page}");
+    }
+    // None of them logged the user out.
+    let (status, home) = server.get_text(&commander, "/").await;
+    assert_eq!(status, 200);
+    let response = commander
+        .post(server.url("/logout"))
+        .form(&[("csrf", support::csrf_of(&home))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let (status, _) = server.get_text(&commander, "/").await;
+    assert_eq!(status, 303, "logged out by the form with its token");
+}
