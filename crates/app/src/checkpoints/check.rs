@@ -253,7 +253,11 @@ impl App {
 
     /// A person's colour and pop-up at a check: from the verifier's memory while it is fresh,
     /// computed from the facts when time may have changed it, plain green for nobody with a fact.
-    pub(super) async fn colour_now(&self, person: &CodePerson, now: i64) -> AppResult<(CodeColour, bool)> {
+    pub(super) async fn colour_now(
+        &self,
+        person: &CodePerson,
+        now: i64,
+    ) -> AppResult<(CodeColour, bool)> {
         Ok(match self.codes.brief(&self.store, person).await? {
             Some(b) if b.stale_at.is_none_or(|t| t > now) => (b.colour, b.popup),
             Some(_) => {

@@ -2,11 +2,10 @@
 //! checkpoint type's rule, log the passage durably; venues' QR codes and visits; the itinerary
 //! question tracing asks ("who passed checkpoint X / visited venue Y between t1 and t2").
 
-mod registry;
 mod check;
-mod venues;
 mod itinerary;
-
+mod registry;
+mod venues;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -254,7 +253,6 @@ fn passage_outcome(p: &PassageRecord, repeated: bool) -> CheckOutcome {
         at: p.at,
     }
 }
-
 
 fn itinerary_row(stop: ItineraryStop) -> ItineraryRow {
     ItineraryRow {

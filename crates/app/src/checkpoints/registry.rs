@@ -69,7 +69,11 @@ impl App {
     }
 
     /// A checkpoint, from memory after the first read (the verifier reads it on every check).
-    pub(super) async fn checkpoint_in(&self, actor: &Actor, id: i64) -> AppResult<CheckpointRecord> {
+    pub(super) async fn checkpoint_in(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> AppResult<CheckpointRecord> {
         let cached = self
             .codes
             .checkpoints

@@ -7,12 +7,12 @@
 //! in the same transaction. A policy or risk-area change recomputes everyone with a fact — nobody
 //! else can be anything but green, so the cached table holds only people who have had a fact.
 
-mod views;
-mod policy;
-mod recompute;
+mod appeals;
 mod codes;
 mod facts;
-mod appeals;
+mod policy;
+mod recompute;
+mod views;
 
 pub use views::*;
 
@@ -102,7 +102,6 @@ pub(crate) struct CodeKeys {
     /// HMAC key for pseudonymous subjects and venue-code tags (derived from the signing key).
     pub subject_key: [u8; 32],
 }
-
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AppealView {

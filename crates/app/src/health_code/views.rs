@@ -201,7 +201,12 @@ pub(crate) fn compute_code(
     (state, write)
 }
 
-pub(crate) fn code_view(policy: &CodePolicy, state: &CodeState, negatives: &[i64], now: i64) -> CodeView {
+pub(crate) fn code_view(
+    policy: &CodePolicy,
+    state: &CodeState,
+    negatives: &[i64],
+    now: i64,
+) -> CodeView {
     let last_negative = negatives.iter().copied().max();
     let badge = hc::test_badge(last_negative.map(unix_to_utc), unix_to_utc(now));
     CodeView {

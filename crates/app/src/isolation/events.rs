@@ -148,7 +148,10 @@ impl App {
 
     /// A contact reclassified as a general contact or withdrawn: their measure ends (the room goes
     /// to cleaning) without `measure_released`, which means "every test negative".
-    pub(super) async fn end_measure_of_cleared_contact(&self, event: &PersonEventRecord) -> AppResult<()> {
+    pub(super) async fn end_measure_of_cleared_contact(
+        &self,
+        event: &PersonEventRecord,
+    ) -> AppResult<()> {
         let Ok(detail) = serde_json::from_str::<ContactEvent>(&event.detail) else {
             tracing::warn!(
                 event = event.id,

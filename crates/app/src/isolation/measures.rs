@@ -3,14 +3,22 @@
 use super::*;
 
 impl App {
-    pub(super) async fn measure_in_jurisdiction(&self, actor: &Actor, id: i64) -> AppResult<MeasureRecord> {
+    pub(super) async fn measure_in_jurisdiction(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> AppResult<MeasureRecord> {
         let m = load_within(actor, self.store.isolation_measure(id)).await?;
         Ok(m)
     }
 
     /// A measure the actor may work on at a site: the person lives in the jurisdiction, or is in
     /// (or assigned to) a site that lies in it.
-    pub(super) async fn measure_for_site_work(&self, actor: &Actor, id: i64) -> AppResult<MeasureRecord> {
+    pub(super) async fn measure_for_site_work(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> AppResult<MeasureRecord> {
         let m = self
             .store
             .isolation_measure(id)

@@ -8,18 +8,18 @@
 //! the day it is opened. Test days already past when a measure opens are due at once (they show as
 //! overdue in the task list). A later phase (居家) counts its own days from 1.
 
-mod views;
-mod forms;
 mod events;
-mod measures;
-mod sites;
-mod overview;
-mod transfers;
+mod forms;
 mod home;
 mod hospitals;
+mod measures;
+mod overview;
+mod sites;
+mod transfers;
+mod views;
 
-pub use views::*;
 pub use forms::*;
+pub use views::*;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -301,7 +301,6 @@ fn parse_count(text: &str, label: &str, max: i64) -> AppResult<i64> {
         ))),
     }
 }
-
 
 /// The people waiting, the allocation suggested for them, and the free rooms it drew on.
 type PlannedAllocation = (

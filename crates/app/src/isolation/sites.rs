@@ -44,7 +44,11 @@ impl App {
         Ok(id)
     }
 
-    pub(super) async fn site_in_jurisdiction(&self, actor: &Actor, id: i64) -> AppResult<IsolationSiteRecord> {
+    pub(super) async fn site_in_jurisdiction(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> AppResult<IsolationSiteRecord> {
         let site = load_within(actor, self.store.isolation_site(id)).await?;
         Ok(site)
     }
@@ -244,7 +248,11 @@ impl App {
         Ok(())
     }
 
-    pub(super) async fn write_assignments(&self, actor: &Actor, rows: &[(i64, i64, i64)]) -> AppResult<u64> {
+    pub(super) async fn write_assignments(
+        &self,
+        actor: &Actor,
+        rows: &[(i64, i64, i64)],
+    ) -> AppResult<u64> {
         match self.store.write_allocation(rows, self.now_unix()).await? {
             AllocationOutcome::Written(n) => {
                 audit_by(
@@ -268,7 +276,11 @@ impl App {
 
     /// The suggested allocation of everyone waiting in the jurisdiction (up to `limit` people):
     /// nearest site first (same township, same county), families together in adjacent rooms.
-    pub(super) async fn plan_allocation(&self, actor: &Actor, limit: i64) -> AppResult<PlannedAllocation> {
+    pub(super) async fn plan_allocation(
+        &self,
+        actor: &Actor,
+        limit: i64,
+    ) -> AppResult<PlannedAllocation> {
         let (lower, upper) = actor.jurisdiction_range();
         let waiting = self
             .store

@@ -45,7 +45,11 @@ impl App {
         Ok(id)
     }
 
-    pub(super) async fn vehicle_in_jurisdiction(&self, actor: &Actor, id: i64) -> AppResult<VehicleRecord> {
+    pub(super) async fn vehicle_in_jurisdiction(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> AppResult<VehicleRecord> {
         let v = load_within(actor, self.store.transfer_vehicle(id)).await?;
         Ok(v)
     }

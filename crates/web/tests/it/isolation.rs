@@ -4,7 +4,7 @@
 //! refused on the page; devices post home check-ins and door alarms with a bearer token; the
 //! OpenAPI document lists the routes.
 
-mod support;
+use crate::support;
 
 use fangkong_app::isolation::{MeasurePerson, RoomBlockForm, SiteForm};
 use fangkong_domain::isolation::PersonCategory;
@@ -525,7 +525,7 @@ async fn devices_post_check_ins_alarms_and_transfer_steps_with_a_token() {
     assert_eq!(missing.status(), 404);
 }
 
-#[path = "../../fangkong/src/demo_isolation.rs"]
+#[path = "../../../fangkong/src/demo_isolation.rs"]
 mod demo_isolation;
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Who a person belongs to, over real HTTP: no take-over of a resident registered elsewhere (page and
 //! API), the move-in request from filing to approval, and the register closed to labs.
 
-mod support;
+use crate::support;
 
 use fangkong_domain::role::Role;
 use support::{TestServer, csrf_of, links, start};

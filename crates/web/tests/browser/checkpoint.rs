@@ -3,7 +3,7 @@
 //! page load; the scan box is emptied and keeps the focus. Runs when FANGKONG_TEST_BROWSER is set;
 //! when set, a missing browser fails the test.
 
-mod support;
+use crate::support;
 
 use support::webdriver::{Driver, ELEMENT};
 

@@ -1,6 +1,6 @@
 //! The web shell over real HTTP: login, drill-down, search, reveal, jurisdiction, import, the API.
 
-mod support;
+use crate::support;
 
 use support::{csrf_of, links, start};
 

@@ -2,7 +2,7 @@
 //! to a grid and searches a resident. Runs when FANGKONG_TEST_BROWSER is set (CI sets it and installs
 //! chromium and chromium-driver); when set, a missing browser fails the test instead of skipping it.
 
-mod support;
+use crate::support;
 
 use support::webdriver::Driver;
 

@@ -5,7 +5,7 @@
 //! reason. The page asks the server for nothing but its own script and the trust list. Runs when
 //! FANGKONG_TEST_BROWSER is set; when set, a missing browser fails the test.
 
-mod support;
+use crate::support;
 
 use support::webdriver::Driver;
 

@@ -4,7 +4,7 @@
 //! the chain picture and the bulletin render without personal data, the JSON API opens a case and
 //! classifies a contact, and roles without the permission are refused.
 
-mod support;
+use crate::support;
 
 use fangkong_domain::role::Role;
 use serde_json::{Value, json};

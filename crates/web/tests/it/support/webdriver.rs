@@ -7,7 +7,11 @@ use serde_json::{Value, json};
 
 pub const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// One browser at a time: four chromiums beside four servers on two cores would time each other out.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 pub struct Driver {
+    _alone: tokio::sync::MutexGuard<'static, ()>,
     process: Child,
     base: String,
     session: String,
@@ -56,6 +60,7 @@ pub fn processes_in_group(group: u32) -> Vec<u32> {
 
 impl Driver {
     pub async fn start() -> Driver {
+        let alone = ONE_BROWSER.lock().await;
         let port = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             probe.local_addr().unwrap().port()
@@ -115,6 +120,7 @@ impl Driver {
             .unwrap_or_else(|| panic!("no browser session: {created}"))
             .to_string();
         let driver = Driver {
+            _alone: alone,
             process,
             base,
             session,

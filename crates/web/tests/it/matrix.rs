@@ -26,7 +26,7 @@
 //! must pass the jurisdiction check (2xx/3xx, or a business answer 409/422 in Chinese — never 403,
 //! 404 or a login redirect): the refusal above is about the jurisdiction, not the route.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

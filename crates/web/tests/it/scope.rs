@@ -3,7 +3,7 @@
 //! problems, lab uploads or audit log; foreign ids answer 404 like missing ones; refusals do not
 //! name a foreign grid.
 
-mod support;
+use crate::support;
 
 use fangkong_app::mass_testing::RoundForm;
 use fangkong_domain::role::Role;

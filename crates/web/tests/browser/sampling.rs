@@ -2,7 +2,7 @@
 //! barcode and an ID number into the binding page and sees the green answer, then a mistyped ID and
 //! the red one. Runs when FANGKONG_TEST_BROWSER is set; when set, a missing browser fails the test.
 
-mod support;
+use crate::support;
 
 use support::webdriver::{Driver, ELEMENT};
 

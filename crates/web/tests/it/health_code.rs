@@ -4,7 +4,7 @@
 //! checkpoint API sheds load with 503, venue codes are printed and scanned, and every page renders
 //! for the roles allowed and refuses the others.
 
-mod support;
+use crate::support;
 
 use fangkong_domain::role::Role;
 use serde_json::{Value, json};

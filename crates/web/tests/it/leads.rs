@@ -4,7 +4,7 @@
 //! uploaded and its problem rows downloaded; a resident reports themself; the JSON API creates a
 //! lead, records an outcome and lists overdue leads; the OpenAPI document lists the routes.
 
-mod support;
+use crate::support;
 
 use fangkong_app::leads::LeadForm;
 use fangkong_domain::role::{Permission, Role};

@@ -1,7 +1,7 @@
 //! The HTTP edge: body limits per route, uploads refused before their file is read, extractor
 //! rejections in Chinese, security headers, login throttling and account management over HTTP.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,7 +2,7 @@
 //! through the sampling API, a lab uploads results, the pool's people become recheck tasks, the grid
 //! page lists who is missing, boxes move, a resident sees their own results; every page renders.
 
-mod support;
+use crate::support;
 
 use fangkong_domain::mass_testing::TubeBarcode;
 use fangkong_domain::role::Role;

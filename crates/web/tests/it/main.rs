@@ -1,0 +1,16 @@
+//! The web layer over real HTTP, one test binary (linking the whole stack once instead of ten
+//! times): a module per capability, plus the edge (limits, refusals, headers), the route × role ×
+//! jurisdiction matrix and the pages. The browser tests are the binary `browser`.
+
+mod support;
+
+mod edge;
+mod health_code;
+mod investigation;
+mod isolation;
+mod leads;
+mod mass_testing;
+mod matrix;
+mod pages;
+mod residents;
+mod scope;
