@@ -52,12 +52,6 @@ pub(crate) async fn finish(request: Request, next: Next) -> Response {
         } else {
             response
         };
-        if response.status().is_server_error() {
-            tracing::warn!(
-                status = response.status().as_u16(),
-                "request answered with an error"
-            );
-        }
         let mut response = with_security_headers(response);
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert("x-request-id", value);
