@@ -74,6 +74,11 @@ pub enum BenchCommand {
         /// Distinct residents whose signed codes the load generator shows.
         #[arg(long, default_value_t = 100_000)]
         tokens: usize,
+        /// How long a client waits after a 503 before its next check, in ms; 0 (the default) waits
+        /// the Retry-After the server sent, as the checkpoint page does. A small value (20) models
+        /// clients that ignore it — a flood.
+        #[arg(long, default_value_t = 0)]
+        shed_wait_ms: u64,
     },
 }
 
@@ -204,6 +209,7 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             coloured_per_1000,
             overload,
             tokens,
+            shed_wait_ms,
         } => {
             crate::bench_codes::run(
                 &args,
@@ -213,6 +219,7 @@ pub async fn run(command: BenchCommand) -> Result<()> {
                     coloured_per_1000,
                     overload,
                     tokens,
+                    shed_wait_ms,
                 },
             )
             .await

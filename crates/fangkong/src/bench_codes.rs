@@ -32,6 +32,8 @@ pub struct VerifyBench {
     pub coloured_per_1000: u64,
     pub overload: usize,
     pub tokens: usize,
+    /// Wait after a 503 (ms); 0 = the Retry-After the server sent.
+    pub shed_wait_ms: u64,
 }
 
 /// The facts a benchmark resident gets, by position: mostly contacts and pools, some arrivals.
@@ -50,13 +52,18 @@ pub async fn run(args: &BenchArgs, bench: &VerifyBench) -> Result<()> {
     let prepared = prepare(args).await?;
     let app = prepared.app.clone();
     println!(
-        "fangkong bench verify — {} — {} — {} residents, {}‰ with a code fact, {} connections × {} s",
+        "fangkong bench verify — {} — {} — {} residents, {}‰ with a code fact, {} connections × {} s, after a 503 clients wait {}",
         app.store_for_tools().backend_name(),
         machine(),
         args.residents,
         bench.coloured_per_1000,
         bench.connections,
-        bench.seconds
+        bench.seconds,
+        if bench.shed_wait_ms == 0 {
+            "its Retry-After (as the checkpoint page does)".to_string()
+        } else {
+            format!("{} ms (a flood)", bench.shed_wait_ms)
+        }
     );
     if args.reuse && !app.store_for_tools().residents_empty().await? {
         println!("reusing the residents already in the database");
@@ -295,6 +302,7 @@ pub async fn run(args: &BenchArgs, bench: &VerifyBench) -> Result<()> {
             tokens.clone(),
             connections,
             Duration::from_secs(bench.seconds),
+            bench.shed_wait_ms,
         )
         .await?;
         accepted_total += result.ok;
@@ -482,6 +490,7 @@ async fn load(
     tokens: Arc<Vec<String>>,
     connections: usize,
     duration: Duration,
+    shed_wait_ms: u64,
 ) -> Result<LoadResult> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let stop = Arc::new(AtomicBool::new(false));
@@ -526,9 +535,17 @@ async fn load(
                         result.retry_after += u64::from(response.retry_after);
                         result.shed += 1;
                         result.shed_latencies.push(sent.elapsed());
-                        // A well-behaved scanner waits before retrying; so does this client, briefly,
-                        // so shed load does not become a busy loop.
-                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        // A scanner waits the Retry-After before its next check (the checkpoint
+                        // page does); `--shed-wait-ms` models clients that do not.
+                        // (the server's Retry-After is 1 second.)
+                        let wait = if shed_wait_ms == 0 && response.retry_after {
+                            Duration::from_secs(1)
+                        } else if shed_wait_ms == 0 {
+                            Duration::from_millis(20)
+                        } else {
+                            Duration::from_millis(shed_wait_ms)
+                        };
+                        tokio::time::sleep(wait.min(duration)).await;
                     }
                     Ok(response) => {
                         if result.errors < 3 {
