@@ -1,0 +1,123 @@
+//! Investigation events in: contacts registered by investigation become leads to land.
+
+use super::*;
+
+impl App {
+    /// Turns `close_contact` / `secondary_contact` person events into leads (channel 流调判定),
+    /// routed to the event's grid, else the register, else the fallback region as 待分派.
+    /// Remembers how far it read; the `event:<id>` source key makes a repeat harmless anyway.
+    /// Returns the number of events read.
+    pub async fn sync_lead_events(&self) -> AppResult<usize> {
+        let _one_at_a_time = EVENT_SYNC.lock().await;
+        let mut total = 0;
+        loop {
+            let events = self
+                .unread_person_events(EVENT_CURSOR_SETTING, 2_000)
+                .await?;
+            let Some(last) = events.last().map(|e| e.id) else {
+                return Ok(total);
+            };
+            let mut leads = Vec::new();
+            for event in &events {
+                if let Some(lead) = self.lead_of_event(event).await? {
+                    leads.push(lead);
+                }
+            }
+            self.store.insert_leads(&leads).await?;
+            self.mark_person_events_read(EVENT_CURSOR_SETTING, last)
+                .await?;
+            total += events.len();
+        }
+    }
+
+    pub(super) async fn lead_of_event(&self, event: &PersonEventRecord) -> AppResult<Option<LeadRecord>> {
+        let category = match event.kind.as_str() {
+            CLOSE_CONTACT => RiskCategory::CloseContact,
+            SECONDARY_CONTACT => RiskCategory::SecondaryContact,
+            _ => return Ok(None),
+        };
+        let Ok(detail) = serde_json::from_str::<ContactEvent>(&event.detail) else {
+            tracing::warn!(
+                event_id = event.id,
+                "contact event with an unreadable detail skipped"
+            );
+            return Ok(None);
+        };
+        // The person as investigation knows them; a number it could not check is kept as typed.
+        let person = check_person(
+            &detail.name,
+            &event.id_type,
+            &event.id_number,
+            &detail.phone,
+            &detail.address,
+        )
+        .unwrap_or_else(|_| LeadPerson {
+            name: text(&detail.name, 60),
+            document: None,
+            phone: None,
+            address: text(&detail.address, 200),
+        });
+        let mut lead = blank_lead(Channel::Investigation, category, &person);
+        if person.document.is_none() && !event.id_number.is_empty() {
+            lead.id_type = event.id_type.clone();
+            lead.id_number = event.id_number.clone();
+        }
+        let route = match RegionCode::parse(&event.grid_code) {
+            Ok(code) if code.level() == RegionLevel::Grid => Route {
+                grid_code: code.as_str().into(),
+                status: LeadStatus::Pending,
+                resident_id: event.resident_id,
+                resident: None,
+            },
+            Ok(code) => Route {
+                grid_code: code.as_str().into(),
+                status: LeadStatus::Unrouted,
+                resident_id: event.resident_id,
+                resident: None,
+            },
+            Err(_) => match self
+                .resident_by_document(&event.id_type, &event.id_number)
+                .await?
+            {
+                Some(r) => Route {
+                    grid_code: r.grid_code.clone(),
+                    status: LeadStatus::Pending,
+                    resident_id: Some(r.id),
+                    resident: Some(r),
+                },
+                None => {
+                    let fallback = self
+                        .store
+                        .setting(FALLBACK_REGION_SETTING)
+                        .await?
+                        .filter(|c| RegionCode::parse(c).is_ok())
+                        .unwrap_or_else(|| "13".into());
+                    Route {
+                        grid_code: fallback,
+                        status: LeadStatus::Unrouted,
+                        resident_id: None,
+                        resident: None,
+                    }
+                }
+            },
+        };
+        let exposure = chrono::DateTime::from_timestamp(detail.last_exposure, 0)
+            .map(|t| {
+                t.with_timezone(&china_offset())
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        lead.reason = format!("流调判定为{}，末次暴露 {exposure}", category.label_zh());
+        lead.sender = format!("流调判定（病例 {}）", detail.case_id);
+        lead.reference = format!("contact:{}", detail.contact_id);
+        lead.sender_region = county_of(&route.grid_code);
+        lead.source_key = Some(format!("event:{}", event.id));
+        lead.received_at = event.at;
+        lead.deadline = deadline_of(event.at);
+        lead.created_by = "investigation".into();
+        lead.created_at = self.now_unix();
+        apply_route(&mut lead, route);
+        Ok(Some(lead))
+    }
+}

@@ -1,0 +1,218 @@
+//! The outcome on the ground (落地): found, controlled, not found, elsewhere; assignment and
+//! re-routing.
+
+use super::*;
+
+impl App {
+    pub(super) async fn lead_within(&self, actor: &Actor, id: i64) -> AppResult<LeadRecord> {
+        let lead = load_within(actor, self.store.lead(id)).await?;
+        Ok(lead)
+    }
+
+    pub(super) fn closed_error(lead: &LeadRecord) -> AppError {
+        let label = LeadStatus::from_code(&lead.status)
+            .map(LeadStatus::label_zh)
+            .unwrap_or("已办结");
+        AppError::Conflict(format!("该线索已办结（{label}），不能再次登记落地结果"))
+    }
+
+    /// Records what the grid worker found. Controlled → the lead closes with the measure and a
+    /// `lead_controlled` event; not here → forwarded (or an outgoing letter when outside the
+    /// sender's reach); left the province → an outgoing letter. Returns the lead as it is now.
+    pub async fn record_lead_outcome(
+        &self,
+        actor: &Actor,
+        id: i64,
+        form: &OutcomeForm,
+    ) -> AppResult<LeadView> {
+        actor.require(Permission::LandLeads)?;
+        let lead = self.lead_within(actor, id).await?;
+        if !LeadStatus::from_code(&lead.status).is_some_and(LeadStatus::is_open) {
+            return Err(Self::closed_error(&lead));
+        }
+        let kind = OutcomeKind::parse(&form.kind).map_err(AppError::Invalid)?;
+        let note = text(&form.note, 500);
+        let now = self.now_unix();
+        let step = |step: &str, to: &str, note: String| LeadStepRecord {
+            id: 0,
+            lead_id: id,
+            at: now,
+            step: step.into(),
+            actor: actor.display_name.clone(),
+            from_code: lead.grid_code.clone(),
+            to_code: to.into(),
+            note,
+        };
+        let letter_out = |to: &RegionCode, why: &str| LeadChange {
+            lead_id: id,
+            status: LeadStatus::LetterOut.code().into(),
+            grid_code: lead.grid_code.clone(),
+            resident_id: lead.resident_id,
+            closed_at: Some(now),
+            measure: String::new(),
+            out_region: to.as_str().into(),
+            out_note: note.clone(),
+            step: step(
+                "letter_out",
+                to.as_str(),
+                if note.is_empty() {
+                    why.to_string()
+                } else {
+                    format!("{why}：{note}")
+                },
+            ),
+            event: None,
+        };
+        let change = match kind {
+            OutcomeKind::Controlled => {
+                let measure = ControlMeasure::parse(&form.measure).map_err(AppError::Invalid)?;
+                let detail = LeadControlledEvent {
+                    lead_id: id,
+                    measure: measure.code().into(),
+                    category: lead.category.clone(),
+                    name: lead.name.clone(),
+                    address: lead.address.clone(),
+                };
+                LeadChange {
+                    lead_id: id,
+                    status: LeadStatus::Controlled.code().into(),
+                    grid_code: lead.grid_code.clone(),
+                    resident_id: lead.resident_id,
+                    closed_at: Some(now),
+                    measure: measure.code().into(),
+                    out_region: String::new(),
+                    out_note: note.clone(),
+                    step: step(
+                        "controlled",
+                        &lead.grid_code,
+                        format!(
+                            "{}{}",
+                            measure.label_zh(),
+                            if note.is_empty() {
+                                String::new()
+                            } else {
+                                format!("：{note}")
+                            }
+                        ),
+                    ),
+                    event: Some((
+                        LEAD_CONTROLLED.into(),
+                        serde_json::to_string(&detail)
+                            .map_err(|e| AppError::Internal(e.to_string()))?,
+                    )),
+                }
+            }
+            OutcomeKind::NotHere => {
+                if form.region_code.trim().is_empty() {
+                    return Err(AppError::Invalid(
+                        "请填写此人现在所在地的区划编码（网格、村社区、乡镇、区县，或外地的区县编码）"
+                            .into(),
+                    ));
+                }
+                let to = parse_region_code(&form.region_code)?;
+                if to.as_str() == lead.grid_code {
+                    return Err(AppError::Invalid(
+                        "转派地区与当前网格相同：请填写此人实际所在的地区".into(),
+                    ));
+                }
+                let reach = RegionCode::parse(&lead.sender_region).ok();
+                let within = actor.jurisdiction.contains(&to)
+                    || reach.as_ref().is_some_and(|r| r.contains(&to));
+                if within {
+                    let route = self.route_by_region(to.as_str()).await?;
+                    LeadChange {
+                        lead_id: id,
+                        status: route.status.code().into(),
+                        grid_code: route.grid_code.clone(),
+                        resident_id: None,
+                        closed_at: None,
+                        measure: String::new(),
+                        out_region: String::new(),
+                        out_note: String::new(),
+                        step: step(
+                            "forwarded",
+                            &route.grid_code,
+                            if note.is_empty() {
+                                "不在此地址，转派".into()
+                            } else {
+                                format!("不在此地址，转派：{note}")
+                            },
+                        ),
+                        event: None,
+                    }
+                } else {
+                    letter_out(&to, "不在此地址，所在地超出本辖区，转为协查函")
+                }
+            }
+            OutcomeKind::LeftProvince => {
+                if form.region_code.trim().is_empty() {
+                    return Err(AppError::Invalid(
+                        "请填写此人所去地区的区划编码（如 110105 北京市朝阳区）".into(),
+                    ));
+                }
+                let to = parse_region_code(&form.region_code)?;
+                if to.as_str().get(..2) == lead.grid_code.get(..2) {
+                    return Err(AppError::Invalid(format!(
+                        "{to} 属于本省：人员仍在省内时请选择“不在此地址，转派”"
+                    )));
+                }
+                letter_out(&to, "已离开本省，发协查函")
+            }
+        };
+        if !self.store.change_open_lead(&change).await? {
+            let now_lead = self.store.lead(id).await?.unwrap_or(lead);
+            return Err(Self::closed_error(&now_lead));
+        }
+        audit_by(self, actor, "land", &format!("lead:{id}"), kind.code()).await?;
+        let after = self
+            .store
+            .lead(id)
+            .await?
+            .ok_or(AppError::NotFound("该线索"))?;
+        Ok(self.views(std::slice::from_ref(&after)).await?.remove(0))
+    }
+
+    /// Routes an open lead to a grid or region inside the actor's jurisdiction (a 待分派 lead, or
+    /// a correction of the routing).
+    pub async fn assign_lead(&self, actor: &Actor, id: i64, region_code: &str) -> AppResult<()> {
+        actor.require(Permission::SendLeads)?;
+        let lead = self.lead_within(actor, id).await?;
+        if !LeadStatus::from_code(&lead.status).is_some_and(LeadStatus::is_open) {
+            return Err(Self::closed_error(&lead));
+        }
+        let route = self.route_by_region(region_code).await?;
+        self.require_route_within(actor, &route.grid_code).await?;
+        let change = LeadChange {
+            lead_id: id,
+            status: route.status.code().into(),
+            grid_code: route.grid_code.clone(),
+            resident_id: lead.resident_id,
+            closed_at: None,
+            measure: String::new(),
+            out_region: String::new(),
+            out_note: String::new(),
+            step: LeadStepRecord {
+                id: 0,
+                lead_id: id,
+                at: self.now_unix(),
+                step: "assigned".into(),
+                actor: actor.display_name.clone(),
+                from_code: lead.grid_code.clone(),
+                to_code: route.grid_code.clone(),
+                note: String::new(),
+            },
+            event: None,
+        };
+        if !self.store.change_open_lead(&change).await? {
+            return Err(Self::closed_error(&lead));
+        }
+        audit_by(
+            self,
+            actor,
+            "assign",
+            &format!("lead:{id}"),
+            &route.grid_code,
+        )
+        .await
+    }
+}
