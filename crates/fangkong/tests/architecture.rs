@@ -228,7 +228,7 @@ fn app_functions_fetch_targets_by_id_only_through_the_scoped_loader() {
 fn app_spawns_tasks_only_in_the_supervisor_and_the_writers() {
     let allowed: &[(&str, usize)] = &[
         ("jobs.rs", 0),
-        ("mass_testing.rs", 2),
+        ("mass_testing/mod.rs", 2),
         ("checkpoints/mod.rs", 1),
         ("blocking.rs", 1),
     ];

@@ -1,0 +1,131 @@
+//! Sampling sites (采样点): the plan of sites for a round, creating one, its pool size.
+
+use super::*;
+
+impl App {
+    /// The planner for a region of a round: per child, population (the round's target), the
+    /// suggested sites and tables, and what the sites set up so far give.
+    pub async fn site_plan(
+        &self,
+        actor: &Actor,
+        round_id: i64,
+        region_code: &str,
+        norms: PlannerNorms,
+    ) -> AppResult<Vec<PlanLine>> {
+        actor.require(Permission::ViewPopulation)?;
+        norms.check().map_err(AppError::Invalid)?;
+        let overview = self.round_overview(actor, round_id, region_code).await?;
+        let code = parse_region_code(&overview.region_code)?;
+        let (lower, upper) = code.subtree_range();
+        let sites = self
+            .store
+            .sites_of_round(round_id, (&lower, &upper))
+            .await?;
+        let mut lines: Vec<PlanLine> = overview
+            .children
+            .iter()
+            .map(|child| {
+                let here: Vec<&SiteRecord> = sites
+                    .iter()
+                    .filter(|s| s.region_code.starts_with(&child.code))
+                    .collect();
+                let tables_now: i64 = here.iter().map(|s| s.tables_count).sum();
+                let rate: i64 = here
+                    .iter()
+                    .map(|s| s.tables_count * s.swabs_per_table_hour)
+                    .sum();
+                let due = (child.target - child.exempt).max(0);
+                PlanLine {
+                    code: child.code.clone(),
+                    name: child.name.clone(),
+                    population: due,
+                    plan: norms.plan(due),
+                    sites_now: here.len() as i64,
+                    tables_now,
+                    hours_now: (rate > 0).then(|| hours_to_sample(due, 1, rate)),
+                }
+            })
+            .collect();
+        lines.sort_by(|a, b| a.code.cmp(&b.code));
+        Ok(lines)
+    }
+
+    pub async fn create_site(
+        &self,
+        actor: &Actor,
+        round_id: i64,
+        form: &SiteForm,
+    ) -> AppResult<i64> {
+        actor.require(Permission::ManageTestingRounds)?;
+        let round = self.visible_round(actor, round_id).await?;
+        if round.closed_at.is_some() {
+            return Err(AppError::Conflict("本轮已结束，不能再设采样点".into()));
+        }
+        let region = parse_region_code(&form.region_code)?;
+        actor.require_within(&region)?;
+        let round_region = RegionCode::parse(&round.region_code).map_err(AppError::Internal)?;
+        if !round_region.contains(&region) {
+            return Err(AppError::Invalid("采样点所在区域不在本轮检测范围内".into()));
+        }
+        if region.level() < RegionLevel::Village {
+            return Err(AppError::Invalid(
+                "采样点应设在村/社区或网格（12位或15位编码）".into(),
+            ));
+        }
+        let name = form.name.trim();
+        if name.is_empty() || name.chars().count() > 60 {
+            return Err(AppError::Invalid("请填写采样点名称（60字以内）".into()));
+        }
+        let site = SiteRecord {
+            id: 0,
+            round_id,
+            region_code: region.as_str().to_string(),
+            name: name.to_string(),
+            address: form.address.trim().chars().take(100).collect(),
+            tables_count: parse_count(&form.tables, "采样台数", 1..=50, 1)?,
+            staff_count: parse_count(&form.staff, "工作人员数", 0..=500, 0)?,
+            swabs_per_table_hour: parse_count(
+                &form.swabs_per_table_hour,
+                "每台每小时采样人数",
+                10..=300,
+                NHC_2022_NORMS.swabs_per_table_hour,
+            )?,
+            created_at: self.now_unix(),
+        };
+        let id = self.store.insert_site(&site).await?;
+        audit_by(
+            self,
+            actor,
+            "create",
+            &format!("sampling_site:{id}"),
+            &format!("test_round:{round_id}"),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn sampling_site(&self, actor: &Actor, site_id: i64) -> AppResult<SiteRecord> {
+        actor.require(Permission::ViewPopulation)?;
+        let site = load_within(actor, self.store.site(site_id)).await?;
+        Ok(site)
+    }
+
+    /// The pool size a new screening tube gets at this site (the binding page shows it before the
+    /// first swab; recheck tubes always hold one).
+    pub async fn site_pool_size(&self, actor: &Actor, site_id: i64) -> AppResult<i64> {
+        let site = self.sampling_site(actor, site_id).await?;
+        let round = self.round_record(site.round_id).await?;
+        let areas = self.store.round_areas(round.id).await?;
+        Ok(pool_size_at(&round, &areas, &site.region_code))
+    }
+
+    pub async fn sites(&self, actor: &Actor, round_id: i64) -> AppResult<Vec<SiteRecord>> {
+        actor.require(Permission::ViewPopulation)?;
+        self.visible_round(actor, round_id).await?;
+        let (lower, upper) = actor.jurisdiction_range();
+        Ok(self
+            .store
+            .sites_of_round(round_id, (&lower, &upper))
+            .await?)
+    }
+}
