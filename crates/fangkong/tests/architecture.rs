@@ -367,3 +367,29 @@ fn every_code_name_in_the_glossary_exists_in_the_code() {
         "docs/glossary.md names what the code does not have: {missing:?}"
     );
 }
+
+/// Files stay small enough to read: a source or test file over 800 lines says why at its top, in a
+/// line `//! Longer than 800 lines: …` among its first 40 lines (a capability grows into a folder
+/// along its sections instead; ARCHITECTURE.md's recipe).
+#[test]
+fn no_file_is_over_800_lines_without_its_reason_at_the_top() {
+    let mut unexplained = Vec::new();
+    for file in rust_files(&workspace().join("crates")) {
+        if file.components().any(|c| c.as_os_str() == "target") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines = text.lines().count();
+        let explained = text
+            .lines()
+            .take(40)
+            .any(|line| line.starts_with("//! Longer than 800 lines: ") && line.len() > 40);
+        if lines > 800 && !explained {
+            unexplained.push(format!("{} ({lines} lines)", file.display()));
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "over 800 lines without a reason at the top: {unexplained:#?}"
+    );
+}

@@ -3,6 +3,9 @@
 //! `HC1:` + Base45(zlib(COSE_Sign1(CWT {1: iss, 4: exp, 6: iat, -260: {1: DCC}}))), signed ES256
 //! or PS256 by a Document Signer Certificate (DSC) whose kid is the first 8 bytes of SHA-256 of
 //! the certificate's DER.
+//!
+//! Longer than 800 lines: the EU DCC verifier with its schema rules kept in one file, next to the
+//! vectors' test that exercises all of it.
 
 use std::collections::HashMap;
 use std::fmt;

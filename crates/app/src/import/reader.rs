@@ -6,6 +6,9 @@
 //! cells (never as a dense range sized by the sheet's declared dimension); a CSV is cut into records
 //! by `csv_core` with a bounded record buffer. A line, cell or record over its cap becomes a
 //! problem for that row, not gigabytes of memory.
+//!
+//! Longer than 800 lines: the one bounded reader of uploaded CSV and XLSX with its limits and its
+//! fuzz tests; the limits must be read together.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;

@@ -38,7 +38,12 @@ impl App {
         Ok(regime)
     }
 
-    pub(super) async fn identify(&self, id_type: &str, id_number: &str, phone: &str) -> AppResult<Identified> {
+    pub(super) async fn identify(
+        &self,
+        id_type: &str,
+        id_number: &str,
+        phone: &str,
+    ) -> AppResult<Identified> {
         let phone = phone.trim();
         let phone = if phone.is_empty() {
             None

@@ -6,14 +6,13 @@
 //! reason is kept with the contact. Every case and every close or secondary contact is told to the
 //! other modules as a `person_events` row written with it (health codes, leads, isolation).
 
-mod cases;
-mod events;
-mod trajectories;
-mod contacts;
-mod queries;
 mod bulletin;
+mod cases;
 mod chains;
-
+mod contacts;
+mod events;
+mod queries;
+mod trajectories;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use fangkong_domain::ids::{IdDocument, IdType};
@@ -328,7 +327,6 @@ struct Identified {
     phone: Option<String>,
     resident: Option<fangkong_store::ResidentRecord>,
 }
-
 
 /// The anchor of a case's look-back window: onset (midnight) or the first positive sampling.
 fn window_anchor(case: &CaseRecord) -> i64 {

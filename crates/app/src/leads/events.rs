@@ -30,7 +30,10 @@ impl App {
         }
     }
 
-    pub(super) async fn lead_of_event(&self, event: &PersonEventRecord) -> AppResult<Option<LeadRecord>> {
+    pub(super) async fn lead_of_event(
+        &self,
+        event: &PersonEventRecord,
+    ) -> AppResult<Option<LeadRecord>> {
         let category = match event.kind.as_str() {
             CLOSE_CONTACT => RiskCategory::CloseContact,
             SECONDARY_CONTACT => RiskCategory::SecondaryContact,

@@ -12,13 +12,12 @@
 //! Every lead has a 24-hour deadline from receipt; the command view counts overdue leads and the
 //! 24-hour landing rate per child region.
 
-mod routing;
-mod receiving;
-mod outcomes;
-mod queries;
-mod push_import;
 mod events;
-
+mod outcomes;
+mod push_import;
+mod queries;
+mod receiving;
+mod routing;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -459,7 +458,6 @@ fn apply_route(lead: &mut LeadRecord, route: Route) {
         }
     }
 }
-
 
 /// The push file's header → positions in [`PUSH_COLUMNS`]; fails naming missing required columns.
 fn push_column_map(headers: &[String]) -> AppResult<Vec<Option<usize>>> {

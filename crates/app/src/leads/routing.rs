@@ -31,7 +31,11 @@ impl App {
 
     /// Routes a person: the register by ID number first, else the region code given, else the
     /// register by phone (one match only).
-    pub(super) async fn route_person(&self, person: &LeadPerson, region_hint: &str) -> AppResult<Route> {
+    pub(super) async fn route_person(
+        &self,
+        person: &LeadPerson,
+        region_hint: &str,
+    ) -> AppResult<Route> {
         if let Some(document) = &person.document
             && let Some(resident) = self
                 .resident_by_document(document.id_type().code(), document.number())
@@ -69,7 +73,11 @@ impl App {
 
     /// Refuses a route outside the actor's jurisdiction without saying where the person is (the
     /// register would otherwise answer "where does this ID number live" to anyone who can send).
-    pub(super) async fn require_route_within(&self, actor: &Actor, grid_code: &str) -> AppResult<()> {
+    pub(super) async fn require_route_within(
+        &self,
+        actor: &Actor,
+        grid_code: &str,
+    ) -> AppResult<()> {
         let code = RegionCode::parse(grid_code).map_err(AppError::Internal)?;
         if actor.jurisdiction.contains(&code) {
             return Ok(());
@@ -80,7 +88,10 @@ impl App {
         ))
     }
 
-    pub(super) async fn grid_names(&self, leads: &[LeadRecord]) -> AppResult<HashMap<String, String>> {
+    pub(super) async fn grid_names(
+        &self,
+        leads: &[LeadRecord],
+    ) -> AppResult<HashMap<String, String>> {
         let mut codes: Vec<String> = leads.iter().map(|l| l.grid_code.clone()).collect();
         codes.sort();
         codes.dedup();

@@ -2,16 +2,15 @@
 //! group-commit writer), boxes and the chain of custody, coverage and the missing list, recheck
 //! tasks, key-group routine testing, antigen self-tests, residents' own results.
 
-mod rounds;
-mod sites;
+mod antigen;
 mod binding;
 mod boxes;
 mod coverage;
 mod rechecks;
 mod results;
+mod rounds;
 mod routine;
-mod antigen;
-
+mod sites;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -648,7 +647,6 @@ pub(crate) fn format_time(unix: i64) -> String {
         .map(|t| t.format("%m-%d %H:%M").to_string())
         .unwrap_or_default()
 }
-
 
 /// Fails when `count` more tubes on top of `issued` would pass a round's ceiling
 /// ([`round_tube_ceiling`] of its target population).

@@ -93,7 +93,11 @@ impl App {
 
     /// A round the actor may change (tubes, closing): its region lies inside the actor's
     /// jurisdiction. A township sees the county's round but does not run it.
-    pub(super) async fn managed_round(&self, actor: &Actor, round_id: i64) -> AppResult<RoundRecord> {
+    pub(super) async fn managed_round(
+        &self,
+        actor: &Actor,
+        round_id: i64,
+    ) -> AppResult<RoundRecord> {
         let round = self.visible_round(actor, round_id).await?;
         let region = RegionCode::parse(&round.region_code).map_err(AppError::Internal)?;
         if !actor.jurisdiction.contains(&region) {
@@ -105,7 +109,11 @@ impl App {
     }
 
     /// A round the actor may see: its region overlaps the actor's jurisdiction.
-    pub(super) async fn visible_round(&self, actor: &Actor, round_id: i64) -> AppResult<RoundRecord> {
+    pub(super) async fn visible_round(
+        &self,
+        actor: &Actor,
+        round_id: i64,
+    ) -> AppResult<RoundRecord> {
         let round = self.round_record(round_id).await?;
         let region = RegionCode::parse(&round.region_code).map_err(AppError::Internal)?;
         if !(actor.jurisdiction.contains(&region) || region.contains(&actor.jurisdiction)) {

@@ -1,6 +1,9 @@
 //! Health-code stories of the application layer, each on SQLite and (when FANGKONG_TEST_POSTGRES is
 //! set) on a brand-new PostgreSQL database: codes fed by mass testing and by people, the signed QR
 //! at checkpoints, risk areas stepping down, venues and itineraries, appeals, and a policy switch.
+//!
+//! Longer than 800 lines: one capability's stories, each on both backends where it applies; split
+//! by sub-area when a new story would not fit.
 
 use crate::support::*;
 use chrono::Duration;

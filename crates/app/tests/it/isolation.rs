@@ -3,6 +3,9 @@
 //! the regime's plan, the dispatcher allocates rooms (families together), coaches and ambulances
 //! carry people by the rules, a positive in a site goes to a hospital, negatives end a measure, people
 //! at home check in, door sensors raise alarms; every bad input is refused with nothing written.
+//!
+//! Longer than 800 lines: one capability's stories, each on both backends where it applies; split
+//! by sub-area when a new story would not fit.
 
 use crate::support::*;
 use chrono::Duration;

@@ -3,6 +3,9 @@
 //! person's grid, refusals outside the jurisdiction and of bad input, the grid worker's outcomes
 //! with the `lead_controlled` event, the 24-hour deadline and landing rate on a moving clock,
 //! investigation events taken once, and a big-data push imported twice.
+//!
+//! Longer than 800 lines: one capability's stories, each on both backends where it applies; split
+//! by sub-area when a new story would not fit.
 
 use crate::support::*;
 use chrono::Duration;

@@ -1,6 +1,9 @@
 //! Mass-testing stories of the application layer, each on SQLite and (when FANGKONG_TEST_POSTGRES is
 //! set) on a brand-new PostgreSQL database: a round from opening to rechecks, the chain of custody,
 //! lab uploads in every format, antigen self-tests and key-group routine testing.
+//!
+//! Longer than 800 lines: one capability's stories, each on both backends where it applies; split
+//! by sub-area when a new story would not fit.
 
 use crate::support::*;
 use fangkong_app::lab_results::ResultInput;

@@ -1,5 +1,8 @@
 //! Behaviour stories of the application layer, each run on SQLite and, when FANGKONG_TEST_POSTGRES
 //! names a server, on a brand-new PostgreSQL database.
+//!
+//! Longer than 800 lines: one capability's stories, each on both backends where it applies; split
+//! by sub-area when a new story would not fit.
 
 use std::fmt::Debug;
 

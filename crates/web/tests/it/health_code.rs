@@ -3,6 +3,9 @@
 //! verified at a checkpoint (and a forged one refused), retries are logged once, an overloaded
 //! checkpoint API sheds load with 503, venue codes are printed and scanned, and every page renders
 //! for the roles allowed and refuses the others.
+//!
+//! Longer than 800 lines: one capability's stories, each on both backends where it applies; split
+//! by sub-area when a new story would not fit.
 
 use crate::support;
 

@@ -3,6 +3,9 @@
 //! records contacts that the rule classifies (and refuses an exposure after the case's isolation),
 //! the chain picture and the bulletin render without personal data, the JSON API opens a case and
 //! classifies a contact, and roles without the permission are refused.
+//!
+//! Longer than 800 lines: one capability's stories, each on both backends where it applies; split
+//! by sub-area when a new story would not fit.
 
 use crate::support;
 

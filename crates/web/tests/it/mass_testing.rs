@@ -1,6 +1,9 @@
 //! Mass testing over real HTTP: a commander opens a round over one village, a sampler binds tubes
 //! through the sampling API, a lab uploads results, the pool's people become recheck tasks, the grid
 //! page lists who is missing, boxes move, a resident sees their own results; every page renders.
+//!
+//! Longer than 800 lines: one capability's stories, each on both backends where it applies; split
+//! by sub-area when a new story would not fit.
 
 use crate::support;
 

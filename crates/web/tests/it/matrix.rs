@@ -25,6 +25,9 @@
 //! Finally every `Scoped` route is requested with the INSIDE objects by the role it is meant for and
 //! must pass the jurisdiction check (2xx/3xx, or a business answer 409/422 in Chinese — never 403,
 //! 404 or a login redirect): the refusal above is about the jurisdiction, not the route.
+//!
+//! Longer than 800 lines: the route × role × jurisdiction table has one row per route, and the
+//! table is the point: one place to see every route's answer.
 
 use crate::support;
 

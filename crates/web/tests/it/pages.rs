@@ -1,4 +1,7 @@
 //! The web shell over real HTTP: login, drill-down, search, reveal, jurisdiction, import, the API.
+//!
+//! Longer than 800 lines: one capability's stories, each on both backends where it applies; split
+//! by sub-area when a new story would not fit.
 
 use crate::support;
 
