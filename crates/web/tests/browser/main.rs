@@ -9,4 +9,5 @@ mod support;
 mod checkpoint;
 mod commander;
 mod offline_verify;
+mod phone;
 mod sampling;

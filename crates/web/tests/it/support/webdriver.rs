@@ -180,6 +180,26 @@ impl Driver {
         response["value"].clone()
     }
 
+    /// Resizes the browser window (CSS pixels), e.g. to a phone's 360 × 740.
+    pub async fn set_window(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            json!({"width": width, "height": height}),
+        )
+        .await;
+    }
+
+    /// Runs `script` in the page and returns its value.
+    pub async fn script(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({"script": script, "args": []}),
+        )
+        .await
+    }
+
     pub async fn goto(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", json!({"url": url}))
             .await;
