@@ -1690,6 +1690,26 @@ impl Store {
         Ok(tasks)
     }
 
+    /// How many recheck tasks [`Store::recheck_tasks`] would list without its limit.
+    pub async fn count_recheck_tasks(
+        &self,
+        range: (&str, &str),
+        status: Option<&str>,
+    ) -> StoreResult<i64> {
+        let count: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM recheck_tasks WHERE grid_code >= $1 AND grid_code < $2 \
+                 AND ($3 = '' OR status = $3)",
+            )
+            .bind(range.0)
+            .bind(range.1)
+            .bind(status.unwrap_or(""))
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(count)
+    }
+
     /// Every swab of a person with its tube's result, newest first.
     pub async fn person_results(
         &self,

@@ -1271,6 +1271,8 @@ struct RechecksPage {
     status: String,
     statuses: Vec<(&'static str, &'static str)>,
     tasks: Vec<(RecheckView, String)>,
+    /// How many tasks the list has in all (the rows are cut at 1,000).
+    total: i64,
 }
 
 async fn rechecks_page(
@@ -1279,11 +1281,14 @@ async fn rechecks_page(
     Query(q): Query<RegionQuery>,
 ) -> PageResult {
     let status = q.status.trim().to_string();
-    let tasks = state
+    let listed = state
         .app
-        .recheck_tasks(&page.user.actor, &q.region, Some(status.as_str()))
+        .recheck_tasks_page(&page.user.actor, &q.region, Some(status.as_str()))
         .await
-        .map_err(|e| page.error(e))?
+        .map_err(|e| page.error(e))?;
+    let total = listed.total;
+    let tasks = listed
+        .rows
         .into_iter()
         .map(|t| {
             let created = short_time(t.created_at);
@@ -1299,6 +1304,7 @@ async fn rechecks_page(
             .map(|s| (*s, recheck_status_label(s)))
             .collect(),
         tasks,
+        total,
     }))
 }
 

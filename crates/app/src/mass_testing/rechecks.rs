@@ -21,6 +21,23 @@ impl App {
             .collect())
     }
 
+    /// [`App::recheck_tasks`] as a page: the rows shown and how many there are in all.
+    pub async fn recheck_tasks_page(
+        &self,
+        actor: &Actor,
+        region_code: &str,
+        status: Option<&str>,
+    ) -> AppResult<crate::Page<RecheckView>> {
+        let rows = self.recheck_tasks(actor, region_code, status).await?;
+        let code = region_in_jurisdiction(actor, region_code)?;
+        let (lower, upper) = code.subtree_range();
+        let total = self
+            .store
+            .count_recheck_tasks((&lower, &upper), status.filter(|s| !s.is_empty()))
+            .await?;
+        Ok(crate::Page::new(rows, total))
+    }
+
     /// Single-tube positives in the region: cases the tracing module opens.
     pub async fn single_positives(
         &self,

@@ -401,6 +401,17 @@ async fn a_round_from_opening_to_rechecks(backend: Backend) {
         .expect("rechecks");
     assert_eq!(tasks.len(), 5);
     assert!(tasks.iter().all(|t| t.reason_label == "混采阳性复核"));
+    // The page counts the same list; another status counts none of these.
+    let page = app
+        .recheck_tasks_page(&world.worker_a, GRID_A1, Some("pending"))
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.truncated()), (5, false));
+    let done = app
+        .recheck_tasks_page(&world.worker_a, GRID_A1, Some("sampled"))
+        .await
+        .unwrap();
+    assert_eq!(done.total, done.rows.len() as i64);
     let events = app
         .store_for_tools()
         .person_events_after(0, 100)
