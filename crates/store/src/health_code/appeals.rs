@@ -1,0 +1,96 @@
+//! Appeals against a code and their decisions.
+
+use super::*;
+
+impl Store {
+    pub async fn insert_appeal(&self, appeal: &AppealRecord) -> StoreResult<i64> {
+        let id = with_pool!(self, pool => {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO code_appeals (id_type, id_number, resident_id, grid_code, filed_at, filed_by, colour, reason, status) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open') RETURNING id",
+            )
+            .bind(&appeal.id_type)
+            .bind(&appeal.id_number)
+            .bind(appeal.resident_id)
+            .bind(&appeal.grid_code)
+            .bind(appeal.filed_at)
+            .bind(&appeal.filed_by)
+            .bind(&appeal.colour)
+            .bind(&appeal.reason)
+            .fetch_one(pool)
+            .await?;
+            id
+        });
+        Ok(id)
+    }
+
+    pub async fn appeals(
+        &self,
+        range: (&str, &str),
+        status: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<AppealRecord>> {
+        let sql = format!(
+            "SELECT {APPEAL_COLUMNS} FROM code_appeals WHERE grid_code >= $1 AND grid_code < $2 AND ($3 = '' OR status = $3) \
+             ORDER BY status = 'open' DESC, filed_at DESC LIMIT $4"
+        );
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(sql))
+                .bind(range.0)
+                .bind(range.1)
+                .bind(status.unwrap_or(""))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+
+    pub async fn appeals_of(&self, person: &CodePerson) -> StoreResult<Vec<AppealRecord>> {
+        let sql = format!(
+            "SELECT {APPEAL_COLUMNS} FROM code_appeals WHERE id_number = $1 AND id_type = $2 ORDER BY filed_at DESC LIMIT 50"
+        );
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(sql))
+                .bind(&person.id_number)
+                .bind(&person.id_type)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+
+    pub async fn appeal(&self, id: i64) -> StoreResult<Option<AppealRecord>> {
+        let sql = format!("SELECT {APPEAL_COLUMNS} FROM code_appeals WHERE id = $1");
+        let row = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
+        });
+        Ok(row)
+    }
+
+    /// Decides an open appeal; false when it was already decided (a second click changes nothing).
+    pub async fn decide_appeal(
+        &self,
+        id: i64,
+        status: &str,
+        decision: &str,
+        actor: &str,
+        at: i64,
+    ) -> StoreResult<bool> {
+        let done = with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE code_appeals SET status = $2, decision = $3, decided_by = $4, decided_at = $5 \
+                 WHERE id = $1 AND status = 'open'",
+            )
+            .bind(id)
+            .bind(status)
+            .bind(decision)
+            .bind(actor)
+            .bind(at)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+}

@@ -1,0 +1,144 @@
+//! Checkpoints and passages: the registry and the group-committed passage log.
+
+use super::*;
+
+impl Store {
+    pub async fn insert_checkpoint(
+        &self,
+        name: &str,
+        kind: &str,
+        line: &str,
+        region_code: &str,
+        at: i64,
+        actor: &str,
+    ) -> StoreResult<i64> {
+        let id = with_pool!(self, pool => {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO checkpoints (name, kind, line, region_code, created_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(name)
+            .bind(kind)
+            .bind(line)
+            .bind(region_code)
+            .bind(at)
+            .bind(actor)
+            .fetch_one(pool)
+            .await?;
+            id
+        });
+        Ok(id)
+    }
+
+    pub async fn checkpoints(&self, range: (&str, &str)) -> StoreResult<Vec<CheckpointRecord>> {
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, name, kind, line, region_code, created_at, created_by, active FROM checkpoints \
+                 WHERE region_code >= $1 AND region_code < $2 ORDER BY line, kind, name LIMIT 5000",
+            )
+            .bind(range.0)
+            .bind(range.1)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    pub async fn checkpoint(&self, id: i64) -> StoreResult<Option<CheckpointRecord>> {
+        let row = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, name, kind, line, region_code, created_at, created_by, active FROM checkpoints WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row)
+    }
+
+    /// Logs passages in one transaction; a passage whose key is already stored is left as it was.
+    /// Returns, per passage in order, whether it was new.
+    pub async fn insert_passages(&self, passages: &[PassageWrite]) -> StoreResult<Vec<bool>> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let mut fresh = Vec::with_capacity(passages.len());
+            for chunk in passages.chunks(ROWS_PER_STATEMENT) {
+                let mut builder = QueryBuilder::new(
+                    "INSERT INTO passages (passage_key, checkpoint_id, at, method, id_type, id_number, resident_id, colour, \
+                     popup, temperature, plate, from_region, decision, reasons, recorder) ",
+                );
+                builder.push_values(chunk, |mut b, p| {
+                    b.push_bind(&p.passage_key)
+                        .push_bind(p.checkpoint_id)
+                        .push_bind(p.at)
+                        .push_bind(&p.method)
+                        .push_bind(&p.id_type)
+                        .push_bind(&p.id_number)
+                        .push_bind(p.resident_id)
+                        .push_bind(&p.colour)
+                        .push_bind(p.popup)
+                        .push_bind(p.temperature)
+                        .push_bind(&p.plate)
+                        .push_bind(&p.from_region)
+                        .push_bind(&p.decision)
+                        .push_bind(&p.reasons)
+                        .push_bind(&p.recorder);
+                });
+                builder.push(" ON CONFLICT (passage_key) DO NOTHING RETURNING passage_key");
+                let inserted: Vec<(String,)> = builder.build_query_as().fetch_all(&mut *tx).await?;
+                let inserted: std::collections::HashSet<String> = inserted.into_iter().map(|(k,)| k).collect();
+                fresh.extend(chunk.iter().map(|p| inserted.contains(&p.passage_key)));
+            }
+            tx.commit().await?;
+            Ok(fresh)
+        })
+    }
+
+    pub async fn passages_at(
+        &self,
+        checkpoint_id: i64,
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<PassageRecord>> {
+        let sql = format!(
+            "SELECT {PASSAGE_COLUMNS} FROM passages WHERE checkpoint_id = $1 AND at >= $2 AND at < $3 ORDER BY at DESC, id DESC LIMIT $4"
+        );
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(sql))
+                .bind(checkpoint_id)
+                .bind(from)
+                .bind(to)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+
+    pub async fn passage_by_key(&self, key: &str) -> StoreResult<Option<PassageRecord>> {
+        let sql = format!("SELECT {PASSAGE_COLUMNS} FROM passages WHERE passage_key = $1");
+        let row = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(sql)).bind(key).fetch_optional(pool).await?
+        });
+        Ok(row)
+    }
+
+    /// Counts per decision at a checkpoint since `from`.
+    pub async fn passage_counts(
+        &self,
+        checkpoint_id: i64,
+        from: i64,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT decision, COUNT(*) FROM passages WHERE checkpoint_id = $1 AND at >= $2 GROUP BY decision ORDER BY decision",
+            )
+            .bind(checkpoint_id)
+            .bind(from)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
+    }
+}

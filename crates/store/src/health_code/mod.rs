@@ -1,0 +1,531 @@
+//! Health code, risk areas, checkpoints and venue codes (健康码、风险区域、卡口、场所码).
+//!
+//! The store keeps facts, cached codes and logs; it never decides a colour. The application
+//! computes codes with the domain's pure function and hands the answers back in [`CodeWrite`]s, so
+//! the policy in force lives in one place.
+
+mod appeals;
+mod checkpoints;
+mod facts;
+mod risk_areas;
+mod subjects;
+mod venues;
+
+use std::collections::HashMap;
+
+use sqlx::{AssertSqlSafe, QueryBuilder};
+
+use crate::{Store, StoreResult, begin_locked, with_pool};
+
+/// The writer lock of code facts and cached codes: a person's facts and code change together, one
+/// writer at a time (also across server processes), so a recompute never overwrites a newer answer.
+const CODE_WRITER_LOCK: i64 = 271_828;
+
+/// Rows per multi-row statement (stays under both backends' bound-parameter limits).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// A person as the health code knows them: the ID document, and the register entry when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, sqlx::FromRow, serde::Serialize)]
+pub struct CodePerson {
+    pub id_type: String,
+    pub id_number: String,
+}
+
+/// A step of a risk area, taken only if the area is still as the caller saw it.
+#[derive(Debug, Clone, Copy)]
+pub struct AreaStep<'a> {
+    pub id: i64,
+    pub from_tier: &'a str,
+    pub seen_infection: Option<i64>,
+    /// A tier, or "lifted".
+    pub to_tier: &'a str,
+    pub at: i64,
+    pub actor: &'a str,
+    pub note: &'a str,
+}
+
+/// Who a QR subject stands for.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SubjectOwner {
+    pub person: CodePerson,
+    pub resident_id: Option<i64>,
+    pub name: Option<String>,
+}
+
+impl std::fmt::Debug for SubjectOwner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubjectOwner")
+            .field("resident_id", &self.resident_id)
+            .finish_non_exhaustive()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Risk areas
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct RiskAreaRecord {
+    pub id: i64,
+    pub scheme: String,
+    pub tier: String,
+    pub unit: String,
+    pub region_code: String,
+    pub place_name: String,
+    pub reason: String,
+    pub designated_at: i64,
+    pub designated_by: String,
+    pub tier_since: i64,
+    pub last_infection_at: Option<i64>,
+    pub lifted_at: Option<i64>,
+    pub lifted_by: Option<String>,
+}
+
+const AREA_COLUMNS: &str = "id, scheme, tier, unit, region_code, place_name, reason, designated_at, designated_by, \
+     tier_since, last_infection_at, lifted_at, lifted_by";
+
+#[derive(Debug, Clone)]
+pub struct NewRiskArea {
+    pub scheme: String,
+    pub tier: String,
+    pub unit: String,
+    pub region_code: String,
+    pub place_name: String,
+    pub reason: String,
+    pub at: i64,
+    pub actor: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct RiskAreaStepRecord {
+    pub id: i64,
+    pub area_id: i64,
+    pub at: i64,
+    pub from_tier: Option<String>,
+    pub to_tier: String,
+    pub actor: String,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct RiskAreaRoundRecord {
+    pub id: i64,
+    pub area_id: i64,
+    pub finished_at: i64,
+    pub round_id: Option<i64>,
+    pub note: String,
+    pub recorded_by: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Facts and codes
+// ---------------------------------------------------------------------------------------------
+
+/// One input of a person's code as stored (see `domain::health_code::CodeFact`).
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct FactRecord {
+    pub id: i64,
+    pub fact_key: String,
+    pub id_type: String,
+    pub id_number: String,
+    pub resident_id: Option<i64>,
+    pub grid_code: String,
+    pub kind: String,
+    pub anchor: i64,
+    pub ended_at: Option<i64>,
+    pub colour: Option<String>,
+    pub checked_at: Option<i64>,
+    pub note: Option<String>,
+    pub source: String,
+    pub created_by: String,
+    pub created_at: i64,
+    /// Set when the fact was found wrong: it no longer counts.
+    pub withdrawn_at: Option<i64>,
+}
+
+impl std::fmt::Debug for FactRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FactRecord")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("anchor", &self.anchor)
+            .field("ended_at", &self.ended_at)
+            .finish_non_exhaustive()
+    }
+}
+
+const FACT_COLUMNS: &str = "id, fact_key, id_type, id_number, resident_id, grid_code, kind, anchor, ended_at, colour, \
+     checked_at, note, source, created_by, created_at, withdrawn_at";
+
+/// A fact to add. `fact_key` makes the write idempotent: the same source event never adds twice.
+#[derive(Clone)]
+pub struct FactWrite {
+    pub fact_key: String,
+    pub person: CodePerson,
+    pub resident_id: Option<i64>,
+    pub grid_code: String,
+    pub kind: String,
+    pub anchor: i64,
+    pub ended_at: Option<i64>,
+    pub colour: Option<String>,
+    pub note: Option<String>,
+    pub source: String,
+    pub created_by: String,
+}
+
+impl std::fmt::Debug for FactWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FactWrite")
+            .field("fact_key", &self.fact_key)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A change to facts already stored: close open facts of some kinds (a recheck came back negative,
+/// another province cleared its colour), or record the community check a pop-up waits for.
+#[derive(Debug, Clone)]
+pub enum FactUpdate {
+    End {
+        person: CodePerson,
+        kinds: Vec<String>,
+        at: i64,
+    },
+    EndOne {
+        fact_id: i64,
+        at: i64,
+    },
+    Checked {
+        person: CodePerson,
+        at: i64,
+    },
+    /// A case's discharge from hospital (the Hebei table's clock for cases starts there).
+    Discharged {
+        person: CodePerson,
+        at: i64,
+    },
+    /// Nothing changes but the person's code is computed again (time passed, a result came).
+    Recompute {
+        person: CodePerson,
+    },
+    /// The fact was wrong (an accepted appeal, a correction): it stops counting.
+    Withdraw {
+        fact_id: i64,
+        at: i64,
+    },
+}
+
+/// The cached code of a person, as computed by the application.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct HealthCodeRecord {
+    pub id_type: String,
+    pub id_number: String,
+    pub resident_id: Option<i64>,
+    pub grid_code: String,
+    pub colour: String,
+    pub popup: Option<String>,
+    pub summary: String,
+    pub reasons: String,
+    pub turns_green_at: Option<i64>,
+    pub waits_for_test: bool,
+    pub policy_id: String,
+    pub computed_at: i64,
+}
+
+impl std::fmt::Debug for HealthCodeRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HealthCodeRecord")
+            .field("colour", &self.colour)
+            .field("popup", &self.popup)
+            .finish_non_exhaustive()
+    }
+}
+
+const CODE_COLUMNS: &str = "id_type, id_number, resident_id, grid_code, colour, popup, summary, reasons, \
+     turns_green_at, waits_for_test, policy_id, computed_at";
+
+/// A computed code to store; a history row is added when colour or pop-up differ from the stored one.
+pub type CodeWrite = HealthCodeRecord;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct CodeChangeRecord {
+    pub id: i64,
+    pub at: i64,
+    pub from_colour: String,
+    pub to_colour: String,
+    pub popup: Option<String>,
+    pub summary: String,
+    pub cause: String,
+}
+
+/// Per colour, how many people in a range of grids.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct ColourCount {
+    pub colour: String,
+    pub popups: i64,
+    pub people: i64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints, passages, venues, appeals
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct CheckpointRecord {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub line: String,
+    pub region_code: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub active: bool,
+}
+
+#[derive(Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
+pub struct PassageRecord {
+    pub id: i64,
+    pub passage_key: String,
+    pub checkpoint_id: i64,
+    pub at: i64,
+    pub method: String,
+    pub id_type: String,
+    pub id_number: String,
+    pub resident_id: Option<i64>,
+    pub colour: Option<String>,
+    pub popup: bool,
+    pub temperature: Option<f64>,
+    pub plate: Option<String>,
+    pub from_region: Option<String>,
+    pub decision: String,
+    pub reasons: String,
+    pub recorder: String,
+}
+
+impl std::fmt::Debug for PassageRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PassageRecord")
+            .field("id", &self.id)
+            .field("decision", &self.decision)
+            .finish_non_exhaustive()
+    }
+}
+
+const PASSAGE_COLUMNS: &str = "id, passage_key, checkpoint_id, at, method, id_type, id_number, resident_id, colour, \
+     popup, temperature, plate, from_region, decision, reasons, recorder";
+
+/// A passage to log (the id is assigned by the database).
+pub type PassageWrite = PassageRecord;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct VenueRecord {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub address: String,
+    pub region_code: String,
+    pub created_at: i64,
+    pub created_by: String,
+}
+
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct VenueVisitRecord {
+    pub id: i64,
+    pub visit_key: String,
+    pub venue_id: i64,
+    pub at: i64,
+    pub id_type: String,
+    pub id_number: String,
+    pub resident_id: Option<i64>,
+    pub colour: String,
+}
+
+impl std::fmt::Debug for VenueVisitRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VenueVisitRecord")
+            .field("id", &self.id)
+            .field("venue_id", &self.venue_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One stop of a person's itinerary: a checkpoint passage or a venue visit.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct ItineraryStop {
+    pub at: i64,
+    pub place_kind: String,
+    pub place_id: i64,
+    pub place_name: String,
+    pub id_type: String,
+    pub id_number: String,
+    pub resident_id: Option<i64>,
+}
+
+impl std::fmt::Debug for ItineraryStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ItineraryStop")
+            .field("at", &self.at)
+            .field("place_kind", &self.place_kind)
+            .field("place_id", &self.place_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct AppealRecord {
+    pub id: i64,
+    pub id_type: String,
+    pub id_number: String,
+    pub resident_id: Option<i64>,
+    pub grid_code: String,
+    pub filed_at: i64,
+    pub filed_by: String,
+    pub colour: String,
+    pub reason: String,
+    pub status: String,
+    pub decided_at: Option<i64>,
+    pub decided_by: Option<String>,
+    pub decision: Option<String>,
+}
+
+impl std::fmt::Debug for AppealRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppealRecord")
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+const APPEAL_COLUMNS: &str = "id, id_type, id_number, resident_id, grid_code, filed_at, filed_by, colour, reason, status, \
+     decided_at, decided_by, decision";
+
+/// Reads the facts of some people inside a transaction, grouped by person (a macro so the body is
+/// compiled for each backend's transaction type, like the rest of the store).
+macro_rules! facts_of_people {
+    ($tx:expr, $people:expr) => {{
+        let mut builder = QueryBuilder::new(format!(
+            "SELECT {FACT_COLUMNS} FROM code_facts WHERE id_number IN ("
+        ));
+        let mut list = builder.separated(", ");
+        for person in $people {
+            list.push_bind(person.id_number.clone());
+        }
+        builder.push(") ORDER BY anchor, id");
+        let rows: Vec<FactRecord> = builder.build_query_as().fetch_all(&mut *$tx).await?;
+        let mut out: HashMap<CodePerson, Vec<FactRecord>> = HashMap::new();
+        for row in rows {
+            let person = CodePerson {
+                id_type: row.id_type.clone(),
+                id_number: row.id_number.clone(),
+            };
+            out.entry(person).or_default().push(row);
+        }
+        out
+    }};
+}
+use facts_of_people;
+
+/// Reads the negative sampling times of some people inside a transaction, grouped by person.
+macro_rules! negatives_of_people {
+    ($tx:expr, $people:expr) => {{
+        let mut builder = QueryBuilder::new(
+            "SELECT s.id_type, s.id_number, s.sampled_at FROM samples s JOIN tubes t ON t.barcode = s.tube_barcode \
+             WHERE t.result = 'negative' AND s.id_number IN (",
+        );
+        let mut list = builder.separated(", ");
+        for person in $people {
+            list.push_bind(person.id_number.clone());
+        }
+        builder.push(")");
+        let rows: Vec<(String, String, i64)> = builder.build_query_as().fetch_all(&mut *$tx).await?;
+        let mut out: HashMap<CodePerson, Vec<i64>> = HashMap::new();
+        for (id_type, id_number, at) in rows {
+            out.entry(CodePerson { id_type, id_number }).or_default().push(at);
+        }
+        out
+    }};
+}
+use negatives_of_people;
+
+/// Upserts computed codes inside a transaction and adds a history row for each whose colour or
+/// pop-up changed (a person without a stored code was green). Evaluates to the number changed.
+macro_rules! save_codes {
+    ($tx:expr, $codes:expr, $cause:expr, $now:expr) => {{
+        let codes: &[CodeWrite] = $codes;
+        let mut changed = 0usize;
+        for chunk in codes.chunks(ROWS_PER_STATEMENT) {
+            let mut builder = QueryBuilder::new(
+                "SELECT id_type, id_number, colour, popup FROM health_codes WHERE id_number IN (",
+            );
+            let mut list = builder.separated(", ");
+            for code in chunk {
+                list.push_bind(code.id_number.clone());
+            }
+            builder.push(")");
+            let stored: Vec<(String, String, String, Option<String>)> =
+                builder.build_query_as().fetch_all(&mut *$tx).await?;
+            let stored: HashMap<(String, String), (String, Option<String>)> = stored
+                .into_iter()
+                .map(|(t, n, c, p)| ((t, n), (c, p)))
+                .collect();
+            let changes: Vec<(&CodeWrite, String)> = chunk
+                .iter()
+                .filter_map(|code| {
+                    let before = stored.get(&(code.id_type.clone(), code.id_number.clone()));
+                    let (colour, popup) = match before {
+                        Some((c, p)) => (c.as_str(), p.as_deref()),
+                        None => ("green", None),
+                    };
+                    (colour != code.colour || popup != code.popup.as_deref())
+                        .then(|| (code, colour.to_string()))
+                })
+                .collect();
+            changed += changes.len();
+            let mut builder = QueryBuilder::new(
+                "INSERT INTO health_codes (id_type, id_number, resident_id, grid_code, colour, popup, summary, reasons, \
+                 turns_green_at, waits_for_test, policy_id, computed_at) ",
+            );
+            builder.push_values(chunk, |mut b, c| {
+                b.push_bind(&c.id_type)
+                    .push_bind(&c.id_number)
+                    .push_bind(c.resident_id)
+                    .push_bind(&c.grid_code)
+                    .push_bind(&c.colour)
+                    .push_bind(&c.popup)
+                    .push_bind(&c.summary)
+                    .push_bind(&c.reasons)
+                    .push_bind(c.turns_green_at)
+                    .push_bind(c.waits_for_test)
+                    .push_bind(&c.policy_id)
+                    .push_bind(c.computed_at);
+            });
+            builder.push(
+                " ON CONFLICT (id_number, id_type) DO UPDATE SET resident_id = excluded.resident_id, \
+                 grid_code = excluded.grid_code, colour = excluded.colour, popup = excluded.popup, \
+                 summary = excluded.summary, reasons = excluded.reasons, turns_green_at = excluded.turns_green_at, \
+                 waits_for_test = excluded.waits_for_test, policy_id = excluded.policy_id, computed_at = excluded.computed_at",
+            );
+            builder.build().execute(&mut *$tx).await?;
+            if !changes.is_empty() {
+                let mut builder = QueryBuilder::new(
+                    "INSERT INTO health_code_changes (id_type, id_number, grid_code, at, from_colour, to_colour, popup, summary, cause) ",
+                );
+                builder.push_values(&changes, |mut b, (c, from)| {
+                    b.push_bind(&c.id_type)
+                        .push_bind(&c.id_number)
+                        .push_bind(&c.grid_code)
+                        .push_bind($now)
+                        .push_bind(from)
+                        .push_bind(&c.colour)
+                        .push_bind(&c.popup)
+                        .push_bind(&c.summary)
+                        .push_bind($cause);
+                });
+                builder.build().execute(&mut *$tx).await?;
+            }
+        }
+        changed
+    }};
+}
+use save_codes;

@@ -1,0 +1,134 @@
+//! Designated hospitals and fangcang: beds, admissions and discharges.
+
+use super::*;
+
+impl Store {
+    pub async fn insert_treatment_hospital(&self, hospital: &HospitalRecord) -> StoreResult<i64> {
+        let id = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "INSERT INTO hospitals (name, kind, region_code, beds, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(&hospital.name)
+            .bind(&hospital.kind)
+            .bind(&hospital.region_code)
+            .bind(hospital.beds)
+            .bind(hospital.created_at)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(id)
+    }
+
+    /// Hospitals of the subtree with their beds occupied (admissions not discharged).
+    pub async fn treatment_hospitals(
+        &self,
+        range: (&str, &str),
+    ) -> StoreResult<Vec<HospitalRecord>> {
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT h.id, h.name, h.kind, h.region_code, h.beds, h.created_at, \
+                 (SELECT COUNT(*) FROM hospital_admissions a WHERE a.hospital_id = h.id AND a.discharged_at IS NULL) AS occupied \
+                 FROM hospitals h WHERE h.region_code >= $1 AND h.region_code < $2 ORDER BY h.kind, h.name",
+            )
+            .bind(range.0)
+            .bind(range.1)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    pub async fn treatment_hospital(&self, id: i64) -> StoreResult<Option<HospitalRecord>> {
+        let row = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT h.id, h.name, h.kind, h.region_code, h.beds, h.created_at, \
+                 (SELECT COUNT(*) FROM hospital_admissions a WHERE a.hospital_id = h.id AND a.discharged_at IS NULL) AS occupied \
+                 FROM hospitals h WHERE h.id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row)
+    }
+
+    /// Admissions of the subtree's hospitals, in hospital first, newest first.
+    pub async fn hospital_admissions(
+        &self,
+        range: (&str, &str),
+        limit: i64,
+    ) -> StoreResult<Vec<AdmissionRecord>> {
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT a.id, a.hospital_id, a.measure_id, a.transfer_id, a.admitted_at, a.discharged_at, \
+                 m.name, m.id_type, m.id_number, m.grid_code \
+                 FROM hospital_admissions a JOIN hospitals h ON h.id = a.hospital_id \
+                 JOIN isolation_measures m ON m.id = a.measure_id \
+                 WHERE h.region_code >= $1 AND h.region_code < $2 \
+                 ORDER BY CASE WHEN a.discharged_at IS NULL THEN 0 ELSE 1 END, a.admitted_at DESC, a.id DESC LIMIT $3",
+            )
+            .bind(range.0)
+            .bind(range.1)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    pub async fn hospital_admission(&self, id: i64) -> StoreResult<Option<(i64, Option<i64>)>> {
+        let row = with_pool!(self, pool => {
+            sqlx::query_as("SELECT hospital_id, discharged_at FROM hospital_admissions WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row)
+    }
+
+    /// Discharges an admission; false when it was discharged already.
+    pub async fn discharge_admission(&self, admission_id: i64, now: i64) -> StoreResult<bool> {
+        let changed = with_pool!(self, pool => {
+            sqlx::query("UPDATE hospital_admissions SET discharged_at = $1 WHERE id = $2 AND discharged_at IS NULL")
+                .bind(now)
+                .bind(admission_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(changed == 1)
+    }
+
+    /// Appends a person event as another module would (tests and the demo use it to play
+    /// investigation's part).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn append_person_event(
+        &self,
+        at: i64,
+        kind: &str,
+        id_type: &str,
+        id_number: &str,
+        resident_id: Option<i64>,
+        grid_code: &str,
+        source: &str,
+        detail: &str,
+    ) -> StoreResult<i64> {
+        let id = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "INSERT INTO person_events (at, kind, id_type, id_number, resident_id, grid_code, source, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(at)
+            .bind(kind)
+            .bind(id_type)
+            .bind(id_number)
+            .bind(resident_id)
+            .bind(grid_code)
+            .bind(source)
+            .bind(detail)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(id)
+    }
+}

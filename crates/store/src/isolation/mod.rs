@@ -1,0 +1,413 @@
+//! Isolation, transfer and treatment (隔离管控、转运与救治): measures and their test tasks, check-ins,
+//! door alarms, sites and rooms, the bulk allocation write, vehicles and transfers, hospitals and
+//! admissions. Every state change of a measure is one transaction guarded by the status it expects,
+//! with the person event it sets off (`measure_positive`, `measure_released`).
+
+mod home;
+mod hospitals;
+mod measures;
+mod sites;
+mod transfers;
+
+use sqlx::{AssertSqlSafe, QueryBuilder};
+
+use crate::{Store, StoreResult, begin_locked, with_pool};
+
+/// Serialises the transactions that decide on rooms, vehicles and measures (PostgreSQL advisory
+/// lock; SQLite takes its write lock at BEGIN).
+const ISOLATION_WRITER_LOCK: i64 = 161_803;
+/// Rows per multi-row statement (3 binds a row: well under both backends' bind limits).
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// A measure to open, with its scheduled tests.
+#[derive(Clone)]
+pub struct NewMeasure {
+    pub source_key: String,
+    pub id_type: String,
+    pub id_number: String,
+    pub name: String,
+    pub phone: String,
+    pub resident_id: Option<i64>,
+    pub grid_code: String,
+    pub household_number: String,
+    pub address: String,
+    pub birth_date: String,
+    pub category: String,
+    pub regime: String,
+    pub day1: String,
+    pub centralised_end: String,
+    pub end_date: String,
+    pub status: String,
+    pub note: String,
+    /// (phase kind, day within the phase, due date).
+    pub tests: Vec<(String, i64, String)>,
+}
+
+impl std::fmt::Debug for NewMeasure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewMeasure")
+            .field("source_key", &self.source_key)
+            .field("category", &self.category)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, sqlx::FromRow, serde::Serialize)]
+pub struct MeasureRecord {
+    pub id: i64,
+    pub source_key: String,
+    pub id_type: String,
+    pub id_number: String,
+    pub name: String,
+    pub phone: String,
+    pub resident_id: Option<i64>,
+    pub grid_code: String,
+    pub household_number: String,
+    pub address: String,
+    pub birth_date: String,
+    pub category: String,
+    pub regime: String,
+    pub day1: String,
+    pub centralised_end: String,
+    pub end_date: String,
+    pub status: String,
+    pub status_since: i64,
+    pub site_id: Option<i64>,
+    pub room_id: Option<i64>,
+    pub checked_in_at: Option<i64>,
+    pub hospital_id: Option<i64>,
+    pub released_at: Option<i64>,
+    pub created_at: i64,
+    /// Free text: how the measure came (落地管控, the case kind) and the carer, if any.
+    pub note: String,
+}
+
+impl std::fmt::Debug for MeasureRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MeasureRecord")
+            .field("id", &self.id)
+            .field("category", &self.category)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+const MEASURE_COLUMNS: &str = "id, source_key, id_type, id_number, name, phone, resident_id, grid_code, \
+     household_number, address, birth_date, category, regime, day1, centralised_end, end_date, status, \
+     status_since, site_id, room_id, checked_in_at, hospital_id, released_at, created_at, note";
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct MeasureTestRecord {
+    pub id: i64,
+    pub measure_id: i64,
+    pub phase_kind: String,
+    pub day: i64,
+    pub due_date: String,
+    pub result: Option<String>,
+    pub recorded_at: Option<i64>,
+    pub recorded_by: Option<String>,
+}
+
+/// A test task due, with whom it is for.
+#[derive(Clone, sqlx::FromRow)]
+pub struct DueTestRecord {
+    pub test_id: i64,
+    pub measure_id: i64,
+    pub phase_kind: String,
+    pub day: i64,
+    pub due_date: String,
+    pub name: String,
+    pub id_type: String,
+    pub id_number: String,
+    pub grid_code: String,
+    pub status: String,
+    pub site_name: Option<String>,
+    pub room_number: Option<String>,
+}
+
+impl std::fmt::Debug for DueTestRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DueTestRecord")
+            .field("test_id", &self.test_id)
+            .field("measure_id", &self.measure_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A person event to write with a measure change (kind, source key, JSON detail).
+#[derive(Debug, Clone)]
+pub struct MeasureEventWrite {
+    pub kind: String,
+    pub source: String,
+    pub detail: String,
+}
+
+/// One guarded state change of a measure, all in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct MeasureChange {
+    pub measure_id: i64,
+    pub expected_status: String,
+    pub new_status: String,
+    pub at: i64,
+    /// (test id, result, recorded by): only a test without a result is written.
+    pub test_result: Option<(i64, String, String)>,
+    /// The person leaves their room: room → cleaning, the measure keeps the site but not the room.
+    pub leave_room: bool,
+    pub checked_in: bool,
+    pub released: bool,
+    pub event: Option<MeasureEventWrite>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct IsolationSiteRecord {
+    pub id: i64,
+    pub name: String,
+    pub region_code: String,
+    pub address: String,
+    pub readiness: String,
+    pub staff_count: i64,
+    pub note: String,
+    pub created_at: i64,
+    pub created_by: String,
+}
+
+/// A site with its room counts by status.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct IsolationSiteSummary {
+    pub id: i64,
+    pub name: String,
+    pub region_code: String,
+    pub address: String,
+    pub readiness: String,
+    pub staff_count: i64,
+    pub rooms: i64,
+    pub free: i64,
+    pub occupied: i64,
+    pub cleaning: i64,
+    pub maintenance: i64,
+}
+
+#[derive(Clone, sqlx::FromRow, serde::Serialize)]
+pub struct RoomRecord {
+    pub id: i64,
+    pub site_id: i64,
+    pub building: String,
+    pub floor: i64,
+    pub number: String,
+    pub status: String,
+    pub status_since: i64,
+    pub measure_id: Option<i64>,
+    pub occupant_name: Option<String>,
+    pub occupant_status: Option<String>,
+}
+
+impl std::fmt::Debug for RoomRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoomRecord")
+            .field("id", &self.id)
+            .field("number", &self.number)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+const ROOM_SELECT: &str = "SELECT r.id, r.site_id, r.building, r.floor, r.number, r.status, r.status_since, \
+     m.id AS measure_id, m.name AS occupant_name, m.status AS occupant_status \
+     FROM isolation_rooms r LEFT JOIN isolation_measures m ON m.room_id = r.id";
+
+/// A free room for the allocation (site, the site's region, room), in adjacency order.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct FreeRoom {
+    pub site_id: i64,
+    pub region_code: String,
+    pub room_id: i64,
+}
+
+/// What the allocation write found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllocationOutcome {
+    Written(u64),
+    /// A room was no longer free (the number of the first one).
+    RoomTaken(String),
+    /// A person was no longer waiting for a room.
+    PersonMoved(i64),
+}
+
+#[derive(Clone, sqlx::FromRow, serde::Serialize)]
+pub struct CheckInRecord {
+    pub id: i64,
+    pub measure_id: i64,
+    pub place: String,
+    pub day: String,
+    pub at: i64,
+    pub tenths: i64,
+    pub fever: bool,
+    pub symptoms: String,
+    pub recorded_by: String,
+}
+
+impl std::fmt::Debug for CheckInRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckInRecord")
+            .field("id", &self.id)
+            .field("measure_id", &self.measure_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A person at home with their last check-in day and alarms.
+#[derive(Clone, sqlx::FromRow)]
+pub struct HomeRow {
+    pub measure_id: i64,
+    pub name: String,
+    pub id_type: String,
+    pub id_number: String,
+    pub grid_code: String,
+    pub category: String,
+    pub end_date: String,
+    pub last_check_in_day: Option<String>,
+    pub last_fever: Option<bool>,
+    pub alarms: i64,
+}
+
+impl std::fmt::Debug for HomeRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HomeRow")
+            .field("measure_id", &self.measure_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, sqlx::FromRow)]
+pub struct DoorAlarmRecord {
+    pub id: i64,
+    pub measure_id: i64,
+    pub device_id: String,
+    pub kind: String,
+    pub at: i64,
+    pub note: String,
+    pub name: String,
+    pub grid_code: String,
+}
+
+impl std::fmt::Debug for DoorAlarmRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DoorAlarmRecord")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct VehicleRecord {
+    pub id: i64,
+    pub plate: String,
+    pub kind: String,
+    pub capacity: i64,
+    pub region_code: String,
+    pub on_trip: bool,
+    pub awaiting_disinfection: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct TransferRecord {
+    pub id: i64,
+    pub vehicle_id: i64,
+    pub plate: String,
+    pub vehicle_kind: String,
+    pub region_code: String,
+    pub site_id: Option<i64>,
+    pub hospital_id: Option<i64>,
+    pub destination: String,
+    pub status: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub picked_up_at: Option<i64>,
+    pub handed_over_at: Option<i64>,
+    pub disinfected_at: Option<i64>,
+    pub riders: i64,
+}
+
+const TRANSFER_SELECT: &str = "SELECT t.id, t.vehicle_id, v.plate, v.kind AS vehicle_kind, t.region_code, t.site_id, \
+     t.hospital_id, COALESCE(s.name, h.name, '') AS destination, t.status, t.created_at, t.created_by, \
+     t.picked_up_at, t.handed_over_at, t.disinfected_at, \
+     (SELECT COUNT(*) FROM transfer_riders tr WHERE tr.transfer_id = t.id) AS riders \
+     FROM transfers t JOIN vehicles v ON v.id = t.vehicle_id \
+     LEFT JOIN isolation_sites s ON s.id = t.site_id LEFT JOIN hospitals h ON h.id = t.hospital_id";
+
+/// A transfer to create.
+#[derive(Debug, Clone)]
+pub struct NewTransfer {
+    pub vehicle_id: i64,
+    pub region_code: String,
+    pub site_id: Option<i64>,
+    pub hospital_id: Option<i64>,
+    pub riders: Vec<i64>,
+    pub created_by: String,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferOutcome {
+    Created(i64),
+    /// On a trip, or not disinfected since the last one.
+    VehicleBusy,
+    /// A rider is already on a transfer not handed over (their measure id).
+    RiderBusy(i64),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct HospitalRecord {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub region_code: String,
+    pub beds: i64,
+    pub created_at: i64,
+    pub occupied: i64,
+}
+
+#[derive(Clone, sqlx::FromRow)]
+pub struct AdmissionRecord {
+    pub id: i64,
+    pub hospital_id: i64,
+    pub measure_id: i64,
+    pub transfer_id: Option<i64>,
+    pub admitted_at: i64,
+    pub discharged_at: Option<i64>,
+    pub name: String,
+    pub id_type: String,
+    pub id_number: String,
+    pub grid_code: String,
+}
+
+impl std::fmt::Debug for AdmissionRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdmissionRecord")
+            .field("id", &self.id)
+            .field("measure_id", &self.measure_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// People per status in one child region (code prefix), with the oldest `status_since`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StatusCount {
+    pub code: String,
+    pub status: String,
+    pub people: i64,
+    pub oldest: i64,
+}
+
+/// Rooms of the sites of one child region.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RegionRooms {
+    pub code: String,
+    pub rooms: i64,
+    pub free: i64,
+}
+
+/// Statuses in which a person is no longer under a measure.
+const CLOSED: &str = "('released', 'hospitalised')";
