@@ -1,0 +1,175 @@
+//! Coverage: round progress per grid and per hour, a grid's missing people, exemptions, the tube
+//! chain and results awaited.
+
+use super::*;
+
+impl Store {
+    /// Progress rows of a round inside the subtree `range`.
+    pub async fn round_progress(
+        &self,
+        round_id: i64,
+        range: (&str, &str),
+    ) -> StoreResult<Vec<ProgressRow>> {
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT grid_code, target, infants, exempt, sampled, outside, walk_ins FROM round_grid_progress \
+                 WHERE round_id = $1 AND grid_code >= $2 AND grid_code < $3 ORDER BY grid_code",
+            )
+            .bind(round_id)
+            .bind(range.0)
+            .bind(range.1)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    /// Swabs per hour in the subtree `range`: (hour start, count), in time order.
+    pub async fn round_hourly(
+        &self,
+        round_id: i64,
+        range: (&str, &str),
+    ) -> StoreResult<Vec<(i64, i64)>> {
+        let rows: Vec<(i64, Option<i64>)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT hour, CAST(SUM(sampled) AS BIGINT) FROM round_hourly WHERE round_id = $1 AND grid_code >= $2 \
+                 AND grid_code < $3 GROUP BY hour ORDER BY hour",
+            )
+            .bind(round_id)
+            .bind(range.0)
+            .bind(range.1)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(h, n)| (h, n.unwrap_or(0))).collect())
+    }
+
+    /// The grid's residents with no screening swab in the round (occasion 0), with their exemption.
+    /// Infants born after `infant_cutoff` are left out, as in the target.
+    pub async fn missing_in_grid(
+        &self,
+        round_id: i64,
+        grid_code: &str,
+        infant_cutoff: Option<&str>,
+    ) -> StoreResult<Vec<MissingResident>> {
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT r.id, r.name, r.id_type, r.id_number, r.birth_date, r.phone, r.address, r.household_number, \
+                 e.kind AS exemption, e.note AS exemption_note \
+                 FROM residents r LEFT JOIN sampling_exemptions e ON e.round_id = $1 AND e.resident_id = r.id \
+                 WHERE r.grid_code = $2 AND r.birth_date <= $3 AND NOT EXISTS ( \
+                   SELECT 1 FROM samples s WHERE s.id_number = r.id_number AND s.id_type = r.id_type \
+                   AND s.round_id = $1 AND s.occasion = 0) \
+                 ORDER BY r.household_number, r.id",
+            )
+            .bind(round_id)
+            .bind(grid_code)
+            .bind(infant_cutoff.unwrap_or("9999-12-31"))
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    /// Records (or changes) a resident's exemption in a round, keeping the grid's count right.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn set_exemption(
+        &self,
+        round_id: i64,
+        resident_id: i64,
+        grid_code: &str,
+        kind: &str,
+        note: &str,
+        now: i64,
+        by: &str,
+    ) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO sampling_exemptions (round_id, resident_id, grid_code, kind, note, created_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (round_id, resident_id) DO NOTHING",
+            )
+            .bind(round_id)
+            .bind(resident_id)
+            .bind(grid_code)
+            .bind(kind)
+            .bind(note)
+            .bind(now)
+            .bind(by)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                sqlx::query(
+                    "UPDATE round_grid_progress SET exempt = exempt + 1 WHERE round_id = $1 AND grid_code = $2",
+                )
+                .bind(round_id)
+                .bind(grid_code)
+                .execute(&mut *tx)
+                .await?;
+            } else {
+                sqlx::query(
+                    "UPDATE sampling_exemptions SET kind = $1, note = $2, created_at = $3, created_by = $4 \
+                     WHERE round_id = $5 AND resident_id = $6",
+                )
+                .bind(kind)
+                .bind(note)
+                .bind(now)
+                .bind(by)
+                .bind(round_id)
+                .bind(resident_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Where the round's tubes are in the chain, with mean step times.
+    pub async fn tube_chain_counts(&self, round_id: i64) -> StoreResult<TubeChainCounts> {
+        let counts = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT COUNT(*) AS tubes, \
+                 COALESCE(SUM(CASE WHEN closed_at IS NULL THEN 1 ELSE 0 END), 0) AS open, \
+                 COALESCE(SUM(CASE WHEN closed_at IS NOT NULL AND box_barcode IS NULL AND received_at IS NULL AND result IS NULL THEN 1 ELSE 0 END), 0) AS closed_not_boxed, \
+                 COALESCE(SUM(CASE WHEN box_barcode IS NOT NULL AND received_at IS NULL THEN 1 ELSE 0 END), 0) AS in_transit, \
+                 COALESCE(SUM(CASE WHEN received_at IS NOT NULL AND result IS NULL THEN 1 ELSE 0 END), 0) AS received_no_result, \
+                 COALESCE(SUM(CASE WHEN result = 'negative' THEN 1 ELSE 0 END), 0) AS negative, \
+                 COALESCE(SUM(CASE WHEN result = 'positive' THEN 1 ELSE 0 END), 0) AS positive, \
+                 COALESCE(SUM(CASE WHEN result = 'invalid' THEN 1 ELSE 0 END), 0) AS invalid, \
+                 CAST(AVG(CASE WHEN received_at IS NOT NULL AND closed_at IS NOT NULL THEN received_at - closed_at END) AS DOUBLE PRECISION) AS mean_to_receipt, \
+                 CAST(AVG(CASE WHEN result_at IS NOT NULL AND received_at IS NOT NULL THEN result_at - received_at END) AS DOUBLE PRECISION) AS mean_to_result \
+                 FROM tubes WHERE round_id = $1",
+            )
+            .bind(round_id)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(counts)
+    }
+
+    /// Tubes of the round still without a result that were closed before each of `limits`
+    /// (the 6/12/24-hour delay classes), counted on the partial index of tubes awaiting a result.
+    pub async fn awaiting_result_counts(
+        &self,
+        round_id: i64,
+        limits: [i64; 3],
+    ) -> StoreResult<[i64; 3]> {
+        let counts: (i64, i64, i64) = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT COALESCE(SUM(CASE WHEN closed_at < $2 THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN closed_at < $3 THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN closed_at < $4 THEN 1 ELSE 0 END), 0) \
+                 FROM tubes WHERE round_id = $1 AND result IS NULL AND closed_at < $2",
+            )
+            .bind(round_id)
+            .bind(limits[0])
+            .bind(limits[1])
+            .bind(limits[2])
+            .fetch_one(pool)
+            .await?
+        });
+        Ok([counts.0, counts.1, counts.2])
+    }
+}
