@@ -10,7 +10,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -189,14 +188,16 @@ impl App {
         jobs: Vec<Job>,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), JobsFailed> {
-        let stop = Arc::new(Notify::new());
+        // A flag, not a notification: a job in the middle of its pass when shutdown comes sees it
+        // as soon as it next waits (a `Notify` would wake only the jobs already waiting).
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut running = tokio::task::JoinSet::new();
         let mut names = std::collections::HashMap::new();
         let mut panics = std::collections::HashMap::<&'static str, usize>::new();
         let spawn = |running: &mut tokio::task::JoinSet<()>, job: Job| {
-            let (app, stop) = (self.clone(), stop.clone());
+            let (app, mut stopped) = (self.clone(), stopped.clone());
             running
-                .spawn(async move { app.run_job(job, &stop).await })
+                .spawn(async move { app.run_job(job, &mut stopped).await })
                 .id()
         };
         for job in jobs {
@@ -206,7 +207,7 @@ impl App {
         loop {
             tokio::select! {
                 () = &mut shutdown => {
-                    stop.notify_waiters();
+                    let _ = stop.send(true);
                     while running.join_next().await.is_some() {}
                     tracing::info!("background jobs stopped");
                     return Ok(());
@@ -221,7 +222,7 @@ impl App {
                     *count += 1;
                     tracing::error!(job = job.name, panics = *count, "background job stopped; restarting it");
                     if *count >= PANICS_BEFORE_GIVING_UP {
-                        stop.notify_waiters();
+                        let _ = stop.send(true);
                         running.abort_all();
                         return Err(JobsFailed { job: job.name });
                     }
@@ -232,8 +233,8 @@ impl App {
     }
 
     /// One job's loop: a pass, then a wait for its interval (the recompute job also wakes at a
-    /// request), until `stop` is notified. A failed pass is logged and taken again next time.
-    async fn run_job(&self, job: Job, stop: &Notify) {
+    /// request), until `stopped` turns true. A failed pass is logged and taken again next time.
+    async fn run_job(&self, job: Job, stopped: &mut tokio::sync::watch::Receiver<bool>) {
         loop {
             if let Err(error) = (job.step)(self).await {
                 tracing::warn!(
@@ -252,7 +253,7 @@ impl App {
             };
             tokio::select! {
                 () = wait => {}
-                () = stop.notified() => return,
+                _ = stopped.wait_for(|stop| *stop) => return,
             }
         }
     }

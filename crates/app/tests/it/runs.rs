@@ -299,6 +299,19 @@ fn counting_step(
     })
 }
 
+static SLOW_PASSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A pass that takes a while, so that shutdown can arrive in the middle of it.
+fn slow_step(
+    _: &fangkong_app::App,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = fangkong_app::AppResult<()>> + Send + '_>> {
+    Box::pin(async {
+        SLOW_PASSES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        Ok(())
+    })
+}
+
 fn panicking_step(
     _: &fangkong_app::App,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = fangkong_app::AppResult<()>> + Send + '_>> {
@@ -339,7 +352,10 @@ async fn a_panicking_job_is_restarted_then_stops_the_server_loudly_and_shutdown_
         let app = app.clone();
         async move {
             app.run_jobs_of(
-                vec![Job::new("healthy", Duration::from_millis(1), counting_step)],
+                vec![
+                    Job::new("healthy", Duration::from_millis(1), counting_step),
+                    Job::new("slow", Duration::from_millis(1), slow_step),
+                ],
                 async {
                     let _ = stopped.await;
                 },
@@ -347,7 +363,8 @@ async fn a_panicking_job_is_restarted_then_stops_the_server_loudly_and_shutdown_
             .await
         }
     });
-    while PASSES.load(SeqCst) < before + 3 {
+    // Stop while the slow job is inside its pass: it must still stop once the pass ends.
+    while PASSES.load(SeqCst) < before + 3 || SLOW_PASSES.load(SeqCst) == 0 {
         tokio::task::yield_now().await;
     }
     stop.send(()).unwrap();
