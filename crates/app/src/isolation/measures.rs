@@ -43,10 +43,7 @@ impl App {
         status: &str,
     ) -> AppResult<Vec<MeasureView>> {
         actor.require(Permission::ViewIsolation)?;
-        let statuses: Vec<&str> = match MeasureStatus::from_code(status.trim()) {
-            Some(s) => vec![s.code()],
-            None => MEASURES_IN_FORCE.to_vec(),
-        };
+        let statuses = statuses_listed(status);
         let (lower, upper) = actor.jurisdiction_range();
         let now = self.now_unix();
         let today = self.today();
@@ -66,10 +63,7 @@ impl App {
         status: &str,
     ) -> AppResult<crate::Page<MeasureView>> {
         let rows = self.isolation_measures(actor, status).await?;
-        let wanted: Vec<&str> = match MeasureStatus::from_code(status.trim()) {
-            Some(s) => vec![s.code()],
-            None => MEASURES_IN_FORCE.to_vec(),
-        };
+        let wanted = statuses_listed(status);
         let (lower, upper) = actor.jurisdiction_range();
         let total: i64 = self
             .store
@@ -407,5 +401,13 @@ impl App {
         )
         .await?;
         Ok(next)
+    }
+}
+
+/// The statuses the measures list shows for the status chosen: that one, or every status in force.
+fn statuses_listed(status: &str) -> Vec<&'static str> {
+    match MeasureStatus::from_code(status.trim()) {
+        Some(s) => vec![s.code()],
+        None => MEASURES_IN_FORCE.to_vec(),
     }
 }
