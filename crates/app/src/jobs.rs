@@ -12,7 +12,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, Notify, mpsc, watch};
 
 use crate::{App, AppResult};
 
@@ -97,6 +99,62 @@ pub const PANICS_BEFORE_GIVING_UP: usize = 3;
 #[error("background job “{job}” panicked {PANICS_BEFORE_GIVING_UP} times; stopping")]
 pub struct JobsFailed {
     pub job: &'static str,
+}
+
+/// Which group-commit writer gave up, if one did: [`App::run_jobs`] ends the process on it, as it
+/// does for a job that keeps panicking.
+pub(crate) type WriterFailures = Arc<watch::Sender<Option<&'static str>>>;
+
+/// A fresh [`WriterFailures`] with no failure.
+pub(crate) fn writer_failures() -> WriterFailures {
+    Arc::new(watch::channel(None).0)
+}
+
+/// Starts a group-commit writer (the scan writer, the passage writer) under supervision and returns
+/// the queue requests send their work to. The writer is started with the [`App`], not by the first
+/// request that needs it, so no request path spawns a task.
+///
+/// The queue outlives a panicking writer: the writer holds it through a lock, a panic releases the
+/// lock, and the restarted writer takes the jobs still waiting (only the group in flight is lost,
+/// and its requests are answered with an error, never left hanging). After
+/// [`PANICS_BEFORE_GIVING_UP`] panics the supervisor stops, requests are refused, and `failed`
+/// tells [`App::run_jobs`] to end the process. When the last sender is dropped (the `App` is gone)
+/// the writer drains the queue and ends.
+pub(crate) fn start_writer<J, W, F>(
+    name: &'static str,
+    capacity: usize,
+    failed: &WriterFailures,
+    writer: W,
+) -> mpsc::Sender<J>
+where
+    J: Send + 'static,
+    W: Fn(Arc<Mutex<mpsc::Receiver<J>>>) -> F + Send + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let (queue, received) = mpsc::channel(capacity);
+    let received = Arc::new(Mutex::new(received));
+    let failed = failed.clone();
+    tokio::spawn(async move {
+        let mut panics = 0;
+        loop {
+            match tokio::spawn(writer(received.clone())).await {
+                Ok(()) => return,
+                Err(error) if error.is_cancelled() => return,
+                Err(_) => {
+                    panics += 1;
+                    tracing::error!(writer = name, panics, "group-commit writer panicked");
+                    if panics >= PANICS_BEFORE_GIVING_UP {
+                        tracing::error!(writer = name, "group-commit writer gave up");
+                        failed.send_replace(Some(name));
+                        // Dropping the queue's receiving end refuses every later request.
+                        received.lock().await.close();
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    queue
 }
 
 /// Requests for a recompute of everyone's code, taken by the recompute job.
@@ -204,8 +262,28 @@ impl App {
             names.insert(spawn(&mut running, job), job);
         }
         tokio::pin!(shutdown);
+        let mut writer_failed = self.writer_failures.subscribe();
+        let writer_gave_up = async move {
+            // Copied out at once: the borrow of the watched value must not live across an await.
+            let failed = writer_failed
+                .wait_for(Option::is_some)
+                .await
+                .ok()
+                .and_then(|name| *name);
+            match failed {
+                Some(name) => name,
+                // The App holds the sender, so this cannot happen; wait like a healthy writer.
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(writer_gave_up);
         loop {
             tokio::select! {
+                job = &mut writer_gave_up => {
+                    let _ = stop.send(true);
+                    running.abort_all();
+                    return Err(JobsFailed { job });
+                }
                 () = &mut shutdown => {
                     let _ = stop.send(true);
                     while running.join_next().await.is_some() {}
@@ -256,5 +334,47 @@ impl App {
                 _ = stopped.wait_for(|stop| *stop) => return,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::oneshot;
+
+    type Doubling = (i32, oneshot::Sender<i32>);
+
+    /// A writer that doubles each number and panics on a zero, as a writer with a bug would.
+    async fn doubling_writer(queue: Arc<Mutex<mpsc::Receiver<Doubling>>>) {
+        let mut received = queue.lock().await;
+        while let Some((number, reply)) = received.recv().await {
+            assert_ne!(number, 0, "the writer's bug");
+            let _ = reply.send(number * 2);
+        }
+    }
+
+    async fn ask(queue: &mpsc::Sender<Doubling>, number: i32) -> Option<i32> {
+        let (reply, answer) = oneshot::channel();
+        queue.send((number, reply)).await.ok()?;
+        answer.await.ok()
+    }
+
+    #[tokio::test]
+    async fn a_panicking_writer_keeps_its_queue_then_gives_up_loudly() {
+        let failed = writer_failures();
+        let queue = start_writer("doubling writer", 16, &failed, doubling_writer);
+        assert_eq!(ask(&queue, 1).await, Some(2));
+        // The job that hit the bug is answered with an error (its reply dropped), never left hanging…
+        assert_eq!(ask(&queue, 0).await, None);
+        // …and the restarted writer takes the next jobs from the same queue.
+        assert_eq!(ask(&queue, 3).await, Some(6));
+        assert_eq!(*failed.borrow(), None);
+        assert_eq!(ask(&queue, 0).await, None);
+        assert_eq!(ask(&queue, 0).await, None);
+        // Third panic: the supervisor gives up, says so, and later requests are refused.
+        let mut watching = failed.subscribe();
+        let gave_up = *watching.wait_for(Option::is_some).await.unwrap();
+        assert_eq!(gave_up, Some("doubling writer"));
+        assert_eq!(ask(&queue, 4).await, None);
     }
 }

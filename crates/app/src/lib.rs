@@ -85,6 +85,8 @@ pub struct App {
     scan_writer: mass_testing::ScanWriter,
     pub(crate) codes: health_code::CodeRuntime,
     passage_writer: checkpoints::PassageWriter,
+    /// Set by a writer's supervisor when the writer keeps panicking (see [`jobs::start_writer`]).
+    writer_failures: jobs::WriterFailures,
     /// Live sessions by token hash, with how long each may be trusted without a database read.
     sessions: Arc<std::sync::RwLock<std::collections::HashMap<String, RememberedSession>>>,
     /// Failed logins per username and address (backoff, then a temporary lock).
@@ -94,13 +96,17 @@ pub struct App {
 }
 
 impl App {
+    /// Must be called inside a Tokio runtime: the group-commit writers start here, under
+    /// supervision ([`jobs::start_writer`]), and end when the last clone of the `App` is dropped.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> App {
+        let writer_failures = jobs::writer_failures();
         App {
+            scan_writer: mass_testing::ScanWriter::start(&store, &clock, &writer_failures),
+            passage_writer: checkpoints::PassageWriter::start(&store, &writer_failures),
+            writer_failures,
             store,
             clock,
-            scan_writer: Default::default(),
             codes: Default::default(),
-            passage_writer: Default::default(),
             sessions: Default::default(),
             login_throttle: Default::default(),
             recompute: Default::default(),

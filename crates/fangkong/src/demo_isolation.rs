@@ -344,7 +344,7 @@ pub async fn seed_isolation(app: &App, county: &RegionCode) -> Result<SeededIsol
 
     // -- home: check-ins (some missed) and door alarms --------------------------------------------
     let home = app.home_board(&actor).await?;
-    for (i, p) in home.people.iter().enumerate() {
+    for (i, p) in home.people.rows.iter().enumerate() {
         if i % 4 != 3 {
             let reading = if i % 23 == 0 { "37.4" } else { "36.4" };
             app.home_check_in(

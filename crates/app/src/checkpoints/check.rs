@@ -295,8 +295,7 @@ impl App {
     pub(super) async fn log_passage(&self, passage: PassageWrite) -> AppResult<bool> {
         let (reply, answer) = oneshot::channel();
         self.passage_writer
-            .sender(&self.store)
-            .await
+            .queue()
             .send((passage, reply))
             .await
             .map_err(|_| AppError::Internal("passage writer stopped".into()))?;

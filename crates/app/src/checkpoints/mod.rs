@@ -20,7 +20,7 @@ use fangkong_store::{
     VenueRecord, VenueVisitRecord,
 };
 use serde::{Deserialize, Serialize};
-use tokio::sync::{OnceCell, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::health_code::{
     beijing_label, parse_beijing_time, parse_document, parse_venue_code, unix_to_utc,
@@ -43,19 +43,23 @@ type PassageJob = (PassageWrite, oneshot::Sender<Result<bool, String>>);
 /// One writer task per process logs passages: every check waiting when a transaction starts joins
 /// it, so thousands of checks a second cost a few disk flushes — and a check is answered only after
 /// the commit that holds its passage (an acknowledged passage survives a crash).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct PassageWriter(Arc<OnceCell<mpsc::Sender<PassageJob>>>);
+#[derive(Clone, Debug)]
+pub(crate) struct PassageWriter(mpsc::Sender<PassageJob>);
 
 impl PassageWriter {
-    async fn sender(&self, store: &Store) -> mpsc::Sender<PassageJob> {
-        self.0
-            .get_or_init(|| async {
-                let (tx, rx) = mpsc::channel(16_384);
-                tokio::spawn(run_passage_writer(store.clone(), rx));
-                tx
-            })
-            .await
-            .clone()
+    /// Starts the writer under supervision (see [`crate::jobs::start_writer`]).
+    pub(crate) fn start(store: &Store, failed: &crate::jobs::WriterFailures) -> PassageWriter {
+        let store = store.clone();
+        PassageWriter(crate::jobs::start_writer(
+            "passage writer",
+            16_384,
+            failed,
+            move |queue| run_passage_writer(store.clone(), queue),
+        ))
+    }
+
+    pub(crate) fn queue(&self) -> &mpsc::Sender<PassageJob> {
+        &self.0
     }
 }
 
@@ -71,7 +75,11 @@ fn next_group<T>(first: T, rx: &mut mpsc::Receiver<T>) -> Vec<T> {
     jobs
 }
 
-async fn run_passage_writer(store: Store, mut rx: mpsc::Receiver<PassageJob>) {
+async fn run_passage_writer(
+    store: Store,
+    queue: Arc<tokio::sync::Mutex<mpsc::Receiver<PassageJob>>>,
+) {
+    let mut rx = queue.lock().await;
     while let Some(first) = rx.recv().await {
         let jobs = next_group(first, &mut rx);
         let (passages, replies): (Vec<PassageWrite>, Vec<_>) = jobs.into_iter().unzip();

@@ -263,9 +263,8 @@ impl App {
                 .collect(),
             open_appeals: self
                 .store
-                .appeals((&lower, &upper), Some("open"), 1000)
-                .await?
-                .len() as i64,
+                .count_appeals((&lower, &upper), Some("open"))
+                .await?,
         })
     }
 }

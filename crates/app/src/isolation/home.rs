@@ -48,9 +48,11 @@ impl App {
                 note: a.note,
             })
             .collect();
+        // Counted over everyone at home, not only the rows shown.
+        let (total, missed) = self.store.home_counts((&lower, &upper), &yesterday).await?;
         Ok(HomeBoard {
-            missed: people.iter().filter(|p| p.missed_yesterday).count(),
-            people,
+            people: crate::Page::new(people, total),
+            missed,
             alarms,
         })
     }

@@ -71,17 +71,27 @@ impl App {
             .collect();
         let now = self.now_unix();
         let today = self.today();
+        // The same people as the transfers board's "to hospitals" list: those already in an
+        // ambulance are on their way, not waiting.
         let awaiting = self
             .store
-            .measures_in((&lower, &upper), &["awaiting_hospital"], LIST_LIMIT)
+            .measures_awaiting_vehicle((&lower, &upper), &["awaiting_hospital"], LIST_LIMIT)
             .await?
             .iter()
             .map(|m| view(m, now, today))
             .collect();
+        let awaiting_total = self
+            .store
+            .count_measures_awaiting_vehicle((&lower, &upper), &["awaiting_hospital"])
+            .await?;
+        let admission_count = self
+            .store
+            .count_hospital_admissions((&lower, &upper))
+            .await?;
         Ok(HospitalsBoard {
             hospitals,
-            admissions,
-            awaiting,
+            admissions: crate::Page::new(admissions, admission_count),
+            awaiting: crate::Page::new(awaiting, awaiting_total),
         })
     }
 

@@ -202,25 +202,23 @@ impl App {
         let (lower, upper) = actor.jurisdiction_range();
         let now = self.now_unix();
         let today = self.today();
-        let on_the_way: std::collections::HashSet<i64> = self
-            .store
-            .riders_on_live_transfers()
-            .await?
-            .into_iter()
-            .collect();
+        // People already riding a transfer are on their way, not waiting (the store leaves them
+        // out of the list and its count alike).
         let waiting = |statuses: &'static [&'static str]| {
             let (lower, upper) = (lower.clone(), upper.clone());
-            let on_the_way = &on_the_way;
             async move {
-                Ok::<_, AppError>(
-                    self.store
-                        .measures_in((&lower, &upper), statuses, LIST_LIMIT)
-                        .await?
-                        .iter()
-                        .filter(|m| !on_the_way.contains(&m.id))
-                        .map(|m| view(m, now, today))
-                        .collect::<Vec<_>>(),
-                )
+                let rows = self
+                    .store
+                    .measures_awaiting_vehicle((&lower, &upper), statuses, LIST_LIMIT)
+                    .await?
+                    .iter()
+                    .map(|m| view(m, now, today))
+                    .collect::<Vec<_>>();
+                let total = self
+                    .store
+                    .count_measures_awaiting_vehicle((&lower, &upper), statuses)
+                    .await?;
+                Ok::<_, AppError>(crate::Page::new(rows, total))
             }
         };
         let to_sites = waiting(&["allocated"]).await?;
@@ -263,6 +261,7 @@ impl App {
                 vehicle: v,
             })
             .collect();
+        let transfer_count = self.store.count_transfer_tasks((&lower, &upper)).await?;
         let transfers = self
             .store
             .transfer_tasks((&lower, &upper), LIST_LIMIT)
@@ -295,7 +294,7 @@ impl App {
             .collect();
         Ok(TransfersBoard {
             vehicles,
-            transfers,
+            transfers: crate::Page::new(transfers, transfer_count),
             to_sites,
             to_hospitals,
             waiting_by_region,

@@ -202,11 +202,12 @@ pub struct TransferView {
 #[derive(Debug, Clone, Serialize)]
 pub struct TransfersBoard {
     pub vehicles: Vec<VehicleView>,
-    pub transfers: Vec<TransferView>,
-    /// Waiting for a coach to their site (allocated), oldest first.
-    pub to_sites: Vec<MeasureView>,
-    /// Waiting for an ambulance to a hospital, oldest first.
-    pub to_hospitals: Vec<MeasureView>,
+    /// Live transfers first, then the newest.
+    pub transfers: crate::Page<TransferView>,
+    /// Waiting for a coach to their site (allocated), oldest first; riders on the way left out.
+    pub to_sites: crate::Page<MeasureView>,
+    /// Waiting for an ambulance to a hospital, oldest first; riders on the way left out.
+    pub to_hospitals: crate::Page<MeasureView>,
     pub waiting_by_region: Vec<WaitingLine>,
     pub hospitals: Vec<HospitalRecord>,
     pub site_names: HashMap<i64, String>,
@@ -241,8 +242,10 @@ pub struct AlarmView {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HomeBoard {
-    pub people: Vec<HomeView>,
-    pub missed: usize,
+    /// People at home, by grid.
+    pub people: crate::Page<HomeView>,
+    /// People at home without a check-in yesterday or today (all of them, not only the rows shown).
+    pub missed: i64,
     pub alarms: Vec<AlarmView>,
 }
 
@@ -267,8 +270,10 @@ pub struct AdmissionView {
 #[derive(Debug, Clone, Serialize)]
 pub struct HospitalsBoard {
     pub hospitals: Vec<HospitalView>,
-    pub admissions: Vec<AdmissionView>,
-    pub awaiting: Vec<MeasureView>,
+    /// Patients in hospital first, then the newest discharges.
+    pub admissions: crate::Page<AdmissionView>,
+    /// Waiting for an ambulance (the transfers board's "to hospitals" list, the same people).
+    pub awaiting: crate::Page<MeasureView>,
 }
 
 /// What recording a test result did.

@@ -159,8 +159,8 @@ impl App {
 
         if !writes.is_empty() {
             let (reply, answer) = oneshot::channel();
-            let sender = self.scan_writer.sender(&self.store, &self.clock).await;
-            sender
+            self.scan_writer
+                .queue()
                 .send(ScanJob {
                     scans: writes,
                     reply,

@@ -33,7 +33,7 @@ use fangkong_store::{
     SiteRecord, Store, TubeChainCounts,
 };
 use serde::{Deserialize, Serialize};
-use tokio::sync::{OnceCell, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::population::mask_document;
 use crate::scope::load_within;
@@ -56,23 +56,36 @@ struct ScanJob {
 /// One writer task per process decides and commits bindings: every request waiting when a
 /// transaction starts joins it, so a thousand tables cost one disk flush, not a thousand — and a
 /// request is answered only after the commit that holds its scans.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct ScanWriter(Arc<OnceCell<mpsc::Sender<ScanJob>>>);
+#[derive(Clone, Debug)]
+pub(crate) struct ScanWriter(mpsc::Sender<ScanJob>);
 
 impl ScanWriter {
-    async fn sender(&self, store: &Store, clock: &Arc<dyn Clock>) -> mpsc::Sender<ScanJob> {
-        self.0
-            .get_or_init(|| async {
-                let (tx, rx) = mpsc::channel(4096);
-                tokio::spawn(run_scan_writer(store.clone(), clock.clone(), rx));
-                tx
-            })
-            .await
-            .clone()
+    /// Starts the writer under supervision (see [`crate::jobs::start_writer`]).
+    pub(crate) fn start(
+        store: &Store,
+        clock: &Arc<dyn Clock>,
+        failed: &crate::jobs::WriterFailures,
+    ) -> ScanWriter {
+        let (store, clock) = (store.clone(), clock.clone());
+        ScanWriter(crate::jobs::start_writer(
+            "scan writer",
+            4096,
+            failed,
+            move |queue| run_scan_writer(store.clone(), clock.clone(), queue),
+        ))
+    }
+
+    fn queue(&self) -> &mpsc::Sender<ScanJob> {
+        &self.0
     }
 }
 
-async fn run_scan_writer(store: Store, clock: Arc<dyn Clock>, mut rx: mpsc::Receiver<ScanJob>) {
+async fn run_scan_writer(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    queue: Arc<tokio::sync::Mutex<mpsc::Receiver<ScanJob>>>,
+) {
+    let mut rx = queue.lock().await;
     // Planner statistics are refreshed as the tables grow: at 5,000 scans, then each time the
     // count doubles (at most every million).
     let mut written: u64 = 0;
@@ -103,6 +116,8 @@ async fn run_scan_writer(store: Store, clock: Arc<dyn Clock>, mut rx: mpsc::Rece
                 written += outcomes.len() as u64;
                 if written >= next_statistics {
                     next_statistics = written + written.min(1_000_000);
+                    // Off the writer's path: ANALYZE of a large table takes seconds, and the
+                    // tables waiting for their answers must not.
                     let store = store.clone();
                     tokio::spawn(async move {
                         if let Err(error) = store.refresh_testing_statistics().await {

@@ -642,10 +642,14 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
         .unwrap();
     let board = app.transfers_board(&staff.transfer).await.unwrap();
     assert_eq!(
-        board.to_hospitals.len(),
-        1,
+        (board.to_hospitals.rows.len(), board.to_hospitals.total),
+        (1, 1),
         "周杰 is on the way; 王建国 still waits"
     );
+    // The hospitals board counts the same people as waiting (it used to count the rider too).
+    let beds = app.hospitals_board(admin).await.unwrap();
+    assert_eq!(beds.awaiting.total, board.to_hospitals.total);
+    assert_eq!(beds.awaiting.rows[0].id, board.to_hospitals.rows[0].id);
     app.advance_transfer(&staff.transfer, to_hospital, "picked_up")
         .await
         .unwrap();
@@ -666,7 +670,7 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
     );
     let beds = app.hospitals_board(admin).await.unwrap();
     assert_eq!(beds.hospitals[0].hospital.occupied, 1);
-    assert_eq!(beds.admissions.len(), 1);
+    assert_eq!((beds.admissions.rows.len(), beds.admissions.total), (1, 1));
     assert_eq!(
         app.measure_detail(admin, zhou.id)
             .await
@@ -675,11 +679,12 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
             .status,
         "hospitalised"
     );
-    app.discharge_admission(admin, beds.admissions[0].id)
+    app.discharge_admission(admin, beds.admissions.rows[0].id)
         .await
         .unwrap();
     invalid(
-        app.discharge_admission(admin, beds.admissions[0].id).await,
+        app.discharge_admission(admin, beds.admissions.rows[0].id)
+            .await,
         "已出院",
     );
 
@@ -796,8 +801,19 @@ async fn negatives_release_people_at_home_check_in_and_alarms_are_kept(backend: 
 
     // At home: the grid worker checks in; another township's worker may not; missed days are flagged.
     let home = app.home_board(&world.worker_a).await.unwrap();
+    // The page's figures count everyone at home, the same as the rows when none are cut.
+    assert_eq!(home.people.total, home.people.rows.len() as i64);
+    assert_eq!(
+        home.missed,
+        home.people
+            .rows
+            .iter()
+            .filter(|p| p.missed_yesterday)
+            .count() as i64
+    );
     let line = home
         .people
+        .rows
         .iter()
         .find(|p| p.measure_id == wang.id)
         .unwrap();
@@ -820,6 +836,7 @@ async fn negatives_release_people_at_home_check_in_and_alarms_are_kept(backend: 
     assert!(
         !home
             .people
+            .rows
             .iter()
             .find(|p| p.measure_id == wang.id)
             .unwrap()

@@ -46,6 +46,25 @@ impl Store {
         Ok(rows)
     }
 
+    /// How many appeals [`Store::appeals`] lists in all (`status` `None` = any).
+    pub async fn count_appeals(
+        &self,
+        range: (&str, &str),
+        status: Option<&str>,
+    ) -> StoreResult<i64> {
+        let count = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM code_appeals WHERE grid_code >= $1 AND grid_code < $2 AND ($3 = '' OR status = $3)",
+            )
+            .bind(range.0)
+            .bind(range.1)
+            .bind(status.unwrap_or(""))
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(count)
+    }
+
     pub async fn appeals_of(&self, person: &CodePerson) -> StoreResult<Vec<AppealRecord>> {
         let sql = format!(
             "SELECT {APPEAL_COLUMNS} FROM code_appeals WHERE id_number = $1 AND id_type = $2 ORDER BY filed_at DESC LIMIT 50"

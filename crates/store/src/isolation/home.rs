@@ -77,6 +77,24 @@ impl Store {
         Ok(rows)
     }
 
+    /// Over everyone at home in the subtree (not only the rows a page shows): how many there are,
+    /// and how many have no home check-in on or after `since` (a Beijing date, `YYYY-MM-DD`).
+    pub async fn home_counts(&self, range: (&str, &str), since: &str) -> StoreResult<(i64, i64)> {
+        let counts = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN COALESCE((SELECT MAX(c.day) FROM measure_check_ins c \
+                 WHERE c.measure_id = m.id AND c.place = 'home'), '') < $3 THEN 1 ELSE 0 END), 0) \
+                 FROM isolation_measures m WHERE m.grid_code >= $1 AND m.grid_code < $2 AND m.status = 'at_home'",
+            )
+            .bind(range.0)
+            .bind(range.1)
+            .bind(since)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(counts)
+    }
+
     pub async fn insert_door_alarm(
         &self,
         measure_id: i64,

@@ -76,6 +76,21 @@ impl Store {
         Ok(rows)
     }
 
+    /// How many admissions [`Store::hospital_admissions`] lists in all.
+    pub async fn count_hospital_admissions(&self, range: (&str, &str)) -> StoreResult<i64> {
+        let count = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM hospital_admissions a JOIN hospitals h ON h.id = a.hospital_id \
+                 WHERE h.region_code >= $1 AND h.region_code < $2",
+            )
+            .bind(range.0)
+            .bind(range.1)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(count)
+    }
+
     pub async fn hospital_admission(&self, id: i64) -> StoreResult<Option<(i64, Option<i64>)>> {
         let row = with_pool!(self, pool => {
             sqlx::query_as("SELECT hospital_id, discharged_at FROM hospital_admissions WHERE id = $1")

@@ -136,17 +136,57 @@ impl Store {
         Ok(rows)
     }
 
-    /// Measure ids on a transfer not yet handed over (people already on their way).
-    pub async fn riders_on_live_transfers(&self) -> StoreResult<Vec<i64>> {
+    /// People in `statuses` who still wait for a vehicle: those already riding a transfer not yet
+    /// handed over are left out, so the transfers board and the hospitals board count the same
+    /// people. Oldest status first, at most `limit`.
+    pub async fn measures_awaiting_vehicle(
+        &self,
+        range: (&str, &str),
+        statuses: &[&str],
+        limit: i64,
+    ) -> StoreResult<Vec<MeasureRecord>> {
+        let sql = format!(
+            "SELECT {MEASURE_COLUMNS} {} ORDER BY status_since, id LIMIT ${}",
+            awaiting_vehicle_where(statuses),
+            statuses.len() + 3
+        );
         let rows = with_pool!(self, pool => {
-            sqlx::query_scalar(
-                "SELECT tr.measure_id FROM transfer_riders tr JOIN transfers t ON t.id = tr.transfer_id \
-                 WHERE t.status <> 'handed_over'",
-            )
-            .fetch_all(pool)
-            .await?
+            let mut query = sqlx::query_as(AssertSqlSafe(sql.clone())).bind(range.0).bind(range.1);
+            for status in statuses {
+                query = query.bind(*status);
+            }
+            query.bind(limit).fetch_all(pool).await?
         });
         Ok(rows)
+    }
+
+    /// How many [`Store::measures_awaiting_vehicle`] lists in all.
+    pub async fn count_measures_awaiting_vehicle(
+        &self,
+        range: (&str, &str),
+        statuses: &[&str],
+    ) -> StoreResult<i64> {
+        let sql = format!("SELECT COUNT(*) {}", awaiting_vehicle_where(statuses));
+        let count = with_pool!(self, pool => {
+            let mut query = sqlx::query_scalar(AssertSqlSafe(sql.clone())).bind(range.0).bind(range.1);
+            for status in statuses {
+                query = query.bind(*status);
+            }
+            query.fetch_one(pool).await?
+        });
+        Ok(count)
+    }
+
+    /// How many transfers [`Store::transfer_tasks`] lists in all.
+    pub async fn count_transfer_tasks(&self, range: (&str, &str)) -> StoreResult<i64> {
+        let count = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM transfers WHERE region_code >= $1 AND region_code < $2")
+                .bind(range.0)
+                .bind(range.1)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count)
     }
 
     /// Moves a transfer from `from` to `to`. Handing over frees the vehicle (awaiting disinfection)
@@ -241,4 +281,21 @@ impl Store {
         });
         Ok(changed)
     }
+}
+
+/// `FROM … WHERE …` of the people in `statuses` not riding a live transfer, binding the range as
+/// `$1`, `$2` and the statuses from `$3` (shared by the list and its count, so the two cannot
+/// disagree).
+fn awaiting_vehicle_where(statuses: &[&str]) -> String {
+    let mut sql = String::from(
+        "FROM isolation_measures WHERE grid_code >= $1 AND grid_code < $2 \
+         AND id NOT IN (SELECT tr.measure_id FROM transfer_riders tr \
+         JOIN transfers t ON t.id = tr.transfer_id WHERE t.status <> 'handed_over')",
+    );
+    if !statuses.is_empty() {
+        let placeholders: Vec<String> =
+            (0..statuses.len()).map(|i| format!("${}", i + 3)).collect();
+        sql.push_str(&format!(" AND status IN ({})", placeholders.join(", ")));
+    }
+    sql
 }
