@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod auth;
 pub mod blocking;
+pub mod check;
 pub mod checkpoints;
 pub mod door_visits;
 pub mod export;

@@ -256,6 +256,14 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
 
+    // The audit over the story just seeded: what it prints is what a commander comparing the
+    // pages would find.
+    println!("一致性检查（fangkong check）：");
+    let report = app.check_consistency(chrono::Duration::zero()).await?;
+    for line in report.to_string().lines() {
+        println!("  {line}");
+    }
+
     let grid_name = region_path_name(&app, &grid).await?;
     println!();
     println!(

@@ -87,6 +87,16 @@ enum Command {
     },
     /// Verify a scanned QR text offline with only a trust list (exit status 1 when refused).
     Verify(verify::VerifyArgs),
+    /// The consistency audit: checks that the modules agree (every open case red, every close
+    /// contact handled, …) and prints what does not, in words (exit status 1 when something does not).
+    Check {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Leave out what changed in the last N minutes (the background passes may still be carrying
+        /// it); 0 on a quiet database.
+        #[arg(long, default_value_t = 10)]
+        settling_minutes: i64,
+    },
     /// Print the trust list (issuers' public keys) that offline verifiers load.
     TrustList {
         #[command(flatten)]
@@ -350,6 +360,19 @@ async fn main() -> Result<()> {
         },
         Command::Verify(args) => {
             if !verify::run(&args)? {
+                std::process::exit(1);
+            }
+        }
+        Command::Check {
+            db,
+            settling_minutes,
+        } => {
+            let app = open_app(&db.database).await?;
+            let report = app
+                .check_consistency(chrono::Duration::minutes(settling_minutes.max(0)))
+                .await?;
+            println!("{report}");
+            if !report.is_clean() {
                 std::process::exit(1);
             }
         }

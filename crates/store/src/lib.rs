@@ -9,6 +9,7 @@
 mod schema;
 
 pub mod audit;
+pub mod check;
 pub mod door_visits;
 pub mod health_code;
 pub mod imports;

@@ -1,0 +1,127 @@
+//! The consistency audit (`fangkong check`): the cross-module invariants a command office relies
+//! on when it reads one page against another, each checked over the whole database and reported in
+//! words with a few examples (case numbers, lead and measure numbers, risk areas' public names —
+//! never a person's name or ID number). The queries are `store::check`; the words are here.
+//!
+//! Records that changed in the last [`SETTLING`] are left out: the background passes carry a fact
+//! from one module to the next within seconds, and the audit reports what they failed to carry, not
+//! what they have not reached yet.
+
+use fangkong_store::check::{Invariant, Violations};
+
+use crate::{App, AppResult};
+
+/// How long the background passes get to carry a fact before the audit calls it missing on a live
+/// server (they run every 10 seconds). A quiet database — the demo after its passes, a test — is
+/// checked with no settling time.
+pub const SETTLING: chrono::Duration = chrono::Duration::minutes(10);
+
+/// One invariant's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvariantResult {
+    /// A stable name for scripts and tests.
+    pub key: &'static str,
+    /// What must hold, in words.
+    pub rule_zh: &'static str,
+    pub violations: Violations,
+}
+
+/// Every invariant's result, in a fixed order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckReport {
+    pub results: Vec<InvariantResult>,
+}
+
+impl CheckReport {
+    /// Whether every invariant holds.
+    pub fn is_clean(&self) -> bool {
+        self.results.iter().all(|r| r.violations.count == 0)
+    }
+
+    /// The invariants that do not hold.
+    pub fn broken(&self) -> impl Iterator<Item = &InvariantResult> {
+        self.results.iter().filter(|r| r.violations.count > 0)
+    }
+}
+
+impl std::fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for result in &self.results {
+            let Violations { count, examples } = &result.violations;
+            if *count == 0 {
+                writeln!(f, "✓ {}", result.rule_zh)?;
+            } else {
+                let more = if *count as usize > examples.len() {
+                    "……"
+                } else {
+                    ""
+                };
+                writeln!(
+                    f,
+                    "✗ {}：{count} 处不符（{}{more}）",
+                    result.rule_zh,
+                    examples.join("、")
+                )?;
+            }
+        }
+        let broken = self.broken().count();
+        if broken == 0 {
+            write!(f, "一致性检查通过：{} 项全部符合。", self.results.len())
+        } else {
+            write!(
+                f,
+                "一致性检查未通过：{} 项中 {broken} 项不符。",
+                self.results.len()
+            )
+        }
+    }
+}
+
+/// The stable name and the words of an invariant.
+fn described(invariant: Invariant) -> (&'static str, &'static str) {
+    match invariant {
+        Invariant::OpenCaseIsRed => ("open_case_is_red", "在管病例（含疑似、初筛阳性）均为红码"),
+        Invariant::CloseContactIsHandled => (
+            "close_contact_is_handled",
+            "每名密切接触者都已有管控措施或落地查人线索",
+        ),
+        Invariant::DischargedCaseDoesNotWait => {
+            ("discharged_case_does_not_wait", "已出院病例不再等待转运")
+        }
+        Invariant::ControlledPersonsLeadIsLanded => (
+            "controlled_persons_lead_is_landed",
+            "已在隔离点、居家或医院管控的人员，其线索均已落地",
+        ),
+        Invariant::HospitalisedHasBed => (
+            "hospitalised_has_bed",
+            "管控记录为住院的人员都有在院收治记录",
+        ),
+        Invariant::RiskAreaClockCountsLatestInfection => (
+            "risk_area_clock_counts_latest_infection",
+            "风险区的无新增天数从区内最近一例感染者起算",
+        ),
+    }
+}
+
+impl App {
+    /// Runs the consistency audit over the whole database, leaving out what changed within
+    /// `settling` of now. A tool's function (the CLI, the demo, tests): it reads below any one
+    /// user's jurisdiction and returns no personal data.
+    pub async fn check_consistency(&self, settling: chrono::Duration) -> AppResult<CheckReport> {
+        // Records changed at or before now − settling are settled.
+        let settled_before = (self.now() - settling).timestamp() + 1;
+        let mut results = Vec::with_capacity(Invariant::ALL.len());
+        for invariant in Invariant::ALL {
+            let (key, rule_zh) = described(invariant);
+            results.push(InvariantResult {
+                key,
+                rule_zh,
+                violations: self
+                    .store
+                    .invariant_violations(invariant, settled_before)
+                    .await?,
+            });
+        }
+        Ok(CheckReport { results })
+    }
+}

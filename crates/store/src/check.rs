@@ -1,0 +1,128 @@
+//! The consistency audit's queries (`fangkong check`): one query per cross-module invariant, each
+//! listing the records that break it by a label without personal data (a case number, a lead or
+//! measure number, a risk area's public name). The words that explain each invariant live in
+//! `app::check`.
+
+use sqlx::AssertSqlSafe;
+
+use crate::{Store, StoreResult, with_pool};
+
+/// A fact one module learns that another must act on. Each is checked over records older than a
+/// cutoff, so work the background passes have not yet had time to carry is not reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invariant {
+    /// Every open case's person has a red code (cases → health codes).
+    OpenCaseIsRed,
+    /// Every active close contact has a measure or a lead (investigation → leads, isolation).
+    CloseContactIsHandled,
+    /// No discharged case still waits for an ambulance (investigation → transfers).
+    DischargedCaseDoesNotWait,
+    /// A person under a measure (in a room, at home, in hospital) has no open lead saying
+    /// "not yet found" (isolation → leads).
+    ControlledPersonsLeadIsLanded,
+    /// Every person the measures call hospitalised has an open admission (isolation → hospitals).
+    HospitalisedHasBed,
+    /// Every risk area's clean-day clock starts at or after its latest infection found inside
+    /// since it was designated, whichever channel found it (investigation → risk areas).
+    RiskAreaClockCountsLatestInfection,
+}
+
+impl Invariant {
+    pub const ALL: [Invariant; 6] = [
+        Invariant::OpenCaseIsRed,
+        Invariant::CloseContactIsHandled,
+        Invariant::DischargedCaseDoesNotWait,
+        Invariant::ControlledPersonsLeadIsLanded,
+        Invariant::HospitalisedHasBed,
+        Invariant::RiskAreaClockCountsLatestInfection,
+    ];
+
+    /// A query with one column, `label`, one row per record breaking the invariant; `$1` is the
+    /// cutoff (records that changed at or after it are still being carried by the passes).
+    fn violations_sql(self) -> &'static str {
+        match self {
+            Invariant::OpenCaseIsRed => {
+                "SELECT c.case_number AS label FROM cases c \
+                 LEFT JOIN health_codes h ON h.id_number = c.id_number AND h.id_type = c.id_type \
+                 WHERE c.status = 'active' AND c.id_number <> '' AND c.created_at < $1 \
+                 AND COALESCE(h.colour, '') <> 'red'"
+            }
+            Invariant::CloseContactIsHandled => {
+                "SELECT '密接#' || ct.id || '（' || c.case_number || '）' AS label \
+                 FROM contacts ct JOIN cases c ON c.id = ct.case_id \
+                 WHERE ct.category = 'close' AND ct.status = 'active' AND ct.created_at < $1 \
+                 AND NOT EXISTS (SELECT 1 FROM isolation_measures m \
+                     WHERE ct.id_number <> '' AND m.id_number = ct.id_number AND m.id_type = ct.id_type) \
+                 AND NOT EXISTS (SELECT 1 FROM leads l \
+                     WHERE (ct.id_number <> '' AND l.id_number = ct.id_number AND l.id_type = ct.id_type) \
+                        OR (ct.id_number = '' AND ct.phone IS NOT NULL AND l.phone = ct.phone))"
+            }
+            Invariant::DischargedCaseDoesNotWait => {
+                "SELECT c.case_number AS label FROM cases c \
+                 JOIN isolation_measures m ON m.id_number = c.id_number AND m.id_type = c.id_type \
+                 WHERE c.status = 'discharged' AND c.id_number <> '' AND COALESCE(c.status_at, 0) < $1 \
+                 AND m.status = 'awaiting_hospital'"
+            }
+            Invariant::ControlledPersonsLeadIsLanded => {
+                "SELECT '线索#' || l.id AS label FROM leads l \
+                 WHERE l.status IN ('pending', 'unrouted') AND l.id_number <> '' \
+                 AND EXISTS (SELECT 1 FROM isolation_measures m \
+                     WHERE m.id_number = l.id_number AND m.id_type = l.id_type \
+                     AND m.status IN ('in_site', 'at_home', 'hospitalised') AND m.status_since < $1)"
+            }
+            Invariant::HospitalisedHasBed => {
+                "SELECT '管控#' || m.id AS label FROM isolation_measures m \
+                 WHERE m.status = 'hospitalised' AND m.status_since < $1 \
+                 AND NOT EXISTS (SELECT 1 FROM hospital_admissions a \
+                     WHERE a.measure_id = m.id AND a.discharged_at IS NULL)"
+            }
+            Invariant::RiskAreaClockCountsLatestInfection => {
+                // Areas drawn as a whole region only: a compound or building names its village as
+                // its region, and a case elsewhere in the village is not inside it.
+                "SELECT r.place_name AS label FROM risk_areas r \
+                 WHERE r.lifted_at IS NULL AND r.unit IN ('county', 'township', 'village') \
+                 AND EXISTS (SELECT 1 FROM cases c \
+                     WHERE c.status <> 'excluded' AND c.kind IN ('confirmed', 'asymptomatic') \
+                     AND substr(c.grid_code, 1, length(r.region_code)) = r.region_code \
+                     AND c.found_at >= r.designated_at AND c.created_at < $1 \
+                     AND c.found_at > COALESCE(r.last_infection_at, 0))"
+            }
+        }
+    }
+}
+
+/// How many records break one invariant, and the first few of them by label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violations {
+    pub count: i64,
+    pub examples: Vec<String>,
+}
+
+/// Labels shown per invariant: enough to start looking, short enough to read.
+const EXAMPLES: i64 = 10;
+
+impl Store {
+    /// The records breaking `invariant` that changed before `settled_before` (unix seconds).
+    pub async fn invariant_violations(
+        &self,
+        invariant: Invariant,
+        settled_before: i64,
+    ) -> StoreResult<Violations> {
+        let listing = invariant.violations_sql();
+        let count_sql = format!("SELECT COUNT(*) FROM ({listing}) broken");
+        let examples_sql = format!("SELECT label FROM ({listing}) broken ORDER BY label LIMIT $2");
+        let (count, examples) = with_pool!(self, pool => {
+            let count: i64 = sqlx::query_scalar(AssertSqlSafe(count_sql))
+                .bind(settled_before)
+                .fetch_one(pool)
+                .await?;
+            let examples: Vec<String> = sqlx::query_scalar(AssertSqlSafe(examples_sql))
+                .bind(settled_before)
+                .bind(EXAMPLES)
+                .fetch_all(pool)
+                .await?;
+            (count, examples)
+        });
+        Ok(Violations { count, examples })
+    }
+}
