@@ -117,20 +117,11 @@ impl App {
                 let (write, update) = facts_of_event(event);
                 writes.extend(write);
                 updates.extend(update);
-                if event.kind == "single_positive" || event.kind == "antigen_positive" {
+                // Every channel that finds an infection inside a risk area restarts its clean-day
+                // count (domain-rules §4): testing, antigen, and cases investigation reports.
+                if let Some(found) = infection_found(event) {
                     self.store
-                        .record_area_infection(
-                            &event.grid_code,
-                            event.at,
-                            &format!(
-                                "区域内发现{}",
-                                if event.kind == "single_positive" {
-                                    "核酸阳性"
-                                } else {
-                                    "抗原阳性"
-                                }
-                            ),
-                        )
+                        .record_area_infection(&event.grid_code, event.at, found)
                         .await?;
                 }
             }
@@ -170,5 +161,24 @@ impl App {
             .collect();
         let codes = self.change_code_facts(&[], &updates, "到期重算").await?;
         Ok(codes.len())
+    }
+}
+
+/// What an event says was found, when it is an infection that restarts a risk area's clean-day
+/// count: a positive test or antigen, or a confirmed or asymptomatic case reported by investigation
+/// (a suspected case is not yet an infection; an initial-screen positive arrives as its test).
+fn infection_found(event: &PersonEventRecord) -> Option<&'static str> {
+    match event.kind.as_str() {
+        "single_positive" => Some("区域内发现核酸阳性"),
+        "antigen_positive" => Some("区域内发现抗原阳性"),
+        person_event::CASE_REPORTED => {
+            let detail: CaseEvent = serde_json::from_str(&event.detail).ok()?;
+            match detail.case_kind.as_str() {
+                "confirmed" => Some("区域内报告确诊病例"),
+                "asymptomatic" => Some("区域内报告无症状感染者"),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }

@@ -1,12 +1,14 @@
 //! The consistency audit (`fangkong check`) over a real flow: a close contact recorded by an
-//! epidemiologist is a violation until the background passes have carried it to a lead and a
-//! measure, and a fresh one is not reported while it is still settling.
+//! epidemiologist, and a confirmed case inside a high-risk village, are violations until the
+//! background passes have carried them to a lead and a measure and to the area's clean-day clock;
+//! a fresh one is not reported while it is still settling.
 
 use crate::support::*;
 use chrono::Duration;
 use fangkong_app::auth::NewUser;
 use fangkong_app::check::CheckReport;
 use fangkong_app::investigation::{CaseForm, ContactForm};
+use fangkong_app::risk_areas::RiskAreaForm;
 use fangkong_app::{App, check};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
@@ -57,6 +59,24 @@ async fn the_audit_finds_a_contact_the_passes_have_not_carried(backend: Backend)
     let clean = app.check_consistency(Duration::zero()).await.unwrap();
     assert!(clean.is_clean(), "{clean}");
     assert!(clean.to_string().contains("全部符合"), "{clean}");
+
+    // 西城街社区, where the case lives, is a high-risk area since a minute before the case is found.
+    let area = app
+        .designate_risk_area(
+            &world.commander_a,
+            &RiskAreaForm {
+                scheme: String::new(),
+                tier: "high".into(),
+                unit: "village".into(),
+                region_code: VILLAGE_A1.into(),
+                place_name: String::new(),
+                reason: "病例居住地".into(),
+            },
+        )
+        .await
+        .unwrap();
+    guard.clock.advance(Duration::minutes(1));
+    let found_at = app.now().timestamp();
 
     let case = app
         .open_case(
@@ -113,10 +133,20 @@ async fn the_audit_finds_a_contact_the_passes_have_not_carried(backend: Backend)
     );
     // The case itself was coded red at once.
     assert_eq!(count_of(&missing, "open_case_is_red"), 0, "{missing}");
+    // So did the area's clock: the case's event is fed to codes and areas at once.
+    assert_eq!(
+        count_of(&missing, "risk_area_clock_counts_latest_infection"),
+        0,
+        "{missing}"
+    );
 
     // The passes carry the contact to a lead and a measure: the audit is clean again.
     app.try_run_code_events().await.unwrap();
     app.try_run_event_passes().await.unwrap();
     let carried = app.check_consistency(Duration::zero()).await.unwrap();
     assert!(carried.is_clean(), "{carried}");
+    // A case reported by investigation restarts the area's clean-day count, as a positive test
+    // does (domain-rules §4); it used to be counted from testing and antigen positives only.
+    let detail = app.risk_area(&world.commander_a, area).await.unwrap();
+    assert_eq!(detail.view.area.last_infection_at, Some(found_at));
 }
