@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::person::KeyGroup;
 
+pub mod binding;
+pub mod results;
+
 /// A sampling-tube barcode: 12 digits, the last a Luhn check digit.
 ///
 /// Manual barcode typos are one of Shenzhen's seven ways a result goes missing (§5.4); a check digit
@@ -143,6 +146,15 @@ impl fmt::Display for TubeBarcode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// A box is late when nobody has received it this long after packing (a transport leg beyond two
+/// hours eats the 24 h turnaround of §5.3).
+pub const BOX_LATE_AFTER_SECONDS: i64 = 2 * 3600;
+
+/// A packed box not yet received is late once [`BOX_LATE_AFTER_SECONDS`] have passed since packing.
+pub fn box_is_late(packed_at: i64, now: i64) -> bool {
+    now - packed_at > BOX_LATE_AFTER_SECONDS
 }
 
 /// A transport-box barcode: 4–24 letters, digits or '-' (boxes are labelled by the site or the lab).
@@ -332,6 +344,20 @@ pub fn hours_to_sample(population: i64, tables: i64, per_table_hour: i64) -> f64
         return f64::INFINITY;
     }
     population as f64 / (tables * per_table_hour) as f64
+}
+
+/// A round will finish late when, at the present rate, the swabs still missing take longer than
+/// the time left before its deadline: the round page warns while there is time to add tables.
+/// A closed round, or one without a deadline (routine testing), is never late.
+pub fn will_finish_late(
+    deadline_at: Option<i64>,
+    closed_at: Option<i64>,
+    hours_to_finish: f64,
+    now: i64,
+) -> bool {
+    deadline_at.is_some_and(|deadline| {
+        closed_at.is_none() && now.saturating_add((hours_to_finish * 3600.0) as i64) > deadline
+    })
 }
 
 fn div_ceil(a: i64, b: i64) -> i64 {
@@ -777,6 +803,36 @@ mod tests {
             ..NHC_2022_NORMS
         };
         assert!(bad.check().is_err());
+    }
+
+    #[test]
+    fn a_round_is_late_when_the_missing_swabs_outlast_the_deadline() {
+        let now = 1_000_000;
+        // (deadline, closed, hours to finish, late)
+        let rows: [(Option<i64>, Option<i64>, f64, bool); 7] = [
+            (Some(now + 3 * 3600), None, 2.0, false),
+            (Some(now + 3 * 3600), None, 3.0, false),
+            (Some(now + 3 * 3600), None, 3.01, true),
+            (Some(now - 60), None, 0.0, true),
+            (Some(now - 60), Some(now - 120), 5.0, false),
+            (None, None, 100.0, false),
+            (Some(now + 3600), None, f64::INFINITY, true),
+        ];
+        for (deadline, closed, hours, late) in rows {
+            assert_eq!(
+                will_finish_late(deadline, closed, hours, now),
+                late,
+                "{deadline:?} {closed:?} {hours}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_box_is_late_after_two_hours_unreceived() {
+        let packed = 1_000_000;
+        assert!(!box_is_late(packed, packed));
+        assert!(!box_is_late(packed, packed + 2 * 3600));
+        assert!(box_is_late(packed, packed + 2 * 3600 + 1));
     }
 
     #[test]

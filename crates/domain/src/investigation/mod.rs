@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod cases;
+
 crate::coded_enum! {
     /// The prevention-and-control regime in force (防控方案版本, domain-rules.md §0): every period,
     /// test-day list and look-back window belongs to one.
@@ -53,7 +55,7 @@ pub fn tracing_rule_table() -> &'static [TracingRules] {
     static TABLE: std::sync::OnceLock<Vec<TracingRules>> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
         serde_json::from_str::<TracingRuleTable>(include_str!(
-            "../data/investigation/tracing_rules.json"
+            "../../data/investigation/tracing_rules.json"
         ))
         .map(|t| t.rules)
         .unwrap_or_default()

@@ -17,6 +17,8 @@ use crate::investigation::Regime;
 
 pub use crate::checkpoint::{FEVER_THRESHOLD_C, TemperatureError, parse_temperature};
 
+pub mod measures;
+
 crate::coded_enum! {
     /// How a person is kept (管控方式).
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -111,7 +113,7 @@ pub fn plans() -> &'static [MeasurePlan] {
     static PLANS: OnceLock<Vec<MeasurePlan>> = OnceLock::new();
     PLANS.get_or_init(|| {
         let file: PlanFile =
-            serde_json::from_str(include_str!("../data/isolation/measure-plans.json"))
+            serde_json::from_str(include_str!("../../data/isolation/measure-plans.json"))
                 .expect("data/isolation/measure-plans.json is valid");
         file.plans
     })
