@@ -178,17 +178,38 @@ mod tests {
         let sources = sources![
             "checkpoint.rs",
             "echo.rs",
-            "health_code.rs",
+            "health_code/codes.rs",
+            "health_code/evaluate.rs",
+            "health_code/facts.rs",
+            "health_code/mod.rs",
+            "health_code/policy.rs",
             "ids.rs",
-            "investigation/mod.rs",
+            "investigation/bulletin.rs",
             "investigation/cases.rs",
-            "isolation/mod.rs",
+            "investigation/chains.rs",
+            "investigation/contacts.rs",
+            "investigation/mod.rs",
+            "investigation/regimes.rs",
+            "isolation/allocation.rs",
+            "isolation/hospitals.rs",
             "isolation/measures.rs",
-            "lab_result.rs",
+            "isolation/mod.rs",
+            "isolation/plans.rs",
+            "isolation/sites.rs",
+            "isolation/transfers.rs",
+            "lab_result/fhir.rs",
+            "lab_result/mod.rs",
+            "lab_result/sheet.rs",
             "leads.rs",
-            "mass_testing/mod.rs",
             "mass_testing/binding.rs",
+            "mass_testing/boxes.rs",
+            "mass_testing/coverage.rs",
+            "mass_testing/mod.rs",
             "mass_testing/results.rs",
+            "mass_testing/rounds.rs",
+            "mass_testing/routine.rs",
+            "mass_testing/sites.rs",
+            "mass_testing/tubes.rs",
             "person.rs",
             "person_event.rs",
             "phone.rs",
@@ -199,9 +220,14 @@ mod tests {
         ];
         let paths: Vec<&str> = sources.iter().map(|(path, _)| *path).collect();
         // Every module of lib.rs, and every submodule a folder's mod.rs declares, is read here.
+        // (Test-only modules, declared under `#[cfg(test)]`, hold no enums.)
         let declared = |text: &str| -> Vec<String> {
-            text.lines()
-                .filter_map(|l| {
+            let lines: Vec<&str> = text.lines().collect();
+            lines
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i == 0 || lines[i - 1].trim() != "#[cfg(test)]")
+                .filter_map(|(_, l)| {
                     let l = l.trim_start_matches("pub ");
                     l.strip_prefix("mod ")?
                         .strip_suffix(';')

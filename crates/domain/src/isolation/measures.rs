@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::person_event;
 
-use super::{MeasureStatus, TestOutcome};
+use super::*;
 
 /// What a change needs to know of a measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,6 +207,36 @@ pub fn permits(status: MeasureStatus, work: MeasureWork) -> Result<(), Refusal> 
         (MeasureWork::SiteTemperature, _) => Err(Refusal::NotInSite(status)),
         (MeasureWork::AtHome, S::AtHome) => Ok(()),
         (MeasureWork::AtHome, _) => Err(Refusal::NotAtHome(status)),
+    }
+}
+
+crate::coded_enum! {
+    // Serde as written: JSON says the variant's name (`AwaitingPlacement`), not its code.
+    serde = as_written;
+    /// A person's measure state (管控状态).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+    pub enum MeasureStatus {
+        /// Waiting for a room in a site (待安置).
+        AwaitingPlacement => "awaiting_placement", "待安置",
+        /// A room is assigned; waiting for the coach (待转运入住).
+        Allocated => "allocated", "已分配待转运",
+        /// Checked in at the site (在隔离点).
+        InSite => "in_site", "集中隔离中",
+        /// At home (居家隔离/健康监测).
+        AtHome => "at_home", "居家管控中",
+        /// Positive or a case: waiting for the ambulance to a hospital (待转运定点医院).
+        AwaitingHospital => "awaiting_hospital", "待转运定点医院",
+        /// Admitted to a hospital or fangcang (已收治).
+        Hospitalised => "hospitalised", "已收治",
+        /// Ended with every test negative (已解除).
+        Released => "released", "已解除",
+    }
+}
+
+impl MeasureStatus {
+    /// Still under the measure (not released nor handed to a hospital).
+    pub fn is_open(self) -> bool {
+        !matches!(self, MeasureStatus::Released | MeasureStatus::Hospitalised)
     }
 }
 

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use super::{SamplePurpose, ScanRejection, TubeBarcode};
+use super::*;
 
 /// A person as binding keys them: `(id_number, id_type)` as stored.
 pub type PersonKey = (String, String);
@@ -322,412 +322,157 @@ impl BindingState {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ROUND: i64 = 1;
-    const OTHER_ROUND: i64 = 2;
-    const NOW: i64 = 1_000_000;
-
-    fn barcode(serial: u64) -> TubeBarcode {
-        TubeBarcode::from_serial(serial).unwrap()
+crate::coded_enum! {
+    /// Why a person is swabbed: the round's screening swab, or a single-tube recheck someone owes.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum SamplePurpose {
+        Screen => "screen", "筛查",
+        Recheck => "recheck", "单管复采",
     }
+}
 
-    fn tube(serial: u64, purpose: SamplePurpose, capacity: i64, members: i64) -> Tube {
-        Tube {
-            barcode: barcode(serial).as_str().to_string(),
-            round_id: ROUND,
-            site_id: 1,
-            table_no: 1,
-            region_code: "110101001001".into(),
-            purpose,
-            capacity,
-            members,
-            opened_at: 10,
-            closed_at: None,
+/// A scan refused at the sampling table, each with the words a recorder acts on (§5.4: the failure
+/// points that make a result go missing are caught here, at entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum ScanRejection {
+    /// The barcode is well formed but was never issued.
+    UnknownTube,
+    TubeOfOtherRound,
+    TubeAtOtherTable,
+    TubeFull {
+        capacity: i64,
+    },
+    TubeClosed,
+    /// A pooled screening tube used for a recheck, or a recheck tube for screening.
+    TubePurposeMismatch {
+        tube_purpose: SamplePurpose,
+    },
+    NothingToClose,
+    AlreadySampled {
+        tube: String,
+        sampled_at: i64,
+    },
+    /// The person owes a single-tube recheck: screening them again into a pool would hide it.
+    RecheckPending,
+    NoRecheckTask,
+    /// Not in the register and no name given: the result could never be matched to a person.
+    NameMissing,
+    /// The register holds another name for this ID number: likely a wrong number or someone else's card.
+    NameMismatch {
+        registered: String,
+    },
+}
+
+impl ScanRejection {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ScanRejection::UnknownTube => "unknown_tube",
+            ScanRejection::TubeOfOtherRound => "tube_of_other_round",
+            ScanRejection::TubeAtOtherTable => "tube_at_other_table",
+            ScanRejection::TubeFull { .. } => "tube_full",
+            ScanRejection::TubeClosed => "tube_closed",
+            ScanRejection::TubePurposeMismatch { .. } => "tube_purpose_mismatch",
+            ScanRejection::NothingToClose => "nothing_to_close",
+            ScanRejection::AlreadySampled { .. } => "already_sampled",
+            ScanRejection::RecheckPending => "recheck_pending",
+            ScanRejection::NoRecheckTask => "no_recheck_task",
+            ScanRejection::NameMissing => "name_missing",
+            ScanRejection::NameMismatch { .. } => "name_mismatch",
         }
     }
 
-    fn key(number: &str) -> PersonKey {
-        (number.to_string(), "id_card".to_string())
-    }
-
-    /// Round 1 issued serials 1–100, round 2 serials 101–200. Tubes: 5 open pool 2/10, 6 closed
-    /// full, 7 closed by hand at 3/10, 8 open at table 2, 9 an open recheck tube, 150 of round 2.
-    /// People: "A" 张三 in the round's region, "B" 李四 outside it, "C" owes rechecks 7 and 3,
-    /// "D" 王五 was swabbed in round 1 already.
-    fn state() -> BindingState {
-        let mut tubes = vec![
-            tube(5, SamplePurpose::Screen, 10, 2),
-            Tube {
-                closed_at: Some(20),
-                ..tube(6, SamplePurpose::Screen, 10, 10)
+    /// The message for the recorder; `time` formats a unix time as the page shows it.
+    pub fn message_zh(&self, time: impl Fn(i64) -> String) -> String {
+        match self {
+            ScanRejection::UnknownTube => {
+                "这支试管的条码不在本轮下发的条码范围内，不能使用；请换一支本轮下发的试管".into()
+            }
+            ScanRejection::TubeOfOtherRound => {
+                "这支试管属于其他轮次，不能在本轮使用；请换一支本轮下发的试管".into()
+            }
+            ScanRejection::TubeAtOtherTable => {
+                "这支试管已在其他采样台开管使用，不能混用；请换一支新试管".into()
+            }
+            ScanRejection::TubeFull { capacity } => {
+                format!("这支试管已满（{capacity}人），已自动封管；请扫描一支新试管")
+            }
+            ScanRejection::TubeClosed => "这支试管已封管，不能再加人；请扫描一支新试管".into(),
+            ScanRejection::TubePurposeMismatch { tube_purpose } => match tube_purpose {
+                SamplePurpose::Screen => {
+                    "复采必须单人单管：这支试管已用于混采，请换一支新试管做复采".into()
+                }
+                SamplePurpose::Recheck => {
+                    "这支试管是单管复采管，不能再放筛查样本；请换一支新试管".into()
+                }
             },
-            Tube {
-                closed_at: Some(20),
-                ..tube(7, SamplePurpose::Screen, 10, 3)
-            },
-            Tube {
-                table_no: 2,
-                ..tube(8, SamplePurpose::Screen, 10, 1)
-            },
-            tube(9, SamplePurpose::Recheck, 1, 0),
-            Tube {
-                round_id: OTHER_ROUND,
-                ..tube(150, SamplePurpose::Screen, 10, 1)
-            },
-        ];
-        let resident = |id: i64, name: &str, grid: &str| RegisteredPerson {
-            id,
-            name: name.into(),
-            grid_code: grid.into(),
-        };
-        BindingState {
-            tubes: tubes.drain(..).map(|t| (t.barcode.clone(), t)).collect(),
-            batches: vec![
-                TubeBatch {
-                    round_id: ROUND,
-                    first_serial: 1,
-                    last_serial: 100,
-                },
-                TubeBatch {
-                    round_id: OTHER_ROUND,
-                    first_serial: 101,
-                    last_serial: 200,
-                },
-            ],
-            residents: [
-                (key("A"), resident(1, "张三", "110101001001")),
-                (key("B"), resident(2, "李四", "120101001001")),
-                (key("C"), resident(3, "赵六", "110101001001")),
-                (key("D"), resident(4, "王五", "110101001001")),
-            ]
-            .into_iter()
-            .collect(),
-            taken: [(
-                (key("D"), ROUND, 0),
-                SampleTaken {
-                    tube: "000000000042".into(),
-                    sampled_at: 30,
-                },
-            )]
-            .into_iter()
-            .collect(),
-            pending: [(key("C"), vec![7, 3])].into_iter().collect(),
+            ScanRejection::NothingToClose => "这支试管还没有绑定任何人，无需封管".into(),
+            ScanRejection::AlreadySampled { tube, sampled_at } => format!(
+                "此人本轮已于{}采样（试管{tube}），不要重复采样；如需复采，请选择“单管复采”",
+                time(*sampled_at)
+            ),
+            ScanRejection::RecheckPending => {
+                "此人有待完成的单管复采任务（混采阳性或无效），请选择“单管复采”并使用新的单管"
+                    .into()
+            }
+            ScanRejection::NoRecheckTask => "此人没有待复采任务；正常筛查请选择“筛查”".into(),
+            ScanRejection::NameMissing => {
+                "此人不在实有人口登记中，请填写姓名后再绑定（否则结果无法对应到人）".into()
+            }
+            ScanRejection::NameMismatch { registered } => format!(
+                "证件号码登记的姓名是“{registered}”，与本次填写的不一致；请核对证件，防止代扫他人的码"
+            ),
         }
     }
+}
 
-    fn decide(
-        state: &mut BindingState,
-        serial: u64,
-        purpose: SamplePurpose,
-        person: Option<(&str, &str)>,
-    ) -> Decision {
-        let tube = barcode(serial);
-        let scan = Scan {
-            round_id: ROUND,
-            round_range: ("110101", "110102"),
-            screen_occasion: 0,
-            site_id: 1,
-            site_region: "110101001",
-            table_no: 1,
-            tube: &tube,
-            new_tube_capacity: 10,
-            purpose,
-            person: person.map(|(id_number, name)| ScannedPerson {
-                id_type: "id_card",
-                id_number,
-                name,
-            }),
-            sampled_at: 500,
-        };
-        state.decide(&scan, NOW)
+/// A resident's personal sampling code (个人采样码), shown as a QR code on their own page and scanned
+/// at the table instead of the ID card: `FKS1-<resident id>-<tag>`. The tag is the first 10 hex
+/// digits of an HMAC-SHA256 the server computes with its own secret over the id, so a code cannot be
+/// made up or altered, and it carries no ID number or name (unlike a card, a screenshot of it tells a
+/// stranger nothing). The server computes and checks the tag; this type only reads the format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SamplingCode {
+    pub resident_id: i64,
+    pub tag: String,
+}
+
+pub const SAMPLING_CODE_PREFIX: &str = "FKS1-";
+pub const SAMPLING_CODE_TAG_LEN: usize = 10;
+
+impl SamplingCode {
+    /// True when a scan is a sampling code rather than an ID number.
+    pub fn looks_like(raw: &str) -> bool {
+        raw.trim()
+            .to_ascii_uppercase()
+            .starts_with(SAMPLING_CODE_PREFIX)
     }
 
-    fn bound(
-        occasion: i64,
-        settles_tasks: Vec<i64>,
-        resident: Option<(i64, &str, &str)>,
-        outside_area: bool,
-        tube: (i64, i64, bool),
-    ) -> Decision {
-        let (resident_id, name, grid_code) = match resident {
-            Some((id, name, grid)) => (Some(id), name, grid),
-            None => (None, "路人甲", "110101001"),
+    pub fn parse(raw: &str) -> Result<SamplingCode, String> {
+        let text = raw.trim().to_ascii_uppercase();
+        let bad = || {
+            "个人采样码无法识别（可能截图不全或被改动），请让居民刷新采样码或改用身份证".to_string()
         };
-        Decision::Bound(Binding {
-            occasion,
-            settles_tasks,
+        let rest = text.strip_prefix(SAMPLING_CODE_PREFIX).ok_or_else(bad)?;
+        let (id, tag) = rest.split_once('-').ok_or_else(bad)?;
+        let resident_id = id.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(bad)?;
+        if tag.len() != SAMPLING_CODE_TAG_LEN || !tag.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        Ok(SamplingCode {
             resident_id,
-            name: name.into(),
-            grid_code: grid_code.into(),
-            outside_area,
-            tube_members: tube.0,
-            capacity: tube.1,
-            tube_closed: tube.2,
+            tag: tag.to_ascii_lowercase(),
         })
     }
 
-    #[test]
-    fn each_scan_is_decided_by_the_table() {
-        use SamplePurpose::{Recheck, Screen};
-        let zhang = Some((1, "张三", "110101001001"));
-        let rows: Vec<(&str, u64, SamplePurpose, Option<(&str, &str)>, Decision)> = vec![
-            (
-                "a resident joins an open pool",
-                5,
-                Screen,
-                Some(("A", "")),
-                bound(0, vec![], zhang, false, (3, 10, false)),
-            ),
-            (
-                "the name typed may repeat the register's",
-                5,
-                Screen,
-                Some(("A", " 张三 ")),
-                bound(0, vec![], zhang, false, (3, 10, false)),
-            ),
-            (
-                "a resident from outside the round's region is flagged, not refused",
-                5,
-                Screen,
-                Some(("B", "")),
-                bound(
-                    0,
-                    vec![],
-                    Some((2, "李四", "120101001001")),
-                    true,
-                    (3, 10, false),
-                ),
-            ),
-            (
-                "someone outside the register is bound under the typed name and the site's region",
-                5,
-                Screen,
-                Some(("X", " 路人甲 ")),
-                bound(0, vec![], None, false, (3, 10, false)),
-            ),
-            (
-                "a new barcode of this round's batch opens a pool",
-                50,
-                Screen,
-                Some(("A", "")),
-                bound(0, vec![], zhang, false, (1, 10, false)),
-            ),
-            (
-                "a recheck swab opens a single tube, closed at once, and settles every task owed",
-                51,
-                Recheck,
-                Some(("C", "")),
-                bound(
-                    3,
-                    vec![7, 3],
-                    Some((3, "赵六", "110101001001")),
-                    false,
-                    (1, 1, true),
-                ),
-            ),
-            (
-                "a barcode never issued",
-                250,
-                Screen,
-                Some(("A", "")),
-                Decision::Rejected(ScanRejection::UnknownTube),
-            ),
-            (
-                "a new barcode of another round's batch",
-                120,
-                Screen,
-                Some(("A", "")),
-                Decision::Rejected(ScanRejection::TubeOfOtherRound),
-            ),
-            (
-                "a tube of another round",
-                150,
-                Screen,
-                Some(("A", "")),
-                Decision::Rejected(ScanRejection::TubeOfOtherRound),
-            ),
-            (
-                "a tube opened at another table",
-                8,
-                Screen,
-                Some(("A", "")),
-                Decision::Rejected(ScanRejection::TubeAtOtherTable),
-            ),
-            (
-                "a full tube",
-                6,
-                Screen,
-                Some(("A", "")),
-                Decision::Rejected(ScanRejection::TubeFull { capacity: 10 }),
-            ),
-            (
-                "a tube closed by hand",
-                7,
-                Screen,
-                Some(("A", "")),
-                Decision::Rejected(ScanRejection::TubeClosed),
-            ),
-            (
-                "a recheck into a pool",
-                5,
-                Recheck,
-                Some(("C", "")),
-                Decision::Rejected(ScanRejection::TubePurposeMismatch {
-                    tube_purpose: Screen,
-                }),
-            ),
-            (
-                "a screening swab into a recheck tube",
-                9,
-                Screen,
-                Some(("A", "")),
-                Decision::Rejected(ScanRejection::TubePurposeMismatch {
-                    tube_purpose: Recheck,
-                }),
-            ),
-            (
-                "someone outside the register without a name",
-                5,
-                Screen,
-                Some(("X", "  ")),
-                Decision::Rejected(ScanRejection::NameMissing),
-            ),
-            (
-                "a name other than the register's",
-                5,
-                Screen,
-                Some(("A", "张四")),
-                Decision::Rejected(ScanRejection::NameMismatch {
-                    registered: "张*".into(),
-                }),
-            ),
-            (
-                "screening someone who owes a recheck",
-                5,
-                Screen,
-                Some(("C", "")),
-                Decision::Rejected(ScanRejection::RecheckPending),
-            ),
-            (
-                "a recheck for someone who owes none",
-                51,
-                Recheck,
-                Some(("A", "")),
-                Decision::Rejected(ScanRejection::NoRecheckTask),
-            ),
-            (
-                "a second screening swab in the same round",
-                5,
-                Screen,
-                Some(("D", "")),
-                Decision::Rejected(ScanRejection::AlreadySampled {
-                    tube: "000000000042".into(),
-                    sampled_at: 30,
-                }),
-            ),
-            (
-                "closing an open tube",
-                5,
-                Screen,
-                None,
-                Decision::Closed {
-                    tube_members: 2,
-                    newly_closed: true,
-                },
-            ),
-            (
-                "closing a closed tube again writes nothing",
-                7,
-                Screen,
-                None,
-                Decision::Closed {
-                    tube_members: 3,
-                    newly_closed: false,
-                },
-            ),
-            (
-                "closing a tube nobody was bound to",
-                50,
-                Screen,
-                None,
-                Decision::Rejected(ScanRejection::NothingToClose),
-            ),
-            (
-                "closing another round's tube",
-                150,
-                Screen,
-                None,
-                Decision::Rejected(ScanRejection::TubeOfOtherRound),
-            ),
-        ];
-        for (what, serial, purpose, person, expected) in rows {
-            let mut state = state();
-            assert_eq!(
-                decide(&mut state, serial, purpose, person),
-                expected,
-                "{what}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_group_behaves_like_the_same_scans_one_by_one() {
-        let mut state = state();
-        // The pool fills: members 2 → 10, the tenth closes it, the eleventh is refused as full.
-        for n in 0..8 {
-            let number = format!("P{n}");
-            let decision = decide(
-                &mut state,
-                5,
-                SamplePurpose::Screen,
-                Some((&number, "路人甲")),
-            );
-            assert_eq!(
-                decision,
-                bound(0, vec![], None, false, (3 + n, 10, n == 7)),
-                "swab {n}"
-            );
-        }
-        assert_eq!(state.tubes[barcode(5).as_str()].closed_at, Some(NOW));
-        assert_eq!(
-            decide(&mut state, 5, SamplePurpose::Screen, Some(("A", ""))),
-            Decision::Rejected(ScanRejection::TubeFull { capacity: 10 })
-        );
-        // A binding counts as taken for the rest of the group.
-        assert!(matches!(
-            decide(&mut state, 50, SamplePurpose::Screen, Some(("A", ""))),
-            Decision::Bound(_)
-        ));
-        assert_eq!(
-            decide(&mut state, 51, SamplePurpose::Screen, Some(("A", ""))),
-            Decision::Rejected(ScanRejection::AlreadySampled {
-                tube: barcode(50).as_str().to_string(),
-                sampled_at: 500,
-            })
-        );
-        // A settled recheck is no longer owed: a second recheck swab has no task, screening is open.
-        assert!(matches!(
-            decide(&mut state, 52, SamplePurpose::Recheck, Some(("C", ""))),
-            Decision::Bound(_)
-        ));
-        assert_eq!(
-            decide(&mut state, 53, SamplePurpose::Recheck, Some(("C", ""))),
-            Decision::Rejected(ScanRejection::NoRecheckTask)
-        );
-        assert!(matches!(
-            decide(&mut state, 54, SamplePurpose::Screen, Some(("C", ""))),
-            Decision::Bound(_)
-        ));
-    }
-
-    #[test]
-    fn debug_masks_the_people() {
-        let mut state = state();
-        let decision = decide(&mut state, 5, SamplePurpose::Screen, Some(("A", "")));
-        let text = format!("{decision:?} {:?}", state.residents[&key("A")]);
-        assert!(!text.contains("张三"), "{text}");
+    pub fn format(resident_id: i64, tag: &str) -> String {
+        format!(
+            "{SAMPLING_CODE_PREFIX}{resident_id}-{}",
+            tag.to_ascii_uppercase()
+        )
     }
 }
+
+#[cfg(test)]
+#[path = "binding_tests.rs"]
+mod tests;

@@ -3,7 +3,7 @@
 
 use crate::lab_result::TestResult;
 
-use super::SamplePurpose;
+use super::*;
 
 crate::coded_enum! {
     /// The mass-testing person events a result writes (`person_events.kind`).
@@ -96,9 +96,112 @@ pub fn consequence(result: TestResult, purpose: SamplePurpose, capacity: i64) ->
     }
 }
 
+// Not a `coded_enum!`: a delay class is computed and shown, never stored or parsed, so it has no code.
+/// Result-delay classes of the turnaround rules (§5.3: fever clinics 6 h, outpatients 12 h,
+/// screening 24 h): a tube still without a result is counted in the highest class it has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum ResultDelay {
+    Over6h,
+    Over12h,
+    Over24h,
+}
+
+impl ResultDelay {
+    pub const ALL: [ResultDelay; 3] = [
+        ResultDelay::Over6h,
+        ResultDelay::Over12h,
+        ResultDelay::Over24h,
+    ];
+
+    pub fn hours(self) -> i64 {
+        match self {
+            ResultDelay::Over6h => 6,
+            ResultDelay::Over12h => 12,
+            ResultDelay::Over24h => 24,
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            ResultDelay::Over6h => "超6小时",
+            ResultDelay::Over12h => "超12小时",
+            ResultDelay::Over24h => "超24小时",
+        }
+    }
+
+    /// The class of a tube sampled `seconds_waiting` seconds ago with no result.
+    pub fn of(seconds_waiting: i64) -> Option<ResultDelay> {
+        Self::ALL
+            .into_iter()
+            .rev()
+            .find(|class| seconds_waiting > class.hours() * 3600)
+    }
+}
+
+/// Why a lab's result row was not applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum ResultRejection {
+    UnknownTube,
+    /// The tube already has another result; a correction needs a person, not a re-upload.
+    Conflict {
+        existing: String,
+        new: String,
+    },
+    OutsideJurisdiction,
+    /// The tube is still open in fangkong: its site may have bindings not yet uploaded (an offline
+    /// table), and a result now would leave those people without one.
+    TubeOpen,
+}
+
+impl ResultRejection {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ResultRejection::UnknownTube => "unknown_tube",
+            ResultRejection::Conflict { .. } => "conflict",
+            ResultRejection::OutsideJurisdiction => "outside",
+            ResultRejection::TubeOpen => "not_closed",
+        }
+    }
+
+    pub fn message_zh(&self) -> String {
+        match self {
+            ResultRejection::UnknownTube => {
+                "系统中没有这个管码（没有任何人绑定到这支试管）；请核对管码是否录错".into()
+            }
+            ResultRejection::Conflict { existing, new } => {
+                let label = |code: &str| {
+                    crate::lab_result::TestResult::from_code(code)
+                        .map_or_else(|| code.to_string(), |r| r.label_zh().to_string())
+                };
+                format!(
+                    "这支试管已有结果“{}”，本次上传为“{}”，两者不一致，未覆盖；如需更正请联系指挥部",
+                    label(existing),
+                    label(new)
+                )
+            }
+            ResultRejection::OutsideJurisdiction => {
+                "这支试管的采样点不在本检测机构的服务范围内".into()
+            }
+            ResultRejection::TubeOpen => {
+                "这支试管在系统中还没有封管（采样台可能还有未上传的扫码），结果暂未采用；请采样点封管后重新上传这一行".into()
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// (result, tube purpose, capacity, event, recheck owed, recheck task status).
+    type Row = (
+        TestResult,
+        SamplePurpose,
+        i64,
+        Option<ResultEvent>,
+        Option<RecheckReason>,
+        Option<RecheckStatus>,
+    );
 
     #[test]
     fn every_result_purpose_and_capacity_has_its_row() {
@@ -107,7 +210,7 @@ mod tests {
         use SamplePurpose::{Recheck, Screen};
         use TestResult::{Invalid, Negative, Positive};
         #[rustfmt::skip]
-        let rows: [(TestResult, SamplePurpose, i64, Option<E>, Option<R>, Option<RecheckStatus>); 12] = [
+        let rows: [Row; 12] = [
             (Positive, Screen, 10, Some(E::PoolPositive), Some(R::PoolPositive), None),
             (Positive, Screen, 2, Some(E::PoolPositive), Some(R::PoolPositive), None),
             (Positive, Screen, 1, Some(E::SinglePositive), None, None),
@@ -159,5 +262,13 @@ mod tests {
         for result in TestResult::ALL {
             assert_eq!(RecheckStatus::of_result(result).code(), result.code());
         }
+    }
+
+    #[test]
+    fn result_delays_are_classed_by_the_highest_limit_passed() {
+        assert_eq!(ResultDelay::of(5 * 3600), None);
+        assert_eq!(ResultDelay::of(6 * 3600 + 1), Some(ResultDelay::Over6h));
+        assert_eq!(ResultDelay::of(13 * 3600), Some(ResultDelay::Over12h));
+        assert_eq!(ResultDelay::of(30 * 3600), Some(ResultDelay::Over24h));
     }
 }
