@@ -108,7 +108,7 @@ impl RowCheck {
         Parsed::Row(ResultWrite {
             row_number,
             tube_barcode: barcode.to_string(),
-            result: row.result.code().to_string(),
+            result: row.result,
             tested_at: row.tested_at,
             lab_name: row.lab_name.unwrap_or_else(|| self.default_lab.clone()),
         })

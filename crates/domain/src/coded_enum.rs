@@ -115,6 +115,7 @@ mod tests {
     use crate::checkpoint::{CheckpointKind, Decision, DefenceLine};
     use crate::health_code::{CodeColour, FactKind, TestBadge};
     use crate::ids::IdType;
+    use crate::investigation::cases::CaseStatus;
     use crate::investigation::{
         CaseKind, ContactCategory, DeadlineState, ExposureKind, FoundBy, Regime, Severity,
     };
@@ -126,6 +127,7 @@ mod tests {
     use crate::leads::{
         Channel, ControlMeasure, LeadStatus, OutcomeKind, RiskCategory, SenderScope,
     };
+    use crate::mass_testing::results::{RecheckReason, RecheckStatus, ResultEvent};
     use crate::mass_testing::{ExemptionKind, RiskTier, RoundKind, SamplePurpose};
     use crate::person::{KeyGroup, Sex};
     use crate::risk_area::{AreaScheme, AreaTier, AreaUnit};
@@ -163,42 +165,98 @@ mod tests {
                 IdType, Regime, CaseKind, FoundBy, Severity, DeadlineState, ContactCategory,
                 MeasureKind, PersonCategory, TestOutcome, TestResult, Channel, LeadStatus,
                 ControlMeasure, RiskCategory, SenderScope, OutcomeKind, RiskTier, RoundKind,
-                ExemptionKind, SamplePurpose, KeyGroup, AreaTier, AreaUnit, Role;
+                ExemptionKind, SamplePurpose, KeyGroup, AreaTier, AreaUnit, Role, ResultEvent,
+                RecheckReason, RecheckStatus, CaseStatus;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };
         // Every `coded_enum!` in the crate is checked here (the source is read at compile time:
         // the domain reads no files).
-        let sources = [
-            include_str!("checkpoint.rs"),
-            include_str!("echo.rs"),
-            include_str!("health_code.rs"),
-            include_str!("ids.rs"),
-            include_str!("investigation.rs"),
-            include_str!("isolation.rs"),
-            include_str!("lab_result.rs"),
-            include_str!("leads.rs"),
-            include_str!("mass_testing.rs"),
-            include_str!("person.rs"),
-            include_str!("person_event.rs"),
-            include_str!("phone.rs"),
-            include_str!("region.rs"),
-            include_str!("resident_row.rs"),
-            include_str!("risk_area.rs"),
-            include_str!("role.rs"),
+        macro_rules! sources {
+            ($($path:literal),+ $(,)?) => { [$(($path, include_str!($path))),+] };
+        }
+        let sources = sources![
+            "checkpoint.rs",
+            "echo.rs",
+            "health_code/codes.rs",
+            "health_code/evaluate.rs",
+            "health_code/facts.rs",
+            "health_code/mod.rs",
+            "health_code/policy.rs",
+            "ids.rs",
+            "investigation/bulletin.rs",
+            "investigation/cases.rs",
+            "investigation/chains.rs",
+            "investigation/contacts.rs",
+            "investigation/mod.rs",
+            "investigation/regimes.rs",
+            "isolation/allocation.rs",
+            "isolation/hospitals.rs",
+            "isolation/measures.rs",
+            "isolation/mod.rs",
+            "isolation/plans.rs",
+            "isolation/sites.rs",
+            "isolation/transfers.rs",
+            "lab_result/fhir.rs",
+            "lab_result/mod.rs",
+            "lab_result/sheet.rs",
+            "leads.rs",
+            "mass_testing/binding.rs",
+            "mass_testing/boxes.rs",
+            "mass_testing/coverage.rs",
+            "mass_testing/mod.rs",
+            "mass_testing/results.rs",
+            "mass_testing/rounds.rs",
+            "mass_testing/routine.rs",
+            "mass_testing/sites.rs",
+            "mass_testing/tubes.rs",
+            "person.rs",
+            "person_event.rs",
+            "phone.rs",
+            "region.rs",
+            "resident_row.rs",
+            "risk_area.rs",
+            "role.rs",
         ];
-        let modules = include_str!("lib.rs")
-            .lines()
-            .filter(|l| l.starts_with("pub mod ") && *l != "pub mod coded_enum;")
-            .count();
-        assert_eq!(
-            sources.len(),
-            modules,
-            "a module of lib.rs is not read here"
-        );
+        let paths: Vec<&str> = sources.iter().map(|(path, _)| *path).collect();
+        // Every module of lib.rs, and every submodule a folder's mod.rs declares, is read here.
+        // (Test-only modules, declared under `#[cfg(test)]`, hold no enums.)
+        let declared = |text: &str| -> Vec<String> {
+            let lines: Vec<&str> = text.lines().collect();
+            lines
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i == 0 || lines[i - 1].trim() != "#[cfg(test)]")
+                .filter_map(|(_, l)| {
+                    let l = l.trim_start_matches("pub ");
+                    l.strip_prefix("mod ")?
+                        .strip_suffix(';')
+                        .map(str::to_string)
+                })
+                .collect()
+        };
+        for module in declared(include_str!("lib.rs")) {
+            if module == "coded_enum" {
+                continue;
+            }
+            let file = format!("{module}.rs");
+            let folder = format!("{module}/mod.rs");
+            assert!(
+                paths.contains(&file.as_str()) || paths.contains(&folder.as_str()),
+                "the module {module} of lib.rs is not read here"
+            );
+        }
+        for (path, text) in &sources {
+            if let Some(folder) = path.strip_suffix("/mod.rs") {
+                for sub in declared(text) {
+                    let file = format!("{folder}/{sub}.rs");
+                    assert!(paths.contains(&file.as_str()), "{file} is not read here");
+                }
+            }
+        }
         let mut called: Vec<&str> = sources
             .iter()
-            .flat_map(|text| text.split("crate::coded_enum! {").skip(1))
+            .flat_map(|(_, text)| text.split("crate::coded_enum! {").skip(1))
             .map(|call| {
                 let at = call.find("pub enum ").unwrap() + "pub enum ".len();
                 call[at..].split_whitespace().next().unwrap()

@@ -345,6 +345,75 @@ pub fn parse_beijing_time(raw: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("时间“{}”无效", raw.trim()))
 }
 
+/// What may happen to a lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadInput {
+    /// Found on the ground and put under a measure (落地管控).
+    Controlled,
+    /// Not at this address: forwarded inside the reach to where the route lands (`Pending` in a
+    /// grid's queue, `Unrouted` above the grids).
+    Forwarded { route: LeadStatus },
+    /// Handed to another region by an outgoing assistance letter.
+    LetterOut,
+    /// Routed (again) by a sender, to where the route lands.
+    Assigned { route: LeadStatus },
+}
+
+/// The status a lead moves to (compare-and-set: only an open lead changes) and when it closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeadTransition {
+    pub from: LeadStatus,
+    pub to: LeadStatus,
+    pub closed_at: Option<i64>,
+}
+
+/// Why a lead may not change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadRefusal {
+    /// Controlled or handed on: the outcome is recorded once.
+    Closed(LeadStatus),
+}
+
+impl LeadRefusal {
+    pub fn message_zh(&self) -> String {
+        match self {
+            LeadRefusal::Closed(status) => format!(
+                "该线索已办结（{}），不能再次登记落地结果",
+                status.label_zh()
+            ),
+        }
+    }
+}
+
+/// Only an open lead changes (checked before the outcome's form is read).
+pub fn require_open(status: LeadStatus) -> Result<(), LeadRefusal> {
+    if status.is_open() {
+        Ok(())
+    } else {
+        Err(LeadRefusal::Closed(status))
+    }
+}
+
+/// Where `input` moves a lead in `status`, at `now`: only an open lead moves; a lead that is
+/// controlled or handed on by letter closes, a forwarded or assigned one stays open.
+pub fn transition(
+    status: LeadStatus,
+    input: LeadInput,
+    now: i64,
+) -> Result<LeadTransition, LeadRefusal> {
+    require_open(status)?;
+    let (to, closed_at) = match input {
+        LeadInput::Controlled => (LeadStatus::Controlled, Some(now)),
+        LeadInput::LetterOut => (LeadStatus::LetterOut, Some(now)),
+        LeadInput::Forwarded { route } | LeadInput::Assigned { route } => (route, None),
+    };
+    Ok(LeadTransition {
+        from: status,
+        to,
+        closed_at,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,6 +474,82 @@ mod tests {
         assert_eq!(
             SenderScope::between("130102", "130109"),
             SenderScope::OtherDistrict
+        );
+    }
+
+    #[test]
+    fn only_open_leads_move_and_controlled_or_letters_close_them() {
+        use LeadStatus::{Controlled, LetterOut, Pending, Unrouted};
+        let now = 1_000;
+        let moved = |from, to, closed_at| {
+            Ok(LeadTransition {
+                from,
+                to,
+                closed_at,
+            })
+        };
+        let rows: Vec<(LeadStatus, LeadInput, Result<LeadTransition, LeadRefusal>)> = vec![
+            (
+                Pending,
+                LeadInput::Controlled,
+                moved(Pending, Controlled, Some(now)),
+            ),
+            (
+                Unrouted,
+                LeadInput::Controlled,
+                moved(Unrouted, Controlled, Some(now)),
+            ),
+            (
+                Pending,
+                LeadInput::LetterOut,
+                moved(Pending, LetterOut, Some(now)),
+            ),
+            (
+                Pending,
+                LeadInput::Forwarded { route: Unrouted },
+                moved(Pending, Unrouted, None),
+            ),
+            (
+                Pending,
+                LeadInput::Forwarded { route: Pending },
+                moved(Pending, Pending, None),
+            ),
+            (
+                Unrouted,
+                LeadInput::Assigned { route: Pending },
+                moved(Unrouted, Pending, None),
+            ),
+            (
+                Controlled,
+                LeadInput::Controlled,
+                Err(LeadRefusal::Closed(Controlled)),
+            ),
+            (
+                Controlled,
+                LeadInput::Assigned { route: Pending },
+                Err(LeadRefusal::Closed(Controlled)),
+            ),
+            (
+                LetterOut,
+                LeadInput::Forwarded { route: Pending },
+                Err(LeadRefusal::Closed(LetterOut)),
+            ),
+            (
+                LetterOut,
+                LeadInput::LetterOut,
+                Err(LeadRefusal::Closed(LetterOut)),
+            ),
+        ];
+        for (status, input, expected) in rows {
+            assert_eq!(
+                transition(status, input, now),
+                expected,
+                "{status:?} {input:?}"
+            );
+        }
+        assert_eq!(
+            LeadRefusal::Closed(Controlled).message_zh(),
+            "该线索已办结（已落地管控），不能再次登记落地结果"
         );
     }
 }

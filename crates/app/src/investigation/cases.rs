@@ -1,6 +1,10 @@
 //! Cases (病例): the regime in force, opening a case by hand, its number and infector, updates and
 //! steps with their deadlines (2-hour report, 24-hour investigation).
 
+use fangkong_domain::investigation::cases::{
+    self as case_rules, CaseInput, CaseRefusal, CaseState, CaseStatus,
+};
+
 use super::*;
 
 impl App {
@@ -341,9 +345,22 @@ impl App {
         actor.require(Permission::InvestigateCases)?;
         let case = self.visible_case(actor, case_id).await?;
         let now = self.now_unix();
-        if case.status != "active" && !matches!(action, CaseAction::PublicSummary { .. }) {
-            return Err(AppError::Conflict("该病例已结案，不能再修改".into()));
-        }
+        let state = CaseState {
+            status: CaseStatus::from_code(&case.status)
+                .ok_or_else(|| AppError::Internal("unknown case status".into()))?,
+            kind: CaseKind::from_code(&case.kind)
+                .ok_or_else(|| AppError::Internal("unknown case kind".into()))?,
+        };
+        let input = match action {
+            CaseAction::PublicSummary { .. } => CaseInput::PublicSummary,
+            CaseAction::Discharge => CaseInput::Discharge,
+            CaseAction::Exclude => CaseInput::Exclude,
+            _ => CaseInput::Edit,
+        };
+        let step = case_rules::transition(state, input, now).map_err(|refusal| match refusal {
+            CaseRefusal::Closed => AppError::Conflict(refusal.message_zh().into()),
+            CaseRefusal::InfectedCannotBeExcluded => AppError::Invalid(refusal.message_zh().into()),
+        })?;
         let update = match action {
             CaseAction::Reported => CaseUpdate::Reported { at: now },
             CaseAction::Investigated => CaseUpdate::Investigated { at: now },
@@ -372,27 +389,13 @@ impl App {
                     kind: kind.code().to_string(),
                 }
             }
-            CaseAction::Discharge => CaseUpdate::Closed {
-                status: "discharged".into(),
-                at: now,
-                event_kind: person_event::CASE_DISCHARGED.into(),
+            // The domain closed the case and named the event that tells the other modules.
+            CaseAction::Discharge | CaseAction::Exclude => CaseUpdate::Closed {
+                status: step.to.code().into(),
+                at: step.closed_at.unwrap_or(now),
+                event_kind: step.event.unwrap_or_default().into(),
                 event_detail: format!("{{\"case_id\":{case_id}}}"),
             },
-            CaseAction::Exclude => {
-                if case.kind == CaseKind::Confirmed.code()
-                    || case.kind == CaseKind::Asymptomatic.code()
-                {
-                    return Err(AppError::Invalid(
-                        "确诊病例和无症状感染者不能排除；治愈请选择“出院”".into(),
-                    ));
-                }
-                CaseUpdate::Closed {
-                    status: "excluded".into(),
-                    at: now,
-                    event_kind: person_event::CASE_EXCLUDED.into(),
-                    event_detail: format!("{{\"case_id\":{case_id}}}"),
-                }
-            }
             CaseAction::Infector { infector, note } => CaseUpdate::Infector {
                 infector_case_id: self
                     .resolve_infector(actor, infector, Some(case_id))

@@ -1,6 +1,9 @@
 //! Person events in: contacts, cases and landed leads become measures by the plan of the regime in
 //! force; a positive or a release goes back out as an event.
 
+use fangkong_domain::isolation::measures::{self as measure_rules, MeasureInput, MeasureState};
+
+use super::measures::measure_change;
 use super::*;
 
 impl App {
@@ -166,20 +169,20 @@ impl App {
         else {
             return Ok(());
         };
-        if matches!(
-            m.status.as_str(),
-            "awaiting_placement" | "allocated" | "in_site" | "at_home"
-        ) {
-            let change = MeasureChange {
-                measure_id: m.id,
-                expected_status: m.status.clone(),
-                new_status: MeasureStatus::Released.code().into(),
-                at: self.now_unix(),
-                leave_room: m.room_id.is_some(),
-                released: true,
-                ..Default::default()
-            };
-            self.store.apply_measure_change(&change).await?;
+        // A measure already over or handed to a hospital has nothing to end.
+        if let Some(status) = MeasureStatus::from_code(&m.status)
+            && let Ok(step) = measure_rules::transition(
+                MeasureState {
+                    status,
+                    has_room: m.room_id.is_some(),
+                },
+                MeasureInput::ContactCleared,
+                self.now_unix(),
+            )
+        {
+            self.store
+                .apply_measure_change(&measure_change(&m, &step, ""))
+                .await?;
         }
         Ok(())
     }
@@ -196,16 +199,20 @@ impl App {
             .open_measure_of(&event.id_type, &event.id_number)
             .await?
         {
-            if open.status != MeasureStatus::AwaitingHospital.code() {
-                let change = MeasureChange {
-                    measure_id: open.id,
-                    expected_status: open.status.clone(),
-                    new_status: MeasureStatus::AwaitingHospital.code().into(),
-                    at: self.now_unix(),
-                    leave_room: true,
-                    ..Default::default()
-                };
-                self.store.apply_measure_change(&change).await?;
+            // Already waiting for a hospital: nothing to change.
+            if let Some(status) = MeasureStatus::from_code(&open.status)
+                && let Ok(step) = measure_rules::transition(
+                    MeasureState {
+                        status,
+                        has_room: open.room_id.is_some(),
+                    },
+                    MeasureInput::CaseReported,
+                    self.now_unix(),
+                )
+            {
+                self.store
+                    .apply_measure_change(&measure_change(&open, &step, ""))
+                    .await?;
             }
             return Ok(());
         }

@@ -1,5 +1,8 @@
 //! Home isolation and monitoring (居家隔离): check-ins, missed check-ins, door alarms.
 
+use fangkong_domain::isolation::measures::{self as measure_rules, MeasureWork};
+
+use super::measures::{measure_state, refused};
 use super::*;
 
 impl App {
@@ -67,12 +70,7 @@ impl App {
     ) -> AppResult<bool> {
         actor.require(Permission::RecordHomeCheckIns)?;
         let m = self.measure_in_jurisdiction(actor, measure_id).await?;
-        if m.status != "at_home" {
-            return Err(AppError::Conflict(format!(
-                "该人员{}，不在居家管控中",
-                status_label(&m.status)
-            )));
-        }
+        measure_rules::permits(measure_state(&m)?.status, MeasureWork::AtHome).map_err(refused)?;
         self.write_check_in(actor, &m, "home", reading, symptoms)
             .await
     }
@@ -118,7 +116,10 @@ impl App {
             .store
             .open_measure_of(&resident.id_type, &resident.id_number)
             .await?
-            .filter(|m| m.status == "at_home")
+            .filter(|m| {
+                MeasureStatus::from_code(&m.status)
+                    .is_some_and(|s| measure_rules::permits(s, MeasureWork::AtHome).is_ok())
+            })
             .ok_or_else(|| {
                 AppError::Invalid("您目前不在居家隔离或居家健康监测中，不需要打卡".into())
             })?;
@@ -137,12 +138,7 @@ impl App {
     ) -> AppResult<i64> {
         actor.require(Permission::RecordHomeCheckIns)?;
         let m = self.measure_in_jurisdiction(actor, measure_id).await?;
-        if m.status != "at_home" {
-            return Err(AppError::Conflict(format!(
-                "该人员{}，不在居家管控中",
-                status_label(&m.status)
-            )));
-        }
+        measure_rules::permits(measure_state(&m)?.status, MeasureWork::AtHome).map_err(refused)?;
         let kind = kind.trim();
         if !ALARM_KINDS.iter().any(|(k, _)| *k == kind) {
             return Err(AppError::Invalid(format!(

@@ -1,5 +1,9 @@
 //! Measures (管控措施): opened by hand or in bulk, their test tasks and results, carers, release.
 
+use fangkong_domain::isolation::measures::{
+    self as measure_rules, MeasureInput, MeasureState, MeasureTransition,
+};
+
 use super::*;
 
 impl App {
@@ -281,40 +285,11 @@ impl App {
                 test.due_date
             )));
         }
-        let status = MeasureStatus::from_code(&m.status)
-            .ok_or_else(|| AppError::Internal("unknown measure status".into()))?;
-        if !status.is_open() || status == MeasureStatus::AwaitingHospital {
-            return Err(AppError::Conflict(format!(
-                "该人员{}，不再录入管控期检测结果",
-                status.label_zh()
-            )));
-        }
-        if parse_date(&test.due_date).is_some_and(|d| d > self.today()) {
-            return Err(AppError::Invalid(format!(
-                "这次检测排在{}，还没到日子",
-                test.due_date
-            )));
-        }
-        let now = self.now_unix();
-        let mut change = MeasureChange {
-            measure_id: m.id,
-            expected_status: m.status.clone(),
-            new_status: m.status.clone(),
-            at: now,
-            test_result: Some((test.id, outcome.code().into(), actor.display_name.clone())),
-            ..Default::default()
-        };
-        let effect = match outcome {
-            TestOutcome::Positive => {
-                change.new_status = MeasureStatus::AwaitingHospital.code().into();
-                change.leave_room = true;
-                change.event = Some(MeasureEventWrite {
-                    kind: person_event::MEASURE_POSITIVE.into(),
-                    source: format!("measure_test:{}", test.id),
-                    detail: event_detail(&m),
-                });
-                ResultEffect::Positive
-            }
+        let state = measure_state(&m)?;
+        // With a negative, the period may be over with every test negative (then a person at home
+        // is released by this result): the domain decides from that.
+        let release_due = match outcome {
+            TestOutcome::Positive => false,
             TestOutcome::Negative => {
                 let mut tests = self.store.measure_tests_of(m.id).await?;
                 for t in &mut tests {
@@ -322,19 +297,35 @@ impl App {
                         t.result = Some(outcome.code().into());
                     }
                 }
-                if status == MeasureStatus::AtHome && self.release_blockers(&m, &tests).is_ok() {
-                    change.new_status = MeasureStatus::Released.code().into();
-                    change.released = true;
-                    change.event = Some(MeasureEventWrite {
-                        kind: person_event::MEASURE_RELEASED.into(),
-                        source: format!("measure:{}", m.id),
-                        detail: event_detail(&m),
-                    });
-                    ResultEffect::Released
-                } else {
-                    ResultEffect::Recorded
-                }
+                self.release_blockers(&m, &tests).is_ok()
             }
+        };
+        let now = self.now_unix();
+        let step = measure_rules::transition(
+            state,
+            MeasureInput::TestResult {
+                outcome,
+                release_due,
+            },
+            now,
+        )
+        .map_err(refused)?;
+        if parse_date(&test.due_date).is_some_and(|d| d > self.today()) {
+            return Err(AppError::Invalid(format!(
+                "这次检测排在{}，还没到日子",
+                test.due_date
+            )));
+        }
+        let event_source = match outcome {
+            TestOutcome::Positive => format!("measure_test:{}", test.id),
+            TestOutcome::Negative => format!("measure:{}", m.id),
+        };
+        let mut change = measure_change(&m, &step, &event_source);
+        change.test_result = Some((test.id, outcome.code().into(), actor.display_name.clone()));
+        let effect = match outcome {
+            TestOutcome::Positive => ResultEffect::Positive,
+            TestOutcome::Negative if step.released => ResultEffect::Released,
+            TestOutcome::Negative => ResultEffect::Recorded,
         };
         if !self.store.apply_measure_change(&change).await? {
             return Err(conflict_changed());
@@ -355,7 +346,8 @@ impl App {
     /// Returns the new status.
     pub async fn release_measure(&self, actor: &Actor, id: i64) -> AppResult<MeasureStatus> {
         let m = self.measure_for_site_work(actor, id).await?;
-        if m.status == "at_home" {
+        let state = measure_state(&m)?;
+        if state.status == MeasureStatus::AtHome {
             if !actor.role.allows(Permission::ManageIsolationSites)
                 && !actor.role.allows(Permission::RecordHomeCheckIns)
             {
@@ -367,28 +359,15 @@ impl App {
         let tests = self.store.measure_tests_of(m.id).await?;
         self.release_blockers(&m, &tests)
             .map_err(|reasons| AppError::Invalid(format!("还不能解除：{}", reasons.join("；"))))?;
-        let home_follows = m.status == "in_site"
-            && !m.centralised_end.is_empty()
-            && m.end_date > m.centralised_end;
-        let next = if home_follows {
-            MeasureStatus::AtHome
-        } else {
-            MeasureStatus::Released
-        };
-        let change = MeasureChange {
-            measure_id: m.id,
-            expected_status: m.status.clone(),
-            new_status: next.code().into(),
-            at: self.now_unix(),
-            leave_room: m.room_id.is_some(),
-            released: next == MeasureStatus::Released,
-            event: (next == MeasureStatus::Released).then(|| MeasureEventWrite {
-                kind: person_event::MEASURE_RELEASED.into(),
-                source: format!("measure:{}", m.id),
-                detail: event_detail(&m),
-            }),
-            ..Default::default()
-        };
+        let home_phase_follows = !m.centralised_end.is_empty() && m.end_date > m.centralised_end;
+        let step = measure_rules::transition(
+            state,
+            MeasureInput::Release { home_phase_follows },
+            self.now_unix(),
+        )
+        .map_err(|refusal| AppError::Invalid(format!("还不能解除：{}", refusal.message_zh())))?;
+        let next = step.to;
+        let change = measure_change(&m, &step, &format!("measure:{}", m.id));
         if !self.store.apply_measure_change(&change).await? {
             return Err(conflict_changed());
         }
@@ -401,6 +380,45 @@ impl App {
         )
         .await?;
         Ok(next)
+    }
+}
+
+/// The measure as the domain's state changes read it.
+pub(super) fn measure_state(m: &MeasureRecord) -> AppResult<MeasureState> {
+    let status = MeasureStatus::from_code(&m.status)
+        .ok_or_else(|| AppError::Internal("unknown measure status".into()))?;
+    Ok(MeasureState {
+        status,
+        has_room: m.room_id.is_some(),
+    })
+}
+
+/// A state change the domain refused: the staff read why.
+pub(super) fn refused(refusal: measure_rules::Refusal) -> AppError {
+    AppError::Conflict(refusal.message_zh())
+}
+
+/// The store's compare-and-set write of a transition the domain allowed; its event (if any) gets
+/// `event_source`.
+pub(super) fn measure_change(
+    m: &MeasureRecord,
+    step: &MeasureTransition,
+    event_source: &str,
+) -> MeasureChange {
+    MeasureChange {
+        measure_id: m.id,
+        expected_status: step.from.code().into(),
+        new_status: step.to.code().into(),
+        at: step.at,
+        leave_room: step.leave_room,
+        checked_in: step.checked_in,
+        released: step.released,
+        event: step.event.map(|kind| MeasureEventWrite {
+            kind: kind.into(),
+            source: event_source.into(),
+            detail: event_detail(m),
+        }),
+        ..Default::default()
     }
 }
 

@@ -1,6 +1,9 @@
 //! Isolation sites and rooms (集中隔离点): sites, room blocks, room states, the allocation of people
 //! to rooms, check-in, temperatures.
 
+use fangkong_domain::isolation::measures::{self as measure_rules, MeasureInput, MeasureWork};
+
+use super::measures::{measure_change, measure_state, refused};
 use super::*;
 
 impl App {
@@ -220,12 +223,12 @@ impl App {
         actor.require(Permission::DispatchTransfers)?;
         let m = self.measure_in_jurisdiction(actor, measure_id).await?;
         let site = self.site_in_jurisdiction(actor, site_id).await?;
-        if m.status != "awaiting_placement" {
-            return Err(AppError::Conflict(format!(
-                "该人员{}，不是待安置",
-                status_label(&m.status)
-            )));
-        }
+        measure_rules::transition(
+            measure_state(&m)?,
+            MeasureInput::AssignRoom,
+            self.now_unix(),
+        )
+        .map_err(refused)?;
         let number = room_number.trim();
         let room = self
             .store
@@ -388,20 +391,10 @@ impl App {
     pub async fn site_check_in(&self, actor: &Actor, measure_id: i64) -> AppResult<()> {
         actor.require(Permission::ManageIsolationSites)?;
         let m = self.measure_for_site_work(actor, measure_id).await?;
-        if m.status != "allocated" || m.room_id.is_none() {
-            return Err(AppError::Conflict(format!(
-                "该人员{}，没有分配房间，不能入住",
-                status_label(&m.status)
-            )));
-        }
-        let change = MeasureChange {
-            measure_id: m.id,
-            expected_status: "allocated".into(),
-            new_status: "in_site".into(),
-            at: self.now_unix(),
-            checked_in: true,
-            ..Default::default()
-        };
+        let step =
+            measure_rules::transition(measure_state(&m)?, MeasureInput::CheckIn, self.now_unix())
+                .map_err(refused)?;
+        let change = measure_change(&m, &step, "");
         if !self.store.apply_measure_change(&change).await? {
             return Err(conflict_changed());
         }
@@ -427,12 +420,7 @@ impl App {
     ) -> AppResult<()> {
         actor.require(Permission::ManageIsolationSites)?;
         let m = self.measure_for_site_work(actor, measure_id).await?;
-        if !matches!(m.status.as_str(), "allocated" | "in_site") {
-            return Err(AppError::Conflict(format!(
-                "该人员{}，只有集中隔离的人员才安排陪护",
-                status_label(&m.status)
-            )));
-        }
+        measure_rules::permits(measure_state(&m)?.status, MeasureWork::Carer).map_err(refused)?;
         let name = form.name.trim();
         if name.is_empty() || name.chars().count() > 30 {
             return Err(AppError::Invalid("请填写陪护人姓名".into()));
@@ -497,12 +485,8 @@ impl App {
     ) -> AppResult<bool> {
         actor.require(Permission::ManageIsolationSites)?;
         let m = self.measure_for_site_work(actor, measure_id).await?;
-        if m.status != "in_site" {
-            return Err(AppError::Conflict(format!(
-                "该人员{}，不在隔离点内",
-                status_label(&m.status)
-            )));
-        }
+        measure_rules::permits(measure_state(&m)?.status, MeasureWork::SiteTemperature)
+            .map_err(refused)?;
         self.write_check_in(actor, &m, "site", reading, "").await
     }
 

@@ -1,12 +1,24 @@
 //! The outcome on the ground (落地): found, controlled, not found, elsewhere; assignment and
 //! re-routing.
 
+use fangkong_domain::leads::{self as lead_rules, LeadInput, LeadRefusal};
+
 use super::*;
+
+/// A change the domain refused: the lead is closed.
+fn refused(refusal: LeadRefusal) -> AppError {
+    AppError::Conflict(refusal.message_zh())
+}
 
 impl App {
     pub(super) async fn lead_within(&self, actor: &Actor, id: i64) -> AppResult<LeadRecord> {
         let lead = load_within(actor, self.store.lead(id)).await?;
         Ok(lead)
+    }
+
+    /// The lead's status, as the domain's state changes read it (an unknown one counts as closed).
+    fn lead_status(lead: &LeadRecord) -> AppResult<LeadStatus> {
+        LeadStatus::from_code(&lead.status).ok_or_else(|| Self::closed_error(lead))
     }
 
     pub(super) fn closed_error(lead: &LeadRecord) -> AppError {
@@ -27,9 +39,8 @@ impl App {
     ) -> AppResult<LeadView> {
         actor.require(Permission::LandLeads)?;
         let lead = self.lead_within(actor, id).await?;
-        if !LeadStatus::from_code(&lead.status).is_some_and(LeadStatus::is_open) {
-            return Err(Self::closed_error(&lead));
-        }
+        let status = Self::lead_status(&lead)?;
+        lead_rules::require_open(status).map_err(refused)?;
         let kind = OutcomeKind::parse(&form.kind).map_err(AppError::Invalid)?;
         let note = text(&form.note, 500);
         let now = self.now_unix();
@@ -43,25 +54,29 @@ impl App {
             to_code: to.into(),
             note,
         };
-        let letter_out = |to: &RegionCode, why: &str| LeadChange {
-            lead_id: id,
-            status: LeadStatus::LetterOut.code().into(),
-            grid_code: lead.grid_code.clone(),
-            resident_id: lead.resident_id,
-            closed_at: Some(now),
-            measure: String::new(),
-            out_region: to.as_str().into(),
-            out_note: note.clone(),
-            step: step(
-                "letter_out",
-                to.as_str(),
-                if note.is_empty() {
-                    why.to_string()
-                } else {
-                    format!("{why}：{note}")
-                },
-            ),
-            event: None,
+        let letter_out = |to: &RegionCode, why: &str| -> AppResult<LeadChange> {
+            let moved =
+                lead_rules::transition(status, LeadInput::LetterOut, now).map_err(refused)?;
+            Ok(LeadChange {
+                lead_id: id,
+                status: moved.to.code().into(),
+                grid_code: lead.grid_code.clone(),
+                resident_id: lead.resident_id,
+                closed_at: moved.closed_at,
+                measure: String::new(),
+                out_region: to.as_str().into(),
+                out_note: note.clone(),
+                step: step(
+                    "letter_out",
+                    to.as_str(),
+                    if note.is_empty() {
+                        why.to_string()
+                    } else {
+                        format!("{why}：{note}")
+                    },
+                ),
+                event: None,
+            })
         };
         let change = match kind {
             OutcomeKind::Controlled => {
@@ -73,12 +88,14 @@ impl App {
                     name: lead.name.clone(),
                     address: lead.address.clone(),
                 };
+                let moved =
+                    lead_rules::transition(status, LeadInput::Controlled, now).map_err(refused)?;
                 LeadChange {
                     lead_id: id,
-                    status: LeadStatus::Controlled.code().into(),
+                    status: moved.to.code().into(),
                     grid_code: lead.grid_code.clone(),
                     resident_id: lead.resident_id,
-                    closed_at: Some(now),
+                    closed_at: moved.closed_at,
                     measure: measure.code().into(),
                     out_region: String::new(),
                     out_note: note.clone(),
@@ -120,12 +137,20 @@ impl App {
                     || reach.as_ref().is_some_and(|r| r.contains(&to));
                 if within {
                     let route = self.route_by_region(to.as_str()).await?;
+                    let moved = lead_rules::transition(
+                        status,
+                        LeadInput::Forwarded {
+                            route: route.status,
+                        },
+                        now,
+                    )
+                    .map_err(refused)?;
                     LeadChange {
                         lead_id: id,
-                        status: route.status.code().into(),
+                        status: moved.to.code().into(),
                         grid_code: route.grid_code.clone(),
                         resident_id: None,
-                        closed_at: None,
+                        closed_at: moved.closed_at,
                         measure: String::new(),
                         out_region: String::new(),
                         out_note: String::new(),
@@ -141,7 +166,7 @@ impl App {
                         event: None,
                     }
                 } else {
-                    letter_out(&to, "不在此地址，所在地超出本辖区，转为协查函")
+                    letter_out(&to, "不在此地址，所在地超出本辖区，转为协查函")?
                 }
             }
             OutcomeKind::LeftProvince => {
@@ -156,7 +181,7 @@ impl App {
                         "{to} 属于本省：人员仍在省内时请选择“不在此地址，转派”"
                     )));
                 }
-                letter_out(&to, "已离开本省，发协查函")
+                letter_out(&to, "已离开本省，发协查函")?
             }
         };
         if !self.store.change_open_lead(&change).await? {
@@ -177,24 +202,32 @@ impl App {
     pub async fn assign_lead(&self, actor: &Actor, id: i64, region_code: &str) -> AppResult<()> {
         actor.require(Permission::SendLeads)?;
         let lead = self.lead_within(actor, id).await?;
-        if !LeadStatus::from_code(&lead.status).is_some_and(LeadStatus::is_open) {
-            return Err(Self::closed_error(&lead));
-        }
+        let status = Self::lead_status(&lead)?;
+        lead_rules::require_open(status).map_err(refused)?;
         let route = self.route_by_region(region_code).await?;
         self.require_route_within(actor, &route.grid_code).await?;
+        let now = self.now_unix();
+        let moved = lead_rules::transition(
+            status,
+            LeadInput::Assigned {
+                route: route.status,
+            },
+            now,
+        )
+        .map_err(refused)?;
         let change = LeadChange {
             lead_id: id,
-            status: route.status.code().into(),
+            status: moved.to.code().into(),
             grid_code: route.grid_code.clone(),
             resident_id: lead.resident_id,
-            closed_at: None,
+            closed_at: moved.closed_at,
             measure: String::new(),
             out_region: String::new(),
             out_note: String::new(),
             step: LeadStepRecord {
                 id: 0,
                 lead_id: id,
-                at: self.now_unix(),
+                at: now,
                 step: "assigned".into(),
                 actor: actor.display_name.clone(),
                 from_code: lead.grid_code.clone(),

@@ -257,8 +257,8 @@ pub struct RoundOverview {
     pub hours_to_finish: Option<f64>,
 }
 
-/// A box is late when nobody has received it this long after packing.
-pub const BOX_LATE_AFTER_SECONDS: i64 = 2 * 3600;
+/// A box is late when nobody has received it this long after packing (the rule is the domain's).
+pub use fangkong_domain::mass_testing::BOX_LATE_AFTER_SECONDS;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanLine {

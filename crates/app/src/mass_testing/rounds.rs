@@ -1,6 +1,8 @@
 //! Rounds (检测轮次): the sampling code's secret, opening a round checked whole before it is written,
 //! tubes issued inside the barcode range and the round's ceiling, closing, the round overview.
 
+use fangkong_domain::mass_testing::box_is_late;
+
 use super::*;
 
 impl App {
@@ -444,7 +446,7 @@ impl App {
         let boxes_in_transit = self.store.boxes_in_transit(round_id).await?;
         let boxes_late = boxes_in_transit
             .iter()
-            .filter(|b| now - b.packed_at > BOX_LATE_AFTER_SECONDS)
+            .filter(|b| box_is_late(b.packed_at, now))
             .count() as i64;
         let rechecks = self.store.recheck_counts((&lower, &upper)).await?;
         let rechecks_pending = rechecks

@@ -1,8 +1,38 @@
 //! Binding: `apply_scans` decides and commits a group of scans in one transaction (the decision
-//! is `decide_scan` in this module's root, over the state loaded in the transaction); tubes and
-//! their members.
+//! is `fangkong_domain::mass_testing::binding`, over the state loaded in the transaction); tubes
+//! and their members.
+
+use fangkong_domain::mass_testing::binding::{self as rules, BindingState, Decision};
 
 use super::*;
+
+/// A decided binding to write as a `samples` row.
+struct SampleInsert<'a> {
+    scan: &'a ScanWrite,
+    person: &'a ScannedPerson,
+    sample: rules::Binding,
+}
+
+/// A stored tube as the binding rules read it; a purpose the rules do not know is a broken row.
+fn tube_of_row(row: TubeState) -> Result<rules::Tube, sqlx::Error> {
+    let purpose =
+        SamplePurpose::from_code(&row.purpose).ok_or_else(|| sqlx::Error::ColumnDecode {
+            index: "purpose".into(),
+            source: format!("unknown sample purpose {:?} of a tube", row.purpose).into(),
+        })?;
+    Ok(rules::Tube {
+        barcode: row.barcode,
+        round_id: row.round_id,
+        site_id: row.site_id,
+        table_no: row.table_no,
+        region_code: row.region_code,
+        purpose,
+        capacity: row.capacity,
+        members: row.members,
+        opened_at: row.opened_at,
+        closed_at: row.closed_at,
+    })
+}
 
 impl Store {
     /// Decides and writes a group of scans in one transaction; outcomes in the scans' order.
@@ -39,7 +69,7 @@ impl Store {
                 .collect::<HashSet<_>>()
                 .into_iter()
                 .collect();
-            let mut tubes: HashMap<String, TubeState> = HashMap::new();
+            let mut state = BindingState::default();
             for chunk in barcodes.chunks(ROWS_PER_STATEMENT) {
                 let mut builder = QueryBuilder::new(
                     "SELECT barcode, round_id, site_id, table_no, region_code, purpose, capacity, members, \
@@ -51,25 +81,32 @@ impl Store {
                 }
                 builder.push(")");
                 let found: Vec<TubeState> = builder.build_query_as().fetch_all(&mut *tx).await?;
-                tubes.extend(found.into_iter().map(|t| (t.barcode.clone(), t)));
+                for row in found {
+                    let tube = tube_of_row(row)?;
+                    state.tubes.insert(tube.barcode.clone(), tube);
+                }
             }
-            let batches: Vec<TubeBatchRecord> = if barcodes.iter().any(|b| !tubes.contains_key(*b)) {
-                sqlx::query_as("SELECT round_id, first_serial, last_serial FROM tube_batches")
-                    .fetch_all(&mut *tx)
-                    .await?
-            } else {
-                Vec::new()
-            };
+            if barcodes.iter().any(|b| !state.tubes.contains_key(*b)) {
+                let batches: Vec<TubeBatchRecord> =
+                    sqlx::query_as("SELECT round_id, first_serial, last_serial FROM tube_batches")
+                        .fetch_all(&mut *tx)
+                        .await?;
+                state.batches = batches
+                    .into_iter()
+                    .map(|b| rules::TubeBatch {
+                        round_id: b.round_id,
+                        first_serial: b.first_serial,
+                        last_serial: b.last_serial,
+                    })
+                    .collect();
+            }
             let numbers: Vec<&str> = scans
                 .iter()
                 .filter_map(|s| s.person.as_ref().map(|p| p.id_number.as_str()))
                 .collect::<HashSet<_>>()
                 .into_iter()
                 .collect();
-            let mut residents: HashMap<(String, String), ResidentLite> = HashMap::new();
-            let mut taken: HashMap<(String, String, i64, i64), (String, i64)> = HashMap::new();
             // A person may owe several rechecks (a positive pool and an antigen positive): one swab settles all.
-            let mut pending: HashMap<(String, String), Vec<i64>> = HashMap::new();
             for chunk in numbers.chunks(ROWS_PER_STATEMENT) {
                 let mut builder = QueryBuilder::new(
                     "SELECT id, id_type, id_number, name, grid_code FROM residents WHERE id_number IN (",
@@ -80,7 +117,10 @@ impl Store {
                 }
                 builder.push(")");
                 let found: Vec<ResidentLite> = builder.build_query_as().fetch_all(&mut *tx).await?;
-                residents.extend(found.into_iter().map(|r| ((r.id_number.clone(), r.id_type.clone()), r)));
+                state.residents.extend(found.into_iter().map(|r| {
+                    let person = rules::RegisteredPerson { id: r.id, name: r.name, grid_code: r.grid_code };
+                    ((r.id_number, r.id_type), person)
+                }));
 
                 let mut builder = QueryBuilder::new(
                     "SELECT id_type, id_number, round_id, occasion, tube_barcode, sampled_at FROM samples WHERE id_number IN (",
@@ -91,8 +131,9 @@ impl Store {
                 }
                 builder.push(")");
                 let found: Vec<TakenSample> = builder.build_query_as().fetch_all(&mut *tx).await?;
-                taken.extend(found.into_iter().map(|s| {
-                    ((s.id_number, s.id_type, s.round_id, s.occasion), (s.tube_barcode, s.sampled_at))
+                state.taken.extend(found.into_iter().map(|s| {
+                    let taken = rules::SampleTaken { tube: s.tube_barcode, sampled_at: s.sampled_at };
+                    (((s.id_number, s.id_type), s.round_id, s.occasion), taken)
                 }));
 
                 let mut builder = QueryBuilder::new(
@@ -105,7 +146,7 @@ impl Store {
                 builder.push(")");
                 let found: Vec<PendingTask> = builder.build_query_as().fetch_all(&mut *tx).await?;
                 for t in found {
-                    pending.entry((t.id_number, t.id_type)).or_default().push(t.id);
+                    state.pending.entry((t.id_number, t.id_type)).or_default().push(t.id);
                 }
             }
 
@@ -114,7 +155,7 @@ impl Store {
             let mut seen_scans: HashSet<&str> = HashSet::new();
             let mut inserts: Vec<SampleInsert> = Vec::new();
             let mut touched_tubes: HashSet<String> = HashSet::new();
-            let mut task_updates: Vec<TaskUpdate> = Vec::new();
+            let mut task_updates: Vec<(i64, String, i64)> = Vec::new();
             let mut progress: HashMap<(i64, String), ProgressDelta> = HashMap::new();
             let mut hourly: HashMap<(i64, String, i64), i64> = HashMap::new();
             for scan in scans {
@@ -122,69 +163,62 @@ impl Store {
                     outcomes.push(ScanOutcome::AlreadyRecorded);
                     continue;
                 }
-                let outcome = decide_scan(
-                    scan, now, &batches, &mut tubes, &residents, &mut taken, &mut pending,
+                let person = scan.person.as_ref().map(|p| rules::ScannedPerson {
+                    id_type: &p.id_type,
+                    id_number: &p.id_number,
+                    name: &p.name,
+                });
+                let decision = state.decide(
+                    &rules::Scan {
+                        round_id: scan.round_id,
+                        round_range: (&scan.round_range.0, &scan.round_range.1),
+                        screen_occasion: scan.screen_occasion,
+                        site_id: scan.site_id,
+                        site_region: &scan.site_region,
+                        table_no: scan.table_no,
+                        tube: &scan.tube,
+                        new_tube_capacity: scan.new_tube_capacity,
+                        purpose: scan.purpose,
+                        person,
+                        sampled_at: scan.sampled_at,
+                    },
+                    now,
                 );
-                match outcome {
-                    Decision::Close => {
-                        let tube = tubes.get_mut(scan.tube.as_str()).expect("decided on a known tube");
-                        if tube.closed_at.is_none() {
-                            tube.closed_at = Some(now);
-                            touched_tubes.insert(tube.barcode.clone());
+                match decision {
+                    Decision::Closed { tube_members, newly_closed } => {
+                        if newly_closed {
+                            touched_tubes.insert(scan.tube.as_str().to_string());
                         }
-                        outcomes.push(ScanOutcome::Closed { tube_members: tube.members });
+                        outcomes.push(ScanOutcome::Closed { tube_members });
                     }
-                    Decision::Reject(rejection) => outcomes.push(ScanOutcome::Rejected(rejection)),
-                    Decision::Bind { resident, tasks, occasion } => {
+                    Decision::Rejected(rejection) => outcomes.push(ScanOutcome::Rejected(rejection)),
+                    Decision::Bound(sample) => {
                         let person = scan.person.as_ref().expect("a binding names a person");
-                        let tube = tubes.get_mut(scan.tube.as_str()).expect("decided on a tube");
-                        tube.members += 1;
-                        if tube.members >= tube.capacity {
-                            tube.closed_at = Some(now);
-                        }
-                        touched_tubes.insert(tube.barcode.clone());
-                        let (grid_code, outside_area, name, resident_id) = match resident {
-                            Some(r) => (
-                                r.grid_code.clone(),
-                                !(r.grid_code.as_str() >= scan.round_range.0.as_str()
-                                    && r.grid_code.as_str() < scan.round_range.1.as_str()),
-                                r.name.clone(),
-                                Some(r.id),
-                            ),
-                            None => (scan.site_region.clone(), false, person.name.trim().to_string(), None),
-                        };
-                        if !tasks.is_empty() {
-                            for task_id in tasks {
-                                task_updates.push((task_id, scan.tube.as_str().to_string(), scan.sampled_at));
+                        touched_tubes.insert(scan.tube.as_str().to_string());
+                        if !sample.settles_tasks.is_empty() {
+                            for task_id in &sample.settles_tasks {
+                                task_updates.push((*task_id, scan.tube.as_str().to_string(), scan.sampled_at));
                             }
                         } else {
-                            let delta = progress.entry((scan.round_id, grid_code.clone())).or_default();
-                            if resident_id.is_some() {
+                            let delta = progress.entry((scan.round_id, sample.grid_code.clone())).or_default();
+                            if sample.resident_id.is_some() {
                                 delta.sampled += 1;
-                                delta.outside += i64::from(outside_area);
+                                delta.outside += i64::from(sample.outside_area);
                                 *hourly
-                                    .entry((scan.round_id, grid_code.clone(), scan.sampled_at - scan.sampled_at.rem_euclid(3600)))
+                                    .entry((scan.round_id, sample.grid_code.clone(), scan.sampled_at - scan.sampled_at.rem_euclid(3600)))
                                     .or_default() += 1;
                             } else {
                                 delta.walk_ins += 1;
                             }
                         }
                         outcomes.push(ScanOutcome::Bound {
-                            tube_members: tube.members,
-                            capacity: tube.capacity,
-                            tube_closed: tube.closed_at.is_some(),
-                            outside_area,
-                            in_register: resident_id.is_some(),
+                            tube_members: sample.tube_members,
+                            capacity: sample.capacity,
+                            tube_closed: sample.tube_closed,
+                            outside_area: sample.outside_area,
+                            in_register: sample.resident_id.is_some(),
                         });
-                        inserts.push(SampleInsert {
-                            scan,
-                            person,
-                            occasion,
-                            name,
-                            resident_id,
-                            grid_code,
-                            outside_area,
-                        });
+                        inserts.push(SampleInsert { scan, person, sample });
                     }
                 }
             }
@@ -198,14 +232,14 @@ impl Store {
                 builder.push_values(chunk, |mut b, row| {
                     b.push_bind(&row.scan.scan_id)
                         .push_bind(row.scan.round_id)
-                        .push_bind(row.occasion)
+                        .push_bind(row.sample.occasion)
                         .push_bind(row.scan.tube.as_str())
                         .push_bind(&row.person.id_type)
                         .push_bind(&row.person.id_number)
-                        .push_bind(&row.name)
-                        .push_bind(row.resident_id)
-                        .push_bind(&row.grid_code)
-                        .push_bind(row.outside_area)
+                        .push_bind(&row.sample.name)
+                        .push_bind(row.sample.resident_id)
+                        .push_bind(&row.sample.grid_code)
+                        .push_bind(row.sample.outside_area)
                         .push_bind(row.scan.site_id)
                         .push_bind(row.scan.table_no)
                         .push_bind(row.scan.sampled_at)
@@ -218,7 +252,7 @@ impl Store {
             // home) is no longer exempt: otherwise they would count twice, as exempt and as sampled.
             let mut screened: HashMap<i64, Vec<i64>> = HashMap::new();
             for row in inserts.iter().filter(|r| r.scan.purpose == SamplePurpose::Screen) {
-                if let Some(id) = row.resident_id {
+                if let Some(id) = row.sample.resident_id {
                     screened.entry(row.scan.round_id).or_default().push(id);
                 }
             }
@@ -244,7 +278,7 @@ impl Store {
                     }
                 }
             }
-            let touched: Vec<&TubeState> = touched_tubes.iter().map(|b| &tubes[b]).collect();
+            let touched: Vec<&rules::Tube> = touched_tubes.iter().map(|b| &state.tubes[b]).collect();
             for chunk in touched.chunks(ROWS_PER_STATEMENT) {
                 let mut builder = QueryBuilder::new(
                     "INSERT INTO tubes (barcode, round_id, site_id, table_no, region_code, purpose, capacity, \
@@ -256,7 +290,7 @@ impl Store {
                         .push_bind(tube.site_id)
                         .push_bind(tube.table_no)
                         .push_bind(&tube.region_code)
-                        .push_bind(&tube.purpose)
+                        .push_bind(tube.purpose.code())
                         .push_bind(tube.capacity)
                         .push_bind(tube.members)
                         .push_bind(tube.opened_at)

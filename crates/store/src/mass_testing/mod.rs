@@ -17,6 +17,7 @@ mod sites;
 
 use std::collections::{HashMap, HashSet};
 
+use fangkong_domain::lab_result::TestResult;
 use fangkong_domain::mass_testing::{ResultRejection, SamplePurpose, ScanRejection, TubeBarcode};
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
@@ -224,16 +225,6 @@ struct PendingTask {
     id_number: String,
 }
 
-struct SampleInsert<'a> {
-    scan: &'a ScanWrite,
-    person: &'a ScannedPerson,
-    occasion: i64,
-    name: String,
-    resident_id: Option<i64>,
-    grid_code: String,
-    outside_area: bool,
-}
-
 #[derive(Default)]
 struct ProgressDelta {
     sampled: i64,
@@ -246,7 +237,7 @@ struct ProgressDelta {
 pub struct ResultWrite {
     pub row_number: i64,
     pub tube_barcode: String,
-    pub result: String,
+    pub result: TestResult,
     pub tested_at: Option<i64>,
     pub lab_name: String,
 }
@@ -481,136 +472,4 @@ pub struct NewRound {
     pub infant_cutoff: Option<String>,
     pub opened_by: String,
     pub areas: Vec<RoundAreaRecord>,
-}
-
-type TaskUpdate = (i64, String, i64);
-
-enum Decision<'a> {
-    Bind {
-        resident: Option<&'a ResidentLite>,
-        /// The recheck tasks this swab settles (empty for a screening swab).
-        tasks: Vec<i64>,
-        occasion: i64,
-    },
-    Close,
-    Reject(ScanRejection),
-}
-
-/// Decides one scan against the state so far; on a binding, records the person as taken.
-fn decide_scan<'a>(
-    scan: &ScanWrite,
-    now: i64,
-    batches: &[TubeBatchRecord],
-    tubes: &mut HashMap<String, TubeState>,
-    residents: &'a HashMap<(String, String), ResidentLite>,
-    taken: &mut HashMap<(String, String, i64, i64), (String, i64)>,
-    pending: &mut HashMap<(String, String), Vec<i64>>,
-) -> Decision<'a> {
-    let Some(person) = &scan.person else {
-        return match tubes.get(scan.tube.as_str()) {
-            None => Decision::Reject(ScanRejection::NothingToClose),
-            Some(tube) if tube.round_id != scan.round_id => {
-                Decision::Reject(ScanRejection::TubeOfOtherRound)
-            }
-            Some(_) => Decision::Close,
-        };
-    };
-    // The tube: known, or new from a batch issued to this round.
-    match tubes.get(scan.tube.as_str()) {
-        Some(tube) => {
-            if tube.round_id != scan.round_id {
-                return Decision::Reject(ScanRejection::TubeOfOtherRound);
-            }
-            if tube.site_id != scan.site_id || tube.table_no != scan.table_no {
-                return Decision::Reject(ScanRejection::TubeAtOtherTable);
-            }
-            if tube.closed_at.is_some() {
-                return Decision::Reject(if tube.members >= tube.capacity {
-                    ScanRejection::TubeFull {
-                        capacity: tube.capacity,
-                    }
-                } else {
-                    ScanRejection::TubeClosed
-                });
-            }
-            if tube.purpose != scan.purpose.code() {
-                let tube_purpose =
-                    SamplePurpose::from_code(&tube.purpose).unwrap_or(SamplePurpose::Screen);
-                return Decision::Reject(ScanRejection::TubePurposeMismatch { tube_purpose });
-            }
-        }
-        None => {
-            let serial = scan.tube.serial() as i64;
-            let batch = batches
-                .iter()
-                .find(|b| b.first_serial <= serial && serial <= b.last_serial);
-            match batch {
-                None => return Decision::Reject(ScanRejection::UnknownTube),
-                Some(b) if b.round_id != scan.round_id => {
-                    return Decision::Reject(ScanRejection::TubeOfOtherRound);
-                }
-                Some(_) => {}
-            }
-        }
-    }
-    let key = (person.id_number.clone(), person.id_type.clone());
-    let resident = residents.get(&key);
-    match resident {
-        None if person.name.trim().is_empty() => {
-            return Decision::Reject(ScanRejection::NameMissing);
-        }
-        Some(r) if !person.name.trim().is_empty() && person.name.trim() != r.name => {
-            return Decision::Reject(ScanRejection::NameMismatch {
-                registered: fangkong_domain::ids::mask_middle(&r.name, 1, 0),
-            });
-        }
-        _ => {}
-    }
-    let (occasion, task) = match scan.purpose {
-        SamplePurpose::Screen => {
-            if pending.contains_key(&key) {
-                return Decision::Reject(ScanRejection::RecheckPending);
-            }
-            (scan.screen_occasion, None)
-        }
-        SamplePurpose::Recheck => match pending.get(&key).and_then(|tasks| tasks.iter().min()) {
-            Some(first) => (*first, Some(*first)),
-            None => return Decision::Reject(ScanRejection::NoRecheckTask),
-        },
-    };
-    let taken_key = (key.0.clone(), key.1.clone(), scan.round_id, occasion);
-    if let Some((tube, sampled_at)) = taken.get(&taken_key) {
-        return Decision::Reject(ScanRejection::AlreadySampled {
-            tube: tube.clone(),
-            sampled_at: *sampled_at,
-        });
-    }
-    taken.insert(taken_key, (scan.tube.as_str().to_string(), scan.sampled_at));
-    let tasks = if task.is_some() {
-        pending.remove(&key).unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    tubes
-        .entry(scan.tube.as_str().to_string())
-        .or_insert_with(|| TubeState {
-            barcode: scan.tube.as_str().to_string(),
-            round_id: scan.round_id,
-            site_id: scan.site_id,
-            table_no: scan.table_no,
-            region_code: scan.site_region.clone(),
-            purpose: scan.purpose.code().to_string(),
-            capacity: match scan.purpose {
-                SamplePurpose::Screen => scan.new_tube_capacity,
-                SamplePurpose::Recheck => 1,
-            },
-            members: 0,
-            opened_at: now,
-            closed_at: None,
-        });
-    Decision::Bind {
-        resident,
-        tasks,
-        occasion,
-    }
 }

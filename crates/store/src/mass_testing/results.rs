@@ -1,6 +1,8 @@
 //! Lab results: upload records, problems, and `apply_results` (tube results → recheck tasks and
 //! person events in one transaction).
 
+use fangkong_domain::mass_testing::results::consequence;
+
 use super::*;
 
 impl Store {
@@ -170,15 +172,15 @@ impl Store {
                     }
                     Some(tube) if tube.closed_at.is_none() => ResultOutcome::Rejected(ResultRejection::TubeOpen),
                     Some(tube) => match &tube.result {
-                        Some(existing) if *existing == row.result => ResultOutcome::Unchanged,
+                        Some(existing) if existing == row.result.code() => ResultOutcome::Unchanged,
                         Some(existing) => ResultOutcome::Rejected(ResultRejection::Conflict {
                             existing: existing.clone(),
-                            new: row.result.clone(),
+                            new: row.result.code().to_string(),
                         }),
                         None => {
-                            tube.result = Some(row.result.clone());
+                            tube.result = Some(row.result.code().to_string());
                             updates.push(row);
-                            ResultOutcome::Applied { positive: row.result == "positive" }
+                            ResultOutcome::Applied { positive: row.result == TestResult::Positive }
                         }
                     },
                 };
@@ -189,7 +191,7 @@ impl Store {
                 let mut builder = QueryBuilder::new("WITH v (barcode, result, tested_at, lab_name) AS (");
                 builder.push_values(chunk, |mut b, row| {
                     b.push_bind(&row.tube_barcode)
-                        .push_bind(&row.result)
+                        .push_bind(row.result.code())
                         .push_bind(row.tested_at)
                         .push_bind(&row.lab_name);
                 });
@@ -201,14 +203,21 @@ impl Store {
                 builder.build().execute(&mut *tx).await?;
             }
 
-            // What the results set off. Only tubes that are not negative screening pools need more.
-            let follow_up: Vec<(&ResultWrite, &Current)> = updates
-                .iter()
-                .map(|row| (*row, &current[&row.tube_barcode]))
-                .filter(|(row, tube)| row.result != "negative" || tube.purpose == "recheck")
-                .collect();
+            // What the results set off (the domain's matrix); a negative screening pool sets off nothing.
+            let mut follow_up = Vec::new();
+            for row in &updates {
+                let tube = &current[&row.tube_barcode];
+                let purpose = SamplePurpose::from_code(&tube.purpose).ok_or_else(|| sqlx::Error::ColumnDecode {
+                    index: "purpose".into(),
+                    source: format!("unknown sample purpose {:?} of a tube", tube.purpose).into(),
+                })?;
+                let consequence = consequence(row.result, purpose, tube.capacity);
+                if !consequence.is_nothing() {
+                    follow_up.push((*row, tube, consequence));
+                }
+            }
             if !follow_up.is_empty() {
-                let barcodes: Vec<&str> = follow_up.iter().map(|(row, _)| row.tube_barcode.as_str()).collect();
+                let barcodes: Vec<&str> = follow_up.iter().map(|(row, _, _)| row.tube_barcode.as_str()).collect();
                 let mut members: HashMap<String, Vec<SampleRecord>> = HashMap::new();
                 for chunk in barcodes.chunks(ROWS_PER_STATEMENT) {
                     let mut builder = QueryBuilder::new(format!(
@@ -224,35 +233,27 @@ impl Store {
                         members.entry(sample.tube_barcode.clone()).or_default().push(sample);
                     }
                 }
-                for (row, tube) in follow_up {
+                for (row, tube, consequence) in follow_up {
                     let source = format!("tube:{}", row.tube_barcode);
                     let people = members.get(&row.tube_barcode).map(Vec::as_slice).unwrap_or(&[]);
-                    if tube.purpose == "recheck" {
-                        let status = row.result.as_str();
+                    if let Some(status) = consequence.settles_rechecks {
                         sqlx::query(
                             "UPDATE recheck_tasks SET status = $1, resolved_at = $2 WHERE sample_tube = $3 AND status = 'sampled'",
                         )
-                        .bind(status)
+                        .bind(status.code())
                         .bind(now)
                         .bind(&row.tube_barcode)
                         .execute(&mut *tx)
                         .await?;
                     }
                     for person in people {
-                        let (event, task_reason) = match (row.result.as_str(), tube.purpose.as_str(), tube.capacity) {
-                            ("positive", "screen", capacity) if capacity > 1 => (Some("pool_positive"), Some("pool_positive")),
-                            ("positive", _, _) => (Some("single_positive"), None),
-                            ("negative", "recheck", _) => (Some("recheck_negative"), None),
-                            ("invalid", _, _) => (None, Some("invalid")),
-                            _ => (None, None),
-                        };
-                        if let Some(kind) = event {
+                        if let Some(event) = consequence.event {
                             sqlx::query(
                                 "INSERT INTO person_events (at, kind, id_type, id_number, resident_id, grid_code, source, detail) \
                                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                             )
                             .bind(now)
-                            .bind(kind)
+                            .bind(event.code())
                             .bind(&person.id_type)
                             .bind(&person.id_number)
                             .bind(person.resident_id)
@@ -262,7 +263,7 @@ impl Store {
                             .execute(&mut *tx)
                             .await?;
                         }
-                        if let Some(reason) = task_reason {
+                        if let Some(reason) = consequence.recheck {
                             sqlx::query(
                                 "INSERT INTO recheck_tasks (round_id, source, reason, id_type, id_number, name, resident_id, \
                                  grid_code, created_at, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending') \
@@ -270,7 +271,7 @@ impl Store {
                             )
                             .bind(tube.round_id)
                             .bind(&source)
-                            .bind(reason)
+                            .bind(reason.code())
                             .bind(&person.id_type)
                             .bind(&person.id_number)
                             .bind(&person.name)
