@@ -181,13 +181,15 @@ impl App {
     }
 
     /// Single positives into cases, contacts into leads, contacts, cases and landed leads into
-    /// measures — in that order, so one pass carries a positive as far as it goes. Each pass is
+    /// measures, then the leads of people already under control landed — in that order, so one
+    /// pass carries a positive as far as it goes. Each pass is
     /// tried even when an earlier one failed; the first failure is returned.
     pub async fn try_run_event_passes(&self) -> AppResult<()> {
         let cases = self.sync_case_events().await.map(|_| ());
         let leads = self.sync_lead_events().await.map(|_| ());
         let measures = self.sync_isolation_events().await.map(|_| ());
-        cases.and(leads).and(measures)
+        let landed = self.land_leads_of_controlled_people().await.map(|_| ());
+        cases.and(leads).and(measures).and(landed)
     }
 
     /// Codes whose answer changed with time alone (a turn-green date passed).

@@ -83,6 +83,19 @@ pub struct LeadChange {
     pub event: Option<(String, String)>,
 }
 
+/// An open lead about a person isolation already holds (see
+/// [`Store::open_leads_of_controlled_people`]).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ControlledLead {
+    pub lead_id: i64,
+    pub grid_code: String,
+    pub resident_id: Option<i64>,
+    /// `in_site`, `at_home` or `hospitalised`.
+    pub measure_status: String,
+    /// When the lead counts as landed: the measure's start, or the lead's arrival if later.
+    pub since: i64,
+}
+
 /// Counts of one (child region, status, channel) of the command view.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct LeadCountRow {
@@ -250,6 +263,30 @@ impl Store {
 
     /// Applies a change to a lead that is still open, with its step and event, in one transaction.
     /// False (and nothing written) when the lead was closed meanwhile.
+    /// Open leads (待落地) about people already under control — in a site, at home or in hospital —
+    /// with that measure's status and since when: isolation has found them, so the lead lands. At
+    /// most `limit`, oldest first.
+    pub async fn open_leads_of_controlled_people(
+        &self,
+        limit: i64,
+    ) -> StoreResult<Vec<ControlledLead>> {
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT l.id AS lead_id, l.grid_code, l.resident_id, m.status AS measure_status, \
+                 CASE WHEN m.status_since > l.received_at THEN m.status_since ELSE l.received_at END AS since \
+                 FROM leads l JOIN isolation_measures m \
+                 ON m.id_number = l.id_number AND m.id_type = l.id_type \
+                 WHERE l.status IN ('pending', 'unrouted') AND l.id_number <> '' \
+                 AND m.status IN ('in_site', 'at_home', 'hospitalised') \
+                 ORDER BY l.id LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
+    }
+
     pub async fn change_open_lead(&self, change: &LeadChange) -> StoreResult<bool> {
         let changed = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;

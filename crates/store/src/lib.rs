@@ -45,7 +45,8 @@ pub use isolation::{
     RoomRecord, StatusCount, TransferOutcome, TransferRecord, VehicleRecord,
 };
 pub use leads::{
-    LeadChange, LeadCountRow, LeadImportRecord, LeadQuery, LeadRecord, LeadStepRecord,
+    ControlledLead, LeadChange, LeadCountRow, LeadImportRecord, LeadQuery, LeadRecord,
+    LeadStepRecord,
 };
 pub use mass_testing::{
     AntigenReportRecord, BoxRecord, KeyGroupDue, MissingResident, NewRound, PersonEventRecord,

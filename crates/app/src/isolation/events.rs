@@ -45,6 +45,11 @@ impl App {
                         opens.clear();
                         self.take_case(event).await?;
                     }
+                    person_event::CASE_DISCHARGED => {
+                        self.store.insert_measures(&opens, self.now_unix()).await?;
+                        opens.clear();
+                        self.end_wait_of_discharged_case(event).await?;
+                    }
                     _ => {}
                 }
             }
@@ -189,6 +194,36 @@ impl App {
 
     /// A case: a person already under a measure leaves their room and awaits a hospital; anyone
     /// else gets a case measure awaiting a hospital.
+    /// A case discharged while still waiting for an ambulance no longer waits (a patient already in
+    /// hospital is discharged by the hospital).
+    pub(super) async fn end_wait_of_discharged_case(
+        &self,
+        event: &PersonEventRecord,
+    ) -> AppResult<()> {
+        let Some(open) = self
+            .store
+            .open_measure_of(&event.id_type, &event.id_number)
+            .await?
+        else {
+            return Ok(());
+        };
+        if let Some(status) = MeasureStatus::from_code(&open.status)
+            && let Ok(step) = measure_rules::transition(
+                MeasureState {
+                    status,
+                    has_room: open.room_id.is_some(),
+                },
+                MeasureInput::CaseDischarged,
+                event.at.max(open.status_since),
+            )
+        {
+            self.store
+                .apply_measure_change(&measure_change(&open, &step, ""))
+                .await?;
+        }
+        Ok(())
+    }
+
     pub(super) async fn take_case(&self, event: &PersonEventRecord) -> AppResult<()> {
         let Ok(detail) = serde_json::from_str::<CaseEvent>(&event.detail) else {
             tracing::warn!(event = event.id, "isolation: unreadable case event skipped");

@@ -124,3 +124,64 @@ impl App {
         Ok(Some(lead))
     }
 }
+
+impl App {
+    /// Lands the open leads about people isolation already holds: a contact placed in a site, at
+    /// home or in hospital has been found, so their lead closes as controlled with that measure and
+    /// the time it began — the grid worker is not sent to look for someone already in a room.
+    /// Idempotent: a landed lead is no longer open. Returns how many landed.
+    pub async fn land_leads_of_controlled_people(&self) -> AppResult<usize> {
+        let mut landed = 0;
+        loop {
+            let found = self.store.open_leads_of_controlled_people(1_000).await?;
+            if found.is_empty() {
+                return Ok(landed);
+            }
+            let mut progressed = false;
+            for lead in found {
+                let measure = match lead.measure_status.as_str() {
+                    "in_site" => ControlMeasure::Centralised,
+                    "hospitalised" => ControlMeasure::Hospital,
+                    _ => ControlMeasure::HomeIsolation,
+                };
+                // The domain's rule for landing; an open lead always may (pending or unrouted).
+                let Ok(moved) = fangkong_domain::leads::transition(
+                    LeadStatus::Pending,
+                    fangkong_domain::leads::LeadInput::Controlled,
+                    lead.since,
+                ) else {
+                    continue;
+                };
+                let change = LeadChange {
+                    lead_id: lead.lead_id,
+                    status: moved.to.code().into(),
+                    grid_code: lead.grid_code.clone(),
+                    resident_id: lead.resident_id,
+                    closed_at: moved.closed_at,
+                    measure: measure.code().into(),
+                    out_region: String::new(),
+                    out_note: String::new(),
+                    step: LeadStepRecord {
+                        id: 0,
+                        lead_id: lead.lead_id,
+                        at: lead.since,
+                        step: "controlled".into(),
+                        actor: "隔离管控（自动）".into(),
+                        from_code: lead.grid_code.clone(),
+                        to_code: lead.grid_code,
+                        note: format!("{}：已在管控中，线索自动落地", measure.label_zh()),
+                    },
+                    // No `lead_controlled` event: the person already has the measure it would open.
+                    event: None,
+                };
+                if self.store.change_open_lead(&change).await? {
+                    landed += 1;
+                    progressed = true;
+                }
+            }
+            if !progressed {
+                return Ok(landed);
+            }
+        }
+    }
+}

@@ -219,6 +219,17 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
     };
     event(&app, admin, "lead_controlled", "李华", lead(1)).await;
     assert_eq!(app.sync_isolation_events().await.unwrap(), 5);
+    // The contacts are leads for their grid workers too (王建国 1, 王秀英 2, 赵敏 3).
+    assert_eq!(app.sync_lead_events().await.unwrap(), 5);
+    // 赵敏 is already isolated at home: her lead lands by itself; the others wait for a room.
+    assert_eq!(app.land_leads_of_controlled_people().await.unwrap(), 1);
+    let zhao_lead = app.lead_detail(admin, 3).await.unwrap().lead;
+    assert_eq!(
+        (zhao_lead.category.as_str(), zhao_lead.status.as_str()),
+        ("secondary_contact", "controlled")
+    );
+    assert_eq!(zhao_lead.measure, "home_isolation");
+    assert!(app.lead_detail(admin, 1).await.unwrap().lead.open);
     // A second lead for a person already under that category's measure opens nothing; a re-read of
     // every event (cursor reset) opens nothing either.
     event(&app, admin, "lead_controlled", "李华", lead(2)).await;
@@ -509,6 +520,28 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
         app.site_check_in(&staff.site, *id).await.unwrap();
     }
     invalid(app.site_check_in(&staff.site, family[0]).await, "不能入住");
+    // In their rooms they have been found: their leads land with the measure and the time of
+    // check-in, and nobody is sent to look for them (they used to stay "待落地").
+    assert_eq!(app.land_leads_of_controlled_people().await.unwrap(), 2);
+    for id in [1, 2] {
+        let lead = app.lead_detail(admin, id).await.unwrap().lead;
+        assert_eq!(
+            (lead.status.as_str(), lead.measure.as_str()),
+            ("controlled", "centralised")
+        );
+        assert_eq!(lead.closed_at, Some(app.now_unix()));
+    }
+    assert_eq!(app.land_leads_of_controlled_people().await.unwrap(), 0);
+    let audit = app
+        .check_consistency(chrono::Duration::zero())
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .broken()
+            .all(|r| r.key != "controlled_persons_lead_is_landed"),
+        "{audit}"
+    );
     assert!(
         app.record_site_temperature(&staff.site, family[0], "37.5")
             .await

@@ -37,6 +37,10 @@ pub enum MeasureInput {
     ContactCleared,
     /// The person became a case: out of their room, waiting for a hospital.
     CaseReported,
+    /// The case was discharged (出院) while the measure still waited for an ambulance: nobody is
+    /// to be driven to hospital any more, so the wait ends (no `measure_released`: that means
+    /// "every test negative"). A patient in hospital is discharged by the hospital itself.
+    CaseDischarged,
 }
 
 /// A change to write: the status the measure moves to (compare-and-set against `from`) and what
@@ -182,6 +186,13 @@ pub fn transition(
                 leave_room: true,
                 ..to(S::AwaitingHospital)
             }),
+        },
+        MeasureInput::CaseDischarged => match from {
+            S::AwaitingHospital => Ok(MeasureTransition {
+                released: true,
+                ..to(S::Released)
+            }),
+            _ => Err(Refusal::NothingToEnd(from)),
         },
     }
 }
@@ -466,6 +477,30 @@ mod tests {
                 state(S::AwaitingHospital, false),
                 MeasureInput::CaseReported,
                 Err(Refusal::AlreadyAwaitingHospital),
+            ),
+            // A case discharged: a wait for an ambulance ends; a hospital discharges its own.
+            (
+                state(S::AwaitingHospital, false),
+                MeasureInput::CaseDischarged,
+                Ok(MeasureTransition {
+                    from: S::AwaitingHospital,
+                    to: S::Released,
+                    at: NOW,
+                    leave_room: false,
+                    checked_in: false,
+                    released: true,
+                    event: None,
+                }),
+            ),
+            (
+                state(S::Hospitalised, false),
+                MeasureInput::CaseDischarged,
+                Err(Refusal::NothingToEnd(S::Hospitalised)),
+            ),
+            (
+                state(S::InSite, true),
+                MeasureInput::CaseDischarged,
+                Err(Refusal::NothingToEnd(S::InSite)),
             ),
         ];
         for (state, input, expected) in rows {
