@@ -16,7 +16,8 @@ use fangkong_app::regions::RegionOverview;
 use fangkong_domain::resident_row::RawResidentRow;
 use serde::{Deserialize, Serialize};
 
-use crate::pages::{parse_since, read_upload};
+use crate::pages::read_upload;
+use crate::population::parse_since;
 use crate::session::ApiUser;
 use crate::{AppState, log_if_internal, status_of};
 

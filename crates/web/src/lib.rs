@@ -16,6 +16,8 @@ mod isolation;
 mod leads;
 mod mass_testing;
 mod pages;
+mod platform;
+mod population;
 mod session;
 mod upload;
 
@@ -102,7 +104,8 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
         config: Arc::new(config),
     };
     Router::new()
-        .merge(pages::router())
+        .merge(platform::router())
+        .merge(population::pages())
         .merge(mass_testing::pages())
         .merge(health_code::pages())
         .merge(checkpoints::pages())
