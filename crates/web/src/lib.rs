@@ -15,6 +15,7 @@ mod investigation;
 mod isolation;
 mod leads;
 mod mass_testing;
+mod nav;
 mod pages;
 mod platform;
 mod population;

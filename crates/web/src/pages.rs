@@ -9,18 +9,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::TimeZone;
 use fangkong_app::{AppError, china_offset};
-use fangkong_domain::role::{CAPABILITIES, Permission, Role};
+use fangkong_domain::role::Permission;
 
+use crate::nav::{self, ModuleLink, NavSection};
 use crate::session::{LoggedIn, resolve};
 pub(crate) use crate::upload::read_upload;
 use crate::{AppState, log_if_internal, status_of};
-
-pub struct ModuleLink {
-    pub slug: &'static str,
-    pub label: &'static str,
-    pub href: &'static str,
-    pub built: bool,
-}
 
 pub struct Flash {
     pub kind: &'static str,
@@ -34,66 +28,11 @@ pub struct Layout {
     pub jurisdiction_name: String,
     pub csrf: String,
     pub active: &'static str,
+    /// The nine capabilities (九大功能模块), each leading where its module says for the role.
     pub modules: Vec<ModuleLink>,
-    pub is_admin: bool,
-    /// Resident search (the register) and move-in requests, for the roles that do that work.
-    pub register: bool,
-    pub move_ins: bool,
-    /// The mass-testing links this role may use.
-    pub testing: crate::mass_testing::TestingNav,
-    /// The health-code, checkpoint and risk-area links this role may use.
-    pub codes: crate::health_code::CodeNav,
-    /// The investigation, leads and isolation links this role may use.
-    pub work: WorkNav,
+    /// The headings and links of the role, from `nav::REGISTRY`.
+    pub sections: Vec<NavSection>,
     pub flash: Option<Flash>,
-}
-
-/// Which investigation (流调), lead (落地查人) and isolation (隔离转运) links the navigation shows a role.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct WorkNav {
-    /// Cases, contacts, chains (`/cases`, `/chains`).
-    pub cases: bool,
-    /// Leads and the 24-hour landing view (`/leads`).
-    pub leads: bool,
-    /// Sites, people under measures, hospitals (`/isolation`).
-    pub isolation: bool,
-    /// Allocation and transfers (`/transfers`).
-    pub transfers: bool,
-    /// Home isolation and monitoring check-ins (`/home-monitoring`).
-    pub home: bool,
-    /// A resident's own self-report (`/me/self-report`).
-    pub self_report: bool,
-}
-
-impl WorkNav {
-    pub fn for_role(role: Role) -> WorkNav {
-        WorkNav {
-            cases: role.allows(Permission::ViewInvestigation),
-            leads: role.allows(Permission::ViewLeads),
-            isolation: role.allows(Permission::ViewIsolation),
-            transfers: role.allows(Permission::DispatchTransfers),
-            home: role.allows(Permission::RecordHomeCheckIns)
-                && role.allows(Permission::ViewIsolation),
-            self_report: role.allows(Permission::SelfReport),
-        }
-    }
-
-    pub fn any(&self) -> bool {
-        self.cases || self.leads || self.isolation || self.transfers || self.home
-    }
-
-    /// Where the investigation capability's link leads for a role.
-    pub fn investigation_home_of(role: Role) -> &'static str {
-        if role.allows(Permission::ViewInvestigation) {
-            "/cases"
-        } else if role.allows(Permission::ViewLeads) {
-            "/leads"
-        } else if role.allows(Permission::SelfReport) {
-            "/me/self-report"
-        } else {
-            "/modules/investigation"
-        }
-    }
 }
 
 /// A logged-in user on a page; not logged in → redirect to the login page with the reason.
@@ -143,6 +82,16 @@ impl FromRequestParts<AppState> for PageUser {
     }
 }
 
+impl Layout {
+    /// Whether the navigation shows the role a link to `href` (a page offering the same place
+    /// again, like the home page's cards, asks this rather than the role).
+    pub fn links_to(&self, href: &str) -> bool {
+        self.sections
+            .iter()
+            .any(|s| s.links.iter().any(|l| l.href == href))
+    }
+}
+
 impl PageUser {
     pub(crate) fn layout(&self, active: &'static str) -> Layout {
         let actor = &self.user.actor;
@@ -152,29 +101,8 @@ impl PageUser {
             jurisdiction_name: self.jurisdiction_name.clone(),
             csrf: self.user.csrf_token.clone(),
             active,
-            modules: CAPABILITIES
-                .iter()
-                .map(|c| ModuleLink {
-                    slug: c.slug,
-                    label: c.label_zh,
-                    href: match c.slug {
-                        "population" => "/regions",
-                        "mass_testing" => "/testing",
-                        "health_code" => crate::health_code::CodeNav::home_of(actor.role),
-                        "investigation" => WorkNav::investigation_home_of(actor.role),
-                        "isolation" => "/isolation",
-                        "platform" => "/import",
-                        _ => "",
-                    },
-                    built: c.built,
-                })
-                .collect(),
-            is_admin: actor.role.allows(Permission::ViewAuditLog),
-            register: actor.role.allows(Permission::SearchRegister),
-            move_ins: actor.role.allows(Permission::ImportPopulation),
-            testing: crate::mass_testing::TestingNav::for_role(actor.role),
-            codes: crate::health_code::CodeNav::for_role(actor.role),
-            work: WorkNav::for_role(actor.role),
+            modules: nav::modules(actor.role),
+            sections: nav::sections(actor.role, active),
             flash: None,
         }
     }

@@ -40,6 +40,7 @@ use crate::api::ApiError;
 use crate::forms::{CsrfForm, form_page};
 use crate::health_code::{ApiResult, colour_class, decision_class, fresh_key};
 use crate::mass_testing::{encode, id_types, qr_svg};
+use crate::nav::{NavEntries, Section, link};
 use crate::pages::options;
 use crate::pages::{Flash, Layout, PageResult, PageUser, beijing_time, filters, render};
 use crate::session::ApiUser;
@@ -55,6 +56,30 @@ use self::itinerary::{itinerary_page, itinerary_submit};
 use self::registry::{checkpoints_page, create_checkpoint_submit};
 use self::venues::{
     create_venue_submit, venue_check_in_page, venue_check_in_submit, venue_poster_page, venues_page,
+};
+
+/// The checkpoint, venue-code and itinerary links of staff (under 健康码与卡口).
+pub(crate) const NAV: NavEntries = NavEntries {
+    home: None,
+    links: &[
+        link(
+            Section::Codes,
+            "卡口",
+            "/checkpoints",
+            "checkpoints",
+            |r| r.allows(Permission::VerifyAtCheckpoint) || r.allows(Permission::ManageCheckpoints),
+        ),
+        link(Section::Codes, "场所码", "/venues", "venues", |r| {
+            r.allows(Permission::ManageCheckpoints) || r.allows(Permission::QueryItinerary)
+        }),
+        link(
+            Section::Codes,
+            "行程查询",
+            "/itinerary",
+            "itinerary",
+            |r| r.allows(Permission::QueryItinerary),
+        ),
+    ],
 };
 
 /// Every form here is a few fields.

@@ -29,6 +29,7 @@ use crate::AppState;
 use crate::api::ApiError;
 use crate::forms::{CsrfForm, form_page, ok_flash};
 use crate::mass_testing::{encode, id_types, qr_svg};
+use crate::nav::{NavEntries, Section, link, plain_link};
 use crate::pages::options;
 use crate::pages::{Flash, Layout, PageResult, PageUser, beijing_time, filters, render};
 use crate::session::ApiUser;
@@ -78,51 +79,64 @@ pub fn api() -> Router<AppState> {
         .route("/public/risk-areas", get(api_public_risk_areas))
 }
 
-/// Which health-code links the navigation shows a role.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CodeNav {
-    pub risk_areas: bool,
-    pub codes: bool,
-    pub checkpoints: bool,
-    pub venues: bool,
-    pub itinerary: bool,
-    /// A resident's own code.
-    pub own: bool,
+/// The health-code links of staff and a resident's own code; the capability's link leads each role
+/// to the page of its work.
+pub(crate) const NAV: NavEntries = NavEntries {
+    home: Some(("health_code", home_of)),
+    links: &[
+        link(
+            Section::Codes,
+            "风险区域",
+            "/risk-areas",
+            "risk_areas",
+            |r| r.allows(Permission::ViewPopulation),
+        ),
+        link(Section::Codes, "健康码", "/codes", "codes", views_codes),
+        link(
+            Section::Codes,
+            "申诉",
+            "/codes/appeals",
+            "code_appeals",
+            views_codes,
+        ),
+        link(
+            Section::OwnCode,
+            "我的健康码",
+            "/me/code",
+            "my_code",
+            own_code,
+        ),
+        plain_link(
+            Section::OwnCode,
+            "风险区域公布",
+            "/public/risk-areas",
+            own_code,
+        ),
+    ],
+};
+
+fn views_codes(role: Role) -> bool {
+    role.allows(Permission::ViewHealthCodes)
 }
 
-impl CodeNav {
-    pub fn for_role(role: Role) -> CodeNav {
-        CodeNav {
-            risk_areas: role.allows(Permission::ViewPopulation),
-            codes: role.allows(Permission::ViewHealthCodes),
-            checkpoints: role.allows(Permission::VerifyAtCheckpoint)
-                || role.allows(Permission::ManageCheckpoints),
-            venues: role.allows(Permission::ManageCheckpoints)
-                || role.allows(Permission::QueryItinerary),
-            itinerary: role.allows(Permission::QueryItinerary),
-            own: role.allows(Permission::ShowOwnCode),
-        }
-    }
+fn own_code(role: Role) -> bool {
+    role.allows(Permission::ShowOwnCode)
+}
 
-    pub fn any(&self) -> bool {
-        self.risk_areas || self.codes || self.checkpoints || self.venues || self.itinerary
-    }
-
-    /// Where the capability's link in the navigation leads for a role.
-    pub fn home_of(role: Role) -> &'static str {
-        if role == Role::Checkpoint {
-            "/checkpoints"
-        } else if role.allows(Permission::ViewHealthCodes) {
-            "/codes"
-        } else if role.allows(Permission::ShowOwnCode) {
-            "/me/code"
-        } else if role.allows(Permission::VerifyAtCheckpoint)
-            || role.allows(Permission::ManageCheckpoints)
-        {
-            "/checkpoints"
-        } else {
-            "/public/risk-areas"
-        }
+/// Where the capability's link in the navigation leads for a role.
+fn home_of(role: Role) -> &'static str {
+    if role == Role::Checkpoint {
+        "/checkpoints"
+    } else if role.allows(Permission::ViewHealthCodes) {
+        "/codes"
+    } else if role.allows(Permission::ShowOwnCode) {
+        "/me/code"
+    } else if role.allows(Permission::VerifyAtCheckpoint)
+        || role.allows(Permission::ManageCheckpoints)
+    {
+        "/checkpoints"
+    } else {
+        "/public/risk-areas"
     }
 }
 

@@ -24,7 +24,7 @@ use fangkong_app::investigation::{
 use fangkong_domain::investigation::{
     CaseKind, ContactCategory, DeadlineState, ExposureKind, FoundBy, Regime, Severity,
 };
-use fangkong_domain::role::Permission;
+use fangkong_domain::role::{Permission, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -32,6 +32,7 @@ use crate::api::ApiError;
 use crate::forms::{CsrfForm, NoFields, form_page_when, is_typed_mistake, ok_flash};
 use crate::health_code::fresh_key;
 use crate::mass_testing::{encode, id_types};
+use crate::nav::{NavEntries, Section, link};
 use crate::pages::options;
 use crate::pages::{Flash, Layout, PageResult, PageUser, beijing_time, filters, render};
 use crate::session::ApiUser;
@@ -47,6 +48,33 @@ use self::contacts::{
     contact_submit, contact_template, contacts_page,
 };
 use self::trajectories::{StopInput, itinerary_submit, stop_submit};
+
+/// Cases and chains (under 流调与隔离); the capability's link leads each role to its part of the
+/// work: cases, the leads to land, or a resident's own report.
+pub(crate) const NAV: NavEntries = NavEntries {
+    home: Some(("investigation", home_of)),
+    links: &[
+        link(Section::Work, "病例与密接", "/cases", "cases", views_cases),
+        link(Section::Work, "传播链", "/chains", "chains", views_cases),
+    ],
+};
+
+fn views_cases(role: Role) -> bool {
+    role.allows(Permission::ViewInvestigation)
+}
+
+/// Where the investigation capability's link leads for a role.
+fn home_of(role: Role) -> &'static str {
+    if role.allows(Permission::ViewInvestigation) {
+        "/cases"
+    } else if role.allows(Permission::ViewLeads) {
+        "/leads"
+    } else if role.allows(Permission::SelfReport) {
+        "/me/self-report"
+    } else {
+        "/modules/investigation"
+    }
+}
 
 /// Every form and JSON body here is a few fields.
 const BODY_LIMIT: usize = 64 * 1024;

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::api::ApiError;
 use crate::forms::{CsrfForm, NoFields, form_page, ok_flash};
+use crate::nav::{NavEntries, Section, link};
 use crate::pages::options;
 use crate::pages::{Flash, Layout, PageResult, PageUser, render};
 use crate::session::ApiUser;
@@ -51,6 +52,34 @@ use self::sites::{
 use self::transfers::{
     api_transfer_status, disinfect_submit, transfer_status_submit, transfer_submit, transfers_page,
     vehicle_submit,
+};
+
+/// Sites, transfers and home isolation (under 流调与隔离).
+pub(crate) const NAV: NavEntries = NavEntries {
+    home: Some(("isolation", |_| "/isolation")),
+    links: &[
+        link(
+            Section::Work,
+            "集中隔离",
+            "/isolation",
+            "isolation",
+            |r| r.allows(Permission::ViewIsolation),
+        ),
+        link(
+            Section::Work,
+            "转运调度",
+            "/transfers",
+            "transfers",
+            |r| r.allows(Permission::DispatchTransfers),
+        ),
+        link(
+            Section::Work,
+            "居家隔离/监测",
+            "/home-monitoring",
+            "home_monitoring",
+            |r| r.allows(Permission::RecordHomeCheckIns) && r.allows(Permission::ViewIsolation),
+        ),
+    ],
 };
 
 const FORM_BODY_LIMIT: usize = 256 * 1024;

@@ -28,6 +28,7 @@ use crate::AppState;
 use crate::api::ApiError;
 use crate::forms::{CsrfForm, form_page, ok_flash};
 use crate::mass_testing::{encode, id_types};
+use crate::nav::{NavEntries, Section, link};
 use crate::pages::options;
 use crate::pages::{
     Flash, Layout, PageResult, PageUser, beijing_time, download, read_upload, render,
@@ -41,6 +42,23 @@ use self::push_import::{import_page, import_submit, problems_download, template_
 use self::queries::{api_detail, api_list, api_overdue, api_overview, leads_page};
 use self::receiving::{
     api_create, new_lead_page, new_lead_submit, self_report_page, self_report_submit,
+};
+
+/// Leads to land (under 流调与隔离) and a resident's own report.
+pub(crate) const NAV: NavEntries = NavEntries {
+    home: None,
+    links: &[
+        link(Section::Work, "落地查人", "/leads", "leads", |r| {
+            r.allows(Permission::ViewLeads)
+        }),
+        link(
+            Section::OwnReport,
+            "主动报告",
+            "/me/self-report",
+            "self_report",
+            |r| r.allows(Permission::SelfReport),
+        ),
+    ],
 };
 
 const FORM_BODY_LIMIT: usize = 64 * 1024;

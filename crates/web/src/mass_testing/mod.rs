@@ -48,6 +48,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::ApiError;
 use crate::forms::{CsrfForm, NoFields, error_flash, form_page, is_form_mistake, ok_flash};
+use crate::nav::{NavEntries, Section, link};
 use crate::pages::{
     Flash, PageResult, PageUser, beijing_time, download, filters, read_upload, render,
 };
@@ -188,34 +189,76 @@ pub async fn sampling_script() -> Response {
         .into_response()
 }
 
-/// Which mass-testing links the navigation shows a role.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TestingNav {
-    /// Rounds, rechecks, key groups (everyone who works the outbreak).
-    pub rounds: bool,
-    pub results: bool,
-    pub boxes: bool,
-    /// The antigen list and report form of grid workers.
-    pub antigen: bool,
-    /// A resident's own results and antigen report.
-    pub own: bool,
+/// The testing links: the outbreak's work, and a resident's own results and antigen report.
+pub(crate) const NAV: NavEntries = NavEntries {
+    home: Some(("mass_testing", |_| "/testing")),
+    links: &[
+        link(
+            Section::Testing,
+            "检测轮次",
+            "/testing",
+            "mass_testing",
+            works_rounds,
+        ),
+        link(
+            Section::Testing,
+            "复核任务",
+            "/testing/rechecks",
+            "testing_rechecks",
+            works_rounds,
+        ),
+        link(
+            Section::Testing,
+            "结果上传",
+            "/testing/results",
+            "testing_results",
+            |r| r.allows(Permission::UploadLabResults),
+        ),
+        link(
+            Section::Testing,
+            "转运箱",
+            "/testing/boxes",
+            "testing_boxes",
+            |r| r.allows(Permission::HandleSpecimens),
+        ),
+        link(
+            Section::Testing,
+            "重点人群",
+            "/testing/key-groups",
+            "testing_key_groups",
+            works_rounds,
+        ),
+        link(
+            Section::Testing,
+            "抗原",
+            "/testing/antigen",
+            "testing_antigen",
+            |r| r.allows(Permission::ReportAntigen) && r.allows(Permission::ViewPopulation),
+        ),
+        link(
+            Section::OwnTesting,
+            "我的核酸结果",
+            "/me/results",
+            "my_results",
+            own_results,
+        ),
+        link(
+            Section::OwnTesting,
+            "上报抗原",
+            "/me/antigen",
+            "my_antigen",
+            own_results,
+        ),
+    ],
+};
+
+/// Rounds, rechecks, key groups: everyone who works the outbreak.
+fn works_rounds(role: Role) -> bool {
+    role.allows(Permission::ViewPopulation)
 }
 
-impl TestingNav {
-    pub fn for_role(role: Role) -> TestingNav {
-        TestingNav {
-            rounds: role.allows(Permission::ViewPopulation),
-            results: role.allows(Permission::UploadLabResults),
-            boxes: role.allows(Permission::HandleSpecimens),
-            antigen: role.allows(Permission::ReportAntigen)
-                && role.allows(Permission::ViewPopulation),
-            own: role.allows(Permission::ViewOwnResults),
-        }
-    }
-
-    pub fn any(&self) -> bool {
-        self.rounds || self.results || self.boxes || self.antigen
-    }
+fn own_results(role: Role) -> bool {
+    role.allows(Permission::ViewOwnResults)
 }
 
 /// Beijing time "11-20 10:05": short enough for tables and the binding page.

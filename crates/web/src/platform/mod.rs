@@ -19,6 +19,7 @@ use fangkong_domain::role::{CAPABILITIES, Permission, Role};
 use serde::Deserialize;
 
 use crate::forms::{CsrfForm, NoFields};
+use crate::nav::{NavEntries, Section, link};
 use crate::pages::{Flash, Layout, PageResult, PageUser, beijing_time, filters, render};
 use crate::session::{ClientAddr, SESSION_COOKIE};
 use crate::{AppState, log_if_internal, status_of};
@@ -30,6 +31,19 @@ use self::users::{
     user_disable, user_enable, user_logout_all, user_page, user_reset_password, user_set_role,
     users_create, users_page,
 };
+
+/// Users and the audit log (管理); the platform's link leads to import and export.
+pub(crate) const NAV: NavEntries = NavEntries {
+    home: Some(("platform", |_| "/import")),
+    links: &[
+        link(Section::Admin, "用户", "/users", "users", administers),
+        link(Section::Admin, "审计日志", "/audit", "audit", administers),
+    ],
+};
+
+fn administers(role: Role) -> bool {
+    role.allows(Permission::ViewAuditLog)
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()

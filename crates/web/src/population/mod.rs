@@ -27,6 +27,7 @@ use fangkong_domain::role::Permission;
 use serde::Deserialize;
 
 use crate::forms::{CsrfForm, form_page_when, is_typed_mistake};
+use crate::nav::{NavEntries, Section, link};
 use crate::pages::{
     Flash, Layout, PageResult, PageUser, beijing_time, download, filters, options, render,
     run_status,
@@ -44,6 +45,42 @@ use self::moves::{
 use self::regions::{SearchQuery, region_page, regions_find, regions_root};
 use self::residents::{
     resident_new_page, resident_new_submit, resident_page, resident_reveal, residents_search,
+};
+
+/// The register's links (实有人口): regions for everyone, the search and move-ins for the roles
+/// that do that work, import and export.
+pub(crate) const NAV: NavEntries = NavEntries {
+    home: Some(("population", |_| "/regions")),
+    links: &[
+        link(
+            Section::Population,
+            "区划与网格",
+            "/regions",
+            "regions",
+            |_| true,
+        ),
+        link(
+            Section::Population,
+            "居民查询",
+            "/residents",
+            "residents",
+            |r| r.allows(Permission::SearchRegister),
+        ),
+        link(
+            Section::Population,
+            "迁入申请",
+            "/residents/move-ins",
+            "move_ins",
+            |r| r.allows(Permission::ImportPopulation),
+        ),
+        link(
+            Section::Population,
+            "导入导出",
+            "/import",
+            "import",
+            |_| true,
+        ),
+    ],
 };
 
 pub fn pages() -> Router<AppState> {
