@@ -92,11 +92,18 @@ pub(crate) const fn plain_link(
     }
 }
 
+/// Where a capability's link in 九大功能模块 leads.
+pub(crate) struct CapabilityHome {
+    /// The capability's slug in `domain::role::CAPABILITIES`.
+    pub capability: &'static str,
+    /// Where its link leads for a role.
+    pub href: fn(Role) -> &'static str,
+}
+
 /// What one web module adds to the navigation.
 pub(crate) struct NavEntries {
-    /// The capability of `domain::role::CAPABILITIES` whose link in 九大功能模块 this module leads
-    /// to, and where that link leads for a role.
-    pub home: Option<(&'static str, fn(Role) -> &'static str)>,
+    /// The capability whose link this module decides (one module per built capability).
+    pub home: Option<CapabilityHome>,
     /// Its links, in the order shown within their section.
     pub links: &'static [NavLink],
 }
@@ -144,9 +151,9 @@ pub(crate) fn modules(role: Role) -> Vec<ModuleLink> {
             label: c.label_zh,
             href: REGISTRY
                 .iter()
-                .filter_map(|e| e.home)
-                .find(|(slug, _)| *slug == c.slug)
-                .map_or("", |(_, home)| home(role)),
+                .filter_map(|e| e.home.as_ref())
+                .find(|h| h.capability == c.slug)
+                .map_or("", |h| (h.href)(role)),
             built: c.built,
         })
         .collect()
@@ -181,7 +188,7 @@ mod tests {
     fn every_built_capability_has_one_home_and_every_home_a_capability() {
         let homes: Vec<&str> = REGISTRY
             .iter()
-            .filter_map(|e| e.home.map(|(slug, _)| slug))
+            .filter_map(|e| e.home.as_ref().map(|h| h.capability))
             .collect();
         for c in CAPABILITIES {
             let count = homes.iter().filter(|s| **s == c.slug).count();

@@ -29,7 +29,7 @@ use crate::AppState;
 use crate::api::ApiError;
 use crate::forms::{CsrfForm, form_page, ok_flash};
 use crate::mass_testing::{encode, id_types, qr_svg};
-use crate::nav::{NavEntries, Section, link, plain_link};
+use crate::nav::{CapabilityHome, NavEntries, Section, link, plain_link};
 use crate::pages::options;
 use crate::pages::{Flash, Layout, PageResult, PageUser, beijing_time, filters, render};
 use crate::session::ApiUser;
@@ -82,7 +82,10 @@ pub fn api() -> Router<AppState> {
 /// The health-code links of staff and a resident's own code; the capability's link leads each role
 /// to the page of its work.
 pub(crate) const NAV: NavEntries = NavEntries {
-    home: Some(("health_code", home_of)),
+    home: Some(CapabilityHome {
+        capability: "health_code",
+        href: home_of,
+    }),
     links: &[
         link(
             Section::Codes,

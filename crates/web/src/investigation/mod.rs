@@ -32,7 +32,7 @@ use crate::api::ApiError;
 use crate::forms::{CsrfForm, NoFields, form_page_when, is_typed_mistake, ok_flash};
 use crate::health_code::fresh_key;
 use crate::mass_testing::{encode, id_types};
-use crate::nav::{NavEntries, Section, link};
+use crate::nav::{CapabilityHome, NavEntries, Section, link};
 use crate::pages::options;
 use crate::pages::{Flash, Layout, PageResult, PageUser, beijing_time, filters, render};
 use crate::session::ApiUser;
@@ -52,7 +52,10 @@ use self::trajectories::{StopInput, itinerary_submit, stop_submit};
 /// Cases and chains (under 流调与隔离); the capability's link leads each role to its part of the
 /// work: cases, the leads to land, or a resident's own report.
 pub(crate) const NAV: NavEntries = NavEntries {
-    home: Some(("investigation", home_of)),
+    home: Some(CapabilityHome {
+        capability: "investigation",
+        href: home_of,
+    }),
     links: &[
         link(Section::Work, "病例与密接", "/cases", "cases", views_cases),
         link(Section::Work, "传播链", "/chains", "chains", views_cases),

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::api::ApiError;
 use crate::forms::{CsrfForm, NoFields, form_page, ok_flash};
-use crate::nav::{NavEntries, Section, link};
+use crate::nav::{CapabilityHome, NavEntries, Section, link};
 use crate::pages::options;
 use crate::pages::{Flash, Layout, PageResult, PageUser, render};
 use crate::session::ApiUser;
@@ -56,7 +56,10 @@ use self::transfers::{
 
 /// Sites, transfers and home isolation (under 流调与隔离).
 pub(crate) const NAV: NavEntries = NavEntries {
-    home: Some(("isolation", |_| "/isolation")),
+    home: Some(CapabilityHome {
+        capability: "isolation",
+        href: |_| "/isolation",
+    }),
     links: &[
         link(
             Section::Work,

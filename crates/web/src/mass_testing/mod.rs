@@ -48,7 +48,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::ApiError;
 use crate::forms::{CsrfForm, NoFields, error_flash, form_page, is_form_mistake, ok_flash};
-use crate::nav::{NavEntries, Section, link};
+use crate::nav::{CapabilityHome, NavEntries, Section, link};
 use crate::pages::{
     Flash, PageResult, PageUser, beijing_time, download, filters, read_upload, render,
 };
@@ -191,7 +191,10 @@ pub async fn sampling_script() -> Response {
 
 /// The testing links: the outbreak's work, and a resident's own results and antigen report.
 pub(crate) const NAV: NavEntries = NavEntries {
-    home: Some(("mass_testing", |_| "/testing")),
+    home: Some(CapabilityHome {
+        capability: "mass_testing",
+        href: |_| "/testing",
+    }),
     links: &[
         link(
             Section::Testing,

@@ -19,7 +19,7 @@ use fangkong_domain::role::{CAPABILITIES, Permission, Role};
 use serde::Deserialize;
 
 use crate::forms::{CsrfForm, NoFields};
-use crate::nav::{NavEntries, Section, link};
+use crate::nav::{CapabilityHome, NavEntries, Section, link};
 use crate::pages::{Flash, Layout, PageResult, PageUser, beijing_time, filters, render};
 use crate::session::{ClientAddr, SESSION_COOKIE};
 use crate::{AppState, log_if_internal, status_of};
@@ -34,7 +34,10 @@ use self::users::{
 
 /// Users and the audit log (管理); the platform's link leads to import and export.
 pub(crate) const NAV: NavEntries = NavEntries {
-    home: Some(("platform", |_| "/import")),
+    home: Some(CapabilityHome {
+        capability: "platform",
+        href: |_| "/import",
+    }),
     links: &[
         link(Section::Admin, "用户", "/users", "users", administers),
         link(Section::Admin, "审计日志", "/audit", "audit", administers),

@@ -27,7 +27,7 @@ use fangkong_domain::role::Permission;
 use serde::Deserialize;
 
 use crate::forms::{CsrfForm, form_page_when, is_typed_mistake};
-use crate::nav::{NavEntries, Section, link};
+use crate::nav::{CapabilityHome, NavEntries, Section, link};
 use crate::pages::{
     Flash, Layout, PageResult, PageUser, beijing_time, download, filters, options, render,
     run_status,
@@ -50,7 +50,10 @@ use self::residents::{
 /// The register's links (实有人口): regions for everyone, the search and move-ins for the roles
 /// that do that work, import and export.
 pub(crate) const NAV: NavEntries = NavEntries {
-    home: Some(("population", |_| "/regions")),
+    home: Some(CapabilityHome {
+        capability: "population",
+        href: |_| "/regions",
+    }),
     links: &[
         link(
             Section::Population,
