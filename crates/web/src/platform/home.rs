@@ -14,7 +14,7 @@ pub(super) struct HomePage {
     tasks: Vec<(String, String)>,
 }
 
-pub(crate) async fn home(State(state): State<AppState>, page: PageUser) -> PageResult {
+pub(super) async fn home(State(state): State<AppState>, page: PageUser) -> PageResult {
     let actor = &page.user.actor;
     let jurisdiction = actor.jurisdiction.as_str().to_string();
     let (residents, households, grids) = if actor.role.allows(Permission::ViewPopulation) {
