@@ -16,12 +16,25 @@ use fangkong_app::regions::RegionOverview;
 use fangkong_domain::resident_row::RawResidentRow;
 use serde::{Deserialize, Serialize};
 
-use crate::pages::{parse_since, read_upload};
+use crate::nav::{NavEntries, Section, plain_link};
+use crate::pages::read_upload;
+use crate::population::parse_since;
 use crate::session::ApiUser;
 use crate::{AppState, log_if_internal, status_of};
 
 /// The OpenAPI 3.1 description of this API, served as is.
 pub const OPENAPI_DOCUMENT: &str = include_str!("openapi.json");
+
+/// The API's document (接口), for everyone.
+pub(crate) const NAV: NavEntries = NavEntries {
+    home: None,
+    links: &[plain_link(
+        Section::Api,
+        "OpenAPI 文档",
+        "/api/openapi.json",
+        |_| true,
+    )],
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()

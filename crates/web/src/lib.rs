@@ -7,6 +7,7 @@
 //! mirrors the pages; its OpenAPI document is served at `/api/openapi.json`.
 
 mod api;
+mod checkpoints;
 mod edge;
 mod forms;
 mod health_code;
@@ -14,7 +15,10 @@ mod investigation;
 mod isolation;
 mod leads;
 mod mass_testing;
+mod nav;
 mod pages;
+mod platform;
+mod population;
 mod session;
 mod upload;
 
@@ -91,7 +95,7 @@ pub fn router(app: App) -> Router {
 
 /// The whole web application.
 pub fn router_with(app: App, config: WebConfig) -> Router {
-    let verify_gate = Arc::new(health_code::VerifyGate::new(
+    let verify_gate = Arc::new(checkpoints::VerifyGate::new(
         config.verify_concurrency_limit,
         config.verify_checkpoint_limit,
         config.verify_client_limit,
@@ -101,9 +105,11 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
         config: Arc::new(config),
     };
     Router::new()
-        .merge(pages::router())
+        .merge(platform::router())
+        .merge(population::pages())
         .merge(mass_testing::pages())
         .merge(health_code::pages())
+        .merge(checkpoints::pages())
         .merge(investigation::pages())
         .merge(leads::pages())
         .merge(isolation::pages())
@@ -111,7 +117,8 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
             "/api",
             api::router()
                 .merge(mass_testing::api())
-                .merge(health_code::api(verify_gate))
+                .merge(health_code::api())
+                .merge(checkpoints::api(verify_gate))
                 .merge(investigation::api())
                 .merge(leads::api())
                 .merge(isolation::api()),
@@ -123,11 +130,11 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
         )
         .route(
             "/assets/checkpoint.js",
-            axum::routing::get(health_code::checkpoint_script),
+            axum::routing::get(checkpoints::checkpoint_script),
         )
         .route(
             "/assets/offline_verify.js",
-            axum::routing::get(health_code::offline_verify_script),
+            axum::routing::get(checkpoints::offline_verify_script),
         )
         .route("/health", axum::routing::get(|| async { "ok" }))
         .layer(DefaultBodyLimit::max(FORM_LIMIT_BYTES))

@@ -193,11 +193,15 @@ fn source_routes() -> BTreeSet<(String, String)> {
     rust_files(&src, &mut files);
     let mut routes = BTreeSet::new();
     for file in files {
-        let module = file
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_string();
+        // A capability folder's routers live in its `mod.rs`: the module is the folder's name.
+        let module = if file.file_stem().is_some_and(|s| s == "mod") {
+            file.parent().and_then(|p| p.file_name())
+        } else {
+            file.file_stem()
+        }
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string();
         let source = without_comments(&std::fs::read_to_string(&file).expect("source"));
         for (i, _) in source.match_indices(".route(") {
             let args = balanced(&source, i + ".route".len());
