@@ -259,6 +259,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     // The audit over the story just seeded: what it prints is what a commander comparing the
     // pages would find.
     println!("一致性检查（fangkong check）：");
+    // What the server's background passes would carry in their first seconds, carried now.
+    app.try_run_code_events().await?;
+    app.try_run_event_passes().await?;
     let report = app.check_consistency(chrono::Duration::zero()).await?;
     for line in report.to_string().lines() {
         println!("  {line}");

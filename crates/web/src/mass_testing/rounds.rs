@@ -238,10 +238,12 @@ pub(super) async fn round_page(
     };
     let (finish, finish_late) = match o.hours_to_finish {
         Some(hours) => {
-            let late = o
-                .round
-                .deadline_at
-                .is_some_and(|d| o.round.closed_at.is_none() && now + (hours * 3600.0) as i64 > d);
+            let late = fangkong_domain::mass_testing::will_finish_late(
+                o.round.deadline_at,
+                o.round.closed_at,
+                hours,
+                now,
+            );
             (
                 format!("按现有{}个采样台约需{}", o.tables, hours_label(hours)),
                 late,
@@ -273,7 +275,7 @@ pub(super) async fn round_page(
                 .map(short_time)
                 .unwrap_or_else(|| "待揽收".into()),
             waiting: duration_label((now - b.packed_at) as f64),
-            late: now - b.packed_at > fangkong_app::mass_testing::BOX_LATE_AFTER_SECONDS,
+            late: fangkong_domain::mass_testing::box_is_late(b.packed_at, now),
         })
         .collect();
     let rechecks = o
