@@ -181,6 +181,7 @@ mod tests {
             include_str!("mass_testing.rs"),
             include_str!("person.rs"),
             include_str!("person_event.rs"),
+            include_str!("personal.rs"),
             include_str!("phone.rs"),
             include_str!("region.rs"),
             include_str!("resident_row.rs"),

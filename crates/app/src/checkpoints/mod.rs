@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use fangkong_domain::checkpoint::{self as cp, CheckpointKind, Decision, DefenceLine, Presented};
 use fangkong_domain::health_code::{CodeColour, FactKind};
+use fangkong_domain::personal::DocumentNumber;
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::risk_area::AreaTier;
 use fangkong_domain::role::Permission;

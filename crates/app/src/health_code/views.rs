@@ -276,7 +276,7 @@ pub(crate) fn code_list_row(record: HealthCodeRecord) -> CodeListRow {
 pub(crate) fn facts_of_event(event: &PersonEventRecord) -> (Option<FactWrite>, Option<FactUpdate>) {
     let person = CodePerson {
         id_type: event.id_type.clone(),
-        id_number: event.id_number.clone(),
+        id_number: event.id_number.as_str().into(),
     };
     let fact = |kind: FactKind, note: &str| FactWrite {
         fact_key: format!("event:{}", event.id),

@@ -22,6 +22,8 @@ use fangkong_domain::investigation::{
     case_window, classify_contact, classify_secondary, layout_chains,
 };
 use fangkong_domain::person_event::{self, CaseEvent, ContactEvent};
+use fangkong_domain::personal::{Address, DocumentNumber};
+use fangkong_domain::phone::PhoneNumber;
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Permission;
 use fangkong_store::investigation::{
@@ -323,8 +325,8 @@ fn optional_row(raw: &str, label: &str) -> AppResult<Option<i64>> {
 /// The person as identified on a form: a checked document, or only a phone.
 struct Identified {
     id_type: String,
-    id_number: String,
-    phone: Option<String>,
+    id_number: DocumentNumber,
+    phone: Option<PhoneNumber>,
     resident: Option<fangkong_store::ResidentRecord>,
 }
 
@@ -406,13 +408,13 @@ pub(crate) fn case_row(case: &CaseRecord, now: i64, today: NaiveDate) -> CaseRow
         kind_label: CaseKind::from_code(&case.kind)
             .map(|k| k.label_zh())
             .unwrap_or("病例"),
-        name: case.name.clone(),
+        name: case.name.to_string(),
         id_number_masked: mask_document(&case.id_type, &case.id_number),
         sex: case.sex.clone(),
         age: NaiveDate::parse_from_str(&case.birth_date, "%Y-%m-%d")
             .ok()
             .map(|b| age_on(b, today)),
-        address: case.address.clone(),
+        address: case.address.to_string(),
         region_code: case.region_code.clone(),
         found_by_label: FoundBy::from_code(&case.found_by)
             .map(|f| f.label_zh())
@@ -437,14 +439,14 @@ fn contact_row(contact: &ContactRecord) -> ContactRow {
         id: contact.id,
         case_id: contact.case_id,
         via_contact_id: contact.via_contact_id,
-        name: contact.name.clone(),
+        name: contact.name.to_string(),
         id_number_masked: if contact.id_number.is_empty() {
             "—".into()
         } else {
             mask_document(&contact.id_type, &contact.id_number)
         },
         phone_masked: mask_phone(contact.phone.as_deref()),
-        address: contact.address.clone(),
+        address: contact.address.to_string(),
         grid_code: contact.grid_code.clone(),
         exposure_label: ExposureKind::from_code(&contact.exposure_kind)
             .map(|k| k.label_zh())

@@ -517,7 +517,7 @@ fn recheck_view(task: RecheckTaskRecord) -> RecheckView {
         id: task.id,
         round_id: task.round_id,
         source: task.source,
-        name: task.name,
+        name: task.name.into(),
         resident_id: task.resident_id,
         grid_code: task.grid_code,
         created_at: task.created_at,

@@ -39,7 +39,7 @@ impl App {
         Ok(match self.store.resident(code.resident_id).await? {
             Some(r) => Ok(ScannedPerson {
                 id_type: r.id_type,
-                id_number: r.id_number,
+                id_number: r.id_number.into(),
                 name: String::new(),
             }),
             None => Err("个人采样码对应的居民已不在登记中，请改用身份证".into()),
