@@ -23,7 +23,7 @@ use crate::scope::load_within;
 use crate::{Actor, App, AppError, AppResult, audit_by};
 
 /// A resident as pages and the API show them: ID number and phone masked unless revealed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct ResidentView {
     pub id: i64,
     pub name: String,
@@ -45,6 +45,19 @@ pub struct ResidentView {
     pub id_number: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+}
+
+/// By hand: the view holds the name and address the pages show and, once revealed, the full
+/// number; `Debug` prints only what is masked.
+impl std::fmt::Debug for ResidentView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResidentView")
+            .field("id", &self.id)
+            .field("id_number_masked", &self.id_number_masked)
+            .field("phone_masked", &self.phone_masked)
+            .field("grid_code", &self.grid_code)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -470,7 +483,7 @@ pub struct GridMoveForm {
     pub reason: String,
 }
 
-/// A move-in request (迁入申请) as the new jurisdiction types it.
+/// A move-in request (迁入申请) as the new jurisdiction types it. Unchecked text: no `Debug`.
 #[derive(Clone, Default, serde::Deserialize)]
 pub struct MoveInForm {
     #[serde(default)]
@@ -483,14 +496,6 @@ pub struct MoveInForm {
     pub to: Destination,
     #[serde(default)]
     pub reason: String,
-}
-
-impl std::fmt::Debug for MoveInForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MoveInForm")
-            .field("grid_code", &self.to.grid_code)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A move-in request as a page shows it. The requesting side sees only what it typed and the

@@ -71,11 +71,9 @@ impl From<StoredPhone> for Option<PhoneNumber> {
 }
 
 /// A missing name is none (a room without an occupant).
-impl TryFrom<NullableText> for Option<PersonName> {
-    type Error = std::convert::Infallible;
-
-    fn try_from(text: NullableText) -> Result<Option<PersonName>, Self::Error> {
-        Ok(text.0.map(PersonName::from))
+impl From<NullableText> for Option<PersonName> {
+    fn from(text: NullableText) -> Option<PersonName> {
+        text.0.map(PersonName::from)
     }
 }
 

@@ -94,8 +94,8 @@ async fn run_passage_writer(store: Store, mut rx: mpsc::Receiver<PassageJob>) {
     }
 }
 
-/// A check at a checkpoint as the page or the API sends it.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A check at a checkpoint as the page or the API sends it. Unchecked text: no `Debug`.
+#[derive(Clone, Default, Deserialize)]
 pub struct CheckpointScan {
     /// The client's idempotency key: a retry of the same check is answered from the log.
     pub passage_key: String,

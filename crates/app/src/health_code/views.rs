@@ -64,8 +64,8 @@ pub struct FactView {
 }
 
 /// The form to add a fact by hand (an epidemiologist naming a close contact, a commander mirroring
-/// another province's colour, an override).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// another province's colour, an override). Unchecked text: no `Debug`.
+#[derive(Clone, Default, Deserialize)]
 pub struct FactForm {
     #[serde(default)]
     pub id_type: String,

@@ -49,8 +49,9 @@ const WALK_BY_ID_ABOVE: i64 = 5_000;
 /// A case page lists at most this many contacts (the contact directory pages through the rest).
 const CONTACTS_ON_CASE_PAGE: i64 = 2_000;
 
-/// A case as the epidemiologist types it (流调登记).
-#[derive(Debug, Clone, Default)]
+/// A case as the epidemiologist types it (流调登记). Unchecked text: no `Debug`, so it cannot
+/// reach a log line.
+#[derive(Clone, Default)]
 pub struct CaseForm {
     pub kind: String,
     pub id_type: String,
@@ -77,8 +78,8 @@ pub struct CaseForm {
     pub case_key: String,
 }
 
-/// A person exposed, as the epidemiologist types it.
-#[derive(Debug, Clone, Default)]
+/// A person exposed, as the epidemiologist types it. Unchecked text: no `Debug`.
+#[derive(Clone, Default)]
 pub struct ContactForm {
     /// For a secondary contact: the close contact (its id) the person met.
     pub via_contact_id: String,
