@@ -1,10 +1,13 @@
 //! Reading text columns into domain types the derive cannot decode itself: `#[sqlx(try_from =
 //! "StoredPhone")]` on an `Option<PhoneNumber>` field parses the stored text when the row is read, so
 //! a row whose phone does not parse is an error (naming the column, not the value) instead of a
-//! string passed upward; `NullableText` reads a nullable name.
+//! string passed upward; `StoredRegion` does the same for a region code, `NullableText` reads a
+//! nullable name. (The derive's own `try_from` would lose a parser's message: sqlx 0.9 reports its
+//! error as "unprintable", so the parsing happens in `Decode`.)
 
 use fangkong_domain::personal::PersonName;
 use fangkong_domain::phone::PhoneNumber;
+use fangkong_domain::region::RegionCode;
 use sqlx::{Database, Decode, Type};
 
 /// The text of a nullable column, as read; only a step towards a domain type.
@@ -67,6 +70,41 @@ where
 impl From<StoredPhone> for Option<PhoneNumber> {
     fn from(phone: StoredPhone) -> Option<PhoneNumber> {
         phone.0
+    }
+}
+
+/// A stored region code, parsed while the column is decoded (a code that is not one is the
+/// column's decode error).
+pub struct StoredRegion(RegionCode);
+
+impl<DB: Database> Type<DB> for StoredRegion
+where
+    String: Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <String as Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <String as Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'r, DB: Database> Decode<'r, DB> for StoredRegion
+where
+    String: Decode<'r, DB>,
+{
+    fn decode(value: DB::ValueRef<'r>) -> Result<StoredRegion, sqlx::error::BoxDynError> {
+        Ok(StoredRegion(RegionCode::parse(&<String as Decode<
+            'r,
+            DB,
+        >>::decode(value)?)?))
+    }
+}
+
+impl From<StoredRegion> for RegionCode {
+    fn from(code: StoredRegion) -> RegionCode {
+        code.0
     }
 }
 

@@ -20,9 +20,10 @@ use std::collections::{HashMap, HashSet};
 use fangkong_domain::mass_testing::{ResultRejection, SamplePurpose, ScanRejection, TubeBarcode};
 use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
 use fangkong_domain::phone::PhoneNumber;
+use fangkong_domain::region::RegionCode;
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
-use crate::typed::StoredPhone;
+use crate::typed::{StoredPhone, StoredRegion};
 use crate::{Store, StoreResult, begin_locked, with_pool};
 
 /// The writer lock of everything that decides on a tube's state (bindings, boxes, results) or
@@ -38,7 +39,8 @@ pub struct RoundRecord {
     pub id: i64,
     pub name: String,
     pub kind: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub opened_at: i64,
     pub deadline_at: Option<i64>,
     pub closed_at: Option<i64>,
