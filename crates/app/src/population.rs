@@ -23,7 +23,7 @@ use crate::scope::load_within;
 use crate::{Actor, App, AppError, AppResult, audit_by};
 
 /// A resident as pages and the API show them: ID number and phone masked unless revealed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct ResidentView {
     pub id: i64,
     pub name: String,
@@ -45,6 +45,19 @@ pub struct ResidentView {
     pub id_number: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+}
+
+/// By hand: the view holds the name and address the pages show and, once revealed, the full
+/// number; `Debug` prints only what is masked.
+impl std::fmt::Debug for ResidentView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResidentView")
+            .field("id", &self.id)
+            .field("id_number_masked", &self.id_number_masked)
+            .field("phone_masked", &self.phone_masked)
+            .field("grid_code", &self.grid_code)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -100,7 +113,7 @@ pub(crate) fn view_of(
     let groups = key_groups_from_codes(&record.key_groups);
     ResidentView {
         id: record.id,
-        name: record.name.clone(),
+        name: record.name.to_string(),
         id_type: record.id_type.clone(),
         id_type_label: id_type
             .map(|t| t.label_zh().to_string())
@@ -112,14 +125,18 @@ pub(crate) fn view_of(
         birth_date: record.birth_date.clone(),
         age: birth.map(|b| age_on(b, today)).unwrap_or(0),
         phone_masked: mask_phone(record.phone.as_deref()),
-        address: record.address.clone(),
+        address: record.address.to_string(),
         household_number: record.household_number.clone(),
         relation: record.relation.clone(),
         grid_code: record.grid_code.clone(),
         key_groups: groups.iter().map(|g| g.code().to_string()).collect(),
         key_groups_label: key_groups_label_zh(&groups),
-        id_number: revealed.then(|| record.id_number.clone()),
-        phone: if revealed { record.phone.clone() } else { None },
+        id_number: revealed.then(|| record.id_number.to_string()),
+        phone: if revealed {
+            record.phone.as_deref().map(str::to_string)
+        } else {
+            None
+        },
     }
 }
 
@@ -128,16 +145,16 @@ pub(crate) fn view_of(
 pub(crate) fn write_of(resident: &ValidResident) -> ResidentWrite {
     let mut write = ResidentWrite {
         id_type: resident.document.id_type().code().to_string(),
-        id_number: resident.document.number().to_string(),
-        name: resident.name.clone(),
+        id_number: resident.document.number().into(),
+        name: resident.name.as_str().into(),
         sex: resident.sex.code().to_string(),
         birth_date: {
             // Formatted by hand: strftime parsing is measurable at millions of rows.
             let date = resident.birth_date;
             format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
         },
-        phone: resident.phone.as_ref().map(|p| p.as_str().to_string()),
-        address: resident.address.clone(),
+        phone: resident.phone.clone(),
+        address: resident.address.as_str().into(),
         household_number: resident.household_number.clone(),
         relation: resident.relation.clone(),
         grid_code: resident.grid_code.as_str().to_string(),
@@ -146,13 +163,13 @@ pub(crate) fn write_of(resident: &ValidResident) -> ResidentWrite {
     };
     let mut hasher = Sha256::new();
     for field in [
-        &write.id_type,
-        &write.id_number,
-        &write.name,
+        write.id_type.as_str(),
+        write.id_number.as_str(),
+        write.name.as_str(),
         &write.sex,
         &write.birth_date,
         write.phone.as_deref().unwrap_or(""),
-        &write.address,
+        write.address.as_str(),
         &write.household_number,
         &write.relation,
         &write.grid_code,
@@ -466,7 +483,7 @@ pub struct GridMoveForm {
     pub reason: String,
 }
 
-/// A move-in request (迁入申请) as the new jurisdiction types it.
+/// A move-in request (迁入申请) as the new jurisdiction types it. Unchecked text: no `Debug`.
 #[derive(Clone, Default, serde::Deserialize)]
 pub struct MoveInForm {
     #[serde(default)]
@@ -479,14 +496,6 @@ pub struct MoveInForm {
     pub to: Destination,
     #[serde(default)]
     pub reason: String,
-}
-
-impl std::fmt::Debug for MoveInForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MoveInForm")
-            .field("grid_code", &self.to.grid_code)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A move-in request as a page shows it. The requesting side sees only what it typed and the
@@ -718,7 +727,7 @@ impl App {
                     resident_id: record.id,
                     id_type: write.id_type.clone(),
                     id_number: write.id_number.clone(),
-                    name: name.to_string(),
+                    name: name.into(),
                     from_grid: record.grid_code.clone(),
                     to_grid: write.grid_code.clone(),
                     to_household: write.household_number.clone(),
@@ -755,10 +764,10 @@ impl App {
             from_grid: person_side.then(|| m.from_grid.clone()),
             person,
             status: m.status,
-            name: m.name,
+            name: m.name.into(),
             to_grid: m.to_grid,
             to_household: m.to_household,
-            to_address: m.to_address,
+            to_address: m.to_address.into(),
             to_relation: m.to_relation,
             reason: m.reason,
             requested_by: m.requested_by,
@@ -838,7 +847,7 @@ impl App {
             let to = Destination {
                 grid_code: m.to_grid.clone(),
                 household_number: m.to_household.clone(),
-                address: m.to_address.clone(),
+                address: m.to_address.to_string(),
                 relation: m.to_relation.clone(),
             };
             let write = moved_row(&record, &to, self.today())?;
@@ -921,7 +930,7 @@ impl App {
             .store
             .facts_of(&fangkong_store::CodePerson {
                 id_type: id_type.to_string(),
-                id_number: id_number.to_string(),
+                id_number: id_number.into(),
             })
             .await?;
         match facts.iter().rev().find(|f| !f.grid_code.is_empty()) {

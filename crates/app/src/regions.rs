@@ -211,8 +211,8 @@ impl App {
                 .await?
                 .into_iter()
                 .map(|w| GridWorkerView {
-                    phone_masked: crate::population::mask_phone(Some(&w.phone)),
-                    name: w.name,
+                    phone_masked: crate::population::mask_phone(w.phone.as_deref()),
+                    name: w.name.into(),
                     username: w.username,
                 })
                 .collect();

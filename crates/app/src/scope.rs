@@ -55,7 +55,7 @@ macro_rules! placed {
         $(impl Placed for $record {
             const WHAT: &'static str = $what;
             fn place(&self) -> &str {
-                &self.$field
+                self.$field.as_str()
             }
         })*
     };

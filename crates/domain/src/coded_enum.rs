@@ -212,6 +212,7 @@ mod tests {
             "mass_testing/tubes.rs",
             "person.rs",
             "person_event.rs",
+            "personal.rs",
             "phone.rs",
             "region.rs",
             "resident_row.rs",

@@ -5,7 +5,10 @@
 //! (their detail is free text). Investigation, leads and isolation write the kinds below, each with
 //! a JSON detail of the struct named; a consumer that does not know a kind skips it.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::personal::{Address, PersonName};
+use crate::phone::PhoneNumber;
 
 /// Investigation classified a person as a close contact (密接). Detail: [`ContactEvent`].
 pub const CLOSE_CONTACT: &str = "close_contact";
@@ -39,11 +42,12 @@ pub struct ContactEvent {
     /// `domain::investigation::Regime::code()` in force when classified.
     pub regime: String,
     /// The person's name as the epidemiologist recorded it (for a person not in the register).
-    pub name: String,
-    /// Phone, when known ('' otherwise).
-    pub phone: String,
+    pub name: PersonName,
+    /// Phone, when known ('' in the JSON otherwise).
+    #[serde(with = "phone_or_empty")]
+    pub phone: Option<PhoneNumber>,
     /// Where the person is believed to be (address text), for routing and the landing.
-    pub address: String,
+    pub address: Address,
 }
 
 /// Detail of [`CASE_REPORTED`].
@@ -52,8 +56,8 @@ pub struct CaseEvent {
     pub case_id: i64,
     /// `domain::investigation::CaseKind::code()`.
     pub case_kind: String,
-    pub name: String,
-    pub address: String,
+    pub name: PersonName,
+    pub address: Address,
     /// The designated hospital chosen, '' when not yet.
     pub hospital: String,
 }
@@ -66,8 +70,24 @@ pub struct LeadControlledEvent {
     pub measure: String,
     /// `domain::isolation::PersonCategory::code()` of the lead.
     pub category: String,
-    pub name: String,
-    pub address: String,
+    pub name: PersonName,
+    pub address: Address,
+}
+
+/// The phone of a [`ContactEvent`] as its JSON has always carried it: the digits, or '' for none.
+/// Text that is not a valid number reads as none: the phone was checked when the contact was
+/// recorded, and a consumer must still get the person (routing, isolation) without it.
+mod phone_or_empty {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(phone: &Option<PhoneNumber>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(phone.as_deref().unwrap_or(""))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PhoneNumber>, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(PhoneNumber::parse(&text).ok())
+    }
 }
 
 /// Detail of [`MEASURE_POSITIVE`] and [`MEASURE_RELEASED`].

@@ -72,6 +72,31 @@ impl fmt::Debug for PhoneNumber {
     }
 }
 
+/// The full number, like `as_str()` (so `Option<PhoneNumber>::as_deref()` gives the text to store).
+impl std::ops::Deref for PhoneNumber {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for PhoneNumber {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<PhoneNumber, String> {
+        PhoneNumber::parse(&raw)
+    }
+}
+
+/// JSON carries the full number, as the stored text did: what is sent is a decision of the view
+/// that holds it, not of this type.
+impl serde::Serialize for PhoneNumber {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
 impl fmt::Display for PhoneNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.masked())

@@ -12,6 +12,7 @@ use chrono::{Datelike, Days, NaiveDate};
 use crate::echo::shown;
 use crate::ids::{IdCardNumber, IdDocument, IdType, mask_middle};
 use crate::person::{KeyGroup, Sex, key_groups_label_zh, parse_key_groups};
+use crate::personal::{Address, PersonName};
 use crate::phone::PhoneNumber;
 use crate::region::{RegionCode, RegionLevel};
 
@@ -145,12 +146,12 @@ impl fmt::Display for FieldProblem {
 /// A row that passed every check that needs no database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidResident {
-    pub name: String,
+    pub name: PersonName,
     pub document: IdDocument,
     pub sex: Sex,
     pub birth_date: NaiveDate,
     pub phone: Option<PhoneNumber>,
-    pub address: String,
+    pub address: Address,
     pub household_number: String,
     pub relation: String,
     pub grid_code: RegionCode,
@@ -437,12 +438,12 @@ pub fn validate_resident_row(
     match (document, sex, birth_date, grid_code) {
         (Some(document), Some(sex), Some(birth_date), Some(grid_code)) if problems.is_empty() => {
             Ok(ValidResident {
-                name,
+                name: name.into(),
                 document,
                 sex,
                 birth_date,
                 phone,
-                address,
+                address: address.into(),
                 household_number,
                 relation,
                 grid_code,
@@ -467,7 +468,7 @@ pub fn validate_resident_row(
 /// worker's own register), dates as YYYY-MM-DD, Chinese labels.
 pub fn valid_to_raw(v: &ValidResident) -> RawResidentRow {
     RawResidentRow {
-        name: v.name.clone(),
+        name: v.name.to_string(),
         id_type: v.document.id_type().label_zh().to_string(),
         id_number: v.document.number().to_string(),
         sex: v.sex.label_zh().to_string(),
@@ -477,7 +478,7 @@ pub fn valid_to_raw(v: &ValidResident) -> RawResidentRow {
             .as_ref()
             .map(|p| p.as_str().to_string())
             .unwrap_or_default(),
-        address: v.address.clone(),
+        address: v.address.to_string(),
         household_number: v.household_number.clone(),
         relation: v.relation.clone(),
         grid_code: v.grid_code.as_str().to_string(),

@@ -378,7 +378,7 @@ async fn bench_pages(args: &BenchArgs, requests: usize) -> Result<()> {
             "search by ID number",
             people
                 .iter()
-                .map(|p| format!("/residents?q={}", p.id_number))
+                .map(|p| format!("/residents?q={}", p.id_number.as_str()))
                 .collect(),
         ),
         (
@@ -393,7 +393,7 @@ async fn bench_pages(args: &BenchArgs, requests: usize) -> Result<()> {
             "search by name",
             people
                 .iter()
-                .map(|p| format!("/residents?q={}", p.name))
+                .map(|p| format!("/residents?q={}", p.name.as_str()))
                 .collect(),
         ),
         (

@@ -96,7 +96,7 @@ pub async fn run(args: &BenchArgs, bench: &VerifyBench) -> Result<()> {
                 people.push((
                     resident.id,
                     resident.id_type.clone(),
-                    resident.id_number.clone(),
+                    resident.id_number.to_string(),
                 ));
             }
             if resident.id % stride == 0 {

@@ -118,7 +118,7 @@ pub async fn run(
                         action: ScanAction::Bind,
                         purpose: None,
                         id_type: resident.id_type,
-                        id_number: resident.id_number,
+                        id_number: resident.id_number.into(),
                         name: String::new(),
                         scanned_at: None,
                     });

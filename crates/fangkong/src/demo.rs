@@ -150,7 +150,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         &[fangkong_app::records::GridWorkerRecord {
             grid_code: grid_code.clone(),
             name: "王芳".into(),
-            phone: "13903110001".into(),
+            phone: fangkong_domain::phone::PhoneNumber::parse("13903110001").ok(),
             username: Some("gridworker".into()),
         }],
     )

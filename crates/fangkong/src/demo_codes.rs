@@ -279,7 +279,7 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
         .iter()
         .rev()
         .take(600)
-        .map(|r| (r.id, r.id_number.clone()))
+        .map(|r| (r.id, r.id_number.to_string()))
         .collect();
     let mut passages = 0;
     for i in 0..300 {
@@ -377,7 +377,10 @@ pub fn keep_checking(app: App, checkpoints: Vec<i64>, county: RegionCode) {
         else {
             return;
         };
-        let people: Vec<(i64, String)> = page.into_iter().map(|r| (r.id, r.id_number)).collect();
+        let people: Vec<(i64, String)> = page
+            .into_iter()
+            .map(|r| (r.id, r.id_number.into()))
+            .collect();
         if people.is_empty() {
             return;
         }

@@ -97,7 +97,7 @@ pub async fn seed(app: &App, grids: &[String]) -> Result<SeededInvestigation> {
                     "confirmed"
                 }
                 .into(),
-                id_number: person.id_number.clone(),
+                id_number: person.id_number.to_string(),
                 id_type: person.id_type.clone(),
                 onset_date: if asymptomatic {
                     String::new()
@@ -244,7 +244,7 @@ fn exposure(
 ) -> ContactForm {
     ContactForm {
         id_type: person.id_type.clone(),
-        id_number: person.id_number.clone(),
+        id_number: person.id_number.to_string(),
         exposure_kind: kind.into(),
         first_exposure_at: at(first_hours_ago),
         last_exposure_at: at(last_hours_ago),

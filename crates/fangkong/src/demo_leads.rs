@@ -104,7 +104,7 @@ pub async fn seed_leads(app: &App, county: &RegionCode) -> Result<SeededLeads> {
                         "left_high_risk_area"
                     }
                     .into(),
-                    id_number: r.id_number.clone(),
+                    id_number: r.id_number.to_string(),
                     came_from: came_from[i % came_from.len()].into(),
                     reason: "敲门行动发现外地来返".into(),
                     ..LeadForm::default()
@@ -142,7 +142,7 @@ pub async fn seed_leads(app: &App, county: &RegionCode) -> Result<SeededLeads> {
                 &LeadForm {
                     channel: "assist_in".into(),
                     category: (*category).into(),
-                    id_number: r.id_number.clone(),
+                    id_number: r.id_number.to_string(),
                     sender: (*sender).into(),
                     sender_scope: (*scope).into(),
                     reference: (*reference).into(),
@@ -224,7 +224,7 @@ pub async fn seed_leads(app: &App, county: &RegionCode) -> Result<SeededLeads> {
                 &LeadForm {
                     channel: "active_screening".into(),
                     category: "other".into(),
-                    id_number: r.id_number.clone(),
+                    id_number: r.id_number.to_string(),
                     reason: "发热门诊就诊，未做核酸".into(),
                     ..LeadForm::default()
                 },
@@ -309,8 +309,8 @@ pub async fn seed_leads(app: &App, county: &RegionCode) -> Result<SeededLeads> {
             };
             lines.push(format!(
                 "{},,{},,,{reason},{category},{},省大数据中心,",
-                r.name,
-                r.id_number,
+                r.name.as_str(),
+                r.id_number.as_str(),
                 push_time(if i < 4 { 3 } else { 0 })
             ));
         }
@@ -348,7 +348,7 @@ pub async fn seed_leads(app: &App, county: &RegionCode) -> Result<SeededLeads> {
             &SelfReportForm {
                 name: format!("自报人员{}", i + 1),
                 phone: format!("1350203000{i}"),
-                address: r.address.clone(),
+                address: r.address.to_string(),
                 region_code: r.grid_code.clone(),
                 came_from: came_from[i % came_from.len()].into(),
                 arrived_at: (clock_now(&past) - Duration::hours(12))

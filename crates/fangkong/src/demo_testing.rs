@@ -153,7 +153,7 @@ pub async fn seed_round(
                         action: ScanAction::Bind,
                         purpose: None,
                         id_type: resident.id_type,
-                        id_number: resident.id_number,
+                        id_number: resident.id_number.into(),
                         name: String::new(),
                         // Swabs over the two hours before this wave's upload.
                         scanned_at: Some(now - 7200 + (scan_no as i64 * 37) % 7200),
@@ -310,7 +310,7 @@ pub async fn seed_round(
                 action: ScanAction::Bind,
                 purpose: Some("recheck".into()),
                 id_type: resident.id_type,
-                id_number: resident.id_number,
+                id_number: resident.id_number.into(),
                 name: String::new(),
                 scanned_at: None,
             });

@@ -394,3 +394,216 @@ fn no_file_is_over_800_lines_without_its_reason_at_the_top() {
         "over 800 lines without a reason at the top: {unexplained:#?}"
     );
 }
+
+/// Personal data cannot reach a log line through `Debug`, by construction: the fields that hold it
+/// are domain types whose `Debug` masks (`IdDocument`, `PhoneNumber`, and `personal`'s `PersonName`,
+/// `Address`, `DocumentNumber`), so rows, forms and events simply derive `Debug`. A hand-written
+/// `Debug` belongs to the types that do the masking and to the few listed here with their reason;
+/// a struct that derives `Debug` holds no ID number or phone as plain text, nor, when it holds one
+/// of those, the person's name or address.
+#[test]
+fn debug_masks_personal_data_by_construction() {
+    // (file under crates/, type): why its `Debug` is written by hand.
+    let by_hand: &[(&str, &str, &str)] = &[
+        (
+            "domain/src/personal.rs",
+            "$name",
+            "the masking text types themselves",
+        ),
+        (
+            "domain/src/ids.rs",
+            "IdCardNumber",
+            "the masking type itself",
+        ),
+        ("domain/src/ids.rs", "IdDocument", "the masking type itself"),
+        (
+            "domain/src/phone.rs",
+            "PhoneNumber",
+            "the masking type itself",
+        ),
+        (
+            "domain/src/resident_row.rs",
+            "RawResidentRow",
+            "an unchecked sheet row: every cell is raw text",
+        ),
+        (
+            "domain/src/leads.rs",
+            "LeadPerson",
+            "raw text from a sender's push, checked later",
+        ),
+        (
+            "signed_code/src/code.rs",
+            "CodeSigner",
+            "holds a signing key",
+        ),
+        (
+            "signed_code/src/dcc.rs",
+            "DscTrustList",
+            "thousands of certificates: prints a count",
+        ),
+        (
+            "app/src/health_code/mod.rs",
+            "CodeRuntime",
+            "holds the code keys",
+        ),
+        ("app/src/auth.rs", "UserChange", "may carry a new password"),
+        ("app/src/jobs.rs", "Job", "a boxed step: prints its name"),
+        (
+            "app/src/leads/mod.rs",
+            "$name",
+            "lead forms and views of raw text from senders (one macro)",
+        ),
+        (
+            "app/src/population.rs",
+            "ResidentView",
+            "a page's view: the name and address as shown",
+        ),
+        (
+            "app/src/isolation/views.rs",
+            "RevealedPerson",
+            "the audited full reveal: prints nothing",
+        ),
+        (
+            "store/src/users.rs",
+            "UserRecord",
+            "holds the password hash",
+        ),
+        (
+            "store/src/imports.rs",
+            "ImportProblemRecord",
+            "the raw text of a rejected row",
+        ),
+        (
+            "store/src/investigation.rs",
+            "CaseWrite",
+            "its event detail is JSON with the person's data",
+        ),
+        (
+            "store/src/investigation.rs",
+            "ContactWrite",
+            "its event detail is JSON with the person's data",
+        ),
+        (
+            "store/src/mass_testing/mod.rs",
+            "PersonEventRecord",
+            "its detail is JSON with the person's data",
+        ),
+        (
+            "store/src/health_code/mod.rs",
+            "PassageRecord",
+            "a vehicle's plate",
+        ),
+        (
+            "store/src/isolation/mod.rs",
+            "CheckInRecord",
+            "symptoms are health data",
+        ),
+        (
+            "sim/src/generate.rs",
+            "SimResident",
+            "synthetic people, masked by hand like real ones",
+        ),
+        (
+            "sim/src/plan.rs",
+            "GridPlan",
+            "a synthetic worker's phone, masked by hand",
+        ),
+    ];
+    let identifying = |field: &str| {
+        field == "id_number"
+            || field == "phone"
+            || field.starts_with("id_card")
+            || field.ends_with("_phone")
+            || field.ends_with("_id_number")
+    };
+    let describing = |field: &str| {
+        matches!(field, "name" | "address" | "person_name" | "occupant_name")
+            || field.ends_with("_address")
+    };
+    let plain_text = |ty: &str| {
+        matches!(
+            ty,
+            "String" | "Option<String>" | "Vec<String>" | "&str" | "&'a str" | "Option<&str>"
+        )
+    };
+    let crates = workspace().join("crates");
+    let mut found_by_hand = Vec::new();
+    let mut leaks = Vec::new();
+    for krate in std::fs::read_dir(&crates).unwrap() {
+        let src = krate.unwrap().path().join("src");
+        if !src.is_dir() {
+            continue;
+        }
+        for file in rust_files(&src) {
+            let name = file
+                .strip_prefix(&crates)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            let text = std::fs::read_to_string(&file).unwrap();
+            let lines: Vec<&str> = text.lines().map(str::trim).collect();
+            let mut derives_debug = false;
+            for (i, line) in lines.iter().enumerate() {
+                if line.starts_with("impl") && line.contains("Debug for ") {
+                    let ty = line.split("Debug for ").nth(1).unwrap();
+                    let ty = ty.split([' ', '<', '{']).next().unwrap().to_string();
+                    found_by_hand.push((name.clone(), ty));
+                }
+                if line.starts_with("#[derive(") {
+                    derives_debug |= line.contains("Debug");
+                    continue;
+                }
+                if line.starts_with("#[") || line.starts_with("//") {
+                    continue;
+                }
+                let declared = line
+                    .trim_start_matches("pub(crate) ")
+                    .trim_start_matches("pub(super) ")
+                    .trim_start_matches("pub ");
+                if derives_debug && declared.starts_with("struct ") && line.ends_with('{') {
+                    let fields: Vec<(&str, &str)> = lines[i + 1..]
+                        .iter()
+                        .take_while(|l| **l != "}")
+                        .filter(|l| !l.starts_with("//") && !l.starts_with("#["))
+                        .filter_map(|l| l.split_once(": "))
+                        .map(|(field, ty)| {
+                            let field = field.rsplit(' ').next().unwrap();
+                            (field, ty.trim_end_matches(','))
+                        })
+                        .collect();
+                    let holds_a_person = fields.iter().any(|(field, _)| identifying(field));
+                    for (field, ty) in &fields {
+                        if plain_text(ty)
+                            && (identifying(field) || (holds_a_person && describing(field)))
+                        {
+                            leaks.push(format!("{name}:{}: {declared} … {field}: {ty}", i + 1));
+                        }
+                    }
+                }
+                derives_debug = false;
+            }
+        }
+    }
+    let unlisted: Vec<_> = found_by_hand
+        .iter()
+        .filter(|(file, ty)| !by_hand.iter().any(|(f, t, _)| f == file && t == ty))
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "hand-written Debug outside the list (give the fields a masking domain type and derive \
+         Debug, or list the type with its reason): {unlisted:#?}"
+    );
+    let stale: Vec<_> = by_hand
+        .iter()
+        .filter(|(f, t, _)| !found_by_hand.iter().any(|(file, ty)| f == file && t == ty))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "listed but no longer written by hand: {stale:#?}"
+    );
+    assert!(
+        leaks.is_empty(),
+        "derived Debug prints personal data as plain text (use IdDocument, PhoneNumber, \
+         DocumentNumber, PersonName or Address): {leaks:#?}"
+    );
+}

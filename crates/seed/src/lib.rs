@@ -142,8 +142,8 @@ pub async fn create_grids(app: &App, plan: &PopulationPlan, names: &RegionNames)
         ));
         workers.push(fangkong_app::records::GridWorkerRecord {
             grid_code: grid.code.clone(),
-            name: grid.worker_name.clone(),
-            phone: grid.worker_phone.clone(),
+            name: grid.worker_name.as_str().into(),
+            phone: fangkong_domain::phone::PhoneNumber::parse(&grid.worker_phone).ok(),
             username: None,
         });
     }

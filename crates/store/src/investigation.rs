@@ -9,6 +9,10 @@
 
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
+use fangkong_domain::phone::PhoneNumber;
+
+use crate::typed::StoredPhone;
 use crate::{Store, StoreError, StoreResult, with_pool};
 
 /// Inside a `with_pool!` body: appends a person event to transaction `$tx`.
@@ -47,20 +51,24 @@ macro_rules! bump_count {
 }
 
 /// A case as stored.
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct CaseRecord {
     pub id: i64,
     pub case_key: String,
     pub case_number: String,
     pub kind: String,
     pub id_type: String,
-    pub id_number: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
     pub resident_id: Option<i64>,
-    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub name: PersonName,
     pub sex: String,
     pub birth_date: String,
-    pub phone: Option<String>,
-    pub address: String,
+    #[sqlx(try_from = "StoredPhone")]
+    pub phone: Option<PhoneNumber>,
+    #[sqlx(try_from = "String")]
+    pub address: Address,
     pub grid_code: String,
     pub region_code: String,
     pub onset_date: Option<String>,
@@ -82,17 +90,6 @@ pub struct CaseRecord {
     pub created_at: i64,
 }
 
-impl std::fmt::Debug for CaseRecord {
-    // Personal data never reaches a log line.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CaseRecord")
-            .field("id", &self.id)
-            .field("kind", &self.kind)
-            .field("region_code", &self.region_code)
-            .finish_non_exhaustive()
-    }
-}
-
 const CASE_COLUMNS: &str = "id, case_key, case_number, kind, id_type, id_number, resident_id, name, sex, \
      birth_date, phone, address, grid_code, region_code, onset_date, first_positive_at, found_by, found_at, \
      severity, hospital, status, status_at, regime, reported_at, investigated_at, isolated_at, \
@@ -105,13 +102,13 @@ pub struct CaseWrite {
     pub case_number_prefix: String,
     pub kind: String,
     pub id_type: String,
-    pub id_number: String,
+    pub id_number: DocumentNumber,
     pub resident_id: Option<i64>,
-    pub name: String,
+    pub name: PersonName,
     pub sex: String,
     pub birth_date: String,
-    pub phone: Option<String>,
-    pub address: String,
+    pub phone: Option<PhoneNumber>,
+    pub address: Address,
     pub grid_code: String,
     pub region_code: String,
     pub onset_date: Option<String>,
@@ -194,7 +191,7 @@ pub struct CaseStopRecord {
 }
 
 /// A contact as stored.
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct ContactRecord {
     pub id: i64,
     pub case_id: i64,
@@ -202,11 +199,15 @@ pub struct ContactRecord {
     pub via_contact_id: Option<i64>,
     pub person_key: String,
     pub id_type: String,
-    pub id_number: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
     pub resident_id: Option<i64>,
-    pub name: String,
-    pub phone: Option<String>,
-    pub address: String,
+    #[sqlx(try_from = "String")]
+    pub name: PersonName,
+    #[sqlx(try_from = "StoredPhone")]
+    pub phone: Option<PhoneNumber>,
+    #[sqlx(try_from = "String")]
+    pub address: Address,
     pub grid_code: String,
     pub exposure_kind: String,
     pub exposure_detail: String,
@@ -222,16 +223,6 @@ pub struct ContactRecord {
     pub created_at: i64,
 }
 
-impl std::fmt::Debug for ContactRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ContactRecord")
-            .field("id", &self.id)
-            .field("case_id", &self.case_id)
-            .field("category", &self.category)
-            .finish_non_exhaustive()
-    }
-}
-
 const CONTACT_COLUMNS: &str = "id, case_id, case_region_code, via_contact_id, person_key, id_type, id_number, \
      resident_id, name, phone, address, grid_code, exposure_kind, exposure_detail, protected, \
      first_exposure_at, last_exposure_at, category, reason, regime, status, isolated_at, created_by, created_at";
@@ -244,11 +235,11 @@ pub struct ContactWrite {
     pub via_contact_id: Option<i64>,
     pub person_key: String,
     pub id_type: String,
-    pub id_number: String,
+    pub id_number: DocumentNumber,
     pub resident_id: Option<i64>,
-    pub name: String,
-    pub phone: Option<String>,
-    pub address: String,
+    pub name: PersonName,
+    pub phone: Option<PhoneNumber>,
+    pub address: Address,
     pub grid_code: String,
     pub exposure_kind: String,
     pub exposure_detail: String,
@@ -337,13 +328,13 @@ impl Store {
             .bind(&case.case_key)
             .bind(&case.kind)
             .bind(&case.id_type)
-            .bind(&case.id_number)
+            .bind(case.id_number.as_str())
             .bind(case.resident_id)
-            .bind(&case.name)
+            .bind(case.name.as_str())
             .bind(&case.sex)
             .bind(&case.birth_date)
-            .bind(&case.phone)
-            .bind(&case.address)
+            .bind(case.phone.as_ref().map(PhoneNumber::as_str))
+            .bind(case.address.as_str())
             .bind(&case.grid_code)
             .bind(&case.region_code)
             .bind(&case.onset_date)
@@ -370,7 +361,7 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                     let detail = case.event_detail.replace("{case_id}", &id.to_string());
-                    insert_event!(tx, case.found_at, "case_reported", &case.id_type, &case.id_number,
+                    insert_event!(tx, case.found_at, "case_reported", &case.id_type, case.id_number.as_str(),
                         case.resident_id, &case.grid_code, format!("case:{id}"), &detail);
                     bump_count!(tx, &case.region_code, format!("case:{}:active", case.kind), 1_i64);
                     tx.commit().await?;
@@ -711,7 +702,7 @@ impl Store {
                 .bind(stop.to_at)
                 .bind(&stop.place_kind)
                 .bind(&stop.place_name)
-                .bind(&stop.address)
+                .bind(stop.address.as_str())
                 .bind(&stop.region_code)
                 .bind(&stop.source)
                 .bind(&stop.source_key)
@@ -757,11 +748,11 @@ impl Store {
             .bind(contact.via_contact_id)
             .bind(&contact.person_key)
             .bind(&contact.id_type)
-            .bind(&contact.id_number)
+            .bind(contact.id_number.as_str())
             .bind(contact.resident_id)
-            .bind(&contact.name)
-            .bind(&contact.phone)
-            .bind(&contact.address)
+            .bind(contact.name.as_str())
+            .bind(contact.phone.as_ref().map(PhoneNumber::as_str))
+            .bind(contact.address.as_str())
             .bind(&contact.grid_code)
             .bind(&contact.exposure_kind)
             .bind(&contact.exposure_detail)
@@ -777,7 +768,7 @@ impl Store {
             .await?;
             if let Some(kind) = &contact.event_kind {
                 let detail = contact.event_detail.replace("{contact_id}", &id.to_string());
-                insert_event!(tx, contact.created_at, kind, &contact.id_type, &contact.id_number,
+                insert_event!(tx, contact.created_at, kind, &contact.id_type, contact.id_number.as_str(),
                     contact.resident_id, &contact.grid_code, format!("contact:{id}"), &detail);
             }
             bump_count!(tx, &contact.case_region_code, format!("contact:{}:active", contact.category), 1_i64);
@@ -994,13 +985,13 @@ impl Store {
                             .push_bind(format!("{}-{}", c.case_number_prefix, c.case_key))
                             .push_bind(&c.kind)
                             .push_bind(&c.id_type)
-                            .push_bind(&c.id_number)
+                            .push_bind(c.id_number.as_str())
                             .push_bind(c.resident_id)
-                            .push_bind(&c.name)
+                            .push_bind(c.name.as_str())
                             .push_bind(&c.sex)
                             .push_bind(&c.birth_date)
-                            .push_bind(&c.phone)
-                            .push_bind(&c.address)
+                            .push_bind(c.phone.as_ref().map(PhoneNumber::as_str))
+                            .push_bind(c.address.as_str())
                             .push_bind(&c.grid_code)
                             .push_bind(&c.region_code)
                             .push_bind(&c.onset_date)
@@ -1087,11 +1078,11 @@ impl Store {
                             .push_bind(c.via_contact_id)
                             .push_bind(&c.person_key)
                             .push_bind(&c.id_type)
-                            .push_bind(&c.id_number)
+                            .push_bind(c.id_number.as_str())
                             .push_bind(c.resident_id)
-                            .push_bind(&c.name)
-                            .push_bind(&c.phone)
-                            .push_bind(&c.address)
+                            .push_bind(c.name.as_str())
+                            .push_bind(c.phone.as_ref().map(PhoneNumber::as_str))
+                            .push_bind(c.address.as_str())
                             .push_bind(&c.grid_code)
                             .push_bind(&c.exposure_kind)
                             .push_bind(&c.exposure_detail)

@@ -4,20 +4,28 @@
 
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
+use fangkong_domain::phone::PhoneNumber;
+
+use crate::typed::StoredPhone;
 use crate::{ImportProblemRecord, Store, StoreResult, with_pool};
 
 /// One lead as stored. Holds personal data: `Debug` shows ids and states only.
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct LeadRecord {
     pub id: i64,
     pub channel: String,
     pub category: String,
     pub status: String,
-    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub name: PersonName,
     pub id_type: String,
-    pub id_number: String,
-    pub phone: String,
-    pub address: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
+    #[sqlx(try_from = "StoredPhone")]
+    pub phone: Option<PhoneNumber>,
+    #[sqlx(try_from = "String")]
+    pub address: Address,
     pub resident_id: Option<i64>,
     pub grid_code: String,
     pub reason: String,
@@ -36,17 +44,6 @@ pub struct LeadRecord {
     pub out_note: String,
     pub created_by: String,
     pub created_at: i64,
-}
-
-impl std::fmt::Debug for LeadRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LeadRecord")
-            .field("id", &self.id)
-            .field("channel", &self.channel)
-            .field("status", &self.status)
-            .field("grid_code", &self.grid_code)
-            .finish_non_exhaustive()
-    }
 }
 
 const LEAD_COLUMNS: &str = "id, channel, category, status, name, id_type, id_number, phone, address, \
@@ -184,11 +181,11 @@ impl Store {
                 .bind(&lead.channel)
                 .bind(&lead.category)
                 .bind(&lead.status)
-                .bind(&lead.name)
+                .bind(lead.name.as_str())
                 .bind(&lead.id_type)
-                .bind(&lead.id_number)
-                .bind(&lead.phone)
-                .bind(&lead.address)
+                .bind(lead.id_number.as_str())
+                .bind(lead.phone.as_ref().map_or("", PhoneNumber::as_str))
+                .bind(lead.address.as_str())
                 .bind(lead.resident_id)
                 .bind(&lead.grid_code)
                 .bind(&lead.reason)

@@ -19,6 +19,7 @@ pub mod leads;
 pub mod mass_testing;
 pub mod population;
 pub mod regions;
+pub mod typed;
 pub mod users;
 
 use std::path::Path;

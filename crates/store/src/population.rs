@@ -7,6 +7,10 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
+use fangkong_domain::phone::PhoneNumber;
+
+use crate::typed::StoredPhone;
 use crate::{Store, StoreError, StoreResult, begin_locked, with_pool};
 
 const RESIDENT_COLUMNS: &str = "id, id_type, id_number, name, sex, birth_date, phone, address, \
@@ -16,12 +20,16 @@ const RESIDENT_COLUMNS: &str = "id, id_type, id_number, name, sex, birth_date, p
 pub struct ResidentRecord {
     pub id: i64,
     pub id_type: String,
-    pub id_number: String,
-    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
+    #[sqlx(try_from = "String")]
+    pub name: PersonName,
     pub sex: String,
     pub birth_date: String,
-    pub phone: Option<String>,
-    pub address: String,
+    #[sqlx(try_from = "StoredPhone")]
+    pub phone: Option<PhoneNumber>,
+    #[sqlx(try_from = "String")]
+    pub address: Address,
     pub household_number: String,
     pub relation: String,
     pub grid_code: String,
@@ -31,31 +39,20 @@ pub struct ResidentRecord {
 }
 
 /// A resident as written by an import row or an edit; `content_hash` covers every other field.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResidentWrite {
     pub id_type: String,
-    pub id_number: String,
-    pub name: String,
+    pub id_number: DocumentNumber,
+    pub name: PersonName,
     pub sex: String,
     pub birth_date: String,
-    pub phone: Option<String>,
-    pub address: String,
+    pub phone: Option<PhoneNumber>,
+    pub address: Address,
     pub household_number: String,
     pub relation: String,
     pub grid_code: String,
     pub key_groups: String,
     pub content_hash: String,
-}
-
-impl std::fmt::Debug for ResidentWrite {
-    // Personal data never reaches a log line, not even through a Debug of a write.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResidentWrite")
-            .field("grid_code", &self.grid_code)
-            .field("household_number", &self.household_number)
-            .field("content_hash", &self.content_hash)
-            .finish_non_exhaustive()
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
@@ -78,7 +75,8 @@ pub struct NewHousehold {
 pub struct ExistingResident {
     pub id: i64,
     pub id_type: String,
-    pub id_number: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
     pub content_hash: String,
     pub grid_code: String,
 }
@@ -230,12 +228,12 @@ impl Store {
                 );
                 let mut list = builder.separated(", ");
                 for row in chunk {
-                    list.push_bind(&row.id_number);
+                    list.push_bind(row.id_number.as_str());
                 }
                 builder.push(")");
                 let found: Vec<ExistingResident> = builder.build_query_as().fetch_all(&mut *tx).await?;
                 for resident in found {
-                    existing.entry(resident.id_number.clone()).or_default().push(resident);
+                    existing.entry(resident.id_number.to_string()).or_default().push(resident);
                 }
             }
 
@@ -271,7 +269,7 @@ impl Store {
                         new_households.push(NewHousehold {
                             number: row.household_number.clone(),
                             grid_code: row.grid_code.clone(),
-                            address: row.address.clone(),
+                            address: row.address.to_string(),
                         });
                         grid_delta.entry(row.grid_code.clone()).or_default().1 += 1;
                     }
@@ -296,7 +294,7 @@ impl Store {
             for chunk in new_households.chunks(ROWS_PER_STATEMENT) {
                 let mut builder = QueryBuilder::new("INSERT INTO households (number, grid_code, address, created_at) ");
                 builder.push_values(chunk, |mut b, h| {
-                    b.push_bind(&h.number).push_bind(&h.grid_code).push_bind(&h.address).push_bind(now);
+                    b.push_bind(&h.number).push_bind(&h.grid_code).push_bind(h.address.as_str()).push_bind(now);
                 });
                 builder.build().execute(&mut *tx).await?;
             }
@@ -307,12 +305,12 @@ impl Store {
                 );
                 builder.push_values(chunk, |mut b, r| {
                     b.push_bind(&r.id_type)
-                        .push_bind(&r.id_number)
-                        .push_bind(&r.name)
+                        .push_bind(r.id_number.as_str())
+                        .push_bind(r.name.as_str())
                         .push_bind(&r.sex)
                         .push_bind(&r.birth_date)
-                        .push_bind(&r.phone)
-                        .push_bind(&r.address)
+                        .push_bind(r.phone.as_ref().map(PhoneNumber::as_str))
+                        .push_bind(r.address.as_str())
                         .push_bind(&r.household_number)
                         .push_bind(&r.relation)
                         .push_bind(&r.grid_code)
@@ -328,11 +326,11 @@ impl Store {
                      household_number = $6, relation = $7, grid_code = $8, key_groups = $9, \
                      content_hash = $10, updated_at = $11 WHERE id = $12",
                 )
-                .bind(&r.name)
+                .bind(r.name.as_str())
                 .bind(&r.sex)
                 .bind(&r.birth_date)
-                .bind(&r.phone)
-                .bind(&r.address)
+                .bind(r.phone.as_ref().map(PhoneNumber::as_str))
+                .bind(r.address.as_str())
                 .bind(&r.household_number)
                 .bind(&r.relation)
                 .bind(&r.grid_code)
@@ -574,17 +572,20 @@ const MOVE_IN_COLUMNS: &str = "id, resident_id, id_type, id_number, name, from_g
      to_address, to_relation, reason, status, requested_by, requested_at, decided_by, decided_at, decision_reason";
 
 /// A move-in request (迁入申请) as stored.
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct MoveInRecord {
     pub id: i64,
     pub resident_id: i64,
     pub id_type: String,
-    pub id_number: String,
-    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
+    #[sqlx(try_from = "String")]
+    pub name: PersonName,
     pub from_grid: String,
     pub to_grid: String,
     pub to_household: String,
-    pub to_address: String,
+    #[sqlx(try_from = "String")]
+    pub to_address: Address,
     pub to_relation: String,
     pub reason: String,
     pub status: String,
@@ -595,30 +596,17 @@ pub struct MoveInRecord {
     pub decision_reason: String,
 }
 
-impl std::fmt::Debug for MoveInRecord {
-    // Personal data never reaches a log line.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MoveInRecord")
-            .field("id", &self.id)
-            .field("resident_id", &self.resident_id)
-            .field("from_grid", &self.from_grid)
-            .field("to_grid", &self.to_grid)
-            .field("status", &self.status)
-            .finish_non_exhaustive()
-    }
-}
-
 /// A new move-in request.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct NewMoveIn {
     pub resident_id: i64,
     pub id_type: String,
-    pub id_number: String,
-    pub name: String,
+    pub id_number: DocumentNumber,
+    pub name: PersonName,
     pub from_grid: String,
     pub to_grid: String,
     pub to_household: String,
-    pub to_address: String,
+    pub to_address: Address,
     pub to_relation: String,
     pub reason: String,
     pub requested_by: String,
@@ -694,7 +682,7 @@ impl Store {
                     sqlx::query("INSERT INTO households (number, grid_code, address, created_at) VALUES ($1, $2, $3, $4)")
                         .bind(&w.household_number)
                         .bind(&w.grid_code)
-                        .bind(&w.address)
+                        .bind(w.address.as_str())
                         .bind(now)
                         .execute(&mut *tx)
                         .await?;
@@ -712,11 +700,11 @@ impl Store {
                  household_number = $6, relation = $7, grid_code = $8, key_groups = $9, \
                  content_hash = $10, updated_at = $11 WHERE id = $12",
             )
-            .bind(&w.name)
+            .bind(w.name.as_str())
             .bind(&w.sex)
             .bind(&w.birth_date)
-            .bind(&w.phone)
-            .bind(&w.address)
+            .bind(w.phone.as_ref().map(PhoneNumber::as_str))
+            .bind(w.address.as_str())
             .bind(&w.household_number)
             .bind(&w.relation)
             .bind(&w.grid_code)
@@ -779,12 +767,12 @@ impl Store {
             )
             .bind(m.resident_id)
             .bind(&m.id_type)
-            .bind(&m.id_number)
-            .bind(&m.name)
+            .bind(m.id_number.as_str())
+            .bind(m.name.as_str())
             .bind(&m.from_grid)
             .bind(&m.to_grid)
             .bind(&m.to_household)
-            .bind(&m.to_address)
+            .bind(m.to_address.as_str())
             .bind(&m.to_relation)
             .bind(&m.reason)
             .bind(&m.requested_by)

@@ -2,6 +2,10 @@
 
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use fangkong_domain::personal::PersonName;
+use fangkong_domain::phone::PhoneNumber;
+
+use crate::typed::StoredPhone;
 use crate::{Store, StoreResult, with_pool};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
@@ -16,8 +20,10 @@ pub struct RegionRecord {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct GridWorkerRecord {
     pub grid_code: String,
-    pub name: String,
-    pub phone: String,
+    #[sqlx(try_from = "String")]
+    pub name: PersonName,
+    #[sqlx(try_from = "StoredPhone")]
+    pub phone: Option<PhoneNumber>,
     pub username: Option<String>,
 }
 
@@ -42,7 +48,7 @@ impl Store {
                 let mut builder = QueryBuilder::new(format!("INSERT INTO regions ({REGION_COLUMNS}) "));
                 builder.push_values(chunk, |mut row, region| {
                     row.push_bind(&region.code)
-                        .push_bind(&region.name)
+                        .push_bind(region.name.as_str())
                         .push_bind(region.level)
                         .push_bind(&region.parent_code)
                         .push_bind(region.is_community);
@@ -213,8 +219,8 @@ impl Store {
                 let mut builder = QueryBuilder::new("INSERT INTO grid_workers (grid_code, name, phone, username) ");
                 builder.push_values(chunk, |mut row, worker| {
                     row.push_bind(&worker.grid_code)
-                        .push_bind(&worker.name)
-                        .push_bind(&worker.phone)
+                        .push_bind(worker.name.as_str())
+                        .push_bind(worker.phone.as_ref().map_or("", PhoneNumber::as_str))
                         .push_bind(&worker.username);
                 });
                 builder.build().execute(&mut *tx).await?;

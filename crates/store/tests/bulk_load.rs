@@ -12,7 +12,7 @@ fn resident(id_number: &str, household: &str) -> ResidentWrite {
         name: "测试".into(),
         sex: "M".into(),
         birth_date: "1990-01-01".into(),
-        phone: Some("13900000000".into()),
+        phone: Some(fangkong_domain::phone::PhoneNumber::parse("13900000000").unwrap()),
         address: "测试地址".into(),
         household_number: household.into(),
         relation: "户主".into(),

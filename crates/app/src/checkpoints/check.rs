@@ -58,7 +58,7 @@ impl App {
                 "id".into()
             },
             id_type: "mainland_id".into(),
-            id_number: String::new(),
+            id_number: Default::default(),
             resident_id: None,
             colour: None,
             popup: false,
@@ -86,10 +86,10 @@ impl App {
             match fangkong_signed_code::verify_dcc(&keys.dsc, code, now) {
                 Ok(dcc) => {
                     passage.id_type = "passport".into();
-                    passage.id_number = format!(
+                    passage.id_number = DocumentNumber::from(format!(
                         "DCC:{}:{}:{}",
                         dcc.issuer_country, dcc.family_name, dcc.date_of_birth
-                    );
+                    ));
                     (None, None, CodeColour::Green, false, None, Some(dcc))
                 }
                 Err(rejection) => return self.log_rejected(passage, rejection.words_zh()).await,
@@ -116,10 +116,11 @@ impl App {
             };
             let person = owner.person;
             let resident_id = owner.resident_id;
-            name = owner.name;
+            name = owner.name.map(String::from);
             if !scan.id_number.trim().is_empty() {
                 let swiped = parse_document("", &scan.id_number)?;
-                if swiped.number() != person.id_number || swiped.id_type().code() != person.id_type
+                if swiped.number() != person.id_number.as_str()
+                    || swiped.id_type().code() != person.id_type
                 {
                     passage.id_number = person.id_number.clone();
                     return self
@@ -148,7 +149,7 @@ impl App {
             })?;
             let person = CodePerson {
                 id_type: document.id_type().code().to_string(),
-                id_number: document.number().to_string(),
+                id_number: document.number().into(),
             };
             let (colour, popup) = self.colour_now(&person, now).await?;
             let last_negative = self.store.negatives_of(&person).await?.into_iter().max();
@@ -325,7 +326,7 @@ impl App {
                 "arrival:{}:{}:{}:{}",
                 checkpoint.id,
                 person.id_type,
-                person.id_number,
+                person.id_number.as_str(),
                 // The Beijing day: one arrival code per person, checkpoint and day.
                 (at + 8 * 3600) / 86_400
             ),

@@ -71,7 +71,7 @@ impl App {
         let document = parse_document(id_type, id_number)?;
         let person = CodePerson {
             id_type: document.id_type().code().to_string(),
-            id_number: document.number().to_string(),
+            id_number: document.number().into(),
         };
         let from = parse_beijing_time(from, "开始时间")?;
         let to = parse_beijing_time(to, "结束时间")?;

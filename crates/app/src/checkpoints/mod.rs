@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use fangkong_domain::checkpoint::{self as cp, CheckpointKind, Decision, DefenceLine, Presented};
 use fangkong_domain::health_code::{CodeColour, FactKind};
+use fangkong_domain::personal::DocumentNumber;
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::risk_area::AreaTier;
 use fangkong_domain::role::Permission;
@@ -101,8 +102,8 @@ async fn run_passage_writer(
     }
 }
 
-/// A check at a checkpoint as the page or the API sends it.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A check at a checkpoint as the page or the API sends it. Unchecked text: no `Debug`.
+#[derive(Clone, Default, Deserialize)]
 pub struct CheckpointScan {
     /// The client's idempotency key: a retry of the same check is answered from the log.
     pub passage_key: String,

@@ -71,8 +71,8 @@ impl App {
             .map(|mut a| AppealView {
                 id_number_masked: {
                     // The full number never leaves the app in a view.
-                    a.id_number = mask_document(&a.id_type, &a.id_number);
-                    a.id_number.clone()
+                    a.id_number = mask_document(&a.id_type, &a.id_number).into();
+                    a.id_number.to_string()
                 },
                 colour_label: CodeColour::from_code(&a.colour)
                     .map(|c| c.label_zh())

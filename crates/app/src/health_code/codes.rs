@@ -72,7 +72,7 @@ impl App {
         let keys = self.code_keys().await?;
         let candidate = hmac_hex(
             &keys.subject_key,
-            &format!("{}:{}", person.id_type, person.id_number),
+            &format!("{}:{}", person.id_type, person.id_number.as_str()),
             // 64 bits: no collision to expect among a city's people, and the token stays short.
             16,
         );
@@ -156,7 +156,7 @@ impl App {
                 subject,
                 CodePerson {
                     id_type: id_type.clone(),
-                    id_number: id_number.clone(),
+                    id_number: id_number.as_str().into(),
                 },
                 Some(*id),
             ));
@@ -178,7 +178,7 @@ impl App {
         let document = parse_document(id_type, id_number)?;
         let person = CodePerson {
             id_type: document.id_type().code().to_string(),
-            id_number: document.number().to_string(),
+            id_number: document.number().into(),
         };
         let resident = self
             .resident_by_document(&person.id_type, &person.id_number)

@@ -45,7 +45,7 @@ impl App {
         }
         let person = CodePerson {
             id_type: document.id_type().code().to_string(),
-            id_number: document.number().to_string(),
+            id_number: document.number().into(),
         };
         // Someone not in the register belongs to the region of their newest fact; someone nobody
         // recorded yet to the office that codes them first.
@@ -60,7 +60,7 @@ impl App {
                 "manual:{}:{}:{}:{}:{}",
                 rand::random::<u32>(),
                 actor.user_id,
-                person.id_number,
+                person.id_number.as_str(),
                 kind.code(),
                 now
             ),
@@ -176,7 +176,7 @@ impl App {
         let document = parse_document(id_type, id_number)?;
         let person = CodePerson {
             id_type: document.id_type().code().to_string(),
-            id_number: document.number().to_string(),
+            id_number: document.number().into(),
         };
         self.require_person_within(actor, &person.id_type, &person.id_number)
             .await?;
@@ -234,7 +234,8 @@ impl App {
                 .map(|(person, resident_id, grid)| FactWrite {
                     fact_key: format!(
                         "untested:{round_id}:{}:{}",
-                        person.id_type, person.id_number
+                        person.id_type,
+                        person.id_number.as_str()
                     ),
                     person,
                     resident_id: Some(resident_id),

@@ -113,7 +113,7 @@ pub struct AppealView {
 /// Appeals with the ID number masked (views carry no full numbers).
 fn masked_appeals(mut appeals: Vec<AppealRecord>) -> Vec<AppealRecord> {
     for appeal in &mut appeals {
-        appeal.id_number = mask_document(&appeal.id_type, &appeal.id_number);
+        appeal.id_number = mask_document(&appeal.id_type, &appeal.id_number).into();
     }
     appeals
 }

@@ -101,7 +101,7 @@ impl App {
                 {
                     let person = CodePerson {
                         id_type: event.id_type.clone(),
-                        id_number: event.id_number.clone(),
+                        id_number: event.id_number.as_str().into(),
                     };
                     let source = format!("流调：{}", event.source);
                     for fact in self.store.facts_of(&person).await? {

@@ -64,8 +64,8 @@ pub struct FactView {
 }
 
 /// The form to add a fact by hand (an epidemiologist naming a close contact, a commander mirroring
-/// another province's colour, an override).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// another province's colour, an override). Unchecked text: no `Debug`.
+#[derive(Clone, Default, Deserialize)]
 pub struct FactForm {
     #[serde(default)]
     pub id_type: String,
@@ -276,7 +276,7 @@ pub(crate) fn code_list_row(record: HealthCodeRecord) -> CodeListRow {
 pub(crate) fn facts_of_event(event: &PersonEventRecord) -> (Option<FactWrite>, Option<FactUpdate>) {
     let person = CodePerson {
         id_type: event.id_type.clone(),
-        id_number: event.id_number.clone(),
+        id_number: event.id_number.as_str().into(),
     };
     let fact = |kind: FactKind, note: &str| FactWrite {
         fact_key: format!("event:{}", event.id),

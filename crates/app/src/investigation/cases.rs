@@ -52,12 +52,7 @@ impl App {
         let phone = if phone.is_empty() {
             None
         } else {
-            Some(
-                fangkong_domain::phone::PhoneNumber::parse(phone)
-                    .map_err(AppError::Invalid)?
-                    .as_str()
-                    .to_string(),
-            )
+            Some(fangkong_domain::phone::PhoneNumber::parse(phone).map_err(AppError::Invalid)?)
         };
         if id_number.trim().is_empty() {
             if phone.is_none() {
@@ -67,7 +62,7 @@ impl App {
             }
             return Ok(Identified {
                 id_type: String::new(),
-                id_number: String::new(),
+                id_number: DocumentNumber::default(),
                 phone,
                 resident: None,
             });
@@ -84,7 +79,7 @@ impl App {
         let resident = self.resident_by_document(&type_code, &number).await?;
         Ok(Identified {
             id_type: type_code,
-            id_number: number,
+            id_number: number.into(),
             phone,
             resident,
         })
@@ -172,12 +167,12 @@ impl App {
                 if form.name.trim().is_empty() {
                     r.name.clone()
                 } else {
-                    form.name.trim().to_string()
+                    form.name.trim().into()
                 },
                 if form.address.trim().is_empty() {
                     r.address.clone()
                 } else {
-                    form.address.trim().to_string()
+                    form.address.trim().into()
                 },
                 Some(r.id),
             ),
@@ -192,8 +187,8 @@ impl App {
                 (
                     String::new(),
                     region.as_str().to_string(),
-                    form.name.trim().to_string(),
-                    form.address.trim().to_string(),
+                    form.name.trim().into(),
+                    form.address.trim().into(),
                     None,
                 )
             }
@@ -240,7 +235,12 @@ impl App {
             ),
         };
         let case_key = if form.case_key.trim().is_empty() {
-            format!("form:{}:{}:{}", person.id_type, person.id_number, now)
+            format!(
+                "form:{}:{}:{}",
+                person.id_type,
+                person.id_number.as_str(),
+                now
+            )
         } else {
             format!("client:{}", form.case_key.trim())
         };

@@ -68,7 +68,7 @@ impl App {
             .identify(&form.id_type, &form.id_number, &form.phone)
             .await?;
         if !person.id_number.is_empty()
-            && person.id_number == case.id_number
+            && person.id_number == case.id_number.as_str()
             && person.id_type == case.id_type
         {
             return Err(AppError::Invalid("接触者不能是病例本人".into()));
@@ -123,12 +123,12 @@ impl App {
                 if form.name.trim().is_empty() {
                     r.name.clone()
                 } else {
-                    form.name.trim().to_string()
+                    form.name.trim().into()
                 },
                 if form.address.trim().is_empty() {
                     r.address.clone()
                 } else {
-                    form.address.trim().to_string()
+                    form.address.trim().into()
                 },
             ),
             None => {
@@ -140,8 +140,8 @@ impl App {
                 (
                     grid,
                     None,
-                    form.name.trim().to_string(),
-                    form.address.trim().to_string(),
+                    form.name.trim().into(),
+                    form.address.trim().into(),
                 )
             }
         };
@@ -160,9 +160,9 @@ impl App {
             ));
         }
         let person_key = if person.id_number.is_empty() {
-            format!("phone:{}", person.phone.clone().unwrap_or_default())
+            format!("phone:{}", person.phone.as_deref().unwrap_or(""))
         } else {
-            format!("{}:{}", person.id_type, person.id_number)
+            format!("{}:{}", person.id_type, person.id_number.as_str())
         };
         let event_kind = match classification.category {
             ContactCategory::Close => Some(person_event::CLOSE_CONTACT.to_string()),
@@ -176,7 +176,7 @@ impl App {
             last_exposure: exposure.last_at,
             regime: regime.code().to_string(),
             name: name.clone(),
-            phone: person.phone.clone().unwrap_or_default(),
+            phone: person.phone.clone(),
             address: address.clone(),
         };
         let detail = serde_json::json!({
@@ -251,7 +251,7 @@ impl App {
             last_exposure: contact.last_exposure_at,
             regime: contact.regime.clone(),
             name: contact.name.clone(),
-            phone: contact.phone.clone().unwrap_or_default(),
+            phone: contact.phone.clone(),
             address: contact.address.clone(),
         };
         let detail =

@@ -45,7 +45,7 @@ impl App {
                         "（未登记）".into(),
                         String::new(),
                         String::new(),
-                        String::new(),
+                        Address::default(),
                         None,
                     ),
                 };
@@ -61,7 +61,7 @@ impl App {
                     case_number_prefix: self.case_number_prefix(&region_code).await?,
                     kind: CaseKind::InitialScreenPositive.code().to_string(),
                     id_type: event.id_type.clone(),
-                    id_number: event.id_number.clone(),
+                    id_number: event.id_number.as_str().into(),
                     resident_id: event.resident_id,
                     name,
                     sex,

@@ -22,6 +22,8 @@ use fangkong_domain::investigation::{
     case_window, classify_contact, classify_secondary, layout_chains,
 };
 use fangkong_domain::person_event::{self, CaseEvent, ContactEvent};
+use fangkong_domain::personal::{Address, DocumentNumber};
+use fangkong_domain::phone::PhoneNumber;
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Permission;
 use fangkong_store::investigation::{
@@ -47,8 +49,9 @@ const WALK_BY_ID_ABOVE: i64 = 5_000;
 /// A case page lists at most this many contacts (the contact directory pages through the rest).
 const CONTACTS_ON_CASE_PAGE: i64 = 2_000;
 
-/// A case as the epidemiologist types it (流调登记).
-#[derive(Debug, Clone, Default)]
+/// A case as the epidemiologist types it (流调登记). Unchecked text: no `Debug`, so it cannot
+/// reach a log line.
+#[derive(Clone, Default)]
 pub struct CaseForm {
     pub kind: String,
     pub id_type: String,
@@ -75,8 +78,8 @@ pub struct CaseForm {
     pub case_key: String,
 }
 
-/// A person exposed, as the epidemiologist types it.
-#[derive(Debug, Clone, Default)]
+/// A person exposed, as the epidemiologist types it. Unchecked text: no `Debug`.
+#[derive(Clone, Default)]
 pub struct ContactForm {
     /// For a secondary contact: the close contact (its id) the person met.
     pub via_contact_id: String,
@@ -323,8 +326,8 @@ fn optional_row(raw: &str, label: &str) -> AppResult<Option<i64>> {
 /// The person as identified on a form: a checked document, or only a phone.
 struct Identified {
     id_type: String,
-    id_number: String,
-    phone: Option<String>,
+    id_number: DocumentNumber,
+    phone: Option<PhoneNumber>,
     resident: Option<fangkong_store::ResidentRecord>,
 }
 
@@ -406,13 +409,13 @@ pub(crate) fn case_row(case: &CaseRecord, now: i64, today: NaiveDate) -> CaseRow
         kind_label: CaseKind::from_code(&case.kind)
             .map(|k| k.label_zh())
             .unwrap_or("病例"),
-        name: case.name.clone(),
+        name: case.name.to_string(),
         id_number_masked: mask_document(&case.id_type, &case.id_number),
         sex: case.sex.clone(),
         age: NaiveDate::parse_from_str(&case.birth_date, "%Y-%m-%d")
             .ok()
             .map(|b| age_on(b, today)),
-        address: case.address.clone(),
+        address: case.address.to_string(),
         region_code: case.region_code.clone(),
         found_by_label: FoundBy::from_code(&case.found_by)
             .map(|f| f.label_zh())
@@ -437,14 +440,14 @@ fn contact_row(contact: &ContactRecord) -> ContactRow {
         id: contact.id,
         case_id: contact.case_id,
         via_contact_id: contact.via_contact_id,
-        name: contact.name.clone(),
+        name: contact.name.to_string(),
         id_number_masked: if contact.id_number.is_empty() {
             "—".into()
         } else {
             mask_document(&contact.id_type, &contact.id_number)
         },
         phone_masked: mask_phone(contact.phone.as_deref()),
-        address: contact.address.clone(),
+        address: contact.address.to_string(),
         grid_code: contact.grid_code.clone(),
         exposure_label: ExposureKind::from_code(&contact.exposure_kind)
             .map(|k| k.label_zh())

@@ -63,9 +63,9 @@ impl App {
     pub(super) async fn person_of_event(
         &self,
         event: &PersonEventRecord,
-        name: &str,
-        phone: &str,
-        address: &str,
+        name: &PersonName,
+        phone: &Option<PhoneNumber>,
+        address: &Address,
     ) -> AppResult<MeasurePerson> {
         if let Some(id) = event.resident_id
             && let Some(r) = self.store.resident(id).await?
@@ -74,13 +74,13 @@ impl App {
         }
         Ok(MeasurePerson {
             id_type: event.id_type.clone(),
-            id_number: event.id_number.clone(),
-            name: name.to_string(),
-            phone: phone.to_string(),
+            id_number: event.id_number.as_str().into(),
+            name: name.clone(),
+            phone: phone.clone(),
             resident_id: event.resident_id,
             grid_code: event.grid_code.clone(),
             household_number: String::new(),
-            address: address.to_string(),
+            address: address.clone(),
             birth_date: String::new(),
         })
     }
@@ -141,7 +141,7 @@ impl App {
         };
         let plan = lead_plan(regime, category, kind);
         let person = self
-            .person_of_event(event, &detail.name, "", &detail.address)
+            .person_of_event(event, &detail.name, &None, &detail.address)
             .await?;
         Ok(Some(new_measure(
             &person,
@@ -252,7 +252,7 @@ impl App {
             return Ok(());
         }
         let person = self
-            .person_of_event(event, &detail.name, "", &detail.address)
+            .person_of_event(event, &detail.name, &None, &detail.address)
             .await?;
         let regime = self.tracing_regime().await?;
         let measure = new_measure(

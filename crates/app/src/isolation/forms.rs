@@ -1,7 +1,7 @@
 //! The forms of isolation, transfer and treatment as pages and the API send them.
 
-/// A person put under a measure by hand (or by the demo).
-#[derive(Debug, Clone, Default)]
+/// A person put under a measure by hand (or by the demo). Unchecked text: no `Debug`.
+#[derive(Clone, Default)]
 pub struct MeasureForm {
     pub id_number: String,
     pub category: String,

@@ -195,10 +195,10 @@ impl App {
         )
         .await?;
         Ok(RevealedPerson {
-            name: m.name,
-            id_number: m.id_number,
-            phone: m.phone,
-            address: m.address,
+            name: m.name.into(),
+            id_number: m.id_number.into(),
+            phone: m.phone.as_deref().unwrap_or("").to_string(),
+            address: m.address.into(),
         })
     }
 

@@ -36,6 +36,8 @@ use fangkong_domain::isolation::{
 use fangkong_domain::person_event::{
     self, CaseEvent, ContactEvent, LeadControlledEvent, MeasureEvent,
 };
+use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
+use fangkong_domain::phone::PhoneNumber;
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Permission;
 use fangkong_store::{
@@ -120,11 +122,7 @@ fn view(record: &MeasureRecord, now: i64, today: NaiveDate) -> MeasureView {
         id: record.id,
         name: mask_middle(&record.name, 1, 0),
         id_number_masked: mask_document(&record.id_type, &record.id_number),
-        phone_masked: mask_phone(
-            Some(&record.phone)
-                .filter(|p| !p.is_empty())
-                .map(|p| p.as_str()),
-        ),
+        phone_masked: mask_phone(record.phone.as_deref()),
         age: parse_date(&record.birth_date).map(|b| age_on(b, today)),
         grid_code: record.grid_code.clone(),
         household_number: record.household_number.clone(),
@@ -146,25 +144,17 @@ fn view(record: &MeasureRecord, now: i64, today: NaiveDate) -> MeasureView {
 }
 
 /// The person of a measure to open.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct MeasurePerson {
     pub id_type: String,
-    pub id_number: String,
-    pub name: String,
-    pub phone: String,
+    pub id_number: DocumentNumber,
+    pub name: PersonName,
+    pub phone: Option<PhoneNumber>,
     pub resident_id: Option<i64>,
     pub grid_code: String,
     pub household_number: String,
-    pub address: String,
+    pub address: Address,
     pub birth_date: String,
-}
-
-impl std::fmt::Debug for MeasurePerson {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MeasurePerson")
-            .field("resident_id", &self.resident_id)
-            .finish_non_exhaustive()
-    }
 }
 
 impl MeasurePerson {
@@ -174,7 +164,7 @@ impl MeasurePerson {
             id_type: r.id_type.clone(),
             id_number: r.id_number.clone(),
             name: r.name.clone(),
-            phone: r.phone.clone().unwrap_or_default(),
+            phone: r.phone.clone(),
             resident_id: Some(r.id),
             grid_code: r.grid_code.clone(),
             household_number: r.household_number.clone(),

@@ -51,7 +51,7 @@ impl App {
             &detail.name,
             &event.id_type,
             &event.id_number,
-            &detail.phone,
+            detail.phone.as_deref().unwrap_or(""),
             &detail.address,
         )
         .unwrap_or_else(|_| LeadPerson {
@@ -63,7 +63,7 @@ impl App {
         let mut lead = blank_lead(Channel::Investigation, category, &person);
         if person.document.is_none() && !event.id_number.is_empty() {
             lead.id_type = event.id_type.clone();
-            lead.id_number = event.id_number.clone();
+            lead.id_number = event.id_number.as_str().into();
         }
         let route = match RegionCode::parse(&event.grid_code) {
             Ok(code) if code.level() == RegionLevel::Grid => Route {

@@ -345,7 +345,7 @@ pub(crate) fn view_of(lead: &LeadRecord, now: i64, grid_name: String, reveal: bo
         status_label: status.map(LeadStatus::label_zh).unwrap_or(""),
         open,
         overdue: open && lead.deadline <= now,
-        name: lead.name.clone(),
+        name: lead.name.to_string(),
         id_type_label: if document {
             IdType::parse(&lead.id_type)
                 .map(|t| t.label_zh().to_string())
@@ -358,12 +358,8 @@ pub(crate) fn view_of(lead: &LeadRecord, now: i64, grid_name: String, reveal: bo
         } else {
             String::new()
         },
-        phone_masked: mask_phone(
-            Some(&lead.phone)
-                .filter(|p| !p.is_empty())
-                .map(|p| p.as_str()),
-        ),
-        address: lead.address.clone(),
+        phone_masked: mask_phone(lead.phone.as_deref()),
+        address: lead.address.to_string(),
         resident_id: lead.resident_id,
         grid_code: lead.grid_code.clone(),
         grid_name,
@@ -388,8 +384,8 @@ pub(crate) fn view_of(lead: &LeadRecord, now: i64, grid_name: String, reveal: bo
         out_region: lead.out_region.clone(),
         out_note: lead.out_note.clone(),
         created_by: lead.created_by.clone(),
-        id_number: (reveal && document).then(|| lead.id_number.clone()),
-        phone: (reveal && !lead.phone.is_empty()).then(|| lead.phone.clone()),
+        id_number: (reveal && document).then(|| lead.id_number.to_string()),
+        phone: lead.phone.as_deref().filter(|_| reveal).map(str::to_string),
     }
 }
 
@@ -400,7 +396,7 @@ fn blank_lead(channel: Channel, category: RiskCategory, person: &LeadPerson) -> 
         channel: channel.code().into(),
         category: category.code().into(),
         status: LeadStatus::Pending.code().into(),
-        name: person.name.clone(),
+        name: person.name.as_str().into(),
         id_type: person
             .document
             .as_ref()
@@ -409,14 +405,10 @@ fn blank_lead(channel: Channel, category: RiskCategory, person: &LeadPerson) -> 
         id_number: person
             .document
             .as_ref()
-            .map(|d| d.number().to_string())
+            .map(|d| d.number().into())
             .unwrap_or_default(),
-        phone: person
-            .phone
-            .as_ref()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_default(),
-        address: person.address.clone(),
+        phone: person.phone.clone(),
+        address: person.address.as_str().into(),
         resident_id: None,
         grid_code: String::new(),
         reason: String::new(),
@@ -449,8 +441,8 @@ fn apply_route(lead: &mut LeadRecord, route: Route) {
         if lead.address.is_empty() {
             lead.address = r.address;
         }
-        if lead.phone.is_empty() {
-            lead.phone = r.phone.unwrap_or_default();
+        if lead.phone.is_none() {
+            lead.phone = r.phone;
         }
         if lead.id_number.is_empty() {
             lead.id_type = r.id_type;

@@ -37,9 +37,7 @@ impl App {
         let areas = self.store.round_areas(round.id).await?;
         let capacity = pool_size_at(&round, &areas, &site.region_code);
         let kind = RoundKind::from_code(&round.kind).unwrap_or(RoundKind::Whole);
-        let round_range = RegionCode::parse(&round.region_code)
-            .map_err(AppError::Internal)?
-            .subtree_range();
+        let round_range = round.region_code.subtree_range();
         let now = self.now_unix();
 
         let mut results: Vec<Option<ScanResult>> = vec![None; batch.scans.len()];

@@ -56,8 +56,8 @@ impl App {
                     fangkong_domain::mass_testing::age_in_months(b, today) / 12
                 }),
                 phone_masked: crate::population::mask_phone(r.phone.as_deref()),
-                name: r.name,
-                address: r.address,
+                name: r.name.into(),
+                address: r.address.into(),
                 household_number: r.household_number,
                 exemption,
                 exemption_label: exemption

@@ -286,7 +286,7 @@ pub struct SiteForm {
 }
 
 /// What a sampling table sends: its scans, in the order they were made.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct SamplingBatch {
     pub round_id: i64,
     pub site_id: i64,
@@ -303,7 +303,7 @@ pub enum ScanAction {
 }
 
 /// One scan as the client made it. `scan_id` is the client's idempotency key: a retry of the same
-/// scan (same id) is answered `already_recorded` and writes nothing.
+/// scan (same id) is answered `already_recorded` and writes nothing. Unchecked text: no `Debug`.
 #[derive(Clone, Deserialize)]
 pub struct ScanInput {
     pub scan_id: String,
@@ -321,15 +321,6 @@ pub struct ScanInput {
     /// When the scan was made (unix seconds); a queued scan keeps its own time.
     #[serde(default)]
     pub scanned_at: Option<i64>,
-}
-
-impl std::fmt::Debug for ScanInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ScanInput")
-            .field("scan_id", &self.scan_id)
-            .field("tube", &self.tube)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The answer to one scan: what the page shows (green or red) and says.
@@ -532,7 +523,7 @@ fn recheck_view(task: RecheckTaskRecord) -> RecheckView {
         id: task.id,
         round_id: task.round_id,
         source: task.source,
-        name: task.name,
+        name: task.name.into(),
         resident_id: task.resident_id,
         grid_code: task.grid_code,
         created_at: task.created_at,

@@ -49,7 +49,7 @@ impl App {
             .antigen_reports_of(&resident.id_type, &resident.id_number)
             .await?;
         for report in &mut antigen {
-            report.id_number = masked.clone();
+            report.id_number = masked.as_str().into();
         }
         let pending_rechecks = self
             .store

@@ -41,7 +41,7 @@ impl App {
         Ok(match self.store.resident(code.resident_id).await? {
             Some(r) => Ok(ScannedPerson {
                 id_type: r.id_type,
-                id_number: r.id_number,
+                id_number: r.id_number.into(),
                 name: String::new(),
             }),
             None => Err("个人采样码对应的居民已不在登记中，请改用身份证".into()),
@@ -56,7 +56,7 @@ impl App {
     }
 
     pub(super) async fn round_view(&self, round: RoundRecord) -> AppResult<RoundView> {
-        let region = RegionCode::parse(&round.region_code).map_err(AppError::Internal)?;
+        let region = round.region_code.clone();
         let areas = self.store.round_areas(round.id).await?;
         let tube_ranges = self
             .store
@@ -76,7 +76,7 @@ impl App {
             kind,
             kind_label: kind.label_zh(),
             region_name: self.region_name(&region).await?,
-            region_code: round.region_code,
+            region_code: round.region_code.into(),
             name: round.name,
             opened_at: round.opened_at,
             deadline_at: round.deadline_at,
@@ -101,7 +101,7 @@ impl App {
         round_id: i64,
     ) -> AppResult<RoundRecord> {
         let round = self.visible_round(actor, round_id).await?;
-        let region = RegionCode::parse(&round.region_code).map_err(AppError::Internal)?;
+        let region = round.region_code.clone();
         if !actor.jurisdiction.contains(&region) {
             return Err(AppError::Invalid(
                 "本轮由上级组织，只有组织本轮的单位才能下发试管或结束本轮".into(),
@@ -117,7 +117,7 @@ impl App {
         round_id: i64,
     ) -> AppResult<RoundRecord> {
         let round = self.round_record(round_id).await?;
-        let region = RegionCode::parse(&round.region_code).map_err(AppError::Internal)?;
+        let region = round.region_code.clone();
         if !(actor.jurisdiction.contains(&region) || region.contains(&actor.jurisdiction)) {
             return Err(AppError::NotFound("该检测轮次"));
         }
@@ -356,7 +356,7 @@ impl App {
     ) -> AppResult<RoundOverview> {
         actor.require(Permission::ViewPopulation)?;
         let round = self.visible_round(actor, round_id).await?;
-        let round_region = RegionCode::parse(&round.region_code).map_err(AppError::Internal)?;
+        let round_region = round.region_code.clone();
         let code = if region_code.trim().is_empty() {
             if actor.jurisdiction.contains(&round_region) {
                 round_region.clone()

@@ -33,7 +33,7 @@ impl App {
             .map(|p| OverdueView {
                 resident_id: p.id,
                 id_number_masked: mask_document(&p.id_type, &p.id_number),
-                name: p.name,
+                name: p.name.into(),
                 grid_code: p.grid_code,
                 last_sampled_at: p.last_sampled_at,
             })

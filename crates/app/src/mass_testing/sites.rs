@@ -63,7 +63,7 @@ impl App {
         }
         let region = parse_region_code(&form.region_code)?;
         actor.require_within(&region)?;
-        let round_region = RegionCode::parse(&round.region_code).map_err(AppError::Internal)?;
+        let round_region = round.region_code.clone();
         if !round_region.contains(&region) {
             return Err(AppError::Invalid("采样点所在区域不在本轮检测范围内".into()));
         }

@@ -94,9 +94,9 @@ fn contact(id: i64, exposure: i64) -> String {
         via_contact_id: None,
         last_exposure: exposure,
         regime: "ninth".into(),
-        name: String::new(),
-        phone: String::new(),
-        address: String::new(),
+        name: Default::default(),
+        phone: None,
+        address: Default::default(),
     })
     .unwrap()
 }
@@ -196,8 +196,8 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
     let case = serde_json::to_string(&CaseEvent {
         case_id: 7,
         case_kind: "confirmed".into(),
-        name: String::new(),
-        address: String::new(),
+        name: Default::default(),
+        address: Default::default(),
         hospital: String::new(),
     })
     .unwrap();
@@ -212,8 +212,8 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
             category: fangkong_domain::leads::RiskCategory::LeftHighRiskArea
                 .code()
                 .into(),
-            name: String::new(),
-            address: String::new(),
+            name: Default::default(),
+            address: Default::default(),
         })
         .unwrap()
     };
@@ -971,13 +971,13 @@ async fn thousands_are_allocated_in_one_transaction_and_capacity_is_measured_aga
             let grid = [GRID_A1, GRID_A2, GRID_B1][i % 3];
             let person = MeasurePerson {
                 id_type: "passport".into(),
-                id_number: format!("E{i:08}"),
-                name: format!("测试{i}"),
-                phone: String::new(),
+                id_number: format!("E{i:08}").into(),
+                name: format!("测试{i}").into(),
+                phone: None,
                 resident_id: None,
                 grid_code: grid.into(),
                 household_number: format!("H{}", i / 4),
-                address: String::new(),
+                address: Default::default(),
                 birth_date: "1990-01-01".into(),
             };
             (

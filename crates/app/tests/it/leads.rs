@@ -808,7 +808,7 @@ fn contact(contact_id: i64, name: &str) -> ContactEvent {
         last_exposure: 1_668_800_000,
         regime: "ninth".into(),
         name: name.into(),
-        phone: String::new(),
+        phone: None,
         address: "藁城区某地".into(),
     }
 }

@@ -194,7 +194,7 @@ async fn bindings_and_results_survive_a_kill_and_retries_add_no_duplicate() {
             .await
             .unwrap()
             .into_iter()
-            .map(|r| (r.id_type, r.id_number))
+            .map(|r| (r.id_type, r.id_number.into()))
             .collect();
         app.store_for_tools().close().await;
         (round_id, site_id, first, people)

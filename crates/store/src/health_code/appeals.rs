@@ -10,7 +10,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open') RETURNING id",
             )
             .bind(&appeal.id_type)
-            .bind(&appeal.id_number)
+            .bind(appeal.id_number.as_str())
             .bind(appeal.resident_id)
             .bind(&appeal.grid_code)
             .bind(appeal.filed_at)
@@ -71,7 +71,7 @@ impl Store {
         );
         let rows = with_pool!(self, pool => {
             sqlx::query_as(AssertSqlSafe(sql))
-                .bind(&person.id_number)
+                .bind(person.id_number.as_str())
                 .bind(&person.id_type)
                 .fetch_all(pool)
                 .await?

@@ -73,7 +73,7 @@ impl Store {
                         .push_bind(p.at)
                         .push_bind(&p.method)
                         .push_bind(&p.id_type)
-                        .push_bind(&p.id_number)
+                        .push_bind(p.id_number.as_str())
                         .push_bind(p.resident_id)
                         .push_bind(&p.colour)
                         .push_bind(p.popup)

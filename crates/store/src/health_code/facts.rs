@@ -30,7 +30,7 @@ impl Store {
                 builder.push_values(chunk, |mut b, w| {
                     b.push_bind(&w.fact_key)
                         .push_bind(&w.person.id_type)
-                        .push_bind(&w.person.id_number)
+                        .push_bind(w.person.id_number.as_str())
                         .push_bind(w.resident_id)
                         .push_bind(&w.grid_code)
                         .push_bind(&w.kind)
@@ -52,7 +52,7 @@ impl Store {
                         let mut builder = QueryBuilder::new("UPDATE code_facts SET ended_at = ");
                         builder.push_bind(*at);
                         builder.push(" WHERE id_number = ");
-                        builder.push_bind(&person.id_number);
+                        builder.push_bind(person.id_number.as_str());
                         builder.push(" AND id_type = ");
                         builder.push_bind(&person.id_type);
                         // Only facts that began before the end: a later positive stays open.
@@ -82,7 +82,7 @@ impl Store {
                             "UPDATE code_facts SET checked_at = $3 WHERE id_number = $1 AND id_type = $2 \
                              AND ended_at IS NULL AND checked_at IS NULL",
                         )
-                        .bind(&person.id_number)
+                        .bind(person.id_number.as_str())
                         .bind(&person.id_type)
                         .bind(at)
                         .execute(&mut *tx)
@@ -105,7 +105,7 @@ impl Store {
                             "UPDATE code_facts SET ended_at = $3 WHERE id_number = $1 AND id_type = $2 \
                              AND ended_at IS NULL AND kind IN ('confirmed', 'asymptomatic', 'suspected')",
                         )
-                        .bind(&person.id_number)
+                        .bind(person.id_number.as_str())
                         .bind(&person.id_type)
                         .bind(at)
                         .execute(&mut *tx)
@@ -174,7 +174,7 @@ impl Store {
         );
         let rows = with_pool!(self, pool => {
             sqlx::query_as(AssertSqlSafe(sql))
-                .bind(&person.id_number)
+                .bind(person.id_number.as_str())
                 .bind(&person.id_type)
                 .fetch_all(pool)
                 .await?
@@ -198,7 +198,7 @@ impl Store {
                  WHERE s.id_number = $1 AND s.id_type = $2 AND t.result = 'negative' \
                  ORDER BY s.sampled_at DESC LIMIT 50",
             )
-            .bind(&person.id_number)
+            .bind(person.id_number.as_str())
             .bind(&person.id_type)
             .fetch_all(pool)
             .await?
@@ -212,7 +212,7 @@ impl Store {
         );
         let row = with_pool!(self, pool => {
             sqlx::query_as(AssertSqlSafe(sql))
-                .bind(&person.id_number)
+                .bind(person.id_number.as_str())
                 .bind(&person.id_type)
                 .fetch_optional(pool)
                 .await?
@@ -288,7 +288,7 @@ impl Store {
                 "SELECT id, at, from_colour, to_colour, popup, summary, cause FROM health_code_changes \
                  WHERE id_number = $1 AND id_type = $2 ORDER BY at DESC, id DESC LIMIT 200",
             )
-            .bind(&person.id_number)
+            .bind(person.id_number.as_str())
             .bind(&person.id_type)
             .fetch_all(pool)
             .await?
@@ -317,7 +317,7 @@ impl Store {
                 )
                 .fetch(pool);
                 while let Some((id_type, id_number, at)) = rows.try_next().await? {
-                    negatives.entry(CodePerson { id_type, id_number }).or_default().push(at);
+                    negatives.entry(CodePerson { id_type, id_number: id_number.into() }).or_default().push(at);
                 }
             }
             let mut rows = sqlx::query_as::<_, FactRecord>(AssertSqlSafe(facts_sql)).fetch(pool);
@@ -354,7 +354,7 @@ impl Store {
             )
             .fetch(pool);
             while let Some((id_type, id_number, colour, popup, summary)) = rows.try_next().await? {
-                out.insert(CodePerson { id_type, id_number }, (colour, popup, summary));
+                out.insert(CodePerson { id_type, id_number: id_number.into() }, (colour, popup, summary));
             }
         });
         Ok(out)
@@ -389,7 +389,16 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(id_type, id_number, id, grid)| (CodePerson { id_type, id_number }, id, grid))
+            .map(|(id_type, id_number, id, grid)| {
+                (
+                    CodePerson {
+                        id_type,
+                        id_number: id_number.into(),
+                    },
+                    id,
+                    grid,
+                )
+            })
             .collect())
     }
 }

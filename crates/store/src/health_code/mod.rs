@@ -15,6 +15,8 @@ use std::collections::HashMap;
 
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use fangkong_domain::personal::{DocumentNumber, PersonName};
+
 use crate::{Store, StoreResult, begin_locked, with_pool};
 
 /// The writer lock of code facts and cached codes: a person's facts and code change together, one
@@ -28,7 +30,8 @@ const ROWS_PER_STATEMENT: usize = 500;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, sqlx::FromRow, serde::Serialize)]
 pub struct CodePerson {
     pub id_type: String,
-    pub id_number: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
 }
 
 /// A step of a risk area, taken only if the area is still as the caller saw it.
@@ -45,19 +48,11 @@ pub struct AreaStep<'a> {
 }
 
 /// Who a QR subject stands for.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubjectOwner {
     pub person: CodePerson,
     pub resident_id: Option<i64>,
-    pub name: Option<String>,
-}
-
-impl std::fmt::Debug for SubjectOwner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SubjectOwner")
-            .field("resident_id", &self.resident_id)
-            .finish_non_exhaustive()
-    }
+    pub name: Option<PersonName>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -122,12 +117,13 @@ pub struct RiskAreaRoundRecord {
 // ---------------------------------------------------------------------------------------------
 
 /// One input of a person's code as stored (see `domain::health_code::CodeFact`).
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct FactRecord {
     pub id: i64,
     pub fact_key: String,
     pub id_type: String,
-    pub id_number: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
     pub resident_id: Option<i64>,
     pub grid_code: String,
     pub kind: String,
@@ -143,22 +139,11 @@ pub struct FactRecord {
     pub withdrawn_at: Option<i64>,
 }
 
-impl std::fmt::Debug for FactRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FactRecord")
-            .field("id", &self.id)
-            .field("kind", &self.kind)
-            .field("anchor", &self.anchor)
-            .field("ended_at", &self.ended_at)
-            .finish_non_exhaustive()
-    }
-}
-
 const FACT_COLUMNS: &str = "id, fact_key, id_type, id_number, resident_id, grid_code, kind, anchor, ended_at, colour, \
      checked_at, note, source, created_by, created_at, withdrawn_at";
 
 /// A fact to add. `fact_key` makes the write idempotent: the same source event never adds twice.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct FactWrite {
     pub fact_key: String,
     pub person: CodePerson,
@@ -171,15 +156,6 @@ pub struct FactWrite {
     pub note: Option<String>,
     pub source: String,
     pub created_by: String,
-}
-
-impl std::fmt::Debug for FactWrite {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FactWrite")
-            .field("fact_key", &self.fact_key)
-            .field("kind", &self.kind)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A change to facts already stored: close open facts of some kinds (a recheck came back negative,
@@ -216,10 +192,11 @@ pub enum FactUpdate {
 }
 
 /// The cached code of a person, as computed by the application.
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct HealthCodeRecord {
     pub id_type: String,
-    pub id_number: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
     pub resident_id: Option<i64>,
     pub grid_code: String,
     pub colour: String,
@@ -230,15 +207,6 @@ pub struct HealthCodeRecord {
     pub waits_for_test: bool,
     pub policy_id: String,
     pub computed_at: i64,
-}
-
-impl std::fmt::Debug for HealthCodeRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HealthCodeRecord")
-            .field("colour", &self.colour)
-            .field("popup", &self.popup)
-            .finish_non_exhaustive()
-    }
 }
 
 const CODE_COLUMNS: &str = "id_type, id_number, resident_id, grid_code, colour, popup, summary, reasons, \
@@ -290,7 +258,8 @@ pub struct PassageRecord {
     pub at: i64,
     pub method: String,
     pub id_type: String,
-    pub id_number: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
     pub resident_id: Option<i64>,
     pub colour: Option<String>,
     pub popup: bool,
@@ -328,54 +297,38 @@ pub struct VenueRecord {
     pub created_by: String,
 }
 
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct VenueVisitRecord {
     pub id: i64,
     pub visit_key: String,
     pub venue_id: i64,
     pub at: i64,
     pub id_type: String,
-    pub id_number: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
     pub resident_id: Option<i64>,
     pub colour: String,
 }
 
-impl std::fmt::Debug for VenueVisitRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VenueVisitRecord")
-            .field("id", &self.id)
-            .field("venue_id", &self.venue_id)
-            .finish_non_exhaustive()
-    }
-}
-
 /// One stop of a person's itinerary: a checkpoint passage or a venue visit.
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct ItineraryStop {
     pub at: i64,
     pub place_kind: String,
     pub place_id: i64,
     pub place_name: String,
     pub id_type: String,
-    pub id_number: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
     pub resident_id: Option<i64>,
 }
 
-impl std::fmt::Debug for ItineraryStop {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ItineraryStop")
-            .field("at", &self.at)
-            .field("place_kind", &self.place_kind)
-            .field("place_id", &self.place_id)
-            .finish_non_exhaustive()
-    }
-}
-
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct AppealRecord {
     pub id: i64,
     pub id_type: String,
-    pub id_number: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
     pub resident_id: Option<i64>,
     pub grid_code: String,
     pub filed_at: i64,
@@ -386,15 +339,6 @@ pub struct AppealRecord {
     pub decided_at: Option<i64>,
     pub decided_by: Option<String>,
     pub decision: Option<String>,
-}
-
-impl std::fmt::Debug for AppealRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppealRecord")
-            .field("id", &self.id)
-            .field("status", &self.status)
-            .finish_non_exhaustive()
-    }
 }
 
 const APPEAL_COLUMNS: &str = "id, id_type, id_number, resident_id, grid_code, filed_at, filed_by, colour, reason, status, \
@@ -409,7 +353,7 @@ macro_rules! facts_of_people {
         ));
         let mut list = builder.separated(", ");
         for person in $people {
-            list.push_bind(person.id_number.clone());
+            list.push_bind(person.id_number.to_string());
         }
         builder.push(") ORDER BY anchor, id");
         let rows: Vec<FactRecord> = builder.build_query_as().fetch_all(&mut *$tx).await?;
@@ -435,13 +379,13 @@ macro_rules! negatives_of_people {
         );
         let mut list = builder.separated(", ");
         for person in $people {
-            list.push_bind(person.id_number.clone());
+            list.push_bind(person.id_number.to_string());
         }
         builder.push(")");
         let rows: Vec<(String, String, i64)> = builder.build_query_as().fetch_all(&mut *$tx).await?;
         let mut out: HashMap<CodePerson, Vec<i64>> = HashMap::new();
         for (id_type, id_number, at) in rows {
-            out.entry(CodePerson { id_type, id_number }).or_default().push(at);
+            out.entry(CodePerson { id_type, id_number: id_number.into() }).or_default().push(at);
         }
         out
     }};
@@ -460,7 +404,7 @@ macro_rules! save_codes {
             );
             let mut list = builder.separated(", ");
             for code in chunk {
-                list.push_bind(code.id_number.clone());
+                list.push_bind(code.id_number.to_string());
             }
             builder.push(")");
             let stored: Vec<(String, String, String, Option<String>)> =
@@ -472,7 +416,7 @@ macro_rules! save_codes {
             let changes: Vec<(&CodeWrite, String)> = chunk
                 .iter()
                 .filter_map(|code| {
-                    let before = stored.get(&(code.id_type.clone(), code.id_number.clone()));
+                    let before = stored.get(&(code.id_type.clone(), code.id_number.to_string()));
                     let (colour, popup) = match before {
                         Some((c, p)) => (c.as_str(), p.as_deref()),
                         None => ("green", None),
@@ -488,7 +432,7 @@ macro_rules! save_codes {
             );
             builder.push_values(chunk, |mut b, c| {
                 b.push_bind(&c.id_type)
-                    .push_bind(&c.id_number)
+                    .push_bind(c.id_number.as_str())
                     .push_bind(c.resident_id)
                     .push_bind(&c.grid_code)
                     .push_bind(&c.colour)
@@ -513,7 +457,7 @@ macro_rules! save_codes {
                 );
                 builder.push_values(&changes, |mut b, (c, from)| {
                     b.push_bind(&c.id_type)
-                        .push_bind(&c.id_number)
+                        .push_bind(c.id_number.as_str())
                         .push_bind(&c.grid_code)
                         .push_bind($now)
                         .push_bind(from)

@@ -17,7 +17,7 @@ impl Store {
             let found: Option<(String,)> = sqlx::query_as(
                 "SELECT subject FROM code_subjects WHERE id_number = $1 AND id_type = $2",
             )
-            .bind(&person.id_number)
+            .bind(person.id_number.as_str())
             .bind(&person.id_type)
             .fetch_optional(pool)
             .await?;
@@ -30,7 +30,7 @@ impl Store {
             )
             .bind(candidate)
             .bind(&person.id_type)
-            .bind(&person.id_number)
+            .bind(person.id_number.as_str())
             .bind(resident_id)
             .bind(now)
             .execute(pool)
@@ -38,7 +38,7 @@ impl Store {
             let (subject,): (String,) = sqlx::query_as(
                 "SELECT subject FROM code_subjects WHERE id_number = $1 AND id_type = $2",
             )
-            .bind(&person.id_number)
+            .bind(person.id_number.as_str())
             .bind(&person.id_type)
             .fetch_one(pool)
             .await?;
@@ -61,7 +61,7 @@ impl Store {
                 builder.push_values(chunk, |mut b, (subject, person, resident_id)| {
                     b.push_bind(subject)
                         .push_bind(&person.id_type)
-                        .push_bind(&person.id_number)
+                        .push_bind(person.id_number.as_str())
                         .push_bind(*resident_id)
                         .push_bind(now);
                 });
@@ -86,9 +86,12 @@ impl Store {
         });
         Ok(
             row.map(|(id_type, id_number, resident_id, name)| SubjectOwner {
-                person: CodePerson { id_type, id_number },
+                person: CodePerson {
+                    id_type,
+                    id_number: id_number.into(),
+                },
                 resident_id,
-                name,
+                name: name.map(PersonName::from),
             }),
         )
     }

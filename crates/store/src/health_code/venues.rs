@@ -67,7 +67,7 @@ impl Store {
             .bind(visit.venue_id)
             .bind(visit.at)
             .bind(&visit.id_type)
-            .bind(&visit.id_number)
+            .bind(visit.id_number.as_str())
             .bind(visit.resident_id)
             .bind(&visit.colour)
             .fetch_optional(pool)
@@ -133,7 +133,7 @@ impl Store {
                  WHERE v.id_number = $1 AND v.id_type = $2 AND v.at >= $3 AND v.at < $4 \
                  ORDER BY 1 LIMIT 1000",
             )
-            .bind(&person.id_number)
+            .bind(person.id_number.as_str())
             .bind(&person.id_type)
             .bind(from)
             .bind(to)

@@ -29,7 +29,7 @@ impl Store {
                 ));
                 let mut list = open.separated(", ");
                 for m in chunk {
-                    list.push_bind(&m.id_number);
+                    list.push_bind(m.id_number.as_str());
                 }
                 open.push(")");
                 let rows: Vec<(String, String, String)> =
@@ -40,7 +40,7 @@ impl Store {
             let fresh: Vec<&NewMeasure> = measures
                 .iter()
                 .filter(|m| {
-                    taken.insert((m.id_type.clone(), m.id_number.clone(), m.category.clone()))
+                    taken.insert((m.id_type.clone(), m.id_number.to_string(), m.category.clone()))
                         && keys.insert(m.source_key.as_str())
                 })
                 .collect();
@@ -54,13 +54,13 @@ impl Store {
                 insert.push_values(chunk, |mut b, m| {
                     b.push_bind(&m.source_key)
                         .push_bind(&m.id_type)
-                        .push_bind(&m.id_number)
-                        .push_bind(&m.name)
-                        .push_bind(&m.phone)
+                        .push_bind(m.id_number.as_str())
+                        .push_bind(m.name.as_str())
+                        .push_bind(m.phone.as_ref().map_or("", PhoneNumber::as_str))
                         .push_bind(m.resident_id)
                         .push_bind(&m.grid_code)
                         .push_bind(&m.household_number)
-                        .push_bind(&m.address)
+                        .push_bind(m.address.as_str())
                         .push_bind(&m.birth_date)
                         .push_bind(&m.category)
                         .push_bind(&m.regime)

@@ -11,6 +11,10 @@ mod transfers;
 
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
+use fangkong_domain::phone::PhoneNumber;
+
+use crate::typed::{NullableText, StoredPhone};
 use crate::{Store, StoreResult, begin_locked, with_pool};
 
 /// Serialises the transactions that decide on rooms, vehicles and measures (PostgreSQL advisory
@@ -20,17 +24,17 @@ const ISOLATION_WRITER_LOCK: i64 = 161_803;
 const ROWS_PER_STATEMENT: usize = 1_000;
 
 /// A measure to open, with its scheduled tests.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct NewMeasure {
     pub source_key: String,
     pub id_type: String,
-    pub id_number: String,
-    pub name: String,
-    pub phone: String,
+    pub id_number: DocumentNumber,
+    pub name: PersonName,
+    pub phone: Option<PhoneNumber>,
     pub resident_id: Option<i64>,
     pub grid_code: String,
     pub household_number: String,
-    pub address: String,
+    pub address: Address,
     pub birth_date: String,
     pub category: String,
     pub regime: String,
@@ -43,27 +47,22 @@ pub struct NewMeasure {
     pub tests: Vec<(String, i64, String)>,
 }
 
-impl std::fmt::Debug for NewMeasure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewMeasure")
-            .field("source_key", &self.source_key)
-            .field("category", &self.category)
-            .finish_non_exhaustive()
-    }
-}
-
-#[derive(Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct MeasureRecord {
     pub id: i64,
     pub source_key: String,
     pub id_type: String,
-    pub id_number: String,
-    pub name: String,
-    pub phone: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
+    #[sqlx(try_from = "String")]
+    pub name: PersonName,
+    #[sqlx(try_from = "StoredPhone")]
+    pub phone: Option<PhoneNumber>,
     pub resident_id: Option<i64>,
     pub grid_code: String,
     pub household_number: String,
-    pub address: String,
+    #[sqlx(try_from = "String")]
+    pub address: Address,
     pub birth_date: String,
     pub category: String,
     pub regime: String,
@@ -80,16 +79,6 @@ pub struct MeasureRecord {
     pub created_at: i64,
     /// Free text: how the measure came (落地管控, the case kind) and the carer, if any.
     pub note: String,
-}
-
-impl std::fmt::Debug for MeasureRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MeasureRecord")
-            .field("id", &self.id)
-            .field("category", &self.category)
-            .field("status", &self.status)
-            .finish_non_exhaustive()
-    }
 }
 
 const MEASURE_COLUMNS: &str = "id, source_key, id_type, id_number, name, phone, resident_id, grid_code, \
@@ -109,29 +98,22 @@ pub struct MeasureTestRecord {
 }
 
 /// A test task due, with whom it is for.
-#[derive(Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DueTestRecord {
     pub test_id: i64,
     pub measure_id: i64,
     pub phase_kind: String,
     pub day: i64,
     pub due_date: String,
-    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub name: PersonName,
     pub id_type: String,
-    pub id_number: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
     pub grid_code: String,
     pub status: String,
     pub site_name: Option<String>,
     pub room_number: Option<String>,
-}
-
-impl std::fmt::Debug for DueTestRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DueTestRecord")
-            .field("test_id", &self.test_id)
-            .field("measure_id", &self.measure_id)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A person event to write with a measure change (kind, source key, JSON detail).
@@ -187,7 +169,7 @@ pub struct IsolationSiteSummary {
     pub maintenance: i64,
 }
 
-#[derive(Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct RoomRecord {
     pub id: i64,
     pub site_id: i64,
@@ -197,18 +179,9 @@ pub struct RoomRecord {
     pub status: String,
     pub status_since: i64,
     pub measure_id: Option<i64>,
-    pub occupant_name: Option<String>,
+    #[sqlx(try_from = "NullableText")]
+    pub occupant_name: Option<PersonName>,
     pub occupant_status: Option<String>,
-}
-
-impl std::fmt::Debug for RoomRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RoomRecord")
-            .field("id", &self.id)
-            .field("number", &self.number)
-            .field("status", &self.status)
-            .finish_non_exhaustive()
-    }
 }
 
 const ROOM_SELECT: &str = "SELECT r.id, r.site_id, r.building, r.floor, r.number, r.status, r.status_since, \
@@ -256,12 +229,14 @@ impl std::fmt::Debug for CheckInRecord {
 }
 
 /// A person at home with their last check-in day and alarms.
-#[derive(Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HomeRow {
     pub measure_id: i64,
-    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub name: PersonName,
     pub id_type: String,
-    pub id_number: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
     pub grid_code: String,
     pub category: String,
     pub end_date: String,
@@ -270,15 +245,7 @@ pub struct HomeRow {
     pub alarms: i64,
 }
 
-impl std::fmt::Debug for HomeRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HomeRow")
-            .field("measure_id", &self.measure_id)
-            .finish_non_exhaustive()
-    }
-}
-
-#[derive(Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DoorAlarmRecord {
     pub id: i64,
     pub measure_id: i64,
@@ -286,17 +253,9 @@ pub struct DoorAlarmRecord {
     pub kind: String,
     pub at: i64,
     pub note: String,
-    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub name: PersonName,
     pub grid_code: String,
-}
-
-impl std::fmt::Debug for DoorAlarmRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DoorAlarmRecord")
-            .field("id", &self.id)
-            .field("kind", &self.kind)
-            .finish_non_exhaustive()
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
@@ -369,7 +328,7 @@ pub struct HospitalRecord {
     pub occupied: i64,
 }
 
-#[derive(Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AdmissionRecord {
     pub id: i64,
     pub hospital_id: i64,
@@ -377,19 +336,12 @@ pub struct AdmissionRecord {
     pub transfer_id: Option<i64>,
     pub admitted_at: i64,
     pub discharged_at: Option<i64>,
-    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub name: PersonName,
     pub id_type: String,
-    pub id_number: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
     pub grid_code: String,
-}
-
-impl std::fmt::Debug for AdmissionRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AdmissionRecord")
-            .field("id", &self.id)
-            .field("measure_id", &self.measure_id)
-            .finish_non_exhaustive()
-    }
 }
 
 /// People per status in one child region (code prefix), with the oldest `status_since`.

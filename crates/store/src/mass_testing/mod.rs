@@ -19,8 +19,12 @@ use std::collections::{HashMap, HashSet};
 
 use fangkong_domain::lab_result::TestResult;
 use fangkong_domain::mass_testing::{ResultRejection, SamplePurpose, ScanRejection, TubeBarcode};
+use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
+use fangkong_domain::phone::PhoneNumber;
+use fangkong_domain::region::RegionCode;
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use crate::typed::{StoredPhone, StoredRegion};
 use crate::{Store, StoreResult, begin_locked, with_pool};
 
 /// The writer lock of everything that decides on a tube's state (bindings, boxes, results) or
@@ -36,7 +40,8 @@ pub struct RoundRecord {
     pub id: i64,
     pub name: String,
     pub kind: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub opened_at: i64,
     pub deadline_at: Option<i64>,
     pub closed_at: Option<i64>,
@@ -104,15 +109,17 @@ const TUBE_COLUMNS: &str = "barcode, round_id, site_id, table_no, region_code, p
      members, opened_at, closed_at, box_barcode, received_at, result, tested_at, result_at, lab_name";
 
 /// One person in one tube, as stored. Carries personal data: its `Debug` masks it.
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct SampleRecord {
     pub id: i64,
     pub round_id: i64,
     pub occasion: i64,
     pub tube_barcode: String,
     pub id_type: String,
-    pub id_number: String,
-    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
+    #[sqlx(try_from = "String")]
+    pub name: PersonName,
     pub resident_id: Option<i64>,
     pub grid_code: String,
     pub outside_area: bool,
@@ -120,16 +127,6 @@ pub struct SampleRecord {
     pub table_no: i64,
     pub sampled_at: i64,
     pub recorder: String,
-}
-
-impl std::fmt::Debug for SampleRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SampleRecord")
-            .field("id", &self.id)
-            .field("round_id", &self.round_id)
-            .field("tube_barcode", &self.tube_barcode)
-            .finish_non_exhaustive()
-    }
 }
 
 const SAMPLE_COLUMNS: &str = "id, round_id, occasion, tube_barcode, id_type, id_number, name, \
@@ -199,7 +196,7 @@ struct TubeState {
     closed_at: Option<i64>,
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(sqlx::FromRow)]
 struct ResidentLite {
     id: i64,
     id_type: String,
@@ -208,7 +205,7 @@ struct ResidentLite {
     grid_code: String,
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(sqlx::FromRow)]
 struct TakenSample {
     id_type: String,
     id_number: String,
@@ -218,7 +215,7 @@ struct TakenSample {
     sampled_at: i64,
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(sqlx::FromRow)]
 struct PendingTask {
     id: i64,
     id_type: String,
@@ -291,26 +288,22 @@ pub struct ProgressRow {
 }
 
 /// A resident of a grid not yet swabbed in a round: the list a grid worker takes door to door.
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct MissingResident {
     pub id: i64,
-    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub name: PersonName,
     pub id_type: String,
-    pub id_number: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
     pub birth_date: String,
-    pub phone: Option<String>,
-    pub address: String,
+    #[sqlx(try_from = "StoredPhone")]
+    pub phone: Option<PhoneNumber>,
+    #[sqlx(try_from = "String")]
+    pub address: Address,
     pub household_number: String,
     pub exemption: Option<String>,
     pub exemption_note: Option<String>,
-}
-
-impl std::fmt::Debug for MissingResident {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MissingResident")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Where a round's tubes are in the chain, and how long the steps took.
@@ -346,15 +339,17 @@ pub struct BoxRecord {
 const BOX_COLUMNS: &str = "barcode, round_id, site_id, tube_count, packed_at, packed_by, \
      picked_up_at, courier, received_at, received_by";
 
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct RecheckTaskRecord {
     pub id: i64,
     pub round_id: Option<i64>,
     pub source: String,
     pub reason: String,
     pub id_type: String,
-    pub id_number: String,
-    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
+    #[sqlx(try_from = "String")]
+    pub name: PersonName,
     pub resident_id: Option<i64>,
     pub grid_code: String,
     pub created_at: i64,
@@ -362,15 +357,6 @@ pub struct RecheckTaskRecord {
     pub sample_tube: Option<String>,
     pub sampled_at: Option<i64>,
     pub resolved_at: Option<i64>,
-}
-
-impl std::fmt::Debug for RecheckTaskRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecheckTaskRecord")
-            .field("id", &self.id)
-            .field("status", &self.status)
-            .finish_non_exhaustive()
-    }
 }
 
 const TASK_COLUMNS: &str = "id, round_id, source, reason, id_type, id_number, name, resident_id, \
@@ -415,30 +401,25 @@ impl std::fmt::Debug for PersonEventRecord {
 const EVENT_COLUMNS: &str =
     "id, at, kind, id_type, id_number, resident_id, grid_code, source, detail";
 
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct KeyGroupDue {
     pub id: i64,
-    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub name: PersonName,
     pub id_type: String,
-    pub id_number: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
     pub grid_code: String,
     pub key_groups: String,
     pub last_sampled_at: Option<i64>,
 }
 
-impl std::fmt::Debug for KeyGroupDue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyGroupDue")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
-}
-
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct AntigenReportRecord {
     pub id: i64,
     pub id_type: String,
-    pub id_number: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
     pub resident_id: Option<i64>,
     pub grid_code: String,
     pub tested_at: i64,
@@ -446,15 +427,6 @@ pub struct AntigenReportRecord {
     pub has_photo: bool,
     pub reported_at: i64,
     pub reporter: String,
-}
-
-impl std::fmt::Debug for AntigenReportRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AntigenReportRecord")
-            .field("id", &self.id)
-            .field("result", &self.result)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A new round with its designated areas.

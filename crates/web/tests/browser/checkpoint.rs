@@ -47,7 +47,8 @@ async fn in_chromium_an_officer_types_an_id_and_sees_the_decision_panel_turn_gre
         .into_iter()
         .find(|r| r.id_type == "mainland_id")
         .expect("a resident with an ID card")
-        .id_number;
+        .id_number
+        .into_string();
     server
         .app
         .create_user_unchecked(

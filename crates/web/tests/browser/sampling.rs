@@ -65,7 +65,7 @@ async fn in_chromium_a_sampler_binds_a_person_to_a_tube_and_a_mistyped_id_is_ref
         .unwrap()
         .into_iter()
         .filter(|r| r.id_type == "mainland_id")
-        .map(|r| r.id_number)
+        .map(|r| r.id_number.into_string())
         .take(2)
         .collect();
     server

@@ -24,7 +24,7 @@ async fn grid_ids(server: &TestServer, count: i64) -> Vec<(i64, String)> {
         .unwrap()
         .into_iter()
         .filter(|r| r.id_type == "mainland_id")
-        .map(|r| (r.id, r.id_number))
+        .map(|r| (r.id, r.id_number.into()))
         .collect()
 }
 

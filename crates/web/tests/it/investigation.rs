@@ -35,7 +35,7 @@ async fn people_in(server: &TestServer, region: &str, count: i64) -> Vec<(String
         .unwrap()
         .into_iter()
         .filter(|r| r.id_type == "mainland_id")
-        .map(|r| (r.name, r.id_number))
+        .map(|r| (r.name.into(), r.id_number.into()))
         .collect()
 }
 
@@ -950,7 +950,7 @@ async fn a_contact_list_is_imported_row_by_row_and_a_second_import_adds_nobody()
         .store_for_tools()
         .facts_of(&fangkong_app::records::CodePerson {
             id_type: "mainland_id".into(),
-            id_number: people[1].1.clone(),
+            id_number: people[1].1.as_str().into(),
         })
         .await
         .unwrap();

@@ -25,6 +25,7 @@ async fn someone_in_grid(server: &TestServer, index: usize) -> String {
         .nth(index)
         .unwrap()
         .id_number
+        .into()
 }
 
 async fn lead_in_grid(server: &TestServer, index: usize) -> i64 {

@@ -43,8 +43,8 @@ async fn grid_people(server: &TestServer, count: i64) -> Vec<Person> {
         .map(|r| Person {
             id: r.id,
             id_type: r.id_type,
-            id_number: r.id_number,
-            name: r.name,
+            id_number: r.id_number.into(),
+            name: r.name.into(),
         })
         .collect()
 }
@@ -587,7 +587,7 @@ async fn the_grid_page_lists_who_is_missing_by_household_and_an_exemption_moves_
         .unwrap()
         .remove(0);
     assert!(missing.contains(&format!("/residents/{}\"", unsampled.id)));
-    assert!(missing.contains(&unsampled.name));
+    assert!(missing.contains(unsampled.name.as_str()));
     assert!(page.contains("打印未采样名单"));
 
     // Away without proof: refused, and what was chosen stays chosen.

@@ -830,7 +830,7 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
     t.insert(Grid, grid.to_string());
     t.insert(Resident, people[0].id.to_string());
     t.insert(Household, people[0].household_number.clone());
-    t.insert(IdNumber, people[0].id_number.clone());
+    t.insert(IdNumber, people[0].id_number.to_string());
     t.insert(Table, "1".into());
     t.insert(Slug, "population".into());
     // Ids that exist nowhere, for kinds not built (see the NotExercised reasons).
@@ -878,7 +878,7 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
         &actor,
         &FactForm {
             id_type: "mainland_id".into(),
-            id_number: fact_person.id_number.clone(),
+            id_number: fact_person.id_number.to_string(),
             kind: "close_contact".into(),
             anchor: String::new(),
             colour: String::new(),
@@ -931,7 +931,7 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
             &CaseForm {
                 kind: "confirmed".into(),
                 id_type: "mainland_id".into(),
-                id_number: people[2].id_number.clone(),
+                id_number: people[2].id_number.to_string(),
                 onset_date: "2022-11-19".into(),
                 found_by: "fever_clinic".into(),
                 isolated_at: "2022-11-20 09:00".into(),
@@ -949,7 +949,7 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
             case,
             &ContactForm {
                 id_type: "mainland_id".into(),
-                id_number: people[3].id_number.clone(),
+                id_number: people[3].id_number.to_string(),
                 exposure_kind: "shared_home".into(),
                 first_exposure_at: "2022-11-19 06:00".into(),
                 last_exposure_at: "2022-11-19 08:00".into(),
@@ -967,7 +967,7 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
                 channel: "grid_screening".into(),
                 category: "left_medium_risk_area".into(),
                 id_type: "mainland_id".into(),
-                id_number: people[4].id_number.clone(),
+                id_number: people[4].id_number.to_string(),
                 came_from: "北京市朝阳区".into(),
                 reason: format!("{mark}敲门排查发现"),
                 ..LeadForm::default()

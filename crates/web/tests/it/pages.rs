@@ -82,12 +82,15 @@ async fn a_search_shows_masked_numbers_and_a_reveal_needs_the_csrf_token_and_is_
         .remove(0);
 
     let (status, results) = server
-        .get_text(&client, &format!("/residents?q={}", person.id_number))
+        .get_text(
+            &client,
+            &format!("/residents?q={}", person.id_number.as_str()),
+        )
         .await;
     assert_eq!(status, 200);
     // The search box keeps what the user typed; the result table is what must be masked.
     let results = &results[results.find("id=\"results\"").expect("a result table")..];
-    assert!(results.contains(&person.name));
+    assert!(results.contains(person.name.as_str()));
     assert!(
         !results.contains(&person.id_number[6..14]),
         "the birth-date digits are masked"
@@ -135,7 +138,13 @@ async fn a_search_shows_masked_numbers_and_a_reveal_needs_the_csrf_token_and_is_
         .await
         .unwrap();
     assert_eq!(revealed.status(), 200);
-    assert!(revealed.text().await.unwrap().contains(&person.id_number));
+    assert!(
+        revealed
+            .text()
+            .await
+            .unwrap()
+            .contains(person.id_number.as_str())
+    );
     let admin = server.login("admin").await;
     let (_, audit) = server.get_text(&admin, "/audit?action=reveal").await;
     assert!(audit.contains(&format!("resident:{}", person.id)) && audit.contains("电话通知复检"));
@@ -756,7 +765,10 @@ async fn every_page_and_api_route_refuses_a_grid_worker_outside_the_grid_with_a_
         .unwrap();
     assert_eq!(api_reveal.status(), 404);
     let (status, results) = server
-        .get_text(&client, &format!("/residents?q={}", stranger.id_number))
+        .get_text(
+            &client,
+            &format!("/residents?q={}", stranger.id_number.as_str()),
+        )
         .await;
     assert_eq!(status, 200);
     assert!(

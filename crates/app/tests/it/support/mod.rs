@@ -170,8 +170,8 @@ pub async fn seed(app: &App) -> World {
         .iter()
         .map(|(grid, name, phone)| GridWorkerRecord {
             grid_code: grid.to_string(),
-            name: name.to_string(),
-            phone: phone.to_string(),
+            name: (*name).into(),
+            phone: fangkong_domain::phone::PhoneNumber::parse(phone).ok(),
             username: None,
         })
         .collect();
