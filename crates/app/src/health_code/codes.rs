@@ -254,13 +254,17 @@ impl App {
             yellow: count_of("yellow"),
             popups,
             counts: counts.clone(),
-            people: self
-                .store
-                .health_codes_in((&lower, &upper), colour, 300)
-                .await?
-                .into_iter()
-                .map(code_list_row)
-                .collect(),
+            people: crate::Page::new(
+                self.store
+                    .health_codes_in((&lower, &upper), colour, 300)
+                    .await?
+                    .into_iter()
+                    .map(code_list_row)
+                    .collect(),
+                self.store
+                    .count_health_codes_in((&lower, &upper), colour)
+                    .await?,
+            ),
             open_appeals: self
                 .store
                 .count_appeals((&lower, &upper), Some("open"))

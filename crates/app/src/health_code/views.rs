@@ -90,7 +90,8 @@ pub struct CodeOverview {
     pub red: i64,
     pub yellow: i64,
     pub popups: i64,
-    pub people: Vec<CodeListRow>,
+    /// Red first, then yellow, then pop-ups on green; the first 300.
+    pub people: crate::Page<CodeListRow>,
     pub open_appeals: i64,
 }
 

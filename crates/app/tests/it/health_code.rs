@@ -318,9 +318,12 @@ async fn codes_follow_mass_testing_and_hand_entered_facts(backend: Backend) {
     assert!(
         overview
             .people
+            .rows
             .iter()
             .any(|p| p.id_number_masked == masked_id(contact))
     );
+    // The list's count is the whole list's: every yellow code, the same as the colour's count.
+    assert_eq!(overview.people.total, overview.yellow);
 
     // A manual override needs a reason, wins over the rules, and is audited.
     let mut override_form = fact(contact, "manual_override", "");

@@ -241,17 +241,34 @@ impl Store {
     }
 
     /// Codes in a range of grids, worst first (the grid and command lists).
+    /// How many codes [`Store::health_codes_in`] lists in all.
+    pub async fn count_health_codes_in(
+        &self,
+        range: (&str, &str),
+        colour: Option<&str>,
+    ) -> StoreResult<i64> {
+        let filter = codes_listed_filter(colour);
+        let sql = format!(
+            "SELECT COUNT(*) FROM health_codes WHERE grid_code >= $1 AND grid_code < $2{filter}"
+        );
+        let count = with_pool!(self, pool => {
+            sqlx::query_scalar(AssertSqlSafe(sql))
+                .bind(range.0)
+                .bind(range.1)
+                .bind(colour.unwrap_or(""))
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count)
+    }
+
     pub async fn health_codes_in(
         &self,
         range: (&str, &str),
         colour: Option<&str>,
         limit: i64,
     ) -> StoreResult<Vec<HealthCodeRecord>> {
-        let filter = if colour.is_some() {
-            " AND colour = $3"
-        } else {
-            " AND (colour <> 'green' OR popup IS NOT NULL OR $3 = '')"
-        };
+        let filter = codes_listed_filter(colour);
         let sql = format!(
             "SELECT {CODE_COLUMNS} FROM health_codes WHERE grid_code >= $1 AND grid_code < $2{filter} \
              ORDER BY CASE colour WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 ELSE 2 END, computed_at DESC LIMIT $4"
@@ -400,5 +417,15 @@ impl Store {
                 )
             })
             .collect())
+    }
+}
+
+/// The codes a list shows (binding `$3`): one colour, or every code that is not plain green (a
+/// pop-up on a green code counts).
+fn codes_listed_filter(colour: Option<&str>) -> &'static str {
+    if colour.is_some() {
+        " AND colour = $3"
+    } else {
+        " AND (colour <> 'green' OR popup IS NOT NULL OR $3 = '')"
     }
 }

@@ -41,6 +41,7 @@ pub(super) async fn codes_page_with(
         .map_err(|e| page.error(e))?;
     let rows = o
         .people
+        .rows
         .iter()
         .map(|p| {
             (
