@@ -417,6 +417,21 @@ fn debug_masks_personal_data_by_construction() {
         ),
         ("domain/src/ids.rs", "IdDocument", "the masking type itself"),
         (
+            "domain/src/mass_testing/binding.rs",
+            "ScannedPerson",
+            "borrows the scanned document for one binding decision: prints its type only",
+        ),
+        (
+            "domain/src/mass_testing/binding.rs",
+            "RegisteredPerson",
+            "the register's name loaded for one binding decision: prints the id only",
+        ),
+        (
+            "domain/src/mass_testing/binding.rs",
+            "Binding",
+            "a binding decision with the name to store: prints everything but the name and grid",
+        ),
+        (
             "domain/src/phone.rs",
             "PhoneNumber",
             "the masking type itself",
