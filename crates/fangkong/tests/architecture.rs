@@ -417,6 +417,21 @@ fn debug_masks_personal_data_by_construction() {
         ),
         ("domain/src/ids.rs", "IdDocument", "the masking type itself"),
         (
+            "domain/src/mass_testing/binding.rs",
+            "ScannedPerson",
+            "borrows the scanned document for one binding decision: prints its type only",
+        ),
+        (
+            "domain/src/mass_testing/binding.rs",
+            "RegisteredPerson",
+            "the register's name loaded for one binding decision: prints the id only",
+        ),
+        (
+            "domain/src/mass_testing/binding.rs",
+            "Binding",
+            "a binding decision with the name to store: prints everything but the name and grid",
+        ),
+        (
             "domain/src/phone.rs",
             "PhoneNumber",
             "the masking type itself",
@@ -454,7 +469,7 @@ fn debug_masks_personal_data_by_construction() {
             "lead forms and views of raw text from senders (one macro)",
         ),
         (
-            "app/src/population.rs",
+            "app/src/population/mod.rs",
             "ResidentView",
             "a page's view: the name and address as shown",
         ),
@@ -474,12 +489,12 @@ fn debug_masks_personal_data_by_construction() {
             "the raw text of a rejected row",
         ),
         (
-            "store/src/investigation.rs",
+            "store/src/investigation/mod.rs",
             "CaseWrite",
             "its event detail is JSON with the person's data",
         ),
         (
-            "store/src/investigation.rs",
+            "store/src/investigation/mod.rs",
             "ContactWrite",
             "its event detail is JSON with the person's data",
         ),
