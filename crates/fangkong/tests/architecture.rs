@@ -469,7 +469,7 @@ fn debug_masks_personal_data_by_construction() {
             "lead forms and views of raw text from senders (one macro)",
         ),
         (
-            "app/src/population.rs",
+            "app/src/population/mod.rs",
             "ResidentView",
             "a page's view: the name and address as shown",
         ),
@@ -489,12 +489,12 @@ fn debug_masks_personal_data_by_construction() {
             "the raw text of a rejected row",
         ),
         (
-            "store/src/investigation.rs",
+            "store/src/investigation/mod.rs",
             "CaseWrite",
             "its event detail is JSON with the person's data",
         ),
         (
-            "store/src/investigation.rs",
+            "store/src/investigation/mod.rs",
             "ContactWrite",
             "its event detail is JSON with the person's data",
         ),

@@ -1,0 +1,323 @@
+//! Cases, trajectories, contacts and transmission links (流调溯源).
+//!
+//! A case or a contact and the `person_events` row that tells the other modules about it are
+//! written in one transaction: the health code, leads and isolation modules never miss one and
+//! never see one that was rolled back. The store decides nothing: the application classifies.
+
+use sqlx::{AssertSqlSafe, QueryBuilder};
+
+use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
+use fangkong_domain::phone::PhoneNumber;
+
+use crate::typed::StoredPhone;
+use crate::{Store, StoreError, StoreResult, with_pool};
+
+/// Inside a `with_pool!` body: appends a person event to transaction `$tx`.
+macro_rules! insert_event {
+    ($tx:expr, $at:expr, $kind:expr, $id_type:expr, $id_number:expr, $resident:expr, $grid:expr, $source:expr, $detail:expr) => {
+        sqlx::query(
+            "INSERT INTO person_events (at, kind, id_type, id_number, resident_id, grid_code, source, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind($at)
+        .bind($kind)
+        .bind($id_type)
+        .bind($id_number)
+        .bind($resident)
+        .bind($grid)
+        .bind($source)
+        .bind($detail)
+        .execute(&mut *$tx)
+        .await?
+    };
+}
+
+/// Inside a `with_pool!` body: moves counter `$what` of region `$region` by `$delta` in `$tx`.
+macro_rules! bump_count {
+    ($tx:expr, $region:expr, $what:expr, $delta:expr) => {
+        sqlx::query(
+            "INSERT INTO investigation_counts (region_code, what, n) VALUES ($1, $2, $3) \
+             ON CONFLICT (region_code, what) DO UPDATE SET n = investigation_counts.n + excluded.n",
+        )
+        .bind($region)
+        .bind($what)
+        .bind($delta)
+        .execute(&mut *$tx)
+        .await?
+    };
+}
+
+/// A case as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct CaseRecord {
+    pub id: i64,
+    pub case_key: String,
+    pub case_number: String,
+    pub kind: String,
+    pub id_type: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
+    pub resident_id: Option<i64>,
+    #[sqlx(try_from = "String")]
+    pub name: PersonName,
+    pub sex: String,
+    pub birth_date: String,
+    #[sqlx(try_from = "StoredPhone")]
+    pub phone: Option<PhoneNumber>,
+    #[sqlx(try_from = "String")]
+    pub address: Address,
+    pub grid_code: String,
+    pub region_code: String,
+    pub onset_date: Option<String>,
+    pub first_positive_at: Option<i64>,
+    pub found_by: String,
+    pub found_at: i64,
+    pub severity: String,
+    pub hospital: String,
+    pub status: String,
+    pub status_at: Option<i64>,
+    pub regime: String,
+    pub reported_at: Option<i64>,
+    pub investigated_at: Option<i64>,
+    pub isolated_at: Option<i64>,
+    pub infector_case_id: Option<i64>,
+    pub infector_note: String,
+    pub public_summary: String,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+const CASE_COLUMNS: &str = "id, case_key, case_number, kind, id_type, id_number, resident_id, name, sex, \
+     birth_date, phone, address, grid_code, region_code, onset_date, first_positive_at, found_by, found_at, \
+     severity, hospital, status, status_at, regime, reported_at, investigated_at, isolated_at, \
+     infector_case_id, infector_note, public_summary, created_by, created_at";
+
+/// A new case. `case_number_prefix` + the id becomes its number (藁城-00012).
+#[derive(Clone)]
+pub struct CaseWrite {
+    pub case_key: String,
+    pub case_number_prefix: String,
+    pub kind: String,
+    pub id_type: String,
+    pub id_number: DocumentNumber,
+    pub resident_id: Option<i64>,
+    pub name: PersonName,
+    pub sex: String,
+    pub birth_date: String,
+    pub phone: Option<PhoneNumber>,
+    pub address: Address,
+    pub grid_code: String,
+    pub region_code: String,
+    pub onset_date: Option<String>,
+    pub first_positive_at: Option<i64>,
+    pub found_by: String,
+    pub found_at: i64,
+    pub severity: String,
+    pub hospital: String,
+    pub regime: String,
+    pub reported_at: Option<i64>,
+    pub isolated_at: Option<i64>,
+    pub infector_case_id: Option<i64>,
+    pub infector_note: String,
+    pub created_by: String,
+    pub created_at: i64,
+    /// The JSON detail of the `case_reported` event.
+    pub event_detail: String,
+}
+
+impl std::fmt::Debug for CaseWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaseWrite")
+            .field("case_key", &self.case_key)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A change to a case the epidemiologist makes on its page.
+#[derive(Debug, Clone)]
+pub enum CaseUpdate {
+    Reported {
+        at: i64,
+    },
+    Investigated {
+        at: i64,
+    },
+    Isolated {
+        at: i64,
+    },
+    Clinical {
+        severity: String,
+        hospital: String,
+    },
+    Kind {
+        kind: String,
+    },
+    /// Discharged or excluded; `event_kind`/`event_detail` tell the other modules.
+    Closed {
+        status: String,
+        at: i64,
+        event_kind: String,
+        event_detail: String,
+    },
+    Infector {
+        infector_case_id: Option<i64>,
+        note: String,
+    },
+    PublicSummary {
+        text: String,
+    },
+}
+
+/// One stop of a case's trajectory.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct CaseStopRecord {
+    pub id: i64,
+    pub case_id: i64,
+    pub from_at: i64,
+    pub to_at: Option<i64>,
+    pub place_kind: String,
+    pub place_name: String,
+    pub address: String,
+    pub region_code: String,
+    pub source: String,
+    pub source_key: String,
+    pub public: bool,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// A contact as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct ContactRecord {
+    pub id: i64,
+    pub case_id: i64,
+    pub case_region_code: String,
+    pub via_contact_id: Option<i64>,
+    pub person_key: String,
+    pub id_type: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
+    pub resident_id: Option<i64>,
+    #[sqlx(try_from = "String")]
+    pub name: PersonName,
+    #[sqlx(try_from = "StoredPhone")]
+    pub phone: Option<PhoneNumber>,
+    #[sqlx(try_from = "String")]
+    pub address: Address,
+    pub grid_code: String,
+    pub exposure_kind: String,
+    pub exposure_detail: String,
+    pub protected: bool,
+    pub first_exposure_at: i64,
+    pub last_exposure_at: i64,
+    pub category: String,
+    pub reason: String,
+    pub regime: String,
+    pub status: String,
+    pub isolated_at: Option<i64>,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+const CONTACT_COLUMNS: &str = "id, case_id, case_region_code, via_contact_id, person_key, id_type, id_number, \
+     resident_id, name, phone, address, grid_code, exposure_kind, exposure_detail, protected, \
+     first_exposure_at, last_exposure_at, category, reason, regime, status, isolated_at, created_by, created_at";
+
+/// A new contact; `event_kind` is `close_contact`/`secondary_contact` (none for a general contact).
+#[derive(Clone)]
+pub struct ContactWrite {
+    pub case_id: i64,
+    pub case_region_code: String,
+    pub via_contact_id: Option<i64>,
+    pub person_key: String,
+    pub id_type: String,
+    pub id_number: DocumentNumber,
+    pub resident_id: Option<i64>,
+    pub name: PersonName,
+    pub phone: Option<PhoneNumber>,
+    pub address: Address,
+    pub grid_code: String,
+    pub exposure_kind: String,
+    pub exposure_detail: String,
+    pub protected: bool,
+    pub first_exposure_at: i64,
+    pub last_exposure_at: i64,
+    pub category: String,
+    pub reason: String,
+    pub regime: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub event_kind: Option<String>,
+    /// The JSON detail of the event, with `{contact_id}` standing for the new row's id.
+    pub event_detail: String,
+}
+
+impl std::fmt::Debug for ContactWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContactWrite")
+            .field("case_id", &self.case_id)
+            .field("category", &self.category)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Counts of cases per kind and status, and the deadlines missed, in a jurisdiction.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CaseCounts {
+    pub confirmed: i64,
+    pub asymptomatic: i64,
+    pub suspected: i64,
+    pub initial_screen_positive: i64,
+    pub active: i64,
+    pub discharged: i64,
+    pub report_overdue: i64,
+    pub investigation_overdue: i64,
+    pub close_contacts: i64,
+    pub secondary_contacts: i64,
+    pub general_contacts: i64,
+}
+
+/// The overview's line of one child region.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ChildCaseCounts {
+    pub code: String,
+    pub cases: i64,
+    pub active: i64,
+    pub report_overdue: i64,
+    pub close_contacts: i64,
+    pub secondary_contacts: i64,
+}
+
+/// One case in the chain picture.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChainCaseRow {
+    pub id: i64,
+    pub infector_case_id: Option<i64>,
+    pub kind: String,
+    pub case_number: String,
+    pub contacts: i64,
+}
+
+/// Filters of the case directory.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    /// Only cases whose report (2 h) or investigation (24 h) is not done and past due at `now`.
+    pub overdue_at: Option<(i64, i64, i64)>,
+}
+
+impl StoreError {
+    /// True when a contact write failed because the person is already a contact of that case.
+    pub fn is_duplicate_contact(&self) -> bool {
+        self.is_unique_violation()
+    }
+}
+
+mod cases;
+mod trajectories;
+mod contacts;
+mod chains;
+mod bulletin;
+mod bulk;
