@@ -121,8 +121,6 @@ fn moved_row(
     Ok(write_of(&valid))
 }
 
-
-
 /// A typed value cut short for an error message.
 fn short(value: &str) -> String {
     value.chars().take(20).collect()

@@ -315,9 +315,9 @@ impl StoreError {
     }
 }
 
-mod cases;
-mod trajectories;
-mod contacts;
-mod chains;
-mod bulletin;
 mod bulk;
+mod bulletin;
+mod cases;
+mod chains;
+mod contacts;
+mod trajectories;

@@ -163,8 +163,8 @@ const RESIDENT_WRITER_LOCK: i64 = 271_828;
 const ROWS_PER_STATEMENT: usize = 2000;
 
 mod batch;
-mod residents;
 mod households;
 mod moves;
+mod residents;
 
 pub use moves::{MoveInRecord, MoveOutcome, NewMoveIn, ResidentMove};

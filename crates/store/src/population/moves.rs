@@ -69,7 +69,6 @@ pub enum MoveOutcome {
     },
 }
 
-
 impl Store {
     /// Moves one resident to another grid in one transaction: the resident's row, a new household if the
     /// number is new, both grids' counts and, for a move-in, the request's approval (other pending
