@@ -126,23 +126,6 @@ fn short(value: &str) -> String {
     value.chars().take(20).collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::destination_problem_only;
-
-    #[test]
-    fn only_problems_with_the_typed_destination_are_told_to_a_move_in_requester() {
-        assert!(destination_problem_only("户编号：户编号应为19位数字"));
-        assert!(destination_problem_only(
-            "现住址：请填写现住址；网格编码：网格编码不存在"
-        ));
-        assert!(!destination_problem_only("姓名：姓名“李?华”中有问号"));
-        assert!(!destination_problem_only(
-            "户编号：户编号应为19位数字；出生日期：日期不对"
-        ));
-    }
-}
-
 impl App {
     /// The destination grid must exist and lie in the actor's jurisdiction.
     async fn destination_grid(&self, actor: &Actor, to: &Destination) -> AppResult<RegionCode> {
@@ -463,5 +446,22 @@ impl App {
             .await?;
         }
         self.move_in(actor, id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::destination_problem_only;
+
+    #[test]
+    fn only_problems_with_the_typed_destination_are_told_to_a_move_in_requester() {
+        assert!(destination_problem_only("户编号：户编号应为19位数字"));
+        assert!(destination_problem_only(
+            "现住址：请填写现住址；网格编码：网格编码不存在"
+        ));
+        assert!(!destination_problem_only("姓名：姓名“李?华”中有问号"));
+        assert!(!destination_problem_only(
+            "户编号：户编号应为19位数字；出生日期：日期不对"
+        ));
     }
 }
