@@ -60,10 +60,17 @@ impl App {
         }
     }
 
-    pub async fn appeals(&self, actor: &Actor, status: Option<&str>) -> AppResult<Vec<AppealView>> {
+    /// Appeals in the actor's jurisdiction (open ones first, then the newest), the first 500 of
+    /// how many there are.
+    pub async fn appeals(
+        &self,
+        actor: &Actor,
+        status: Option<&str>,
+    ) -> AppResult<crate::Page<AppealView>> {
         actor.require(Permission::ViewHealthCodes)?;
         let (lower, upper) = actor.jurisdiction_range();
-        Ok(self
+        let total = self.store.count_appeals((&lower, &upper), status).await?;
+        let rows = self
             .store
             .appeals((&lower, &upper), status, 500)
             .await?
@@ -79,7 +86,8 @@ impl App {
                     .unwrap_or(""),
                 appeal: a,
             })
-            .collect())
+            .collect();
+        Ok(crate::Page::new(rows, total))
     }
 
     /// Decides an appeal: accepted appeals turn the code green by an audited override with the

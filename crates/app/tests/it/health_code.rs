@@ -835,7 +835,7 @@ async fn venues_appeals_untested_and_a_policy_switch(backend: Backend) {
         .await;
     assert!(matches!(twice, Err(AppError::Conflict(_))));
     let open = app.appeals(&staff.commander, Some("open")).await.unwrap();
-    assert_eq!(open.len(), 1);
+    assert_eq!((open.rows.len(), open.total), (1, 1));
     let no_words = app.decide_appeal(&staff.commander, appeal, true, " ").await;
     assert!(matches!(no_words, Err(AppError::Invalid(_))));
     app.decide_appeal(&staff.commander, appeal, true, "流调核实不在现场")

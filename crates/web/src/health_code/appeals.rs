@@ -6,7 +6,7 @@ use super::*;
 #[template(path = "health_code/appeals.html")]
 pub(super) struct AppealsPage {
     layout: Layout,
-    appeals: Vec<AppealView>,
+    appeals: fangkong_app::Page<AppealView>,
     rows: Vec<(String, &'static str, String)>,
     status: String,
     can_decide: bool,
@@ -36,6 +36,7 @@ async fn appeals_page_with(
         .await
         .map_err(|e| page.error(e))?;
     let rows = appeals
+        .rows
         .iter()
         .map(|a| {
             (
