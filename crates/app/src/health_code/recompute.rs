@@ -112,6 +112,18 @@ impl App {
                             });
                         }
                     }
+                    // An excluded case was no infection: the screening positive that opened it
+                    // (初筛阳性, or a pool waiting for its recheck) ends with it.
+                    if event.kind == person_event::CASE_EXCLUDED {
+                        updates.push(FactUpdate::End {
+                            person,
+                            kinds: vec![
+                                FactKind::InitialScreenPositive.code().to_string(),
+                                FactKind::PoolPositivePending.code().to_string(),
+                            ],
+                            at: event.at,
+                        });
+                    }
                     continue;
                 }
                 let (write, update) = facts_of_event(event);

@@ -500,6 +500,7 @@ fn reason_label(reason: &str) -> &'static str {
         "pool_positive" => "混采阳性复核",
         "invalid" => "结果无效重采",
         "antigen_positive" => "抗原阳性核酸复核",
+        "single_positive" => "单管初筛阳性复核",
         _ => "复核",
     }
 }

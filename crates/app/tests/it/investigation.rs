@@ -515,11 +515,8 @@ async fn chains_bulletin_and_closing_a_case(backend: Backend) {
     assert_eq!(walked.len(), 1);
 }
 
-async fn a_single_positive_opens_a_case_with_its_deadlines(backend: Backend) {
-    let (app, guard) = fresh_app(backend).await;
-    let world = seed(&app).await;
-    import_population(&app, &guard, &world.admin).await;
-    let staff = staff(&app).await;
+/// 王建国 swabbed in a single tube in a round of 廉州镇, and the lab reports it positive.
+async fn single_tube_positive(app: &App, world: &World) {
     let person = population()[0].id_number.clone();
     let round = app
         .open_round(
@@ -588,6 +585,14 @@ async fn a_single_positive_opens_a_case_with_its_deadlines(backend: Backend) {
     )
     .await
     .unwrap();
+}
+
+async fn a_single_positive_opens_a_case_with_its_deadlines(backend: Backend) {
+    let (app, guard) = fresh_app(backend).await;
+    let world = seed(&app).await;
+    import_population(&app, &guard, &world.admin).await;
+    let staff = staff(&app).await;
+    single_tube_positive(&app, &world).await;
     app.sync_case_events().await.unwrap();
     // Taking the events again opens no second case.
     app.sync_case_events().await.unwrap();
@@ -598,6 +603,14 @@ async fn a_single_positive_opens_a_case_with_its_deadlines(backend: Backend) {
     assert_eq!(cases.len(), 1);
     assert_eq!(cases[0].kind, "initial_screen_positive");
     assert_eq!(cases[0].found_by_label, "全员核酸检测");
+    // The initial-screen positive owes a single-tube recheck: its way to confirmation or back to
+    // green (it used to have none, so a recheck swab was refused).
+    let tasks = app
+        .recheck_tasks(&world.worker_a, GRID_A1, Some("pending"))
+        .await
+        .unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].reason_label, "单管初筛阳性复核");
     // Three hours later the 2-hour report is overdue and the directory filter finds it.
     guard.clock.advance(Duration::hours(3));
     let overdue = app
@@ -636,4 +649,32 @@ async fn a_single_positive_opens_a_case_with_its_deadlines(backend: Backend) {
             .unwrap()
             .is_empty()
     );
+}
+
+story!(
+    an_excluded_initial_screen_case_ends_its_red_code,
+    excluded_screen_story_sqlite,
+    excluded_screen_story_postgres
+);
+
+async fn an_excluded_initial_screen_case_ends_its_red_code(backend: Backend) {
+    let (app, guard) = fresh_app(backend).await;
+    let world = seed(&app).await;
+    import_population(&app, &guard, &world.admin).await;
+    let staff = staff(&app).await;
+    let person = population()[0].id_number.clone();
+    single_tube_positive(&app, &world).await;
+    app.sync_case_events().await.unwrap();
+    app.sync_code_events().await.unwrap();
+    assert_eq!(colour(&app, &world.admin, &person).await, "red");
+    let cases = app
+        .cases(&staff.epidemiologist, None, None, false, None)
+        .await
+        .unwrap();
+    app.update_case(&staff.epidemiologist, cases[0].id, &CaseAction::Exclude)
+        .await
+        .unwrap();
+    app.sync_code_events().await.unwrap();
+    // Excluded: the screening positive was no infection, so its red code ends (it used to stay).
+    assert_eq!(colour(&app, &world.admin, &person).await, "green");
 }

@@ -25,6 +25,7 @@ crate::coded_enum! {
         PoolPositive => "pool_positive", "混采阳性复核",
         Invalid => "invalid", "结果无效重采",
         AntigenPositive => "antigen_positive", "抗原阳性核酸复核",
+        SinglePositive => "single_positive", "单管初筛阳性复核",
     }
 }
 
@@ -80,7 +81,13 @@ pub fn consequence(result: TestResult, purpose: SamplePurpose, capacity: i64) ->
             Some(ResultEvent::PoolPositive),
             Some(RecheckReason::PoolPositive),
         ),
-        (TestResult::Positive, _) => (Some(ResultEvent::SinglePositive), None),
+        // A single screening tube names the person, but only as an initial-screen positive
+        // (初筛阳性): a single-tube recheck confirms it or, negative, ends it.
+        (TestResult::Positive, SamplePurpose::Screen) => (
+            Some(ResultEvent::SinglePositive),
+            Some(RecheckReason::SinglePositive),
+        ),
+        (TestResult::Positive, SamplePurpose::Recheck) => (Some(ResultEvent::SinglePositive), None),
         (TestResult::Negative, SamplePurpose::Recheck) => {
             (Some(ResultEvent::RecheckNegative), None)
         }
@@ -213,7 +220,7 @@ mod tests {
         let rows: [Row; 12] = [
             (Positive, Screen, 10, Some(E::PoolPositive), Some(R::PoolPositive), None),
             (Positive, Screen, 2, Some(E::PoolPositive), Some(R::PoolPositive), None),
-            (Positive, Screen, 1, Some(E::SinglePositive), None, None),
+            (Positive, Screen, 1, Some(E::SinglePositive), Some(R::SinglePositive), None),
             (Positive, Recheck, 1, Some(E::SinglePositive), None, Some(RecheckStatus::Positive)),
             (Negative, Screen, 10, None, None, None),
             (Negative, Screen, 1, None, None, None),
