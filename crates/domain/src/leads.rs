@@ -74,6 +74,18 @@ crate::coded_enum! {
 }
 
 impl ControlMeasure {
+    /// The control a person is under while their isolation measure is in `status`: in a site,
+    /// at home or in hospital; `None` while they still wait (for a room, a vehicle) or are released.
+    pub fn of_measure(status: crate::isolation::MeasureStatus) -> Option<ControlMeasure> {
+        use crate::isolation::MeasureStatus as S;
+        match status {
+            S::InSite => Some(ControlMeasure::Centralised),
+            S::AtHome => Some(ControlMeasure::HomeIsolation),
+            S::Hospitalised => Some(ControlMeasure::Hospital),
+            S::AwaitingPlacement | S::Allocated | S::AwaitingHospital | S::Released => None,
+        }
+    }
+
     /// The code or the Chinese label; an unknown one is refused naming the choices.
     pub fn parse(raw: &str) -> Result<ControlMeasure, String> {
         let raw = raw.trim();
@@ -417,6 +429,27 @@ pub fn transition(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_person_is_under_control_in_a_site_at_home_or_in_hospital_only() {
+        use crate::isolation::MeasureStatus as S;
+        let controls: Vec<_> = S::ALL
+            .into_iter()
+            .map(|s| (s, ControlMeasure::of_measure(s)))
+            .collect();
+        assert_eq!(
+            controls,
+            vec![
+                (S::AwaitingPlacement, None),
+                (S::Allocated, None),
+                (S::InSite, Some(ControlMeasure::Centralised)),
+                (S::AtHome, Some(ControlMeasure::HomeIsolation)),
+                (S::AwaitingHospital, None),
+                (S::Hospitalised, Some(ControlMeasure::Hospital)),
+                (S::Released, None),
+            ]
+        );
+    }
 
     #[test]
     fn codes_round_trip_and_unknown_measures_name_the_choices() {

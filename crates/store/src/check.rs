@@ -63,13 +63,15 @@ impl Invariant {
                  WHERE c.status = 'discharged' AND c.id_number <> '' AND COALESCE(c.status_at, 0) < $1 \
                  AND m.status = 'awaiting_hospital'"
             }
-            Invariant::ControlledPersonsLeadIsLanded => {
+            Invariant::ControlledPersonsLeadIsLanded => concat!(
                 "SELECT '线索#' || l.id AS label FROM leads l \
                  WHERE l.status IN ('pending', 'unrouted') AND l.id_number <> '' \
                  AND EXISTS (SELECT 1 FROM isolation_measures m \
                      WHERE m.id_number = l.id_number AND m.id_type = l.id_type \
-                     AND m.status IN ('in_site', 'at_home', 'hospitalised') AND m.status_since < $1)"
-            }
+                     AND m.status_since < $1 AND m.status IN ",
+                crate::under_control_statuses!(),
+                ")"
+            ),
             Invariant::HospitalisedHasBed => {
                 "SELECT '管控#' || m.id AS label FROM isolation_measures m \
                  WHERE m.status = 'hospitalised' AND m.status_since < $1 \

@@ -85,9 +85,11 @@ pub struct LeadChange {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ControlledLead {
     pub lead_id: i64,
+    /// `pending` or `unrouted`.
+    pub lead_status: String,
     pub grid_code: String,
     pub resident_id: Option<i64>,
-    /// `in_site`, `at_home` or `hospitalised`.
+    /// One of [`crate::under_control_statuses`].
     pub measure_status: String,
     /// When the lead counts as landed: the measure's start, or the lead's arrival if later.
     pub since: i64,
@@ -268,15 +270,17 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<ControlledLead>> {
         let rows = with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT l.id AS lead_id, l.grid_code, l.resident_id, m.status AS measure_status, \
+            sqlx::query_as(concat!(
+                "SELECT l.id AS lead_id, l.status AS lead_status, l.grid_code, l.resident_id, \
+                 m.status AS measure_status, \
                  CASE WHEN m.status_since > l.received_at THEN m.status_since ELSE l.received_at END AS since \
                  FROM leads l JOIN isolation_measures m \
                  ON m.id_number = l.id_number AND m.id_type = l.id_type \
                  WHERE l.status IN ('pending', 'unrouted') AND l.id_number <> '' \
-                 AND m.status IN ('in_site', 'at_home', 'hospitalised') \
-                 ORDER BY l.id LIMIT $1",
-            )
+                 AND m.status IN ",
+                crate::under_control_statuses!(),
+                " ORDER BY l.id LIMIT $1",
+            ))
             .bind(limit)
             .fetch_all(pool)
             .await?

@@ -81,6 +81,16 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// The measure statuses in which isolation holds a person (in a site, at home, in hospital), as an
+/// SQL list for `concat!`: the leads that land because of them and the audit that checks they did
+/// read the same list (`domain::leads::ControlMeasure::of_measure` is the rule).
+macro_rules! under_control_statuses {
+    () => {
+        "('in_site', 'at_home', 'hospitalised')"
+    };
+}
+pub(crate) use under_control_statuses;
+
 /// Inside [`with_pool!`]: begins a write transaction that holds writer lock `$lock` until it ends.
 /// SQLite takes its database write lock at BEGIN (IMMEDIATE: no deferred upgrade that could fail
 /// halfway); PostgreSQL takes the advisory lock `$lock`, which also serialises several server

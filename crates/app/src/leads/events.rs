@@ -1,5 +1,7 @@
 //! Investigation events in: contacts registered by investigation become leads to land.
 
+use fangkong_domain::isolation::MeasureStatus;
+
 use super::*;
 
 impl App {
@@ -139,17 +141,19 @@ impl App {
             }
             let mut progressed = false;
             for lead in found {
-                let measure = match lead.measure_status.as_str() {
-                    "in_site" => ControlMeasure::Centralised,
-                    "hospitalised" => ControlMeasure::Hospital,
-                    _ => ControlMeasure::HomeIsolation,
+                // The domain's rules: which control the measure is, and whether the lead may land.
+                let Some(measure) = MeasureStatus::from_code(&lead.measure_status)
+                    .and_then(ControlMeasure::of_measure)
+                else {
+                    continue;
                 };
-                // The domain's rule for landing; an open lead always may (pending or unrouted).
-                let Ok(moved) = fangkong_domain::leads::transition(
-                    LeadStatus::Pending,
-                    fangkong_domain::leads::LeadInput::Controlled,
-                    lead.since,
-                ) else {
+                let Some(Ok(moved)) = LeadStatus::from_code(&lead.lead_status).map(|status| {
+                    fangkong_domain::leads::transition(
+                        status,
+                        fangkong_domain::leads::LeadInput::Controlled,
+                        lead.since,
+                    )
+                }) else {
                     continue;
                 };
                 let change = LeadChange {

@@ -31,7 +31,7 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<AppealRecord>> {
         let sql = format!(
-            "SELECT {APPEAL_COLUMNS} FROM code_appeals WHERE grid_code >= $1 AND grid_code < $2 AND ($3 = '' OR status = $3) \
+            "SELECT {APPEAL_COLUMNS} FROM code_appeals WHERE {APPEALS_LISTED} \
              ORDER BY status = 'open' DESC, filed_at DESC LIMIT $4"
         );
         let rows = with_pool!(self, pool => {
@@ -53,9 +53,9 @@ impl Store {
         status: Option<&str>,
     ) -> StoreResult<i64> {
         let count = with_pool!(self, pool => {
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM code_appeals WHERE grid_code >= $1 AND grid_code < $2 AND ($3 = '' OR status = $3)",
-            )
+            sqlx::query_scalar(AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM code_appeals WHERE {APPEALS_LISTED}"
+            )))
             .bind(range.0)
             .bind(range.1)
             .bind(status.unwrap_or(""))
@@ -113,3 +113,7 @@ impl Store {
         Ok(done == 1)
     }
 }
+
+/// The appeals a list shows, binding the range as `$1`, `$2` and the status (`''` = any) as `$3`:
+/// shared by the list and its count, so the two cannot disagree.
+const APPEALS_LISTED: &str = "grid_code >= $1 AND grid_code < $2 AND ($3 = '' OR status = $3)";
