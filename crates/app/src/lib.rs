@@ -245,6 +245,12 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// A value of a form or body that cannot be taken, naming the field as the form labels it:
+    /// “风险等级：请选择”.
+    pub fn field(label: &str, problem: impl std::fmt::Display) -> AppError {
+        AppError::Invalid(format!("{label}：{problem}"))
+    }
+
     /// A stable machine-readable code for the JSON API.
     pub fn code(&self) -> &'static str {
         match self {
@@ -319,6 +325,28 @@ pub(crate) async fn audit(
         })
         .await?;
     Ok(())
+}
+
+/// The audit record of a change `actor` makes now, for the store to write inside the change's own
+/// transaction (`store::audit::write_audit!`), so a change is never kept without its record. An
+/// empty `target` is filled by the store with the id the write creates.
+pub(crate) fn audit_record(
+    app: &App,
+    actor: &Actor,
+    action: &str,
+    target: impl ToString,
+    detail: impl Into<String>,
+) -> fangkong_store::AuditRecord {
+    fangkong_store::AuditRecord {
+        id: 0,
+        at: app.now_unix(),
+        user_id: Some(actor.user_id),
+        username: actor.username.clone(),
+        action: action.to_string(),
+        target: target.to_string(),
+        detail: detail.into(),
+        client_addr: actor.client_addr.clone(),
+    }
 }
 
 pub(crate) async fn audit_by(

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::health_code::{beijing_label, parse_beijing_time, unix_to_utc};
 use crate::scope::load_within;
-use crate::{Actor, App, AppError, AppResult, audit};
+use crate::{Actor, App, AppError, AppResult, audit, audit_record};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RiskAreaForm {
@@ -25,6 +25,65 @@ pub struct RiskAreaForm {
     #[serde(default)]
     pub place_name: String,
     pub reason: String,
+}
+
+/// A designation as a commander asked for it, every value parsed: what [`App::designate_risk_area`]
+/// checks against the register and writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesignateRiskArea {
+    pub scheme: AreaScheme,
+    pub tier: AreaTier,
+    pub unit: AreaUnit,
+    pub region: RegionCode,
+    /// The compound or building below the region; empty = the region itself.
+    pub place_name: String,
+    pub reason: String,
+}
+
+impl TryFrom<&RiskAreaForm> for DesignateRiskArea {
+    type Error = AppError;
+
+    fn try_from(form: &RiskAreaForm) -> Result<Self, AppError> {
+        let tier = AreaTier::from_code(form.tier.trim())
+            .ok_or_else(|| AppError::Invalid("请选择风险等级".into()))?;
+        let scheme = if form.scheme.trim().is_empty() {
+            tier.scheme()
+        } else {
+            AreaScheme::from_code(form.scheme.trim())
+                .ok_or_else(|| AppError::Invalid("划分方案无法识别".into()))?
+        };
+        if !scheme.tiers().contains(&tier) {
+            return Err(AppError::Invalid(format!(
+                "{}不属于{}：请选择{}",
+                tier.label_zh(),
+                scheme.label_zh(),
+                scheme
+                    .tiers()
+                    .iter()
+                    .map(|t| t.label_zh())
+                    .collect::<Vec<_>>()
+                    .join("、")
+            )));
+        }
+        let unit = AreaUnit::from_code(form.unit.trim()).ok_or_else(|| {
+            AppError::Invalid("请选择划定单元（区县、乡镇街道、村社区、小区或楼栋）".into())
+        })?;
+        let region = RegionCode::parse(&form.region_code).map_err(AppError::Invalid)?;
+        let reason = form.reason.trim();
+        if reason.is_empty() {
+            return Err(AppError::Invalid(
+                "请写明划定理由（例如：病例居住地）".into(),
+            ));
+        }
+        Ok(DesignateRiskArea {
+            scheme,
+            tier,
+            unit,
+            region,
+            place_name: form.place_name.trim().to_string(),
+            reason: reason.to_string(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -155,96 +214,69 @@ impl App {
         })
     }
 
-    /// A commander designates an area.
+    /// A commander designates an area: the form is parsed into [`DesignateRiskArea`] before anything
+    /// is read, then checked against the register; the area, its first step and the audit record
+    /// are one transaction.
     pub async fn designate_risk_area(&self, actor: &Actor, form: &RiskAreaForm) -> AppResult<i64> {
         actor.require(Permission::ManageRiskAreas)?;
-        let tier = AreaTier::from_code(form.tier.trim())
-            .ok_or_else(|| AppError::Invalid("请选择风险等级".into()))?;
-        let scheme = if form.scheme.trim().is_empty() {
-            tier.scheme()
-        } else {
-            AreaScheme::from_code(form.scheme.trim())
-                .ok_or_else(|| AppError::Invalid("划分方案无法识别".into()))?
-        };
-        if !scheme.tiers().contains(&tier) {
-            return Err(AppError::Invalid(format!(
-                "{}不属于{}：请选择{}",
-                tier.label_zh(),
-                scheme.label_zh(),
-                scheme
-                    .tiers()
-                    .iter()
-                    .map(|t| t.label_zh())
-                    .collect::<Vec<_>>()
-                    .join("、")
-            )));
-        }
-        let unit = AreaUnit::from_code(form.unit.trim()).ok_or_else(|| {
-            AppError::Invalid("请选择划定单元（区县、乡镇街道、村社区、小区或楼栋）".into())
-        })?;
-        let region = RegionCode::parse(&form.region_code).map_err(AppError::Invalid)?;
-        actor.require_within(&region)?;
+        let command = DesignateRiskArea::try_from(form)?;
+        actor.require_within(&command.region)?;
         let record = self
             .store
-            .region(region.as_str())
+            .region(command.region.as_str())
             .await?
-            .ok_or_else(|| AppError::Invalid(format!("区划编码“{}”不存在", region.as_str())))?;
-        let expected_level = match unit {
+            .ok_or_else(|| {
+                AppError::field(
+                    "区划",
+                    format!("编码“{}”不存在", command.region.as_str()),
+                )
+            })?;
+        let expected_level = match command.unit {
             AreaUnit::County => RegionLevel::County,
             AreaUnit::Township => RegionLevel::Township,
             AreaUnit::Village | AreaUnit::Compound | AreaUnit::Building => RegionLevel::Village,
         };
-        if region.level() != expected_level {
+        if command.region.level() != expected_level {
             return Err(AppError::Invalid(format!(
                 "划定单元是{}，区划应选{}级（所选“{}”是{}级）",
-                unit.label_zh(),
+                command.unit.label_zh(),
                 expected_level.label_zh(),
                 record.name,
-                region.level().label_zh()
+                command.region.level().label_zh()
             )));
         }
-        let place_name = form.place_name.trim();
-        if matches!(unit, AreaUnit::Compound | AreaUnit::Building) && place_name.is_empty() {
+        if matches!(command.unit, AreaUnit::Compound | AreaUnit::Building)
+            && command.place_name.is_empty()
+        {
             return Err(AppError::Invalid(format!(
                 "按{}划定时请填写具体名称，例如“{}幸福小区3号楼”",
-                unit.label_zh(),
+                command.unit.label_zh(),
                 record.name
             )));
         }
-        let reason = form.reason.trim();
-        if reason.is_empty() {
-            return Err(AppError::Invalid(
-                "请写明划定理由（例如：病例居住地）".into(),
-            ));
-        }
-        let place = if place_name.is_empty() {
-            record.name.clone()
-        } else {
-            format!("{}{}", record.name, place_name)
-        };
+        let place = format!("{}{}", record.name, command.place_name);
         let id = self
             .store
-            .insert_risk_area(&NewRiskArea {
-                scheme: scheme.code().into(),
-                tier: tier.code().into(),
-                unit: unit.code().into(),
-                region_code: region.as_str().into(),
-                place_name: place.clone(),
-                reason: reason.into(),
-                at: self.now_unix(),
-                actor: actor.username.clone(),
-            })
+            .insert_risk_area(
+                &NewRiskArea {
+                    scheme: command.scheme.code().into(),
+                    tier: command.tier.code().into(),
+                    unit: command.unit.code().into(),
+                    region_code: command.region.as_str().into(),
+                    place_name: place.clone(),
+                    reason: command.reason.clone(),
+                    at: self.now_unix(),
+                    actor: actor.username.clone(),
+                },
+                &audit_record(
+                    self,
+                    actor,
+                    "designate_risk_area",
+                    "",
+                    format!("{} {place}", command.tier.code()),
+                ),
+            )
             .await?;
-        audit(
-            self,
-            Some(actor),
-            &actor.username,
-            &actor.client_addr,
-            "designate_risk_area",
-            &id.to_string(),
-            &format!("{} {place}", tier.code()),
-        )
-        .await?;
         self.request_recompute("风险区域调整");
         Ok(id)
     }

@@ -65,7 +65,7 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
             reason: "首例病例居住地，村内聚集性疫情".into(),
             at: now - 9 * day,
             actor: "commander".into(),
-        })
+        }, &seeding_audit(now - 9 * day, "designate_risk_area", "high 演示疫情村"))
         .await?;
     app.store_for_tools()
         .add_risk_area_round(
@@ -97,7 +97,7 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
                 reason: "病例曾活动的村（小区）".into(),
                 at: now - (3 + i as i64) * day,
                 actor: "commander".into(),
-            })
+            }, &seeding_audit(now - (3 + i as i64) * day, "designate_risk_area", "medium 演示"))
             .await?;
         if i == 1 {
             app.store_for_tools()
@@ -391,4 +391,19 @@ pub fn keep_checking(app: App, checkpoints: Vec<i64>, county: RegionCode) {
             tokio::time::sleep(Duration::from_millis(900)).await;
         }
     });
+}
+
+/// The audit record of a change the demo's seeding writes straight to the store (dated in the
+/// outbreak's past, by the seeding user "commander").
+fn seeding_audit(at: i64, action: &str, detail: &str) -> fangkong_store::AuditRecord {
+    fangkong_store::AuditRecord {
+        id: 0,
+        at,
+        user_id: None,
+        username: "commander".into(),
+        action: action.into(),
+        target: String::new(),
+        detail: detail.into(),
+        client_addr: "local".into(),
+    }
 }

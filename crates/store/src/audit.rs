@@ -14,22 +14,44 @@ pub struct AuditRecord {
     pub client_addr: String,
 }
 
+/// Inside [`with_pool!`]: writes audit record `$record` (an [`AuditRecord`]; its `id` is ignored)
+/// through `$executor` — the write's own transaction (`&mut *tx`), so the change and its audit
+/// record commit together or not at all. A record whose `target` is empty takes `$target` (the id
+/// the write just created) instead.
+macro_rules! write_audit {
+    ($executor:expr, $record:expr) => {
+        $crate::audit::write_audit!($executor, $record, "")
+    };
+    ($executor:expr, $record:expr, $target:expr) => {{
+        let record: &$crate::AuditRecord = $record;
+        let target: String = if record.target.is_empty() {
+            $target.to_string()
+        } else {
+            record.target.clone()
+        };
+        sqlx::query(
+            "INSERT INTO audit_log (at, user_id, username, action, target, detail, client_addr) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(record.at)
+        .bind(record.user_id)
+        .bind(&record.username)
+        .bind(&record.action)
+        .bind(target)
+        .bind(&record.detail)
+        .bind(&record.client_addr)
+        .execute($executor)
+        .await?;
+    }};
+}
+pub(crate) use write_audit;
+
 impl Store {
+    /// An audit record on its own: a reveal, an export or a refused attempt, where the record is
+    /// the only write. A change writes its record inside its own transaction ([`write_audit!`]).
     pub async fn insert_audit(&self, record: &AuditRecord) -> StoreResult<()> {
         with_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO audit_log (at, user_id, username, action, target, detail, client_addr) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(record.at)
-            .bind(record.user_id)
-            .bind(&record.username)
-            .bind(&record.action)
-            .bind(&record.target)
-            .bind(&record.detail)
-            .bind(&record.client_addr)
-            .execute(pool)
-            .await?;
+            write_audit!(pool, record);
         });
         Ok(())
     }

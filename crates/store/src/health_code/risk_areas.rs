@@ -3,7 +3,13 @@
 use super::*;
 
 impl Store {
-    pub async fn insert_risk_area(&self, area: &NewRiskArea) -> StoreResult<i64> {
+    /// The area, its first step and the designation's audit record (target: the new id), in one
+    /// transaction.
+    pub async fn insert_risk_area(
+        &self,
+        area: &NewRiskArea,
+        audit: &crate::AuditRecord,
+    ) -> StoreResult<i64> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let (id,): (i64,) = sqlx::query_as(
@@ -30,6 +36,7 @@ impl Store {
             .bind(&area.reason)
             .execute(&mut *tx)
             .await?;
+            crate::audit::write_audit!(&mut *tx, audit, id);
             tx.commit().await?;
             Ok(id)
         })
