@@ -100,6 +100,14 @@ fn described(invariant: Invariant) -> (&'static str, &'static str) {
             "risk_area_clock_counts_latest_infection",
             "风险区的无新增天数从区内最近一例感染者起算",
         ),
+        Invariant::InitialScreenCaseHasRecheck => (
+            "initial_screen_case_has_recheck",
+            "核酸初筛阳性的在管病例都有单管复核任务",
+        ),
+        Invariant::PushedPersonHasCodeFact => (
+            "pushed_person_has_code_fact",
+            "大数据推送的人员（有证件号）都已按推送赋码或弹窗",
+        ),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod blocking;
 pub mod check;
+pub mod clock;
 pub mod checkpoints;
 pub mod door_visits;
 pub mod export;
@@ -31,42 +32,8 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::{Permission, Role};
+pub use clock::{Clock, FixedClock, InstanceKind, SimulationClock, SystemClock};
 pub use fangkong_store::{Store, StoreError};
-
-/// Where the time comes from.
-pub trait Clock: Send + Sync + std::fmt::Debug {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-#[derive(Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
-
-/// A clock that stands still (tests) unless moved with [`FixedClock::advance`].
-#[derive(Debug)]
-pub struct FixedClock(std::sync::Mutex<DateTime<Utc>>);
-
-impl FixedClock {
-    pub fn new(at: DateTime<Utc>) -> FixedClock {
-        FixedClock(std::sync::Mutex::new(at))
-    }
-
-    pub fn advance(&self, by: chrono::Duration) {
-        let mut now = self.0.lock().expect("clock lock");
-        *now += by;
-    }
-}
-
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().expect("clock lock")
-    }
-}
 
 /// China Standard Time: dates a user sees and types ("today", a visit's day) are Beijing dates.
 pub fn china_offset() -> FixedOffset {
@@ -116,6 +83,26 @@ impl App {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// True when this instance runs a training or drill clock ([`SimulationClock`]).
+    pub fn clock_is_simulated(&self) -> bool {
+        self.clock.simulated()
+    }
+
+    /// Records what this installation is, or checks it against what it was recorded as: a
+    /// production database refuses a simulation clock, and a sandbox stays a sandbox.
+    pub async fn claim_instance_kind(&self, kind: InstanceKind) -> AppResult<()> {
+        let recorded = self
+            .store
+            .setting_or_insert(InstanceKind::SETTING, kind.code())
+            .await?;
+        match (InstanceKind::from_code(&recorded), kind) {
+            (Some(InstanceKind::Production), InstanceKind::Sandbox) => Err(AppError::Conflict(
+                "这是正式库：模拟时钟只能用于培训、演练库（例如 fangkong demo 生成的库），正式库只按真实时间运行".into(),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// The store itself, for the tools that work below any one user's jurisdiction: the binary's

@@ -22,3 +22,4 @@ pub mod region;
 pub mod resident_row;
 pub mod risk_area;
 pub mod role;
+pub mod time;

@@ -29,6 +29,20 @@ pub const LEAD_CONTROLLED: &str = "lead_controlled";
 pub const MEASURE_POSITIVE: &str = "measure_positive";
 /// A person's measure ended with every test negative (解除隔离). Detail: [`MeasureEvent`].
 pub const MEASURE_RELEASED: &str = "measure_released";
+/// Big data pushed a person (大数据推送: 时空伴随, key venues, risk areas): written with the
+/// lead in its transaction, so the health code applies the pop-up rules from the push at once.
+/// Detail: [`PushEvent`].
+pub const BIG_DATA_PUSH: &str = "big_data_push";
+
+/// Detail of [`BIG_DATA_PUSH`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushEvent {
+    pub lead_id: i64,
+    /// `domain::leads::RiskCategory::code()` the push gave.
+    pub category: String,
+    /// When the push reached the office (unix seconds): the pop-up's anchor.
+    pub pushed_at: i64,
+}
 
 /// Detail of [`CLOSE_CONTACT`], [`SECONDARY_CONTACT`] and [`CONTACT_CLEARED`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

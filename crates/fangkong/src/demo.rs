@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use fangkong_app::auth::NewUser;
 use fangkong_app::door_visits::DoorVisitForm;
-use fangkong_app::{App, Store, SystemClock};
+use fangkong_app::{App, InstanceKind, SimulationClock, Store};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
 
@@ -49,7 +49,13 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         }
         Store::open_sqlite_dir(&dir).await?
     };
-    let app = App::new(store, Arc::new(SystemClock));
+    // The demo is a sandbox: its pages carry the training band, and it runs on a simulation clock
+    // (today at real speed; `serve --clock` runs such a database from a chosen moment and speed).
+    let app = App::new(
+        store,
+        Arc::new(SimulationClock::new(chrono::Utc::now(), 1.0)),
+    );
+    app.claim_instance_kind(InstanceKind::Sandbox).await?;
     println!("载入河北省区划……");
     app.load_divisions().await?;
 

@@ -395,8 +395,8 @@ pub fn keep_checking(app: App, checkpoints: Vec<i64>, county: RegionCode) {
 
 /// The audit record of a change the demo's seeding writes straight to the store (dated in the
 /// outbreak's past, by the seeding user "commander").
-fn seeding_audit(at: i64, action: &str, detail: &str) -> fangkong_store::AuditRecord {
-    fangkong_store::AuditRecord {
+fn seeding_audit(at: i64, action: &str, detail: &str) -> fangkong_app::records::AuditRecord {
+    fangkong_app::records::AuditRecord {
         id: 0,
         at,
         user_id: None,

@@ -20,7 +20,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use fangkong_app::auth::{NewUser, UserChange};
 use fangkong_app::import::FileFormat;
-use fangkong_app::{Actor, App, Store, SystemClock};
+use fangkong_app::{Actor, App, InstanceKind, SimulationClock, Store, SystemClock};
 use fangkong_domain::role::Role;
 
 #[derive(Parser)]
@@ -54,6 +54,14 @@ enum Command {
         /// behind a TLS proxy; leave it off on a plain-HTTP intranet, or nobody can log in).
         #[arg(long)]
         secure_cookies: bool,
+        /// Training and drills only: run on a simulation clock starting at this Beijing time
+        /// (`2021-01-02 08:00`, or a date for 08:00). A production database refuses it; a database
+        /// first served with it is a sandbox from then on.
+        #[arg(long)]
+        clock: Option<String>,
+        /// With `--clock`: simulated seconds per real second (60 = an hour a minute).
+        #[arg(long, default_value_t = 1.0, requires = "clock")]
+        speed: f64,
     },
     /// Seed a simulated outbreak county (石家庄市藁城区) into a fresh database, print logins, serve it.
     Demo(demo::DemoArgs),
@@ -184,10 +192,14 @@ async fn change_user(target: &UserTarget, change: UserChange, done: &str) -> Res
 
 /// Opens the store, applies migrations and loads the divisions on first run.
 async fn open_app(location: &str) -> Result<App> {
+    open_app_with(location, Arc::new(SystemClock)).await
+}
+
+async fn open_app_with(location: &str, clock: Arc<dyn fangkong_app::Clock>) -> Result<App> {
     let store = Store::open(location)
         .await
         .with_context(|| format!("open database {location}"))?;
-    let app = App::new(store, Arc::new(SystemClock));
+    let app = App::new(store, clock);
     if app.store_for_tools().count_regions().await? == 0 {
         app.load_divisions().await?;
     }
@@ -222,8 +234,31 @@ async fn main() -> Result<()> {
             db,
             listen,
             secure_cookies,
+            clock,
+            speed,
         } => {
-            let app = open_app(&db.database).await?;
+            let app = match &clock {
+                None => {
+                    let app = open_app(&db.database).await?;
+                    app.claim_instance_kind(InstanceKind::Production).await?;
+                    app
+                }
+                Some(start) => {
+                    let start = fangkong_domain::time::parse_beijing(start)
+                        .map_err(|problem| anyhow::anyhow!("--clock：{problem}"))?;
+                    if !(0.0..=100_000.0).contains(&speed) {
+                        bail!("--speed 应在 0 到 100000 之间（1 = 真实速度，60 = 一分钟走一小时）");
+                    }
+                    let app =
+                        open_app_with(&db.database, Arc::new(SimulationClock::new(start, speed))).await?;
+                    app.claim_instance_kind(InstanceKind::Sandbox).await?;
+                    println!(
+                        "模拟时钟：从北京时间 {} 起，{speed} 倍速（培训、演练库）",
+                        fangkong_domain::time::beijing_label(start)
+                    );
+                    app
+                }
+            };
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("listen on {listen}"))?;

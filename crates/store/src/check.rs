@@ -25,16 +25,24 @@ pub enum Invariant {
     /// Every risk area's clean-day clock starts at or after its latest infection found inside
     /// since it was designated, whichever channel found it (investigation → risk areas).
     RiskAreaClockCountsLatestInfection,
+    /// Every open initial-screen case that mass testing opened owes its single-tube recheck
+    /// (mass testing → investigation → rechecks).
+    InitialScreenCaseHasRecheck,
+    /// Every person big data pushed with a document number has the push's code fact (leads →
+    /// health codes: the pop-up applies from the push).
+    PushedPersonHasCodeFact,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 6] = [
+    pub const ALL: [Invariant; 8] = [
         Invariant::OpenCaseIsRed,
         Invariant::CloseContactIsHandled,
         Invariant::DischargedCaseDoesNotWait,
         Invariant::ControlledPersonsLeadIsLanded,
         Invariant::HospitalisedHasBed,
         Invariant::RiskAreaClockCountsLatestInfection,
+        Invariant::InitialScreenCaseHasRecheck,
+        Invariant::PushedPersonHasCodeFact,
     ];
 
     /// A query with one column, `label`, one row per record breaking the invariant; `$1` is the
@@ -88,6 +96,21 @@ impl Invariant {
                      AND substr(c.grid_code, 1, length(r.region_code)) = r.region_code \
                      AND c.found_at >= r.designated_at AND c.created_at < $1 \
                      AND c.found_at > COALESCE(r.last_infection_at, 0))"
+            }
+            Invariant::InitialScreenCaseHasRecheck => {
+                "SELECT c.case_number AS label FROM cases c \
+                 WHERE c.status = 'active' AND c.kind = 'initial_screen_positive' \
+                 AND c.found_by = 'mass_testing' AND c.id_number <> '' AND c.created_at < $1 \
+                 AND NOT EXISTS (SELECT 1 FROM recheck_tasks t \
+                     WHERE t.id_number = c.id_number AND t.id_type = c.id_type \
+                     AND t.reason = 'single_positive')"
+            }
+            Invariant::PushedPersonHasCodeFact => {
+                "SELECT '线索#' || l.id AS label FROM leads l \
+                 WHERE l.channel = 'big_data_push' AND l.id_number <> '' AND l.created_at < $1 \
+                 AND NOT EXISTS (SELECT 1 FROM code_facts f \
+                     WHERE f.id_number = l.id_number AND f.id_type = l.id_type \
+                     AND f.source = '大数据推送：线索 ' || l.id)"
             }
         }
     }

@@ -5,6 +5,7 @@
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
 use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
+use fangkong_domain::person_event;
 use fangkong_domain::phone::PhoneNumber;
 
 use crate::typed::StoredPhone;
@@ -231,6 +232,23 @@ impl Store {
                     .bind(if lead.status == "unrouted" { "未能确定网格，待分派" } else { "" })
                     .execute(&mut *tx)
                     .await?;
+                    // A pushed person reaches the health code with the lead, in its transaction.
+                    if let Some(event) = push_event_of(id, lead) {
+                        sqlx::query(
+                            "INSERT INTO person_events (at, kind, id_type, id_number, resident_id, grid_code, source, detail) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        )
+                        .bind(lead.created_at)
+                        .bind(person_event::BIG_DATA_PUSH)
+                        .bind(&lead.id_type)
+                        .bind(lead.id_number.as_str())
+                        .bind(lead.resident_id)
+                        .bind(&lead.grid_code)
+                        .bind(format!("lead:{id}"))
+                        .bind(event)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                 }
                 ids.push(id);
             }
@@ -583,4 +601,18 @@ impl Store {
         });
         Ok(rows)
     }
+}
+
+/// The [`person_event::BIG_DATA_PUSH`] detail of a newly inserted lead, when the push reaches the
+/// health code (`domain::leads::push_reaches_health_code`).
+fn push_event_of(lead_id: i64, lead: &LeadRecord) -> Option<String> {
+    if !fangkong_domain::leads::push_reaches_health_code(&lead.channel, lead.id_number.as_str()) {
+        return None;
+    }
+    serde_json::to_string(&person_event::PushEvent {
+        lead_id,
+        category: lead.category.clone(),
+        pushed_at: lead.received_at,
+    })
+    .ok()
 }

@@ -33,6 +33,9 @@ pub struct Layout {
     /// The headings and links of the role, from `nav::REGISTRY`.
     pub sections: Vec<NavSection>,
     pub flash: Option<Flash>,
+    /// On a training or drill instance: the simulated Beijing time, shown in a band on every page
+    /// so nobody takes the sandbox's time (or data) for the real one.
+    pub simulated_now: Option<String>,
 }
 
 /// A logged-in user on a page; not logged in → redirect to the login page with the reason.
@@ -43,6 +46,8 @@ pub struct Layout {
 pub struct PageUser {
     pub user: LoggedIn,
     pub jurisdiction_name: String,
+    /// The simulated time when the instance runs a simulation clock (read at the request).
+    pub simulated_now: Option<String>,
 }
 
 impl FromRequestParts<AppState> for PageUser {
@@ -62,9 +67,14 @@ impl FromRequestParts<AppState> for PageUser {
                     .region_name(&user.actor.jurisdiction)
                     .await
                     .unwrap_or_else(|_| user.actor.jurisdiction.as_str().to_string());
+                let simulated_now = state
+                    .app
+                    .clock_is_simulated()
+                    .then(|| fangkong_domain::time::beijing_label(state.app.now()));
                 let page = PageUser {
                     user,
                     jurisdiction_name,
+                    simulated_now,
                 };
                 parts.extensions.insert(page.clone());
                 Ok(page)
@@ -104,6 +114,7 @@ impl PageUser {
             modules: nav::modules(actor.role),
             sections: nav::sections(actor.role, active),
             flash: None,
+            simulated_now: self.simulated_now.clone(),
         }
     }
 

@@ -25,7 +25,8 @@ use fangkong_domain::health_code::{
     self as hc, CodeColour, CodeFact, CodePolicy, CodeReason, CodeState, FactKind, TestBadge,
 };
 use fangkong_domain::ids::{IdDocument, IdType, mask_middle};
-use fangkong_domain::person_event::{self, CaseEvent, ContactEvent};
+use fangkong_domain::leads::RiskCategory;
+use fangkong_domain::person_event::{self, CaseEvent, ContactEvent, PushEvent};
 use fangkong_domain::role::Permission;
 use fangkong_signed_code::{CodeClaims, CodeSigner, TrustList};
 use fangkong_store::{

@@ -346,6 +346,20 @@ pub(crate) fn facts_of_event(event: &PersonEventRecord) -> (Option<FactWrite>, O
             write.source = format!("流调：{}", event.source);
             (Some(write), None)
         }
+        // Big data pushed the person: the pop-up (or the category's colour) applies from the push.
+        person_event::BIG_DATA_PUSH => {
+            let Some(detail) = serde_json::from_str::<PushEvent>(&event.detail).ok() else {
+                return (None, None);
+            };
+            let category = RiskCategory::from_code(&detail.category).unwrap_or(RiskCategory::Other);
+            let mut write = fact(
+                FactKind::of_push(category),
+                &format!("大数据推送：{}", category.label_zh()),
+            );
+            write.anchor = detail.pushed_at;
+            write.source = format!("大数据推送：线索 {}", detail.lead_id);
+            (Some(write), None)
+        }
         // Discharge starts the Hebei table's clock for a case (the code stays until it has run).
         person_event::CASE_DISCHARGED => (
             None,

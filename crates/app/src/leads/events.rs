@@ -59,7 +59,9 @@ impl App {
         .unwrap_or_else(|_| LeadPerson {
             name: text(&detail.name, 60),
             document: None,
-            phone: None,
+            // The contact record's phone was checked when it was recorded: the grid worker calls
+            // it first, even when the document number could not be verified.
+            phone: detail.phone.clone(),
             address: text(&detail.address, 200),
         });
         let mut lead = blank_lead(Channel::Investigation, category, &person);

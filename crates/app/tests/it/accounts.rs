@@ -395,3 +395,39 @@ async fn a_burst_of_guesses_sent_at_once_gets_no_more_tries_than_the_lock_allows
         right.err()
     );
 }
+
+async fn production_refuses_a_simulation_clock_and_a_sandbox_stays_one(backend: Backend) {
+    use fangkong_app::InstanceKind;
+    let (app, _guard) = fresh_app(backend).await;
+    app.claim_instance_kind(InstanceKind::Production)
+        .await
+        .expect("first serve records production");
+    let refused = app
+        .claim_instance_kind(InstanceKind::Sandbox)
+        .await
+        .expect_err("a production database refuses the simulation clock");
+    assert!(refused.to_string().contains("正式库"), "{refused}");
+    app.claim_instance_kind(InstanceKind::Production)
+        .await
+        .expect("production again");
+
+    let (sandbox, _guard) = fresh_app(backend).await;
+    sandbox
+        .claim_instance_kind(InstanceKind::Sandbox)
+        .await
+        .expect("a new database may become a sandbox");
+    sandbox
+        .claim_instance_kind(InstanceKind::Production)
+        .await
+        .expect("a sandbox may be served on the real clock");
+    sandbox
+        .claim_instance_kind(InstanceKind::Sandbox)
+        .await
+        .expect("and is still a sandbox afterwards");
+}
+
+story!(
+    production_refuses_a_simulation_clock_and_a_sandbox_stays_one,
+    production_refuses_a_simulation_clock_and_a_sandbox_stays_one_on_sqlite,
+    production_refuses_a_simulation_clock_and_a_sandbox_stays_one_on_postgres
+);

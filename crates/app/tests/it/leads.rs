@@ -914,6 +914,18 @@ async fn investigation_events_become_leads_once(backend: Backend) {
             .total,
         4
     );
+    // A contact whose document number could not be verified still carries the phone its
+    // contact record has: the grid worker calls it first.
+    let mut unverified = contact(6, "周不详");
+    unverified.phone = Some(fangkong_domain::phone::PhoneNumber::parse("13700000009").unwrap());
+    append_event(&app, "close_contact", "130109199013011230", GRID_A1, &unverified).await;
+    app.sync_lead_events().await.unwrap();
+    let leads = app
+        .leads_list(&staff.province, &LeadFilter::default())
+        .await
+        .unwrap();
+    let zhou = leads.rows.iter().find(|l| l.name == "周不详").unwrap();
+    assert_eq!(zhou.phone_masked, "137****0009");
     assert_counts_match(&app, &world.admin).await;
     drop(guard);
 }
@@ -1053,6 +1065,23 @@ async fn a_big_data_push_lands_good_rows_and_lists_bad_ones(backend: Backend) {
     assert_eq!(overdue.rows[0].channel_label, "大数据推送");
     assert_eq!(overdue.rows[0].category_label, "时空伴随者");
     assert_eq!(overdue.rows[0].sender, "省大数据中心");
+
+    // The push reaches the health code with the lead: the companion gets the Hebei pop-up from
+    // the push time, and the reason says it came from big data (§3.2, §3.6).
+    let staff = staff(&app).await;
+    app.sync_code_events().await.unwrap();
+    let code = app
+        .person_code(&staff.commander, "", &wang.id_number)
+        .await
+        .unwrap();
+    assert!(code.code.popup.is_some(), "{:?}", code.code);
+    let pushed = code
+        .facts
+        .iter()
+        .find(|f| f.source.starts_with("大数据推送"))
+        .expect("a fact from the push");
+    assert_eq!(pushed.kind, "companion");
+    assert_eq!(pushed.note, "大数据推送：时空伴随者");
 
     // The same file again: nothing new, the same problems.
     let again = app

@@ -44,6 +44,22 @@ crate::coded_enum! {
 }
 
 impl FactKind {
+    /// The code fact a big-data push of `category` gives (Hebei §3.2, §3.6): companions, key venues
+    /// and people the province names pop up; people pushed as from risk areas, inbound or contacts
+    /// get the table's colour for that category, counted from the push (the exposure before it is
+    /// not known, so the period can only be longer, never shorter).
+    pub fn of_push(category: crate::leads::RiskCategory) -> FactKind {
+        use crate::leads::RiskCategory;
+        match category {
+            RiskCategory::CloseContact => FactKind::CloseContact,
+            RiskCategory::SecondaryContact => FactKind::SecondaryContact,
+            RiskCategory::LeftHighRiskArea => FactKind::LeftHighRiskArea,
+            RiskCategory::LeftMediumRiskArea => FactKind::LeftMediumRiskArea,
+            RiskCategory::Inbound => FactKind::Inbound,
+            RiskCategory::Companion | RiskCategory::Other => FactKind::Companion,
+        }
+    }
+
     /// What the anchor time is, in the words of a reason ("末次接触 11月20日").
     pub fn anchor_zh(self) -> &'static str {
         match self {

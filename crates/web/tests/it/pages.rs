@@ -28,6 +28,32 @@ async fn a_wrong_password_is_refused_in_chinese_and_sets_no_session() {
 }
 
 #[tokio::test]
+async fn a_training_instance_says_so_on_every_page_with_its_simulated_time() {
+    use chrono::TimeZone;
+    let at = chrono::Utc.with_ymd_and_hms(2021, 1, 6, 1, 30, 0).unwrap();
+    let server = support::start_on(
+        Default::default(),
+        fangkong_app::FixedClock::simulated(at),
+    )
+    .await;
+    let client = server.login("commander").await;
+    let (status, home) = server.get_text(&client, "/").await;
+    assert_eq!(status, 200);
+    assert!(
+        home.contains("培训演练环境") && home.contains("北京时间 2021-01-06 09:30"),
+        "the band names the simulated Beijing time"
+    );
+    server.clock.advance(chrono::Duration::hours(2));
+    let (_, regions) = server.get_text(&client, "/regions").await;
+    assert!(regions.contains("北京时间 2021-01-06 11:30"));
+
+    let real = start().await;
+    let client = real.login("commander").await;
+    let (_, home) = real.get_text(&client, "/").await;
+    assert!(!home.contains("sim-clock"), "a real instance shows no band");
+}
+
+#[tokio::test]
 async fn a_commander_drills_down_from_the_county_to_a_grid_and_its_households() {
     let server = start().await;
     let client = server.login("commander").await;

@@ -38,13 +38,20 @@ pub async fn start() -> TestServer {
 
 /// A server whose router is built with `config` (e.g. a tiny checkpoint concurrency limit).
 pub async fn start_with(config: fangkong_web::WebConfig) -> TestServer {
+    start_on(
+        config,
+        FixedClock::new(chrono::Utc.with_ymd_and_hms(2022, 11, 20, 2, 0, 0).unwrap()),
+    )
+    .await
+}
+
+/// A server on `clock` (e.g. [`FixedClock::simulated`], as a training instance runs).
+pub async fn start_on(config: fangkong_web::WebConfig, clock: FixedClock) -> TestServer {
     let temp = tempfile::tempdir().expect("temp dir");
     let store = Store::open_sqlite_dir(temp.path())
         .await
         .expect("open store");
-    let clock = Arc::new(FixedClock::new(
-        chrono::Utc.with_ymd_and_hms(2022, 11, 20, 2, 0, 0).unwrap(),
-    ));
+    let clock = Arc::new(clock);
     let app = App::new(store, clock.clone());
     app.load_divisions().await.expect("divisions");
     let county = RegionCode::parse("130109").unwrap();
