@@ -218,6 +218,7 @@ mod tests {
             "resident_row.rs",
             "risk_area.rs",
             "role.rs",
+            "time.rs",
         ];
         let paths: Vec<&str> = sources.iter().map(|(path, _)| *path).collect();
         // Every module of lib.rs, and every submodule a folder's mod.rs declares, is read here.

@@ -10,7 +10,9 @@
 //! date, and so on. "7 days in a row with no new infection" is met on day 7; "an all-negative round
 //! on day 7" is a whole-area round that finished on day 7 or later (a later round is as good; an
 //! earlier one proves nothing about the last days). A new infection moves day 0, so every count
-//! starts again ("一区一策" extension).
+//! starts again ("一区一策" extension). This is the one day-counting rule of `crate::time` read from
+//! the other end: the infection's date is the rule's day 1, and a period of N days counted from it
+//! (`time::period_end`) is over on the date this convention calls day N.
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -335,7 +337,9 @@ fn step(
     let day0 = beijing_date(start_at);
     let clean = (today - day0).num_days().max(0);
     let mut conditions = Vec::new();
-    let mut earliest = plus_days(day0, rule.clean_days);
+    // The one day-counting rule (`time::period_end`): N clean days after the infection's day are
+    // over on the date day0 + N begins.
+    let mut earliest = beijing_date(crate::time::period_end(start_at, rule.clean_days));
 
     let since = if history
         .last_infection_at

@@ -113,12 +113,12 @@ fn stage(
                 }
             }
             PhaseEnd::Days { from, days: d } => match base(from, fact) {
-                Some(b) if now >= b + days(d) => {}
-                Some(b) => return Some(Stage::Phase(i, Some(b + days(d)))),
+                Some(b) if now >= after_days(b, d) => {}
+                Some(b) => return Some(Stage::Phase(i, Some(after_days(b, d)))),
                 None => return Some(Stage::Phase(i, None)),
             },
             PhaseEnd::Negative { from, days: d } => {
-                let since = base(from, fact).map(|b| b + days(d));
+                let since = base(from, fact).map(|b| after_days(b, d));
                 if !since.is_some_and(|s| s <= now && negatives.first_since(s).is_some()) {
                     return Some(Stage::Phase(i, None));
                 }
@@ -150,12 +150,12 @@ fn course_return(
         let end = match phase.until {
             PhaseEnd::WhileOpen => fact.ended_at.map_or(Return::Other, Return::At),
             PhaseEnd::Days { from, days: d } => {
-                base(from, fact).map_or(Return::Other, |b| Return::At(b + days(d)))
+                base(from, fact).map_or(Return::Other, |b| Return::At(after_days(b, d)))
             }
             PhaseEnd::Negative { from, days: d } => match base(from, fact) {
                 None => Return::Other,
                 Some(b) => {
-                    let since = b + days(d);
+                    let since = after_days(b, d);
                     match negatives.first_since(since) {
                         Some(t) if since <= now => Return::At(t),
                         _ => Return::Test,
@@ -189,7 +189,7 @@ fn describe_phase(
         PhaseEnd::WhileOpen => format!("{ended_zh}前{colour}"),
         PhaseEnd::Days { from, days: d } => match (current_end, base(from, fact)) {
             (Some(end), _) => format!("{colour}至{}", month_day_time_zh(end)),
-            (None, Some(b)) => format!("{colour}至{}", month_day_time_zh(b + days(d))),
+            (None, Some(b)) => format!("{colour}至{}", month_day_time_zh(after_days(b, d))),
             (None, None) => format!("{ended_zh}后{colour}{d}天"),
         },
         PhaseEnd::Negative { from, days: d } => format!(
@@ -266,7 +266,7 @@ fn popup_outcome(
     negatives: &Negatives,
     now: DateTime<Utc>,
 ) -> Option<PopupOutcome> {
-    let auto = rule.auto_lift_days.map(|d| fact.anchor + days(d));
+    let auto = rule.auto_lift_days.map(|d| after_days(fact.anchor, d));
     if auto.is_some_and(|t| now >= t) {
         return None;
     }

@@ -88,7 +88,7 @@ fn hebei_cases_red_in_hospital_yellow_seven_days_then_green_with_a_negative() {
                 hebei(),
                 std::slice::from_ref(&fact),
                 &negs,
-                discharged + d(7) - sec()
+                end_of(discharged, 7) - sec()
             ),
             CodeColour::Yellow
         );
@@ -97,7 +97,7 @@ fn hebei_cases_red_in_hospital_yellow_seven_days_then_green_with_a_negative() {
                 hebei(),
                 std::slice::from_ref(&fact),
                 &negs,
-                discharged + d(7)
+                end_of(discharged, 7)
             ),
             CodeColour::Green
         );
@@ -125,7 +125,7 @@ fn hebei_cases_red_in_hospital_yellow_seven_days_then_green_with_a_negative() {
             day7_test + h(1),
         );
         assert_eq!(state.colour, CodeColour::Yellow);
-        assert_eq!(state.turns_green_at, Some(discharged + d(7)));
+        assert_eq!(state.turns_green_at, Some(end_of(discharged, 7)));
         assert!(!state.waits_for_test);
         // A scheduled discharge is a date.
         let state = evaluate(hebei(), &[fact], &negs, discharged - d(1));
@@ -160,11 +160,11 @@ fn hebei_seven_day_red_rows() {
             "{kind:?}"
         );
         assert_eq!(
-            colour(hebei(), std::slice::from_ref(&f), &negs, a() + d(7) - sec()),
+            colour(hebei(), std::slice::from_ref(&f), &negs, end(7) - sec()),
             CodeColour::Red
         );
         assert_eq!(
-            colour(hebei(), std::slice::from_ref(&f), &negs, a() + d(7)),
+            colour(hebei(), std::slice::from_ref(&f), &negs, end(7)),
             CodeColour::Green
         );
         // A negative from day 5 does not release.
@@ -174,7 +174,7 @@ fn hebei_seven_day_red_rows() {
         // Early on, the release still needs a test not yet possible: no date.
         let state = evaluate(hebei(), std::slice::from_ref(&f), &[], a() + d(1));
         assert_eq!((state.turns_green_at, state.waits_for_test), (None, true));
-        assert_eq!(state.reasons[0].until, Some(a() + d(7)));
+        assert_eq!(state.reasons[0].until, Some(end(7)));
     }
 }
 
@@ -184,10 +184,10 @@ fn hebei_close_contact_red_seven_yellow_to_ten_green_with_a_negative() {
     let negs = [a() + d(9) + h(2)];
     let at = |now| colour(hebei(), std::slice::from_ref(&f), &negs, now);
     assert_eq!(at(a()), CodeColour::Red);
-    assert_eq!(at(a() + d(7) - sec()), CodeColour::Red);
-    assert_eq!(at(a() + d(7)), CodeColour::Yellow);
-    assert_eq!(at(a() + d(10) - sec()), CodeColour::Yellow);
-    assert_eq!(at(a() + d(10)), CodeColour::Green);
+    assert_eq!(at(end(7) - sec()), CodeColour::Red);
+    assert_eq!(at(end(7)), CodeColour::Yellow);
+    assert_eq!(at(end(10) - sec()), CodeColour::Yellow);
+    assert_eq!(at(end(10)), CodeColour::Green);
     // A negative from day 9 (before the last 24 h) does not release.
     let state = evaluate(
         hebei(),
@@ -201,23 +201,23 @@ fn hebei_close_contact_red_seven_yellow_to_ten_green_with_a_negative() {
     let state = evaluate(hebei(), std::slice::from_ref(&f), &[], a() + d(1));
     let words = &state.reasons[0].words;
     assert!(
-        words.starts_with("密接：末次接触 11月20日，红码至11月27日10:00"),
+        words.starts_with("密接：末次接触 11月20日，红码至11月27日00:00"),
         "{words}"
     );
-    assert!(words.contains("之后黄码至11月30日10:00"), "{words}");
+    assert!(words.contains("之后黄码至11月30日00:00"), "{words}");
     assert!(
-        words.contains("11月29日10:00后采样的核酸阴性后转绿"),
+        words.contains("11月29日00:00后采样的核酸阴性后转绿"),
         "{words}"
     );
     assert!(words.ends_with("（河北2022-11）"), "{words}");
-    assert_eq!(state.reasons[0].until, Some(a() + d(7)));
+    assert_eq!(state.reasons[0].until, Some(end(7)));
     // With the day-10 negative on record, the return is a date.
     let state = evaluate(hebei(), &[f], &negs, a() + d(9) + h(3));
     assert_eq!(state.colour, CodeColour::Yellow);
-    assert_eq!(state.turns_green_at, Some(a() + d(10)));
-    assert_eq!(state.reasons[0].returns_at, Some(a() + d(10)));
+    assert_eq!(state.turns_green_at, Some(end(10)));
+    assert_eq!(state.reasons[0].returns_at, Some(end(10)));
     assert!(
-        state.summary_zh().contains("预计11月30日10:00转绿"),
+        state.summary_zh().contains("预计11月30日00:00转绿"),
         "{}",
         state.summary_zh()
     );
@@ -236,7 +236,7 @@ fn hebei_companion_popup_needs_a_check_and_two_negatives_24h_apart() {
         popup.words,
         "时空伴随/重点场所停留：请向社区报备，到达后两次核酸间隔24小时均阴性后解除，或14天后自动解除"
     );
-    assert_eq!(state.turns_green_at, Some(a() + d(14)));
+    assert_eq!(state.turns_green_at, Some(end(14)));
     assert!(!state.waits_for_test, "the automatic lifting is a date");
     assert!(state.reasons[0].popup);
     assert!(
@@ -289,12 +289,12 @@ fn hebei_companion_popup_needs_a_check_and_two_negatives_24h_apart() {
     );
     // Automatic lifting after 14 days.
     assert!(
-        evaluate(hebei(), std::slice::from_ref(&f), &[], a() + d(14) - sec())
+        evaluate(hebei(), std::slice::from_ref(&f), &[], end(14) - sec())
             .popup
             .is_some()
     );
     assert_eq!(
-        evaluate(hebei(), &[f], &[], a() + d(14)),
+        evaluate(hebei(), &[f], &[], end(14)),
         CodeState::green()
     );
 }
@@ -376,18 +376,18 @@ fn shanghai_rows() {
     let cc = CodeFact::new(FactKind::CloseContact, a());
     let negs = [a() + d(20) + h(1)];
     assert_eq!(
-        colour(p, std::slice::from_ref(&cc), &negs, a() + d(14) - sec()),
+        colour(p, std::slice::from_ref(&cc), &negs, end(14) - sec()),
         CodeColour::Red
     );
     assert_eq!(
-        colour(p, std::slice::from_ref(&cc), &negs, a() + d(14)),
+        colour(p, std::slice::from_ref(&cc), &negs, end(14)),
         CodeColour::Yellow
     );
     assert_eq!(
-        colour(p, std::slice::from_ref(&cc), &negs, a() + d(21) - sec()),
+        colour(p, std::slice::from_ref(&cc), &negs, end(21) - sec()),
         CodeColour::Yellow
     );
-    assert_eq!(colour(p, &[cc], &negs, a() + d(21)), CodeColour::Green);
+    assert_eq!(colour(p, &[cc], &negs, end(21)), CodeColour::Green);
 
     let sc = CodeFact::new(FactKind::SecondaryContact, a());
     let negs = [a() + d(6) + h(1)];
@@ -396,10 +396,10 @@ fn shanghai_rows() {
         CodeColour::Yellow
     );
     assert_eq!(
-        colour(p, std::slice::from_ref(&sc), &negs, a() + d(7) - sec()),
+        colour(p, std::slice::from_ref(&sc), &negs, end(7) - sec()),
         CodeColour::Yellow
     );
-    assert_eq!(colour(p, &[sc], &negs, a() + d(7)), CodeColour::Green);
+    assert_eq!(colour(p, &[sc], &negs, end(7)), CodeColour::Green);
 
     for (kind, c) in [
         (FactKind::Inbound, CodeColour::Red),
@@ -409,12 +409,12 @@ fn shanghai_rows() {
         let f = CodeFact::new(kind, a());
         let negs = [a() + d(13) + h(1)];
         assert_eq!(
-            colour(p, std::slice::from_ref(&f), &negs, a() + d(14) - sec()),
+            colour(p, std::slice::from_ref(&f), &negs, end(14) - sec()),
             c,
             "{kind:?}"
         );
         assert_eq!(
-            colour(p, std::slice::from_ref(&f), &negs, a() + d(14)),
+            colour(p, std::slice::from_ref(&f), &negs, end(14)),
             CodeColour::Green
         );
         assert_eq!(colour(p, &[f], &[], a() + d(15)), c, "no release test yet");
@@ -560,7 +560,7 @@ fn several_facts_combine_worst_colour_last_popup_latest_return() {
     assert_eq!(state.colour, CodeColour::Red);
     // Both county and fever lift 14 days after their anchor; the fever one is latest.
     assert_eq!(state.popup.as_ref().unwrap().kind, FactKind::FeverClinic);
-    assert_eq!(state.turns_green_at, Some(a() + d(17)));
+    assert_eq!(state.turns_green_at, Some(end(17)));
     assert_eq!(state.reasons.len(), 4);
     assert_eq!(
         state.reasons[0].kind,
@@ -597,4 +597,35 @@ fn evaluation_is_cheap_enough_for_millions() {
     let negs: Vec<DateTime<Utc>> = (0..200).map(|i| a() - h(i)).collect();
     let state = evaluate(hebei(), &facts, &negs, a() + d(2));
     assert_eq!(state.reasons.len(), 50);
+}
+
+#[test]
+fn a_close_contacts_code_and_isolation_plan_count_the_same_days() {
+    use crate::investigation::Regime;
+    use crate::isolation::{PersonCategory, plan, schedule};
+    // Last exposure late in the evening: day 1 is still that date, for the plan and the code.
+    let exposure = bj("2022-11-20 22:30");
+    let plan = plan(Regime::Ninth, PersonCategory::CloseContact).unwrap();
+    let schedule = schedule(plan, beijing_date(exposure));
+    let centralised_end = schedule.centralised_end().unwrap();
+    let f = CodeFact::new(FactKind::CloseContact, exposure);
+    let turns_yellow = end_of(exposure, 7);
+    // Red through the last day of the centralised phase, yellow from the first day at home.
+    assert_eq!(beijing_date(turns_yellow - sec()), centralised_end);
+    assert_eq!(
+        colour(hebei(), std::slice::from_ref(&f), &[], turns_yellow - sec()),
+        CodeColour::Red
+    );
+    assert_eq!(
+        colour(hebei(), std::slice::from_ref(&f), &[], turns_yellow),
+        CodeColour::Yellow
+    );
+    // The home phase's last day is the code's day 10: the plan's day-10 test releases both.
+    let last_home_day = schedule.phases.last().unwrap().end;
+    assert_eq!(beijing_date(end_of(exposure, 10) - sec()), last_home_day);
+    let day10_test = crate::time::beijing_midnight(last_home_day) + h(9);
+    assert_eq!(
+        colour(hebei(), &[f], &[day10_test], end_of(exposure, 10)),
+        CodeColour::Green
+    );
 }

@@ -51,7 +51,7 @@ pub(crate) fn beijing(t: DateTime<Utc>) -> NaiveDateTime {
 
 /// The Beijing calendar date of an instant.
 pub fn beijing_date(t: DateTime<Utc>) -> NaiveDate {
-    beijing(t).date()
+    crate::time::beijing_date(t)
 }
 
 /// "11月20日" (Beijing).
@@ -72,6 +72,14 @@ pub(crate) fn month_day_time_zh(t: DateTime<Utc>) -> String {
     )
 }
 
-fn days(n: u32) -> Duration {
-    Duration::hours(24 * i64::from(n))
+/// When a phase of `n` days counted from `anchor` is over: the one day-counting rule
+/// ([`crate::time::period_end`]), so a code turns the night its table's day `n` ends — the day the
+/// isolation plan, which counts the same way, ends its phase.
+/// Zero days is the anchor itself ("a negative after discharge").
+fn after_days(anchor: DateTime<Utc>, n: u32) -> DateTime<Utc> {
+    if n == 0 {
+        anchor
+    } else {
+        crate::time::period_end(anchor, n)
+    }
 }

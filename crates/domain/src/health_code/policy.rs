@@ -17,7 +17,7 @@ pub enum TimeBase {
     End,
 }
 
-/// `days` × 24 h after `from`.
+/// `days` days after `from`, counted by the one day-counting rule (`crate::time::period_end`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Offset {
@@ -27,7 +27,7 @@ pub struct Offset {
 
 impl Offset {
     pub(super) fn at(self, fact: &CodeFact) -> Option<DateTime<Utc>> {
-        base(self.from, fact).map(|b| b + days(self.days))
+        base(self.from, fact).map(|b| after_days(b, self.days))
     }
 
     pub(super) fn words(self, fact: &CodeFact, ended_zh: &str) -> String {
@@ -52,7 +52,7 @@ pub(super) fn base(from: TimeBase, fact: &CodeFact) -> Option<DateTime<Utc>> {
 pub enum PhaseEnd {
     /// While the fact is open (in hospital, recheck pending).
     WhileOpen,
-    /// `days` × 24 h after `from`.
+    /// `days` days after `from`, counted by the one day-counting rule (`crate::time::period_end`).
     Days { from: TimeBase, days: u32 },
     /// When a negative sampled at least `days` × 24 h after `from` is on record.
     Negative { from: TimeBase, days: u32 },

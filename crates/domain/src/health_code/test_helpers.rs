@@ -46,3 +46,14 @@ pub(super) fn colour(
 pub(super) fn a() -> DateTime<Utc> {
     bj("2022-11-20 10:00")
 }
+
+/// When a period of `n` days from `anchor` is over (the one day-counting rule: 00:00 Beijing as
+/// day n + 1 begins).
+pub(super) fn end_of(anchor: DateTime<Utc>, n: u32) -> DateTime<Utc> {
+    crate::time::period_end(anchor, n)
+}
+
+/// [`end_of`] from [`a`]: `end(7)` is 2022-11-27 00:00 Beijing.
+pub(super) fn end(n: u32) -> DateTime<Utc> {
+    end_of(a(), n)
+}
