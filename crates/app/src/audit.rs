@@ -33,3 +33,116 @@ impl App {
         Ok(records)
     }
 }
+
+/// The Chinese words of an audit action, as the log page and its filter show it (the code stays
+/// what is stored and filtered on). Every action `app` writes is here: the architecture test reads
+/// the sources.
+pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
+    ("reveal", "查看完整个人信息"),
+    ("export", "导出"),
+    ("import", "导入"),
+    ("create", "新增"),
+    ("update", "修改"),
+    ("login", "登录"),
+    ("login_failed", "登录失败"),
+    ("logout", "退出"),
+    ("add_code_fact", "添加赋码依据"),
+    ("end_code_fact", "结束赋码依据"),
+    ("add_dcc_signers", "导入欧盟证书签发者"),
+    ("assign", "分派线索"),
+    ("clear", "解除密接判定"),
+    ("community_check", "社区核查报备"),
+    ("create_checkpoint", "设立卡口"),
+    ("create_venue", "登记场所码"),
+    ("decide_appeal", "处理申诉"),
+    ("designate_risk_area", "划定风险区域"),
+    ("risk_area_step", "调整风险区域等级"),
+    ("record_area_round", "登记区域核酸全阴"),
+    ("import_contacts", "导入接触者名单"),
+    ("land", "线索落地"),
+    ("mark_round_untested", "标记应检未检"),
+    ("move_grid", "迁移网格"),
+    ("move_in_request", "申请迁入"),
+    ("move_in_approve", "批准迁入"),
+    ("move_in_refuse", "驳回迁入"),
+    ("query_itinerary", "行程查询"),
+    ("read_itinerary", "查看行程"),
+    ("set_code_policy", "切换赋码规则"),
+    ("set_local_test_codes", "设置本地检测项目代码"),
+    ("set_tracing_regime", "切换防控方案版本"),
+    ("view_health_code", "查看健康码"),
+];
+
+/// The words of `action`; an action without words (written by an older version) is “其他操作”.
+pub fn audit_action_label(action: &str) -> &'static str {
+    AUDIT_ACTIONS
+        .iter()
+        .find(|(code, _)| *code == action)
+        .map_or("其他操作", |(_, label)| label)
+}
+
+/// The kinds of records an audit target names (`lead:12`), in Chinese.
+const TARGET_KINDS: &[(&str, &str)] = &[
+    ("admission", "收治"),
+    ("antigen_report", "抗原自测"),
+    ("case", "病例"),
+    ("case_stop", "病例轨迹"),
+    ("contact", "接触者"),
+    ("door_visit", "入户走访"),
+    ("exemption", "免检登记"),
+    ("hospital", "定点医院"),
+    ("household", "户"),
+    ("import", "导入批次"),
+    ("isolation_site", "隔离点"),
+    ("lead", "线索"),
+    ("lead_import", "推送导入批次"),
+    ("measure", "管控措施"),
+    ("measure_test", "管控检测"),
+    ("move_in", "迁入申请"),
+    ("region", "区划"),
+    ("resident", "居民"),
+    ("result_upload", "结果上传"),
+    ("sampling_site", "采样点"),
+    ("specimen_box", "转运箱"),
+    ("test_round", "检测轮次"),
+    ("transfer", "转运任务"),
+    ("user", "用户"),
+    ("vehicle", "车辆"),
+    ("venue", "场所"),
+    ("checkpoint", "卡口"),
+    ("risk_area", "风险区域"),
+];
+
+/// An audit target in words: `lead:12` → “线索 #12”; a target of another shape is shown as it is.
+pub fn audit_target_label(target: &str) -> String {
+    match target.split_once(':') {
+        Some((kind, id)) => match TARGET_KINDS.iter().find(|(k, _)| *k == kind) {
+            Some((_, words)) => format!("{words} #{id}"),
+            None => target.to_string(),
+        },
+        None => target.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_read_as_words() {
+        assert_eq!(audit_action_label("designate_risk_area"), "划定风险区域");
+        assert_eq!(audit_action_label("something_old"), "其他操作");
+        let mut codes: Vec<&str> = AUDIT_ACTIONS.iter().map(|(c, _)| *c).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), AUDIT_ACTIONS.len(), "each action once");
+    }
+
+    #[test]
+    fn targets_read_as_words() {
+        assert_eq!(audit_target_label("lead:12"), "线索 #12");
+        assert_eq!(audit_target_label("test_round:3"), "检测轮次 #3");
+        assert_eq!(audit_target_label("17"), "17");
+        assert_eq!(audit_target_label("unknown:5"), "unknown:5");
+    }
+}

@@ -141,7 +141,6 @@ impl InstanceKind {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,8 @@ pub mod audit;
 pub mod auth;
 pub mod blocking;
 pub mod check;
-pub mod clock;
 pub mod checkpoints;
+pub mod clock;
 pub mod door_visits;
 pub mod export;
 pub mod health_code;
@@ -30,9 +30,9 @@ pub mod scope;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+pub use clock::{Clock, FixedClock, InstanceKind, SimulationClock, SystemClock};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::{Permission, Role};
-pub use clock::{Clock, FixedClock, InstanceKind, SimulationClock, SystemClock};
 pub use fangkong_store::{Store, StoreError};
 
 /// China Standard Time: dates a user sees and types ("today", a visit's day) are Beijing dates.

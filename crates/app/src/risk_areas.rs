@@ -226,10 +226,7 @@ impl App {
             .region(command.region.as_str())
             .await?
             .ok_or_else(|| {
-                AppError::field(
-                    "区划",
-                    format!("编码“{}”不存在", command.region.as_str()),
-                )
+                AppError::field("区划", format!("编码“{}”不存在", command.region.as_str()))
             })?;
         let expected_level = match command.unit {
             AreaUnit::County => RegionLevel::County,

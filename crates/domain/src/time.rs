@@ -80,8 +80,20 @@ mod tests {
         let exposure = Utc.with_ymd_and_hms(2021, 1, 1, 7, 0, 0).unwrap();
         assert_eq!(day_number(exposure, exposure), 1);
         // 23:30 Beijing on the same date is still day 1; 00:10 the next date is day 2.
-        assert_eq!(day_number(exposure, Utc.with_ymd_and_hms(2021, 1, 1, 15, 30, 0).unwrap()), 1);
-        assert_eq!(day_number(exposure, Utc.with_ymd_and_hms(2021, 1, 1, 16, 10, 0).unwrap()), 2);
+        assert_eq!(
+            day_number(
+                exposure,
+                Utc.with_ymd_and_hms(2021, 1, 1, 15, 30, 0).unwrap()
+            ),
+            1
+        );
+        assert_eq!(
+            day_number(
+                exposure,
+                Utc.with_ymd_and_hms(2021, 1, 1, 16, 10, 0).unwrap()
+            ),
+            2
+        );
         // Seven days: through 2021-01-07, over at 2021-01-08 00:00 Beijing (= 01-07 16:00 UTC).
         let end = period_end(exposure, 7);
         assert_eq!(end, Utc.with_ymd_and_hms(2021, 1, 7, 16, 0, 0).unwrap());
@@ -89,8 +101,14 @@ mod tests {
         assert_eq!(day_number(exposure, end - chrono::Duration::seconds(1)), 7);
         // An anchor just after midnight Beijing (16:05 UTC the day before) is that Beijing date.
         let late = Utc.with_ymd_and_hms(2021, 1, 1, 16, 5, 0).unwrap();
-        assert_eq!(beijing_date(late), NaiveDate::from_ymd_opt(2021, 1, 2).unwrap());
-        assert_eq!(period_end(late, 1), Utc.with_ymd_and_hms(2021, 1, 2, 16, 0, 0).unwrap());
+        assert_eq!(
+            beijing_date(late),
+            NaiveDate::from_ymd_opt(2021, 1, 2).unwrap()
+        );
+        assert_eq!(
+            period_end(late, 1),
+            Utc.with_ymd_and_hms(2021, 1, 2, 16, 0, 0).unwrap()
+        );
     }
 
     #[test]

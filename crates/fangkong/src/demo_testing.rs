@@ -106,6 +106,9 @@ pub async fn seed_round(
     for wave in 0..3usize {
         clock_set(&clock, opened + Duration::hours(1 + 3 * wave as i64));
         let now = app.now_unix();
+        // Swabs of a wave fall in the two hours before its upload, never before the round opened
+        // (the first wave has had only one hour).
+        let window = (now - opened.timestamp()).clamp(1, 7200);
         let mut requests = Vec::new();
         for (index, village) in villages.iter().enumerate() {
             if index % 3 != wave {
@@ -155,8 +158,7 @@ pub async fn seed_round(
                         id_type: resident.id_type,
                         id_number: resident.id_number.into(),
                         name: String::new(),
-                        // Swabs over the two hours before this wave's upload.
-                        scanned_at: Some(now - 7200 + (scan_no as i64 * 37) % 7200),
+                        scanned_at: Some(now - window + (scan_no as i64 * 37) % window),
                     });
                     in_tube = (in_tube + 1) % pool;
                 }

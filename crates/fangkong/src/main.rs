@@ -250,7 +250,8 @@ async fn main() -> Result<()> {
                         bail!("--speed 应在 0 到 100000 之间（1 = 真实速度，60 = 一分钟走一小时）");
                     }
                     let app =
-                        open_app_with(&db.database, Arc::new(SimulationClock::new(start, speed))).await?;
+                        open_app_with(&db.database, Arc::new(SimulationClock::new(start, speed)))
+                            .await?;
                     app.claim_instance_kind(InstanceKind::Sandbox).await?;
                     println!(
                         "模拟时钟：从北京时间 {} 起，{speed} 倍速（培训、演练库）",

@@ -622,3 +622,53 @@ fn debug_masks_personal_data_by_construction() {
          DocumentNumber, PersonName or Address): {leaks:#?}"
     );
 }
+
+#[test]
+fn every_audit_action_app_writes_has_chinese_words() {
+    // The action is an argument of each audit call: `audit(app, actor, username, addr, ACTION, …)`,
+    // `audit_by(app, actor, ACTION, …)`, `audit_record(app, actor, ACTION, …)`. The audit log page
+    // shows its words, never the code.
+    let mut checked = 0;
+    for file in rust_files(&workspace().join("crates/app/src")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (name, position) in [("audit(", 4), ("audit_by(", 2), ("audit_record(", 2)] {
+            for (at, _) in text.match_indices(name) {
+                let before = text[..at].chars().last().unwrap_or(' ');
+                if before.is_alphanumeric() || before == '_' || text[..at].ends_with("fn ") {
+                    continue;
+                }
+                // The call's arguments, split at the commas outside nested brackets.
+                let mut arguments = vec![String::new()];
+                let mut depth = 0;
+                for c in text[at + name.len()..].chars().take(600) {
+                    match c {
+                        '(' | '[' | '{' => depth += 1,
+                        ')' | ']' | '}' if depth == 0 => break,
+                        ')' | ']' | '}' => depth -= 1,
+                        ',' if depth == 0 => {
+                            arguments.push(String::new());
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    arguments.last_mut().unwrap().push(c);
+                }
+                let Some(action) = arguments.get(position).map(|a| a.trim()) else {
+                    continue;
+                };
+                let Some(action) = action.strip_prefix('"').and_then(|a| a.strip_suffix('"'))
+                else {
+                    continue;
+                };
+                checked += 1;
+                assert_ne!(
+                    fangkong_app::audit::audit_action_label(action),
+                    "其他操作",
+                    "{}: audit action {action} has no words in app::audit::AUDIT_ACTIONS",
+                    file.display()
+                );
+            }
+        }
+    }
+    assert!(checked > 30, "only {checked} audit calls found");
+}

@@ -4,8 +4,8 @@
 
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
-use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
 use fangkong_domain::person_event;
+use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
 use fangkong_domain::phone::PhoneNumber;
 
 use crate::typed::StoredPhone;

@@ -117,7 +117,7 @@ impl App {
             .unwrap_or_default();
         lead.reason = format!("流调判定为{}，末次暴露 {exposure}", category.label_zh());
         lead.sender = format!("流调判定（病例 {}）", detail.case_id);
-        lead.reference = format!("contact:{}", detail.contact_id);
+        lead.reference = format!("接触者 #{}", detail.contact_id);
         lead.sender_region = county_of(&route.grid_code);
         lead.source_key = Some(format!("event:{}", event.id));
         lead.received_at = event.at;

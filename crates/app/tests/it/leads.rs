@@ -918,7 +918,14 @@ async fn investigation_events_become_leads_once(backend: Backend) {
     // contact record has: the grid worker calls it first.
     let mut unverified = contact(6, "周不详");
     unverified.phone = Some(fangkong_domain::phone::PhoneNumber::parse("13700000009").unwrap());
-    append_event(&app, "close_contact", "130109199013011230", GRID_A1, &unverified).await;
+    append_event(
+        &app,
+        "close_contact",
+        "130109199013011230",
+        GRID_A1,
+        &unverified,
+    )
+    .await;
     app.sync_lead_events().await.unwrap();
     let leads = app
         .leads_list(&staff.province, &LeadFilter::default())

@@ -1088,3 +1088,92 @@ async fn a_round_with_a_bad_tube_count_is_refused_and_nothing_is_written(backend
     assert_eq!(app.rounds(&world.commander_a).await.unwrap().len(), 1);
     assert!(app.round(&world.commander_a, id).await.is_ok());
 }
+
+story!(
+    an_infant_swabbed_after_all_joins_the_target,
+    infant_target_sqlite,
+    infant_target_postgres
+);
+
+/// An infant below the round's age limit is left out of the target; swabbed after all, they join
+/// it, so a grid never shows more swabbed than due, or 100 % while people are still unswabbed.
+async fn an_infant_swabbed_after_all_joins_the_target(backend: Backend) {
+    let (app, guard) = fresh_app(backend).await;
+    let world = seed(&app).await;
+    import_population(&app, &guard, &world.admin).await;
+    let infant = Row::person("赵小宝", "20220301", 85, "", "A2-0001", "子女", GRID_A2);
+    app.save_resident(
+        &world.admin,
+        &fangkong_domain::resident_row::RawResidentRow::from_owned_fields(infant.fields().to_vec()),
+    )
+    .await
+    .expect("register the infant");
+    let id = app
+        .open_round(
+            &world.commander_a,
+            &RoundForm {
+                name: "廉州镇第2轮".into(),
+                kind: "whole".into(),
+                region_code: TOWNSHIP_A.into(),
+                pool_size: "5".into(),
+                tubes: "20".into(),
+                infant_months: "12".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("open round");
+    let opened = app.round(&world.commander_a, id).await.unwrap();
+    assert_eq!(opened.target_population, 8, "the infant is left out");
+    let site = app
+        .create_site(
+            &world.commander_a,
+            id,
+            &SiteForm {
+                region_code: VILLAGE_A2.into(),
+                name: "文源社区采样点".into(),
+                tables: "1".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let round = Round {
+        id,
+        site,
+        first_serial: TubeBarcode::parse(&opened.tube_ranges[0].0)
+            .unwrap()
+            .serial(),
+    };
+    let results = scan(
+        &app,
+        &world.sampler_a,
+        &round,
+        vec![bind(&round.tube(0), &infant.id_number)],
+    )
+    .await;
+    assert!(results[0].ok, "{:?}", results[0]);
+    let overview = app
+        .round_overview(&world.commander_a, id, "")
+        .await
+        .unwrap();
+    assert_eq!(
+        (overview.totals.target, overview.totals.sampled),
+        (9, 1),
+        "the swabbed infant counts in the target"
+    );
+    assert_eq!(overview.totals.missing(), 8);
+    assert!(
+        overview
+            .children
+            .iter()
+            .all(|line| line.sampled <= line.target - line.exempt)
+    );
+    assert_eq!(
+        app.round(&world.commander_a, id)
+            .await
+            .unwrap()
+            .target_population,
+        9
+    );
+}

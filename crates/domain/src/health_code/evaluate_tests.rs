@@ -293,10 +293,7 @@ fn hebei_companion_popup_needs_a_check_and_two_negatives_24h_apart() {
             .popup
             .is_some()
     );
-    assert_eq!(
-        evaluate(hebei(), &[f], &[], end(14)),
-        CodeState::green()
-    );
+    assert_eq!(evaluate(hebei(), &[f], &[], end(14)), CodeState::green());
 }
 
 #[test]

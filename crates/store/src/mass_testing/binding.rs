@@ -277,6 +277,53 @@ impl Store {
                         .await?;
                     }
                 }
+                // An infant below the round's age limit was left out of the target; one swabbed
+                // after all joins it, or the grid would show more swabbed than due (and 100 %
+                // while listing people not yet swabbed). Each resident is screened once a round.
+                let (opened_at, infant_months): (i64, i64) =
+                    sqlx::query_as("SELECT opened_at, infant_months FROM test_rounds WHERE id = $1")
+                        .bind(*round_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let opened = chrono::DateTime::from_timestamp(opened_at, 0)
+                    .map(fangkong_domain::time::beijing_date);
+                let cutoff = opened.and_then(|d| {
+                    fangkong_domain::mass_testing::infant_cutoff(d, infant_months)
+                });
+                if let Some(cutoff) = cutoff.map(|d| d.format("%Y-%m-%d").to_string()) {
+                    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                        let mut builder = QueryBuilder::new(
+                            "SELECT grid_code, COUNT(*) FROM residents WHERE birth_date > ",
+                        );
+                        builder.push_bind(&cutoff);
+                        builder.push(" AND id IN (");
+                        let mut list = builder.separated(", ");
+                        for id in chunk {
+                            list.push_bind(*id);
+                        }
+                        builder.push(") GROUP BY grid_code");
+                        let infants: Vec<(String, i64)> =
+                            builder.build_query_as().fetch_all(&mut *tx).await?;
+                        for (grid, count) in infants {
+                            sqlx::query(
+                                "UPDATE round_grid_progress SET infants = infants - $1, target = target + $1 \
+                                 WHERE round_id = $2 AND grid_code = $3",
+                            )
+                            .bind(count)
+                            .bind(*round_id)
+                            .bind(&grid)
+                            .execute(&mut *tx)
+                            .await?;
+                            sqlx::query(
+                                "UPDATE test_rounds SET target_population = target_population + $1 WHERE id = $2",
+                            )
+                            .bind(count)
+                            .bind(*round_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                }
             }
             let touched: Vec<&rules::Tube> = touched_tubes.iter().map(|b| &state.tubes[b]).collect();
             for chunk in touched.chunks(ROWS_PER_STATEMENT) {

@@ -304,7 +304,11 @@ pub(super) async fn round_page(
         finish_late,
         children,
         grid_href,
-        chart: Chart::of(&o.hourly),
+        chart: Chart::of(
+            &o.hourly,
+            o.round.opened_at,
+            o.round.closed_at.unwrap_or(now),
+        ),
         boxes,
         rechecks,
         mean_to_receipt: o

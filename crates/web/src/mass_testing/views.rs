@@ -36,7 +36,10 @@ impl Chart {
     const MAX_HOURS: i64 = 72;
     const MIN_HOURS: i64 = 12;
 
-    pub(super) fn of(hourly: &[(i64, i64)]) -> Chart {
+    /// The swabs per hour of a round open from `opened` until `until` (its closing, or now): every
+    /// hour of that span has its bar, empty ones too, so a pause shows as a gap and the chart ends
+    /// at the hour it is read.
+    pub(super) fn of(hourly: &[(i64, i64)], opened: i64, until: i64) -> Chart {
         let mut chart = Chart {
             width: Self::WIDTH,
             height: Self::HEIGHT,
@@ -46,12 +49,14 @@ impl Chart {
             labels: Vec::new(),
             total: hourly.iter().map(|(_, n)| n).sum(),
         };
-        let (Some(first), Some(last)) = (hourly.first(), hourly.last()) else {
+        if hourly.is_empty() {
             return chart;
-        };
-        let last_hour = last.0 - last.0.rem_euclid(3600);
+        }
+        let hour_of = |t: i64| t - t.rem_euclid(3600);
+        let last_data = hourly.iter().map(|(h, _)| *h).max().unwrap_or(until);
+        let last_hour = hour_of(until.max(opened)).max(hour_of(last_data));
         // At least half a day is shown, so one busy hour is a bar and not the whole chart.
-        let first_hour = (first.0 - first.0.rem_euclid(3600))
+        let first_hour = hour_of(opened)
             .min(last_hour - (Self::MIN_HOURS - 1) * 3600)
             .max(last_hour - (Self::MAX_HOURS - 1) * 3600);
         let slots = ((last_hour - first_hour) / 3600 + 1).max(1);
@@ -92,5 +97,31 @@ impl Chart {
             }
         }
         chart
+    }
+}
+
+#[cfg(test)]
+mod chart_tests {
+    use super::Chart;
+
+    #[test]
+    fn the_chart_runs_from_the_opening_to_now_with_empty_hours_as_gaps() {
+        let opened = 1_700_000_000 - 1_700_000_000 % 3600 + 1200; // 20 minutes into an hour
+        let swabs = [(opened + 3600, 40), (opened + 2 * 3600, 25)];
+        let now = opened + 20 * 3600;
+        let chart = Chart::of(&swabs, opened, now);
+        // Every hour from the opening's to the current one: 21 bars, the last ones empty.
+        assert_eq!(chart.bars.len(), 21);
+        assert_eq!(chart.total, 65);
+        assert!(chart.bars[0].h == 0 && chart.bars[1].h > 0 && chart.bars[2].h > 0);
+        assert!(
+            chart.bars[3..].iter().all(|b| b.h == 0),
+            "hours with no swabs are gaps"
+        );
+        // A short round still shows half a day: the hours before its opening are empty.
+        let closed = Chart::of(&swabs, opened, opened + 3 * 3600);
+        assert_eq!(closed.bars.len(), 12, "at least half a day");
+        assert!(closed.bars[..9].iter().all(|b| b.h == 0));
+        assert!(closed.bars[9].h > 0 && closed.bars[10].h > 0);
     }
 }

@@ -8,7 +8,8 @@ pub(super) struct AuditPage {
     layout: Layout,
     action: String,
     actions: Vec<(&'static str, &'static str)>,
-    entries: Vec<(String, AuditRecord)>,
+    /// (time, entry, the action in words, the target in words).
+    entries: Vec<(String, AuditRecord, &'static str, String)>,
     next_before: Option<i64>,
 }
 
@@ -36,20 +37,15 @@ pub(super) async fn audit_page(
     };
     Ok(render(&AuditPage {
         layout: page.layout("audit"),
-        actions: vec![
-            ("reveal", "查看完整个人信息"),
-            ("export", "导出"),
-            ("import", "导入"),
-            ("create", "新增"),
-            ("update", "修改"),
-            ("login", "登录"),
-            ("login_failed", "登录失败"),
-            ("logout", "退出"),
-        ],
+        actions: fangkong_app::audit::AUDIT_ACTIONS.to_vec(),
         action: query.action,
         entries: entries
             .into_iter()
-            .map(|e| (beijing_time(e.at), e))
+            .map(|e| {
+                let action = fangkong_app::audit::audit_action_label(&e.action);
+                let target = fangkong_app::audit::audit_target_label(&e.target);
+                (beijing_time(e.at), e, action, target)
+            })
             .collect(),
         next_before,
     }))

@@ -31,11 +31,8 @@ async fn a_wrong_password_is_refused_in_chinese_and_sets_no_session() {
 async fn a_training_instance_says_so_on_every_page_with_its_simulated_time() {
     use chrono::TimeZone;
     let at = chrono::Utc.with_ymd_and_hms(2021, 1, 6, 1, 30, 0).unwrap();
-    let server = support::start_on(
-        Default::default(),
-        fangkong_app::FixedClock::simulated(at),
-    )
-    .await;
+    let server =
+        support::start_on(Default::default(), fangkong_app::FixedClock::simulated(at)).await;
     let client = server.login("commander").await;
     let (status, home) = server.get_text(&client, "/").await;
     assert_eq!(status, 200);
@@ -44,8 +41,9 @@ async fn a_training_instance_says_so_on_every_page_with_its_simulated_time() {
         "the band names the simulated Beijing time"
     );
     server.clock.advance(chrono::Duration::hours(2));
-    let (_, regions) = server.get_text(&client, "/regions").await;
-    assert!(regions.contains("北京时间 2021-01-06 11:30"));
+    let (status, later) = server.get_text(&client, "/me/password").await;
+    assert_eq!(status, 200);
+    assert!(later.contains("北京时间 2021-01-06 11:30"));
 
     let real = start().await;
     let client = real.login("commander").await;
@@ -173,7 +171,11 @@ async fn a_search_shows_masked_numbers_and_a_reveal_needs_the_csrf_token_and_is_
     );
     let admin = server.login("admin").await;
     let (_, audit) = server.get_text(&admin, "/audit?action=reveal").await;
-    assert!(audit.contains(&format!("resident:{}", person.id)) && audit.contains("电话通知复检"));
+    assert!(
+        audit.contains(&format!("居民 #{}", person.id))
+            && audit.contains("<td>查看完整个人信息</td>")
+            && audit.contains("电话通知复检")
+    );
 }
 
 #[tokio::test]
