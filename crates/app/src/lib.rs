@@ -26,6 +26,7 @@ pub mod regions;
 pub mod risk_areas;
 pub mod runs;
 pub mod scope;
+pub mod today;
 
 use std::sync::Arc;
 

@@ -17,3 +17,4 @@ mod residents;
 mod runs;
 mod scope;
 mod story;
+mod today;

@@ -11,6 +11,8 @@ pub(super) struct HomePage {
     residents: i64,
     households: i64,
     grids: i64,
+    today: Vec<fangkong_app::today::TodayItem>,
+    /// Other places the role goes often.
     tasks: Vec<(String, String)>,
 }
 
@@ -27,49 +29,21 @@ pub(super) async fn home(State(state): State<AppState>, page: PageUser) -> PageR
     } else {
         (0, 0, 0)
     };
+    // Today's work first, with counts, from the modules' own functions.
+    let today = state
+        .app
+        .todays_work(actor)
+        .await
+        .map_err(|e| page.error(e))?;
     let mut tasks: Vec<(String, String)> = Vec::new();
-    let region_link = format!("/regions/{jurisdiction}");
-    match actor.role {
-        Role::GridWorker => {
-            if actor.jurisdiction.level() == RegionLevel::Grid {
-                tasks.push((
-                    "敲门行动：查看本网格未走访的住户".into(),
-                    format!("/door-ledger/{jurisdiction}"),
-                ));
-            }
-            tasks.push(("查看本辖区住户".into(), region_link));
-            tasks.push(("查找居民".into(), "/residents".into()));
-            tasks.push(("导入本网格居民名单（CSV/Excel）".into(), "/import".into()));
-        }
-        Role::Commander | Role::DutyOfficer | Role::Epidemiologist => {
-            tasks.push(("辖区人口与网格总览".into(), region_link));
-            if actor.role.allows(Permission::SearchRegister) {
-                tasks.push(("查找居民".into(), "/residents".into()));
-            }
-            tasks.push(("健康码赋码与申诉".into(), "/codes".into()));
-            tasks.push(("风险区域划定与调整".into(), "/risk-areas".into()));
-        }
-        Role::Checkpoint => {
-            tasks.push(("卡口查验".into(), "/checkpoints".into()));
-            tasks.push(("查询健康码".into(), "/codes".into()));
-        }
-        Role::Administrator => {
-            tasks.push(("用户与辖区".into(), "/users".into()));
-            tasks.push(("审计日志".into(), "/audit".into()));
-            tasks.push(("导入居民".into(), "/import".into()));
-            tasks.push(("辖区人口与网格总览".into(), region_link));
-        }
-        Role::Resident => {
-            tasks.push(("我的健康码".into(), "/me/code".into()));
-            tasks.push(("我的核酸结果".into(), "/me/results".into()));
-            tasks.push(("风险区域公布".into(), "/public/risk-areas".into()));
-        }
-        _ => {
-            if actor.role.allows(Permission::SearchRegister) {
-                tasks.push(("查找居民".into(), "/residents".into()));
-            }
-            tasks.push(("辖区人口与网格总览".into(), region_link));
-        }
+    if actor.role.allows(Permission::ViewPopulation) {
+        tasks.push((
+            "辖区人口与网格总览".into(),
+            format!("/regions/{jurisdiction}"),
+        ));
+    }
+    if actor.role.allows(Permission::SearchRegister) {
+        tasks.push(("查找居民".into(), "/residents".into()));
     }
     let greeting = format!("{}，您好", actor.display_name);
     Ok(render(&HomePage {
@@ -78,6 +52,7 @@ pub(super) async fn home(State(state): State<AppState>, page: PageUser) -> PageR
         residents,
         households,
         grids,
+        today,
         tasks,
     }))
 }

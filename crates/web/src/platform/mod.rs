@@ -14,7 +14,6 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use fangkong_app::AppError;
 use fangkong_app::records::AuditRecord;
-use fangkong_domain::region::RegionLevel;
 use fangkong_domain::role::{CAPABILITIES, Permission, Role};
 use serde::Deserialize;
 
