@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 use fangkong_app::checkpoints::{CheckpointForm, CheckpointScan, VenueForm};
-use fangkong_app::records::{AppealRecord, CodePerson, FactWrite, NewRiskArea, VenueVisitRecord};
+use fangkong_app::records::{
+    AppealRecord, AuditRecord, CodePerson, FactWrite, NewRiskArea, VenueVisitRecord,
+};
 use fangkong_app::{Actor, App};
 use fangkong_domain::health_code::FactKind;
 use fangkong_domain::region::RegionCode;
@@ -51,21 +53,24 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
         .collect();
     let outbreak = app
         .store_for_tools()
-        .insert_risk_area(&NewRiskArea {
-            scheme: "ninth".into(),
-            tier: "high".into(),
-            unit: "village".into(),
-            region_code: village.into(),
-            place_name: app
-                .store_for_tools()
-                .region(village)
-                .await?
-                .map(|r| r.name)
-                .unwrap_or_default(),
-            reason: "首例病例居住地，村内聚集性疫情".into(),
-            at: now - 9 * day,
-            actor: "commander".into(),
-        }, &seeding_audit(now - 9 * day, "designate_risk_area", "high 演示疫情村"))
+        .insert_risk_area(
+            &NewRiskArea {
+                scheme: "ninth".into(),
+                tier: "high".into(),
+                unit: "village".into(),
+                region_code: village.into(),
+                place_name: app
+                    .store_for_tools()
+                    .region(village)
+                    .await?
+                    .map(|r| r.name)
+                    .unwrap_or_default(),
+                reason: "首例病例居住地，村内聚集性疫情".into(),
+                at: now - 9 * day,
+                actor: "commander".into(),
+            },
+            &seeding_audit(now - 9 * day, "designate_risk_area", "high 演示疫情村"),
+        )
         .await?;
     app.store_for_tools()
         .add_risk_area_round(
@@ -74,30 +79,42 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
             None,
             "第7天区域核酸全阴（演示）",
             "commander",
+            &seeding_audit(
+                now - 2 * day,
+                "record_area_round",
+                "第7天区域核酸全阴（演示）",
+            ),
         )
         .await?;
     let mut areas = 1;
     for (i, v) in neighbours.iter().enumerate() {
         let id = app
             .store_for_tools()
-            .insert_risk_area(&NewRiskArea {
-                scheme: "ninth".into(),
-                tier: "medium".into(),
-                unit: if i == 0 {
-                    "village".into()
-                } else {
-                    "compound".into()
+            .insert_risk_area(
+                &NewRiskArea {
+                    scheme: "ninth".into(),
+                    tier: "medium".into(),
+                    unit: if i == 0 {
+                        "village".into()
+                    } else {
+                        "compound".into()
+                    },
+                    region_code: v.code.clone(),
+                    place_name: if i == 0 {
+                        v.name.clone()
+                    } else {
+                        format!("{}幸福小区", v.name)
+                    },
+                    reason: "病例曾活动的村（小区）".into(),
+                    at: now - (3 + i as i64) * day,
+                    actor: "commander".into(),
                 },
-                region_code: v.code.clone(),
-                place_name: if i == 0 {
-                    v.name.clone()
-                } else {
-                    format!("{}幸福小区", v.name)
-                },
-                reason: "病例曾活动的村（小区）".into(),
-                at: now - (3 + i as i64) * day,
-                actor: "commander".into(),
-            }, &seeding_audit(now - (3 + i as i64) * day, "designate_risk_area", "medium 演示"))
+                &seeding_audit(
+                    now - (3 + i as i64) * day,
+                    "designate_risk_area",
+                    "medium 演示",
+                ),
+            )
             .await?;
         if i == 1 {
             app.store_for_tools()
@@ -181,21 +198,27 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
     // Three open appeals from people with a colour.
     for resident in people.iter().take(3) {
         app.store_for_tools()
-            .insert_appeal(&AppealRecord {
-                id: 0,
-                id_type: resident.id_type.clone(),
-                id_number: resident.id_number.clone(),
-                resident_id: Some(resident.id),
-                grid_code: resident.grid_code.clone(),
-                filed_at: now - 5 * 3_600,
-                filed_by: "demo".into(),
-                colour: "red".into(),
-                reason: "流调时我已在外地出差，有火车票和单位证明，请核实".into(),
-                status: "open".into(),
-                decided_at: None,
-                decided_by: None,
-                decision: None,
-            })
+            .insert_appeal(
+                &AppealRecord {
+                    id: 0,
+                    id_type: resident.id_type.clone(),
+                    id_number: resident.id_number.clone(),
+                    resident_id: Some(resident.id),
+                    grid_code: resident.grid_code.clone(),
+                    filed_at: now - 5 * 3_600,
+                    filed_by: "demo".into(),
+                    colour: "red".into(),
+                    reason: "流调时我已在外地出差，有火车票和单位证明，请核实".into(),
+                    status: "open".into(),
+                    decided_at: None,
+                    decided_by: None,
+                    decision: None,
+                },
+                &AuditRecord {
+                    username: "demo".into(),
+                    ..seeding_audit(now - 5 * 3_600, "file_appeal", "")
+                },
+            )
             .await?;
     }
 
@@ -395,8 +418,8 @@ pub fn keep_checking(app: App, checkpoints: Vec<i64>, county: RegionCode) {
 
 /// The audit record of a change the demo's seeding writes straight to the store (dated in the
 /// outbreak's past, by the seeding user "commander").
-fn seeding_audit(at: i64, action: &str, detail: &str) -> fangkong_store::AuditRecord {
-    fangkong_store::AuditRecord {
+fn seeding_audit(at: i64, action: &str, detail: &str) -> AuditRecord {
+    AuditRecord {
         id: 0,
         at,
         user_id: None,
