@@ -23,7 +23,7 @@ use fangkong_store::{
 use serde::Serialize;
 
 use crate::population::{import_fields, write_of};
-use crate::{Actor, App, AppError, AppResult, audit_by};
+use crate::{Actor, App, AppError, AppResult, audit_by, audit_record};
 
 mod reader;
 
@@ -412,30 +412,29 @@ impl App {
         let (counters, mut first_problems) = written?;
         rebuilt?;
         let summary = read?;
+        // The run's end and its audit record commit together; each chunk's rows committed in their
+        // own transactions above (a 10,000-row chunk is the unit of the bulk load).
         self.store
-            .record_import_progress(
+            .finish_import(
                 import_id,
-                &[],
                 counters,
-                Some(self.now_unix()),
                 self.now_unix(),
+                &audit_record(
+                    self,
+                    actor,
+                    "import",
+                    format!("import:{import_id}"),
+                    format!(
+                        "{file_name}: {} 行，新增 {}，更新 {}，未变 {}，问题 {}",
+                        counters.rows_total,
+                        counters.inserted,
+                        counters.updated,
+                        counters.unchanged,
+                        counters.problems
+                    ),
+                ),
             )
             .await?;
-        audit_by(
-            self,
-            actor,
-            "import",
-            &format!("import:{import_id}"),
-            &format!(
-                "{file_name}: {} 行，新增 {}，更新 {}，未变 {}，问题 {}",
-                counters.rows_total,
-                counters.inserted,
-                counters.updated,
-                counters.unchanged,
-                counters.problems
-            ),
-        )
-        .await?;
         first_problems.sort_by_key(|p| p.row_number);
         Ok(ImportReport {
             import_id,

@@ -15,7 +15,7 @@ use fangkong_store::{ResultOutcome, ResultProblemRecord, ResultUploadRecord, Res
 use serde::{Deserialize, Serialize};
 
 use crate::import::{FileFormat, FileLine, for_each_line};
-use crate::{Actor, App, AppError, AppResult, audit_by};
+use crate::{Actor, App, AppError, AppResult, audit_record};
 
 const ROWS_PER_CHUNK: usize = 10_000;
 /// Problems shown on the page after an upload (all are stored and listed on the upload's page).
@@ -198,39 +198,17 @@ async fn read_fhir_pooled(
 /// checked, so this bounds the memory one upload can take.
 pub const FHIR_DOCUMENT_LIMIT: usize = 16 * 1024 * 1024;
 
-fn fhir_too_large() -> AppError {
-    AppError::TooLarge(format!(
-        "FHIR文件最大{}MB：请分成几个文件上传，或用CSV/Excel上传大批结果",
-        FHIR_DOCUMENT_LIMIT / (1024 * 1024)
-    ))
+/// A lab's own test codes as an administrator set them: each trimmed, within its length, none a
+/// LOINC code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetLocalTestCodes {
+    pub codes: Vec<LocalTestCode>,
 }
 
-impl App {
-    /// The lab's own test codes accepted besides the LOINC list (installation-wide).
-    pub async fn local_lab_test_codes(&self) -> AppResult<Vec<LocalTestCode>> {
-        match self.store.setting(LOCAL_TEST_CODES_SETTING).await? {
-            None => Ok(Vec::new()),
-            Some(json) => serde_json::from_str(&json).map_err(|e| {
-                AppError::Internal(format!(
-                    "setting {LOCAL_TEST_CODES_SETTING} unreadable: {e}"
-                ))
-            }),
-        }
-    }
+impl TryFrom<&[LocalTestCode]> for SetLocalTestCodes {
+    type Error = AppError;
 
-    /// The codes a FHIR upload accepts: the LOINC list plus the local codes.
-    pub async fn lab_test_codes(&self) -> AppResult<NaaCodes> {
-        Ok(NaaCodes::standard().with_local(&self.local_lab_test_codes().await?))
-    }
-
-    /// Replaces the lab's own test codes (administrators; audited). LOINC codes are not taken:
-    /// their list is maintained with fangkong, so an antigen or influenza code cannot be added here.
-    pub async fn set_local_lab_test_codes(
-        &self,
-        actor: &Actor,
-        codes: Vec<LocalTestCode>,
-    ) -> AppResult<()> {
-        actor.require(Permission::ManageUsers)?;
+    fn try_from(codes: &[LocalTestCode]) -> Result<Self, AppError> {
         if codes.len() > LOCAL_TEST_CODES_MAX {
             return Err(AppError::Invalid(format!(
                 "本地检测项目编码最多{LOCAL_TEST_CODES_MAX}个，实际为{}个",
@@ -266,12 +244,56 @@ impl App {
                 display,
             });
         }
-        let json = serde_json::to_string(&cleaned)
+        Ok(SetLocalTestCodes { codes: cleaned })
+    }
+}
+
+fn fhir_too_large() -> AppError {
+    AppError::TooLarge(format!(
+        "FHIR文件最大{}MB：请分成几个文件上传，或用CSV/Excel上传大批结果",
+        FHIR_DOCUMENT_LIMIT / (1024 * 1024)
+    ))
+}
+
+impl App {
+    /// The lab's own test codes accepted besides the LOINC list (installation-wide).
+    pub async fn local_lab_test_codes(&self) -> AppResult<Vec<LocalTestCode>> {
+        match self.store.setting(LOCAL_TEST_CODES_SETTING).await? {
+            None => Ok(Vec::new()),
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                AppError::Internal(format!(
+                    "setting {LOCAL_TEST_CODES_SETTING} unreadable: {e}"
+                ))
+            }),
+        }
+    }
+
+    /// The codes a FHIR upload accepts: the LOINC list plus the local codes.
+    pub async fn lab_test_codes(&self) -> AppResult<NaaCodes> {
+        Ok(NaaCodes::standard().with_local(&self.local_lab_test_codes().await?))
+    }
+
+    /// Replaces the lab's own test codes (administrators; audited). LOINC codes are not taken:
+    /// their list is maintained with fangkong, so an antigen or influenza code cannot be added here.
+    /// The list is parsed into [`SetLocalTestCodes`] first; the setting and its audit record are one
+    /// transaction.
+    pub async fn set_local_lab_test_codes(
+        &self,
+        actor: &Actor,
+        codes: Vec<LocalTestCode>,
+    ) -> AppResult<()> {
+        actor.require(Permission::ManageUsers)?;
+        let command = SetLocalTestCodes::try_from(codes.as_slice())?;
+        let json = serde_json::to_string(&command.codes)
             .map_err(|e| AppError::Internal(format!("local codes: {e}")))?;
         self.store
-            .put_setting(LOCAL_TEST_CODES_SETTING, &json)
+            .put_setting_audited(
+                LOCAL_TEST_CODES_SETTING,
+                &json,
+                &audit_record(self, actor, "set_local_test_codes", "lab_results", &json),
+            )
             .await?;
-        audit_by(self, actor, "set_local_test_codes", "lab_results", &json).await
+        Ok(())
     }
 
     fn lab_check(&self, actor: &Actor) -> RowCheck {
@@ -496,24 +518,28 @@ impl App {
             let room = PROBLEMS_SHOWN.saturating_sub(shown.len());
             shown.extend(problems.into_iter().take(room));
         }
+        // The run's record: its last counters, its end and its audit record commit together (each
+        // chunk's results committed in their own transactions above, as the group commit needs).
         upload.finished_at = Some(self.now_unix());
         self.store
-            .finish_result_upload(&upload, self.now_unix())
+            .close_result_upload(
+                &upload,
+                self.now_unix(),
+                &audit_record(
+                    self,
+                    actor,
+                    "import",
+                    format!("result_upload:{}", upload.id),
+                    format!(
+                        "{format} rows={} applied={} problems={}",
+                        upload.rows_total, upload.applied, upload.problems
+                    ),
+                ),
+            )
             .await?;
         if upload.applied >= 10_000 {
             self.store.refresh_testing_statistics().await?;
         }
-        audit_by(
-            self,
-            actor,
-            "import",
-            &format!("result_upload:{}", upload.id),
-            &format!(
-                "{format} rows={} applied={} problems={}",
-                upload.rows_total, upload.applied, upload.problems
-            ),
-        )
-        .await?;
         // Positive pools and rechecks change people's codes now, not at the next background pass.
         self.feed_health_codes().await;
         if let Some(e) = failure {
@@ -563,5 +589,45 @@ impl App {
             .collect();
         self.filter_seen(actor, uploads, |u| u.username.as_str())
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(system: &str, code: &str, display: &str) -> LocalTestCode {
+        LocalTestCode {
+            system: system.into(),
+            code: code.into(),
+            display: display.into(),
+        }
+    }
+
+    #[test]
+    fn local_codes_are_trimmed_bounded_and_never_loinc() {
+        assert_eq!(
+            SetLocalTestCodes::try_from(&[code(" urn:lis ", " NAT-01 ", " 新冠核酸 ")][..])
+                .unwrap(),
+            SetLocalTestCodes {
+                codes: vec![code("urn:lis", "NAT-01", "新冠核酸")]
+            }
+        );
+        let too_many = vec![code("", "A", ""); LOCAL_TEST_CODES_MAX + 1];
+        let table: [(&[LocalTestCode], &str); 5] = [
+            (&too_many, "最多"),
+            (&[code("", " ", "")], "检测项目编码"),
+            (&[code(&"s".repeat(201), "A", "")], "编码体系"),
+            (&[code("", "A", &"名".repeat(101))], "名称"),
+            (&[code("http://loinc.org/", "94500-6", "")], "LOINC"),
+        ];
+        for (codes, words) in table {
+            match SetLocalTestCodes::try_from(codes) {
+                Err(AppError::Invalid(message)) => {
+                    assert!(message.contains(words), "{words}: {message}")
+                }
+                other => panic!("{words}: {other:?}"),
+            }
+        }
     }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::health_code::{beijing_label, parse_beijing_time, unix_to_utc};
 use crate::scope::load_within;
-use crate::{Actor, App, AppError, AppResult, audit, audit_record};
+use crate::{Actor, App, AppError, AppResult, audit_record};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RiskAreaForm {
@@ -83,6 +83,46 @@ impl TryFrom<&RiskAreaForm> for DesignateRiskArea {
             place_name: form.place_name.trim().to_string(),
             reason: reason.to_string(),
         })
+    }
+}
+
+/// An all-negative round recorded for an area, parsed: from a mass-testing round (checked against
+/// its results), or the commander's statement with the time it finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordAreaRound {
+    FromRound(i64),
+    /// Unix time of the Beijing time typed.
+    Stated {
+        finished_at: i64,
+    },
+}
+
+impl RecordAreaRound {
+    pub fn parse(round_id: Option<i64>, finished: &str) -> AppResult<RecordAreaRound> {
+        Ok(match round_id {
+            Some(round_id) => RecordAreaRound::FromRound(round_id),
+            None => RecordAreaRound::Stated {
+                finished_at: parse_beijing_time(finished, "完成时间")?,
+            },
+        })
+    }
+}
+
+/// The code of a step's target as pages send it back: a tier's code, or "lifted".
+fn step_code(target: StepTarget) -> String {
+    match target {
+        StepTarget::Tier(t) => t.code().to_string(),
+        StepTarget::Lifted => "lifted".to_string(),
+    }
+}
+
+/// The step a confirmation names, as the page sent it ([`step_code`]).
+fn parse_step_target(raw: &str) -> AppResult<StepTarget> {
+    match raw.trim() {
+        "lifted" => Ok(StepTarget::Lifted),
+        code => AreaTier::from_code(code)
+            .map(StepTarget::Tier)
+            .ok_or_else(|| AppError::field("目标等级", "无法识别，请刷新页面后再确认")),
     }
 }
 
@@ -191,10 +231,7 @@ impl App {
                     StepTarget::Tier(t) => format!("降为{}", t.label_zh()),
                     StepTarget::Lifted => "解除".to_string(),
                 },
-                to_code: match step.to {
-                    StepTarget::Tier(t) => t.code().to_string(),
-                    StepTarget::Lifted => "lifted".to_string(),
-                },
+                to_code: step_code(step.to),
                 earliest: step.earliest.format("%Y-%m-%d").to_string(),
                 ready: step.ready,
                 conditions: step.conditions,
@@ -348,9 +385,10 @@ impl App {
         finished: &str,
     ) -> AppResult<()> {
         actor.require(Permission::ManageRiskAreas)?;
+        let command = RecordAreaRound::parse(round_id, finished)?;
         let area = load_within(actor, self.store.risk_area(area_id)).await?;
-        let (finished_at, note) = match round_id {
-            Some(round_id) => {
+        let (finished_at, note) = match command {
+            RecordAreaRound::FromRound(round_id) => {
                 let round = self
                     .store
                     .round(round_id)
@@ -368,30 +406,28 @@ impl App {
                     })?;
                 (finished_at, format!("{}：区域内全部阴性", round.name))
             }
-            None => (
-                parse_beijing_time(finished, "完成时间")?,
-                "指挥部确认区域核酸全阴".to_string(),
-            ),
+            RecordAreaRound::Stated { finished_at } => {
+                (finished_at, "指挥部确认区域核酸全阴".to_string())
+            }
         };
         if finished_at > self.now_unix() + 60 {
-            return Err(AppError::Invalid("完成时间在将来".into()));
+            return Err(AppError::field("完成时间", "在将来"));
         }
         self.store
-            .add_risk_area_round(area_id, finished_at, round_id, &note, &actor.username)
+            .add_risk_area_round(
+                area_id,
+                finished_at,
+                round_id,
+                &note,
+                &actor.username,
+                &audit_record(self, actor, "record_area_round", area_id, note.as_str()),
+            )
             .await?;
-        audit(
-            self,
-            Some(actor),
-            &actor.username,
-            &actor.client_addr,
-            "record_area_round",
-            &area_id.to_string(),
-            &note,
-        )
-        .await
+        Ok(())
     }
 
-    /// Confirms the area's next step when every condition is met.
+    /// Confirms the area's next step when every condition is met; the step and its audit record
+    /// are one transaction.
     pub async fn confirm_area_step(
         &self,
         actor: &Actor,
@@ -399,6 +435,7 @@ impl App {
         expected_to: &str,
     ) -> AppResult<String> {
         actor.require(Permission::ManageRiskAreas)?;
+        let expected_to = parse_step_target(expected_to)?;
         let area = load_within(actor, self.store.risk_area(area_id)).await?;
         if area.lifted_at.is_some() {
             return Err(AppError::Conflict("该区域已经解除".into()));
@@ -410,7 +447,7 @@ impl App {
                 view.tier_label
             )));
         };
-        if next.to_code != expected_to {
+        if next.to_code != step_code(expected_to) {
             return Err(AppError::Conflict(
                 "区域状态已经变化，请刷新页面后再确认".into(),
             ));
@@ -442,31 +479,24 @@ impl App {
         // the page was read makes this a conflict, not a second step.
         if !self
             .store
-            .step_risk_area(&fangkong_store::AreaStep {
-                id: area_id,
-                from_tier: &area.tier,
-                seen_infection: area.last_infection_at,
-                to_tier: &next.to_code,
-                at: self.now_unix(),
-                actor: &actor.username,
-                note: &note,
-            })
+            .step_risk_area(
+                &fangkong_store::AreaStep {
+                    id: area_id,
+                    from_tier: &area.tier,
+                    seen_infection: area.last_infection_at,
+                    to_tier: &next.to_code,
+                    at: self.now_unix(),
+                    actor: &actor.username,
+                    note: &note,
+                },
+                &audit_record(self, actor, "risk_area_step", area_id, note.as_str()),
+            )
             .await?
         {
             return Err(AppError::Conflict(
                 "区域状态已经变化（新增感染者或已被调整），请刷新页面后再确认".into(),
             ));
         }
-        audit(
-            self,
-            Some(actor),
-            &actor.username,
-            &actor.client_addr,
-            "risk_area_step",
-            &area_id.to_string(),
-            &note,
-        )
-        .await?;
         self.request_recompute("风险区域调整");
         Ok(next.to_label)
     }
@@ -516,5 +546,44 @@ impl App {
             .max_by_key(|a| a.region_code.len())
             .and_then(|a| AreaTier::from_code(&a.tier))
             .map(|t| t.testing_tier()))
+    }
+}
+
+#[cfg(test)]
+mod command_tests {
+    use super::*;
+
+    #[test]
+    fn a_round_for_an_area_is_a_mass_testing_round_or_a_stated_time() {
+        assert_eq!(
+            RecordAreaRound::parse(Some(7), "whatever").unwrap(),
+            RecordAreaRound::FromRound(7)
+        );
+        assert_eq!(
+            RecordAreaRound::parse(None, "2022-11-20 14:30").unwrap(),
+            RecordAreaRound::Stated {
+                finished_at: parse_beijing_time("2022-11-20 14:30", "完成时间").unwrap()
+            }
+        );
+        assert!(
+            matches!(RecordAreaRound::parse(None, "下午"), Err(AppError::Invalid(m)) if m.contains("完成时间"))
+        );
+    }
+
+    #[test]
+    fn a_confirmed_step_names_a_tier_or_lifting() {
+        for target in [
+            StepTarget::Lifted,
+            StepTarget::Tier(AreaTier::Medium),
+            StepTarget::Tier(AreaTier::Low),
+        ] {
+            assert_eq!(
+                step_code(parse_step_target(&step_code(target)).unwrap()),
+                step_code(target)
+            );
+        }
+        assert!(
+            matches!(parse_step_target("gone"), Err(AppError::Invalid(m)) if m.starts_with("目标等级："))
+        );
     }
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 use fangkong_app::checkpoints::{CheckpointForm, CheckpointScan, VenueForm};
-use fangkong_app::records::{AppealRecord, CodePerson, FactWrite, NewRiskArea, VenueVisitRecord};
+use fangkong_app::records::{
+    AppealRecord, AuditRecord, CodePerson, FactWrite, NewRiskArea, VenueVisitRecord,
+};
 use fangkong_app::{Actor, App};
 use fangkong_domain::health_code::FactKind;
 use fangkong_domain::region::RegionCode;
@@ -77,6 +79,11 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
             None,
             "第7天区域核酸全阴（演示）",
             "commander",
+            &seeding_audit(
+                now - 2 * day,
+                "record_area_round",
+                "第7天区域核酸全阴（演示）",
+            ),
         )
         .await?;
     let mut areas = 1;
@@ -191,21 +198,27 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
     // Three open appeals from people with a colour.
     for resident in people.iter().take(3) {
         app.store_for_tools()
-            .insert_appeal(&AppealRecord {
-                id: 0,
-                id_type: resident.id_type.clone(),
-                id_number: resident.id_number.clone(),
-                resident_id: Some(resident.id),
-                grid_code: resident.grid_code.clone(),
-                filed_at: now - 5 * 3_600,
-                filed_by: "demo".into(),
-                colour: "red".into(),
-                reason: "流调时我已在外地出差，有火车票和单位证明，请核实".into(),
-                status: "open".into(),
-                decided_at: None,
-                decided_by: None,
-                decision: None,
-            })
+            .insert_appeal(
+                &AppealRecord {
+                    id: 0,
+                    id_type: resident.id_type.clone(),
+                    id_number: resident.id_number.clone(),
+                    resident_id: Some(resident.id),
+                    grid_code: resident.grid_code.clone(),
+                    filed_at: now - 5 * 3_600,
+                    filed_by: "demo".into(),
+                    colour: "red".into(),
+                    reason: "流调时我已在外地出差，有火车票和单位证明，请核实".into(),
+                    status: "open".into(),
+                    decided_at: None,
+                    decided_by: None,
+                    decision: None,
+                },
+                &AuditRecord {
+                    username: "demo".into(),
+                    ..seeding_audit(now - 5 * 3_600, "file_appeal", "")
+                },
+            )
             .await?;
     }
 
@@ -405,8 +418,8 @@ pub fn keep_checking(app: App, checkpoints: Vec<i64>, county: RegionCode) {
 
 /// The audit record of a change the demo's seeding writes straight to the store (dated in the
 /// outbreak's past, by the seeding user "commander").
-fn seeding_audit(at: i64, action: &str, detail: &str) -> fangkong_app::records::AuditRecord {
-    fangkong_app::records::AuditRecord {
+fn seeding_audit(at: i64, action: &str, detail: &str) -> AuditRecord {
+    AuditRecord {
         id: 0,
         at,
         user_id: None,

@@ -2,7 +2,8 @@
 
 use sqlx::QueryBuilder;
 
-use crate::{Store, StoreResult, with_pool};
+use crate::audit::write_audit;
+use crate::{AuditRecord, Store, StoreResult, with_pool};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct ImportRecord {
@@ -115,6 +116,36 @@ impl Store {
             .bind(import_id)
             .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Ends a run: its last counters, `finished_at` and the import's audit record (the run's
+    /// summary) in one transaction.
+    pub async fn finish_import(
+        &self,
+        import_id: i64,
+        counters: ImportCounters,
+        now: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE imports SET rows_total = $1, inserted = $2, updated = $3, unchanged = $4, problems = $5, \
+                 finished_at = $6, progress_at = $6, interrupted_at = NULL WHERE id = $7",
+            )
+            .bind(counters.rows_total)
+            .bind(counters.inserted)
+            .bind(counters.updated)
+            .bind(counters.unchanged)
+            .bind(counters.problems)
+            .bind(now)
+            .bind(import_id)
+            .execute(&mut *tx)
+            .await?;
+            write_audit!(&mut *tx, audit);
             tx.commit().await?;
         });
         Ok(())

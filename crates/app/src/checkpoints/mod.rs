@@ -29,7 +29,15 @@ use crate::health_code::{
 };
 use crate::population::mask_document;
 use crate::scope::load_within;
-use crate::{Actor, App, AppError, AppResult, Store, audit};
+use crate::{Actor, App, AppError, AppResult, Store, audit, audit_record};
+
+pub use registry::CreateCheckpoint;
+pub use venues::CreateVenue;
+
+/// The refusal for a well-formed region code the register does not hold.
+fn region_unknown(region: &RegionCode) -> AppError {
+    AppError::field("区划", format!("编码“{}”不存在", region.as_str()))
+}
 
 /// The most people one "who was there" answer lists (a longer window is asked in parts).
 const WHO_WAS_AT_LIMIT: i64 = 20_000;

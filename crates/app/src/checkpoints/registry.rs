@@ -2,9 +2,20 @@
 
 use super::*;
 
-impl App {
-    pub async fn create_checkpoint(&self, actor: &Actor, form: &CheckpointForm) -> AppResult<i64> {
-        actor.require(Permission::ManageCheckpoints)?;
+/// A checkpoint as the form asked for it, every value parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateCheckpoint {
+    pub name: String,
+    pub kind: CheckpointKind,
+    /// The kind's default line when the form leaves it empty.
+    pub line: DefenceLine,
+    pub region: RegionCode,
+}
+
+impl TryFrom<&CheckpointForm> for CreateCheckpoint {
+    type Error = AppError;
+
+    fn try_from(form: &CheckpointForm) -> Result<Self, AppError> {
         let name = form.name.trim();
         if name.is_empty() {
             return Err(AppError::Invalid(
@@ -21,34 +32,37 @@ impl App {
             })?
         };
         let region = RegionCode::parse(&form.region_code).map_err(AppError::Invalid)?;
-        actor.require_within(&region)?;
-        if self.store.region(region.as_str()).await?.is_none() {
-            return Err(AppError::Invalid(format!(
-                "区划编码“{}”不存在",
-                region.as_str()
-            )));
+        Ok(CreateCheckpoint {
+            name: name.to_string(),
+            kind,
+            line,
+            region,
+        })
+    }
+}
+
+impl App {
+    /// Registers a checkpoint: the form is parsed into [`CreateCheckpoint`] before anything is
+    /// read; the checkpoint and its audit record are one transaction.
+    pub async fn create_checkpoint(&self, actor: &Actor, form: &CheckpointForm) -> AppResult<i64> {
+        actor.require(Permission::ManageCheckpoints)?;
+        let command = CreateCheckpoint::try_from(form)?;
+        actor.require_within(&command.region)?;
+        if self.store.region(command.region.as_str()).await?.is_none() {
+            return Err(region_unknown(&command.region));
         }
         let id = self
             .store
             .insert_checkpoint(
-                name,
-                kind.code(),
-                line.code(),
-                region.as_str(),
+                &command.name,
+                command.kind.code(),
+                command.line.code(),
+                command.region.as_str(),
                 self.now_unix(),
                 &actor.username,
+                &audit_record(self, actor, "create_checkpoint", "", command.name.as_str()),
             )
             .await?;
-        audit(
-            self,
-            Some(actor),
-            &actor.username,
-            &actor.client_addr,
-            "create_checkpoint",
-            &id.to_string(),
-            name,
-        )
-        .await?;
         Ok(id)
     }
 
@@ -172,5 +186,59 @@ impl App {
                 .collect(),
             counts,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> CheckpointForm {
+        CheckpointForm {
+            name: " G107冀京界卡口 ".into(),
+            kind: "beijing_ring".into(),
+            line: String::new(),
+            region_code: "130109".into(),
+        }
+    }
+
+    #[test]
+    fn a_good_form_is_a_checkpoint_with_its_kind_line() {
+        assert_eq!(
+            CreateCheckpoint::try_from(&good()).unwrap(),
+            CreateCheckpoint {
+                name: "G107冀京界卡口".into(),
+                kind: CheckpointKind::BeijingRing,
+                line: CheckpointKind::BeijingRing.default_line(),
+                region: RegionCode::parse("130109").unwrap(),
+            }
+        );
+        let inside = CreateCheckpoint::try_from(&CheckpointForm {
+            line: "in_province".into(),
+            ..good()
+        })
+        .unwrap();
+        assert_eq!(inside.line, DefenceLine::InProvince);
+    }
+
+    #[test]
+    fn each_bad_field_is_refused_by_its_name() {
+        type Change = fn(&mut CheckpointForm);
+        let table: [(Change, &str); 4] = [
+            (|f| f.name = " ".into(), "卡口名称"),
+            (|f| f.kind = "tollgate".into(), "卡口类型"),
+            (|f| f.line = "moat".into(), "防线"),
+            (|f| f.region_code = "13x".into(), "区划编码"),
+        ];
+        for (change, field) in table {
+            let mut form = good();
+            change(&mut form);
+            match CreateCheckpoint::try_from(&form) {
+                Err(AppError::Invalid(message)) => {
+                    assert!(message.contains(field), "{field}: {message}")
+                }
+                other => panic!("{field}: {other:?}"),
+            }
+        }
     }
 }

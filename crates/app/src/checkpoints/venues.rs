@@ -2,9 +2,19 @@
 
 use super::*;
 
-impl App {
-    pub async fn create_venue(&self, actor: &Actor, form: &VenueForm) -> AppResult<i64> {
-        actor.require(Permission::ManageCheckpoints)?;
+/// A venue as the form asked for it: name, type and address (what its code holds), and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateVenue {
+    pub name: String,
+    pub kind: String,
+    pub address: String,
+    pub region: RegionCode,
+}
+
+impl TryFrom<&VenueForm> for CreateVenue {
+    type Error = AppError;
+
+    fn try_from(form: &VenueForm) -> Result<Self, AppError> {
         let name = form.name.trim();
         let kind = form.kind.trim();
         let address = form.address.trim();
@@ -14,34 +24,37 @@ impl App {
             ));
         }
         let region = RegionCode::parse(&form.region_code).map_err(AppError::Invalid)?;
-        actor.require_within(&region)?;
-        if self.store.region(region.as_str()).await?.is_none() {
-            return Err(AppError::Invalid(format!(
-                "区划编码“{}”不存在",
-                region.as_str()
-            )));
+        Ok(CreateVenue {
+            name: name.to_string(),
+            kind: kind.to_string(),
+            address: address.to_string(),
+            region,
+        })
+    }
+}
+
+impl App {
+    /// Registers a venue: the form is parsed into [`CreateVenue`] before anything is read; the
+    /// venue and its audit record are one transaction.
+    pub async fn create_venue(&self, actor: &Actor, form: &VenueForm) -> AppResult<i64> {
+        actor.require(Permission::ManageCheckpoints)?;
+        let command = CreateVenue::try_from(form)?;
+        actor.require_within(&command.region)?;
+        if self.store.region(command.region.as_str()).await?.is_none() {
+            return Err(region_unknown(&command.region));
         }
         let id = self
             .store
             .insert_venue(
-                name,
-                kind,
-                address,
-                region.as_str(),
+                &command.name,
+                &command.kind,
+                &command.address,
+                command.region.as_str(),
                 self.now_unix(),
                 &actor.username,
+                &audit_record(self, actor, "create_venue", "", command.name.as_str()),
             )
             .await?;
-        audit(
-            self,
-            Some(actor),
-            &actor.username,
-            &actor.client_addr,
-            "create_venue",
-            &id.to_string(),
-            name,
-        )
-        .await?;
         Ok(id)
     }
 
@@ -152,5 +165,53 @@ impl App {
             name_masked: fangkong_domain::ids::mask_middle(&resident.name, 1, 0),
             repeated: !fresh,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> VenueForm {
+        VenueForm {
+            name: " 西城街菜市场 ".into(),
+            kind: "农贸市场".into(),
+            address: "西城街8号".into(),
+            region_code: "130109100013".into(),
+        }
+    }
+
+    #[test]
+    fn a_good_form_is_a_venue() {
+        assert_eq!(
+            CreateVenue::try_from(&good()).unwrap(),
+            CreateVenue {
+                name: "西城街菜市场".into(),
+                kind: "农贸市场".into(),
+                address: "西城街8号".into(),
+                region: RegionCode::parse("130109100013").unwrap(),
+            }
+        );
+    }
+
+    #[test]
+    fn each_bad_field_is_refused_by_its_name() {
+        type Change = fn(&mut VenueForm);
+        let table: [(Change, &str); 4] = [
+            (|f| f.name = " ".into(), "场所名称"),
+            (|f| f.kind = String::new(), "类型"),
+            (|f| f.address = String::new(), "地址"),
+            (|f| f.region_code = "1301091000".into(), "区划编码"),
+        ];
+        for (change, field) in table {
+            let mut form = good();
+            change(&mut form);
+            match CreateVenue::try_from(&form) {
+                Err(AppError::Invalid(message)) => {
+                    assert!(message.contains(field), "{field}: {message}")
+                }
+                other => panic!("{field}: {other:?}"),
+            }
+        }
     }
 }

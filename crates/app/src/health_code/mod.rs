@@ -14,6 +14,8 @@ mod policy;
 mod recompute;
 mod views;
 
+pub use appeals::{DecideAppeal, FileAppeal};
+pub use facts::{AddCodeFact, EndCodeFact};
 pub use views::*;
 
 use std::collections::HashMap;

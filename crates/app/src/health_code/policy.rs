@@ -99,21 +99,18 @@ impl App {
             }
         }
         self.store
-            .put_setting(
+            .put_setting_audited(
                 DSC_SETTING,
                 &serde_json::to_string(&stored).unwrap_or_default(),
+                &crate::audit_record(
+                    self,
+                    actor,
+                    "add_dcc_signers",
+                    "dcc",
+                    format!("{} certificates", certificates.len()),
+                ),
             )
             .await?;
-        audit(
-            self,
-            Some(actor),
-            &actor.username,
-            &actor.client_addr,
-            "add_dcc_signers",
-            "dcc",
-            &format!("{} certificates", certificates.len()),
-        )
-        .await?;
         // Reload on next use.
         self.codes.reset_keys();
         Ok(stored.len())
@@ -136,7 +133,8 @@ impl App {
         Ok(hc::policy_for(province, self.today()))
     }
 
-    /// Switches the policy table and recomputes everyone's code.
+    /// Switches the policy table (the setting and its audit record in one transaction) and
+    /// recomputes everyone's code.
     pub async fn set_code_policy(
         &self,
         actor: &Actor,
@@ -149,19 +147,25 @@ impl App {
                 "赋码规则由省级指挥部统一切换，市、县区及以下账号不能切换".into(),
             ));
         }
-        let policy = hc::policy_by_id(policy_id)
-            .ok_or_else(|| AppError::Invalid(format!("没有编号为“{policy_id}”的赋码规则")))?;
-        self.store.put_setting(POLICY_SETTING, &policy.id).await?;
-        audit(
-            self,
-            Some(actor),
-            &actor.username,
-            &actor.client_addr,
-            "set_code_policy",
-            &policy.id,
-            &policy.name_zh,
-        )
-        .await?;
+        let policy = hc::policy_by_id(policy_id.trim()).ok_or_else(|| {
+            AppError::field(
+                "赋码规则",
+                format!("没有编号为“{}”的规则", policy_id.trim()),
+            )
+        })?;
+        self.store
+            .put_setting_audited(
+                POLICY_SETTING,
+                &policy.id,
+                &crate::audit_record(
+                    self,
+                    actor,
+                    "set_code_policy",
+                    &policy.id,
+                    policy.name_zh.clone(),
+                ),
+            )
+            .await?;
         self.recompute_all_codes(&format!("赋码规则切换为{}", policy.name_zh))
             .await
     }

@@ -15,13 +15,42 @@ impl App {
         if writes.is_empty() && updates.is_empty() {
             return Ok(Vec::new());
         }
+        self.write_code_facts(writes, updates, cause, None).await
+    }
+
+    /// [`App::change_code_facts`] for a change a user made: the facts, the codes they cause and
+    /// the audit record `audit` are one transaction (the record is written even when the change
+    /// turns out to touch nobody — the user did ask for it).
+    pub(crate) async fn change_code_facts_audited(
+        &self,
+        writes: &[FactWrite],
+        updates: &[FactUpdate],
+        cause: &str,
+        audit: &fangkong_store::AuditRecord,
+    ) -> AppResult<Vec<HealthCodeRecord>> {
+        self.write_code_facts(writes, updates, cause, Some(audit))
+            .await
+    }
+
+    async fn write_code_facts(
+        &self,
+        writes: &[FactWrite],
+        updates: &[FactUpdate],
+        cause: &str,
+        audit: Option<&fangkong_store::AuditRecord>,
+    ) -> AppResult<Vec<HealthCodeRecord>> {
         let policy = self.code_policy().await?;
         let now = self.now_unix();
         let codes = self
             .store
-            .change_facts(writes, updates, cause, now, |person, facts, negatives| {
-                compute_code(policy, person, facts, negatives, now).1
-            })
+            .change_facts(
+                writes,
+                updates,
+                cause,
+                now,
+                |person, facts, negatives| compute_code(policy, person, facts, negatives, now).1,
+                audit,
+            )
             .await?;
         self.codes.remember(&codes);
         Ok(codes)

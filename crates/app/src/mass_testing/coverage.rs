@@ -2,6 +2,32 @@
 
 use super::*;
 
+/// An exemption as asked for: the reason, and the proof (needed for 不在本地), at most 200
+/// characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetExemption {
+    pub kind: ExemptionKind,
+    pub note: String,
+}
+
+impl SetExemption {
+    pub fn parse(kind: &str, note: &str) -> AppResult<SetExemption> {
+        let kind = ExemptionKind::from_code(kind.trim()).ok_or_else(|| {
+            AppError::Invalid("请选择免采原因：卧床（上门采样）或不在本地".into())
+        })?;
+        let note = note.trim();
+        if kind == ExemptionKind::Away && note.is_empty() {
+            return Err(AppError::Invalid(
+                "不在本地须写明证明（如外地核酸报告、车票、单位证明）".into(),
+            ));
+        }
+        Ok(SetExemption {
+            kind,
+            note: note.chars().take(200).collect(),
+        })
+    }
+}
+
 impl App {
     /// One grid's coverage in a round with the list of residents not yet swabbed.
     pub async fn grid_coverage(
@@ -82,6 +108,8 @@ impl App {
     }
 
     /// Marks a resident exempt in a round (bedridden → door-to-door sampling; away, with proof).
+    /// Parsed into [`SetExemption`] first; the exemption, the grid's count and the audit record are
+    /// one transaction.
     pub async fn set_exemption(
         &self,
         actor: &Actor,
@@ -91,35 +119,53 @@ impl App {
         note: &str,
     ) -> AppResult<()> {
         actor.require(Permission::SampleSpecimens)?;
+        let command = SetExemption::parse(kind, note)?;
         self.visible_round(actor, round_id).await?;
-        let kind = ExemptionKind::from_code(kind.trim()).ok_or_else(|| {
-            AppError::Invalid("请选择免采原因：卧床（上门采样）或不在本地".into())
-        })?;
-        let note = note.trim();
-        if kind == ExemptionKind::Away && note.is_empty() {
-            return Err(AppError::Invalid(
-                "不在本地须写明证明（如外地核酸报告、车票、单位证明）".into(),
-            ));
-        }
         let resident = load_within(actor, self.store.resident(resident_id)).await?;
         self.store
             .set_exemption(
                 round_id,
                 resident_id,
                 &resident.grid_code,
-                kind.code(),
-                &note.chars().take(200).collect::<String>(),
+                command.kind.code(),
+                &command.note,
                 self.now_unix(),
                 &actor.display_name,
+                &audit_record(
+                    self,
+                    actor,
+                    "update",
+                    format!("resident:{resident_id}"),
+                    format!("exemption:{}:{round_id}", command.kind.code()),
+                ),
             )
             .await?;
-        audit_by(
-            self,
-            actor,
-            "update",
-            &format!("resident:{resident_id}"),
-            &format!("exemption:{}:{round_id}", kind.code()),
-        )
-        .await
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exemption_is_a_reason_and_bounded_words() {
+        assert_eq!(
+            SetExemption::parse(" bedridden ", " ").unwrap(),
+            SetExemption {
+                kind: ExemptionKind::Bedridden,
+                note: String::new(),
+            }
+        );
+        let long = SetExemption::parse("away", &"票".repeat(300)).unwrap();
+        assert_eq!(long.note.chars().count(), 200);
+        for (kind, note, words) in [("asleep", "", "免采原因"), ("away", " ", "证明")] {
+            match SetExemption::parse(kind, note) {
+                Err(AppError::Invalid(message)) => {
+                    assert!(message.contains(words), "{words}: {message}")
+                }
+                other => panic!("{words}: {other:?}"),
+            }
+        }
     }
 }

@@ -12,6 +12,12 @@ mod rounds;
 mod routine;
 mod sites;
 
+pub use antigen::ReportAntigen;
+pub use boxes::PackBox;
+pub use coverage::SetExemption;
+pub use rounds::{IssueTubes, OpenRound};
+pub use sites::CreateSite;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -37,7 +43,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::population::mask_document;
 use crate::scope::load_within;
-use crate::{Actor, App, AppError, AppResult, Clock, audit_by, china_offset, parse_region_code};
+use crate::{
+    Actor, App, AppError, AppResult, Clock, audit_record, china_offset, parse_region_code,
+};
 
 /// Most scans one request may carry (an offline table uploads its queue in pieces of this size).
 pub const MAX_SCANS_PER_BATCH: usize = 5000;

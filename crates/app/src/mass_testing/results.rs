@@ -82,7 +82,8 @@ impl App {
         })
     }
 
-    /// Links a resident's login to their register entry (administrators and commanders).
+    /// Links a resident's login to their register entry (administrators and commanders); the link
+    /// and its audit record are one transaction.
     pub async fn link_resident_login(
         &self,
         actor: &Actor,
@@ -92,15 +93,18 @@ impl App {
         actor.require(Permission::ManageUsers)?;
         load_within(actor, self.store.resident(resident_id)).await?;
         self.store
-            .link_user_to_resident(user_id, resident_id)
+            .link_resident_login(
+                user_id,
+                resident_id,
+                &audit_record(
+                    self,
+                    actor,
+                    "update",
+                    format!("user:{user_id}"),
+                    format!("resident:{resident_id}"),
+                ),
+            )
             .await?;
-        audit_by(
-            self,
-            actor,
-            "update",
-            &format!("user:{user_id}"),
-            &format!("resident:{resident_id}"),
-        )
-        .await
+        Ok(())
     }
 }

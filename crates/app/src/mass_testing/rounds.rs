@@ -5,6 +5,102 @@ use fangkong_domain::mass_testing::box_is_late;
 
 use super::*;
 
+/// A round as a commander asked for it, every value parsed: what [`App::open_round`] checks against
+/// the register and writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenRound {
+    pub name: String,
+    pub kind: RoundKind,
+    pub region: RegionCode,
+    pub pool: PoolSize,
+    /// None: the policy's time limit for the kind and the population.
+    pub deadline_hours: Option<i64>,
+    pub infant_months: i64,
+    /// None: no areas typed, so the risk areas in force pick the pool sizes.
+    pub areas: Option<Vec<(RegionCode, RiskTier, PoolSize)>>,
+    /// None: as many as the target needs at the pool size.
+    pub tubes: Option<i64>,
+}
+
+impl TryFrom<&RoundForm> for OpenRound {
+    type Error = AppError;
+
+    fn try_from(form: &RoundForm) -> Result<Self, AppError> {
+        let name = form.name.trim();
+        if name.is_empty() || name.chars().count() > 60 {
+            return Err(AppError::Invalid(
+                "请填写轮次名称（60字以内），例如“第3轮全员核酸检测”".into(),
+            ));
+        }
+        let kind = RoundKind::from_code(form.kind.trim())
+            .ok_or_else(|| AppError::Invalid("请选择检测类型：全员、区域或常态化".into()))?;
+        let region = parse_region_code(&form.region_code)?;
+        if region.level() == RegionLevel::Grid && kind == RoundKind::Whole {
+            return Err(AppError::Invalid(
+                "全员检测的范围应是县、乡镇或村/社区，而不是单个网格".into(),
+            ));
+        }
+        let pool = PoolSize::new(parse_count(&form.pool_size, "混采人数", 1..=20, 10)?)
+            .map_err(|e| AppError::field("混采人数", e))?;
+        let infant_months = parse_count(&form.infant_months, "免采婴幼儿月龄", 0..=72, 0)?;
+        let areas = if form.areas.trim().is_empty() {
+            None
+        } else {
+            Some(parse_areas(&form.areas, &region)?)
+        };
+        let deadline_hours = if form.deadline_hours.trim().is_empty() {
+            None
+        } else {
+            Some(parse_count(
+                &form.deadline_hours,
+                "完成时限（小时）",
+                1..=240,
+                48,
+            )?)
+        };
+        let tubes = match parse_count(&form.tubes, "下发试管数", 0..=50_000_000, 0)? {
+            0 => None,
+            n => Some(n),
+        };
+        Ok(OpenRound {
+            name: name.to_string(),
+            kind,
+            region,
+            pool,
+            deadline_hours,
+            infant_months,
+            areas,
+            tubes,
+        })
+    }
+}
+
+/// A request for more tubes: the count inside one request's bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IssueTubes {
+    pub count: i64,
+}
+
+impl TryFrom<i64> for IssueTubes {
+    type Error = AppError;
+
+    fn try_from(count: i64) -> Result<Self, AppError> {
+        if !(1..=MAX_TUBES_PER_REQUEST).contains(&count) {
+            return Err(AppError::Invalid(format!(
+                "一次下发试管数应在1到{MAX_TUBES_PER_REQUEST}支之间（您填的是{count}）；需要更多请分几次下发"
+            )));
+        }
+        Ok(IssueTubes { count })
+    }
+}
+
+/// The refusal when the next free serial `next` leaves no room in the 12-digit barcode range.
+fn barcode_range_used_up(next: i64) -> AppError {
+    AppError::Conflict(format!(
+        "试管条码号段已用完：下一个序号是{next}，12位条码最多到{MAX_TUBE_SERIAL}；请联系系统管理员"
+    ))
+}
+
 impl App {
     /// The installation's secret for sampling codes, made on first use and kept in the database
     /// (every server process of one installation must agree on it).
@@ -133,103 +229,75 @@ impl App {
     }
 
     /// Opens a round over a region in the commander's jurisdiction and issues its tube barcodes.
+    /// The form is parsed into [`OpenRound`] before anything is read; the round, its tubes and the
+    /// audit record are one transaction, so a refused request leaves nothing behind.
     pub async fn open_round(&self, actor: &Actor, form: &RoundForm) -> AppResult<i64> {
         actor.require(Permission::ManageTestingRounds)?;
-        let name = form.name.trim();
-        if name.is_empty() || name.chars().count() > 60 {
-            return Err(AppError::Invalid(
-                "请填写轮次名称（60字以内），例如“第3轮全员核酸检测”".into(),
-            ));
-        }
-        let kind = RoundKind::from_code(form.kind.trim())
-            .ok_or_else(|| AppError::Invalid("请选择检测类型：全员、区域或常态化".into()))?;
-        let region = parse_region_code(&form.region_code)?;
-        if region.level() == RegionLevel::Grid && kind == RoundKind::Whole {
-            return Err(AppError::Invalid(
-                "全员检测的范围应是县、乡镇或村/社区，而不是单个网格".into(),
-            ));
-        }
-        actor.require_within(&region)?;
+        let command = OpenRound::try_from(form)?;
+        let region = &command.region;
+        actor.require_within(region)?;
         self.store
             .region(region.as_str())
             .await?
             .ok_or(AppError::NotFound("该区划"))?;
-        let pool = PoolSize::new(parse_count(&form.pool_size, "混采人数", 1..=20, 10)?)
-            .map_err(AppError::Invalid)?;
-        let infant_months = parse_count(&form.infant_months, "免采婴幼儿月龄", 0..=72, 0)?;
-        let mut areas = parse_areas(&form.areas, &region)?;
         let (lower, upper) = region.subtree_range();
-        if form.areas.trim().is_empty() {
+        let areas = match &command.areas {
+            Some(typed) => typed.clone(),
             // No areas typed: the risk areas in force pick the pool sizes (high → single tube).
-            areas = self.round_areas_from_risk_areas((&lower, &upper)).await?;
-        }
+            None => self.round_areas_from_risk_areas((&lower, &upper)).await?,
+        };
         let population = self
             .store
             .subtree_counts(region.as_str(), (&lower, &upper))
             .await?
             .residents;
-        let policy_hours = DEADLINES_3RD_EDITION.hours_for(kind, population);
-        let deadline_hours = if form.deadline_hours.trim().is_empty() {
-            policy_hours
-        } else {
-            Some(parse_count(
-                &form.deadline_hours,
-                "完成时限（小时）",
-                1..=240,
-                48,
-            )?)
-        };
-        // Everything is checked before anything is written: a bad tube count never leaves a round
-        // behind. At opening the round's own ceiling applies, not the per-request one (a province's
-        // round needs millions of tubes at once); the register's count bounds the round's target.
-        let tubes = parse_count(&form.tubes, "下发试管数", 0..=50_000_000, 0)?;
-        let tubes = if tubes == 0 {
+        let deadline_hours = command
+            .deadline_hours
+            .or_else(|| DEADLINES_3RD_EDITION.hours_for(command.kind, population));
+        // At opening the round's own ceiling applies, not the per-request one (a province's round
+        // needs millions of tubes at once); the register's count bounds the round's target.
+        let tubes = command.tubes.unwrap_or_else(|| {
             // Enough for everyone at the default pool size plus a fifth for single tubes and spares.
-            (population / pool.get() + 1) * 6 / 5 + 100
-        } else {
-            tubes
-        };
+            (population / command.pool.get() + 1) * 6 / 5 + 100
+        });
         check_tube_count(0, tubes, population)?;
-        self.check_barcode_range(tubes).await?;
         let now = self.now_unix();
         let today = self.today();
-        let id = self
-            .store
-            .insert_round(&NewRound {
-                name: name.to_string(),
-                kind: kind.code().to_string(),
-                region_code: region.as_str().to_string(),
-                region_range: (lower, upper),
-                opened_at: now,
-                deadline_at: deadline_hours.map(|h| now + h * 3600),
-                default_pool_size: pool.get(),
-                infant_months,
-                infant_cutoff: infant_cutoff(today, infant_months)
-                    .map(|d| d.format("%Y-%m-%d").to_string()),
-                opened_by: actor.display_name.clone(),
-                areas: areas
-                    .iter()
-                    .map(|(code, tier, pool)| RoundAreaRecord {
-                        round_id: 0,
-                        region_code: code.as_str().to_string(),
-                        tier: tier.code().to_string(),
-                        pool_size: pool.get(),
-                    })
-                    .collect(),
-            })
-            .await?;
-        let mut round = self.round_record(id).await?;
-        round.target_population = round.target_population.max(population);
-        self.issue_tube_batch(actor, &round, tubes).await?;
-        audit_by(
-            self,
-            actor,
-            "create",
-            &format!("test_round:{id}"),
-            &format!("region:{}", region.as_str()),
-        )
-        .await?;
-        Ok(id)
+        self.store
+            .insert_round(
+                &NewRound {
+                    name: command.name.clone(),
+                    kind: command.kind.code().to_string(),
+                    region_code: region.as_str().to_string(),
+                    region_range: (lower, upper),
+                    opened_at: now,
+                    deadline_at: deadline_hours.map(|h| now + h * 3600),
+                    default_pool_size: command.pool.get(),
+                    infant_months: command.infant_months,
+                    infant_cutoff: infant_cutoff(today, command.infant_months)
+                        .map(|d| d.format("%Y-%m-%d").to_string()),
+                    opened_by: actor.display_name.clone(),
+                    areas: areas
+                        .iter()
+                        .map(|(code, tier, pool)| RoundAreaRecord {
+                            round_id: 0,
+                            region_code: code.as_str().to_string(),
+                            tier: tier.code().to_string(),
+                            pool_size: pool.get(),
+                        })
+                        .collect(),
+                    tubes,
+                },
+                &audit_record(
+                    self,
+                    actor,
+                    "create",
+                    "",
+                    format!("region:{}", region.as_str()),
+                ),
+            )
+            .await?
+            .map_err(barcode_range_used_up)
     }
 
     /// Issues `count` new tube barcodes to a round; returns the first and last barcode.
@@ -240,41 +308,10 @@ impl App {
         count: i64,
     ) -> AppResult<(String, String)> {
         actor.require(Permission::ManageTestingRounds)?;
+        let command = IssueTubes::try_from(count)?;
         let round = self.managed_round(actor, round_id).await?;
-        if !(1..=MAX_TUBES_PER_REQUEST).contains(&count) {
-            return Err(AppError::Invalid(format!(
-                "一次下发试管数应在1到{MAX_TUBES_PER_REQUEST}支之间（您填的是{count}）；需要更多请分几次下发"
-            )));
-        }
-        self.issue_tube_batch(actor, &round, count).await
-    }
-
-    /// Fails when `count` more tubes from the next free serial would pass the 12-digit barcode range.
-    pub(super) async fn check_barcode_range(&self, count: i64) -> AppResult<()> {
-        let first = self.store.next_free_serial().await?;
-        let last = first.saturating_add(count.max(1) - 1);
-        if barcode_of_stored_serial(first).is_err() || barcode_of_stored_serial(last).is_err() {
-            return Err(AppError::Conflict(format!(
-                "试管条码号段已用完：下一个序号是{first}，12位条码最多到{MAX_TUBE_SERIAL}；\
-                 请联系系统管理员"
-            )));
-        }
-        Ok(())
-    }
-
-    /// Issues `count` tubes to `round` after checking the round's ceiling and the barcode range,
-    /// before anything is written.
-    pub(super) async fn issue_tube_batch(
-        &self,
-        actor: &Actor,
-        round: &RoundRecord,
-        count: i64,
-    ) -> AppResult<(String, String)> {
         if round.closed_at.is_some() {
             return Err(AppError::Conflict("本轮已结束，不能再下发试管".into()));
-        }
-        if count < 1 {
-            return Err(AppError::Invalid("下发试管数至少为1".into()));
         }
         let issued: i64 = self
             .store
@@ -283,46 +320,53 @@ impl App {
             .iter()
             .map(|b| (b.last_serial - b.first_serial).saturating_add(1).max(0))
             .fold(0_i64, i64::saturating_add);
-        check_tube_count(issued, count, round.target_population)?;
-        for _ in 0..3 {
-            let first = self.store.next_free_serial().await?;
-            let last = first.saturating_add(count - 1);
-            let (Ok(first_code), Ok(last_code)) = (
-                barcode_of_stored_serial(first),
-                barcode_of_stored_serial(last),
-            ) else {
-                return Err(AppError::Conflict(format!(
-                    "试管条码号段已用完：下一个序号是{first}，12位条码最多到{MAX_TUBE_SERIAL}；\
-                     请联系系统管理员"
-                )));
-            };
-            if self
-                .store
-                .issue_tube_batch(round.id, first, last, self.now_unix(), &actor.display_name)
-                .await?
-            {
-                return Ok((first_code.to_string(), last_code.to_string()));
-            }
-        }
-        Err(AppError::Conflict(
-            "其他人正在同时下发试管，请稍后重试".into(),
-        ))
+        check_tube_count(issued, command.count, round.target_population)?;
+        let (first, last) = self
+            .store
+            .issue_tubes(
+                round.id,
+                command.count,
+                self.now_unix(),
+                &actor.display_name,
+                &audit_record(
+                    self,
+                    actor,
+                    "issue_tubes",
+                    format!("test_round:{}", round.id),
+                    format!("tubes:{}", command.count),
+                ),
+            )
+            .await?
+            .map_err(barcode_range_used_up)?;
+        let barcode = |serial: i64| {
+            barcode_of_stored_serial(serial)
+                .map(|code| code.to_string())
+                .map_err(|_| barcode_range_used_up(serial))
+        };
+        Ok((barcode(first)?, barcode(last)?))
     }
 
     pub async fn close_round(&self, actor: &Actor, round_id: i64) -> AppResult<()> {
         actor.require(Permission::ManageTestingRounds)?;
         self.managed_round(actor, round_id).await?;
-        if !self.store.close_round(round_id, self.now_unix()).await? {
+        let closed = self
+            .store
+            .close_round(
+                round_id,
+                self.now_unix(),
+                &audit_record(
+                    self,
+                    actor,
+                    "update",
+                    format!("test_round:{round_id}"),
+                    "closed",
+                ),
+            )
+            .await?;
+        if !closed {
             return Err(AppError::Conflict("本轮已经结束".into()));
         }
-        audit_by(
-            self,
-            actor,
-            "update",
-            &format!("test_round:{round_id}"),
-            "closed",
-        )
-        .await
+        Ok(())
     }
 
     /// Rounds over the actor's jurisdiction (inside it, or containing it), newest first.
@@ -488,5 +532,113 @@ impl App {
             tables,
             hours_to_finish,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> RoundForm {
+        RoundForm {
+            name: " 第3轮全员核酸检测 ".into(),
+            kind: "whole".into(),
+            region_code: "130109100".into(),
+            pool_size: "5".into(),
+            deadline_hours: String::new(),
+            infant_months: "6".into(),
+            areas: "130109100013 高\n130109100014 medium 5".into(),
+            tubes: "1000".into(),
+        }
+    }
+
+    fn refusal(form: &RoundForm) -> String {
+        match OpenRound::try_from(form) {
+            Err(AppError::Invalid(message)) => message,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_good_form_is_a_round_with_every_value_typed() {
+        let command = OpenRound::try_from(&good()).unwrap();
+        let code = |c: &str| RegionCode::parse(c).unwrap();
+        assert_eq!(
+            command,
+            OpenRound {
+                name: "第3轮全员核酸检测".into(),
+                kind: RoundKind::Whole,
+                region: code("130109100"),
+                pool: PoolSize::new(5).unwrap(),
+                deadline_hours: None,
+                infant_months: 6,
+                areas: Some(vec![
+                    (
+                        code("130109100013"),
+                        RiskTier::High,
+                        PoolSize::new(1).unwrap()
+                    ),
+                    (
+                        code("130109100014"),
+                        RiskTier::Medium,
+                        PoolSize::new(5).unwrap()
+                    ),
+                ]),
+                tubes: Some(1000),
+            }
+        );
+        // Empty optional fields take their defaults: policy deadline, risk areas in force, tubes
+        // for the target, pool of 10.
+        let plain = OpenRound::try_from(&RoundForm {
+            pool_size: String::new(),
+            infant_months: String::new(),
+            areas: " ".into(),
+            tubes: "0".into(),
+            ..good()
+        })
+        .unwrap();
+        assert_eq!(plain.pool, PoolSize::new(10).unwrap());
+        assert_eq!(
+            (plain.infant_months, plain.areas, plain.tubes),
+            (0, None, None)
+        );
+    }
+
+    #[test]
+    fn each_bad_field_is_refused_by_its_name() {
+        type Change = fn(&mut RoundForm);
+        let table: [(Change, &str); 10] = [
+            (|f| f.name = " ".into(), "轮次名称"),
+            (|f| f.name = "名".repeat(61), "轮次名称"),
+            (|f| f.kind = "everyone".into(), "检测类型"),
+            (|f| f.region_code = "13010910".into(), "区划编码"),
+            (|f| f.region_code = "130109100013001".into(), "网格"),
+            (|f| f.pool_size = "3".into(), "混采人数"),
+            (|f| f.infant_months = "73".into(), "免采婴幼儿月龄"),
+            (|f| f.deadline_hours = "0".into(), "完成时限"),
+            (|f| f.areas = "130108100013 高".into(), "风险区域第1行"),
+            (|f| f.tubes = "十支".into(), "下发试管数"),
+        ];
+        for (change, field) in table {
+            let mut form = good();
+            change(&mut form);
+            let message = refusal(&form);
+            assert!(message.contains(field), "{field}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_tube_request_stays_inside_one_request_bound() {
+        assert_eq!(IssueTubes::try_from(1).unwrap().count, 1);
+        assert_eq!(
+            IssueTubes::try_from(MAX_TUBES_PER_REQUEST).unwrap().count,
+            MAX_TUBES_PER_REQUEST
+        );
+        for count in [0, -1, MAX_TUBES_PER_REQUEST + 1] {
+            assert!(
+                matches!(IssueTubes::try_from(count), Err(AppError::Invalid(m)) if m.contains("下发试管数")),
+                "{count}"
+            );
+        }
     }
 }

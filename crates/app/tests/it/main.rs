@@ -7,6 +7,7 @@
 mod support;
 
 mod accounts;
+mod audited_changes;
 mod check;
 mod health_code;
 mod investigation;

@@ -3,8 +3,16 @@
 use super::*;
 
 impl Store {
-    pub async fn insert_appeal(&self, appeal: &AppealRecord) -> StoreResult<i64> {
+    /// A resident's appeal and its audit record (target `appeal:<new id>`), in one transaction. A
+    /// second open appeal of one person is refused by the one-open-appeal index (a unique
+    /// violation), and then nothing is written.
+    pub async fn insert_appeal(
+        &self,
+        appeal: &AppealRecord,
+        audit: &AuditRecord,
+    ) -> StoreResult<i64> {
         let id = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO code_appeals (id_type, id_number, resident_id, grid_code, filed_at, filed_by, colour, reason, status) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open') RETURNING id",
@@ -17,8 +25,10 @@ impl Store {
             .bind(&appeal.filed_by)
             .bind(&appeal.colour)
             .bind(&appeal.reason)
-            .fetch_one(pool)
+            .fetch_one(&mut *tx)
             .await?;
+            write_audit!(&mut *tx, audit, format!("appeal:{id}"));
+            tx.commit().await?;
             id
         });
         Ok(id)
@@ -87,17 +97,28 @@ impl Store {
         Ok(row)
     }
 
-    /// Decides an open appeal; false when it was already decided (a second click changes nothing).
-    pub async fn decide_appeal(
+    /// Decides an open appeal: its status and decision, the fact changes an accepted appeal makes
+    /// (the disputed facts withdrawn) with the codes they cause (`compute`, as in
+    /// [`Store::change_facts`]), and the audit record — one transaction under the code writer's
+    /// lock. `None` when it was decided already (a second click): then nothing is written.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn decide_appeal<F>(
         &self,
         id: i64,
         status: &str,
         decision: &str,
         actor: &str,
         at: i64,
-    ) -> StoreResult<bool> {
-        let done = with_pool!(self, pool => {
-            sqlx::query(
+        updates: &[FactUpdate],
+        compute: F,
+        audit: &AuditRecord,
+    ) -> StoreResult<Option<Vec<HealthCodeRecord>>>
+    where
+        F: Fn(&CodePerson, &[FactRecord], &[i64]) -> CodeWrite,
+    {
+        with_pool!(self, pool => {
+            let mut tx = begin_locked!(self, pool, CODE_WRITER_LOCK);
+            let done = sqlx::query(
                 "UPDATE code_appeals SET status = $2, decision = $3, decided_by = $4, decided_at = $5 \
                  WHERE id = $1 AND status = 'open'",
             )
@@ -106,11 +127,19 @@ impl Store {
             .bind(decision)
             .bind(actor)
             .bind(at)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
-            .rows_affected()
-        });
-        Ok(done == 1)
+            .rows_affected();
+            if done != 1 {
+                return Ok(None);
+            }
+            let no_writes: &[FactWrite] = &[];
+            let cause = format!("申诉#{id}核实通过：{decision}");
+            let codes = apply_fact_changes!(tx, no_writes, updates, cause.as_str(), at, compute);
+            write_audit!(&mut *tx, audit);
+            tx.commit().await?;
+            Ok(Some(codes))
+        })
     }
 }
 

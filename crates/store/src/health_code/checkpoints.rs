@@ -3,6 +3,8 @@
 use super::*;
 
 impl Store {
+    /// A new checkpoint and its audit record (target: the new id), in one transaction.
+    #[allow(clippy::too_many_arguments)]
     pub async fn insert_checkpoint(
         &self,
         name: &str,
@@ -11,8 +13,10 @@ impl Store {
         region_code: &str,
         at: i64,
         actor: &str,
+        audit: &AuditRecord,
     ) -> StoreResult<i64> {
         let id = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO checkpoints (name, kind, line, region_code, created_at, created_by) \
                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -23,8 +27,10 @@ impl Store {
             .bind(region_code)
             .bind(at)
             .bind(actor)
-            .fetch_one(pool)
+            .fetch_one(&mut *tx)
             .await?;
+            write_audit!(&mut *tx, audit, id);
+            tx.commit().await?;
             id
         });
         Ok(id)

@@ -17,7 +17,8 @@ use sqlx::{AssertSqlSafe, QueryBuilder};
 
 use fangkong_domain::personal::{DocumentNumber, PersonName};
 
-use crate::{Store, StoreResult, begin_locked, with_pool};
+use crate::audit::write_audit;
+use crate::{AuditRecord, Store, StoreResult, begin_locked, with_pool};
 
 /// The writer lock of code facts and cached codes: a person's facts and code change together, one
 /// writer at a time (also across server processes), so a recompute never overwrites a newer answer.
@@ -473,3 +474,124 @@ macro_rules! save_codes {
     }};
 }
 use save_codes;
+
+/// Inside a transaction `$tx` holding [`CODE_WRITER_LOCK`]: adds the fact writes (a key already
+/// stored is skipped), applies the updates and stores the code `$compute` gives for every person
+/// touched; evaluates to those codes. Shared by every write that changes facts
+/// ([`Store::change_facts`], an appeal's decision), so each is one transaction with its codes.
+macro_rules! apply_fact_changes {
+    ($tx:ident, $writes:expr, $updates:expr, $cause:expr, $now:expr, $compute:expr) => {{
+        let (writes, updates, cause, now) = ($writes, $updates, $cause, $now);
+        let compute = &$compute;
+        let mut people: Vec<CodePerson> = writes.iter().map(|w| w.person.clone()).collect();
+        for chunk in writes.chunks(ROWS_PER_STATEMENT) {
+            let mut builder = QueryBuilder::new(
+                "INSERT INTO code_facts (fact_key, id_type, id_number, resident_id, grid_code, kind, anchor, \
+                 ended_at, colour, checked_at, note, source, created_by, created_at) ",
+            );
+            builder.push_values(chunk, |mut b, w| {
+                b.push_bind(&w.fact_key)
+                    .push_bind(&w.person.id_type)
+                    .push_bind(w.person.id_number.as_str())
+                    .push_bind(w.resident_id)
+                    .push_bind(&w.grid_code)
+                    .push_bind(&w.kind)
+                    .push_bind(w.anchor)
+                    .push_bind(w.ended_at)
+                    .push_bind(&w.colour)
+                    .push_bind(None::<i64>)
+                    .push_bind(&w.note)
+                    .push_bind(&w.source)
+                    .push_bind(&w.created_by)
+                    .push_bind(now);
+            });
+            builder.push(" ON CONFLICT (fact_key) DO NOTHING");
+            builder.build().execute(&mut *$tx).await?;
+        }
+        for update in updates {
+            match update {
+                FactUpdate::End { person, kinds, at } => {
+                    let mut builder = QueryBuilder::new("UPDATE code_facts SET ended_at = ");
+                    builder.push_bind(*at);
+                    builder.push(" WHERE id_number = ");
+                    builder.push_bind(person.id_number.as_str());
+                    builder.push(" AND id_type = ");
+                    builder.push_bind(&person.id_type);
+                    // Only facts that began before the end: a later positive stays open.
+                    builder.push(" AND anchor <= ");
+                    builder.push_bind(*at);
+                    builder.push(" AND ended_at IS NULL AND kind IN (");
+                    let mut list = builder.separated(", ");
+                    for kind in kinds {
+                        list.push_bind(kind);
+                    }
+                    builder.push(")");
+                    builder.build().execute(&mut *$tx).await?;
+                    people.push(person.clone());
+                }
+                FactUpdate::EndOne { fact_id, at } => {
+                    let person: Option<CodePerson> = sqlx::query_as(
+                        "UPDATE code_facts SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL RETURNING id_type, id_number",
+                    )
+                    .bind(fact_id)
+                    .bind(at)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+                    people.extend(person);
+                }
+                FactUpdate::Checked { person, at } => {
+                    sqlx::query(
+                        "UPDATE code_facts SET checked_at = $3 WHERE id_number = $1 AND id_type = $2 \
+                         AND ended_at IS NULL AND checked_at IS NULL",
+                    )
+                    .bind(person.id_number.as_str())
+                    .bind(&person.id_type)
+                    .bind(at)
+                    .execute(&mut *$tx)
+                    .await?;
+                    people.push(person.clone());
+                }
+                FactUpdate::Recompute { person } => people.push(person.clone()),
+                FactUpdate::Withdraw { fact_id, at } => {
+                    let person: Option<CodePerson> = sqlx::query_as(
+                        "UPDATE code_facts SET withdrawn_at = $2 WHERE id = $1 AND withdrawn_at IS NULL RETURNING id_type, id_number",
+                    )
+                    .bind(fact_id)
+                    .bind(at)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+                    people.extend(person);
+                }
+                FactUpdate::Discharged { person, at } => {
+                    sqlx::query(
+                        "UPDATE code_facts SET ended_at = $3 WHERE id_number = $1 AND id_type = $2 \
+                         AND ended_at IS NULL AND kind IN ('confirmed', 'asymptomatic', 'suspected')",
+                    )
+                    .bind(person.id_number.as_str())
+                    .bind(&person.id_type)
+                    .bind(at)
+                    .execute(&mut *$tx)
+                    .await?;
+                    people.push(person.clone());
+                }
+            }
+        }
+        people.sort();
+        people.dedup();
+        let mut codes = Vec::with_capacity(people.len());
+        for chunk in people.chunks(ROWS_PER_STATEMENT) {
+            let facts = facts_of_people!($tx, chunk);
+            let negatives = negatives_of_people!($tx, chunk);
+            let mut computed = Vec::with_capacity(chunk.len());
+            for person in chunk {
+                let person_facts = facts.get(person).map(Vec::as_slice).unwrap_or(&[]);
+                let person_negatives = negatives.get(person).map(Vec::as_slice).unwrap_or(&[]);
+                computed.push(compute(person, person_facts, person_negatives));
+            }
+            save_codes!($tx, &computed, cause, now);
+            codes.extend(computed);
+        }
+        codes
+    }};
+}
+use apply_fact_changes;

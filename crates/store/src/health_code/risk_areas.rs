@@ -8,7 +8,7 @@ impl Store {
     pub async fn insert_risk_area(
         &self,
         area: &NewRiskArea,
-        audit: &crate::AuditRecord,
+        audit: &AuditRecord,
     ) -> StoreResult<i64> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -36,7 +36,7 @@ impl Store {
             .bind(&area.reason)
             .execute(&mut *tx)
             .await?;
-            crate::audit::write_audit!(&mut *tx, audit, id);
+            write_audit!(&mut *tx, audit, id);
             tx.commit().await?;
             Ok(id)
         })
@@ -104,8 +104,13 @@ impl Store {
 
     /// Moves an area from `from_tier` to another tier, or lifts it (`to_tier` = "lifted"), unless it
     /// changed since the caller looked (another tier, lifted, or a newer infection than
-    /// `seen_infection`): then nothing is written and the answer is false.
-    pub async fn step_risk_area(&self, step: &AreaStep<'_>) -> StoreResult<bool> {
+    /// `seen_infection`): then nothing is written and the answer is false. The step and its audit
+    /// record are one transaction.
+    pub async fn step_risk_area(
+        &self,
+        step: &AreaStep<'_>,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool> {
         let AreaStep {
             id,
             from_tier,
@@ -158,6 +163,7 @@ impl Store {
             .bind(note)
             .execute(&mut *tx)
             .await?;
+            write_audit!(&mut *tx, audit);
             tx.commit().await?;
             Ok(true)
         })
@@ -209,6 +215,7 @@ impl Store {
         Ok(holding)
     }
 
+    /// An all-negative round of an area, with its audit record in the same transaction.
     pub async fn add_risk_area_round(
         &self,
         area_id: i64,
@@ -216,8 +223,10 @@ impl Store {
         round_id: Option<i64>,
         note: &str,
         actor: &str,
+        audit: &AuditRecord,
     ) -> StoreResult<i64> {
         let id = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO risk_area_rounds (area_id, finished_at, round_id, note, recorded_by) \
                  VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -227,8 +236,10 @@ impl Store {
             .bind(round_id)
             .bind(note)
             .bind(actor)
-            .fetch_one(pool)
+            .fetch_one(&mut *tx)
             .await?;
+            write_audit!(&mut *tx, audit);
+            tx.commit().await?;
             id
         });
         Ok(id)

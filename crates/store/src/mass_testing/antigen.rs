@@ -4,7 +4,8 @@ use super::*;
 
 impl Store {
     /// Stores an antigen self-test; a positive also gets a recheck (PCR) task routed to the grid and
-    /// an `antigen_positive` event, in the same transaction.
+    /// an `antigen_positive` event, in the same transaction as the report's audit record (target:
+    /// `antigen_report:<new id>`).
     #[allow(clippy::too_many_arguments)]
     pub async fn insert_antigen_report(
         &self,
@@ -18,6 +19,7 @@ impl Store {
         photo: Option<(&[u8], &str)>,
         now: i64,
         reporter: &str,
+        audit: &AuditRecord,
     ) -> StoreResult<i64> {
         let id = with_pool!(self, pool => {
             let mut tx = begin_locked!(self, pool, TUBE_WRITER_LOCK);
@@ -65,6 +67,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            write_audit!(&mut *tx, audit, format!("antigen_report:{id}"));
             tx.commit().await?;
             id
         });

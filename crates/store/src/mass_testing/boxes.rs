@@ -4,7 +4,9 @@ use super::*;
 
 impl Store {
     /// Packs closed tubes of a round into a box at a site. Returns, per barcode, None when packed
-    /// or the reason it was not (unknown, other round, still open, already in another box).
+    /// or the reason it was not (unknown, other round, still open, already in another box). The
+    /// packing and its audit record commit together; a box that cannot take tubes writes neither.
+    #[allow(clippy::too_many_arguments)]
     pub async fn pack_box(
         &self,
         box_barcode: &str,
@@ -13,6 +15,7 @@ impl Store {
         barcodes: &[String],
         now: i64,
         by: &str,
+        audit: &AuditRecord,
     ) -> StoreResult<Result<Vec<Option<&'static str>>, &'static str>> {
         let result = with_pool!(self, pool => {
             let mut tx = begin_locked!(self, pool, TUBE_WRITER_LOCK);
@@ -66,6 +69,7 @@ impl Store {
                     .bind(by)
                     .execute(&mut *tx)
                     .await?;
+                    write_audit!(&mut *tx, audit);
                     tx.commit().await?;
                     Ok(verdicts)
                 }
@@ -82,24 +86,44 @@ impl Store {
         Ok(found)
     }
 
-    /// The courier takes the box (first pick-up wins; a repeated scan changes nothing).
-    pub async fn box_picked_up(&self, barcode: &str, courier: &str, now: i64) -> StoreResult<bool> {
+    /// The courier takes the box (first pick-up wins; a repeated scan changes nothing and writes
+    /// no audit record). The pick-up and its audit record commit together.
+    pub async fn box_picked_up(
+        &self,
+        barcode: &str,
+        courier: &str,
+        now: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool> {
         let changed = with_pool!(self, pool => {
-            sqlx::query(
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
                 "UPDATE specimen_boxes SET picked_up_at = $1, courier = $2 WHERE barcode = $3 AND picked_up_at IS NULL",
             )
             .bind(now)
             .bind(courier)
             .bind(barcode)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
-            .rows_affected()
+            .rows_affected();
+            if changed == 1 {
+                write_audit!(&mut *tx, audit);
+            }
+            tx.commit().await?;
+            changed
         });
         Ok(changed == 1)
     }
 
-    /// The lab receives the box: the box and all its tubes get the receipt time.
-    pub async fn box_received(&self, barcode: &str, lab: &str, now: i64) -> StoreResult<bool> {
+    /// The lab receives the box: the box and all its tubes get the receipt time, with the audit
+    /// record in the same transaction (none for a box received before).
+    pub async fn box_received(
+        &self,
+        barcode: &str,
+        lab: &str,
+        now: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool> {
         let changed = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let changed = sqlx::query(
@@ -117,6 +141,9 @@ impl Store {
                 .bind(barcode)
                 .execute(&mut *tx)
                 .await?;
+            if changed == 1 {
+                write_audit!(&mut *tx, audit);
+            }
             tx.commit().await?;
             changed
         });

@@ -71,7 +71,8 @@ impl Store {
         Ok(rows)
     }
 
-    /// Records (or changes) a resident's exemption in a round, keeping the grid's count right.
+    /// Records (or changes) a resident's exemption in a round, keeping the grid's count right; the
+    /// exemption, the count and the audit record are one transaction.
     #[allow(clippy::too_many_arguments)]
     pub async fn set_exemption(
         &self,
@@ -82,6 +83,7 @@ impl Store {
         note: &str,
         now: i64,
         by: &str,
+        audit: &AuditRecord,
     ) -> StoreResult<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -121,6 +123,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            write_audit!(&mut *tx, audit);
             tx.commit().await?;
         });
         Ok(())

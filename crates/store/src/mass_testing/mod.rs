@@ -24,8 +24,9 @@ use fangkong_domain::phone::PhoneNumber;
 use fangkong_domain::region::RegionCode;
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use crate::audit::write_audit;
 use crate::typed::{StoredPhone, StoredRegion};
-use crate::{Store, StoreResult, begin_locked, with_pool};
+use crate::{AuditRecord, Store, StoreResult, begin_locked, with_pool};
 
 /// The writer lock of everything that decides on a tube's state (bindings, boxes, results) or
 /// appends person events (results, antigen reports): one at a time, also across server processes,
@@ -444,4 +445,6 @@ pub struct NewRound {
     pub infant_cutoff: Option<String>,
     pub opened_by: String,
     pub areas: Vec<RoundAreaRecord>,
+    /// Tube barcodes issued with the round, in its own transaction (at least one).
+    pub tubes: i64,
 }

@@ -105,6 +105,9 @@ impl Store {
         Ok(id.flatten())
     }
 
+    /// Links a login to its register entry without an audit record: for the tools that set up
+    /// users below any one actor (seeding, demo, tests). A user's change goes through
+    /// [`Store::link_resident_login`].
     pub async fn link_user_to_resident(&self, user_id: i64, resident_id: i64) -> StoreResult<()> {
         with_pool!(self, pool => {
             sqlx::query("UPDATE users SET resident_id = $1 WHERE id = $2")
@@ -112,6 +115,26 @@ impl Store {
                 .bind(user_id)
                 .execute(pool)
                 .await?;
+        });
+        Ok(())
+    }
+
+    /// Links a login to its register entry with the change's audit record, in one transaction.
+    pub async fn link_resident_login(
+        &self,
+        user_id: i64,
+        resident_id: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE users SET resident_id = $1 WHERE id = $2")
+                .bind(resident_id)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            write_audit!(&mut *tx, audit);
+            tx.commit().await?;
         });
         Ok(())
     }

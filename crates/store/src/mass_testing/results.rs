@@ -50,6 +50,36 @@ impl Store {
         Ok(())
     }
 
+    /// The upload's last counters with `finished_at`, and its audit record (the run's summary), in
+    /// one transaction: a finished upload is never without its record.
+    pub async fn close_result_upload(
+        &self,
+        upload: &ResultUploadRecord,
+        now: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE result_uploads SET finished_at = $1, rows_total = $2, applied = $3, unchanged = $4, \
+                 problems = $5, positives = $6, progress_at = $8, interrupted_at = NULL WHERE id = $7",
+            )
+            .bind(upload.finished_at)
+            .bind(upload.rows_total)
+            .bind(upload.applied)
+            .bind(upload.unchanged)
+            .bind(upload.problems)
+            .bind(upload.positives)
+            .bind(upload.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            write_audit!(&mut *tx, audit);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     pub async fn result_upload(&self, id: i64) -> StoreResult<Option<ResultUploadRecord>> {
         let upload = with_pool!(self, pool => {
             sqlx::query_as(

@@ -1,13 +1,70 @@
 //! Rounds: opening one with its areas and per-grid targets, closing, tube batches and serials.
 
+use fangkong_domain::mass_testing::MAX_TUBE_SERIAL;
+
 use super::*;
 
+/// Inside [`with_pool!`]: begins a transaction that holds the tube batches' lock until it ends
+/// (SQLite's write lock at BEGIN; PostgreSQL an exclusive lock on `tube_batches`), so the next free
+/// serial read in it is still free when the batch is written.
+macro_rules! begin_tube_batches {
+    ($store:expr, $pool:ident) => {
+        match $store {
+            Store::Sqlite(_) => $pool.begin_with("BEGIN IMMEDIATE").await?,
+            Store::Postgres(_) => {
+                let mut tx = $pool.begin().await?;
+                sqlx::query("LOCK TABLE tube_batches IN EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await?;
+                tx
+            }
+        }
+    };
+}
+
+/// Inside a transaction begun with [`begin_tube_batches!`]: issues `$count` (≥ 1) serials from the
+/// next free one to round `$round_id`. `Ok((first, last))`, or `Err(next free serial)` when the
+/// batch would pass the 12-digit barcode range (then nothing is written).
+macro_rules! issue_next_tubes {
+    ($tx:ident, $round_id:expr, $count:expr, $now:expr, $by:expr) => {{
+        let last_issued: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(last_serial) FROM tube_batches")
+                .fetch_one(&mut *$tx)
+                .await?;
+        let first = last_issued.map_or(1, |l| l.saturating_add(1));
+        let last = first.saturating_add($count.max(1) - 1);
+        if first < 0 || u64::try_from(last).map_or(true, |l| l > MAX_TUBE_SERIAL) {
+            Err(first)
+        } else {
+            sqlx::query(
+                "INSERT INTO tube_batches (round_id, first_serial, last_serial, issued_at, issued_by) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind($round_id)
+            .bind(first)
+            .bind(last)
+            .bind($now)
+            .bind($by)
+            .execute(&mut *$tx)
+            .await?;
+            Ok((first, last))
+        }
+    }};
+}
+
 impl Store {
-    /// Opens a round: the round, its areas, and one progress row per grid in its region with the
-    /// target taken from the register now (less infants when the round exempts them).
-    pub async fn insert_round(&self, round: &NewRound) -> StoreResult<i64> {
+    /// Opens a round: the round, its areas, one progress row per grid in its region with the
+    /// target taken from the register now (less infants when the round exempts them), its first
+    /// `round.tubes` barcodes and the audit record (target `test_round:<id>`) — one transaction,
+    /// so a round is never left without its tubes. `Ok(id)`, or `Err(next free serial)` when the
+    /// tubes would pass the barcode range: then nothing at all is written.
+    pub async fn insert_round(
+        &self,
+        round: &NewRound,
+        audit: &AuditRecord,
+    ) -> StoreResult<Result<i64, i64>> {
         let id = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = begin_tube_batches!(self, pool);
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO test_rounds (name, kind, region_code, opened_at, deadline_at, closed_at, \
                  default_pool_size, infant_months, target_population, opened_by) \
@@ -73,8 +130,15 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-            tx.commit().await?;
-            id
+            match issue_next_tubes!(tx, id, round.tubes, round.opened_at, &round.opened_by) {
+                Ok(_) => {
+                    write_audit!(&mut *tx, audit, format!("test_round:{id}"));
+                    tx.commit().await?;
+                    Ok(id)
+                }
+                // Dropping the transaction rolls the round back.
+                Err(next) => Err(next),
+            }
         });
         Ok(id)
     }
@@ -104,14 +168,22 @@ impl Store {
         Ok(rounds)
     }
 
-    pub async fn close_round(&self, id: i64, now: i64) -> StoreResult<bool> {
+    /// Closes an open round with the audit record in the same transaction; false (and nothing
+    /// written) when it was closed already.
+    pub async fn close_round(&self, id: i64, now: i64, audit: &AuditRecord) -> StoreResult<bool> {
         let done = with_pool!(self, pool => {
-            sqlx::query("UPDATE test_rounds SET closed_at = $1 WHERE id = $2 AND closed_at IS NULL")
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("UPDATE test_rounds SET closed_at = $1 WHERE id = $2 AND closed_at IS NULL")
                 .bind(now)
                 .bind(id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if done == 1 {
+                write_audit!(&mut *tx, audit);
+                tx.commit().await?;
+            }
+            done
         });
         Ok(done == 1)
     }
@@ -128,7 +200,33 @@ impl Store {
         Ok(areas)
     }
 
-    /// Issues the barcodes `first..=last` to a round; false when the range overlaps one issued before.
+    /// Issues `count` (≥ 1) barcodes from the next free serial to a round, with the audit record,
+    /// in one transaction that holds the batches' lock (two requests never get the same serials).
+    /// `Ok((first, last))`, or `Err(next free serial)` when they would pass the barcode range:
+    /// then nothing is written.
+    pub async fn issue_tubes(
+        &self,
+        round_id: i64,
+        count: i64,
+        now: i64,
+        by: &str,
+        audit: &AuditRecord,
+    ) -> StoreResult<Result<(i64, i64), i64>> {
+        let issued = with_pool!(self, pool => {
+            let mut tx = begin_tube_batches!(self, pool);
+            let issued = issue_next_tubes!(tx, round_id, count, now, by);
+            if issued.is_ok() {
+                write_audit!(&mut *tx, audit);
+                tx.commit().await?;
+            }
+            issued
+        });
+        Ok(issued)
+    }
+
+    /// Issues the barcodes `first..=last` to a round; false when the range overlaps one issued
+    /// before. For the tools (tests, seeding) that need a batch at a chosen place; a user's request
+    /// goes through [`Store::issue_tubes`].
     pub async fn issue_tube_batch(
         &self,
         round_id: i64,
@@ -138,14 +236,7 @@ impl Store {
         by: &str,
     ) -> StoreResult<bool> {
         let issued = with_pool!(self, pool => {
-            let mut tx = match self {
-                Store::Sqlite(_) => pool.begin_with("BEGIN IMMEDIATE").await?,
-                Store::Postgres(_) => {
-                    let mut tx = pool.begin().await?;
-                    sqlx::query("LOCK TABLE tube_batches IN EXCLUSIVE MODE").execute(&mut *tx).await?;
-                    tx
-                }
-            };
+            let mut tx = begin_tube_batches!(self, pool);
             let overlapping: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM tube_batches WHERE first_serial <= $1 AND last_serial >= $2",
             )

@@ -3,9 +3,11 @@
 use super::*;
 
 impl Store {
-    pub async fn insert_site(&self, site: &SiteRecord) -> StoreResult<i64> {
+    /// A site and its audit record (target: the new id), in one transaction.
+    pub async fn insert_site(&self, site: &SiteRecord, audit: &AuditRecord) -> StoreResult<i64> {
         let id = with_pool!(self, pool => {
-            sqlx::query_scalar(
+            let mut tx = pool.begin().await?;
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO sampling_sites (round_id, region_code, name, address, tables_count, staff_count, \
                  swabs_per_table_hour, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
@@ -17,8 +19,11 @@ impl Store {
             .bind(site.staff_count)
             .bind(site.swabs_per_table_hour)
             .bind(site.created_at)
-            .fetch_one(pool)
-            .await?
+            .fetch_one(&mut *tx)
+            .await?;
+            write_audit!(&mut *tx, audit, format!("sampling_site:{id}"));
+            tx.commit().await?;
+            id
         });
         Ok(id)
     }

@@ -932,3 +932,62 @@ async fn every_mass_testing_page_renders_in_chinese_and_keeps_a_mistyped_form() 
         .await;
     assert!(round_page.contains("已结束") && !round_page.contains("id=\"close-round\""));
 }
+
+/// `POST /api/rounds` with a bad `tubes` value is refused naming the field and leaves no round
+/// behind; the same body with a good count opens exactly one round (issue 12).
+#[tokio::test]
+async fn a_round_with_a_bad_tube_count_is_refused_and_leaves_nothing_behind() {
+    let server = start().await;
+    let session: Value = support::client()
+        .post(server.url("/api/session"))
+        .json(&json!({"username": "commander", "password": support::PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["token"].as_str().unwrap().to_string();
+    let rounds = || async {
+        let list: Value = support::client()
+            .get(server.url("/api/rounds"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        list.as_array().expect("a list of rounds").len()
+    };
+    let before = rounds().await;
+    let body = |tubes: &str| {
+        json!({"name": "藁城区第9轮全员核酸检测", "kind": "whole", "region_code": "130109",
+               "pool_size": "10", "tubes": tubes})
+    };
+    for bad in ["十支", "-5", "50000001"] {
+        let response = support::client()
+            .post(server.url("/api/rounds"))
+            .bearer_auth(&token)
+            .json(&body(bad))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 422, "{bad}");
+        let error: Value = response.json().await.unwrap();
+        assert!(
+            error["message"].as_str().unwrap().contains("下发试管数"),
+            "{bad}: {error}"
+        );
+        assert_eq!(rounds().await, before, "{bad}: no round was left behind");
+    }
+    let created = support::client()
+        .post(server.url("/api/rounds"))
+        .bearer_auth(&token)
+        .json(&body("100"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    assert_eq!(rounds().await, before + 1);
+}
