@@ -38,6 +38,7 @@ pub(super) async fn audit_page(
         layout: page.layout("audit"),
         actions: vec![
             ("reveal", "查看完整个人信息"),
+            ("view_person_file", "查看一人一档"),
             ("export", "导出"),
             ("import", "导入"),
             ("create", "新增"),

@@ -28,26 +28,40 @@ async fn in_chromium_the_phone_roles_pages_fit_a_360_pixel_screen() {
     let driver = Driver::start().await;
     // The window is a little wider than the viewport; the check below reads the viewport itself.
     driver.set_window(360, 740).await;
-    let pages: [(&str, &[&str]); 4] = [
+    // A resident of the grid: their file (一人一档), household and grid are grid workers' pages too.
+    let resident = server
+        .app
+        .store_for_tools()
+        .residents_page((&grid, &format!("{grid}:")), 0, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let person_file = format!("/people/{}", resident.id);
+    let household = format!("/households/{}", resident.household_number);
+    let grid_page = format!("/regions/{grid}");
+    let pages: [(&str, Vec<&str>); 4] = [
         (
             "phone-gw",
-            &[
+            vec![
                 "/",
                 "/residents",
                 "/leads",
                 "/home-monitoring",
                 "/testing/antigen",
                 "/me/password",
+                &person_file,
+                &household,
+                &grid_page,
             ],
         ),
-        ("phone-sampler", &["/", "/testing", "/me/password"]),
+        ("phone-sampler", vec!["/", "/testing", "/me/password"]),
         (
             "phone-kakou",
-            &["/", "/checkpoints/offline", "/me/password"],
+            vec!["/", "/checkpoints/offline", "/me/password"],
         ),
         (
             "phone-resident",
-            &["/", "/me/code", "/me/antigen", "/me/results"],
+            vec!["/", "/me/code", "/me/antigen", "/me/results"],
         ),
     ];
     let mut too_wide = Vec::new();
