@@ -55,6 +55,8 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("create_checkpoint", "设立卡口"),
     ("create_venue", "登记场所码"),
     ("decide_appeal", "处理申诉"),
+    ("file_appeal", "提交申诉"),
+    ("issue_tubes", "发放采样管"),
     ("designate_risk_area", "划定风险区域"),
     ("risk_area_step", "调整风险区域等级"),
     ("record_area_round", "登记区域核酸全阴"),
@@ -71,6 +73,7 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("set_local_test_codes", "设置本地检测项目代码"),
     ("set_tracing_regime", "切换防控方案版本"),
     ("view_health_code", "查看健康码"),
+    ("view_person_file", "查看一人一档"),
 ];
 
 /// The words of `action`; an action without words (written by an older version) is “其他操作”.

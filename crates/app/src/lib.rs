@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod lab_results;
 pub mod leads;
 pub mod mass_testing;
+pub mod person_file;
 pub mod population;
 pub mod regions;
 pub mod risk_areas;

@@ -16,6 +16,7 @@ pub mod leads;
 pub mod mass_testing;
 pub mod person;
 pub mod person_event;
+pub mod person_status;
 pub mod personal;
 pub mod phone;
 pub mod region;

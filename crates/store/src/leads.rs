@@ -616,3 +616,24 @@ fn push_event_of(lead_id: i64, lead: &LeadRecord) -> Option<String> {
     })
     .ok()
 }
+
+impl Store {
+    /// Every lead naming a person by document (open or closed), newest first. Leads without a
+    /// document are never matched (an empty number names nobody).
+    pub async fn leads_of_person(
+        &self,
+        id_type: &str,
+        id_number: &str,
+    ) -> StoreResult<Vec<LeadRecord>> {
+        if id_number.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {LEAD_COLUMNS} FROM leads WHERE id_number = $1 AND id_type = $2 ORDER BY id DESC LIMIT 50"
+        );
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(sql)).bind(id_number).bind(id_type).fetch_all(pool).await?
+        });
+        Ok(rows)
+    }
+}

@@ -17,6 +17,7 @@ mod leads;
 mod mass_testing;
 mod nav;
 mod pages;
+mod person_file;
 mod platform;
 mod population;
 mod session;
@@ -113,6 +114,7 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
         .merge(investigation::pages())
         .merge(leads::pages())
         .merge(isolation::pages())
+        .merge(person_file::pages())
         .nest(
             "/api",
             api::router()
@@ -121,7 +123,8 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
                 .merge(checkpoints::api(verify_gate))
                 .merge(investigation::api())
                 .merge(leads::api())
-                .merge(isolation::api()),
+                .merge(isolation::api())
+                .merge(person_file::api()),
         )
         .route("/assets/app.css", axum::routing::get(stylesheet))
         .route(

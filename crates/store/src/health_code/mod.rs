@@ -7,9 +7,12 @@
 mod appeals;
 mod checkpoints;
 mod facts;
+mod people;
 mod risk_areas;
 mod subjects;
 mod venues;
+
+pub use people::{PersonPassage, PersonVenueVisit};
 
 use std::collections::HashMap;
 

@@ -320,4 +320,5 @@ mod bulletin;
 mod cases;
 mod chains;
 mod contacts;
+mod people;
 mod trajectories;

@@ -6,6 +6,7 @@
 mod home;
 mod hospitals;
 mod measures;
+mod people;
 mod sites;
 mod transfers;
 

@@ -139,3 +139,21 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Every recheck task a person owes or owed, newest first.
+    pub async fn recheck_tasks_of_person(
+        &self,
+        id_type: &str,
+        id_number: &str,
+    ) -> StoreResult<Vec<RecheckTaskRecord>> {
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM recheck_tasks WHERE id_number = $1 AND id_type = $2 \
+             ORDER BY created_at DESC, id DESC LIMIT 50"
+        );
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(sql)).bind(id_number).bind(id_type).fetch_all(pool).await?
+        });
+        Ok(rows)
+    }
+}

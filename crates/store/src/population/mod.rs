@@ -166,5 +166,7 @@ mod batch;
 mod households;
 mod moves;
 mod residents;
+mod statuses;
 
 pub use moves::{MoveInRecord, MoveOutcome, NewMoveIn, ResidentMove};
+pub use statuses::{ResidentStatusRow, StatusScope};

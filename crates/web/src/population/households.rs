@@ -7,6 +7,8 @@ use super::*;
 pub(super) struct HouseholdPage {
     layout: Layout,
     h: HouseholdView,
+    /// The status badges of each member, in the order of `h.members`.
+    member_badges: Vec<Vec<BadgeView>>,
     visits: Vec<(String, DoorVisitRecord)>,
     can_visit: bool,
     can_register: bool,
@@ -28,6 +30,16 @@ pub(super) async fn household_page(
         .household(&page.user.actor, &number)
         .await
         .map_err(|e| page.error(e))?;
+    let mut badges = state
+        .app
+        .household_badges(&page.user.actor, &number)
+        .await
+        .map_err(|e| page.error(e))?;
+    let member_badges = h
+        .members
+        .iter()
+        .map(|m| badges.remove(&m.id).unwrap_or_default())
+        .collect();
     let visits = h
         .visits
         .iter()
@@ -43,6 +55,7 @@ pub(super) async fn household_page(
     Ok(render(&HouseholdPage {
         layout,
         h,
+        member_badges,
         visits,
         can_visit: page.can(Permission::RecordDoorVisit),
         can_register: page.can(Permission::ImportPopulation),

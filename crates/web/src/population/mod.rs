@@ -17,6 +17,7 @@ use chrono::NaiveDate;
 use fangkong_app::AppError;
 use fangkong_app::door_visits::{DoorLedger, DoorVisitForm};
 use fangkong_app::import::{FileFormat, ImportReport};
+use fangkong_app::person_file::{BadgeView, WatchedResident};
 use fangkong_app::population::{
     Destination, GridMoveForm, HouseholdView, MoveInForm, MoveInLists, MoveInView, ResidentView,
 };

@@ -10,6 +10,8 @@ pub(super) struct RegionPage {
     level_label: &'static str,
     is_grid: bool,
     can_export: bool,
+    /// A grid's residents with a status now (the register's search roles only).
+    watched: Vec<WatchedResident>,
 }
 
 pub(super) async fn regions_root(page: PageUser) -> Response {
@@ -30,9 +32,20 @@ pub(super) async fn region_page(
         .region_overview(&page.user.actor, &code)
         .await
         .map_err(|e| page.error(e))?;
+    let is_grid = o.region.level == RegionLevel::Grid;
+    let watched = if is_grid && page.can(Permission::SearchRegister) {
+        state
+            .app
+            .grid_watch_list(&page.user.actor, &o.region.code)
+            .await
+            .map_err(|e| page.error(e))?
+    } else {
+        Vec::new()
+    };
     Ok(render(&RegionPage {
         level_label: o.region.level.label_zh(),
-        is_grid: o.region.level == RegionLevel::Grid,
+        is_grid,
+        watched,
         can_export: page.can(Permission::ExportPopulation),
         layout: page.layout("regions"),
         o,

@@ -7,7 +7,8 @@ use super::*;
 pub(super) struct ResidentsPage {
     layout: Layout,
     q: String,
-    results: Vec<ResidentView>,
+    /// Each result with its status badges (one status query for the page).
+    results: Vec<(ResidentView, Vec<BadgeView>)>,
 }
 
 pub(super) async fn residents_search(
@@ -17,7 +18,7 @@ pub(super) async fn residents_search(
 ) -> PageResult {
     let results = state
         .app
-        .search_residents(&page.user.actor, &query.q)
+        .search_residents_badged(&page.user.actor, &query.q)
         .await
         .map_err(|e| page.error(e))?;
     Ok(render(&ResidentsPage {

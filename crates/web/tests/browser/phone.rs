@@ -39,40 +39,55 @@ async fn in_chromium_the_phone_roles_pages_fit_phone_screens_with_44_pixel_targe
         .add_user("phone-resident", Role::Resident, &grid)
         .await;
     let driver = Driver::start().await;
-    let pages: [(&str, &[&str]); 4] = [
+    // A resident of the grid: their file (一人一档), household and grid are grid workers' pages too.
+    let resident = server
+        .app
+        .store_for_tools()
+        .residents_page((&grid, &format!("{grid}:")), 0, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let person_file = format!("/people/{}", resident.id);
+    let household = format!("/households/{}", resident.household_number);
+    let grid_page = format!("/regions/{grid}");
+    let pages: [(&str, Vec<&str>); 4] = [
         (
             "phone-gw",
-            &[
+            vec![
                 "/",
                 "/residents",
                 "/leads",
                 "/home-monitoring",
                 "/testing/antigen",
                 "/me/password",
+                &person_file,
+                &household,
+                &grid_page,
             ],
         ),
-        ("phone-sampler", &["/", "/testing", "/me/password"]),
+        ("phone-sampler", vec!["/", "/testing", "/me/password"]),
         (
             "phone-kakou",
-            &["/", "/checkpoints/offline", "/me/password"],
+            vec!["/", "/checkpoints/offline", "/me/password"],
         ),
         (
             "phone-resident",
-            &["/", "/me/code", "/me/antigen", "/me/results"],
+            vec!["/", "/me/code", "/me/antigen", "/me/results"],
         ),
     ];
     let mut too_wide = Vec::new();
     let mut too_small = Vec::new();
     for width in [360, 390, 414] {
         driver.set_window(width, 800).await;
-        for (username, paths) in pages {
+        for (username, paths) in &pages {
+            let username = *username;
             driver.goto(&server.url("/logout")).await;
             driver.goto(&server.url("/login")).await;
             driver.type_into("#username", username).await;
             driver.type_into("#password", support::PASSWORD).await;
             driver.click("#login").await;
             driver.text_when("#who", |t| !t.is_empty()).await;
-            for path in paths {
+            for path in paths.iter().copied() {
                 driver.goto(&server.url(path)).await;
                 let viewport = driver.script("return window.innerWidth;").await;
                 assert!(

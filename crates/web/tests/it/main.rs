@@ -12,5 +12,6 @@ mod leads;
 mod mass_testing;
 mod matrix;
 mod pages;
+mod person_file;
 mod residents;
 mod scope;

@@ -386,6 +386,10 @@ const MATRIX: &[Entry] = &[
     e("POST", "/residents/new", Body),
     e("GET", "/residents/{id}", scoped("grid_worker")).k(&[Resident]),
     e("POST", "/residents/{id}/reveal", scoped("grid_worker")).k(&[Resident]),
+    // person_file/mod.rs
+    e("GET", "/people/{key}", scoped("grid_worker")).k(&[Resident]),
+    e("GET", "/api/people/{key}", scoped("grid_worker")).k(&[Resident]),
+    e("GET", "/api/people/{key}/code", scoped("grid_worker")).k(&[Resident]),
     e("GET", "/households/{number}", scoped("grid_worker")).k(&[Household]),
     e("POST", "/households/{number}/visits", scoped("grid_worker")).k(&[Household]),
     e("GET", "/door-ledger/{grid}", scoped("grid_worker")).k(&[Grid]),
@@ -1105,8 +1109,9 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
 /// Things that would show an outside object: its name word, its links, its ID number.
 fn outside_markers(outside: &Targets) -> Vec<String> {
     let mut markers = vec![OUTSIDE_MARK.to_string()];
-    let links: [(Kind, &str); 12] = [
+    let links: [(Kind, &str); 13] = [
         (Resident, "/residents/"),
+        (Resident, "/people/"),
         (Household, "/households/"),
         (RiskArea, "/risk-areas/"),
         (Checkpoint, "/checkpoints/"),
