@@ -51,21 +51,24 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
         .collect();
     let outbreak = app
         .store_for_tools()
-        .insert_risk_area(&NewRiskArea {
-            scheme: "ninth".into(),
-            tier: "high".into(),
-            unit: "village".into(),
-            region_code: village.into(),
-            place_name: app
-                .store_for_tools()
-                .region(village)
-                .await?
-                .map(|r| r.name)
-                .unwrap_or_default(),
-            reason: "首例病例居住地，村内聚集性疫情".into(),
-            at: now - 9 * day,
-            actor: "commander".into(),
-        }, &seeding_audit(now - 9 * day, "designate_risk_area", "high 演示疫情村"))
+        .insert_risk_area(
+            &NewRiskArea {
+                scheme: "ninth".into(),
+                tier: "high".into(),
+                unit: "village".into(),
+                region_code: village.into(),
+                place_name: app
+                    .store_for_tools()
+                    .region(village)
+                    .await?
+                    .map(|r| r.name)
+                    .unwrap_or_default(),
+                reason: "首例病例居住地，村内聚集性疫情".into(),
+                at: now - 9 * day,
+                actor: "commander".into(),
+            },
+            &seeding_audit(now - 9 * day, "designate_risk_area", "high 演示疫情村"),
+        )
         .await?;
     app.store_for_tools()
         .add_risk_area_round(
@@ -80,24 +83,31 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
     for (i, v) in neighbours.iter().enumerate() {
         let id = app
             .store_for_tools()
-            .insert_risk_area(&NewRiskArea {
-                scheme: "ninth".into(),
-                tier: "medium".into(),
-                unit: if i == 0 {
-                    "village".into()
-                } else {
-                    "compound".into()
+            .insert_risk_area(
+                &NewRiskArea {
+                    scheme: "ninth".into(),
+                    tier: "medium".into(),
+                    unit: if i == 0 {
+                        "village".into()
+                    } else {
+                        "compound".into()
+                    },
+                    region_code: v.code.clone(),
+                    place_name: if i == 0 {
+                        v.name.clone()
+                    } else {
+                        format!("{}幸福小区", v.name)
+                    },
+                    reason: "病例曾活动的村（小区）".into(),
+                    at: now - (3 + i as i64) * day,
+                    actor: "commander".into(),
                 },
-                region_code: v.code.clone(),
-                place_name: if i == 0 {
-                    v.name.clone()
-                } else {
-                    format!("{}幸福小区", v.name)
-                },
-                reason: "病例曾活动的村（小区）".into(),
-                at: now - (3 + i as i64) * day,
-                actor: "commander".into(),
-            }, &seeding_audit(now - (3 + i as i64) * day, "designate_risk_area", "medium 演示"))
+                &seeding_audit(
+                    now - (3 + i as i64) * day,
+                    "designate_risk_area",
+                    "medium 演示",
+                ),
+            )
             .await?;
         if i == 1 {
             app.store_for_tools()
@@ -395,8 +405,8 @@ pub fn keep_checking(app: App, checkpoints: Vec<i64>, county: RegionCode) {
 
 /// The audit record of a change the demo's seeding writes straight to the store (dated in the
 /// outbreak's past, by the seeding user "commander").
-fn seeding_audit(at: i64, action: &str, detail: &str) -> fangkong_store::AuditRecord {
-    fangkong_store::AuditRecord {
+fn seeding_audit(at: i64, action: &str, detail: &str) -> fangkong_app::records::AuditRecord {
+    fangkong_app::records::AuditRecord {
         id: 0,
         at,
         user_id: None,
