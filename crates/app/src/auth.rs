@@ -8,10 +8,11 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::{Permission, Role};
+use fangkong_store::{AccountWrite, EndSessions};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::{Actor, App, AppError, AppResult, audit, audit_by};
+use crate::{Actor, App, AppError, AppResult, audit, audit_by, audit_record};
 
 /// How long a login lasts (a duty shift and some).
 pub const SESSION_SECONDS: i64 = 12 * 3600;
@@ -35,7 +36,9 @@ pub struct SessionInfo {
     pub csrf_token: String,
 }
 
-#[derive(Debug, Clone)]
+/// An account to create, typed (role and jurisdiction parsed); `validate_new_user` checks the
+/// rest before anything is read or written. No `Debug`: it holds the password.
+#[derive(Clone)]
 pub struct NewUser {
     pub username: String,
     pub display_name: String,
@@ -409,6 +412,25 @@ fn validate_new_user(user: &NewUser) -> AppResult<()> {
 impl App {
     /// Creates a user from the command line or the seed (no acting user: the operator of the machine).
     pub async fn create_user_unchecked(&self, user: &NewUser, by: &str) -> AppResult<i64> {
+        let audit = operator_audit(self, by, "create", new_user_words(user));
+        self.insert_new_user(user, &audit).await
+    }
+
+    /// Creates a user on behalf of an administrator, inside the administrator's jurisdiction.
+    pub async fn create_user(&self, actor: &Actor, user: &NewUser) -> AppResult<i64> {
+        actor.require(Permission::ManageUsers)?;
+        actor.require_within(&user.jurisdiction)?;
+        let audit = audit_record(self, actor, "create", "", new_user_words(user));
+        self.insert_new_user(user, &audit).await
+    }
+
+    /// Checks the account before anything is read, then writes it with its audit record in one
+    /// transaction.
+    async fn insert_new_user(
+        &self,
+        user: &NewUser,
+        audit: &fangkong_store::AuditRecord,
+    ) -> AppResult<i64> {
         validate_new_user(user)?;
         if self
             .store
@@ -416,10 +438,13 @@ impl App {
             .await?
             .is_none()
         {
-            return Err(AppError::Invalid(format!(
-                "辖区代码 {} 不存在，请先导入区划",
-                user.jurisdiction.as_str()
-            )));
+            return Err(AppError::field(
+                "辖区",
+                format!(
+                    "辖区代码 {} 不存在，请先导入区划",
+                    user.jurisdiction.as_str()
+                ),
+            ));
         }
         let hash = hash_password_pooled(&user.password).await?;
         let id = self
@@ -431,6 +456,7 @@ impl App {
                 user.jurisdiction.as_str(),
                 &hash,
                 self.now_unix(),
+                audit,
             )
             .await
             .map_err(|e| {
@@ -440,29 +466,7 @@ impl App {
                     e.into()
                 }
             })?;
-        audit(
-            self,
-            None,
-            by,
-            "local",
-            "create",
-            &format!("user:{id}"),
-            &format!(
-                "{} {} {}",
-                user.username,
-                user.role.code(),
-                user.jurisdiction.as_str()
-            ),
-        )
-        .await?;
         Ok(id)
-    }
-
-    /// Creates a user on behalf of an administrator, inside the administrator's jurisdiction.
-    pub async fn create_user(&self, actor: &Actor, user: &NewUser) -> AppResult<i64> {
-        actor.require(Permission::ManageUsers)?;
-        actor.require_within(&user.jurisdiction)?;
-        self.create_user_unchecked(user, &actor.username).await
     }
 
     /// Password login. A wrong username and a wrong password get the same answer in the same time
@@ -680,7 +684,8 @@ impl App {
     }
 
     /// An administrator changes an account whose jurisdiction lies inside their own; a new
-    /// jurisdiction must lie inside it too. Audited; sessions end where the change says so.
+    /// jurisdiction must lie inside it too. The change, the sessions it ends and its audit record
+    /// are one transaction.
     pub async fn change_user(
         &self,
         actor: &Actor,
@@ -698,16 +703,15 @@ impl App {
         if let UserChange::SetRole { jurisdiction, .. } = &change {
             actor.require_within(jurisdiction)?;
         }
-        self.apply_user_change(target.id, &target.username, &change)
-            .await?;
-        audit_by(
+        let audit = audit_record(
             self,
             actor,
             "update",
-            &format!("user:{}", target.id),
-            &format!("{} {}", target.username, change.audit_words()),
-        )
-        .await
+            format!("user:{}", target.id),
+            format!("{} {}", target.username, change.audit_words()),
+        );
+        self.apply_user_change(target.id, &target.username, &change, &audit)
+            .await
     }
 
     /// The same from the command line (the machine's operator; no jurisdiction applies).
@@ -722,59 +726,64 @@ impl App {
             .user_by_username(username.trim())
             .await?
             .ok_or(AppError::NotFound("该用户"))?;
-        self.apply_user_change(user.id, &user.username, &change)
-            .await?;
-        audit(
+        let mut audit = operator_audit(
             self,
-            None,
             by,
-            "local",
             "update",
-            &format!("user:{}", user.id),
-            &format!("{} {}", user.username, change.audit_words()),
-        )
-        .await
+            format!("{} {}", user.username, change.audit_words()),
+        );
+        audit.target = format!("user:{}", user.id);
+        self.apply_user_change(user.id, &user.username, &change, &audit)
+            .await
     }
 
+    /// Checks the change, then writes it, ends the sessions it ends and writes `audit`, in one
+    /// transaction; this process forgets the ended sessions at once.
     async fn apply_user_change(
         &self,
         user_id: i64,
         username: &str,
         change: &UserChange,
+        audit: &fangkong_store::AuditRecord,
     ) -> AppResult<()> {
-        match change {
-            UserChange::Disable => self.store.set_user_disabled(user_id, true).await?,
-            UserChange::Enable => self.store.set_user_disabled(user_id, false).await?,
+        let write = match change {
+            UserChange::Disable => AccountWrite::Disabled(true),
+            UserChange::Enable => AccountWrite::Disabled(false),
             UserChange::ResetPassword(password) => {
                 check_password_rule(password, username)?;
-                let hash = hash_password_pooled(password).await?;
-                self.store.set_password_hash(user_id, &hash).await?;
+                AccountWrite::PasswordHash(hash_password_pooled(password).await?)
             }
             UserChange::SetRole { role, jurisdiction } => {
                 if self.store.region(jurisdiction.as_str()).await?.is_none() {
-                    return Err(AppError::Invalid(format!(
-                        "辖区代码 {} 不存在",
-                        jurisdiction.as_str()
-                    )));
+                    return Err(AppError::field(
+                        "辖区",
+                        format!("辖区代码 {} 不存在", jurisdiction.as_str()),
+                    ));
                 }
-                self.store
-                    .set_user_role(user_id, role.code(), jurisdiction.as_str())
-                    .await?;
+                AccountWrite::Role {
+                    role: role.code().into(),
+                    jurisdiction: jurisdiction.as_str().into(),
+                }
             }
-            UserChange::LogoutEverywhere => {}
-        }
-        if !matches!(change, UserChange::Enable) {
-            self.end_sessions_of(user_id, "").await?;
+            UserChange::LogoutEverywhere => AccountWrite::Nothing,
+        };
+        let sessions = if matches!(change, UserChange::Enable) {
+            EndSessions::None
+        } else {
+            EndSessions::All
+        };
+        self.store
+            .change_account(user_id, &write, sessions, audit)
+            .await?;
+        if sessions != EndSessions::None {
+            self.forget_sessions_of(user_id, "")?;
         }
         Ok(())
     }
 
-    /// Ends a user's sessions and tokens in the database and in this process's memory at once
-    /// (other processes stop trusting their copy within `SESSION_MEMORY_SECONDS`).
-    async fn end_sessions_of(&self, user_id: i64, keep_token_hash: &str) -> AppResult<()> {
-        self.store
-            .delete_sessions_of_user(user_id, keep_token_hash)
-            .await?;
+    /// Forgets a user's sessions in this process's memory (the database rows are already gone;
+    /// other processes stop trusting their copy within `SESSION_MEMORY_SECONDS`).
+    fn forget_sessions_of(&self, user_id: i64, keep_token_hash: &str) -> AppResult<()> {
         self.sessions
             .write()
             .map_err(|_| AppError::Internal("session memory lock".into()))?
@@ -811,17 +820,53 @@ impl App {
         }
         check_password_rule(new_password, &actor.username)?;
         let hash = hash_password_pooled(new_password).await?;
-        self.store.set_password_hash(actor.user_id, &hash).await?;
-        self.end_sessions_of(actor.user_id, &token_hash(current_token))
+        let keep = token_hash(current_token);
+        // The new password, the other sessions ended and the audit record: one transaction.
+        self.store
+            .change_account(
+                actor.user_id,
+                &AccountWrite::PasswordHash(hash),
+                EndSessions::AllBut(&keep),
+                &audit_record(
+                    self,
+                    actor,
+                    "update",
+                    format!("user:{}", actor.user_id),
+                    "修改本人密码（其他会话已下线）",
+                ),
+            )
             .await?;
-        audit_by(
-            self,
-            actor,
-            "update",
-            &format!("user:{}", actor.user_id),
-            "修改本人密码（其他会话已下线）",
-        )
-        .await
+        self.forget_sessions_of(actor.user_id, &keep)
+    }
+}
+
+/// What the audit log says of an account created.
+fn new_user_words(user: &NewUser) -> String {
+    format!(
+        "{} {} {}",
+        user.username,
+        user.role.code(),
+        user.jurisdiction.as_str()
+    )
+}
+
+/// The audit record of a change the machine's operator makes from the command line (no user id;
+/// client "local"); an empty target is filled with the id the write creates.
+fn operator_audit(
+    app: &App,
+    by: &str,
+    action: &str,
+    detail: String,
+) -> fangkong_store::AuditRecord {
+    fangkong_store::AuditRecord {
+        id: 0,
+        at: app.now_unix(),
+        user_id: None,
+        username: by.to_string(),
+        action: action.to_string(),
+        target: String::new(),
+        detail,
+        client_addr: "local".into(),
     }
 }
 

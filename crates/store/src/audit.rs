@@ -56,27 +56,6 @@ impl Store {
         Ok(())
     }
 
-    /// An installation setting a user changes (the policy in force, the trust list, a lab's local
-    /// codes): the value and its audit record in one transaction.
-    pub async fn put_setting_audited(
-        &self,
-        key: &str,
-        value: &str,
-        record: &AuditRecord,
-    ) -> StoreResult<()> {
-        with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-                .bind(key)
-                .bind(value)
-                .execute(&mut *tx)
-                .await?;
-            write_audit!(&mut *tx, record);
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
     /// Newest entries first, older than `before_id` (use `i64::MAX` for the first page); `action` filters
     /// when not empty.
     pub async fn audit_page(

@@ -31,9 +31,15 @@ const VISIT_COLUMNS: &str = "id, household_number, grid_code, visited_at, visito
      arrivals_count, arrivals_note, untested_count, unvaccinated_count, note";
 
 impl Store {
-    pub async fn insert_door_visit(&self, visit: &DoorVisitRecord) -> StoreResult<i64> {
+    /// A visit and its audit record (target: `door_visit:<new id>`), in one transaction.
+    pub async fn insert_door_visit(
+        &self,
+        visit: &DoorVisitRecord,
+        audit: &crate::AuditRecord,
+    ) -> StoreResult<i64> {
         let id = with_pool!(self, pool => {
-            sqlx::query_scalar(
+            let mut tx = pool.begin().await?;
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO door_visits (household_number, grid_code, visited_at, visitor, present_count, \
                  away_count, arrivals_count, arrivals_note, untested_count, unvaccinated_count, note) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
@@ -49,8 +55,11 @@ impl Store {
             .bind(visit.untested_count)
             .bind(visit.unvaccinated_count)
             .bind(&visit.note)
-            .fetch_one(pool)
-            .await?
+            .fetch_one(&mut *tx)
+            .await?;
+            crate::audit::write_audit!(&mut *tx, audit, format!("door_visit:{id}"));
+            tx.commit().await?;
+            id
         });
         Ok(id)
     }

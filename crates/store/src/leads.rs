@@ -79,6 +79,9 @@ pub struct LeadChange {
     pub step: LeadStepRecord,
     /// (kind, JSON detail) of a `person_events` row written in the same transaction.
     pub event: Option<(String, String)>,
+    /// The audit record of a change a user makes, written in the same transaction (none for the
+    /// changes the event passes make).
+    pub audit: Option<crate::AuditRecord>,
 }
 
 /// An open lead about a person isolation already holds (see
@@ -169,6 +172,16 @@ impl Store {
     /// Inserts leads with their "received" step in one transaction. A lead whose `source_key`
     /// is already there is skipped (None): re-importing a file or re-reading an event adds nothing.
     pub async fn insert_leads(&self, leads: &[LeadRecord]) -> StoreResult<Vec<Option<i64>>> {
+        self.insert_leads_audited(leads, None).await
+    }
+
+    /// [`Store::insert_leads`] for a lead a user registers: `audit` (target: `lead:<new id>` of the
+    /// first lead written) commits with the leads; when none is written, neither is it.
+    pub async fn insert_leads_audited(
+        &self,
+        leads: &[LeadRecord],
+        audit: Option<&crate::AuditRecord>,
+    ) -> StoreResult<Vec<Option<i64>>> {
         let mut ids = Vec::with_capacity(leads.len());
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -251,6 +264,9 @@ impl Store {
                     }
                 }
                 ids.push(id);
+            }
+            if let (Some(audit), Some(first)) = (audit, ids.iter().flatten().next()) {
+                crate::audit::write_audit!(&mut *tx, audit, format!("lead:{first}"));
             }
             tx.commit().await?;
         });
@@ -375,6 +391,9 @@ impl Store {
                     .bind(change.lead_id)
                     .execute(&mut *tx)
                     .await?;
+                }
+                if let Some(audit) = &change.audit {
+                    crate::audit::write_audit!(&mut *tx, audit);
                 }
                 tx.commit().await?;
                 true
@@ -529,6 +548,35 @@ impl Store {
         finished_at: Option<i64>,
         now: i64,
     ) -> StoreResult<()> {
+        self.record_lead_import_progress_audited(
+            import_id,
+            problems,
+            rows_total,
+            inserted,
+            unchanged,
+            problem_rows,
+            finished_at,
+            now,
+            None,
+        )
+        .await
+    }
+
+    /// [`Store::record_lead_import_progress`] with the import's audit record, for the write that
+    /// finishes an import: the run's totals and its record commit together.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_lead_import_progress_audited(
+        &self,
+        import_id: i64,
+        problems: &[ImportProblemRecord],
+        rows_total: i64,
+        inserted: i64,
+        unchanged: i64,
+        problem_rows: i64,
+        finished_at: Option<i64>,
+        now: i64,
+        audit: Option<&crate::AuditRecord>,
+    ) -> StoreResult<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for chunk in problems.chunks(2000) {
@@ -557,6 +605,9 @@ impl Store {
             .bind(import_id)
             .execute(&mut *tx)
             .await?;
+            if let Some(audit) = audit {
+                crate::audit::write_audit!(&mut *tx, audit);
+            }
             tx.commit().await?;
         });
         Ok(())

@@ -61,7 +61,7 @@ pub use population::{
     WriteMode,
 };
 pub use regions::{ChildCount, GridWorkerRecord, RegionRecord};
-pub use users::{SessionUser, UserRecord};
+pub use users::{AccountWrite, EndSessions, SessionUser, UserRecord};
 
 /// The database: SQLite in a data directory, or PostgreSQL.
 #[derive(Clone, Debug)]

@@ -38,11 +38,36 @@ pub struct SessionUser {
     pub expires_at: i64,
 }
 
+/// What [`Store::change_account`] writes to the account. No `Debug`: it can hold a password hash.
+#[derive(Clone, PartialEq, Eq)]
+pub enum AccountWrite {
+    Disabled(bool),
+    Role {
+        role: String,
+        jurisdiction: String,
+    },
+    /// A new password's hash.
+    PasswordHash(String),
+    /// Only the sessions end (log out everywhere).
+    Nothing,
+}
+
+/// Which of the user's sessions (browser cookies and API tokens alike) an account change ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndSessions<'a> {
+    None,
+    All,
+    /// Every one but the session whose token hash this is (the user's own, changing their password).
+    AllBut(&'a str),
+}
+
 const USER_COLUMNS: &str =
     "id, username, display_name, role, jurisdiction, password_hash, disabled, created_at";
 
 impl Store {
-    /// Creates a user; fails with a unique violation when the username is taken.
+    /// Creates a user with the audit record of its creation (target: `user:<new id>`), in one
+    /// transaction; fails with a unique violation when the username is taken.
+    #[allow(clippy::too_many_arguments)]
     pub async fn insert_user(
         &self,
         username: &str,
@@ -51,9 +76,11 @@ impl Store {
         jurisdiction: &str,
         password_hash: &str,
         now: i64,
+        audit: &crate::AuditRecord,
     ) -> StoreResult<i64> {
         let id = with_pool!(self, pool => {
-            sqlx::query_scalar(
+            let mut tx = pool.begin().await?;
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO users (username, display_name, role, jurisdiction, password_hash, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
@@ -63,8 +90,11 @@ impl Store {
             .bind(jurisdiction)
             .bind(password_hash)
             .bind(now)
-            .fetch_one(pool)
-            .await?
+            .fetch_one(&mut *tx)
+            .await?;
+            crate::audit::write_audit!(&mut *tx, audit, format!("user:{id}"));
+            tx.commit().await?;
+            id
         });
         Ok(id)
     }
@@ -85,30 +115,57 @@ impl Store {
         Ok(user)
     }
 
-    pub async fn set_user_disabled(&self, user_id: i64, disabled: bool) -> StoreResult<()> {
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
-                .bind(disabled)
-                .bind(user_id)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
-
-    pub async fn set_user_role(
+    /// Changes an account, ends its sessions as the change says, and writes the change's audit
+    /// record, in one transaction: a change is never in force without its record, nor its record
+    /// without the sessions ended.
+    pub async fn change_account(
         &self,
         user_id: i64,
-        role: &str,
-        jurisdiction: &str,
+        change: &AccountWrite,
+        sessions: EndSessions<'_>,
+        audit: &crate::AuditRecord,
     ) -> StoreResult<()> {
         with_pool!(self, pool => {
-            sqlx::query("UPDATE users SET role = $1, jurisdiction = $2 WHERE id = $3")
-                .bind(role)
-                .bind(jurisdiction)
-                .bind(user_id)
-                .execute(pool)
-                .await?;
+            let mut tx = pool.begin().await?;
+            match change {
+                AccountWrite::Disabled(disabled) => {
+                    sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+                        .bind(*disabled)
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                AccountWrite::Role { role, jurisdiction } => {
+                    sqlx::query("UPDATE users SET role = $1, jurisdiction = $2 WHERE id = $3")
+                        .bind(role)
+                        .bind(jurisdiction)
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                AccountWrite::PasswordHash(hash) => {
+                    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                        .bind(hash)
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                AccountWrite::Nothing => {}
+            }
+            let keep = match sessions {
+                EndSessions::None => None,
+                EndSessions::All => Some(""),
+                EndSessions::AllBut(keep) => Some(keep),
+            };
+            if let Some(keep) = keep {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+                    .bind(user_id)
+                    .bind(keep)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            crate::audit::write_audit!(&mut *tx, audit);
+            tx.commit().await?;
         });
         Ok(())
     }
@@ -140,17 +197,6 @@ impl Store {
                 .await?
         });
         Ok(users)
-    }
-
-    pub async fn set_password_hash(&self, user_id: i64, password_hash: &str) -> StoreResult<()> {
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-                .bind(password_hash)
-                .bind(user_id)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
     }
 
     pub async fn insert_session(
@@ -245,6 +291,27 @@ impl Store {
                 .await?
         });
         Ok(value)
+    }
+
+    /// Stores `value` under `key`, replacing what was there, with the audit record of the decision
+    /// (a setting a user changes: the regime in force), in one transaction.
+    pub async fn put_setting_audited(
+        &self,
+        key: &str,
+        value: &str,
+        audit: &crate::AuditRecord,
+    ) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                .bind(key)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
+            crate::audit::write_audit!(&mut *tx, audit);
+            tx.commit().await?;
+        });
+        Ok(())
     }
 
     /// Stores `value` under `key`, replacing what was there.

@@ -26,61 +26,47 @@ impl App {
                 "防控方案版本由省级指挥部切换，请联系省级管理员".into(),
             ));
         }
-        let regime = Regime::from_code(code.trim())
-            .ok_or_else(|| AppError::Invalid(format!("不认识的方案版本“{}”", code.trim())))?;
+        let regime = Regime::from_code(code.trim()).ok_or_else(|| {
+            AppError::field(
+                "防控方案版本",
+                format!("不认识“{}”", fangkong_domain::echo::shown(code.trim())),
+            )
+        })?;
         self.store
-            .put_setting(REGIME_SETTING, regime.code())
+            .put_setting_audited(
+                REGIME_SETTING,
+                regime.code(),
+                &audit_record(
+                    self,
+                    actor,
+                    "set_tracing_regime",
+                    regime.code(),
+                    regime.label_zh(),
+                ),
+            )
             .await?;
-        audit_by(
-            self,
-            actor,
-            "set_tracing_regime",
-            regime.code(),
-            regime.label_zh(),
-        )
-        .await?;
         Ok(regime)
     }
 
-    pub(super) async fn identify(
-        &self,
-        id_type: &str,
-        id_number: &str,
-        phone: &str,
-    ) -> AppResult<Identified> {
-        let phone = phone.trim();
-        let phone = if phone.is_empty() {
-            None
-        } else {
-            Some(fangkong_domain::phone::PhoneNumber::parse(phone).map_err(AppError::Invalid)?)
-        };
-        if id_number.trim().is_empty() {
-            if phone.is_none() {
-                return Err(AppError::Invalid(
-                    "请至少填写证件号码或联系电话，否则无法落地查人".into(),
-                ));
-            }
+    /// The person a form names, looked up in the register anywhere: the person's grid routes the
+    /// lead, whoever's jurisdiction it is.
+    pub(super) async fn identify(&self, person: &NamedPerson) -> AppResult<Identified> {
+        let Some(document) = &person.document else {
             return Ok(Identified {
                 id_type: String::new(),
                 id_number: DocumentNumber::default(),
-                phone,
+                phone: person.phone.clone(),
                 resident: None,
             });
-        }
-        let id_type = if id_type.trim().is_empty() {
-            IdType::MainlandId
-        } else {
-            IdType::parse(id_type).map_err(AppError::Invalid)?
         };
-        let document = IdDocument::parse(id_type, id_number).map_err(AppError::Invalid)?;
-        let number = document.number().to_string();
         let type_code = document.id_type().code().to_string();
-        // The register anywhere: the person's grid routes the lead, whoever's jurisdiction it is.
-        let resident = self.resident_by_document(&type_code, &number).await?;
+        let resident = self
+            .resident_by_document(&type_code, document.number())
+            .await?;
         Ok(Identified {
             id_type: type_code,
-            id_number: number.into(),
-            phone,
+            id_number: document.number().into(),
+            phone: person.phone.clone(),
             resident,
         })
     }
@@ -105,96 +91,64 @@ impl App {
     }
 
     /// Opens a case (流调登记). Returns the case id; a retry with the same key returns the same id.
+    /// The form is parsed into [`OpenCase`] before anything is read; the case, its event and its
+    /// audit record are one transaction.
     pub async fn open_case(&self, actor: &Actor, form: &CaseForm) -> AppResult<i64> {
         actor.require(Permission::InvestigateCases)?;
-        let kind = case_kind(&form.kind)?;
-        let found_by = FoundBy::from_code(form.found_by.trim()).unwrap_or(FoundBy::Other);
-        let severity = if form.severity.trim().is_empty() {
-            if kind == CaseKind::Asymptomatic {
-                Severity::None
-            } else {
-                Severity::Mild
-            }
-        } else {
-            Severity::from_code(form.severity.trim()).ok_or_else(|| {
-                AppError::Invalid(format!("临床分型“{}”不认识", form.severity.trim()))
-            })?
-        };
-        let person = self
-            .identify(&form.id_type, &form.id_number, &form.phone)
-            .await?;
-        if person.id_number.is_empty() {
-            return Err(AppError::Invalid(
-                "病例须填写证件号码（网络直报需要身份信息）".into(),
-            ));
-        }
+        let command = OpenCase::try_from(form)?;
         let now = self.now_unix();
-        let found_at = optional_time(&form.found_at, "发现时间")?.unwrap_or(now);
+        let found_at = command.found_at.unwrap_or(now);
         if found_at > now + 600 {
-            return Err(AppError::Invalid("发现时间在将来，请核对".into()));
+            return Err(AppError::field("发现时间", "在将来，请核对"));
         }
-        let onset_date = if form.onset_date.trim().is_empty() {
-            None
-        } else {
-            Some(parse_date(&form.onset_date, "发病日期")?)
-        };
-        let first_positive_at = optional_time(&form.first_positive_at, "首次阳性采样时间")?;
-        if kind.has_onset() && onset_date.is_none() && first_positive_at.is_none() {
-            return Err(AppError::Invalid(format!(
-                "{}须填写发病日期（无症状的请选择“无症状感染者”）",
-                kind.label_zh()
-            )));
-        }
-        if !kind.has_onset() && first_positive_at.is_none() {
-            return Err(AppError::Invalid(format!(
-                "{}须填写首次阳性标本的采样时间",
-                kind.label_zh()
-            )));
-        }
-        if let Some(onset) = onset_date
+        if let Some(onset) = command.onset_date
             && beijing_midnight(onset) > now
         {
-            return Err(AppError::Invalid("发病日期在将来，请核对".into()));
+            return Err(AppError::field("发病日期", "在将来，请核对"));
         }
-        if first_positive_at.is_some_and(|t| t > now + 600) {
-            return Err(AppError::Invalid("首次阳性采样时间在将来，请核对".into()));
+        if command.first_positive_at.is_some_and(|t| t > now + 600) {
+            return Err(AppError::field("首次阳性采样时间", "在将来，请核对"));
         }
-        let isolated_at = optional_time(&form.isolated_at, "隔离时间")?;
+        let person = self
+            .identify(&NamedPerson {
+                document: Some(command.document.clone()),
+                phone: command.phone.clone(),
+            })
+            .await?;
         let (grid_code, region_code, name, address, resident_id) = match &person.resident {
             Some(r) => (
                 r.grid_code.clone(),
                 r.grid_code.clone(),
-                if form.name.trim().is_empty() {
+                if command.name.is_empty() {
                     r.name.clone()
                 } else {
-                    form.name.trim().into()
+                    command.name.clone()
                 },
-                if form.address.trim().is_empty() {
+                if command.address.is_empty() {
                     r.address.clone()
                 } else {
-                    form.address.trim().into()
+                    command.address.clone()
                 },
                 Some(r.id),
             ),
             None => {
-                if form.region_code.trim().is_empty() {
-                    return Err(AppError::Invalid(
-                        "该人员不在实有人口库中：请填写其现住地的区划编码（如 130109110201）"
-                            .into(),
+                let Some(region) = &command.region else {
+                    return Err(AppError::field(
+                        "现住地区划编码",
+                        "该人员不在实有人口库中：请填写其现住地的区划编码（如 130109110201）",
                     ));
-                }
-                let region = parse_region_code(&form.region_code)?;
+                };
                 (
                     String::new(),
                     region.as_str().to_string(),
-                    form.name.trim().into(),
-                    form.address.trim().into(),
+                    command.name.clone(),
+                    command.address.clone(),
                     None,
                 )
             }
         };
         if name.is_empty() {
-            return Err(AppError::Invalid("请填写病例姓名".into()));
+            return Err(AppError::field("姓名", "请填写病例姓名"));
         }
         actor.require_within(&RegionCode::parse(&region_code).map_err(AppError::Internal)?)?;
         if let Some(open) = self
@@ -202,8 +156,8 @@ impl App {
             .open_case_of(&person.id_type, &person.id_number)
             .await?
         {
-            let same_retry = !form.case_key.trim().is_empty()
-                && open.case_key == format!("client:{}", form.case_key.trim());
+            let same_retry = !command.case_key.is_empty()
+                && open.case_key == format!("client:{}", command.case_key);
             if !same_retry {
                 return Err(AppError::Conflict(format!(
                     "该人员已有未结案的病例（{}），请在原病例上更新，不要重复登记",
@@ -211,15 +165,11 @@ impl App {
                 )));
             }
         }
-        let infector_case_id = self.resolve_infector(actor, &form.infector, None).await?;
+        let infector_case_id = self
+            .resolve_infector(actor, &command.infector, None)
+            .await?;
         let regime = self.tracing_regime().await?;
-        let (sex, birth_date) = match IdDocument::parse(
-            IdType::parse(&person.id_type).map_err(AppError::Internal)?,
-            &person.id_number,
-        )
-        .ok()
-        .and_then(|d| d.mainland())
-        {
+        let (sex, birth_date) = match command.document.mainland() {
             Some(id) => (id.sex().label_zh().to_string(), id.birth_date().to_string()),
             None => (
                 person
@@ -234,7 +184,7 @@ impl App {
                     .unwrap_or_default(),
             ),
         };
-        let case_key = if form.case_key.trim().is_empty() {
+        let case_key = if command.case_key.is_empty() {
             format!(
                 "form:{}:{}:{}",
                 person.id_type,
@@ -242,19 +192,19 @@ impl App {
                 now
             )
         } else {
-            format!("client:{}", form.case_key.trim())
+            format!("client:{}", command.case_key)
         };
         let event = CaseEvent {
             case_id: 0,
-            case_kind: kind.code().to_string(),
+            case_kind: command.kind.code().to_string(),
             name: name.clone(),
             address: address.clone(),
-            hospital: form.hospital.trim().to_string(),
+            hospital: command.hospital.clone(),
         };
         let write = CaseWrite {
             case_key,
             case_number_prefix: self.case_number_prefix(&region_code).await?,
-            kind: kind.code().to_string(),
+            kind: command.kind.code().to_string(),
             id_type: person.id_type.clone(),
             id_number: person.id_number.clone(),
             resident_id,
@@ -268,24 +218,24 @@ impl App {
             address,
             grid_code,
             region_code,
-            onset_date: onset_date.map(|d| d.to_string()),
-            first_positive_at,
-            found_by: found_by.code().to_string(),
+            onset_date: command.onset_date.map(|d| d.to_string()),
+            first_positive_at: command.first_positive_at,
+            found_by: command.found_by.code().to_string(),
             found_at,
-            severity: severity.code().to_string(),
-            hospital: form.hospital.trim().chars().take(100).collect(),
+            severity: command.severity.code().to_string(),
+            hospital: command.hospital.clone(),
             regime: regime.code().to_string(),
             reported_at: None,
-            isolated_at,
+            isolated_at: command.isolated_at,
             infector_case_id,
             infector_note: String::new(),
             created_by: actor.display_name.clone(),
             created_at: now,
             event_detail: case_event_template(&event),
         };
-        let (id, created) = self.store.insert_case(&write).await?;
+        let audit = audit_record(self, actor, "create", "", command.kind.code());
+        let (id, created) = self.store.insert_case(&write, Some(&audit)).await?;
         if created {
-            audit_by(self, actor, "create", &format!("case:{id}"), kind.code()).await?;
             self.feed_health_codes().await;
         }
         Ok(id)
@@ -335,7 +285,8 @@ impl App {
     }
 
     /// A step on a case: report done, investigation done, isolated, clinical change, reclassified,
-    /// discharged, excluded, infector, bulletin words.
+    /// discharged, excluded, infector, bulletin words. The action is parsed into [`CaseStep`]
+    /// before anything is read; the change, its event and its audit record are one transaction.
     pub async fn update_case(
         &self,
         actor: &Actor,
@@ -343,6 +294,7 @@ impl App {
         action: &CaseAction,
     ) -> AppResult<()> {
         actor.require(Permission::InvestigateCases)?;
+        let command = CaseStep::try_from(action)?;
         let case = self.visible_case(actor, case_id).await?;
         let now = self.now_unix();
         let state = CaseState {
@@ -351,37 +303,31 @@ impl App {
             kind: CaseKind::from_code(&case.kind)
                 .ok_or_else(|| AppError::Internal("unknown case kind".into()))?,
         };
-        let input = match action {
-            CaseAction::PublicSummary { .. } => CaseInput::PublicSummary,
-            CaseAction::Discharge => CaseInput::Discharge,
-            CaseAction::Exclude => CaseInput::Exclude,
+        let input = match command {
+            CaseStep::PublicSummary { .. } => CaseInput::PublicSummary,
+            CaseStep::Discharge => CaseInput::Discharge,
+            CaseStep::Exclude => CaseInput::Exclude,
             _ => CaseInput::Edit,
         };
         let step = case_rules::transition(state, input, now).map_err(|refusal| match refusal {
             CaseRefusal::Closed => AppError::Conflict(refusal.message_zh().into()),
             CaseRefusal::InfectedCannotBeExcluded => AppError::Invalid(refusal.message_zh().into()),
         })?;
-        let update = match action {
-            CaseAction::Reported => CaseUpdate::Reported { at: now },
-            CaseAction::Investigated => CaseUpdate::Investigated { at: now },
-            CaseAction::Isolated { at } => {
-                let at = optional_time(at, "隔离时间")?.unwrap_or(now);
+        let update = match command {
+            CaseStep::Reported => CaseUpdate::Reported { at: now },
+            CaseStep::Investigated => CaseUpdate::Investigated { at: now },
+            CaseStep::Isolated { at } => {
+                let at = at.unwrap_or(now);
                 if at > now + 600 {
-                    return Err(AppError::Invalid("隔离时间在将来，请核对".into()));
+                    return Err(AppError::field("隔离时间", "在将来，请核对"));
                 }
                 CaseUpdate::Isolated { at }
             }
-            CaseAction::Clinical { severity, hospital } => CaseUpdate::Clinical {
-                severity: Severity::from_code(severity.trim())
-                    .ok_or_else(|| {
-                        AppError::Invalid(format!("临床分型“{}”不认识", severity.trim()))
-                    })?
-                    .code()
-                    .to_string(),
-                hospital: hospital.trim().chars().take(100).collect(),
+            CaseStep::Clinical { severity, hospital } => CaseUpdate::Clinical {
+                severity: severity.code().to_string(),
+                hospital,
             },
-            CaseAction::Reclassify { kind } => {
-                let kind = case_kind(kind)?;
+            CaseStep::Reclassify { kind } => {
                 if kind.code() == case.kind {
                     return Ok(());
                 }
@@ -390,27 +336,34 @@ impl App {
                 }
             }
             // The domain closed the case and named the event that tells the other modules.
-            CaseAction::Discharge | CaseAction::Exclude => CaseUpdate::Closed {
+            CaseStep::Discharge | CaseStep::Exclude => CaseUpdate::Closed {
                 status: step.to.code().into(),
                 at: step.closed_at.unwrap_or(now),
                 event_kind: step.event.unwrap_or_default().into(),
                 event_detail: format!("{{\"case_id\":{case_id}}}"),
             },
-            CaseAction::Infector { infector, note } => CaseUpdate::Infector {
+            CaseStep::Infector { infector, note } => CaseUpdate::Infector {
                 infector_case_id: self
-                    .resolve_infector(actor, infector, Some(case_id))
+                    .resolve_infector(actor, &infector, Some(case_id))
                     .await?,
-                note: note.trim().chars().take(200).collect(),
+                note,
             },
-            CaseAction::PublicSummary { text } => CaseUpdate::PublicSummary {
-                text: text.trim().chars().take(2_000).collect(),
-            },
+            CaseStep::PublicSummary { text } => CaseUpdate::PublicSummary { text },
         };
-        self.store.update_case(case_id, &update).await?;
+        let audit = audit_record(
+            self,
+            actor,
+            "update",
+            format!("case:{case_id}"),
+            action_name(action),
+        );
+        self.store.update_case(case_id, &update, &audit).await?;
         if let CaseUpdate::Kind { kind } = &update
             && let Some(fact_kind) = code_fact_kind(kind)
         {
-            // A case reclassified (初筛阳性 → 确诊) gets the fact of its new kind at once.
+            // A case reclassified (初筛阳性 → 确诊) gets the fact of its new kind at once. The
+            // fact is the health code's own write (it recomputes the person's code in its
+            // transaction); the case's change and its audit record are already committed.
             let write = FactWrite {
                 fact_key: format!("case:{case_id}:{kind}"),
                 person: CodePerson {
@@ -430,21 +383,14 @@ impl App {
             self.change_code_facts(&[write], &[], "流调订正病例类型")
                 .await?;
         }
-        audit_by(
-            self,
-            actor,
-            "update",
-            &format!("case:{case_id}"),
-            action_name(action),
-        )
-        .await?;
         if matches!(update, CaseUpdate::Closed { .. }) {
             self.feed_health_codes().await;
         }
         Ok(())
     }
 
-    /// Adds a trajectory stop entered by the epidemiologist.
+    /// Adds a trajectory stop entered by the epidemiologist: the form is parsed into
+    /// [`AddCaseStop`] before anything is read; the stop and its audit record are one transaction.
     pub async fn add_case_stop(
         &self,
         actor: &Actor,
@@ -452,49 +398,43 @@ impl App {
         form: &StopForm,
     ) -> AppResult<()> {
         actor.require(Permission::InvestigateCases)?;
-        let case = self.visible_case(actor, case_id).await?;
+        let command = AddCaseStop::try_from(form)?;
         let now = self.now_unix();
-        let from_at = parse_beijing_time(&form.from_at, "开始时间")?;
-        let to_at = optional_time(&form.to_at, "结束时间")?;
-        if to_at.is_some_and(|to| to < from_at) {
-            return Err(AppError::Invalid("结束时间早于开始时间，请核对".into()));
+        if command.from_at > now + 600 {
+            return Err(AppError::field("开始时间", "轨迹时间在将来，请核对"));
         }
-        if from_at > now + 600 {
-            return Err(AppError::Invalid("轨迹时间在将来，请核对".into()));
-        }
-        if form.place_name.trim().is_empty() {
-            return Err(AppError::Invalid(
-                "请填写地点名称（如 某某超市、G1234次列车）".into(),
-            ));
-        }
-        let kind = PLACE_KINDS
-            .iter()
-            .find(|(c, l)| *c == form.place_kind.trim() || *l == form.place_kind.trim())
-            .map(|(c, _)| *c)
-            .unwrap_or("other");
-        let key = if form.key.trim().is_empty() {
-            format!("entered:{from_at}:{}", form.place_name.trim())
+        let case = self.visible_case(actor, case_id).await?;
+        let key = if command.key.is_empty() {
+            format!("entered:{}:{}", command.from_at, command.place_name)
         } else {
-            format!("client:{}", form.key.trim())
+            format!("client:{}", command.key)
         };
         self.store
-            .insert_case_stops(&[CaseStopRecord {
-                id: 0,
-                case_id,
-                from_at,
-                to_at,
-                place_kind: kind.to_string(),
-                place_name: form.place_name.trim().chars().take(100).collect(),
-                address: form.address.trim().chars().take(200).collect(),
-                region_code: case.region_code.clone(),
-                source: "entered".into(),
-                source_key: key,
-                public: form.public,
-                created_by: actor.display_name.clone(),
-                created_at: now,
-            }])
+            .insert_case_stops(
+                &[CaseStopRecord {
+                    id: 0,
+                    case_id,
+                    from_at: command.from_at,
+                    to_at: command.to_at,
+                    place_kind: command.place_kind.to_string(),
+                    place_name: command.place_name,
+                    address: command.address.into_string(),
+                    region_code: case.region_code.clone(),
+                    source: "entered".into(),
+                    source_key: key,
+                    public: command.public,
+                    created_by: actor.display_name.clone(),
+                    created_at: now,
+                }],
+                Some(&audit_record(
+                    self,
+                    actor,
+                    "create",
+                    format!("case_stop:{case_id}"),
+                    command.place_kind,
+                )),
+            )
             .await?;
-        audit_by(self, actor, "create", &format!("case_stop:{case_id}"), kind).await?;
         Ok(())
     }
 }

@@ -25,6 +25,8 @@ impl App {
     }
 
     /// [`App::add_contact`] without the health-code pass (a list import runs it once at the end).
+    /// The form is parsed into [`RecordContact`] before anything is read; the contact, its event
+    /// and its audit record are one transaction.
     pub(super) async fn record_contact(
         &self,
         actor: &Actor,
@@ -32,6 +34,7 @@ impl App {
         form: &ContactForm,
     ) -> AppResult<(i64, Classification)> {
         actor.require(Permission::InvestigateCases)?;
+        let command = RecordContact::try_from(form)?;
         let case = load_within(actor, self.store.case(case_id))
             .await
             .map_err(|e| match e {
@@ -43,30 +46,9 @@ impl App {
         if case.status == "excluded" {
             return Err(AppError::Conflict("该病例已排除，不再追踪密接".into()));
         }
-        let kind = ExposureKind::from_code(form.exposure_kind.trim()).ok_or_else(|| {
-            AppError::Invalid(format!(
-                "请选择接触方式（“{}”不认识）",
-                form.exposure_kind.trim()
-            ))
-        })?;
-        let exposure = Exposure {
-            kind,
-            first_at: parse_beijing_time(&form.first_exposure_at, "首次接触时间")?,
-            last_at: parse_beijing_time(&form.last_exposure_at, "末次接触时间")?,
-            protected: form.protected,
-            vehicle: VehiclePosition {
-                case_row: optional_row(&form.case_row, "病例座位排号")?,
-                contact_row: optional_row(&form.contact_row, "接触者座位排号")?,
-                crew_serving: form.crew_serving,
-                sealed: form.sealed,
-                same_carriage: form.same_carriage,
-                same_compartment: form.same_compartment,
-                bay_offset: optional_row(&form.bay_offset, "相隔格数")?,
-            },
-        };
-        let person = self
-            .identify(&form.id_type, &form.id_number, &form.phone)
-            .await?;
+        let exposure = command.exposure;
+        let kind = exposure.kind;
+        let person = self.identify(&command.person).await?;
         if !person.id_number.is_empty()
             && person.id_number == case.id_number.as_str()
             && person.id_type == case.id_type
@@ -79,74 +61,73 @@ impl App {
         let words = |e: fangkong_domain::investigation::ExposureError| {
             AppError::Invalid(e.message_zh(format_beijing))
         };
-        let (classification, via) = if form.via_contact_id.trim().is_empty() {
-            let window = case_window(&rules, window_anchor(&case), case.isolated_at);
-            (
-                classify_contact(&rules, &window, &exposure, now).map_err(words)?,
-                None,
-            )
-        } else {
-            let via_id: i64 = form
-                .via_contact_id
-                .trim()
-                .parse()
-                .map_err(|_| AppError::Invalid("“经由的密接”应为密接编号".into()))?;
-            let via = self
-                .store
-                .contact(via_id)
-                .await?
-                .filter(|c| c.case_id == case_id)
-                .ok_or_else(|| {
-                    AppError::Invalid("次密接须关联到本病例的一名密接：没有找到该密接".into())
-                })?;
-            if via.category != ContactCategory::Close.code() || via.status != "active" {
-                return Err(AppError::Invalid(
-                    "次密接只能关联到密切接触者（该人员不是本病例的在管密接）".into(),
-                ));
-            }
-            (
-                classify_secondary(
-                    &rules,
-                    via.first_exposure_at,
-                    via.isolated_at,
-                    &exposure,
-                    now,
+        let (classification, via) = match command.via_contact_id {
+            None => {
+                let window = case_window(&rules, window_anchor(&case), case.isolated_at);
+                (
+                    classify_contact(&rules, &window, &exposure, now).map_err(words)?,
+                    None,
                 )
-                .map_err(words)?,
-                Some(via),
-            )
+            }
+            Some(via_id) => {
+                let via = self
+                    .store
+                    .contact(via_id)
+                    .await?
+                    .filter(|c| c.case_id == case_id)
+                    .ok_or_else(|| {
+                        AppError::field(
+                            "经由的密接",
+                            "次密接须关联到本病例的一名密接：没有找到该密接",
+                        )
+                    })?;
+                if via.category != ContactCategory::Close.code() || via.status != "active" {
+                    return Err(AppError::field(
+                        "经由的密接",
+                        "次密接只能关联到密切接触者（该人员不是本病例的在管密接）",
+                    ));
+                }
+                (
+                    classify_secondary(
+                        &rules,
+                        via.first_exposure_at,
+                        via.isolated_at,
+                        &exposure,
+                        now,
+                    )
+                    .map_err(words)?,
+                    Some(via),
+                )
+            }
         };
         let (grid_code, resident_id, name, address) = match &person.resident {
             Some(r) => (
                 r.grid_code.clone(),
                 Some(r.id),
-                if form.name.trim().is_empty() {
+                if command.name.is_empty() {
                     r.name.clone()
                 } else {
-                    form.name.trim().into()
+                    command.name.clone()
                 },
-                if form.address.trim().is_empty() {
+                if command.address.is_empty() {
                     r.address.clone()
                 } else {
-                    form.address.trim().into()
+                    command.address.clone()
                 },
             ),
-            None => {
-                let grid = if form.region_code.trim().is_empty() {
-                    String::new()
-                } else {
-                    parse_region_code(&form.region_code)?.as_str().to_string()
-                };
-                (
-                    grid,
-                    None,
-                    form.name.trim().into(),
-                    form.address.trim().into(),
-                )
-            }
+            None => (
+                command
+                    .region
+                    .as_ref()
+                    .map(|r| r.as_str().to_string())
+                    .unwrap_or_default(),
+                None,
+                command.name.clone(),
+                command.address.clone(),
+            ),
         };
         if name.is_empty() {
-            return Err(AppError::Invalid("请填写接触者姓名".into()));
+            return Err(AppError::field("姓名", "请填写接触者姓名"));
         }
         // Nowhere to route the lead: it waits in the case's county to be assigned (待分派).
         let grid_code = if grid_code.is_empty() {
@@ -181,7 +162,7 @@ impl App {
         };
         let detail = serde_json::json!({
             "vehicle": exposure.vehicle,
-            "place_note": form.place_note.trim().chars().take(200).collect::<String>(),
+            "place_note": command.place_note,
         });
         let write = ContactWrite {
             case_id,
@@ -211,7 +192,8 @@ impl App {
             event_kind,
             event_detail: contact_event_template(&event),
         };
-        let id = match self.store.insert_contact(&write).await {
+        let audit = audit_record(self, actor, "create", "", classification.category.code());
+        let id = match self.store.insert_contact(&write, &audit).await {
             Ok(id) => id,
             Err(e) if e.is_duplicate_contact() => {
                 return Err(AppError::Conflict(
@@ -220,18 +202,11 @@ impl App {
             }
             Err(e) => return Err(e.into()),
         };
-        audit_by(
-            self,
-            actor,
-            "create",
-            &format!("contact:{id}"),
-            classification.category.code(),
-        )
-        .await?;
         Ok((id, classification))
     }
 
-    /// Withdraws a contact (entered by mistake, or the investigation ruled the exposure out).
+    /// Withdraws a contact (entered by mistake, or the investigation ruled the exposure out); the
+    /// clearing, its event and its audit record are one transaction.
     pub async fn clear_contact(
         &self,
         actor: &Actor,
@@ -239,11 +214,8 @@ impl App {
         reason: &str,
     ) -> AppResult<()> {
         actor.require(Permission::InvestigateCases)?;
+        let command = ClearContact::try_from(reason)?;
         let contact = load_within(actor, self.store.contact(contact_id)).await?;
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(AppError::Invalid("解除密接须写明原因".into()));
-        }
         let event = ContactEvent {
             contact_id,
             case_id: contact.case_id,
@@ -258,19 +230,23 @@ impl App {
             serde_json::to_string(&event).map_err(|e| AppError::Internal(e.to_string()))?;
         if !self
             .store
-            .clear_contact(contact_id, reason, self.now_unix(), &detail)
+            .clear_contact(
+                contact_id,
+                &command.reason,
+                self.now_unix(),
+                &detail,
+                &audit_record(
+                    self,
+                    actor,
+                    "clear",
+                    format!("contact:{contact_id}"),
+                    command.reason.as_str(),
+                ),
+            )
             .await?
         {
             return Err(AppError::Conflict("该接触者已解除".into()));
         }
-        audit_by(
-            self,
-            actor,
-            "clear",
-            &format!("contact:{contact_id}"),
-            reason,
-        )
-        .await?;
         self.feed_health_codes().await;
         Ok(())
     }

@@ -85,7 +85,7 @@ impl App {
                     created_at: self.now_unix(),
                     event_detail: case_event_template(&case_event),
                 };
-                self.store.insert_case(&write).await?;
+                self.store.insert_case(&write, None).await?;
             }
             self.mark_person_events_read(EVENT_CURSOR_SETTING, last)
                 .await?;

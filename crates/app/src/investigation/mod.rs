@@ -9,6 +9,7 @@
 mod bulletin;
 mod cases;
 mod chains;
+mod commands;
 mod contacts;
 mod events;
 mod queries;
@@ -22,7 +23,7 @@ use fangkong_domain::investigation::{
     case_window, classify_contact, classify_secondary, layout_chains,
 };
 use fangkong_domain::person_event::{self, CaseEvent, ContactEvent};
-use fangkong_domain::personal::{Address, DocumentNumber};
+use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
 use fangkong_domain::phone::PhoneNumber;
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Permission;
@@ -35,7 +36,9 @@ use serde::Serialize;
 
 use crate::population::{mask_document, mask_phone};
 use crate::scope::load_within;
-use crate::{Actor, App, AppError, AppResult, audit_by, china_offset, parse_region_code};
+use crate::{Actor, App, AppError, AppResult, audit_by, audit_record, china_offset};
+
+pub use commands::{AddCaseStop, CaseStep, ClearContact, NamedPerson, OpenCase, RecordContact};
 
 /// The setting that holds the regime in force (`Regime::code()`).
 const REGIME_SETTING: &str = "tracing_regime";
@@ -626,6 +629,8 @@ impl App {
         if report.close + report.secondary > 0 {
             self.feed_health_codes().await;
         }
+        // Every contact the list added was written with its own audit record; this one records
+        // the upload itself (rows, new, problems), like every import.
         audit_by(
             self,
             actor,

@@ -19,6 +19,8 @@ impl App {
             .store
             .itinerary_of(&person, window.opens_at, until)
             .await?;
+        // A read of the person's passages and venue scans: audited before they are used, like a
+        // reveal (the stops it adds are the system's copy of that read).
         audit_by(
             self,
             actor,
@@ -51,6 +53,6 @@ impl App {
                 created_at: now,
             })
             .collect();
-        Ok(self.store.insert_case_stops(&rows).await?)
+        Ok(self.store.insert_case_stops(&rows, None).await?)
     }
 }

@@ -279,6 +279,20 @@ impl App {
         day1: NaiveDate,
         source_key: &str,
     ) -> AppResult<Option<i64>> {
+        self.place_under_measure(person, category, day1, source_key, None)
+            .await
+    }
+
+    /// Opens a measure; a user's `audit` record commits with it (and is not written when the
+    /// person already has one).
+    async fn place_under_measure(
+        &self,
+        person: &MeasurePerson,
+        category: PersonCategory,
+        day1: NaiveDate,
+        source_key: &str,
+        audit: Option<&fangkong_store::AuditRecord>,
+    ) -> AppResult<Option<i64>> {
         let regime = self.tracing_regime().await?;
         let plan = plan(regime, category);
         if plan.is_none() && category != PersonCategory::Case {
@@ -299,7 +313,7 @@ impl App {
         );
         Ok(self
             .store
-            .insert_measures(&[m], self.now_unix())
+            .insert_measures_audited(&[m], self.now_unix(), audit)
             .await?
             .first()
             .copied())
@@ -327,42 +341,42 @@ impl App {
             .len())
     }
 
-    /// Puts a registered resident (by ID number, in the jurisdiction) under a measure by hand.
+    /// Puts a registered resident (by ID number, in the jurisdiction) under a measure by hand. The
+    /// form is parsed into [`OpenMeasure`] before anything is read; the measure, its tests and the
+    /// audit record are one transaction.
     pub async fn open_measure_by_hand(&self, actor: &Actor, form: &MeasureForm) -> AppResult<i64> {
         actor.require(Permission::ManageIsolationSites)?;
-        let category = PersonCategory::from_code(form.category.trim())
-            .ok_or_else(|| AppError::Invalid("请选择人员类别".into()))?;
-        let number = form.id_number.trim().to_uppercase();
-        if number.is_empty() {
-            return Err(AppError::Invalid("请填写证件号码".into()));
-        }
-        let day1 = if form.day1.trim().is_empty() {
-            self.today()
-        } else {
-            parse_date(&form.day1).ok_or_else(|| {
-                AppError::Invalid(format!("日期“{}”应写成 2022-11-20", form.day1.trim()))
-            })?
-        };
+        let command = OpenMeasure::try_from(form)?;
+        let category = command.category;
+        let day1 = command.day1.unwrap_or_else(|| self.today());
         if day1 > self.today() {
-            return Err(AppError::Invalid("第1天不能晚于今天".into()));
+            return Err(AppError::field("第1天", "第1天不能晚于今天"));
         }
         let (lower, upper) = actor.jurisdiction_range();
         let found = self
             .store
-            .search_residents(SearchField::IdNumber, &number, (&lower, &upper), 2)
+            .search_residents(
+                SearchField::IdNumber,
+                command.id_number.as_str(),
+                (&lower, &upper),
+                2,
+            )
             .await?;
         let Some(resident) = found.first() else {
-            return Err(AppError::Invalid(
-                "辖区实有人口中没有这个证件号码：请核对，或先登记该居民".into(),
+            return Err(AppError::field(
+                "证件号码",
+                "辖区实有人口中没有这个证件号码：请核对，或先登记该居民",
             ));
         };
         let key = format!("manual:{}:{}:{}", category.code(), resident.id, day1);
+        let audit = audit_record(self, actor, "create", "", category.code());
         let id = self
-            .place_under_measure_unchecked(
+            .place_under_measure(
                 &MeasurePerson::of_resident(resident),
                 category,
                 day1,
                 &key,
+                Some(&audit),
             )
             .await?
             .ok_or_else(|| {
@@ -371,14 +385,6 @@ impl App {
                     category.label_zh()
                 ))
             })?;
-        audit_by(
-            self,
-            actor,
-            "create",
-            &format!("measure:{id}"),
-            category.code(),
-        )
-        .await?;
         Ok(id)
     }
 }

@@ -9,28 +9,24 @@ impl App {
         form: &HospitalForm,
     ) -> AppResult<i64> {
         actor.require(Permission::ManageIsolationSites)?;
-        let name = form.name.trim();
-        if name.is_empty() || name.chars().count() > 60 {
-            return Err(AppError::Invalid("请填写医院名称（60字以内）".into()));
-        }
-        let kind = HospitalKind::from_code(form.kind.trim())
-            .ok_or_else(|| AppError::Invalid("请选择定点医院或方舱医院".into()))?;
-        let region = crate::parse_region_code(&form.region_code)?;
-        actor.require_within(&region)?;
-        let beds = parse_count(&form.beds, "床位数", 100_000)?;
+        let command = AddHospital::try_from(form)?;
+        actor.require_within(&command.region)?;
+        let audit = audit_record(self, actor, "create", "", command.name.as_str());
         let id = self
             .store
-            .insert_treatment_hospital(&HospitalRecord {
-                id: 0,
-                name: name.into(),
-                kind: kind.code().into(),
-                region_code: region.as_str().into(),
-                beds,
-                created_at: self.now_unix(),
-                occupied: 0,
-            })
+            .insert_treatment_hospital(
+                &HospitalRecord {
+                    id: 0,
+                    name: command.name,
+                    kind: command.kind.code().into(),
+                    region_code: command.region.as_str().into(),
+                    beds: command.beds,
+                    created_at: self.now_unix(),
+                    occupied: 0,
+                },
+                &audit,
+            )
             .await?;
-        audit_by(self, actor, "create", &format!("hospital:{id}"), name).await?;
         Ok(id)
     }
 
@@ -107,19 +103,21 @@ impl App {
         if discharged.is_some()
             || !self
                 .store
-                .discharge_admission(admission_id, self.now_unix())
+                .discharge_admission(
+                    admission_id,
+                    self.now_unix(),
+                    &audit_record(
+                        self,
+                        actor,
+                        "update",
+                        format!("admission:{admission_id}"),
+                        "discharged",
+                    ),
+                )
                 .await?
         {
             return Err(AppError::Conflict("该患者已出院".into()));
         }
-        audit_by(
-            self,
-            actor,
-            "update",
-            &format!("admission:{admission_id}"),
-            "discharged",
-        )
-        .await?;
         Ok(())
     }
 }

@@ -322,6 +322,13 @@ impl App {
         };
         let mut change = measure_change(&m, &step, &event_source);
         change.test_result = Some((test.id, outcome.code().into(), actor.display_name.clone()));
+        change.audit = Some(audit_record(
+            self,
+            actor,
+            "update",
+            format!("measure_test:{}", test.id),
+            outcome.code(),
+        ));
         let effect = match outcome {
             TestOutcome::Positive => ResultEffect::Positive,
             TestOutcome::Negative if step.released => ResultEffect::Released,
@@ -330,14 +337,6 @@ impl App {
         if !self.store.apply_measure_change(&change).await? {
             return Err(conflict_changed());
         }
-        audit_by(
-            self,
-            actor,
-            "update",
-            &format!("measure_test:{}", test.id),
-            outcome.code(),
-        )
-        .await?;
         Ok(effect)
     }
 
@@ -367,18 +366,17 @@ impl App {
         )
         .map_err(|refusal| AppError::Invalid(format!("还不能解除：{}", refusal.message_zh())))?;
         let next = step.to;
-        let change = measure_change(&m, &step, &format!("measure:{}", m.id));
-        if !self.store.apply_measure_change(&change).await? {
-            return Err(conflict_changed());
-        }
-        audit_by(
+        let mut change = measure_change(&m, &step, &format!("measure:{}", m.id));
+        change.audit = Some(audit_record(
             self,
             actor,
             "update",
-            &format!("measure:{}", m.id),
+            format!("measure:{}", m.id),
             next.code(),
-        )
-        .await?;
+        ));
+        if !self.store.apply_measure_change(&change).await? {
+            return Err(conflict_changed());
+        }
         Ok(next)
     }
 }

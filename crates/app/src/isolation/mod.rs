@@ -8,6 +8,7 @@
 //! the day it is opened. Test days already past when a measure opens are due at once (they show as
 //! overdue in the task list). A later phase (居家) counts its own days from 1.
 
+mod commands;
 mod events;
 mod forms;
 mod home;
@@ -18,6 +19,7 @@ mod sites;
 mod transfers;
 mod views;
 
+pub use commands::*;
 pub use forms::*;
 pub use views::*;
 
@@ -51,7 +53,7 @@ pub use fangkong_store::{IsolationSiteSummary, MeasureTestRecord, RoomRecord};
 
 use crate::population::{mask_document, mask_phone};
 use crate::scope::load_within;
-use crate::{Actor, App, AppError, AppResult, audit_by, china_offset};
+use crate::{Actor, App, AppError, AppResult, audit_by, audit_record, china_offset};
 
 /// The setting holding the id of the last person event read by [`App::sync_isolation_events`].
 const EVENT_CURSOR_SETTING: &str = "isolation_event_cursor";

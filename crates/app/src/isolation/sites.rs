@@ -9,41 +9,32 @@ use super::*;
 impl App {
     pub async fn create_isolation_site(&self, actor: &Actor, form: &SiteForm) -> AppResult<i64> {
         actor.require(Permission::ManageIsolationSites)?;
-        let name = form.name.trim();
-        if name.is_empty() || name.chars().count() > 60 {
-            return Err(AppError::Invalid("请填写隔离点名称（60字以内）".into()));
+        let command = CreateSite::try_from(form)?;
+        actor.require_within(&command.region)?;
+        if self.store.region(command.region.as_str()).await?.is_none() {
+            return Err(AppError::field(
+                "区划",
+                format!("没有区划“{}”", command.region.as_str()),
+            ));
         }
-        let region = crate::parse_region_code(&form.region_code)?;
-        actor.require_within(&region)?;
-        if self.store.region(region.as_str()).await?.is_none() {
-            return Err(AppError::Invalid(format!("没有区划“{}”", region.as_str())));
-        }
-        let readiness = Readiness::from_code(form.readiness.trim())
-            .ok_or_else(|| AppError::Invalid("请选择启用时限（2小时/24小时）".into()))?;
-        let address = form.address.trim();
-        if address.is_empty() {
-            return Err(AppError::Invalid("请填写隔离点地址".into()));
-        }
-        let staff = if form.staff_count.trim().is_empty() {
-            0
-        } else {
-            parse_count(&form.staff_count, "工作人员数", 5_000)?
-        };
+        let audit = audit_record(self, actor, "create", "", command.name.as_str());
         let id = self
             .store
-            .insert_isolation_site(&IsolationSiteRecord {
-                id: 0,
-                name: name.into(),
-                region_code: region.as_str().into(),
-                address: address.chars().take(200).collect(),
-                readiness: readiness.code().into(),
-                staff_count: staff,
-                note: form.note.trim().chars().take(200).collect(),
-                created_at: self.now_unix(),
-                created_by: actor.display_name.clone(),
-            })
+            .insert_isolation_site(
+                &IsolationSiteRecord {
+                    id: 0,
+                    name: command.name,
+                    region_code: command.region.as_str().into(),
+                    address: command.address,
+                    readiness: command.readiness.code().into(),
+                    staff_count: command.staff_count,
+                    note: command.note,
+                    created_at: self.now_unix(),
+                    created_by: actor.display_name.clone(),
+                },
+                &audit,
+            )
             .await?;
-        audit_by(self, actor, "create", &format!("isolation_site:{id}"), name).await?;
         Ok(id)
     }
 
@@ -64,36 +55,20 @@ impl App {
         form: &RoomBlockForm,
     ) -> AppResult<u64> {
         actor.require(Permission::ManageIsolationSites)?;
+        let command = AddRooms::try_from(form)?;
         self.site_in_jurisdiction(actor, site_id).await?;
-        let num = |t: &str, label: &str| -> AppResult<u32> {
-            t.trim().parse::<u32>().map_err(|_| {
-                AppError::Invalid(format!("“{label}”应填写数字，而不是“{}”", t.trim()))
-            })
-        };
-        let block = RoomBlock {
-            building: form.building.clone(),
-            floors: (
-                num(&form.floor_from, "起始楼层")?,
-                num(&form.floor_to, "终止楼层")?,
-            ),
-            rooms: (
-                num(&form.room_from, "起始房号")?,
-                num(&form.room_to, "终止房号")?,
-            ),
-        };
-        let rooms = block.rooms().map_err(AppError::Invalid)?;
-        let added = self
-            .store
-            .insert_rooms(site_id, &rooms, self.now_unix())
-            .await?;
-        audit_by(
+        // The store puts how many were added in place of `{added}`.
+        let audit = audit_record(
             self,
             actor,
             "create",
-            &format!("isolation_site:{site_id}"),
-            &format!("rooms:{added}"),
-        )
-        .await?;
+            format!("isolation_site:{site_id}"),
+            "rooms:{added}",
+        );
+        let added = self
+            .store
+            .insert_rooms(site_id, &command.rooms, self.now_unix(), &audit)
+            .await?;
         Ok(added)
     }
 
@@ -256,18 +231,20 @@ impl App {
         actor: &Actor,
         rows: &[(i64, i64, i64)],
     ) -> AppResult<u64> {
-        match self.store.write_allocation(rows, self.now_unix()).await? {
-            AllocationOutcome::Written(n) => {
-                audit_by(
-                    self,
-                    actor,
-                    "update",
-                    "isolation_allocation",
-                    &format!("people:{n}"),
-                )
-                .await?;
-                Ok(n)
-            }
+        // All or nothing: when written, every row was.
+        let audit = audit_record(
+            self,
+            actor,
+            "update",
+            "isolation_allocation",
+            format!("people:{}", rows.len()),
+        );
+        match self
+            .store
+            .write_allocation(rows, self.now_unix(), &audit)
+            .await?
+        {
+            AllocationOutcome::Written(n) => Ok(n),
             AllocationOutcome::RoomTaken(number) => Err(AppError::Conflict(format!(
                 "房间{number}已有人入住，一人一间：本次分配未保存，请重新生成"
             ))),
@@ -394,18 +371,17 @@ impl App {
         let step =
             measure_rules::transition(measure_state(&m)?, MeasureInput::CheckIn, self.now_unix())
                 .map_err(refused)?;
-        let change = measure_change(&m, &step, "");
-        if !self.store.apply_measure_change(&change).await? {
-            return Err(conflict_changed());
-        }
-        audit_by(
+        let mut change = measure_change(&m, &step, "");
+        change.audit = Some(audit_record(
             self,
             actor,
             "update",
-            &format!("measure:{}", m.id),
+            format!("measure:{}", m.id),
             "check_in",
-        )
-        .await?;
+        ));
+        if !self.store.apply_measure_change(&change).await? {
+            return Err(conflict_changed());
+        }
         Ok(())
     }
 
@@ -419,36 +395,21 @@ impl App {
         form: &CarerForm,
     ) -> AppResult<()> {
         actor.require(Permission::ManageIsolationSites)?;
+        let command = AssignCarer::try_from(form)?;
         let m = self.measure_for_site_work(actor, measure_id).await?;
         measure_rules::permits(measure_state(&m)?.status, MeasureWork::Carer).map_err(refused)?;
-        let name = form.name.trim();
-        if name.is_empty() || name.chars().count() > 30 {
-            return Err(AppError::Invalid("请填写陪护人姓名".into()));
-        }
-        let carer_age = match form.age.trim().parse::<u32>() {
-            Ok(a) if (1..=120).contains(&a) => a,
-            _ => {
-                return Err(AppError::Invalid(format!(
-                    "陪护人年龄应填写1到120之间的整数，而不是“{}”",
-                    form.age.trim()
-                )));
-            }
-        };
+        let carer_age = command.age;
         // Unknown birth date: only the needs listed can justify a carer.
         let person_age = parse_date(&m.birth_date)
             .map(|b| age_on(b, self.today()))
             .unwrap_or(u32::MAX);
-        let needs = CareNeeds {
-            pregnant: form.pregnant,
-            seriously_ill: form.seriously_ill,
-            dependent: form.dependent,
-        };
+        let needs = command.needs;
         carer_check(
             person_age,
             needs,
             CarerFacts {
                 age: carer_age,
-                underlying_disease: form.underlying_disease,
+                underlying_disease: command.underlying_disease,
             },
         )
         .map_err(|reasons| AppError::Invalid(format!("不能安排陪护：{}", reasons.join("；"))))?;
@@ -465,14 +426,14 @@ impl App {
             "{}{}陪护：{}，{}岁（{}）",
             m.note,
             if m.note.is_empty() { "" } else { "；" },
-            mask_middle(name, 1, 0),
+            command.name.masked(),
             carer_age,
             why
         );
-        if !self.store.set_measure_note(m.id, &note).await? {
+        let audit = audit_record(self, actor, "update", format!("measure:{}", m.id), "carer");
+        if !self.store.set_measure_note(m.id, &note, &audit).await? {
             return Err(AppError::NotFound("该管控人员"));
         }
-        audit_by(self, actor, "update", &format!("measure:{}", m.id), "carer").await?;
         Ok(())
     }
 

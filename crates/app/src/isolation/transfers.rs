@@ -5,43 +5,31 @@ use super::*;
 impl App {
     pub async fn add_vehicle(&self, actor: &Actor, form: &VehicleForm) -> AppResult<i64> {
         actor.require(Permission::DispatchTransfers)?;
-        let plate = fangkong_domain::checkpoint::parse_plate(&form.plate)
-            .map_err(|e| AppError::Invalid(e.to_string()))?;
-        let kind = VehicleKind::from_code(form.kind.trim())
-            .ok_or_else(|| AppError::Invalid("请选择车辆类型".into()))?;
-        let capacity = if kind.is_ambulance() {
-            1
-        } else {
-            let n = parse_count(&form.capacity, "核载人数", 80)?;
-            if n == 0 {
-                return Err(AppError::Invalid("大巴核载人数应至少为1".into()));
-            }
-            n
-        };
-        let region = if form.region_code.trim().is_empty() {
-            actor.jurisdiction.clone()
-        } else {
-            crate::parse_region_code(&form.region_code)?
-        };
+        let command = AddVehicle::try_from(form)?;
+        let region = command
+            .region
+            .clone()
+            .unwrap_or_else(|| actor.jurisdiction.clone());
         actor.require_within(&region)?;
+        let plate = command.plate.clone();
         let record = VehicleRecord {
             id: 0,
             plate: plate.clone(),
-            kind: kind.code().into(),
-            capacity,
+            kind: command.kind.code().into(),
+            capacity: command.capacity,
             region_code: region.as_str().into(),
             on_trip: false,
             awaiting_disinfection: false,
             created_at: self.now_unix(),
         };
-        let id = match self.store.insert_vehicle(&record).await {
+        let audit = audit_record(self, actor, "create", "", plate.as_str());
+        let id = match self.store.insert_vehicle(&record, &audit).await {
             Ok(id) => id,
             Err(e) if e.is_unique_violation() => {
                 return Err(AppError::Conflict(format!("车牌{plate}已登记")));
             }
             Err(e) => return Err(e.into()),
         };
-        audit_by(self, actor, "create", &format!("vehicle:{id}"), &plate).await?;
         Ok(id)
     }
 
@@ -59,12 +47,13 @@ impl App {
     /// when the rules (domain `transfer_check`) or the jurisdiction say no.
     pub async fn create_transfer(&self, actor: &Actor, form: &TransferForm) -> AppResult<i64> {
         actor.require(Permission::DispatchTransfers)?;
-        let vehicle = self.vehicle_in_jurisdiction(actor, form.vehicle_id).await?;
+        let command = DispatchTransfer::try_from(form)?;
+        let vehicle = self
+            .vehicle_in_jurisdiction(actor, command.vehicle_id)
+            .await?;
         let kind = VehicleKind::from_code(&vehicle.kind)
             .ok_or_else(|| AppError::Internal("unknown vehicle kind".into()))?;
-        let mut ids = form.measure_ids.clone();
-        ids.sort_unstable();
-        ids.dedup();
+        let ids = command.measure_ids;
         let mut riders = Vec::new();
         let mut measures = Vec::new();
         for id in &ids {
@@ -96,7 +85,7 @@ impl App {
         )
         .map_err(AppError::Invalid)?;
         let (site_id, hospital_id) = if riders.contains(&Rider::Infected) {
-            let hospital_id = form
+            let hospital_id = command
                 .hospital_id
                 .ok_or_else(|| AppError::Invalid("转运感染者请选择定点医院或方舱医院".into()))?;
             let hospital = load_within(actor, self.store.treatment_hospital(hospital_id)).await?;
@@ -115,15 +104,18 @@ impl App {
         };
         let outcome = self
             .store
-            .create_transfer(&NewTransfer {
-                vehicle_id: vehicle.id,
-                region_code: vehicle.region_code.clone(),
-                site_id,
-                hospital_id,
-                riders: ids.clone(),
-                created_by: actor.display_name.clone(),
-                at: self.now_unix(),
-            })
+            .create_transfer(
+                &NewTransfer {
+                    vehicle_id: vehicle.id,
+                    region_code: vehicle.region_code.clone(),
+                    site_id,
+                    hospital_id,
+                    riders: ids.clone(),
+                    created_by: actor.display_name.clone(),
+                    at: self.now_unix(),
+                },
+                &audit_record(self, actor, "create", "", format!("riders:{}", ids.len())),
+            )
             .await?;
         let id = match outcome {
             TransferOutcome::Created(id) => id,
@@ -137,25 +129,17 @@ impl App {
                 return Err(AppError::Conflict("所选人员已在另一趟转运中".into()));
             }
         };
-        audit_by(
-            self,
-            actor,
-            "create",
-            &format!("transfer:{id}"),
-            &format!("riders:{}", ids.len()),
-        )
-        .await?;
         Ok(id)
     }
 
     /// Moves a transfer on: dispatched → picked_up → handed_over (a hospital admits its rider).
     pub async fn advance_transfer(&self, actor: &Actor, id: i64, to: &str) -> AppResult<()> {
         actor.require(Permission::DispatchTransfers)?;
+        let to = TransferStatus::from_code(to.trim())
+            .ok_or_else(|| AppError::field("转运状态", "未知的转运状态"))?;
         let t = load_within(actor, self.store.transfer_task(id)).await?;
         let from = TransferStatus::from_code(&t.status)
             .ok_or_else(|| AppError::Internal("unknown transfer status".into()))?;
-        let to = TransferStatus::from_code(to.trim())
-            .ok_or_else(|| AppError::Invalid("未知的转运状态".into()))?;
         if from.next() != Some(to) {
             return Err(AppError::Conflict(format!(
                 "转运任务现在“{}”，不能改为“{}”",
@@ -165,14 +149,19 @@ impl App {
         }
         if !self
             .store
-            .advance_transfer(id, from.code(), to.code(), self.now_unix())
+            .advance_transfer(
+                id,
+                from.code(),
+                to.code(),
+                self.now_unix(),
+                &audit_record(self, actor, "update", format!("transfer:{id}"), to.code()),
+            )
             .await?
         {
             return Err(AppError::Conflict(
                 "转运任务状态刚刚被更新，请刷新页面".into(),
             ));
         }
-        audit_by(self, actor, "update", &format!("transfer:{id}"), to.code()).await?;
         Ok(())
     }
 
@@ -180,20 +169,23 @@ impl App {
     pub async fn disinfect_vehicle(&self, actor: &Actor, vehicle_id: i64) -> AppResult<()> {
         actor.require(Permission::DispatchTransfers)?;
         let v = self.vehicle_in_jurisdiction(actor, vehicle_id).await?;
-        if !self.store.disinfect_vehicle(v.id, self.now_unix()).await? {
+        let audit = audit_record(
+            self,
+            actor,
+            "update",
+            format!("vehicle:{}", v.id),
+            "disinfected",
+        );
+        if !self
+            .store
+            .disinfect_vehicle(v.id, self.now_unix(), &audit)
+            .await?
+        {
             return Err(AppError::Conflict(format!(
                 "车辆{}没有待消毒的转运",
                 v.plate
             )));
         }
-        audit_by(
-            self,
-            actor,
-            "update",
-            &format!("vehicle:{}", v.id),
-            "disinfected",
-        )
-        .await?;
         Ok(())
     }
 

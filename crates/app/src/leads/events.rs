@@ -179,6 +179,7 @@ impl App {
                     },
                     // No `lead_controlled` event: the person already has the measure it would open.
                     event: None,
+                    audit: None,
                 };
                 if self.store.change_open_lead(&change).await? {
                     landed += 1;

@@ -12,6 +12,7 @@
 //! Every lead has a 24-hour deadline from receipt; the command view counts overdue leads and the
 //! 24-hour landing rate per child region.
 
+mod commands;
 mod events;
 mod outcomes;
 mod push_import;
@@ -45,7 +46,11 @@ pub use fangkong_store::{LeadImportRecord as LeadImportRun, LeadStepRecord as Le
 use crate::import::{FileFormat, FileLine, ProblemLine, for_each_line};
 use crate::population::{mask_document, mask_phone};
 use crate::scope::load_within;
-use crate::{Actor, App, AppError, AppResult, audit_by, china_offset, parse_region_code};
+use crate::{
+    Actor, App, AppError, AppResult, audit_by, audit_record, china_offset, parse_region_code,
+};
+
+pub use commands::{LeadArrival, LeadOutcome, RecordOutcome, RegisterLead, SelfReport};
 
 /// Rows per page of every lead list.
 pub const LEADS_PER_PAGE: i64 = 50;

@@ -38,11 +38,12 @@ impl App {
         form: &OutcomeForm,
     ) -> AppResult<LeadView> {
         actor.require(Permission::LandLeads)?;
+        let command = RecordOutcome::try_from(form)?;
         let lead = self.lead_within(actor, id).await?;
         let status = Self::lead_status(&lead)?;
         lead_rules::require_open(status).map_err(refused)?;
-        let kind = OutcomeKind::parse(&form.kind).map_err(AppError::Invalid)?;
-        let note = text(&form.note, 500);
+        let kind = command.kind();
+        let note = command.note.clone();
         let now = self.now_unix();
         let step = |step: &str, to: &str, note: String| LeadStepRecord {
             id: 0,
@@ -76,11 +77,11 @@ impl App {
                     },
                 ),
                 event: None,
+                audit: None,
             })
         };
-        let change = match kind {
-            OutcomeKind::Controlled => {
-                let measure = ControlMeasure::parse(&form.measure).map_err(AppError::Invalid)?;
+        let mut change = match command.outcome {
+            LeadOutcome::Controlled { measure } => {
                 let detail = LeadControlledEvent {
                     lead_id: id,
                     measure: measure.code().into(),
@@ -117,19 +118,14 @@ impl App {
                         serde_json::to_string(&detail)
                             .map_err(|e| AppError::Internal(e.to_string()))?,
                     )),
+                    audit: None,
                 }
             }
-            OutcomeKind::NotHere => {
-                if form.region_code.trim().is_empty() {
-                    return Err(AppError::Invalid(
-                        "请填写此人现在所在地的区划编码（网格、村社区、乡镇、区县，或外地的区县编码）"
-                            .into(),
-                    ));
-                }
-                let to = parse_region_code(&form.region_code)?;
+            LeadOutcome::NotHere { to } => {
                 if to.as_str() == lead.grid_code {
-                    return Err(AppError::Invalid(
-                        "转派地区与当前网格相同：请填写此人实际所在的地区".into(),
+                    return Err(AppError::field(
+                        "区划编码",
+                        "转派地区与当前网格相同：请填写此人实际所在的地区",
                     ));
                 }
                 let reach = RegionCode::parse(&lead.sender_region).ok();
@@ -164,31 +160,33 @@ impl App {
                             },
                         ),
                         event: None,
+                        audit: None,
                     }
                 } else {
                     letter_out(&to, "不在此地址，所在地超出本辖区，转为协查函")?
                 }
             }
-            OutcomeKind::LeftProvince => {
-                if form.region_code.trim().is_empty() {
-                    return Err(AppError::Invalid(
-                        "请填写此人所去地区的区划编码（如 110105 北京市朝阳区）".into(),
-                    ));
-                }
-                let to = parse_region_code(&form.region_code)?;
+            LeadOutcome::LeftProvince { to } => {
                 if to.as_str().get(..2) == lead.grid_code.get(..2) {
-                    return Err(AppError::Invalid(format!(
-                        "{to} 属于本省：人员仍在省内时请选择“不在此地址，转派”"
-                    )));
+                    return Err(AppError::field(
+                        "区划编码",
+                        format!("{to} 属于本省：人员仍在省内时请选择“不在此地址，转派”"),
+                    ));
                 }
                 letter_out(&to, "已离开本省，发协查函")?
             }
         };
+        change.audit = Some(audit_record(
+            self,
+            actor,
+            "land",
+            format!("lead:{id}"),
+            kind.code(),
+        ));
         if !self.store.change_open_lead(&change).await? {
             let now_lead = self.store.lead(id).await?.unwrap_or(lead);
             return Err(Self::closed_error(&now_lead));
         }
-        audit_by(self, actor, "land", &format!("lead:{id}"), kind.code()).await?;
         let after = self
             .store
             .lead(id)
@@ -198,13 +196,15 @@ impl App {
     }
 
     /// Routes an open lead to a grid or region inside the actor's jurisdiction (a 待分派 lead, or
-    /// a correction of the routing).
+    /// a correction of the routing). The region is parsed before anything is read; the change,
+    /// its step and its audit record are one transaction.
     pub async fn assign_lead(&self, actor: &Actor, id: i64, region_code: &str) -> AppResult<()> {
         actor.require(Permission::SendLeads)?;
+        let to = parse_region_code(region_code)?;
         let lead = self.lead_within(actor, id).await?;
         let status = Self::lead_status(&lead)?;
         lead_rules::require_open(status).map_err(refused)?;
-        let route = self.route_by_region(region_code).await?;
+        let route = self.route_by_region(to.as_str()).await?;
         self.require_route_within(actor, &route.grid_code).await?;
         let now = self.now_unix();
         let moved = lead_rules::transition(
@@ -235,17 +235,17 @@ impl App {
                 note: String::new(),
             },
             event: None,
+            audit: Some(audit_record(
+                self,
+                actor,
+                "assign",
+                format!("lead:{id}"),
+                route.grid_code.as_str(),
+            )),
         };
         if !self.store.change_open_lead(&change).await? {
             return Err(Self::closed_error(&lead));
         }
-        audit_by(
-            self,
-            actor,
-            "assign",
-            &format!("lead:{id}"),
-            &route.grid_code,
-        )
-        .await
+        Ok(())
     }
 }

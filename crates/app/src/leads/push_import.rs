@@ -162,8 +162,20 @@ impl App {
                 unchanged += 1
             }
         }
+        // The write that finishes the run carries the import's audit record: the run's totals and
+        // its record commit together. (Each chunk of leads before it is its own transaction, so a
+        // crash leaves the committed chunks standing, recorded by the run's progress.)
+        let audit = audit_record(
+            self,
+            actor,
+            "import",
+            format!("lead_import:{import_id}"),
+            format!(
+                "{file_name}: {rows_total} 行，新增线索 {inserted}，重复 {unchanged}，问题 {problem_rows}"
+            ),
+        );
         self.store
-            .record_lead_import_progress(
+            .record_lead_import_progress_audited(
                 import_id,
                 &problems,
                 rows_total,
@@ -172,19 +184,10 @@ impl App {
                 problem_rows,
                 Some(self.now_unix()),
                 self.now_unix(),
+                Some(&audit),
             )
             .await?;
         keep_first(&problems);
-        audit_by(
-            self,
-            actor,
-            "import",
-            &format!("lead_import:{import_id}"),
-            &format!(
-                "{file_name}: {rows_total} 行，新增线索 {inserted}，重复 {unchanged}，问题 {problem_rows}"
-            ),
-        )
-        .await?;
         Ok(LeadImportReport {
             import_id,
             rows_total,

@@ -19,7 +19,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::scope::load_within;
-use crate::{Actor, App, AppError, AppResult, audit_by};
+use crate::{Actor, App, AppError, AppResult, audit_by, audit_record};
 
 /// A resident as pages and the API show them: ID number and phone masked unless revealed.
 #[derive(Clone, Serialize)]

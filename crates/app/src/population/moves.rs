@@ -40,6 +40,107 @@ pub struct MoveInForm {
     pub reason: String,
 }
 
+/// Where a person moves to, parsed: the grid (its existence and jurisdiction are checked against
+/// the register), the household, address and relation as typed (checked with the person's row by
+/// the import rules, which need the row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveDestination {
+    pub grid: RegionCode,
+    pub household_number: String,
+    pub address: fangkong_domain::personal::Address,
+    pub relation: String,
+}
+
+impl TryFrom<&Destination> for MoveDestination {
+    type Error = AppError;
+
+    fn try_from(to: &Destination) -> Result<Self, AppError> {
+        let code = to.grid_code.trim();
+        let grid = RegionCode::parse(code).map_err(|_| {
+            AppError::field(
+                "网格编码",
+                format!("网格编码“{}”格式不对：应为15位数字", short(code)),
+            )
+        })?;
+        Ok(MoveDestination {
+            grid,
+            household_number: to.household_number.trim().to_string(),
+            address: to.address.trim().into(),
+            relation: to.relation.trim().to_string(),
+        })
+    }
+}
+
+/// A move between two grids of one jurisdiction, parsed: what [`App::move_resident_grid`] checks
+/// against the register and writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveGrid {
+    pub to: MoveDestination,
+    /// 1 to 200 characters.
+    pub reason: String,
+}
+
+impl TryFrom<&GridMoveForm> for MoveGrid {
+    type Error = AppError;
+
+    fn try_from(form: &GridMoveForm) -> Result<Self, AppError> {
+        let reason = form.reason.trim();
+        if reason.is_empty() {
+            return Err(AppError::field(
+                "迁移原因",
+                "请填写迁移原因（如：搬到新住址）",
+            ));
+        }
+        if reason.chars().count() > 200 {
+            return Err(AppError::field("迁移原因", "最多200个字"));
+        }
+        Ok(MoveGrid {
+            to: MoveDestination::try_from(&form.to)?,
+            reason: reason.to_string(),
+        })
+    }
+}
+
+/// A move-in request, parsed: what [`App::file_move_in`] checks against the register and writes.
+/// `Debug` masks the person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMoveIn {
+    pub document: IdDocument,
+    /// 1 to 30 characters.
+    pub name: fangkong_domain::personal::PersonName,
+    pub to: MoveDestination,
+    /// 1 to 200 characters.
+    pub reason: String,
+}
+
+impl TryFrom<&MoveInForm> for FileMoveIn {
+    type Error = AppError;
+
+    fn try_from(form: &MoveInForm) -> Result<Self, AppError> {
+        let name = form.name.trim();
+        let reason = form.reason.trim();
+        if name.is_empty() || reason.is_empty() {
+            return Err(AppError::field("姓名和迁入原因", "请填写姓名和迁入原因"));
+        }
+        if name.chars().count() > 30 || reason.chars().count() > 200 {
+            return Err(AppError::field(
+                "姓名和迁入原因",
+                "姓名最多30个字，迁入原因最多200个字",
+            ));
+        }
+        let id_type = IdType::parse(&form.id_type)
+            .map_err(|_| AppError::field("证件类型", "请选择证件类型"))?;
+        let document = IdDocument::parse(id_type, form.id_number.trim())
+            .map_err(|e| AppError::field("证件号码", e))?;
+        Ok(FileMoveIn {
+            document,
+            name: name.into(),
+            to: MoveDestination::try_from(&form.to)?,
+            reason: reason.to_string(),
+        })
+    }
+}
+
 /// A move-in request as a page shows it. The requesting side sees only what it typed and the
 /// outcome; the person's current side also sees the registered person (masked).
 #[derive(Debug, Clone, Serialize)]
@@ -108,14 +209,14 @@ fn destination_problem_only(message: &str) -> bool {
 
 fn moved_row(
     record: &ResidentRecord,
-    to: &Destination,
+    to: &MoveDestination,
     today: chrono::NaiveDate,
 ) -> AppResult<ResidentWrite> {
     let mut fields = import_fields(record).to_vec();
-    fields[6] = to.address.trim().to_string();
-    fields[7] = to.household_number.trim().to_string();
-    fields[8] = to.relation.trim().to_string();
-    fields[9] = to.grid_code.trim().to_string();
+    fields[6] = to.address.as_str().to_string();
+    fields[7] = to.household_number.clone();
+    fields[8] = to.relation.clone();
+    fields[9] = to.grid.as_str().to_string();
     let raw = RawResidentRow::from_owned_fields(fields);
     let valid = validate_resident_row(&raw, today).map_err(problems_error)?;
     Ok(write_of(&valid))
@@ -128,16 +229,15 @@ fn short(value: &str) -> String {
 
 impl App {
     /// The destination grid must exist and lie in the actor's jurisdiction.
-    async fn destination_grid(&self, actor: &Actor, to: &Destination) -> AppResult<RegionCode> {
-        let code = to.grid_code.trim();
-        let grid = RegionCode::parse(code).map_err(|_| {
-            AppError::Invalid(format!("网格编码“{}”格式不对：应为15位数字", short(code)))
-        })?;
-        actor.require_within(&grid)?;
+    async fn destination_grid(&self, actor: &Actor, grid: &RegionCode) -> AppResult<()> {
+        actor.require_within(grid)?;
         if self.store.region(grid.as_str()).await?.is_none() {
-            return Err(AppError::Invalid(format!("网格编码 {code} 不存在")));
+            return Err(AppError::field(
+                "网格编码",
+                format!("网格编码 {} 不存在", grid.as_str()),
+            ));
         }
-        Ok(grid)
+        Ok(())
     }
 
     /// Moves a resident to another grid of the actor's jurisdiction (迁移网格): an explicit action with a
@@ -150,34 +250,32 @@ impl App {
         form: &GridMoveForm,
     ) -> AppResult<ResidentView> {
         actor.require(Permission::ImportPopulation)?;
+        let command = MoveGrid::try_from(form)?;
         let record = self.resident_in_jurisdiction(actor, id).await?;
-        if form.reason.trim().is_empty() {
-            return Err(AppError::Invalid("请填写迁移原因（如：搬到新住址）".into()));
-        }
-        let grid = self.destination_grid(actor, &form.to).await?;
+        let grid = &command.to.grid;
+        self.destination_grid(actor, grid).await?;
         if grid.as_str() == record.grid_code {
             return Err(AppError::Invalid(format!(
                 "此人已在网格 {}：改户编号或住址请直接修改登记",
                 record.grid_code
             )));
         }
-        let write = moved_row(&record, &form.to, self.today())?;
-        self.apply_move(actor, &record, write, None).await?;
-        audit_by(
+        let write = moved_row(&record, &command.to, self.today())?;
+        let audit = audit_record(
             self,
             actor,
             "move_grid",
-            &format!("resident:{id}"),
-            &format!(
+            format!("resident:{id}"),
+            format!(
                 "迁移网格：网格 {} → {}；户 {} → {}；原因：{}",
                 record.grid_code,
                 grid.as_str(),
                 record.household_number,
-                form.to.household_number.trim(),
-                form.reason.trim()
+                command.to.household_number,
+                command.reason
             ),
-        )
-        .await?;
+        );
+        self.apply_move(actor, &record, write, None, audit).await?;
         self.resident(actor, id).await
     }
 
@@ -187,6 +285,7 @@ impl App {
         record: &ResidentRecord,
         write: ResidentWrite,
         move_in: Option<i64>,
+        audit: fangkong_store::AuditRecord,
     ) -> AppResult<()> {
         let outcome = self
             .store
@@ -196,6 +295,7 @@ impl App {
                     from_grid: record.grid_code.clone(),
                     write: write.clone(),
                     move_in: move_in.map(|m| (m, actor.username.clone())),
+                    audit,
                 },
                 self.now_unix(),
             )
@@ -220,22 +320,11 @@ impl App {
     /// grid inside it. The requester learns nothing about the person beyond what they typed.
     pub async fn file_move_in(&self, actor: &Actor, form: &MoveInForm) -> AppResult<i64> {
         actor.require(Permission::ImportPopulation)?;
-        let name = form.name.trim();
-        if name.is_empty() || form.reason.trim().is_empty() {
-            return Err(AppError::Invalid("请填写姓名和迁入原因".into()));
-        }
-        if name.chars().count() > 30 || form.reason.chars().count() > 200 {
-            return Err(AppError::Invalid(
-                "姓名最多30个字，迁入原因最多200个字".into(),
-            ));
-        }
-        let id_type =
-            IdType::parse(&form.id_type).map_err(|_| AppError::Invalid("请选择证件类型".into()))?;
-        let document = IdDocument::parse(id_type, form.id_number.trim())
-            .map_err(|e| AppError::Invalid(format!("证件号码：{e}")))?;
-        self.destination_grid(actor, &form.to).await?;
+        let command = FileMoveIn::try_from(form)?;
+        self.destination_grid(actor, &command.to.grid).await?;
+        let document = &command.document;
         let record = self
-            .resident_by_document(id_type.code(), document.number())
+            .resident_by_document(document.id_type().code(), document.number())
             .await?
             .ok_or_else(|| {
                 AppError::Invalid(
@@ -251,7 +340,7 @@ impl App {
         // Only problems with what the requester typed are told; a problem with the stored row (a name
         // with lost characters, say) would echo a person of another jurisdiction, so it is named only
         // as needing the current jurisdiction's correction.
-        let write = moved_row(&record, &form.to, self.today()).map_err(|e| match e {
+        let write = moved_row(&record, &command.to, self.today()).map_err(|e| match e {
             AppError::Invalid(message) if !destination_problem_only(&message) => AppError::Invalid(
                 "此人在原辖区的登记信息有误，需由原辖区更正后才能提交迁入申请".into(),
             ),
@@ -274,26 +363,25 @@ impl App {
                     resident_id: record.id,
                     id_type: write.id_type.clone(),
                     id_number: write.id_number.clone(),
-                    name: name.into(),
+                    name: command.name.clone(),
                     from_grid: record.grid_code.clone(),
                     to_grid: write.grid_code.clone(),
                     to_household: write.household_number.clone(),
                     to_address: write.address.clone(),
                     to_relation: write.relation.clone(),
-                    reason: form.reason.trim().to_string(),
+                    reason: command.reason.clone(),
                     requested_by: actor.username.clone(),
                 },
                 self.now_unix(),
+                &audit_record(
+                    self,
+                    actor,
+                    "move_in_request",
+                    "",
+                    format!("迁入网格 {}", write.grid_code),
+                ),
             )
             .await?;
-        audit_by(
-            self,
-            actor,
-            "move_in_request",
-            &format!("move_in:{id}"),
-            &format!("迁入网格 {}", write.grid_code),
-        )
-        .await?;
         Ok(id)
     }
 
@@ -362,6 +450,18 @@ impl App {
         reason: &str,
     ) -> AppResult<MoveInView> {
         actor.require(Permission::ImportPopulation)?;
+        let reason = reason.trim();
+        if !approve {
+            if reason.is_empty() {
+                return Err(AppError::field(
+                    "不同意的原因",
+                    "请填写不同意的原因（申请方会看到，如：此人仍在本辖区居住）",
+                ));
+            }
+            if reason.chars().count() > 200 {
+                return Err(AppError::field("不同意的原因", "原因最多200个字"));
+            }
+        }
         let m = self
             .store
             .move_in(id)
@@ -379,7 +479,6 @@ impl App {
                 move_in_status_label(&m.status)
             )));
         }
-        let reason = reason.trim();
         if approve {
             let record = self
                 .store
@@ -391,20 +490,19 @@ impl App {
                         "此人的网格在申请后已变动：请拒绝这份申请，由申请方重新提交".into(),
                     )
                 })?;
-            let to = Destination {
-                grid_code: m.to_grid.clone(),
+            let to = MoveDestination {
+                grid: RegionCode::parse(&m.to_grid).map_err(AppError::Internal)?,
                 household_number: m.to_household.clone(),
-                address: m.to_address.to_string(),
+                address: m.to_address.clone(),
                 relation: m.to_relation.clone(),
             };
             let write = moved_row(&record, &to, self.today())?;
-            self.apply_move(actor, &record, write, Some(id)).await?;
-            audit_by(
+            let audit = audit_record(
                 self,
                 actor,
                 "move_in_approve",
-                &format!("resident:{}", record.id),
-                &format!(
+                format!("resident:{}", record.id),
+                format!(
                     "迁入申请 {id} 同意：网格 {} → {}；户 {} → {}{}",
                     record.grid_code,
                     m.to_grid,
@@ -416,34 +514,29 @@ impl App {
                         format!("；{reason}")
                     }
                 ),
-            )
-            .await?;
-        } else {
-            if reason.is_empty() {
-                return Err(AppError::Invalid(
-                    "请填写不同意的原因（申请方会看到，如：此人仍在本辖区居住）".into(),
-                ));
-            }
-            if reason.chars().count() > 200 {
-                return Err(AppError::Invalid("原因最多200个字".into()));
-            }
-            if !self
-                .store
-                .refuse_move_in(id, &actor.username, reason, self.now_unix())
-                .await?
-            {
-                return Err(AppError::Conflict(
-                    "这份申请刚被别人处理过，请刷新页面".into(),
-                ));
-            }
-            audit_by(
-                self,
-                actor,
-                "move_in_refuse",
-                &format!("move_in:{id}"),
+            );
+            self.apply_move(actor, &record, write, Some(id), audit)
+                .await?;
+        } else if !self
+            .store
+            .refuse_move_in(
+                id,
+                &actor.username,
                 reason,
+                self.now_unix(),
+                &audit_record(
+                    self,
+                    actor,
+                    "move_in_refuse",
+                    format!("move_in:{id}"),
+                    reason,
+                ),
             )
-            .await?;
+            .await?
+        {
+            return Err(AppError::Conflict(
+                "这份申请刚被别人处理过，请刷新页面".into(),
+            ));
         }
         self.move_in(actor, id).await
     }

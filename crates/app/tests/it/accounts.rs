@@ -252,6 +252,12 @@ async fn administrators_manage_accounts_inside_their_jurisdiction(backend: Backe
     app.session(&back.token, "x")
         .await
         .expect("a refused reset changes nothing");
+    let account_records = || async {
+        audit_rows_of(&app, "update", &format!("user:{worker_a}"))
+            .await
+            .len()
+    };
+    let before_reset = account_records().await;
     app.change_user(
         &admin_a,
         worker_a,
@@ -260,6 +266,9 @@ async fn administrators_manage_accounts_inside_their_jurisdiction(backend: Backe
     .await
     .unwrap();
     assert!(app.session(&back.token, "x").await.is_err());
+    // The new password, the sessions ended and the audit record commit together (one record; the
+    // refused reset wrote none).
+    assert_eq!(account_records().await, before_reset + 1);
     assert!(app.login("worker_a", PASSWORD, "10.0.0.6").await.is_err());
     let reset = app
         .login("worker_a", "xin-mima-2022", "10.0.0.6")

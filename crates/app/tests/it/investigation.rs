@@ -291,6 +291,16 @@ async fn cases_and_contacts_are_classified_by_rule(backend: Backend) {
 
     // Clearing the close contact ends her code fact and takes her off the counters.
     app.clear_contact(epi, wife, "核实为误报").await.unwrap();
+    // The case, the contact and the clearing each committed with their audit record.
+    let target = format!("contact:{wife}");
+    assert_eq!(audit_rows_of(&app, "create", &target).await.len(), 1);
+    assert_eq!(audit_rows_of(&app, "clear", &target).await.len(), 1);
+    assert_eq!(
+        audit_rows_of(&app, "create", &format!("case:{case}"))
+            .await
+            .len(),
+        1
+    );
     let overview = app.investigation_overview(&staff.duty).await.unwrap();
     assert_eq!(overview.counts.close_contacts, 0);
     assert_eq!(overview.by_region[0].close_contacts, 0);
@@ -299,6 +309,8 @@ async fn cases_and_contacts_are_classified_by_rule(backend: Backend) {
         app.clear_contact(epi, wife, "再次解除").await,
         Err(AppError::Conflict(_))
     ));
+    // The refused clearing left no audit record.
+    assert_eq!(audit_rows_of(&app, "clear", &target).await.len(), 1);
 
     // Only a province switches the regime; under the 20条 no secondary contacts are identified.
     assert!(invalid(app.set_tracing_regime(epi, "twenty").await).contains("省级"));

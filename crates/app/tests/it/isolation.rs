@@ -371,6 +371,7 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
         .rooms;
     let room_id = |n: &str| rooms.iter().find(|r| r.number == n).unwrap().id;
     let wang_id = measure_of(&app, admin, "王建国").await.id;
+    let audit_before = audit_rows(&app).await.len();
     assert!(matches!(
         app.store_for_tools()
             .write_allocation(
@@ -378,7 +379,8 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
                     (zhang.id, site_a, room_id("A-201")),
                     (wang_id, site_a, room_id("A-202"))
                 ],
-                app.now_unix()
+                app.now_unix(),
+                &test_audit("update", "isolation_allocation"),
             )
             .await
             .unwrap(),
@@ -386,6 +388,8 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
     ));
     let site = app.isolation_site_detail(admin, site_a).await.unwrap();
     assert_eq!(site.free, 3, "A-201, A-202, A-203 are still free");
+    // The allocation's audit record was in its transaction: undone with it.
+    assert_eq!(audit_rows(&app).await.len(), audit_before);
     assert_eq!(
         measure_of(&app, admin, "张伟").await.status,
         "awaiting_placement"
@@ -418,11 +422,19 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
         )
         .await
         .unwrap();
+    let vehicle_records = |rows: Vec<fangkong_store::AuditRecord>| {
+        rows.into_iter()
+            .filter(|r| r.action == "create" && r.target.starts_with("vehicle:"))
+            .count()
+    };
+    assert_eq!(vehicle_records(audit_rows(&app).await), 2);
     invalid(
         app.add_vehicle(&staff.transfer, &vehicle("冀A30001", "coach", "30"))
             .await,
         "已登记",
     );
+    // The plate taken failed the insert: its audit record, in the same transaction, is not kept.
+    assert_eq!(vehicle_records(audit_rows(&app).await), 2);
     invalid(
         app.add_vehicle(&staff.transfer, &vehicle("ABC", "coach", "30"))
             .await,
@@ -513,6 +525,13 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
     invalid(
         app.disinfect_vehicle(&staff.transfer, coach).await,
         "没有待消毒",
+    );
+    // One disinfection, one audit record: the refused one wrote neither.
+    assert_eq!(
+        audit_rows_of(&app, "update", &format!("vehicle:{coach}"))
+            .await
+            .len(),
+        1
     );
 
     // Check-in and temperatures.

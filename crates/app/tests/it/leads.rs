@@ -558,6 +558,13 @@ async fn grid_workers_record_outcomes_once(backend: Backend) {
         Err(AppError::Conflict(m)) => assert!(m.contains("已办结"), "{m}"),
         other => panic!("expected a conflict, got {other:?}"),
     }
+    // The landing committed with its audit record; the refused one left none.
+    assert_eq!(
+        audit_rows_of(&app, "land", &format!("lead:{id}"))
+            .await
+            .len(),
+        1
+    );
     let controlled_events = app
         .store_for_tools()
         .person_events_after(0, 1000)

@@ -398,6 +398,20 @@ async fn story_move_in(backend: Backend) {
         .await
         .expect("refuse");
     assert_eq!(refused.status, "refused");
+    // The refusal committed with its audit record; a second decision is refused and writes none.
+    let target = format!("move_in:{second}");
+    assert_eq!(
+        audit_rows_of(&app, "move_in_refuse", &target).await.len(),
+        1
+    );
+    assert!(matches!(
+        app.decide_move_in(current, second, false, "再次拒绝").await,
+        Err(AppError::Conflict(_))
+    ));
+    assert_eq!(
+        audit_rows_of(&app, "move_in_refuse", &target).await.len(),
+        1
+    );
     let outcome = app.move_in(requester, second).await.expect("outcome");
     assert_eq!(
         (outcome.status.as_str(), outcome.decision_reason.as_str()),

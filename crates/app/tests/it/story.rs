@@ -1093,9 +1093,20 @@ async fn story_door_visits(backend: Backend) {
         note: "已提醒明天做核酸".into(),
         ..DoorVisitForm::default()
     };
-    app.record_door_visit(worker, "A1-0001", &form)
+    let visit = app
+        .record_door_visit(worker, "A1-0001", &form)
         .await
         .expect("visit");
+    // The visit committed with its audit record.
+    let visit_records = || async {
+        audit_rows(&app)
+            .await
+            .into_iter()
+            .filter(|r| r.action == "create" && r.target.starts_with("door_visit:"))
+            .map(|r| r.target)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(visit_records().await, [format!("door_visit:{visit}")]);
 
     let ledger = app
         .door_ledger(worker, GRID_A1, today)
@@ -1173,6 +1184,8 @@ async fn story_door_visits(backend: Backend) {
         arrivals_note: "11月18日从石家庄返回".into(),
         ..DoorVisitForm::default()
     };
+    // The refused visits above left no audit record.
+    assert_eq!(visit_records().await.len(), 1);
     app.record_door_visit(worker, "A1-0002", &with_note)
         .await
         .expect("visit with arrivals");

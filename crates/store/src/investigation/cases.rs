@@ -4,9 +4,14 @@
 use super::*;
 
 impl Store {
-    /// Writes a case and its `case_reported` event in one transaction. A case with the same key
-    /// returns the existing id and `false` (a retry, or an event taken twice).
-    pub async fn insert_case(&self, case: &CaseWrite) -> StoreResult<(i64, bool)> {
+    /// Writes a case, its `case_reported` event and, for a case a user opens, the audit record
+    /// (target: `case:<new id>`), in one transaction. A case with the same key returns the existing
+    /// id and `false` and writes nothing (a retry, or an event taken twice).
+    pub async fn insert_case(
+        &self,
+        case: &CaseWrite,
+        audit: Option<&crate::AuditRecord>,
+    ) -> StoreResult<(i64, bool)> {
         let outcome = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let inserted: Option<i64> = sqlx::query_scalar(
@@ -56,6 +61,9 @@ impl Store {
                     insert_event!(tx, case.found_at, "case_reported", &case.id_type, case.id_number.as_str(),
                         case.resident_id, &case.grid_code, format!("case:{id}"), &detail);
                     bump_count!(tx, &case.region_code, format!("case:{}:active", case.kind), 1_i64);
+                    if let Some(audit) = audit {
+                        crate::audit::write_audit!(&mut *tx, audit, format!("case:{id}"));
+                    }
                     tx.commit().await?;
                     (id, true)
                 }
@@ -95,8 +103,14 @@ impl Store {
         Ok(row)
     }
 
-    /// Applies one change to a case (and, for a closing, its event) in one transaction.
-    pub async fn update_case(&self, id: i64, update: &CaseUpdate) -> StoreResult<()> {
+    /// Applies one change to a case (and, for a closing, its event) with its audit record, in one
+    /// transaction.
+    pub async fn update_case(
+        &self,
+        id: i64,
+        update: &CaseUpdate,
+        audit: &crate::AuditRecord,
+    ) -> StoreResult<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let before: Option<(String, String, String)> = sqlx::query_as(
@@ -162,6 +176,7 @@ impl Store {
                 insert_event!(tx, *at, event_kind, &person.0, &person.1, person.2, &person.3,
                     format!("case:{id}"), event_detail);
             }
+            crate::audit::write_audit!(&mut *tx, audit);
             tx.commit().await?;
         });
         Ok(())

@@ -4,8 +4,13 @@ use super::*;
 
 impl Store {
     /// Writes a contact and, for a close or secondary contact, its event, in one transaction.
-    /// The same person twice for one case is a unique violation (the caller words it).
-    pub async fn insert_contact(&self, contact: &ContactWrite) -> StoreResult<i64> {
+    /// The same person twice for one case is a unique violation (the caller words it). The audit
+    /// record (target: `contact:<new id>`) commits with it.
+    pub async fn insert_contact(
+        &self,
+        contact: &ContactWrite,
+        audit: &crate::AuditRecord,
+    ) -> StoreResult<i64> {
         let id = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let id: i64 = sqlx::query_scalar(
@@ -44,6 +49,7 @@ impl Store {
                     contact.resident_id, &contact.grid_code, format!("contact:{id}"), &detail);
             }
             bump_count!(tx, &contact.case_region_code, format!("contact:{}:active", contact.category), 1_i64);
+            crate::audit::write_audit!(&mut *tx, audit, format!("contact:{id}"));
             tx.commit().await?;
             id
         });
@@ -106,13 +112,15 @@ impl Store {
         Ok(rows)
     }
 
-    /// Marks a contact cleared (reclassified general or entered by mistake) with its event.
+    /// Marks a contact cleared (reclassified general or entered by mistake) with its event and its
+    /// audit record, in one transaction; `false` (nothing written) when it was not active.
     pub async fn clear_contact(
         &self,
         id: i64,
         reason: &str,
         at: i64,
         event_detail: &str,
+        audit: &crate::AuditRecord,
     ) -> StoreResult<bool> {
         let changed = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -133,6 +141,7 @@ impl Store {
                         insert_event!(tx, at, "contact_cleared", &id_type, &id_number, resident_id,
                             &grid_code, format!("contact:{id}"), event_detail);
                     }
+                    crate::audit::write_audit!(&mut *tx, audit);
                     tx.commit().await?;
                     true
                 }

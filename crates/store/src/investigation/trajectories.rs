@@ -4,8 +4,13 @@ use super::*;
 
 impl Store {
     /// Adds trajectory stops; a stop whose `source_key` the case already has is skipped (a retry, or
-    /// a passage pulled twice). Returns how many were new.
-    pub async fn insert_case_stops(&self, stops: &[CaseStopRecord]) -> StoreResult<u64> {
+    /// a passage pulled twice). Returns how many were new. A stop a user enters carries its audit
+    /// record, written in the same transaction.
+    pub async fn insert_case_stops(
+        &self,
+        stops: &[CaseStopRecord],
+        audit: Option<&crate::AuditRecord>,
+    ) -> StoreResult<u64> {
         let mut added = 0;
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -30,6 +35,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 added += result.rows_affected();
+            }
+            if let Some(audit) = audit {
+                crate::audit::write_audit!(&mut *tx, audit);
             }
             tx.commit().await?;
         });

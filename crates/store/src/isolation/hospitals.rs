@@ -3,9 +3,15 @@
 use super::*;
 
 impl Store {
-    pub async fn insert_treatment_hospital(&self, hospital: &HospitalRecord) -> StoreResult<i64> {
+    /// A hospital and its audit record (target: `hospital:<new id>`), in one transaction.
+    pub async fn insert_treatment_hospital(
+        &self,
+        hospital: &HospitalRecord,
+        audit: &crate::AuditRecord,
+    ) -> StoreResult<i64> {
         let id = with_pool!(self, pool => {
-            sqlx::query_scalar(
+            let mut tx = pool.begin().await?;
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO hospitals (name, kind, region_code, beds, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )
             .bind(&hospital.name)
@@ -13,8 +19,11 @@ impl Store {
             .bind(&hospital.region_code)
             .bind(hospital.beds)
             .bind(hospital.created_at)
-            .fetch_one(pool)
-            .await?
+            .fetch_one(&mut *tx)
+            .await?;
+            crate::audit::write_audit!(&mut *tx, audit, format!("hospital:{id}"));
+            tx.commit().await?;
+            id
         });
         Ok(id)
     }
@@ -101,15 +110,27 @@ impl Store {
         Ok(row)
     }
 
-    /// Discharges an admission; false when it was discharged already.
-    pub async fn discharge_admission(&self, admission_id: i64, now: i64) -> StoreResult<bool> {
+    /// Discharges an admission with its audit record, in one transaction; false (nothing
+    /// written) when it was discharged already.
+    pub async fn discharge_admission(
+        &self,
+        admission_id: i64,
+        now: i64,
+        audit: &crate::AuditRecord,
+    ) -> StoreResult<bool> {
         let changed = with_pool!(self, pool => {
-            sqlx::query("UPDATE hospital_admissions SET discharged_at = $1 WHERE id = $2 AND discharged_at IS NULL")
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query("UPDATE hospital_admissions SET discharged_at = $1 WHERE id = $2 AND discharged_at IS NULL")
                 .bind(now)
                 .bind(admission_id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if changed == 1 {
+                crate::audit::write_audit!(&mut *tx, audit);
+                tx.commit().await?;
+            }
+            changed
         });
         Ok(changed == 1)
     }

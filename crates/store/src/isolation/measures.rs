@@ -13,6 +13,17 @@ impl Store {
         measures: &[NewMeasure],
         now: i64,
     ) -> StoreResult<Vec<i64>> {
+        self.insert_measures_audited(measures, now, None).await
+    }
+
+    /// [`Store::insert_measures`] for a measure a user opens: when a measure is opened, `audit`
+    /// (target: `measure:<first new id>`) commits with it; when none is, nothing is written.
+    pub async fn insert_measures_audited(
+        &self,
+        measures: &[NewMeasure],
+        now: i64,
+        audit: Option<&crate::AuditRecord>,
+    ) -> StoreResult<Vec<i64>> {
         use std::collections::{HashMap, HashSet};
         const MEASURES_PER_STATEMENT: usize = 500;
         let mut ids = Vec::new();
@@ -90,11 +101,14 @@ impl Store {
                 });
                 builder.build().execute(&mut *tx).await?;
             }
-            tx.commit().await?;
             ids = fresh
                 .iter()
                 .filter_map(|m| opened.get(&m.source_key).copied())
                 .collect();
+            if let (Some(audit), Some(first)) = (audit, ids.first()) {
+                crate::audit::write_audit!(&mut *tx, audit, format!("measure:{first}"));
+            }
+            tx.commit().await?;
         });
         Ok(ids)
     }
@@ -212,15 +226,27 @@ impl Store {
         Ok(count)
     }
 
-    /// Replaces a measure's note (the app adds the carer it has checked to it).
-    pub async fn set_measure_note(&self, measure_id: i64, note: &str) -> StoreResult<bool> {
+    /// Replaces a measure's note (the app adds the carer it has checked to it), with its audit
+    /// record, in one transaction; false (nothing written) for a missing measure.
+    pub async fn set_measure_note(
+        &self,
+        measure_id: i64,
+        note: &str,
+        audit: &crate::AuditRecord,
+    ) -> StoreResult<bool> {
         let changed = with_pool!(self, pool => {
-            sqlx::query("UPDATE isolation_measures SET note = $1 WHERE id = $2")
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query("UPDATE isolation_measures SET note = $1 WHERE id = $2")
                 .bind(note)
                 .bind(measure_id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if changed == 1 {
+                crate::audit::write_audit!(&mut *tx, audit);
+                tx.commit().await?;
+            }
+            changed
         });
         Ok(changed == 1)
     }
@@ -348,6 +374,9 @@ impl Store {
                 .bind(change.measure_id)
                 .execute(&mut *tx)
                 .await?;
+            }
+            if let Some(audit) = &change.audit {
+                crate::audit::write_audit!(&mut *tx, audit);
             }
             tx.commit().await?;
             true

@@ -139,6 +139,9 @@ pub struct MeasureChange {
     pub checked_in: bool,
     pub released: bool,
     pub event: Option<MeasureEventWrite>,
+    /// The audit record of a change a user makes, written in the change's transaction (none for
+    /// the changes the event passes make).
+    pub audit: Option<crate::AuditRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]

@@ -3,9 +3,15 @@
 use super::*;
 
 impl Store {
-    pub async fn insert_isolation_site(&self, site: &IsolationSiteRecord) -> StoreResult<i64> {
+    /// A site and its audit record (target: `isolation_site:<new id>`), in one transaction.
+    pub async fn insert_isolation_site(
+        &self,
+        site: &IsolationSiteRecord,
+        audit: &crate::AuditRecord,
+    ) -> StoreResult<i64> {
         let id = with_pool!(self, pool => {
-            sqlx::query_scalar(
+            let mut tx = pool.begin().await?;
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO isolation_sites (name, region_code, address, readiness, staff_count, note, created_at, created_by) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
@@ -17,8 +23,11 @@ impl Store {
             .bind(&site.note)
             .bind(site.created_at)
             .bind(&site.created_by)
-            .fetch_one(pool)
-            .await?
+            .fetch_one(&mut *tx)
+            .await?;
+            crate::audit::write_audit!(&mut *tx, audit, format!("isolation_site:{id}"));
+            tx.commit().await?;
+            id
         });
         Ok(id)
     }
@@ -84,11 +93,14 @@ impl Store {
     }
 
     /// Adds rooms (building, floor, number) to a site; numbers the site has already are skipped.
+    /// The audit record says how many were added (`{added}` in its detail is replaced by the
+    /// count) and commits with them.
     pub async fn insert_rooms(
         &self,
         site_id: i64,
         rooms: &[(String, u32, String)],
         now: i64,
+        audit: &crate::AuditRecord,
     ) -> StoreResult<u64> {
         let mut inserted = 0;
         with_pool!(self, pool => {
@@ -108,6 +120,11 @@ impl Store {
                 builder.push(" ON CONFLICT (site_id, number) DO NOTHING");
                 inserted += builder.build().execute(&mut *tx).await?.rows_affected();
             }
+            let audit = crate::AuditRecord {
+                detail: audit.detail.replace("{added}", &inserted.to_string()),
+                ..audit.clone()
+            };
+            crate::audit::write_audit!(&mut *tx, &audit);
             tx.commit().await?;
         });
         Ok(inserted)
@@ -188,6 +205,7 @@ impl Store {
         &self,
         assignments: &[(i64, i64, i64)],
         now: i64,
+        audit: &crate::AuditRecord,
     ) -> StoreResult<AllocationOutcome> {
         let outcome = with_pool!(self, pool => {
             let mut tx = begin_locked!(self, pool, ISOLATION_WRITER_LOCK);
@@ -248,6 +266,7 @@ impl Store {
                 }
                 written += changed;
             }
+            crate::audit::write_audit!(&mut *tx, audit);
             tx.commit().await?;
             AllocationOutcome::Written(written)
         });

@@ -3,10 +3,16 @@
 use super::*;
 
 impl Store {
-    /// Registers a vehicle; a plate registered already is a unique violation.
-    pub async fn insert_vehicle(&self, vehicle: &VehicleRecord) -> StoreResult<i64> {
+    /// Registers a vehicle with its audit record (target: `vehicle:<new id>`), in one
+    /// transaction; a plate registered already is a unique violation.
+    pub async fn insert_vehicle(
+        &self,
+        vehicle: &VehicleRecord,
+        audit: &crate::AuditRecord,
+    ) -> StoreResult<i64> {
         let id = with_pool!(self, pool => {
-            sqlx::query_scalar(
+            let mut tx = pool.begin().await?;
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO vehicles (plate, kind, capacity, region_code, on_trip, awaiting_disinfection, created_at) \
                  VALUES ($1, $2, $3, $4, FALSE, FALSE, $5) RETURNING id",
             )
@@ -15,8 +21,11 @@ impl Store {
             .bind(vehicle.capacity)
             .bind(&vehicle.region_code)
             .bind(vehicle.created_at)
-            .fetch_one(pool)
-            .await?
+            .fetch_one(&mut *tx)
+            .await?;
+            crate::audit::write_audit!(&mut *tx, audit, format!("vehicle:{id}"));
+            tx.commit().await?;
+            id
         });
         Ok(id)
     }
@@ -49,8 +58,13 @@ impl Store {
     }
 
     /// Dispatches a vehicle with its riders in one transaction (the vehicle must be idle and
-    /// disinfected, no rider on another live transfer).
-    pub async fn create_transfer(&self, transfer: &NewTransfer) -> StoreResult<TransferOutcome> {
+    /// disinfected, no rider on another live transfer), with its audit record (target:
+    /// `transfer:<new id>`).
+    pub async fn create_transfer(
+        &self,
+        transfer: &NewTransfer,
+        audit: &crate::AuditRecord,
+    ) -> StoreResult<TransferOutcome> {
         let outcome = with_pool!(self, pool => {
             let mut tx = begin_locked!(self, pool, ISOLATION_WRITER_LOCK);
             let taken = sqlx::query(
@@ -95,6 +109,7 @@ impl Store {
                 b.push_bind(id).push_bind(*rider);
             });
             riders.build().execute(&mut *tx).await?;
+            crate::audit::write_audit!(&mut *tx, audit, format!("transfer:{id}"));
             tx.commit().await?;
             TransferOutcome::Created(id)
         });
@@ -197,6 +212,7 @@ impl Store {
         from: &str,
         to: &str,
         now: i64,
+        audit: &crate::AuditRecord,
     ) -> StoreResult<bool> {
         let changed = with_pool!(self, pool => {
             let mut tx = begin_locked!(self, pool, ISOLATION_WRITER_LOCK);
@@ -251,14 +267,21 @@ impl Store {
                     .await?;
                 }
             }
+            crate::audit::write_audit!(&mut *tx, audit);
             tx.commit().await?;
             true
         });
         Ok(changed)
     }
 
-    /// Terminal disinfection of a vehicle after its trip; false when it was not waiting for one.
-    pub async fn disinfect_vehicle(&self, vehicle_id: i64, now: i64) -> StoreResult<bool> {
+    /// Terminal disinfection of a vehicle after its trip, with its audit record; false (nothing
+    /// written) when it was not waiting for one.
+    pub async fn disinfect_vehicle(
+        &self,
+        vehicle_id: i64,
+        now: i64,
+        audit: &crate::AuditRecord,
+    ) -> StoreResult<bool> {
         let changed = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let changed = sqlx::query(
@@ -276,8 +299,13 @@ impl Store {
             .bind(vehicle_id)
             .execute(&mut *tx)
             .await?;
+            if changed != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            crate::audit::write_audit!(&mut *tx, audit);
             tx.commit().await?;
-            changed == 1
+            true
         });
         Ok(changed)
     }

@@ -55,6 +55,8 @@ pub struct ResidentMove {
     pub write: ResidentWrite,
     /// (request id, the deciding user) when an approved move-in request moves the person.
     pub move_in: Option<(i64, String)>,
+    /// The audit record of the move, written in its transaction.
+    pub audit: crate::AuditRecord,
 }
 
 /// What became of a [`ResidentMove`].
@@ -186,15 +188,23 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            crate::audit::write_audit!(&mut *tx, &m.audit);
             tx.commit().await?;
             MoveOutcome::Moved
         });
         Ok(outcome)
     }
 
-    pub async fn create_move_in(&self, m: &NewMoveIn, now: i64) -> StoreResult<i64> {
+    /// A move-in request with its audit record (target: `move_in:<new id>`), in one transaction.
+    pub async fn create_move_in(
+        &self,
+        m: &NewMoveIn,
+        now: i64,
+        audit: &crate::AuditRecord,
+    ) -> StoreResult<i64> {
         let id = with_pool!(self, pool => {
-            sqlx::query_scalar(
+            let mut tx = pool.begin().await?;
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO move_ins (resident_id, id_type, id_number, name, from_grid, to_grid, to_household, \
                  to_address, to_relation, reason, status, requested_by, requested_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12) RETURNING id",
@@ -211,8 +221,11 @@ impl Store {
             .bind(&m.reason)
             .bind(&m.requested_by)
             .bind(now)
-            .fetch_one(pool)
-            .await?
+            .fetch_one(&mut *tx)
+            .await?;
+            crate::audit::write_audit!(&mut *tx, audit, format!("move_in:{id}"));
+            tx.commit().await?;
+            id
         });
         Ok(id)
     }
@@ -249,16 +262,19 @@ impl Store {
         Ok(found)
     }
 
-    /// Refuses a pending move-in request; false when it was no longer pending.
+    /// Refuses a pending move-in request with its audit record, in one transaction; false
+    /// (nothing written) when it was no longer pending.
     pub async fn refuse_move_in(
         &self,
         id: i64,
         decided_by: &str,
         reason: &str,
         now: i64,
+        audit: &crate::AuditRecord,
     ) -> StoreResult<bool> {
         let done = with_pool!(self, pool => {
-            sqlx::query(
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
                 "UPDATE move_ins SET status = 'refused', decided_by = $1, decided_at = $2, decision_reason = $3 \
                  WHERE id = $4 AND status = 'pending'",
             )
@@ -266,9 +282,14 @@ impl Store {
             .bind(now)
             .bind(reason)
             .bind(id)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
-            .rows_affected()
+            .rows_affected();
+            if done == 1 {
+                crate::audit::write_audit!(&mut *tx, audit);
+                tx.commit().await?;
+            }
+            done
         });
         Ok(done == 1)
     }

@@ -463,3 +463,42 @@ pub fn read_csv_bytes(bytes: &[u8]) -> Vec<Vec<String>> {
         })
         .collect()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Audit
+// ---------------------------------------------------------------------------------------------
+
+/// The audit record of a change a test writes straight to the store.
+pub fn test_audit(action: &str, target: &str) -> fangkong_store::AuditRecord {
+    fangkong_store::AuditRecord {
+        id: 0,
+        at: 0,
+        user_id: None,
+        username: "test".into(),
+        action: action.into(),
+        target: target.into(),
+        detail: String::new(),
+        client_addr: "local".into(),
+    }
+}
+
+/// Every audit record (newest first), through the store: what the log holds, whoever wrote it.
+pub async fn audit_rows(app: &App) -> Vec<fangkong_store::AuditRecord> {
+    app.store_for_tools()
+        .audit_page("", i64::MAX, 100_000)
+        .await
+        .expect("audit log")
+}
+
+/// The audit records with `action` whose target is `target`.
+pub async fn audit_rows_of(
+    app: &App,
+    action: &str,
+    target: &str,
+) -> Vec<fangkong_store::AuditRecord> {
+    audit_rows(app)
+        .await
+        .into_iter()
+        .filter(|r| r.action == action && r.target == target)
+        .collect()
+}
