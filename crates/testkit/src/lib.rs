@@ -1,7 +1,16 @@
-//! The test kit: what every crate's tests share below the application — today the scratch
-//! PostgreSQL database. A story on PostgreSQL runs when `FANGKONG_TEST_POSTGRES` holds the URL of a
-//! server (`.ci/run` sets it); it gets a brand-new database of its own, dropped when the story ends,
-//! panic included.
+//! The test kit: what every crate's tests share — one PostgreSQL bootstrap ([`ScratchDatabase`]),
+//! the application on a fresh database with a tiny world ([`world`]: `fresh_app(backend)`, regions,
+//! grids, users per role, a known population, the `story!` macro that runs a story on SQLite and on
+//! PostgreSQL), a real server on a free port ([`server::TestServer`]) and the browser driver
+//! ([`webdriver::Driver`], which ends chromedriver and its browser on drop, panic included).
+//!
+//! A story on PostgreSQL runs when `FANGKONG_TEST_POSTGRES` holds the URL of a server (`.ci/run`
+//! sets it); it gets a brand-new database of its own, dropped when the story ends, panic included.
+//! Dev-only: `app`, `web` and `store` take it as a dev-dependency (a cycle Cargo allows for tests).
+
+pub mod server;
+pub mod webdriver;
+pub mod world;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
