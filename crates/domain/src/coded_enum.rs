@@ -130,6 +130,7 @@ mod tests {
     use crate::mass_testing::results::{RecheckReason, RecheckStatus, ResultEvent};
     use crate::mass_testing::{ExemptionKind, RiskTier, RoundKind, SamplePurpose};
     use crate::person::{KeyGroup, Sex};
+    use crate::person_status::{StatusBadge, StatusSource};
     use crate::risk_area::{AreaScheme, AreaTier, AreaUnit};
     use crate::role::Role;
 
@@ -166,7 +167,7 @@ mod tests {
                 MeasureKind, PersonCategory, TestOutcome, TestResult, Channel, LeadStatus,
                 ControlMeasure, RiskCategory, SenderScope, OutcomeKind, RiskTier, RoundKind,
                 ExemptionKind, SamplePurpose, KeyGroup, AreaTier, AreaUnit, Role, ResultEvent,
-                RecheckReason, RecheckStatus, CaseStatus;
+                RecheckReason, RecheckStatus, CaseStatus, StatusSource, StatusBadge;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };
@@ -212,6 +213,7 @@ mod tests {
             "mass_testing/tubes.rs",
             "person.rs",
             "person_event.rs",
+            "person_status.rs",
             "personal.rs",
             "phone.rs",
             "region.rs",
