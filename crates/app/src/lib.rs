@@ -463,6 +463,14 @@ impl<T> Page<T> {
         Page { rows, total }
     }
 
+    /// The same page with each row turned into what a view shows.
+    pub fn map<U>(self, row: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            rows: self.rows.into_iter().map(row).collect(),
+            total: self.total,
+        }
+    }
+
     /// Whether rows were left out.
     pub fn truncated(&self) -> bool {
         self.total > self.rows.len() as i64
