@@ -62,7 +62,7 @@ pub fn hash_password(password: &str) -> AppResult<String> {
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
-        .map_err(|e| AppError::Internal(format!("argon2: {e}")))
+        .map_err(|e| AppError::internal_in("argon2", e))
 }
 
 fn password_matches(password: &str, stored_hash: &str) -> bool {
@@ -299,7 +299,7 @@ impl LoginThrottle {
         let mut memory = self
             .failures
             .lock()
-            .map_err(|_| AppError::Internal("login throttle lock".into()))?;
+            .map_err(|_| AppError::internal("login throttle lock"))?;
         let keys = throttle_keys(username, addr);
         for (key, free, lock_after) in &keys {
             if let Some(entry) = memory.get_mut(key) {
@@ -668,7 +668,7 @@ impl App {
             .user_by_id(user_id)
             .await?
             .ok_or(AppError::NotFound("该用户"))?;
-        let jurisdiction = RegionCode::parse(&user.jurisdiction).map_err(AppError::Internal)?;
+        let jurisdiction = RegionCode::parse(&user.jurisdiction).map_err(AppError::internal)?;
         if !actor.jurisdiction.contains(&jurisdiction) {
             // Like other records: a user outside the jurisdiction is as good as missing.
             return Err(AppError::NotFound("该用户"));
@@ -677,7 +677,7 @@ impl App {
             id: user.id,
             username: user.username,
             display_name: user.display_name,
-            role: Role::parse(&user.role).map_err(AppError::Internal)?,
+            role: Role::parse(&user.role).map_err(AppError::internal)?,
             jurisdiction: user.jurisdiction,
             disabled: user.disabled,
         })
@@ -786,7 +786,7 @@ impl App {
     fn forget_sessions_of(&self, user_id: i64, keep_token_hash: &str) -> AppResult<()> {
         self.sessions
             .write()
-            .map_err(|_| AppError::Internal("session memory lock".into()))?
+            .map_err(|_| AppError::internal("session memory lock"))?
             .retain(|hash, (user, _)| user.user_id != user_id || hash == keep_token_hash);
         Ok(())
     }
@@ -882,8 +882,8 @@ fn actor_from_parts(
         user_id,
         username: username.to_string(),
         display_name: display_name.to_string(),
-        role: Role::parse(role).map_err(AppError::Internal)?,
-        jurisdiction: RegionCode::parse(jurisdiction).map_err(AppError::Internal)?,
+        role: Role::parse(role).map_err(AppError::internal)?,
+        jurisdiction: RegionCode::parse(jurisdiction).map_err(AppError::internal)?,
         client_addr: client_addr.to_string(),
         sealed: crate::Sealed,
     })

@@ -53,7 +53,7 @@ async fn permit(kind: Heavy) -> AppResult<SemaphorePermit<'static>> {
     kind.permits()
         .acquire()
         .await
-        .map_err(|e| AppError::Internal(format!("{} pool: {e}", kind.name())))
+        .map_err(|e| AppError::internal_in(format!("{} pool", kind.name()), e))
 }
 
 /// Runs `work` on the blocking pool once a permit of `kind` is free, and waits for its answer.
@@ -64,7 +64,7 @@ pub(crate) async fn run<T: Send + 'static>(
     let _permit = permit(kind).await?;
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| AppError::Internal(format!("{} task: {e}", kind.name())))
+        .map_err(|e| AppError::internal_in(format!("{} task", kind.name()), e))
 }
 
 /// Starts `work` on the blocking pool once a permit of `kind` is free, and returns at once with its

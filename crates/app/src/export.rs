@@ -75,15 +75,15 @@ impl App {
         )
         .await?;
         let (lower, upper) = code.subtree_range();
-        let io = |e: std::io::Error| AppError::Internal(format!("export write: {e}"));
-        let xlsx = |e: rust_xlsxwriter::XlsxError| AppError::Internal(format!("export xlsx: {e}"));
+        let io = |e: std::io::Error| AppError::internal_in("export write", e);
+        let xlsx = |e: rust_xlsxwriter::XlsxError| AppError::internal_in("export xlsx", e);
         let rows = match format {
             FileFormat::Csv => {
                 let file = std::fs::File::create(path).map_err(io)?;
                 let mut buffered = std::io::BufWriter::new(file);
                 buffered.write_all("\u{feff}".as_bytes()).map_err(io)?;
                 let mut writer = csv::Writer::from_writer(buffered);
-                let csv_error = |e: csv::Error| AppError::Internal(e.to_string());
+                let csv_error = |e: csv::Error| AppError::internal(e);
                 writer.write_record(COLUMNS).map_err(csv_error)?;
                 let rows = self
                     .for_each_resident((&lower, &upper), |_, resident| {

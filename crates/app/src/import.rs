@@ -408,7 +408,7 @@ impl App {
         };
         let read = reader
             .await
-            .map_err(|e| AppError::Internal(format!("import reader: {e}")));
+            .map_err(|e| AppError::internal_in("import reader", e));
         let (counters, mut first_problems) = written?;
         rebuilt?;
         let summary = read?;
@@ -588,8 +588,8 @@ impl App {
             "问题行",
         )
         .await?;
-        let io = |e: std::io::Error| AppError::Internal(format!("problem file: {e}"));
-        let csv_error = |e: csv::Error| AppError::Internal(e.to_string());
+        let io = |e: std::io::Error| AppError::internal_in("problem file", e);
+        let csv_error = |e: csv::Error| AppError::internal(e);
         let mut out = std::io::BufWriter::new(out);
         // A UTF-8 byte-order mark so that Excel opens the Chinese text correctly.
         out.write_all("\u{feff}".as_bytes()).map_err(io)?;

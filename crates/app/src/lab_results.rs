@@ -261,9 +261,7 @@ impl App {
         match self.store.setting(LOCAL_TEST_CODES_SETTING).await? {
             None => Ok(Vec::new()),
             Some(json) => serde_json::from_str(&json).map_err(|e| {
-                AppError::Internal(format!(
-                    "setting {LOCAL_TEST_CODES_SETTING} unreadable: {e}"
-                ))
+                AppError::internal_in(format!("setting {LOCAL_TEST_CODES_SETTING} unreadable"), e)
             }),
         }
     }
@@ -285,7 +283,7 @@ impl App {
         actor.require(Permission::ManageUsers)?;
         let command = SetLocalTestCodes::try_from(codes.as_slice())?;
         let json = serde_json::to_string(&command.codes)
-            .map_err(|e| AppError::Internal(format!("local codes: {e}")))?;
+            .map_err(|e| AppError::internal_in("local codes", e))?;
         self.store
             .put_setting_audited(
                 LOCAL_TEST_CODES_SETTING,
@@ -321,14 +319,14 @@ impl App {
                 // file's size: refuse a large one before reading it (big volumes come as CSV).
                 let size = tokio::fs::metadata(path)
                     .await
-                    .map_err(|e| AppError::Internal(format!("read upload: {e}")))?
+                    .map_err(|e| AppError::internal_in("read upload", e))?
                     .len();
                 if size > FHIR_DOCUMENT_LIMIT as u64 {
                     return Err(fhir_too_large());
                 }
                 let bytes = tokio::fs::read(path)
                     .await
-                    .map_err(|e| AppError::Internal(format!("read upload: {e}")))?;
+                    .map_err(|e| AppError::internal_in("read upload", e))?;
                 let codes = self.lab_test_codes().await?;
                 let parsed = read_fhir_pooled(bytes, check, codes).await?;
                 return self

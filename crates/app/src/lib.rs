@@ -229,8 +229,23 @@ pub enum AppError {
     TooLarge(String),
     #[error("系统内部错误，请稍后重试；如果一直出现，请联系管理员")]
     Store(#[source] StoreError),
+    /// A failure that is nobody's input: a broken invariant, a file or task error. The cause is kept
+    /// (as the error's `source()`) for the log; the user sees only the generic message.
     #[error("系统内部错误，请稍后重试；如果一直出现，请联系管理员")]
-    Internal(String),
+    Internal(#[source] InternalCause),
+}
+
+/// The cause kept by [`AppError::Internal`]: any error, or a text (`"…".into()`) when there is none.
+pub type InternalCause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A cause under the step that failed (“temp file”, “argon2”), so the log reads
+/// `temp file: No space left on device` while the original error stays reachable as `source()`.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}")]
+pub struct InternalContext {
+    context: String,
+    #[source]
+    cause: InternalCause,
 }
 
 impl AppError {
@@ -238,6 +253,19 @@ impl AppError {
     /// “风险等级：请选择”.
     pub fn field(label: &str, problem: impl std::fmt::Display) -> AppError {
         AppError::Invalid(format!("{label}：{problem}"))
+    }
+
+    /// An internal error kept with its cause: an error, or a text for a broken invariant.
+    pub fn internal(cause: impl Into<InternalCause>) -> AppError {
+        AppError::Internal(cause.into())
+    }
+
+    /// An internal error naming the step that failed, with the step's own error as the source.
+    pub fn internal_in(context: impl Into<String>, cause: impl Into<InternalCause>) -> AppError {
+        AppError::Internal(Box::new(InternalContext {
+            context: context.into(),
+            cause: cause.into(),
+        }))
     }
 
     /// A stable machine-readable code for the JSON API.
@@ -259,23 +287,57 @@ impl AppError {
 }
 
 impl AppError {
-    /// What an internal error may say in a log line, without personal data: a database error is
-    /// reduced to its message (never the detail, which for a unique violation holds the duplicated
-    /// value). `None` for the errors a user caused, which are not logged.
+    /// What an internal error may say in a log line, without personal data: the chain of causes
+    /// (`export write: No space left on device`), where a database error is reduced to its message
+    /// (never the detail, which for a unique violation holds the duplicated value). `None` for the
+    /// errors a user caused, which are not logged.
     pub fn internal_log_text(&self) -> Option<String> {
         match self {
-            AppError::Store(StoreError::Database(database_error)) => {
-                Some(match database_error.as_database_error() {
-                    Some(db) => format!("database: {}", db.message()),
-                    // Other driver errors (pool timeout, io) carry no row values.
-                    None => format!("database: {database_error}"),
-                })
-            }
-            AppError::Store(other) => Some(other.to_string()),
-            AppError::Internal(text) => Some(text.clone()),
+            AppError::Store(store_error) => Some(store_log_text(store_error)),
+            AppError::Internal(cause) => Some(cause_chain_log_text(cause.as_ref())),
             _ => None,
         }
     }
+}
+
+/// A store error as it may be logged: see [`AppError::internal_log_text`].
+fn store_log_text(store_error: &StoreError) -> String {
+    match store_error {
+        StoreError::Database(database_error) => match database_error.as_database_error() {
+            Some(db) => format!("database: {}", db.message()),
+            // Other driver errors (pool timeout, io) carry no row values.
+            None => format!("database: {database_error}"),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// `cause` and its `source()`s joined by `: `. A store error met on the way is reduced as
+/// [`store_log_text`] does and ends the walk (its sources are the database's own words). A link whose
+/// text the previous one already ends with (an error that prints its source too) is not repeated.
+fn cause_chain_log_text(cause: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = String::new();
+    let mut previous = String::new();
+    let mut link = Some(cause);
+    while let Some(error) = link {
+        let (this, last) = match error.downcast_ref::<StoreError>() {
+            Some(store_error) => (store_log_text(store_error), true),
+            None => (error.to_string(), false),
+        };
+        let repeated = !previous.is_empty() && previous.ends_with(&this);
+        if !repeated {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&this);
+        }
+        if last {
+            break;
+        }
+        previous = this;
+        link = error.source();
+    }
+    text
 }
 
 impl From<StoreError> for AppError {
@@ -401,6 +463,14 @@ impl<T> Page<T> {
         Page { rows, total }
     }
 
+    /// The same page with each row turned into what a view shows.
+    pub fn map<U>(self, row: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            rows: self.rows.into_iter().map(row).collect(),
+            total: self.total,
+        }
+    }
+
     /// Whether rows were left out.
     pub fn truncated(&self) -> bool {
         self.total > self.rows.len() as i64
@@ -438,7 +508,7 @@ pub mod records {
 
 #[cfg(test)]
 mod tests {
-    use super::Page;
+    use super::{AppError, Page, StoreError};
 
     #[test]
     fn a_page_says_how_many_there_are_in_all_when_rows_were_left_out() {
@@ -450,5 +520,72 @@ mod tests {
         assert_eq!(whole.count_label("人"), "12 人");
         // A count that lags behind the rows never says fewer than are shown.
         assert_eq!(Page::new(vec![1; 3], 2).total, 3);
+    }
+
+    #[test]
+    fn an_internal_error_keeps_its_cause_for_the_log_and_shows_the_generic_message() {
+        use std::error::Error as _;
+
+        let disk_full = std::io::Error::other("No space left on device");
+        let error = AppError::internal_in("export write", disk_full);
+        assert_eq!(
+            error.to_string(),
+            "系统内部错误，请稍后重试；如果一直出现，请联系管理员"
+        );
+        assert_eq!(error.code(), "internal");
+        let context = error.source().expect("the context is the source");
+        assert_eq!(context.to_string(), "export write");
+        let io = context
+            .source()
+            .and_then(|cause| cause.downcast_ref::<std::io::Error>())
+            .expect("the io::Error is kept under the context");
+        assert_eq!(io.to_string(), "No space left on device");
+        assert_eq!(
+            error.internal_log_text().as_deref(),
+            Some("export write: No space left on device")
+        );
+
+        let bare = AppError::internal(std::io::Error::other("broken pipe"));
+        assert!(
+            bare.source()
+                .and_then(|s| s.downcast_ref::<std::io::Error>())
+                .is_some()
+        );
+        assert_eq!(bare.internal_log_text().as_deref(), Some("broken pipe"));
+
+        let text = AppError::internal("unknown case status");
+        assert_eq!(
+            text.internal_log_text().as_deref(),
+            Some("unknown case status")
+        );
+    }
+
+    #[test]
+    fn a_store_error_under_an_internal_error_is_logged_as_the_store_rule_says() {
+        let store_error = StoreError::BulkLoadInProgress;
+        let error = AppError::internal_in("nightly job", store_error);
+        assert_eq!(
+            error.internal_log_text().as_deref(),
+            Some("nightly job: a first bulk load of residents is in progress")
+        );
+    }
+
+    #[test]
+    fn a_cause_that_prints_its_source_too_is_not_repeated_in_the_log() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("read upload: {source}")]
+        struct ReadUpload {
+            source: std::io::Error,
+        }
+        let error = AppError::internal_in(
+            "import",
+            ReadUpload {
+                source: std::io::Error::other("unexpected end of file"),
+            },
+        );
+        assert_eq!(
+            error.internal_log_text().as_deref(),
+            Some("import: read upload: unexpected end of file")
+        );
     }
 }

@@ -30,18 +30,15 @@ pub fn embedded_divisions() -> AppResult<Vec<RegionRecord>> {
     let mut regions = Vec::with_capacity(60_000);
     for (text, level, parent_column) in tables {
         let mut reader = csv::Reader::from_reader(text.as_bytes());
-        let headers = reader
-            .headers()
-            .map_err(|e| AppError::Internal(e.to_string()))?
-            .clone();
+        let headers = reader.headers().map_err(AppError::internal)?.clone();
         let column = |name: &str| headers.iter().position(|h| h == name);
-        let code_at = column("code")
-            .ok_or_else(|| AppError::Internal("division table without code".into()))?;
-        let name_at = column("name")
-            .ok_or_else(|| AppError::Internal("division table without name".into()))?;
+        let code_at =
+            column("code").ok_or_else(|| AppError::internal("division table without code"))?;
+        let name_at =
+            column("name").ok_or_else(|| AppError::internal("division table without name"))?;
         let parent_at = parent_column.and_then(column);
         for record in reader.records() {
-            let record = record.map_err(|e| AppError::Internal(e.to_string()))?;
+            let record = record.map_err(AppError::internal)?;
             let code = record[code_at].to_string();
             let name = record[name_at].to_string();
             regions.push(RegionRecord {
@@ -121,7 +118,7 @@ fn level_of(record: &RegionRecord) -> AppResult<RegionLevel> {
         .ok()
         .and_then(RegionLevel::from_i16)
         .ok_or_else(|| {
-            AppError::Internal(format!("region {} has level {}", record.code, record.level))
+            AppError::internal(format!("region {} has level {}", record.code, record.level))
         })
 }
 

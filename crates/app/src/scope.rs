@@ -45,7 +45,7 @@ pub(crate) async fn load_within<T: Placed>(
 
 /// The check of [`load_within`] for a record already in hand.
 pub(crate) fn ensure_within<T: Placed>(actor: &Actor, record: &T) -> AppResult<()> {
-    let place = RegionCode::parse(record.place()).map_err(AppError::Internal)?;
+    let place = RegionCode::parse(record.place()).map_err(AppError::internal)?;
     actor.require_found_within(&place, T::WHAT)
 }
 

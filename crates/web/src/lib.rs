@@ -202,8 +202,9 @@ pub(crate) fn status_of(error: &AppError) -> StatusCode {
     }
 }
 
-/// Logs internal errors without personal data: database errors are reduced to their message (never
-/// the detail, which for a unique violation would contain the duplicated value).
+/// Logs internal errors with their chain of causes (`temp write: No space left on device`) and without
+/// personal data: database errors are reduced to their message (never the detail, which for a unique
+/// violation would contain the duplicated value). See [`AppError::internal_log_text`].
 pub(crate) fn log_if_internal(error: &AppError) {
     if let Some(text) = error.internal_log_text() {
         // Inside the request's span: the log line carries the request id and the user id.

@@ -94,10 +94,10 @@ async fn save_upload(
         Some(dir) => tempfile::NamedTempFile::new_in(dir),
         None => tempfile::NamedTempFile::new(),
     }
-    .map_err(|e| AppError::Internal(format!("temp file: {e}")))?;
+    .map_err(|e| AppError::internal_in("temp file", e))?;
     let mut file = tokio::fs::File::create(temp.path())
         .await
-        .map_err(|e| AppError::Internal(format!("temp file: {e}")))?;
+        .map_err(|e| AppError::internal_in("temp file", e))?;
     while let Some(chunk) = field.chunk().await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             multipart_error(e)
@@ -107,10 +107,10 @@ async fn save_upload(
     })? {
         file.write_all(&chunk)
             .await
-            .map_err(|e| AppError::Internal(format!("temp write: {e}")))?;
+            .map_err(|e| AppError::internal_in("temp write", e))?;
     }
     file.flush()
         .await
-        .map_err(|e| AppError::Internal(format!("temp flush: {e}")))?;
+        .map_err(|e| AppError::internal_in("temp flush", e))?;
     Ok(temp)
 }

@@ -288,7 +288,7 @@ impl App {
             .store
             .passage_by_key(passage_key)
             .await?
-            .ok_or_else(|| AppError::Internal("a logged passage vanished".into()))?;
+            .ok_or_else(|| AppError::internal("a logged passage vanished"))?;
         Ok(passage_outcome(&stored, true))
     }
 
@@ -299,11 +299,11 @@ impl App {
             .queue()
             .send((passage, reply))
             .await
-            .map_err(|_| AppError::Internal("passage writer stopped".into()))?;
+            .map_err(|_| AppError::internal("passage writer stopped"))?;
         answer
             .await
-            .map_err(|_| AppError::Internal("passage writer dropped the reply".into()))?
-            .map_err(AppError::Internal)
+            .map_err(|_| AppError::internal("passage writer dropped the reply"))?
+            .map_err(AppError::internal)
     }
 
     pub(super) async fn assign_arrival_code(

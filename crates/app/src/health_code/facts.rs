@@ -152,7 +152,7 @@ impl App {
         codes
             .into_iter()
             .next()
-            .ok_or_else(|| AppError::Internal("the code was not recomputed".into()))
+            .ok_or_else(|| AppError::internal("the code was not recomputed"))
     }
 
     /// Ends a fact (another province cleared its colour, an override withdrawn, a case discharged).

@@ -22,7 +22,7 @@ impl App {
                 let secret: [u8; 32] = hex::decode(&secret_hex)
                     .ok()
                     .and_then(|b| b.try_into().ok())
-                    .ok_or_else(|| AppError::Internal("health code signing key is not 32 bytes".into()))?;
+                    .ok_or_else(|| AppError::internal("health code signing key is not 32 bytes"))?;
                 let issuer = self
                     .store
                     .setting(ISSUER_SETTING)
@@ -32,7 +32,7 @@ impl App {
                 // Other authorities' keys (mutual recognition) come from a setting; our own is always in.
                 let mut keys = match self.store.setting(EXTRA_TRUST_SETTING).await? {
                     Some(json) => TrustList::from_json(&json)
-                        .map_err(|e| AppError::Internal(format!("trust list setting: {e}")))?
+                        .map_err(|e| AppError::internal_in("trust list setting", e))?
                         .keys()
                         .to_vec(),
                     None => Vec::new(),
@@ -42,7 +42,7 @@ impl App {
                     keys.push(own);
                 }
                 let trust = TrustList::new(keys)
-                    .map_err(|e| AppError::Internal(format!("trust list: {e}")))?;
+                    .map_err(|e| AppError::internal_in("trust list", e))?;
                 let mut dsc = fangkong_signed_code::DscTrustList::new();
                 if let Some(json) = self.store.setting(DSC_SETTING).await? {
                     let certs: Vec<String> = serde_json::from_str(&json).unwrap_or_default();

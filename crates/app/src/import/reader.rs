@@ -112,8 +112,8 @@ pub(crate) fn for_each_line(
         }
         FileFormat::Xlsx => {
             inspect_xlsx(path)?;
-            let file = std::fs::File::open(path)
-                .map_err(|e| AppError::Internal(format!("open upload: {e}")))?;
+            let file =
+                std::fs::File::open(path).map_err(|e| AppError::internal_in("open upload", e))?;
             let mut workbook: Xlsx<_> = Xlsx::new(BufReader::new(file)).map_err(|e| {
                 AppError::Invalid(format!(
                     "无法打开表格文件（文件可能已损坏或不是Excel的 .xlsx 格式）：{}",
@@ -237,8 +237,7 @@ fn too_big(what: &str, limit: u64) -> AppError {
 /// Inflates every part of the zip once, counting, before anything is allocated from what the file
 /// declares: refuses parts, shared strings and totals over the limits.
 fn inspect_xlsx(path: &Path) -> AppResult<()> {
-    let file =
-        std::fs::File::open(path).map_err(|e| AppError::Internal(format!("open upload: {e}")))?;
+    let file = std::fs::File::open(path).map_err(|e| AppError::internal_in("open upload", e))?;
     let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|_| {
         AppError::Invalid(
             "无法打开表格文件：它不是 .xlsx 格式（.xls 请在Excel中另存为 .xlsx 或 .csv）".into(),
@@ -519,14 +518,12 @@ struct CsvLines {
 
 impl CsvLines {
     fn open(path: &Path) -> AppResult<Self> {
-        let mut file = std::fs::File::open(path)
-            .map_err(|e| AppError::Internal(format!("open upload: {e}")))?;
+        let mut file =
+            std::fs::File::open(path).map_err(|e| AppError::internal_in("open upload", e))?;
         let mut head = vec![0_u8; 64 * 1024];
         let mut filled = 0;
         while filled < head.len() {
-            let n = file
-                .read(&mut head[filled..])
-                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let n = file.read(&mut head[filled..]).map_err(AppError::internal)?;
             if n == 0 {
                 break;
             }
@@ -534,8 +531,8 @@ impl CsvLines {
         }
         head.truncate(filled);
         let encoding = detect_encoding(&head);
-        let file = std::fs::File::open(path)
-            .map_err(|e| AppError::Internal(format!("open upload: {e}")))?;
+        let file =
+            std::fs::File::open(path).map_err(|e| AppError::internal_in("open upload", e))?;
         Ok(CsvLines {
             file: BufReader::with_capacity(64 * 1024, file),
             parser: csv_core::ReaderBuilder::new().build(),
@@ -606,7 +603,7 @@ impl Lines for CsvLines {
             let input = self
                 .file
                 .fill_buf()
-                .map_err(|e| AppError::Internal(format!("read upload: {e}")))?;
+                .map_err(|e| AppError::internal_in("read upload", e))?;
             let (result, nin, nout, nend) = self.parser.read_record(
                 input,
                 &mut self.output[out_len..],

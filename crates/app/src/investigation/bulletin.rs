@@ -80,19 +80,26 @@ impl App {
         })
     }
 
-    /// The public bulletin of the jurisdiction's cases found since `since` (a Beijing date).
-    pub async fn case_bulletin(&self, actor: &Actor, since: NaiveDate) -> AppResult<Vec<String>> {
+    /// The public bulletin of the jurisdiction's cases found since `since` (a Beijing date), oldest
+    /// first: the newest 500 texts, and how many cases there are in all. When older cases were left
+    /// out, the numbering still counts them (the first text shown of 620 is “病例121”).
+    pub async fn case_bulletin(
+        &self,
+        actor: &Actor,
+        since: NaiveDate,
+    ) -> AppResult<crate::Page<String>> {
         actor.require(Permission::ViewInvestigation)?;
         let (lower, upper) = actor.jurisdiction_range();
-        let cases = self
-            .store
-            .bulletin_cases((&lower, &upper), beijing_midnight(since), 500)
-            .await?;
+        let range = (lower.as_str(), upper.as_str());
+        let since = beijing_midnight(since);
+        let total = self.store.count_bulletin_cases(range, since).await?;
+        let cases = self.store.bulletin_cases(range, since, 500).await?;
+        let left_out = (total - cases.len() as i64).max(0) as usize;
         let mut texts = Vec::with_capacity(cases.len());
         for (i, case) in cases.iter().rev().enumerate() {
             let stops = self.store.case_stops(case.id).await?;
-            texts.push(self.bulletin_text(case, &stops, i + 1).await?);
+            texts.push(self.bulletin_text(case, &stops, left_out + i + 1).await?);
         }
-        Ok(texts)
+        Ok(crate::Page::new(texts, total))
     }
 }

@@ -150,7 +150,7 @@ impl App {
         if name.is_empty() {
             return Err(AppError::field("姓名", "请填写病例姓名"));
         }
-        actor.require_within(&RegionCode::parse(&region_code).map_err(AppError::Internal)?)?;
+        actor.require_within(&RegionCode::parse(&region_code).map_err(AppError::internal)?)?;
         if let Some(open) = self
             .store
             .open_case_of(&person.id_type, &person.id_number)
@@ -265,7 +265,7 @@ impl App {
         // A case of another jurisdiction answers like a missing one.
         if !actor
             .jurisdiction
-            .contains(&RegionCode::parse(&infector.region_code).map_err(AppError::Internal)?)
+            .contains(&RegionCode::parse(&infector.region_code).map_err(AppError::internal)?)
         {
             return Err(AppError::Invalid(format!("没有找到传染来源病例“{raw}”")));
         }
@@ -299,9 +299,9 @@ impl App {
         let now = self.now_unix();
         let state = CaseState {
             status: CaseStatus::from_code(&case.status)
-                .ok_or_else(|| AppError::Internal("unknown case status".into()))?,
+                .ok_or_else(|| AppError::internal("unknown case status"))?,
             kind: CaseKind::from_code(&case.kind)
-                .ok_or_else(|| AppError::Internal("unknown case kind".into()))?,
+                .ok_or_else(|| AppError::internal("unknown case kind"))?,
         };
         let input = match command {
             CaseStep::PublicSummary { .. } => CaseInput::PublicSummary,

@@ -226,8 +226,7 @@ impl App {
             phone: contact.phone.clone(),
             address: contact.address.clone(),
         };
-        let detail =
-            serde_json::to_string(&event).map_err(|e| AppError::Internal(e.to_string()))?;
+        let detail = serde_json::to_string(&event).map_err(AppError::internal)?;
         if !self
             .store
             .clear_contact(

@@ -384,7 +384,7 @@ impl App {
 /// The measure as the domain's state changes read it.
 pub(super) fn measure_state(m: &MeasureRecord) -> AppResult<MeasureState> {
     let status = MeasureStatus::from_code(&m.status)
-        .ok_or_else(|| AppError::Internal("unknown measure status".into()))?;
+        .ok_or_else(|| AppError::internal("unknown measure status"))?;
     Ok(MeasureState {
         status,
         has_room: m.room_id.is_some(),

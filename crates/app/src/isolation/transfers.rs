@@ -52,7 +52,7 @@ impl App {
             .vehicle_in_jurisdiction(actor, command.vehicle_id)
             .await?;
         let kind = VehicleKind::from_code(&vehicle.kind)
-            .ok_or_else(|| AppError::Internal("unknown vehicle kind".into()))?;
+            .ok_or_else(|| AppError::internal("unknown vehicle kind"))?;
         let ids = command.measure_ids;
         let mut riders = Vec::new();
         let mut measures = Vec::new();
@@ -139,7 +139,7 @@ impl App {
             .ok_or_else(|| AppError::field("转运状态", "未知的转运状态"))?;
         let t = load_within(actor, self.store.transfer_task(id)).await?;
         let from = TransferStatus::from_code(&t.status)
-            .ok_or_else(|| AppError::Internal("unknown transfer status".into()))?;
+            .ok_or_else(|| AppError::internal("unknown transfer status"))?;
         if from.next() != Some(to) {
             return Err(AppError::Conflict(format!(
                 "转运任务现在“{}”，不能改为“{}”",

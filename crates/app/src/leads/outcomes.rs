@@ -115,8 +115,7 @@ impl App {
                     ),
                     event: Some((
                         LEAD_CONTROLLED.into(),
-                        serde_json::to_string(&detail)
-                            .map_err(|e| AppError::Internal(e.to_string()))?,
+                        serde_json::to_string(&detail).map_err(AppError::internal)?,
                     )),
                     audit: None,
                 }

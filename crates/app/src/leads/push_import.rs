@@ -28,7 +28,7 @@ impl App {
         let read_failure = |joined: Result<AppResult<_>, tokio::task::JoinError>| match joined {
             Ok(Ok(_)) => None,
             Ok(Err(e)) => Some(e),
-            Err(e) => Some(AppError::Internal(format!("push reader: {e}"))),
+            Err(e) => Some(AppError::internal_in("push reader", e)),
         };
         let header = loop {
             match lines.recv().await {
@@ -312,7 +312,7 @@ impl App {
     pub async fn lead_import_problem_file(&self, actor: &Actor, id: i64) -> AppResult<Vec<u8>> {
         let run = self.lead_import_run(actor, id).await?;
         let problems = self.store.lead_import_problems(run.id, 1_000_000).await?;
-        let csv_error = |e: csv::Error| AppError::Internal(e.to_string());
+        let csv_error = |e: csv::Error| AppError::internal(e);
         let mut writer = csv::Writer::from_writer(Vec::new());
         let mut header: Vec<&str> = PUSH_COLUMNS.to_vec();
         header.push(PROBLEM_COLUMN);
@@ -340,9 +340,7 @@ impl App {
                 .map_err(csv_error)?;
             rows += 1;
         }
-        let bytes = writer
-            .into_inner()
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let bytes = writer.into_inner().map_err(AppError::internal)?;
         audit_by(
             self,
             actor,

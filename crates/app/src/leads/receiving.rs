@@ -57,7 +57,7 @@ impl App {
             .into_iter()
             .next()
             .flatten()
-            .ok_or_else(|| AppError::Internal("lead insert returned no id".into()))?;
+            .ok_or_else(|| AppError::internal("lead insert returned no id"))?;
         Ok(id)
     }
 
@@ -127,7 +127,7 @@ impl App {
             .into_iter()
             .next()
             .flatten()
-            .ok_or_else(|| AppError::Internal("lead insert returned no id".into()))?;
+            .ok_or_else(|| AppError::internal("lead insert returned no id"))?;
         Ok(id)
     }
 

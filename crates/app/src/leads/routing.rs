@@ -78,7 +78,7 @@ impl App {
         actor: &Actor,
         grid_code: &str,
     ) -> AppResult<()> {
-        let code = RegionCode::parse(grid_code).map_err(AppError::Internal)?;
+        let code = RegionCode::parse(grid_code).map_err(AppError::internal)?;
         if actor.jurisdiction.contains(&code) {
             return Ok(());
         }

@@ -120,24 +120,29 @@ impl App {
         Ok(id)
     }
 
+    /// The newest antigen reports of the region (at most 500) with their ID numbers masked, and how
+    /// many there are in all.
     pub async fn antigen_reports(
         &self,
         actor: &Actor,
         region_code: &str,
-    ) -> AppResult<Vec<(AntigenReportRecord, String)>> {
+    ) -> AppResult<crate::Page<(AntigenReportRecord, String)>> {
         actor.require(Permission::ViewPopulation)?;
         let code = region_in_jurisdiction(actor, region_code)?;
         let (lower, upper) = code.subtree_range();
-        Ok(self
+        let range = (lower.as_str(), upper.as_str());
+        let total = self.store.count_antigen_reports(range).await?;
+        let rows = self
             .store
-            .antigen_reports((&lower, &upper), 500)
+            .antigen_reports(range, 500)
             .await?
             .into_iter()
             .map(|r| {
                 let masked = mask_document(&r.id_type, &r.id_number);
                 (r, masked)
             })
-            .collect())
+            .collect();
+        Ok(crate::Page::new(rows, total))
     }
 }
 

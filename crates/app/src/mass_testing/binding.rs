@@ -164,11 +164,11 @@ impl App {
                     reply,
                 })
                 .await
-                .map_err(|_| AppError::Internal("scan writer stopped".into()))?;
+                .map_err(|_| AppError::internal("scan writer stopped"))?;
             let outcomes = answer
                 .await
-                .map_err(|_| AppError::Internal("scan writer dropped a reply".into()))?
-                .map_err(AppError::Internal)?;
+                .map_err(|_| AppError::internal("scan writer dropped a reply"))?
+                .map_err(AppError::internal)?;
             for (index, outcome) in positions.into_iter().zip(outcomes) {
                 let scan_id = &batch.scans[index].scan_id;
                 results[index] = Some(match outcome {
@@ -239,7 +239,7 @@ impl App {
         results
             .into_iter()
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| AppError::Internal("scan writer answered fewer scans".into()))
+            .ok_or_else(|| AppError::internal("scan writer answered fewer scans"))
     }
 
     /// Open tubes at a table, so a reloaded sampling page shows the tube in hand.

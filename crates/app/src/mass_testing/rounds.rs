@@ -116,7 +116,7 @@ impl App {
                     .await?
             }
         };
-        hex::decode(stored).map_err(|e| AppError::Internal(format!("sampling secret: {e}")))
+        hex::decode(stored).map_err(|e| AppError::internal_in("sampling secret", e))
     }
 
     /// The person a scanned sampling code stands for, or why it is refused.

@@ -382,7 +382,7 @@ impl App {
             )
             .await?
             .pop()
-            .ok_or_else(|| AppError::Internal("batch of one returned nothing".into()))?;
+            .ok_or_else(|| AppError::internal("batch of one returned nothing"))?;
         match &outcome {
             RowOutcome::HouseholdInOtherGrid { household_grid } => {
                 return Err(AppError::Conflict(household_elsewhere(
@@ -407,7 +407,7 @@ impl App {
             .await?
             .into_iter()
             .find(|r| r.id_type == write.id_type)
-            .ok_or_else(|| AppError::Internal("saved resident not found".into()))?;
+            .ok_or_else(|| AppError::internal("saved resident not found"))?;
         let action = match outcome {
             RowOutcome::Inserted => "create",
             RowOutcome::Updated => "update",
@@ -475,7 +475,7 @@ impl App {
     ) -> AppResult<Option<String>> {
         if let Some(resident) = self.resident_by_document(id_type, id_number).await? {
             actor.require_within(
-                &RegionCode::parse(&resident.grid_code).map_err(AppError::Internal)?,
+                &RegionCode::parse(&resident.grid_code).map_err(AppError::internal)?,
             )?;
             return Ok(Some(resident.grid_code));
         }
@@ -489,7 +489,7 @@ impl App {
         match facts.iter().rev().find(|f| !f.grid_code.is_empty()) {
             Some(fact) => {
                 actor.require_within(
-                    &RegionCode::parse(&fact.grid_code).map_err(AppError::Internal)?,
+                    &RegionCode::parse(&fact.grid_code).map_err(AppError::internal)?,
                 )?;
                 Ok(Some(fact.grid_code.clone()))
             }

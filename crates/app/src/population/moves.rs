@@ -491,7 +491,7 @@ impl App {
                     )
                 })?;
             let to = MoveDestination {
-                grid: RegionCode::parse(&m.to_grid).map_err(AppError::Internal)?,
+                grid: RegionCode::parse(&m.to_grid).map_err(AppError::internal)?,
                 household_number: m.to_household.clone(),
                 address: m.to_address.clone(),
                 relation: m.to_relation.clone(),

@@ -444,8 +444,10 @@ async fn chains_bulletin_and_closing_a_case(backend: Backend) {
         .case_bulletin(&staff.duty, app.today() - Duration::days(3))
         .await
         .unwrap();
-    assert_eq!(bulletin.len(), 2, "{bulletin:?}");
-    let text = bulletin.join("\n");
+    assert_eq!(bulletin.rows.len(), 2, "{bulletin:?}");
+    assert_eq!(bulletin.total, 2);
+    assert_eq!(bulletin.count_label("例"), "2 例");
+    let text = bulletin.rows.join("\n");
     assert!(text.contains("某某超市"), "{text}");
     assert!(text.contains("西城街"), "{text}");
     assert!(

@@ -877,7 +877,9 @@ async fn antigen_positives_and_key_groups_reach_the_grid(backend: Backend) {
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].reason_label, "抗原阳性核酸复核");
     let reports = app.antigen_reports(&world.worker_a, GRID_A1).await.unwrap();
-    assert!(reports[0].0.has_photo);
+    assert!(reports.rows[0].0.has_photo);
+    assert_eq!((reports.rows.len(), reports.total), (1, 1));
+    assert_eq!(reports.count_label("份"), "1 份");
     let denied = app.antigen_reports(&world.worker_b, GRID_A1).await;
     assert!(matches!(denied, Err(AppError::OutsideJurisdiction)));
     let mine = app.my_results(&world.resident_user).await.unwrap();
@@ -898,6 +900,24 @@ async fn antigen_positives_and_key_groups_reach_the_grid(backend: Backend) {
         )
         .await;
     assert!(matches!(refused, Err(AppError::NotFound(_))));
+    // One on behalf of a resident of the grid: the grid's and the township's list count both.
+    let neighbour = resident_id(&app, &world.admin, &a1[1]).await;
+    app.report_antigen(
+        &world.worker_a,
+        &AntigenForm {
+            resident_id: neighbour.to_string(),
+            result: "阴性".into(),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .expect("report for a neighbour");
+    for region in [GRID_A1, TOWNSHIP_A] {
+        let reports = app.antigen_reports(&world.worker_a, region).await.unwrap();
+        assert_eq!((reports.rows.len(), reports.total), (2, 2), "{region}");
+        assert!(!reports.truncated());
+    }
 }
 
 async fn concurrent_tables_share_commits_without_losing_a_scan(backend: Backend) {

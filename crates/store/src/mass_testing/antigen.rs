@@ -94,6 +94,20 @@ impl Store {
         Ok(rows)
     }
 
+    /// How many reports [`Store::antigen_reports`] would list without its limit.
+    pub async fn count_antigen_reports(&self, range: (&str, &str)) -> StoreResult<i64> {
+        let count: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM antigen_reports WHERE grid_code >= $1 AND grid_code < $2",
+            )
+            .bind(range.0)
+            .bind(range.1)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(count)
+    }
+
     pub async fn antigen_reports_of(
         &self,
         id_type: &str,

@@ -13,7 +13,8 @@ pub(super) struct BulletinQuery {
 pub(super) struct BulletinPage {
     layout: Layout,
     since: String,
-    texts: Vec<String>,
+    /// The texts, oldest first, and how many cases there are in all.
+    bulletin: fangkong_app::Page<String>,
     joined: String,
 }
 
@@ -34,7 +35,7 @@ pub(super) async fn bulletin_page(
     Query(q): Query<BulletinQuery>,
 ) -> PageResult {
     let since = parse_bulletin_since(&q.since, state.app.today()).map_err(|e| page.error(e))?;
-    let texts = state
+    let bulletin = state
         .app
         .case_bulletin(&page.user.actor, since)
         .await
@@ -42,7 +43,7 @@ pub(super) async fn bulletin_page(
     Ok(render(&BulletinPage {
         layout: page.layout("cases"),
         since: since.to_string(),
-        joined: texts.join("\n"),
-        texts,
+        joined: bulletin.rows.join("\n"),
+        bulletin,
     }))
 }

@@ -30,7 +30,7 @@ pub(super) struct AntigenInput {
 pub(super) struct AntigenPage {
     layout: crate::pages::Layout,
     region: String,
-    reports: Vec<AntigenRow>,
+    reports: fangkong_app::Page<AntigenRow>,
     f: AntigenInput,
     can_report: bool,
 }
@@ -46,7 +46,6 @@ async fn antigen_page_with(
         .antigen_reports(&page.user.actor, &f.region)
         .await
         .map_err(|e| page.error(e))?
-        .into_iter()
         .map(|(r, masked)| AntigenRow {
             tested: beijing_time(r.tested_at),
             reported: beijing_time(r.reported_at),
@@ -56,8 +55,7 @@ async fn antigen_page_with(
             result: result_code_label(&r.result),
             has_photo: r.has_photo,
             reporter: r.reporter,
-        })
-        .collect();
+        });
     let mut layout = page.layout("testing_antigen");
     layout.flash = flash;
     Ok(render(&AntigenPage {

@@ -77,11 +77,10 @@ pub(super) async fn import_problems_download(
     Path(id): Path<i64>,
 ) -> PageResult {
     // Written page by page to a temporary file, then streamed: memory stays flat.
-    let temp = tempfile::NamedTempFile::new()
-        .map_err(|e| page.error(AppError::Internal(e.to_string())))?;
+    let temp = tempfile::NamedTempFile::new().map_err(|e| page.error(AppError::internal(e)))?;
     let file = temp
         .reopen()
-        .map_err(|e| page.error(AppError::Internal(e.to_string())))?;
+        .map_err(|e| page.error(AppError::internal(e)))?;
     state
         .app
         .write_import_problem_file(&page.user.actor, id, file)
@@ -89,7 +88,7 @@ pub(super) async fn import_problems_download(
         .map_err(|e| page.error(e))?;
     let file = tokio::fs::File::open(temp.path())
         .await
-        .map_err(|e| page.error(AppError::Internal(e.to_string())))?;
+        .map_err(|e| page.error(AppError::internal(e)))?;
     drop(temp);
     let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
     Ok(download(
@@ -116,8 +115,7 @@ pub(super) async fn export_download(
     } else {
         FileFormat::Csv
     };
-    let temp = tempfile::NamedTempFile::new()
-        .map_err(|e| page.error(AppError::Internal(e.to_string())))?;
+    let temp = tempfile::NamedTempFile::new().map_err(|e| page.error(AppError::internal(e)))?;
     state
         .app
         .export_residents(&page.user.actor, &form.region, format, temp.path())
@@ -126,7 +124,7 @@ pub(super) async fn export_download(
     // Open, then let the temporary path go: the open file streams out and disappears when done.
     let file = tokio::fs::File::open(temp.path())
         .await
-        .map_err(|e| page.error(AppError::Internal(e.to_string())))?;
+        .map_err(|e| page.error(AppError::internal(e)))?;
     drop(temp);
     let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
     let (name, content_type) = match format {

@@ -557,6 +557,7 @@ async fn the_chain_picture_and_the_bulletin_render_without_personal_data() {
         bulletin.contains("病例1：") && bulletin.contains("病例2："),
         "{bulletin}"
     );
+    assert!(bulletin.contains("共 2 例。"), "{bulletin}");
     assert!(
         bulletin.contains("value=\"2022-11-06\""),
         "14 days back by default"

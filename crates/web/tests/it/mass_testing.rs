@@ -836,6 +836,10 @@ async fn a_resident_sees_their_results_and_the_recheck_they_owe_and_reports_an_a
     let (_, list) = server.get_text(&gw, "/testing/antigen").await;
     let table = &list[list.find("id=\"antigen-reports\"").unwrap()..];
     assert!(table.contains(&format!("/residents/{}\"", people[6].id)) && table.contains("阳性"));
+    assert!(
+        list.contains("id=\"antigen-count\">共 2 份</small>"),
+        "the heading counts the reports: {list}"
+    );
 }
 
 #[tokio::test]
