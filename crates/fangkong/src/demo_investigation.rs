@@ -76,8 +76,13 @@ pub async fn seed(app: &App, grids: &[String]) -> Result<SeededInvestigation> {
     for (generation, (count, found_hours_ago)) in generations.iter().enumerate() {
         for k in 0..*count {
             let home = household_cursor % homes.len();
+            // A small demo population wraps round its households: take the next member, so no one
+            // is opened a second case.
+            let round = household_cursor / homes.len();
             household_cursor += 3;
-            let person = &homes[home][0];
+            let Some(person) = homes[home].get(round) else {
+                continue;
+            };
             let found = found_hours_ago - (k as i64 % 6) * 4;
             let infector = if generation == 0 {
                 String::new()
@@ -124,8 +129,12 @@ pub async fn seed(app: &App, grids: &[String]) -> Result<SeededInvestigation> {
                 case_key: format!("demo-case-{generation}-{k}"),
                 ..Default::default()
             };
-            let Ok(case) = app.open_case(&epi, &form).await else {
-                continue;
+            let case = match app.open_case(&epi, &form).await {
+                Ok(case) => case,
+                Err(refused) => {
+                    println!("  （病例 {generation}-{k} 未登记：{refused}）");
+                    continue;
+                }
             };
             // Older cases were reported and investigated (one late); the newest wait.
             if found > 40 {
