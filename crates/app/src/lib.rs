@@ -39,7 +39,7 @@ pub use fangkong_store::{Store, StoreError};
 
 /// China Standard Time: dates a user sees and types ("today", a visit's day) are Beijing dates.
 pub fn china_offset() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+    fangkong_domain::time::beijing_offset()
 }
 
 /// A live session and until when it may be trusted without reading the database.

@@ -86,9 +86,12 @@ impl App {
         self.detail_of(&m).await
     }
 
-    pub(super) async fn detail_of(&self, m: &MeasureRecord) -> AppResult<MeasureDetail> {
-        let tests = self.store.measure_tests_of(m.id).await?;
-        let check_ins = self.store.check_ins_of(m.id, 30).await?;
+    /// Where a measure holds its person, in words: the site's name, the room's number and the
+    /// hospital's name ('' for each the measure has none of).
+    pub(crate) async fn placement_of(
+        &self,
+        m: &MeasureRecord,
+    ) -> AppResult<(String, String, String)> {
         let site_name = match m.site_id {
             Some(id) => self
                 .store
@@ -116,6 +119,13 @@ impl App {
                 .unwrap_or_default(),
             None => String::new(),
         };
+        Ok((site_name, room_number, hospital_name))
+    }
+
+    pub(super) async fn detail_of(&self, m: &MeasureRecord) -> AppResult<MeasureDetail> {
+        let tests = self.store.measure_tests_of(m.id).await?;
+        let check_ins = self.store.check_ins_of(m.id, 30).await?;
+        let (site_name, room_number, hospital_name) = self.placement_of(m).await?;
         let plan_summary = match (
             Regime::from_code(&m.regime),
             PersonCategory::from_code(&m.category),

@@ -525,33 +525,7 @@ impl App {
         actor: &Actor,
         measure: &MeasureRecord,
     ) -> AppResult<MeasureEntry> {
-        let site_name = match measure.site_id {
-            Some(id) => self
-                .store
-                .isolation_site(id)
-                .await?
-                .map(|s| s.name)
-                .unwrap_or_default(),
-            None => String::new(),
-        };
-        let room_number = match measure.room_id {
-            Some(id) => self
-                .store
-                .isolation_room(id)
-                .await?
-                .map(|r| r.number)
-                .unwrap_or_default(),
-            None => String::new(),
-        };
-        let hospital_name = match measure.hospital_id {
-            Some(id) => self
-                .store
-                .treatment_hospital(id)
-                .await?
-                .map(|h| h.name)
-                .unwrap_or_default(),
-            None => String::new(),
-        };
+        let (site_name, room_number, hospital_name) = self.placement_of(measure).await?;
         let tests = self
             .store
             .measure_tests_of(measure.id)
