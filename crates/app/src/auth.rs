@@ -479,7 +479,7 @@ impl App {
         client_addr: &str,
     ) -> AppResult<NewSession> {
         let username = username.trim();
-        let now = self.now_unix();
+        let now = self.security_now_unix();
         let attempt = self.login_throttle.begin(username, client_addr, now)?;
         let user = self.store.user_by_username(username).await?;
         let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
@@ -509,7 +509,7 @@ impl App {
         )?;
         let token = random_hex(32);
         let csrf_token = random_hex(16);
-        let now = self.now_unix();
+        let now = self.security_now_unix();
         self.store
             .insert_session(
                 &token_hash(&token),
@@ -531,7 +531,7 @@ impl App {
     /// The actor behind a session cookie; tells an expired session from a missing one.
     pub async fn session(&self, token: &str, client_addr: &str) -> AppResult<SessionInfo> {
         let hash = token_hash(token);
-        let now = self.now_unix();
+        let now = self.security_now_unix();
         // A checkpoint scanner sends thousands of API calls a second with one token: the session is
         // remembered for up to SESSION_MEMORY_SECONDS (never past its expiry), so a check costs no
         // database read. Logout forgets it at once in this process.
@@ -800,7 +800,7 @@ impl App {
         current_password: &str,
         new_password: &str,
     ) -> AppResult<()> {
-        let now = self.now_unix();
+        let now = self.security_now_unix();
         let attempt = self
             .login_throttle
             .begin(&actor.username, &actor.client_addr, now)?;

@@ -11,6 +11,12 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     fn simulated(&self) -> bool {
         false
     }
+
+    /// The time security timers count in (sessions, the login throttle): the clock's own time,
+    /// except on a simulation clock, where it is real time (see [`SimulationClock`]).
+    fn security_now(&self) -> DateTime<Utc> {
+        self.now()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -111,6 +117,12 @@ impl Clock for SimulationClock {
     fn simulated(&self) -> bool {
         true
     }
+
+    /// Real time: a drill played at sixty times speed must not end its users' sessions (eight
+    /// hours) in eight minutes, nor lift a password lock in fifteen seconds.
+    fn security_now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
 }
 
 /// What an installation is, recorded in its database when first served: a production instance
@@ -175,5 +187,19 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         assert_eq!(clock.now(), held);
         assert_eq!(clock.speed(), 0.0);
+    }
+
+    #[test]
+    fn security_timers_count_real_time_on_a_simulation_clock_only() {
+        let simulated = SimulationClock::new(start(), 0.0);
+        let real = Utc::now();
+        // The simulated time is in 2021; the security time is now.
+        assert_eq!(simulated.now(), start());
+        assert!((simulated.security_now() - real).num_seconds().abs() < 5);
+        // A test clock keeps one time for both, so session tests can move it.
+        let fixed = FixedClock::new(start());
+        assert_eq!(fixed.security_now(), start());
+        fixed.advance(chrono::Duration::hours(9));
+        assert_eq!(fixed.security_now(), start() + chrono::Duration::hours(9));
     }
 }

@@ -33,6 +33,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 pub use clock::{Clock, FixedClock, InstanceKind, SimulationClock, SystemClock};
+
+/// The setting where a sandbox keeps its simulation clock's position (unix seconds).
+const SIMULATED_NOW_SETTING: &str = "simulated_now";
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::{Permission, Role};
 pub use fangkong_store::{Store, StoreError};
@@ -107,6 +110,31 @@ impl App {
         }
     }
 
+    /// Remembers where a sandbox's simulation clock stands (the demo records it as it plays), so
+    /// `serve` and `check` on that database resume the story's time instead of today's.
+    pub async fn record_simulated_now(&self) -> AppResult<()> {
+        if self.clock.simulated() {
+            self.store
+                .put_setting(SIMULATED_NOW_SETTING, &self.now_unix().to_string())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Where a sandbox's simulation clock was left, if this database is a sandbox that recorded it.
+    pub async fn recorded_simulated_now(&self) -> AppResult<Option<DateTime<Utc>>> {
+        let kind = self.store.setting(InstanceKind::SETTING).await?;
+        if kind.as_deref().and_then(InstanceKind::from_code) != Some(InstanceKind::Sandbox) {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .setting(SIMULATED_NOW_SETTING)
+            .await?
+            .and_then(|v| v.parse::<i64>().ok())
+            .and_then(|at| DateTime::from_timestamp(at, 0)))
+    }
+
     /// The store itself, for the tools that work below any one user's jurisdiction: the binary's
     /// bulk loaders, benchmarks and demo seeding, and tests' set-up and checks. `web` never calls it
     /// (the architecture test fails if it does).
@@ -116,6 +144,12 @@ impl App {
 
     pub fn now_unix(&self) -> i64 {
         self.clock.now().timestamp()
+    }
+
+    /// The time sessions and the login throttle count in: real time even on a simulation clock,
+    /// so an eight-hour session or a fifteen-minute lock does not pass in minutes of a fast drill.
+    pub fn security_now_unix(&self) -> i64 {
+        self.clock.security_now().timestamp()
     }
 
     /// Today's date in China.

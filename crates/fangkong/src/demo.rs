@@ -12,7 +12,10 @@ use fangkong_app::{App, InstanceKind, SimulationClock, Store};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
 
+use fangkong_domain::time::beijing_label;
 use fangkong_seed::{region_path_name, seed_population};
+
+use crate::demo_outbreak::{OutbreakPlayer, Scene, Timeline};
 
 /// 藁城区: where the January 2021 Shijiazhuang outbreak began (小果庄村, 增村镇).
 const GAOCHENG: &str = "130109";
@@ -34,6 +37,12 @@ pub struct DemoArgs {
     /// Seed and exit without serving (for scripts).
     #[arg(long)]
     no_serve: bool,
+    /// Simulated seconds per real second while serving (60: an hour of the outbreak a minute).
+    #[arg(long, default_value_t = 60.0)]
+    speed: f64,
+    /// The outbreak's random seed (the same seed plays the same outbreak).
+    #[arg(long, default_value_t = 2021)]
+    seed: u64,
 }
 
 pub async fn run(args: DemoArgs) -> Result<()> {
@@ -49,12 +58,15 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         }
         Store::open_sqlite_dir(&dir).await?
     };
-    // The demo is a sandbox: its pages carry the training band, and it runs on a simulation clock
-    // (today at real speed; `serve --clock` runs such a database from a chosen moment and speed).
-    let app = App::new(
-        store,
-        Arc::new(SimulationClock::new(chrono::Utc::now(), 1.0)),
-    );
+    // The demo is a sandbox: its pages carry the training band, and it runs on a simulation clock.
+    // Seeding moves the clock through the outbreak's history (standing still between steps);
+    // serving lets it run at `--speed` from the story's present, and the outbreak plays on.
+    let timeline = Timeline::gaocheng_2021();
+    let clock = Arc::new(SimulationClock::new(
+        timeline.discovered - chrono::Duration::days(2),
+        0.0,
+    ));
+    let app = App::new(store, clock.clone());
     app.claim_instance_kind(InstanceKind::Sandbox).await?;
     println!("载入河北省区划……");
     app.load_divisions().await?;
@@ -147,6 +159,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         };
         app.create_user_unchecked(&user, "demo").await?;
     }
+    // A drill plays the 2021 outbreak under the rules in force now: the province's administrator
+    // puts the Hebei code table in force (the tracing regime is the ninth edition by default).
+    app.set_code_policy(&app.actor_for_user("admin", "demo").await?, "hebei-2022-11")
+        .await?;
     app.create_grids_unchecked(
         &[fangkong_app::regions::grid_record(
             &grid_code,
@@ -161,9 +177,73 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         }],
     )
     .await?;
+    // The morning the index case reaches the fever clinic: grid workers knock on doors, the
+    // county readies its isolation sites, hospitals and vehicles.
+    clock.set(timeline.discovered - chrono::Duration::hours(3));
     let visited = seed_door_visits(&app, &grid).await?;
+    clock.set(timeline.discovered - chrono::Duration::hours(2));
+    let facilities = crate::demo_isolation::seed_facilities(&app, &county).await?;
 
-    println!("模拟第3轮全员核酸检测（12小时前开始，分三批采样、装箱转运、回传结果）……");
+    // The resident login belongs to someone of the grid the outbreak spares.
+    let grid_people = app
+        .store_for_tools()
+        .residents_in_grid(&grid_code, 0, 10_000)
+        .await?;
+
+    println!(
+        "疫情推演：{} 起，首例病例在小果庄村发热门诊就诊，按模拟时钟推进到 {}……",
+        beijing_label(timeline.discovered),
+        beijing_label(timeline.present)
+    );
+    let started = std::time::Instant::now();
+    let mut outbreak_grids: Vec<String> = seeded
+        .plan
+        .grids
+        .iter()
+        .filter(|g| g.code.starts_with(township.as_str()))
+        .map(|g| g.code.clone())
+        .collect();
+    outbreak_grids.sort();
+    let mut player = OutbreakPlayer::new(
+        &app,
+        clock.clone(),
+        Scene {
+            grids: &outbreak_grids,
+            index_village: &village.code,
+            spare: grid_people.first().map(|p| p.id),
+            facilities: facilities.clone(),
+            seed: args.seed,
+        },
+        &timeline,
+    )
+    .await?;
+    player.play_until(timeline.present).await?;
+    let infected = player.infected_by(timeline.present + chrono::Duration::days(30));
+    if let (Some(user), Some(person)) = (
+        app.store_for_tools().user_by_username("resident").await?,
+        grid_people.iter().find(|p| !infected.contains(&p.id)),
+    ) {
+        app.store_for_tools()
+            .link_user_to_resident(user.id, person.id)
+            .await?;
+    }
+    let played = player.stats.clone();
+    println!(
+        "  {} 例感染者已发现（模拟共感染 {} 人），{} 名接触者已判定，{} 个风险区域，{} 趟转运，入住隔离点 {} 人次，收治 {} 人，解除 {} 人；{} 个隔离点 {} 间房；用时 {:.1} 秒",
+        played.cases,
+        player.infections(),
+        played.contacts,
+        played.areas,
+        played.trips,
+        played.checked_in,
+        played.admitted,
+        played.released,
+        facilities.sites.len(),
+        facilities.rooms,
+        started.elapsed().as_secs_f64()
+    );
+
+    println!("核酸检测：第3轮全员核酸检测（12小时前开始，分三批采样、装箱转运、回传结果）……");
     let started = std::time::Instant::now();
     let round = crate::demo_testing::seed_round(
         &app,
@@ -174,17 +254,6 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     )
     .await?;
     let antigen = crate::demo_testing::seed_antigen(&app, &grid).await?;
-    if let (Some(user), Some(person)) = (
-        app.store_for_tools().user_by_username("resident").await?,
-        app.store_for_tools()
-            .residents_in_grid(&grid_code, 0, 1)
-            .await?
-            .pop(),
-    ) {
-        app.store_for_tools()
-            .link_user_to_resident(user.id, person.id)
-            .await?;
-    }
     println!(
         "  第{}轮：{} 人已采样，{} 支试管，{} 个混采阳性管待复核；网格内 {} 份抗原自测；用时 {:.1} 秒",
         round.round_id,
@@ -195,15 +264,14 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    println!("健康码：风险区域、赋码、卡口与场所码……");
+    println!("健康码：赋码、卡口与场所码……");
     let started = std::time::Instant::now();
     let codes = crate::demo_codes::seed(&app, &county, &village.code).await?;
     let overview = app
         .code_overview(&app.actor_for_user("commander", "demo").await?, None)
         .await?;
     println!(
-        "  {} 个风险区域，{} 人赋码（红码 {}，黄码 {}，弹窗 {}），{} 个卡口已查验 {} 人次，{} 个场所码；用时 {:.1} 秒",
-        codes.areas,
+        "  {} 人另由其他渠道赋码（红码共 {}，黄码 {}，弹窗 {}），{} 个卡口已查验 {} 人次，{} 个场所码；用时 {:.1} 秒",
         codes.facts,
         overview.red,
         overview.yellow,
@@ -211,25 +279,6 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         codes.checkpoints.len(),
         codes.passages,
         codes.venues,
-        started.elapsed().as_secs_f64()
-    );
-
-    println!("流调溯源：病例、轨迹、密接与次密接、传播链……");
-    let started = std::time::Instant::now();
-    let mut outbreak_grids: Vec<String> = seeded
-        .plan
-        .grids
-        .iter()
-        .filter(|g| g.code.starts_with(township.as_str()))
-        .map(|g| g.code.clone())
-        .collect();
-    // The outbreak village's grids first.
-    outbreak_grids.sort_by_key(|g| !g.starts_with(&village.code));
-    let traced = crate::demo_investigation::seed(&app, &outbreak_grids).await?;
-    println!(
-        "  {} 例病例，{} 名接触者已判定；用时 {:.1} 秒",
-        traced.cases,
-        traced.contacts,
         started.elapsed().as_secs_f64()
     );
 
@@ -246,28 +295,14 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    println!("隔离转运：管控措施、集中隔离点、分配、转运、居家隔离、定点医院……");
-    let started = std::time::Instant::now();
-    let isolation = crate::demo_isolation::seed_isolation(&app, &county).await?;
-    println!(
-        "  {} 人纳入管控，{} 个隔离点 {} 间房，已分配 {} 人、入住 {} 人、解除 {} 人，{} 个转运任务，{} 人收治入院；用时 {:.1} 秒",
-        isolation.measures_opened,
-        isolation.sites,
-        isolation.rooms,
-        isolation.allocated,
-        isolation.checked_in,
-        isolation.released,
-        isolation.transfers,
-        isolation.admissions,
-        started.elapsed().as_secs_f64()
-    );
-
     // The audit over the story just seeded: what it prints is what a commander comparing the
     // pages would find.
     println!("一致性检查（fangkong check）：");
     // What the server's background passes would carry in their first seconds, carried now.
-    app.try_run_code_events().await?;
     app.try_run_event_passes().await?;
+    app.try_run_code_events().await?;
+    app.try_run_requested_recompute().await?;
+    app.record_simulated_now().await?;
     let report = app.check_consistency(chrono::Duration::zero()).await?;
     for line in report.to_string().lines() {
         println!("  {line}");
@@ -287,6 +322,11 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         );
     }
     println!("网格员的网格：{grid_name}（{grid_code}），已走访 {visited} 户，其余户在敲门台账中。");
+    println!(
+        "模拟时钟：现在是 {}（北京时间），服务期间以 {} 倍速推进，疫情继续发展（新病例、密接、转运、入住）。",
+        beijing_label(timeline.present),
+        args.speed
+    );
     println!(
         "核酸检测：指挥部看 /testing/rounds/{}；采样员在 /testing 选采样点扫码绑定；检测中心在 /testing/results 上传结果；居民 resident 看“我的核酸结果”。",
         round.round_id
@@ -314,8 +354,28 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     // Runs a crash cut short are marked 已中断 now; one cut short minutes ago, by the pass.
     app.mark_interrupted_runs().await?;
     crate::demo_codes::keep_checking(app.clone(), codes.checkpoints.clone(), county.clone());
+    clock.set(timeline.present);
+    clock.set_speed(args.speed);
+    keep_playing(player);
     crate::serve::run(app, Default::default(), listener).await?;
     Ok(())
+}
+
+/// Plays the outbreak on as the served clock runs: every two seconds, the steps whose moment has
+/// come (a step the app refuses is logged by the player and skipped).
+fn keep_playing(mut player: OutbreakPlayer) {
+    tokio::spawn(async move {
+        for round in 0u64.. {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            player.play_due().await;
+            // Where the story stands, for `serve` and `check` on this database later.
+            if round % 15 == 0
+                && let Err(e) = player.app().record_simulated_now().await
+            {
+                tracing::warn!(error = %e, "simulated time not recorded");
+            }
+        }
+    });
 }
 
 /// Visits about 60% of the grid's households, some with arrivals from elsewhere.

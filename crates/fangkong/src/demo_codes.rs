@@ -1,21 +1,19 @@
-//! The demo's health codes: risk areas around the outbreak village, a realistic spread of colours
-//! and reasons in the district, checkpoints with passages flowing, venue codes with visits, and a
+//! The demo's health codes beyond the outbreak's own (cases, contacts and pushes give theirs through
+//! the person events): colours from the channels not simulated yet (fever clinics, pharmacies,
+//! arrivals) in the district, checkpoints with passages flowing, venue codes with visits, and a
 //! few open appeals.
 
 use std::time::Duration;
 
 use anyhow::Result;
 use fangkong_app::checkpoints::{CheckpointForm, CheckpointScan, VenueForm};
-use fangkong_app::records::{
-    AppealRecord, AuditRecord, CodePerson, FactWrite, NewRiskArea, VenueVisitRecord,
-};
+use fangkong_app::records::{AppealRecord, AuditRecord, CodePerson, FactWrite, VenueVisitRecord};
 use fangkong_app::{Actor, App};
 use fangkong_domain::health_code::FactKind;
 use fangkong_domain::region::RegionCode;
 use fangkong_seed::seed_actor;
 
 pub struct SeededCodes {
-    pub areas: usize,
     pub facts: usize,
     pub checkpoints: Vec<i64>,
     pub venues: usize,
@@ -23,16 +21,11 @@ pub struct SeededCodes {
 }
 
 /// How many residents of the outbreak township get each kind of fact, and how far back.
-const FACT_PLAN: [(FactKind, usize, i64); 10] = [
-    (FactKind::CloseContact, 320, 12),
-    (FactKind::SecondaryContact, 650, 9),
-    (FactKind::Companion, 240, 13),
+const FACT_PLAN: [(FactKind, usize, i64); 5] = [
     (FactKind::LeftMediumRiskArea, 90, 9),
     (FactKind::LeftOutbreakCounty, 120, 13),
     (FactKind::FeverClinic, 45, 3),
     (FactKind::PharmacyPurchase, 60, 3),
-    (FactKind::Confirmed, 18, 10),
-    (FactKind::Asymptomatic, 26, 10),
     (FactKind::Inbound, 12, 9),
 ];
 
@@ -42,88 +35,9 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
     let day = 86_400;
     app.sync_code_events().await?;
 
-    // -- risk areas: the outbreak village high since 9 days (ready to step down), two more ----------
+    // Risk areas are the living outbreak's: designated the day a village's first case is found,
+    // stepped down by the rules (`demo_outbreak`).
     let township = &village[..9];
-    let (lower, upper) = county.subtree_range();
-    let villages = app.store_for_tools().villages_in(&lower, &upper).await?;
-    let neighbours: Vec<_> = villages
-        .iter()
-        .filter(|v| v.code.starts_with(township) && v.code != village)
-        .take(2)
-        .collect();
-    let outbreak = app
-        .store_for_tools()
-        .insert_risk_area(
-            &NewRiskArea {
-                scheme: "ninth".into(),
-                tier: "high".into(),
-                unit: "village".into(),
-                region_code: village.into(),
-                place_name: app
-                    .store_for_tools()
-                    .region(village)
-                    .await?
-                    .map(|r| r.name)
-                    .unwrap_or_default(),
-                reason: "首例病例居住地，村内聚集性疫情".into(),
-                at: now - 9 * day,
-                actor: "commander".into(),
-            },
-            &seeding_audit(now - 9 * day, "designate_risk_area", "high 演示疫情村"),
-        )
-        .await?;
-    app.store_for_tools()
-        .add_risk_area_round(
-            outbreak,
-            now - 2 * day,
-            None,
-            "第7天区域核酸全阴（演示）",
-            "commander",
-            &seeding_audit(
-                now - 2 * day,
-                "record_area_round",
-                "第7天区域核酸全阴（演示）",
-            ),
-        )
-        .await?;
-    let mut areas = 1;
-    for (i, v) in neighbours.iter().enumerate() {
-        let id = app
-            .store_for_tools()
-            .insert_risk_area(
-                &NewRiskArea {
-                    scheme: "ninth".into(),
-                    tier: "medium".into(),
-                    unit: if i == 0 {
-                        "village".into()
-                    } else {
-                        "compound".into()
-                    },
-                    region_code: v.code.clone(),
-                    place_name: if i == 0 {
-                        v.name.clone()
-                    } else {
-                        format!("{}幸福小区", v.name)
-                    },
-                    reason: "病例曾活动的村（小区）".into(),
-                    at: now - (3 + i as i64) * day,
-                    actor: "commander".into(),
-                },
-                &seeding_audit(
-                    now - (3 + i as i64) * day,
-                    "designate_risk_area",
-                    "medium 演示",
-                ),
-            )
-            .await?;
-        if i == 1 {
-            app.store_for_tools()
-                .record_area_infection(&v.code, now - day, "区域内新发现核酸阳性")
-                .await?;
-        }
-        let _ = id;
-        areas += 1;
-    }
 
     // -- facts for a spread of colours in the outbreak township -------------------------------------
     let (t_lower, t_upper) = RegionCode::parse(township)
@@ -149,13 +63,6 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
         for resident in next.by_ref().take(count) {
             n += 1;
             let anchor = now - (n * 7_919 % (back_days * day)) - 3_600;
-            let ended_at = match kind {
-                // Two thirds of the cases are out of hospital, a few days ago.
-                FactKind::Confirmed | FactKind::Asymptomatic if n % 3 != 0 => {
-                    Some((anchor + 6 * day).min(now - 3_600))
-                }
-                _ => None,
-            };
             writes.push(FactWrite {
                 fact_key: format!("demo:{}:{}", kind.code(), resident.id),
                 person: CodePerson {
@@ -166,7 +73,7 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
                 grid_code: resident.grid_code.clone(),
                 kind: kind.code().into(),
                 anchor,
-                ended_at,
+                ended_at: None,
                 colour: None,
                 note: Some(demo_note(kind).into()),
                 source: "流调队员 李明（演示）".into(),
@@ -188,7 +95,7 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
             anchor: now - (i as i64 + 1) * day,
             ended_at: None,
             colour: Some(if i % 2 == 0 { "red" } else { "yellow" }.into()),
-            note: Some(format!("北京市来函 京防协〔2022〕{}号", 40 + i)),
+            note: Some(format!("北京市来函 京防协〔2021〕{}号", 40 + i)),
             source: "藁城区指挥部（演示）".into(),
             created_by: "commander".into(),
         });
@@ -309,7 +216,6 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
         passages += usize::from(check_once(app, &checker, &checkpoints, &sample, county, i).await);
     }
     Ok(SeededCodes {
-        areas,
         facts,
         checkpoints,
         venues: venues.len(),
@@ -319,15 +225,10 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
 
 fn demo_note(kind: FactKind) -> &'static str {
     match kind {
-        FactKind::CloseContact => "与小果庄村病例同一家庭聚餐",
-        FactKind::SecondaryContact => "密接的同住人员",
-        FactKind::Companion => "大数据推送：与病例时空伴随",
         FactKind::LeftMediumRiskArea => "自中风险区返藁",
         FactKind::LeftOutbreakCounty => "自涉疫县返藁",
         FactKind::FeverClinic => "藁城区医院发热门诊就诊",
         FactKind::PharmacyPurchase => "药店购买退热药（实名登记）",
-        FactKind::Confirmed => "确诊病例（普通型）",
-        FactKind::Asymptomatic => "无症状感染者",
         FactKind::Inbound => "入境人员，闭环转运返藁",
         _ => "",
     }

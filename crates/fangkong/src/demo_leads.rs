@@ -118,19 +118,19 @@ pub async fn seed_leads(app: &App, county: &RegionCode) -> Result<SeededLeads> {
         (
             "北京市朝阳区疫情防控指挥部",
             "other_province",
-            "朝防协〔2022〕118号",
+            "朝防协〔2021〕118号",
             "close_contact",
         ),
         (
             "保定市疫情防控指挥部流调专班",
             "other_city",
-            "保防协〔2022〕56号",
+            "保防协〔2021〕56号",
             "secondary_contact",
         ),
         (
             "石家庄市长安区区域协查专班",
             "other_district",
-            "长防协〔2022〕203号",
+            "长防协〔2021〕203号",
             "companion",
         ),
     ];
@@ -191,14 +191,14 @@ pub async fn seed_leads(app: &App, county: &RegionCode) -> Result<SeededLeads> {
             "13601010001",
             "110105",
             "北京市朝阳区",
-            "藁防协〔2022〕7号",
+            "藁防协〔2021〕7号",
         ),
         (
             "返沪人员乙",
             "13601010002",
             "310115",
             "上海市浦东新区",
-            "藁防协〔2022〕8号",
+            "藁防协〔2021〕8号",
         ),
     ] {
         past.create_lead(

@@ -49,7 +49,7 @@ pub async fn seed_round(
     sampler_name: &str,
     lab_name: &str,
 ) -> Result<DemoRound> {
-    let opened = Utc::now() - Duration::hours(12);
+    let opened = live.now() - Duration::hours(12);
     let clock = Arc::new(FixedClock::new(opened));
     let app = App::new(live.store_for_tools().clone(), clock.clone());
     let commander = fangkong_seed::seed_actor_as(Role::Commander, "藁城区指挥部");

@@ -6,9 +6,9 @@ mod bench_investigation;
 mod bench_testing;
 mod demo;
 mod demo_codes;
-mod demo_investigation;
 mod demo_isolation;
 mod demo_leads;
+mod demo_outbreak;
 mod demo_testing;
 mod serve;
 mod verify;
@@ -191,8 +191,17 @@ async fn change_user(target: &UserTarget, change: UserChange, done: &str) -> Res
 }
 
 /// Opens the store, applies migrations and loads the divisions on first run.
+/// The app on a database: on the real clock, or — a training sandbox that recorded where its
+/// simulation clock stood (the demo's) — on a simulation clock resuming there at real speed.
 async fn open_app(location: &str) -> Result<App> {
-    open_app_with(location, Arc::new(SystemClock)).await
+    let app = open_app_with(location, Arc::new(SystemClock)).await?;
+    match app.recorded_simulated_now().await? {
+        Some(at) => Ok(App::new(
+            app.store_for_tools().clone(),
+            Arc::new(SimulationClock::new(at, 1.0)),
+        )),
+        None => Ok(app),
+    }
 }
 
 async fn open_app_with(location: &str, clock: Arc<dyn fangkong_app::Clock>) -> Result<App> {
@@ -240,7 +249,14 @@ async fn main() -> Result<()> {
             let app = match &clock {
                 None => {
                     let app = open_app(&db.database).await?;
-                    app.claim_instance_kind(InstanceKind::Production).await?;
+                    if app.clock_is_simulated() {
+                        println!(
+                            "培训、演练库：模拟时钟从上次停下的北京时间 {} 继续，真实速度（--clock 可另选起点和速度）",
+                            fangkong_domain::time::beijing_label(app.now())
+                        );
+                    } else {
+                        app.claim_instance_kind(InstanceKind::Production).await?;
+                    }
                     app
                 }
                 Some(start) => {

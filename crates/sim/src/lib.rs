@@ -1,4 +1,5 @@
-//! Synthetic but realistic population for the demo and the benchmarks.
+//! Synthetic but realistic population for the demo and the benchmarks, and the outbreak simulator
+//! (`outbreak`) that plays an epidemic over it.
 //!
 //! Everything is deterministic from a seed, so a demo database or a
 //! benchmark can be rebuilt identically. Generation streams households one
@@ -6,6 +7,7 @@
 
 mod generate;
 mod names;
+pub mod outbreak;
 mod plan;
 mod rng;
 

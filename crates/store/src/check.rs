@@ -26,7 +26,8 @@ pub enum Invariant {
     /// since it was designated, whichever channel found it (investigation → risk areas).
     RiskAreaClockCountsLatestInfection,
     /// Every open initial-screen case that mass testing opened owes its single-tube recheck
-    /// (mass testing → investigation → rechecks).
+    /// (mass testing → investigation → rechecks) — unless a recheck already came back positive
+    /// (the case came from the recheck: nothing more is owed to testing, the CDC confirms).
     InitialScreenCaseHasRecheck,
     /// Every person big data pushed with a document number has the push's code fact (leads →
     /// health codes: the pop-up applies from the push).
@@ -103,7 +104,7 @@ impl Invariant {
                  AND c.found_by = 'mass_testing' AND c.id_number <> '' AND c.created_at < $1 \
                  AND NOT EXISTS (SELECT 1 FROM recheck_tasks t \
                      WHERE t.id_number = c.id_number AND t.id_type = c.id_type \
-                     AND t.reason = 'single_positive')"
+                     AND (t.reason = 'single_positive' OR t.status = 'positive'))"
             }
             Invariant::PushedPersonHasCodeFact => {
                 "SELECT '线索#' || l.id AS label FROM leads l \

@@ -440,3 +440,30 @@ story!(
     production_refuses_a_simulation_clock_and_a_sandbox_stays_one_on_sqlite,
     production_refuses_a_simulation_clock_and_a_sandbox_stays_one_on_postgres
 );
+
+story!(
+    a_session_on_a_fast_drill_clock_lasts_its_real_hours,
+    drill_session_story_sqlite,
+    drill_session_story_postgres
+);
+
+/// A drill played at sixty times speed passes nine simulated hours in nine real minutes: the
+/// session (eight hours) and the login lock count real time, so nobody is logged out mid-drill.
+async fn a_session_on_a_fast_drill_clock_lasts_its_real_hours(backend: Backend) {
+    use std::sync::Arc;
+    let (tested, _guard) = fresh_app(backend).await;
+    let clock = Arc::new(fangkong_app::SimulationClock::new(start_time(), 0.0));
+    let app = fangkong_app::App::new(tested.store_for_tools().clone(), clock.clone());
+    seed(&app).await;
+    let session = app
+        .login("worker_a", PASSWORD, "10.1.1.1")
+        .await
+        .expect("login");
+    clock.advance(Duration::hours(9));
+    assert_eq!(app.now(), start_time() + Duration::hours(9));
+    let info = app
+        .session(&session.token, "10.1.1.1")
+        .await
+        .expect("the session still holds after nine simulated hours");
+    assert_eq!(info.actor.username, "worker_a");
+}

@@ -1,7 +1,9 @@
-//! Kill -9 tests: a server or an import killed mid-way loses nothing it acknowledged, and retries add
-//! no duplicate. They start the real binary and take a minute or more, so they run when
+//! Tests of the real binary. Kill -9 tests: a server or an import killed mid-way loses nothing it
+//! acknowledged, and retries add no duplicate. The demo story: `fangkong demo` plays one outbreak
+//! that `fangkong check` finds consistent. They take a minute or more each, so they run when
 //! FANGKONG_TEST_SLOW is set (`.ci/run` sets it); without it they say so and pass nothing off as run.
 
+mod demo_story;
 mod import;
 mod sampling;
 
@@ -13,7 +15,7 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 fn slow_suites_enabled() -> bool {
     let enabled = std::env::var_os("FANGKONG_TEST_SLOW").is_some();
     if !enabled {
-        eprintln!("kill -9 test not run: set FANGKONG_TEST_SLOW=1 (CI does)");
+        eprintln!("slow test of the binary not run: set FANGKONG_TEST_SLOW=1 (CI does)");
     }
     enabled
 }

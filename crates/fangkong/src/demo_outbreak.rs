@@ -1,0 +1,755 @@
+//! The living outbreak (活的疫情): the simulator's outbreak ([`fangkong_sim::outbreak`]) played
+//! through the app's own functions on the simulation clock. The clock is set to each moment of the
+//! history in turn: a case found at the fever clinic is opened by the epidemiologist at that minute,
+//! reported and investigated hours later (one now and then late), its trajectory and the people it
+//! exposed entered; the event passes turn contacts into leads and measures; every three hours the
+//! transfer team allocates rooms, sends coaches and ambulances, and the sites check people in,
+//! take temperatures and record tests; every morning people at home check in; every evening the
+//! command office reviews the risk areas. So every row the demo shows is a consequence of the
+//! outbreak, stamped with the time it happened.
+//!
+//! Seeding plays the history up to the demo's present; serving keeps playing it as the clock runs,
+//! so new cases, contacts, trips and check-ins appear while one watches.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use fangkong_app::investigation::{CaseAction, CaseForm, ContactForm, StopForm};
+use fangkong_app::isolation::TransferForm;
+use fangkong_app::records::ResidentRecord;
+use fangkong_app::risk_areas::RiskAreaForm;
+use fangkong_app::{Actor, App, SimulationClock};
+use fangkong_domain::region::RegionCode;
+use fangkong_domain::role::Role;
+use fangkong_domain::time::{beijing_date, beijing_label};
+use fangkong_sim::outbreak::{Agent, FoundBy, Outbreak, OutbreakPlan, Setting, simulate};
+
+use crate::demo_isolation::Facilities;
+
+/// A moment in Beijing time.
+pub fn beijing(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, min, 0)
+        .single()
+        .expect("a valid moment")
+        - Duration::hours(8)
+}
+
+/// The dates of the story (藁城区, January 2021).
+pub struct Timeline {
+    /// The index case's infection: the simulation's day 0.
+    pub infection: DateTime<Utc>,
+    /// The index case reaches the fever clinic: the outbreak is known (2 January 2021).
+    pub discovered: DateTime<Utc>,
+    /// 藁城区 under closed management (6 January).
+    pub lockdown: DateTime<Utc>,
+    /// Swab times of the screening rounds.
+    pub rounds: Vec<DateTime<Utc>>,
+    /// The banquet in 小果庄村 the index case attends, infectious without knowing it.
+    pub gathering: DateTime<Utc>,
+    /// The demo's present: seeding plays up to here.
+    pub present: DateTime<Utc>,
+    /// How far the simulation runs (serving plays on up to here).
+    pub days: u32,
+}
+
+impl Timeline {
+    pub fn gaocheng_2021() -> Timeline {
+        Timeline {
+            infection: beijing(2020, 12, 22, 18, 0),
+            discovered: beijing(2021, 1, 2, 10, 20),
+            lockdown: beijing(2021, 1, 6, 0, 0),
+            rounds: vec![
+                beijing(2021, 1, 3, 8, 0),
+                beijing(2021, 1, 7, 8, 0),
+                beijing(2021, 1, 12, 8, 0),
+            ],
+            gathering: beijing(2020, 12, 27, 11, 30),
+            present: beijing(2021, 1, 12, 10, 0),
+            days: 35,
+        }
+    }
+}
+
+/// Where the outbreak plays and with what.
+pub struct Scene<'a> {
+    /// The grids of the outbreak township: their residents are the simulated population.
+    pub grids: &'a [String],
+    /// The village of the index case.
+    pub index_village: &'a str,
+    /// A resident who must not be the index case (the demo's resident login).
+    pub spare: Option<i64>,
+    pub facilities: Facilities,
+    /// The random seed: the same seed plays the same outbreak.
+    pub seed: u64,
+}
+
+/// One step of the office's work, at its moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    /// A case is found: open it with its trajectory and contacts (the infection's index).
+    Find(usize),
+    Report(i64),
+    Investigate(i64),
+    Discharge(i64),
+    /// Passes, allocation, trips, check-ins, temperatures and tests (every three hours).
+    Operations,
+    /// People at home check in (09:00), releases due, rooms cleaned.
+    Morning,
+    /// The command office reviews risk areas (17:00).
+    AreaReview,
+    /// The command office designates a case's village (index into `villages`) a high-risk area.
+    Designate(usize),
+}
+
+/// What has been played so far.
+#[derive(Debug, Default, Clone)]
+pub struct PlayStats {
+    pub cases: usize,
+    pub contacts: usize,
+    pub areas: usize,
+    pub trips: usize,
+    pub checked_in: usize,
+    pub admitted: usize,
+    pub released: usize,
+}
+
+pub struct OutbreakPlayer {
+    app: App,
+    clock: Arc<SimulationClock>,
+    people: Vec<ResidentRecord>,
+    outbreak: Outbreak,
+    steps: Vec<(DateTime<Utc>, Step)>,
+    next: usize,
+    /// Person (index into `people`) → case id.
+    cases: HashMap<usize, i64>,
+    areas: HashMap<String, i64>,
+    /// Villages with a case, in the order their first case was found (designated or about to be).
+    villages: Vec<String>,
+    /// Trips on the road: (transfer id, vehicle id, measures, to a hospital).
+    trips: Vec<(i64, i64, Vec<i64>, bool)>,
+    busy: HashSet<i64>,
+    facilities: Facilities,
+    epi: Actor,
+    commander: Actor,
+    ops: Actor,
+    pub stats: PlayStats,
+}
+
+impl OutbreakPlayer {
+    /// Simulates the outbreak over the residents of the scene's grids, starting from a resident
+    /// of its village aged 55–70, and lays out the office's steps in time.
+    pub async fn new(
+        app: &App,
+        clock: Arc<SimulationClock>,
+        scene: Scene<'_>,
+        timeline: &Timeline,
+    ) -> Result<OutbreakPlayer> {
+        let Scene {
+            grids,
+            index_village,
+            spare,
+            facilities,
+            seed,
+        } = scene;
+        let mut people: Vec<ResidentRecord> = Vec::new();
+        for grid in grids {
+            people.extend(
+                app.store_for_tools()
+                    .residents_in_grid(grid, 0, 100_000)
+                    .await?,
+            );
+        }
+        let on = beijing_date(timeline.infection);
+        let mut households: HashMap<String, u32> = HashMap::new();
+        let mut villages: HashMap<String, u32> = HashMap::new();
+        let agents: Vec<Agent> = people
+            .iter()
+            .map(|p| {
+                let n = households.len() as u32;
+                let household = *households.entry(p.household_number.clone()).or_insert(n);
+                let n = villages.len() as u32;
+                let village = *villages
+                    .entry(p.grid_code.get(..12).unwrap_or_default().to_string())
+                    .or_insert(n);
+                Agent {
+                    household,
+                    village,
+                    age: age_on(&p.birth_date, on),
+                }
+            })
+            .collect();
+        let index = people
+            .iter()
+            .enumerate()
+            .position(|(i, p)| {
+                p.grid_code.starts_with(index_village)
+                    && (55..=70).contains(&agents[i].age)
+                    && Some(p.id) != spare
+            })
+            .or_else(|| people.iter().position(|p| Some(p.id) != spare))
+            .context("no resident in the outbreak township")?;
+        let outbreak = simulate(
+            &agents,
+            &OutbreakPlan {
+                seed,
+                start: timeline.infection,
+                days: timeline.days,
+                index,
+                index_found_at: timeline.discovered,
+                lockdown_at: timeline.lockdown,
+                screening_rounds: timeline.rounds.clone(),
+                gathering_at: Some(timeline.gathering),
+            },
+        );
+        let mut steps: Vec<(DateTime<Utc>, Step)> = Vec::new();
+        for (i, infection) in outbreak.infections.iter().enumerate() {
+            if let Some((at, _)) = infection.found {
+                steps.push((at, Step::Find(i)));
+            }
+        }
+        // The office's routine, from the day the outbreak is known.
+        let first_day = beijing_date(timeline.discovered);
+        let last = timeline.infection + Duration::days(i64::from(timeline.days));
+        let mut day = first_day;
+        while let Some(morning) = at_beijing(day, 9, 0) {
+            if morning > last {
+                break;
+            }
+            steps.push((morning, Step::Morning));
+            for hour in [8, 11, 14, 17, 20, 23] {
+                if let Some(at) = at_beijing(day, hour, 30) {
+                    steps.push((at, Step::Operations));
+                }
+            }
+            if let Some(at) = at_beijing(day, 17, 0) {
+                steps.push((at, Step::AreaReview));
+            }
+            day = day.succ_opt().context("date overflow")?;
+        }
+        steps.retain(|(at, _)| *at >= timeline.discovered - Duration::hours(1));
+        steps.sort();
+        Ok(OutbreakPlayer {
+            epi: app.actor_for_user("epidemiologist", "demo").await?,
+            commander: app.actor_for_user("commander", "demo").await?,
+            ops: Actor::seeding(
+                Role::Administrator,
+                RegionCode::parse(grids.first().map(|g| &g[..6]).unwrap_or("13"))
+                    .map_err(anyhow::Error::msg)?,
+                "seed",
+                "数据初始化",
+            ),
+            app: app.clone(),
+            clock,
+            people,
+            outbreak,
+            steps,
+            next: 0,
+            cases: HashMap::new(),
+            areas: HashMap::new(),
+            villages: Vec::new(),
+            trips: Vec::new(),
+            busy: HashSet::new(),
+            facilities,
+            stats: PlayStats::default(),
+        })
+    }
+
+    /// The people the outbreak infected by `until` (resident ids), so the demo can keep a
+    /// resident login away from them.
+    pub fn infected_by(&self, until: DateTime<Utc>) -> HashSet<i64> {
+        self.outbreak
+            .infections
+            .iter()
+            .filter(|i| i.infected_at <= until)
+            .map(|i| self.people[i.person].id)
+            .collect()
+    }
+
+    /// Plays every step up to `until`, setting the clock to each step's moment (seeding: the
+    /// clock stands still between steps), and leaves the clock at `until`.
+    pub async fn play_until(&mut self, until: DateTime<Utc>) -> Result<()> {
+        self.play_steps(until, true).await;
+        self.clock.set(until);
+        Ok(())
+    }
+
+    /// Plays the steps whose moment the running clock has passed, at the clock's time (serving:
+    /// the clock is never moved back under the pages being read).
+    pub async fn play_due(&mut self) {
+        let now = self.clock_now();
+        self.play_steps(now, false).await;
+    }
+
+    /// A step the app refuses is logged and skipped: the story goes on.
+    async fn play_steps(&mut self, until: DateTime<Utc>, set_clock: bool) {
+        while let Some(&(at, step)) = self.steps.get(self.next) {
+            if at > until {
+                break;
+            }
+            self.next += 1;
+            if set_clock {
+                self.clock.set(at);
+            }
+            if let Err(e) = self.play(step, at).await {
+                tracing::warn!(error = %e, ?step, "outbreak step refused");
+            }
+        }
+    }
+
+    async fn play(&mut self, step: Step, at: DateTime<Utc>) -> Result<()> {
+        match step {
+            Step::Find(i) => self.find(i, at).await,
+            Step::Report(case) => Ok(self
+                .app
+                .update_case(&self.epi, case, &CaseAction::Reported)
+                .await?),
+            Step::Investigate(case) => Ok(self
+                .app
+                .update_case(&self.epi, case, &CaseAction::Investigated)
+                .await?),
+            Step::Discharge(case) => Ok(self
+                .app
+                .update_case(&self.epi, case, &CaseAction::Discharge)
+                .await?),
+            Step::Operations => self.operations().await,
+            Step::Morning => self.morning().await,
+            Step::AreaReview => self.area_review().await,
+            Step::Designate(village) => self.designate(village).await,
+        }
+    }
+
+    fn schedule(&mut self, at: DateTime<Utc>, step: Step) {
+        let position = self.steps[self.next..].partition_point(|(t, s)| (*t, *s) <= (at, step));
+        self.steps.insert(self.next + position, (at, step));
+    }
+
+    /// A case found: opened with what the epidemiologist learns, its trajectory and the people it
+    /// exposed; its report, investigation and discharge scheduled.
+    async fn find(&mut self, index: usize, at: DateTime<Utc>) -> Result<()> {
+        let infection = self.outbreak.infections[index].clone();
+        let (_, found_by) = infection.found.context("a found infection")?;
+        let person = self.people[infection.person].clone();
+        let symptomatic = infection.onset_at.is_some_and(|o| o <= at);
+        // The infector is known when already a case and met at home, at work or in the village;
+        // a market infection's source stays under investigation.
+        let infector = infection
+            .infector
+            .filter(|_| infection.setting != Some(Setting::Market))
+            .and_then(|by| self.cases.get(&by))
+            .map(|id| id.to_string())
+            .unwrap_or_default();
+        let sampled = at
+            - Duration::hours(if found_by == FoundBy::FeverClinic {
+                3
+            } else {
+                14
+            });
+        let form = CaseForm {
+            kind: if symptomatic {
+                "confirmed"
+            } else {
+                "asymptomatic"
+            }
+            .into(),
+            id_type: person.id_type.clone(),
+            id_number: person.id_number.to_string(),
+            onset_date: infection
+                .onset_at
+                .filter(|_| symptomatic)
+                .map(|o| beijing_date(o).format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+            first_positive_at: if symptomatic {
+                String::new()
+            } else {
+                beijing_label(sampled)
+            },
+            found_by: found_by.code().into(),
+            severity: if symptomatic { "mild" } else { "none" }.into(),
+            hospital: if symptomatic {
+                "石家庄市第五医院"
+            } else {
+                "藁城区方舱医院"
+            }
+            .into(),
+            isolated_at: beijing_label(at),
+            infector,
+            case_key: format!("sim-{}", person.id),
+            ..Default::default()
+        };
+        let case = self.app.open_case(&self.epi, &form).await?;
+        self.cases.insert(infection.person, case);
+        self.stats.cases += 1;
+
+        // Reported within the 2 hours (one in eight late), investigated within the day (one in
+        // ten late), discharged after twelve to sixteen days.
+        let late = |n: u64| (person.id as u64).is_multiple_of(n);
+        let report = at + Duration::minutes(if late(8) { 170 } else { 50 });
+        let investigate = at + Duration::hours(if late(10) { 30 } else { 16 });
+        let discharge = at + Duration::days(12 + person.id % 5);
+        self.schedule(report, Step::Report(case));
+        self.schedule(investigate, Step::Investigate(case));
+        self.schedule(discharge, Step::Discharge(case));
+
+        // Trajectory from the exposures: home over the window, work and the market where met.
+        let exposures: Vec<_> = self
+            .outbreak
+            .exposures
+            .iter()
+            .filter(|e| e.person != infection.person && e.case == infection.person)
+            .cloned()
+            .collect();
+        let window_start = exposures
+            .iter()
+            .map(|e| e.first_at)
+            .min()
+            .unwrap_or(at - Duration::days(4));
+        let mut stops = vec![("home", "居住地".to_string(), window_start, at, false)];
+        for (setting, kind, name, public) in [
+            (Setting::Workplace, "work", "工作单位（车间/班组）", false),
+            (Setting::Market, "venue", "增村镇综合市场", true),
+        ] {
+            if let Some(e) = exposures.iter().find(|e| e.setting == setting) {
+                let left = (e.first_at + Duration::hours(2)).min(at - Duration::minutes(30));
+                stops.push((kind, name.to_string(), e.first_at, left, public));
+            }
+        }
+        if found_by == FoundBy::FeverClinic {
+            stops.push((
+                "medical",
+                "藁城区人民医院发热门诊".into(),
+                at - Duration::hours(4),
+                at - Duration::hours(2),
+                true,
+            ));
+        }
+        for (kind, name, from, to, public) in stops {
+            self.app
+                .add_case_stop(
+                    &self.epi,
+                    case,
+                    &StopForm {
+                        place_kind: kind.into(),
+                        place_name: name,
+                        from_at: beijing_label(from),
+                        to_at: beijing_label(to.max(from)),
+                        public,
+                        key: format!("sim-{case}-{kind}"),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+        }
+
+        // Contacts: every close exposure, two market visitors as general contacts; the household
+        // of one workmate as secondary contacts.
+        let mut market = 0;
+        let mut workmate_contact: Option<(i64, usize)> = None;
+        for e in &exposures {
+            if e.setting == Setting::Market {
+                market += 1;
+                if market > 2 {
+                    continue;
+                }
+            }
+            if self.cases.contains_key(&e.person) {
+                continue;
+            }
+            let other = &self.people[e.person];
+            let form = ContactForm {
+                id_type: other.id_type.clone(),
+                id_number: other.id_number.to_string(),
+                exposure_kind: e.setting.exposure_kind().code().into(),
+                first_exposure_at: beijing_label(e.first_at),
+                last_exposure_at: beijing_label(e.last_at),
+                ..Default::default()
+            };
+            match self.app.add_contact(&self.epi, case, &form).await {
+                Ok((id, _)) => {
+                    self.stats.contacts += 1;
+                    if e.setting == Setting::Workplace && workmate_contact.is_none() {
+                        workmate_contact = Some((id, e.person));
+                    }
+                }
+                Err(refused) => tracing::debug!(%refused, "contact not added"),
+            }
+        }
+        if let Some((via, workmate)) = workmate_contact {
+            let home = self.people[workmate].household_number.clone();
+            let members: Vec<ResidentRecord> = self
+                .people
+                .iter()
+                .enumerate()
+                .filter(|(i, p)| {
+                    p.household_number == home && *i != workmate && !self.cases.contains_key(i)
+                })
+                .map(|(_, p)| p.clone())
+                .take(3)
+                .collect();
+            for member in members {
+                let form = ContactForm {
+                    via_contact_id: via.to_string(),
+                    id_type: member.id_type.clone(),
+                    id_number: member.id_number.to_string(),
+                    exposure_kind: "shared_home".into(),
+                    first_exposure_at: beijing_label(window_start),
+                    last_exposure_at: beijing_label(at - Duration::hours(1)),
+                    ..Default::default()
+                };
+                if self.app.add_contact(&self.epi, case, &form).await.is_ok() {
+                    self.stats.contacts += 1;
+                }
+            }
+        }
+
+        // The village where a case lives becomes a high-risk area within hours of its first case.
+        let village = person.grid_code.get(..12).unwrap_or_default().to_string();
+        if !self.villages.contains(&village) {
+            self.villages.push(village);
+            let index = self.villages.len() - 1;
+            self.schedule(at + Duration::minutes(90), Step::Designate(index));
+        }
+        Ok(())
+    }
+
+    async fn designate(&mut self, index: usize) -> Result<()> {
+        let village = self.villages[index].clone();
+        let id = self
+            .app
+            .designate_risk_area(
+                &self.commander,
+                &RiskAreaForm {
+                    scheme: "ninth".into(),
+                    tier: "high".into(),
+                    unit: "village".into(),
+                    region_code: village.clone(),
+                    reason: "病例居住地".into(),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        self.areas.insert(village, id);
+        self.stats.areas += 1;
+        Ok(())
+    }
+
+    /// The work of three hours: the passes carry new cases and contacts into leads and measures;
+    /// trips on the road arrive; rooms are allocated; coaches and ambulances leave; tests due are
+    /// recorded.
+    async fn operations(&mut self) -> Result<()> {
+        let app = self.app.clone();
+        app.try_run_code_events().await?;
+        app.try_run_event_passes().await?;
+        // Trips dispatched at the last round arrive: people check in (temperature taken), patients
+        // are handed over to the hospital; vehicles are disinfected and free again.
+        for (trip, vehicle, measures, to_hospital) in std::mem::take(&mut self.trips) {
+            if app
+                .advance_transfer(&self.ops, trip, "handed_over")
+                .await
+                .is_err()
+            {
+                continue;
+            }
+            if to_hospital {
+                self.stats.admitted += measures.len();
+            } else {
+                for id in &measures {
+                    if app.site_check_in(&self.ops, *id).await.is_ok() {
+                        self.stats.checked_in += 1;
+                        let reading = if id % 41 == 0 { "37.6" } else { "36.5" };
+                        app.record_site_temperature(&self.ops, *id, reading).await?;
+                    }
+                }
+            }
+            app.disinfect_vehicle(&self.ops, vehicle).await?;
+            self.busy.remove(&vehicle);
+        }
+        app.try_run_event_passes().await?;
+        app.confirm_allocation(&self.ops, 10_000).await?;
+        // Coaches to the sites (35 seats), the allocated grouped by site.
+        let mut by_site: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for m in app.isolation_measures(&self.ops, "allocated").await? {
+            if let Some(site) = m.site_id {
+                by_site.entry(site).or_default().push(m.id);
+            }
+        }
+        for people in by_site.values() {
+            for chunk in people.chunks(35) {
+                let Some(coach) = self.free(&self.facilities.coaches.clone()) else {
+                    break;
+                };
+                self.dispatch(coach, chunk.to_vec(), None).await?;
+            }
+        }
+        // Ambulances for cases waiting, to the designated hospitals and the fangcang in turn.
+        let awaiting = app
+            .isolation_measures(&self.ops, "awaiting_hospital")
+            .await?;
+        for (n, m) in awaiting.iter().enumerate() {
+            let Some(ambulance) = self.free(&self.facilities.ambulances.clone()) else {
+                break;
+            };
+            let hospitals = &self.facilities.hospitals;
+            let hospital = hospitals[(m.id as usize + n) % hospitals.len().max(1)];
+            self.dispatch(ambulance, vec![m.id], Some(hospital)).await?;
+        }
+        // Tests due: negative unless the person carries the virus (then the case is found by the
+        // same test, as the outbreak says, and no negative is recorded for them).
+        let now = self.clock_now();
+        let carriers: HashSet<i64> = self
+            .outbreak
+            .infections
+            .iter()
+            .filter(|i| i.infected_at + Duration::days(2) <= now)
+            .map(|i| self.people[i.person].id)
+            .collect();
+        for t in app.measure_tests_due(&self.ops).await? {
+            let resident = app
+                .store_for_tools()
+                .isolation_measure(t.measure_id)
+                .await?
+                .and_then(|m| m.resident_id);
+            if resident.is_some_and(|r| carriers.contains(&r)) {
+                continue;
+            }
+            app.record_test_result(&self.ops, t.test_id, "negative")
+                .await
+                .ok();
+        }
+        Ok(())
+    }
+
+    fn clock_now(&self) -> DateTime<Utc> {
+        use fangkong_app::Clock as _;
+        self.clock.now()
+    }
+
+    fn free(&self, vehicles: &[i64]) -> Option<i64> {
+        vehicles.iter().copied().find(|v| !self.busy.contains(v))
+    }
+
+    async fn dispatch(
+        &mut self,
+        vehicle: i64,
+        measures: Vec<i64>,
+        hospital: Option<i64>,
+    ) -> Result<()> {
+        let trip = self
+            .app
+            .create_transfer(
+                &self.ops,
+                &TransferForm {
+                    vehicle_id: vehicle,
+                    measure_ids: measures.clone(),
+                    hospital_id: hospital,
+                },
+            )
+            .await?;
+        self.app
+            .advance_transfer(&self.ops, trip, "picked_up")
+            .await?;
+        self.busy.insert(vehicle);
+        self.trips
+            .push((trip, vehicle, measures, hospital.is_some()));
+        self.stats.trips += 1;
+        Ok(())
+    }
+
+    /// 09:00: people at home check in (one in five forgets), releases due, half the rooms left
+    /// yesterday cleaned.
+    async fn morning(&mut self) -> Result<()> {
+        let app = self.app.clone();
+        let home = app.home_board(&self.ops).await?;
+        let day = self.clock_now().timestamp() / 86_400;
+        for p in &home.people.rows {
+            if (p.measure_id + day) % 5 == 4 {
+                continue;
+            }
+            let fever = (p.measure_id + day) % 53 == 0;
+            app.home_check_in(
+                &self.ops,
+                p.measure_id,
+                if fever { "37.4" } else { "36.4" },
+                if fever { "咽痛" } else { "" },
+            )
+            .await?;
+            if (p.measure_id + day) % 97 == 7 {
+                app.record_door_alarm(
+                    &self.ops,
+                    p.measure_id,
+                    &format!("MC-{:05}", p.measure_id),
+                    "door_opened",
+                    "夜间门磁开启",
+                )
+                .await?;
+            }
+        }
+        for m in app.isolation_measures(&self.ops, "in_site").await? {
+            if app.release_measure(&self.ops, m.id).await.is_ok() {
+                self.stats.released += 1;
+            }
+        }
+        for site in &self.facilities.sites {
+            let detail = app.isolation_site_detail(&self.ops, *site).await?;
+            for room in detail.rooms.iter().filter(|r| r.status == "cleaning") {
+                app.set_room_status(&self.ops, room.id, "free").await.ok();
+            }
+        }
+        Ok(())
+    }
+
+    /// 17:00: each area without a case for two days gets the day's all-negative round; an area
+    /// whose conditions are met steps down.
+    async fn area_review(&mut self) -> Result<()> {
+        let app = self.app.clone();
+        let now = self.clock_now();
+        let mut latest: HashMap<String, DateTime<Utc>> = HashMap::new();
+        for infection in &self.outbreak.infections {
+            if let Some((found, _)) = infection.found.filter(|f| f.0 <= now) {
+                let village = self.people[infection.person].grid_code[..12].to_string();
+                let entry = latest.entry(village).or_insert(found);
+                *entry = (*entry).max(found);
+            }
+        }
+        for (village, area) in self.areas.clone() {
+            if latest
+                .get(&village)
+                .is_some_and(|last| now - *last < Duration::days(2))
+            {
+                continue;
+            }
+            app.record_area_round(&self.commander, area, None, &beijing_label(now))
+                .await
+                .ok();
+            let view = app.risk_area(&self.commander, area).await?;
+            if let Some(next) = view.view.next.filter(|n| n.ready) {
+                app.confirm_area_step(&self.commander, area, &next.to_code)
+                    .await
+                    .ok();
+            }
+        }
+        Ok(())
+    }
+
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    pub fn infections(&self) -> usize {
+        self.outbreak.infections.len()
+    }
+}
+
+fn at_beijing(day: NaiveDate, hour: u32, minute: u32) -> Option<DateTime<Utc>> {
+    let local = day.and_hms_opt(hour, minute, 0)?;
+    Some(Utc.from_utc_datetime(&local) - Duration::hours(8))
+}
+
+/// Age in whole years on `on`, from a 'YYYY-MM-DD' birth date (0 when unreadable).
+fn age_on(birth_date: &str, on: NaiveDate) -> u8 {
+    NaiveDate::parse_from_str(birth_date, "%Y-%m-%d")
+        .ok()
+        .and_then(|b| on.years_since(b))
+        .map_or(0, |y| y.min(120) as u8)
+}
