@@ -93,6 +93,8 @@ enum Step {
     Report(i64),
     Investigate(i64),
     Discharge(i64),
+    /// An asymptomatic case develops symptoms: reclassified as confirmed (订正).
+    Reclassify(i64),
     /// Passes, allocation, trips, check-ins, temperatures and tests (every three hours).
     Operations,
     /// People at home check in (09:00), releases due, rooms cleaned.
@@ -313,6 +315,16 @@ impl OutbreakPlayer {
                 .app
                 .update_case(&self.epi, case, &CaseAction::Discharge)
                 .await?),
+            Step::Reclassify(case) => Ok(self
+                .app
+                .update_case(
+                    &self.epi,
+                    case,
+                    &CaseAction::Reclassify {
+                        kind: "confirmed".into(),
+                    },
+                )
+                .await?),
             Step::Operations => self.operations().await,
             Step::Morning => self.morning().await,
             Step::AreaReview => self.area_review().await,
@@ -391,6 +403,9 @@ impl OutbreakPlayer {
         self.schedule(report, Step::Report(case));
         self.schedule(investigate, Step::Investigate(case));
         self.schedule(discharge, Step::Discharge(case));
+        if let Some(onset) = infection.onset_at.filter(|o| *o > at && *o < discharge) {
+            self.schedule(onset + Duration::hours(3), Step::Reclassify(case));
+        }
 
         // Trajectory from the exposures: home over the window, work and the market where met.
         let exposures: Vec<_> = self
@@ -736,8 +751,13 @@ impl OutbreakPlayer {
         &self.app
     }
 
-    pub fn infections(&self) -> usize {
-        self.outbreak.infections.len()
+    /// How many the outbreak had infected by `until` (found or not).
+    pub fn infections_by(&self, until: DateTime<Utc>) -> usize {
+        self.outbreak
+            .infections
+            .iter()
+            .filter(|i| i.infected_at <= until)
+            .count()
     }
 }
 

@@ -1,8 +1,10 @@
 //! Tests of the real binary. Kill -9 tests: a server or an import killed mid-way loses nothing it
 //! acknowledged, and retries add no duplicate. The demo story: `fangkong demo` plays one outbreak
-//! that `fangkong check` finds consistent. They take a minute or more each, so they run when
-//! FANGKONG_TEST_SLOW is set (`.ci/run` sets it); without it they say so and pass nothing off as run.
+//! that `fangkong check` finds consistent, and a browser walks it across modules. They take a
+//! minute or more each, so they run when FANGKONG_TEST_SLOW is set (`.ci/run` sets it); without it
+//! they say so and pass nothing off as run.
 
+mod browser_story;
 mod demo_story;
 mod import;
 mod sampling;
