@@ -7,7 +7,43 @@ use fangkong_store::AuditRecord;
 use crate::scope::masked_username;
 use crate::{Actor, App, AppResult};
 
+/// Who did something, as a page names them: a background step's words, or else the user's display
+/// name (see [`App::actor_names`]).
+pub fn system_actor_label(username: &str) -> Option<&'static str> {
+    Some(match username {
+        "investigation" => "流调判定（自动）",
+        "system" => "系统（自动）",
+        "seed" => "数据初始化",
+        "command-line" => "命令行",
+        _ => return None,
+    })
+}
+
 impl App {
+    /// Display names for the usernames a page shows as "who" (办理人、划定人): a background
+    /// step in words, a user by their display name, and a name no longer known as it is.
+    pub async fn actor_names(
+        &self,
+        usernames: &[&str],
+    ) -> AppResult<std::collections::HashMap<String, String>> {
+        let mut names = std::collections::HashMap::new();
+        for &username in usernames {
+            if names.contains_key(username) {
+                continue;
+            }
+            let name = match system_actor_label(username) {
+                Some(words) => words.to_string(),
+                None => self
+                    .store
+                    .user_by_username(username)
+                    .await?
+                    .map_or_else(|| username.to_string(), |u| u.display_name),
+            };
+            names.insert(username.to_string(), name);
+        }
+        Ok(names)
+    }
+
     /// The newest entries (200 a page) of users inside the actor's jurisdiction; a province-level
     /// administrator also sees entries of nobody known (failed logins with unknown usernames).
     /// Usernames that look like an ID number or a phone are shown masked.

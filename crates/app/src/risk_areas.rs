@@ -152,6 +152,8 @@ pub struct RiskAreaDetail {
     pub view: RiskAreaView,
     pub steps: Vec<RiskAreaStepRecord>,
     pub rounds: Vec<RiskAreaRoundRecord>,
+    /// Who designated the area, as a page names them.
+    pub designated_by_name: String,
 }
 
 /// One line of the public list (风险区域公布).
@@ -337,7 +339,13 @@ impl App {
     pub async fn risk_area(&self, actor: &Actor, id: i64) -> AppResult<RiskAreaDetail> {
         actor.require(Permission::ViewPopulation)?;
         let area = load_within(actor, self.store.risk_area(id)).await?;
+        let designated_by_name = self
+            .actor_names(&[area.designated_by.as_str()])
+            .await?
+            .remove(&area.designated_by)
+            .unwrap_or_default();
         Ok(RiskAreaDetail {
+            designated_by_name,
             steps: self.store.risk_area_steps(id).await?,
             rounds: self.store.risk_area_rounds(id).await?,
             view: self.area_view(area).await?,

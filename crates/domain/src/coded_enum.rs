@@ -177,6 +177,7 @@ mod tests {
             ($($path:literal),+ $(,)?) => { [$(($path, include_str!($path))),+] };
         }
         let sources = sources![
+            "basis.rs",
             "checkpoint.rs",
             "echo.rs",
             "health_code/codes.rs",

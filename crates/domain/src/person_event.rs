@@ -110,3 +110,51 @@ pub struct MeasureEvent {
     pub measure_id: i64,
     pub category: String,
 }
+
+/// A record's source in words, for pages: the machine key a module stamps on what it writes
+/// (`case:26`, `contact:42`, `tube:000000154856`, `antigen:3`, `round:1`, `lead:5`,
+/// `measure:7`) becomes "病例 #26", "接触者 #42", "试管 000000154856", …; text before a key is kept
+/// ("流调：case:26" → "流调：病例 #26"), and anything else is returned as it is. The stored value
+/// stays the key (modules match on it).
+pub fn source_words(source: &str) -> String {
+    let (prefix, key) = match source.rfind('：') {
+        Some(at) => source.split_at(at + '：'.len_utf8()),
+        None => ("", source),
+    };
+    let Some((kind, id)) = key.split_once(':') else {
+        return source.to_string();
+    };
+    let words = match kind {
+        "case" => format!("病例 #{id}"),
+        "contact" => format!("接触者 #{id}"),
+        "tube" => format!("试管 {id}"),
+        "antigen" => format!("抗原自测 #{id}"),
+        "round" => format!("第{id}轮检测"),
+        "lead" => format!("线索 #{id}"),
+        "measure" => format!("管控 #{id}"),
+        _ => return source.to_string(),
+    };
+    format!("{prefix}{words}")
+}
+
+#[cfg(test)]
+mod source_words_tests {
+    use super::source_words;
+
+    #[test]
+    fn machine_keys_read_as_words_and_other_text_is_kept() {
+        for (stored, shown) in [
+            ("流调：case:26", "流调：病例 #26"),
+            ("流调：contact:42", "流调：接触者 #42"),
+            ("核酸检测：tube:000000154856", "核酸检测：试管 000000154856"),
+            ("antigen:3", "抗原自测 #3"),
+            ("round:1", "第1轮检测"),
+            ("大数据推送：线索 5", "大数据推送：线索 5"),
+            ("藁城区指挥部（演示）", "藁城区指挥部（演示）"),
+            ("x:1", "x:1"),
+            ("", ""),
+        ] {
+            assert_eq!(source_words(stored), shown, "{stored}");
+        }
+    }
+}

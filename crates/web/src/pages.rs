@@ -249,4 +249,16 @@ pub(crate) mod filters {
         }
         Ok(format!("{sign}{grouped}"))
     }
+
+    /// "流调：case:26" → "流调：病例 #26": a record's source key in words
+    /// ([`fangkong_domain::person_event::source_words`]).
+    #[askama::filter_fn]
+    pub fn source_words(
+        value: &dyn std::fmt::Display,
+        _: &dyn askama::Values,
+    ) -> askama::Result<String> {
+        Ok(fangkong_domain::person_event::source_words(
+            &value.to_string(),
+        ))
+    }
 }

@@ -61,7 +61,7 @@ impl App {
             by_region,
             regime,
             regime_label: regime.label_zh(),
-            rules_source: rules.source,
+            rules_source: fangkong_domain::basis::for_pages(&rules.source),
         })
     }
 

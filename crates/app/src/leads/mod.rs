@@ -196,6 +196,17 @@ masked_debug!(LeadView, id, channel, status, grid_code);
 pub struct LeadDetail {
     pub lead: LeadView,
     pub steps: Vec<LeadStepRecord>,
+    /// Each step's actor (username) → the name a page shows.
+    pub actor_names: std::collections::HashMap<String, String>,
+}
+
+impl LeadDetail {
+    /// The name a page shows for a step's actor.
+    pub fn name_of<'a>(&'a self, username: &'a str) -> &'a str {
+        self.actor_names
+            .get(username)
+            .map_or(username, String::as_str)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

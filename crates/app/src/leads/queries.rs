@@ -8,9 +8,12 @@ impl App {
         actor.require(Permission::ViewLeads)?;
         let lead = self.lead_within(actor, id).await?;
         let steps = self.store.lead_steps(id).await?;
+        let actors: Vec<&str> = steps.iter().map(|s| s.actor.as_str()).collect();
+        let actor_names = self.actor_names(&actors).await?;
         Ok(LeadDetail {
             lead: self.views(std::slice::from_ref(&lead)).await?.remove(0),
             steps,
+            actor_names,
         })
     }
 
@@ -26,6 +29,8 @@ impl App {
         let lead = self.lead_within(actor, id).await?;
         audit_by(self, actor, "reveal", &format!("lead:{id}"), reason.trim()).await?;
         let steps = self.store.lead_steps(id).await?;
+        let actors: Vec<&str> = steps.iter().map(|s| s.actor.as_str()).collect();
+        let actor_names = self.actor_names(&actors).await?;
         let names = self.grid_names(std::slice::from_ref(&lead)).await?;
         Ok(LeadDetail {
             lead: view_of(
@@ -35,6 +40,7 @@ impl App {
                 true,
             ),
             steps,
+            actor_names,
         })
     }
 

@@ -2,6 +2,7 @@
 //! community check.
 
 use super::*;
+use crate::pages::filters;
 
 /// The add-a-fact form as typed.
 #[derive(Deserialize, Default, Clone)]

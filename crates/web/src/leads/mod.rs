@@ -14,8 +14,8 @@ use axum::{Json, Router};
 use fangkong_app::AppError;
 use fangkong_app::leads::{
     LeadDetail, LeadFilter, LeadForm, LeadImportReport, LeadImportRun as LeadImportRecord,
-    LeadListPage, LeadOverview, LeadStep as LeadStepRecord, LeadView, OutcomeForm,
-    RegionLeadCounts, SelfReportForm, push_template,
+    LeadListPage, LeadOverview, LeadView, OutcomeForm, RegionLeadCounts, SelfReportForm,
+    push_template,
 };
 use fangkong_app::records::RegionRecord;
 use fangkong_domain::leads::{

@@ -43,13 +43,14 @@ fn step_label(step: &str) -> &'static str {
     }
 }
 
-fn step_rows(steps: &[LeadStepRecord]) -> Vec<StepRow> {
-    steps
+fn step_rows(detail: &LeadDetail) -> Vec<StepRow> {
+    detail
+        .steps
         .iter()
         .map(|s| StepRow {
             at: beijing_time(s.at),
             label: step_label(&s.step),
-            actor: s.actor.clone(),
+            actor: detail.name_of(&s.actor).to_string(),
             from_code: s.from_code.clone(),
             to_code: s.to_code.clone(),
             note: s.note.clone(),
@@ -83,7 +84,7 @@ fn lead_render(
     let open = d.lead.open;
     render(&LeadPage {
         layout,
-        steps: step_rows(&d.steps),
+        steps: step_rows(&d),
         l: LeadRow::from(d.lead),
         f,
         can_land: open && page.can(Permission::LandLeads),

@@ -2,6 +2,7 @@
 //! rechecks API.
 
 use super::*;
+use crate::pages::filters;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]

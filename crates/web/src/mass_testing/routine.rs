@@ -19,7 +19,7 @@ pub(super) struct KeyGroupsPage {
     schedule: usize,
     groups: Vec<(&'static str, &'static str)>,
     schedules: Vec<(usize, &'static str)>,
-    source: &'static str,
+    source: String,
     overdue: Option<KeyGroupOverdue>,
     last: Vec<String>,
 }
@@ -82,7 +82,7 @@ pub(super) async fn key_groups_page(
             .enumerate()
             .map(|(i, s)| (i, s.name))
             .collect(),
-        source: schedule.source,
+        source: fangkong_domain::basis::for_pages(schedule.source),
         overdue,
         last,
     }))

@@ -3,6 +3,7 @@
 //! `contact-7`, `lead-3`, `measure-9` for someone not in the register.
 
 use super::*;
+use crate::pages::filters;
 
 #[derive(Template)]
 #[template(path = "person_file/file.html")]
