@@ -10,11 +10,11 @@ pub fn for_pages(source: &str) -> String {
     let mut rest = source;
     while let Some(c) = rest.chars().next() {
         // `[…]` markers.
-        if c == '[' {
-            if let Some(end) = rest.find(']') {
-                rest = &rest[end + 1..];
-                continue;
-            }
+        if c == '['
+            && let Some(end) = rest.find(']')
+        {
+            rest = &rest[end + 1..];
+            continue;
         }
         // §1.2 and §7.4 references.
         if c == '§' {
