@@ -42,6 +42,11 @@ pub fn china_offset() -> FixedOffset {
     fangkong_domain::time::beijing_offset()
 }
 
+/// A time `domain::time` read from a form, as unix seconds, or its words as a form mistake.
+pub(crate) fn typed_unix(parsed: Result<DateTime<Utc>, String>) -> AppResult<i64> {
+    parsed.map(|t| t.timestamp()).map_err(AppError::Invalid)
+}
+
 /// A live session and until when it may be trusted without reading the database.
 type RememberedSession = (fangkong_store::SessionUser, i64);
 

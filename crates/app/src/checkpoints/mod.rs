@@ -24,8 +24,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::health_code::{
-    beijing_label, parse_beijing_time, parse_document, parse_venue_code, unix_to_utc,
-    venue_code_text,
+    beijing_label, day_start_time, parse_document, parse_venue_code, unix_to_utc, venue_code_text,
 };
 use crate::population::mask_document;
 use crate::scope::load_within;
