@@ -325,7 +325,13 @@ fn cause_chain_log_text(cause: &(dyn std::error::Error + 'static)) -> String {
     let mut previous = String::new();
     let mut link = Some(cause);
     while let Some(error) = link {
-        let (this, last) = match error.downcast_ref::<StoreError>() {
+        // A group-commit writer shares one store error among the requests of its group.
+        let store_error = error.downcast_ref::<StoreError>().or_else(|| {
+            error
+                .downcast_ref::<Arc<StoreError>>()
+                .map(|shared| shared.as_ref())
+        });
+        let (this, last) = match store_error {
             Some(store_error) => (store_log_text(store_error), true),
             None => (error.to_string(), false),
         };

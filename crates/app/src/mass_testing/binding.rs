@@ -164,11 +164,12 @@ impl App {
                     reply,
                 })
                 .await
-                .map_err(|_| AppError::internal("scan writer stopped"))?;
-            let outcomes = answer
-                .await
-                .map_err(|_| AppError::internal("scan writer dropped a reply"))?
-                .map_err(AppError::internal)?;
+                .map_err(|_| WriterError::Stopped {
+                    writer: SCAN_WRITER,
+                })?;
+            let outcomes = answer.await.map_err(|_| WriterError::DroppedReply {
+                writer: SCAN_WRITER,
+            })??;
             for (index, outcome) in positions.into_iter().zip(outcomes) {
                 let scan_id = &batch.scans[index].scan_id;
                 results[index] = Some(match outcome {
