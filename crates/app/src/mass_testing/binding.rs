@@ -38,6 +38,7 @@ impl App {
         let capacity = pool_size_at(&round, &areas, &site.region_code);
         let kind = RoundKind::from_code(&round.kind).unwrap_or(RoundKind::Whole);
         let round_range = round.region_code.subtree_range();
+        let infant_cutoff = self.infant_cutoff_of(&round);
         let now = self.now_unix();
 
         let mut results: Vec<Option<ScanResult>> = vec![None; batch.scans.len()];
@@ -151,6 +152,7 @@ impl App {
                 person,
                 sampled_at,
                 recorder: actor.display_name.clone(),
+                infant_cutoff,
             });
             positions.push(index);
         }
