@@ -7,7 +7,7 @@
 //! |---|---|---|---|
 //! | [`parse_beijing`] | 08:00 | seconds | the command line (`serve --clock`) |
 //! | [`parse_beijing_day_start`] | 00:00 | — | health-code facts, itineraries, risk-area rounds |
-//! | [`parse_beijing_minute`] | refused | seconds | investigation (exposures, trace windows) |
+//! | [`parse_beijing_minute`] | refused | seconds | investigation (exposures, trace windows), antigen self-tests |
 //! | [`parse_beijing_cell`] | 00:00 | `/` dates, seconds, Excel serials | leads (pushed sheets and forms) |
 //!
 //! All of them take `2021-01-02 08:30` and the browser's `2021-01-02T08:30`, trimmed.
@@ -131,8 +131,9 @@ pub fn parse_beijing_day_start(text: &str, field: &str) -> Result<DateTime<Utc>,
 /// A Beijing date and time typed into a form for `field`, to the minute: `2022-11-20 08:30`,
 /// `2022-11-20T08:30`, or with seconds. A date alone is refused: investigation's exposure times
 /// and trace windows are compared by the hour with a case's onset and isolation (close or
-/// secondary contact, an exposure after isolation refused), and a date would make up the hour.
-/// The error names the field.
+/// secondary contact, an exposure after isolation refused), and an antigen self-test's time is
+/// held to the last 7 days to the minute: a date would make up the hour. The error names the
+/// field.
 pub fn parse_beijing_minute(text: &str, field: &str) -> Result<DateTime<Utc>, String> {
     let forms = Forms {
         date_alone: None,
