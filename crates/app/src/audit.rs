@@ -79,6 +79,7 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("import", "导入"),
     ("create", "新增"),
     ("update", "修改"),
+    ("unchanged", "保存（无改动）"),
     ("login", "登录"),
     ("login_failed", "登录失败"),
     ("logout", "退出"),

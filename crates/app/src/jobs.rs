@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Mutex, Notify, mpsc, watch};
 
-use crate::{App, AppResult};
+use crate::{App, AppError, AppResult, StoreError};
 
 /// A pass of one job, boxed so that the jobs can be listed in one table.
 pub type Step = for<'a> fn(&'a App) -> Pin<Box<dyn Future<Output = AppResult<()>> + Send + 'a>>;
@@ -155,6 +155,67 @@ where
         }
     });
     queue
+}
+
+/// Why a group-commit writer did not answer a request with its outcome. The user sees the
+/// generic internal message ([`AppError::Internal`]); the log shows the chain, down to the
+/// database's message when the group's transaction failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WriterError {
+    /// The writer is gone (it gave up after panicking, or the `App` is shutting down) and took
+    /// no job.
+    #[error("{writer} stopped")]
+    Stopped { writer: &'static str },
+    /// The writer took the job but ended without answering it (it panicked in the group).
+    #[error("{writer} dropped the reply")]
+    DroppedReply { writer: &'static str },
+    /// The transaction of the group holding the job failed: nothing of the group was written.
+    /// Every request of the group is answered with the same cause.
+    #[error("{writer}: a group of {size} failed")]
+    GroupFailed {
+        writer: &'static str,
+        size: usize,
+        #[source]
+        cause: Arc<StoreError>,
+    },
+}
+
+impl WriterError {
+    /// The answer for every request of a group whose transaction failed with `cause`, logged once.
+    pub(crate) fn group_failed(writer: &'static str, size: usize, cause: StoreError) -> Self {
+        let error = WriterError::GroupFailed {
+            writer,
+            size,
+            cause: Arc::new(cause),
+        };
+        if let Some(text) = AppError::internal(error.shared()).internal_log_text() {
+            tracing::error!(error = %text, "group-commit writer's transaction failed");
+        }
+        error
+    }
+
+    /// The same error for another request (a group's cause is shared, not copied).
+    pub(crate) fn shared(&self) -> Self {
+        match self {
+            WriterError::Stopped { writer } => WriterError::Stopped { writer },
+            WriterError::DroppedReply { writer } => WriterError::DroppedReply { writer },
+            WriterError::GroupFailed {
+                writer,
+                size,
+                cause,
+            } => WriterError::GroupFailed {
+                writer,
+                size: *size,
+                cause: cause.clone(),
+            },
+        }
+    }
+}
+
+impl From<WriterError> for AppError {
+    fn from(error: WriterError) -> Self {
+        AppError::internal(error)
+    }
 }
 
 /// Requests for a recompute of everyone's code, taken by the recompute job.
@@ -359,6 +420,47 @@ mod tests {
         let (reply, answer) = oneshot::channel();
         queue.send((number, reply)).await.ok()?;
         answer.await.ok()
+    }
+
+    #[test]
+    fn a_failed_group_keeps_its_store_error_under_every_request_it_answers() {
+        use std::error::Error as _;
+
+        let failed = WriterError::group_failed("scan writer", 3, StoreError::BulkLoadInProgress);
+        // Each request of the group gets the same cause, shared.
+        let answers: Vec<AppError> = vec![failed.shared().into(), failed.into()];
+        for error in answers {
+            // What the user sees is what it was when the cause was a text: the generic message.
+            assert_eq!(
+                error.to_string(),
+                "系统内部错误，请稍后重试；如果一直出现，请联系管理员"
+            );
+            assert_eq!(error.code(), "internal");
+            // The log shows the chain down to the store's words.
+            assert_eq!(
+                error.internal_log_text().as_deref(),
+                Some(
+                    "scan writer: a group of 3 failed: a first bulk load of residents is in progress"
+                )
+            );
+            let writer = error
+                .source()
+                .and_then(|e| e.downcast_ref::<WriterError>())
+                .expect("the writer's error is the source");
+            let store = writer
+                .source()
+                .and_then(|e| e.downcast_ref::<Arc<StoreError>>())
+                .expect("the store error is kept under it");
+            assert!(matches!(**store, StoreError::BulkLoadInProgress));
+        }
+        let stopped: AppError = WriterError::Stopped {
+            writer: "passage writer",
+        }
+        .into();
+        assert_eq!(
+            stopped.internal_log_text().as_deref(),
+            Some("passage writer stopped")
+        );
     }
 
     #[tokio::test]

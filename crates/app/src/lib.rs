@@ -45,6 +45,11 @@ pub fn china_offset() -> FixedOffset {
     fangkong_domain::time::beijing_offset()
 }
 
+/// A time `domain::time` read from a form, as unix seconds, or its words as a form mistake.
+pub(crate) fn typed_unix(parsed: Result<DateTime<Utc>, String>) -> AppResult<i64> {
+    parsed.map(|t| t.timestamp()).map_err(AppError::Invalid)
+}
+
 /// A live session and until when it may be trusted without reading the database.
 type RememberedSession = (fangkong_store::SessionUser, i64);
 
@@ -354,7 +359,13 @@ fn cause_chain_log_text(cause: &(dyn std::error::Error + 'static)) -> String {
     let mut previous = String::new();
     let mut link = Some(cause);
     while let Some(error) = link {
-        let (this, last) = match error.downcast_ref::<StoreError>() {
+        // A group-commit writer shares one store error among the requests of its group.
+        let store_error = error.downcast_ref::<StoreError>().or_else(|| {
+            error
+                .downcast_ref::<Arc<StoreError>>()
+                .map(|shared| shared.as_ref())
+        });
+        let (this, last) = match store_error {
             Some(store_error) => (store_log_text(store_error), true),
             None => (error.to_string(), false),
         };

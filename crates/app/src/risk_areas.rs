@@ -10,7 +10,7 @@ use fangkong_domain::role::Permission;
 use fangkong_store::{NewRiskArea, RiskAreaRecord, RiskAreaRoundRecord, RiskAreaStepRecord};
 use serde::{Deserialize, Serialize};
 
-use crate::health_code::{beijing_label, parse_beijing_time, unix_to_utc};
+use crate::health_code::{beijing_label, day_start_time, unix_to_utc};
 use crate::scope::load_within;
 use crate::{Actor, App, AppError, AppResult, audit_record};
 
@@ -102,7 +102,7 @@ impl RecordAreaRound {
         Ok(match round_id {
             Some(round_id) => RecordAreaRound::FromRound(round_id),
             None => RecordAreaRound::Stated {
-                finished_at: parse_beijing_time(finished, "完成时间")?,
+                finished_at: day_start_time(finished, "完成时间")?,
             },
         })
     }
@@ -570,7 +570,7 @@ mod command_tests {
         assert_eq!(
             RecordAreaRound::parse(None, "2022-11-20 14:30").unwrap(),
             RecordAreaRound::Stated {
-                finished_at: parse_beijing_time("2022-11-20 14:30", "完成时间").unwrap()
+                finished_at: day_start_time("2022-11-20 14:30", "完成时间").unwrap()
             }
         );
         assert!(

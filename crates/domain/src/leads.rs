@@ -3,8 +3,6 @@
 //! big-data-push file format and the pure checks of a lead's person. Rules: domain-rules.md §6
 //! (regional assistance, big-data push, 24 h landing) and §1.4 (发现途径, 观察方式).
 
-use chrono::{NaiveDate, NaiveDateTime, TimeZone};
-
 use crate::ids::{IdDocument, IdType};
 use crate::phone::PhoneNumber;
 
@@ -322,47 +320,6 @@ pub fn check_person(
     }
 }
 
-/// A time typed or pushed in Beijing time: "YYYY-MM-DD HH:MM[:SS]", "YYYY/MM/DD HH:MM", a date
-/// alone (midnight), or an Excel serial number (days since 1899-12-30, with a fraction).
-pub fn parse_beijing_time(raw: &str) -> Result<i64, String> {
-    let text = raw.trim().replace('/', "-").replace('T', " ");
-    if text.is_empty() {
-        return Err("时间不能为空".into());
-    }
-    let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
-    let local = if let Ok(serial) = text.parse::<f64>() {
-        if !(1.0..200_000.0).contains(&serial) {
-            return Err(format!("时间“{}”无法识别", raw.trim()));
-        }
-        let base = NaiveDate::from_ymd_opt(1899, 12, 30)
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .expect("base date");
-        base + chrono::Duration::seconds((serial * 86_400.0).round() as i64)
-    } else {
-        let formats = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"];
-        match formats
-            .iter()
-            .find_map(|f| NaiveDateTime::parse_from_str(&text, f).ok())
-        {
-            Some(t) => t,
-            None => match NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
-                Ok(d) => d.and_hms_opt(0, 0, 0).expect("midnight"),
-                Err(_) => {
-                    return Err(format!(
-                        "时间“{}”无法识别，请写成 2022-11-20 08:30",
-                        raw.trim()
-                    ));
-                }
-            },
-        }
-    };
-    beijing
-        .from_local_datetime(&local)
-        .single()
-        .map(|t| t.timestamp())
-        .ok_or_else(|| format!("时间“{}”无效", raw.trim()))
-}
-
 /// What may happen to a lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeadInput {
@@ -496,6 +453,8 @@ mod tests {
 
     #[test]
     fn times_and_scopes() {
+        let parse_beijing_time =
+            |raw: &str| crate::time::parse_beijing_cell(raw).map(|t| t.timestamp());
         let t = parse_beijing_time("2022-11-20 10:00").unwrap();
         assert_eq!(t, 1_668_909_600);
         assert_eq!(parse_beijing_time("2022/11/20 10:00:00").unwrap(), t);

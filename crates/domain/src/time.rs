@@ -1,5 +1,16 @@
 //! Beijing time as users read and type it. Every time a user sees is Beijing time (UTC+8, no
-//! daylight saving), and every time typed into a form or given on the command line is read as one.
+//! daylight saving), and every time typed into a form, pushed in a sheet or given on the command
+//! line is read here, as one. The forms differ only in what a date typed alone means and in which
+//! spellings they take, and each reading is one named function below:
+//!
+//! | function | a date alone | also takes | used by |
+//! |---|---|---|---|
+//! | [`parse_beijing`] | 08:00 | seconds | the command line (`serve --clock`) |
+//! | [`parse_beijing_day_start`] | 00:00 | — | health-code facts, itineraries, risk-area rounds |
+//! | [`parse_beijing_minute`] | refused | seconds | investigation (exposures, trace windows), antigen self-tests |
+//! | [`parse_beijing_cell`] | 00:00 | `/` dates, seconds, Excel serials | leads (pushed sheets and forms) |
+//!
+//! All of them take `2021-01-02 08:30` and the browser's `2021-01-02T08:30`, trimmed.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
@@ -8,25 +19,154 @@ pub fn beijing_offset() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
 }
 
-/// A Beijing time typed by a user: `2021-01-02 08:30`, `2021-01-02T08:30`, with seconds, or a
-/// date alone (08:00 that day, the start of a working day). The error says what was expected, in
-/// the words the forms use.
-pub fn parse_beijing(text: &str) -> Result<DateTime<Utc>, String> {
-    let text = text.trim();
-    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S"))
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
-        .or_else(|_| {
-            NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map(|d| d.and_time(NaiveTime::from_hms_opt(8, 0, 0).expect("08:00 exists")))
-        })
-        .map_err(|_| format!("“{text}”看不懂：请写成 2021-01-02 08:30 或 2021-01-02"))?;
+/// Which spellings one reading takes.
+#[derive(Clone, Copy)]
+struct Forms {
+    /// What a date typed without a time of day means; `None` refuses it.
+    date_alone: Option<NaiveTime>,
+    /// `2021-01-02 08:30:15` (and with `T`).
+    seconds: bool,
+    /// `2021/01/02 08:30`, as spreadsheets write dates.
+    slashes: bool,
+    /// A spreadsheet's date serial (days since 1899-12-30, the fraction the time of day).
+    serial: bool,
+}
+
+/// Why a text is not a Beijing time; each reading words it for its field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unread {
+    Empty,
+    /// Not one of the reading's spellings.
+    Unreadable,
+    /// A number, but not a date serial of the years a spreadsheet holds.
+    SerialOutOfRange,
+    /// A well-formed local time that does not exist (a fixed offset has none; kept for safety).
+    NoSuchTime,
+}
+
+const MIDNIGHT: NaiveTime = NaiveTime::MIN;
+
+fn eight_o_clock() -> NaiveTime {
+    NaiveTime::from_hms_opt(8, 0, 0).expect("08:00 exists")
+}
+
+/// The one reader of typed Beijing times.
+fn read(text: &str, forms: Forms) -> Result<DateTime<Utc>, Unread> {
+    let mut text = text.trim().to_string();
+    if text.is_empty() {
+        return Err(Unread::Empty);
+    }
+    if forms.slashes {
+        text = text.replace('/', "-");
+    }
+    let local = if forms.serial
+        && let Ok(serial) = text.parse::<f64>()
+    {
+        if !(1.0..200_000.0).contains(&serial) {
+            return Err(Unread::SerialOutOfRange);
+        }
+        let base = NaiveDate::from_ymd_opt(1899, 12, 30)
+            .expect("the serials' day 0 exists")
+            .and_time(MIDNIGHT);
+        base + chrono::Duration::seconds((serial * 86_400.0).round() as i64)
+    } else {
+        let mut formats = vec!["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"];
+        if forms.seconds {
+            formats.extend(["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]);
+        }
+        formats
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(&text, f).ok())
+            .or_else(|| {
+                let at = forms.date_alone?;
+                NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+                    .ok()
+                    .map(|d| d.and_time(at))
+            })
+            .ok_or(Unread::Unreadable)?
+    };
     beijing_offset()
-        .from_local_datetime(&naive)
+        .from_local_datetime(&local)
         .single()
         .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| format!("“{text}”不是有效的时间"))
+        .ok_or(Unread::NoSuchTime)
+}
+
+/// A Beijing time given on the command line: `2021-01-02 08:30`, `2021-01-02T08:30`, with
+/// seconds, or a date alone, which means 08:00 that day: a drill's clock set to a date starts
+/// at the beginning of that working day. The error says what was expected.
+pub fn parse_beijing(text: &str) -> Result<DateTime<Utc>, String> {
+    let forms = Forms {
+        date_alone: Some(eight_o_clock()),
+        seconds: true,
+        slashes: false,
+        serial: false,
+    };
+    let text = text.trim();
+    read(text, forms).map_err(|problem| match problem {
+        Unread::NoSuchTime => format!("“{text}”不是有效的时间"),
+        _ => format!("“{text}”看不懂：请写成 2021-01-02 08:30 或 2021-01-02"),
+    })
+}
+
+/// A Beijing time typed into a form for `field`: `2022-11-20 14:30`, `2022-11-20T14:30`, or a
+/// date alone, which means 00:00 that day, the day's start. The forms that use it ask for a
+/// moment that stands for a day: a health-code fact's anchor (days are counted by date, 第N天,
+/// so midnight keeps the date and adds no hours), an itinerary's window, a risk area's round
+/// (完成时间). The error names the field.
+pub fn parse_beijing_day_start(text: &str, field: &str) -> Result<DateTime<Utc>, String> {
+    let forms = Forms {
+        date_alone: Some(MIDNIGHT),
+        seconds: false,
+        slashes: false,
+        serial: false,
+    };
+    let text = text.trim();
+    read(text, forms).map_err(|problem| match problem {
+        Unread::NoSuchTime => format!("{field}“{text}”不是有效时间"),
+        _ => format!("{field}“{text}”看不懂：请写成 2022-11-20 14:30 或 2022-11-20"),
+    })
+}
+
+/// A Beijing date and time typed into a form for `field`, to the minute: `2022-11-20 08:30`,
+/// `2022-11-20T08:30`, or with seconds. A date alone is refused: investigation's exposure times
+/// and trace windows are compared by the hour with a case's onset and isolation (close or
+/// secondary contact, an exposure after isolation refused), and an antigen self-test's time is
+/// held to the last 7 days to the minute: a date would make up the hour. The error names the
+/// field.
+pub fn parse_beijing_minute(text: &str, field: &str) -> Result<DateTime<Utc>, String> {
+    let forms = Forms {
+        date_alone: None,
+        seconds: true,
+        slashes: false,
+        serial: false,
+    };
+    let text = text.trim();
+    read(text, forms).map_err(|problem| match problem {
+        Unread::NoSuchTime => format!("“{field}”不是有效的时间"),
+        _ => format!("“{field}”应为日期和时间，例如 2022-11-20 08:30，而不是“{text}”"),
+    })
+}
+
+/// A Beijing time as a spreadsheet cell or a lead form holds it: `2022-11-20 08:30`, with
+/// seconds, `2022/11/20 08:30`, a date alone (00:00 that day: a push dated by day starts its
+/// deadline at the day's start, never later than it was sent), or an Excel date serial (days
+/// since 1899-12-30, the fraction the time of day), which is what a date cell reads as when a
+/// sheet is exported without formatting.
+pub fn parse_beijing_cell(text: &str) -> Result<DateTime<Utc>, String> {
+    let forms = Forms {
+        date_alone: Some(MIDNIGHT),
+        seconds: true,
+        slashes: true,
+        serial: true,
+    };
+    let text = text.trim();
+    read(text, forms).map_err(|problem| match problem {
+        Unread::Empty => "时间不能为空".to_string(),
+        Unread::SerialOutOfRange => format!("时间“{text}”无法识别"),
+        Unread::Unreadable => format!("时间“{text}”无法识别，请写成 2022-11-20 08:30"),
+        Unread::NoSuchTime => format!("时间“{text}”无效"),
+    })
 }
 
 /// `2021-01-02 08:30`, Beijing time.
@@ -133,5 +273,99 @@ mod tests {
         let problem = parse_beijing("明天早上").unwrap_err();
         assert!(problem.contains("2021-01-02 08:30"), "{problem}");
         assert!(parse_beijing("2021-02-30 08:00").is_err());
+    }
+
+    /// Beijing `y-m-d h:m:s` as UTC.
+    fn beijing(y: i32, m: u32, d: u32, h: u32, min: u32, s: u32) -> DateTime<Utc> {
+        beijing_offset()
+            .with_ymd_and_hms(y, m, d, h, min, s)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn each_reading_takes_its_forms_and_gives_a_date_alone_its_hour() {
+        type Reading = fn(&str) -> Result<DateTime<Utc>, String>;
+        let cli: Reading = parse_beijing;
+        let day_start: Reading = |t| parse_beijing_day_start(t, "时间");
+        let minute: Reading = |t| parse_beijing_minute(t, "末次接触时间");
+        let cell: Reading = parse_beijing_cell;
+        let at_0830 = Some(beijing(2022, 11, 20, 8, 30, 0));
+        let at_0830_15 = Some(beijing(2022, 11, 20, 8, 30, 15));
+        let midnight = Some(beijing(2022, 11, 20, 0, 0, 0));
+        let eight = Some(beijing(2022, 11, 20, 8, 0, 0));
+        // (text, command line, day start, minute, cell); None = refused.
+        let table = [
+            ("2022-11-20 08:30", at_0830, at_0830, at_0830, at_0830),
+            ("2022-11-20T08:30", at_0830, at_0830, at_0830, at_0830),
+            ("  2022-11-20 08:30  ", at_0830, at_0830, at_0830, at_0830),
+            (
+                "2022-11-20 08:30:15",
+                at_0830_15,
+                None,
+                at_0830_15,
+                at_0830_15,
+            ),
+            (
+                "2022-11-20T08:30:15",
+                at_0830_15,
+                None,
+                at_0830_15,
+                at_0830_15,
+            ),
+            ("2022-11-20", eight, midnight, None, midnight),
+            ("2022/11/20 08:30", None, None, None, at_0830),
+            ("2022/11/20", None, None, None, midnight),
+            ("44885.35416666666", None, None, None, at_0830),
+            ("44885", None, None, None, midnight),
+            ("0.5", None, None, None, None),
+            ("2022-02-30 08:00", None, None, None, None),
+            ("2022-11-20 25:00", None, None, None, None),
+            ("昨天", None, None, None, None),
+            ("", None, None, None, None),
+        ];
+        for (text, want_cli, want_day, want_minute, want_cell) in table {
+            for (name, reading, want) in [
+                ("command line", cli, want_cli),
+                ("day start", day_start, want_day),
+                ("minute", minute, want_minute),
+                ("cell", cell, want_cell),
+            ] {
+                assert_eq!(reading(text).ok(), want, "{name}: “{text}”");
+            }
+        }
+    }
+
+    #[test]
+    fn each_reading_refuses_in_its_fields_words() {
+        // (what the reading said, the words it must hold)
+        let table = [
+            (
+                parse_beijing("明天早上"),
+                "“明天早上”看不懂：请写成 2021-01-02 08:30 或 2021-01-02",
+            ),
+            (
+                parse_beijing_day_start(" 昨天 ", "时间"),
+                "时间“昨天”看不懂：请写成 2022-11-20 14:30 或 2022-11-20",
+            ),
+            (
+                parse_beijing_day_start("下午", "完成时间"),
+                "完成时间“下午”看不懂",
+            ),
+            (
+                parse_beijing_minute("2022-11-20", "首次接触时间"),
+                "“首次接触时间”应为日期和时间，例如 2022-11-20 08:30，而不是“2022-11-20”",
+            ),
+            (parse_beijing_cell("  "), "时间不能为空"),
+            (parse_beijing_cell("0.5"), "时间“0.5”无法识别"),
+            (
+                parse_beijing_cell("昨天"),
+                "时间“昨天”无法识别，请写成 2022-11-20 08:30",
+            ),
+        ];
+        for (said, words) in table {
+            let said = said.unwrap_err();
+            assert!(said.contains(words), "{said} ≠ {words}");
+        }
     }
 }

@@ -654,9 +654,8 @@ fn every_audit_action_app_writes_has_chinese_words() {
         // The summary of a contact-list upload whose every row was written with its own record.
         "import_contacts",
     ];
-    // Files whose standalone call passes its action through: the helpers themselves, and
-    // `save_resident`, whose write goes through the import batch (which reports no id to record).
-    const PASSED_THROUGH: [&str; 2] = ["lib.rs", "population/mod.rs"];
+    // Files whose standalone call passes its action through: the helpers themselves.
+    const PASSED_THROUGH: [&str; 1] = ["lib.rs"];
     let mut checked = 0;
     for file in rust_files(&workspace().join("crates/app/src")) {
         let text = std::fs::read_to_string(&file).unwrap();
@@ -714,4 +713,45 @@ fn every_audit_action_app_writes_has_chinese_words() {
         }
     }
     assert!(checked > 30, "only {checked} audit calls found");
+}
+
+#[test]
+fn typed_beijing_times_are_read_only_by_domain_time() {
+    // A time with an hour typed by a user (a form, a sheet, the command line) is read by one of
+    // domain::time's named readings, so a date typed alone means the same thing everywhere it
+    // is meant to. The files below read times of their own kind.
+    const OWN_READERS: [(&str, &str); 4] = [
+        ("domain/src/time.rs", "the one reader"),
+        (
+            "domain/src/lab_result/mod.rs",
+            "lab results: FHIR instants with offsets, partial dates",
+        ),
+        ("domain/src/health_code/test_helpers.rs", "tests' fixtures"),
+        ("domain/src/risk_area.rs", "its tests' fixtures"),
+    ];
+    let crates = workspace().join("crates");
+    let mut found = Vec::new();
+    for krate in ["domain", "store", "app", "web", "fangkong", "seed", "sim"] {
+        for file in rust_files(&crates.join(krate).join("src")) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let relative = file
+                .strip_prefix(&crates)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            let reads_a_time = text.match_indices("parse_from_str(").any(|(at, _)| {
+                let call: String = text[at..].chars().take(160).collect();
+                call.contains("%H")
+            });
+            if (reads_a_time || text.contains("fn parse_beijing"))
+                && !OWN_READERS.iter().any(|(path, _)| *path == relative)
+            {
+                found.push(relative);
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a Beijing time read outside domain::time (use or add a named reading there): {found:?}"
+    );
 }

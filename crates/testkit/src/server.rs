@@ -157,6 +157,51 @@ impl TestServer {
         client
     }
 
+    /// Adds a user with `role` over `jurisdiction` and logs them in through the login form.
+    pub async fn login_as(
+        &self,
+        username: &str,
+        role: Role,
+        jurisdiction: &str,
+    ) -> reqwest::Client {
+        self.add_user(username, role, jurisdiction).await;
+        self.login(username).await
+    }
+
+    /// Posts a page's form as the browser sends it: the form token `csrf` first, then `fields`.
+    /// The response as it came (redirects are not followed), for the test to judge.
+    pub async fn post_form(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        csrf: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut form = Vec::with_capacity(fields.len() + 1);
+        form.push(("csrf", csrf));
+        form.extend_from_slice(fields);
+        client
+            .post(self.url(path))
+            .form(&form)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    /// What a user does to send a form: opens `page` (which must answer 200) and posts `fields`
+    /// to `path` with that page's form token.
+    pub async fn submit_form(
+        &self,
+        client: &reqwest::Client,
+        page: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let (status, html) = self.get_text(client, page).await;
+        assert_eq!(status, 200, "GET {page}: {html}");
+        self.post_form(client, path, &csrf_of(&html), fields).await
+    }
+
     pub async fn get_text(&self, client: &reqwest::Client, path: &str) -> (u16, String) {
         let response = client.get(self.url(path)).send().await.unwrap();
         let status = response.status().as_u16();

@@ -299,11 +299,12 @@ impl App {
             .queue()
             .send((passage, reply))
             .await
-            .map_err(|_| AppError::internal("passage writer stopped"))?;
-        answer
-            .await
-            .map_err(|_| AppError::internal("passage writer dropped the reply"))?
-            .map_err(AppError::internal)
+            .map_err(|_| WriterError::Stopped {
+                writer: PASSAGE_WRITER,
+            })?;
+        Ok(answer.await.map_err(|_| WriterError::DroppedReply {
+            writer: PASSAGE_WRITER,
+        })??)
     }
 
     pub(super) async fn assign_arrival_code(

@@ -22,8 +22,8 @@ impl App {
             }
             _ => return Err(AppError::Invalid("地点类型应为卡口或场所".into())),
         }
-        let from = parse_beijing_time(from, "开始时间")?;
-        let to = parse_beijing_time(to, "结束时间")?;
+        let from = day_start_time(from, "开始时间")?;
+        let to = day_start_time(to, "结束时间")?;
         if to <= from {
             return Err(AppError::Invalid("结束时间要晚于开始时间".into()));
         }
@@ -73,8 +73,8 @@ impl App {
             id_type: document.id_type().code().to_string(),
             id_number: document.number().into(),
         };
-        let from = parse_beijing_time(from, "开始时间")?;
-        let to = parse_beijing_time(to, "结束时间")?;
+        let from = day_start_time(from, "开始时间")?;
+        let to = day_start_time(to, "结束时间")?;
         let (lower, _) = actor.jurisdiction_range();
         let stops: Vec<ItineraryStop> = self
             .store

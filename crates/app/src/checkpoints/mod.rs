@@ -24,9 +24,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::health_code::{
-    beijing_label, parse_beijing_time, parse_document, parse_venue_code, unix_to_utc,
-    venue_code_text,
+    beijing_label, day_start_time, parse_document, parse_venue_code, unix_to_utc, venue_code_text,
 };
+use crate::jobs::WriterError;
 use crate::population::mask_document;
 use crate::scope::load_within;
 use crate::{Actor, App, AppError, AppResult, Store, audit, audit_record};
@@ -47,7 +47,10 @@ const WHO_WAS_AT_LIMIT: i64 = 20_000;
 /// so logins, visits and every other write get their turn between groups.
 pub const GROUP_MAX_PASSAGES: usize = 500;
 
-type PassageJob = (PassageWrite, oneshot::Sender<Result<bool, String>>);
+type PassageJob = (PassageWrite, oneshot::Sender<Result<bool, WriterError>>);
+
+/// The passage writer's name in the log and in its errors.
+pub(crate) const PASSAGE_WRITER: &str = "passage writer";
 
 /// One writer task per process logs passages: every check waiting when a transaction starts joins
 /// it, so thousands of checks a second cost a few disk flushes — and a check is answered only after
@@ -60,7 +63,7 @@ impl PassageWriter {
     pub(crate) fn start(store: &Store, failed: &crate::jobs::WriterFailures) -> PassageWriter {
         let store = store.clone();
         PassageWriter(crate::jobs::start_writer(
-            "passage writer",
+            PASSAGE_WRITER,
             16_384,
             failed,
             move |queue| run_passage_writer(store.clone(), queue),
@@ -99,9 +102,9 @@ async fn run_passage_writer(
                 }
             }
             Err(error) => {
-                tracing::error!(%error, passages = passages.len(), "passage group failed");
+                let error = WriterError::group_failed(PASSAGE_WRITER, passages.len(), error);
                 for reply in replies {
-                    let _ = reply.send(Err(error.to_string()));
+                    let _ = reply.send(Err(error.shared()));
                 }
             }
         }

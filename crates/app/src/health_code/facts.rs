@@ -43,7 +43,7 @@ impl TryFrom<&FactForm> for AddCodeFact {
         let anchor = if form.anchor.trim().is_empty() {
             None
         } else {
-            Some(parse_beijing_time(&form.anchor, "时间")?)
+            Some(day_start_time(&form.anchor, "时间")?)
         };
         Ok(AddCodeFact {
             document,
@@ -347,7 +347,7 @@ mod tests {
         assert_eq!(command.note, "外省协查函");
         assert_eq!(
             command.anchor,
-            Some(parse_beijing_time("2022-11-20 08:00", "时间").unwrap())
+            Some(day_start_time("2022-11-20 08:00", "时间").unwrap())
         );
         // A contact needs no colour and no words; an empty time is now.
         let contact = AddCodeFact::try_from(&FactForm {

@@ -132,25 +132,10 @@ pub(crate) fn beijing_label(unix: i64) -> String {
         .to_string()
 }
 
-/// Parses a Beijing time typed by a user: "YYYY-MM-DD HH:MM", "YYYY-MM-DDTHH:MM" or "YYYY-MM-DD".
-pub(crate) fn parse_beijing_time(text: &str, what: &str) -> AppResult<i64> {
-    let text = text.trim();
-    let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M")
-        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
-        .or_else(|_| {
-            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight exists"))
-        })
-        .map_err(|_| {
-            AppError::Invalid(format!(
-                "{what}“{text}”看不懂：请写成 2022-11-20 14:30 或 2022-11-20"
-            ))
-        })?;
-    naive
-        .and_local_timezone(china_offset())
-        .single()
-        .map(|t| t.timestamp())
-        .ok_or_else(|| AppError::Invalid(format!("{what}“{text}”不是有效时间")))
+/// A Beijing time typed for `what`, a date alone being that day's start
+/// ([`fangkong_domain::time::parse_beijing_day_start`]), as unix seconds.
+pub(crate) fn day_start_time(text: &str, what: &str) -> AppResult<i64> {
+    crate::typed_unix(fangkong_domain::time::parse_beijing_day_start(text, what))
 }
 
 /// A stored fact as the domain's input.

@@ -182,8 +182,8 @@ impl TryFrom<&ContactForm> for RecordContact {
         })?;
         let exposure = Exposure {
             kind,
-            first_at: parse_beijing_time(&form.first_exposure_at, "首次接触时间")?,
-            last_at: parse_beijing_time(&form.last_exposure_at, "末次接触时间")?,
+            first_at: form_time(&form.first_exposure_at, "首次接触时间")?,
+            last_at: form_time(&form.last_exposure_at, "末次接触时间")?,
             protected: form.protected,
             vehicle: VehiclePosition {
                 case_row: optional_row(&form.case_row, "病例座位排号")?,
@@ -231,7 +231,7 @@ impl TryFrom<&StopForm> for AddCaseStop {
     type Error = AppError;
 
     fn try_from(form: &StopForm) -> Result<Self, AppError> {
-        let from_at = parse_beijing_time(&form.from_at, "开始时间")?;
+        let from_at = form_time(&form.from_at, "开始时间")?;
         let to_at = optional_time(&form.to_at, "结束时间")?;
         if to_at.is_some_and(|to| to < from_at) {
             return Err(AppError::field("结束时间", "早于开始时间，请核对"));
@@ -397,7 +397,7 @@ mod tests {
         assert_eq!(command.hospital, "市人民医院");
         assert_eq!(
             command.found_at,
-            Some(parse_beijing_time("2022-11-20 08:30", "").unwrap())
+            Some(form_time("2022-11-20 08:30", "").unwrap())
         );
         assert_eq!(command.region, None);
         // Personal data stays out of Debug.

@@ -15,7 +15,7 @@ mod events;
 mod queries;
 mod trajectories;
 
-use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{NaiveDate, TimeZone};
 use fangkong_domain::ids::{IdDocument, IdType};
 use fangkong_domain::investigation::{
     CaseKind, ChainCase, ChainLayout, Classification, ContactCategory, DeadlineState, Exposure,
@@ -27,6 +27,7 @@ use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
 use fangkong_domain::phone::PhoneNumber;
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Permission;
+use fangkong_domain::time;
 use fangkong_store::investigation::{
     CaseCounts, CaseFilter, CaseRecord, CaseStopRecord, CaseUpdate, CaseWrite, ContactRecord,
     ContactWrite,
@@ -36,7 +37,7 @@ use serde::Serialize;
 
 use crate::population::{mask_document, mask_phone};
 use crate::scope::load_within;
-use crate::{Actor, App, AppError, AppResult, audit_by, audit_record, china_offset};
+use crate::{Actor, App, AppError, AppResult, audit_by, audit_record, china_offset, typed_unix};
 
 pub use commands::{AddCaseStop, CaseStep, ClearContact, NamedPerson, OpenCase, RecordContact};
 
@@ -262,30 +263,17 @@ fn case_kind(raw: &str) -> AppResult<CaseKind> {
     })
 }
 
-/// Parses a Beijing date and time typed in a form: 'YYYY-MM-DD HH:MM' or the browser's
-/// 'YYYY-MM-DDTHH:MM'.
-pub fn parse_beijing_time(raw: &str, label: &str) -> AppResult<i64> {
-    let text = raw.trim().replace('T', " ");
-    let parsed = NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S"))
-        .map_err(|_| {
-            AppError::Invalid(format!(
-                "“{label}”应为日期和时间，例如 2022-11-20 08:30，而不是“{}”",
-                raw.trim()
-            ))
-        })?;
-    china_offset()
-        .from_local_datetime(&parsed)
-        .single()
-        .map(|t| t.timestamp())
-        .ok_or_else(|| AppError::Invalid(format!("“{label}”不是有效的时间")))
+/// A Beijing date and time typed in a form for `label`, to the minute
+/// ([`time::parse_beijing_minute`]: a date alone is refused), as unix seconds.
+fn form_time(raw: &str, label: &str) -> AppResult<i64> {
+    typed_unix(time::parse_beijing_minute(raw, label))
 }
 
 fn optional_time(raw: &str, label: &str) -> AppResult<Option<i64>> {
     if raw.trim().is_empty() {
         Ok(None)
     } else {
-        parse_beijing_time(raw, label).map(Some)
+        form_time(raw, label).map(Some)
     }
 }
 
@@ -299,11 +287,7 @@ fn parse_date(raw: &str, label: &str) -> AppResult<NaiveDate> {
 }
 
 fn beijing_midnight(date: NaiveDate) -> i64 {
-    china_offset()
-        .from_local_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight exists"))
-        .single()
-        .map(|t| t.timestamp())
-        .unwrap_or_default()
+    time::beijing_midnight(date).timestamp()
 }
 
 fn format_beijing(unix: i64) -> String {

@@ -26,13 +26,14 @@ use std::path::Path;
 use fangkong_domain::ids::IdType;
 use fangkong_domain::leads::{
     Channel, ControlMeasure, LeadPerson, LeadStatus, OutcomeKind, PUSH_COLUMNS, RiskCategory,
-    SenderScope, check_person, deadline_of, parse_beijing_time,
+    SenderScope, check_person, deadline_of,
 };
 use fangkong_domain::person_event::{
     CLOSE_CONTACT, ContactEvent, LEAD_CONTROLLED, LeadControlledEvent, SECONDARY_CONTACT,
 };
 use fangkong_domain::region::{RegionCode, RegionLevel};
 use fangkong_domain::role::Permission;
+use fangkong_domain::time::parse_beijing_cell;
 use fangkong_store::{
     ImportProblemRecord, LeadChange, LeadImportRecord, LeadQuery, LeadRecord, LeadStepRecord,
     PersonEventRecord, ResidentRecord, SearchField,
@@ -321,8 +322,8 @@ fn optional_time(raw: &str, label: &str) -> AppResult<Option<i64>> {
     if raw.trim().is_empty() {
         return Ok(None);
     }
-    parse_beijing_time(raw)
-        .map(Some)
+    parse_beijing_cell(raw)
+        .map(|t| Some(t.timestamp()))
         .map_err(|e| AppError::Invalid(format!("{label}：{e}")))
 }
 

@@ -217,7 +217,7 @@ impl App {
         let category = RiskCategory::parse(&f[6])
             .map_err(|m| problems.push(("风险类别", m)))
             .ok();
-        let pushed_at = match parse_beijing_time(&f[7]) {
+        let pushed_at = match parse_beijing_cell(&f[7]).map(|t| t.timestamp()) {
             Ok(t) if t > now + 3600 => {
                 problems.push(("推送时间", "推送时间晚于当前时间：请核对".into()));
                 None

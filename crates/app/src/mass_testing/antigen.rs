@@ -9,7 +9,8 @@ pub struct ReportAntigen {
     /// None when the form names nobody (a resident reporting for themself).
     pub resident_id: Option<i64>,
     pub result: TestResult,
-    pub tested_at: Option<chrono::NaiveDateTime>,
+    /// Unix seconds of the Beijing time typed.
+    pub tested_at: Option<i64>,
 }
 
 /// The refusal when staff report without naming the resident.
@@ -30,10 +31,11 @@ impl TryFrom<&AntigenForm> for ReportAntigen {
         let tested_at = if form.tested_at.trim().is_empty() {
             None
         } else {
-            Some(
-                chrono::NaiveDateTime::parse_from_str(form.tested_at.trim(), "%Y-%m-%dT%H:%M")
-                    .map_err(|_| AppError::Invalid("检测时间格式应为“2022-01-10T08:30”".into()))?,
-            )
+            // The browser's date-and-time field: a time of day is needed (the 7-day window
+            // below is counted to the minute).
+            let at = fangkong_domain::time::parse_beijing_minute(&form.tested_at, "检测时间")
+                .map_err(|_| AppError::Invalid("检测时间格式应为“2022-01-10T08:30”".into()))?;
+            Some(at.timestamp())
         };
         Ok(ReportAntigen {
             resident_id,
@@ -68,12 +70,7 @@ impl App {
         let now = self.now_unix();
         let tested_at = match command.tested_at {
             None => now,
-            Some(local) => {
-                let t = china_offset()
-                    .from_local_datetime(&local)
-                    .single()
-                    .map(|t| t.timestamp())
-                    .unwrap_or(now);
+            Some(t) => {
                 if t > now + 600 || t < now - 7 * 86_400 {
                     return Err(AppError::Invalid(
                         "检测时间应在最近7天内，且不能晚于现在".into(),
@@ -162,11 +159,8 @@ mod tests {
             ReportAntigen {
                 resident_id: Some(42),
                 result: TestResult::Positive,
-                tested_at: chrono::NaiveDateTime::parse_from_str(
-                    "2022-11-20T08:30",
-                    "%Y-%m-%dT%H:%M"
-                )
-                .ok(),
+                // 2022-11-20 08:30 Beijing.
+                tested_at: Some(1_668_904_200),
             }
         );
         let own = ReportAntigen::try_from(&AntigenForm {

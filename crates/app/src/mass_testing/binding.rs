@@ -38,6 +38,7 @@ impl App {
         let capacity = pool_size_at(&round, &areas, &site.region_code);
         let kind = RoundKind::from_code(&round.kind).unwrap_or(RoundKind::Whole);
         let round_range = round.region_code.subtree_range();
+        let infant_cutoff = self.infant_cutoff_of(&round);
         let now = self.now_unix();
 
         let mut results: Vec<Option<ScanResult>> = vec![None; batch.scans.len()];
@@ -151,6 +152,7 @@ impl App {
                 person,
                 sampled_at,
                 recorder: actor.display_name.clone(),
+                infant_cutoff,
             });
             positions.push(index);
         }
@@ -164,11 +166,12 @@ impl App {
                     reply,
                 })
                 .await
-                .map_err(|_| AppError::internal("scan writer stopped"))?;
-            let outcomes = answer
-                .await
-                .map_err(|_| AppError::internal("scan writer dropped a reply"))?
-                .map_err(AppError::internal)?;
+                .map_err(|_| WriterError::Stopped {
+                    writer: SCAN_WRITER,
+                })?;
+            let outcomes = answer.await.map_err(|_| WriterError::DroppedReply {
+                writer: SCAN_WRITER,
+            })??;
             for (index, outcome) in positions.into_iter().zip(outcomes) {
                 let scan_id = &batch.scans[index].scan_id;
                 results[index] = Some(match outcome {

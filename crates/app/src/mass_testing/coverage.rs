@@ -64,7 +64,9 @@ impl App {
             line.add(&row);
         }
         line.finish();
-        let cutoff = self.infant_cutoff_of(&round);
+        let cutoff = self
+            .infant_cutoff_of(&round)
+            .map(|d| d.format("%Y-%m-%d").to_string());
         let today = self.today();
         let mut missing = Vec::new();
         let mut exempted = Vec::new();

@@ -41,6 +41,7 @@ use fangkong_store::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::jobs::WriterError;
 use crate::population::mask_document;
 use crate::scope::load_within;
 use crate::{
@@ -56,9 +57,12 @@ const GROUP_MAX_SCANS: usize = 8000;
 // The group-commit writer
 // ---------------------------------------------------------------------------------------------
 
+/// The scan writer's name in the log and in its errors.
+pub(crate) const SCAN_WRITER: &str = "scan writer";
+
 struct ScanJob {
     scans: Vec<ScanWrite>,
-    reply: oneshot::Sender<Result<Vec<ScanOutcome>, String>>,
+    reply: oneshot::Sender<Result<Vec<ScanOutcome>, WriterError>>,
 }
 
 /// One writer task per process decides and commits bindings: every request waiting when a
@@ -76,7 +80,7 @@ impl ScanWriter {
     ) -> ScanWriter {
         let (store, clock) = (store.clone(), clock.clone());
         ScanWriter(crate::jobs::start_writer(
-            "scan writer",
+            SCAN_WRITER,
             4096,
             failed,
             move |queue| run_scan_writer(store.clone(), clock.clone(), queue),
@@ -139,9 +143,9 @@ async fn run_scan_writer(
                 }
             }
             Err(error) => {
-                tracing::error!(%error, scans = all.len(), "binding group failed");
+                let error = WriterError::group_failed(SCAN_WRITER, all.len(), error);
                 for reply in replies {
-                    let _ = reply.send(Err(error.to_string()));
+                    let _ = reply.send(Err(error.shared()));
                 }
             }
         }

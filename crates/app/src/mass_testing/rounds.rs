@@ -220,12 +220,13 @@ impl App {
         Ok(round)
     }
 
-    pub(super) fn infant_cutoff_of(&self, round: &RoundRecord) -> Option<String> {
+    /// Residents born after this date are the infants `round` left out of its target.
+    pub(super) fn infant_cutoff_of(&self, round: &RoundRecord) -> Option<NaiveDate> {
         let opened = china_offset()
             .timestamp_opt(round.opened_at, 0)
             .single()
             .map(|t| t.date_naive())?;
-        infant_cutoff(opened, round.infant_months).map(|d| d.format("%Y-%m-%d").to_string())
+        infant_cutoff(opened, round.infant_months)
     }
 
     /// Opens a round over a region in the commander's jurisdiction and issues its tube barcodes.

@@ -12,8 +12,8 @@ use fangkong_domain::region::RegionCode;
 use fangkong_domain::resident_row::{RawResidentRow, ValidResident, validate_resident_row};
 use fangkong_domain::role::Permission;
 use fangkong_store::{
-    DoorVisitRecord, HouseholdRecord, MoveInRecord, MoveOutcome, NewMoveIn, ResidentBatch,
-    ResidentMove, ResidentRecord, ResidentWrite, RowOutcome, SearchField, WriteMode,
+    DoorVisitRecord, HouseholdRecord, MoveInRecord, MoveOutcome, NewMoveIn, ResidentMove,
+    ResidentRecord, ResidentWrite, RowOutcome, SearchField,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -370,19 +370,17 @@ impl App {
         }
         let write = write_of(&valid);
         let (lower, upper) = actor.jurisdiction_range();
-        let outcome = self
+        // The record commits with the write; a row the store refuses has none.
+        let audit_of = |outcome: &RowOutcome| match outcome {
+            RowOutcome::Inserted => Some(audit_record(self, actor, "create", "", "")),
+            RowOutcome::Updated => Some(audit_record(self, actor, "update", "", "")),
+            RowOutcome::Unchanged => Some(audit_record(self, actor, "unchanged", "", "")),
+            _ => None,
+        };
+        let (outcome, id) = self
             .store
-            .apply_resident_batch(
-                &ResidentBatch {
-                    rows: vec![write.clone()],
-                },
-                self.now_unix(),
-                WriteMode::Upsert,
-                (&lower, &upper),
-            )
-            .await?
-            .pop()
-            .ok_or_else(|| AppError::internal("batch of one returned nothing"))?;
+            .save_resident(&write, self.now_unix(), (&lower, &upper), &audit_of)
+            .await?;
         match &outcome {
             RowOutcome::HouseholdInOtherGrid { household_grid } => {
                 return Err(AppError::Conflict(household_elsewhere(
@@ -400,21 +398,8 @@ impl App {
             }
             _ => {}
         }
-        let (lower, upper) = valid.grid_code.subtree_range();
-        let record = self
-            .store
-            .search_residents(SearchField::IdNumber, &write.id_number, (&lower, &upper), 5)
-            .await?
-            .into_iter()
-            .find(|r| r.id_type == write.id_type)
-            .ok_or_else(|| AppError::internal("saved resident not found"))?;
-        let action = match outcome {
-            RowOutcome::Inserted => "create",
-            RowOutcome::Updated => "update",
-            _ => "unchanged",
-        };
-        audit_by(self, actor, action, &format!("resident:{}", record.id), "").await?;
-        Ok((record.id, outcome))
+        let id = id.ok_or_else(|| AppError::internal("saved resident has no id"))?;
+        Ok((id, outcome))
     }
 }
 

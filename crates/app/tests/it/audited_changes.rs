@@ -8,10 +8,12 @@ use fangkong_app::auth::NewUser;
 use fangkong_app::checkpoints::CheckpointForm;
 use fangkong_app::health_code::FactForm;
 use fangkong_app::mass_testing::{RoundForm, SiteForm};
-use fangkong_app::records::AuditRecord;
+use fangkong_app::population::REGISTERED_ELSEWHERE;
+use fangkong_app::records::{AuditRecord, RowOutcome};
 use fangkong_app::{Actor, App, AppError};
 use fangkong_domain::mass_testing::MAX_TUBE_SERIAL;
 use fangkong_domain::region::RegionCode;
+use fangkong_domain::resident_row::RawResidentRow;
 use fangkong_domain::role::Role;
 
 story!(
@@ -23,6 +25,11 @@ story!(
     code_facts_appeals_and_checkpoints_commit_with_their_audit_records,
     codes_sqlite,
     codes_postgres
+);
+story!(
+    a_saved_resident_and_its_audit_record_commit_together,
+    resident_save_sqlite,
+    resident_save_postgres
 );
 
 /// The audit records of `action` whose target starts with `target`, newest first.
@@ -312,4 +319,115 @@ async fn code_facts_appeals_and_checkpoints_commit_with_their_audit_records(back
     assert_eq!(created.len(), 1);
     assert_eq!(created[0].target, checkpoint.to_string());
     drop(guard);
+}
+
+/// Every record a resident's save can leave on `target` (`resident:<id>`): created, updated,
+/// saved unchanged.
+async fn resident_records(app: &App, admin: &Actor, target: &str) -> Vec<AuditRecord> {
+    let mut all = Vec::new();
+    for action in ["create", "update", "unchanged"] {
+        all.extend(
+            records(app, admin, action, target)
+                .await
+                .into_iter()
+                .filter(|r| r.target == target),
+        );
+    }
+    all
+}
+
+async fn a_saved_resident_and_its_audit_record_commit_together(backend: Backend) {
+    let (app, guard) = fresh_app(backend).await;
+    let world = seed(&app).await;
+    import_population(&app, &guard, &world.admin).await;
+    let raw = |row: &Row| RawResidentRow::from_owned_fields(row.fields().to_vec());
+    let victim = population()[0].clone(); // 王建国, grid A1
+    let victim_id = resident_id(&app, &world.admin, &victim.id_number).await;
+    let victim_target = format!("resident:{victim_id}");
+    assert!(
+        resident_records(&app, &world.admin, &victim_target)
+            .await
+            .is_empty()
+    );
+
+    // Refused by the store inside the write's transaction: registered in another jurisdiction.
+    let mut takeover = victim.clone();
+    takeover.household = "B1-0099".into();
+    takeover.grid = GRID_B1.into();
+    let refused = app.save_resident(&world.worker_b, &raw(&takeover)).await;
+    assert!(
+        matches!(&refused, Err(AppError::Conflict(m)) if m == REGISTERED_ELSEWHERE),
+        "{refused:?}"
+    );
+    // Refused the same way: a new person in a household of another grid.
+    let commander = &world.commander_a;
+    let mut stray = Row::person(
+        "赵新",
+        "19900101",
+        131,
+        "13900000041",
+        "A1-0001",
+        "户主",
+        GRID_A2,
+    );
+    let refused = app.save_resident(commander, &raw(&stray)).await;
+    assert!(
+        matches!(&refused, Err(AppError::Conflict(_))),
+        "{refused:?}"
+    );
+    // Neither left a record, on the person or anywhere (the stray row has no id to name).
+    assert!(
+        resident_records(&app, &world.admin, &victim_target)
+            .await
+            .is_empty()
+    );
+    for action in ["create", "update", "unchanged"] {
+        assert!(
+            records(&app, &world.admin, action, "resident:")
+                .await
+                .is_empty(),
+            "a refused save left a {action} record"
+        );
+    }
+
+    // Saved: exactly one record per save, naming the person and what happened.
+    stray.household = "A2-0099".into();
+    let (id, outcome) = app
+        .save_resident(commander, &raw(&stray))
+        .await
+        .expect("a new person in their own household");
+    assert_eq!(outcome, RowOutcome::Inserted);
+    assert_eq!(id, resident_id(&app, &world.admin, &stray.id_number).await);
+    let target = format!("resident:{id}");
+    let saved = resident_records(&app, &world.admin, &target).await;
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    assert_eq!(
+        (saved[0].action.as_str(), saved[0].user_id),
+        ("create", Some(commander.user_id))
+    );
+
+    let (again, outcome) = app
+        .save_resident(commander, &raw(&stray))
+        .await
+        .expect("the same row again");
+    assert_eq!((again, outcome), (id, RowOutcome::Unchanged));
+    let mut moved_phone = stray.clone();
+    moved_phone.phone = "13900000042".into();
+    let (again, outcome) = app
+        .save_resident(commander, &raw(&moved_phone))
+        .await
+        .expect("a new phone");
+    assert_eq!((again, outcome), (id, RowOutcome::Updated));
+    let mut actions: Vec<String> = resident_records(&app, &world.admin, &target)
+        .await
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    actions.sort();
+    assert_eq!(actions, ["create", "unchanged", "update"]);
+    assert!(
+        resident_records(&app, &world.admin, &victim_target)
+            .await
+            .is_empty()
+    );
 }

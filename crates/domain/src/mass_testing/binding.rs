@@ -40,6 +40,8 @@ pub struct RegisteredPerson {
     pub id: i64,
     pub name: String,
     pub grid_code: String,
+    /// As registered; `None` when the register has none (or one that is not a date).
+    pub birth_date: Option<NaiveDate>,
 }
 
 impl fmt::Debug for RegisteredPerson {
@@ -107,6 +109,9 @@ pub struct Scan<'a> {
     /// `None`: close the tube (封管) instead of binding someone.
     pub person: Option<ScannedPerson<'a>>,
     pub sampled_at: i64,
+    /// Residents born after this date are infants the round left out of its target
+    /// ([`infant_cutoff`] of the round's opening day); `None` when it left out none.
+    pub infant_cutoff: Option<NaiveDate>,
 }
 
 /// What one scan does.
@@ -140,6 +145,9 @@ pub struct Binding {
     pub capacity: i64,
     /// The tube closed itself: this swab filled it.
     pub tube_closed: bool,
+    /// A resident infant the round left out of its target, screened after all: they join the
+    /// target of their grid (and of the round), or the grid would show more swabbed than due.
+    pub joins_target: bool,
 }
 
 impl fmt::Debug for Binding {
@@ -152,6 +160,7 @@ impl fmt::Debug for Binding {
             .field("tube_members", &self.tube_members)
             .field("capacity", &self.capacity)
             .field("tube_closed", &self.tube_closed)
+            .field("joins_target", &self.joins_target)
             .finish_non_exhaustive()
     }
 }
@@ -210,6 +219,8 @@ impl BindingState {
                 }
             }
         };
+        let joins_target = scan.purpose == SamplePurpose::Screen
+            && resident.is_some_and(|r| left_out_as_infant(r.birth_date, scan.infant_cutoff));
         let (resident_id, name, grid_code, outside_area) = match resident {
             Some(r) => (
                 Some(r.id),
@@ -276,6 +287,7 @@ impl BindingState {
             tube_members: tube.members,
             capacity: tube.capacity,
             tube_closed: tube.closed_at.is_some(),
+            joins_target,
         })
     }
 
@@ -320,6 +332,12 @@ impl BindingState {
             }
         }
     }
+}
+
+/// A resident born after the round's infant cutoff was left out of its target; one without a
+/// registered birth date was counted in it.
+fn left_out_as_infant(birth_date: Option<NaiveDate>, cutoff: Option<NaiveDate>) -> bool {
+    matches!((birth_date, cutoff), (Some(born), Some(cutoff)) if born > cutoff)
 }
 
 crate::coded_enum! {

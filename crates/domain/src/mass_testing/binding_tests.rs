@@ -59,6 +59,7 @@ fn state() -> BindingState {
         id,
         name: name.into(),
         grid_code: grid.into(),
+        birth_date: NaiveDate::from_ymd_opt(1980, 1, 31),
     };
     BindingState {
         tubes: tubes.drain(..).map(|t| (t.barcode.clone(), t)).collect(),
@@ -118,6 +119,7 @@ fn decide(
             name,
         }),
         sampled_at: 500,
+        infant_cutoff: None,
     };
     state.decide(&scan, NOW)
 }
@@ -143,6 +145,7 @@ fn bound(
         tube_members: tube.0,
         capacity: tube.1,
         tube_closed: tube.2,
+        joins_target: false,
     })
 }
 
@@ -407,6 +410,92 @@ fn a_group_behaves_like_the_same_scans_one_by_one() {
         decide(&mut state, 54, SamplePurpose::Screen, Some(("C", ""))),
         Decision::Bound(_)
     ));
+}
+
+#[test]
+fn a_screened_infant_the_round_left_out_joins_its_target() {
+    let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+    let cutoff = date(2021, 11, 20); // a round opened 2022-11-20 leaving out the under-12-months
+    let mut state = state();
+    for (key_of, born) in [
+        ("baby", date(2022, 3, 1)),
+        ("on the day", date(2021, 11, 20)),
+        ("no birth date", None),
+    ] {
+        state.residents.insert(
+            key(key_of),
+            RegisteredPerson {
+                id: 10,
+                name: "小宝".into(),
+                grid_code: "110101001001".into(),
+                birth_date: born,
+            },
+        );
+    }
+    state.pending.insert(key("baby owes"), vec![11]);
+    state.residents.insert(
+        key("baby owes"),
+        RegisteredPerson {
+            id: 11,
+            name: "小贝".into(),
+            grid_code: "110101001001".into(),
+            birth_date: date(2022, 5, 1),
+        },
+    );
+    let joins = |state: &mut BindingState, serial, purpose, who: &str, cutoff| {
+        let tube = barcode(serial);
+        let scan = Scan {
+            round_id: ROUND,
+            round_range: ("110101", "110102"),
+            screen_occasion: 0,
+            site_id: 1,
+            site_region: "110101001",
+            table_no: 1,
+            tube: &tube,
+            new_tube_capacity: 10,
+            purpose,
+            person: Some(ScannedPerson {
+                id_type: "id_card",
+                id_number: who,
+                name: if who == "walk-in" { "路人甲" } else { "" },
+            }),
+            sampled_at: 500,
+            infant_cutoff: cutoff,
+        };
+        match state.decide(&scan, NOW) {
+            Decision::Bound(binding) => binding.joins_target,
+            other => panic!("{who}: {other:?}"),
+        }
+    };
+    use SamplePurpose::{Recheck, Screen};
+    // (who, tube, purpose, the round's cutoff, joins the target)
+    let table = [
+        ("baby", 60, Screen, cutoff, true),
+        ("on the day", 61, Screen, cutoff, false),
+        ("no birth date", 62, Screen, cutoff, false),
+        ("A", 63, Screen, cutoff, false),
+        ("walk-in", 64, Screen, cutoff, false),
+        ("baby owes", 9, Recheck, cutoff, false),
+    ];
+    for (who, serial, purpose, cutoff, expected) in table {
+        assert_eq!(
+            joins(&mut state, serial, purpose, who, cutoff),
+            expected,
+            "{who}"
+        );
+    }
+    // A round that leaves nobody out: a baby is in the target already.
+    let mut state = self::state();
+    state.residents.insert(
+        key("baby"),
+        RegisteredPerson {
+            id: 10,
+            name: "小宝".into(),
+            grid_code: "110101001001".into(),
+            birth_date: date(2022, 3, 1),
+        },
+    );
+    assert!(!joins(&mut state, 60, Screen, "baby", None));
 }
 
 #[test]

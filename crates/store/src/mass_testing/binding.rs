@@ -109,7 +109,7 @@ impl Store {
             // A person may owe several rechecks (a positive pool and an antigen positive): one swab settles all.
             for chunk in numbers.chunks(ROWS_PER_STATEMENT) {
                 let mut builder = QueryBuilder::new(
-                    "SELECT id, id_type, id_number, name, grid_code FROM residents WHERE id_number IN (",
+                    "SELECT id, id_type, id_number, name, grid_code, birth_date FROM residents WHERE id_number IN (",
                 );
                 let mut list = builder.separated(", ");
                 for number in chunk {
@@ -118,7 +118,12 @@ impl Store {
                 builder.push(")");
                 let found: Vec<ResidentLite> = builder.build_query_as().fetch_all(&mut *tx).await?;
                 state.residents.extend(found.into_iter().map(|r| {
-                    let person = rules::RegisteredPerson { id: r.id, name: r.name, grid_code: r.grid_code };
+                    let person = rules::RegisteredPerson {
+                        id: r.id,
+                        name: r.name,
+                        grid_code: r.grid_code,
+                        birth_date: chrono::NaiveDate::parse_from_str(&r.birth_date, "%Y-%m-%d").ok(),
+                    };
                     ((r.id_number, r.id_type), person)
                 }));
 
@@ -158,6 +163,7 @@ impl Store {
             let mut task_updates: Vec<(i64, String, i64)> = Vec::new();
             let mut progress: HashMap<(i64, String), ProgressDelta> = HashMap::new();
             let mut hourly: HashMap<(i64, String, i64), i64> = HashMap::new();
+            let mut infants_joined: InfantsJoined = HashMap::new();
             for scan in scans {
                 if known_scans.contains(&scan.scan_id) || !seen_scans.insert(&scan.scan_id) {
                     outcomes.push(ScanOutcome::AlreadyRecorded);
@@ -181,6 +187,7 @@ impl Store {
                         purpose: scan.purpose,
                         person,
                         sampled_at: scan.sampled_at,
+                        infant_cutoff: scan.infant_cutoff,
                     },
                     now,
                 );
@@ -195,6 +202,9 @@ impl Store {
                     Decision::Bound(sample) => {
                         let person = scan.person.as_ref().expect("a binding names a person");
                         touched_tubes.insert(scan.tube.as_str().to_string());
+                        if sample.joins_target {
+                            *infants_joined.entry((scan.round_id, sample.grid_code.clone())).or_default() += 1;
+                        }
                         if !sample.settles_tasks.is_empty() {
                             for task_id in &sample.settles_tasks {
                                 task_updates.push((*task_id, scan.tube.as_str().to_string(), scan.sampled_at));
@@ -277,53 +287,25 @@ impl Store {
                         .await?;
                     }
                 }
-                // An infant below the round's age limit was left out of the target; one swabbed
-                // after all joins it, or the grid would show more swabbed than due (and 100 %
-                // while listing people not yet swabbed). Each resident is screened once a round.
-                let (opened_at, infant_months): (i64, i64) =
-                    sqlx::query_as("SELECT opened_at, infant_months FROM test_rounds WHERE id = $1")
-                        .bind(*round_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                let opened = chrono::DateTime::from_timestamp(opened_at, 0)
-                    .map(fangkong_domain::time::beijing_date);
-                let cutoff = opened.and_then(|d| {
-                    fangkong_domain::mass_testing::infant_cutoff(d, infant_months)
-                });
-                if let Some(cutoff) = cutoff.map(|d| d.format("%Y-%m-%d").to_string()) {
-                    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-                        let mut builder = QueryBuilder::new(
-                            "SELECT grid_code, COUNT(*) FROM residents WHERE birth_date > ",
-                        );
-                        builder.push_bind(&cutoff);
-                        builder.push(" AND id IN (");
-                        let mut list = builder.separated(", ");
-                        for id in chunk {
-                            list.push_bind(*id);
-                        }
-                        builder.push(") GROUP BY grid_code");
-                        let infants: Vec<(String, i64)> =
-                            builder.build_query_as().fetch_all(&mut *tx).await?;
-                        for (grid, count) in infants {
-                            sqlx::query(
-                                "UPDATE round_grid_progress SET infants = infants - $1, target = target + $1 \
-                                 WHERE round_id = $2 AND grid_code = $3",
-                            )
-                            .bind(count)
-                            .bind(*round_id)
-                            .bind(&grid)
-                            .execute(&mut *tx)
-                            .await?;
-                            sqlx::query(
-                                "UPDATE test_rounds SET target_population = target_population + $1 WHERE id = $2",
-                            )
-                            .bind(count)
-                            .bind(*round_id)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                    }
-                }
+            }
+            // An infant below the round's age limit was left out of the target; one swabbed after
+            // all joins it (decided with the binding), or the grid would show more swabbed than
+            // due (and 100 % while listing people not yet swabbed).
+            for ((round_id, grid), count) in &infants_joined {
+                sqlx::query(
+                    "UPDATE round_grid_progress SET infants = infants - $1, target = target + $1 \
+                     WHERE round_id = $2 AND grid_code = $3",
+                )
+                .bind(*count)
+                .bind(*round_id)
+                .bind(grid)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE test_rounds SET target_population = target_population + $1 WHERE id = $2")
+                    .bind(*count)
+                    .bind(*round_id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             let touched: Vec<&rules::Tube> = touched_tubes.iter().map(|b| &state.tubes[b]).collect();
             for chunk in touched.chunks(ROWS_PER_STATEMENT) {

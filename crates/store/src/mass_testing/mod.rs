@@ -162,6 +162,9 @@ pub struct ScanWrite {
     pub person: Option<ScannedPerson>,
     pub sampled_at: i64,
     pub recorder: String,
+    /// Residents born after this date are infants the round left out of its target
+    /// (`domain::mass_testing::infant_cutoff` of its opening day); `None` when it left out none.
+    pub infant_cutoff: Option<chrono::NaiveDate>,
 }
 
 /// What became of one scan.
@@ -204,6 +207,8 @@ struct ResidentLite {
     id_number: String,
     name: String,
     grid_code: String,
+    /// 'YYYY-MM-DD' or ''.
+    birth_date: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -229,6 +234,9 @@ struct ProgressDelta {
     outside: i64,
     walk_ins: i64,
 }
+
+/// Infants a group's screening swabs brought into a round's target, by (round, grid).
+type InfantsJoined = HashMap<(i64, String), i64>;
 
 /// One lab result row, checked by the domain, to apply.
 #[derive(Debug, Clone)]

@@ -19,11 +19,51 @@ impl Store {
         mode: WriteMode,
         within: (&str, &str),
     ) -> StoreResult<Vec<RowOutcome>> {
+        Ok(self
+            .write_resident_rows(batch, now, mode, within, None)
+            .await?
+            .into_iter()
+            .map(|(outcome, _)| outcome)
+            .collect())
+    }
+
+    /// Adds or changes one resident, as a batch of one ([`Store::apply_resident_batch`], by
+    /// lookup), and writes the change's audit record in the same transaction: `audit_of` gives
+    /// the record of the row's outcome (its target is set to `resident:<id>`), or none. A row not
+    /// written (registered elsewhere, in another grid, a household of another grid) is expected
+    /// to have none, so a refused save leaves neither row nor record. Returns the outcome and the
+    /// person's id when the row was written or unchanged.
+    pub async fn save_resident(
+        &self,
+        row: &ResidentWrite,
+        now: i64,
+        within: (&str, &str),
+        audit_of: &AuditOf<'_>,
+    ) -> StoreResult<(RowOutcome, Option<i64>)> {
+        let batch = ResidentBatch {
+            rows: vec![row.clone()],
+        };
+        self.write_resident_rows(&batch, now, WriteMode::Upsert, within, Some(audit_of))
+            .await?
+            .pop()
+            .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+    }
+
+    /// [`Store::apply_resident_batch`], with each row's id (`None` for a row not written) and,
+    /// when `audit_of` is given, each row's audit record written in the batch's transaction.
+    async fn write_resident_rows(
+        &self,
+        batch: &ResidentBatch,
+        now: i64,
+        mode: WriteMode,
+        within: (&str, &str),
+        audit_of: Option<&AuditOf<'_>>,
+    ) -> StoreResult<Vec<(RowOutcome, Option<i64>)>> {
         let rows = &batch.rows;
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let outcomes = with_pool!(self, pool => {
+        let written = with_pool!(self, pool => {
             let mut tx = begin_locked!(self, pool, RESIDENT_WRITER_LOCK);
 
             // 0. Lookups need the ID-number index; during a first bulk load it is dropped, and an edit
@@ -77,6 +117,8 @@ impl Store {
 
             // 2. Classify every row; the first row that names a new household decides its grid.
             let mut outcomes = Vec::with_capacity(rows.len());
+            // The id of each row known before the write (an update or an unchanged row).
+            let mut known_ids: Vec<Option<i64>> = Vec::with_capacity(rows.len());
             let mut new_households: Vec<NewHousehold> = Vec::new();
             let mut inserts: Vec<&ResidentWrite> = Vec::new();
             let mut updates: Vec<(&ResidentWrite, i64)> = Vec::new();
@@ -89,16 +131,19 @@ impl Store {
                     let inside = old.grid_code.as_str() >= within.0 && old.grid_code.as_str() < within.1;
                     if !inside {
                         outcomes.push(RowOutcome::RegisteredElsewhere);
+                        known_ids.push(None);
                         continue;
                     }
                     if old.grid_code != row.grid_code {
                         outcomes.push(RowOutcome::InOtherGrid { grid_code: old.grid_code.clone() });
+                        known_ids.push(None);
                         continue;
                     }
                 }
                 match household_grid.get(&row.household_number) {
                     Some(grid) if *grid != row.grid_code => {
                         outcomes.push(RowOutcome::HouseholdInOtherGrid { household_grid: grid.clone() });
+                        known_ids.push(None);
                         continue;
                     }
                     Some(_) => {}
@@ -117,13 +162,16 @@ impl Store {
                         grid_delta.entry(row.grid_code.clone()).or_default().0 += 1;
                         inserts.push(row);
                         outcomes.push(RowOutcome::Inserted);
+                        known_ids.push(None);
                     }
                     Some(old) if old.content_hash == row.content_hash => {
                         outcomes.push(RowOutcome::Unchanged);
+                        known_ids.push(Some(old.id));
                     }
                     Some(old) => {
                         updates.push((row, old.id));
                         outcomes.push(RowOutcome::Updated);
+                        known_ids.push(Some(old.id));
                     }
                 }
             }
@@ -192,10 +240,34 @@ impl Store {
                 );
                 builder.build().execute(&mut *tx).await?;
             }
+            // 4. The ids of the rows inserted (looked up only when asked for: an import needs none),
+            //    and each written row's audit record.
+            let mut written = Vec::with_capacity(rows.len());
+            for ((row, outcome), known) in rows.iter().zip(outcomes).zip(known_ids) {
+                let id = match (&outcome, known, audit_of) {
+                    (_, Some(id), _) => Some(id),
+                    (RowOutcome::Inserted, None, Some(_)) => Some(
+                        sqlx::query_scalar::<_, i64>(
+                            "SELECT id FROM residents WHERE id_type = $1 AND id_number = $2",
+                        )
+                        .bind(&row.id_type)
+                        .bind(row.id_number.as_str())
+                        .fetch_one(&mut *tx)
+                        .await?,
+                    ),
+                    _ => None,
+                };
+                if let (Some(audit_of), Some(id)) = (audit_of, id)
+                    && let Some(record) = audit_of(&outcome)
+                {
+                    crate::audit::write_audit!(&mut *tx, &record, format!("resident:{id}"));
+                }
+                written.push((outcome, id));
+            }
             tx.commit().await?;
-            outcomes
+            written
         });
-        Ok(outcomes)
+        Ok(written)
     }
 
     /// True when no resident is stored yet (a first load may then go the bulk way).

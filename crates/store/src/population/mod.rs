@@ -105,6 +105,9 @@ pub enum RowOutcome {
     },
 }
 
+/// The audit record of a saved resident's outcome ([`Store::save_resident`]), or none.
+pub type AuditOf<'a> = dyn Fn(&RowOutcome) -> Option<crate::AuditRecord> + Send + Sync + 'a;
+
 /// Rows to write together in one transaction: all of them land, or none.
 #[derive(Debug, Clone, Default)]
 pub struct ResidentBatch {

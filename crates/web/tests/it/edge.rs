@@ -271,12 +271,9 @@ async fn an_oversized_login_or_form_body_is_refused_before_any_password_is_hashe
     let (_, home) = server.get_text(&commander, "/").await;
     let csrf = support::csrf_of(&home);
     let big = "a".repeat(1024 * 1024);
-    let response = commander
-        .post(server.url("/logout"))
-        .form(&[("csrf", csrf.as_str()), ("padding", big.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let response = server
+        .post_form(&commander, "/logout", &csrf, &[("padding", big.as_str())])
+        .await;
     assert_eq!(response.status(), 413);
     // A normal login still works.
     server.login("commander").await;
@@ -304,12 +301,7 @@ async fn axum_refusals_become_the_chinese_page_or_the_json_error() {
         .await;
     assert_eq!(status, 400);
     assert!(body.contains("查询条件"), "{body}");
-    let response = commander
-        .post(server.url("/export"))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let response = server.post_form(&commander, "/export", &csrf, &[]).await;
     assert_eq!(response.status(), 422);
     let body = response.text().await.unwrap();
     assert!(
@@ -531,12 +523,9 @@ async fn an_administrator_disables_a_user_and_their_sessions_and_tokens_end_at_o
     assert_eq!(status, 200);
     assert!(page.contains("停用账号"));
     let csrf = support::csrf_of(&page);
-    let response = admin
-        .post(server.url(&format!("/users/{gw_id}/disable")))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let response = server
+        .post_form(&admin, &format!("/users/{gw_id}/disable"), &csrf, &[])
+        .await;
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("已停用"));
     let (status, _) = server.get_text(&gw_page, "/").await;
@@ -574,19 +563,18 @@ async fn an_administrator_disables_a_user_and_their_sessions_and_tokens_end_at_o
         .await
         .unwrap();
     assert_eq!(response.status(), 303);
-    let (_, page) = server.get_text(&gw, "/me/password").await;
-    let gw_csrf = support::csrf_of(&page);
-    let response = gw
-        .post(server.url("/me/password"))
-        .form(&[
-            ("csrf", gw_csrf.as_str()),
-            ("current", "xin-mima-2022"),
-            ("new_password", "wo-de-mima-2022"),
-            ("repeat", "wo-de-mima-2022"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = server
+        .submit_form(
+            &gw,
+            "/me/password",
+            "/me/password",
+            &[
+                ("current", "xin-mima-2022"),
+                ("new_password", "wo-de-mima-2022"),
+                ("repeat", "wo-de-mima-2022"),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("密码已修改"));
     server
@@ -596,10 +584,9 @@ async fn an_administrator_disables_a_user_and_their_sessions_and_tokens_end_at_o
         .expect("the new password works");
 
     // A township of another county's admin cannot open the user (outside the jurisdiction).
-    server
-        .add_user("admin_other", Role::Administrator, &server.other_township)
+    let other = server
+        .login_as("admin_other", Role::Administrator, &server.other_township)
         .await;
-    let other = server.login("admin_other").await;
     let (status, _) = server.get_text(&other, &format!("/users/{gw_id}")).await;
     assert_eq!(status, 404);
 }
@@ -672,12 +659,9 @@ async fn a_page_form_is_refused_in_order_session_then_body_then_token() {
     // None of them logged the user out.
     let (status, home) = server.get_text(&commander, "/").await;
     assert_eq!(status, 200);
-    let response = commander
-        .post(server.url("/logout"))
-        .form(&[("csrf", support::csrf_of(&home))])
-        .send()
-        .await
-        .unwrap();
+    let response = server
+        .post_form(&commander, "/logout", &support::csrf_of(&home), &[])
+        .await;
     assert_eq!(response.status(), 303);
     let (status, _) = server.get_text(&commander, "/").await;
     assert_eq!(status, 303, "logged out by the form with its token");

@@ -49,18 +49,19 @@ async fn create_checkpoint(server: &TestServer, commander: &reqwest::Client) -> 
     let (status, page) = server.get_text(commander, "/checkpoints").await;
     assert_eq!(status, 200);
     assert!(page.contains("登记卡口"));
-    let created = commander
-        .post(server.url("/checkpoints"))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("name", "增村镇东口卡口"),
-            ("kind", "community_gate"),
-            ("line", ""),
-            ("region_code", "130109"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let created = server
+        .post_form(
+            commander,
+            "/checkpoints",
+            &csrf_of(&page),
+            &[
+                ("name", "增村镇东口卡口"),
+                ("kind", "community_gate"),
+                ("line", ""),
+                ("region_code", "130109"),
+            ],
+        )
+        .await;
     assert_eq!(created.status(), 303, "{}", created.text().await.unwrap());
     created.headers()["location"]
         .to_str()
@@ -72,8 +73,7 @@ async fn create_checkpoint(server: &TestServer, commander: &reqwest::Client) -> 
 
 /// A checkpoint officer's session and the CSRF token of the checking page.
 async fn checkpoint_officer(server: &TestServer, checkpoint: i64) -> (reqwest::Client, String) {
-    server.add_user("cp", Role::Checkpoint, "130109").await;
-    let client = server.login("cp").await;
+    let client = server.login_as("cp", Role::Checkpoint, "130109").await;
     let (status, page) = server
         .get_text(&client, &format!("/checkpoints/{checkpoint}"))
         .await;
@@ -141,40 +141,42 @@ async fn the_public_risk_area_list_needs_no_login_and_shows_an_area_a_commander_
     let village = server.own_grid[..12].to_string();
 
     // A village unit over a county code: refused in the form, with what was typed kept.
-    let refused = commander
-        .post(server.url("/risk-areas"))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("scheme", "ninth"),
-            ("tier", "high"),
-            ("unit", "village"),
-            ("region_code", "130109"),
-            ("place_name", ""),
-            ("reason", "病例居住地"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let refused = server
+        .post_form(
+            &commander,
+            "/risk-areas",
+            &csrf_of(&page),
+            &[
+                ("scheme", "ninth"),
+                ("tier", "high"),
+                ("unit", "village"),
+                ("region_code", "130109"),
+                ("place_name", ""),
+                ("reason", "病例居住地"),
+            ],
+        )
+        .await;
     assert_eq!(refused.status(), 422);
     let refused = refused.text().await.unwrap();
     assert!(refused.contains("区划应选"), "{refused}");
     assert!(refused.contains("value=\"病例居住地\"") && refused.contains("value=\"130109\""));
     assert!(refused.contains("<option value=\"high\" selected>"));
 
-    let designated = commander
-        .post(server.url("/risk-areas"))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("scheme", "ninth"),
-            ("tier", "high"),
-            ("unit", "village"),
-            ("region_code", village.as_str()),
-            ("place_name", ""),
-            ("reason", "病例居住地"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let designated = server
+        .post_form(
+            &commander,
+            "/risk-areas",
+            &csrf_of(&page),
+            &[
+                ("scheme", "ninth"),
+                ("tier", "high"),
+                ("unit", "village"),
+                ("region_code", village.as_str()),
+                ("place_name", ""),
+                ("reason", "病例居住地"),
+            ],
+        )
+        .await;
     assert_eq!(designated.status(), 303);
     let location = designated.headers()["location"]
         .to_str()
@@ -213,16 +215,14 @@ async fn the_public_risk_area_list_needs_no_login_and_shows_an_area_a_commander_
 
     // An all-negative round stated by the commander is listed; confirming a step too early is
     // refused on the page with the reason.
-    let rounds = commander
-        .post(server.url(&format!("/risk-areas/{id}/rounds")))
-        .form(&[
-            ("csrf", csrf_of(&detail).as_str()),
-            ("round_id", ""),
-            ("finished", "2022-11-20 08:00"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let rounds = server
+        .post_form(
+            &commander,
+            &format!("/risk-areas/{id}/rounds"),
+            &csrf_of(&detail),
+            &[("round_id", ""), ("finished", "2022-11-20 08:00")],
+        )
+        .await;
     assert_eq!(rounds.status(), 303);
     let (_, detail) = server
         .get_text(&commander, &format!("/risk-areas/{id}"))
@@ -237,12 +237,14 @@ async fn the_public_risk_area_list_needs_no_login_and_shows_an_area_a_commander_
         .next()
         .unwrap()
         .to_string();
-    let early = commander
-        .post(server.url(&format!("/risk-areas/{id}/step")))
-        .form(&[("csrf", csrf_of(&detail).as_str()), ("to", to.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let early = server
+        .post_form(
+            &commander,
+            &format!("/risk-areas/{id}/step"),
+            &csrf_of(&detail),
+            &[("to", to.as_str())],
+        )
+        .await;
     assert_eq!(early.status(), 422);
     assert!(early.text().await.unwrap().contains("还不能"));
 }
@@ -359,18 +361,19 @@ async fn a_resident_code_passes_a_checkpoint_and_a_changed_or_retried_code_is_ha
         .unwrap()
         .to_string();
     assert_eq!(key.len(), 32);
-    let form = officer
-        .post(server.url(&format!("/checkpoints/{checkpoint}")))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("passage_key", key.as_str()),
-            ("code", other.as_str()),
-            ("temperature", "36.6"),
-            ("plate", "冀A12345"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let form = server
+        .post_form(
+            &officer,
+            &format!("/checkpoints/{checkpoint}"),
+            &csrf_of(&page),
+            &[
+                ("passage_key", key.as_str()),
+                ("code", other.as_str()),
+                ("temperature", "36.6"),
+                ("plate", "冀A12345"),
+            ],
+        )
+        .await;
     assert_eq!(form.status(), 200);
     let answered = form.text().await.unwrap();
     let panel = &answered[answered.find("id=\"decision\"").unwrap()..];
@@ -385,17 +388,18 @@ async fn a_resident_code_passes_a_checkpoint_and_a_changed_or_retried_code_is_ha
         "a fresh key for the next check"
     );
     // The plain form with an impossible temperature keeps what was typed.
-    let mistyped = officer
-        .post(server.url(&format!("/checkpoints/{checkpoint}")))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("passage_key", "k6"),
-            ("code", other.as_str()),
-            ("temperature", "52"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let mistyped = server
+        .post_form(
+            &officer,
+            &format!("/checkpoints/{checkpoint}"),
+            &csrf_of(&page),
+            &[
+                ("passage_key", "k6"),
+                ("code", other.as_str()),
+                ("temperature", "52"),
+            ],
+        )
+        .await;
     assert_eq!(mistyped.status(), 422);
     let mistyped = mistyped.text().await.unwrap();
     assert!(mistyped.contains("value=\"52\"") && mistyped.contains("体温"));
@@ -581,18 +585,19 @@ async fn a_venue_poster_is_scanned_by_a_resident_and_the_visit_shows_in_the_itin
     let commander = server.login("commander").await;
     let (status, page) = server.get_text(&commander, "/venues").await;
     assert_eq!(status, 200);
-    let created = commander
-        .post(server.url("/venues"))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("name", "藁城区惠民超市"),
-            ("kind", "超市"),
-            ("address", "廉州东路18号"),
-            ("region_code", "130109"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let created = server
+        .post_form(
+            &commander,
+            "/venues",
+            &csrf_of(&page),
+            &[
+                ("name", "藁城区惠民超市"),
+                ("kind", "超市"),
+                ("address", "廉州东路18号"),
+                ("region_code", "130109"),
+            ],
+        )
+        .await;
     assert_eq!(created.status(), 303);
     let location = created.headers()["location"].to_str().unwrap().to_string();
     let venue: i64 = location.trim_start_matches("/venues/").parse().unwrap();
@@ -615,18 +620,19 @@ async fn a_venue_poster_is_scanned_by_a_resident_and_the_visit_shows_in_the_itin
         "the poster's QR points at this server"
     );
     // An empty venue form comes back with a Chinese message and what was typed.
-    let refused = commander
-        .post(server.url("/venues"))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("name", "农贸市场"),
-            ("kind", ""),
-            ("address", ""),
-            ("region_code", "130109"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let refused = server
+        .post_form(
+            &commander,
+            "/venues",
+            &csrf_of(&page),
+            &[
+                ("name", "农贸市场"),
+                ("kind", ""),
+                ("address", ""),
+                ("region_code", "130109"),
+            ],
+        )
+        .await;
     assert_eq!(refused.status(), 422);
     let refused = refused.text().await.unwrap();
     assert!(refused.contains("都要填写") && refused.contains("value=\"农贸市场\""));
@@ -686,19 +692,20 @@ async fn a_venue_poster_is_scanned_by_a_resident_and_the_visit_shows_in_the_itin
 
     // Tracing asks who was at the venue today: one visit, the ID masked.
     let (_, itinerary) = server.get_text(&commander, "/itinerary").await;
-    let asked = commander
-        .post(server.url("/itinerary"))
-        .form(&[
-            ("csrf", csrf_of(&itinerary).as_str()),
-            ("ask", "place"),
-            ("place_kind", "venue"),
-            ("place_id", venue.to_string().as_str()),
-            ("from", "2022-11-20 00:00"),
-            ("to", "2022-11-20 23:59"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let asked = server
+        .post_form(
+            &commander,
+            "/itinerary",
+            &csrf_of(&itinerary),
+            &[
+                ("ask", "place"),
+                ("place_kind", "venue"),
+                ("place_id", venue.to_string().as_str()),
+                ("from", "2022-11-20 00:00"),
+                ("to", "2022-11-20 23:59"),
+            ],
+        )
+        .await;
     assert_eq!(asked.status(), 200);
     let asked = asked.text().await.unwrap();
     let table = &asked[asked.find("id=\"itinerary\"").expect("results")..];
@@ -709,36 +716,38 @@ async fn a_venue_poster_is_scanned_by_a_resident_and_the_visit_shows_in_the_itin
             .count(),
         2
     );
-    let person = commander
-        .post(server.url("/itinerary"))
-        .form(&[
-            ("csrf", csrf_of(&itinerary).as_str()),
-            ("ask", "person"),
-            ("id_type", "mainland_id"),
-            ("id_number", own_id.as_str()),
-            ("from", "2022-11-20 00:00"),
-            ("to", "2022-11-20 23:59"),
-        ])
-        .send()
+    let person = server
+        .post_form(
+            &commander,
+            "/itinerary",
+            &csrf_of(&itinerary),
+            &[
+                ("ask", "person"),
+                ("id_type", "mainland_id"),
+                ("id_number", own_id.as_str()),
+                ("from", "2022-11-20 00:00"),
+                ("to", "2022-11-20 23:59"),
+            ],
+        )
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
     assert!(person.contains("id=\"itinerary\"") && person.contains("藁城区惠民超市"));
-    let bad_window = commander
-        .post(server.url("/itinerary"))
-        .form(&[
-            ("csrf", csrf_of(&itinerary).as_str()),
-            ("ask", "place"),
-            ("place_kind", "venue"),
-            ("place_id", venue.to_string().as_str()),
-            ("from", "2022-11-21 00:00"),
-            ("to", "2022-11-20 00:00"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let bad_window = server
+        .post_form(
+            &commander,
+            "/itinerary",
+            &csrf_of(&itinerary),
+            &[
+                ("ask", "place"),
+                ("place_kind", "venue"),
+                ("place_id", venue.to_string().as_str()),
+                ("from", "2022-11-21 00:00"),
+                ("to", "2022-11-20 00:00"),
+            ],
+        )
+        .await;
     assert_eq!(bad_window.status(), 422);
     assert!(
         bad_window
@@ -759,20 +768,21 @@ async fn a_close_contact_turns_red_the_resident_appeals_and_an_accepted_appeal_t
     assert_eq!(status, 200, "{person}");
     assert!(person.contains("绿码") && person.contains("id=\"add-fact\""));
     assert!(person.contains("密接") && person.contains("外省赋码"));
-    let added = commander
-        .post(server.url("/codes/facts"))
-        .form(&[
-            ("csrf", csrf_of(&person).as_str()),
-            ("id_type", "mainland_id"),
-            ("id_number", own_id.as_str()),
-            ("kind", "close_contact"),
-            ("anchor", "2022-11-20 08:00"),
-            ("colour", ""),
-            ("note", "流调判定密接"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let added = server
+        .post_form(
+            &commander,
+            "/codes/facts",
+            &csrf_of(&person),
+            &[
+                ("id_type", "mainland_id"),
+                ("id_number", own_id.as_str()),
+                ("kind", "close_contact"),
+                ("anchor", "2022-11-20 08:00"),
+                ("colour", ""),
+                ("note", "流调判定密接"),
+            ],
+        )
+        .await;
     assert_eq!(added.status(), 303);
     let (_, person) = server
         .get_text(&commander, added.headers()["location"].to_str().unwrap())
@@ -783,19 +793,20 @@ async fn a_close_contact_turns_red_the_resident_appeals_and_an_accepted_appeal_t
     );
     assert!(person.contains("/end\""), "an open fact has its end button");
     // A fact with an unreadable time comes back with what was typed.
-    let refused = commander
-        .post(server.url("/codes/facts"))
-        .form(&[
-            ("csrf", csrf_of(&person).as_str()),
-            ("id_type", "mainland_id"),
-            ("id_number", own_id.as_str()),
-            ("kind", "close_contact"),
-            ("anchor", "昨天"),
-            ("note", "再次判定"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let refused = server
+        .post_form(
+            &commander,
+            "/codes/facts",
+            &csrf_of(&person),
+            &[
+                ("id_type", "mainland_id"),
+                ("id_number", own_id.as_str()),
+                ("kind", "close_contact"),
+                ("anchor", "昨天"),
+                ("note", "再次判定"),
+            ],
+        )
+        .await;
     assert_eq!(refused.status(), 422);
     let refused = refused.text().await.unwrap();
     assert!(refused.contains("看不懂") && refused.contains("value=\"再次判定\""));
@@ -810,22 +821,23 @@ async fn a_close_contact_turns_red_the_resident_appeals_and_an_accepted_appeal_t
 
     let (_, mine) = server.get_text(&resident, "/me/code").await;
     assert!(mine.contains("code-card red") && mine.contains("id=\"code-reasons\""));
-    let short = resident
-        .post(server.url("/me/code/appeals"))
-        .form(&[("csrf", csrf_of(&mine).as_str()), ("reason", "错")])
-        .send()
-        .await
-        .unwrap();
+    let short = server
+        .post_form(
+            &resident,
+            "/me/code/appeals",
+            &csrf_of(&mine),
+            &[("reason", "错")],
+        )
+        .await;
     assert_eq!(short.status(), 422);
-    let filed = resident
-        .post(server.url("/me/code/appeals"))
-        .form(&[
-            ("csrf", csrf_of(&mine).as_str()),
-            ("reason", "当天不在现场，行程有误"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let filed = server
+        .post_form(
+            &resident,
+            "/me/code/appeals",
+            &csrf_of(&mine),
+            &[("reason", "当天不在现场，行程有误")],
+        )
+        .await;
     assert_eq!(filed.status(), 303);
     let (_, mine) = server.get_text(&resident, "/me/code?appealed=1").await;
     assert!(mine.contains("申诉已提交") && mine.contains("处理中"));
@@ -841,16 +853,14 @@ async fn a_close_contact_turns_red_the_resident_appeals_and_an_accepted_appeal_t
         .next()
         .unwrap()
         .to_string();
-    let decided = commander
-        .post(server.url(&format!("/codes/appeals/{appeal_id}")))
-        .form(&[
-            ("csrf", csrf_of(&appeals).as_str()),
-            ("decision", "经核实不在现场"),
-            ("accept", "1"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let decided = server
+        .post_form(
+            &commander,
+            &format!("/codes/appeals/{appeal_id}"),
+            &csrf_of(&appeals),
+            &[("decision", "经核实不在现场"), ("accept", "1")],
+        )
+        .await;
     assert_eq!(decided.status(), 303);
     let (_, mine) = server.get_text(&resident, "/me/code").await;
     assert!(mine.contains("code-card green"), "{mine}");

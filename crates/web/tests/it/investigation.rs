@@ -15,8 +15,7 @@ use support::{TestServer, csrf_of, start};
 
 /// An epidemiologist of the county, logged in through the form.
 async fn epidemiologist(server: &TestServer) -> reqwest::Client {
-    server.add_user("epi", Role::Epidemiologist, "130109").await;
-    server.login("epi").await
+    server.login_as("epi", Role::Epidemiologist, "130109").await
 }
 
 /// Residents of the grid worker's grid with a mainland ID: (name, ID number).
@@ -94,18 +93,15 @@ fn case_id_of(response: &reqwest::Response) -> i64 {
         .unwrap()
 }
 
-async fn post_form(
+/// Posts a form ([`TestServer::post_form`]); the status, where it redirects and the body.
+async fn post_to(
     server: &TestServer,
     client: &reqwest::Client,
     path: &str,
+    csrf: &str,
     fields: &[(&str, &str)],
 ) -> (u16, String, String) {
-    let response = client
-        .post(server.url(path))
-        .form(fields)
-        .send()
-        .await
-        .unwrap();
+    let response = server.post_form(client, path, csrf, fields).await;
     let status = response.status().as_u16();
     let location = response
         .headers()
@@ -225,11 +221,12 @@ async fn an_epidemiologist_opens_a_case_through_the_form_and_a_mistake_keeps_wha
     // The steps: reported, then investigated.
     let csrf = csrf_of(&page);
     for action in ["reported", "investigated"] {
-        let (status, location, _) = post_form(
+        let (status, location, _) = post_to(
             &server,
             &epi,
             &format!("/cases/{id}/actions"),
-            &[("csrf", &csrf), ("action", action)],
+            &csrf,
+            &[("action", action)],
         )
         .await;
         assert_eq!(status, 303);
@@ -242,12 +239,12 @@ async fn an_epidemiologist_opens_a_case_through_the_form_and_a_mistake_keeps_wha
     assert!(cases.contains("<b id=\"report-overdue\" class=\"badge-none\">0</b>"));
 
     // A trajectory stop typed in, and the import from checkpoint and venue records.
-    let (status, _, body) = post_form(
+    let (status, _, body) = post_to(
         &server,
         &epi,
         &format!("/cases/{id}/stops"),
+        &csrf,
         &[
-            ("csrf", &csrf),
             ("key", "stop-1"),
             ("place_kind", "venue"),
             ("place_name", "增村镇某某超市"),
@@ -258,13 +255,8 @@ async fn an_epidemiologist_opens_a_case_through_the_form_and_a_mistake_keeps_wha
     )
     .await;
     assert_eq!(status, 303, "{body}");
-    let (status, location, _) = post_form(
-        &server,
-        &epi,
-        &format!("/cases/{id}/itinerary"),
-        &[("csrf", &csrf)],
-    )
-    .await;
+    let (status, location, _) =
+        post_to(&server, &epi, &format!("/cases/{id}/itinerary"), &csrf, &[]).await;
     assert_eq!(status, 303);
     let (_, page) = server.get_text(&epi, &location).await;
     assert!(
@@ -292,12 +284,12 @@ async fn contacts_are_classified_by_rule_and_an_exposure_after_isolation_is_refu
         assert!(page.contains(kind), "exposure kinds offered: {kind}");
     }
 
-    let (status, location, body) = post_form(
+    let (status, location, body) = post_to(
         &server,
         &epi,
         &format!("/cases/{id}/contacts"),
+        &csrf,
         &[
-            ("csrf", &csrf),
             ("via_contact_id", ""),
             ("id_type", "mainland_id"),
             ("id_number", member_id),
@@ -326,24 +318,21 @@ async fn contacts_are_classified_by_rule_and_an_exposure_after_isolation_is_refu
     assert!(close.contains(member_name.as_str()) && close.contains("判定原则第1条"));
 
     // The case is isolated on the 19th at noon; an exposure that began after it is refused.
-    let (status, _, _) = post_form(
+    let (status, _, _) = post_to(
         &server,
         &epi,
         &format!("/cases/{id}/actions"),
-        &[
-            ("csrf", &csrf),
-            ("action", "isolated"),
-            ("at", "2022-11-19T12:00"),
-        ],
+        &csrf,
+        &[("action", "isolated"), ("at", "2022-11-19T12:00")],
     )
     .await;
     assert_eq!(status, 303);
-    let (status, _, refused) = post_form(
+    let (status, _, refused) = post_to(
         &server,
         &epi,
         &format!("/cases/{id}/contacts"),
+        &csrf,
         &[
-            ("csrf", &csrf),
             ("id_type", "mainland_id"),
             ("id_number", late_id),
             ("exposure_kind", "same_enclosed_space"),
@@ -382,12 +371,12 @@ async fn contacts_are_classified_by_rule_and_an_exposure_after_isolation_is_refu
         .await;
     assert!(via_page.contains(&format!("<option value=\"{contact_id}\" selected>")));
 
-    let (status, location, body) = post_form(
+    let (status, location, body) = post_to(
         &server,
         &epi,
         &format!("/cases/{id}/contacts"),
+        &csrf,
         &[
-            ("csrf", &csrf),
             ("via_contact_id", &contact_id),
             ("id_number", ""),
             ("phone", "13912345678"),
@@ -406,12 +395,12 @@ async fn contacts_are_classified_by_rule_and_an_exposure_after_isolation_is_refu
     assert!(page.contains(&format!("经 #{contact_id}")));
 
     // A train passenger: the vehicle checkboxes reach the rule.
-    let (status, location, body) = post_form(
+    let (status, location, body) = post_to(
         &server,
         &epi,
         &format!("/cases/{id}/contacts"),
+        &csrf,
         &[
-            ("csrf", &csrf),
             ("id_number", late_id),
             ("exposure_kind", "train"),
             ("first_exposure_at", "2022-11-18T10:00"),
@@ -430,28 +419,22 @@ async fn contacts_are_classified_by_rule_and_an_exposure_after_isolation_is_refu
     );
 
     // Withdrawn with a reason.
-    let (status, location, _) = post_form(
+    let (status, location, _) = post_to(
         &server,
         &epi,
         &format!("/contacts/{contact_id}/clear"),
-        &[
-            ("csrf", &csrf),
-            ("case_id", &id.to_string()),
-            ("reason", ""),
-        ],
+        &csrf,
+        &[("case_id", &id.to_string()), ("reason", "")],
     )
     .await;
     assert_eq!(status, 422, "a reason is needed");
     assert!(location.is_empty());
-    let (status, location, _) = post_form(
+    let (status, location, _) = post_to(
         &server,
         &epi,
         &format!("/contacts/{contact_id}/clear"),
-        &[
-            ("csrf", &csrf),
-            ("case_id", &id.to_string()),
-            ("reason", "登记错误"),
-        ],
+        &csrf,
+        &[("case_id", &id.to_string()), ("reason", "登记错误")],
     )
     .await;
     assert_eq!(status, 303);
@@ -459,12 +442,12 @@ async fn contacts_are_classified_by_rule_and_an_exposure_after_isolation_is_refu
     assert!(page.contains("已解除该接触者") && page.contains("已解除"));
 
     // A contact for a case that does not exist.
-    let (status, _, missing) = post_form(
+    let (status, _, missing) = post_to(
         &server,
         &epi,
         "/cases/999999/contacts",
+        &csrf,
         &[
-            ("csrf", &csrf),
             ("id_number", member_id),
             ("exposure_kind", "shared_home"),
             ("first_exposure_at", "2022-11-15T19:00"),
@@ -492,12 +475,12 @@ async fn the_chain_picture_and_the_bulletin_render_without_personal_data() {
     let second_number = case_number(&server, second).await;
     let (_, page) = server.get_text(&epi, &format!("/cases/{second}")).await;
     let csrf = csrf_of(&page);
-    let (status, _, body) = post_form(
+    let (status, _, body) = post_to(
         &server,
         &epi,
         &format!("/cases/{second}/actions"),
+        &csrf,
         &[
-            ("csrf", &csrf),
             ("action", "infector"),
             ("infector", &first_number),
             ("note", "同住"),
@@ -506,15 +489,12 @@ async fn the_chain_picture_and_the_bulletin_render_without_personal_data() {
     .await;
     assert_eq!(status, 303, "{body}");
     // A case cannot be its own infector's source: refused with the message, on the page.
-    let (status, _, refused) = post_form(
+    let (status, _, refused) = post_to(
         &server,
         &epi,
         &format!("/cases/{first}/actions"),
-        &[
-            ("csrf", &csrf),
-            ("action", "infector"),
-            ("infector", &second_number),
-        ],
+        &csrf,
+        &[("action", "infector"), ("infector", &second_number)],
     )
     .await;
     assert_eq!(status, 422);
@@ -733,11 +713,12 @@ async fn the_regime_is_switched_at_province_level_only() {
     assert_eq!(status, 200);
     assert!(cases.contains("id=\"regime-form\""));
     let csrf = csrf_of(&cases);
-    let (status, _, refused) = post_form(
+    let (status, _, refused) = post_to(
         &server,
         &commander,
         "/cases/regime",
-        &[("csrf", &csrf), ("regime", "twenty")],
+        &csrf,
+        &[("regime", "twenty")],
     )
     .await;
     assert_eq!(status, 422);
@@ -749,22 +730,24 @@ async fn the_regime_is_switched_at_province_level_only() {
 
     let admin = server.login("admin").await;
     let (_, cases) = server.get_text(&admin, "/cases").await;
-    let (status, location, _) = post_form(
+    let (status, location, _) = post_to(
         &server,
         &admin,
         "/cases/regime",
-        &[("csrf", &csrf_of(&cases)), ("regime", "twenty")],
+        &csrf_of(&cases),
+        &[("regime", "twenty")],
     )
     .await;
     assert_eq!(status, 303);
     let (_, cases) = server.get_text(&admin, &location).await;
     assert!(cases.contains("已切换为二十条优化措施"));
     assert!(cases.contains("<b id=\"regime\">二十条优化措施</b>"));
-    let (status, _, _) = post_form(
+    let (status, _, _) = post_to(
         &server,
         &admin,
         "/cases/regime",
-        &[("csrf", "forged"), ("regime", "ninth")],
+        "forged",
+        &[("regime", "ninth")],
     )
     .await;
     assert_eq!(status, 422, "the CSRF check refuses a forged form");
@@ -859,25 +842,23 @@ async fn the_directory_pages_on_and_stays_within_the_jurisdiction() {
         "an initial screen can be excluded"
     );
     let csrf = csrf_of(&page);
-    let (status, _, _) = post_form(
+    let (status, _, _) = post_to(
         &server,
         &epi,
         &format!("/cases/{oldest}/actions"),
-        &[
-            ("csrf", &csrf),
-            ("action", "reclassify"),
-            ("kind", "confirmed"),
-        ],
+        &csrf,
+        &[("action", "reclassify"), ("kind", "confirmed")],
     )
     .await;
     assert_eq!(status, 303);
     let (_, page) = server.get_text(&epi, &format!("/cases/{oldest}")).await;
     assert!(!page.contains("id=\"exclude-form\""));
-    let (status, _, refused) = post_form(
+    let (status, _, refused) = post_to(
         &server,
         &epi,
         &format!("/cases/{oldest}/actions"),
-        &[("csrf", &csrf), ("action", "exclude")],
+        &csrf,
+        &[("action", "exclude")],
     )
     .await;
     assert_eq!(status, 422);
@@ -885,11 +866,12 @@ async fn the_directory_pages_on_and_stays_within_the_jurisdiction() {
         refused.contains("确诊病例和无症状感染者不能排除"),
         "{refused}"
     );
-    let (status, location, _) = post_form(
+    let (status, location, _) = post_to(
         &server,
         &epi,
         &format!("/cases/{oldest}/actions"),
-        &[("csrf", &csrf), ("action", "discharge")],
+        &csrf,
+        &[("action", "discharge")],
     )
     .await;
     assert_eq!(status, 303);

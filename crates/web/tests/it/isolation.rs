@@ -205,24 +205,25 @@ async fn every_isolation_page_renders_for_the_roles_the_navigation_shows_it_to()
         detail.contains("name=\"reason\""),
         "the reveal form asks for a reason"
     );
-    let no_reason = commander
-        .post(server.url(&format!("/isolation/measures/{close}/reveal")))
-        .form(&[("csrf", csrf_of(&detail).as_str())])
-        .send()
-        .await
-        .unwrap();
+    let no_reason = server
+        .post_form(
+            &commander,
+            &format!("/isolation/measures/{close}/reveal"),
+            &csrf_of(&detail),
+            &[],
+        )
+        .await;
     assert_eq!(no_reason.status(), 422);
     let body = no_reason.text().await.unwrap();
     assert!(body.contains("请填写查看原因") && !body.contains("已记入审计："));
-    let revealed = commander
-        .post(server.url(&format!("/isolation/measures/{close}/reveal")))
-        .form(&[
-            ("csrf", csrf_of(&detail).as_str()),
-            ("reason", "转运前核对身份"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let revealed = server
+        .post_form(
+            &commander,
+            &format!("/isolation/measures/{close}/reveal"),
+            &csrf_of(&detail),
+            &[("reason", "转运前核对身份")],
+        )
+        .await;
     assert_eq!(revealed.status(), 200);
     let body = revealed.text().await.unwrap();
     assert!(body.contains("已记入审计") && !body.contains("id=\"reveal\""));
@@ -257,25 +258,25 @@ async fn every_isolation_page_renders_for_the_roles_the_navigation_shows_it_to()
     let (status, mine) = server.get_text(&resident, "/me/isolation").await;
     assert_eq!(status, 200);
     assert!(mine.contains("今日打卡"));
-    let refused = resident
-        .post(server.url("/me/isolation"))
-        .form(&[
-            ("csrf", csrf_of(&mine).as_str()),
-            ("temperature", "52"),
-            ("symptoms", "乏力"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let refused = server
+        .post_form(
+            &resident,
+            "/me/isolation",
+            &csrf_of(&mine),
+            &[("temperature", "52"), ("symptoms", "乏力")],
+        )
+        .await;
     assert_eq!(refused.status(), 422);
     let body = refused.text().await.unwrap();
     assert!(body.contains("不可能") && body.contains("value=\"52\"") && body.contains("乏力"));
-    let done = resident
-        .post(server.url("/me/isolation"))
-        .form(&[("csrf", csrf_of(&mine).as_str()), ("temperature", "36.6")])
-        .send()
-        .await
-        .unwrap();
+    let done = server
+        .post_form(
+            &resident,
+            "/me/isolation",
+            &csrf_of(&mine),
+            &[("temperature", "36.6")],
+        )
+        .await;
     assert_eq!(done.status(), 303);
     let (_, mine) = server.get_text(&resident, "/me/isolation").await;
     assert!(mine.contains("今天已打卡"));
@@ -297,18 +298,19 @@ async fn sites_rooms_and_transfers_go_through_the_forms_and_bad_input_comes_back
     let township = server.own_grid[..9].to_string();
 
     // A missing readiness tier: 422, the typed name kept.
-    let bad = commander
-        .post(server.url("/isolation/sites"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("name", "增村镇第一隔离点"),
-            ("region_code", township.as_str()),
-            ("address", "增村镇1号"),
-            ("readiness", ""),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let bad = server
+        .post_form(
+            &commander,
+            "/isolation/sites",
+            &csrf,
+            &[
+                ("name", "增村镇第一隔离点"),
+                ("region_code", township.as_str()),
+                ("address", "增村镇1号"),
+                ("readiness", ""),
+            ],
+        )
+        .await;
     assert_eq!(bad.status(), 422);
     let body = bad.text().await.unwrap();
     assert!(body.contains("启用时限") && body.contains("value=\"增村镇第一隔离点\""));
@@ -325,19 +327,20 @@ async fn sites_rooms_and_transfers_go_through_the_forms_and_bad_input_comes_back
         .await
         .unwrap();
     assert_ne!(forged.status(), 303);
-    let created = commander
-        .post(server.url("/isolation/sites"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("name", "增村镇第一隔离点"),
-            ("region_code", township.as_str()),
-            ("address", "增村镇1号"),
-            ("readiness", "2h"),
-            ("staff_count", "20"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let created = server
+        .post_form(
+            &commander,
+            "/isolation/sites",
+            &csrf,
+            &[
+                ("name", "增村镇第一隔离点"),
+                ("region_code", township.as_str()),
+                ("address", "增村镇1号"),
+                ("readiness", "2h"),
+                ("staff_count", "20"),
+            ],
+        )
+        .await;
     assert_eq!(created.status(), 303);
     let location = created.headers()["location"].to_str().unwrap().to_string();
     let site: i64 = location
@@ -347,62 +350,58 @@ async fn sites_rooms_and_transfers_go_through_the_forms_and_bad_input_comes_back
         .unwrap()
         .parse()
         .unwrap();
-    let rooms = commander
-        .post(server.url(&format!("/isolation/sites/{site}/rooms")))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("building", "A"),
-            ("floor_from", "1"),
-            ("floor_to", "6"),
-            ("room_from", "1"),
-            ("room_to", "20"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let rooms = server
+        .post_form(
+            &commander,
+            &format!("/isolation/sites/{site}/rooms"),
+            &csrf,
+            &[
+                ("building", "A"),
+                ("floor_from", "1"),
+                ("floor_to", "6"),
+                ("room_from", "1"),
+                ("room_to", "20"),
+            ],
+        )
+        .await;
     assert_eq!(rooms.status(), 303);
     let (_, site_page) = server
         .get_text(&commander, &format!("/isolation/sites/{site}"))
         .await;
     assert!(site_page.contains("A-620") && site_page.contains("<b id=\"free\">120</b>"));
-    let bad_rooms = commander
-        .post(server.url(&format!("/isolation/sites/{site}/rooms")))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("building", "B"),
-            ("floor_from", "6"),
-            ("floor_to", "1"),
-            ("room_from", "1"),
-            ("room_to", "20"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let bad_rooms = server
+        .post_form(
+            &commander,
+            &format!("/isolation/sites/{site}/rooms"),
+            &csrf,
+            &[
+                ("building", "B"),
+                ("floor_from", "6"),
+                ("floor_to", "1"),
+                ("room_from", "1"),
+                ("room_to", "20"),
+            ],
+        )
+        .await;
     assert_eq!(bad_rooms.status(), 422);
     assert!(bad_rooms.text().await.unwrap().contains("楼层范围"));
 
     // Allocation preview and confirm; then a coach for the case is refused with the reason.
     let (_, preview) = server.get_text(&commander, "/isolation/allocate").await;
     assert!(preview.contains("A-101") && preview.contains("同乡镇"));
-    let confirmed = commander
-        .post(server.url("/isolation/allocate"))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let confirmed = server
+        .post_form(&commander, "/isolation/allocate", &csrf, &[])
+        .await;
     assert_eq!(confirmed.status(), 303);
     // A carer the rule refuses: 422, the reason, what was typed kept.
-    let carer = commander
-        .post(server.url(&format!("/isolation/measures/{close}/carer")))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("name", "张三丰"),
-            ("age", "70"),
-            ("dependent", "1"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let carer = server
+        .post_form(
+            &commander,
+            &format!("/isolation/measures/{close}/carer"),
+            &csrf,
+            &[("name", "张三丰"), ("age", "70"), ("dependent", "1")],
+        )
+        .await;
     assert_eq!(carer.status(), 422);
     let body = carer.text().await.unwrap();
     assert!(
@@ -410,18 +409,19 @@ async fn sites_rooms_and_transfers_go_through_the_forms_and_bad_input_comes_back
             && body.contains("value=\"张三丰\"")
             && body.contains("value=\"70\"")
     );
-    let vehicle = commander
-        .post(server.url("/transfers/vehicles"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("plate", "冀A30001"),
-            ("kind", "coach"),
-            ("capacity", "30"),
-            ("region_code", "130109"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let vehicle = server
+        .post_form(
+            &commander,
+            "/transfers/vehicles",
+            &csrf,
+            &[
+                ("plate", "冀A30001"),
+                ("kind", "coach"),
+                ("capacity", "30"),
+                ("region_code", "130109"),
+            ],
+        )
+        .await;
     assert_eq!(vehicle.status(), 303);
     let coach = server
         .app
@@ -430,16 +430,17 @@ async fn sites_rooms_and_transfers_go_through_the_forms_and_bad_input_comes_back
         .await
         .unwrap()[0]
         .id;
-    let refused = commander
-        .post(server.url("/transfers"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("vehicle_id", coach.to_string().as_str()),
-            ("measure_id", case.to_string().as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let refused = server
+        .post_form(
+            &commander,
+            "/transfers",
+            &csrf,
+            &[
+                ("vehicle_id", coach.to_string().as_str()),
+                ("measure_id", case.to_string().as_str()),
+            ],
+        )
+        .await;
     assert_eq!(refused.status(), 422);
     let body = refused.text().await.unwrap();
     assert!(body.contains("只能由（负压）救护车"), "{body}");
@@ -447,16 +448,17 @@ async fn sites_rooms_and_transfers_go_through_the_forms_and_bad_input_comes_back
         body.contains(&format!("value=\"{case}\" checked")),
         "the ticked person stays ticked"
     );
-    let sent = commander
-        .post(server.url("/transfers"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("vehicle_id", coach.to_string().as_str()),
-            ("measure_id", close.to_string().as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let sent = server
+        .post_form(
+            &commander,
+            "/transfers",
+            &csrf,
+            &[
+                ("vehicle_id", coach.to_string().as_str()),
+                ("measure_id", close.to_string().as_str()),
+            ],
+        )
+        .await;
     assert_eq!(sent.status(), 303);
     let (_, board) = server.get_text(&commander, "/transfers").await;
     assert!(board.contains("已派车") && board.contains("确认接到"));

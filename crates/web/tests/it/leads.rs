@@ -58,8 +58,7 @@ async fn every_lead_page_renders_for_the_roles_the_navigation_shows_it_to() {
     let detail = format!("/leads/{lead}");
     for role in Role::ALL {
         let username = format!("u_{}", role.code());
-        server.add_user(&username, role, "130109").await;
-        let client = server.login(&username).await;
+        let client = server.login_as(&username, role, "130109").await;
         let (_, home) = server.get_text(&client, "/").await;
         let views = role.allows(Permission::ViewLeads);
         assert_eq!(
@@ -110,10 +109,9 @@ async fn every_lead_page_renders_for_the_roles_the_navigation_shows_it_to() {
     assert_eq!(status, 200);
     assert!(grid.contains(&format!("href=\"/leads/{lead}\"")));
     // The grid worker of another grid neither sees the lead nor its grid.
-    server
-        .add_user("gw_other", Role::GridWorker, &server.other_grid)
+    let other = server
+        .login_as("gw_other", Role::GridWorker, &server.other_grid)
         .await;
-    let other = server.login("gw_other").await;
     let (status, body) = server.get_text(&other, &detail).await;
     assert_eq!(status, 404, "a foreign lead answers like a missing one");
     assert!(body.contains("没有找到该线索"));
@@ -135,18 +133,19 @@ async fn a_grid_worker_registers_a_lead_lands_it_and_cannot_land_it_twice() {
     let id_number = someone_in_grid(&server, 1).await;
     let bad = format!("{}0", &id_number[..16]);
     // A mistake comes back with what was typed and a Chinese reason.
-    let response = gw
-        .post(server.url("/leads/new"))
-        .form(&form_of(&[
-            ("csrf", &csrf),
-            ("channel", "grid_screening"),
-            ("category", "left_high_risk_area"),
-            ("id_number", &bad),
-            ("came_from", "上海市浦东新区"),
-        ]))
-        .send()
-        .await
-        .unwrap();
+    let response = server
+        .post_form(
+            &gw,
+            "/leads/new",
+            &csrf,
+            &[
+                ("channel", "grid_screening"),
+                ("category", "left_high_risk_area"),
+                ("id_number", &bad),
+                ("came_from", "上海市浦东新区"),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), 422);
     let body = response.text().await.unwrap();
     assert!(body.contains("证件号码"), "{body}");
@@ -177,16 +176,14 @@ async fn a_grid_worker_registers_a_lead_lands_it_and_cannot_land_it_twice() {
         .find(|r| r.id_type == "mainland_id")
         .unwrap()
         .id_number;
-    let response = gw
-        .post(server.url("/leads/new"))
-        .form(&form_of(&[
-            ("csrf", &csrf),
-            ("channel", "grid_screening"),
-            ("id_number", &outsider),
-        ]))
-        .send()
-        .await
-        .unwrap();
+    let response = server
+        .post_form(
+            &gw,
+            "/leads/new",
+            &csrf,
+            &[("channel", "grid_screening"), ("id_number", &outsider)],
+        )
+        .await;
     assert_eq!(response.status(), 422);
     assert!(
         response
@@ -196,18 +193,19 @@ async fn a_grid_worker_registers_a_lead_lands_it_and_cannot_land_it_twice() {
             .contains("不在您的管辖范围内")
     );
 
-    let response = gw
-        .post(server.url("/leads/new"))
-        .form(&form_of(&[
-            ("csrf", &csrf),
-            ("channel", "grid_screening"),
-            ("category", "left_high_risk_area"),
-            ("id_number", &id_number),
-            ("came_from", "上海市浦东新区"),
-        ]))
-        .send()
-        .await
-        .unwrap();
+    let response = server
+        .post_form(
+            &gw,
+            "/leads/new",
+            &csrf,
+            &[
+                ("channel", "grid_screening"),
+                ("category", "left_high_risk_area"),
+                ("id_number", &id_number),
+                ("came_from", "上海市浦东新区"),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), 303);
     let location = response.headers()["location"].to_str().unwrap().to_string();
     assert!(location.starts_with("/leads/") && location.ends_with("?saved=created"));
@@ -221,30 +219,29 @@ async fn a_grid_worker_registers_a_lead_lands_it_and_cannot_land_it_twice() {
 
     // An unknown measure comes back; a controlled outcome is saved; a second one is refused.
     let outcome = format!("{lead_path}/outcome");
-    let response = gw
-        .post(server.url(&outcome))
-        .form(&form_of(&[
-            ("csrf", &csrf),
-            ("kind", "controlled"),
-            ("measure", "quarantine"),
-            ("note", "已电话联系"),
-        ]))
-        .send()
-        .await
-        .unwrap();
+    let response = server
+        .post_form(
+            &gw,
+            &outcome,
+            &csrf,
+            &[
+                ("kind", "controlled"),
+                ("measure", "quarantine"),
+                ("note", "已电话联系"),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), 422);
     let body = response.text().await.unwrap();
     assert!(body.contains("无法识别") && body.contains("value=\"已电话联系\""));
-    let response = gw
-        .post(server.url(&outcome))
-        .form(&form_of(&[
-            ("csrf", &csrf),
-            ("kind", "controlled"),
-            ("measure", "home_isolation"),
-        ]))
-        .send()
-        .await
-        .unwrap();
+    let response = server
+        .post_form(
+            &gw,
+            &outcome,
+            &csrf,
+            &[("kind", "controlled"), ("measure", "home_isolation")],
+        )
+        .await;
     assert_eq!(response.status(), 303);
     let (_, detail) = server.get_text(&gw, &lead_path).await;
     assert!(detail.contains("已落地管控") && detail.contains("居家隔离"));
@@ -253,25 +250,25 @@ async fn a_grid_worker_registers_a_lead_lands_it_and_cannot_land_it_twice() {
         !detail.contains("id=\"outcome-form\""),
         "no outcome form on a closed lead"
     );
-    let response = gw
-        .post(server.url(&outcome))
-        .form(&form_of(&[
-            ("csrf", &csrf),
-            ("kind", "controlled"),
-            ("measure", "centralised"),
-        ]))
-        .send()
-        .await
-        .unwrap();
+    let response = server
+        .post_form(
+            &gw,
+            &outcome,
+            &csrf,
+            &[("kind", "controlled"), ("measure", "centralised")],
+        )
+        .await;
     assert_eq!(response.status(), 409);
     assert!(response.text().await.unwrap().contains("已办结"));
     // The reveal shows the full number and is audited.
-    let response = gw
-        .post(server.url(&format!("{lead_path}/reveal")))
-        .form(&form_of(&[("csrf", &csrf), ("reason", "上门核实")]))
-        .send()
-        .await
-        .unwrap();
+    let response = server
+        .post_form(
+            &gw,
+            &format!("{lead_path}/reveal"),
+            &csrf,
+            &[("reason", "上门核实")],
+        )
+        .await;
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains(&id_number));
 }
@@ -330,37 +327,39 @@ async fn a_big_data_push_is_uploaded_and_its_problem_rows_downloaded() {
 #[tokio::test]
 async fn a_resident_reports_themself_and_the_lead_reaches_the_grid() {
     let server = start().await;
-    server
-        .add_user("jumin", Role::Resident, &server.own_grid)
+    let resident = server
+        .login_as("jumin", Role::Resident, &server.own_grid)
         .await;
-    let resident = server.login("jumin").await;
     let (_, page) = server.get_text(&resident, "/me/self-report").await;
     let csrf = csrf_of(&page);
-    let response = resident
-        .post(server.url("/me/self-report"))
-        .form(&form_of(&[
-            ("csrf", &csrf),
-            ("came_from", "上海市浦东新区"),
-            ("arrived_at", "2022-11-19 18:00"),
-            ("category", "left_high_risk_area"),
-            ("name", "来返人员"),
-            ("phone", "13512345678"),
-            ("region_code", &server.own_grid),
-        ]))
-        .send()
-        .await
-        .unwrap();
+    let response = server
+        .post_form(
+            &resident,
+            "/me/self-report",
+            &csrf,
+            &[
+                ("came_from", "上海市浦东新区"),
+                ("arrived_at", "2022-11-19 18:00"),
+                ("category", "left_high_risk_area"),
+                ("name", "来返人员"),
+                ("phone", "13512345678"),
+                ("region_code", &server.own_grid),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), 303);
     let (_, page) = server.get_text(&resident, "/me/self-report?saved=1").await;
     assert!(
         page.contains("报告已提交") && page.contains("上海市浦东新区") && page.contains("待落地")
     );
-    let response = resident
-        .post(server.url("/me/self-report"))
-        .form(&form_of(&[("csrf", &csrf), ("arrived_at", "昨天")]))
-        .send()
-        .await
-        .unwrap();
+    let response = server
+        .post_form(
+            &resident,
+            "/me/self-report",
+            &csrf,
+            &[("arrived_at", "昨天")],
+        )
+        .await;
     assert_eq!(response.status(), 422);
     let gw = server.login("gw").await;
     let (_, list) = server.get_text(&gw, "/leads?channel=self_report").await;

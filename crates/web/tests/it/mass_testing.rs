@@ -56,19 +56,20 @@ async fn open_round(server: &TestServer, commander: &reqwest::Client) -> Round {
     assert_eq!(status, 200);
     assert!(page.contains("开启新一轮检测"));
     let village = server.own_grid[..12].to_string();
-    let opened = commander
-        .post(server.url("/testing/rounds"))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("name", "第1轮区域核酸检测"),
-            ("kind", "area"),
-            ("region_code", village.as_str()),
-            ("pool_size", "5"),
-            ("tubes", "200"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let opened = server
+        .post_form(
+            commander,
+            "/testing/rounds",
+            &csrf_of(&page),
+            &[
+                ("name", "第1轮区域核酸检测"),
+                ("kind", "area"),
+                ("region_code", village.as_str()),
+                ("pool_size", "5"),
+                ("tubes", "200"),
+            ],
+        )
+        .await;
     assert_eq!(opened.status(), 303, "{}", opened.text().await.unwrap());
     let location = opened.headers()["location"].to_str().unwrap().to_string();
     let id: i64 = location
@@ -100,17 +101,18 @@ async fn open_round(server: &TestServer, commander: &reqwest::Client) -> Round {
     let (status, plan_page) = server.get_text(commander, &plan).await;
     assert_eq!(status, 200);
     assert!(plan_page.contains("建议采样台"));
-    let created = commander
-        .post(server.url(&format!("/testing/rounds/{id}/sites?region={village}")))
-        .form(&[
-            ("csrf", csrf_of(&plan_page).as_str()),
-            ("name", "村委会广场"),
-            ("region_code", village.as_str()),
-            ("tables", "2"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let created = server
+        .post_form(
+            commander,
+            &format!("/testing/rounds/{id}/sites?region={village}"),
+            &csrf_of(&plan_page),
+            &[
+                ("name", "村委会广场"),
+                ("region_code", village.as_str()),
+                ("tables", "2"),
+            ],
+        )
+        .await;
     assert_eq!(created.status(), 303);
     let location = created.headers()["location"].to_str().unwrap().to_string();
     let site = location
@@ -170,8 +172,7 @@ async fn post_scans(
 
 /// The sampler's session and the CSRF token of the binding page.
 async fn sampler(server: &TestServer, round: &Round) -> (reqwest::Client, String) {
-    server.add_user("sampler", Role::Sampler, "130109").await;
-    let client = server.login("sampler").await;
+    let client = server.login_as("sampler", Role::Sampler, "130109").await;
     let (status, page) = server
         .get_text(&client, &format!("/testing/sites/{}/tables/1", round.site))
         .await;
@@ -591,33 +592,35 @@ async fn the_grid_page_lists_who_is_missing_by_household_and_an_exemption_moves_
     assert!(page.contains("打印未采样名单"));
 
     // Away without proof: refused, and what was chosen stays chosen.
-    let refused = gw
-        .post(server.url(&format!("{path}/exemptions")))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("resident_id", unsampled.id.to_string().as_str()),
-            ("kind", "away"),
-            ("note", ""),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let refused = server
+        .post_form(
+            &gw,
+            &format!("{path}/exemptions"),
+            &csrf_of(&page),
+            &[
+                ("resident_id", unsampled.id.to_string().as_str()),
+                ("kind", "away"),
+                ("note", ""),
+            ],
+        )
+        .await;
     assert_eq!(refused.status(), 422);
     let refused = refused.text().await.unwrap();
     assert!(refused.contains("须写明证明"));
     assert!(refused.contains("<option value=\"away\" selected>"));
 
-    let saved = gw
-        .post(server.url(&format!("{path}/exemptions")))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("resident_id", unsampled.id.to_string().as_str()),
-            ("kind", "bedridden"),
-            ("note", "上门采样"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let saved = server
+        .post_form(
+            &gw,
+            &format!("{path}/exemptions"),
+            &csrf_of(&page),
+            &[
+                ("resident_id", unsampled.id.to_string().as_str()),
+                ("kind", "bedridden"),
+                ("note", "上门采样"),
+            ],
+        )
+        .await;
     assert_eq!(saved.status(), 303);
     let (_, after) = server.get_text(&gw, &path).await;
     let exempted = &after[after.find("id=\"exempted\"").unwrap()..];
@@ -686,29 +689,25 @@ async fn a_box_is_packed_at_the_site_picked_up_and_received_by_the_lab() {
     let (status, page) = server.get_text(&lab, "/testing/boxes").await;
     assert_eq!(status, 200);
     assert!(page.contains("value=\"receive\" checked"), "a lab receives");
-    let unknown = lab
-        .post(server.url("/testing/boxes"))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("code", "BX-9999"),
-            ("mode", "receive"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let unknown = server
+        .post_form(
+            &lab,
+            "/testing/boxes",
+            &csrf_of(&page),
+            &[("code", "BX-9999"), ("mode", "receive")],
+        )
+        .await;
     assert_eq!(unknown.status(), 404);
     let unknown = unknown.text().await.unwrap();
     assert!(unknown.contains("没有找到该转运箱") && unknown.contains("value=\"BX-9999\""));
-    let received = lab
-        .post(server.url("/testing/boxes"))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("code", "bx-0001"),
-            ("mode", "receive"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let received = server
+        .post_form(
+            &lab,
+            "/testing/boxes",
+            &csrf_of(&page),
+            &[("code", "bx-0001"), ("mode", "receive")],
+        )
+        .await;
     assert_eq!(received.status(), 200);
     assert!(received.text().await.unwrap().contains("已签收"));
 
@@ -903,18 +902,19 @@ async fn every_mass_testing_page_renders_in_chinese_and_keeps_a_mistyped_form() 
 
     // A round with an impossible pool size comes back with everything typed.
     let (_, list) = server.get_text(&commander, "/testing").await;
-    let refused = commander
-        .post(server.url("/testing/rounds"))
-        .form(&[
-            ("csrf", csrf_of(&list).as_str()),
-            ("name", "第2轮全员检测"),
-            ("kind", "whole"),
-            ("region_code", "130109"),
-            ("pool_size", "3"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let refused = server
+        .post_form(
+            &commander,
+            "/testing/rounds",
+            &csrf_of(&list),
+            &[
+                ("name", "第2轮全员检测"),
+                ("kind", "whole"),
+                ("region_code", "130109"),
+                ("pool_size", "3"),
+            ],
+        )
+        .await;
     assert_eq!(refused.status(), 422);
     let refused = refused.text().await.unwrap();
     assert!(refused.contains("混采人数只能是"));
@@ -924,12 +924,14 @@ async fn every_mass_testing_page_renders_in_chinese_and_keeps_a_mistyped_form() 
     let (_, round_page) = server
         .get_text(&commander, &format!("/testing/rounds/{}", round.id))
         .await;
-    let closed = commander
-        .post(server.url(&format!("/testing/rounds/{}/close", round.id)))
-        .form(&[("csrf", csrf_of(&round_page).as_str())])
-        .send()
-        .await
-        .unwrap();
+    let closed = server
+        .post_form(
+            &commander,
+            &format!("/testing/rounds/{}/close", round.id),
+            &csrf_of(&round_page),
+            &[],
+        )
+        .await;
     assert_eq!(closed.status(), 303);
     let (_, round_page) = server
         .get_text(&commander, &format!("/testing/rounds/{}", round.id))

@@ -126,24 +126,18 @@ async fn a_search_shows_masked_numbers_and_a_reveal_needs_the_csrf_token_and_is_
     )));
 
     let path = format!("/residents/{}/reveal", person.id);
-    let forged = client
-        .post(server.url(&path))
-        .form(&[("csrf", "forged"), ("reason", "x")])
-        .send()
-        .await
-        .unwrap();
+    let forged = server
+        .post_form(&client, &path, "forged", &[("reason", "x")])
+        .await;
     assert_eq!(forged.status(), 422);
     assert!(forged.text().await.unwrap().contains("安全校验未通过"));
 
     let (_, page) = server
         .get_text(&client, &format!("/residents/{}", person.id))
         .await;
-    let without_reason = client
-        .post(server.url(&path))
-        .form(&[("csrf", csrf_of(&page).as_str()), ("reason", "  ")])
-        .send()
-        .await
-        .unwrap();
+    let without_reason = server
+        .post_form(&client, &path, &csrf_of(&page), &[("reason", "  ")])
+        .await;
     assert_eq!(without_reason.status(), 422);
     assert!(
         without_reason
@@ -152,15 +146,14 @@ async fn a_search_shows_masked_numbers_and_a_reveal_needs_the_csrf_token_and_is_
             .unwrap()
             .contains("请填写查看原因")
     );
-    let revealed = client
-        .post(server.url(&path))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("reason", "电话通知复检"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let revealed = server
+        .post_form(
+            &client,
+            &path,
+            &csrf_of(&page),
+            &[("reason", "电话通知复检")],
+        )
+        .await;
     assert_eq!(revealed.status(), 200);
     assert!(
         revealed
@@ -672,16 +665,14 @@ async fn a_door_visit_saved_from_the_household_page_leaves_the_grid_ledger() {
     let client = server.login("gw").await;
     let household = server.first_unvisited_household(&client).await;
     let (_, page) = server.get_text(&client, &household).await;
-    let response = client
-        .post(server.url(&format!("{household}/visits")))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("present_count", "2"),
-            ("arrivals_count", "0"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = server
+        .post_form(
+            &client,
+            &format!("{household}/visits"),
+            &csrf_of(&page),
+            &[("present_count", "2"), ("arrivals_count", "0")],
+        )
+        .await;
     assert_eq!(response.status(), 303);
     let (_, after) = server
         .get_text(&client, &format!("/door-ledger/{}", server.own_grid))
@@ -690,12 +681,14 @@ async fn a_door_visit_saved_from_the_household_page_leaves_the_grid_ledger() {
         !after.contains(&format!("href=\"{household}\"")),
         "the visited household left the ledger"
     );
-    let refused = client
-        .post(server.url(&format!("{household}/visits")))
-        .form(&[("csrf", csrf_of(&page).as_str()), ("arrivals_count", "1")])
-        .send()
-        .await
-        .unwrap();
+    let refused = server
+        .post_form(
+            &client,
+            &format!("{household}/visits"),
+            &csrf_of(&page),
+            &[("arrivals_count", "1")],
+        )
+        .await;
     assert_eq!(refused.status(), 422);
     assert!(refused.text().await.unwrap().contains("来自何处"));
 }

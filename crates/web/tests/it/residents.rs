@@ -103,22 +103,23 @@ async fn a_move_in_request_is_filed_by_the_new_grid_and_approved_by_the_old_one(
     assert_eq!(status, 200);
     assert!(form.contains("提交迁入申请"));
     let household = format!("{}8888", server.own_grid);
-    let filed = requester
-        .post(server.url("/residents/move-ins/new"))
-        .form(&[
-            ("csrf", csrf_of(&form)),
-            ("name", person.name.to_string()),
-            ("id_type", person.id_type.clone()),
-            ("id_number", person.id_number.to_string()),
-            ("grid_code", server.own_grid.clone()),
-            ("household_number", household.clone()),
-            ("address", "新家1号".to_string()),
-            ("relation", "户主".to_string()),
-            ("reason", "购房入住".to_string()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let filed = server
+        .post_form(
+            &requester,
+            "/residents/move-ins/new",
+            &csrf_of(&form),
+            &[
+                ("name", person.name.as_str()),
+                ("id_type", person.id_type.as_str()),
+                ("id_number", person.id_number.as_str()),
+                ("grid_code", server.own_grid.as_str()),
+                ("household_number", household.as_str()),
+                ("address", "新家1号"),
+                ("relation", "户主"),
+                ("reason", "购房入住"),
+            ],
+        )
+        .await;
     assert_eq!(filed.status(), 303);
     let detail = filed.headers()["location"].to_str().unwrap().to_string();
     let (_, page) = server.get_text(&requester, &detail).await;
@@ -135,16 +136,14 @@ async fn a_move_in_request_is_filed_by_the_new_grid_and_approved_by_the_old_one(
     assert!(links(&inbox, "/residents/move-ins/").contains(&detail));
     let (_, to_decide) = server.get_text(&old, &detail).await;
     assert!(to_decide.contains("id=\"approve\"") && to_decide.contains(&server.other_grid));
-    let approved = old
-        .post(server.url(&format!("{detail}/decide")))
-        .form(&[
-            ("csrf", csrf_of(&to_decide)),
-            ("decision", "approve".to_string()),
-            ("reason", String::new()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let approved = server
+        .post_form(
+            &old,
+            &format!("{detail}/decide"),
+            &csrf_of(&to_decide),
+            &[("decision", "approve"), ("reason", "")],
+        )
+        .await;
     assert_eq!(approved.status(), 200);
     assert!(approved.text().await.unwrap().contains("已同意"));
 

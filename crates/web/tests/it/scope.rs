@@ -69,12 +69,14 @@ async fn a_stored_out_of_range_serial_does_not_panic_the_testing_pages() {
         "the bad range is shown in words"
     );
     // Issuing more is refused in words; the server is still there afterwards.
-    let more = commander
-        .post(server.url(&format!("/testing/rounds/{round}/tubes")))
-        .form(&[("csrf", csrf_of(&page).as_str()), ("count", "1")])
-        .send()
-        .await
-        .unwrap();
+    let more = server
+        .post_form(
+            &commander,
+            &format!("/testing/rounds/{round}/tubes"),
+            &csrf_of(&page),
+            &[("count", "1")],
+        )
+        .await;
     assert_eq!(more.status(), 409);
     assert!(more.text().await.unwrap().contains("号段已用完"));
     let (status, _) = server.get_text(&commander, "/testing").await;
@@ -85,20 +87,21 @@ async fn a_stored_out_of_range_serial_does_not_panic_the_testing_pages() {
 async fn tubes_per_request_are_capped_and_a_township_does_not_issue_to_the_county_round() {
     let server = start().await;
     let round = county_round(&server).await;
-    server
-        .add_user("towncmd", Role::Commander, &server.other_township)
+    let town = server
+        .login_as("towncmd", Role::Commander, &server.other_township)
         .await;
-    let town = server.login("towncmd").await;
     let (status, page) = server
         .get_text(&town, &format!("/testing/rounds/{round}"))
         .await;
     assert_eq!(status, 200, "the township sees the county round");
-    let refused = town
-        .post(server.url(&format!("/testing/rounds/{round}/tubes")))
-        .form(&[("csrf", csrf_of(&page).as_str()), ("count", "10")])
-        .send()
-        .await
-        .unwrap();
+    let refused = server
+        .post_form(
+            &town,
+            &format!("/testing/rounds/{round}/tubes"),
+            &csrf_of(&page),
+            &[("count", "10")],
+        )
+        .await;
     assert_eq!(refused.status(), 422);
     assert!(refused.text().await.unwrap().contains("上级"));
 
@@ -106,12 +109,14 @@ async fn tubes_per_request_are_capped_and_a_township_does_not_issue_to_the_count
     let (_, page) = server
         .get_text(&county, &format!("/testing/rounds/{round}"))
         .await;
-    let too_many = county
-        .post(server.url(&format!("/testing/rounds/{round}/tubes")))
-        .form(&[("csrf", csrf_of(&page).as_str()), ("count", "50000000")])
-        .send()
-        .await
-        .unwrap();
+    let too_many = server
+        .post_form(
+            &county,
+            &format!("/testing/rounds/{round}/tubes"),
+            &csrf_of(&page),
+            &[("count", "50000000")],
+        )
+        .await;
     assert_eq!(too_many.status(), 422);
     assert!(too_many.text().await.unwrap().contains("100000"));
     let batches = server
