@@ -236,7 +236,14 @@ pub async fn seed(app: &App, grids: &[String]) -> Result<SeededInvestigation> {
         }
         // The first cases have recovered.
         if n < 2 {
-            app.update_case(&epi, *case, &CaseAction::Discharge).await?;
+            app.update_case(
+                &epi,
+                *case,
+                &CaseAction::Discharge {
+                    occurred_at: String::new(),
+                },
+            )
+            .await?;
         }
     }
     Ok(SeededInvestigation {

@@ -219,12 +219,14 @@ pub async fn seed_isolation(app: &App, county: &RegionCode) -> Result<SeededIsol
                     },
                 )
                 .await?;
-            app.advance_transfer(&actor, trip, "picked_up").await?;
-            app.advance_transfer(&actor, trip, "handed_over").await?;
+            app.advance_transfer(&actor, trip, &"picked_up".into())
+                .await?;
+            app.advance_transfer(&actor, trip, &"handed_over".into())
+                .await?;
             app.disinfect_vehicle(&actor, vehicle).await?;
             out.transfers += 1;
             for id in chunk {
-                app.site_check_in(&actor, *id).await?;
+                app.site_check_in(&actor, *id, &Default::default()).await?;
                 app.record_site_temperature(
                     &actor,
                     *id,
@@ -252,7 +254,8 @@ pub async fn seed_isolation(app: &App, county: &RegionCode) -> Result<SeededIsol
                 .await;
             if let Ok(trip) = trip {
                 if slot.0 == "picked_up" {
-                    app.advance_transfer(&actor, trip, "picked_up").await?;
+                    app.advance_transfer(&actor, trip, &"picked_up".into())
+                        .await?;
                 }
                 slot.1 -= 1;
                 out.transfers += 1;
@@ -322,10 +325,12 @@ pub async fn seed_isolation(app: &App, county: &RegionCode) -> Result<SeededIsol
             .await?;
         out.transfers += 1;
         if i < 2 {
-            app.advance_transfer(&actor, trip, "picked_up").await?;
+            app.advance_transfer(&actor, trip, &"picked_up".into())
+                .await?;
         }
         if i == 0 {
-            app.advance_transfer(&actor, trip, "handed_over").await?;
+            app.advance_transfer(&actor, trip, &"handed_over".into())
+                .await?;
             out.admissions += 1;
         }
     }
