@@ -315,6 +315,7 @@ impl App {
                     at,
                     actor: actor.username.clone(),
                 },
+                crate::health_code::infection_found,
                 &audit_record(
                     self,
                     actor,

@@ -207,7 +207,9 @@ mod tests {
     #[test]
     fn an_occurred_at_is_parsed_like_any_typed_time_and_empty_is_now() {
         let at = Utc.with_ymd_and_hms(2021, 1, 5, 6, 0, 0).unwrap();
-        let table: [(&str, Result<Option<DateTime<Utc>>, ()>); 7] = [
+        // Ok(time entered), or Err(()) for a refusal.
+        type Parsed = Result<Option<DateTime<Utc>>, ()>;
+        let table: [(&str, Parsed); 7] = [
             ("", Ok(None)),
             ("   ", Ok(None)),
             ("2021-01-05 14:00", Ok(Some(at))),

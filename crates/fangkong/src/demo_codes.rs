@@ -69,6 +69,7 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
                 at: now - 9 * day,
                 actor: "commander".into(),
             },
+            fangkong_app::health_code::infection_found,
             &seeding_audit(now - 9 * day, "designate_risk_area", "high 演示疫情村"),
         )
         .await?;
@@ -109,6 +110,7 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
                     at: now - (3 + i as i64) * day,
                     actor: "commander".into(),
                 },
+                fangkong_app::health_code::infection_found,
                 &seeding_audit(
                     now - (3 + i as i64) * day,
                     "designate_risk_area",

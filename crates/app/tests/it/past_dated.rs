@@ -500,6 +500,23 @@ async fn a_risk_area_designated_days_ago_counts_its_days_from_then(backend: Back
             .all(|r| r.action != "designate_risk_area")
     );
 
+    // Positives found in the two villages before anyone designates anything.
+    for (name, at) in [("王建国", "2022-11-18 12:00"), ("赵敏", "2022-11-19 12:00")] {
+        let row = population().into_iter().find(|r| r.name == name).unwrap();
+        app.store_for_tools()
+            .append_person_event(
+                bj(at),
+                "single_positive",
+                "mainland_id",
+                &row.id_number,
+                None,
+                &row.grid,
+                "test",
+                "{}",
+            )
+            .await
+            .unwrap();
+    }
     let past = app
         .designate_risk_area(commander, &form(VILLAGE_A1, "2022-11-17 10:00"))
         .await
@@ -519,12 +536,29 @@ async fn a_risk_area_designated_days_ago_counts_its_days_from_then(backend: Back
     assert_eq!(view(today).area.designated_at, app.now_unix());
     let detail = app.risk_area(commander, past).await.unwrap();
     assert_eq!(detail.steps[0].at, designated);
-    // The clean days count from the designation: the earliest next step comes 3 days sooner.
+    // The area designated on the 17th missed the positive of the 18th in its village: it is its
+    // last infection, as if the area had been there to hear of it. The one designated now counts
+    // nothing found before it.
+    assert_eq!(
+        view(past).area.last_infection_at,
+        Some(bj("2022-11-18 12:00"))
+    );
+    assert!(
+        detail
+            .steps
+            .iter()
+            .any(|s| s.at == bj("2022-11-18 12:00") && s.actor == "system")
+    );
+    assert_eq!(view(today).area.last_infection_at, None);
+    // The clean days count from then: the earliest next step comes 2 days sooner.
     let earliest = |id: i64| {
         chrono::NaiveDate::parse_from_str(&view(id).next.as_ref().unwrap().earliest, "%Y-%m-%d")
             .unwrap()
     };
-    assert_eq!(earliest(today) - earliest(past), Duration::days(3));
+    assert_eq!(earliest(today) - earliest(past), Duration::days(2));
+    let consistency = app.check_consistency(Duration::zero()).await.unwrap();
+    let broken: Vec<_> = consistency.broken().map(|r| r.key).collect();
+    assert!(broken.is_empty(), "{broken:?}");
     let details: Vec<String> = audit_rows(&app)
         .await
         .into_iter()

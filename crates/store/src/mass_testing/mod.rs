@@ -408,7 +408,7 @@ impl std::fmt::Debug for PersonEventRecord {
     }
 }
 
-const EVENT_COLUMNS: &str =
+pub(crate) const EVENT_COLUMNS: &str =
     "id, at, kind, id_type, id_number, resident_id, grid_code, source, detail";
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
