@@ -410,9 +410,6 @@ pub(crate) async fn audit(
     Ok(())
 }
 
-/// The audit record of a change `actor` makes now, for the store to write inside the change's own
-/// transaction (`store::audit::write_audit!`), so a change is never kept without its record. An
-/// empty `target` is filled by the store with the id the write creates.
 /// A form's "when it happened" field (实际时间, `occurred_at`) parsed: empty = now (None), else a
 /// Beijing time; a refusal names `field`. Bounded later by [`App::occurred_at`].
 pub(crate) fn parse_occurred_at(text: &str, field: &str) -> AppResult<Option<DateTime<Utc>>> {
@@ -420,6 +417,9 @@ pub(crate) fn parse_occurred_at(text: &str, field: &str) -> AppResult<Option<Dat
         .map_err(|problem| AppError::field(field, problem))
 }
 
+/// The audit record of a change `actor` makes now, for the store to write inside the change's own
+/// transaction (`store::audit::write_audit!`), so a change is never kept without its record. An
+/// empty `target` is filled by the store with the id the write creates.
 pub(crate) fn audit_record(
     app: &App,
     actor: &Actor,
