@@ -161,6 +161,38 @@ impl App {
     pub fn today(&self) -> NaiveDate {
         self.clock.now().with_timezone(&china_offset()).date_naive()
     }
+
+    /// When an action took place (unix seconds): the past-dated time an office entered (补录,
+    /// `occurred_at`), bounded by `domain::time::bound_occurred_at` (not in the future, at most
+    /// `OCCURRED_AT_MAX_DAYS_BACK` days back, not before `follows`: the event it comes after, with
+    /// its name), or now. A refusal names `field`.
+    pub(crate) fn occurred_at(
+        &self,
+        entered: Option<DateTime<Utc>>,
+        field: &str,
+        follows: Option<(&str, i64)>,
+    ) -> AppResult<i64> {
+        let follows = follows
+            .and_then(|(name, at)| DateTime::<Utc>::from_timestamp(at, 0).map(|at| (name, at)));
+        fangkong_domain::time::bound_occurred_at(entered, self.now(), follows)
+            .map(|at| at.timestamp())
+            .map_err(|problem| AppError::field(field, problem))
+    }
+
+    /// An audit detail with the past-dated time it records, when `at` is not now:
+    /// `check_in；补录：实际时间 2021-01-05 14:00（北京时间）`.
+    pub(crate) fn occurred_detail(&self, detail: impl Into<String>, at: i64) -> String {
+        let mut detail = detail.into();
+        if let Some(at) = DateTime::<Utc>::from_timestamp(at, 0)
+            && let Some(note) = fangkong_domain::time::occurred_at_note(at, self.now())
+        {
+            if !detail.is_empty() {
+                detail.push('；');
+            }
+            detail.push_str(&note);
+        }
+        detail
+    }
 }
 
 /// The user acting, and from where (for the audit log).
@@ -421,6 +453,13 @@ pub(crate) async fn audit(
         })
         .await?;
     Ok(())
+}
+
+/// A form's "when it happened" field (实际时间, `occurred_at`) parsed: empty = now (None), else a
+/// Beijing time; a refusal names `field`. Bounded later by [`App::occurred_at`].
+pub(crate) fn parse_occurred_at(text: &str, field: &str) -> AppResult<Option<DateTime<Utc>>> {
+    fangkong_domain::time::parse_occurred_at(text)
+        .map_err(|problem| AppError::field(field, problem))
 }
 
 /// The audit record of a change `actor` makes now, for the store to write inside the change's own

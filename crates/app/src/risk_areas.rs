@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::health_code::{beijing_label, day_start_time, unix_to_utc};
 use crate::scope::load_within;
-use crate::{Actor, App, AppError, AppResult, audit_record};
+use crate::{Actor, App, AppError, AppResult, audit_record, parse_occurred_at};
+use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RiskAreaForm {
@@ -25,7 +26,13 @@ pub struct RiskAreaForm {
     #[serde(default)]
     pub place_name: String,
     pub reason: String,
+    /// When the area was designated, if before now (补录): Beijing time; empty = now.
+    #[serde(default)]
+    pub occurred_at: String,
 }
+
+/// The field of a designation's time, as the form labels it.
+const DESIGNATED_AT_FIELD: &str = "划定时间";
 
 /// A designation as a commander asked for it, every value parsed: what [`App::designate_risk_area`]
 /// checks against the register and writes.
@@ -38,6 +45,8 @@ pub struct DesignateRiskArea {
     /// The compound or building below the region; empty = the region itself.
     pub place_name: String,
     pub reason: String,
+    /// When it was designated (补录); None = now. The clean days count from it.
+    pub occurred_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<&RiskAreaForm> for DesignateRiskArea {
@@ -75,6 +84,7 @@ impl TryFrom<&RiskAreaForm> for DesignateRiskArea {
                 "请写明划定理由（例如：病例居住地）".into(),
             ));
         }
+        let occurred_at = parse_occurred_at(&form.occurred_at, DESIGNATED_AT_FIELD)?;
         Ok(DesignateRiskArea {
             scheme,
             tier,
@@ -82,6 +92,7 @@ impl TryFrom<&RiskAreaForm> for DesignateRiskArea {
             region,
             place_name: form.place_name.trim().to_string(),
             reason: reason.to_string(),
+            occurred_at,
         })
     }
 }
@@ -291,6 +302,8 @@ impl App {
             )));
         }
         let place = format!("{}{}", record.name, command.place_name);
+        // A designation entered after the fact (补录) starts the area's days when it was made.
+        let at = self.occurred_at(command.occurred_at, DESIGNATED_AT_FIELD, None)?;
         let id = self
             .store
             .insert_risk_area(
@@ -301,15 +314,16 @@ impl App {
                     region_code: command.region.as_str().into(),
                     place_name: place.clone(),
                     reason: command.reason.clone(),
-                    at: self.now_unix(),
+                    at,
                     actor: actor.username.clone(),
                 },
+                crate::health_code::infection_found,
                 &audit_record(
                     self,
                     actor,
                     "designate_risk_area",
                     "",
-                    format!("{} {place}", command.tier.code()),
+                    self.occurred_detail(format!("{} {place}", command.tier.code()), at),
                 ),
             )
             .await?;
@@ -593,5 +607,45 @@ mod command_tests {
         assert!(
             matches!(parse_step_target("gone"), Err(AppError::Invalid(m)) if m.starts_with("目标等级："))
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn form(occurred_at: &str) -> RiskAreaForm {
+        RiskAreaForm {
+            scheme: String::new(),
+            tier: "high".into(),
+            unit: "village".into(),
+            region_code: "130109100013".into(),
+            place_name: String::new(),
+            reason: "病例居住地".into(),
+            occurred_at: occurred_at.into(),
+        }
+    }
+
+    #[test]
+    fn a_designation_time_is_parsed_with_the_field_named_and_empty_is_now() {
+        let at = Utc.with_ymd_and_hms(2022, 11, 17, 2, 0, 0).unwrap();
+        for (typed, expected) in [
+            ("", None),
+            ("2022-11-17 10:00", Some(at)),
+            ("2022-11-17T10:00", Some(at)),
+        ] {
+            assert_eq!(
+                DesignateRiskArea::try_from(&form(typed))
+                    .unwrap()
+                    .occurred_at,
+                expected,
+                "{typed}"
+            );
+        }
+        let problem = DesignateRiskArea::try_from(&form("上周三"))
+            .unwrap_err()
+            .to_string();
+        assert!(problem.starts_with("划定时间："), "{problem}");
     }
 }

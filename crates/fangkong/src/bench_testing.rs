@@ -121,6 +121,7 @@ pub async fn run(
                         id_number: resident.id_number.into(),
                         name: String::new(),
                         scanned_at: None,
+                        occurred_at: String::new(),
                     });
                     if scans.len() >= batch {
                         let scans = pending.remove(&village).unwrap_or_default();
@@ -157,6 +158,7 @@ pub async fn run(
                         id_number: String::new(),
                         name: String::new(),
                         scanned_at: None,
+                        occurred_at: String::new(),
                     });
                 }
                 let request = SamplingBatch {

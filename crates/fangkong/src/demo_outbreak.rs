@@ -313,7 +313,13 @@ impl OutbreakPlayer {
                 .await?),
             Step::Discharge(case) => Ok(self
                 .app
-                .update_case(&self.epi, case, &CaseAction::Discharge)
+                .update_case(
+                    &self.epi,
+                    case,
+                    &CaseAction::Discharge {
+                        occurred_at: String::new(),
+                    },
+                )
                 .await?),
             Step::Reclassify(case) => Ok(self
                 .app
@@ -560,7 +566,7 @@ impl OutbreakPlayer {
         // are handed over to the hospital; vehicles are disinfected and free again.
         for (trip, vehicle, measures, to_hospital) in std::mem::take(&mut self.trips) {
             if app
-                .advance_transfer(&self.ops, trip, "handed_over")
+                .advance_transfer(&self.ops, trip, &"handed_over".into())
                 .await
                 .is_err()
             {
@@ -570,7 +576,11 @@ impl OutbreakPlayer {
                 self.stats.admitted += measures.len();
             } else {
                 for id in &measures {
-                    if app.site_check_in(&self.ops, *id).await.is_ok() {
+                    if app
+                        .site_check_in(&self.ops, *id, &Default::default())
+                        .await
+                        .is_ok()
+                    {
                         self.stats.checked_in += 1;
                         let reading = if id % 41 == 0 { "37.6" } else { "36.5" };
                         app.record_site_temperature(&self.ops, *id, reading).await?;
@@ -662,7 +672,7 @@ impl OutbreakPlayer {
             )
             .await?;
         self.app
-            .advance_transfer(&self.ops, trip, "picked_up")
+            .advance_transfer(&self.ops, trip, &"picked_up".into())
             .await?;
         self.busy.insert(vehicle);
         self.trips

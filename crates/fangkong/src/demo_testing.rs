@@ -159,6 +159,7 @@ pub async fn seed_round(
                         id_number: resident.id_number.into(),
                         name: String::new(),
                         scanned_at: Some(now - window + (scan_no as i64 * 37) % window),
+                        occurred_at: String::new(),
                     });
                     in_tube = (in_tube + 1) % pool;
                 }
@@ -174,6 +175,7 @@ pub async fn seed_round(
                     id_number: String::new(),
                     name: String::new(),
                     scanned_at: None,
+                    occurred_at: String::new(),
                 });
             }
             // Requests of whole tubes, about 100 people each, from the village's tables.
@@ -315,6 +317,7 @@ pub async fn seed_round(
                 id_number: resident.id_number.into(),
                 name: String::new(),
                 scanned_at: None,
+                occurred_at: String::new(),
             });
             next_serial += 1;
         }

@@ -52,8 +52,9 @@ pub use leads::{
 pub use mass_testing::{
     AntigenReportRecord, BoxRecord, KeyGroupDue, MissingResident, NewRound, PersonEventRecord,
     PersonResult, ProgressRow, RecheckTaskRecord, ResultOutcome, ResultProblemRecord,
-    ResultUploadRecord, ResultWrite, RoundAreaRecord, RoundRecord, SampleRecord, ScanOutcome,
-    ScanWrite, ScannedPerson, SiteRecord, TubeBatchRecord, TubeChainCounts, TubeRecord,
+    ResultUploadRecord, ResultWrite, RoundAreaRecord, RoundRecord, SampleRecord, ScanAudit,
+    ScanOutcome, ScanWrite, ScannedPerson, SiteRecord, TubeBatchRecord, TubeChainCounts,
+    TubeRecord,
 };
 pub use population::{
     ExistingHousehold, ExistingResident, HouseholdRecord, MoveInRecord, MoveOutcome, NewHousehold,

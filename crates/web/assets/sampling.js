@@ -39,6 +39,9 @@
   var list = document.getElementById('results');
   var nameEl = document.getElementById('person-name');
   var typeEl = document.getElementById('id-type');
+  // 补录: a sampler typing in a paper backlog gives the time the swabs were taken; each scan
+  // keeps the time set when it was made (empty = now).
+  var occurredEl = document.getElementById('occurred-at');
   var closeButton = document.getElementById('close-tube');
   var hint = document.getElementById('hint');
 
@@ -344,6 +347,10 @@
     return Math.floor(Date.now() / 1000);
   }
 
+  function occurredAt() {
+    return occurredEl ? occurredEl.value : '';
+  }
+
   function closeTube() {
     if (!tube) {
       show('bad', '没有正在使用的试管，请先扫描试管条码');
@@ -353,7 +360,7 @@
     var code = tube.code;
     enqueue({
       scan_id: newScanId(), tube: code, action: 'close', purpose: purpose(),
-      id_type: '', id_number: '', name: '', scanned_at: now()
+      id_type: '', id_number: '', name: '', scanned_at: now(), occurred_at: occurredAt()
     }, '封管 ' + code, '');
     tube = null;
     renderTube();
@@ -391,7 +398,8 @@
     }
     enqueue({
       scan_id: newScanId(), tube: tube.code, action: 'bind', purpose: purpose(),
-      id_type: idType, id_number: raw, name: nameEl.value.trim(), scanned_at: now()
+      id_type: idType, id_number: raw, name: nameEl.value.trim(), scanned_at: now(),
+      occurred_at: occurredAt()
     }, masked(raw) + ' → 管…' + tube.code.slice(-4), cue);
     tube.members += 1;
     renderTube();
@@ -453,7 +461,7 @@
   scanInput.addEventListener('blur', function () {
     setTimeout(function () {
       var active = document.activeElement;
-      if (active === nameEl || active === typeEl || (active && active.tagName === 'SUMMARY')) return;
+      if (active === nameEl || active === typeEl || active === occurredEl || (active && active.tagName === 'SUMMARY')) return;
       scanInput.focus();
     }, 0);
   });

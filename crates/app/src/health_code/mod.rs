@@ -16,6 +16,7 @@ mod views;
 
 pub use appeals::{DecideAppeal, FileAppeal};
 pub use facts::{AddCodeFact, EndCodeFact};
+pub use recompute::infection_found;
 pub use views::*;
 
 use std::collections::HashMap;

@@ -208,7 +208,7 @@ impl App {
 /// What an event says was found, when it is an infection that restarts a risk area's clean-day
 /// count: a positive test or antigen, or a confirmed or asymptomatic case reported by investigation
 /// (a suspected case is not yet an infection; an initial-screen positive arrives as its test).
-fn infection_found(event: &PersonEventRecord) -> Option<&'static str> {
+pub fn infection_found(event: &PersonEventRecord) -> Option<&'static str> {
     match event.kind.as_str() {
         "single_positive" => Some("区域内发现核酸阳性"),
         "antigen_positive" => Some("区域内发现抗原阳性"),

@@ -305,11 +305,23 @@ impl App {
         };
         let input = match command {
             CaseStep::PublicSummary { .. } => CaseInput::PublicSummary,
-            CaseStep::Discharge => CaseInput::Discharge,
+            CaseStep::Discharge { .. } => CaseInput::Discharge,
             CaseStep::Exclude => CaseInput::Exclude,
             _ => CaseInput::Edit,
         };
-        let step = case_rules::transition(state, input, now).map_err(|refusal| match refusal {
+        // A discharge entered after the fact (补录) closes the case at the time it happened: not
+        // before the case was found, or isolated when that came later.
+        let at = match command {
+            CaseStep::Discharge { occurred_at } => {
+                let follows = match case.isolated_at {
+                    Some(isolated) if isolated > case.found_at => ("隔离时间", isolated),
+                    _ => ("发现时间", case.found_at),
+                };
+                self.occurred_at(occurred_at, super::commands::DISCHARGE_FIELD, Some(follows))?
+            }
+            _ => now,
+        };
+        let step = case_rules::transition(state, input, at).map_err(|refusal| match refusal {
             CaseRefusal::Closed => AppError::Conflict(refusal.message_zh().into()),
             CaseRefusal::InfectedCannotBeExcluded => AppError::Invalid(refusal.message_zh().into()),
         })?;
@@ -336,9 +348,9 @@ impl App {
                 }
             }
             // The domain closed the case and named the event that tells the other modules.
-            CaseStep::Discharge | CaseStep::Exclude => CaseUpdate::Closed {
+            CaseStep::Discharge { .. } | CaseStep::Exclude => CaseUpdate::Closed {
                 status: step.to.code().into(),
-                at: step.closed_at.unwrap_or(now),
+                at: step.closed_at.unwrap_or(at),
                 event_kind: step.event.unwrap_or_default().into(),
                 event_detail: format!("{{\"case_id\":{case_id}}}"),
             },
@@ -355,7 +367,7 @@ impl App {
             actor,
             "update",
             format!("case:{case_id}"),
-            action_name(action),
+            self.occurred_detail(action_name(action), at),
         );
         self.store.update_case(case_id, &update, &audit).await?;
         if let CaseUpdate::Kind { kind } = &update

@@ -266,6 +266,9 @@ impl TryFrom<&StopForm> for AddCaseStop {
     }
 }
 
+/// The field of a case's discharge time, as the form labels it.
+pub(super) const DISCHARGE_FIELD: &str = "出院时间";
+
 /// A step on a case, every value parsed: what [`App::update_case`] checks against the case's
 /// state and writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -283,7 +286,10 @@ pub enum CaseStep {
     Reclassify {
         kind: CaseKind,
     },
-    Discharge,
+    /// When the patient was discharged (补录); None = now.
+    Discharge {
+        occurred_at: Option<DateTime<Utc>>,
+    },
     Exclude,
     /// The infector as typed (resolved against the register); empty = none.
     Infector {
@@ -317,7 +323,9 @@ impl TryFrom<&CaseAction> for CaseStep {
             CaseAction::Reclassify { kind } => CaseStep::Reclassify {
                 kind: case_kind(kind)?,
             },
-            CaseAction::Discharge => CaseStep::Discharge,
+            CaseAction::Discharge { occurred_at } => CaseStep::Discharge {
+                occurred_at: parse_occurred_at(occurred_at, DISCHARGE_FIELD)?,
+            },
             CaseAction::Exclude => CaseStep::Exclude,
             CaseAction::Infector { infector, note } => CaseStep::Infector {
                 infector: infector.trim().to_string(),
@@ -538,6 +546,28 @@ mod tests {
             CaseStep::try_from(&CaseAction::Isolated { at: String::new() }).unwrap(),
             CaseStep::Isolated { at: None }
         );
+        for (typed, expected) in [
+            ("", None),
+            (
+                "2022-11-20T08:30",
+                Some(
+                    chrono::Utc
+                        .with_ymd_and_hms(2022, 11, 20, 0, 30, 0)
+                        .unwrap(),
+                ),
+            ),
+        ] {
+            assert_eq!(
+                CaseStep::try_from(&CaseAction::Discharge {
+                    occurred_at: typed.into()
+                })
+                .unwrap(),
+                CaseStep::Discharge {
+                    occurred_at: expected
+                },
+                "{typed}"
+            );
+        }
         for (action, named) in [
             (
                 CaseAction::Clinical {
@@ -548,6 +578,12 @@ mod tests {
             ),
             (CaseAction::Reclassify { kind: "x".into() }, "病例类型"),
             (CaseAction::Isolated { at: "x".into() }, "隔离时间"),
+            (
+                CaseAction::Discharge {
+                    occurred_at: "昨天".into(),
+                },
+                "出院时间",
+            ),
         ] {
             let message = message(CaseStep::try_from(&action));
             assert!(message.contains(named), "{named}: {message}");

@@ -15,7 +15,7 @@ mod events;
 mod queries;
 mod trajectories;
 
-use chrono::{NaiveDate, TimeZone};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use fangkong_domain::ids::{IdDocument, IdType};
 use fangkong_domain::investigation::{
     CaseKind, ChainCase, ChainLayout, Classification, ContactCategory, DeadlineState, Exposure,
@@ -37,7 +37,10 @@ use serde::Serialize;
 
 use crate::population::{mask_document, mask_phone};
 use crate::scope::load_within;
-use crate::{Actor, App, AppError, AppResult, audit_by, audit_record, china_offset, typed_unix};
+use crate::{
+    Actor, App, AppError, AppResult, audit_by, audit_record, china_offset, parse_occurred_at,
+    typed_unix,
+};
 
 pub use commands::{AddCaseStop, CaseStep, ClearContact, NamedPerson, OpenCase, RecordContact};
 
@@ -126,13 +129,28 @@ pub struct StopForm {
 pub enum CaseAction {
     Reported,
     Investigated,
-    Isolated { at: String },
-    Clinical { severity: String, hospital: String },
-    Reclassify { kind: String },
-    Discharge,
+    Isolated {
+        at: String,
+    },
+    Clinical {
+        severity: String,
+        hospital: String,
+    },
+    Reclassify {
+        kind: String,
+    },
+    /// `occurred_at`: when the patient was discharged (Beijing time), empty = now (补录).
+    Discharge {
+        occurred_at: String,
+    },
     Exclude,
-    Infector { infector: String, note: String },
-    PublicSummary { text: String },
+    Infector {
+        infector: String,
+        note: String,
+    },
+    PublicSummary {
+        text: String,
+    },
 }
 
 /// Kinds of trajectory places (轨迹地点类型).
@@ -346,7 +364,7 @@ fn action_name(action: &CaseAction) -> &'static str {
         CaseAction::Isolated { .. } => "isolated",
         CaseAction::Clinical { .. } => "clinical",
         CaseAction::Reclassify { .. } => "reclassify",
-        CaseAction::Discharge => "discharge",
+        CaseAction::Discharge { .. } => "discharge",
         CaseAction::Exclude => "exclude",
         CaseAction::Infector { .. } => "infector",
         CaseAction::PublicSummary { .. } => "public_summary",

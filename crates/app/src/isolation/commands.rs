@@ -271,6 +271,74 @@ impl TryFrom<&HospitalForm> for AddHospital {
     }
 }
 
+/// A check-in as entered: when the person arrived (None = now), bounded in
+/// [`App::site_check_in`] by the allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteCheckIn {
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<&CheckInForm> for SiteCheckIn {
+    type Error = AppError;
+
+    fn try_from(form: &CheckInForm) -> Result<Self, AppError> {
+        Ok(SiteCheckIn {
+            occurred_at: parse_occurred_at(&form.occurred_at, CHECK_IN_FIELD)?,
+        })
+    }
+}
+
+/// The field of a check-in's time, as the form labels it.
+pub(super) const CHECK_IN_FIELD: &str = "入住时间";
+
+/// A transfer's next step as entered: where it moves and when (None = now), bounded in
+/// [`App::advance_transfer`] by the step before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdvanceTransfer {
+    pub to: TransferStatus,
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+/// The name of the time a transfer's step records (a hospital's handing over is its admission).
+pub(super) fn step_field(to: TransferStatus, to_hospital: bool) -> &'static str {
+    match to {
+        TransferStatus::PickedUp => "接到时间",
+        TransferStatus::HandedOver if to_hospital => "收治时间",
+        TransferStatus::HandedOver => "交接时间",
+        TransferStatus::Dispatched => "派车时间",
+    }
+}
+
+impl TryFrom<&TransferStepForm> for AdvanceTransfer {
+    type Error = AppError;
+
+    fn try_from(form: &TransferStepForm) -> Result<Self, AppError> {
+        let to = TransferStatus::from_code(form.to.trim())
+            .ok_or_else(|| AppError::field("转运状态", "未知的转运状态"))?;
+        Ok(AdvanceTransfer {
+            to,
+            occurred_at: parse_occurred_at(&form.occurred_at, "实际时间")?,
+        })
+    }
+}
+
+/// A hospital discharge as entered: when (None = now), bounded in
+/// [`App::discharge_admission`] by the admission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DischargePatient {
+    pub occurred_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<&DischargeForm> for DischargePatient {
+    type Error = AppError;
+
+    fn try_from(form: &DischargeForm) -> Result<Self, AppError> {
+        Ok(DischargePatient {
+            occurred_at: parse_occurred_at(&form.occurred_at, "出院时间")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,6 +541,83 @@ mod tests {
                 (|f| f.region_code = "x".into(), "区划"),
                 (|f| f.beds = "-1".into(), "床位数"),
             ],
+        );
+    }
+
+    #[test]
+    fn a_past_dated_step_is_parsed_and_empty_is_now() {
+        let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2021, 1, 5, 6, 0, 0).unwrap();
+        for (text, expected) in [
+            ("", None),
+            ("2021-01-05T14:00", Some(at)),
+            ("2021-01-05 14:00", Some(at)),
+        ] {
+            let form = CheckInForm {
+                occurred_at: text.into(),
+            };
+            assert_eq!(
+                SiteCheckIn::try_from(&form).unwrap().occurred_at,
+                expected,
+                "{text}"
+            );
+            let form = DischargeForm {
+                occurred_at: text.into(),
+            };
+            assert_eq!(
+                DischargePatient::try_from(&form).unwrap().occurred_at,
+                expected,
+                "{text}"
+            );
+            let form = TransferStepForm {
+                to: "handed_over".into(),
+                occurred_at: text.into(),
+            };
+            assert_eq!(
+                AdvanceTransfer::try_from(&form).unwrap(),
+                AdvanceTransfer {
+                    to: TransferStatus::HandedOver,
+                    occurred_at: expected
+                }
+            );
+        }
+        let message = |e: AppError| e.to_string();
+        assert!(
+            message(
+                SiteCheckIn::try_from(&CheckInForm {
+                    occurred_at: "昨天".into()
+                })
+                .unwrap_err()
+            )
+            .starts_with("入住时间：")
+        );
+        assert!(
+            message(
+                DischargePatient::try_from(&DischargeForm {
+                    occurred_at: "x".into()
+                })
+                .unwrap_err()
+            )
+            .starts_with("出院时间：")
+        );
+        assert!(
+            message(
+                AdvanceTransfer::try_from(&TransferStepForm {
+                    to: "gone".into(),
+                    occurred_at: String::new()
+                })
+                .unwrap_err()
+            )
+            .starts_with("转运状态：")
+        );
+        assert!(
+            message(
+                AdvanceTransfer::try_from(&TransferStepForm {
+                    to: "picked_up".into(),
+                    occurred_at: "x".into()
+                })
+                .unwrap_err()
+            )
+            .starts_with("实际时间：")
         );
     }
 }

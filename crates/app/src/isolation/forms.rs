@@ -63,3 +63,36 @@ pub struct HospitalForm {
     pub region_code: String,
     pub beds: String,
 }
+
+/// A person's check-in at their site (入住): when they arrived, if not now.
+#[derive(Debug, Clone, Default)]
+pub struct CheckInForm {
+    /// Beijing time `YYYY-MM-DD HH:MM` (or `…THH:MM`); empty = now.
+    pub occurred_at: String,
+}
+
+/// A transfer's next step (接到, 交接 — for an ambulance, the hospital's admission).
+#[derive(Debug, Clone, Default)]
+pub struct TransferStepForm {
+    /// The status code the transfer moves to (`picked_up`, `handed_over`).
+    pub to: String,
+    /// Beijing time of the step; empty = now.
+    pub occurred_at: String,
+}
+
+impl From<&str> for TransferStepForm {
+    /// A step taken now.
+    fn from(to: &str) -> TransferStepForm {
+        TransferStepForm {
+            to: to.to_string(),
+            occurred_at: String::new(),
+        }
+    }
+}
+
+/// A patient's discharge from a designated hospital or fangcang (出院).
+#[derive(Debug, Clone, Default)]
+pub struct DischargeForm {
+    /// Beijing time of the discharge; empty = now.
+    pub occurred_at: String,
+}

@@ -91,30 +91,44 @@ impl App {
         })
     }
 
-    /// Discharges a patient (出院): the bed is free again.
-    pub async fn discharge_admission(&self, actor: &Actor, admission_id: i64) -> AppResult<()> {
+    /// Discharges a patient (出院), now or at the time entered (补录: not before the admission):
+    /// the bed is free again.
+    pub async fn discharge_admission(
+        &self,
+        actor: &Actor,
+        admission_id: i64,
+        form: &DischargeForm,
+    ) -> AppResult<()> {
         actor.require(Permission::ManageIsolationSites)?;
-        let (hospital_id, discharged) = self
+        let command = DischargePatient::try_from(form)?;
+        let (hospital_id, discharged, admitted_at) = self
             .store
             .hospital_admission(admission_id)
             .await?
             .ok_or(AppError::NotFound("该收治记录"))?;
         load_within(actor, self.store.treatment_hospital(hospital_id)).await?;
-        if discharged.is_some()
-            || !self
-                .store
-                .discharge_admission(
-                    admission_id,
-                    self.now_unix(),
-                    &audit_record(
-                        self,
-                        actor,
-                        "update",
-                        format!("admission:{admission_id}"),
-                        "discharged",
-                    ),
-                )
-                .await?
+        if discharged.is_some() {
+            return Err(AppError::Conflict("该患者已出院".into()));
+        }
+        let at = self.occurred_at(
+            command.occurred_at,
+            "出院时间",
+            Some(("收治时间", admitted_at)),
+        )?;
+        if !self
+            .store
+            .discharge_admission(
+                admission_id,
+                at,
+                &audit_record(
+                    self,
+                    actor,
+                    "update",
+                    format!("admission:{admission_id}"),
+                    self.occurred_detail("discharged", at),
+                ),
+            )
+            .await?
         {
             return Err(AppError::Conflict("该患者已出院".into()));
         }

@@ -26,7 +26,7 @@ pub use views::*;
 use std::collections::HashMap;
 use std::time::Instant;
 
-use chrono::{Days, NaiveDate, TimeZone};
+use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use fangkong_domain::ids::{IdCardNumber, IdType, mask_middle};
 use fangkong_domain::investigation::Regime;
 use fangkong_domain::isolation::{
@@ -53,7 +53,9 @@ pub use fangkong_store::{IsolationSiteSummary, MeasureTestRecord, RoomRecord};
 
 use crate::population::{mask_document, mask_phone};
 use crate::scope::load_within;
-use crate::{Actor, App, AppError, AppResult, audit_by, audit_record, china_offset};
+use crate::{
+    Actor, App, AppError, AppResult, audit_by, audit_record, china_offset, parse_occurred_at,
+};
 
 /// The setting holding the id of the last person event read by [`App::sync_isolation_events`].
 const EVENT_CURSOR_SETTING: &str = "isolation_event_cursor";

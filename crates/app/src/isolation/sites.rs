@@ -364,20 +364,30 @@ impl App {
         })
     }
 
-    /// The person arrived and is in their room (已分配 → 集中隔离中).
-    pub async fn site_check_in(&self, actor: &Actor, measure_id: i64) -> AppResult<()> {
+    /// The person arrived and is in their room (已分配 → 集中隔离中), now or at the time entered
+    /// (补录: not before the allocation); the stay (status and `checked_in_at`) starts then.
+    pub async fn site_check_in(
+        &self,
+        actor: &Actor,
+        measure_id: i64,
+        form: &CheckInForm,
+    ) -> AppResult<()> {
         actor.require(Permission::ManageIsolationSites)?;
+        let command = SiteCheckIn::try_from(form)?;
         let m = self.measure_for_site_work(actor, measure_id).await?;
-        let step =
-            measure_rules::transition(measure_state(&m)?, MeasureInput::CheckIn, self.now_unix())
-                .map_err(refused)?;
+        let state = measure_state(&m)?;
+        // Only an allocated person checks in; their allocation is the status's start.
+        let follows =
+            (state.status == MeasureStatus::Allocated).then_some(("分配时间", m.status_since));
+        let at = self.occurred_at(command.occurred_at, CHECK_IN_FIELD, follows)?;
+        let step = measure_rules::transition(state, MeasureInput::CheckIn, at).map_err(refused)?;
         let mut change = measure_change(&m, &step, "");
         change.audit = Some(audit_record(
             self,
             actor,
             "update",
             format!("measure:{}", m.id),
-            "check_in",
+            self.occurred_detail("check_in", at),
         ));
         if !self.store.apply_measure_change(&change).await? {
             return Err(conflict_changed());

@@ -132,11 +132,18 @@ impl App {
         Ok(id)
     }
 
-    /// Moves a transfer on: dispatched → picked_up → handed_over (a hospital admits its rider).
-    pub async fn advance_transfer(&self, actor: &Actor, id: i64, to: &str) -> AppResult<()> {
+    /// Moves a transfer on: dispatched → picked_up → handed_over (a hospital admits its rider),
+    /// now or at the time entered (补录: not before the step before). An admission's time is the
+    /// admission's, the measure's hospital stay's and the transfer's.
+    pub async fn advance_transfer(
+        &self,
+        actor: &Actor,
+        id: i64,
+        form: &TransferStepForm,
+    ) -> AppResult<()> {
         actor.require(Permission::DispatchTransfers)?;
-        let to = TransferStatus::from_code(to.trim())
-            .ok_or_else(|| AppError::field("转运状态", "未知的转运状态"))?;
+        let command = AdvanceTransfer::try_from(form)?;
+        let to = command.to;
         let t = load_within(actor, self.store.transfer_task(id)).await?;
         let from = TransferStatus::from_code(&t.status)
             .ok_or_else(|| AppError::internal("unknown transfer status"))?;
@@ -147,14 +154,29 @@ impl App {
                 to.label_zh()
             )));
         }
+        let before = match from {
+            TransferStatus::PickedUp => t.picked_up_at.map(|at| ("接到时间", at)),
+            _ => Some(("派车时间", t.created_at)),
+        };
+        let at = self.occurred_at(
+            command.occurred_at,
+            step_field(to, t.hospital_id.is_some()),
+            before,
+        )?;
         if !self
             .store
             .advance_transfer(
                 id,
                 from.code(),
                 to.code(),
-                self.now_unix(),
-                &audit_record(self, actor, "update", format!("transfer:{id}"), to.code()),
+                at,
+                &audit_record(
+                    self,
+                    actor,
+                    "update",
+                    format!("transfer:{id}"),
+                    self.occurred_detail(to.code(), at),
+                ),
             )
             .await?
         {
@@ -273,6 +295,9 @@ impl App {
                         Some(TransferStatus::HandedOver) => "确认交接",
                         _ => "",
                     },
+                    time_label: next
+                        .map(|n| step_field(n, t.hospital_id.is_some()))
+                        .unwrap_or(""),
                     transfer: t,
                 }
             })

@@ -197,6 +197,8 @@ pub struct TransferView {
     pub status_label: &'static str,
     pub next_status: Option<&'static str>,
     pub next_label: &'static str,
+    /// The name of the next step's time on its form (接到时间, 收治时间 …).
+    pub time_label: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// The field of a swab's time typed by a sampler entering a backlog (补录).
+const SAMPLED_AT_FIELD: &str = "实际采样时间";
+
 impl App {
     /// Binds scans from one sampling table. Every scan gets its own answer; bad scans never stop
     /// the good ones; the answer comes only after the good ones are on disk.
@@ -18,6 +21,13 @@ impl App {
                 batch.scans.len()
             )));
         }
+        // Each scan's typed swab time (补录), parsed before anything is read; a bad one refuses
+        // only its scan.
+        let entered: Vec<AppResult<Option<chrono::DateTime<chrono::Utc>>>> = batch
+            .scans
+            .iter()
+            .map(|scan| crate::parse_occurred_at(&scan.occurred_at, SAMPLED_AT_FIELD))
+            .collect();
         let round = self.round_record(batch.round_id).await?;
         if round.closed_at.is_some() {
             return Err(AppError::Conflict(
@@ -45,6 +55,8 @@ impl App {
         let mut secret: Option<Vec<u8>> = None;
         let mut writes = Vec::with_capacity(batch.scans.len());
         let mut positions = Vec::with_capacity(batch.scans.len());
+        // Past-dated scans by the time typed: the writes each audit record covers.
+        let mut backlog: std::collections::BTreeMap<i64, Vec<usize>> = Default::default();
         for (index, scan) in batch.scans.iter().enumerate() {
             if !scan_id_ok(&scan.scan_id) {
                 results[index] = Some(ScanResult::rejected(
@@ -130,10 +142,34 @@ impl App {
                     }
                 }
             };
-            let sampled_at = scan
-                .scanned_at
-                .filter(|t| *t <= now + 300 && *t >= now - 7 * 86_400)
-                .unwrap_or(now);
+            let typed = match &entered[index] {
+                Ok(typed) => typed.map(|at| {
+                    self.occurred_at(
+                        Some(at),
+                        SAMPLED_AT_FIELD,
+                        Some(("本轮检测开始时间", round.opened_at)),
+                    )
+                }),
+                Err(problem) => Some(Err(AppError::Invalid(problem.to_string()))),
+            };
+            let sampled_at = match typed {
+                Some(Ok(at)) => {
+                    backlog.entry(at).or_default().push(writes.len());
+                    at
+                }
+                Some(Err(problem)) => {
+                    results[index] = Some(ScanResult::rejected(
+                        &scan.scan_id,
+                        "bad_occurred_at",
+                        problem.to_string(),
+                    ));
+                    continue;
+                }
+                None => scan
+                    .scanned_at
+                    .filter(|t| *t <= now + 300 && *t >= now - 7 * 86_400)
+                    .unwrap_or(now),
+            };
             writes.push(ScanWrite {
                 scan_id: scan.scan_id.clone(),
                 round_id: round.id,
@@ -158,11 +194,26 @@ impl App {
         }
 
         if !writes.is_empty() {
+            let audits = backlog
+                .into_iter()
+                .filter(|(at, _)| !self.occurred_detail("", *at).is_empty())
+                .map(|(at, scans)| ScanAudit {
+                    record: audit_record(
+                        self,
+                        actor,
+                        "create",
+                        format!("sampling:{}:{}", site.id, batch.table_no),
+                        self.occurred_detail(format!("scans:{}", scans.len()), at),
+                    ),
+                    scans,
+                })
+                .collect();
             let (reply, answer) = oneshot::channel();
             self.scan_writer
                 .queue()
                 .send(ScanJob {
                     scans: writes,
+                    audits,
                     reply,
                 })
                 .await

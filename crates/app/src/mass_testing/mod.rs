@@ -35,8 +35,8 @@ use fangkong_domain::region::{RegionCode, RegionLevel};
 use fangkong_domain::role::{Permission, Role};
 use fangkong_store::{
     AntigenReportRecord, BoxRecord, NewRound, PersonEventRecord, PersonResult, ProgressRow,
-    RecheckTaskRecord, RoundAreaRecord, RoundRecord, ScanOutcome, ScanWrite, ScannedPerson,
-    SiteRecord, Store, TubeChainCounts,
+    RecheckTaskRecord, RoundAreaRecord, RoundRecord, ScanAudit, ScanOutcome, ScanWrite,
+    ScannedPerson, SiteRecord, Store, TubeChainCounts,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
@@ -62,6 +62,8 @@ pub(crate) const SCAN_WRITER: &str = "scan writer";
 
 struct ScanJob {
     scans: Vec<ScanWrite>,
+    /// Audit records of past-dated scans (补录), their indices into `scans`.
+    audits: Vec<ScanAudit>,
     reply: oneshot::Sender<Result<Vec<ScanOutcome>, WriterError>>,
 }
 
@@ -117,13 +119,19 @@ async fn run_scan_writer(
         let mut sizes = Vec::with_capacity(jobs.len());
         let mut replies = Vec::with_capacity(jobs.len());
         let mut all = Vec::with_capacity(count);
+        let mut audits = Vec::new();
         for job in jobs {
             sizes.push(job.scans.len());
             replies.push(job.reply);
+            let offset = all.len();
+            audits.extend(job.audits.into_iter().map(|mut audit| {
+                audit.scans.iter_mut().for_each(|i| *i += offset);
+                audit
+            }));
             all.extend(job.scans);
         }
         let now = clock.now().timestamp();
-        match store.apply_scans(&all, now).await {
+        match store.apply_scans(&all, &audits, now).await {
             Ok(outcomes) => {
                 written += outcomes.len() as u64;
                 if written >= next_statistics {
@@ -333,6 +341,11 @@ pub struct ScanInput {
     /// When the scan was made (unix seconds); a queued scan keeps its own time.
     #[serde(default)]
     pub scanned_at: Option<i64>,
+    /// When the person was actually swabbed, typed by a sampler entering a backlog (补录): Beijing
+    /// time `YYYY-MM-DD HH:MM`; empty = when scanned. Checked per scan (a bad one is that scan's
+    /// refusal) and audited.
+    #[serde(default)]
+    pub occurred_at: String,
 }
 
 /// The answer to one scan: what the page shows (green or red) and says.

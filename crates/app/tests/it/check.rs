@@ -71,6 +71,7 @@ async fn the_audit_finds_a_contact_the_passes_have_not_carried(backend: Backend)
                 region_code: VILLAGE_A1.into(),
                 place_name: String::new(),
                 reason: "病例居住地".into(),
+                occurred_at: String::new(),
             },
         )
         .await

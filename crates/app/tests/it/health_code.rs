@@ -174,6 +174,7 @@ async fn codes_follow_mass_testing_and_hand_entered_facts(backend: Backend) {
         id_number: id.to_string(),
         name: String::new(),
         scanned_at: None,
+        occurred_at: String::new(),
     };
     let batch = |scans: Vec<ScanInput>| SamplingBatch {
         round_id: round,
@@ -539,6 +540,7 @@ async fn signed_codes_are_checked_at_checkpoints(backend: Backend) {
                 region_code: VILLAGE_B1.into(),
                 place_name: String::new(),
                 reason: "病例居住地".into(),
+                occurred_at: String::new(),
             },
         )
         .await
@@ -625,6 +627,7 @@ async fn risk_areas_step_down_by_the_rules(backend: Backend) {
         region_code: region.into(),
         place_name: place.into(),
         reason: "病例居住地".into(),
+        occurred_at: String::new(),
     };
 
     // Mistakes are refused in words: a village unit on a township code; a building without a name;

@@ -469,9 +469,15 @@ async fn chains_bulletin_and_closing_a_case(backend: Backend) {
     app.update_case(epi, third, &CaseAction::Exclude)
         .await
         .unwrap();
-    app.update_case(epi, first, &CaseAction::Discharge)
-        .await
-        .unwrap();
+    app.update_case(
+        epi,
+        first,
+        &CaseAction::Discharge {
+            occurred_at: String::new(),
+        },
+    )
+    .await
+    .unwrap();
     assert!(matches!(
         app.update_case(epi, first, &CaseAction::Reported).await,
         Err(AppError::Conflict(_))
@@ -572,6 +578,7 @@ async fn single_tube_positive(app: &App, world: &World) {
         id_number: id.into(),
         name: String::new(),
         scanned_at: None,
+        occurred_at: String::new(),
     };
     let results = app
         .submit_scans(

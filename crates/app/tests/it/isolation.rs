@@ -499,14 +499,14 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
         .await
         .unwrap();
     invalid(
-        app.advance_transfer(&staff.transfer, trip, "handed_over")
+        app.advance_transfer(&staff.transfer, trip, &"handed_over".into())
             .await,
         "不能改为",
     );
-    app.advance_transfer(&staff.transfer, trip, "picked_up")
+    app.advance_transfer(&staff.transfer, trip, &"picked_up".into())
         .await
         .unwrap();
-    app.advance_transfer(&staff.transfer, trip, "handed_over")
+    app.advance_transfer(&staff.transfer, trip, &"handed_over".into())
         .await
         .unwrap();
     invalid(
@@ -536,9 +536,15 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
 
     // Check-in and temperatures.
     for id in &family {
-        app.site_check_in(&staff.site, *id).await.unwrap();
+        app.site_check_in(&staff.site, *id, &Default::default())
+            .await
+            .unwrap();
     }
-    invalid(app.site_check_in(&staff.site, family[0]).await, "不能入住");
+    invalid(
+        app.site_check_in(&staff.site, family[0], &Default::default())
+            .await,
+        "不能入住",
+    );
     // In their rooms they have been found: their leads land with the measure and the time of
     // check-in, and nobody is sent to look for them (they used to stay "待落地").
     assert_eq!(app.land_leads_of_controlled_people().await.unwrap(), 2);
@@ -702,10 +708,10 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
     let beds = app.hospitals_board(admin).await.unwrap();
     assert_eq!(beds.awaiting.total, board.to_hospitals.total);
     assert_eq!(beds.awaiting.rows[0].id, board.to_hospitals.rows[0].id);
-    app.advance_transfer(&staff.transfer, to_hospital, "picked_up")
+    app.advance_transfer(&staff.transfer, to_hospital, &"picked_up".into())
         .await
         .unwrap();
-    app.advance_transfer(&staff.transfer, to_hospital, "handed_over")
+    app.advance_transfer(&staff.transfer, to_hospital, &"handed_over".into())
         .await
         .unwrap();
     invalid(
@@ -731,11 +737,11 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
             .status,
         "hospitalised"
     );
-    app.discharge_admission(admin, beds.admissions.rows[0].id)
+    app.discharge_admission(admin, beds.admissions.rows[0].id, &Default::default())
         .await
         .unwrap();
     invalid(
-        app.discharge_admission(admin, beds.admissions.rows[0].id)
+        app.discharge_admission(admin, beds.admissions.rows[0].id, &Default::default())
             .await,
         "已出院",
     );
@@ -807,12 +813,14 @@ async fn negatives_release_people_at_home_check_in_and_alarms_are_kept(backend: 
         .unwrap();
     app.confirm_allocation(&staff.transfer, 10).await.unwrap();
     let wang = measure_of(&app, admin, "王秀英").await;
-    app.site_check_in(&staff.site, wang.id).await.unwrap();
+    app.site_check_in(&staff.site, wang.id, &Default::default())
+        .await
+        .unwrap();
     // 王大力 lives in township B but was placed in township A's site: A's commander runs the site
     // and checks him in; B's grid worker (where he lives) and A's (where the site is) both see him.
     let dali = measure_of(&app, admin, "王大力").await;
     assert_eq!(dali.site_id, Some(site));
-    app.site_check_in(&world.commander_a, dali.id)
+    app.site_check_in(&world.commander_a, dali.id, &Default::default())
         .await
         .unwrap();
     assert!(

@@ -126,6 +126,7 @@ fn bind(tube: &str, id_number: &str) -> ScanInput {
         id_number: id_number.to_string(),
         name: String::new(),
         scanned_at: None,
+        occurred_at: String::new(),
     }
 }
 

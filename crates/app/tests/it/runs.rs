@@ -274,6 +274,7 @@ async fn story_job_steps(backend: Backend) {
             region_code: VILLAGE_A1.into(),
             place_name: String::new(),
             reason: "病例居住地".into(),
+            occurred_at: String::new(),
         },
     )
     .await

@@ -4,10 +4,14 @@ use super::*;
 
 impl Store {
     /// The area, its first step and the designation's audit record (target: the new id), in one
-    /// transaction.
+    /// transaction. A designation entered after the fact (补录) has missed the infections found in
+    /// its region since: the newest event `infection` names (the app's rule, as for
+    /// [`Store::record_area_infection`]) at or after the designation is its last infection, with
+    /// its step, so its clean days count from there as they would have.
     pub async fn insert_risk_area(
         &self,
         area: &NewRiskArea,
+        infection: fn(&crate::PersonEventRecord) -> Option<&'static str>,
         audit: &AuditRecord,
     ) -> StoreResult<i64> {
         with_pool!(self, pool => {
@@ -36,6 +40,34 @@ impl Store {
             .bind(&area.reason)
             .execute(&mut *tx)
             .await?;
+            let sql = format!(
+                "SELECT {} FROM person_events WHERE at >= $1 \
+                 AND kind IN ('single_positive', 'antigen_positive', 'case_reported') \
+                 AND substr(grid_code, 1, length($2)) = $2 ORDER BY at DESC, id DESC LIMIT 1000",
+                crate::mass_testing::EVENT_COLUMNS
+            );
+            let since: Vec<crate::PersonEventRecord> = sqlx::query_as(AssertSqlSafe(sql))
+                .bind(area.at)
+                .bind(&area.region_code)
+                .fetch_all(&mut *tx)
+                .await?;
+            if let Some((event, note)) = since.iter().find_map(|e| infection(e).map(|n| (e, n))) {
+                sqlx::query("UPDATE risk_areas SET last_infection_at = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(event.at)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO risk_area_steps (area_id, at, from_tier, to_tier, actor, note) \
+                     VALUES ($1, $2, $3, $3, 'system', $4)",
+                )
+                .bind(id)
+                .bind(event.at)
+                .bind(&area.tier)
+                .bind(note)
+                .execute(&mut *tx)
+                .await?;
+            }
             write_audit!(&mut *tx, audit, id);
             tx.commit().await?;
             Ok(id)

@@ -100,9 +100,12 @@ impl Store {
         Ok(count)
     }
 
-    pub async fn hospital_admission(&self, id: i64) -> StoreResult<Option<(i64, Option<i64>)>> {
+    pub async fn hospital_admission(
+        &self,
+        id: i64,
+    ) -> StoreResult<Option<(i64, Option<i64>, i64)>> {
         let row = with_pool!(self, pool => {
-            sqlx::query_as("SELECT hospital_id, discharged_at FROM hospital_admissions WHERE id = $1")
+            sqlx::query_as("SELECT hospital_id, discharged_at, admitted_at FROM hospital_admissions WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
                 .await?

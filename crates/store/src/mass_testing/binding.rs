@@ -43,6 +43,7 @@ impl Store {
     pub async fn apply_scans(
         &self,
         scans: &[ScanWrite],
+        audits: &[ScanAudit],
         now: i64,
     ) -> StoreResult<Vec<ScanOutcome>> {
         if scans.is_empty() {
@@ -371,6 +372,15 @@ impl Store {
                     " ON CONFLICT (round_id, grid_code, hour) DO UPDATE SET sampled = round_hourly.sampled + excluded.sampled",
                 );
                 builder.build().execute(&mut *tx).await?;
+            }
+            // Past-dated scans (补录) are audited with the bindings they made, not without.
+            for audit in audits {
+                let wrote = audit.scans.iter().any(|i| {
+                    matches!(outcomes.get(*i), Some(ScanOutcome::Bound { .. } | ScanOutcome::Closed { .. }))
+                });
+                if wrote {
+                    crate::audit::write_audit!(&mut *tx, &audit.record);
+                }
             }
             tx.commit().await?;
             outcomes

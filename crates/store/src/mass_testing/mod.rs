@@ -142,6 +142,15 @@ pub struct ScannedPerson {
     pub name: String,
 }
 
+/// The audit record of scans entered after the fact (补录: a sampler typing in a backlog with
+/// the time it was swabbed), written in the group's transaction when at least one of `scans`
+/// (indices into the group) binds or closes a tube.
+#[derive(Debug, Clone)]
+pub struct ScanAudit {
+    pub scans: Vec<usize>,
+    pub record: crate::AuditRecord,
+}
+
 /// One scan from a sampling table, decided by [`Store::apply_scans`].
 #[derive(Clone)]
 pub struct ScanWrite {
@@ -407,7 +416,7 @@ impl std::fmt::Debug for PersonEventRecord {
     }
 }
 
-const EVENT_COLUMNS: &str =
+pub(crate) const EVENT_COLUMNS: &str =
     "id, at, kind, id_type, id_number, resident_id, grid_code, source, detail";
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]

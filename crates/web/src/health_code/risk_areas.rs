@@ -64,6 +64,8 @@ pub struct AreaInput {
     pub region_code: String,
     pub place_name: String,
     pub reason: String,
+    /// When the area was designated (补录); empty = now.
+    pub occurred_at: String,
 }
 
 impl AreaInput {
@@ -75,6 +77,7 @@ impl AreaInput {
             region_code: self.region_code.clone(),
             place_name: self.place_name.clone(),
             reason: self.reason.clone(),
+            occurred_at: self.occurred_at.clone(),
         }
     }
 }

@@ -241,6 +241,8 @@ pub struct ActionInput {
     pub infector: String,
     pub note: String,
     pub text: String,
+    /// When a discharge happened (补录); empty = now.
+    pub occurred_at: String,
 }
 
 impl ActionInput {
@@ -258,7 +260,9 @@ impl ActionInput {
             "reclassify" => CaseAction::Reclassify {
                 kind: self.kind.clone(),
             },
-            "discharge" => CaseAction::Discharge,
+            "discharge" => CaseAction::Discharge {
+                occurred_at: self.occurred_at.clone(),
+            },
             "exclude" => CaseAction::Exclude,
             "infector" => CaseAction::Infector {
                 infector: self.infector.clone(),

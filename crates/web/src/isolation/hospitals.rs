@@ -82,15 +82,28 @@ pub(super) async fn hospital_submit(
     .await
 }
 
+/// A discharge as typed: when it happened (补录); empty = now.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct DischargeInput {
+    occurred_at: String,
+}
+
 pub(super) async fn discharge_submit(
     State(state): State<AppState>,
     page: PageUser,
     Path(id): Path<i64>,
-    CsrfForm(_): CsrfForm<NoFields>,
+    CsrfForm(f): CsrfForm<DischargeInput>,
 ) -> PageResult {
     let next = state
         .app
-        .discharge_admission(&page.user.actor, id)
+        .discharge_admission(
+            &page.user.actor,
+            id,
+            &DischargeForm {
+                occurred_at: f.occurred_at,
+            },
+        )
         .await
         .map(|_| "/isolation/hospitals?saved=discharged".to_string());
     form_page(&page, next, |flash| {

@@ -18,9 +18,9 @@ use axum::{Json, Router};
 use fangkong_app::AppError;
 use fangkong_app::isolation::IsolationSiteSummary;
 use fangkong_app::isolation::{
-    AllocationPreview, HomeBoard, HospitalForm, HospitalsBoard, IsolationOverview, MeasureDetail,
-    MeasureForm, MeasureView, MyMeasure, RoomBlockForm, SiteDetail, SiteForm, TransferForm,
-    TransfersBoard, VehicleForm,
+    AllocationPreview, CheckInForm, DischargeForm, HomeBoard, HospitalForm, HospitalsBoard,
+    IsolationOverview, MeasureDetail, MeasureForm, MeasureView, MyMeasure, RoomBlockForm,
+    SiteDetail, SiteForm, TransferForm, TransferStepForm, TransfersBoard, VehicleForm,
 };
 use fangkong_domain::isolation::{HospitalKind, PersonCategory, Readiness, VehicleKind};
 use fangkong_domain::role::Permission;
@@ -213,6 +213,8 @@ struct BackInput {
     back: String,
     to: String,
     result: String,
+    /// When a check-in or a transfer's step happened (补录); empty = now.
+    occurred_at: String,
 }
 
 fn back_href(back: &str) -> String {

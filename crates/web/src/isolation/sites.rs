@@ -225,7 +225,13 @@ pub(super) async fn check_in_submit(
 ) -> PageResult {
     let next = state
         .app
-        .site_check_in(&page.user.actor, id)
+        .site_check_in(
+            &page.user.actor,
+            id,
+            &CheckInForm {
+                occurred_at: f.occurred_at.clone(),
+            },
+        )
         .await
         .map(|_| format!("{}?saved=checked_in", back_href(&f.back)));
     form_page(&page, next, |flash| {

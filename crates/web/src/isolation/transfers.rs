@@ -153,7 +153,14 @@ pub(super) async fn transfer_status_submit(
 ) -> PageResult {
     let next = state
         .app
-        .advance_transfer(&page.user.actor, id, &f.to)
+        .advance_transfer(
+            &page.user.actor,
+            id,
+            &TransferStepForm {
+                to: f.to.clone(),
+                occurred_at: f.occurred_at.clone(),
+            },
+        )
         .await
         .map(|_| "/transfers?saved=status".to_string());
     form_page(&page, next, |flash| {
@@ -165,6 +172,9 @@ pub(super) async fn transfer_status_submit(
 #[derive(Deserialize)]
 pub(super) struct StatusBody {
     status: String,
+    /// When the step happened (Beijing time `YYYY-MM-DD HH:MM`); absent or empty = now (补录).
+    #[serde(default)]
+    occurred_at: String,
 }
 
 #[derive(Serialize)]
@@ -181,7 +191,14 @@ pub(super) async fn api_transfer_status(
 ) -> ApiResult<StatusAnswer> {
     state
         .app
-        .advance_transfer(&user.actor, id, &body.status)
+        .advance_transfer(
+            &user.actor,
+            id,
+            &TransferStepForm {
+                to: body.status.clone(),
+                occurred_at: body.occurred_at.clone(),
+            },
+        )
         .await?;
     Ok(Json(StatusAnswer {
         id,

@@ -896,6 +896,7 @@ async fn every_health_code_page_renders_for_the_roles_allowed_and_refuses_the_ot
                 region_code: server.own_grid[..12].to_string(),
                 place_name: String::new(),
                 reason: "测试".into(),
+                occurred_at: String::new(),
             },
         )
         .await
@@ -1064,4 +1065,66 @@ async fn the_offline_checkpoint_page_and_its_script_are_served_to_checkpoint_sta
         .await
         .unwrap();
     assert_ne!(anonymous.status(), 200);
+}
+
+/// A commander enters a designation made days ago (补录) through the form: the field is on the
+/// page, a time in the future comes back with the field named and what was typed kept, and the
+/// time entered is the area's designation time, on its page and in the audit log.
+#[tokio::test]
+async fn a_risk_area_designated_days_ago_is_entered_through_the_form() {
+    let server = start().await;
+    let commander = server.login("commander").await;
+    let (status, page) = server.get_text(&commander, "/risk-areas").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("实际划定时间（留空为现在）")
+            && page.contains("type=\"datetime-local\" name=\"occurred_at\""),
+        "{page}"
+    );
+    let village = server.own_grid[..12].to_string();
+    let post = |occurred_at: &'static str| {
+        commander
+            .post(server.url("/risk-areas"))
+            .form(&[
+                ("csrf", csrf_of(&page).as_str()),
+                ("scheme", "ninth"),
+                ("tier", "high"),
+                ("unit", "village"),
+                ("region_code", village.as_str()),
+                ("place_name", ""),
+                ("reason", "病例居住地"),
+                ("occurred_at", occurred_at),
+            ])
+            .send()
+    };
+    // The clock says 2022-11-20 10:00: the day after is refused, what was typed is kept.
+    let refused = post("2022-11-21T09:00").await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let refused = refused.text().await.unwrap();
+    assert!(refused.contains("划定时间：不能晚于现在"), "{refused}");
+    assert!(refused.contains("value=\"2022-11-21T09:00\""), "{refused}");
+
+    let designated = post("2022-11-18T08:30").await.unwrap();
+    assert_eq!(designated.status(), 303);
+    let location = designated.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let (status, detail) = server.get_text(&commander, &location).await;
+    assert_eq!(status, 200);
+    assert!(detail.contains("11月18日 08:30"), "{detail}");
+    let audit = server
+        .app
+        .store_for_tools()
+        .audit_page("designate_risk_area", i64::MAX, 10)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1);
+    assert!(
+        audit[0]
+            .detail
+            .ends_with("补录：实际时间 2022-11-18 08:30（北京时间）"),
+        "{:?}",
+        audit[0].detail
+    );
 }

@@ -183,6 +183,12 @@ async fn sampler(server: &TestServer, round: &Round) -> (reqwest::Client, String
         page.contains(r#"data-pool="5""#),
         "the binding page carries the pool size"
     );
+    // A sampler typing in a paper backlog gives the swab time (补录), labelled in words.
+    assert!(
+        page.contains("实际采样时间（补录纸质登记时填写，留空为现在）")
+            && page.contains(r#"<input type="datetime-local" id="occurred-at">"#),
+        "the binding page offers the swab time of a backlog"
+    );
     (client, csrf_of(&page))
 }
 

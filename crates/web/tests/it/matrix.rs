@@ -871,6 +871,7 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
                 region_code: village.clone(),
                 place_name: String::new(),
                 reason: format!("{mark}测试风险区"),
+                occurred_at: String::new(),
             },
         )
         .await
