@@ -14,6 +14,7 @@ mod investigation;
 mod isolation;
 mod leads;
 mod mass_testing;
+mod moves;
 mod person_file;
 mod residents;
 mod runs;
