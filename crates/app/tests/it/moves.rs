@@ -3,7 +3,7 @@
 //! background passes carry it — an open lead goes to the new grid's worker (a landed one stays), a
 //! home measure follows, an open round's target and unswabbed lists follow while a swab already
 //! taken counts where it was taken, and the health code (which does not depend on the grid) keeps
-//! its colour. The consistency audit reports what the passes have not carried yet.
+//! its colour while its stored row moves to the grid the person lives in. The consistency audit reports what the passes have not carried yet.
 
 use crate::support::*;
 use chrono::Duration;
@@ -169,6 +169,22 @@ async fn a_move_takes_open_leads_and_home_measures_to_the_new_grid(backend: Back
         .await
         .expect("code before");
     assert_ne!(code_before.code.colour, "green", "{:?}", code_before.code);
+    let stored_grid = |app: &App| {
+        let person = fangkong_store::CodePerson {
+            id_type: "mainland_id".into(),
+            id_number: wang.id_number.as_str().into(),
+        };
+        let store = app.store_for_tools().clone();
+        async move {
+            store
+                .health_code(&person)
+                .await
+                .unwrap()
+                .expect("a stored code")
+                .grid_code
+        }
+    };
+    assert_eq!(stored_grid(&app).await, GRID_A1);
     let home_a1 = app.home_board(&old_worker).await.unwrap();
     assert_eq!(home_a1.people.rows.len(), 1, "the home measure is A1's");
     let measure = home_a1.people.rows[0].measure_id;
@@ -258,6 +274,8 @@ async fn a_move_takes_open_leads_and_home_measures_to_the_new_grid(backend: Back
         .await
         .expect("code after");
     assert_eq!(code_after.grid_code, GRID_A2);
+    // The stored code (what the jurisdictions' colour counts and lists read) is kept where she lives.
+    assert_eq!(stored_grid(&app).await, GRID_A2);
     assert_eq!(
         (
             code_after.code.colour.as_str(),
