@@ -108,6 +108,18 @@ fn described(invariant: Invariant) -> (&'static str, &'static str) {
             "pushed_person_has_code_fact",
             "大数据推送的人员（有证件号）都已按推送赋码或弹窗",
         ),
+        Invariant::OpenLeadFollowsMove => (
+            "open_lead_follows_move",
+            "迁移网格人员的待落地线索都在其现登记网格",
+        ),
+        Invariant::MeasureFollowsMove => (
+            "measure_follows_move",
+            "迁移网格人员的在管管控措施都在其现登记网格",
+        ),
+        Invariant::RoundSwabbedWithinTarget => (
+            "round_swabbed_within_target",
+            "进行中的核酸检测轮次，各网格已采人数不超过应采人数",
+        ),
     }
 }
 

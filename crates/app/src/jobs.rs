@@ -243,14 +243,16 @@ impl App {
 
     /// Single positives into cases, contacts into leads, contacts, cases and landed leads into
     /// measures, then the leads of people already under control landed — in that order, so one
-    /// pass carries a positive as far as it goes. Each pass is
+    /// pass carries a positive as far as it goes; residents' moves into leads, measures and the
+    /// open rounds' targets. Each pass is
     /// tried even when an earlier one failed; the first failure is returned.
     pub async fn try_run_event_passes(&self) -> AppResult<()> {
         let cases = self.sync_case_events().await.map(|_| ());
         let leads = self.sync_lead_events().await.map(|_| ());
         let measures = self.sync_isolation_events().await.map(|_| ());
         let landed = self.land_leads_of_controlled_people().await.map(|_| ());
-        cases.and(leads).and(measures).and(landed)
+        let rounds = self.sync_testing_events().await.map(|_| ());
+        cases.and(leads).and(measures).and(landed).and(rounds)
     }
 
     /// Codes whose answer changed with time alone (a turn-green date passed).

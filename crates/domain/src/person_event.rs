@@ -3,7 +3,8 @@
 //!
 //! Mass testing writes `pool_positive`, `single_positive`, `recheck_negative`, `antigen_positive`
 //! (their detail is free text). Investigation, leads and isolation write the kinds below, each with
-//! a JSON detail of the struct named; a consumer that does not know a kind skips it.
+//! a JSON detail of the struct named; a consumer that does not know a kind skips it. The register
+//! writes `resident_moved` when a person changes grid.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -33,6 +34,24 @@ pub const MEASURE_RELEASED: &str = "measure_released";
 /// lead in its transaction, so the health code applies the pop-up rules from the push at once.
 /// Detail: [`PushEvent`].
 pub const BIG_DATA_PUSH: &str = "big_data_push";
+/// A resident moved to another grid (迁移网格, or an approved 迁入申请): written with the move in its
+/// transaction, so every module that acts on a person's grid follows — an open lead goes to the
+/// new grid's worker, an open round's target and unswabbed list follow, a home measure goes to
+/// the new grid. The event's `grid_code` is the new grid. Detail: [`ResidentMovedEvent`].
+pub const RESIDENT_MOVED: &str = "resident_moved";
+
+/// Detail of [`RESIDENT_MOVED`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentMovedEvent {
+    pub from_grid: String,
+    pub to_grid: String,
+    pub from_household: String,
+    pub to_household: String,
+    /// The new address (where a grid worker now finds the person).
+    pub to_address: Address,
+    /// The approved move-in request (迁入申请) that moved the person, if any.
+    pub move_in: Option<i64>,
+}
 
 /// Detail of [`BIG_DATA_PUSH`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,10 +32,19 @@ pub enum Invariant {
     /// Every person big data pushed with a document number has the push's code fact (leads →
     /// health codes: the pop-up applies from the push).
     PushedPersonHasCodeFact,
+    /// Every open lead of a person who moved grid is queued in their registered grid, unless it was
+    /// routed after the move (register → leads).
+    OpenLeadFollowsMove,
+    /// Every current measure of a person who moved grid lies in their registered grid (register →
+    /// isolation: a home measure is the grid worker's where the person lives).
+    MeasureFollowsMove,
+    /// In an open screening round no grid counts more of its residents swabbed than its target
+    /// (register → mass testing: a move takes the person's place in the target along).
+    RoundSwabbedWithinTarget,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 8] = [
+    pub const ALL: [Invariant; 11] = [
         Invariant::OpenCaseIsRed,
         Invariant::CloseContactIsHandled,
         Invariant::DischargedCaseDoesNotWait,
@@ -44,6 +53,9 @@ impl Invariant {
         Invariant::RiskAreaClockCountsLatestInfection,
         Invariant::InitialScreenCaseHasRecheck,
         Invariant::PushedPersonHasCodeFact,
+        Invariant::OpenLeadFollowsMove,
+        Invariant::MeasureFollowsMove,
+        Invariant::RoundSwabbedWithinTarget,
     ];
 
     /// A query with one column, `label`, one row per record breaking the invariant; `$1` is the
@@ -112,6 +124,34 @@ impl Invariant {
                  AND NOT EXISTS (SELECT 1 FROM code_facts f \
                      WHERE f.id_number = l.id_number AND f.id_type = l.id_type \
                      AND f.source = '大数据推送：线索 ' || l.id)"
+            }
+            Invariant::OpenLeadFollowsMove => {
+                // A move settled before the cutoff and not followed by any step of the lead (a
+                // forward after the move is a grid worker's decision, not a miss).
+                "SELECT '线索#' || l.id AS label FROM leads l \
+                 JOIN residents r ON r.id = l.resident_id \
+                     OR (l.resident_id IS NULL AND l.id_number <> '' \
+                         AND r.id_number = l.id_number AND r.id_type = l.id_type) \
+                 WHERE l.status = 'pending' AND l.grid_code <> r.grid_code \
+                 AND EXISTS (SELECT 1 FROM person_events e \
+                     WHERE e.kind = 'resident_moved' AND e.resident_id = r.id AND e.at < $1 \
+                     AND e.at >= (SELECT MAX(s.at) FROM lead_steps s WHERE s.lead_id = l.id))"
+            }
+            Invariant::MeasureFollowsMove => {
+                "SELECT '管控#' || m.id AS label FROM isolation_measures m \
+                 JOIN residents r ON r.id = m.resident_id \
+                 WHERE m.status <> 'released' AND m.grid_code <> r.grid_code \
+                 AND EXISTS (SELECT 1 FROM person_events e \
+                     WHERE e.kind = 'resident_moved' AND e.resident_id = r.id AND e.at < $1 \
+                     AND e.at >= m.created_at)"
+            }
+            Invariant::RoundSwabbedWithinTarget => {
+                // Residents of a grid outside the round's region swabbed in it are counted there
+                // (`outside`) against no target; routine testing counts every day's swab.
+                "SELECT '轮次#' || p.round_id || ' 网格 ' || p.grid_code AS label \
+                 FROM round_grid_progress p JOIN test_rounds t ON t.id = p.round_id \
+                 WHERE t.closed_at IS NULL AND t.kind <> 'routine' AND t.opened_at < $1 \
+                 AND p.sampled - p.outside > p.target"
             }
         }
     }

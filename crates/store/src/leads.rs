@@ -669,6 +669,33 @@ fn push_event_of(lead_id: i64, lead: &LeadRecord) -> Option<String> {
 }
 
 impl Store {
+    /// The open leads (待落地, 待分派) of a person queued at `grid_code`: named by the register entry
+    /// or by the document. What a move of the person to another grid carries along.
+    pub async fn open_leads_of_person_in_grid(
+        &self,
+        resident_id: Option<i64>,
+        id_type: &str,
+        id_number: &str,
+        grid_code: &str,
+    ) -> StoreResult<Vec<LeadRecord>> {
+        let sql = format!(
+            "SELECT {LEAD_COLUMNS} FROM leads WHERE grid_code = $1 AND status IN ('pending', 'unrouted') \
+             AND (resident_id = $2 OR (id_number = $3 AND id_type = $4 AND id_number <> '')) ORDER BY id"
+        );
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(sql))
+                .bind(grid_code)
+                .bind(resident_id)
+                .bind(id_number)
+                .bind(id_type)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+}
+
+impl Store {
     /// Every lead naming a person by document (open or closed), newest first. Leads without a
     /// document are never matched (an empty number names nobody).
     pub async fn leads_of_person(

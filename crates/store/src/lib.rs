@@ -42,8 +42,8 @@ pub use imports::{ImportCounters, ImportProblemRecord, ImportRecord};
 pub use isolation::{
     AdmissionRecord, AllocationOutcome, CheckInRecord, DoorAlarmRecord, DueTestRecord, FreeRoom,
     HomeRow, HospitalRecord, IsolationSiteRecord, IsolationSiteSummary, MeasureChange,
-    MeasureEventWrite, MeasureRecord, MeasureTestRecord, NewMeasure, NewTransfer, RegionRooms,
-    RoomRecord, StatusCount, TransferOutcome, TransferRecord, VehicleRecord,
+    MeasureEventWrite, MeasureMove, MeasureRecord, MeasureTestRecord, NewMeasure, NewTransfer,
+    RegionRooms, RoomRecord, StatusCount, TransferOutcome, TransferRecord, VehicleRecord,
 };
 pub use leads::{
     ControlledLead, LeadChange, LeadCountRow, LeadImportRecord, LeadQuery, LeadRecord,
@@ -52,8 +52,8 @@ pub use leads::{
 pub use mass_testing::{
     AntigenReportRecord, BoxRecord, KeyGroupDue, MissingResident, NewRound, PersonEventRecord,
     PersonResult, ProgressRow, RecheckTaskRecord, ResultOutcome, ResultProblemRecord,
-    ResultUploadRecord, ResultWrite, RoundAreaRecord, RoundRecord, SampleRecord, ScanAudit,
-    ScanOutcome, ScanWrite, ScannedPerson, SiteRecord, TubeBatchRecord, TubeChainCounts,
+    ResultUploadRecord, ResultWrite, RoundAreaRecord, RoundMove, RoundRecord, SampleRecord,
+    ScanAudit, ScanOutcome, ScanWrite, ScannedPerson, SiteRecord, TubeBatchRecord, TubeChainCounts,
     TubeRecord,
 };
 pub use population::{

@@ -155,6 +155,19 @@ impl App {
                     }
                     continue;
                 }
+                // A person moved grid: the colour does not depend on the grid, but a stored code is
+                // kept under the grid they live in, so it is written again there. Someone without a
+                // code is green by construction and stays without a row.
+                if event.kind == person_event::RESIDENT_MOVED {
+                    let person = CodePerson {
+                        id_type: event.id_type.clone(),
+                        id_number: event.id_number.as_str().into(),
+                    };
+                    if self.store.health_code(&person).await?.is_some() {
+                        updates.push(FactUpdate::Recompute { person });
+                    }
+                    continue;
+                }
                 let (write, update) = facts_of_event(event);
                 writes.extend(write);
                 updates.extend(update);

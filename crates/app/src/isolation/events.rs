@@ -8,7 +8,8 @@ use super::*;
 
 impl App {
     /// Turns person events into measures: close/secondary contacts by the plan of their regime,
-    /// cases to "awaiting transfer to a hospital", leads put under control. Keeps its cursor in the
+    /// cases to "awaiting transfer to a hospital", leads put under control; a person's move takes
+    /// their current measures to the new grid. Keeps its cursor in the
     /// settings; each measure's source key (`contact:<id>`, `case:<id>`, `lead:<id>`) makes a
     /// re-read harmless. Returns the number of events read.
     pub async fn sync_isolation_events(&self) -> AppResult<usize> {
@@ -50,6 +51,12 @@ impl App {
                         opens.clear();
                         self.end_wait_of_discharged_case(event).await?;
                     }
+                    person_event::RESIDENT_MOVED => {
+                        // A measure opened in this batch moves with its person.
+                        self.store.insert_measures(&opens, self.now_unix()).await?;
+                        opens.clear();
+                        self.carry_measures_of_move(event).await?;
+                    }
                     _ => {}
                 }
             }
@@ -58,6 +65,32 @@ impl App {
                 .await?;
             total += events.len();
         }
+    }
+
+    /// A person moved grid (迁移网格, 迁入): their current measures follow to the new grid, household
+    /// and address, so a home measure is the new grid worker's to check. Idempotent (guarded by
+    /// the old grid).
+    async fn carry_measures_of_move(&self, event: &PersonEventRecord) -> AppResult<u64> {
+        let Ok(moved) = serde_json::from_str::<person_event::ResidentMovedEvent>(&event.detail)
+        else {
+            tracing::warn!(
+                event_id = event.id,
+                "move event with an unreadable detail skipped"
+            );
+            return Ok(0);
+        };
+        Ok(self
+            .store
+            .follow_move_in_measures(&fangkong_store::MeasureMove {
+                resident_id: event.resident_id,
+                id_type: event.id_type.clone(),
+                id_number: event.id_number.as_str().into(),
+                from_grid: moved.from_grid,
+                to_grid: moved.to_grid,
+                household_number: moved.to_household,
+                address: moved.to_address,
+            })
+            .await?)
     }
 
     pub(super) async fn person_of_event(

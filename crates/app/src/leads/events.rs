@@ -6,7 +6,8 @@ use super::*;
 
 impl App {
     /// Turns `close_contact` / `secondary_contact` person events into leads (channel 流调判定),
-    /// routed to the event's grid, else the register, else the fallback region as 待分派.
+    /// routed to the event's grid, else the register, else the fallback region as 待分派; a
+    /// `resident_moved` event carries the person's open leads to the new grid ([`App::carry_leads_of_move`]).
     /// Remembers how far it read; the `event:<id>` source key makes a repeat harmless anyway.
     /// Returns the number of events read.
     pub async fn sync_lead_events(&self) -> AppResult<usize> {
@@ -21,7 +22,12 @@ impl App {
             };
             let mut leads = Vec::new();
             for event in &events {
-                if let Some(lead) = self.lead_of_event(event).await? {
+                if event.kind == RESIDENT_MOVED {
+                    // Earlier events first: a lead opened in this batch moves with its person.
+                    self.store.insert_leads(&leads).await?;
+                    leads.clear();
+                    self.carry_leads_of_move(event).await?;
+                } else if let Some(lead) = self.lead_of_event(event).await? {
                     leads.push(lead);
                 }
             }
@@ -30,6 +36,89 @@ impl App {
                 .await?;
             total += events.len();
         }
+    }
+
+    /// A person moved grid (迁移网格, 迁入): their open leads queued at the old grid go to the new
+    /// grid's queue — its grid worker finds them there, the old one no longer — each with a step
+    /// saying why. A landed lead stays as it is; a lead queued elsewhere is not this move's to
+    /// change. Idempotent: a lead moved is no longer in the old grid.
+    pub(super) async fn carry_leads_of_move(&self, event: &PersonEventRecord) -> AppResult<usize> {
+        let Ok(moved) = serde_json::from_str::<ResidentMovedEvent>(&event.detail) else {
+            tracing::warn!(
+                event_id = event.id,
+                "move event with an unreadable detail skipped"
+            );
+            return Ok(0);
+        };
+        let open = self
+            .store
+            .open_leads_of_person_in_grid(
+                event.resident_id,
+                &event.id_type,
+                &event.id_number,
+                &moved.from_grid,
+            )
+            .await?;
+        if open.is_empty() {
+            return Ok(0);
+        }
+        let name_of = |code: &str, names: &[fangkong_store::RegionRecord]| {
+            names
+                .iter()
+                .find(|r| r.code == code)
+                .map(|r| format!("{}（{code}）", r.name))
+                .unwrap_or_else(|| code.to_string())
+        };
+        let names = self
+            .store
+            .regions_by_codes(&[moved.from_grid.clone(), moved.to_grid.clone()])
+            .await?;
+        let note = format!(
+            "迁移网格：由 {} 转至 {}",
+            name_of(&moved.from_grid, &names),
+            name_of(&moved.to_grid, &names)
+        );
+        let now = self.now_unix();
+        let mut carried = 0;
+        for lead in open {
+            let Some(Ok(routed)) = LeadStatus::from_code(&lead.status).map(|status| {
+                fangkong_domain::leads::transition(
+                    status,
+                    fangkong_domain::leads::LeadInput::Assigned {
+                        route: LeadStatus::Pending,
+                    },
+                    now,
+                )
+            }) else {
+                continue;
+            };
+            let change = LeadChange {
+                lead_id: lead.id,
+                status: routed.to.code().into(),
+                grid_code: moved.to_grid.clone(),
+                resident_id: lead.resident_id.or(event.resident_id),
+                closed_at: routed.closed_at,
+                measure: lead.measure.clone(),
+                out_region: lead.out_region.clone(),
+                out_note: lead.out_note.clone(),
+                step: LeadStepRecord {
+                    id: 0,
+                    lead_id: lead.id,
+                    at: now,
+                    step: "moved".into(),
+                    actor: "迁移网格（自动）".into(),
+                    from_code: moved.from_grid.clone(),
+                    to_code: moved.to_grid.clone(),
+                    note: note.clone(),
+                },
+                event: None,
+                audit: None,
+            };
+            if self.store.change_open_lead(&change).await? {
+                carried += 1;
+            }
+        }
+        Ok(carried)
     }
 
     pub(super) async fn lead_of_event(

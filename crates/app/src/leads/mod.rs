@@ -29,7 +29,8 @@ use fangkong_domain::leads::{
     SenderScope, check_person, deadline_of,
 };
 use fangkong_domain::person_event::{
-    CLOSE_CONTACT, ContactEvent, LEAD_CONTROLLED, LeadControlledEvent, SECONDARY_CONTACT,
+    CLOSE_CONTACT, ContactEvent, LEAD_CONTROLLED, LeadControlledEvent, RESIDENT_MOVED,
+    ResidentMovedEvent, SECONDARY_CONTACT,
 };
 use fangkong_domain::region::{RegionCode, RegionLevel};
 use fangkong_domain::role::Permission;

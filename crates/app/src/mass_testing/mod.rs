@@ -1,11 +1,13 @@
 //! Mass testing (全员/区域核酸检测): rounds, sites and the planner, binding at the table (through one
 //! group-commit writer), boxes and the chain of custody, coverage and the missing list, recheck
-//! tasks, key-group routine testing, antigen self-tests, residents' own results.
+//! tasks, key-group routine testing, antigen self-tests, residents' own results, and residents'
+//! moves followed into the open rounds.
 
 mod antigen;
 mod binding;
 mod boxes;
 mod coverage;
+mod moves;
 mod rechecks;
 mod results;
 mod rounds;

@@ -293,6 +293,7 @@ impl App {
                 &ResidentMove {
                     resident_id: record.id,
                     from_grid: record.grid_code.clone(),
+                    from_household: record.household_number.clone(),
                     write: write.clone(),
                     move_in: move_in.map(|m| (m, actor.username.clone())),
                     audit,

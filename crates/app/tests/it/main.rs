@@ -14,6 +14,7 @@ mod investigation;
 mod isolation;
 mod leads;
 mod mass_testing;
+mod moves;
 mod past_dated;
 mod person_file;
 mod residents;

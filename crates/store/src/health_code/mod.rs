@@ -396,6 +396,36 @@ macro_rules! negatives_of_people {
 }
 use negatives_of_people;
 
+/// The register entries (id, grid) of some people inside a transaction: a registered person's code
+/// is kept under the grid they live in now, whatever grid their facts were recorded in, so a move
+/// (迁移网格, 迁入) takes the code to the new jurisdiction's lists.
+macro_rules! registered_grids {
+    ($tx:expr, $people:expr) => {{
+        let mut builder = QueryBuilder::new(
+            "SELECT id_type, id_number, id, grid_code FROM residents WHERE id_number IN (",
+        );
+        let mut list = builder.separated(", ");
+        for person in $people {
+            list.push_bind(person.id_number.to_string());
+        }
+        builder.push(")");
+        let rows: Vec<(String, String, i64, String)> =
+            builder.build_query_as().fetch_all(&mut *$tx).await?;
+        let mut out: HashMap<CodePerson, (i64, String)> = HashMap::new();
+        for (id_type, id_number, id, grid) in rows {
+            out.insert(
+                CodePerson {
+                    id_type,
+                    id_number: id_number.into(),
+                },
+                (id, grid),
+            );
+        }
+        out
+    }};
+}
+use registered_grids;
+
 /// Upserts computed codes inside a transaction and adds a history row for each whose colour or
 /// pop-up changed (a person without a stored code was green). Evaluates to the number changed.
 macro_rules! save_codes {
@@ -585,11 +615,17 @@ macro_rules! apply_fact_changes {
         for chunk in people.chunks(ROWS_PER_STATEMENT) {
             let facts = facts_of_people!($tx, chunk);
             let negatives = negatives_of_people!($tx, chunk);
+            let registered = registered_grids!($tx, chunk);
             let mut computed = Vec::with_capacity(chunk.len());
             for person in chunk {
                 let person_facts = facts.get(person).map(Vec::as_slice).unwrap_or(&[]);
                 let person_negatives = negatives.get(person).map(Vec::as_slice).unwrap_or(&[]);
-                computed.push(compute(person, person_facts, person_negatives));
+                let mut code: CodeWrite = compute(person, person_facts, person_negatives);
+                if let Some((id, grid)) = registered.get(person) {
+                    code.resident_id = Some(*id);
+                    code.grid_code = grid.clone();
+                }
+                computed.push(code);
             }
             save_codes!($tx, &computed, cause, now);
             codes.extend(computed);

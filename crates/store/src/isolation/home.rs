@@ -1,8 +1,46 @@
-//! Home isolation: daily check-ins, missed check-ins and door-sensor alarms.
+//! Home isolation: daily check-ins, missed check-ins and door-sensor alarms; a moved person's
+//! measures following them to the new grid.
 
 use super::*;
 
+/// A resident's move as isolation follows it (from a `resident_moved` person event).
+#[derive(Debug, Clone)]
+pub struct MeasureMove {
+    pub resident_id: Option<i64>,
+    pub id_type: String,
+    pub id_number: DocumentNumber,
+    pub from_grid: String,
+    pub to_grid: String,
+    pub household_number: String,
+    pub address: Address,
+}
+
 impl Store {
+    /// The person's current measures (not released) held by the old grid move to the new grid,
+    /// household and address: at home, the new grid's worker checks them in and the old one no
+    /// longer lists them; a measure's grid is where its person lives. Guarded by the old grid, so a
+    /// repeat changes nothing. Returns the measures moved.
+    pub async fn follow_move_in_measures(&self, m: &MeasureMove) -> StoreResult<u64> {
+        let moved = with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE isolation_measures SET grid_code = $1, household_number = $2, address = $3 \
+                 WHERE grid_code = $4 AND status <> 'released' \
+                 AND (resident_id = $5 OR (id_number = $6 AND id_type = $7 AND id_number <> ''))",
+            )
+            .bind(&m.to_grid)
+            .bind(&m.household_number)
+            .bind(m.address.as_str())
+            .bind(&m.from_grid)
+            .bind(m.resident_id)
+            .bind(m.id_number.as_str())
+            .bind(&m.id_type)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(moved)
+    }
+
     pub async fn insert_check_in(&self, check_in: &CheckInRecord) -> StoreResult<i64> {
         let id = with_pool!(self, pool => {
             sqlx::query_scalar(

@@ -10,6 +10,8 @@ mod people;
 mod sites;
 mod transfers;
 
+pub use home::MeasureMove;
+
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
 use fangkong_domain::personal::{Address, DocumentNumber, PersonName};

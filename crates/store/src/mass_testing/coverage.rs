@@ -176,3 +176,148 @@ impl Store {
         Ok([counts.0, counts.1, counts.2])
     }
 }
+
+/// A resident's move as mass testing follows it (from a `resident_moved` person event).
+#[derive(Debug, Clone)]
+pub struct RoundMove {
+    /// The person event; the follow is applied once per event.
+    pub event_id: i64,
+    pub resident_id: i64,
+    pub id_type: String,
+    pub id_number: DocumentNumber,
+    pub from_grid: String,
+    pub to_grid: String,
+}
+
+impl Store {
+    /// Carries a resident's move into every open screening round (whole or area; routine testing
+    /// has no once-per-round target): unless the person's swab in the round was counted in the old
+    /// grid (then the swab and the target stay where it was taken), the person's place in the
+    /// target — or among the infants left out of it — and their exemption leave the old grid and,
+    /// when the new grid lies in the round's region, join it. The unswabbed lists need nothing:
+    /// they are read from the register. One transaction with the consumer's cursor `cursor`
+    /// (moved to `event_id`), under the tube writer's lock, so a move is counted once and never
+    /// while a binding of the same person is being decided. Returns the rounds changed.
+    pub async fn follow_move_in_rounds(&self, m: &RoundMove, cursor: &str) -> StoreResult<usize> {
+        with_pool!(self, pool => {
+            let mut tx = begin_locked!(self, pool, TUBE_WRITER_LOCK);
+            let read: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(cursor)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if read.and_then(|v| v.parse::<i64>().ok()).is_some_and(|after| after >= m.event_id) {
+                return Ok(0);
+            }
+            let rounds: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+                "SELECT id, region_code, opened_at, infant_months FROM test_rounds \
+                 WHERE closed_at IS NULL AND kind <> 'routine' ORDER BY id",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            let birth_date: Option<String> = sqlx::query_scalar("SELECT birth_date FROM residents WHERE id = $1")
+                .bind(m.resident_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let mut changed = 0;
+            for (round_id, region, opened_at, infant_months) in rounds {
+                let (in_from, in_to) = (m.from_grid.starts_with(&region), m.to_grid.starts_with(&region));
+                if !in_from && !in_to {
+                    continue;
+                }
+                let swab_grid: Option<String> = sqlx::query_scalar(
+                    "SELECT grid_code FROM samples WHERE id_number = $1 AND id_type = $2 AND round_id = $3 \
+                     ORDER BY id LIMIT 1",
+                )
+                .bind(m.id_number.as_str())
+                .bind(&m.id_type)
+                .bind(round_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if swab_grid.as_deref() == Some(m.from_grid.as_str()) {
+                    continue;
+                }
+                // An infant below the round's age limit was counted among the infants, not the target.
+                let cutoff = chrono::DateTime::from_timestamp(opened_at, 0)
+                    .map(fangkong_domain::time::beijing_date)
+                    .and_then(|d| fangkong_domain::mass_testing::infant_cutoff(d, infant_months))
+                    .map(|d| d.format("%Y-%m-%d").to_string());
+                let infant = matches!((&birth_date, &cutoff), (Some(b), Some(c)) if b > c);
+                let column = if infant { "infants" } else { "target" };
+                let mut left = 0;
+                if in_from {
+                    // Never below the swabs counted there: "swabbed ≤ target" holds in every grid.
+                    let guard = if infant { "infants > 0" } else { "target > sampled" };
+                    left = sqlx::query(AssertSqlSafe(format!(
+                        "UPDATE round_grid_progress SET {column} = {column} - 1 \
+                         WHERE round_id = $1 AND grid_code = $2 AND {guard}"
+                    )))
+                    .bind(round_id)
+                    .bind(&m.from_grid)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected() as i64;
+                }
+                if in_to {
+                    sqlx::query(AssertSqlSafe(format!(
+                        "INSERT INTO round_grid_progress (round_id, grid_code, {column}) VALUES ($1, $2, 1) \
+                         ON CONFLICT (round_id, grid_code) DO UPDATE SET {column} = round_grid_progress.{column} + 1"
+                    )))
+                    .bind(round_id)
+                    .bind(&m.to_grid)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if !infant {
+                    sqlx::query("UPDATE test_rounds SET target_population = target_population + $1 WHERE id = $2")
+                        .bind(i64::from(in_to) - left)
+                        .bind(round_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let exempt_in: Option<String> = sqlx::query_scalar(
+                    "SELECT grid_code FROM sampling_exemptions WHERE round_id = $1 AND resident_id = $2",
+                )
+                .bind(round_id)
+                .bind(m.resident_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(grid) = exempt_in {
+                    sqlx::query("UPDATE round_grid_progress SET exempt = exempt - 1 WHERE round_id = $1 AND grid_code = $2")
+                        .bind(round_id)
+                        .bind(&grid)
+                        .execute(&mut *tx)
+                        .await?;
+                    if in_to {
+                        sqlx::query("UPDATE sampling_exemptions SET grid_code = $1 WHERE round_id = $2 AND resident_id = $3")
+                            .bind(&m.to_grid)
+                            .bind(round_id)
+                            .bind(m.resident_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("UPDATE round_grid_progress SET exempt = exempt + 1 WHERE round_id = $1 AND grid_code = $2")
+                            .bind(round_id)
+                            .bind(&m.to_grid)
+                            .execute(&mut *tx)
+                            .await?;
+                    } else {
+                        sqlx::query("DELETE FROM sampling_exemptions WHERE round_id = $1 AND resident_id = $2")
+                            .bind(round_id)
+                            .bind(m.resident_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                changed += 1;
+            }
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(cursor)
+            .bind(m.event_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(changed)
+        })
+    }
+}

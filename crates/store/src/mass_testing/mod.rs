@@ -24,6 +24,8 @@ use fangkong_domain::phone::PhoneNumber;
 use fangkong_domain::region::RegionCode;
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
+pub use coverage::RoundMove;
+
 use crate::audit::write_audit;
 use crate::typed::{StoredPhone, StoredRegion};
 use crate::{AuditRecord, Store, StoreResult, begin_locked, with_pool};

@@ -1,5 +1,7 @@
 //! Moves: between grids of one jurisdiction (迁移网格) and into another jurisdiction (迁入申请).
 
+use fangkong_domain::person_event;
+
 use super::*;
 
 const MOVE_IN_COLUMNS: &str = "id, resident_id, id_type, id_number, name, from_grid, to_grid, to_household, \
@@ -52,6 +54,8 @@ pub struct NewMoveIn {
 pub struct ResidentMove {
     pub resident_id: i64,
     pub from_grid: String,
+    /// The household the person leaves (told to the other modules with the move).
+    pub from_household: String,
     pub write: ResidentWrite,
     /// (request id, the deciding user) when an approved move-in request moves the person.
     pub move_in: Option<(i64, String)>,
@@ -73,8 +77,10 @@ pub enum MoveOutcome {
 
 impl Store {
     /// Moves one resident to another grid in one transaction: the resident's row, a new household if the
-    /// number is new, both grids' counts and, for a move-in, the request's approval (other pending
-    /// requests for the same person are closed). Guarded by the grid the person must still be in.
+    /// number is new, both grids' counts, for a move-in the request's approval (other pending
+    /// requests for the same person are closed), and the `resident_moved` person event the other
+    /// modules follow. Guarded by the grid the person must still be in: a refused move writes
+    /// nothing, the event included.
     pub async fn move_resident(&self, m: &ResidentMove, now: i64) -> StoreResult<MoveOutcome> {
         let w = &m.write;
         let outcome = with_pool!(self, pool => {
@@ -188,6 +194,35 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            // The move is a fact every module acts on (leads, rounds, home measures): told in the
+            // move's own transaction, so no module misses a move or hears of one rolled back.
+            let detail = serde_json::to_string(&person_event::ResidentMovedEvent {
+                from_grid: m.from_grid.clone(),
+                to_grid: w.grid_code.clone(),
+                from_household: m.from_household.clone(),
+                to_household: w.household_number.clone(),
+                to_address: w.address.clone(),
+                move_in: m.move_in.as_ref().map(|(request, _)| *request),
+            })
+            .unwrap_or_default();
+            let source = match &m.move_in {
+                Some((request, _)) => format!("move_in:{request}"),
+                None => format!("resident:{}", m.resident_id),
+            };
+            sqlx::query(
+                "INSERT INTO person_events (at, kind, id_type, id_number, resident_id, grid_code, source, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(now)
+            .bind(person_event::RESIDENT_MOVED)
+            .bind(&w.id_type)
+            .bind(w.id_number.as_str())
+            .bind(m.resident_id)
+            .bind(&w.grid_code)
+            .bind(source)
+            .bind(detail)
+            .execute(&mut *tx)
+            .await?;
             crate::audit::write_audit!(&mut *tx, &m.audit);
             tx.commit().await?;
             MoveOutcome::Moved

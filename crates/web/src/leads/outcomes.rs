@@ -37,6 +37,7 @@ fn step_label(step: &str) -> &'static str {
         "received" => "接收线索",
         "assigned" => "分派网格",
         "forwarded" => "转派",
+        "moved" => "迁移网格",
         "controlled" => "落地管控",
         "letter_out" => "发协查函",
         _ => "其他",
