@@ -419,6 +419,7 @@ pub(super) fn measure_change(
         new_status: step.to.code().into(),
         at: step.at,
         leave_room: step.leave_room,
+        leave_hospital: step.leave_hospital,
         checked_in: step.checked_in,
         released: step.released,
         event: step.event.map(|kind| MeasureEventWrite {

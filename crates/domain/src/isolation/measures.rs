@@ -37,9 +37,10 @@ pub enum MeasureInput {
     ContactCleared,
     /// The person became a case: out of their room, waiting for a hospital.
     CaseReported,
-    /// The case was discharged (出院) while the measure still waited for an ambulance: nobody is
-    /// to be driven to hospital any more, so the wait ends (no `measure_released`: that means
-    /// "every test negative"). A patient in hospital is discharged by the hospital itself.
+    /// The case was discharged (出院): a wait for an ambulance ends (nobody is to be driven to
+    /// hospital any more), and a patient in hospital leaves it — the open admission closes at the
+    /// discharge time and the bed is free. No `measure_released`: that means "every test negative".
+    /// One fact, one door: the discharge is recorded on the case and reaches the hospital here.
     CaseDischarged,
 }
 
@@ -52,6 +53,8 @@ pub struct MeasureTransition {
     pub at: i64,
     /// Room → cleaning; the measure keeps the site but not the room.
     pub leave_room: bool,
+    /// The open hospital admission closes (出院) at `at`.
+    pub leave_hospital: bool,
     pub checked_in: bool,
     pub released: bool,
     /// The person event to write (`person_event::MEASURE_POSITIVE` or `MEASURE_RELEASED`).
@@ -118,6 +121,7 @@ pub fn transition(
         to,
         at: now,
         leave_room: false,
+        leave_hospital: false,
         checked_in: false,
         released: false,
         event: None,
@@ -145,6 +149,7 @@ pub fn transition(
                 // A positive leaves the room at once, whatever the phase: the room is cleaned.
                 TestOutcome::Positive => MeasureTransition {
                     leave_room: true,
+                    leave_hospital: false,
                     event: Some(person_event::MEASURE_POSITIVE),
                     ..to(S::AwaitingHospital)
                 },
@@ -184,12 +189,18 @@ pub fn transition(
             S::AwaitingHospital => Err(Refusal::AlreadyAwaitingHospital),
             _ => Ok(MeasureTransition {
                 leave_room: true,
+                leave_hospital: false,
                 ..to(S::AwaitingHospital)
             }),
         },
         MeasureInput::CaseDischarged => match from {
             S::AwaitingHospital => Ok(MeasureTransition {
                 released: true,
+                ..to(S::Released)
+            }),
+            S::Hospitalised => Ok(MeasureTransition {
+                released: true,
+                leave_hospital: true,
                 ..to(S::Released)
             }),
             _ => Err(Refusal::NothingToEnd(from)),
@@ -268,6 +279,7 @@ mod tests {
             to,
             at: NOW,
             leave_room: false,
+            leave_hospital: false,
             checked_in: false,
             released: false,
             event: None,
@@ -292,6 +304,7 @@ mod tests {
         };
         let to_hospital = |from| MeasureTransition {
             leave_room: true,
+            leave_hospital: false,
             event: Some(person_event::MEASURE_POSITIVE),
             ..change(from, S::AwaitingHospital)
         };
@@ -302,6 +315,7 @@ mod tests {
         };
         let case = |from| MeasureTransition {
             leave_room: true,
+            leave_hospital: false,
             ..change(from, S::AwaitingHospital)
         };
         let home_follows = MeasureInput::Release {
@@ -403,6 +417,7 @@ mod tests {
                 home_follows,
                 Ok(MeasureTransition {
                     leave_room: true,
+                    leave_hospital: false,
                     ..change(S::InSite, S::AtHome)
                 }),
             ),
@@ -478,7 +493,7 @@ mod tests {
                 MeasureInput::CaseReported,
                 Err(Refusal::AlreadyAwaitingHospital),
             ),
-            // A case discharged: a wait for an ambulance ends; a hospital discharges its own.
+            // A case discharged: a wait for an ambulance ends; a patient leaves hospital.
             (
                 state(S::AwaitingHospital, false),
                 MeasureInput::CaseDischarged,
@@ -487,6 +502,7 @@ mod tests {
                     to: S::Released,
                     at: NOW,
                     leave_room: false,
+                    leave_hospital: false,
                     checked_in: false,
                     released: true,
                     event: None,
@@ -495,7 +511,16 @@ mod tests {
             (
                 state(S::Hospitalised, false),
                 MeasureInput::CaseDischarged,
-                Err(Refusal::NothingToEnd(S::Hospitalised)),
+                Ok(MeasureTransition {
+                    from: S::Hospitalised,
+                    to: S::Released,
+                    at: NOW,
+                    leave_room: false,
+                    leave_hospital: true,
+                    checked_in: false,
+                    released: true,
+                    event: None,
+                }),
             ),
             (
                 state(S::InSite, true),

@@ -347,6 +347,16 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            if change.leave_hospital {
+                sqlx::query(
+                    "UPDATE hospital_admissions SET discharged_at = $1 \
+                     WHERE measure_id = $2 AND discharged_at IS NULL",
+                )
+                .bind(change.at)
+                .bind(change.measure_id)
+                .execute(&mut *tx)
+                .await?;
+            }
             sqlx::query(
                 "UPDATE isolation_measures SET status = $1, \
                  status_since = CASE WHEN status = $1 THEN status_since ELSE $2 END, \

@@ -138,6 +138,8 @@ pub struct MeasureChange {
     pub test_result: Option<(i64, String, String)>,
     /// The person leaves their room: room → cleaning, the measure keeps the site but not the room.
     pub leave_room: bool,
+    /// The person leaves hospital: the measure's open admission closes at `at` (the bed is free).
+    pub leave_hospital: bool,
     pub checked_in: bool,
     pub released: bool,
     pub event: Option<MeasureEventWrite>,
