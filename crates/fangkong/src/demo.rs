@@ -43,6 +43,9 @@ pub struct DemoArgs {
     /// The outbreak's random seed (the same seed plays the same outbreak).
     #[arg(long, default_value_t = 2021)]
     seed: u64,
+    /// Run the consistency audit every simulated morning and fail when a day's does not hold.
+    #[arg(long)]
+    audit_daily: bool,
 }
 
 pub async fn run(args: DemoArgs) -> Result<()> {
@@ -217,7 +220,24 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         &timeline,
     )
     .await?;
+    player.audit_daily = args.audit_daily;
     player.play_until(timeline.present).await?;
+    if args.audit_daily {
+        let failed: Vec<_> = player
+            .daily_audits
+            .iter()
+            .filter(|(_, broken)| !broken.is_empty())
+            .collect();
+        println!(
+            "  每日一致性检查：{} 天，{} 天有不符",
+            player.daily_audits.len(),
+            failed.len()
+        );
+        for (day, broken) in &failed {
+            println!("    {day}：{}", broken.join("；"));
+        }
+        anyhow::ensure!(failed.is_empty(), "每日一致性检查有不符（见上）");
+    }
     let infected = player.infected_by(timeline.present + chrono::Duration::days(30));
     if let (Some(user), Some(person)) = (
         app.store_for_tools().user_by_username("resident").await?,

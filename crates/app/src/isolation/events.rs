@@ -227,16 +227,20 @@ impl App {
 
     /// A case: a person already under a measure leaves their room and awaits a hospital; anyone
     /// else gets a case measure awaiting a hospital.
-    /// A case discharged while still waiting for an ambulance no longer waits (a patient already in
-    /// hospital is discharged by the hospital).
+    /// A case discharged (出院): a wait for an ambulance ends, and a patient in hospital leaves it —
+    /// the open admission closes at the discharge time and the bed is free. (A hospitalised
+    /// measure counts as closed to the other passes, so it is looked up among all the person's.)
     pub(super) async fn end_wait_of_discharged_case(
         &self,
         event: &PersonEventRecord,
     ) -> AppResult<()> {
         let Some(open) = self
             .store
-            .open_measure_of(&event.id_type, &event.id_number)
+            .measures_of_person(&event.id_type, event.id_number.as_str())
             .await?
+            .into_iter()
+            .filter(|m| matches!(m.status.as_str(), "awaiting_hospital" | "hospitalised"))
+            .max_by_key(|m| m.id)
         else {
             return Ok(());
         };

@@ -740,6 +740,21 @@ async fn events_become_measures_rooms_transfers_and_hospital_beds(backend: Backe
     app.discharge_admission(admin, beds.admissions.rows[0].id, &Default::default())
         .await
         .unwrap();
+    // The bed is free and the measure no longer says "in hospital".
+    assert_eq!(
+        app.measure_detail(admin, zhou.id)
+            .await
+            .unwrap()
+            .measure
+            .status,
+        "released"
+    );
+    assert_eq!(
+        app.hospitals_board(admin).await.unwrap().hospitals[0]
+            .hospital
+            .occupied,
+        0
+    );
     invalid(
         app.discharge_admission(admin, beds.admissions.rows[0].id, &Default::default())
             .await,

@@ -2,7 +2,7 @@
 //! through the app on the simulation clock, and what it leaves behind is one story — cases found
 //! day by day from 2 January in 小果庄村 outwards, linked to their infectors, their contacts traced,
 //! in rooms, their leads landed, the villages designated — and `fangkong check` finds nothing
-//! wrong in it.
+//! wrong in it — at the end, and every simulated morning on the way.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -23,7 +23,14 @@ async fn the_demo_plays_one_outbreak_in_time_and_the_audit_finds_it_consistent()
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo");
     let seeded = bin()
-        .args(["demo", "--residents", "6000", "--no-serve", "--database"])
+        .args([
+            "demo",
+            "--residents",
+            "6000",
+            "--no-serve",
+            "--audit-daily",
+            "--database",
+        ])
         .arg(&db)
         .output()
         .unwrap();
@@ -34,6 +41,11 @@ async fn the_demo_plays_one_outbreak_in_time_and_the_audit_finds_it_consistent()
         String::from_utf8_lossy(&seeded.stderr)
     );
     assert!(stdout.contains("疫情推演"), "{stdout}");
+    // The audit ran every simulated morning, and every one held.
+    assert!(
+        stdout.contains("每日一致性检查：10 天，0 天有不符"),
+        "{stdout}"
+    );
 
     // The audit over the database the demo left: every invariant holds.
     let check = bin()

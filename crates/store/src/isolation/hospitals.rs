@@ -113,8 +113,8 @@ impl Store {
         Ok(row)
     }
 
-    /// Discharges an admission with its audit record, in one transaction; false (nothing
-    /// written) when it was discharged already.
+    /// Discharges an admission with its audit record, and ends the measure that still says
+    /// "in hospital", in one transaction; false (nothing written) when it was discharged already.
     pub async fn discharge_admission(
         &self,
         admission_id: i64,
@@ -130,6 +130,18 @@ impl Store {
                 .await?
                 .rows_affected();
             if changed == 1 {
+                // The patient has left hospital: a measure that still says so ends with the stay
+                // (as `MeasureInput::CaseDischarged` ends it from the case's side), so beds and
+                // measures never disagree.
+                sqlx::query(
+                    "UPDATE isolation_measures SET status = 'released', status_since = $1, released_at = $1 \
+                     WHERE status = 'hospitalised' \
+                     AND id = (SELECT measure_id FROM hospital_admissions WHERE id = $2)",
+                )
+                .bind(now)
+                .bind(admission_id)
+                .execute(&mut *tx)
+                .await?;
                 crate::audit::write_audit!(&mut *tx, audit);
                 tx.commit().await?;
             }
