@@ -302,7 +302,7 @@ impl OutbreakPlayer {
                 self.clock.set(at);
             }
             if let Err(e) = self.play(step, at).await {
-                tracing::warn!(error = %e, ?step, "outbreak step refused");
+                tracing::warn!(error = format!("{e:#}"), ?step, "outbreak step refused");
             }
         }
     }
