@@ -530,6 +530,58 @@ impl App {
     }
 }
 
+/// A consumer's place in the person-event stream: every module that acts on the stream reads it
+/// so. `next` hands out the unread events a batch at a time and, when asked for the next batch,
+/// moves the cursor past the one before — so a batch whose handling failed (the consumer returned
+/// early) is read again next time; each consumer's writes are idempotent.
+///
+/// ```ignore
+/// let mut cursor = EventCursor::new(EVENT_CURSOR_SETTING, 2_000);
+/// while let Some(events) = cursor.next(self).await? {
+///     // act on `events`
+/// }
+/// Ok(cursor.read())
+/// ```
+pub(crate) struct EventCursor {
+    setting: &'static str,
+    batch: i64,
+    /// The last id and the size of the batch handed out and not yet marked read.
+    pending: Option<(i64, usize)>,
+    read: usize,
+}
+
+impl EventCursor {
+    pub(crate) fn new(setting: &'static str, batch: i64) -> EventCursor {
+        EventCursor {
+            setting,
+            batch,
+            pending: None,
+            read: 0,
+        }
+    }
+
+    /// Marks the batch handed out before as read, then reads the next; None when nothing is unread.
+    pub(crate) async fn next(
+        &mut self,
+        app: &App,
+    ) -> AppResult<Option<Vec<fangkong_store::PersonEventRecord>>> {
+        if let Some((last, n)) = self.pending.take() {
+            app.mark_person_events_read(self.setting, last).await?;
+            self.read += n;
+        }
+        let events = app.unread_person_events(self.setting, self.batch).await?;
+        Ok(events.last().map(|e| e.id).map(|last| {
+            self.pending = Some((last, events.len()));
+            events
+        }))
+    }
+
+    /// How many events were read and handled.
+    pub(crate) fn read(&self) -> usize {
+        self.read
+    }
+}
+
 /// A list as a page shows it: the rows shown (at most a page's limit) and how many there are in
 /// all, so a heading never calls the first 500 rows “all” ("管控中人员 500 人" of 908).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

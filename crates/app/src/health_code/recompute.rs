@@ -2,6 +2,7 @@
 //! change, and the codes due by time.
 
 use super::*;
+use crate::EventCursor;
 
 impl App {
     /// Applies fact writes and updates, recomputing the people they touch in the same transaction,
@@ -112,14 +113,8 @@ impl App {
     /// fact keys make a repeat harmless anyway. Returns the number of events read.
     pub async fn sync_code_events(&self) -> AppResult<usize> {
         let _one_at_a_time = self.codes.event_sync.lock().await;
-        let mut total = 0;
-        loop {
-            let events = self
-                .unread_person_events(EVENT_CURSOR_SETTING, 5_000)
-                .await?;
-            let Some(last) = events.last().map(|e| e.id) else {
-                return Ok(total);
-            };
+        let mut cursor = EventCursor::new(EVENT_CURSOR_SETTING, 5_000);
+        while let Some(events) = cursor.next(self).await? {
             let mut writes = Vec::new();
             let mut updates = Vec::new();
             for event in &events {
@@ -181,10 +176,8 @@ impl App {
             }
             self.change_code_facts(&writes, &updates, "核酸检测结果")
                 .await?;
-            self.mark_person_events_read(EVENT_CURSOR_SETTING, last)
-                .await?;
-            total += events.len();
         }
+        Ok(cursor.read())
     }
 
     /// Brings new person events into codes; a failure is logged, not returned: the events are

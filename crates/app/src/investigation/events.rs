@@ -1,19 +1,14 @@
 //! Person events in: a single-tube positive opens an initial-screen case (初筛阳性) by itself.
 
 use super::*;
+use crate::EventCursor;
 
 impl App {
     /// Opens initial-screen-positive cases from mass testing's single positives (at once after a
     /// results upload, and in the background pass). Returns the events read.
     pub async fn sync_case_events(&self) -> AppResult<usize> {
-        let mut total = 0;
-        loop {
-            let events = self
-                .unread_person_events(EVENT_CURSOR_SETTING, 2_000)
-                .await?;
-            let Some(last) = events.last().map(|e| e.id) else {
-                return Ok(total);
-            };
+        let mut cursor = EventCursor::new(EVENT_CURSOR_SETTING, 2_000);
+        while let Some(events) = cursor.next(self).await? {
             let regime = self.tracing_regime().await?;
             for event in events.iter().filter(|e| e.kind == "single_positive") {
                 if self
@@ -87,9 +82,7 @@ impl App {
                 };
                 self.store.insert_case(&write, None).await?;
             }
-            self.mark_person_events_read(EVENT_CURSOR_SETTING, last)
-                .await?;
-            total += events.len();
         }
+        Ok(cursor.read())
     }
 }

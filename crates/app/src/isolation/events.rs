@@ -5,6 +5,7 @@ use fangkong_domain::isolation::measures::{self as measure_rules, MeasureInput, 
 
 use super::measures::measure_change;
 use super::*;
+use crate::EventCursor;
 
 impl App {
     /// Turns person events into measures: close/secondary contacts by the plan of their regime,
@@ -13,14 +14,8 @@ impl App {
     /// settings; each measure's source key (`contact:<id>`, `case:<id>`, `lead:<id>`) makes a
     /// re-read harmless. Returns the number of events read.
     pub async fn sync_isolation_events(&self) -> AppResult<usize> {
-        let mut total = 0;
-        loop {
-            let events = self
-                .unread_person_events(EVENT_CURSOR_SETTING, 2_000)
-                .await?;
-            let Some(last) = events.last().map(|e| e.id) else {
-                return Ok(total);
-            };
+        let mut cursor = EventCursor::new(EVENT_CURSOR_SETTING, 2_000);
+        while let Some(events) = cursor.next(self).await? {
             let regime_in_force = self.tracing_regime().await?;
             let mut opens = Vec::new();
             for event in &events {
@@ -61,10 +56,8 @@ impl App {
                 }
             }
             self.store.insert_measures(&opens, self.now_unix()).await?;
-            self.mark_person_events_read(EVENT_CURSOR_SETTING, last)
-                .await?;
-            total += events.len();
         }
+        Ok(cursor.read())
     }
 
     /// A person moved grid (迁移网格, 迁入): their current measures follow to the new grid, household

@@ -3,6 +3,7 @@
 use fangkong_domain::isolation::MeasureStatus;
 
 use super::*;
+use crate::EventCursor;
 
 impl App {
     /// Turns `close_contact` / `secondary_contact` person events into leads (channel 流调判定),
@@ -12,14 +13,8 @@ impl App {
     /// Returns the number of events read.
     pub async fn sync_lead_events(&self) -> AppResult<usize> {
         let _one_at_a_time = EVENT_SYNC.lock().await;
-        let mut total = 0;
-        loop {
-            let events = self
-                .unread_person_events(EVENT_CURSOR_SETTING, 2_000)
-                .await?;
-            let Some(last) = events.last().map(|e| e.id) else {
-                return Ok(total);
-            };
+        let mut cursor = EventCursor::new(EVENT_CURSOR_SETTING, 2_000);
+        while let Some(events) = cursor.next(self).await? {
             let mut leads = Vec::new();
             for event in &events {
                 if event.kind == RESIDENT_MOVED {
@@ -32,10 +27,8 @@ impl App {
                 }
             }
             self.store.insert_leads(&leads).await?;
-            self.mark_person_events_read(EVENT_CURSOR_SETTING, last)
-                .await?;
-            total += events.len();
         }
+        Ok(cursor.read())
     }
 
     /// A person moved grid (迁移网格, 迁入): their open leads queued at the old grid go to the new
