@@ -111,6 +111,9 @@ pub struct OutbreakPlan {
     pub lockdown_at: DateTime<Utc>,
     /// Swab times of the whole-population screening rounds.
     pub screening_rounds: Vec<DateTime<Utc>>,
+    /// Infections brought in from outside later (输入): (person, infected at, reaches the fever
+    /// clinic at) — a second spark the tracing of the first could not find.
+    pub imported: Vec<(usize, DateTime<Utc>, DateTime<Utc>)>,
     /// A gathering in the index case's village that the index case attends while infectious (a
     /// banquet, a service): up to [`GATHERING_SIZE`] villagers, each with a high chance.
     pub gathering_at: Option<DateTime<Utc>>,
@@ -291,11 +294,32 @@ pub fn simulate(agents: &[Agent], plan: &OutbreakPlan) -> Outbreak {
     );
     state[plan.index].onset_at = Some(minutes(plan.index_found_at) - 3 * day_min);
 
+    // People whose finding is part of the plan: the index case and the imported ones.
+    let mut planned_finds: Vec<(usize, i64)> = vec![(plan.index, minutes(plan.index_found_at))];
     for day in 0..i64::from(plan.days) {
         let day_start = day * day_min;
         let day_end = day_start + day_min;
         let locked = day_start >= lockdown;
         let weekday = (plan.start + Duration::days(day)).format("%u").to_string() != "7";
+        for &(person, infected, found) in &plan.imported {
+            let at = minutes(infected);
+            if person < n
+                && (day_start..day_end).contains(&at)
+                && state[person].infected_at.is_none()
+            {
+                infect(
+                    &mut state,
+                    &mut rng,
+                    person,
+                    at,
+                    None,
+                    None,
+                    &mut infected_order,
+                );
+                state[person].onset_at = Some(minutes(found) - 2 * day_min);
+                planned_finds.push((person, minutes(found)));
+            }
+        }
         // -- transmission ----------------------------------------------------------------------
         let infectious: Vec<usize> = infected_order
             .iter()
@@ -397,8 +421,7 @@ pub fn simulate(agents: &[Agent], plan: &OutbreakPlan) -> Outbreak {
             let infected = s.infected_at.unwrap_or(0);
             let detectable_from = infected + LATENT_DAYS * day_min;
             let mut found: Option<(i64, FoundBy)> = None;
-            if i == plan.index {
-                let at = minutes(plan.index_found_at);
+            if let Some(&(_, at)) = planned_finds.iter().find(|(p, _)| *p == i) {
                 if (day_start..day_end).contains(&at) {
                     found = Some((at, FoundBy::FeverClinic));
                 }
@@ -615,6 +638,7 @@ mod tests {
             lockdown_at: bj(2021, 1, 6, 0),
             screening_rounds: vec![bj(2021, 1, 3, 8), bj(2021, 1, 7, 8), bj(2021, 1, 12, 8)],
             gathering_at: Some(bj(2020, 12, 27, 12)),
+            imported: vec![(900, bj(2021, 1, 7, 20), bj(2021, 1, 12, 13))],
         }
     }
 
@@ -715,5 +739,18 @@ mod tests {
         let by = |f: FoundBy| o.found().iter().filter(|i| i.found.unwrap().1 == f).count();
         assert!(by(FoundBy::FeverClinic) > 0);
         assert!(by(FoundBy::MassTesting) + by(FoundBy::IsolationTest) > 0);
+    }
+
+    #[test]
+    fn an_imported_infection_starts_a_second_spark_found_when_planned() {
+        let p = plan(7);
+        let o = simulate(&population(20, 60), &p);
+        let imported = o.infections.iter().find(|i| i.person == 900).unwrap();
+        assert_eq!(imported.infector, None);
+        assert_eq!(imported.infected_at, bj(2021, 1, 7, 20));
+        assert_eq!(
+            imported.found,
+            Some((bj(2021, 1, 12, 13), FoundBy::FeverClinic))
+        );
     }
 }

@@ -49,6 +49,10 @@ pub struct Timeline {
     pub rounds: Vec<DateTime<Utc>>,
     /// The banquet in 小果庄村 the index case attends, infectious without knowing it.
     pub gathering: DateTime<Utc>,
+    /// A second spark: a worker of another village infected outside the county, and when they
+    /// reach the fever clinic — hours after the story's present, so a served demo sees a new
+    /// chain begin.
+    pub imported: (DateTime<Utc>, DateTime<Utc>),
     /// The demo's present: seeding plays up to here.
     pub present: DateTime<Utc>,
     /// How far the simulation runs (serving plays on up to here).
@@ -67,6 +71,7 @@ impl Timeline {
                 beijing(2021, 1, 12, 8, 0),
             ],
             gathering: beijing(2020, 12, 27, 11, 30),
+            imported: (beijing(2021, 1, 7, 19, 0), beijing(2021, 1, 12, 13, 30)),
             present: beijing(2021, 1, 12, 10, 0),
             days: 35,
         }
@@ -197,19 +202,46 @@ impl OutbreakPlayer {
             })
             .or_else(|| people.iter().position(|p| Some(p.id) != spare))
             .context("no resident in the outbreak township")?;
-        let outbreak = simulate(
-            &agents,
-            &OutbreakPlan {
-                seed,
-                start: timeline.infection,
-                days: timeline.days,
-                index,
-                index_found_at: timeline.discovered,
-                lockdown_at: timeline.lockdown,
-                screening_rounds: timeline.rounds.clone(),
-                gathering_at: Some(timeline.gathering),
-            },
-        );
+        // The second spark: a worker of a household of three or more that the first chain never
+        // touched (by the outbreak as it would run without the spark, which is the same history
+        // up to the day the spark is infected), from the township's far end.
+        let mut plan = OutbreakPlan {
+            seed,
+            start: timeline.infection,
+            days: timeline.days,
+            index,
+            index_found_at: timeline.discovered,
+            lockdown_at: timeline.lockdown,
+            screening_rounds: timeline.rounds.clone(),
+            gathering_at: Some(timeline.gathering),
+            imported: Vec::new(),
+        };
+        let first_chain = simulate(&agents, &plan);
+        let touched: HashSet<u32> = first_chain
+            .infections
+            .iter()
+            .map(|i| i.person)
+            .chain(first_chain.placements.iter().map(|p| p.person))
+            .chain(first_chain.exposures.iter().map(|e| e.person))
+            .map(|person| agents[person].household)
+            .collect();
+        let mut household_size: HashMap<u32, usize> = HashMap::new();
+        for a in &agents {
+            *household_size.entry(a.household).or_default() += 1;
+        }
+        plan.imported = (0..people.len())
+            .rev()
+            .find(|&i| {
+                let a = agents[i];
+                !people[i].grid_code.starts_with(index_village)
+                    && (30..=50).contains(&a.age)
+                    && household_size[&a.household] >= 3
+                    && !touched.contains(&a.household)
+                    && Some(people[i].id) != spare
+            })
+            .map(|i| vec![(i, timeline.imported.0, timeline.imported.1)])
+            .unwrap_or_default();
+        let outbreak = simulate(&agents, &plan);
         let mut steps: Vec<(DateTime<Utc>, Step)> = Vec::new();
         for (i, infection) in outbreak.infections.iter().enumerate() {
             if let Some((at, _)) = infection.found {
@@ -428,6 +460,7 @@ impl OutbreakPlayer {
             .filter(|e| e.person != infection.person && e.case == infection.person)
             .cloned()
             .collect();
+        tracing::debug!(case, exposures = exposures.len(), "case found");
         let window_start = exposures
             .iter()
             .map(|e| e.first_at)

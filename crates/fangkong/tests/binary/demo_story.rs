@@ -111,10 +111,23 @@ async fn the_demo_plays_one_outbreak_in_time_and_the_audit_finds_it_consistent()
         "{:?}",
         areas.iter().map(|a| &a.area.place_name).collect::<Vec<_>>()
     );
-    // Contacts were traced and taken into rooms: people are checked in at the sites.
-    let ops = app.actor_for_user("admin", "test").await.unwrap();
-    let in_site = app.isolation_measures(&ops, "in_site").await.unwrap();
-    assert!(!in_site.is_empty(), "nobody in a room");
+    // Contacts were traced and taken into rooms: people checked in at the sites, over days.
+    let measures = app
+        .store_for_tools()
+        .measures_in(("130109", "130109~"), &[], 100_000)
+        .await
+        .unwrap();
+    let check_ins: Vec<i64> = measures.iter().filter_map(|m| m.checked_in_at).collect();
+    assert!(!check_ins.is_empty(), "nobody was ever in a room");
+    let (earliest, latest) = (
+        check_ins.iter().min().unwrap(),
+        check_ins.iter().max().unwrap(),
+    );
+    assert!(latest - earliest >= 2 * 86_400, "check-ins over days");
+    assert!(
+        *earliest > discovered,
+        "nobody checked in before the outbreak was known"
+    );
     // The audit, in process too: clean.
     let report = app
         .check_consistency(chrono::Duration::zero())
