@@ -126,14 +126,14 @@ impl App {
         Ok(())
     }
 
-    /// Where a sandbox's simulation clock was left, if this database is a sandbox that recorded it.
-    pub async fn recorded_simulated_now(&self) -> AppResult<Option<DateTime<Utc>>> {
-        let kind = self.store.setting(InstanceKind::SETTING).await?;
+    /// Where a sandbox's simulation clock was left, if the database is a sandbox that recorded it
+    /// (read before the `App` exists: it decides the clock the `App` is made with).
+    pub async fn recorded_simulated_now(store: &Store) -> AppResult<Option<DateTime<Utc>>> {
+        let kind = store.setting(InstanceKind::SETTING).await?;
         if kind.as_deref().and_then(InstanceKind::from_code) != Some(InstanceKind::Sandbox) {
             return Ok(None);
         }
-        Ok(self
-            .store
+        Ok(store
             .setting(SIMULATED_NOW_SETTING)
             .await?
             .and_then(|v| v.parse::<i64>().ok())

@@ -251,7 +251,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!(
         "  已发现感染者 {} 例（至此模拟共感染 {} 人，其余尚未发现），{} 名接触者已判定，{} 个风险区域，{} 趟转运，入住隔离点 {} 人次，收治 {} 人，解除 {} 人；{} 个隔离点 {} 间房；用时 {:.1} 秒",
         played.cases,
-        player.infections_by(timeline.present),
+        player.infected_by(timeline.present).len(),
         played.contacts,
         played.areas,
         played.trips,

@@ -194,20 +194,26 @@ async fn change_user(target: &UserTarget, change: UserChange, done: &str) -> Res
 /// The app on a database: on the real clock, or — a training sandbox that recorded where its
 /// simulation clock stood (the demo's) — on a simulation clock resuming there at real speed.
 async fn open_app(location: &str) -> Result<App> {
-    let app = open_app_with(location, Arc::new(SystemClock)).await?;
-    match app.recorded_simulated_now().await? {
-        Some(at) => Ok(App::new(
-            app.store_for_tools().clone(),
-            Arc::new(SimulationClock::new(at, 1.0)),
-        )),
-        None => Ok(app),
-    }
+    let store = open_store(location).await?;
+    let clock: Arc<dyn fangkong_app::Clock> = match App::recorded_simulated_now(&store).await? {
+        Some(at) => Arc::new(SimulationClock::new(at, 1.0)),
+        None => Arc::new(SystemClock),
+    };
+    app_on(store, clock).await
 }
 
 async fn open_app_with(location: &str, clock: Arc<dyn fangkong_app::Clock>) -> Result<App> {
-    let store = Store::open(location)
+    app_on(open_store(location).await?, clock).await
+}
+
+async fn open_store(location: &str) -> Result<Store> {
+    Store::open(location)
         .await
-        .with_context(|| format!("open database {location}"))?;
+        .with_context(|| format!("open database {location}"))
+}
+
+/// The app on `store`, with Hebei's divisions loaded into a new database.
+async fn app_on(store: Store, clock: Arc<dyn fangkong_app::Clock>) -> Result<App> {
     let app = App::new(store, clock);
     if app.store_for_tools().count_regions().await? == 0 {
         app.load_divisions().await?;

@@ -199,8 +199,30 @@ struct State {
     onset_at: Option<i64>,
     /// When the person stopped meeting others: found (hospital) or placed (room).
     removed_at: Option<i64>,
-    placed_at: Option<i64>,
+    /// When a case's tracing took the person to a room, and which case.
+    placed: Option<(i64, usize)>,
     found: Option<(i64, FoundBy)>,
+}
+
+impl State {
+    /// Where a found case's tracing window begins: 4 days before onset, or before the positive
+    /// sample (taken 14 hours before the finding) when there were no symptoms by then.
+    fn window_start(&self, found_at: i64) -> i64 {
+        let reference = self
+            .onset_at
+            .filter(|o| *o <= found_at)
+            .unwrap_or(found_at - 14 * 60);
+        reference - LOOK_BACK_DAYS * DAY_MINUTES
+    }
+}
+
+/// Minutes in a day.
+const DAY_MINUTES: i64 = 24 * 60;
+
+/// Whether a meeting on simulation day `met_day` falls in a case's tracing window (it began at
+/// `window`; the case was found at `found_at`).
+fn met_in_window(met_day: i64, window: i64, found_at: i64) -> bool {
+    met_day * DAY_MINUTES + 18 * 60 >= window && met_day * DAY_MINUTES <= found_at
 }
 
 /// Runs the outbreak. `agents` is the population (in a stable order: the caller's residents).
@@ -211,7 +233,7 @@ pub fn simulate(agents: &[Agent], plan: &OutbreakPlan) -> Outbreak {
     }
     let mut rng = Rng::new(plan.seed, 0x000B_B0EA);
     let minutes = |t: DateTime<Utc>| (t - plan.start).num_minutes();
-    let day_min = 24 * 60;
+    let day_min = DAY_MINUTES;
     let lockdown = minutes(plan.lockdown_at);
     let rounds: Vec<i64> = plan.screening_rounds.iter().map(|t| minutes(*t)).collect();
 
@@ -254,7 +276,7 @@ pub fn simulate(agents: &[Agent], plan: &OutbreakPlan) -> Outbreak {
             setting: None,
             onset_at: None,
             removed_at: None,
-            placed_at: None,
+            placed: None,
             found: None,
         })
         .collect();
@@ -425,7 +447,7 @@ pub fn simulate(agents: &[Agent], plan: &OutbreakPlan) -> Outbreak {
                 if (day_start..day_end).contains(&at) {
                     found = Some((at, FoundBy::FeverClinic));
                 }
-            } else if let Some(placed) = s.placed_at {
+            } else if let Some((placed, _)) = s.placed {
                 // In a room: symptoms are seen at once; the isolation tests find the rest.
                 if let Some(onset) = s.onset_at.filter(|o| (day_start..day_end).contains(o)) {
                     found = Some((onset.max(placed) + 120, FoundBy::IsolationTest));
@@ -471,24 +493,19 @@ pub fn simulate(agents: &[Agent], plan: &OutbreakPlan) -> Outbreak {
         // -- tracing: close contacts to isolation ----------------------------------------------
         for case in found_today {
             let (found_at, _) = state[case].found.expect("found above");
-            let reference = state[case]
-                .onset_at
-                .filter(|o| *o <= found_at)
-                .unwrap_or(found_at - 14 * 60);
-            let window = reference - LOOK_BACK_DAYS * day_min;
+            let window = state[case].window_start(found_at);
             for &(met_day, who, other, setting) in &met {
-                if who != case || setting == Setting::Market {
-                    continue;
-                }
-                let met_at = met_day * day_min + 18 * 60;
-                if met_at < window || met_day * day_min > found_at {
+                if who != case
+                    || setting == Setting::Market
+                    || !met_in_window(met_day, window, found_at)
+                {
                     continue;
                 }
                 // Whether the epidemiologist learns of this person at all (decided once per pair).
                 let known = *traced
                     .entry((case, other))
                     .or_insert_with(|| rng.chance(setting.traced_chance()));
-                if !known || state[other].placed_at.is_some() || state[other].found.is_some() {
+                if !known || state[other].placed.is_some() || state[other].found.is_some() {
                     continue;
                 }
                 // Home members first, most within a day; a few are hard to reach.
@@ -499,7 +516,7 @@ pub fn simulate(agents: &[Agent], plan: &OutbreakPlan) -> Outbreak {
                 };
                 let at = found_at + delay;
                 let s = &mut state[other];
-                s.placed_at = Some(at);
+                s.placed = Some((at, case));
                 s.removed_at = Some(s.removed_at.map_or(at, |r| r.min(at)));
             }
         }
@@ -533,16 +550,11 @@ pub fn simulate(agents: &[Agent], plan: &OutbreakPlan) -> Outbreak {
         .collect();
     found_cases.sort();
     for (found_at, case) in found_cases {
-        let reference = state[case]
-            .onset_at
-            .filter(|o| *o <= found_at)
-            .unwrap_or(found_at - 14 * 60);
-        let window = reference - LOOK_BACK_DAYS * day_min;
+        let window = state[case].window_start(found_at);
         let mut rows: std::collections::BTreeMap<(usize, Setting), (i64, i64)> =
             std::collections::BTreeMap::new();
         for &(met_day, who, other, setting) in &met {
-            let met_at = met_day * day_min + 18 * 60;
-            if who != case || met_at < window || met_day * day_min > found_at {
+            if who != case || !met_in_window(met_day, window, found_at) {
                 continue;
             }
             if setting != Setting::Market && traced.get(&(case, other)) != Some(&true) {
@@ -573,17 +585,11 @@ pub fn simulate(agents: &[Agent], plan: &OutbreakPlan) -> Outbreak {
     let mut placements: Vec<Placement> = state
         .iter()
         .enumerate()
-        .filter_map(|(i, s)| s.placed_at.map(|at| (i, at)))
-        .filter(|(_, at)| *at < horizon)
-        .map(|(person, at)| Placement {
+        .filter_map(|(person, s)| s.placed.map(|(at, case)| (person, at, case)))
+        .filter(|(_, at, _)| *at < horizon)
+        .map(|(person, at, case)| Placement {
             person,
-            case: out
-                .exposures
-                .iter()
-                .filter(|e| e.person == person)
-                .map(|e| e.case)
-                .next()
-                .unwrap_or(person),
+            case,
             at: to_time(at),
         })
         .collect();

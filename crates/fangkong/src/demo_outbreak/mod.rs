@@ -15,14 +15,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use fangkong_app::investigation::{CaseAction, CaseForm, ContactForm, StopForm};
 use fangkong_app::records::ResidentRecord;
 use fangkong_app::risk_areas::RiskAreaForm;
 use fangkong_app::{Actor, App, SimulationClock};
+use fangkong_domain::person::age_on;
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
-use fangkong_domain::time::{beijing_date, beijing_label};
+use fangkong_domain::time::{beijing_date, beijing_label, beijing_midnight};
 use fangkong_sim::outbreak::{Agent, FoundBy, Outbreak, OutbreakPlan, Setting, simulate};
 
 use crate::demo_isolation::Facilities;
@@ -30,11 +31,14 @@ use crate::demo_isolation::Facilities;
 mod office;
 
 /// A moment in Beijing time.
-pub fn beijing(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, m, d, h, min, 0)
-        .single()
-        .expect("a valid moment")
-        - Duration::hours(8)
+fn beijing(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    let day = NaiveDate::from_ymd_opt(y, m, d).expect("a valid date");
+    at_beijing(day, h, min)
+}
+
+/// `hour:minute` Beijing time on `day`.
+fn at_beijing(day: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
+    beijing_midnight(day) + Duration::hours(hour.into()) + Duration::minutes(minute.into())
 }
 
 /// The dates of the story (藁城区, January 2021).
@@ -188,7 +192,8 @@ impl OutbreakPlayer {
                 Agent {
                     household,
                     village,
-                    age: age_on(&p.birth_date, on),
+                    age: NaiveDate::parse_from_str(&p.birth_date, "%Y-%m-%d")
+                        .map_or(0, |birth| age_on(birth, on).min(120) as u8),
                 }
             })
             .collect();
@@ -252,19 +257,16 @@ impl OutbreakPlayer {
         let first_day = beijing_date(timeline.discovered);
         let last = timeline.infection + Duration::days(i64::from(timeline.days));
         let mut day = first_day;
-        while let Some(morning) = at_beijing(day, 9, 0) {
+        loop {
+            let morning = at_beijing(day, 9, 0);
             if morning > last {
                 break;
             }
             steps.push((morning, Step::Morning));
             for hour in [8, 11, 14, 17, 20, 23] {
-                if let Some(at) = at_beijing(day, hour, 30) {
-                    steps.push((at, Step::Operations));
-                }
+                steps.push((at_beijing(day, hour, 30), Step::Operations));
             }
-            if let Some(at) = at_beijing(day, 17, 0) {
-                steps.push((at, Step::AreaReview));
-            }
+            steps.push((at_beijing(day, 17, 0), Step::AreaReview));
             day = day.succ_opt().context("date overflow")?;
         }
         steps.retain(|(at, _)| *at >= timeline.discovered - Duration::hours(1));
@@ -598,26 +600,4 @@ impl OutbreakPlayer {
     pub fn app(&self) -> &App {
         &self.app
     }
-
-    /// How many the outbreak had infected by `until` (found or not).
-    pub fn infections_by(&self, until: DateTime<Utc>) -> usize {
-        self.outbreak
-            .infections
-            .iter()
-            .filter(|i| i.infected_at <= until)
-            .count()
-    }
-}
-
-fn at_beijing(day: NaiveDate, hour: u32, minute: u32) -> Option<DateTime<Utc>> {
-    let local = day.and_hms_opt(hour, minute, 0)?;
-    Some(Utc.from_utc_datetime(&local) - Duration::hours(8))
-}
-
-/// Age in whole years on `on`, from a 'YYYY-MM-DD' birth date (0 when unreadable).
-fn age_on(birth_date: &str, on: NaiveDate) -> u8 {
-    NaiveDate::parse_from_str(birth_date, "%Y-%m-%d")
-        .ok()
-        .and_then(|b| on.years_since(b))
-        .map_or(0, |y| y.min(120) as u8)
 }
