@@ -49,6 +49,7 @@ pub struct DemoArgs {
 }
 
 pub async fn run(args: DemoArgs) -> Result<()> {
+    crate::check_speed(args.speed)?;
     let store = if args.database.starts_with("postgres") {
         let store = Store::open(&args.database).await?;
         store.clear_all_data().await?;

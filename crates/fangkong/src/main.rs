@@ -221,6 +221,14 @@ async fn app_on(store: Store, clock: Arc<dyn fangkong_app::Clock>) -> Result<App
     Ok(app)
 }
 
+/// A simulation clock's `--speed`, refused outside what the clock runs at (it would clamp it).
+fn check_speed(speed: f64) -> Result<()> {
+    if !(0.0..=100_000.0).contains(&speed) {
+        bail!("--speed 应在 0 到 100000 之间（1 = 真实速度，60 = 一分钟走一小时）");
+    }
+    Ok(())
+}
+
 /// The command-line operator acts as an existing user: their role and jurisdiction apply.
 async fn actor_for(app: &App, username: &str) -> Result<Actor> {
     match app.actor_for_user(username, "command-line").await {
@@ -268,9 +276,7 @@ async fn main() -> Result<()> {
                 Some(start) => {
                     let start = fangkong_domain::time::parse_beijing(start)
                         .map_err(|problem| anyhow::anyhow!("--clock：{problem}"))?;
-                    if !(0.0..=100_000.0).contains(&speed) {
-                        bail!("--speed 应在 0 到 100000 之间（1 = 真实速度，60 = 一分钟走一小时）");
-                    }
+                    check_speed(speed)?;
                     let app =
                         open_app_with(&db.database, Arc::new(SimulationClock::new(start, speed)))
                             .await?;
