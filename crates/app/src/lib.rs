@@ -11,6 +11,7 @@ pub mod blocking;
 pub mod check;
 pub mod checkpoints;
 pub mod clock;
+pub mod command;
 pub mod door_visits;
 pub mod export;
 pub mod health_code;

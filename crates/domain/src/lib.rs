@@ -7,6 +7,7 @@
 pub mod basis;
 pub mod checkpoint;
 pub mod coded_enum;
+pub mod command;
 pub mod echo;
 pub mod health_code;
 pub mod ids;

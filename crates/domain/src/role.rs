@@ -81,6 +81,19 @@ pub enum Permission {
     DispatchTransfers,
     /// Daily check-ins of people isolated or monitored at home; door-sensor alarms (居家隔离/健康监测).
     RecordHomeCheckIns,
+    /// The command office's picture of its jurisdiction: the situation, what is late, the curve
+    /// and the map, reports received from below (态势、超时事项、曲线与地图).
+    ViewCommand,
+    /// File the daily and zero reports and incident reports of one's own office (日报告、零报告、
+    /// 重大事项报告).
+    FileReports,
+    /// Keep one's office's duty: today's board, handover notes, answering a spot check (值班值守).
+    KeepDuty,
+    /// Draw up duty rosters; spot-check the duty rooms below and keep the accountability list
+    /// (排班、抽查、督查问责).
+    ManageDuty,
+    /// Review and publish the daily public bulletin (信息发布).
+    PublishBulletins,
 }
 
 impl Role {
@@ -165,6 +178,10 @@ impl Role {
             ),
             ManageIsolationSites => matches!(self, IsolationSite | Commander | Administrator),
             DispatchTransfers => matches!(self, Transfer | Commander | Administrator),
+            ViewCommand | FileReports | KeepDuty => {
+                matches!(self, Commander | DutyOfficer | Administrator)
+            }
+            ManageDuty | PublishBulletins => matches!(self, Commander | Administrator),
             RecordHomeCheckIns => matches!(
                 self,
                 GridWorker | Resident | IsolationSite | Commander | Administrator

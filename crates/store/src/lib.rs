@@ -10,6 +10,7 @@ mod schema;
 
 pub mod audit;
 pub mod check;
+pub mod command;
 pub mod door_visits;
 pub mod health_code;
 pub mod imports;

@@ -8,6 +8,7 @@
 
 mod api;
 mod checkpoints;
+mod command;
 mod edge;
 mod forms;
 mod health_code;
@@ -107,6 +108,7 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
     };
     Router::new()
         .merge(platform::router())
+        .merge(command::pages())
         .merge(population::pages())
         .merge(mass_testing::pages())
         .merge(health_code::pages())
@@ -118,6 +120,7 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
         .nest(
             "/api",
             api::router()
+                .merge(command::api())
                 .merge(mass_testing::api())
                 .merge(health_code::api())
                 .merge(checkpoints::api(verify_gate))

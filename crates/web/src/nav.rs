@@ -8,6 +8,7 @@ use fangkong_domain::role::{CAPABILITIES, Role};
 /// role sees at least one of its links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Section {
+    Command,
     Testing,
     OwnTesting,
     Codes,
@@ -20,7 +21,8 @@ pub(crate) enum Section {
 }
 
 impl Section {
-    const ALL: [Section; 9] = [
+    const ALL: [Section; 10] = [
+        Section::Command,
         Section::Testing,
         Section::OwnTesting,
         Section::Codes,
@@ -34,6 +36,7 @@ impl Section {
 
     fn title(self) -> &'static str {
         match self {
+            Section::Command => "指挥调度",
             Section::Testing => "核酸检测",
             Section::OwnTesting => "我的检测",
             Section::Codes => "健康码与卡口",
@@ -109,7 +112,8 @@ pub(crate) struct NavEntries {
 }
 
 /// Every module's entries. Within a section, links appear in this order.
-const REGISTRY: [&NavEntries; 9] = [
+const REGISTRY: [&NavEntries; 10] = [
+    &crate::command::NAV,
     &crate::mass_testing::NAV,
     &crate::health_code::NAV,
     &crate::checkpoints::NAV,
