@@ -120,6 +120,10 @@ fn described(invariant: Invariant) -> (&'static str, &'static str) {
             "round_swabbed_within_target",
             "进行中的核酸检测轮次，各网格已采人数不超过应采人数",
         ),
+        Invariant::SituationCountersMatchRecords => (
+            "situation_counters_match_records",
+            "态势计数（管控人数、各色码人数、卡口通行）与明细记录一致",
+        ),
     }
 }
 

@@ -44,7 +44,7 @@ impl TodayItem {
 }
 
 /// A count a role may not read is left out rather than failing the whole home page.
-fn allowed<T>(result: AppResult<T>) -> AppResult<Option<T>> {
+pub(crate) fn allowed<T>(result: AppResult<T>) -> AppResult<Option<T>> {
     match result {
         Ok(value) => Ok(Some(value)),
         Err(AppError::Forbidden { .. } | AppError::OutsideJurisdiction | AppError::NotFound(_)) => {

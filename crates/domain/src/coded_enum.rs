@@ -179,6 +179,8 @@ mod tests {
         let sources = sources![
             "basis.rs",
             "checkpoint.rs",
+            "command/late.rs",
+            "command/mod.rs",
             "echo.rs",
             "health_code/codes.rs",
             "health_code/evaluate.rs",

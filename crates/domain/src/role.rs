@@ -237,7 +237,7 @@ pub const CAPABILITIES: [Capability; 9] = [
     Capability {
         slug: "command",
         label_zh: "指挥调度与值班报送",
-        built: false,
+        built: true,
     },
     Capability {
         slug: "platform",

@@ -41,10 +41,13 @@ pub enum Invariant {
     /// In an open screening round no grid counts more of its residents swabbed than its target
     /// (register → mass testing: a move takes the person's place in the target along).
     RoundSwabbedWithinTarget,
+    /// The situation picture's counters (people under measures, codes by colour, checkpoint
+    /// passages per day) equal the records they count (every module → command).
+    SituationCountersMatchRecords,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 11] = [
+    pub const ALL: [Invariant; 12] = [
         Invariant::OpenCaseIsRed,
         Invariant::CloseContactIsHandled,
         Invariant::DischargedCaseDoesNotWait,
@@ -56,6 +59,7 @@ impl Invariant {
         Invariant::OpenLeadFollowsMove,
         Invariant::MeasureFollowsMove,
         Invariant::RoundSwabbedWithinTarget,
+        Invariant::SituationCountersMatchRecords,
     ];
 
     /// A query with one column, `label`, one row per record breaking the invariant; `$1` is the
@@ -152,6 +156,28 @@ impl Invariant {
                  FROM round_grid_progress p JOIN test_rounds t ON t.id = p.round_id \
                  WHERE t.closed_at IS NULL AND t.kind <> 'routine' AND t.opened_at < $1 \
                  AND p.sampled - p.outside > p.target"
+            }
+            Invariant::SituationCountersMatchRecords => {
+                // Counters move in the writing transaction, so no settling applies ($1 only
+                // keeps the one signature of these queries).
+                "SELECT what || ' ' || k AS label FROM ( \
+                   SELECT '管控计数' AS what, grid_code || ' ' || category || ' ' || status AS k, \
+                          SUM(n) AS n FROM ( \
+                     SELECT grid_code, category, status, n FROM measure_counts \
+                     UNION ALL SELECT grid_code, category, status, -COUNT(*) FROM isolation_measures \
+                     GROUP BY grid_code, category, status) m GROUP BY 1, 2 \
+                   UNION ALL \
+                   SELECT '赋码计数', grid_code || ' ' || colour || ' ' || popup, SUM(n) FROM ( \
+                     SELECT grid_code, colour, popup, n FROM code_counts \
+                     UNION ALL SELECT grid_code, colour, CASE WHEN popup IS NULL THEN 0 ELSE 1 END, \
+                     -COUNT(*) FROM health_codes GROUP BY 1, 2, 3) c GROUP BY 1, 2 \
+                   UNION ALL \
+                   SELECT '卡口计数', region_code || ' ' || day || ' ' || decision, SUM(n) FROM ( \
+                     SELECT region_code, day, decision, n FROM passage_counts \
+                     UNION ALL SELECT k.region_code, (p.at + 28800) / 86400, p.decision, -COUNT(*) \
+                     FROM passages p JOIN checkpoints k ON k.id = p.checkpoint_id GROUP BY 1, 2, 3) p \
+                   GROUP BY 1, 2 \
+                 ) d WHERE n <> 0 AND CAST($1 AS BIGINT) IS NOT NULL"
             }
         }
     }

@@ -1,5 +1,9 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
 pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
+    // situation counters (0014)
+    "measure_counts",
+    "code_counts",
+    "passage_counts",
     // move-in requests (0013)
     "move_ins",
     // isolation (0008): children first

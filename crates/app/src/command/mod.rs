@@ -2,3 +2,14 @@
 //! other modules' own counters, what is late across modules, the epidemic curve and the map, daily
 //! and zero reports, incident reports, bulletins, and duty with its spot checks. One file per
 //! sub-area; each is an `impl App` block.
+
+mod situation;
+
+pub use situation::{
+    AreaFigure, CheckpointFigures, ChildSituation, ControlFigures, KindCounts, RoundFigure,
+    Situation,
+};
+
+mod late;
+
+pub use late::{ITEMS_PER_KIND, LateGroup, LateItem, LateList};

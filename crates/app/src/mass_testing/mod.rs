@@ -229,7 +229,21 @@ pub struct CoverageLine {
 }
 
 impl CoverageLine {
-    fn add(&mut self, row: &ProgressRow) {
+    /// A line with nothing counted yet.
+    pub(crate) fn empty(code: &str) -> CoverageLine {
+        CoverageLine {
+            code: code.to_string(),
+            name: String::new(),
+            target: 0,
+            exempt: 0,
+            sampled: 0,
+            outside: 0,
+            walk_ins: 0,
+            per_mille: 0,
+        }
+    }
+
+    pub(crate) fn add(&mut self, row: &ProgressRow) {
         self.target += row.target;
         self.exempt += row.exempt;
         self.sampled += row.sampled;
@@ -237,7 +251,7 @@ impl CoverageLine {
         self.walk_ins += row.walk_ins;
     }
 
-    fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         let due = (self.target - self.exempt).max(0);
         self.per_mille = if due == 0 {
             1000

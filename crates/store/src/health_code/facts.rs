@@ -186,8 +186,11 @@ impl Store {
     pub async fn colour_counts(&self, range: (&str, &str)) -> StoreResult<Vec<ColourCount>> {
         let rows = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT colour, COALESCE(SUM(CASE WHEN popup IS NULL THEN 0 ELSE 1 END), 0) AS popups, COUNT(*) AS people \
-                 FROM health_codes WHERE grid_code >= $1 AND grid_code < $2 GROUP BY colour ORDER BY colour",
+                // From the counters `code_counts` (moved by triggers with every code write).
+                "SELECT colour, CAST(COALESCE(SUM(popup * n), 0) AS BIGINT) AS popups, \
+                 CAST(COALESCE(SUM(n), 0) AS BIGINT) AS people \
+                 FROM code_counts WHERE grid_code >= $1 AND grid_code < $2 GROUP BY colour \
+                 HAVING SUM(n) > 0 ORDER BY colour",
             )
             .bind(range.0)
             .bind(range.1)

@@ -177,11 +177,13 @@ impl Store {
         range: (&str, &str),
         child_len: i64,
     ) -> StoreResult<Vec<StatusCount>> {
-        let rows = with_pool!(self, pool => {
+        // People from the counters (`measure_counts`, moved by triggers with every measure write);
+        // how long the oldest has waited only for the waiting states, a small indexed set.
+        let counted: Vec<(String, String, i64)> = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT substr(grid_code, 1, CAST($3 AS INTEGER)) AS code, status, COUNT(*) AS people, \
-                 MIN(status_since) AS oldest FROM isolation_measures \
-                 WHERE grid_code >= $1 AND grid_code < $2 GROUP BY 1, 2 ORDER BY 1, 2",
+                "SELECT substr(grid_code, 1, CAST($3 AS INTEGER)) AS code, status, CAST(SUM(n) AS BIGINT) \
+                 FROM measure_counts WHERE grid_code >= $1 AND grid_code < $2 GROUP BY 1, 2 \
+                 HAVING SUM(n) > 0 ORDER BY 1, 2",
             )
             .bind(range.0)
             .bind(range.1)
@@ -189,7 +191,34 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        Ok(rows)
+        let oldest: Vec<(String, String, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT substr(grid_code, 1, CAST($3 AS INTEGER)) AS code, status, MIN(status_since) \
+                 FROM isolation_measures WHERE status IN ('awaiting_placement', 'allocated', 'awaiting_hospital') \
+                 AND grid_code >= $1 AND grid_code < $2 GROUP BY 1, 2",
+            )
+            .bind(range.0)
+            .bind(range.1)
+            .bind(child_len)
+            .fetch_all(pool)
+            .await?
+        });
+        let oldest: std::collections::HashMap<(String, String), i64> = oldest
+            .into_iter()
+            .map(|(code, status, at)| ((code, status), at))
+            .collect();
+        Ok(counted
+            .into_iter()
+            .map(|(code, status, people)| StatusCount {
+                oldest: oldest
+                    .get(&(code.clone(), status.clone()))
+                    .copied()
+                    .unwrap_or(0),
+                code,
+                status,
+                people,
+            })
+            .collect())
     }
 
     /// Measures assigned to or checked in at a site (allocated, in_site), oldest first.

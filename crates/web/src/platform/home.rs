@@ -14,6 +14,11 @@ pub(super) struct HomePage {
     today: Vec<fangkong_app::today::TodayItem>,
     /// Other places the role goes often.
     tasks: Vec<(String, String)>,
+    /// The situation picture and what is late, for the command office's roles (their home).
+    command: Option<(
+        fangkong_app::command::Situation,
+        fangkong_app::command::LateList,
+    )>,
 }
 
 pub(super) async fn home(State(state): State<AppState>, page: PageUser) -> PageResult {
@@ -45,6 +50,16 @@ pub(super) async fn home(State(state): State<AppState>, page: PageUser) -> PageR
     if actor.role.allows(Permission::SearchRegister) {
         tasks.push(("查找居民".into(), "/residents".into()));
     }
+    let command = if matches!(actor.role, Role::Commander | Role::DutyOfficer) {
+        let situation = state.app.situation(actor, "").await;
+        let late = state.app.late_list(actor).await;
+        Some((
+            situation.map_err(|e| page.error(e))?,
+            late.map_err(|e| page.error(e))?,
+        ))
+    } else {
+        None
+    };
     let greeting = format!("{}，您好", actor.display_name);
     Ok(render(&HomePage {
         layout: page.layout("home"),
@@ -54,6 +69,7 @@ pub(super) async fn home(State(state): State<AppState>, page: PageUser) -> PageR
         grids,
         today,
         tasks,
+        command,
     }))
 }
 

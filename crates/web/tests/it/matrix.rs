@@ -640,6 +640,11 @@ const MATRIX: &[Entry] = &[
     e("POST", "/api/home-monitoring/alarms", Body),
     e("POST", "/api/transfers/{id}/status", scoped("transfer")).k(&[Transfer]),
     // leads.rs
+    // command/
+    e("GET", "/command", scoped("commander")).q("?region=$Region"),
+    e("GET", "/command/late", Area),
+    e("GET", "/api/command/situation", scoped("commander")).q("?region=$Region"),
+    e("GET", "/api/command/late", Area),
     e("GET", "/leads", Area),
     e("GET", "/leads/new", Area),
     e("POST", "/leads/new", Body),
