@@ -159,6 +159,20 @@ pub async fn run(args: &BenchArgs, bench: &InvestigationBench) -> Result<()> {
         ("lead overview", &city, vec!["/leads".into()]),
         ("overdue leads", &city, vec!["/leads?overdue=1".into()]),
         ("isolation view", &city, vec!["/isolation".into()]),
+        // The command office (P12): the picture of the city and of a county, the late list,
+        // and the commander's home that shows both.
+        (
+            "picture (city)",
+            &city,
+            vec!["/api/command/situation".into()],
+        ),
+        (
+            "picture (county)",
+            &city,
+            vec![format!("/api/command/situation?region={county}")],
+        ),
+        ("late list (city)", &city, vec!["/api/command/late".into()]),
+        ("commander home", &city, vec!["/".into()]),
     ];
     println!(
         "{:<20} {:>8} {:>9} {:>9} {:>9} {:>9}",
@@ -261,7 +275,7 @@ pub async fn run(args: &BenchArgs, bench: &InvestigationBench) -> Result<()> {
         svg_bytes as f64 / 1_048_576.0
     );
     println!(
-        "(targets: pages p95 < 300 ms; chain picture of 20,000 cases / 200,000 contacts < 2 s)  peak memory {:.0} MiB",
+        "(targets: pages and the command picture p95 < 300 ms; chain picture of 20,000 cases / 200,000 contacts < 2 s)  peak memory {:.0} MiB",
         peak_memory_mib()
     );
     server.abort();
