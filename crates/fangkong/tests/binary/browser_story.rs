@@ -1,5 +1,5 @@
 //! The story across modules in a real browser, on the database the demo leaves and the binary
-//! serving it: a case opened by the epidemiologist → its close contact's file (一人一档) with the
+//! serving it: the commander's situation picture drilled down to a grid's lead list; a case opened by the epidemiologist → its close contact's file (一人一档) with the
 //! lead landed, the room or home measure and the code → the risk area the case's village became,
 //! stepping down by the rules. Runs when FANGKONG_TEST_BROWSER and FANGKONG_TEST_SLOW are set (CI
 //! sets both): the demo takes a while to seed.
@@ -121,6 +121,35 @@ async fn in_chromium_the_demo_story_runs_from_a_case_to_its_contacts_rooms_codes
         driver.source().await.contains("2021-01-1"),
         "the band shows the simulated time"
     );
+
+    // The commander's home is the situation picture: the outbreak's figures, what is late, and
+    // the townships worst first. Drill down township → village → grid, to the grid's lead list.
+    let picture = driver
+        .text_when("#situation", |t| t.contains("今日新增确诊"))
+        .await;
+    assert!(picture.contains("管控中人员"), "{picture}");
+    assert!(driver.text("#late-summary").await.contains("超时事项"));
+    let cumulative = driver.text("#cumulative").await;
+    assert!(
+        !cumulative.starts_with("0 / 0"),
+        "the outbreak counts: {cumulative}"
+    );
+    for level in ["乡镇街道", "村社区", "网格"] {
+        driver.click("#children a").await;
+        let shown = format!("{level} · 截至");
+        driver
+            .text_when("#situation .crumbs", |t| t.contains(&shown))
+            .await;
+    }
+    let lists = driver
+        .text_when("#grid-lists", |t| t.contains("待落地线索名单"))
+        .await;
+    assert!(
+        lists.contains("未采样人员") || lists.contains("网格住户"),
+        "{lists}"
+    );
+    driver.click("#grid-lists a").await;
+    driver.text_when("h1", |t| t.contains("落地查人")).await;
 
     // The case, opened by the epidemiologist, with its contacts.
     driver.goto(&format!("{base}/cases/{case_id}")).await;

@@ -1,5 +1,5 @@
 //! Phones are first-class: the pages of the roles that work on phones (grid worker, sampler,
-//! checkpoint officer, resident) fit 360-, 390- and 414-pixel-wide screens without sideways
+//! checkpoint officer, resident, the duty officer after hours) fit 360-, 390- and 414-pixel-wide screens without sideways
 //! scrolling, their buttons and fields are at least 44 px high, and the menu folds behind a button.
 
 use crate::support;
@@ -38,6 +38,10 @@ async fn in_chromium_the_phone_roles_pages_fit_phone_screens_with_44_pixel_targe
     server
         .add_user("phone-resident", Role::Resident, &grid)
         .await;
+    // The duty officer answers spot checks and reads the picture on the phone after hours.
+    server
+        .add_user("phone-duty", Role::DutyOfficer, &grid[..6])
+        .await;
     let driver = Driver::start().await;
     // A resident of the grid: their file (一人一档), household and grid are grid workers' pages too.
     let resident = server
@@ -50,7 +54,7 @@ async fn in_chromium_the_phone_roles_pages_fit_phone_screens_with_44_pixel_targe
     let person_file = format!("/people/{}", resident.id);
     let household = format!("/households/{}", resident.household_number);
     let grid_page = format!("/regions/{grid}");
-    let pages: [(&str, Vec<&str>); 4] = [
+    let pages: [(&str, Vec<&str>); 5] = [
         (
             "phone-gw",
             vec![
@@ -74,6 +78,7 @@ async fn in_chromium_the_phone_roles_pages_fit_phone_screens_with_44_pixel_targe
             "phone-resident",
             vec!["/", "/me/code", "/me/antigen", "/me/results"],
         ),
+        ("phone-duty", vec!["/", "/command", "/command/late"]),
     ];
     let mut too_wide = Vec::new();
     let mut too_small = Vec::new();

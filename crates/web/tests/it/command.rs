@@ -46,7 +46,11 @@ async fn the_picture_drills_down_to_the_grid_where_a_lead_is_overdue() {
             .await;
         let (_, home) = server.get_text(&client, "/").await;
         let commands = role.allows(Permission::ViewCommand);
-        assert_eq!(home.contains("href=\"/command/late\""), commands, "{role:?}");
+        assert_eq!(
+            home.contains("href=\"/command/late\""),
+            commands,
+            "{role:?}"
+        );
         for path in ["/command", "/command/late"] {
             let (status, body) = server.get_text(&client, path).await;
             assert_eq!(status, if commands { 200 } else { 403 }, "{role:?} {path}");
