@@ -75,6 +75,9 @@ impl App {
 /// the sources.
 pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("reveal", "查看完整个人信息"),
+    ("draft_bulletin", "生成疫情通报草稿"),
+    ("edit_bulletin", "审核修改疫情通报"),
+    ("publish_bulletin", "发布疫情通报"),
     ("export", "导出"),
     ("import", "导入"),
     ("create", "新增"),

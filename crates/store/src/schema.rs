@@ -1,5 +1,7 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
 pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
+    // bulletins (0018)
+    "bulletins",
     // situation counters (0014)
     "measure_counts",
     "code_counts",

@@ -3,8 +3,10 @@
 //! and zero reports, incident reports, bulletins, and duty with its spot checks. One file per
 //! sub-area; each is an `impl App` block.
 
+mod bulletins;
 mod situation;
 
+pub use bulletins::{BULLETIN_MAX_CHARS, BulletinEdit, BulletinView, parse_bulletin_day};
 pub use situation::{
     AreaFigure, CheckpointFigures, ChildSituation, ControlFigures, KindCounts, RoundFigure,
     Situation,

@@ -29,7 +29,7 @@ pub struct KindCounts {
 }
 
 impl KindCounts {
-    fn add(&mut self, kind: &str, n: i64) {
+    pub(crate) fn add(&mut self, kind: &str, n: i64) {
         match CaseKind::from_code(kind) {
             Some(CaseKind::Confirmed) => self.confirmed += n,
             Some(CaseKind::Asymptomatic) => self.asymptomatic += n,

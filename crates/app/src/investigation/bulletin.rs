@@ -5,7 +5,7 @@ use super::*;
 impl App {
     /// The anonymised text of one case for the public bulletin: sex, age, the village, the public
     /// stops — never a name, ID number, phone or house number.
-    pub(super) async fn bulletin_text(
+    pub(crate) async fn bulletin_text(
         &self,
         case: &CaseRecord,
         stops: &[CaseStopRecord],

@@ -178,3 +178,93 @@ async fn the_picture_agrees_with_every_module_and_drills_down_to_a_grid(backend:
     let audit = app.check_consistency(Duration::zero()).await.unwrap();
     assert!(audit.is_clean(), "{audit}");
 }
+
+story!(
+    a_bulletin_is_drafted_from_the_day_reviewed_and_published_once,
+    bulletin_story_sqlite,
+    bulletin_story_postgres
+);
+
+async fn a_bulletin_is_drafted_from_the_day_reviewed_and_published_once(backend: Backend) {
+    let (app, guard) = fresh_app(backend).await;
+    let world = seed(&app).await;
+    import_population(&app, &guard, &world.admin).await;
+    let epi = user(&app, "epi", Role::Epidemiologist, COUNTY).await;
+    let commander = user(&app, "county_commander", Role::Commander, COUNTY).await;
+    let duty = user(&app, "county_duty", Role::DutyOfficer, COUNTY).await;
+    let people = population();
+    let case = app
+        .open_case(
+            &epi,
+            &CaseForm {
+                kind: "asymptomatic".into(),
+                id_number: people[3].id_number.clone(),
+                first_positive_at: beijing(&app, Duration::minutes(-30)),
+                found_by: "mass_testing".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(case > 0);
+    let today = app.today().to_string();
+
+    // Only the office that publishes drafts; a date ahead is refused with the field named.
+    assert!(app.draft_bulletin(&duty, &today).await.is_err());
+    let ahead = (app.today() + Duration::days(1)).to_string();
+    let refused = app.draft_bulletin(&commander, &ahead).await.unwrap_err();
+    assert!(refused.to_string().contains("通报日期"), "{refused}");
+
+    // The draft tells the day's figures and the case in anonymised words.
+    let id = app.draft_bulletin(&commander, &today).await.unwrap();
+    let draft = app.bulletin(&commander, id).await.unwrap();
+    assert!(!draft.published);
+    assert!(
+        draft
+            .body
+            .contains("新增本土确诊病例0例、本土无症状感染者1例"),
+        "{}",
+        draft.body
+    );
+    assert!(draft.body.contains("病例1："), "{}", draft.body);
+    assert!(
+        !draft.body.contains(&people[3].name),
+        "no names in a bulletin"
+    );
+    assert!(!draft.body.contains(&people[3].id_number), "no ID numbers");
+    // Drafting again replaces the draft: still one bulletin for the day.
+    assert_eq!(app.draft_bulletin(&commander, &today).await.unwrap(), id);
+    assert_eq!(app.bulletins(&duty).await.unwrap().len(), 1);
+    assert!(
+        app.public_bulletins().await.unwrap().is_empty(),
+        "a draft is not public"
+    );
+
+    // Review: an empty body is refused, words are kept; then publish, once.
+    let empty = app
+        .edit_bulletin(&commander, id, "标题", "  ")
+        .await
+        .unwrap_err();
+    assert!(empty.to_string().contains("正文"), "{empty}");
+    app.edit_bulletin(
+        &commander,
+        id,
+        &draft.title,
+        &format!("{}\n（经审核）", draft.body),
+    )
+    .await
+    .unwrap();
+    app.publish_bulletin(&commander, id).await.unwrap();
+    let again = app.publish_bulletin(&commander, id).await.unwrap_err();
+    assert!(matches!(again, AppError::Conflict(_)), "{again:?}");
+    assert!(
+        app.draft_bulletin(&commander, &today).await.is_err(),
+        "published: no redraft"
+    );
+    assert!(app.edit_bulletin(&commander, id, "改", "改").await.is_err());
+    let public = app.public_bulletins().await.unwrap();
+    assert_eq!(public.len(), 1);
+    assert!(public[0].body.ends_with("（经审核）"));
+    // A township's commander does not see the county's bulletin in the office list.
+    assert!(app.bulletin(&world.commander_a, id).await.is_err());
+}

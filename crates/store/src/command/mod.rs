@@ -1,6 +1,8 @@
 //! The command office's tables: the situation counters, daily and incident reports, bulletins, duty
 //! rosters and spot checks. One file per sub-area, named as in `app::command`.
 
+mod bulletins;
 mod situation;
 
+pub use bulletins::BulletinRecord;
 pub use situation::{ChildCount, MeasureCount};

@@ -134,3 +134,59 @@ async fn the_picture_drills_down_to_the_grid_where_a_lead_is_overdue() {
         .unwrap();
     assert!(late["groups"].is_array(), "{late}");
 }
+
+#[tokio::test]
+async fn a_published_bulletin_is_on_the_public_page_without_login() {
+    let server = start().await;
+    let commander = server.login("commander").await;
+    let (_, page) = server.get_text(&commander, "/command/bulletins").await;
+    assert!(page.contains("id=\"draft-form\""));
+    let today = server.app.today().to_string();
+    let response = server
+        .submit_form(
+            &commander,
+            "/command/bulletins",
+            "/command/bulletins",
+            &[("day", today.as_str())],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    let to = response.headers()["location"].to_str().unwrap().to_string();
+    let (status, drafted) = server.get_text(&commander, &to).await;
+    assert_eq!(status, 200, "{drafted}");
+    assert!(drafted.contains("id=\"publish-form\""), "{drafted}");
+    let public = support::client();
+    let (_, before) = server.get_text(&public, "/public/bulletins").await;
+    assert!(before.contains("id=\"no-bulletins\""));
+    let id = to.rsplit('/').next().unwrap().to_string();
+    let response = server
+        .submit_form(
+            &commander,
+            &format!("/command/bulletins/{id}"),
+            &format!("/command/bulletins/{id}/publish"),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    let to = response.headers()["location"].to_str().unwrap().to_string();
+    let (status, published) = server.get_text(&commander, &to).await;
+    assert_eq!(status, 200);
+    assert!(published.contains("已发布"), "{published}");
+    let (status, after) = server.get_text(&public, "/public/bulletins").await;
+    assert_eq!(status, 200);
+    assert!(after.contains(&format!("id=\"bulletin-{id}\"")), "{after}");
+    assert!(after.contains("疫情情况通报"));
+    // A bad date comes back on the form with the field named.
+    let response = server
+        .submit_form(
+            &commander,
+            "/command/bulletins",
+            "/command/bulletins",
+            &[("day", "明天")],
+        )
+        .await;
+    let status = response.status().as_u16();
+    let bad = response.text().await.unwrap();
+    assert_eq!(status, 422);
+    assert!(bad.contains("通报日期"), "{bad}");
+}

@@ -265,6 +265,8 @@ enum Kind {
     User,
     /// A move-in request (迁入申请).
     MoveIn,
+    /// A bulletin of the township's command office (信息发布).
+    Bulletin,
 }
 
 use Kind::*;
@@ -645,6 +647,26 @@ const MATRIX: &[Entry] = &[
     e("GET", "/command/late", Area),
     e("GET", "/api/command/situation", scoped("commander")).q("?region=$Region"),
     e("GET", "/api/command/late", Area),
+    e("GET", "/command/bulletins", Area),
+    e("POST", "/command/bulletins", Area),
+    e("GET", "/command/bulletins/{id}", scoped("commander")).k(&[Bulletin]),
+    e("POST", "/command/bulletins/{id}", scoped("commander")).k(&[Bulletin]),
+    e(
+        "POST",
+        "/command/bulletins/{id}/publish",
+        scoped("commander"),
+    )
+    .k(&[Bulletin]),
+    e("GET", "/public/bulletins", Public),
+    e("GET", "/api/command/bulletins", Area),
+    e("POST", "/api/command/bulletins", Area),
+    e(
+        "POST",
+        "/api/command/bulletins/{id}/publish",
+        scoped("commander"),
+    )
+    .k(&[Bulletin]),
+    e("GET", "/api/public/bulletins", Public),
     e("GET", "/leads", Area),
     e("GET", "/leads/new", Area),
     e("POST", "/leads/new", Body),
@@ -865,6 +887,27 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
         .await
         .expect("account");
     t.insert(User, account.to_string());
+    app.create_user_unchecked(
+        &NewUser {
+            username: format!("bulletins{township}"),
+            display_name: format!("{mark}指挥部"),
+            role: Role::Commander,
+            jurisdiction: RegionCode::parse(township).expect("township"),
+            password: PASSWORD.into(),
+        },
+        "test",
+    )
+    .await
+    .expect("office account");
+    let office = app
+        .actor_for_user(&format!("bulletins{township}"), "test")
+        .await
+        .expect("office");
+    let bulletin = app
+        .draft_bulletin(&office, &app.today().to_string())
+        .await
+        .expect("a draft bulletin");
+    t.insert(Bulletin, bulletin.to_string());
 
     let area = app
         .designate_risk_area(
