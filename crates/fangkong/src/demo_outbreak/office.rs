@@ -197,6 +197,10 @@ impl OutbreakPlayer {
                 app.set_room_status(&self.ops, room.id, "free").await.ok();
             }
         }
+        // The county's bulletin of yesterday: drafted from the figures, reviewed, published.
+        let yesterday = (beijing_date(self.clock_now()) - Duration::days(1)).to_string();
+        let bulletin = app.draft_bulletin(&self.commander, &yesterday).await?;
+        app.publish_bulletin(&self.commander, bulletin).await?;
         Ok(())
     }
 
