@@ -1,5 +1,9 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
 pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
+    // duty (0015)
+    "duty_spot_checks",
+    "duty_handovers",
+    "duty_roster",
     // move-in requests (0013)
     "move_ins",
     // isolation (0008): children first
