@@ -238,11 +238,16 @@ impl App {
     /// Puts one person on an office's roster. Refused: an office outside the actor's subtree, a
     /// person who is not staff of the office, a past shift, an overlap (the same person twice on a
     /// shift, a second leader, a second A role for a post).
-    pub async fn add_roster_line(&self, actor: &Actor, form: &RosterForm) -> AppResult<RosterLineView> {
+    pub async fn add_roster_line(
+        &self,
+        actor: &Actor,
+        form: &RosterForm,
+    ) -> AppResult<RosterLineView> {
         actor.require(Permission::ManageDuty)?;
         let line = AddRosterLine::try_from(form)?;
         actor.require_within(&line.office)?;
-        rules::check_roster_date(line.date, self.today()).map_err(|e| AppError::field("日期", e))?;
+        rules::check_roster_date(line.date, self.today())
+            .map_err(|e| AppError::field("日期", e))?;
         if self.store.region(line.office.as_str()).await?.is_none() {
             return Err(AppError::field("值班单位", "没有这个区划"));
         }
@@ -323,8 +328,8 @@ impl App {
     pub async fn remove_roster_line(&self, actor: &Actor, id: i64) -> AppResult<()> {
         actor.require(Permission::ManageDuty)?;
         let line = load_within(actor, self.store.roster_line(id)).await?;
-        let date = NaiveDate::parse_from_str(&line.duty_date, "%Y-%m-%d")
-            .map_err(AppError::internal)?;
+        let date =
+            NaiveDate::parse_from_str(&line.duty_date, "%Y-%m-%d").map_err(AppError::internal)?;
         let (_, end) = rules::shift_window(date, shift_of(&line.shift));
         if end <= self.now() {
             return Err(AppError::Conflict(
@@ -339,7 +344,13 @@ impl App {
             line.post,
             line.person_name
         );
-        let audit = audit_record(self, actor, "remove_duty_roster", format!("duty_roster:{id}"), detail);
+        let audit = audit_record(
+            self,
+            actor,
+            "remove_duty_roster",
+            format!("duty_roster:{id}"),
+            detail,
+        );
         if !self.store.delete_roster_line(id, &audit).await? {
             return Err(AppError::NotFound("该排班"));
         }

@@ -273,7 +273,9 @@ impl App {
             ));
         }
         if check.recorded {
-            return Err(AppError::Conflict("该抽查的结果已经记录过，不能重复记录".into()));
+            return Err(AppError::Conflict(
+                "该抽查的结果已经记录过，不能重复记录".into(),
+            ));
         }
         let answered_at = if answered {
             Some(self.occurred_at(entered, "应答时间", Some(("抽查时间", check.called_at)))?)
@@ -282,7 +284,11 @@ impl App {
         };
         let roster = self
             .store
-            .roster_lines(std::slice::from_ref(&check.office_code), &check.duty_date, &check.duty_date)
+            .roster_lines(
+                std::slice::from_ref(&check.office_code),
+                &check.duty_date,
+                &check.duty_date,
+            )
             .await?;
         let on_shift: Vec<_> = roster.iter().filter(|r| r.shift == check.shift).collect();
         let mut name = typed_name.to_string();
@@ -295,7 +301,8 @@ impl App {
         }
         let answer = SpotAnswer {
             answered_at: answered_at.and_then(|at| DateTime::from_timestamp(at, 0)),
-            answerer_on_roster: answered_by.is_some_and(|u| on_shift.iter().any(|r| r.user_id == u)),
+            answerer_on_roster: answered_by
+                .is_some_and(|u| on_shift.iter().any(|r| r.user_id == u)),
             knew_situation: knew,
         };
         let deadline = DateTime::from_timestamp(check.deadline_at, 0).unwrap_or_else(|| self.now());
@@ -330,7 +337,9 @@ impl App {
             format!("{}；{words}", check.office_code),
         );
         if !self.store.record_spot_check(&write, &audit).await? {
-            return Err(AppError::Conflict("该抽查的结果已经记录过，不能重复记录".into()));
+            return Err(AppError::Conflict(
+                "该抽查的结果已经记录过，不能重复记录".into(),
+            ));
         }
         let record = load_within(actor, self.store.spot_check(id)).await?;
         self.spot_view(record).await
@@ -340,7 +349,10 @@ impl App {
     pub async fn spot_checks(&self, actor: &Actor) -> AppResult<Page<SpotCheckView>> {
         actor.require(Permission::ManageDuty)?;
         let (lower, upper) = actor.jurisdiction_range();
-        let records = self.store.spot_checks_in((&lower, &upper), false, 201).await?;
+        let records = self
+            .store
+            .spot_checks_in((&lower, &upper), false, 201)
+            .await?;
         let total = records.len() as i64;
         let mut views = Vec::new();
         for r in records.into_iter().take(200) {

@@ -74,8 +74,14 @@ pub fn shift_at(at: DateTime<Utc>) -> (NaiveDate, Shift) {
 pub fn shift_window(date: NaiveDate, shift: Shift) -> (DateTime<Utc>, DateTime<Utc>) {
     let midnight = beijing_midnight(date);
     match shift {
-        Shift::Day => (midnight + Duration::hours(8), midnight + Duration::hours(20)),
-        Shift::Night => (midnight + Duration::hours(20), midnight + Duration::hours(32)),
+        Shift::Day => (
+            midnight + Duration::hours(8),
+            midnight + Duration::hours(20),
+        ),
+        Shift::Night => (
+            midnight + Duration::hours(20),
+            midnight + Duration::hours(32),
+        ),
     }
 }
 
@@ -168,9 +174,8 @@ pub fn roster_gaps(date: NaiveDate, lines: &[RosterLine]) -> Vec<String> {
     let mut gaps = Vec::new();
     for shift in Shift::ALL {
         let on = |role: DutyRole, post: Option<&str>| {
-            day.iter().any(|l| {
-                l.shift == shift && l.role == role && post.is_none_or(|p| l.post == p)
-            })
+            day.iter()
+                .any(|l| l.shift == shift && l.role == role && post.is_none_or(|p| l.post == p))
         };
         if !on(DutyRole::Leader, None) {
             gaps.push(format!("{date} {}缺带班领导", shift_words(shift)));
@@ -196,7 +201,10 @@ pub struct SpotAnswer {
 }
 
 /// Why a spot check failed: empty = passed. In time = answered at or before the deadline.
-pub fn spot_check_failures(deadline: DateTime<Utc>, answer: &SpotAnswer) -> Vec<AccountabilityKind> {
+pub fn spot_check_failures(
+    deadline: DateTime<Utc>,
+    answer: &SpotAnswer,
+) -> Vec<AccountabilityKind> {
     let Some(at) = answer.answered_at else {
         return vec![AccountabilityKind::NotAnswered];
     };
@@ -477,8 +485,16 @@ mod tests {
                 Some("值班室已有A角值班员2"),
             ),
             ("A at another post", line(6, Day, "信息组", A, 8), None),
-            ("same person next shift", line(6, Night, "值班室", B, 2), None),
-            ("same person another day", line(7, Day, "值班室", A, 2), None),
+            (
+                "same person next shift",
+                line(6, Night, "值班室", B, 2),
+                None,
+            ),
+            (
+                "same person another day",
+                line(7, Day, "值班室", A, 2),
+                None,
+            ),
         ];
         for (name, new, refused) in table {
             match (check_overlap(&existing, &new), refused) {
@@ -504,10 +520,19 @@ mod tests {
         let table = [
             (answer(Some(beijing(6, 10, 2)), true, true), vec![]),
             (answer(Some(deadline), true, true), vec![]),
-            (answer(Some(beijing(6, 10, 6)), true, true), vec![AnsweredLate]),
+            (
+                answer(Some(beijing(6, 10, 6)), true, true),
+                vec![AnsweredLate],
+            ),
             (answer(None, true, true), vec![NotAnswered]),
-            (answer(Some(beijing(6, 10, 1)), false, true), vec![NotOnRoster]),
-            (answer(Some(beijing(6, 10, 1)), true, false), vec![DidNotKnow]),
+            (
+                answer(Some(beijing(6, 10, 1)), false, true),
+                vec![NotOnRoster],
+            ),
+            (
+                answer(Some(beijing(6, 10, 1)), true, false),
+                vec![DidNotKnow],
+            ),
             (
                 answer(Some(beijing(6, 10, 9)), false, false),
                 vec![AnsweredLate, NotOnRoster, DidNotKnow],

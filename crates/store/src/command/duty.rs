@@ -392,7 +392,10 @@ impl Store {
 
     /// The users whose jurisdiction is exactly `office` (the office's own staff), by name:
     /// (id, display name, role, disabled).
-    pub async fn office_users(&self, office: &str) -> StoreResult<Vec<(i64, String, String, bool)>> {
+    pub async fn office_users(
+        &self,
+        office: &str,
+    ) -> StoreResult<Vec<(i64, String, String, bool)>> {
         let rows = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT id, display_name, role, disabled FROM users WHERE jurisdiction = $1 \
