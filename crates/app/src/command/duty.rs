@@ -244,8 +244,9 @@ impl App {
         form: &RosterForm,
     ) -> AppResult<RosterLineView> {
         actor.require(Permission::ManageDuty)?;
+        // The office first: one outside the subtree is refused before anything else is said.
+        actor.require_within(&parse_office(&form.region_code)?)?;
         let line = AddRosterLine::try_from(form)?;
-        actor.require_within(&line.office)?;
         rules::check_roster_date(line.date, self.today())
             .map_err(|e| AppError::field("日期", e))?;
         if self.store.region(line.office.as_str()).await?.is_none() {
@@ -324,8 +325,9 @@ impl App {
         Ok(line_view(actor, &record))
     }
 
-    /// Takes a line off a roster (a wrong person, a swap). Past shifts stay as they were.
-    pub async fn remove_roster_line(&self, actor: &Actor, id: i64) -> AppResult<()> {
+    /// Takes a line off a roster (a wrong person, a swap); answers the office. Past shifts stay as
+    /// they were.
+    pub async fn remove_roster_line(&self, actor: &Actor, id: i64) -> AppResult<String> {
         actor.require(Permission::ManageDuty)?;
         let line = load_within(actor, self.store.roster_line(id)).await?;
         let date =
@@ -354,7 +356,7 @@ impl App {
         if !self.store.delete_roster_line(id, &audit).await? {
             return Err(AppError::NotFound("该排班"));
         }
-        Ok(())
+        Ok(line.office_code)
     }
 
     /// An office's roster from `from` to `to` (dates; empty: today and the next 6 days), each day

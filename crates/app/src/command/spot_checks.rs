@@ -66,6 +66,9 @@ pub struct SpotCheckView {
     /// Why it failed, in words.
     pub failures: Vec<&'static str>,
     pub note: String,
+    /// Before the result is recorded: who is on the roster of the shift called, (user id, "李A角
+    /// · A角"), for the result form's choice of who answered.
+    pub on_duty: Vec<(i64, String)>,
 }
 
 /// An office's line of the accountability list.
@@ -102,7 +105,25 @@ impl App {
             Err(_) => r.office_code.clone(),
         };
         let shift = Shift::from_code(&r.shift).unwrap_or(Shift::Day);
+        let mut on_duty = Vec::new();
+        if !r.recorded {
+            let roster = self
+                .store
+                .roster_lines(std::slice::from_ref(&r.office_code), &r.duty_date, &r.duty_date)
+                .await?;
+            on_duty = roster
+                .into_iter()
+                .filter(|l| l.shift == r.shift)
+                .map(|l| {
+                    let role = fangkong_domain::command::duty::DutyRole::from_code(&l.role)
+                        .map(|x| x.label_zh())
+                        .unwrap_or("");
+                    (l.user_id, format!("{} · {role}", l.person_name))
+                })
+                .collect();
+        }
         Ok(SpotCheckView {
+            on_duty,
             id: r.id,
             office_name,
             shift_label: shift.label_zh(),

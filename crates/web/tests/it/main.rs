@@ -4,6 +4,7 @@
 
 mod support;
 
+mod duty;
 mod edge;
 mod health_code;
 mod investigation;
