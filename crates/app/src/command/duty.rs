@@ -27,7 +27,7 @@ pub struct RosterForm {
     pub post: String,
     pub role: String,
     pub user_id: String,
-    pub phone: String,
+    pub duty_line: String,
 }
 
 /// A roster line as asked for, every value parsed.
@@ -40,7 +40,7 @@ pub struct AddRosterLine {
     pub role: DutyRole,
     pub user_id: i64,
     /// Bare digits, or empty.
-    pub phone: String,
+    pub duty_line: String,
 }
 
 /// A date typed as `2021-01-06`, its refusal naming `field`.
@@ -77,10 +77,10 @@ impl TryFrom<&RosterForm> for AddRosterLine {
             .trim()
             .parse::<i64>()
             .map_err(|_| AppError::field("值班人员", "请选择本单位的一名人员"))?;
-        let phone = if form.phone.trim().is_empty() {
+        let duty_line = if form.duty_line.trim().is_empty() {
             String::new()
         } else {
-            PhoneNumber::parse(&form.phone)
+            PhoneNumber::parse(&form.duty_line)
                 .map_err(|e| AppError::field("值班电话", e))?
                 .as_str()
                 .to_string()
@@ -92,7 +92,7 @@ impl TryFrom<&RosterForm> for AddRosterLine {
             post,
             role,
             user_id,
-            phone,
+            duty_line,
         })
     }
 }
@@ -110,8 +110,8 @@ pub struct RosterLineView {
     pub role_label: &'static str,
     pub user_id: i64,
     pub name: String,
-    /// The duty phone: in full for the roles that may call people, else masked.
-    pub phone: String,
+    /// The duty room's line (值班电话): in full for the roles that may call people, else masked.
+    pub duty_line: String,
 }
 
 /// One day of an office's roster with its gaps (缺岗), each a reason.
@@ -209,10 +209,10 @@ pub(crate) fn roster_line(r: &RosterRecord) -> RosterLine {
 fn line_view(actor: &Actor, r: &RosterRecord) -> RosterLineView {
     let shift = shift_of(&r.shift);
     let role = role_of(&r.role);
-    let phone = if r.phone.is_empty() || actor.role.allows(Permission::RevealPersonalData) {
-        r.phone.clone()
+    let duty_line = if r.duty_line.is_empty() || actor.role.allows(Permission::RevealPersonalData) {
+        r.duty_line.clone()
     } else {
-        mask_phone(Some(&r.phone))
+        mask_phone(Some(&r.duty_line))
     };
     RosterLineView {
         id: r.id,
@@ -225,7 +225,7 @@ fn line_view(actor: &Actor, r: &RosterRecord) -> RosterLineView {
         role_label: role.label_zh(),
         user_id: r.user_id,
         name: r.person_name.clone(),
-        phone,
+        duty_line,
     }
 }
 
@@ -285,7 +285,7 @@ impl App {
             role: line.role.code().to_string(),
             user_id: line.user_id,
             person_name: name.clone(),
-            phone: line.phone.clone(),
+            duty_line: line.duty_line.clone(),
             created_by: actor.username.clone(),
             created_at: self.now_unix(),
         };
@@ -318,7 +318,7 @@ impl App {
             role: write.role,
             user_id: write.user_id,
             person_name: write.person_name,
-            phone: write.phone,
+            duty_line: write.duty_line,
             created_by: write.created_by,
             created_at: write.created_at,
         };
@@ -446,7 +446,7 @@ impl App {
         Ok(offices)
     }
 
-    /// Today's duty board (今日值班): who is on duty now (leader, A, B, phone) at the actor's office
+    /// Today's duty board (今日值班): who is on duty now (leader, A, B, duty_line) at the actor's office
     /// and the offices directly below, those with no roster today flagged; the handover notes of
     /// the shift before and this one; the actor's office's spot checks waiting for a result.
     pub async fn duty_board(&self, actor: &Actor) -> AppResult<DutyBoard> {

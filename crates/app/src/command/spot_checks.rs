@@ -109,7 +109,11 @@ impl App {
         if !r.recorded {
             let roster = self
                 .store
-                .roster_lines(std::slice::from_ref(&r.office_code), &r.duty_date, &r.duty_date)
+                .roster_lines(
+                    std::slice::from_ref(&r.office_code),
+                    &r.duty_date,
+                    &r.duty_date,
+                )
                 .await?;
             on_duty = roster
                 .into_iter()

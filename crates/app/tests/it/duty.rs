@@ -51,7 +51,7 @@ fn line(office: &str, date: &str, shift: &str, role: &str, user_id: i64) -> Rost
         post: String::new(),
         role: role.into(),
         user_id: user_id.to_string(),
-        phone: "13912345678".into(),
+        duty_line: "13912345678".into(),
     }
 }
 
@@ -141,7 +141,7 @@ async fn a_roster_is_checked_and_the_board_shows_who_is_on_duty_now(backend: Bac
         .await
         .unwrap_err();
     assert!(second_a.to_string().contains("只能有一名A角"), "{second_a}");
-    // Someone of another office, a bad shift, a bad phone, a date long past.
+    // Someone of another office, a bad shift, a bad duty_line, a date long past.
     let stranger = app
         .add_roster_line(&d.county, &line(TOWNSHIP_A, TODAY, "night", "a", d.b_staff))
         .await
@@ -156,7 +156,7 @@ async fn a_roster_is_checked_and_the_board_shows_who_is_on_duty_now(backend: Bac
             .starts_with("班次：")
     );
     bad = line(TOWNSHIP_A, TODAY, "night", "a", d.a[4]);
-    bad.phone = "12345".into();
+    bad.duty_line = "12345".into();
     assert!(
         app.add_roster_line(&d.county, &bad)
             .await
@@ -241,8 +241,8 @@ async fn a_roster_is_checked_and_the_board_shows_who_is_on_duty_now(backend: Bac
     assert_eq!(a.a_roles[0].name, "李A角");
     assert_eq!(a.b_roles[0].name, "王B角");
     assert_eq!(
-        a.leaders[0].phone, "13912345678",
-        "a commander sees the duty phone"
+        a.leaders[0].duty_line, "13912345678",
+        "a commander sees the duty line"
     );
     assert!(!a.no_roster_today);
     let b = board
@@ -252,11 +252,11 @@ async fn a_roster_is_checked_and_the_board_shows_who_is_on_duty_now(backend: Bac
         .unwrap();
     assert!(b.no_roster_today && b.leaders.is_empty());
 
-    // A duty officer of township A sees its own board, the phone masked.
+    // A duty officer of township A sees its own board, the duty_line masked.
     let officer = login(&app, "duty_a1").await;
     let own = app.duty_board(&officer).await.unwrap();
     assert_eq!(own.offices.len(), 1, "a township has no offices below");
-    assert_eq!(own.offices[0].a_roles[0].phone, "139****5678");
+    assert_eq!(own.offices[0].a_roles[0].duty_line, "139****5678");
     assert!(matches!(
         app.duty_board(&world.worker_a).await.unwrap_err(),
         AppError::Forbidden { .. }

@@ -9,7 +9,7 @@ CREATE TABLE duty_roster (
     role          TEXT COLLATE "C" NOT NULL,           -- leader | a | b
     user_id       BIGINT NOT NULL,        -- the person on duty, a user of the office
     person_name   TEXT COLLATE "C" NOT NULL,           -- their display name when rostered
-    phone         TEXT COLLATE "C" NOT NULL DEFAULT '',-- the duty phone, optional
+    duty_line         TEXT COLLATE "C" NOT NULL DEFAULT '',-- the duty room's line (值班电话, a work phone), optional
     created_by    TEXT COLLATE "C" NOT NULL,
     created_at    BIGINT NOT NULL
 );

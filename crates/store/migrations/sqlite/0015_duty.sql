@@ -9,7 +9,7 @@ CREATE TABLE duty_roster (
     role          TEXT NOT NULL,           -- leader | a | b
     user_id       INTEGER NOT NULL,        -- the person on duty, a user of the office
     person_name   TEXT NOT NULL,           -- their display name when rostered
-    phone         TEXT NOT NULL DEFAULT '',-- the duty phone, optional
+    duty_line         TEXT NOT NULL DEFAULT '',-- the duty room's line (值班电话, a work phone), optional
     created_by    TEXT NOT NULL,
     created_at    INTEGER NOT NULL
 );

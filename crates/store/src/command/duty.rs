@@ -17,7 +17,7 @@ pub struct RosterRecord {
     pub role: String,
     pub user_id: i64,
     pub person_name: String,
-    pub phone: String,
+    pub duty_line: String,
     pub created_by: String,
     pub created_at: i64,
 }
@@ -32,7 +32,7 @@ pub struct NewRosterLine {
     pub role: String,
     pub user_id: i64,
     pub person_name: String,
-    pub phone: String,
+    pub duty_line: String,
     pub created_by: String,
     pub created_at: i64,
 }
@@ -102,7 +102,7 @@ pub struct SpotResultWrite {
 }
 
 const ROSTER_COLUMNS: &str = "id, office_code, duty_date, shift, post, role, user_id, person_name, \
-     phone, created_by, created_at";
+     duty_line, created_by, created_at";
 const HANDOVER_COLUMNS: &str =
     "id, office_code, duty_date, shift, author_id, author_name, note, written_at";
 const SPOT_COLUMNS: &str = "id, office_code, duty_date, shift, called_at, deadline_at, called_by, \
@@ -121,7 +121,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO duty_roster (office_code, duty_date, shift, post, role, user_id, \
-                 person_name, phone, created_by, created_at) \
+                 person_name, duty_line, created_by, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
             )
             .bind(&line.office_code)
@@ -131,7 +131,7 @@ impl Store {
             .bind(&line.role)
             .bind(line.user_id)
             .bind(&line.person_name)
-            .bind(&line.phone)
+            .bind(&line.duty_line)
             .bind(&line.created_by)
             .bind(line.created_at)
             .fetch_one(&mut *tx)

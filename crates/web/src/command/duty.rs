@@ -4,7 +4,9 @@
 use askama::Template;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use fangkong_app::command::duty::{DutyBoard, HandoverForm, OfficeRoster, RosterForm, RosterLineView};
+use fangkong_app::command::duty::{
+    DutyBoard, HandoverForm, OfficeRoster, RosterForm, RosterLineView,
+};
 use fangkong_domain::command::duty::{DutyRole, Shift};
 use fangkong_domain::role::Permission;
 use serde::Deserialize;
@@ -76,7 +78,13 @@ pub(super) async fn board_page(
     page: PageUser,
     Query(q): Query<SavedQuery>,
 ) -> PageResult {
-    board_with(&state, &page, HandoverForm::default(), saved_flash(&q.saved)).await
+    board_with(
+        &state,
+        &page,
+        HandoverForm::default(),
+        saved_flash(&q.saved),
+    )
+    .await
 }
 
 pub(super) async fn handover_submit(
@@ -181,7 +189,10 @@ pub(super) async fn roster_submit(
         from: f.date.clone(),
         ..RosterQuery::default()
     };
-    form_page(&page, next, |flash| roster_with(&state, &page, &q, Some(f), flash)).await
+    form_page(&page, next, |flash| {
+        roster_with(&state, &page, &q, Some(f), flash)
+    })
+    .await
 }
 
 pub(super) async fn roster_remove(

@@ -16,9 +16,13 @@ use crate::nav::{NavEntries, Section, link};
 pub(crate) const NAV: NavEntries = NavEntries {
     home: None,
     links: &[
-        link(Section::Command, "今日值班", "/command/duty", "duty", |r| {
-            r.allows(Permission::KeepDuty)
-        }),
+        link(
+            Section::Command,
+            "今日值班",
+            "/command/duty",
+            "duty",
+            |r| r.allows(Permission::KeepDuty),
+        ),
         link(
             Section::Command,
             "排班表",

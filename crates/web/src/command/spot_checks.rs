@@ -88,7 +88,10 @@ pub(super) async fn call_submit(
         .call_spot_checks(&page.user.actor, &f)
         .await
         .map(|_| "/command/duty/spot-checks?saved=called".to_string());
-    form_page(&page, next, |flash| spot_checks_with(&state, &page, f, flash)).await
+    form_page(&page, next, |flash| {
+        spot_checks_with(&state, &page, f, flash)
+    })
+    .await
 }
 
 pub(super) async fn result_submit(
@@ -157,7 +160,9 @@ pub(super) async fn api_result(
     Path(id): Path<i64>,
     Json(f): Json<SpotResultForm>,
 ) -> ApiResult<SpotCheckView> {
-    Ok(Json(state.app.record_spot_check(&user.actor, id, &f).await?))
+    Ok(Json(
+        state.app.record_spot_check(&user.actor, id, &f).await?,
+    ))
 }
 
 pub(super) async fn api_accountability(

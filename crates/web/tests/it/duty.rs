@@ -44,7 +44,7 @@ async fn every_duty_page_renders_for_the_roles_the_navigation_shows_it_to() {
             }
         }
     }
-    // The board is a phone page: the viewport is set and the offices are cards, not a wide table.
+    // The board is a duty_line page: the viewport is set and the offices are cards, not a wide table.
     let duty = server.login("u_duty_officer").await;
     let (_, board) = server.get_text(&duty, "/command/duty").await;
     assert!(board.contains("name=\"viewport\""));
@@ -66,7 +66,7 @@ async fn a_commander_rosters_spot_checks_and_sees_the_failure_in_the_accountabil
             ("shift", "day".to_string()),
             ("role", role.to_string()),
             ("user_id", who.to_string()),
-            ("phone", "13912345678".to_string()),
+            ("duty_line", "13912345678".to_string()),
         ]
     };
     let post = |fields: Vec<(&'static str, String)>| {
@@ -99,7 +99,10 @@ async fn a_commander_rosters_spot_checks_and_sees_the_failure_in_the_accountabil
     // The same person twice: refused with the reason, the form keeps what was typed.
     let (status, _, body) = post(line("b", leader)).await;
     assert_eq!(status, 409);
-    assert!(body.contains("排班重叠") && body.contains("13912345678"), "{body}");
+    assert!(
+        body.contains("排班重叠") && body.contains("13912345678"),
+        "{body}"
+    );
     let mut bad_date = line("b", stranger);
     bad_date[1].1 = "20/11/2022".into();
     let (status, _, body) = post(bad_date).await;
@@ -120,7 +123,10 @@ async fn a_commander_rosters_spot_checks_and_sees_the_failure_in_the_accountabil
     // The county's board: 增村镇's leader now, 廉州镇 without a roster today.
     let (_, board) = server.get_text(&commander, "/command/duty").await;
     assert!(board.contains("测试zc_leader"));
-    let other = board.split(&format!("id=\"office-{OTHER}\"")).nth(1).unwrap();
+    let other = board
+        .split(&format!("id=\"office-{OTHER}\""))
+        .nth(1)
+        .unwrap();
     assert!(other[..other.find("</div>").unwrap()].contains("今日未排班"));
 
     // The township's duty officer writes the handover once.
@@ -133,7 +139,10 @@ async fn a_commander_rosters_spot_checks_and_sees_the_failure_in_the_accountabil
     let again = server
         .submit_form(&officer, "/command/duty", "/command/duty/handover", &note)
         .await;
-    assert_eq!(again.headers()["location"], "/command/duty?saved=handover_kept");
+    assert_eq!(
+        again.headers()["location"],
+        "/command/duty?saved=handover_kept"
+    );
     let (_, board) = server.get_text(&officer, "/command/duty").await;
     assert_eq!(board.matches("转运车辆2台待命").count(), 1);
 
@@ -145,7 +154,12 @@ async fn a_commander_rosters_spot_checks_and_sees_the_failure_in_the_accountabil
     assert_eq!(refused.status().as_u16(), 409);
     assert!(refused.text().await.unwrap().contains("没有排班"));
     let called = server
-        .submit_form(&commander, spot, spot, &[("region_code", OWN), ("minutes", "5")])
+        .submit_form(
+            &commander,
+            spot,
+            spot,
+            &[("region_code", OWN), ("minutes", "5")],
+        )
         .await;
     assert_eq!(called.status().as_u16(), 303);
     let (_, list) = server.get_text(&commander, spot).await;
@@ -154,7 +168,10 @@ async fn a_commander_rosters_spot_checks_and_sees_the_failure_in_the_accountabil
         .find_map(|s| s.strip_prefix("/command/duty/spot-checks/"))
         .map(|s| format!("/command/duty/spot-checks/{}", &s[..s.find('"').unwrap()]))
         .expect("a result form");
-    assert!(list.contains("测试zc_leader · 带班领导"), "the roster to choose from");
+    assert!(
+        list.contains("测试zc_leader · 带班领导"),
+        "the roster to choose from"
+    );
     let recorded = server
         .post_form(&commander, &action, &csrf_of(&list), &[("answered", "no")])
         .await;
@@ -198,7 +215,9 @@ async fn the_duty_api_rosters_spot_checks_and_lists_the_accountability() {
 
     let line = json!({"region_code": OWN, "date": "2022-11-20", "shift": "day", "role": "leader",
         "user_id": leader.to_string()});
-    let response = post("/api/command/duty/rosters", line.clone()).await.unwrap();
+    let response = post("/api/command/duty/rosters", line.clone())
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let written: Value = response.json().await.unwrap();
     assert_eq!(written["role"], "leader");
@@ -207,17 +226,27 @@ async fn the_duty_api_rosters_spot_checks_and_lists_the_accountability() {
     let error: Value = again.json().await.unwrap();
     assert_eq!(error["error"], "conflict");
 
-    let roster: Value = get(&format!("/api/command/duty/rosters?office={OWN}&from=2022-11-20&to=2022-11-21"))
+    let roster: Value = get(&format!(
+        "/api/command/duty/rosters?office={OWN}&from=2022-11-20&to=2022-11-21"
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(roster["days"].as_array().unwrap().len(), 2);
+    assert_eq!(roster["days"][0]["lines"][0]["user_id"], leader);
+    let board: Value = get("/api/command/duty/board")
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(roster["days"].as_array().unwrap().len(), 2);
-    assert_eq!(roster["days"][0]["lines"][0]["user_id"], leader);
-    let board: Value = get("/api/command/duty/board").await.unwrap().json().await.unwrap();
     assert_eq!(board["shift"], "day");
-    assert!(board["offices"].as_array().unwrap().len() > 2, "the county and its townships");
+    assert!(
+        board["offices"].as_array().unwrap().len() > 2,
+        "the county and its townships"
+    );
 
     let called: Value = post("/api/command/duty/spot-checks", json!({"count": "5"}))
         .await
@@ -248,6 +277,11 @@ async fn the_duty_api_rosters_spot_checks_and_lists_the_accountability() {
         .unwrap();
     assert_eq!(list[0]["office_code"], OWN);
     assert_eq!(list[0]["items"][0]["kind"], "answered_late");
-    let page: Value = get("/api/command/duty/spot-checks").await.unwrap().json().await.unwrap();
+    let page: Value = get("/api/command/duty/spot-checks")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["total"], 1);
 }

@@ -642,7 +642,12 @@ const MATRIX: &[Entry] = &[
     e("POST", "/command/duty/handover", Area),
     e("GET", "/command/duty/roster", scoped("commander")).q("?office=$Region"),
     e("POST", "/command/duty/roster", Body),
-    e("POST", "/command/duty/roster/{id}/remove", scoped("commander")).k(&[RosterLine]),
+    e(
+        "POST",
+        "/command/duty/roster/{id}/remove",
+        scoped("commander"),
+    )
+    .k(&[RosterLine]),
     e("GET", "/command/duty/spot-checks", Area),
     e("POST", "/command/duty/spot-checks", Body),
     e(
