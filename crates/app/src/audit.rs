@@ -114,6 +114,11 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("set_tracing_regime", "切换防控方案版本"),
     ("view_health_code", "查看健康码"),
     ("view_person_file", "查看一人一档"),
+    ("add_duty_roster", "排班"),
+    ("remove_duty_roster", "撤销排班"),
+    ("write_handover", "填写交接班记录"),
+    ("call_spot_check", "值班抽查"),
+    ("record_spot_check", "记录抽查结果"),
 ];
 
 /// The words of `action`; an action without words (written by an older version) is “其他操作”.
@@ -154,6 +159,9 @@ const TARGET_KINDS: &[(&str, &str)] = &[
     ("venue", "场所"),
     ("checkpoint", "卡口"),
     ("risk_area", "风险区域"),
+    ("duty_roster", "排班"),
+    ("duty_handover", "交接班记录"),
+    ("spot_check", "值班抽查"),
 ];
 
 /// An audit target in words: `lead:12` → “线索 #12”; a target of another shape is shown as it is.

@@ -13,6 +13,7 @@ use std::future::Future;
 
 use fangkong_domain::ids::mask_middle;
 use fangkong_domain::region::{RegionCode, RegionLevel};
+use fangkong_store::command::duty::{RosterRecord, SpotCheckRecord};
 use fangkong_store::investigation::{CaseRecord, ContactRecord};
 use fangkong_store::isolation::{
     HospitalRecord, IsolationSiteRecord, MeasureRecord, TransferRecord, VehicleRecord,
@@ -79,6 +80,8 @@ placed! {
     VenueRecord => region_code, "该场所";
     FactRecord => grid_code, "该赋码记录";
     AppealRecord => grid_code, "该申诉";
+    RosterRecord => office_code, "该排班";
+    SpotCheckRecord => office_code, "该抽查";
 }
 
 impl App {

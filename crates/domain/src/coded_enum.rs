@@ -113,6 +113,7 @@ macro_rules! coded_enum {
 #[cfg(test)]
 mod tests {
     use crate::checkpoint::{CheckpointKind, Decision, DefenceLine};
+    use crate::command::duty::{AccountabilityKind, DutyRole, Shift};
     use crate::health_code::{CodeColour, FactKind, TestBadge};
     use crate::ids::IdType;
     use crate::investigation::cases::CaseStatus;
@@ -167,7 +168,8 @@ mod tests {
                 MeasureKind, PersonCategory, TestOutcome, TestResult, Channel, LeadStatus,
                 ControlMeasure, RiskCategory, SenderScope, OutcomeKind, RiskTier, RoundKind,
                 ExemptionKind, SamplePurpose, KeyGroup, AreaTier, AreaUnit, Role, ResultEvent,
-                RecheckReason, RecheckStatus, CaseStatus, StatusSource, StatusBadge;
+                RecheckReason, RecheckStatus, CaseStatus, StatusSource, StatusBadge, Shift, DutyRole,
+                AccountabilityKind;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };
@@ -180,6 +182,7 @@ mod tests {
             "basis.rs",
             "checkpoint.rs",
             "command/late.rs",
+            "command/duty.rs",
             "command/mod.rs",
             "echo.rs",
             "health_code/codes.rs",

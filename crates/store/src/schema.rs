@@ -6,6 +6,10 @@ pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
     "measure_counts",
     "code_counts",
     "passage_counts",
+    // duty (0015)
+    "duty_spot_checks",
+    "duty_handovers",
+    "duty_roster",
     // move-in requests (0013)
     "move_ins",
     // isolation (0008): children first

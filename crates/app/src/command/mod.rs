@@ -15,3 +15,5 @@ pub use situation::{
 mod late;
 
 pub use late::{ITEMS_PER_KIND, LateGroup, LateItem, LateList};
+pub mod duty;
+pub mod spot_checks;

@@ -11,6 +11,7 @@ mod audited_changes;
 mod check;
 mod command;
 mod discharge;
+mod duty;
 mod health_code;
 mod investigation;
 mod isolation;

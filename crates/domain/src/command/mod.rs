@@ -2,4 +2,5 @@
 //! late and for whom, report deadlines, duty shifts and spot checks. Pure: the store loads the
 //! state, these functions decide.
 
+pub mod duty;
 pub mod late;

@@ -6,3 +6,4 @@ mod situation;
 
 pub use bulletins::BulletinRecord;
 pub use situation::{ChildCount, MeasureCount};
+pub mod duty;

@@ -2,7 +2,9 @@
 //! navigation; the handlers live in one file per sub-area, named as in `crates/app/src/command/`.
 
 mod bulletins;
+mod duty;
 mod situation;
+mod spot_checks;
 
 use askama::Template;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -61,6 +63,34 @@ pub(crate) const NAV: NavEntries = NavEntries {
             "bulletins",
             commands,
         ),
+        link(
+            Section::Command,
+            "今日值班",
+            "/command/duty",
+            "duty",
+            |r| r.allows(Permission::KeepDuty),
+        ),
+        link(
+            Section::Command,
+            "排班表",
+            "/command/duty/roster",
+            "duty_roster",
+            |r| r.allows(Permission::KeepDuty),
+        ),
+        link(
+            Section::Command,
+            "值班抽查",
+            "/command/duty/spot-checks",
+            "spot_checks",
+            |r| r.allows(Permission::ManageDuty),
+        ),
+        link(
+            Section::Command,
+            "督查问责",
+            "/command/duty/accountability",
+            "accountability",
+            |r| r.allows(Permission::ManageDuty),
+        ),
         plain_link(Section::OwnCode, "疫情通报", "/public/bulletins", |r| {
             r == Role::Resident
         }),
@@ -70,6 +100,9 @@ pub(crate) const NAV: NavEntries = NavEntries {
 /// A form body: the draft's date, or a reviewed bulletin (up to 60,000 characters, nine bytes
 /// each once URL-encoded).
 const FORM_BODY_LIMIT: usize = 640 * 1024;
+
+/// A duty form's body: a handover note of 1,000 characters is a few kilobytes.
+const DUTY_FORM_LIMIT: usize = 16 * 1024;
 
 pub fn pages() -> Router<AppState> {
     Router::new()
@@ -92,6 +125,35 @@ pub fn pages() -> Router<AppState> {
             post(publish_submit).layer(DefaultBodyLimit::max(FORM_BODY_LIMIT)),
         )
         .route("/public/bulletins", get(public_bulletins_page))
+        .route("/command/duty", get(duty::board_page))
+        .route(
+            "/command/duty/handover",
+            post(duty::handover_submit).layer(DefaultBodyLimit::max(DUTY_FORM_LIMIT)),
+        )
+        .route(
+            "/command/duty/roster",
+            get(duty::roster_page)
+                .post(duty::roster_submit)
+                .layer(DefaultBodyLimit::max(DUTY_FORM_LIMIT)),
+        )
+        .route(
+            "/command/duty/roster/{id}/remove",
+            post(duty::roster_remove).layer(DefaultBodyLimit::max(DUTY_FORM_LIMIT)),
+        )
+        .route(
+            "/command/duty/spot-checks",
+            get(spot_checks::spot_checks_page)
+                .post(spot_checks::call_submit)
+                .layer(DefaultBodyLimit::max(DUTY_FORM_LIMIT)),
+        )
+        .route(
+            "/command/duty/spot-checks/{id}/result",
+            post(spot_checks::result_submit).layer(DefaultBodyLimit::max(DUTY_FORM_LIMIT)),
+        )
+        .route(
+            "/command/duty/accountability",
+            get(spot_checks::accountability_page),
+        )
 }
 
 pub fn api() -> Router<AppState> {
@@ -101,6 +163,27 @@ pub fn api() -> Router<AppState> {
         .route("/command/bulletins", get(api_bulletins).post(api_draft))
         .route("/command/bulletins/{id}/publish", post(api_publish))
         .route("/public/bulletins", get(api_public_bulletins))
+        .route("/command/duty/board", get(duty::api_board))
+        .route(
+            "/command/duty/rosters",
+            get(duty::api_rosters)
+                .post(duty::api_add_roster)
+                .layer(DefaultBodyLimit::max(DUTY_FORM_LIMIT)),
+        )
+        .route(
+            "/command/duty/spot-checks",
+            get(spot_checks::api_spot_checks)
+                .post(spot_checks::api_call)
+                .layer(DefaultBodyLimit::max(DUTY_FORM_LIMIT)),
+        )
+        .route(
+            "/command/duty/spot-checks/{id}/result",
+            post(spot_checks::api_result).layer(DefaultBodyLimit::max(DUTY_FORM_LIMIT)),
+        )
+        .route(
+            "/command/duty/accountability",
+            get(spot_checks::api_accountability),
+        )
 }
 
 /// The template filters the command pages use.

@@ -5,6 +5,7 @@
 mod support;
 
 mod command;
+mod duty;
 mod edge;
 mod health_code;
 mod investigation;

@@ -267,6 +267,10 @@ enum Kind {
     MoveIn,
     /// A bulletin of the township's command office (信息发布).
     Bulletin,
+    /// A duty roster line (排班) of the township's office, tomorrow.
+    RosterLine,
+    /// A spot check (抽查) of the township's duty room, not yet recorded.
+    SpotCheck,
 }
 
 use Kind::*;
@@ -635,6 +639,38 @@ const MATRIX: &[Entry] = &[
         scoped("grid_worker"),
     )
     .k(&[Measure]),
+    // command/duty.rs, command/spot_checks.rs
+    e("GET", "/command/duty", Area),
+    e("POST", "/command/duty/handover", Area),
+    e("GET", "/command/duty/roster", scoped("commander")).q("?office=$Region"),
+    e("POST", "/command/duty/roster", Body),
+    e(
+        "POST",
+        "/command/duty/roster/{id}/remove",
+        scoped("commander"),
+    )
+    .k(&[RosterLine]),
+    e("GET", "/command/duty/spot-checks", Area),
+    e("POST", "/command/duty/spot-checks", Body),
+    e(
+        "POST",
+        "/command/duty/spot-checks/{id}/result",
+        scoped("commander"),
+    )
+    .k(&[SpotCheck]),
+    e("GET", "/command/duty/accountability", Area),
+    e("GET", "/api/command/duty/board", Area),
+    e("GET", "/api/command/duty/rosters", scoped("commander")).q("?office=$Region"),
+    e("POST", "/api/command/duty/rosters", Body),
+    e("GET", "/api/command/duty/spot-checks", Area),
+    e("POST", "/api/command/duty/spot-checks", Body),
+    e(
+        "POST",
+        "/api/command/duty/spot-checks/{id}/result",
+        scoped("commander"),
+    )
+    .k(&[SpotCheck]),
+    e("GET", "/api/command/duty/accountability", Area),
     e("GET", "/me/isolation", Own),
     e("POST", "/me/isolation", Own),
     e("GET", "/api/isolation/overview", Area),
@@ -1152,7 +1188,57 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
         .await
         .expect("transfer");
     t.insert(Transfer, transfer.to_string());
+    duty(app, &mut t, township, mark).await;
     t
+}
+
+/// The township office's duty: a duty officer on the shift now (so a spot check can be called)
+/// and on tomorrow's day shift (a line that can still be removed), and a spot check.
+async fn duty(app: &App, t: &mut Targets, township: &str, mark: &str) {
+    use fangkong_app::command::duty::RosterForm;
+    use fangkong_app::command::spot_checks::SpotCheckForm;
+    let actor = province_actor();
+    let officer = app
+        .create_user_unchecked(
+            &NewUser {
+                username: format!("duty{township}"),
+                display_name: format!("{mark}值班员"),
+                role: Role::DutyOfficer,
+                jurisdiction: RegionCode::parse(township).expect("township"),
+                password: PASSWORD.into(),
+            },
+            "test",
+        )
+        .await
+        .expect("duty officer");
+    let (date, shift) = app.current_shift();
+    let line = |date: chrono::NaiveDate, shift: &str| RosterForm {
+        region_code: township.into(),
+        date: date.to_string(),
+        shift: shift.into(),
+        role: "a".into(),
+        user_id: officer.to_string(),
+        ..RosterForm::default()
+    };
+    app.add_roster_line(&actor, &line(date, shift.code()))
+        .await
+        .expect("roster now");
+    let tomorrow = app
+        .add_roster_line(&actor, &line(app.today().succ_opt().unwrap(), "day"))
+        .await
+        .expect("roster tomorrow");
+    t.insert(RosterLine, tomorrow.id.to_string());
+    let check = app
+        .call_spot_checks(
+            &actor,
+            &SpotCheckForm {
+                region_code: township.into(),
+                ..SpotCheckForm::default()
+            },
+        )
+        .await
+        .expect("spot check");
+    t.insert(SpotCheck, check[0].id.to_string());
 }
 
 /// Things that would show an outside object: its name word, its links, its ID number.
