@@ -248,6 +248,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             .link_user_to_resident(user.id, person.id)
             .await?;
     }
+    duty_story(&app, &county, &township).await?;
     let played = player.stats.clone();
     println!(
         "  已发现感染者 {} 例（至此模拟共感染 {} 人，其余尚未发现），{} 名接触者已判定，{} 个风险区域，{} 趟转运，入住隔离点 {} 人次，收治 {} 人，解除 {} 人；{} 个隔离点 {} 间房；用时 {:.1} 秒",
@@ -431,4 +432,29 @@ async fn seed_door_visits(app: &App, grid: &RegionCode) -> Result<usize> {
         visited += 1;
     }
     Ok(visited)
+}
+
+/// The command office's duty at the story's present: rosters for the county and two townships
+/// for a week from today, and this morning's spot checks by the county — one township answers
+/// late (it lands on the accountability list), the other in time.
+async fn duty_story(app: &App, county: &RegionCode, township: &RegionCode) -> Result<()> {
+    let commander = app.actor_for_user("commander", "demo").await?;
+    let other = app
+        .store_for_tools()
+        .region_children(county.as_str())
+        .await?
+        .into_iter()
+        .map(|r| r.code)
+        .find(|code| code != township.as_str())
+        .context("a second township")?;
+    let offices = [county.as_str(), township.as_str(), other.as_str()];
+    let seeded = crate::demo_duty::seed_rosters(app, &commander, &offices, app.today(), 7).await?;
+    crate::demo_duty::spot_check(app, &commander, township.as_str(), Some(12), true).await?;
+    crate::demo_duty::spot_check(app, &commander, &other, Some(2), true).await?;
+    println!(
+        "  值班：{} 个指挥部排班 7 天（{} 名值班员），今晨抽查 2 个乡镇值班室，1 个超时应答（见 /command/duty/accountability）",
+        offices.len(),
+        seeded.users_created
+    );
+    Ok(())
 }

@@ -6,8 +6,6 @@ mod bench_investigation;
 mod bench_testing;
 mod demo;
 mod demo_codes;
-// The outbreak story calls these once the integrator wires them in; until then only its test does.
-#[allow(dead_code)]
 mod demo_duty;
 mod demo_isolation;
 mod demo_leads;
