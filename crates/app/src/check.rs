@@ -120,6 +120,10 @@ fn described(invariant: Invariant) -> (&'static str, &'static str) {
             "round_swabbed_within_target",
             "进行中的核酸检测轮次，各网格已采人数不超过应采人数",
         ),
+        Invariant::CaseDaysMatchCases => (
+            "case_days_match_cases",
+            "疫情曲线计数（按发病日期、按报告日期）与病例逐日相符",
+        ),
     }
 }
 

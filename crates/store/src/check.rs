@@ -41,10 +41,13 @@ pub enum Invariant {
     /// In an open screening round no grid counts more of its residents swabbed than its target
     /// (register → mass testing: a move takes the person's place in the target along).
     RoundSwabbedWithinTarget,
+    /// The epidemic curve's counters equal the cases per (region, basis, day, kind) (investigation
+    /// → the command office's curve and map).
+    CaseDaysMatchCases,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 11] = [
+    pub const ALL: [Invariant; 12] = [
         Invariant::OpenCaseIsRed,
         Invariant::CloseContactIsHandled,
         Invariant::DischargedCaseDoesNotWait,
@@ -56,12 +59,37 @@ impl Invariant {
         Invariant::OpenLeadFollowsMove,
         Invariant::MeasureFollowsMove,
         Invariant::RoundSwabbedWithinTarget,
+        Invariant::CaseDaysMatchCases,
     ];
 
     /// A query with one column, `label`, one row per record breaking the invariant; `$1` is the
     /// cutoff (records that changed at or after it are still being carried by the passes).
-    fn violations_sql(self) -> &'static str {
+    /// (The curve's days are Beijing dates, written per backend: `postgres`.)
+    fn violations_sql(self, postgres: bool) -> &'static str {
         match self {
+            // Counters move in the case's own transaction: no cutoff (`$1` only keeps the shape).
+            Invariant::CaseDaysMatchCases if postgres => {
+                "SELECT d.region_code || ' ' || d.basis || ' ' || d.day || ' ' || d.kind AS label FROM ( \
+                   SELECT region_code, basis, day, kind, n FROM case_day_counts \
+                   UNION ALL SELECT region_code, 'onset', COALESCE(NULLIF(onset_date, ''), \
+                     to_char(to_timestamp(COALESCE(first_positive_at, found_at) + 28800) AT TIME ZONE 'UTC', 'YYYY-MM-DD') COLLATE \"C\"), \
+                     kind, -1 FROM cases WHERE status <> 'excluded' AND CAST($1 AS BIGINT) IS NOT NULL \
+                   UNION ALL SELECT region_code, 'report', \
+                     to_char(to_timestamp(COALESCE(reported_at, found_at) + 28800) AT TIME ZONE 'UTC', 'YYYY-MM-DD') COLLATE \"C\", \
+                     kind, -1 FROM cases WHERE status <> 'excluded' \
+                 ) d GROUP BY d.region_code, d.basis, d.day, d.kind HAVING SUM(d.n) <> 0"
+            }
+            Invariant::CaseDaysMatchCases => {
+                "SELECT d.region_code || ' ' || d.basis || ' ' || d.day || ' ' || d.kind AS label FROM ( \
+                   SELECT region_code, basis, day, kind, n FROM case_day_counts \
+                   UNION ALL SELECT region_code, 'onset', COALESCE(NULLIF(onset_date, ''), \
+                     date(COALESCE(first_positive_at, found_at) + 28800, 'unixepoch')), \
+                     kind, -1 FROM cases WHERE status <> 'excluded' AND CAST($1 AS BIGINT) IS NOT NULL \
+                   UNION ALL SELECT region_code, 'report', \
+                     date(COALESCE(reported_at, found_at) + 28800, 'unixepoch'), \
+                     kind, -1 FROM cases WHERE status <> 'excluded' \
+                 ) d GROUP BY d.region_code, d.basis, d.day, d.kind HAVING SUM(d.n) <> 0"
+            }
             Invariant::OpenCaseIsRed => {
                 "SELECT c.case_number AS label FROM cases c \
                  LEFT JOIN health_codes h ON h.id_number = c.id_number AND h.id_type = c.id_type \
@@ -174,7 +202,7 @@ impl Store {
         invariant: Invariant,
         settled_before: i64,
     ) -> StoreResult<Violations> {
-        let listing = invariant.violations_sql();
+        let listing = invariant.violations_sql(matches!(self, Store::Postgres(_)));
         let count_sql = format!("SELECT COUNT(*) FROM ({listing}) broken");
         let examples_sql = format!("SELECT label FROM ({listing}) broken ORDER BY label LIMIT $2");
         let (count, examples) = with_pool!(self, pool => {

@@ -229,7 +229,7 @@ pub struct CoverageLine {
 }
 
 impl CoverageLine {
-    fn add(&mut self, row: &ProgressRow) {
+    pub(crate) fn add(&mut self, row: &ProgressRow) {
         self.target += row.target;
         self.exempt += row.exempt;
         self.sampled += row.sampled;
@@ -237,7 +237,7 @@ impl CoverageLine {
         self.walk_ins += row.walk_ins;
     }
 
-    fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         let due = (self.target - self.exempt).max(0);
         self.per_mille = if due == 0 {
             1000

@@ -9,6 +9,7 @@ mod support;
 mod accounts;
 mod audited_changes;
 mod check;
+mod curve_map;
 mod discharge;
 mod health_code;
 mod investigation;
