@@ -118,7 +118,10 @@ pub fn parse_measure(text: &str) -> AppResult<MapMeasure> {
         return Ok(MapMeasure::NewCases);
     }
     MapMeasure::from_code(text).ok_or_else(|| {
-        AppError::field("指标", "请选择“今日新增感染者”“在管控人数”或“本轮核酸覆盖率”")
+        AppError::field(
+            "指标",
+            "请选择“今日新增感染者”“在管控人数”或“本轮核酸覆盖率”",
+        )
     })
 }
 
@@ -197,7 +200,9 @@ impl App {
                     let mut lines: HashMap<String, CoverageLine> = HashMap::new();
                     for row in self.store.round_progress(round.id, range).await? {
                         whole.add(&row);
-                        if let Some(prefix) = row.grid_code.get(..child_len).filter(|_| child_len > 0) {
+                        if let Some(prefix) =
+                            row.grid_code.get(..child_len).filter(|_| child_len > 0)
+                        {
                             lines
                                 .entry(prefix.to_string())
                                 .or_insert_with(|| line(prefix))
@@ -304,8 +309,11 @@ impl App {
                     Some(bbox) => {
                         let projection = Projection::fit(bbox, MAP_MAX, MAP_MAX, 8.0);
                         for region in &mut regions {
-                            for shape in shapes.iter().filter(|s| s.code.starts_with(&region.code)) {
-                                region.rings.extend(projection.project_rings(shape, SIMPLIFY));
+                            for shape in shapes.iter().filter(|s| s.code.starts_with(&region.code))
+                            {
+                                region
+                                    .rings
+                                    .extend(projection.project_rings(shape, SIMPLIFY));
                             }
                             region.anchor = centre(&region.rings);
                         }

@@ -108,7 +108,11 @@ async fn the_curve_counts_cases_on_their_days_and_the_map_reads_the_modules(back
             (day(&app, -1), [0, 0, 1, 1]),
         ]
     );
-    assert_eq!(onset.days.last().unwrap().day, app.today(), "filled to today");
+    assert_eq!(
+        onset.days.last().unwrap().day,
+        app.today(),
+        "filled to today"
+    );
     assert_eq!(onset.total, 5);
     let report = app
         .epidemic_curve(admin, "", CurveBasis::Report)
@@ -232,7 +236,12 @@ async fn the_curve_counts_cases_on_their_days_and_the_map_reads_the_modules(back
     assert_eq!(map.round_name, "藁城区第1轮全员核酸检测");
     assert!(!progress.children.is_empty());
     for line in &progress.children {
-        assert_eq!(value(&map, &line.code), Some(line.per_mille), "{}", line.name);
+        assert_eq!(
+            value(&map, &line.code),
+            Some(line.per_mille),
+            "{}",
+            line.name
+        );
     }
 
     // Risk areas are marked on the township they lie in.
@@ -260,10 +269,7 @@ async fn the_curve_counts_cases_on_their_days_and_the_map_reads_the_modules(back
         .region_map(admin, TOWNSHIP_A, MapMeasure::NewCases)
         .await
         .unwrap();
-    assert_eq!(
-        tiles.style,
-        fangkong_app::command::map::MapStyle::Tiles
-    );
+    assert_eq!(tiles.style, fangkong_app::command::map::MapStyle::Tiles);
     assert!(tiles.regions.windows(2).all(|w| w[0].code < w[1].code));
     assert_eq!(tiles.regions[0].tile, Some((0, 0)));
 }

@@ -157,8 +157,14 @@ fn division_rows(csv: &str) -> Vec<(String, String, String)> {
     csv.lines()
         .skip(1)
         .filter_map(|line| {
-            let mut cells = line.split(',').map(|c| c.trim().trim_matches('"').to_string());
-            Some((cells.next()?, cells.next()?, cells.next().unwrap_or_default()))
+            let mut cells = line
+                .split(',')
+                .map(|c| c.trim().trim_matches('"').to_string());
+            Some((
+                cells.next()?,
+                cells.next()?,
+                cells.next().unwrap_or_default(),
+            ))
         })
         .collect()
 }
@@ -215,11 +221,15 @@ fn parse_boundaries() -> Boundaries {
             };
             let (name, city) = (prop("name"), prop("city"));
             let geometry = feature.get("geometry");
-            let kind = geometry.and_then(|g| g.get("type")).and_then(|t| t.as_str());
+            let kind = geometry
+                .and_then(|g| g.get("type"))
+                .and_then(|t| t.as_str());
             let coordinates = geometry.and_then(|g| g.get("coordinates"));
             let polygons: Vec<&serde_json::Value> = match (kind, coordinates) {
                 (Some("Polygon"), Some(c)) => vec![c],
-                (Some("MultiPolygon"), Some(c)) => c.as_array().map(|a| a.iter().collect()).unwrap_or_default(),
+                (Some("MultiPolygon"), Some(c)) => {
+                    c.as_array().map(|a| a.iter().collect()).unwrap_or_default()
+                }
                 _ => Vec::new(),
             };
             let rings: Vec<Vec<LonLat>> = polygons
@@ -433,7 +443,10 @@ mod tests {
         let (_, ay) = p.project((114.0, 38.0));
         let (_, by) = p.project((114.0, 39.0));
         let ratio = (bx - ax) / (ay - by);
-        assert!((ratio - 38.0_f64.to_radians().cos()).abs() < 0.01, "{ratio}");
+        assert!(
+            (ratio - 38.0_f64.to_radians().cos()).abs() < 0.01,
+            "{ratio}"
+        );
         // Every projected ring point lies in the view box.
         for shape in &shapes {
             for ring in p.project_rings(shape, 0.5) {

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod command;
 mod edge;
 mod health_code;
 mod investigation;
