@@ -199,6 +199,60 @@ pub(crate) fn curve_svg(curve: &Curve, width: u32, height: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fangkong_app::command::curve::CurveKind;
+    use fangkong_domain::command::curve::CurveDay;
+
+    fn curve(days: Vec<CurveDay>) -> Curve {
+        let kinds = fangkong_domain::command::curve::STACK_ORDER
+            .iter()
+            .enumerate()
+            .map(|(i, k)| CurveKind {
+                code: k.code(),
+                label: k.label_zh(),
+                total: days.iter().map(|d| d.counts[i]).sum(),
+            })
+            .collect::<Vec<_>>();
+        Curve {
+            region_code: "130109".into(),
+            region_name: "藁城区<测试>".into(),
+            basis: CurveBasis::Onset,
+            basis_label: CurveBasis::Onset.label_zh(),
+            total: kinds.iter().map(|k| k.total).sum(),
+            kinds,
+            days,
+            cut: false,
+            path: Vec::new(),
+            children: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn bars_stack_by_kind_with_counts_on_hover_and_dates_on_the_axis() {
+        let day = |d: u32, counts| CurveDay {
+            day: chrono::NaiveDate::from_ymd_opt(2022, 3, d).unwrap(),
+            counts,
+        };
+        let svg = curve_svg(
+            &curve(vec![
+                day(1, [2, 1, 0, 0]),
+                day(2, [0, 0, 0, 0]),
+                day(3, [0, 0, 1, 0]),
+            ]),
+            360,
+            200,
+        );
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert!(svg.contains("viewBox=\"0 0 360 200\" width=\"100%\""));
+        // One rect per non-empty segment plus four legend swatches.
+        assert_eq!(svg.matches("<rect").count(), 3 + 4);
+        assert!(svg.contains("<title>3月1日 确诊病例 2 例（当日共 3 例）</title>"));
+        assert!(svg.contains("<title>3月1日 无症状感染者 1 例（当日共 3 例）</title>"));
+        assert!(svg.contains(">3/1</text>") && svg.contains(">3/3</text>"));
+        assert!(svg.contains("藁城区&lt;测试&gt;"), "names are escaped");
+        assert!(!svg.contains("<script"));
+        let empty = curve_svg(&curve(Vec::new()), 360, 200);
+        assert!(empty.contains("暂无病例"));
+    }
 
     #[test]
     fn the_axis_top_is_round_and_above_the_peak() {
