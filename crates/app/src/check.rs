@@ -124,6 +124,10 @@ fn described(invariant: Invariant) -> (&'static str, &'static str) {
             "situation_counters_match_records",
             "态势计数（管控人数、各色码人数、卡口通行）与明细记录一致",
         ),
+        Invariant::CaseDaysMatchCases => (
+            "case_days_match_cases",
+            "疫情曲线计数（按发病日期、按报告日期）与病例逐日相符",
+        ),
     }
 }
 

@@ -113,7 +113,10 @@ macro_rules! coded_enum {
 #[cfg(test)]
 mod tests {
     use crate::checkpoint::{CheckpointKind, Decision, DefenceLine};
+    use crate::command::curve::CurveBasis;
     use crate::command::duty::{AccountabilityKind, DutyRole, Shift};
+    use crate::command::late::LateKind;
+    use crate::command::map::MapMeasure;
     use crate::health_code::{CodeColour, FactKind, TestBadge};
     use crate::ids::IdType;
     use crate::investigation::cases::CaseStatus;
@@ -169,7 +172,7 @@ mod tests {
                 ControlMeasure, RiskCategory, SenderScope, OutcomeKind, RiskTier, RoundKind,
                 ExemptionKind, SamplePurpose, KeyGroup, AreaTier, AreaUnit, Role, ResultEvent,
                 RecheckReason, RecheckStatus, CaseStatus, StatusSource, StatusBadge, Shift, DutyRole,
-                AccountabilityKind;
+                AccountabilityKind, CurveBasis, MapMeasure, LateKind;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };
@@ -181,8 +184,10 @@ mod tests {
         let sources = sources![
             "basis.rs",
             "checkpoint.rs",
-            "command/late.rs",
+            "command/curve.rs",
             "command/duty.rs",
+            "command/late.rs",
+            "command/map.rs",
             "command/mod.rs",
             "echo.rs",
             "health_code/codes.rs",

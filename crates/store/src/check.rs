@@ -44,10 +44,13 @@ pub enum Invariant {
     /// The situation picture's counters (people under measures, codes by colour, checkpoint
     /// passages per day) equal the records they count (every module → command).
     SituationCountersMatchRecords,
+    /// The epidemic curve's counters equal the cases per (region, basis, day, kind) (investigation
+    /// → the command office's curve and map).
+    CaseDaysMatchCases,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 12] = [
+    pub const ALL: [Invariant; 13] = [
         Invariant::OpenCaseIsRed,
         Invariant::CloseContactIsHandled,
         Invariant::DischargedCaseDoesNotWait,
@@ -60,12 +63,37 @@ impl Invariant {
         Invariant::MeasureFollowsMove,
         Invariant::RoundSwabbedWithinTarget,
         Invariant::SituationCountersMatchRecords,
+        Invariant::CaseDaysMatchCases,
     ];
 
     /// A query with one column, `label`, one row per record breaking the invariant; `$1` is the
     /// cutoff (records that changed at or after it are still being carried by the passes).
-    fn violations_sql(self) -> &'static str {
+    /// (The curve's days are Beijing dates, written per backend: `postgres`.)
+    fn violations_sql(self, postgres: bool) -> &'static str {
         match self {
+            // Counters move in the case's own transaction: no cutoff (`$1` only keeps the shape).
+            Invariant::CaseDaysMatchCases if postgres => {
+                "SELECT d.region_code || ' ' || d.basis || ' ' || d.day || ' ' || d.kind AS label FROM ( \
+                   SELECT region_code, basis, day, kind, n FROM case_day_counts \
+                   UNION ALL SELECT region_code, 'onset', COALESCE(NULLIF(onset_date, ''), \
+                     to_char(to_timestamp(COALESCE(first_positive_at, found_at) + 28800) AT TIME ZONE 'UTC', 'YYYY-MM-DD') COLLATE \"C\"), \
+                     kind, -1 FROM cases WHERE status <> 'excluded' AND CAST($1 AS BIGINT) IS NOT NULL \
+                   UNION ALL SELECT region_code, 'report', \
+                     to_char(to_timestamp(COALESCE(reported_at, found_at) + 28800) AT TIME ZONE 'UTC', 'YYYY-MM-DD') COLLATE \"C\", \
+                     kind, -1 FROM cases WHERE status <> 'excluded' \
+                 ) d GROUP BY d.region_code, d.basis, d.day, d.kind HAVING SUM(d.n) <> 0"
+            }
+            Invariant::CaseDaysMatchCases => {
+                "SELECT d.region_code || ' ' || d.basis || ' ' || d.day || ' ' || d.kind AS label FROM ( \
+                   SELECT region_code, basis, day, kind, n FROM case_day_counts \
+                   UNION ALL SELECT region_code, 'onset', COALESCE(NULLIF(onset_date, ''), \
+                     date(COALESCE(first_positive_at, found_at) + 28800, 'unixepoch')), \
+                     kind, -1 FROM cases WHERE status <> 'excluded' AND CAST($1 AS BIGINT) IS NOT NULL \
+                   UNION ALL SELECT region_code, 'report', \
+                     date(COALESCE(reported_at, found_at) + 28800, 'unixepoch'), \
+                     kind, -1 FROM cases WHERE status <> 'excluded' \
+                 ) d GROUP BY d.region_code, d.basis, d.day, d.kind HAVING SUM(d.n) <> 0"
+            }
             Invariant::OpenCaseIsRed => {
                 "SELECT c.case_number AS label FROM cases c \
                  LEFT JOIN health_codes h ON h.id_number = c.id_number AND h.id_type = c.id_type \
@@ -200,7 +228,7 @@ impl Store {
         invariant: Invariant,
         settled_before: i64,
     ) -> StoreResult<Violations> {
-        let listing = invariant.violations_sql();
+        let listing = invariant.violations_sql(matches!(self, Store::Postgres(_)));
         let count_sql = format!("SELECT COUNT(*) FROM ({listing}) broken");
         let examples_sql = format!("SELECT label FROM ({listing}) broken ORDER BY label LIMIT $2");
         let (count, examples) = with_pool!(self, pool => {

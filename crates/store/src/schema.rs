@@ -30,6 +30,8 @@ pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
     "lead_steps",
     "lead_grid_stats",
     "leads",
+    // the epidemic curve's counters (0017)
+    "case_day_counts",
     // investigation (0006, 0009): children first
     "investigation_counts",
     "contacts",

@@ -2,5 +2,7 @@
 //! late and for whom, report deadlines, duty shifts and spot checks. Pure: the store loads the
 //! state, these functions decide.
 
+pub mod curve;
 pub mod duty;
 pub mod late;
+pub mod map;

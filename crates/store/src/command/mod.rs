@@ -6,4 +6,5 @@ mod situation;
 
 pub use bulletins::BulletinRecord;
 pub use situation::{ChildCount, MeasureCount};
+mod curve;
 pub mod duty;

@@ -63,6 +63,16 @@ impl Store {
                 for ((region, what), n) in counts {
                     bump_count!(tx, region, what, n);
                 }
+                let mut days: std::collections::HashMap<(&str, (&'static str, String, String)), i64> =
+                    Default::default();
+                for c in transaction {
+                    for key in c.curve_row().keys() {
+                        *days.entry((c.region_code.as_str(), key)).or_default() += 1;
+                    }
+                }
+                for ((region, key), n) in days {
+                    move_case_days!(tx, region, [key], n);
+                }
                 tx.commit().await?;
             });
         }
@@ -79,7 +89,7 @@ impl Store {
             Store::Postgres(_) => "VACUUM ANALYZE",
         };
         with_pool!(self, pool => {
-            for table in ["cases", "contacts", "investigation_counts", "leads", "lead_grid_stats"] {
+            for table in ["cases", "contacts", "investigation_counts", "case_day_counts", "leads", "lead_grid_stats"] {
                 sqlx::query(AssertSqlSafe(format!("{command} {table}"))).execute(pool).await?;
             }
         });

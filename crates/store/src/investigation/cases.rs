@@ -61,6 +61,7 @@ impl Store {
                     insert_event!(tx, case.found_at, "case_reported", &case.id_type, case.id_number.as_str(),
                         case.resident_id, &case.grid_code, format!("case:{id}"), &detail);
                     bump_count!(tx, &case.region_code, format!("case:{}:active", case.kind), 1_i64);
+                    move_case_days!(tx, &case.region_code, case.curve_row().keys(), 1_i64);
                     if let Some(audit) = audit {
                         crate::audit::write_audit!(&mut *tx, audit, format!("case:{id}"));
                     }
@@ -113,12 +114,14 @@ impl Store {
     ) -> StoreResult<()> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let before: Option<(String, String, String)> = sqlx::query_as(
-                "SELECT kind, status, region_code FROM cases WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let curve_sql = format!("SELECT {CASE_CURVE_COLUMNS} FROM cases WHERE id = $1");
+            let curve_before: Option<CaseCurveRow> = sqlx::query_as(AssertSqlSafe(curve_sql.clone()))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let before = curve_before
+                .as_ref()
+                .map(|r| (r.kind.clone(), r.status.clone(), r.region_code.clone()));
             // The id is always the last placeholder.
             let query = match update {
                 CaseUpdate::Reported { at } => sqlx::query(
@@ -164,6 +167,18 @@ impl Store {
                 if (new_kind, new_status) != (kind.as_str(), status.as_str()) {
                     bump_count!(tx, region, format!("case:{kind}:{status}"), -1_i64);
                     bump_count!(tx, region, format!("case:{new_kind}:{new_status}"), 1_i64);
+                }
+            }
+            if let Some(before) = &curve_before {
+                // The epidemic curve follows the kind, the report and an exclusion.
+                let after: CaseCurveRow = sqlx::query_as(AssertSqlSafe(curve_sql))
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let (old_keys, new_keys) = (before.keys(), after.keys());
+                if old_keys != new_keys || before.region_code != after.region_code {
+                    move_case_days!(tx, &before.region_code, old_keys, -1_i64);
+                    move_case_days!(tx, &after.region_code, new_keys, 1_i64);
                 }
             }
             if let CaseUpdate::Closed { at, event_kind, event_detail, .. } = update {

@@ -47,6 +47,57 @@ macro_rules! bump_count {
     };
 }
 
+/// Inside a `with_pool!` body: moves the epidemic curve's counters (`case_day_counts`) of the
+/// (basis, day, kind) keys `$keys` in region `$region` by `$delta` in `$tx`.
+macro_rules! move_case_days {
+    ($tx:expr, $region:expr, $keys:expr, $delta:expr) => {
+        for (basis, day, kind) in $keys {
+            sqlx::query(
+                "INSERT INTO case_day_counts (region_code, basis, day, kind, n) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (region_code, basis, day, kind) DO UPDATE SET n = case_day_counts.n + excluded.n",
+            )
+            .bind($region)
+            .bind(basis)
+            .bind(day)
+            .bind(kind)
+            .bind($delta)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    };
+}
+
+/// What places a case on the epidemic curve, read in a write's transaction before and after it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub(crate) struct CaseCurveRow {
+    pub kind: String,
+    pub status: String,
+    pub region_code: String,
+    pub onset_date: Option<String>,
+    pub first_positive_at: Option<i64>,
+    pub found_at: i64,
+    pub reported_at: Option<i64>,
+}
+
+pub(crate) const CASE_CURVE_COLUMNS: &str =
+    "kind, status, region_code, onset_date, first_positive_at, found_at, reported_at";
+
+impl CaseCurveRow {
+    /// The counter keys the case stands on (none when excluded).
+    pub(crate) fn keys(&self) -> Vec<(&'static str, String, String)> {
+        fangkong_domain::command::curve::curve_keys(
+            &self.kind,
+            &self.status,
+            fangkong_domain::command::curve::CaseDates {
+                onset_date: self.onset_date.as_deref(),
+                first_positive_at: self.first_positive_at,
+                found_at: self.found_at,
+                reported_at: self.reported_at,
+            },
+        )
+    }
+}
+
 /// A case as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct CaseRecord {
@@ -123,6 +174,21 @@ pub struct CaseWrite {
     pub created_at: i64,
     /// The JSON detail of the `case_reported` event.
     pub event_detail: String,
+}
+
+impl CaseWrite {
+    /// What places the new case on the epidemic curve (it opens active).
+    pub(crate) fn curve_row(&self) -> CaseCurveRow {
+        CaseCurveRow {
+            kind: self.kind.clone(),
+            status: "active".into(),
+            region_code: self.region_code.clone(),
+            onset_date: self.onset_date.clone(),
+            first_positive_at: self.first_positive_at,
+            found_at: self.found_at,
+            reported_at: self.reported_at,
+        }
+    }
 }
 
 impl std::fmt::Debug for CaseWrite {

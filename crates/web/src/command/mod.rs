@@ -2,7 +2,9 @@
 //! navigation; the handlers live in one file per sub-area, named as in `crates/app/src/command/`.
 
 mod bulletins;
+pub(crate) mod curve;
 mod duty;
+pub(crate) mod map;
 mod situation;
 mod spot_checks;
 
@@ -54,6 +56,20 @@ pub(crate) const NAV: NavEntries = NavEntries {
             "超时事项",
             "/command/late",
             "late",
+            commands,
+        ),
+        link(
+            Section::Command,
+            "疫情曲线",
+            "/command/curve",
+            "command_curve",
+            commands,
+        ),
+        link(
+            Section::Command,
+            "专题地图",
+            "/command/map",
+            "command_map",
             commands,
         ),
         link(
@@ -154,6 +170,8 @@ pub fn pages() -> Router<AppState> {
             "/command/duty/accountability",
             get(spot_checks::accountability_page),
         )
+        .route("/command/curve", get(curve::curve_page))
+        .route("/command/map", get(map::map_page))
 }
 
 pub fn api() -> Router<AppState> {
@@ -184,9 +202,24 @@ pub fn api() -> Router<AppState> {
             "/command/duty/accountability",
             get(spot_checks::api_accountability),
         )
+        .route("/command/curve", get(curve::api_curve))
+        .route("/command/map", get(map::api_map))
 }
 
 /// The template filters the command pages use.
 pub(crate) mod filters {
     pub use crate::pages::filters::thousands;
+}
+
+/// Appends `text` to `out` escaped for SVG/XML text and attribute values.
+fn push_escaped(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
 }

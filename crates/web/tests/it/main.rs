@@ -5,6 +5,7 @@
 mod support;
 
 mod command;
+mod curve_map;
 mod duty;
 mod edge;
 mod health_code;

@@ -728,6 +728,11 @@ const MATRIX: &[Entry] = &[
     e("GET", "/api/leads/overview", scoped("commander")).q("?region=$Region"),
     e("GET", "/api/leads/{id}", scoped("grid_worker")).k(&[Lead]),
     e("POST", "/api/leads/{id}/outcome", scoped("epidemiologist")).k(&[Lead]),
+    // command/curve.rs, command/map.rs: the region is in the query.
+    e("GET", "/command/curve", scoped("commander")).q("?region=$Region"),
+    e("GET", "/command/map", scoped("commander")).q("?region=$Region"),
+    e("GET", "/api/command/curve", scoped("duty_officer")).q("?region=$Region"),
+    e("GET", "/api/command/map", scoped("duty_officer")).q("?region=$Region"),
     // mass_testing.rs
     e("GET", "/testing/results", Area),
     e("POST", "/testing/results", Area),
