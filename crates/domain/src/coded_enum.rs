@@ -113,6 +113,8 @@ macro_rules! coded_enum {
 #[cfg(test)]
 mod tests {
     use crate::checkpoint::{CheckpointKind, Decision, DefenceLine};
+    use crate::command::incidents::{IncidentKind, IncidentStage};
+    use crate::command::reports::{Figure, ReportKind, Timing};
     use crate::health_code::{CodeColour, FactKind, TestBadge};
     use crate::ids::IdType;
     use crate::investigation::cases::CaseStatus;
@@ -167,7 +169,8 @@ mod tests {
                 MeasureKind, PersonCategory, TestOutcome, TestResult, Channel, LeadStatus,
                 ControlMeasure, RiskCategory, SenderScope, OutcomeKind, RiskTier, RoundKind,
                 ExemptionKind, SamplePurpose, KeyGroup, AreaTier, AreaUnit, Role, ResultEvent,
-                RecheckReason, RecheckStatus, CaseStatus, StatusSource, StatusBadge;
+                RecheckReason, RecheckStatus, CaseStatus, StatusSource, StatusBadge, Figure, ReportKind,
+                Timing, IncidentKind, IncidentStage;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };
@@ -179,6 +182,9 @@ mod tests {
         let sources = sources![
             "basis.rs",
             "checkpoint.rs",
+            "command/incidents.rs",
+            "command/mod.rs",
+            "command/reports.rs",
             "echo.rs",
             "health_code/codes.rs",
             "health_code/evaluate.rs",

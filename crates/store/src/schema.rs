@@ -1,5 +1,11 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
 pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
+    // command reports (0016): children first
+    "incident_acks",
+    "incident_updates",
+    "incidents",
+    "daily_report_corrections",
+    "daily_reports",
     // move-in requests (0013)
     "move_ins",
     // isolation (0008): children first

@@ -9,6 +9,7 @@ mod support;
 mod accounts;
 mod audited_changes;
 mod check;
+mod command_reports;
 mod discharge;
 mod health_code;
 mod investigation;

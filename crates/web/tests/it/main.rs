@@ -4,6 +4,7 @@
 
 mod support;
 
+mod command_reports;
 mod edge;
 mod health_code;
 mod investigation;
