@@ -13,6 +13,8 @@ use std::future::Future;
 
 use fangkong_domain::ids::mask_middle;
 use fangkong_domain::region::{RegionCode, RegionLevel};
+use fangkong_store::command::incidents::IncidentRecord;
+use fangkong_store::command::reports::DailyReportRecord;
 use fangkong_store::investigation::{CaseRecord, ContactRecord};
 use fangkong_store::isolation::{
     HospitalRecord, IsolationSiteRecord, MeasureRecord, TransferRecord, VehicleRecord,
@@ -79,6 +81,8 @@ placed! {
     VenueRecord => region_code, "该场所";
     FactRecord => grid_code, "该赋码记录";
     AppealRecord => grid_code, "该申诉";
+    DailyReportRecord => office_code, "该日报告";
+    IncidentRecord => office_code, "该事项";
 }
 
 impl App {

@@ -61,8 +61,9 @@ impl TryFrom<&IncidentForm> for FileIncident {
         if form.occurred_at.trim().is_empty() {
             return Err(AppError::field("发生时间", "请填写，如 2022-11-20 14:30"));
         }
-        let occurred_at = fangkong_domain::time::parse_beijing_minute(&form.occurred_at, "发生时间")
-            .map_err(AppError::Invalid)?;
+        let occurred_at =
+            fangkong_domain::time::parse_beijing_minute(&form.occurred_at, "发生时间")
+                .map_err(AppError::Invalid)?;
         Ok(FileIncident {
             kind,
             occurred_at: Some(occurred_at),
@@ -124,13 +125,6 @@ pub struct IncidentDetail {
     pub can_acknowledge: bool,
     /// Whether the user's office filed it and it is open (follow-ups and closure).
     pub can_follow_up: bool,
-}
-
-impl crate::scope::Placed for IncidentRecord {
-    const WHAT: &'static str = "该事项";
-    fn place(&self) -> &str {
-        &self.office_code
-    }
 }
 
 fn sha_hex(text: &str) -> String {
@@ -385,18 +379,14 @@ impl App {
             by_name: record.filed_by.clone(),
             body: record.summary.clone(),
         }];
-        reports.extend(
-            self.store
-                .incident_updates(id)
-                .await?
-                .into_iter()
-                .map(|u| IncidentReportView {
-                    stage: IncidentStage::from_code(&u.stage).unwrap_or(IncidentStage::FollowUp),
-                    at: u.at,
-                    by_name: u.by_name,
-                    body: u.body,
-                }),
-        );
+        reports.extend(self.store.incident_updates(id).await?.into_iter().map(|u| {
+            IncidentReportView {
+                stage: IncidentStage::from_code(&u.stage).unwrap_or(IncidentStage::FollowUp),
+                at: u.at,
+                by_name: u.by_name,
+                body: u.body,
+            }
+        }));
         let incident = self.incident_view(record, &acks).await?;
         let can_follow_up = incident.closed_at.is_none()
             && incident.office_code == actor.jurisdiction.as_str()

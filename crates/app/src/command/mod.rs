@@ -4,6 +4,7 @@
 //! sub-area; each is an `impl App` block.
 
 pub mod incidents;
+pub mod report_sheet;
 pub mod reports;
 
 pub use incidents::{IncidentDetail, IncidentForm, IncidentView};

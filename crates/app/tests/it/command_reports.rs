@@ -7,8 +7,8 @@
 use crate::support::*;
 use chrono::{Duration, TimeZone, Utc};
 use fangkong_app::auth::NewUser;
-use fangkong_app::command::{DailyReportForm, IncidentForm};
 use fangkong_app::command::reports::CorrectionForm;
+use fangkong_app::command::{DailyReportForm, IncidentForm};
 use fangkong_app::investigation::CaseForm;
 use fangkong_app::{Actor, App, AppError};
 use fangkong_domain::command::reports::{Figure, Figures, Timing};
@@ -143,7 +143,10 @@ async fn daily_reports_prefilled_late_missing_and_corrected(backend: Backend) {
         app.submit_daily_report(&duty_a, &form_of("", "daily", &draft_a.system, ""))
             .await,
     );
-    assert!(twice.contains("已报送") && twice.contains("更正"), "{twice}");
+    assert!(
+        twice.contains("已报送") && twice.contains("更正"),
+        "{twice}"
+    );
 
     // A zero report against a new case, and a changed figure, need a reason.
     let zero = message(
@@ -157,7 +160,10 @@ async fn daily_reports_prefilled_late_missing_and_corrected(backend: Backend) {
         app.submit_daily_report(&duty_b, &form_of("", "daily", &changed, ""))
             .await,
     );
-    assert!(unexplained.contains("新增无症状感染者 1→2"), "{unexplained}");
+    assert!(
+        unexplained.contains("新增无症状感染者 1→2"),
+        "{unexplained}"
+    );
 
     // Another office, inside or outside the jurisdiction, and a role that does not file.
     assert!(matches!(
@@ -229,8 +235,13 @@ async fn daily_reports_prefilled_late_missing_and_corrected(backend: Backend) {
             .collect(),
         reason: reason.into(),
     };
-    assert!(message(app.correct_daily_report(&duty_a, &correction(&corrected, "")).await)
-        .contains("更正原因"));
+    assert!(
+        message(
+            app.correct_daily_report(&duty_a, &correction(&corrected, ""))
+                .await
+        )
+        .contains("更正原因")
+    );
     let detail = app
         .correct_daily_report(&duty_a, &correction(&corrected, "漏统计一例"))
         .await
@@ -243,8 +254,13 @@ async fn daily_reports_prefilled_late_missing_and_corrected(backend: Backend) {
         detail.corrections[0].differences[0].label_zh(),
         "新增确诊病例 1→2（+1）"
     );
-    assert!(message(app.correct_daily_report(&duty_a, &correction(&corrected, "再次")).await)
-        .contains("无需更正"));
+    assert!(
+        message(
+            app.correct_daily_report(&duty_a, &correction(&corrected, "再次"))
+                .await
+        )
+        .contains("无需更正")
+    );
 
     let board = app.report_board(&duty_county, "", DAY).await.unwrap();
     assert_eq!(row_timing(&board, TOWNSHIP_B), Timing::Late);
@@ -252,18 +268,30 @@ async fn daily_reports_prefilled_late_missing_and_corrected(backend: Backend) {
     assert_eq!(board.counts.corrected, 1);
     assert_eq!(board.children_total.get(Figure::NewConfirmed), 2);
     // The township sees its own report, not its neighbour's.
-    assert!(app.daily_report(&duty_a, TOWNSHIP_A, DAY).await.unwrap().is_some());
+    assert!(
+        app.daily_report(&duty_a, TOWNSHIP_A, DAY)
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(matches!(
         app.daily_report(&duty_a, TOWNSHIP_B, DAY).await,
         Err(AppError::OutsideJurisdiction)
     ));
-    let actions: Vec<String> = audit_rows(&app).await.into_iter().map(|a| a.action).collect();
+    let actions: Vec<String> = audit_rows(&app)
+        .await
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
     assert_eq!(
         actions.iter().filter(|a| *a == "file_daily_report").count(),
         3
     );
     assert_eq!(
-        actions.iter().filter(|a| *a == "correct_daily_report").count(),
+        actions
+            .iter()
+            .filter(|a| *a == "correct_daily_report")
+            .count(),
         1
     );
 }
@@ -300,25 +328,40 @@ async fn incidents_go_up_the_chain_and_late_ones_are_flagged(backend: Backend) {
 
     let now = app.now();
     let late = app
-        .file_incident(&duty_a, &incident("isolation_breach", now - Duration::hours(3), "某隔离点"))
+        .file_incident(
+            &duty_a,
+            &incident("isolation_breach", now - Duration::hours(3), "某隔离点"),
+        )
         .await
         .unwrap();
     let timely = app
-        .file_incident(&duty_a, &incident("cluster", now - Duration::hours(1), "某村"))
+        .file_incident(
+            &duty_a,
+            &incident("cluster", now - Duration::hours(1), "某村"),
+        )
         .await
         .unwrap();
     // A retry files nothing twice.
     assert_eq!(
-        app.file_incident(&duty_a, &incident("cluster", now - Duration::hours(1), "某村"))
-            .await
-            .unwrap(),
+        app.file_incident(
+            &duty_a,
+            &incident("cluster", now - Duration::hours(1), "某村")
+        )
+        .await
+        .unwrap(),
         timely
     );
-    let bad_kind = message(app.file_incident(&duty_a, &incident("xx", now, "某村")).await);
+    let bad_kind = message(
+        app.file_incident(&duty_a, &incident("xx", now, "某村"))
+            .await,
+    );
     assert!(bad_kind.contains("事项类别"));
     let future = message(
-        app.file_incident(&duty_a, &incident("cluster", now + Duration::hours(3), "某村"))
-            .await,
+        app.file_incident(
+            &duty_a,
+            &incident("cluster", now + Duration::hours(3), "某村"),
+        )
+        .await,
     );
     assert!(future.contains("发生时间"), "{future}");
 
@@ -357,9 +400,12 @@ async fn incidents_go_up_the_chain_and_late_ones_are_flagged(backend: Backend) {
     assert!(!detail.can_acknowledge);
 
     // Follow-ups and the final report by the office that filed it, nothing after.
-    assert!(message(app.follow_up_incident(&duty_county, late, "县里补充").await)
-        .contains("首报单位"));
-    app.follow_up_incident(&duty_a, late, "人员已送回隔离点").await.unwrap();
+    assert!(
+        message(app.follow_up_incident(&duty_county, late, "县里补充").await).contains("首报单位")
+    );
+    app.follow_up_incident(&duty_a, late, "人员已送回隔离点")
+        .await
+        .unwrap();
     app.close_incident(&duty_a, late, "处置完毕").await.unwrap();
     assert!(message(app.follow_up_incident(&duty_a, late, "再补充").await).contains("终报"));
     let detail = app.incident_detail(&duty_a, late).await.unwrap();
@@ -371,12 +417,24 @@ async fn incidents_go_up_the_chain_and_late_ones_are_flagged(backend: Backend) {
     let overdue = app.incidents_overdue(&duty_county).await.unwrap();
     assert_eq!(overdue.iter().map(|i| i.id).collect::<Vec<_>>(), [timely]);
     assert!(overdue[0].stale);
-    let actions: Vec<String> = audit_rows(&app).await.into_iter().map(|a| a.action).collect();
-    for action in ["file_incident", "follow_up_incident", "close_incident", "acknowledge_incident"] {
+    let actions: Vec<String> = audit_rows(&app)
+        .await
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    for action in [
+        "file_incident",
+        "follow_up_incident",
+        "close_incident",
+        "acknowledge_incident",
+    ] {
         assert!(actions.iter().any(|a| a == action), "{action}");
     }
     assert_eq!(
-        actions.iter().filter(|a| *a == "acknowledge_incident").count(),
+        actions
+            .iter()
+            .filter(|a| *a == "acknowledge_incident")
+            .count(),
         2
     );
 }

@@ -198,8 +198,7 @@ pub fn due_at(day: NaiveDate, due: NaiveTime) -> DateTime<Utc> {
 
 /// Reads an installation's due time `HH:MM` (设置).
 pub fn parse_due_time(text: &str) -> Result<NaiveTime, String> {
-    NaiveTime::parse_from_str(text.trim(), "%H:%M")
-        .map_err(|_| format!("报送时限“{}”看不懂：请写成 09:00", text.trim()))
+    crate::time::parse_time_of_day(text).map_err(|problem| format!("报送时限{problem}"))
 }
 
 /// Why a submission cannot be taken, in the form's words.
@@ -217,7 +216,10 @@ impl SubmitRefusal {
     pub fn message_zh(&self) -> String {
         match self {
             SubmitRefusal::ZeroWithFigures(f) => {
-                format!("零报告的各项数字应为0，{}不是0；有情况请报日报告", f.label_zh())
+                format!(
+                    "零报告的各项数字应为0，{}不是0；有情况请报日报告",
+                    f.label_zh()
+                )
             }
             SubmitRefusal::ZeroAgainstSystem(figures) => format!(
                 "系统显示当日有新增（{}），不能报零报告；确需报零请在“差异说明”中写明原因",
@@ -362,13 +364,20 @@ mod tests {
             (None, 1_000, Timing::NotDue),
             (None, 10, Timing::NotDue),
         ] {
-            assert_eq!(classify(submitted, due, now), expected, "{submitted:?} {now}");
+            assert_eq!(
+                classify(submitted, due, now),
+                expected,
+                "{submitted:?} {now}"
+            );
         }
         assert_eq!(
             status_label(Some(ReportKind::Daily), Timing::OnTime, 0),
             "按时"
         );
-        assert_eq!(status_label(Some(ReportKind::Zero), Timing::Late, 0), "零报告（迟报）");
+        assert_eq!(
+            status_label(Some(ReportKind::Zero), Timing::Late, 0),
+            "零报告（迟报）"
+        );
         assert_eq!(status_label(None, Timing::Missing, 0), "漏报");
         assert_eq!(
             status_label(Some(ReportKind::Daily), Timing::Late, 1),
@@ -402,7 +411,10 @@ mod tests {
         let quiet = figures(&[(Figure::TotalConfirmed, 5), (Figure::AtHome, 3)]);
         let zero = Figures::default();
         // Standing counts are no contradiction.
-        assert_eq!(check_submission(ReportKind::Zero, &quiet, &zero, ""), Ok(vec![]));
+        assert_eq!(
+            check_submission(ReportKind::Zero, &quiet, &zero, ""),
+            Ok(vec![])
+        );
         let busy = figures(&[(Figure::NewAsymptomatic, 1)]);
         let refused = check_submission(ReportKind::Zero, &busy, &zero, "").unwrap_err();
         assert_eq!(

@@ -183,7 +183,10 @@ impl Store {
         Ok(result)
     }
 
-    pub async fn incident_updates(&self, incident_id: i64) -> StoreResult<Vec<IncidentUpdateRecord>> {
+    pub async fn incident_updates(
+        &self,
+        incident_id: i64,
+    ) -> StoreResult<Vec<IncidentUpdateRecord>> {
         let rows = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT id, incident_id, update_key, stage, at, by_name, body FROM incident_updates \

@@ -46,6 +46,15 @@ pub struct ReportCorrectionRecord {
     pub reason: String,
 }
 
+/// The rows `daily_figures` reads: cases (kind, new, total), contacts and measures (what, count),
+/// leads (received, landed).
+type DayRows = (
+    Vec<(String, i64, i64)>,
+    Vec<(String, i64)>,
+    Vec<(String, i64)>,
+    (i64, i64),
+);
+
 impl Store {
     /// A new report and its audit record (target `daily_report:<id>`), in one transaction. A second
     /// report of the same office and day fails with a unique violation and writes nothing.
@@ -215,12 +224,7 @@ impl Store {
         from: i64,
         to: i64,
     ) -> StoreResult<Figures> {
-        let (cases, contacts, measures, leads): (
-            Vec<(String, i64, i64)>,
-            Vec<(String, i64)>,
-            Vec<(String, i64)>,
-            (i64, i64),
-        ) = with_pool!(self, pool => {
+        let (cases, contacts, measures, leads): DayRows = with_pool!(self, pool => {
             let cases = sqlx::query_as(
                 "SELECT kind, CAST(SUM(CASE WHEN found_at >= $3 THEN 1 ELSE 0 END) AS BIGINT), COUNT(*) \
                  FROM cases WHERE region_code >= $1 AND region_code < $2 AND found_at < $4 \

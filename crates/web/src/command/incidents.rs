@@ -84,7 +84,11 @@ async fn list_page_with(
         layout,
         lines: list.into_iter().map(line).collect(),
         f,
-        kinds: options(&IncidentKind::ALL, IncidentKind::code, IncidentKind::label_zh),
+        kinds: options(
+            &IncidentKind::ALL,
+            IncidentKind::code,
+            IncidentKind::label_zh,
+        ),
         can_file: page.can(Permission::FileReports),
     }))
 }
@@ -283,7 +287,10 @@ pub(super) async fn api_follow_up(
     Path(id): Path<i64>,
     Json(f): Json<TextInput>,
 ) -> ApiResult<IncidentDetail> {
-    state.app.follow_up_incident(&user.actor, id, &f.text).await?;
+    state
+        .app
+        .follow_up_incident(&user.actor, id, &f.text)
+        .await?;
     Ok(Json(state.app.incident_detail(&user.actor, id).await?))
 }
 

@@ -5,10 +5,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use askama::Template;
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::Json;
-use askama::Template;
 use fangkong_app::command::{
     BoardRow, CorrectionForm, DailyReportDetail, DailyReportForm, DailyReportView, ReportBoard,
     ReportDraft,
@@ -220,7 +220,11 @@ fn take(fields: &mut HashMap<String, String>, key: &str) -> String {
 fn typed_figures(fields: &HashMap<String, String>) -> BTreeMap<String, String> {
     Figure::ALL
         .iter()
-        .filter_map(|f| fields.get(f.code()).map(|v| (f.code().to_string(), v.clone())))
+        .filter_map(|f| {
+            fields
+                .get(f.code())
+                .map(|v| (f.code().to_string(), v.clone()))
+        })
         .collect()
 }
 
@@ -241,7 +245,12 @@ pub(super) async fn file_submit(
         .app
         .submit_daily_report(&page.user.actor, &form)
         .await
-        .map(|r| format!("/command/reports/one?office={}&day={}&saved=filed", r.office_code, r.day));
+        .map(|r| {
+            format!(
+                "/command/reports/one?office={}&day={}&saved=filed",
+                r.office_code, r.day
+            )
+        });
     let typed = Typed {
         kind: form.kind.clone(),
         figures: form.figures.clone(),
@@ -444,7 +453,9 @@ pub(super) async fn api_submit(
         difference_reason: body.difference_reason,
         note: body.note,
     };
-    Ok(Json(state.app.submit_daily_report(&user.actor, &form).await?))
+    Ok(Json(
+        state.app.submit_daily_report(&user.actor, &form).await?,
+    ))
 }
 
 pub(super) async fn api_correct(
@@ -458,5 +469,7 @@ pub(super) async fn api_correct(
         figures: json_figures(&body.figures),
         reason: body.reason,
     };
-    Ok(Json(state.app.correct_daily_report(&user.actor, &form).await?))
+    Ok(Json(
+        state.app.correct_daily_report(&user.actor, &form).await?,
+    ))
 }

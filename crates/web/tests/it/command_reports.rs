@@ -58,13 +58,13 @@ async fn report_pages_render_for_the_roles_the_navigation_shows_them_to() {
 #[tokio::test]
 async fn a_zero_report_is_filed_once_seen_by_the_county_and_exported_as_xlsx() {
     let server = start().await;
+    // The next morning, before the townships' 08:30.
+    server.clock.advance(chrono::Duration::hours(22));
     let township = server.own_grid[..9].to_string();
     let duty = server
         .login_as("duty_t", Role::DutyOfficer, &township)
         .await;
     let county = server.login_as("duty_c", Role::DutyOfficer, "130109").await;
-    // The next morning, before the townships' 08:30.
-    server.clock.advance(chrono::Duration::hours(22));
 
     let page = format!("/command/reports/file?day={DAY}");
     let (status, html) = server.get_text(&duty, &page).await;
@@ -196,7 +196,10 @@ async fn an_incident_is_first_reported_on_the_page_and_received_by_the_county_th
         .await;
     assert_eq!(refused.status(), 422);
     let body = refused.text().await.unwrap();
-    assert!(body.contains("发生地点") && body.contains("翻墙离开"), "{body}");
+    assert!(
+        body.contains("发生地点") && body.contains("翻墙离开"),
+        "{body}"
+    );
     fields[2] = ("place", "某隔离酒店");
     let filed = server
         .post_form(&duty, "/command/incidents", &csrf_of(&html), &fields)

@@ -754,9 +754,24 @@ const MATRIX: &[Entry] = &[
     e("GET", "/command/incidents", Area),
     e("POST", "/command/incidents", Own),
     e("GET", "/command/incidents/{id}", scoped("duty_officer")).k(&[Incident]),
-    e("POST", "/command/incidents/{id}/follow-up", scoped("duty_officer")).k(&[Incident]),
-    e("POST", "/command/incidents/{id}/close", scoped("duty_officer")).k(&[Incident]),
-    e("POST", "/command/incidents/{id}/acknowledge", scoped("duty_officer")).k(&[Incident]),
+    e(
+        "POST",
+        "/command/incidents/{id}/follow-up",
+        scoped("duty_officer"),
+    )
+    .k(&[Incident]),
+    e(
+        "POST",
+        "/command/incidents/{id}/close",
+        scoped("duty_officer"),
+    )
+    .k(&[Incident]),
+    e(
+        "POST",
+        "/command/incidents/{id}/acknowledge",
+        scoped("duty_officer"),
+    )
+    .k(&[Incident]),
     e("GET", "/api/command/reports", scoped("commander")).q("?office=$Region"),
     e("POST", "/api/command/reports", Body),
     e("GET", "/api/command/reports/one", scoped("commander")).q("?office=$Region&day=2022-11-19"),
@@ -764,9 +779,24 @@ const MATRIX: &[Entry] = &[
     e("GET", "/api/command/incidents", Area),
     e("POST", "/api/command/incidents", Own),
     e("GET", "/api/command/incidents/{id}", scoped("duty_officer")).k(&[Incident]),
-    e("POST", "/api/command/incidents/{id}/follow-up", scoped("duty_officer")).k(&[Incident]),
-    e("POST", "/api/command/incidents/{id}/close", scoped("duty_officer")).k(&[Incident]),
-    e("POST", "/api/command/incidents/{id}/acknowledge", scoped("duty_officer")).k(&[Incident]),
+    e(
+        "POST",
+        "/api/command/incidents/{id}/follow-up",
+        scoped("duty_officer"),
+    )
+    .k(&[Incident]),
+    e(
+        "POST",
+        "/api/command/incidents/{id}/close",
+        scoped("duty_officer"),
+    )
+    .k(&[Incident]),
+    e(
+        "POST",
+        "/api/command/incidents/{id}/acknowledge",
+        scoped("duty_officer"),
+    )
+    .k(&[Incident]),
 ];
 
 #[test]
