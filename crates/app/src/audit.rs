@@ -119,6 +119,13 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("write_handover", "填写交接班记录"),
     ("call_spot_check", "值班抽查"),
     ("record_spot_check", "记录抽查结果"),
+    ("file_daily_report", "报送日报告"),
+    ("correct_daily_report", "更正日报告"),
+    ("set_report_due", "设置日报告报送时限"),
+    ("file_incident", "重大事项首报"),
+    ("follow_up_incident", "重大事项续报"),
+    ("close_incident", "重大事项终报"),
+    ("acknowledge_incident", "上级收到重大事项"),
 ];
 
 /// The words of `action`; an action without words (written by an older version) is “其他操作”.
@@ -136,11 +143,13 @@ const TARGET_KINDS: &[(&str, &str)] = &[
     ("case", "病例"),
     ("case_stop", "病例轨迹"),
     ("contact", "接触者"),
+    ("daily_report", "日报告"),
     ("door_visit", "入户走访"),
     ("exemption", "免检登记"),
     ("hospital", "定点医院"),
     ("household", "户"),
     ("import", "导入批次"),
+    ("incident", "重大事项"),
     ("isolation_site", "隔离点"),
     ("lead", "线索"),
     ("lead_import", "推送导入批次"),

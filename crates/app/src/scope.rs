@@ -14,6 +14,8 @@ use std::future::Future;
 use fangkong_domain::ids::mask_middle;
 use fangkong_domain::region::{RegionCode, RegionLevel};
 use fangkong_store::command::duty::{RosterRecord, SpotCheckRecord};
+use fangkong_store::command::incidents::IncidentRecord;
+use fangkong_store::command::reports::DailyReportRecord;
 use fangkong_store::investigation::{CaseRecord, ContactRecord};
 use fangkong_store::isolation::{
     HospitalRecord, IsolationSiteRecord, MeasureRecord, TransferRecord, VehicleRecord,
@@ -82,6 +84,8 @@ placed! {
     AppealRecord => grid_code, "该申诉";
     RosterRecord => office_code, "该排班";
     SpotCheckRecord => office_code, "该抽查";
+    DailyReportRecord => office_code, "该日报告";
+    IncidentRecord => office_code, "该事项";
 }
 
 impl App {

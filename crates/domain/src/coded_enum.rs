@@ -115,8 +115,10 @@ mod tests {
     use crate::checkpoint::{CheckpointKind, Decision, DefenceLine};
     use crate::command::curve::CurveBasis;
     use crate::command::duty::{AccountabilityKind, DutyRole, Shift};
+    use crate::command::incidents::{IncidentKind, IncidentStage};
     use crate::command::late::LateKind;
     use crate::command::map::MapMeasure;
+    use crate::command::reports::{Figure, ReportKind, Timing};
     use crate::health_code::{CodeColour, FactKind, TestBadge};
     use crate::ids::IdType;
     use crate::investigation::cases::CaseStatus;
@@ -172,7 +174,8 @@ mod tests {
                 ControlMeasure, RiskCategory, SenderScope, OutcomeKind, RiskTier, RoundKind,
                 ExemptionKind, SamplePurpose, KeyGroup, AreaTier, AreaUnit, Role, ResultEvent,
                 RecheckReason, RecheckStatus, CaseStatus, StatusSource, StatusBadge, Shift, DutyRole,
-                AccountabilityKind, CurveBasis, MapMeasure, LateKind;
+                AccountabilityKind, CurveBasis, MapMeasure, LateKind, Figure, ReportKind, Timing,
+                IncidentKind, IncidentStage;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };
@@ -186,9 +189,11 @@ mod tests {
             "checkpoint.rs",
             "command/curve.rs",
             "command/duty.rs",
+            "command/incidents.rs",
             "command/late.rs",
             "command/map.rs",
             "command/mod.rs",
+            "command/reports.rs",
             "echo.rs",
             "health_code/codes.rs",
             "health_code/evaluate.rs",

@@ -169,6 +169,13 @@ pub fn parse_beijing_cell(text: &str) -> Result<DateTime<Utc>, String> {
     })
 }
 
+/// A time of day typed alone, `09:00` (an installation's setting, such as a report's due time):
+/// hours and minutes, Beijing time. The error says what was expected.
+pub fn parse_time_of_day(text: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(text.trim(), "%H:%M")
+        .map_err(|_| format!("“{}”看不懂：请写成 09:00", crate::echo::shown(text.trim())))
+}
+
 /// `2021-01-02 08:30`, Beijing time.
 pub fn beijing_label(at: DateTime<Utc>) -> String {
     at.with_timezone(&beijing_offset())

@@ -10,6 +10,7 @@ mod demo_duty;
 mod demo_isolation;
 mod demo_leads;
 mod demo_outbreak;
+mod demo_reports;
 mod demo_testing;
 mod serve;
 mod verify;

@@ -10,6 +10,12 @@ pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
     "duty_spot_checks",
     "duty_handovers",
     "duty_roster",
+    // command reports (0016): children first
+    "incident_acks",
+    "incident_updates",
+    "incidents",
+    "daily_report_corrections",
+    "daily_reports",
     // move-in requests (0013)
     "move_ins",
     // isolation (0008): children first

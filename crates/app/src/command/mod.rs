@@ -6,8 +6,11 @@
 mod bulletins;
 pub mod curve;
 pub mod duty;
+pub mod incidents;
 mod late;
 pub mod map;
+pub mod report_sheet;
+pub mod reports;
 mod situation;
 pub mod spot_checks;
 
@@ -19,8 +22,13 @@ use crate::{Actor, App, AppError, AppResult};
 
 pub use bulletins::{BULLETIN_MAX_CHARS, BulletinEdit, BulletinView, parse_bulletin_day};
 pub use curve::Curve;
+pub use incidents::{IncidentDetail, IncidentForm, IncidentView};
 pub use late::{ITEMS_PER_KIND, LateGroup, LateItem, LateList};
 pub use map::{MapRegion, MapRiskArea, RegionMap};
+pub use reports::{
+    BoardRow, CorrectionForm, DailyReportDetail, DailyReportForm, DailyReportView, MissingReport,
+    ReportBoard, ReportDraft,
+};
 pub use situation::{
     AreaFigure, CheckpointFigures, ChildSituation, ControlFigures, KindCounts, RoundFigure,
     Situation,

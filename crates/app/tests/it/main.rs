@@ -10,6 +10,7 @@ mod accounts;
 mod audited_changes;
 mod check;
 mod command;
+mod command_reports;
 mod curve_map;
 mod discharge;
 mod duty;

@@ -4,5 +4,7 @@
 
 pub mod curve;
 pub mod duty;
+pub mod incidents;
 pub mod late;
 pub mod map;
+pub mod reports;

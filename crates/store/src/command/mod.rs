@@ -8,3 +8,5 @@ pub use bulletins::BulletinRecord;
 pub use situation::{ChildCount, MeasureCount};
 mod curve;
 pub mod duty;
+pub mod incidents;
+pub mod reports;

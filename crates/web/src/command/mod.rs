@@ -4,7 +4,9 @@
 mod bulletins;
 pub(crate) mod curve;
 mod duty;
+mod incidents;
 pub(crate) mod map;
+mod reports;
 mod situation;
 mod spot_checks;
 
@@ -74,6 +76,20 @@ pub(crate) const NAV: NavEntries = NavEntries {
         ),
         link(
             Section::Command,
+            "日报告与零报告",
+            "/command/reports",
+            "command_reports",
+            commands,
+        ),
+        link(
+            Section::Command,
+            "重大事项报告",
+            "/command/incidents",
+            "command_incidents",
+            commands,
+        ),
+        link(
+            Section::Command,
             "信息发布",
             "/command/bulletins",
             "bulletins",
@@ -116,6 +132,9 @@ pub(crate) const NAV: NavEntries = NavEntries {
 /// A form body: the draft's date, or a reviewed bulletin (up to 60,000 characters, nine bytes
 /// each once URL-encoded).
 const FORM_BODY_LIMIT: usize = 640 * 1024;
+
+/// A report's or an incident's form body.
+const REPORT_FORM_LIMIT: usize = 64 * 1024;
 
 /// A duty form's body: a handover note of 1,000 characters is a few kilobytes.
 const DUTY_FORM_LIMIT: usize = 16 * 1024;
@@ -172,6 +191,38 @@ pub fn pages() -> Router<AppState> {
         )
         .route("/command/curve", get(curve::curve_page))
         .route("/command/map", get(map::map_page))
+        .route("/command/reports", get(reports::board_page))
+        .route("/command/reports/export.xlsx", get(reports::board_export))
+        .route(
+            "/command/reports/file",
+            get(reports::file_page)
+                .post(reports::file_submit)
+                .layer(DefaultBodyLimit::max(REPORT_FORM_LIMIT)),
+        )
+        .route("/command/reports/one", get(reports::one_page))
+        .route(
+            "/command/reports/correct",
+            post(reports::correct_submit).layer(DefaultBodyLimit::max(REPORT_FORM_LIMIT)),
+        )
+        .route(
+            "/command/incidents",
+            get(incidents::list_page)
+                .post(incidents::file_submit)
+                .layer(DefaultBodyLimit::max(REPORT_FORM_LIMIT)),
+        )
+        .route("/command/incidents/{id}", get(incidents::detail_page))
+        .route(
+            "/command/incidents/{id}/follow-up",
+            post(incidents::follow_up_submit).layer(DefaultBodyLimit::max(REPORT_FORM_LIMIT)),
+        )
+        .route(
+            "/command/incidents/{id}/close",
+            post(incidents::close_submit).layer(DefaultBodyLimit::max(REPORT_FORM_LIMIT)),
+        )
+        .route(
+            "/command/incidents/{id}/acknowledge",
+            post(incidents::acknowledge_submit).layer(DefaultBodyLimit::max(REPORT_FORM_LIMIT)),
+        )
 }
 
 pub fn api() -> Router<AppState> {
@@ -204,6 +255,26 @@ pub fn api() -> Router<AppState> {
         )
         .route("/command/curve", get(curve::api_curve))
         .route("/command/map", get(map::api_map))
+        .route(
+            "/command/reports",
+            get(reports::api_board).post(reports::api_submit),
+        )
+        .route("/command/reports/one", get(reports::api_one))
+        .route("/command/reports/correct", post(reports::api_correct))
+        .route(
+            "/command/incidents",
+            get(incidents::api_list).post(incidents::api_file),
+        )
+        .route("/command/incidents/{id}", get(incidents::api_detail))
+        .route(
+            "/command/incidents/{id}/follow-up",
+            post(incidents::api_follow_up),
+        )
+        .route("/command/incidents/{id}/close", post(incidents::api_close))
+        .route(
+            "/command/incidents/{id}/acknowledge",
+            post(incidents::api_acknowledge),
+        )
 }
 
 /// The template filters the command pages use.

@@ -5,6 +5,7 @@
 mod support;
 
 mod command;
+mod command_reports;
 mod curve_map;
 mod duty;
 mod edge;

@@ -36,6 +36,7 @@ use std::path::{Path, PathBuf};
 
 use fangkong_app::auth::NewUser;
 use fangkong_app::checkpoints::{CheckpointForm, VenueForm};
+use fangkong_app::command::IncidentForm;
 use fangkong_app::health_code::FactForm;
 use fangkong_app::investigation::{CaseForm, ContactForm};
 use fangkong_app::isolation::{
@@ -271,6 +272,8 @@ enum Kind {
     RosterLine,
     /// A spot check (抽查) of the township's duty room, not yet recorded.
     SpotCheck,
+    /// An incident report (重大事项报告) of the township's office.
+    Incident,
 }
 
 use Kind::*;
@@ -809,6 +812,59 @@ const MATRIX: &[Entry] = &[
     e("GET", "/api/rechecks", Area),
     e("GET", "/api/me/results", Own),
     e("POST", "/api/antigen", Body),
+    // command/mod.rs: daily and zero reports (the office in the query), incident reports.
+    e("GET", "/command/reports", scoped("commander")).q("?office=$Region"),
+    e("GET", "/command/reports/export.xlsx", scoped("commander")).q("?office=$Region"),
+    e("GET", "/command/reports/file", Own),
+    e("POST", "/command/reports/file", Body),
+    e("GET", "/command/reports/one", scoped("commander")).q("?office=$Region&day=2022-11-19"),
+    e("POST", "/command/reports/correct", Body),
+    e("GET", "/command/incidents", Area),
+    e("POST", "/command/incidents", Own),
+    e("GET", "/command/incidents/{id}", scoped("duty_officer")).k(&[Incident]),
+    e(
+        "POST",
+        "/command/incidents/{id}/follow-up",
+        scoped("duty_officer"),
+    )
+    .k(&[Incident]),
+    e(
+        "POST",
+        "/command/incidents/{id}/close",
+        scoped("duty_officer"),
+    )
+    .k(&[Incident]),
+    e(
+        "POST",
+        "/command/incidents/{id}/acknowledge",
+        scoped("duty_officer"),
+    )
+    .k(&[Incident]),
+    e("GET", "/api/command/reports", scoped("commander")).q("?office=$Region"),
+    e("POST", "/api/command/reports", Body),
+    e("GET", "/api/command/reports/one", scoped("commander")).q("?office=$Region&day=2022-11-19"),
+    e("POST", "/api/command/reports/correct", Body),
+    e("GET", "/api/command/incidents", Area),
+    e("POST", "/api/command/incidents", Own),
+    e("GET", "/api/command/incidents/{id}", scoped("duty_officer")).k(&[Incident]),
+    e(
+        "POST",
+        "/api/command/incidents/{id}/follow-up",
+        scoped("duty_officer"),
+    )
+    .k(&[Incident]),
+    e(
+        "POST",
+        "/api/command/incidents/{id}/close",
+        scoped("duty_officer"),
+    )
+    .k(&[Incident]),
+    e(
+        "POST",
+        "/api/command/incidents/{id}/acknowledge",
+        scoped("duty_officer"),
+    )
+    .k(&[Incident]),
 ];
 
 #[test]
@@ -1194,6 +1250,31 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
         .expect("transfer");
     t.insert(Transfer, transfer.to_string());
     duty(app, &mut t, township, mark).await;
+    // An incident first reported by the township's own office.
+    let office = Actor::seeding(
+        Role::DutyOfficer,
+        RegionCode::parse(township).expect("township"),
+        &format!("duty{township}"),
+        &format!("{mark}值班员"),
+    );
+    let occurred = (app.now() - chrono::Duration::hours(1))
+        .with_timezone(&fangkong_app::china_offset())
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    let incident = app
+        .file_incident(
+            &office,
+            &IncidentForm {
+                kind: "cluster".into(),
+                occurred_at: occurred,
+                place: format!("{mark}村"),
+                summary: format!("{mark}聚集性疫情"),
+                incident_key: String::new(),
+            },
+        )
+        .await
+        .expect("incident");
+    t.insert(Incident, incident.to_string());
     t
 }
 
@@ -1249,7 +1330,8 @@ async fn duty(app: &App, t: &mut Targets, township: &str, mark: &str) {
 /// Things that would show an outside object: its name word, its links, its ID number.
 fn outside_markers(outside: &Targets) -> Vec<String> {
     let mut markers = vec![OUTSIDE_MARK.to_string()];
-    let links: [(Kind, &str); 13] = [
+    let links: [(Kind, &str); 14] = [
+        (Incident, "/command/incidents/"),
         (Resident, "/residents/"),
         (Resident, "/people/"),
         (Household, "/households/"),

@@ -477,6 +477,7 @@ async fn every_api_route_is_documented_and_every_documented_route_is_routed_and_
         "/api/session",
         "/api/openapi.json",
         "/api/public/risk-areas",
+        "/api/public/bulletins",
         "/api/trust-list",
     ];
     for (method, path) in documented
