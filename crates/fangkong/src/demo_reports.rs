@@ -7,7 +7,6 @@
 
 // The living outbreak (demo_outbreak) calls these once it is wired in; until then only the test
 // below does.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, NaiveDate, Utc};

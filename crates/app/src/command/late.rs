@@ -265,6 +265,40 @@ impl App {
             groups.push(alarms);
         }
 
+        // The command offices' own duties: daily reports past due and missing (漏报), incidents
+        // whose first report came late or that have had no news for a day.
+        let mut reports = LateGroup::new(LateKind::ReportNotFiled, "/command/reports");
+        for missing in self.reports_not_filed(actor).await? {
+            reports.late += 1;
+            reports.push(
+                format!("{} 日报告", missing.day),
+                missing.office_name.clone(),
+                missing.due_at,
+                now,
+                format!(
+                    "/command/reports?office={}&day={}",
+                    missing.office_code, missing.day
+                ),
+            );
+        }
+        groups.push(reports);
+        let mut incidents = LateGroup::new(LateKind::IncidentFirstReport, "/command/incidents");
+        for incident in self.incidents_overdue(actor).await? {
+            incidents.late += 1;
+            incidents.push(
+                format!("{} {}", incident.kind.label_zh(), incident.summary),
+                incident.office_name.clone(),
+                if incident.overdue {
+                    incident.deadline
+                } else {
+                    incident.last_report_at + 24 * 3600
+                },
+                now,
+                format!("/command/incidents/{}", incident.id),
+            );
+        }
+        groups.push(incidents);
+
         let groups: Vec<LateGroup> = groups
             .into_iter()
             .filter(|g| g.late > 0 || g.due_soon > 0)

@@ -28,7 +28,7 @@ crate::coded_enum! {
         /// An office's daily or zero report past its due time (漏报).
         ReportNotFiled => "report_not_filed", "日报告/零报告未报送",
         /// An incident's first report past the required time (重大事项首报).
-        IncidentFirstReport => "incident_first_report", "重大事项首报超时",
+        IncidentFirstReport => "incident_first_report", "重大事项首报超时或一天无续报",
     }
 }
 

@@ -29,6 +29,7 @@ use fangkong_sim::outbreak::{Agent, FoundBy, Outbreak, OutbreakPlan, Setting, si
 use crate::demo_isolation::Facilities;
 
 mod office;
+mod reports;
 
 /// A moment in Beijing time.
 fn beijing(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
@@ -113,6 +114,12 @@ enum Step {
     AreaReview,
     /// The command office designates a case's village (index into `villages`) a high-risk area.
     Designate(usize),
+    /// The offices file yesterday's daily reports: before their due time (08:00), or late (09:00).
+    DailyReports {
+        late: bool,
+    },
+    /// The county's first report of the outbreak (重大事项首报).
+    FirstIncident,
 }
 
 /// What has been played so far.
@@ -150,6 +157,9 @@ pub struct OutbreakPlayer {
     epi: Actor,
     commander: Actor,
     ops: Actor,
+    /// When the outbreak became known, and the story's present (the reports' last morning).
+    discovered: DateTime<Utc>,
+    present: Option<DateTime<Utc>>,
     pub stats: PlayStats,
 }
 
@@ -263,12 +273,18 @@ impl OutbreakPlayer {
                 break;
             }
             steps.push((morning, Step::Morning));
+            steps.push((at_beijing(day, 8, 0), Step::DailyReports { late: false }));
+            steps.push((morning, Step::DailyReports { late: true }));
             for hour in [8, 11, 14, 17, 20, 23] {
                 steps.push((at_beijing(day, hour, 30), Step::Operations));
             }
             steps.push((at_beijing(day, 17, 0), Step::AreaReview));
             day = day.succ_opt().context("date overflow")?;
         }
+        steps.push((
+            timeline.discovered + Duration::minutes(150),
+            Step::FirstIncident,
+        ));
         steps.retain(|(at, _)| *at >= timeline.discovered - Duration::hours(1));
         steps.sort();
         Ok(OutbreakPlayer {
@@ -281,6 +297,8 @@ impl OutbreakPlayer {
                 "seed",
                 "数据初始化",
             ),
+            discovered: timeline.discovered,
+            present: Some(timeline.present),
             app: app.clone(),
             clock,
             people,
@@ -376,6 +394,8 @@ impl OutbreakPlayer {
             Step::Morning => self.morning().await,
             Step::AreaReview => self.area_review().await,
             Step::Designate(village) => self.designate(village).await,
+            Step::DailyReports { late } => self.daily_reports(late).await,
+            Step::FirstIncident => self.first_incident_report().await,
         }
     }
 
