@@ -61,7 +61,7 @@ impl OutbreakPlayer {
         let offices = self.reporting_offices().await?;
         let quiet = offices.last().map(|o| o.0.clone()).unwrap_or_default();
         for (code, name) in &offices {
-            let late_filer = *code == outbreak_township && today.day() % 2 == 0;
+            let late_filer = *code == outbreak_township && today.day().is_multiple_of(2);
             if late != late_filer {
                 continue;
             }
