@@ -24,22 +24,28 @@ pub(super) struct HomePage {
 pub(super) async fn home(State(state): State<AppState>, page: PageUser) -> PageResult {
     let actor = &page.user.actor;
     let jurisdiction = actor.jurisdiction.as_str().to_string();
-    let (residents, households, grids) = if actor.role.allows(Permission::ViewPopulation) {
-        let o = state
-            .app
-            .region_overview(actor, &jurisdiction)
-            .await
-            .map_err(|e| page.error(e))?;
-        (o.residents, o.households, o.grids)
-    } else {
-        (0, 0, 0)
+    // The figures, today's work and (for the command office) the picture and the late list are
+    // read side by side: each is a handful of counter queries, and together they are the page.
+    let population = async {
+        if actor.role.allows(Permission::ViewPopulation) {
+            let o = state.app.region_overview(actor, &jurisdiction).await?;
+            Ok((o.residents, o.households, o.grids))
+        } else {
+            Ok::<_, AppError>((0, 0, 0))
+        }
     };
-    // Today's work first, with counts, from the modules' own functions.
-    let today = state
-        .app
-        .todays_work(actor)
-        .await
-        .map_err(|e| page.error(e))?;
+    let command = async {
+        if matches!(actor.role, Role::Commander | Role::DutyOfficer) {
+            let (situation, late) =
+                tokio::try_join!(state.app.situation(actor, ""), state.app.late_list(actor))?;
+            Ok::<_, AppError>(Some((situation, late)))
+        } else {
+            Ok(None)
+        }
+    };
+    let ((residents, households, grids), today, command) =
+        tokio::try_join!(population, state.app.todays_work(actor), command)
+            .map_err(|e| page.error(e))?;
     let mut tasks: Vec<(String, String)> = Vec::new();
     if actor.role.allows(Permission::ViewPopulation) {
         tasks.push((
@@ -50,16 +56,6 @@ pub(super) async fn home(State(state): State<AppState>, page: PageUser) -> PageR
     if actor.role.allows(Permission::SearchRegister) {
         tasks.push(("查找居民".into(), "/residents".into()));
     }
-    let command = if matches!(actor.role, Role::Commander | Role::DutyOfficer) {
-        let situation = state.app.situation(actor, "").await;
-        let late = state.app.late_list(actor).await;
-        Some((
-            situation.map_err(|e| page.error(e))?,
-            late.map_err(|e| page.error(e))?,
-        ))
-    } else {
-        None
-    };
     let greeting = format!("{}，您好", actor.display_name);
     Ok(render(&HomePage {
         layout: page.layout("home"),
