@@ -1,6 +1,8 @@
 //! The home page (the jurisdiction's figures and today's tasks) and the page of a capability not
 //! built yet (建设中).
 
+use fangkong_app::today::TodayItem;
+
 use super::*;
 
 #[derive(Template)]
@@ -11,7 +13,7 @@ pub(super) struct HomePage {
     residents: i64,
     households: i64,
     grids: i64,
-    today: Vec<fangkong_app::today::TodayItem>,
+    today: Vec<TodayItem>,
     /// Other places the role goes often.
     tasks: Vec<(String, String)>,
     /// The situation picture and what is late, for the command office's roles (their home).
@@ -34,18 +36,22 @@ pub(super) async fn home(State(state): State<AppState>, page: PageUser) -> PageR
             Ok::<_, AppError>((0, 0, 0))
         }
     };
-    let command = async {
-        if matches!(actor.role, Role::Commander | Role::DutyOfficer) {
-            let (situation, late) =
-                tokio::try_join!(state.app.situation(actor, ""), state.app.late_list(actor))?;
-            Ok::<_, AppError>(Some((situation, late)))
-        } else {
-            Ok(None)
-        }
-    };
+    // The command office's home is the picture and the late list (which holds the counted work
+    // of the day other roles see as today's work), then the lists a commander watches.
     let ((residents, households, grids), today, command) =
-        tokio::try_join!(population, state.app.todays_work(actor), command)
+        if matches!(actor.role, Role::Commander | Role::DutyOfficer) {
+            let (population, situation, late) = tokio::try_join!(
+                population,
+                state.app.situation(actor, ""),
+                state.app.late_list(actor)
+            )
             .map_err(|e| page.error(e))?;
+            (population, command_today(), Some((situation, late)))
+        } else {
+            let (population, today) = tokio::try_join!(population, state.app.todays_work(actor))
+                .map_err(|e| page.error(e))?;
+            (population, today, None)
+        };
     let mut tasks: Vec<(String, String)> = Vec::new();
     if actor.role.allows(Permission::ViewPopulation) {
         tasks.push((
@@ -67,6 +73,26 @@ pub(super) async fn home(State(state): State<AppState>, page: PageUser) -> PageR
         tasks,
         command,
     }))
+}
+
+/// A command office's work of the day beyond what is late (the late list above it on the
+/// page): the lists it watches.
+fn command_today() -> Vec<TodayItem> {
+    [
+        ("病例与密接", "/cases"),
+        ("健康码赋码与申诉", "/codes"),
+        ("风险区域划定与调整", "/risk-areas"),
+        ("日报告与零报告", "/command/reports"),
+        ("今日值班", "/command/duty"),
+    ]
+    .into_iter()
+    .map(|(label, href)| TodayItem {
+        label: label.into(),
+        count: None,
+        href: href.into(),
+        urgent: false,
+    })
+    .collect()
 }
 
 #[derive(Template)]
