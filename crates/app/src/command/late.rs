@@ -3,9 +3,10 @@
 //! pages show), each group bounded to its first items with the count of all and a link to the
 //! module's full list.
 
+use fangkong_domain::command::incidents::DEFAULT_SILENCE_HOURS;
 use fangkong_domain::command::late::{DUE_SOON_SECONDS, LateKind, Lateness};
 use fangkong_domain::investigation::DeadlineState;
-use fangkong_domain::mass_testing::{ResultDelay, box_is_late};
+use fangkong_domain::mass_testing::{BOX_LATE_AFTER_SECONDS, ResultDelay, box_is_late};
 use fangkong_domain::role::Permission;
 use fangkong_domain::time::beijing_label;
 use fangkong_store::investigation::CaseFilter;
@@ -235,7 +236,7 @@ impl App {
                         boxes.push(
                             format!("转运箱 {}（{}管）", b.barcode, b.tube_count),
                             round.name.clone(),
-                            b.packed_at + 2 * 3600,
+                            b.packed_at + BOX_LATE_AFTER_SECONDS,
                             now,
                             "/testing/boxes".into(),
                         );
@@ -291,7 +292,7 @@ impl App {
                 if incident.overdue {
                     incident.deadline
                 } else {
-                    incident.last_report_at + 24 * 3600
+                    incident.last_report_at + DEFAULT_SILENCE_HOURS * 3600
                 },
                 now,
                 format!("/command/incidents/{}", incident.id),

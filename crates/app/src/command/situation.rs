@@ -198,12 +198,6 @@ fn child<'a>(
         })
 }
 
-const WAITING: [MeasureStatus; 3] = [
-    MeasureStatus::AwaitingPlacement,
-    MeasureStatus::Allocated,
-    MeasureStatus::AwaitingHospital,
-];
-
 impl App {
     /// The region a command page shows: the jurisdiction when `raw` is empty, else a region
     /// inside it.
@@ -304,12 +298,14 @@ impl App {
         let mut by_category: Vec<(&'static str, i64)> = by_category.into_iter().collect();
         by_category.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         control.by_category = by_category;
-        for waiting in self.store.measure_status_counts(range, child_len).await? {
-            if WAITING.iter().any(|s| s.code() == waiting.status) {
-                control.longest_wait_minutes = control
-                    .longest_wait_minutes
-                    .max((now - waiting.oldest).max(0) / 60);
-            }
+        // The longest wait over the whole region: one query over the waiting set.
+        for (_, _, since) in self
+            .store
+            .oldest_waiting(range, region.as_str().len() as i64)
+            .await?
+        {
+            control.longest_wait_minutes =
+                control.longest_wait_minutes.max((now - since).max(0) / 60);
         }
         for rooms in self.store.rooms_by_region(range, child_len).await? {
             control.rooms += rooms.rooms;

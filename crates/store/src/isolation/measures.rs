@@ -191,19 +191,9 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        let oldest: Vec<(String, String, i64)> = with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT substr(grid_code, 1, CAST($3 AS INTEGER)) AS code, status, MIN(status_since) \
-                 FROM isolation_measures WHERE status IN ('awaiting_placement', 'allocated', 'awaiting_hospital') \
-                 AND grid_code >= $1 AND grid_code < $2 GROUP BY 1, 2",
-            )
-            .bind(range.0)
-            .bind(range.1)
-            .bind(child_len)
-            .fetch_all(pool)
+        let oldest: std::collections::HashMap<(String, String), i64> = self
+            .oldest_waiting(range, child_len)
             .await?
-        });
-        let oldest: std::collections::HashMap<(String, String), i64> = oldest
             .into_iter()
             .map(|(code, status, at)| ((code, status), at))
             .collect();
@@ -219,6 +209,29 @@ impl Store {
                 people,
             })
             .collect())
+    }
+
+    /// Since when the longest-waiting person of each child region and waiting state (a room, a
+    /// coach, an ambulance) has waited: (child code, status, status_since), read over the small
+    /// indexed set of waiting measures.
+    pub async fn oldest_waiting(
+        &self,
+        range: (&str, &str),
+        child_len: i64,
+    ) -> StoreResult<Vec<(String, String, i64)>> {
+        let rows = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT substr(grid_code, 1, CAST($3 AS INTEGER)) AS code, status, MIN(status_since) \
+                 FROM isolation_measures WHERE status IN ('awaiting_placement', 'allocated', 'awaiting_hospital') \
+                 AND grid_code >= $1 AND grid_code < $2 GROUP BY 1, 2",
+            )
+            .bind(range.0)
+            .bind(range.1)
+            .bind(child_len)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
     }
 
     /// Measures assigned to or checked in at a site (allocated, in_site), oldest first.
