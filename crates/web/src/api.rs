@@ -87,7 +87,8 @@ impl From<AppError> for ApiError {
     }
 }
 
-type ApiResult<T> = Result<Json<T>, ApiError>;
+/// What a JSON handler answers: the body, or an error in words (`ApiError`).
+pub(crate) type ApiResult<T> = Result<Json<T>, ApiError>;
 
 async fn openapi() -> Response {
     (

@@ -12,12 +12,11 @@ use fangkong_domain::role::Permission;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::api::ApiError;
 use crate::forms::{CsrfForm, form_page, ok_flash};
 use crate::pages::{Flash, Layout, PageResult, PageUser, beijing_time, options, render};
 use crate::session::ApiUser;
 
-type ApiResult<T> = Result<Json<T>, ApiError>;
+use crate::api::ApiResult;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]

@@ -19,7 +19,7 @@ use fangkong_app::command::{BulletinView, LateList, Situation};
 use fangkong_domain::role::{Permission, Role};
 use serde::{Deserialize, Serialize};
 
-use crate::api::ApiError;
+use crate::api::ApiResult;
 use crate::forms::{CsrfForm, NoFields, form_page, ok_flash};
 use crate::nav::{CapabilityHome, NavEntries, Section, link, plain_link};
 use crate::pages::{Flash, Layout, PageResult, PageUser, render};
@@ -32,8 +32,6 @@ use self::bulletins::{
 };
 
 use self::situation::{api_late, api_situation, late_page, situation_page};
-
-type ApiResult<T> = Result<Json<T>, ApiError>;
 
 fn commands(role: Role) -> bool {
     role.allows(Permission::ViewCommand)

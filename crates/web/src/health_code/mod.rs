@@ -26,7 +26,6 @@ use fangkong_domain::role::{Permission, Role};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::api::ApiError;
 use crate::forms::{CsrfForm, form_page, ok_flash};
 use crate::mass_testing::{encode, id_types, qr_svg};
 use crate::nav::{CapabilityHome, NavEntries, Section, link, plain_link};
@@ -200,4 +199,4 @@ pub(crate) fn fresh_key() -> String {
     format!("{:016x}{:016x}", half(1), half(2))
 }
 
-pub(crate) type ApiResult<T> = Result<Json<T>, ApiError>;
+pub(crate) use crate::api::ApiResult;

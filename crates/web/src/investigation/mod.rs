@@ -28,7 +28,6 @@ use fangkong_domain::role::{Permission, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::api::ApiError;
 use crate::forms::{CsrfForm, NoFields, form_page_when, is_typed_mistake, ok_flash};
 use crate::health_code::fresh_key;
 use crate::mass_testing::{encode, id_types};
@@ -261,7 +260,7 @@ impl ContactLine {
     }
 }
 
-type ApiResult<T> = Result<Json<T>, ApiError>;
+use crate::api::ApiResult;
 
 /// A number field that clients send as a JSON number or a string (or leave out).
 fn loose_text(value: &Option<serde_json::Value>) -> String {

@@ -259,4 +259,4 @@ async fn back_page(
     }
 }
 
-type ApiResult<T> = Result<Json<T>, ApiError>;
+use crate::api::ApiResult;

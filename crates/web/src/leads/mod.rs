@@ -25,7 +25,6 @@ use fangkong_domain::role::Permission;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::api::ApiError;
 use crate::forms::{CsrfForm, form_page, ok_flash};
 use crate::mass_testing::{encode, id_types};
 use crate::nav::{NavEntries, Section, link};
@@ -135,4 +134,4 @@ impl From<LeadView> for LeadRow {
     }
 }
 
-type ApiResult<T> = Result<Json<T>, ApiError>;
+use crate::api::ApiResult;

@@ -366,7 +366,7 @@ pub(crate) fn id_types() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-type ApiResult<T> = Result<Json<T>, ApiError>;
+use crate::api::ApiResult;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]

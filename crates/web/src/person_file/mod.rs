@@ -12,7 +12,6 @@ use fangkong_app::person_file::{PersonCodeBrief, PersonFile, PersonRef};
 use fangkong_domain::role::Permission;
 
 use crate::AppState;
-use crate::api::ApiError;
 use crate::pages::{Layout, PageResult, PageUser, render};
 use crate::session::ApiUser;
 
@@ -28,4 +27,4 @@ pub fn api() -> Router<AppState> {
         .route("/people/{key}/code", get(api_person_code))
 }
 
-type ApiResult<T> = Result<Json<T>, ApiError>;
+use crate::api::ApiResult;
