@@ -13,6 +13,7 @@ pub mod checkpoints;
 pub mod clock;
 pub mod command;
 pub mod door_visits;
+pub mod drills;
 pub mod export;
 pub mod health_code;
 pub mod import;
@@ -29,6 +30,7 @@ pub mod risk_areas;
 pub mod runs;
 pub mod scope;
 pub mod today;
+pub mod warning;
 
 use std::sync::Arc;
 

@@ -151,7 +151,8 @@ impl App {
                 items.push(TodayItem::link("审计日志", "/audit"));
                 items.push(TodayItem::link("导入居民", "/import"));
             }
-            Role::Supply => {}
+            // The sentinels' own pages add their day's work (early warning).
+            Role::Supply | Role::Clinic | Role::Pharmacy => {}
         }
         // Urgent first; otherwise the order above (the order of the day's work).
         items.sort_by_key(|item| !item.urgent);

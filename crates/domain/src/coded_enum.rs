@@ -139,6 +139,8 @@ mod tests {
     use crate::person_status::{StatusBadge, StatusSource};
     use crate::risk_area::{AreaScheme, AreaTier, AreaUnit};
     use crate::role::Role;
+    use crate::warning::emergency::{ClosesOn, CommandState, TaskStatus};
+    use crate::warning::triggers::{AlertLevel, AlertStatus, SignalChannel};
 
     /// Checks each enum's table and returns the names checked, so the test can compare them with
     /// the `coded_enum!` calls in the source.
@@ -175,7 +177,8 @@ mod tests {
                 ExemptionKind, SamplePurpose, KeyGroup, AreaTier, AreaUnit, Role, ResultEvent,
                 RecheckReason, RecheckStatus, CaseStatus, StatusSource, StatusBadge, Shift, DutyRole,
                 AccountabilityKind, CurveBasis, MapMeasure, LateKind, Figure, ReportKind, Timing,
-                IncidentKind, IncidentStage;
+                IncidentKind, IncidentStage, SignalChannel, AlertLevel, AlertStatus, CommandState,
+                ClosesOn, TaskStatus;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };
@@ -237,6 +240,12 @@ mod tests {
             "risk_area.rs",
             "role.rs",
             "time.rs",
+            "drills/mod.rs",
+            "warning/emergency.rs",
+            "warning/fever_clinics.rs",
+            "warning/mod.rs",
+            "warning/pharmacies.rs",
+            "warning/triggers.rs",
         ];
         let paths: Vec<&str> = sources.iter().map(|(path, _)| *path).collect();
         // Every module of lib.rs, and every submodule a folder's mod.rs declares, is read here.

@@ -40,6 +40,26 @@ pub const BIG_DATA_PUSH: &str = "big_data_push";
 /// the new grid. The event's `grid_code` is the new grid. Detail: [`ResidentMovedEvent`].
 pub const RESIDENT_MOVED: &str = "resident_moved";
 
+/// A sentinel learned that a person is positive (哨点阳性): a fever clinic's patient (antigen at the
+/// clinic, or the clinic's PCR tube), or a pharmacy's buyer who tested positive within the
+/// monitoring window. Written by the sentinel in the transaction where it learns it; early warning
+/// raises the region's alert from it. Detail: [`SentinelEvent`].
+pub const SENTINEL_POSITIVE: &str = "sentinel_positive";
+
+/// Detail of [`SENTINEL_POSITIVE`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentinelEvent {
+    /// `domain::warning::triggers::SignalChannel::code()`: `fever_clinic_positive` or
+    /// `pharmacy_buyer_positive`.
+    pub channel: String,
+    /// The clinic or pharmacy by name (words for the alert's evidence).
+    pub place: String,
+    /// The sentinel's record as a source key (`clinic_visit:5`, `pharmacy_sale:9`).
+    pub record: String,
+    /// When the positive was known (unix seconds).
+    pub at: i64,
+}
+
 /// Detail of [`RESIDENT_MOVED`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResidentMovedEvent {

@@ -15,6 +15,8 @@ crate::coded_enum! {
         Transfer => "transfer", "转运专班",
         Supply => "supply", "物资保障",
         DutyOfficer => "duty_officer", "值班员",
+        Clinic => "clinic", "发热门诊",
+        Pharmacy => "pharmacy", "零售药店",
         Administrator => "administrator", "管理员",
         Resident => "resident", "居民",
     }
@@ -94,6 +96,20 @@ pub enum Permission {
     ManageDuty,
     /// Review and publish the daily public bulletin (信息发布).
     PublishBulletins,
+    /// Run a fever clinic's closed loop: register, triage, screen, observe, refer or release its
+    /// patients (发热门诊闭环管理).
+    RunFeverClinic,
+    /// Report a pharmacy's real-name sales of the four drug classes (零售药店“四类药品”实名登记).
+    ReportPharmacySales,
+    /// See the sentinels (fever clinics, pharmacies), the alerts and each region's command state
+    /// (监测预警).
+    ViewWarning,
+    /// Verify and close alerts, work the emergency checklist (预警核实处置、应急任务).
+    RespondToWarnings,
+    /// Switch a region between normal and emergency command (平急转换): a commander of that level.
+    SwitchCommandState,
+    /// Run emergency drills and read their after-action reports (应急演练).
+    RunDrills,
 }
 
 impl Role {
@@ -114,7 +130,7 @@ impl Role {
         use Role::*;
         match permission {
             // Everyone who works the outbreak needs to find people in their area.
-            ViewPopulation => !matches!(self, Resident),
+            ViewPopulation => !matches!(self, Resident | Pharmacy),
             SearchRegister => matches!(
                 self,
                 GridWorker | Epidemiologist | Commander | Administrator
@@ -135,8 +151,14 @@ impl Role {
             RecordDoorVisit => matches!(self, GridWorker | Commander | Administrator),
             ViewAuditLog | ManageUsers => matches!(self, Administrator),
             ManageTestingRounds => matches!(self, Commander | Administrator),
-            SampleSpecimens => matches!(self, Sampler | GridWorker | Commander | Administrator),
-            HandleSpecimens => matches!(self, Sampler | Transfer | Lab | Commander | Administrator),
+            SampleSpecimens => matches!(
+                self,
+                Sampler | GridWorker | Clinic | Commander | Administrator
+            ),
+            HandleSpecimens => matches!(
+                self,
+                Sampler | Transfer | Lab | Clinic | Commander | Administrator
+            ),
             UploadLabResults => matches!(self, Lab | Commander | Administrator),
             ReportAntigen => matches!(self, Resident | GridWorker | Commander | Administrator),
             ViewOwnResults | ShowOwnCode => matches!(self, Resident),
@@ -182,6 +204,17 @@ impl Role {
                 matches!(self, Commander | DutyOfficer | Administrator)
             }
             ManageDuty | PublishBulletins => matches!(self, Commander | Administrator),
+            RunFeverClinic => matches!(self, Clinic | Commander | Administrator),
+            ReportPharmacySales => matches!(self, Pharmacy | Commander | Administrator),
+            ViewWarning => matches!(
+                self,
+                Commander | Epidemiologist | DutyOfficer | Administrator
+            ),
+            RespondToWarnings => matches!(
+                self,
+                Commander | Epidemiologist | DutyOfficer | Administrator
+            ),
+            SwitchCommandState | RunDrills => matches!(self, Commander | Administrator),
             RecordHomeCheckIns => matches!(
                 self,
                 GridWorker | Resident | IsolationSite | Commander | Administrator

@@ -146,6 +146,18 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         ("supply", "物资保障组 周丽", Role::Supply, county.clone()),
         ("duty", "值班员 吴刚", Role::DutyOfficer, county.clone()),
         (
+            "clinic",
+            "藁城区人民医院发热门诊 郑敏",
+            Role::Clinic,
+            county.clone(),
+        ),
+        (
+            "pharmacy",
+            "增村镇仁和大药房 冯立",
+            Role::Pharmacy,
+            township.clone(),
+        ),
+        (
             "admin",
             "系统管理员",
             Role::Administrator,

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod check;
 pub mod command;
 pub mod door_visits;
+pub mod drills;
 pub mod health_code;
 pub mod imports;
 pub mod investigation;
@@ -22,6 +23,7 @@ pub mod population;
 pub mod regions;
 pub mod typed;
 pub mod users;
+pub mod warning;
 
 use std::path::Path;
 use std::str::FromStr;

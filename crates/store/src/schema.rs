@@ -1,5 +1,11 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
 pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
+    // warning alerts and the switch (0021): children first
+    "emergency_tasks",
+    "command_states",
+    "command_switches",
+    "warning_alerts",
+    "environment_positives",
     // bulletins (0018)
     "bulletins",
     // situation counters (0014)

@@ -9,6 +9,7 @@
 mod api;
 mod checkpoints;
 mod command;
+mod drills;
 mod edge;
 mod forms;
 mod health_code;
@@ -23,6 +24,7 @@ mod platform;
 mod population;
 mod session;
 mod upload;
+mod warning;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -109,6 +111,8 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
     Router::new()
         .merge(platform::router())
         .merge(command::pages())
+        .merge(warning::pages())
+        .merge(drills::pages())
         .merge(population::pages())
         .merge(mass_testing::pages())
         .merge(health_code::pages())
@@ -121,6 +125,8 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
             "/api",
             api::router()
                 .merge(command::api())
+                .merge(warning::api())
+                .merge(drills::api())
                 .merge(mass_testing::api())
                 .merge(health_code::api())
                 .merge(checkpoints::api(verify_gate))

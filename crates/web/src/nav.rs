@@ -9,6 +9,7 @@ use fangkong_domain::role::{CAPABILITIES, Role};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Section {
     Command,
+    Warning,
     Testing,
     OwnTesting,
     Codes,
@@ -21,8 +22,9 @@ pub(crate) enum Section {
 }
 
 impl Section {
-    const ALL: [Section; 10] = [
+    const ALL: [Section; 11] = [
         Section::Command,
+        Section::Warning,
         Section::Testing,
         Section::OwnTesting,
         Section::Codes,
@@ -37,6 +39,7 @@ impl Section {
     fn title(self) -> &'static str {
         match self {
             Section::Command => "指挥调度",
+            Section::Warning => "监测预警",
             Section::Testing => "核酸检测",
             Section::OwnTesting => "我的检测",
             Section::Codes => "健康码与卡口",
@@ -112,8 +115,10 @@ pub(crate) struct NavEntries {
 }
 
 /// Every module's entries. Within a section, links appear in this order.
-const REGISTRY: [&NavEntries; 10] = [
+const REGISTRY: [&NavEntries; 12] = [
     &crate::command::NAV,
+    &crate::drills::NAV,
+    &crate::warning::NAV,
     &crate::mass_testing::NAV,
     &crate::health_code::NAV,
     &crate::checkpoints::NAV,

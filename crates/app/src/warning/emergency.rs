@@ -1,0 +1,1 @@
+//! The switch between normal and emergency command (平急转换) and its checklist.

@@ -1,0 +1,1 @@
+//! Multi-point triggers (多点触发): signals from the sentinel channels become alerts.

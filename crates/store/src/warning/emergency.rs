@@ -1,0 +1,1 @@
+//! Early warning: emergency (see `app::warning::emergency`).

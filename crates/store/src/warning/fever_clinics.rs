@@ -1,0 +1,1 @@
+//! Early warning: fever_clinics (see `app::warning::fever_clinics`).

@@ -1,0 +1,1 @@
+//! Early warning: pharmacies (see `app::warning::pharmacies`).

@@ -1,0 +1,1 @@
+//! Early warning: triggers (see `app::warning::triggers`).

@@ -1,0 +1,13 @@
+//! Early warning: emergency pages and API (see `app::warning::emergency`).
+
+use axum::Router;
+
+use crate::AppState;
+
+pub(super) fn pages() -> Router<AppState> {
+    Router::new()
+}
+
+pub(super) fn api() -> Router<AppState> {
+    Router::new()
+}

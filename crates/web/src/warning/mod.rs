@@ -1,0 +1,35 @@
+//! Early-warning pages and API (监测预警与平急转换) over `app::warning`: the route tables and the
+//! navigation; the handlers live in one file per sub-area, named as in `crates/app/src/warning/`.
+
+mod emergency;
+mod fever_clinics;
+mod pharmacies;
+mod triggers;
+
+use axum::Router;
+
+use crate::AppState;
+use crate::nav::NavEntries;
+
+/// Early warning's links (under 监测预警); each sub-area adds its own. The capability's home stays
+/// the command office's (product.md §8 holds both).
+pub(crate) const NAV: NavEntries = NavEntries {
+    home: None,
+    links: &[],
+};
+
+pub fn pages() -> Router<AppState> {
+    Router::new()
+        .merge(fever_clinics::pages())
+        .merge(pharmacies::pages())
+        .merge(triggers::pages())
+        .merge(emergency::pages())
+}
+
+pub fn api() -> Router<AppState> {
+    Router::new()
+        .merge(fever_clinics::api())
+        .merge(pharmacies::api())
+        .merge(triggers::api())
+        .merge(emergency::api())
+}
