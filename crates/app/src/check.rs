@@ -128,6 +128,13 @@ fn described(invariant: Invariant) -> (&'static str, &'static str) {
             "case_days_match_cases",
             "疫情曲线计数（按发病日期、按报告日期）与病例逐日相符",
         ),
+        Invariant::CommandStateMatchesLastSwitch => (
+            "command_state_matches_last_switch",
+            "各区划的指挥状态与最近一次平急转换相符，应急状态都有应急任务清单",
+        ),
+        Invariant::PositivePoolRaisedAlert => {
+            ("positive_pool_raised_alert", "每个阳性混管都已触发预警")
+        }
     }
 }
 

@@ -244,7 +244,8 @@ impl App {
     /// Single positives into cases, contacts into leads, contacts, cases and landed leads into
     /// measures, then the leads of people already under control landed — in that order, so one
     /// pass carries a positive as far as it goes; residents' moves into leads, measures and the
-    /// open rounds' targets. Each pass is
+    /// open rounds' targets; the early-warning signals into alerts and the emergency checklist's
+    /// tasks closed by the work done. Each pass is
     /// tried even when an earlier one failed; the first failure is returned.
     pub async fn try_run_event_passes(&self) -> AppResult<()> {
         let cases = self.sync_case_events().await.map(|_| ());
@@ -252,7 +253,16 @@ impl App {
         let measures = self.sync_isolation_events().await.map(|_| ());
         let landed = self.land_leads_of_controlled_people().await.map(|_| ());
         let rounds = self.sync_testing_events().await.map(|_| ());
-        cases.and(leads).and(measures).and(landed).and(rounds)
+        // Early warning: signals into alerts, then the checklist tasks the modules have done.
+        let alerts = self.sync_warning_signals().await.map(|_| ());
+        let tasks = self.refresh_emergency_tasks().await.map(|_| ());
+        cases
+            .and(leads)
+            .and(measures)
+            .and(landed)
+            .and(rounds)
+            .and(alerts)
+            .and(tasks)
     }
 
     /// Codes whose answer changed with time alone (a turn-green date passed).

@@ -20,6 +20,8 @@ use fangkong_store::investigation::{CaseRecord, ContactRecord};
 use fangkong_store::isolation::{
     HospitalRecord, IsolationSiteRecord, MeasureRecord, TransferRecord, VehicleRecord,
 };
+use fangkong_store::warning::emergency::TaskRecord;
+use fangkong_store::warning::triggers::AlertRecord;
 use fangkong_store::{
     AppealRecord, CheckpointRecord, FactRecord, HouseholdRecord, LeadRecord, ResidentRecord,
     RiskAreaRecord, RoundRecord, SiteRecord, StoreError, VenueRecord,
@@ -86,6 +88,8 @@ placed! {
     SpotCheckRecord => office_code, "该抽查";
     DailyReportRecord => office_code, "该日报告";
     IncidentRecord => office_code, "该事项";
+    AlertRecord => region_code, "该预警";
+    TaskRecord => region_code, "该应急任务";
 }
 
 impl App {

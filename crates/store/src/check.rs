@@ -47,10 +47,15 @@ pub enum Invariant {
     /// The epidemic curve's counters equal the cases per (region, basis, day, kind) (investigation
     /// → the command office's curve and map).
     CaseDaysMatchCases,
+    /// Each region's command state is its newest switch's, and a region in emergency has the
+    /// checklist its switch opened (the switch → the picture, the late list).
+    CommandStateMatchesLastSwitch,
+    /// Every positive pool settled has raised its alert (mass testing → early warning).
+    PositivePoolRaisedAlert,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 13] = [
+    pub const ALL: [Invariant; 15] = [
         Invariant::OpenCaseIsRed,
         Invariant::CloseContactIsHandled,
         Invariant::DischargedCaseDoesNotWait,
@@ -64,6 +69,8 @@ impl Invariant {
         Invariant::RoundSwabbedWithinTarget,
         Invariant::SituationCountersMatchRecords,
         Invariant::CaseDaysMatchCases,
+        Invariant::CommandStateMatchesLastSwitch,
+        Invariant::PositivePoolRaisedAlert,
     ];
 
     /// A query with one column, `label`, one row per record breaking the invariant; `$1` is the
@@ -184,6 +191,23 @@ impl Invariant {
                  FROM round_grid_progress p JOIN test_rounds t ON t.id = p.round_id \
                  WHERE t.closed_at IS NULL AND t.kind <> 'routine' AND t.opened_at < $1 \
                  AND p.sampled - p.outside > p.target"
+            }
+            Invariant::CommandStateMatchesLastSwitch => {
+                // A switch writes its row, the state and the checklist in one transaction: no
+                // settling applies.
+                "SELECT s.region_code AS label FROM command_states s \
+                 WHERE CAST($1 AS BIGINT) IS NOT NULL AND ( \
+                   s.switch_id <> (SELECT MAX(w.id) FROM command_switches w WHERE w.region_code = s.region_code) \
+                   OR s.state <> (SELECT w.to_state FROM command_switches w WHERE w.id = s.switch_id) \
+                   OR (s.state = 'emergency' AND NOT EXISTS ( \
+                     SELECT 1 FROM emergency_tasks t WHERE t.switch_id = s.switch_id))) \
+                 UNION SELECT w.region_code FROM command_switches w WHERE NOT EXISTS ( \
+                   SELECT 1 FROM command_states s WHERE s.region_code = w.region_code)"
+            }
+            Invariant::PositivePoolRaisedAlert => {
+                "SELECT DISTINCT e.source AS label FROM person_events e \
+                 WHERE e.kind = 'pool_positive' AND e.grid_code <> '' AND e.at < $1 \
+                 AND NOT EXISTS (SELECT 1 FROM warning_alerts a WHERE a.evidence_key = 'pool:' || e.source)"
             }
             Invariant::SituationCountersMatchRecords => {
                 // Counters move in the writing transaction, so no settling applies ($1 only

@@ -300,6 +300,48 @@ impl App {
         }
         groups.push(incidents);
 
+        // Early warning: alerts not verified in time, the emergency checklist's tasks.
+        let mut alerts = LateGroup::new(LateKind::Alert, "/warning/alerts?status=open");
+        for alert in self
+            .store
+            .alerts_due(range, now + DUE_SOON_SECONDS, 500)
+            .await?
+        {
+            if alert.deadline < now {
+                alerts.late += 1;
+            } else {
+                alerts.due_soon += 1;
+            }
+            alerts.push(
+                format!("预警#{} {}", alert.id, alert.evidence),
+                alert.region_code.clone(),
+                alert.deadline,
+                now,
+                format!("/warning/alerts/{}", alert.id),
+            );
+        }
+        groups.push(alerts);
+        let mut tasks = LateGroup::new(LateKind::EmergencyTask, "/warning/emergency");
+        for task in self
+            .store
+            .open_tasks_due(range, now + DUE_SOON_SECONDS, 500)
+            .await?
+        {
+            if task.due_at < now {
+                tasks.late += 1;
+            } else {
+                tasks.due_soon += 1;
+            }
+            tasks.push(
+                format!("{}（{}）", task.title, task.owner),
+                task.region_code.clone(),
+                task.due_at,
+                now,
+                format!("/warning/emergency?region={}", task.region_code),
+            );
+        }
+        groups.push(tasks);
+
         let groups: Vec<LateGroup> = groups
             .into_iter()
             .filter(|g| g.late > 0 || g.due_soon > 0)

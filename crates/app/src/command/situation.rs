@@ -173,6 +173,8 @@ pub struct Situation {
     pub popups: i64,
     pub risk_areas: Vec<AreaFigure>,
     pub checkpoints: CheckpointFigures,
+    /// The command state, the alerts and the emergency checklist (监测预警与平急转换).
+    pub warning: crate::warning::WarningFigures,
     pub children: Vec<ChildSituation>,
 }
 
@@ -459,6 +461,7 @@ impl App {
             popups,
             risk_areas,
             checkpoints,
+            warning: self.warning_figures(&region).await?,
             children,
         })
     }

@@ -27,3 +27,4 @@ mod runs;
 mod scope;
 mod story;
 mod today;
+mod warning;

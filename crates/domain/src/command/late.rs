@@ -29,6 +29,10 @@ crate::coded_enum! {
         ReportNotFiled => "report_not_filed", "日报告/零报告未报送",
         /// An incident's first report past the required time (重大事项首报).
         IncidentFirstReport => "incident_first_report", "重大事项首报超时或一天无续报",
+        /// An alert not verified by its deadline (预警核实).
+        Alert => "alert", "预警超时未核实",
+        /// A task of the emergency checklist past its due time (应急任务).
+        EmergencyTask => "emergency_task", "应急任务超时未完成",
     }
 }
 
@@ -43,6 +47,8 @@ impl LateKind {
             LateKind::AwaitingHospital | LateKind::AwaitingCoach => "转运专班",
             LateKind::TubeWithoutResult | LateKind::BoxOnRoad => "检测机构与转运人员",
             LateKind::ReportNotFiled | LateKind::IncidentFirstReport => "该级指挥部值班室",
+            LateKind::Alert => "预警规则指定的核实单位",
+            LateKind::EmergencyTask => "应急清单指定的责任专班",
         }
     }
 }

@@ -9,13 +9,33 @@ mod triggers;
 use axum::Router;
 
 use crate::AppState;
-use crate::nav::NavEntries;
+use crate::nav::{NavEntries, Section, link};
+use fangkong_domain::role::{Permission, Role};
+
+fn watches(role: Role) -> bool {
+    role.allows(Permission::ViewWarning)
+}
 
 /// Early warning's links (under 监测预警); each sub-area adds its own. The capability's home stays
 /// the command office's (product.md §8 holds both).
 pub(crate) const NAV: NavEntries = NavEntries {
     home: None,
-    links: &[],
+    links: &[
+        link(
+            Section::Warning,
+            "预警信息",
+            "/warning/alerts",
+            "warning_alerts",
+            watches,
+        ),
+        link(
+            Section::Warning,
+            "平急转换",
+            "/warning/emergency",
+            "warning_emergency",
+            watches,
+        ),
+    ],
 };
 
 pub fn pages() -> Router<AppState> {
@@ -32,4 +52,9 @@ pub fn api() -> Router<AppState> {
         .merge(pharmacies::api())
         .merge(triggers::api())
         .merge(emergency::api())
+}
+
+/// The template filters early warning's pages use.
+pub(crate) mod filters {
+    pub use crate::pages::filters::thousands;
 }

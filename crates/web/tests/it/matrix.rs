@@ -274,6 +274,10 @@ enum Kind {
     SpotCheck,
     /// An incident report (重大事项报告) of the township's office.
     Incident,
+    /// An alert (预警) raised in the township (a cold-chain positive reported there).
+    Alert,
+    /// A task of the township's emergency checklist (应急任务), open.
+    EmergencyTask,
 }
 
 use Kind::*;
@@ -865,6 +869,38 @@ const MATRIX: &[Entry] = &[
         scoped("duty_officer"),
     )
     .k(&[Incident]),
+    // warning/: alerts and the switch between normal and emergency command.
+    e("GET", "/warning/alerts", scoped("commander")).q("?region=$Region"),
+    e("POST", "/warning/alerts/environment", Body),
+    e("GET", "/warning/alerts/{id}", scoped("commander")).k(&[Alert]),
+    e("POST", "/warning/alerts/{id}/decide", scoped("commander")).k(&[Alert]),
+    e("GET", "/warning/emergency", scoped("commander")).q("?region=$Region"),
+    e("POST", "/warning/emergency/switch", Body),
+    e("POST", "/warning/emergency/return", Body),
+    e(
+        "POST",
+        "/warning/emergency/tasks/{id}/done",
+        scoped("commander"),
+    )
+    .k(&[EmergencyTask]),
+    e("GET", "/api/warning/alerts", scoped("commander")).q("?region=$Region"),
+    e("GET", "/api/warning/alerts/{id}", scoped("commander")).k(&[Alert]),
+    e(
+        "POST",
+        "/api/warning/alerts/{id}/decide",
+        scoped("commander"),
+    )
+    .k(&[Alert]),
+    e("POST", "/api/warning/environment", Body),
+    e("GET", "/api/warning/emergency", scoped("commander")).q("?region=$Region"),
+    e("POST", "/api/warning/emergency/switch", Body),
+    e("POST", "/api/warning/emergency/return", Body),
+    e(
+        "POST",
+        "/api/warning/emergency/tasks/{id}/done",
+        scoped("commander"),
+    )
+    .k(&[EmergencyTask]),
 ];
 
 #[test]
@@ -1277,7 +1313,48 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
         .await
         .expect("incident");
     t.insert(Incident, incident.to_string());
+    warning(app, &mut t, township, mark).await;
     t
+}
+
+/// The township's early warning: an alert (a cold-chain positive reported there) and the
+/// township switched to emergency by its own commander, with its checklist open.
+async fn warning(app: &App, t: &mut Targets, township: &str, mark: &str) {
+    use fangkong_app::warning::{EnvironmentForm, SwitchForm};
+    let commander = Actor::seeding(
+        Role::Commander,
+        RegionCode::parse(township).expect("township"),
+        &format!("commander{township}"),
+        &format!("{mark}指挥部"),
+    );
+    let alert = app
+        .report_environment_positive(
+            &commander,
+            &EnvironmentForm {
+                region: township.into(),
+                place: format!("{mark}冷库"),
+                sample: format!("{mark}冷冻带鱼外包装"),
+            },
+        )
+        .await
+        .expect("alert");
+    t.insert(Alert, alert.to_string());
+    app.switch_to_emergency(
+        &commander,
+        &SwitchForm {
+            region: township.into(),
+            reason: format!("{mark}冷链阳性"),
+            alert: String::new(),
+        },
+    )
+    .await
+    .expect("switch");
+    let state = app
+        .command_state_view(&commander, township)
+        .await
+        .expect("state");
+    let task = state.tasks.iter().find(|t| !t.done).expect("an open task");
+    t.insert(EmergencyTask, task.id.to_string());
 }
 
 /// The township office's duty: a duty officer on the shift now (so a spot check can be called)
@@ -1332,8 +1409,9 @@ async fn duty(app: &App, t: &mut Targets, township: &str, mark: &str) {
 /// Things that would show an outside object: its name word, its links, its ID number.
 fn outside_markers(outside: &Targets) -> Vec<String> {
     let mut markers = vec![OUTSIDE_MARK.to_string()];
-    let links: [(Kind, &str); 14] = [
+    let links: [(Kind, &str); 15] = [
         (Incident, "/command/incidents/"),
+        (Alert, "/warning/alerts/"),
         (Resident, "/residents/"),
         (Resident, "/people/"),
         (Household, "/households/"),
