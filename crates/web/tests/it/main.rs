@@ -19,3 +19,4 @@ mod pages;
 mod person_file;
 mod residents;
 mod scope;
+mod warning;

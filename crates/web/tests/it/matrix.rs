@@ -210,8 +210,18 @@ fn source_routes() -> BTreeSet<(String, String)> {
                 continue;
             };
             let function = enclosing_fn(&source, i);
+            // A sub-area's route table (`warning/triggers.rs`'s `api()`) is merged by its
+            // folder's `mod.rs`, and nested with it.
+            let folder = file
+                .parent()
+                .filter(|p| *p != src.as_path())
+                .and_then(|p| p.file_name())
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
             let prefix = nested
-                .get(&(module.clone(), function))
+                .get(&(module.clone(), function.clone()))
+                .or_else(|| nested.get(&(folder, function)))
                 .cloned()
                 .unwrap_or_default();
             let methods = calls(rest, &["get", "post", "put", "delete", "patch"]);

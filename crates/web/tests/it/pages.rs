@@ -332,6 +332,8 @@ fn routes_of(
     function: &str,
     routes: &mut std::collections::BTreeSet<(String, String)>,
 ) {
+    // A module merged by a folder's `mod.rs` (its sub-areas' route tables) is a file of that
+    // folder; one merged by `lib.rs` is a file or folder of `src`.
     let file = [
         src.join(format!("{module}.rs")),
         src.join(module).join("mod.rs"),
@@ -339,6 +341,11 @@ fn routes_of(
     .into_iter()
     .find(|f| f.exists())
     .unwrap_or_else(|| panic!("cannot find module {module} of the API router"));
+    let folder = if file.file_name().is_some_and(|n| n == "mod.rs") {
+        file.parent().unwrap().to_path_buf()
+    } else {
+        src.to_path_buf()
+    };
     let text = std::fs::read_to_string(&file).unwrap();
     let at = text
         .find(&format!("fn {function}("))
@@ -351,7 +358,7 @@ fn routes_of(
     );
     for (at, _) in body.match_indices(".merge(") {
         for (m, f) in called_functions(parenthesised(&body[at..])) {
-            routes_of(src, &m, &f, routes);
+            routes_of(&folder, &m, &f, routes);
         }
     }
     for (at, _) in body.match_indices(".route(") {
