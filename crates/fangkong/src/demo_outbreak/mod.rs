@@ -30,6 +30,7 @@ use crate::demo_isolation::Facilities;
 
 mod office;
 mod reports;
+mod warning;
 
 /// A moment in Beijing time.
 fn beijing(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
@@ -120,6 +121,10 @@ enum Step {
     },
     /// The county's first report of the outbreak (重大事项首报).
     FirstIncident,
+    /// The commander accepts the fever clinic's alert: the county enters emergency command.
+    EmergencySwitch,
+    /// The epidemiology teams report in: the checklist's task ticked by hand.
+    TeamsCalled,
 }
 
 /// What has been played so far.
@@ -285,6 +290,14 @@ impl OutbreakPlayer {
             timeline.discovered + Duration::minutes(150),
             Step::FirstIncident,
         ));
+        steps.push((
+            timeline.discovered + Duration::minutes(40),
+            Step::EmergencySwitch,
+        ));
+        steps.push((
+            timeline.discovered + Duration::minutes(100),
+            Step::TeamsCalled,
+        ));
         steps.retain(|(at, _)| *at >= timeline.discovered - Duration::hours(1));
         steps.sort();
         Ok(OutbreakPlayer {
@@ -396,6 +409,8 @@ impl OutbreakPlayer {
             Step::Designate(village) => self.designate(village).await,
             Step::DailyReports { late } => self.daily_reports(late).await,
             Step::FirstIncident => self.first_incident_report().await,
+            Step::EmergencySwitch => self.emergency_switch().await,
+            Step::TeamsCalled => self.teams_called().await,
         }
     }
 

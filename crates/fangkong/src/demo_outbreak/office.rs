@@ -19,6 +19,7 @@ impl OutbreakPlayer {
         let app = self.app.clone();
         app.try_run_code_events().await?;
         app.try_run_event_passes().await?;
+        self.verify_alerts().await?;
         // Trips dispatched at the last round arrive: people check in (temperature taken), patients
         // are handed over to the hospital; vehicles are disinfected and free again.
         for (trip, vehicle, measures, to_hospital) in std::mem::take(&mut self.trips) {

@@ -41,7 +41,7 @@ impl OutbreakPlayer {
         Ok(offices)
     }
 
-    fn county(&self) -> Result<String> {
+    pub(super) fn county(&self) -> Result<String> {
         Ok(self
             .people
             .first()

@@ -128,6 +128,23 @@ async fn the_demo_plays_one_outbreak_in_time_and_the_audit_finds_it_consistent()
         *earliest > discovered,
         "nobody checked in before the outbreak was known"
     );
+    // Early warning: the fever clinic's alert proposed the switch, the commander accepted it 40
+    // minutes after the finding, and the county's checklist is part done, part open.
+    let state = app.command_state_view(&commander, "130109").await.unwrap();
+    assert!(state.emergency, "the county entered emergency command");
+    let switch = state.history.last().expect("the switch");
+    let proposal = switch.alert_id.expect("proposed by an alert");
+    let alert = app.alert(&commander, proposal).await.unwrap();
+    assert_eq!(alert.channel, "发热门诊阳性");
+    assert!(!alert.open, "accepting the proposal closed the alert");
+    let done = state.tasks.iter().filter(|t| t.done).count();
+    assert!(
+        done >= 3 && done < state.tasks.len(),
+        "a checklist half done: {done} of {}",
+        state.tasks.len()
+    );
+    assert!(state.tasks.iter().any(|t| t.done && t.automatic));
+    assert!(state.tasks.iter().any(|t| t.done && !t.automatic));
     // The audit, in process too: clean.
     let report = app
         .check_consistency(chrono::Duration::zero())
