@@ -323,7 +323,7 @@ impl App {
         Ok(raised)
     }
 
-    /// Spikes of fever visits and drug sales over their baseline, per township, today.
+    /// Spikes of fever visits and drug sales over their baseline, per region, today.
     async fn sync_spikes(&self) -> AppResult<u64> {
         Ok(0)
     }
@@ -489,4 +489,88 @@ pub(crate) fn bounded(text: &str, field: &str, max: usize) -> AppResult<String> 
         return Err(AppError::field(field, format!("不能超过 {max} 个字")));
     }
     Ok(text.to_string())
+}
+
+/// The spike alerts of `channel` over a sentinel's day counts (one row per region and Beijing
+/// day): for each region, today's count against the rule's baseline days before it (a day without
+/// a row counts zero). One alert per region and day (`spike:<channel>:<region>:<day>`).
+pub(crate) fn spike_alerts(
+    channel: SignalChannel,
+    counts: &[fangkong_store::warning::DayCount],
+    today: chrono::NaiveDate,
+    now: i64,
+) -> Vec<AlertWrite> {
+    let days = triggers::rule(channel).baseline_days.unwrap_or(7);
+    let mut by_region: BTreeMap<&str, BTreeMap<String, i64>> = BTreeMap::new();
+    for c in counts {
+        *by_region
+            .entry(c.region_code.as_str())
+            .or_default()
+            .entry(c.day.clone())
+            .or_default() += c.count;
+    }
+    let what = match channel {
+        SignalChannel::SalesSpike => "“四类药品”销售",
+        _ => "发热门诊就诊",
+    };
+    let today_key = today.to_string();
+    by_region
+        .into_iter()
+        .filter_map(|(region, per_day)| {
+            let now_count = per_day.get(&today_key).copied().unwrap_or(0);
+            let baseline: Vec<i64> = (1..=days)
+                .map(|back| {
+                    let day = (today - chrono::Duration::days(back)).to_string();
+                    per_day.get(&day).copied().unwrap_or(0)
+                })
+                .collect();
+            let spike = triggers::spike(channel, now_count, &baseline)?;
+            Some(write_of(triggers::alert_for(
+                channel,
+                region,
+                spike.words(what),
+                format!("spike:{}:{region}:{today_key}", channel.code()),
+                None,
+                now,
+            )))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fangkong_store::warning::DayCount;
+
+    fn count(region: &str, day: &str, count: i64) -> DayCount {
+        DayCount {
+            region_code: region.into(),
+            day: day.into(),
+            count,
+        }
+    }
+
+    #[test]
+    fn a_region_whose_day_doubles_its_week_raises_one_spike_alert() {
+        let today = chrono::NaiveDate::from_ymd_opt(2021, 1, 10).unwrap();
+        let mut counts = Vec::new();
+        for d in 3..=9 {
+            counts.push(count("130109110", &format!("2021-01-{d:02}"), 10));
+            counts.push(count("130109100", &format!("2021-01-{d:02}"), 10));
+        }
+        counts.push(count("130109110", "2021-01-10", 25));
+        counts.push(count("130109100", "2021-01-10", 15));
+        // A day eight days back is outside the baseline.
+        counts.push(count("130109100", "2021-01-02", 1_000));
+        let alerts = spike_alerts(SignalChannel::SalesSpike, &counts, today, 99);
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        let a = &alerts[0];
+        assert_eq!(a.region_code, "130109110");
+        assert_eq!(a.evidence_key, "spike:sales_spike:130109110:2021-01-10");
+        assert!(a.evidence.contains("今日“四类药品”销售 25 人次，前期日均 10.00"), "{}", a.evidence);
+        assert_eq!(a.level, "yellow");
+        // Fever visits: ratio 1.5, at least 10.
+        let fever = spike_alerts(SignalChannel::FeverVisitSpike, &counts, today, 99);
+        assert_eq!(fever.len(), 2, "{fever:?}");
+    }
 }
