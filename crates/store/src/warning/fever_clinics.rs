@@ -540,6 +540,22 @@ impl Store {
         })
     }
 
+    /// A registered resident by ID document: (id, grid).
+    pub async fn resident_of_document(
+        &self,
+        id_type: &str,
+        id_number: &str,
+    ) -> StoreResult<Option<(i64, String)>> {
+        let row = with_pool!(self, pool => {
+            sqlx::query_as("SELECT id, grid_code FROM residents WHERE id_type = $1 AND id_number = $2")
+                .bind(id_type)
+                .bind(id_number)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row)
+    }
+
     /// PCR results the lab uploaded for clinics' bound tubes that the visits do not show yet.
     pub async fn lab_results_for_fever_visits(
         &self,
