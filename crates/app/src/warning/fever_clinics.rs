@@ -23,11 +23,11 @@ use fangkong_store::warning::fever_clinics::{
 };
 use serde::Serialize;
 
-pub use super::fever_clinics_views::{
-    ClinicBoard, ClinicView, ClinicsList, StageColumn, VisitView,
-};
 pub use super::fever_clinics_forms::{
     AddClinic, ClinicForm, PatientForm, RegisterPatient, StepForm, VisitStep,
+};
+pub use super::fever_clinics_views::{
+    ClinicBoard, ClinicView, ClinicsList, StageColumn, VisitView,
 };
 use super::fever_clinics_views::{board_columns, clinic_view, state_of, visit_view};
 use crate::mass_testing::{SamplingBatch, ScanAction, ScanInput};
@@ -507,4 +507,3 @@ impl App {
         Ok(updated)
     }
 }
-
