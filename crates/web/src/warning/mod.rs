@@ -8,14 +8,27 @@ mod triggers;
 
 use axum::Router;
 
+use fangkong_domain::role::{Permission, Role};
+
 use crate::AppState;
-use crate::nav::NavEntries;
+use crate::nav::{NavEntries, Section, link};
+
+/// Fever clinics: their staff, and the commanders and duty rooms that watch them.
+fn fever_clinics(role: Role) -> bool {
+    role.allows(Permission::RunFeverClinic) || role.allows(Permission::ViewWarning)
+}
 
 /// Early warning's links (under 监测预警); each sub-area adds its own. The capability's home stays
 /// the command office's (product.md §8 holds both).
 pub(crate) const NAV: NavEntries = NavEntries {
     home: None,
-    links: &[],
+    links: &[link(
+        Section::Warning,
+        "发热门诊",
+        "/warning/clinics",
+        "fever_clinics",
+        fever_clinics,
+    )],
 };
 
 pub fn pages() -> Router<AppState> {

@@ -210,8 +210,17 @@ fn source_routes() -> BTreeSet<(String, String)> {
                 continue;
             };
             let function = enclosing_fn(&source, i);
+            // A sub-area file's `api()` (e.g. `warning/fever_clinics.rs`) is merged by its
+            // folder's, so it nests under the folder's prefix.
+            let folder = file
+                .parent()
+                .and_then(|p| p.file_name())
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
             let prefix = nested
-                .get(&(module.clone(), function))
+                .get(&(module.clone(), function.clone()))
+                .or_else(|| nested.get(&(folder, function)))
                 .cloned()
                 .unwrap_or_default();
             let methods = calls(rest, &["get", "post", "put", "delete", "patch"]);
@@ -274,6 +283,10 @@ enum Kind {
     SpotCheck,
     /// An incident report (重大事项报告) of the township's office.
     Incident,
+    /// A fever clinic (发热门诊) of the township.
+    FeverClinic,
+    /// A patient's visit at that clinic.
+    FeverVisit,
 }
 
 use Kind::*;
@@ -865,6 +878,22 @@ const MATRIX: &[Entry] = &[
         scoped("duty_officer"),
     )
     .k(&[Incident]),
+    // warning/fever_clinics.rs: fever clinics (发热门诊).
+    e("GET", "/warning/clinics", Area),
+    e("POST", "/warning/clinics", Body),
+    e("GET", "/warning/clinics/{id}", scoped("clinic")).k(&[FeverClinic]),
+    e("POST", "/warning/clinics/{id}/patients", scoped("clinic")).k(&[FeverClinic]),
+    e("POST", "/warning/clinics/visits/{id}", scoped("clinic")).k(&[FeverVisit]),
+    e("GET", "/api/warning/clinics", Area),
+    e("POST", "/api/warning/clinics", Body),
+    e("GET", "/api/warning/clinics/{id}", scoped("clinic")).k(&[FeverClinic]),
+    e(
+        "POST",
+        "/api/warning/clinics/{id}/patients",
+        scoped("clinic"),
+    )
+    .k(&[FeverClinic]),
+    e("POST", "/api/warning/clinics/visits/{id}", scoped("clinic")).k(&[FeverVisit]),
 ];
 
 #[test]
@@ -1277,7 +1306,51 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
         .await
         .expect("incident");
     t.insert(Incident, incident.to_string());
+    fever_clinic(
+        app,
+        &mut t,
+        township,
+        mark,
+        &people[1].id_number.to_string(),
+    )
+    .await;
     t
+}
+
+/// A fever clinic of the township with one patient at triage.
+async fn fever_clinic(app: &App, t: &mut Targets, township: &str, mark: &str, id_number: &str) {
+    use fangkong_app::warning::fever_clinics::{ClinicForm, PatientForm};
+    let actor = province_actor();
+    let clinic = app
+        .add_fever_clinic(
+            &actor,
+            &ClinicForm {
+                name: format!("{mark}卫生院发热诊室"),
+                kind: "room".into(),
+                region_code: township.into(),
+                risk: "high".into(),
+                site_id: String::new(),
+                hospital: format!("{mark}定点医院"),
+            },
+        )
+        .await
+        .expect("fever clinic");
+    t.insert(FeverClinic, clinic.to_string());
+    let visit = app
+        .register_fever_patient(
+            &actor,
+            clinic,
+            &PatientForm {
+                request_key: format!("matrix-{township}"),
+                id_number: id_number.into(),
+                name: format!("{mark}患者"),
+                phone: "13900009999".into(),
+                ..PatientForm::default()
+            },
+        )
+        .await
+        .expect("fever visit");
+    t.insert(FeverVisit, visit.visit_id.to_string());
 }
 
 /// The township office's duty: a duty officer on the shift now (so a spot check can be called)
@@ -1332,8 +1405,9 @@ async fn duty(app: &App, t: &mut Targets, township: &str, mark: &str) {
 /// Things that would show an outside object: its name word, its links, its ID number.
 fn outside_markers(outside: &Targets) -> Vec<String> {
     let mut markers = vec![OUTSIDE_MARK.to_string()];
-    let links: [(Kind, &str); 14] = [
+    let links: [(Kind, &str); 15] = [
         (Incident, "/command/incidents/"),
+        (FeverClinic, "/warning/clinics/"),
         (Resident, "/residents/"),
         (Resident, "/people/"),
         (Household, "/households/"),

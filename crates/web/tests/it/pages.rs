@@ -462,6 +462,8 @@ async fn every_api_route_is_documented_and_every_documented_route_is_routed_and_
         ("post", "/api/home-monitoring/alarms", Some(401)),
         ("post", "/api/transfers/{id}/status", Some(401)),
         ("post", "/api/isolation/measures/{id}/reveal", Some(401)),
+        ("get", "/api/warning/clinics", Some(401)),
+        ("post", "/api/warning/clinics/visits/{id}", Some(401)),
     ] {
         assert!(
             documented.contains(&(method.to_string(), path.to_string())),
