@@ -337,6 +337,14 @@ fn routes_of(
         src.join(module).join("mod.rs"),
     ]
     .into_iter()
+    .chain(
+        // A sub-area file merged by its folder's `mod.rs` (e.g. `warning/fever_clinics.rs`).
+        std::fs::read_dir(src)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path().join(format!("{module}.rs"))),
+    )
     .find(|f| f.exists())
     .unwrap_or_else(|| panic!("cannot find module {module} of the API router"));
     let text = std::fs::read_to_string(&file).unwrap();
