@@ -86,8 +86,9 @@ impl TryFrom<&ClinicForm> for AddClinic {
     }
 }
 
-/// The form registering a patient, as typed. `request_key` is the form's idempotency key.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+/// The form registering a patient, as typed. `request_key` is the form's idempotency key. Unchecked
+/// personal data: no `Debug`.
+#[derive(Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct PatientForm {
     pub request_key: String,

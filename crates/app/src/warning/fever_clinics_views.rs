@@ -3,6 +3,7 @@
 //! data masked (ID number, phone); the name is shown to the clinic's staff who treat the patient.
 
 use fangkong_domain::lab_result::TestResult;
+use fangkong_domain::personal::PersonName;
 use fangkong_domain::warning::fever_clinics::{
     BloodCount, ClinicKind, ClinicRisk, VisitInput, VisitStage, VisitState,
     may_leave_before_result, transition,
@@ -37,7 +38,7 @@ pub struct VisitView {
     pub clinic_id: i64,
     pub stage: VisitStage,
     pub stage_label: &'static str,
-    pub name: String,
+    pub name: PersonName,
     /// Masked (`130109********1234`); empty without a valid ID.
     pub id_masked: String,
     pub phone_masked: String,
@@ -194,7 +195,7 @@ pub(crate) fn visit_view(v: &FeverVisitRecord, now: i64) -> VisitView {
         clinic_id: v.clinic_id,
         stage: state.stage,
         stage_label: state.stage.label_zh(),
-        name: v.name.clone(),
+        name: PersonName::new(v.name.clone()),
         id_masked: if v.id_valid {
             mask_document(&v.id_type, &v.id_number)
         } else {

@@ -247,9 +247,8 @@ pub fn transition(
             })
         }
         VisitInput::PcrResult(result) => {
-            if state.stage.is_final() && state.stage != VisitStage::Released {
-                return Err(VisitRefusal::Final(state.stage.label_zh()));
-            }
+            // A result belongs to the record whatever the stage: it may come after the
+            // patient was referred or went home to wait.
             if !state.pcr_taken {
                 return Err(VisitRefusal::NoSwab("记录核酸结果"));
             }
@@ -482,7 +481,7 @@ mod tests {
             (
                 swabbed(Referred, None),
                 VisitInput::PcrResult(Negative),
-                Err("已转诊"),
+                Ok((Referred, false, 0, -1)),
             ),
             (
                 swabbed(Observation, Some(Negative)),

@@ -42,7 +42,8 @@ pub struct NewFeverClinic {
     pub created_by: String,
 }
 
-/// A patient's visit, with its clinic's name, region and risk rule. `Debug` masks the person.
+/// A patient's visit, with its clinic's name, region and risk rule. Personal and health data: no
+/// `Debug`.
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow, Serialize)]
 pub struct FeverVisitRecord {
     pub id: i64,
@@ -83,17 +84,6 @@ pub struct FeverVisitRecord {
     pub staff: String,
 }
 
-impl std::fmt::Debug for FeverVisitRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FeverVisitRecord")
-            .field("id", &self.id)
-            .field("clinic_id", &self.clinic_id)
-            .field("stage", &self.stage)
-            .field("resident_id", &self.resident_id)
-            .finish_non_exhaustive()
-    }
-}
-
 /// A patient to register (the person already parsed and looked up).
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewFeverVisit {
@@ -130,8 +120,8 @@ pub enum VisitFact {
     Released { note: String },
 }
 
-/// The person a positive's events name (`id_type`/`id_number` empty for a patient without ID).
-#[derive(Clone, PartialEq, Eq)]
+/// What a positive writes besides the visit (the person is the visit's).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PositiveWrite {
     /// JSON of `domain::person_event::SentinelEvent`.
     pub sentinel_detail: String,
@@ -154,14 +144,6 @@ pub struct VisitWrite {
     pub awaiting_delta: i64,
     pub positive: Option<PositiveWrite>,
     pub staff: String,
-}
-
-impl std::fmt::Debug for PositiveWrite {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PositiveWrite")
-            .field("antigen_recheck", &self.antigen_recheck)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A clinic's day (or a region's, summed): visits, positives, referred and released that day;
