@@ -1306,14 +1306,7 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
         .await
         .expect("incident");
     t.insert(Incident, incident.to_string());
-    fever_clinic(
-        app,
-        &mut t,
-        township,
-        mark,
-        &people[1].id_number.to_string(),
-    )
-    .await;
+    fever_clinic(app, &mut t, township, mark, &people[1].id_number).await;
     t
 }
 
