@@ -175,6 +175,8 @@ const TARGET_KINDS: &[(&str, &str)] = &[
     ("duty_roster", "排班"),
     ("duty_handover", "交接班记录"),
     ("spot_check", "值班抽查"),
+    ("fever_clinic", "发热门诊"),
+    ("fever_visit", "发热门诊就诊"),
 ];
 
 /// An audit target in words: `lead:12` → “线索 #12”; a target of another shape is shown as it is.

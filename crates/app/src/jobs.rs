@@ -253,6 +253,7 @@ impl App {
         let measures = self.sync_isolation_events().await.map(|_| ());
         let landed = self.land_leads_of_controlled_people().await.map(|_| ());
         let rounds = self.sync_testing_events().await.map(|_| ());
+        let clinics = self.sync_fever_clinic_results().await.map(|_| ());
         // Early warning: signals into alerts, then the checklist tasks the modules have done.
         let alerts = self.sync_warning_signals().await.map(|_| ());
         let tasks = self.refresh_emergency_tasks().await.map(|_| ());
@@ -261,6 +262,7 @@ impl App {
             .and(measures)
             .and(landed)
             .and(rounds)
+            .and(clinics)
             .and(alerts)
             .and(tasks)
     }

@@ -261,6 +261,19 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             .await?;
     }
     duty_story(&app, &county, &township).await?;
+    let clinics = crate::demo_clinics::clinics_story(
+        &app,
+        &app.actor_for_user("commander", "demo").await?,
+        &app.actor_for_user("clinic", "demo").await?,
+        &app.actor_for_user("lab", "demo").await?,
+        &county,
+        &township,
+    )
+    .await?;
+    println!(
+        "  发热门诊：藁城区人民医院发热门诊和 1 个乡镇发热诊室，{} 名患者分处分诊、接诊、筛查、留观、转诊、离院各环节（见 /warning/clinics）",
+        clinics.patients
+    );
     let played = player.stats.clone();
     println!(
         "  已发现感染者 {} 例（至此模拟共感染 {} 人，其余尚未发现），{} 名接触者已判定，{} 个风险区域，{} 趟转运，入住隔离点 {} 人次，收治 {} 人，解除 {} 人；{} 个隔离点 {} 间房；用时 {:.1} 秒",

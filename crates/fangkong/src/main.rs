@@ -5,6 +5,7 @@ mod bench_codes;
 mod bench_investigation;
 mod bench_testing;
 mod demo;
+mod demo_clinics;
 mod demo_codes;
 mod demo_duty;
 mod demo_isolation;

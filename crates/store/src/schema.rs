@@ -1,5 +1,9 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
 pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
+    // fever clinics (0019): children first
+    "fever_clinic_days",
+    "fever_visits",
+    "fever_clinics",
     // warning alerts and the switch (0021): children first
     "emergency_tasks",
     "command_states",

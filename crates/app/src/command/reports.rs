@@ -367,7 +367,15 @@ impl App {
         let (lower, upper) = office.subtree_range();
         let from = fangkong_domain::time::beijing_midnight(day).timestamp();
         let to = rules::cut_off(day).timestamp();
-        Ok(self.store.daily_figures((&lower, &upper), from, to).await?)
+        let mut figures = self.store.daily_figures((&lower, &upper), from, to).await?;
+        // The fever clinics' day (their counters, by the clinic's region).
+        let clinics = self
+            .store
+            .clinic_day_figures(office.as_str(), &day.format("%Y-%m-%d").to_string())
+            .await?;
+        figures.set(Figure::FeverClinicVisits, clinics.visits);
+        figures.set(Figure::FeverClinicPositives, clinics.positives);
+        Ok(figures)
     }
 
     async fn due_at(&self, office: &RegionCode, day: NaiveDate) -> AppResult<i64> {

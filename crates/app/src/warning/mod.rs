@@ -5,6 +5,8 @@
 
 pub mod emergency;
 pub mod fever_clinics;
+mod fever_clinics_forms;
+mod fever_clinics_views;
 pub mod pharmacies;
 pub mod triggers;
 

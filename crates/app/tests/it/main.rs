@@ -14,6 +14,7 @@ mod command_reports;
 mod curve_map;
 mod discharge;
 mod duty;
+mod fever_clinics;
 mod health_code;
 mod investigation;
 mod isolation;

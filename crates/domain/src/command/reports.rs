@@ -31,6 +31,8 @@ crate::coded_enum! {
         Hospitalised => "hospitalised", "住院治疗人数",
         LeadsReceived => "leads_received", "当日接收线索",
         LeadsLanded => "leads_landed", "当日落地管控线索",
+        FeverClinicVisits => "fever_clinic_visits", "当日发热门诊就诊人次",
+        FeverClinicPositives => "fever_clinic_positives", "当日发热门诊发现阳性",
     }
 }
 

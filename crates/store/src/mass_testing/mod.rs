@@ -33,7 +33,7 @@ use crate::{AuditRecord, Store, StoreResult, begin_locked, with_pool};
 /// The writer lock of everything that decides on a tube's state (bindings, boxes, results) or
 /// appends person events (results, antigen reports): one at a time, also across server processes,
 /// so event ids commit in id order and a consumer reading "after id N" never skips one.
-const TUBE_WRITER_LOCK: i64 = 314_159;
+pub(crate) const TUBE_WRITER_LOCK: i64 = 314_159;
 
 /// Rows per multi-row statement (stays under both backends' bound-parameter limits).
 const ROWS_PER_STATEMENT: usize = 1000;

@@ -8,12 +8,18 @@ mod triggers;
 
 use axum::Router;
 
+use fangkong_domain::role::{Permission, Role};
+
 use crate::AppState;
 use crate::nav::{NavEntries, Section, link};
-use fangkong_domain::role::{Permission, Role};
 
 fn watches(role: Role) -> bool {
     role.allows(Permission::ViewWarning)
+}
+
+/// Fever clinics: their staff, and the commanders and duty rooms that watch them.
+fn fever_clinics(role: Role) -> bool {
+    role.allows(Permission::RunFeverClinic) || role.allows(Permission::ViewWarning)
 }
 
 /// Early warning's links (under 监测预警); each sub-area adds its own. The capability's home stays
@@ -34,6 +40,13 @@ pub(crate) const NAV: NavEntries = NavEntries {
             "/warning/emergency",
             "warning_emergency",
             watches,
+        ),
+        link(
+            Section::Warning,
+            "发热门诊",
+            "/warning/clinics",
+            "fever_clinics",
+            fever_clinics,
         ),
     ],
 };

@@ -9,6 +9,7 @@ mod command_reports;
 mod curve_map;
 mod duty;
 mod edge;
+mod fever_clinics;
 mod health_code;
 mod investigation;
 mod isolation;

@@ -288,6 +288,10 @@ enum Kind {
     Alert,
     /// A task of the township's emergency checklist (应急任务), open.
     EmergencyTask,
+    /// A fever clinic (发热门诊) of the township.
+    FeverClinic,
+    /// A patient's visit at that clinic.
+    FeverVisit,
 }
 
 use Kind::*;
@@ -911,6 +915,22 @@ const MATRIX: &[Entry] = &[
         scoped("commander"),
     )
     .k(&[EmergencyTask]),
+    // warning/fever_clinics.rs: fever clinics (发热门诊).
+    e("GET", "/warning/clinics", Area),
+    e("POST", "/warning/clinics", Body),
+    e("GET", "/warning/clinics/{id}", scoped("clinic")).k(&[FeverClinic]),
+    e("POST", "/warning/clinics/{id}/patients", scoped("clinic")).k(&[FeverClinic]),
+    e("POST", "/warning/clinics/visits/{id}", scoped("clinic")).k(&[FeverVisit]),
+    e("GET", "/api/warning/clinics", Area),
+    e("POST", "/api/warning/clinics", Body),
+    e("GET", "/api/warning/clinics/{id}", scoped("clinic")).k(&[FeverClinic]),
+    e(
+        "POST",
+        "/api/warning/clinics/{id}/patients",
+        scoped("clinic"),
+    )
+    .k(&[FeverClinic]),
+    e("POST", "/api/warning/clinics/visits/{id}", scoped("clinic")).k(&[FeverVisit]),
 ];
 
 #[test]
@@ -1324,6 +1344,7 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
         .expect("incident");
     t.insert(Incident, incident.to_string());
     warning(app, &mut t, township, mark).await;
+    fever_clinic(app, &mut t, township, mark, &people[1].id_number).await;
     t
 }
 
@@ -1365,6 +1386,42 @@ async fn warning(app: &App, t: &mut Targets, township: &str, mark: &str) {
         .expect("state");
     let task = state.tasks.iter().find(|t| !t.done).expect("an open task");
     t.insert(EmergencyTask, task.id.to_string());
+}
+
+/// A fever clinic of the township with one patient at triage.
+async fn fever_clinic(app: &App, t: &mut Targets, township: &str, mark: &str, id_number: &str) {
+    use fangkong_app::warning::fever_clinics::{ClinicForm, PatientForm};
+    let actor = province_actor();
+    let clinic = app
+        .add_fever_clinic(
+            &actor,
+            &ClinicForm {
+                name: format!("{mark}卫生院发热诊室"),
+                kind: "room".into(),
+                region_code: township.into(),
+                risk: "high".into(),
+                site_id: String::new(),
+                hospital: format!("{mark}定点医院"),
+            },
+        )
+        .await
+        .expect("fever clinic");
+    t.insert(FeverClinic, clinic.to_string());
+    let visit = app
+        .register_fever_patient(
+            &actor,
+            clinic,
+            &PatientForm {
+                request_key: format!("matrix-{township}"),
+                id_number: id_number.into(),
+                name: format!("{mark}患者"),
+                phone: "13900009999".into(),
+                ..PatientForm::default()
+            },
+        )
+        .await
+        .expect("fever visit");
+    t.insert(FeverVisit, visit.visit_id.to_string());
 }
 
 /// The township office's duty: a duty officer on the shift now (so a spot check can be called)
@@ -1419,9 +1476,10 @@ async fn duty(app: &App, t: &mut Targets, township: &str, mark: &str) {
 /// Things that would show an outside object: its name word, its links, its ID number.
 fn outside_markers(outside: &Targets) -> Vec<String> {
     let mut markers = vec![OUTSIDE_MARK.to_string()];
-    let links: [(Kind, &str); 15] = [
+    let links: [(Kind, &str); 16] = [
         (Incident, "/command/incidents/"),
         (Alert, "/warning/alerts/"),
+        (FeverClinic, "/warning/clinics/"),
         (Resident, "/residents/"),
         (Resident, "/people/"),
         (Household, "/households/"),

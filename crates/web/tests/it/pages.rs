@@ -339,6 +339,14 @@ fn routes_of(
         src.join(module).join("mod.rs"),
     ]
     .into_iter()
+    .chain(
+        // A sub-area file merged by its folder's `mod.rs` (e.g. `warning/fever_clinics.rs`).
+        std::fs::read_dir(src)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path().join(format!("{module}.rs"))),
+    )
     .find(|f| f.exists())
     .unwrap_or_else(|| panic!("cannot find module {module} of the API router"));
     let folder = if file.file_name().is_some_and(|n| n == "mod.rs") {
@@ -469,6 +477,8 @@ async fn every_api_route_is_documented_and_every_documented_route_is_routed_and_
         ("post", "/api/home-monitoring/alarms", Some(401)),
         ("post", "/api/transfers/{id}/status", Some(401)),
         ("post", "/api/isolation/measures/{id}/reveal", Some(401)),
+        ("get", "/api/warning/clinics", Some(401)),
+        ("post", "/api/warning/clinics/visits/{id}", Some(401)),
     ] {
         assert!(
             documented.contains(&(method.to_string(), path.to_string())),
