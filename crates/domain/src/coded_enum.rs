@@ -140,6 +140,7 @@ mod tests {
     use crate::risk_area::{AreaScheme, AreaTier, AreaUnit};
     use crate::role::Role;
     use crate::warning::emergency::{ClosesOn, CommandState, TaskStatus};
+    use crate::warning::pharmacies::{DrugClass, RequirementStatus, SaleChannel};
     use crate::warning::triggers::{AlertLevel, AlertStatus, SignalChannel};
 
     /// Checks each enum's table and returns the names checked, so the test can compare them with
@@ -178,7 +179,7 @@ mod tests {
                 RecheckReason, RecheckStatus, CaseStatus, StatusSource, StatusBadge, Shift, DutyRole,
                 AccountabilityKind, CurveBasis, MapMeasure, LateKind, Figure, ReportKind, Timing,
                 IncidentKind, IncidentStage, SignalChannel, AlertLevel, AlertStatus, CommandState,
-                ClosesOn, TaskStatus;
+                ClosesOn, TaskStatus, DrugClass, RequirementStatus, SaleChannel;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };
