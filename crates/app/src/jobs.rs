@@ -252,7 +252,8 @@ impl App {
         let measures = self.sync_isolation_events().await.map(|_| ());
         let landed = self.land_leads_of_controlled_people().await.map(|_| ());
         let rounds = self.sync_testing_events().await.map(|_| ());
-        cases.and(leads).and(measures).and(landed).and(rounds)
+        let pharmacies = self.try_run_pharmacy_passes().await;
+        cases.and(leads).and(measures).and(landed).and(rounds).and(pharmacies)
     }
 
     /// Codes whose answer changed with time alone (a turn-green date passed).

@@ -6,4 +6,5 @@
 pub mod emergency;
 pub mod fever_clinics;
 pub mod pharmacies;
+pub mod pharmacies_upload;
 pub mod triggers;
