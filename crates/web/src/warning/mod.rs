@@ -9,13 +9,24 @@ mod triggers;
 use axum::Router;
 
 use crate::AppState;
-use crate::nav::NavEntries;
+use crate::nav::{NavEntries, Section, link};
+use fangkong_domain::role::{Permission, Role};
+
+fn pharmacy_roles(role: Role) -> bool {
+    role.allows(Permission::ReportPharmacySales) || role.allows(Permission::ViewWarning)
+}
 
 /// Early warning's links (under 监测预警); each sub-area adds its own. The capability's home stays
 /// the command office's (product.md §8 holds both).
 pub(crate) const NAV: NavEntries = NavEntries {
     home: None,
-    links: &[],
+    links: &[link(
+        Section::Warning,
+        "零售药店",
+        "/warning/pharmacies",
+        "pharmacies",
+        pharmacy_roles,
+    )],
 };
 
 pub fn pages() -> Router<AppState> {
