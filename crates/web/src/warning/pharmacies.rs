@@ -43,6 +43,7 @@ struct PharmaciesPage {
     upload: Option<SalesReport>,
     overview: Option<PharmacyOverview>,
     columns: String,
+    jurisdiction_code: String,
 }
 
 /// What the sale form shows again after a mistake.
@@ -119,6 +120,7 @@ async fn page_with(
         upload,
         overview,
         columns: SALE_COLUMNS.join(","),
+        jurisdiction_code: actor.jurisdiction.as_str().to_string(),
     }))
 }
 

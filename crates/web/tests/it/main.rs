@@ -17,5 +17,6 @@ mod mass_testing;
 mod matrix;
 mod pages;
 mod person_file;
+mod pharmacies;
 mod residents;
 mod scope;
