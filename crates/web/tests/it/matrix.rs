@@ -210,8 +210,17 @@ fn source_routes() -> BTreeSet<(String, String)> {
                 continue;
             };
             let function = enclosing_fn(&source, i);
+            // A sub-area file's router is merged by its folder's (`warning/pharmacies.rs`'s `api()`
+            // by `warning::api()`), which lib.rs nests.
+            let folder = file
+                .parent()
+                .and_then(|p| p.file_name())
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
             let prefix = nested
-                .get(&(module.clone(), function))
+                .get(&(module.clone(), function.clone()))
+                .or_else(|| nested.get(&(folder, function)))
                 .cloned()
                 .unwrap_or_default();
             let methods = calls(rest, &["get", "post", "put", "delete", "patch"]);

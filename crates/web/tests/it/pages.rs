@@ -332,9 +332,13 @@ fn routes_of(
     function: &str,
     routes: &mut std::collections::BTreeSet<(String, String)>,
 ) {
+    // A module merged by a capability folder's `mod.rs` is its sub-area file (`warning/pharmacies.rs`).
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let file = [
         src.join(format!("{module}.rs")),
         src.join(module).join("mod.rs"),
+        root.join(format!("{module}.rs")),
+        root.join(module).join("mod.rs"),
     ]
     .into_iter()
     .find(|f| f.exists())
@@ -351,7 +355,7 @@ fn routes_of(
     );
     for (at, _) in body.match_indices(".merge(") {
         for (m, f) in called_functions(parenthesised(&body[at..])) {
-            routes_of(src, &m, &f, routes);
+            routes_of(file.parent().unwrap_or(src), &m, &f, routes);
         }
     }
     for (at, _) in body.match_indices(".route(") {
