@@ -253,7 +253,12 @@ impl App {
         let landed = self.land_leads_of_controlled_people().await.map(|_| ());
         let rounds = self.sync_testing_events().await.map(|_| ());
         let pharmacies = self.try_run_pharmacy_passes().await;
-        cases.and(leads).and(measures).and(landed).and(rounds).and(pharmacies)
+        cases
+            .and(leads)
+            .and(measures)
+            .and(landed)
+            .and(rounds)
+            .and(pharmacies)
     }
 
     /// Codes whose answer changed with time alone (a turn-green date passed).

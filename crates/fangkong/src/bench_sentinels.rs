@@ -44,7 +44,9 @@ pub async fn run(args: &BenchArgs, sales: usize, batch: usize, pharmacies: usize
     let mut buyers: Vec<String> = Vec::new();
     let mut after = 0;
     while buyers.len() < sales.max(1) {
-        let page = store.residents_page((&lower, &upper), after, 10_000).await?;
+        let page = store
+            .residents_page((&lower, &upper), after, 10_000)
+            .await?;
         let Some(last) = page.last() else { break };
         after = last.id;
         for r in &page {
@@ -78,7 +80,9 @@ pub async fn run(args: &BenchArgs, sales: usize, batch: usize, pharmacies: usize
         }
         licences.push(licence);
     }
-    let drugs = ["TR001", "TR003", "ZK001", "ZK005", "KB001", "KB006", "KJ001", "KJ004"];
+    let drugs = [
+        "TR001", "TR003", "ZK001", "ZK005", "KB001", "KB006", "KJ001", "KJ004",
+    ];
     let run_id = chrono::Utc::now().timestamp();
     let mut times: Vec<Duration> = Vec::new();
     let mut recorded = 0_i64;

@@ -365,7 +365,9 @@ impl App {
                 .record_pharmacy_sales(
                     chunk,
                     now,
-                    |person, facts, negatives| compute_code(policy, person, facts, negatives, now).1,
+                    |person, facts, negatives| {
+                        compute_code(policy, person, facts, negatives, now).1
+                    },
                     audit,
                 )
                 .await?;
@@ -569,8 +571,7 @@ impl App {
             }
             let mut progressed = false;
             for req in &found {
-                match rules::requirement_outcome(req.sold_at, req.due_at, req.first_negative, now)
-                {
+                match rules::requirement_outcome(req.sold_at, req.due_at, req.first_negative, now) {
                     Some(RequirementStatus::Tested) => {
                         let at = req.first_negative.unwrap_or(now);
                         progressed |= self.store.pharmacy_requirement_met(req, at, now).await?;
@@ -699,9 +700,10 @@ impl App {
                         continue;
                     }
                     let detail = SentinelEvent {
-                        channel: fangkong_domain::warning::triggers::SignalChannel::PharmacyBuyerPositive
-                            .code()
-                            .into(),
+                        channel:
+                            fangkong_domain::warning::triggers::SignalChannel::PharmacyBuyerPositive
+                                .code()
+                                .into(),
                         place: sale.pharmacy_name.clone(),
                         record: format!("pharmacy_sale:{}", sale.sale_id),
                         at: event.at,

@@ -122,7 +122,16 @@ impl App {
                 });
                 continue;
             }
-            let [sale_key, sold_at, drug, quantity, buyer_name, id_type, id_number, phone] = field;
+            let [
+                sale_key,
+                sold_at,
+                drug,
+                quantity,
+                buyer_name,
+                id_type,
+                id_number,
+                phone,
+            ] = field;
             let input = SaleInput {
                 licence_no: pharmacy.licence_no.clone(),
                 sale_key,

@@ -185,7 +185,10 @@ async fn a_sale_sets_a_test_with_a_pop_up_and_an_untested_buyer_becomes_a_lead(b
         .await
         .unwrap();
     assert_eq!(first.status, "recorded");
-    assert!(first.flagged.is_none() && first.test_due.is_some(), "{first:?}");
+    assert!(
+        first.flagged.is_none() && first.test_due.is_some(),
+        "{first:?}"
+    );
     let code = app
         .person_code(&county, "", &a1[0].id_number)
         .await
@@ -203,7 +206,11 @@ async fn a_sale_sets_a_test_with_a_pop_up_and_an_untested_buyer_becomes_a_lead(b
         .report_pharmacy_sale(
             &pharmacy,
             id,
-            &sale("R2", &with_wrong_check_digit(&a1[2].id_number), "奥司他韦胶囊"),
+            &sale(
+                "R2",
+                &with_wrong_check_digit(&a1[2].id_number),
+                "奥司他韦胶囊",
+            ),
         )
         .await
         .unwrap();
@@ -213,7 +220,10 @@ async fn a_sale_sets_a_test_with_a_pop_up_and_an_untested_buyer_becomes_a_lead(b
     let bad = app
         .report_pharmacy_sale(&pharmacy, id, &sale("R3", &a1[1].id_number, "维生素C"))
         .await;
-    assert!(matches!(&bad, Err(AppError::Invalid(m)) if m.starts_with("药品")), "{bad:?}");
+    assert!(
+        matches!(&bad, Err(AppError::Invalid(m)) if m.starts_with("药品")),
+        "{bad:?}"
+    );
 
     // The API batch: the good item lands, each bad one is reported with its position.
     let mut foreign = sale("B3", &a1[3].id_number, "TR001");
@@ -259,7 +269,11 @@ async fn a_sale_sets_a_test_with_a_pop_up_and_an_untested_buyer_becomes_a_lead(b
         .unwrap();
     assert_eq!(counts.len(), 1);
     assert_eq!(
-        (counts[0].region_code.as_str(), counts[0].day.as_str(), counts[0].count),
+        (
+            counts[0].region_code.as_str(),
+            counts[0].day.as_str(),
+            counts[0].count
+        ),
         (VILLAGE_A1, day, 3)
     );
 
@@ -303,7 +317,11 @@ async fn a_sale_sets_a_test_with_a_pop_up_and_an_untested_buyer_becomes_a_lead(b
     let overview = app.pharmacy_overview(&county).await.unwrap();
     assert_eq!(overview.overdue.len(), 1);
     assert_eq!(overview.overdue[0].lead_id, Some(lead_id));
-    assert!(!overview.overdue[0].id_masked.contains(&a1[0].id_number[6..14]));
+    assert!(
+        !overview.overdue[0]
+            .id_masked
+            .contains(&a1[0].id_number[6..14])
+    );
     assert_eq!(overview.flagged.len(), 1);
     assert_eq!(overview.pharmacies.len(), 2);
     // The pharmacy user does not see the commander's view.
@@ -313,7 +331,14 @@ async fn a_sale_sets_a_test_with_a_pop_up_and_an_untested_buyer_becomes_a_lead(b
     ));
 
     // The second buyer's pool turns positive within 14 days of the sale: one sentinel event.
-    tested(&app, &world, &[&a1[1].id_number, &a1[4].id_number], "positive", 2).await;
+    tested(
+        &app,
+        &world,
+        &[&a1[1].id_number, &a1[4].id_number],
+        "positive",
+        2,
+    )
+    .await;
     app.sync_pharmacy_events().await.unwrap();
     app.sync_pharmacy_events().await.unwrap();
     let events = app
@@ -329,6 +354,9 @@ async fn a_sale_sets_a_test_with_a_pop_up_and_an_untested_buyer_becomes_a_lead(b
     let detail: fangkong_domain::person_event::SentinelEvent =
         serde_json::from_str(&sentinel[0].detail).unwrap();
     assert_eq!(detail.channel, "pharmacy_buyer_positive");
-    assert_eq!(detail.record, format!("pharmacy_sale:{}", outcomes[0].sale_id.unwrap()));
+    assert_eq!(
+        detail.record,
+        format!("pharmacy_sale:{}", outcomes[0].sale_id.unwrap())
+    );
     assert_eq!(detail.place, "西城街仁和大药房");
 }

@@ -76,10 +76,8 @@ pub fn catalogues() -> &'static [Catalogue] {
     static ALL: std::sync::OnceLock<Vec<Catalogue>> = std::sync::OnceLock::new();
     ALL.get_or_init(|| {
         vec![
-            serde_json::from_str(include_str!(
-                "../../data/warning/drug_catalogue_hebei.json"
-            ))
-            .expect("data/warning/drug_catalogue_hebei.json is valid (tested)"),
+            serde_json::from_str(include_str!("../../data/warning/drug_catalogue_hebei.json"))
+                .expect("data/warning/drug_catalogue_hebei.json is valid (tested)"),
         ]
     })
 }
@@ -199,7 +197,10 @@ mod tests {
             Some(RequirementStatus::Tested)
         );
         // A negative from before the purchase does not count; neither does one after the deadline.
-        assert_eq!(requirement_outcome(sold, due, Some(sold - 60), due - 1), None);
+        assert_eq!(
+            requirement_outcome(sold, due, Some(sold - 60), due - 1),
+            None
+        );
         assert_eq!(
             requirement_outcome(sold, due, Some(sold - 60), due),
             Some(RequirementStatus::Overdue)

@@ -293,7 +293,9 @@ impl Store {
         // One row of a (pharmacy, key) within the chunk: the first is written, a repeat is a retry.
         let mut position: HashMap<(i64, &str), usize> = HashMap::with_capacity(sales.len());
         for (i, s) in sales.iter().enumerate() {
-            position.entry((s.pharmacy_id, s.sale_key.as_str())).or_insert(i);
+            position
+                .entry((s.pharmacy_id, s.sale_key.as_str()))
+                .or_insert(i);
         }
         with_pool!(self, pool => {
             let mut tx = begin_locked!(self, pool, CODE_WRITER_LOCK);
@@ -642,7 +644,10 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<SaleRow>> {
         let (filter, order) = match status {
-            "flagged" => (" AND s.id_flag <> '' AND $5 = 'flagged'", "s.sold_at DESC, s.id DESC"),
+            "flagged" => (
+                " AND s.id_flag <> '' AND $5 = 'flagged'",
+                "s.sold_at DESC, s.id DESC",
+            ),
             "awaiting" | "overdue" | "tested" => (" AND r.status = $5", "r.due_at, s.id"),
             _ => (" AND $5 = ''", "s.sold_at DESC, s.id DESC"),
         };

@@ -234,7 +234,14 @@ pub(super) async fn upload_submit(
     let Some((name, temp)) = upload.filter(|(name, _)| !name.is_empty()) else {
         let e = AppError::Invalid("请选择要上传的销售记录文件（.csv 或 .xlsx）".into());
         return form_page(&page, Err(e), |flash| {
-            page_with(&state, &page, Some(pharmacy_id), SaleTyped::default(), None, flash)
+            page_with(
+                &state,
+                &page,
+                Some(pharmacy_id),
+                SaleTyped::default(),
+                None,
+                flash,
+            )
         })
         .await;
     };
@@ -264,7 +271,14 @@ pub(super) async fn upload_submit(
         }
         Err(e) => {
             form_page(&page, Err(e), |flash| {
-                page_with(&state, &page, Some(pharmacy_id), SaleTyped::default(), None, flash)
+                page_with(
+                    &state,
+                    &page,
+                    Some(pharmacy_id),
+                    SaleTyped::default(),
+                    None,
+                    flash,
+                )
             })
             .await
         }
@@ -289,7 +303,9 @@ pub(super) async fn template_download(page: PageUser) -> PageResult {
         .map_err(|e| page.error(e))?;
     let mut body = String::from("\u{feff}");
     body.push_str(&SALE_COLUMNS.join(","));
-    body.push_str("\nXS20221120001,2022-11-20 09:30,布洛芬缓释胶囊,1,张三,居民身份证,,13800000000\n");
+    body.push_str(
+        "\nXS20221120001,2022-11-20 09:30,布洛芬缓释胶囊,1,张三,居民身份证,,13800000000\n",
+    );
     Ok(download(
         body.into(),
         "药店销售记录模板.csv",

@@ -153,7 +153,10 @@ async fn a_pharmacy_reports_sales_by_page_upload_and_api_and_bad_input_is_refuse
     let mistake = post(bad).await;
     assert_eq!(mistake.status(), 422);
     let body = mistake.text().await.unwrap();
-    assert!(body.contains("药品：") && body.contains("value=\"R4\""), "{body}");
+    assert!(
+        body.contains("药品：") && body.contains("value=\"R4\""),
+        "{body}"
+    );
 
     // An upload: the good row lands, the bad one is named by row, the duplicate writes nothing.
     let second = someone_in_grid(&server, 1).await;
@@ -175,7 +178,10 @@ async fn a_pharmacy_reports_sales_by_page_upload_and_api_and_bad_input_is_refuse
         .unwrap();
     assert_eq!(uploaded.status(), 200);
     let body = uploaded.text().await.unwrap();
-    assert!(body.contains("共 3 行，新登记 1 条，已登记过 1 条"), "{body}");
+    assert!(
+        body.contains("共 3 行，新登记 1 条，已登记过 1 条"),
+        "{body}"
+    );
     assert!(body.contains("<td>3</td><td>药品</td>"), "{body}");
     // Too large: refused before it is read, in words.
     let huge = vec![b'x'; 17 * 1024 * 1024];
@@ -224,7 +230,10 @@ async fn a_pharmacy_reports_sales_by_page_upload_and_api_and_bad_input_is_refuse
         .post(server.url("/api/warning/pharmacies/sales"))
         .bearer_auth(&bearer)
         .header("content-type", "application/json")
-        .body(format!("{{\"sales\": [\"{}\"]}}", "x".repeat(5 * 1024 * 1024)))
+        .body(format!(
+            "{{\"sales\": [\"{}\"]}}",
+            "x".repeat(5 * 1024 * 1024)
+        ))
         .send()
         .await
         .unwrap();
@@ -249,6 +258,8 @@ async fn a_pharmacy_reports_sales_by_page_upload_and_api_and_bad_input_is_refuse
         .unwrap();
     assert_eq!(overview["figures"]["awaiting_test"], 3, "{overview}");
     // A grid worker has no business here.
-    let (status, _) = server.get_text(&server.login("gw").await, "/warning/pharmacies").await;
+    let (status, _) = server
+        .get_text(&server.login("gw").await, "/warning/pharmacies")
+        .await;
     assert_eq!(status, 403);
 }
