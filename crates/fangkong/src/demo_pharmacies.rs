@@ -67,10 +67,10 @@ pub async fn seed(app: &App, township: &RegionCode) -> Result<PharmacyDemo> {
             let buyer = &buyers[(n * 7) % buyers.len()];
             let hours_ago = day * 24 + 1 + (k % 10);
             inputs.push(SaleInput {
-                licence_no: licences[(n as usize) % licences.len()].clone(),
+                licence_no: licences[n % licences.len()].clone(),
                 sale_key: format!("XS{}", 20221100 + n),
                 sold_at: at(hours_ago),
-                drug: drugs[(n as usize) % drugs.len()].into(),
+                drug: drugs[n % drugs.len()].into(),
                 quantity: "1".into(),
                 buyer_name: buyer.name.as_str().to_string(),
                 id_type: String::new(),
