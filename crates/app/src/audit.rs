@@ -130,6 +130,10 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("follow_up_incident", "重大事项续报"),
     ("close_incident", "重大事项终报"),
     ("acknowledge_incident", "上级收到重大事项"),
+    ("register_pharmacy", "登记零售药店"),
+    ("report_pharmacy_sale", "药店销售实名登记"),
+    ("report_pharmacy_sales", "药店系统上报销售记录"),
+    ("import_pharmacy_sales", "上传药店销售记录"),
 ];
 
 /// The words of `action`; an action without words (written by an older version) is “其他操作”.

@@ -254,6 +254,7 @@ impl App {
         let landed = self.land_leads_of_controlled_people().await.map(|_| ());
         let rounds = self.sync_testing_events().await.map(|_| ());
         let clinics = self.sync_fever_clinic_results().await.map(|_| ());
+        let pharmacies = self.try_run_pharmacy_passes().await;
         // Early warning: signals into alerts, then the checklist tasks the modules have done.
         let alerts = self.sync_warning_signals().await.map(|_| ());
         let tasks = self.refresh_emergency_tasks().await.map(|_| ());
@@ -263,6 +264,7 @@ impl App {
             .and(landed)
             .and(rounds)
             .and(clinics)
+            .and(pharmacies)
             .and(alerts)
             .and(tasks)
     }

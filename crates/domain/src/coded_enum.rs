@@ -141,6 +141,7 @@ mod tests {
     use crate::role::Role;
     use crate::warning::emergency::{ClosesOn, CommandState, TaskStatus};
     use crate::warning::fever_clinics::{BloodCount, ClinicKind, ClinicRisk, VisitStage};
+    use crate::warning::pharmacies::{DrugClass, RequirementStatus, SaleChannel};
     use crate::warning::triggers::{AlertLevel, AlertStatus, SignalChannel};
 
     /// Checks each enum's table and returns the names checked, so the test can compare them with
@@ -179,7 +180,8 @@ mod tests {
                 RecheckReason, RecheckStatus, CaseStatus, StatusSource, StatusBadge, Shift, DutyRole,
                 AccountabilityKind, CurveBasis, MapMeasure, LateKind, Figure, ReportKind, Timing,
                 IncidentKind, IncidentStage, SignalChannel, AlertLevel, AlertStatus, CommandState,
-                ClosesOn, TaskStatus, ClinicKind, ClinicRisk, VisitStage, BloodCount;
+                ClosesOn, TaskStatus, ClinicKind, ClinicRisk, VisitStage, BloodCount, DrugClass,
+                RequirementStatus, SaleChannel;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };

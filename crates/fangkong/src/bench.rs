@@ -56,6 +56,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         requests: usize,
     },
+    /// Pharmacy sales in bursts: N real-name sales through the pharmacy systems' batch path, each
+    /// chunk one durable transaction with the buyers' test requirements and code facts.
+    Sentinels {
+        #[command(flatten)]
+        args: BenchArgs,
+        #[arg(long, default_value_t = 100_000)]
+        sales: usize,
+        /// Sales per call (a pharmacy system's upload; at most 10,000).
+        #[arg(long, default_value_t = 5_000)]
+        batch: usize,
+        #[arg(long, default_value_t = 200)]
+        pharmacies: usize,
+    },
     Verify {
         #[command(flatten)]
         args: BenchArgs,
@@ -202,6 +215,12 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             )
             .await
         }
+        BenchCommand::Sentinels {
+            args,
+            sales,
+            batch,
+            pharmacies,
+        } => crate::bench_sentinels::run(&args, sales, batch.clamp(1, 10_000), pharmacies).await,
         BenchCommand::Verify {
             args,
             connections,

@@ -274,6 +274,19 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         "  发热门诊：藁城区人民医院发热门诊和 1 个乡镇发热诊室，{} 名患者分处分诊、接诊、筛查、留观、转诊、离院各环节（见 /warning/clinics）",
         clinics.patients
     );
+    let pharmacies = crate::demo_pharmacies::seed(&app, &township).await?;
+    let figures = app
+        .store_for_tools()
+        .pharmacy_day_figures(township.as_str(), &app.today().to_string())
+        .await?;
+    println!(
+        "  零售药店：{} 家药店近6天实名登记“四类药品”销售 {} 笔（证件无效已标记 {} 笔），{} 名购药人待检测，{} 名超时未检已转线索（见 /warning/pharmacies）",
+        pharmacies.pharmacies,
+        pharmacies.sales,
+        pharmacies.flagged,
+        figures.awaiting_test,
+        figures.overdue_to_leads
+    );
     let played = player.stats.clone();
     println!(
         "  已发现感染者 {} 例（至此模拟共感染 {} 人，其余尚未发现），{} 名接触者已判定，{} 个风险区域，{} 趟转运，入住隔离点 {} 人次，收治 {} 人，解除 {} 人；{} 个隔离点 {} 间房；用时 {:.1} 秒",

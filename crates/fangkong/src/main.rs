@@ -3,6 +3,7 @@
 mod bench;
 mod bench_codes;
 mod bench_investigation;
+mod bench_sentinels;
 mod bench_testing;
 mod demo;
 mod demo_clinics;
@@ -11,6 +12,7 @@ mod demo_duty;
 mod demo_isolation;
 mod demo_leads;
 mod demo_outbreak;
+mod demo_pharmacies;
 mod demo_reports;
 mod demo_testing;
 mod serve;

@@ -524,6 +524,26 @@ fn debug_masks_personal_data_by_construction() {
             "symptoms are health data",
         ),
         (
+            "app/src/warning/pharmacies.rs",
+            "SaleInput",
+            "a buyer's name, ID and phone as a pharmacy typed them (perhaps invalid): prints the sale's key only",
+        ),
+        (
+            "store/src/warning/pharmacies.rs",
+            "SaleWrite",
+            "a buyer's name, ID and phone as the pharmacy gave them (a flagged ID is kept as typed)",
+        ),
+        (
+            "store/src/warning/pharmacies.rs",
+            "SaleRow",
+            "a buyer's name, ID and phone (a flagged ID as typed): prints ids and status only",
+        ),
+        (
+            "store/src/warning/pharmacies.rs",
+            "OpenRequirement",
+            "a buyer's name, ID and phone for the lead: prints the sale and deadline only",
+        ),
+        (
             "sim/src/generate.rs",
             "SimResident",
             "synthetic people, masked by hand like real ones",

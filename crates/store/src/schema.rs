@@ -10,6 +10,11 @@ pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
     "command_switches",
     "warning_alerts",
     "environment_positives",
+    // pharmacies (0020): children first
+    "pharmacy_day_counts",
+    "pharmacy_test_requirements",
+    "pharmacy_sales",
+    "pharmacies",
     // bulletins (0018)
     "bulletins",
     // situation counters (0014)

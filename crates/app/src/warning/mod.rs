@@ -8,6 +8,7 @@ pub mod fever_clinics;
 mod fever_clinics_forms;
 mod fever_clinics_views;
 pub mod pharmacies;
+pub mod pharmacies_upload;
 pub mod triggers;
 
 use chrono::DateTime;
@@ -44,6 +45,9 @@ pub struct WarningFigures {
     pub tasks_late: i64,
     /// Regions below in emergency.
     pub emergencies_below: i64,
+    /// The sentinels' day: fever clinics and pharmacies of the region, today.
+    pub clinics: fangkong_store::warning::fever_clinics::ClinicDayFigures,
+    pub pharmacies: fangkong_store::warning::pharmacies::PharmacyDayFigures,
 }
 
 impl App {
@@ -54,6 +58,9 @@ impl App {
         let now = self.now_unix();
         let day_start = beijing_midnight(self.today()).timestamp();
         let alerts = self.store.alert_counts(range, now, day_start).await?;
+        let today = self.today().to_string();
+        let clinics = self.store.clinic_day_figures(region.as_str(), &today).await?;
+        let pharmacies = self.store.pharmacy_day_figures(region.as_str(), &today).await?;
         let over = self.store.emergencies_over(region.as_str(), range).await?;
         let declaring = over
             .iter()
@@ -67,6 +74,8 @@ impl App {
                 CommandState::Normal.label_zh()
             },
             alerts,
+            clinics,
+            pharmacies,
             emergencies_below: over
                 .iter()
                 .filter(|s| s.region_code.len() > region.as_str().len())

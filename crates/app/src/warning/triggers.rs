@@ -323,9 +323,22 @@ impl App {
         Ok(raised)
     }
 
-    /// Spikes of fever visits and drug sales over their baseline, per region, today.
+    /// Spikes of fever visits and drug sales over their baseline, per region, today: two reads
+    /// of the sentinels' day counters (never a count of visits or sales).
     async fn sync_spikes(&self) -> AppResult<u64> {
-        Ok(0)
+        let today = self.today();
+        let days = [SignalChannel::FeverVisitSpike, SignalChannel::SalesSpike]
+            .map(|c| triggers::rule(c).baseline_days.unwrap_or(7))
+            .into_iter()
+            .max()
+            .unwrap_or(7);
+        let since = (today - chrono::Duration::days(days)).to_string();
+        let now = self.now_unix();
+        let visits = self.store.fever_visit_day_counts("", &since).await?;
+        let sales = self.store.pharmacy_sale_day_counts("", &since).await?;
+        let mut alerts = spike_alerts(SignalChannel::FeverVisitSpike, &visits, today, now);
+        alerts.extend(spike_alerts(SignalChannel::SalesSpike, &sales, today, now));
+        Ok(self.store.raise_alerts(&alerts).await?)
     }
 
     /// The alerts of `region` (empty = the jurisdiction) with `status` ('' = all).

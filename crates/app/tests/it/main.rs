@@ -23,6 +23,7 @@ mod mass_testing;
 mod moves;
 mod past_dated;
 mod person_file;
+mod pharmacies;
 mod residents;
 mod runs;
 mod scope;

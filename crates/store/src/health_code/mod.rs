@@ -25,10 +25,10 @@ use crate::{AuditRecord, Store, StoreResult, begin_locked, with_pool};
 
 /// The writer lock of code facts and cached codes: a person's facts and code change together, one
 /// writer at a time (also across server processes), so a recompute never overwrites a newer answer.
-const CODE_WRITER_LOCK: i64 = 271_828;
+pub(crate) const CODE_WRITER_LOCK: i64 = 271_828;
 
 /// Rows per multi-row statement (stays under both backends' bound-parameter limits).
-const ROWS_PER_STATEMENT: usize = 500;
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
 
 /// A person as the health code knows them: the ID document, and the register entry when there is one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, sqlx::FromRow, serde::Serialize)]
@@ -143,7 +143,7 @@ pub struct FactRecord {
     pub withdrawn_at: Option<i64>,
 }
 
-const FACT_COLUMNS: &str = "id, fact_key, id_type, id_number, resident_id, grid_code, kind, anchor, ended_at, colour, \
+pub(crate) const FACT_COLUMNS: &str = "id, fact_key, id_type, id_number, resident_id, grid_code, kind, anchor, ended_at, colour, \
      checked_at, note, source, created_by, created_at, withdrawn_at";
 
 /// A fact to add. `fact_key` makes the write idempotent: the same source event never adds twice.
@@ -372,7 +372,7 @@ macro_rules! facts_of_people {
         out
     }};
 }
-use facts_of_people;
+pub(crate) use facts_of_people;
 
 /// Reads the negative sampling times of some people inside a transaction, grouped by person.
 macro_rules! negatives_of_people {
@@ -394,7 +394,7 @@ macro_rules! negatives_of_people {
         out
     }};
 }
-use negatives_of_people;
+pub(crate) use negatives_of_people;
 
 /// The register entries (id, grid) of some people inside a transaction: a registered person's code
 /// is kept under the grid they live in now, whatever grid their facts were recorded in, so a move
@@ -424,7 +424,7 @@ macro_rules! registered_grids {
         out
     }};
 }
-use registered_grids;
+pub(crate) use registered_grids;
 
 /// Upserts computed codes inside a transaction and adds a history row for each whose colour or
 /// pop-up changed (a person without a stored code was green). Evaluates to the number changed.
@@ -506,7 +506,7 @@ macro_rules! save_codes {
         changed
     }};
 }
-use save_codes;
+pub(crate) use save_codes;
 
 /// Inside a transaction `$tx` holding [`CODE_WRITER_LOCK`]: adds the fact writes (a key already
 /// stored is skipped), applies the updates and stores the code `$compute` gives for every person
@@ -633,4 +633,4 @@ macro_rules! apply_fact_changes {
         codes
     }};
 }
-use apply_fact_changes;
+pub(crate) use apply_fact_changes;

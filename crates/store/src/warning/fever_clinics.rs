@@ -187,7 +187,8 @@ const VISIT_COLUMNS: &str = "v.id, v.clinic_id, c.name AS clinic_name, c.region_
 
 /// The code range of the regions starting with `prefix` (digits only; anything else matches none).
 fn prefix_range(prefix: &str) -> (String, String) {
-    if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+    // '' is every region (the trigger pass reads the whole database).
+    if !prefix.bytes().all(|b| b.is_ascii_digit()) {
         return (String::from("~"), String::from("~"));
     }
     (prefix.to_string(), format!("{prefix}~"))

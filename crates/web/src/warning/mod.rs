@@ -22,6 +22,11 @@ fn fever_clinics(role: Role) -> bool {
     role.allows(Permission::RunFeverClinic) || role.allows(Permission::ViewWarning)
 }
 
+/// Pharmacies: their staff, and the commanders and duty rooms that watch them.
+fn pharmacy_roles(role: Role) -> bool {
+    role.allows(Permission::ReportPharmacySales) || role.allows(Permission::ViewWarning)
+}
+
 /// Early warning's links (under 监测预警); each sub-area adds its own. The capability's home stays
 /// the command office's (product.md §8 holds both).
 pub(crate) const NAV: NavEntries = NavEntries {
@@ -47,6 +52,13 @@ pub(crate) const NAV: NavEntries = NavEntries {
             "/warning/clinics",
             "fever_clinics",
             fever_clinics,
+        ),
+        link(
+            Section::Warning,
+            "零售药店",
+            "/warning/pharmacies",
+            "pharmacies",
+            pharmacy_roles,
         ),
     ],
 };

@@ -18,6 +18,7 @@ mod mass_testing;
 mod matrix;
 mod pages;
 mod person_file;
+mod pharmacies;
 mod residents;
 mod scope;
 mod warning;

@@ -724,6 +724,17 @@ const MATRIX: &[Entry] = &[
     )
     .k(&[Bulletin]),
     e("GET", "/api/public/bulletins", Public),
+    // warning/pharmacies.rs: the pharmacy is chosen in the form (`pharmacy_id`, none here) or the
+    // upload's query; a pharmacy outside is refused in tests/it/pharmacies.rs.
+    e("GET", "/warning/pharmacies", Area),
+    e("POST", "/warning/pharmacies", Body),
+    e("POST", "/warning/pharmacies/sales", Body),
+    e("POST", "/warning/pharmacies/upload", Area),
+    e("GET", "/warning/pharmacies/template.csv", Area),
+    e("GET", "/api/warning/pharmacies", Area),
+    e("POST", "/api/warning/pharmacies", Body),
+    e("POST", "/api/warning/pharmacies/sales", Body),
+    e("GET", "/api/warning/pharmacies/overview", Area),
     e("GET", "/leads", Area),
     e("GET", "/leads/new", Area),
     e("POST", "/leads/new", Body),
@@ -1607,7 +1618,8 @@ fn body_json(route: &str, t: &Targets) -> serde_json::Value {
 }
 
 /// Routes that take a file (`csrf` and `file` as multipart).
-const UPLOADS: [&str; 6] = [
+const UPLOADS: [&str; 7] = [
+    "/warning/pharmacies/upload",
     "/import",
     "/api/imports",
     "/leads/import",
