@@ -119,6 +119,7 @@ mod tests {
     use crate::command::late::LateKind;
     use crate::command::map::MapMeasure;
     use crate::command::reports::{Figure, ReportKind, Timing};
+    use crate::drills::{DrillStep, DrillTeam, StepState};
     use crate::health_code::{CodeColour, FactKind, TestBadge};
     use crate::ids::IdType;
     use crate::investigation::cases::CaseStatus;
@@ -178,7 +179,7 @@ mod tests {
                 RecheckReason, RecheckStatus, CaseStatus, StatusSource, StatusBadge, Shift, DutyRole,
                 AccountabilityKind, CurveBasis, MapMeasure, LateKind, Figure, ReportKind, Timing,
                 IncidentKind, IncidentStage, SignalChannel, AlertLevel, AlertStatus, CommandState,
-                ClosesOn, TaskStatus;
+                ClosesOn, TaskStatus, DrillTeam, DrillStep, StepState;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };
@@ -241,6 +242,8 @@ mod tests {
             "role.rs",
             "time.rs",
             "drills/mod.rs",
+            "drills/scenario.rs",
+            "drills/score.rs",
             "warning/emergency.rs",
             "warning/fever_clinics.rs",
             "warning/mod.rs",
