@@ -126,6 +126,9 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("follow_up_incident", "重大事项续报"),
     ("close_incident", "重大事项终报"),
     ("acknowledge_incident", "上级收到重大事项"),
+    ("start_drill", "开始应急演练"),
+    ("measure_drill", "应急演练评分"),
+    ("file_drill_report", "归档应急演练报告"),
 ];
 
 /// The words of `action`; an action without words (written by an older version) is “其他操作”.

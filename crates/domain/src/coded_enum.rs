@@ -119,7 +119,7 @@ mod tests {
     use crate::command::late::LateKind;
     use crate::command::map::MapMeasure;
     use crate::command::reports::{Figure, ReportKind, Timing};
-    use crate::drills::{DrillStep, DrillTeam, StepState};
+    use crate::drills::{DrillMode, DrillStep, DrillTeam, StepState};
     use crate::health_code::{CodeColour, FactKind, TestBadge};
     use crate::ids::IdType;
     use crate::investigation::cases::CaseStatus;
@@ -179,7 +179,8 @@ mod tests {
                 RecheckReason, RecheckStatus, CaseStatus, StatusSource, StatusBadge, Shift, DutyRole,
                 AccountabilityKind, CurveBasis, MapMeasure, LateKind, Figure, ReportKind, Timing,
                 IncidentKind, IncidentStage, SignalChannel, AlertLevel, AlertStatus, CommandState,
-                ClosesOn, TaskStatus, DrillTeam, DrillStep, StepState;
+                ClosesOn, TaskStatus, DrillTeam, DrillStep, StepState,
+                DrillMode;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };

@@ -1,5 +1,8 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
 pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
+    // drills (0022): children first
+    "drill_steps",
+    "drill_runs",
     // warning alerts and the switch (0021): children first
     "emergency_tasks",
     "command_states",

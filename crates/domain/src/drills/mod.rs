@@ -23,6 +23,15 @@ crate::coded_enum! {
 }
 
 crate::coded_enum! {
+    /// How a drill is played: by simulated teams (the baseline), or by the teams in the system.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum DrillMode {
+        Unattended => "unattended", "无人值守（模拟队伍，基线）",
+        Teams => "teams", "实战（各队在系统中操作）",
+    }
+}
+
+crate::coded_enum! {
     /// A measured step of the response (全流程), with its deadline and weight in the score.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
     pub enum DrillStep {
