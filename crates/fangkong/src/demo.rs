@@ -261,6 +261,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             .await?;
     }
     duty_story(&app, &county, &township).await?;
+    let (drill, drill_score) = crate::demo_drill::seed_drill(&app).await?;
+    println!("  应急演练：小型演练无人值守基线 {drill_score} 分（评估报告见 /drills/{drill}）");
     let played = player.stats.clone();
     println!(
         "  已发现感染者 {} 例（至此模拟共感染 {} 人，其余尚未发现），{} 名接触者已判定，{} 个风险区域，{} 趟转运，入住隔离点 {} 人次，收治 {} 人，解除 {} 人；{} 个隔离点 {} 间房；用时 {:.1} 秒",

@@ -1,4 +1,5 @@
-//! The fangkong binary: `serve`, `demo`, `import`, `export`, `user`, `verify`, `trust-list`, `bench`.
+//! The fangkong binary: `serve`, `demo`, `import`, `export`, `user`, `verify`, `trust-list`, `bench`,
+//! `drill`.
 
 mod bench;
 mod bench_codes;
@@ -6,12 +7,14 @@ mod bench_investigation;
 mod bench_testing;
 mod demo;
 mod demo_codes;
+mod demo_drill;
 mod demo_duty;
 mod demo_isolation;
 mod demo_leads;
 mod demo_outbreak;
 mod demo_reports;
 mod demo_testing;
+mod drill;
 mod serve;
 mod verify;
 
@@ -117,6 +120,10 @@ enum Command {
         #[command(subcommand)]
         command: bench::BenchCommand,
     },
+    /// An emergency drill (应急演练) in a sandbox database: a scenario played on the simulation
+    /// clock, by simulated teams (--unattended, the baseline score) or by the teams in the pages;
+    /// the scored after-action report at /drills/{id}. A production database is refused.
+    Drill(drill::DrillArgs),
 }
 
 #[derive(Subcommand)]
@@ -447,6 +454,7 @@ async fn main() -> Result<()> {
             println!("{}", app.trust_list_json().await?);
         }
         Command::Bench { command } => bench::run(command).await?,
+        Command::Drill(args) => drill::run(args).await?,
     }
     Ok(())
 }
