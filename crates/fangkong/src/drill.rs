@@ -72,7 +72,10 @@ pub fn load_scenario(which: &str) -> Result<Scenario> {
 
 async fn open_sandbox_store(location: &str) -> Result<Store> {
     let store = if location.ends_with(".sqlite") {
-        if let Some(dir) = Path::new(location).parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = Path::new(location)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(dir)?;
         }
         Store::open_sqlite_file(Path::new(location)).await?
@@ -186,7 +189,9 @@ pub async fn prepare(
     }
     let app = App::new(store, clock.clone());
     if let Err(refused) = app.claim_instance_kind(InstanceKind::Sandbox).await {
-        bail!("拒绝在此数据库上演练：{refused}（应急演练会写入模拟病例、密接和转运，只能用演练库）");
+        bail!(
+            "拒绝在此数据库上演练：{refused}（应急演练会写入模拟病例、密接和转运，只能用演练库）"
+        );
     }
     if app.store_for_tools().count_regions().await? == 0 {
         app.load_divisions().await?;

@@ -298,7 +298,13 @@ impl App {
             created_at: self.now_unix(),
             ..run.clone()
         };
-        let audit = audit_record(self, actor, "file_drill_report", "", run.scenario_name.clone());
+        let audit = audit_record(
+            self,
+            actor,
+            "file_drill_report",
+            "",
+            run.scenario_name.clone(),
+        );
         let id = self.store.insert_drill_run(&copy, &audit).await?;
         let steps: Vec<DrillStepRecord> = steps
             .iter()

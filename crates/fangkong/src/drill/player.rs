@@ -3,14 +3,14 @@
 
 use super::*;
 
-/// How long a simulated team takes: `usual` hours plus up to `spread`, or — one time in `late_one_in`
-/// — `late` hours plus up to four (a team that misses its deadline now and then).
+/// How long a simulated team takes, in minutes: `usual` plus up to `spread`, or — one time in
+/// `late_one_in` — `late` plus up to four hours (a team that misses its deadline now and then).
 fn delay(seed: u64, n: u64, usual: i64, spread: i64, late_one_in: u64, late: i64) -> Duration {
     let r = mix(seed, n);
     let minutes = if r.is_multiple_of(late_one_in) {
-        late * 60 + (r >> 8) as i64 % 240
+        late + (r >> 8) as i64 % 240
     } else {
-        usual * 60 + (r >> 8) as i64 % (spread * 60).max(1)
+        usual + (r >> 8) as i64 % spread.max(1)
     };
     Duration::minutes(minutes)
 }
@@ -51,8 +51,17 @@ impl DrillPlayer {
             );
         }
         let start = clock_now(&clock);
-        let ops = Actor::seeding(Role::Administrator, county.clone(), "drill_ops", "演练导调组");
-        let township = people[0].grid_code.get(..9).unwrap_or(county.as_str()).to_string();
+        let ops = Actor::seeding(
+            Role::Administrator,
+            county.clone(),
+            "drill_ops",
+            "演练导调组",
+        );
+        let township = people[0]
+            .grid_code
+            .get(..9)
+            .unwrap_or(county.as_str())
+            .to_string();
         let tag = (start.timestamp() / 3600) % 1000;
         let (coaches, ambulances, hospital) =
             facilities(app, &ops, scenario, &county, &township, tag).await?;
@@ -82,7 +91,12 @@ impl DrillPlayer {
         }
         steps.sort();
         Ok(DrillPlayer {
-            epi: Actor::seeding(Role::Epidemiologist, county.clone(), "drill_epi", "演练流调队"),
+            epi: Actor::seeding(
+                Role::Epidemiologist,
+                county.clone(),
+                "drill_epi",
+                "演练流调队",
+            ),
             grid: Actor::seeding(Role::GridWorker, county.clone(), "drill_grid", "演练网格员"),
             ops,
             app: app.clone(),
@@ -153,7 +167,7 @@ impl DrillPlayer {
     async fn positive(&mut self, i: usize, at: DateTime<Utc>) -> Result<()> {
         let person = self.people[i].clone();
         let seed = self.scenario.seed;
-        let sampled = at - delay(seed, 100 + i as u64, 3, 2, 5, 7);
+        let sampled = at - delay(seed, 100 + i as u64, 180, 120, 5, 420);
         let form = CaseForm {
             kind: "asymptomatic".into(),
             id_type: person.id_type.clone(),
@@ -173,11 +187,14 @@ impl DrillPlayer {
         }
         // Reported in the two hours (one in four late); contacts listed over the day (one in
         // seven late); the first report of the outbreak after the first case.
-        self.schedule(at + delay(seed, 200 + i as u64, 0, 80, 4, 2), Inject::Report(case));
+        self.schedule(
+            at + delay(seed, 200 + i as u64, 30, 80, 4, 125),
+            Inject::Report(case),
+        );
         let close = self.scenario.close_contacts as usize;
         let positives = self.scenario.positives as usize;
         for k in (i..close).step_by(positives) {
-            let after = delay(seed, 300 + k as u64, 3, 18, 7, 25);
+            let after = delay(seed, 300 + k as u64, 180, 1080, 7, 1500);
             self.schedule(at + after, Inject::Contact(i, k));
         }
         if self.first_case.is_none() {
@@ -217,7 +234,7 @@ impl DrillPlayer {
         if k < close {
             let secondary = self.scenario.secondary_contacts as usize;
             for s in (k..secondary).step_by(close.max(1)) {
-                let after = delay(self.scenario.seed, 5_000 + s as u64, 2, 6, 9, 14);
+                let after = delay(self.scenario.seed, 5_000 + s as u64, 120, 360, 9, 840);
                 self.schedule(at + after, Inject::Contact(case_index, close + s));
             }
         }
@@ -247,7 +264,12 @@ impl DrillPlayer {
 
     async fn first_report(&mut self) -> Result<()> {
         let county = RegionCode::parse(&self.scenario.county).map_err(anyhow::Error::msg)?;
-        let officer = Actor::seeding(Role::DutyOfficer, county.clone(), "drill_duty", "演练值班室");
+        let officer = Actor::seeding(
+            Role::DutyOfficer,
+            county.clone(),
+            "drill_duty",
+            "演练值班室",
+        );
         let name = self.app.region_name(&county).await?;
         crate::demo_reports::file_incident(
             &self.app,
@@ -286,7 +308,7 @@ impl DrillPlayer {
         }
         for id in open {
             let seen = *self.leads_seen.entry(id).or_insert(now);
-            if now >= seen + delay(self.scenario.seed, 9_000 + id as u64, 2, 14, 8, 25) {
+            if now >= seen + delay(self.scenario.seed, 9_000 + id as u64, 120, 840, 8, 1500) {
                 let landed = app
                     .record_lead_outcome(
                         &self.grid,
@@ -334,8 +356,13 @@ impl DrillPlayer {
                 self.dispatch(coach, chunk.to_vec(), None).await?;
             }
         }
-        for m in app.isolation_measures(&self.ops, "awaiting_hospital").await? {
-            let Some(ambulance) = self.free(true) else { break };
+        for m in app
+            .isolation_measures(&self.ops, "awaiting_hospital")
+            .await?
+        {
+            let Some(ambulance) = self.free(true) else {
+                break;
+            };
             self.dispatch(ambulance, vec![m.id], Some(self.hospital))
                 .await?;
         }
@@ -343,7 +370,11 @@ impl DrillPlayer {
     }
 
     fn free(&self, ambulance: bool) -> Option<i64> {
-        let fleet = if ambulance { &self.ambulances } else { &self.coaches };
+        let fleet = if ambulance {
+            &self.ambulances
+        } else {
+            &self.coaches
+        };
         fleet.iter().copied().find(|v| !self.busy.contains(v))
     }
 
@@ -368,7 +399,8 @@ impl DrillPlayer {
             .advance_transfer(&self.ops, trip, &"picked_up".into())
             .await?;
         self.busy.push(vehicle);
-        self.trips.push((trip, vehicle, measures, hospital.is_some()));
+        self.trips
+            .push((trip, vehicle, measures, hospital.is_some()));
         Ok(())
     }
 }
@@ -452,7 +484,7 @@ async fn facilities(
                     app.add_vehicle(
                         &ops,
                         &VehicleForm {
-                            plate: format!("冀A{prefix}{tag:03}{i:02}"),
+                            plate: format!("冀A{prefix}{:02}{i:02}", tag % 100),
                             kind: kind.into(),
                             capacity: capacity.into(),
                             region_code: region.clone(),
