@@ -9,7 +9,8 @@ use fangkong_domain::drills::{
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Permission;
 use fangkong_domain::time::beijing_label;
-use fangkong_store::drills::{DrillReportFiling, DrillRunRecord, DrillStepRecord};
+use fangkong_store::drills::DrillReportFiling;
+pub use fangkong_store::drills::{DrillRunRecord, DrillStepRecord};
 use serde::Serialize;
 
 use crate::{Actor, App, AppError, AppResult, InstanceKind, audit_record};
