@@ -32,9 +32,17 @@ impl DrillPlayer {
             + scenario.close_contacts
             + scenario.secondary_contacts
             + scenario.key_people) as usize;
+        // Each drill in the same sandbox takes new people (the earlier drills' are cases now).
+        let earlier = app
+            .store_for_tools()
+            .drill_runs_in((&lower, &upper), 10_000)
+            .await?
+            .len()
+            .saturating_sub(1);
+        let skip = need * earlier;
         let mut people: Vec<ResidentRecord> = Vec::new();
         for grid in &grids {
-            if people.len() >= need {
+            if people.len() >= skip + need {
                 break;
             }
             people.extend(
@@ -43,6 +51,7 @@ impl DrillPlayer {
                     .await?,
             );
         }
+        people.drain(..skip.min(people.len()));
         if people.len() < need {
             bail!(
                 "{} 的户籍资料只有 {} 人，不够演练需要的 {need} 人",
