@@ -182,10 +182,10 @@ pub async fn prepare(
         .await
         .with_context(|| format!("open database {location}"))?;
     // A sandbox used before: this drill starts after where its clock was left.
-    if let Some(left) = App::recorded_simulated_now(&store).await? {
-        if left > clock_now(&clock) {
-            clock.set(left + Duration::hours(1));
-        }
+    if let Some(left) = App::recorded_simulated_now(&store).await?
+        && left > clock_now(&clock)
+    {
+        clock.set(left + Duration::hours(1));
     }
     let app = App::new(store, clock.clone());
     if let Err(refused) = app.claim_instance_kind(InstanceKind::Sandbox).await {
@@ -332,7 +332,7 @@ pub struct DrillPlayer {
     app: App,
     clock: Arc<SimulationClock>,
     scenario: Scenario,
-    teams: bool,
+    simulated_teams: bool,
     people: Vec<ResidentRecord>,
     steps: Vec<(DateTime<Utc>, Inject)>,
     next: usize,

@@ -72,7 +72,7 @@ pub fn measure(observations: &[Observation], now: i64, scenario: &Scenario) -> V
             }
         })
         .collect();
-    out.sort_by(|a, b| (a.step, a.started_at).cmp(&(b.step, b.started_at)));
+    out.sort_by_key(|a| (a.step, a.started_at));
     out
 }
 

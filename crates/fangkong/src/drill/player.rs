@@ -111,7 +111,7 @@ impl DrillPlayer {
             app: app.clone(),
             clock,
             scenario: scenario.clone(),
-            teams: simulated_teams,
+            simulated_teams,
             people,
             steps,
             next: 0,
@@ -191,7 +191,7 @@ impl DrillPlayer {
         };
         let case = self.app.open_case(&self.epi, &form).await?;
         self.cases.insert(i, (case, at));
-        if !self.teams {
+        if !self.simulated_teams {
             return Ok(());
         }
         // Reported in the two hours (one in four late); contacts listed over the day (one in
@@ -349,7 +349,7 @@ impl DrillPlayer {
         }
         app.try_run_event_passes().await?;
         let hour = chrono::Timelike::hour(&(now + Duration::hours(8)));
-        if hour % 3 != 0 || hour < 6 {
+        if !hour.is_multiple_of(3) || hour < 6 {
             return Ok(());
         }
         app.confirm_allocation(&self.ops, 10_000).await?;
