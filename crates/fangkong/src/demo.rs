@@ -379,6 +379,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!(
         "隔离转运：指挥部看 /isolation；隔离点 isolation 管理房间、入住、体温和检测；转运专班 transfer 在 /isolation/allocate 分配房间、在 /transfers 派车；网格员在 /home-monitoring 记录居家打卡。"
     );
+    println!(
+        "应急演练：指挥部看 /drills（演练记录、内置演练脚本）与 /drills/{drill}（可打印的总结评估报告）；新演练用 fangkong drill --db 演练库 --scenario small。"
+    );
     if args.no_serve {
         return Ok(());
     }
