@@ -134,6 +134,9 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("report_pharmacy_sale", "药店销售实名登记"),
     ("report_pharmacy_sales", "药店系统上报销售记录"),
     ("import_pharmacy_sales", "上传药店销售记录"),
+    ("start_drill", "开始应急演练"),
+    ("measure_drill", "应急演练评分"),
+    ("file_drill_report", "归档应急演练报告"),
 ];
 
 /// The words of `action`; an action without words (written by an older version) is “其他操作”.

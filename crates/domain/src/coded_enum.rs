@@ -119,6 +119,7 @@ mod tests {
     use crate::command::late::LateKind;
     use crate::command::map::MapMeasure;
     use crate::command::reports::{Figure, ReportKind, Timing};
+    use crate::drills::{DrillMode, DrillStep, DrillTeam, StepState};
     use crate::health_code::{CodeColour, FactKind, TestBadge};
     use crate::ids::IdType;
     use crate::investigation::cases::CaseStatus;
@@ -181,7 +182,7 @@ mod tests {
                 AccountabilityKind, CurveBasis, MapMeasure, LateKind, Figure, ReportKind, Timing,
                 IncidentKind, IncidentStage, SignalChannel, AlertLevel, AlertStatus, CommandState,
                 ClosesOn, TaskStatus, ClinicKind, ClinicRisk, VisitStage, BloodCount, DrugClass,
-                RequirementStatus, SaleChannel;
+                RequirementStatus, SaleChannel, DrillTeam, DrillStep, StepState, DrillMode;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };
@@ -244,6 +245,8 @@ mod tests {
             "role.rs",
             "time.rs",
             "drills/mod.rs",
+            "drills/scenario.rs",
+            "drills/score.rs",
             "warning/emergency.rs",
             "warning/fever_clinics.rs",
             "warning/mod.rs",

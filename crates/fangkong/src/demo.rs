@@ -287,6 +287,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         figures.awaiting_test,
         figures.overdue_to_leads
     );
+    let (drill, drill_score) = crate::demo_drill::seed_drill(&app).await?;
+    println!("  应急演练：小型演练无人值守基线 {drill_score} 分（评估报告见 /drills/{drill}）");
     let played = player.stats.clone();
     println!(
         "  已发现感染者 {} 例（至此模拟共感染 {} 人，其余尚未发现），{} 名接触者已判定，{} 个风险区域，{} 趟转运，入住隔离点 {} 人次，收治 {} 人，解除 {} 人；{} 个隔离点 {} 间房；用时 {:.1} 秒",
@@ -402,6 +404,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     );
     println!(
         "隔离转运：指挥部看 /isolation；隔离点 isolation 管理房间、入住、体温和检测；转运专班 transfer 在 /isolation/allocate 分配房间、在 /transfers 派车；网格员在 /home-monitoring 记录居家打卡。"
+    );
+    println!(
+        "应急演练：指挥部看 /drills（演练记录、内置演练脚本）与 /drills/{drill}（可打印的总结评估报告）；新演练用 fangkong drill --db 演练库 --scenario small。"
     );
     if args.no_serve {
         return Ok(());

@@ -1,4 +1,5 @@
-//! The fangkong binary: `serve`, `demo`, `import`, `export`, `user`, `verify`, `trust-list`, `bench`.
+//! The fangkong binary: `serve`, `demo`, `import`, `export`, `user`, `verify`, `trust-list`, `bench`,
+//! `drill`.
 
 mod bench;
 mod bench_codes;
@@ -8,6 +9,7 @@ mod bench_testing;
 mod demo;
 mod demo_clinics;
 mod demo_codes;
+mod demo_drill;
 mod demo_duty;
 mod demo_isolation;
 mod demo_leads;
@@ -15,6 +17,7 @@ mod demo_outbreak;
 mod demo_pharmacies;
 mod demo_reports;
 mod demo_testing;
+mod drill;
 mod serve;
 mod verify;
 
@@ -120,6 +123,10 @@ enum Command {
         #[command(subcommand)]
         command: bench::BenchCommand,
     },
+    /// An emergency drill (应急演练) in a sandbox database: a scenario played on the simulation
+    /// clock, by simulated teams (--unattended, the baseline score) or by the teams in the pages;
+    /// the scored after-action report at /drills/{id}. A production database is refused.
+    Drill(drill::DrillArgs),
 }
 
 #[derive(Subcommand)]
@@ -450,6 +457,7 @@ async fn main() -> Result<()> {
             println!("{}", app.trust_list_json().await?);
         }
         Command::Bench { command } => bench::run(command).await?,
+        Command::Drill(args) => drill::run(args).await?,
     }
     Ok(())
 }

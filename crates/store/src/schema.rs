@@ -4,6 +4,9 @@ pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
     "fever_clinic_days",
     "fever_visits",
     "fever_clinics",
+    // drills (0022): children first
+    "drill_steps",
+    "drill_runs",
     // warning alerts and the switch (0021): children first
     "emergency_tasks",
     "command_states",

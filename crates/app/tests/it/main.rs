@@ -13,6 +13,7 @@ mod command;
 mod command_reports;
 mod curve_map;
 mod discharge;
+mod drills;
 mod duty;
 mod fever_clinics;
 mod health_code;

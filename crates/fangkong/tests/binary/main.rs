@@ -6,6 +6,7 @@
 
 mod browser_story;
 mod demo_story;
+mod drill;
 mod import;
 mod sampling;
 

@@ -292,6 +292,8 @@ enum Kind {
     FeverClinic,
     /// A patient's visit at that clinic.
     FeverVisit,
+    /// A drill run (应急演练) filed for the township.
+    Drill,
 }
 
 use Kind::*;
@@ -735,6 +737,12 @@ const MATRIX: &[Entry] = &[
     e("POST", "/api/warning/pharmacies", Body),
     e("POST", "/api/warning/pharmacies/sales", Body),
     e("GET", "/api/warning/pharmacies/overview", Area),
+    // drills/
+    e("GET", "/drills", Area),
+    e("GET", "/drills/{id}", scoped("commander")).k(&[Drill]),
+    e("POST", "/drills/{id}/measure", scoped("commander")).k(&[Drill]),
+    e("GET", "/api/drills", Area),
+    e("GET", "/api/drills/{id}", scoped("commander")).k(&[Drill]),
     e("GET", "/leads", Area),
     e("GET", "/leads/new", Area),
     e("POST", "/leads/new", Body),
@@ -1329,6 +1337,7 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
         .expect("transfer");
     t.insert(Transfer, transfer.to_string());
     duty(app, &mut t, township, mark).await;
+    drill(app, &mut t, township, mark).await;
     // An incident first reported by the township's own office.
     let office = Actor::seeding(
         Role::DutyOfficer,
@@ -1484,13 +1493,41 @@ async fn duty(app: &App, t: &mut Targets, township: &str, mark: &str) {
     t.insert(SpotCheck, check[0].id.to_string());
 }
 
+/// A finished drill run of the township, filed as the demo files one (a report measured elsewhere).
+async fn drill(app: &App, t: &mut Targets, township: &str, mark: &str) {
+    let run = fangkong_app::drills::DrillRunRecord {
+        id: 0,
+        run_key: format!("matrix-{township}"),
+        scenario_name: "small".into(),
+        scenario_title: format!("{mark}演练"),
+        scenario_json: String::new(),
+        mode: "unattended".into(),
+        region_code: township.into(),
+        started_at: 0,
+        ends_at: 3600,
+        status: "finished".into(),
+        measured_at: Some(3600),
+        score_tenths: Some(500),
+        report_json: String::new(),
+        created_by: "test".into(),
+        created_at: 0,
+        finished_at: Some(3600),
+    };
+    let id = app
+        .file_drill_copy(&province_actor(), &run, &[])
+        .await
+        .expect("a drill run");
+    t.insert(Drill, id.to_string());
+}
+
 /// Things that would show an outside object: its name word, its links, its ID number.
 fn outside_markers(outside: &Targets) -> Vec<String> {
     let mut markers = vec![OUTSIDE_MARK.to_string()];
-    let links: [(Kind, &str); 16] = [
+    let links: [(Kind, &str); 17] = [
         (Incident, "/command/incidents/"),
         (Alert, "/warning/alerts/"),
         (FeverClinic, "/warning/clinics/"),
+        (Drill, "/drills/"),
         (Resident, "/residents/"),
         (Resident, "/people/"),
         (Household, "/households/"),
