@@ -59,8 +59,14 @@ impl App {
         let day_start = beijing_midnight(self.today()).timestamp();
         let alerts = self.store.alert_counts(range, now, day_start).await?;
         let today = self.today().to_string();
-        let clinics = self.store.clinic_day_figures(region.as_str(), &today).await?;
-        let pharmacies = self.store.pharmacy_day_figures(region.as_str(), &today).await?;
+        let clinics = self
+            .store
+            .clinic_day_figures(region.as_str(), &today)
+            .await?;
+        let pharmacies = self
+            .store
+            .pharmacy_day_figures(region.as_str(), &today)
+            .await?;
         let over = self.store.emergencies_over(region.as_str(), range).await?;
         let declaring = over
             .iter()

@@ -580,7 +580,12 @@ mod tests {
         let a = &alerts[0];
         assert_eq!(a.region_code, "130109110");
         assert_eq!(a.evidence_key, "spike:sales_spike:130109110:2021-01-10");
-        assert!(a.evidence.contains("今日“四类药品”销售 25 人次，前期日均 10.00"), "{}", a.evidence);
+        assert!(
+            a.evidence
+                .contains("今日“四类药品”销售 25 人次，前期日均 10.00"),
+            "{}",
+            a.evidence
+        );
         assert_eq!(a.level, "yellow");
         // Fever visits: ratio 1.5, at least 10.
         let fever = spike_alerts(SignalChannel::FeverVisitSpike, &counts, today, 99);
