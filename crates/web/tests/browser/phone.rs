@@ -1,6 +1,7 @@
 //! Phones are first-class: the pages of the roles that work on phones (grid worker, sampler,
-//! checkpoint officer, resident, the duty officer after hours) fit 360-, 390- and 414-pixel-wide screens without sideways
-//! scrolling, their buttons and fields are at least 44 px high, and the menu folds behind a button.
+//! checkpoint officer, resident, the duty officer after hours, fever clinic and pharmacy staff)
+//! fit 360-, 390- and 414-pixel-wide screens without sideways scrolling, their buttons and fields
+//! are at least 44 px high, and the menu folds behind a button.
 
 use crate::support;
 
@@ -42,6 +43,13 @@ async fn in_chromium_the_phone_roles_pages_fit_phone_screens_with_44_pixel_targe
     server
         .add_user("phone-duty", Role::DutyOfficer, &grid[..6])
         .await;
+    // The sentinels report from the counter: a fever clinic's staff, a pharmacy's.
+    server
+        .add_user("phone-clinic", Role::Clinic, &grid[..6])
+        .await;
+    server
+        .add_user("phone-pharmacy", Role::Pharmacy, &grid[..9])
+        .await;
     let driver = Driver::start().await;
     // A resident of the grid: their file (一人一档), household and grid are grid workers' pages too.
     let resident = server
@@ -54,7 +62,7 @@ async fn in_chromium_the_phone_roles_pages_fit_phone_screens_with_44_pixel_targe
     let person_file = format!("/people/{}", resident.id);
     let household = format!("/households/{}", resident.household_number);
     let grid_page = format!("/regions/{grid}");
-    let pages: [(&str, Vec<&str>); 5] = [
+    let pages: [(&str, Vec<&str>); 7] = [
         (
             "phone-gw",
             vec![
@@ -78,7 +86,18 @@ async fn in_chromium_the_phone_roles_pages_fit_phone_screens_with_44_pixel_targe
             "phone-resident",
             vec!["/", "/me/code", "/me/antigen", "/me/results"],
         ),
-        ("phone-duty", vec!["/", "/command", "/command/late"]),
+        (
+            "phone-duty",
+            vec![
+                "/",
+                "/command",
+                "/command/late",
+                "/warning/alerts",
+                "/warning/emergency",
+            ],
+        ),
+        ("phone-clinic", vec!["/", "/warning/clinics"]),
+        ("phone-pharmacy", vec!["/", "/warning/pharmacies"]),
     ];
     let mut too_wide = Vec::new();
     let mut too_small = Vec::new();
