@@ -135,6 +135,10 @@ fn described(invariant: Invariant) -> (&'static str, &'static str) {
         Invariant::PositivePoolRaisedAlert => {
             ("positive_pool_raised_alert", "每个阳性混管都已触发预警")
         }
+        Invariant::SentinelCountersMatchRecords => (
+            "sentinel_counters_match_records",
+            "哨点计数（药店每日销售与证件无效笔数、发热门诊每日就诊人次）与明细记录一致",
+        ),
     }
 }
 

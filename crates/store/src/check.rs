@@ -52,10 +52,40 @@ pub enum Invariant {
     CommandStateMatchesLastSwitch,
     /// Every positive pool settled has raised its alert (mass testing → early warning).
     PositivePoolRaisedAlert,
+    /// The sentinels' day counters — a pharmacy's sales and flagged IDs, a fever clinic's visits
+    /// per Beijing day — equal their records (the sentinels → the picture, the spike triggers and
+    /// the daily report).
+    SentinelCountersMatchRecords,
+}
+
+/// The sentinels' counter check up to the visit's day expression (see
+/// [`Invariant::SentinelCountersMatchRecords`]).
+macro_rules! sentinel_counters_sql {
+    () => {
+        "SELECT what || ' ' || k AS label FROM ( \
+           SELECT '药店计数' AS what, CAST(pharmacy_id AS TEXT) || ' ' || day AS k, \
+                  SUM(s) AS s, SUM(f) AS f FROM ( \
+             SELECT pharmacy_id, day, sales AS s, flagged_ids AS f FROM pharmacy_day_counts \
+             UNION ALL SELECT pharmacy_id, day, -COUNT(*), \
+               -SUM(CASE WHEN id_flag <> '' THEN 1 ELSE 0 END) FROM pharmacy_sales \
+             GROUP BY pharmacy_id, day) p GROUP BY 1, 2 \
+           UNION ALL \
+           SELECT '发热门诊计数', CAST(clinic_id AS TEXT) || ' ' || day, SUM(v), 0 FROM ( \
+             SELECT clinic_id, day, visits AS v FROM fever_clinic_days \
+             UNION ALL SELECT clinic_id, "
+    };
+}
+
+/// The rest of [`sentinel_counters_sql!`] after the day expression.
+macro_rules! sentinel_counters_tail {
+    () => {
+        " AS day, -COUNT(*) FROM fever_visits GROUP BY 1, 2) c GROUP BY 1, 2 \
+         ) d WHERE (s <> 0 OR f <> 0) AND CAST($1 AS BIGINT) IS NOT NULL"
+    };
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 15] = [
+    pub const ALL: [Invariant; 16] = [
         Invariant::OpenCaseIsRed,
         Invariant::CloseContactIsHandled,
         Invariant::DischargedCaseDoesNotWait,
@@ -71,6 +101,7 @@ impl Invariant {
         Invariant::CaseDaysMatchCases,
         Invariant::CommandStateMatchesLastSwitch,
         Invariant::PositivePoolRaisedAlert,
+        Invariant::SentinelCountersMatchRecords,
     ];
 
     /// A query with one column, `label`, one row per record breaking the invariant; `$1` is the
@@ -192,6 +223,18 @@ impl Invariant {
                  WHERE t.closed_at IS NULL AND t.kind <> 'routine' AND t.opened_at < $1 \
                  AND p.sampled - p.outside > p.target"
             }
+            // Counters move in the sale's or the visit's transaction: no settling ($1 keeps the
+            // shape). A visit counts on the Beijing day of its registration, per backend.
+            Invariant::SentinelCountersMatchRecords if postgres => concat!(
+                sentinel_counters_sql!(),
+                "to_char(to_timestamp(registered_at + 28800) AT TIME ZONE 'UTC', 'YYYY-MM-DD') COLLATE \"C\"",
+                sentinel_counters_tail!()
+            ),
+            Invariant::SentinelCountersMatchRecords => concat!(
+                sentinel_counters_sql!(),
+                "date(registered_at + 28800, 'unixepoch')",
+                sentinel_counters_tail!()
+            ),
             Invariant::CommandStateMatchesLastSwitch => {
                 // A switch writes its row, the state and the checklist in one transaction: no
                 // settling applies.

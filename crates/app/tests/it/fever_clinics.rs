@@ -397,6 +397,21 @@ async fn a_fever_clinic_closes_the_loop_with_the_lab(backend: Backend) {
     let list = app.fever_clinics(&world.commander_a).await.unwrap();
     assert_eq!(list.clinics.len(), 1);
     assert_eq!(list.clinics[0].today.visits, 2);
+    // The day counters equal the visits (the consistency audit).
+    let audit = app
+        .check_consistency(chrono::Duration::zero())
+        .await
+        .unwrap();
+    let sentinels = audit
+        .results
+        .iter()
+        .find(|r| r.key == "sentinel_counters_match_records")
+        .expect("the sentinels' invariant is audited");
+    assert_eq!(
+        sentinels.violations.count, 0,
+        "{:?}",
+        sentinels.violations.examples
+    );
 }
 
 async fn clinic_rules_flags_and_jurisdiction(backend: Backend) {

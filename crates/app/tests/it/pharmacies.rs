@@ -359,4 +359,20 @@ async fn a_sale_sets_a_test_with_a_pop_up_and_an_untested_buyer_becomes_a_lead(b
         format!("pharmacy_sale:{}", outcomes[0].sale_id.unwrap())
     );
     assert_eq!(detail.place, "西城街仁和大药房");
+
+    // The day counters equal the sales, flagged IDs included (the consistency audit).
+    let audit = app
+        .check_consistency(chrono::Duration::zero())
+        .await
+        .unwrap();
+    let sentinels = audit
+        .results
+        .iter()
+        .find(|r| r.key == "sentinel_counters_match_records")
+        .expect("the sentinels' invariant is audited");
+    assert_eq!(
+        sentinels.violations.count, 0,
+        "{:?}",
+        sentinels.violations.examples
+    );
 }
