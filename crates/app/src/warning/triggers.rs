@@ -455,7 +455,8 @@ impl App {
         let place = bounded(&form.place, "发现地点", 100)?;
         let sample = bounded(&form.sample, "样本（货品或环境）", 100)?;
         let now = self.now_unix();
-        let mut alert = triggers::alert_for(
+        // The store keys the alert by the report it writes (`environment:<id>`).
+        let alert = triggers::alert_for(
             SignalChannel::EnvironmentPositive,
             region.as_str(),
             format!("{place}：{sample} 核酸检测阳性"),
@@ -463,7 +464,6 @@ impl App {
             None,
             now,
         );
-        alert.evidence_key = String::new();
         let report = EnvironmentWrite {
             region_code: region.as_str().to_string(),
             place: place.clone(),
