@@ -74,6 +74,17 @@ impl LateGroup {
         }
     }
 
+    /// Counts an item as late or due soon by its deadline, then [`LateGroup::push`]es it: for the
+    /// lists whose query returns exactly the items past or near their deadline.
+    fn tally(&mut self, what: String, place: String, due: i64, now: i64, href: String) {
+        match Lateness::of(due, now) {
+            Lateness::Late(_) => self.late += 1,
+            Lateness::DueSoon(_) => self.due_soon += 1,
+            Lateness::NotYet => {}
+        }
+        self.push(what, place, due, now, href);
+    }
+
     fn push(&mut self, what: String, place: String, due: i64, now: i64, href: String) {
         let lateness = Lateness::of(due, now);
         if self.items.len() < ITEMS_PER_KIND && lateness != Lateness::NotYet {
@@ -307,12 +318,7 @@ impl App {
             .alerts_due(range, now + DUE_SOON_SECONDS, 500)
             .await?
         {
-            if alert.deadline < now {
-                alerts.late += 1;
-            } else {
-                alerts.due_soon += 1;
-            }
-            alerts.push(
+            alerts.tally(
                 format!("预警#{} {}", alert.id, alert.evidence),
                 alert.region_code.clone(),
                 alert.deadline,
@@ -327,12 +333,7 @@ impl App {
             .open_tasks_due(range, now + DUE_SOON_SECONDS, 500)
             .await?
         {
-            if task.due_at < now {
-                tasks.late += 1;
-            } else {
-                tasks.due_soon += 1;
-            }
-            tasks.push(
+            tasks.tally(
                 format!("{}（{}）", task.title, task.owner),
                 task.region_code.clone(),
                 task.due_at,

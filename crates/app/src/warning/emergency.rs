@@ -221,10 +221,8 @@ impl App {
         let covered_by = match covered_by {
             Some(c) => Some(RegionLink {
                 name: self
-                    .region_names(std::iter::once(c.clone()))
-                    .await?
-                    .remove(&c)
-                    .unwrap_or_else(|| c.clone()),
+                    .region_name(&RegionCode::parse(&c).map_err(AppError::internal)?)
+                    .await?,
                 code: c,
             }),
             None => None,

@@ -18,7 +18,7 @@ use fangkong_domain::warning::emergency::{CommandState, TaskStatus};
 use fangkong_store::warning::triggers::AlertCounts;
 use serde::Serialize;
 
-use crate::{App, AppResult};
+use crate::{App, AppError, AppResult};
 
 pub use emergency::{
     ChildState, CommandStateView, ConditionView, ReturnForm, SwitchForm, SwitchView, TaskDoneForm,
@@ -93,10 +93,8 @@ impl App {
                 .map(beijing_label)
                 .unwrap_or_default();
             figures.declared_by = self
-                .region_names(std::iter::once(state.region_code.clone()))
-                .await?
-                .remove(&state.region_code)
-                .unwrap_or_else(|| state.region_code.clone());
+                .region_name(&RegionCode::parse(&state.region_code).map_err(AppError::internal)?)
+                .await?;
             for task in self.store.tasks_of_switch(state.switch_id).await? {
                 figures.tasks_total += 1;
                 if task.status == TaskStatus::Done.code() {
