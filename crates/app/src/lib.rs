@@ -29,6 +29,7 @@ pub mod regions;
 pub mod risk_areas;
 pub mod runs;
 pub mod scope;
+pub mod supplies;
 pub mod today;
 pub mod warning;
 

@@ -152,7 +152,7 @@ impl App {
                 items.push(TodayItem::link("导入居民", "/import"));
             }
             // The sentinels' own pages add their day's work (early warning).
-            Role::Supply | Role::Clinic | Role::Pharmacy => {}
+            Role::Supply | Role::Clinic | Role::Pharmacy | Role::Vaccinator => {}
         }
         // Urgent first; otherwise the order above (the order of the day's work).
         items.sort_by_key(|item| !item.urgent);

@@ -26,5 +26,6 @@ pub mod region;
 pub mod resident_row;
 pub mod risk_area;
 pub mod role;
+pub mod supplies;
 pub mod time;
 pub mod warning;

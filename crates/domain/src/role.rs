@@ -17,6 +17,7 @@ crate::coded_enum! {
         DutyOfficer => "duty_officer", "值班员",
         Clinic => "clinic", "发热门诊",
         Pharmacy => "pharmacy", "零售药店",
+        Vaccinator => "vaccinator", "接种点",
         Administrator => "administrator", "管理员",
         Resident => "resident", "居民",
     }
@@ -110,6 +111,30 @@ pub enum Permission {
     SwitchCommandState,
     /// Run emergency drills and read their after-action reports (应急演练).
     RunDrills,
+    /// See the supplies of the jurisdiction: reserves and days of cover, the whitelist and its
+    /// passes, the deliveries board, gatherings filed, cold-chain batches (物资保障查询).
+    ViewSupplies,
+    /// Record stock movements, norms and stocktakes; request, approve, dispatch and receive
+    /// support between regions (物资储备台账、调拨支援).
+    ManageReserves,
+    /// Keep the supply whitelist (enterprises, vehicles, drivers, staff) and issue and revoke
+    /// vehicle and staff passes (保供企业建档立卡、通行证签发).
+    IssuePasses,
+    /// Request a delivery: a resident for their household, a grid worker for people without a
+    /// phone (物资配送申请).
+    RequestDeliveries,
+    /// Plan collection points and slots, and fulfil deliveries (最后一百米配送).
+    FulfilDeliveries,
+    /// File a gathering as its organiser, or for one (聚集性活动报备).
+    FileGatherings,
+    /// Approve or refuse gatherings at one's level (聚集性活动审批).
+    ApproveGatherings,
+    /// Record and import vaccine doses (疫苗接种登记).
+    RecordVaccinations,
+    /// See vaccination coverage and the lists of people not yet vaccinated (接种率、老年人接种推进).
+    ViewVaccination,
+    /// Register cold-chain batches, their tests and their movements; trace a batch (冷链食品追溯).
+    ManageColdChain,
 }
 
 impl Role {
@@ -215,6 +240,19 @@ impl Role {
                 Commander | Epidemiologist | DutyOfficer | Administrator
             ),
             SwitchCommandState | RunDrills => matches!(self, Commander | Administrator),
+            ViewSupplies => matches!(self, Supply | Commander | DutyOfficer | Administrator),
+            ManageReserves | IssuePasses => matches!(self, Supply | Commander | Administrator),
+            RequestDeliveries | FileGatherings => {
+                matches!(self, Resident | GridWorker | Commander | Administrator)
+            }
+            FulfilDeliveries => matches!(self, GridWorker | Supply | Commander | Administrator),
+            ApproveGatherings => matches!(self, Commander | Administrator),
+            RecordVaccinations => matches!(self, Vaccinator | Commander | Administrator),
+            ViewVaccination => matches!(
+                self,
+                Vaccinator | GridWorker | Commander | DutyOfficer | Administrator
+            ),
+            ManageColdChain => matches!(self, Supply | Epidemiologist | Commander | Administrator),
             RecordHomeCheckIns => matches!(
                 self,
                 GridWorker | Resident | IsolationSite | Commander | Administrator
@@ -265,7 +303,7 @@ pub const CAPABILITIES: [Capability; 9] = [
     Capability {
         slug: "supplies",
         label_zh: "物资保障与民生",
-        built: false,
+        built: true,
     },
     Capability {
         slug: "command",

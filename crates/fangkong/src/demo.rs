@@ -158,6 +158,12 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             township.clone(),
         ),
         (
+            "vaccinator",
+            "增村镇卫生院接种点 何静",
+            Role::Vaccinator,
+            township.clone(),
+        ),
+        (
             "admin",
             "系统管理员",
             Role::Administrator,
@@ -357,6 +363,20 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
 
+    println!("物资保障与民生：储备、保供通行证、配送、聚集性活动、疫苗接种、冷链食品……");
+    let started = std::time::Instant::now();
+    crate::demo_supplies::story(
+        &app,
+        &crate::demo_supplies::Place {
+            county: &county,
+            township: &township,
+            village: &village.code,
+            grid: &grid,
+        },
+    )
+    .await?;
+    println!("  用时 {:.1} 秒", started.elapsed().as_secs_f64());
+
     // The audit over the story just seeded: what it prints is what a commander comparing the
     // pages would find.
     println!("一致性检查（fangkong check）：");
@@ -408,6 +428,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!(
         "应急演练：指挥部看 /drills（演练记录、内置演练脚本）与 /drills/{drill}（可打印的总结评估报告）；新演练用 fangkong drill --db 演练库 --scenario small。"
     );
+    for line in crate::demo_supplies::usage() {
+        println!("{line}");
+    }
     if args.no_serve {
         return Ok(());
     }

@@ -21,6 +21,7 @@ pub mod leads;
 pub mod mass_testing;
 pub mod population;
 pub mod regions;
+pub mod supplies;
 pub mod typed;
 pub mod users;
 pub mod warning;

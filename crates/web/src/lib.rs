@@ -23,6 +23,7 @@ mod person_file;
 mod platform;
 mod population;
 mod session;
+mod supplies;
 mod upload;
 mod warning;
 
@@ -112,6 +113,7 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
         .merge(platform::router())
         .merge(command::pages())
         .merge(warning::pages())
+        .merge(supplies::pages())
         .merge(drills::pages())
         .merge(population::pages())
         .merge(mass_testing::pages())
@@ -126,6 +128,7 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
             api::router()
                 .merge(command::api())
                 .merge(warning::api())
+                .merge(supplies::api())
                 .merge(drills::api())
                 .merge(mass_testing::api())
                 .merge(health_code::api())

@@ -10,6 +10,7 @@ use fangkong_domain::role::{CAPABILITIES, Role};
 pub(crate) enum Section {
     Command,
     Warning,
+    Supplies,
     Testing,
     OwnTesting,
     Codes,
@@ -22,9 +23,10 @@ pub(crate) enum Section {
 }
 
 impl Section {
-    const ALL: [Section; 11] = [
+    const ALL: [Section; 12] = [
         Section::Command,
         Section::Warning,
+        Section::Supplies,
         Section::Testing,
         Section::OwnTesting,
         Section::Codes,
@@ -40,6 +42,7 @@ impl Section {
         match self {
             Section::Command => "指挥调度",
             Section::Warning => "监测预警",
+            Section::Supplies => "物资保障与民生",
             Section::Testing => "核酸检测",
             Section::OwnTesting => "我的检测",
             Section::Codes => "健康码与卡口",
@@ -115,10 +118,11 @@ pub(crate) struct NavEntries {
 }
 
 /// Every module's entries. Within a section, links appear in this order.
-const REGISTRY: [&NavEntries; 12] = [
+const REGISTRY: [&NavEntries; 13] = [
     &crate::command::NAV,
     &crate::drills::NAV,
     &crate::warning::NAV,
+    &crate::supplies::NAV,
     &crate::mass_testing::NAV,
     &crate::health_code::NAV,
     &crate::checkpoints::NAV,

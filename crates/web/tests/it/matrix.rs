@@ -10,7 +10,7 @@
 //!
 //! Then one server on SQLite (3,000 generated residents of 藁城区 130109) gets, through the App
 //! API and a province actor, one object of every kind the path parameters need in 廉州镇 130109100
-//! (outside) and in 增村镇 130109110 (inside). Fourteen users, one per role, work in 增村镇 (the grid
+//! (outside) and in 增村镇 130109110 (inside). Fifteen users, one per role, work in 增村镇 (the grid
 //! worker and the resident in one grid of it). Every route is requested by every role and by an
 //! anonymous client with the path ids of the OUTSIDE objects (POSTs carry a valid CSRF token, so a
 //! refusal is never the CSRF check), and:
@@ -737,6 +737,8 @@ const MATRIX: &[Entry] = &[
     e("POST", "/api/warning/pharmacies", Body),
     e("POST", "/api/warning/pharmacies/sales", Body),
     e("GET", "/api/warning/pharmacies/overview", Area),
+    // supplies/ (each sub-area's rows follow its file's routes)
+    e("GET", "/supplies", Own),
     // drills/
     e("GET", "/drills", Area),
     e("GET", "/drills/{id}", scoped("commander")).k(&[Drill]),
@@ -1002,7 +1004,7 @@ const INSIDE_TOWNSHIP: &str = "130109110"; // 增村镇
 /// Every outside object with a name carries this word; no answer to an inside user may contain it.
 const OUTSIDE_MARK: &str = "界外";
 const NO_MOVE_IN: &str = "a move-in request needs a person registered in one township and a request filed by another; its id here exists nowhere";
-const ROLES: [(&str, Role); 14] = [
+const ROLES: [(&str, Role); 15] = [
     ("commander", Role::Commander),
     ("epidemiologist", Role::Epidemiologist),
     ("grid_worker", Role::GridWorker),
@@ -1015,6 +1017,7 @@ const ROLES: [(&str, Role); 14] = [
     ("duty_officer", Role::DutyOfficer),
     ("clinic", Role::Clinic),
     ("pharmacy", Role::Pharmacy),
+    ("vaccinator", Role::Vaccinator),
     ("administrator", Role::Administrator),
     ("resident", Role::Resident),
 ];

@@ -1,0 +1,1 @@
+//! Supplies: Cold-chain goods (冷链食品).

@@ -1,0 +1,1 @@
+//! Supplies: Gatherings (聚集性活动报批).

@@ -1,0 +1,1 @@
+//! Supplies: Reserves (物资储备).

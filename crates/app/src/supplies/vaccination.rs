@@ -1,0 +1,1 @@
+//! Supplies: Vaccination (疫苗接种).

@@ -1,0 +1,14 @@
+//! The demo's the supply whitelist and its passes (保供通行证), checked at the 环京 checkpoint.
+
+use anyhow::Result;
+use fangkong_app::App;
+
+use crate::demo_supplies::Place;
+
+/// How each office uses this part: lines printed with the demo's logins.
+pub const USAGE: &[&str] = &[];
+
+/// Seeds this part's story and prints what it seeded.
+pub async fn story(_app: &App, _place: &Place<'_>) -> Result<()> {
+    Ok(())
+}

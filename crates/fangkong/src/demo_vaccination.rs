@@ -1,0 +1,14 @@
+//! The demo's vaccination (疫苗接种) coverage and the elderly lists, and a traced cold-chain batch (冷链食品).
+
+use anyhow::Result;
+use fangkong_app::App;
+
+use crate::demo_supplies::Place;
+
+/// How each office uses this part: lines printed with the demo's logins.
+pub const USAGE: &[&str] = &[];
+
+/// Seeds this part's story and prints what it seeded.
+pub async fn story(_app: &App, _place: &Place<'_>) -> Result<()> {
+    Ok(())
+}

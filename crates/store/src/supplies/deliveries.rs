@@ -1,0 +1,1 @@
+//! Supplies: Deliveries (物资配送).

@@ -1,0 +1,13 @@
+//! Supplies: deliveries pages and API (see `app::supplies::deliveries`).
+
+use axum::Router;
+
+use crate::AppState;
+
+pub(super) fn pages() -> Router<AppState> {
+    Router::new()
+}
+
+pub(super) fn api() -> Router<AppState> {
+    Router::new()
+}

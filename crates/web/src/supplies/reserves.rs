@@ -1,0 +1,13 @@
+//! Supplies: reserves pages and API (see `app::supplies::reserves`).
+
+use axum::Router;
+
+use crate::AppState;
+
+pub(super) fn pages() -> Router<AppState> {
+    Router::new()
+}
+
+pub(super) fn api() -> Router<AppState> {
+    Router::new()
+}

@@ -1,0 +1,13 @@
+//! Supplies: vaccination pages and API (see `app::supplies::vaccination`).
+
+use axum::Router;
+
+use crate::AppState;
+
+pub(super) fn pages() -> Router<AppState> {
+    Router::new()
+}
+
+pub(super) fn api() -> Router<AppState> {
+    Router::new()
+}
