@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
 use crate::scope::{Placed, load_within};
 use crate::{Actor, App, AppError, AppResult, Page, audit_record, parse_region_code};
 
+/// A ledger line of the benchmark's bulk load (`fangkong bench reserves`).
+pub use fangkong_store::supplies::reserves::LoadedLine;
+
 /// Rows of the ledger per page.
 pub const LEDGER_PAGE: i64 = 100;
 /// Rows of the reserve list (储备清单) at most.

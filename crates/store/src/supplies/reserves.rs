@@ -581,3 +581,70 @@ impl Store {
         })
     }
 }
+
+/// One ledger line of the benchmark's bulk load (no audit: a tool's load, like the demo's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedLine {
+    pub warehouse_id: i64,
+    pub region_code: String,
+    pub item_code: String,
+    pub kind: &'static str,
+    pub delta: i64,
+    pub on_hand_after: i64,
+    pub at: i64,
+}
+
+/// Lines per multi-row insert of the bulk load (9 parameters a line).
+const LINES_PER_STATEMENT: usize = 1_000;
+
+impl Store {
+    /// The benchmark's bulk load: ledger lines written in one transaction per call, without
+    /// touching the stocks ([`Store::bench_settle_reserve_stocks`] sets them after the last call).
+    pub async fn bench_load_reserve_ledger(
+        &self,
+        lines: &[LoadedLine],
+        by: &str,
+    ) -> StoreResult<u64> {
+        with_pool!(self, pool => {
+            let mut tx = begin_locked!(self, pool, RESERVES_LOCK);
+            for chunk in lines.chunks(LINES_PER_STATEMENT) {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO reserve_movements (warehouse_id, region_code, item_code, kind, delta, \
+                     on_hand_after, note, at, created_by) ",
+                );
+                insert.push_values(chunk, |mut row, l| {
+                    row.push_bind(l.warehouse_id)
+                        .push_bind(&l.region_code)
+                        .push_bind(&l.item_code)
+                        .push_bind(l.kind)
+                        .push_bind(l.delta)
+                        .push_bind(l.on_hand_after)
+                        .push_bind("")
+                        .push_bind(l.at)
+                        .push_bind(by);
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(lines.len() as u64)
+        })
+    }
+
+    /// After a bulk load: every stock set to the sum of its ledger lines (so the audit holds).
+    pub async fn bench_settle_reserve_stocks(&self) -> StoreResult<()> {
+        with_pool!(self, pool => {
+            let mut tx = begin_locked!(self, pool, RESERVES_LOCK);
+            sqlx::query(
+                "INSERT INTO reserve_stocks (warehouse_id, item_code, region_code, on_hand, updated_at) \
+                 SELECT warehouse_id, item_code, MIN(region_code), CAST(SUM(delta) AS BIGINT), MAX(at) \
+                 FROM reserve_movements WHERE true GROUP BY warehouse_id, item_code \
+                 ON CONFLICT (warehouse_id, item_code) DO UPDATE SET on_hand = excluded.on_hand, \
+                 updated_at = excluded.updated_at",
+            )
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
