@@ -39,8 +39,11 @@ CREATE TABLE reserve_movements (
     at                 BIGINT NOT NULL,
     created_by         TEXT NOT NULL
 );
-CREATE INDEX reserve_movements_by_warehouse ON reserve_movements (warehouse_id, item_code, id);
-CREATE INDEX reserve_movements_by_region ON reserve_movements (region_code, at);
+-- Covering the sums per warehouse and item (the days of cover recomputed, the audit).
+CREATE INDEX reserve_movements_by_warehouse ON reserve_movements (warehouse_id, item_code, delta);
+CREATE INDEX reserve_movements_by_region ON reserve_movements (region_code, id);
+-- The recent consumption (the last 7 days) whatever the region.
+CREATE INDEX reserve_movements_by_time ON reserve_movements (at);
 
 -- A daily rate typed for an item in a region (where no norm of the modules gives it).
 CREATE TABLE reserve_rates (

@@ -327,8 +327,8 @@ impl Store {
         }))
     }
 
-    /// The same sums recomputed from the ledger (every line since the first): the benchmark's
-    /// and the audit's way.
+    /// The same sums recomputed from the ledger (every line since the first, summed per warehouse
+    /// and item over the covering index): the benchmark's and the audit's way.
     pub async fn ledger_by_region(
         &self,
         range: (&str, &str),
@@ -336,8 +336,13 @@ impl Store {
     ) -> StoreResult<Vec<RegionItemSum>> {
         Ok(with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT substr(region_code, 1, CAST($3 AS INTEGER)) AS code, item_code, CAST(SUM(delta) AS BIGINT) AS n \
-                 FROM reserve_movements WHERE region_code >= $1 AND region_code < $2 GROUP BY 1, 2",
+                "SELECT substr(w.region_code, 1, CAST($3 AS INTEGER)) AS code, l.item_code, \
+                 CAST(SUM(l.n) AS BIGINT) AS n FROM ( \
+                   SELECT warehouse_id, item_code, SUM(delta) AS n FROM reserve_movements \
+                   WHERE warehouse_id IN (SELECT id FROM reserve_warehouses \
+                     WHERE region_code >= $1 AND region_code < $2) \
+                   GROUP BY warehouse_id, item_code \
+                 ) l JOIN reserve_warehouses w ON w.id = l.warehouse_id GROUP BY 1, 2",
             )
             .bind(range.0)
             .bind(range.1)
@@ -357,8 +362,8 @@ impl Store {
         Ok(with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT substr(region_code, 1, CAST($3 AS INTEGER)) AS code, item_code, CAST(-SUM(delta) AS BIGINT) AS n \
-                 FROM reserve_movements WHERE region_code >= $1 AND region_code < $2 AND at >= $4 \
-                 AND kind = 'consumption' GROUP BY 1, 2",
+                 FROM reserve_movements WHERE at >= $4 AND kind = 'consumption' \
+                 AND substr(region_code, 1, length($1)) = $1 AND CAST($2 AS TEXT) IS NOT NULL GROUP BY 1, 2",
             )
             .bind(range.0)
             .bind(range.1)
