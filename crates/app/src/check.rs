@@ -139,6 +139,10 @@ fn described(invariant: Invariant) -> (&'static str, &'static str) {
             "sentinel_counters_match_records",
             "哨点计数（药店每日销售与证件无效笔数、发热门诊每日就诊人次）与明细记录一致",
         ),
+        Invariant::ReserveStockMatchesLedger => (
+            "reserve_stock_matches_ledger",
+            "各仓库每种物资的库存与台账出入库合计一致",
+        ),
     }
 }
 

@@ -69,6 +69,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         pharmacies: usize,
     },
+    /// Reserves at city scale: warehouses over every township, a year of ledger lines per
+    /// warehouse and item; days of cover for every item and region timed from the stocks and
+    /// recomputed from the ledger (target < 1 s). `--residents` is not used.
+    Reserves {
+        #[command(flatten)]
+        args: BenchArgs,
+        /// Warehouses per township (plus one command-office depot per county).
+        #[arg(long, default_value_t = 2)]
+        per_township: usize,
+        /// Days of ledger per warehouse and item.
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+    },
     Verify {
         #[command(flatten)]
         args: BenchArgs,
@@ -221,6 +234,13 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             batch,
             pharmacies,
         } => crate::bench_sentinels::run(&args, sales, batch.clamp(1, 10_000), pharmacies).await,
+        BenchCommand::Reserves {
+            args,
+            per_township,
+            days,
+        } => {
+            crate::bench_reserves::run(&args, per_township.clamp(1, 50), days.clamp(7, 3650)).await
+        }
         BenchCommand::Verify {
             args,
             connections,

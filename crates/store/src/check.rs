@@ -56,6 +56,9 @@ pub enum Invariant {
     /// per Beijing day — equal their records (the sentinels → the picture, the spike triggers and
     /// the daily report).
     SentinelCountersMatchRecords,
+    /// Each warehouse's stock on hand of an item equals the sum of its ledger's movements (the
+    /// reserves' ledger → days of cover, the picture, the emergency checklist).
+    ReserveStockMatchesLedger,
 }
 
 /// The sentinels' counter check up to the visit's day expression (see
@@ -85,7 +88,7 @@ macro_rules! sentinel_counters_tail {
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 16] = [
+    pub const ALL: [Invariant; 17] = [
         Invariant::OpenCaseIsRed,
         Invariant::CloseContactIsHandled,
         Invariant::DischargedCaseDoesNotWait,
@@ -102,6 +105,7 @@ impl Invariant {
         Invariant::CommandStateMatchesLastSwitch,
         Invariant::PositivePoolRaisedAlert,
         Invariant::SentinelCountersMatchRecords,
+        Invariant::ReserveStockMatchesLedger,
     ];
 
     /// A query with one column, `label`, one row per record breaking the invariant; `$1` is the
@@ -235,6 +239,15 @@ impl Invariant {
                 "date(registered_at + 28800, 'unixepoch')",
                 sentinel_counters_tail!()
             ),
+            Invariant::ReserveStockMatchesLedger => {
+                // The stock moves in the transaction of its ledger line: no settling applies.
+                "SELECT CAST(warehouse_id AS TEXT) || ' ' || item_code AS label FROM ( \
+                   SELECT warehouse_id, item_code, on_hand AS n FROM reserve_stocks \
+                   UNION ALL SELECT warehouse_id, item_code, -SUM(delta) FROM reserve_movements \
+                   GROUP BY warehouse_id, item_code \
+                 ) d GROUP BY warehouse_id, item_code \
+                 HAVING SUM(n) <> 0 AND CAST($1 AS BIGINT) IS NOT NULL"
+            }
             Invariant::CommandStateMatchesLastSwitch => {
                 // A switch writes its row, the state and the checklist in one transaction: no
                 // settling applies.

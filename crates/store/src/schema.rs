@@ -1,5 +1,11 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
 pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
+    // reserves (0023): children first
+    "reserve_support_requests",
+    "reserve_movements",
+    "reserve_stocks",
+    "reserve_rates",
+    "reserve_warehouses",
     // fever clinics (0019): children first
     "fever_clinic_days",
     "fever_visits",

@@ -175,6 +175,8 @@ pub struct Situation {
     pub checkpoints: CheckpointFigures,
     /// The command state, the alerts and the emergency checklist (监测预警与平急转换).
     pub warning: crate::warning::WarningFigures,
+    /// The reserves' days of cover, worst first (物资储备).
+    pub supplies: crate::supplies::reserves_cover::SuppliesSlot,
     pub children: Vec<ChildSituation>,
 }
 
@@ -462,6 +464,7 @@ impl App {
             risk_areas,
             checkpoints,
             warning: self.warning_figures(&region).await?,
+            supplies: self.supplies_slot(&region).await?,
             children,
         })
     }

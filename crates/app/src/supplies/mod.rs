@@ -8,4 +8,6 @@ pub mod deliveries;
 pub mod gatherings;
 pub mod passes;
 pub mod reserves;
+pub mod reserves_cover;
+pub mod reserves_support;
 pub mod vaccination;

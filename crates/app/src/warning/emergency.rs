@@ -134,6 +134,7 @@ fn how_words(task: &TaskRecord) -> String {
             "incident" => format!("重大事项报告 #{id} 已报送（自动完成）"),
             "duty_roster" => format!("今日值班已排班 #{id}（自动完成）"),
             "rooms" => format!("可用隔离房间 {id} 间，已达标（自动完成）"),
+            "supplies" => format!("物资储备 {id} 种均达30天（自动完成）"),
             "ended" => "随应急状态结束关闭".into(),
             "manual" => format!("{} 勾选：{id}", task.done_by.clone().unwrap_or_default()),
             _ => task.done_how.clone(),
@@ -518,6 +519,12 @@ impl App {
                     .duty_rostered_on(region, &today)
                     .await?
                     .map(|id| (format!("duty_roster:{id}"), now)),
+                ClosesOn::SuppliesCovered => {
+                    let code = RegionCode::parse(region).map_err(AppError::internal)?;
+                    self.supplies_covered(&code)
+                        .await?
+                        .map(|items| (format!("supplies:{items}"), now))
+                }
                 ClosesOn::RoomsReady => self
                     .rooms_ready(&task)
                     .await?

@@ -25,6 +25,7 @@ mod moves;
 mod past_dated;
 mod person_file;
 mod pharmacies;
+mod reserves;
 mod residents;
 mod runs;
 mod scope;

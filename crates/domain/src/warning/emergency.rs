@@ -29,6 +29,8 @@ crate::coded_enum! {
         RoomsReady => "rooms_ready", "可用隔离房间达标",
         /// A bulletin published by this region's office (信息发布).
         BulletinPublished => "bulletin_published", "已发布疫情通报",
+        /// No item of the region's reserves under the 30-day full-load rule (物资储备).
+        SuppliesCovered => "supplies_covered", "物资储备均达30天",
     }
 }
 

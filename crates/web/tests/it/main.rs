@@ -20,6 +20,7 @@ mod matrix;
 mod pages;
 mod person_file;
 mod pharmacies;
+mod reserves;
 mod residents;
 mod scope;
 mod warning;

@@ -46,6 +46,8 @@ use fangkong_app::isolation::{
 use fangkong_app::leads::LeadForm;
 use fangkong_app::mass_testing::{RoundForm, SiteForm as SamplingSiteForm};
 use fangkong_app::risk_areas::RiskAreaForm;
+use fangkong_app::supplies::reserves::WarehouseForm;
+use fangkong_app::supplies::reserves_support::SupportForm;
 use fangkong_app::{Actor, App};
 use fangkong_domain::isolation::PersonCategory;
 use fangkong_domain::region::RegionCode;
@@ -294,6 +296,12 @@ enum Kind {
     FeverVisit,
     /// A drill run (应急演练) filed for the township.
     Drill,
+    /// A reserves warehouse (物资储备仓库) of the township.
+    Warehouse,
+    /// A support request asked OF the township (it approves and dispatches).
+    SupportAsked,
+    /// A support request filed BY the township (it signs for the receipt).
+    SupportFiled,
 }
 
 use Kind::*;
@@ -739,6 +747,44 @@ const MATRIX: &[Entry] = &[
     e("GET", "/api/warning/pharmacies/overview", Area),
     // supplies/ (each sub-area's rows follow its file's routes)
     e("GET", "/supplies", Own),
+    // supplies/reserves.rs
+    e("GET", "/supplies/reserves", Area),
+    e("POST", "/supplies/reserves/warehouses", Body),
+    e("POST", "/supplies/reserves/movements", Body),
+    e("POST", "/supplies/reserves/rates", Body),
+    e("POST", "/supplies/reserves/requests", Body),
+    e(
+        "POST",
+        "/supplies/reserves/requests/{id}/approve",
+        scoped("commander"),
+    )
+    .k(&[SupportAsked]),
+    e(
+        "POST",
+        "/supplies/reserves/requests/{id}/refuse",
+        scoped("commander"),
+    )
+    .k(&[SupportAsked]),
+    e(
+        "POST",
+        "/supplies/reserves/requests/{id}/dispatch",
+        scoped("commander"),
+    )
+    .k(&[SupportAsked]),
+    e(
+        "POST",
+        "/supplies/reserves/requests/{id}/receive",
+        scoped("commander"),
+    )
+    .k(&[SupportFiled]),
+    e("GET", "/supplies/reserves/export.csv", Area).q("?which=ledger"),
+    e("GET", "/api/supplies/reserves/cover", Area),
+    e("GET", "/api/supplies/reserves/warehouses", Area),
+    e("POST", "/api/supplies/reserves/warehouses", Body),
+    e("POST", "/api/supplies/reserves/movements", Body),
+    e("GET", "/api/supplies/reserves/ledger", Area),
+    e("GET", "/api/supplies/reserves/requests", Area),
+    e("POST", "/api/supplies/reserves/requests", Body),
     // drills/
     e("GET", "/drills", Area),
     e("GET", "/drills/{id}", scoped("commander")).k(&[Drill]),
@@ -1341,6 +1387,7 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
     t.insert(Transfer, transfer.to_string());
     duty(app, &mut t, township, mark).await;
     drill(app, &mut t, township, mark).await;
+    reserves(app, &mut t, township, mark).await;
     // An incident first reported by the township's own office.
     let office = Actor::seeding(
         Role::DutyOfficer,
@@ -1523,6 +1570,65 @@ async fn drill(app: &App, t: &mut Targets, township: &str, mark: &str) {
     t.insert(Drill, id.to_string());
 }
 
+/// The township's reserves: a warehouse, a request it filed with a region outside both townships
+/// (鹿泉区), and a request that region asked of it.
+async fn reserves(app: &App, t: &mut Targets, township: &str, mark: &str) {
+    let other = "130110";
+    let mut actors = Vec::new();
+    for (username, office) in [
+        (format!("reserves{township}"), township),
+        (format!("reserves_other{township}"), other),
+    ] {
+        app.create_user_unchecked(
+            &NewUser {
+                username: username.clone(),
+                display_name: format!("{mark}物资保障组"),
+                role: Role::Supply,
+                jurisdiction: RegionCode::parse(office).expect("office"),
+                password: PASSWORD.into(),
+            },
+            "test",
+        )
+        .await
+        .expect("supply account");
+        actors.push(app.actor_for_user(&username, "test").await.expect("supply"));
+    }
+    let mut depots = Vec::new();
+    for (actor, office) in actors.iter().zip([township, other]) {
+        let id = app
+            .create_warehouse(
+                actor,
+                &WarehouseForm {
+                    name: format!("{mark}物资库{township}"),
+                    region_code: office.into(),
+                    owner_kind: "command_office".into(),
+                    owner_name: format!("{mark}物资保障组"),
+                },
+            )
+            .await
+            .expect("warehouse");
+        depots.push(id);
+    }
+    t.insert(Warehouse, depots[0].to_string());
+    let ask = |to: i64, giver: &str| SupportForm {
+        to_warehouse_id: to.to_string(),
+        giver_region: giver.into(),
+        item: "swab".into(),
+        quantity: "10".into(),
+        reason: "矩阵测试".into(),
+    };
+    let filed = app
+        .request_support(&actors[0], &ask(depots[0], other))
+        .await
+        .expect("filed");
+    t.insert(SupportFiled, filed.to_string());
+    let asked = app
+        .request_support(&actors[1], &ask(depots[1], township))
+        .await
+        .expect("asked");
+    t.insert(SupportAsked, asked.to_string());
+}
+
 /// Things that would show an outside object: its name word, its links, its ID number.
 fn outside_markers(outside: &Targets) -> Vec<String> {
     let mut markers = vec![OUTSIDE_MARK.to_string()];
@@ -1610,6 +1716,15 @@ fn body_fields(t: &Targets, csrf: &str) -> Vec<(String, String)> {
         ("place_id", t[&Checkpoint].clone()),
         ("from", "2022-11-19 00:00".into()),
         ("to", "2022-11-20 23:59".into()),
+        ("warehouse_id", t[&Warehouse].clone()),
+        ("to_warehouse_id", t[&Warehouse].clone()),
+        ("from_warehouse_id", t[&Warehouse].clone()),
+        ("item", "swab".into()),
+        ("quantity", "1".into()),
+        ("owner_kind", "command_office".into()),
+        ("owner_name", "矩阵测试".into()),
+        ("giver_region", "130110".into()),
+        ("daily", "1".into()),
     ];
     fields
         .into_iter()
