@@ -139,6 +139,10 @@ fn described(invariant: Invariant) -> (&'static str, &'static str) {
             "sentinel_counters_match_records",
             "哨点计数（药店每日销售与证件无效笔数、发热门诊每日就诊人次）与明细记录一致",
         ),
+        Invariant::SupplyPassesNumberedAndChecked => (
+            "supply_passes_numbered_and_checked",
+            "保供通行证编号为县级区划代码加6位流水号，各县流水号从000000起连续不重复，卡口放行的车辆都有对应通行证且车牌一致",
+        ),
     }
 }
 

@@ -1,5 +1,13 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
 pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
+    // supply whitelist and passes (0024): children first
+    "supply_vehicle_passages",
+    "supply_pass_people",
+    "supply_passes",
+    "supply_pass_serials",
+    "supply_people",
+    "supply_vehicles",
+    "supply_enterprises",
     // fever clinics (0019): children first
     "fever_clinic_days",
     "fever_visits",
