@@ -69,6 +69,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         pharmacies: usize,
     },
+    /// Supply passes: N issued (each with its county serial, durable), then verified offline from
+    /// the QR alone and online through the app (logged), beside the health code's offline figure.
+    /// `--residents` is not used (no population is imported).
+    Passes {
+        #[command(flatten)]
+        args: BenchArgs,
+        #[arg(long, default_value_t = 1_000)]
+        passes: usize,
+        /// Online vehicle checks.
+        #[arg(long, default_value_t = 2_000)]
+        checks: usize,
+    },
     Verify {
         #[command(flatten)]
         args: BenchArgs,
@@ -221,6 +233,11 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             batch,
             pharmacies,
         } => crate::bench_sentinels::run(&args, sales, batch.clamp(1, 10_000), pharmacies).await,
+        BenchCommand::Passes {
+            args,
+            passes,
+            checks,
+        } => crate::bench_passes::run(&args, passes.max(1), checks.max(1)).await,
         BenchCommand::Verify {
             args,
             connections,
