@@ -349,7 +349,8 @@ mod tests {
             colour: CodeColour::Green,
             last_negative_at: Some(now - 40 * 3600),
         };
-        let (through, reasons) = decide_vehicle(vec![], &[green.clone()], Some(36.5), now);
+        let (through, reasons) =
+            decide_vehicle(vec![], std::slice::from_ref(&green), Some(36.5), now);
         assert!(through, "{reasons:?}");
         let stale = OnBoard {
             last_negative_at: Some(now - 49 * 3600),
@@ -363,7 +364,8 @@ mod tests {
             ..green.clone()
         };
         assert!(!decide_vehicle(vec![], &[yellow], Some(36.5), now).0);
-        let (through, reasons) = decide_vehicle(vec![], &[green.clone()], Some(37.6), now);
+        let (through, reasons) =
+            decide_vehicle(vec![], std::slice::from_ref(&green), Some(37.6), now);
         assert!(!through && reasons[0].contains("发热门诊"));
         let (through, _) = decide_vehicle(vec!["线路不符".into()], &[green], Some(36.5), now);
         assert!(!through);
