@@ -143,6 +143,10 @@ fn described(invariant: Invariant) -> (&'static str, &'static str) {
             "reserve_stock_matches_ledger",
             "各仓库每种物资的库存与台账出入库合计一致",
         ),
+        Invariant::SupplyPassesNumberedAndChecked => (
+            "supply_passes_numbered_and_checked",
+            "保供通行证编号为县级区划代码加6位流水号，各县流水号从000000起连续不重复，卡口放行的车辆都有对应通行证且车牌一致",
+        ),
     }
 }
 

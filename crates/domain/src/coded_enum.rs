@@ -140,6 +140,9 @@ mod tests {
     use crate::person_status::{StatusBadge, StatusSource};
     use crate::risk_area::{AreaScheme, AreaTier, AreaUnit};
     use crate::role::Role;
+    use crate::supplies::passes::{
+        EnterpriseKind, GoodsCategory, PassKind, PassStatus, SupplyRole, SupplyVehicleKind,
+    };
     use crate::supplies::reserves::{ItemClass, MovementKind, NormBasis, OwnerKind, SupportStatus};
     use crate::warning::emergency::{ClosesOn, CommandState, TaskStatus};
     use crate::warning::fever_clinics::{BloodCount, ClinicKind, ClinicRisk, VisitStage};
@@ -184,7 +187,8 @@ mod tests {
                 IncidentKind, IncidentStage, SignalChannel, AlertLevel, AlertStatus, CommandState,
                 ClosesOn, TaskStatus, ClinicKind, ClinicRisk, VisitStage, BloodCount, DrugClass,
                 RequirementStatus, SaleChannel, DrillTeam, DrillStep, StepState, DrillMode,
-                ItemClass, OwnerKind, MovementKind, NormBasis, SupportStatus;
+                ItemClass, OwnerKind, MovementKind, NormBasis, SupportStatus,
+                EnterpriseKind, SupplyVehicleKind, SupplyRole, GoodsCategory, PassKind, PassStatus;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };

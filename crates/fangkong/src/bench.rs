@@ -82,6 +82,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 365)]
         days: i64,
     },
+    /// Supply passes: N issued (each with its county serial, durable), then verified offline from
+    /// the QR alone and online through the app (logged), beside the health code's offline figure.
+    /// `--residents` is not used (no population is imported).
+    Passes {
+        #[command(flatten)]
+        args: BenchArgs,
+        #[arg(long, default_value_t = 1_000)]
+        passes: usize,
+        /// Online vehicle checks.
+        #[arg(long, default_value_t = 2_000)]
+        checks: usize,
+    },
     Verify {
         #[command(flatten)]
         args: BenchArgs,
@@ -241,6 +253,11 @@ pub async fn run(command: BenchCommand) -> Result<()> {
         } => {
             crate::bench_reserves::run(&args, per_township.clamp(1, 50), days.clamp(7, 3650)).await
         }
+        BenchCommand::Passes {
+            args,
+            passes,
+            checks,
+        } => crate::bench_passes::run(&args, passes.max(1), checks.max(1)).await,
         BenchCommand::Verify {
             args,
             connections,

@@ -4,6 +4,7 @@
 mod bench;
 mod bench_codes;
 mod bench_investigation;
+mod bench_passes;
 mod bench_reserves;
 mod bench_sentinels;
 mod bench_testing;

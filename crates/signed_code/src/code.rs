@@ -228,6 +228,57 @@ impl CodeSigner {
     }
 }
 
+impl CodeSigner {
+    /// A COSE_Sign1 (tag 18) over `payload` with this signer's protected header, as CBOR bytes:
+    /// the envelope other signed tokens of the same key (the supply pass `FP1:`) share.
+    pub(crate) fn sign_cose(&self, payload: Vec<u8>) -> Vec<u8> {
+        let signature = self
+            .key
+            .sign(&cbor::sig_structure(&self.protected, &payload));
+        cbor::encode(&Value::Tag(
+            18,
+            Box::new(Value::Array(vec![
+                Value::Bytes(self.protected.clone()),
+                Value::Map(vec![]),
+                Value::Bytes(payload),
+                Value::Bytes(signature.to_bytes().to_vec()),
+            ])),
+        ))
+    }
+}
+
+/// Checks a COSE_Sign1's signature against the trust list: the payload and the issuer the trust
+/// list gives its key (the caller compares it with the issuer the payload names).
+pub(crate) fn verify_cose(
+    trust: &TrustList,
+    cose: &[u8],
+) -> Result<(Vec<u8>, String), CodeRejection> {
+    let value = cbor::decode_one(cose).ok_or(CodeRejection::Cbor)?;
+    let sign1 = cbor::parse_sign1(value, false).map_err(|e| match e {
+        Sign1Error::Structure | Sign1Error::NotSign1 => CodeRejection::NotCose,
+    })?;
+    let kid = sign1.protected.kid.as_deref().unwrap_or_default();
+    let loaded = <[u8; 8]>::try_from(kid)
+        .ok()
+        .and_then(|kid| trust.index.get(&kid))
+        .ok_or_else(|| CodeRejection::UnknownKey {
+            kid: hex::encode(kid),
+        })?;
+    if sign1.protected.alg != Some(ALG_EDDSA) {
+        return Err(CodeRejection::BadSignature);
+    }
+    let signature =
+        Signature::from_slice(&sign1.signature).map_err(|_| CodeRejection::BadSignature)?;
+    loaded
+        .key
+        .verify_strict(
+            &cbor::sig_structure(&sign1.protected_bytes, &sign1.payload),
+            &signature,
+        )
+        .map_err(|_| CodeRejection::BadSignature)?;
+    Ok((sign1.payload, loaded.issuer.clone()))
+}
+
 /// A trust-list entry ready for checking: the point is decompressed once, at load.
 #[derive(Debug, Clone)]
 struct LoadedKey {

@@ -32,6 +32,7 @@
 mod cbor;
 mod code;
 mod dcc;
+mod pass;
 mod zlib;
 
 pub use code::{
@@ -42,6 +43,7 @@ pub use dcc::{
     DCC_PREFIX, DccCertificate, DccInspection, DccKind, DccRejection, DccStep, DscTrustList,
     inspect_dcc, verify_dcc,
 };
+pub use pass::{PASS_PREFIX, PassClaims, PassRejection, verify_pass};
 
 /// Beijing time (UTC+8) of a Unix second, for the Chinese messages.
 fn beijing(unix: i64) -> String {

@@ -59,6 +59,10 @@ pub enum Invariant {
     /// Each warehouse's stock on hand of an item equals the sum of its ledger's movements (the
     /// reserves' ledger → days of cover, the picture, the emergency checklist).
     ReserveStockMatchesLedger,
+    /// Every supply pass's number is its county's code and its serial (6 digits); each county's
+    /// serials run from 000000 without a gap to its counter; every vehicle let through at a
+    /// checkpoint refers to a pass with its plate and number (the whitelist → the checkpoints).
+    SupplyPassesNumberedAndChecked,
 }
 
 /// The sentinels' counter check up to the visit's day expression (see
@@ -87,8 +91,25 @@ macro_rules! sentinel_counters_tail {
     };
 }
 
+/// The serial and passage halves of [`Invariant::SupplyPassesNumberedAndChecked`] (one text for
+/// both backends).
+macro_rules! supply_pass_serials_sql {
+    () => {
+        "SELECT '流水号 ' || c.county_code AS label FROM supply_pass_serials c \
+         LEFT JOIN (SELECT county_code, COUNT(*) AS n, COUNT(DISTINCT serial) AS d, MIN(serial) AS lo, \
+           MAX(serial) AS hi FROM supply_passes GROUP BY county_code) p ON p.county_code = c.county_code \
+         WHERE COALESCE(p.n, 0) <> c.next_serial OR COALESCE(p.d, 0) <> c.next_serial \
+           OR (p.n > 0 AND (p.lo <> 0 OR p.hi <> c.next_serial - 1)) \
+         UNION ALL SELECT '流水号 ' || p.county_code FROM supply_passes p WHERE NOT EXISTS ( \
+           SELECT 1 FROM supply_pass_serials c WHERE c.county_code = p.county_code) \
+         UNION ALL SELECT '车辆通行 ' || CAST(v.id AS TEXT) FROM supply_vehicle_passages v \
+         WHERE v.decision = 'pass' AND NOT EXISTS (SELECT 1 FROM supply_passes p \
+           WHERE p.id = v.pass_id AND p.number = v.pass_number AND p.plate = v.plate AND p.kind = 'vehicle')"
+    };
+}
+
 impl Invariant {
-    pub const ALL: [Invariant; 17] = [
+    pub const ALL: [Invariant; 18] = [
         Invariant::OpenCaseIsRed,
         Invariant::CloseContactIsHandled,
         Invariant::DischargedCaseDoesNotWait,
@@ -106,6 +127,7 @@ impl Invariant {
         Invariant::PositivePoolRaisedAlert,
         Invariant::SentinelCountersMatchRecords,
         Invariant::ReserveStockMatchesLedger,
+        Invariant::SupplyPassesNumberedAndChecked,
     ];
 
     /// A query with one column, `label`, one row per record breaking the invariant; `$1` is the
@@ -248,6 +270,20 @@ impl Invariant {
                  ) d GROUP BY warehouse_id, item_code \
                  HAVING SUM(n) <> 0 AND CAST($1 AS BIGINT) IS NOT NULL"
             }
+            // A pass, its serial and its counter move in one transaction; a passage is written
+            // once: no settling ($1 keeps the shape).
+            Invariant::SupplyPassesNumberedAndChecked if postgres => concat!(
+                "SELECT '编号 ' || p.number AS label FROM supply_passes p \
+                 WHERE p.number <> p.county_code || lpad(CAST(p.serial AS TEXT), 6, '0') \
+                 AND CAST($1 AS BIGINT) IS NOT NULL UNION ALL ",
+                supply_pass_serials_sql!()
+            ),
+            Invariant::SupplyPassesNumberedAndChecked => concat!(
+                "SELECT '编号 ' || p.number AS label FROM supply_passes p \
+                 WHERE p.number <> p.county_code || printf('%06d', p.serial) \
+                 AND CAST($1 AS BIGINT) IS NOT NULL UNION ALL ",
+                supply_pass_serials_sql!()
+            ),
             Invariant::CommandStateMatchesLastSwitch => {
                 // A switch writes its row, the state and the checklist in one transaction: no
                 // settling applies.

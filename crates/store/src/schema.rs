@@ -6,6 +6,14 @@ pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
     "reserve_stocks",
     "reserve_rates",
     "reserve_warehouses",
+    // supply whitelist and passes (0024): children first
+    "supply_vehicle_passages",
+    "supply_pass_people",
+    "supply_passes",
+    "supply_pass_serials",
+    "supply_people",
+    "supply_vehicles",
+    "supply_enterprises",
     // fever clinics (0019): children first
     "fever_clinic_days",
     "fever_visits",

@@ -17,6 +17,7 @@
 
   var STORE_KEY = 'fangkong.fk1.trust-list';
   var PREFIX = 'FK1:';
+  var PASS_PREFIX = 'FP1:';
   var MAX_INFLATED = 64 * 1024;
   var MAX_CLOCK_SKEW = 5 * 60;
   var ALG_EDDSA = -8;
@@ -492,11 +493,14 @@
   // verify_code, step by step
 
   async function verifyCode(text, now) {
-    if (text.indexOf(PREFIX) !== 0) {
-      refuse('no_prefix', '不是健康码二维码，请让对方打开健康码页面重新出示');
+    // A supply pass (FP1:) shares the envelope, the dictionary and the keys; only its claims differ.
+    var isPass = text.indexOf(PASS_PREFIX) === 0;
+    if (!isPass && text.indexOf(PREFIX) !== 0) {
+      refuse('no_prefix', '不是健康码二维码，请让对方打开健康码页面重新出示（通行证二维码以 FP1: 开头）');
     }
     var compressed;
-    try { compressed = base45Decode(text.slice(PREFIX.length)); } catch (e) { refuse('base45', CORRUPT); }
+    var body = text.slice(isPass ? PASS_PREFIX.length : PREFIX.length);
+    try { compressed = base45Decode(body); } catch (e) { refuse('base45', CORRUPT); }
     var cose;
     try { cose = inflateRaw(compressed, dictionary); } catch (e) { refuse('compression', CORRUPT); }
     var value;
@@ -525,7 +529,7 @@
     var key = kid && kid.length === 8 ? trusted[kidHex] : undefined;
     if (!key) {
       refuse('unknown_key', '签发机构密钥未知（kid ' + kidHex
-        + '），不在信任列表中：可能是伪造的健康码，或本机信任列表未更新');
+        + '），不在信任列表中：可能是伪造的' + (isPass ? '通行证' : '健康码') + '，或本机信任列表未更新');
     }
     var badSignature = '签名不符：二维码被篡改或伪造，不能放行，请核验身份证件并上报';
     if (alg !== ALG_EDDSA || signature.length !== 64) refuse('bad_signature', badSignature);
@@ -538,6 +542,19 @@
     }
     if (!good) refuse('bad_signature', badSignature);
 
+    if (isPass) {
+      var pass = parsePassClaims(payload);
+      if (pass.issuer !== key.issuer) {
+        refuse('wrong_issuer', '通行证签名不符：二维码被篡改或伪造，不能放行，请核实车辆和司机证件并上报');
+      }
+      if (now < pass.validFrom) {
+        refuse('not_yet_valid', '通行证尚未生效（自 ' + beijing(pass.validFrom) + ' 起有效），不能放行');
+      }
+      if (now > pass.validUntil) {
+        refuse('expired', '通行证已过期（有效期至 ' + beijing(pass.validUntil) + '），不能放行，请到县指挥部重新申领');
+      }
+      return pass;
+    }
     var claims = parseClaims(payload);
     if (claims.issuer !== key.issuer) {
       refuse('wrong_issuer', '签发机构不符：二维码写明由 ' + claims.issuer + ' 签发，但所用密钥属于 '
@@ -552,6 +569,37 @@
         + beijing(now) + '）：请检查本机时间是否准确，或让对方刷新健康码');
     }
     return claims;
+  }
+
+  // The supply pass's claims (signed_code::pass): [kind, plate, [county…], valid_from, goods, people].
+  function parsePassClaims(payload) {
+    function bad(what) {
+      refuse('bad_claims', '通行证内容不完整（' + what + '），不能放行');
+    }
+    var map;
+    try { map = cborDecodeOne(payload); } catch (e) { bad('载荷不是 CWT'); }
+    if (!isMap(map)) bad('载荷不是 CWT');
+    var issuer = mapGet(map, 1);
+    var number = mapGet(map, 2);
+    var validUntil = mapGet(map, 4);
+    var priv = mapGet(map, -65538);
+    if (typeof issuer !== 'string' || typeof number !== 'string') bad('缺少通行证编号');
+    if (!isInt(validUntil)) bad('缺少有效期');
+    if (!Array.isArray(priv) || isMap(priv) || priv.length !== 6) bad('车辆和线路字段格式错误');
+    var route = priv[2];
+    if (!Array.isArray(route) || isMap(route) || !route.length) bad('线路无效');
+    if (!isInt(priv[3]) || priv[3] > validUntil) bad('有效期无效');
+    return {
+      pass: true,
+      issuer: issuer,
+      number: number,
+      kind: priv[0],
+      plate: priv[1],
+      route: route,
+      validFrom: priv[3],
+      validUntil: validUntil,
+      people: priv[5]
+    };
   }
 
   function parseClaims(payload) {
@@ -618,6 +666,16 @@
     var now = nowUnix();
     try {
       var c = await verifyCode(text, now);
+      if (c.pass) {
+        show('ok', c.kind === 'vehicle' ? '通行证签名有效' : '人员通行证签名有效',
+          '通行证 ' + c.number + (c.plate ? ' · 车牌 ' + c.plate : ''), [
+            '线路（县级区划代码）：' + c.route.join(' → ') + '，请核对本卡口所在县在线路上',
+            '有效期 ' + beijing(c.validFrom) + ' 至 ' + beijing(c.validUntil),
+            '随车 ' + c.people + ' 人：请逐人查验健康码和48小时核酸，测体温',
+            '请核对车牌与通行证一致；是否撤销需联网后在车辆查验页核验'
+          ]);
+        return;
+      }
       var colour = COLOURS[c.colour];
       show(c.popup && c.colour === 0 ? 'warn' : colour[1], colour[0] + (c.popup ? ' 弹窗' : ''),
         '签发机构 ' + c.issuer + ' · 签名有效', [

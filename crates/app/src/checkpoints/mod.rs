@@ -5,6 +5,7 @@
 mod check;
 mod itinerary;
 mod registry;
+mod vehicles;
 mod venues;
 
 use std::collections::HashMap;
@@ -32,6 +33,7 @@ use crate::scope::load_within;
 use crate::{Actor, App, AppError, AppResult, Store, audit, audit_record};
 
 pub use registry::CreateCheckpoint;
+pub use vehicles::{OnBoardView, VehicleOutcome, VehiclePassageView, VehicleScan};
 pub use venues::CreateVenue;
 
 /// The refusal for a well-formed region code the register does not hold.

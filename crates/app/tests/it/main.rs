@@ -22,6 +22,7 @@ mod isolation;
 mod leads;
 mod mass_testing;
 mod moves;
+mod passes;
 mod past_dated;
 mod person_file;
 mod pharmacies;

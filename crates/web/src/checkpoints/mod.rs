@@ -15,6 +15,7 @@ mod check;
 mod gate;
 mod itinerary;
 mod registry;
+mod vehicles;
 mod venues;
 
 use std::hash::{BuildHasher, Hasher};
@@ -54,6 +55,7 @@ pub(crate) use self::gate::VerifyGate;
 use self::gate::verify_gate;
 use self::itinerary::{itinerary_page, itinerary_submit};
 use self::registry::{checkpoints_page, create_checkpoint_submit};
+use self::vehicles::{api_vehicle_check, vehicles_page, vehicles_submit};
 use self::venues::{
     create_venue_submit, venue_check_in_page, venue_check_in_submit, venue_poster_page, venues_page,
 };
@@ -100,6 +102,10 @@ pub fn pages() -> Router<AppState> {
             "/checkpoints/{id}",
             get(checkpoint_page).post(checkpoint_check_submit),
         )
+        .route(
+            "/checkpoints/{id}/vehicles",
+            get(vehicles_page).post(vehicles_submit),
+        )
         .route("/venues", get(venues_page).post(create_venue_submit))
         .route("/venues/{id}", get(venue_poster_page))
         .route("/itinerary", get(itinerary_page).post(itinerary_submit))
@@ -117,6 +123,10 @@ pub fn api(gate: Arc<VerifyGate>) -> Router<AppState> {
                     verify_gate,
                 ))
                 .layer(DefaultBodyLimit::max(VERIFY_BODY_LIMIT)),
+        )
+        .route(
+            "/checkpoints/{id}/vehicles",
+            post(api_vehicle_check).layer(DefaultBodyLimit::max(VERIFY_BODY_LIMIT)),
         )
         .route("/trust-list", get(api_trust_list))
 }

@@ -9,5 +9,6 @@ mod support;
 mod checkpoint;
 mod commander;
 mod offline_verify;
+mod passes;
 mod phone;
 mod sampling;

@@ -18,6 +18,7 @@ mod leads;
 mod mass_testing;
 mod matrix;
 mod pages;
+mod passes;
 mod person_file;
 mod pharmacies;
 mod reserves;

@@ -302,6 +302,11 @@ enum Kind {
     SupportAsked,
     /// A support request filed BY the township (it signs for the receipt).
     SupportFiled,
+    /// A supply enterprise (保供白名单企业) of the township.
+    SupplyEnterprise,
+    /// A vehicle pass of that enterprise (its issuing county is 藁城区: both townships' passes are
+    /// the county's, seen by no township user).
+    SupplyPass,
 }
 
 use Kind::*;
@@ -399,6 +404,8 @@ const NO_BOX: &str =
     "a box needs tubes bound at a table first (outside: a code that exists nowhere)";
 const NO_TEST: &str =
     "an in-site test exists only on a measure's test day (outside: an id that exists nowhere)";
+const NO_PASS: &str =
+    "a pass belongs to its issuing county (藁城区), which no township user of the matrix holds";
 const NO_ADMISSION: &str =
     "an admission needs a transfer handed over at a hospital (outside: an id that exists nowhere)";
 
@@ -548,6 +555,14 @@ const MATRIX: &[Entry] = &[
     e("GET", "/checkpoints/offline", Area),
     e("GET", "/checkpoints/{id}", scoped("checkpoint")).k(&[Checkpoint]),
     e("POST", "/checkpoints/{id}", scoped("checkpoint")).k(&[Checkpoint]),
+    e("GET", "/checkpoints/{id}/vehicles", scoped("checkpoint")).k(&[Checkpoint]),
+    e("POST", "/checkpoints/{id}/vehicles", scoped("checkpoint")).k(&[Checkpoint]),
+    e(
+        "POST",
+        "/api/checkpoints/{id}/vehicles",
+        scoped("checkpoint"),
+    )
+    .k(&[Checkpoint]),
     e("GET", "/venues", Area),
     e("POST", "/venues", Body),
     e("GET", "/venues/{id}", scoped("commander")).k(&[Venue]),
@@ -785,6 +800,54 @@ const MATRIX: &[Entry] = &[
     e("GET", "/api/supplies/reserves/ledger", Area),
     e("GET", "/api/supplies/reserves/requests", Area),
     e("POST", "/api/supplies/reserves/requests", Body),
+    // supplies/passes.rs
+    e("GET", "/supplies/passes", Area),
+    e("POST", "/supplies/passes/enterprises", Body),
+    e("GET", "/supplies/passes/enterprises/{id}", scoped("supply")).k(&[SupplyEnterprise]),
+    e(
+        "POST",
+        "/supplies/passes/enterprises/{id}/vehicles",
+        scoped("supply"),
+    )
+    .k(&[SupplyEnterprise]),
+    e(
+        "POST",
+        "/supplies/passes/enterprises/{id}/people",
+        scoped("supply"),
+    )
+    .k(&[SupplyEnterprise]),
+    e(
+        "POST",
+        "/supplies/passes/enterprises/{id}/passes",
+        scoped("supply"),
+    )
+    .k(&[SupplyEnterprise]),
+    e(
+        "GET",
+        "/supplies/passes/{id}",
+        not_inside("supply", NO_PASS),
+    )
+    .k(&[SupplyPass]),
+    e(
+        "POST",
+        "/supplies/passes/{id}/revoke",
+        not_inside("supply", NO_PASS),
+    )
+    .k(&[SupplyPass]),
+    e("GET", "/api/supplies/passes", Area),
+    e("POST", "/api/supplies/passes/enterprises", Body),
+    e(
+        "POST",
+        "/api/supplies/passes/enterprises/{id}/passes",
+        scoped("supply"),
+    )
+    .k(&[SupplyEnterprise]),
+    e(
+        "GET",
+        "/api/supplies/passes/{id}",
+        not_inside("supply", NO_PASS),
+    )
+    .k(&[SupplyPass]),
     // drills/
     e("GET", "/drills", Area),
     e("GET", "/drills/{id}", scoped("commander")).k(&[Drill]),
@@ -1415,7 +1478,87 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
     t.insert(Incident, incident.to_string());
     warning(app, &mut t, township, mark).await;
     fever_clinic(app, &mut t, township, mark, &people[1].id_number).await;
+    supply_pass(app, &mut t, township, mark, plate).await;
     t
+}
+
+/// A supply enterprise of the township with a vehicle, a tested driver and a vehicle pass.
+async fn supply_pass(app: &App, t: &mut Targets, township: &str, mark: &str, plate: &str) {
+    use fangkong_app::supplies::passes::{
+        EnterpriseForm, PassForm, SupplyPersonForm, VehicleForm as SupplyVehicleForm,
+    };
+    let actor = province_actor();
+    let enterprise = app
+        .register_supply_enterprise(
+            &actor,
+            &EnterpriseForm {
+                name: format!("{mark}保供配送中心"),
+                kind: "distribution_centre".into(),
+                region_code: township.into(),
+                credit_code: format!("91{township}ABCDEFG"),
+                certificate_no: format!("{mark}保供证明"),
+                contact_phone: "13912345678".into(),
+            },
+        )
+        .await
+        .expect("supply enterprise");
+    t.insert(SupplyEnterprise, enterprise.to_string());
+    let vehicle = app
+        .add_supply_vehicle(
+            &actor,
+            enterprise,
+            &SupplyVehicleForm {
+                plate: plate.into(),
+                kind: "truck".into(),
+                licence_no: "XSZ-1".into(),
+            },
+        )
+        .await
+        .expect("supply vehicle");
+    let tested = (app.now() - chrono::Duration::hours(1))
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    let id_number = if township == INSIDE_TOWNSHIP {
+        "130109198001011237"
+    } else {
+        "130109199002020025"
+    };
+    let driver = app
+        .add_supply_person(
+            &actor,
+            enterprise,
+            &SupplyPersonForm {
+                role: "driver".into(),
+                name: format!("{mark}司机"),
+                id_type: String::new(),
+                id_number: id_number.into(),
+                phone: "13812345678".into(),
+                document_no: "JSZ-1".into(),
+                negative_at: tested,
+            },
+        )
+        .await
+        .expect("supply driver");
+    let today = app.today();
+    let pass = app
+        .issue_supply_pass(
+            &actor,
+            enterprise,
+            &PassForm {
+                kind: "vehicle".into(),
+                vehicle_id: vehicle.to_string(),
+                person_ids: driver.to_string(),
+                goods: "living".into(),
+                origin: "130109".into(),
+                via: String::new(),
+                destination: "110115".into(),
+                valid_from: today.to_string(),
+                valid_until: (today + chrono::Duration::days(2)).to_string(),
+            },
+        )
+        .await
+        .expect("supply pass");
+    t.insert(SupplyPass, pass.id.to_string());
 }
 
 /// The township's early warning: an alert (a cold-chain positive reported there) and the
@@ -1632,7 +1775,9 @@ async fn reserves(app: &App, t: &mut Targets, township: &str, mark: &str) {
 /// Things that would show an outside object: its name word, its links, its ID number.
 fn outside_markers(outside: &Targets) -> Vec<String> {
     let mut markers = vec![OUTSIDE_MARK.to_string()];
-    let links: [(Kind, &str); 17] = [
+    let links: [(Kind, &str); 19] = [
+        (SupplyEnterprise, "/supplies/passes/enterprises/"),
+        (SupplyPass, "/supplies/passes/"),
         (Incident, "/command/incidents/"),
         (Alert, "/warning/alerts/"),
         (FeverClinic, "/warning/clinics/"),
