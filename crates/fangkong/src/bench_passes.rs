@@ -80,9 +80,14 @@ fn offline_check(case: &OfflineCase) -> bool {
         valid_until: claims.valid_until,
         revoked: false,
     };
-    judge_pass(&facts, Some(&case.plate), "130109", case.now, |t| {
-        t.to_string()
-    })
+    judge_pass(
+        &facts,
+        Some(&case.plate),
+        "130109",
+        case.now,
+        |t| t.to_string(),
+        |c| c.to_string(),
+    )
     .is_empty()
 }
 

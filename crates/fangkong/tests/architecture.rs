@@ -544,6 +544,16 @@ fn debug_masks_personal_data_by_construction() {
             "a buyer's name, ID and phone for the lead: prints the sale and deadline only",
         ),
         (
+            "store/src/supplies/passes.rs",
+            "SupplyPersonRecord",
+            "a supply driver's or staff member's name, ID and phone: prints ids and role only",
+        ),
+        (
+            "store/src/supplies/passes.rs",
+            "PassPersonRow",
+            "a person on a pass with name and ID for the checkpoint: prints the person's id only",
+        ),
+        (
             "sim/src/generate.rs",
             "SimResident",
             "synthetic people, masked by hand like real ones",

@@ -219,9 +219,34 @@ impl App {
             revoked: pass.status != "valid",
         };
         let checkpoint_county = checkpoint.region_code.get(..6).unwrap_or_default();
-        let problems =
-            pass_rules::judge_pass(&facts, Some(&plate), checkpoint_county, now, beijing_label);
-        let mut problems = problems;
+        // The counties' names, read only for a route that misses this county (the rare refusal).
+        let mut names: HashMap<String, String> = HashMap::new();
+        if !facts.route.iter().any(|c| c == checkpoint_county) {
+            for code in facts
+                .route
+                .iter()
+                .map(String::as_str)
+                .chain([checkpoint_county])
+            {
+                if let Ok(region) = RegionCode::parse(code) {
+                    let name = self.region_name(&region).await?;
+                    let label = if name == code {
+                        code.to_string()
+                    } else {
+                        format!("{name}（{code}）")
+                    };
+                    names.insert(code.to_string(), label);
+                }
+            }
+        }
+        let mut problems = pass_rules::judge_pass(
+            &facts,
+            Some(&plate),
+            checkpoint_county,
+            now,
+            beijing_label,
+            |code| names.get(code).cloned().unwrap_or_else(|| code.to_string()),
+        );
         if pass.status != "valid" && !pass.revoked_reason.is_empty() {
             problems.push(format!("撤销原因：{}", pass.revoked_reason));
         }

@@ -53,8 +53,8 @@ impl Placed for SupplyPassRecord {
     }
 }
 
-/// An enterprise to whitelist.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// An enterprise to whitelist. Its contact phone is a person's: no `Debug`.
+#[derive(Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct EnterpriseForm {
     pub name: String,

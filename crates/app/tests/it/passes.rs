@@ -285,6 +285,11 @@ async fn a_county_issues_passes_and_the_ring_checkpoint_checks_them(backend: Bac
         "{:?}",
         route.reasons
     );
+    assert!(
+        route.reasons.iter().any(|r| r.contains("藁城区（130109）")),
+        "the counties by name: {:?}",
+        route.reasons
+    );
     // A staff pass is no vehicle pass.
     let staff_check = app
         .check_vehicle_at_checkpoint(&checker, ring, &scan("v5", &staff_pass.number, "冀AD1234"))

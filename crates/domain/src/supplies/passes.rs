@@ -176,6 +176,7 @@ pub fn judge_pass(
     checkpoint_county: &str,
     now: i64,
     time_label: impl Fn(i64) -> String,
+    place_name: impl Fn(&str) -> String,
 ) -> Vec<String> {
     let mut problems = Vec::new();
     if pass.kind != PassKind::Vehicle {
@@ -207,9 +208,11 @@ pub fn judge_pass(
         _ => {}
     }
     if !pass.route.iter().any(|c| c == checkpoint_county) {
+        let route: Vec<String> = pass.route.iter().map(|c| place_name(c)).collect();
         problems.push(format!(
-            "线路不符：本卡口所在县（区）{checkpoint_county} 不在通行证线路（{}）上（一车一证一线路）",
-            pass.route.join("→")
+            "线路不符：本卡口所在的{}不在通行证线路（{}）上（一车一证一线路）",
+            place_name(checkpoint_county),
+            route.join("→")
         ));
     }
     problems
@@ -327,18 +330,22 @@ mod tests {
     #[test]
     fn the_pass_is_judged_for_plate_route_dates_and_revocation() {
         let label = |t: i64| t.to_string();
-        assert!(judge_pass(&pass(), Some("冀A12345"), "130109", 5_000, label).is_empty());
-        let wrong_route = judge_pass(&pass(), Some("冀A12345"), "130132", 5_000, label);
+        let name = |c: &str| c.to_string();
+        assert!(judge_pass(&pass(), Some("冀A12345"), "130109", 5_000, label, name).is_empty());
+        let wrong_route = judge_pass(&pass(), Some("冀A12345"), "130132", 5_000, label, name);
         assert!(wrong_route[0].contains("线路不符"), "{wrong_route:?}");
-        let wrong_plate = judge_pass(&pass(), Some("冀A99999"), "130109", 5_000, label);
+        let wrong_plate = judge_pass(&pass(), Some("冀A99999"), "130109", 5_000, label, name);
         assert!(wrong_plate[0].contains("车证不符"));
-        let late = judge_pass(&pass(), Some("冀A12345"), "130109", 200_000, label);
+        let late = judge_pass(&pass(), Some("冀A12345"), "130109", 200_000, label, name);
         assert!(late[0].contains("已过期"));
         let revoked = PassFacts {
             revoked: true,
             ..pass()
         };
-        assert!(judge_pass(&revoked, Some("冀A12345"), "130109", 5_000, label)[0].contains("撤销"));
+        assert!(
+            judge_pass(&revoked, Some("冀A12345"), "130109", 5_000, label, name)[0]
+                .contains("撤销")
+        );
     }
 
     #[test]

@@ -9,8 +9,8 @@ use crate::{AuditRecord, Store, StoreResult, begin_locked, with_pool};
 /// The issuing transaction's lock on PostgreSQL (SQLite's BEGIN IMMEDIATE serialises by itself).
 const PASS_SERIAL_LOCK: i64 = 662_607;
 
-/// A whitelisted enterprise (保供企业).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+/// A whitelisted enterprise (保供企业). Its contact phone is a person's: no `Debug`.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct SupplyEnterpriseRecord {
     pub id: i64,
     pub name: String,
