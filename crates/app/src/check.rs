@@ -139,6 +139,10 @@ fn described(invariant: Invariant) -> (&'static str, &'static str) {
             "sentinel_counters_match_records",
             "哨点计数（药店每日销售与证件无效笔数、发热门诊每日就诊人次）与明细记录一致",
         ),
+        Invariant::DeliveryFollowsItsSteps => (
+            "delivery_follows_its_steps",
+            "封控隔离家庭的配送需求状态与最近一步记录一致，已排时段和配送中的都有收货点和时段",
+        ),
     }
 }
 

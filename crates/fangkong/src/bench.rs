@@ -69,6 +69,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         pharmacies: usize,
     },
+    /// Deliveries to sealed and isolated households: N requests allocated to the staggered slots
+    /// of their villages' collection points (medicine and urgent first), pure and through the app.
+    Deliveries {
+        #[command(flatten)]
+        args: BenchArgs,
+        #[arg(long, default_value_t = 10_000)]
+        requests: usize,
+    },
     Verify {
         #[command(flatten)]
         args: BenchArgs,
@@ -221,6 +229,9 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             batch,
             pharmacies,
         } => crate::bench_sentinels::run(&args, sales, batch.clamp(1, 10_000), pharmacies).await,
+        BenchCommand::Deliveries { args, requests } => {
+            crate::bench_deliveries::run(&args, requests).await
+        }
         BenchCommand::Verify {
             args,
             connections,

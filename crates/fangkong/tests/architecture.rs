@@ -539,6 +539,21 @@ fn debug_masks_personal_data_by_construction() {
             "a buyer's name, ID and phone (a flagged ID as typed): prints ids and status only",
         ),
         (
+            "app/src/supplies/deliveries.rs",
+            "DeliveryForm",
+            "the ID number of the resident asked for: prints the category and urgency only",
+        ),
+        (
+            "app/src/supplies/deliveries.rs",
+            "RequestDelivery",
+            "the ID number of the resident asked for: prints the category and urgency only",
+        ),
+        (
+            "store/src/supplies/deliveries.rs",
+            "DeliveryRecord",
+            "a household's name, phone and address: prints ids, grid, category and status only",
+        ),
+        (
             "store/src/warning/pharmacies.rs",
             "OpenRequirement",
             "a buyer's name, ID and phone for the lead: prints the sale and deadline only",

@@ -56,6 +56,10 @@ pub enum Invariant {
     /// per Beijing day — equal their records (the sentinels → the picture, the spike triggers and
     /// the daily report).
     SentinelCountersMatchRecords,
+    /// Every delivery request's status is its newest recorded step's, and a request allocated or
+    /// out for delivery has its collection point and slot (households → deliveries → the late
+    /// list).
+    DeliveryFollowsItsSteps,
 }
 
 /// The sentinels' counter check up to the visit's day expression (see
@@ -85,7 +89,7 @@ macro_rules! sentinel_counters_tail {
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 16] = [
+    pub const ALL: [Invariant; 17] = [
         Invariant::OpenCaseIsRed,
         Invariant::CloseContactIsHandled,
         Invariant::DischargedCaseDoesNotWait,
@@ -102,6 +106,7 @@ impl Invariant {
         Invariant::CommandStateMatchesLastSwitch,
         Invariant::PositivePoolRaisedAlert,
         Invariant::SentinelCountersMatchRecords,
+        Invariant::DeliveryFollowsItsSteps,
     ];
 
     /// A query with one column, `label`, one row per record breaking the invariant; `$1` is the
@@ -235,6 +240,15 @@ impl Invariant {
                 "date(registered_at + 28800, 'unixepoch')",
                 sentinel_counters_tail!()
             ),
+            Invariant::DeliveryFollowsItsSteps => {
+                // A request and its step are written in one transaction: no settling ($1 keeps
+                // the shape).
+                "SELECT '配送需求 ' || CAST(r.id AS TEXT) AS label FROM delivery_requests r \
+                 WHERE CAST($1 AS BIGINT) IS NOT NULL AND ( \
+                   r.status <> COALESCE((SELECT s.status FROM delivery_steps s WHERE s.request_id = r.id \
+                     ORDER BY s.id DESC LIMIT 1), '') \
+                   OR (r.status IN ('allocated', 'out') AND (r.point_id IS NULL OR r.slot_start IS NULL)))"
+            }
             Invariant::CommandStateMatchesLastSwitch => {
                 // A switch writes its row, the state and the checklist in one transaction: no
                 // settling applies.

@@ -1,5 +1,9 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
 pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
+    // deliveries (0025): children first
+    "delivery_steps",
+    "delivery_requests",
+    "delivery_points",
     // fever clinics (0019): children first
     "fever_clinic_days",
     "fever_visits",

@@ -12,6 +12,7 @@ mod check;
 mod command;
 mod command_reports;
 mod curve_map;
+mod deliveries;
 mod discharge;
 mod drills;
 mod duty;

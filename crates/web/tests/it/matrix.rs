@@ -294,6 +294,8 @@ enum Kind {
     FeverVisit,
     /// A drill run (应急演练) filed for the township.
     Drill,
+    /// A delivery request (物资配送) of a household of the grid.
+    Delivery,
 }
 
 use Kind::*;
@@ -739,6 +741,28 @@ const MATRIX: &[Entry] = &[
     e("GET", "/api/warning/pharmacies/overview", Area),
     // supplies/ (each sub-area's rows follow its file's routes)
     e("GET", "/supplies", Own),
+    // supplies/deliveries.rs: the resident asks for their own household (the matrix's resident is
+    // not linked to the register); others name the resident by ID number (outside: not found).
+    e("GET", "/supplies/deliveries", Area),
+    e("POST", "/supplies/deliveries", Body),
+    e("POST", "/supplies/deliveries/points", Body),
+    e("POST", "/supplies/deliveries/allocate", Area),
+    e(
+        "POST",
+        "/supplies/deliveries/{id}/step",
+        scoped("grid_worker"),
+    )
+    .k(&[Delivery]),
+    e("GET", "/api/supplies/deliveries", Area),
+    e("POST", "/api/supplies/deliveries", Body),
+    e("GET", "/api/supplies/deliveries/mine", Own),
+    e("POST", "/api/supplies/deliveries/allocate", Area),
+    e(
+        "POST",
+        "/api/supplies/deliveries/{id}/step",
+        scoped("grid_worker"),
+    )
+    .k(&[Delivery]),
     // drills/
     e("GET", "/drills", Area),
     e("GET", "/drills/{id}", scoped("commander")).k(&[Drill]),
@@ -1368,7 +1392,25 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
     t.insert(Incident, incident.to_string());
     warning(app, &mut t, township, mark).await;
     fever_clinic(app, &mut t, township, mark, &people[1].id_number).await;
+    supplies(app, &mut t, &people[7].id_number).await;
     t
+}
+
+/// The supplies' objects: a delivery request of a household of the grid.
+async fn supplies(app: &App, t: &mut Targets, id_number: &str) {
+    let delivery = app
+        .request_delivery(
+            &province_actor(),
+            &fangkong_app::supplies::deliveries::DeliveryForm {
+                id_number: id_number.to_string(),
+                category: "food".into(),
+                urgency: "normal".into(),
+                items: "大米".into(),
+            },
+        )
+        .await
+        .expect("delivery request");
+    t.insert(Delivery, delivery.to_string());
 }
 
 /// The township's early warning: an alert (a cold-chain positive reported there) and the
