@@ -141,6 +141,8 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("add_delivery_point", "设置物资收货点"),
     ("allocate_deliveries", "物资配送排时段"),
     ("step_delivery", "更新物资配送状态"),
+    ("file_gathering", "聚集性活动报批"),
+    ("decide_gathering", "审批聚集性活动"),
 ];
 
 /// The words of `action`; an action without words (written by an older version) is “其他操作”.
@@ -190,6 +192,7 @@ const TARGET_KINDS: &[(&str, &str)] = &[
     ("fever_visit", "发热门诊就诊"),
     ("delivery", "配送需求"),
     ("delivery_point", "收货点"),
+    ("gathering", "聚集性活动"),
 ];
 
 /// An audit target in words: `lead:12` → “线索 #12”; a target of another shape is shown as it is.

@@ -143,6 +143,9 @@ mod tests {
     use crate::supplies::deliveries::{
         DeliveryCategory, DeliveryStatus, Eligibility, RequestChannel, Urgency,
     };
+    use crate::supplies::gatherings::{
+        ApprovalLevel, GatheringKind, GatheringStatus, ParticipantCheck,
+    };
     use crate::warning::emergency::{ClosesOn, CommandState, TaskStatus};
     use crate::warning::fever_clinics::{BloodCount, ClinicKind, ClinicRisk, VisitStage};
     use crate::warning::pharmacies::{DrugClass, RequirementStatus, SaleChannel};
@@ -186,7 +189,8 @@ mod tests {
                 IncidentKind, IncidentStage, SignalChannel, AlertLevel, AlertStatus, CommandState,
                 ClosesOn, TaskStatus, ClinicKind, ClinicRisk, VisitStage, BloodCount, DrugClass,
                 RequirementStatus, SaleChannel, DrillTeam, DrillStep, StepState, DrillMode,
-                DeliveryCategory, Urgency, DeliveryStatus, Eligibility, RequestChannel;
+                DeliveryCategory, Urgency, DeliveryStatus, Eligibility, RequestChannel, GatheringKind,
+                GatheringStatus, ApprovalLevel, ParticipantCheck;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };

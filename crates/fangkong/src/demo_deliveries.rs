@@ -10,11 +10,13 @@
 use anyhow::Result;
 use fangkong_app::App;
 use fangkong_app::supplies::deliveries::{DeliveryForm, DeliveryRecord, PointForm, StepForm};
+use fangkong_app::supplies::gatherings::GatheringForm;
 
 use crate::demo_supplies::Place;
 
 /// How each office uses this part: lines printed with the demo's logins.
 pub const USAGE: &[&str] = &[
+    "聚集性活动：网格员（gridworker）或指挥部在 /supplies/gatherings 为举办人报批（类型、人数、桌数、地点、日期、参加人员身份证号）；按人数定审批级别（50人以上提前10天报县级，100人以上报市级，婚丧宴席不超过5桌、每桌不超过10人），报批过晚、地点在中高风险区的当即不予批准并写明理由；指挥部（commander）在活动页面审批并查看参加人员健康码和48小时核酸。",
     "物资配送：居民（resident）在手机上打开 /supplies/deliveries 为本户提交生活物资、药品、母婴用品需求并查看每一步；网格员（gridworker）在同一页面为没有智能手机的居民（独居老人自动标记）代为提交、设置收货点、排时段（药品和紧急优先）、登记出发配送/送达/未送达；物资保障组（supply）看全辖区；超时未送达的在指挥部 /command/late 的“封控隔离家庭物资配送超时”（药品2–6小时）。",
 ];
 
@@ -181,6 +183,33 @@ pub async fn story(app: &App, place: &Place<'_>) -> Result<()> {
         counts.overdue,
         counts.flagged_outside,
         allocation.allocated
+    );
+    // A wedding banquet filed for the sealed village, three days ahead, 8 tables: refused.
+    let wedding = app
+        .file_gathering(
+            &worker,
+            &GatheringForm {
+                kind: "wedding".into(),
+                title: "婚宴".into(),
+                organiser: households[0].name.to_string(),
+                organiser_phone: "13912345678".into(),
+                size: "80".into(),
+                tables: "8".into(),
+                region_code: place.village.to_string(),
+                place: "村东头饭店".into(),
+                date: (app.today() + chrono::Days::new(3)).to_string(),
+                participants: households
+                    .iter()
+                    .map(|r| r.id_number.as_str().to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            },
+        )
+        .await?;
+    let refused = app.gathering_detail(&worker, wedding).await?;
+    println!(
+        "  聚集性活动：婚宴80人8桌报批{}——{}（见 /supplies/gatherings/{wedding}）",
+        refused.gathering.status, refused.gathering.decision
     );
     Ok(())
 }

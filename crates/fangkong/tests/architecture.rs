@@ -1,4 +1,5 @@
 //! The architecture invariants of ARCHITECTURE.md, checked on the source tree.
+//! Longer than 800 lines: the Debug allow-list names every type with its reason, one entry per type.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -541,17 +542,27 @@ fn debug_masks_personal_data_by_construction() {
         (
             "app/src/supplies/deliveries.rs",
             "DeliveryForm",
-            "the ID number of the resident asked for: prints the category and urgency only",
+            "an ID: shows the category",
         ),
         (
             "app/src/supplies/deliveries.rs",
             "RequestDelivery",
-            "the ID number of the resident asked for: prints the category and urgency only",
+            "an ID: shows the category",
+        ),
+        (
+            "app/src/supplies/gatherings.rs",
+            "GatheringForm",
+            "IDs, a phone: shows kind, size",
+        ),
+        (
+            "store/src/supplies/gatherings.rs",
+            "GatheringRecord",
+            "a name, a phone: shows ids",
         ),
         (
             "store/src/supplies/deliveries.rs",
             "DeliveryRecord",
-            "a household's name, phone and address: prints ids, grid, category and status only",
+            "name, phone: shows ids",
         ),
         (
             "store/src/warning/pharmacies.rs",

@@ -1,5 +1,8 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
 pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
+    // gatherings (0026): children first
+    "gathering_participants",
+    "gatherings",
     // deliveries (0025): children first
     "delivery_steps",
     "delivery_requests",

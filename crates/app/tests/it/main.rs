@@ -17,6 +17,7 @@ mod discharge;
 mod drills;
 mod duty;
 mod fever_clinics;
+mod gatherings;
 mod health_code;
 mod investigation;
 mod isolation;

@@ -296,6 +296,8 @@ enum Kind {
     Drill,
     /// A delivery request (物资配送) of a household of the grid.
     Delivery,
+    /// A gathering (聚集性活动) filed in the township, waiting for approval.
+    Gathering,
 }
 
 use Kind::*;
@@ -763,6 +765,25 @@ const MATRIX: &[Entry] = &[
         scoped("grid_worker"),
     )
     .k(&[Delivery]),
+    // supplies/gatherings.rs: the place is in the form (`region_code`, outside here).
+    e("GET", "/supplies/gatherings", Area),
+    e("POST", "/supplies/gatherings", Body),
+    e("GET", "/supplies/gatherings/{id}", scoped("commander")).k(&[Gathering]),
+    e(
+        "POST",
+        "/supplies/gatherings/{id}/decision",
+        scoped("commander"),
+    )
+    .k(&[Gathering]),
+    e("GET", "/api/supplies/gatherings", Area),
+    e("POST", "/api/supplies/gatherings", Body),
+    e("GET", "/api/supplies/gatherings/{id}", scoped("commander")).k(&[Gathering]),
+    e(
+        "POST",
+        "/api/supplies/gatherings/{id}/decision",
+        scoped("commander"),
+    )
+    .k(&[Gathering]),
     // drills/
     e("GET", "/drills", Area),
     e("GET", "/drills/{id}", scoped("commander")).k(&[Drill]),
@@ -1392,12 +1413,33 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
     t.insert(Incident, incident.to_string());
     warning(app, &mut t, township, mark).await;
     fever_clinic(app, &mut t, township, mark, &people[1].id_number).await;
-    supplies(app, &mut t, &people[7].id_number).await;
+    supplies(app, &mut t, &people[7].id_number, township, mark).await;
     t
 }
 
-/// The supplies' objects: a delivery request of a household of the grid.
-async fn supplies(app: &App, t: &mut Targets, id_number: &str) {
+/// The supplies' objects: a delivery request of a household of the grid, a gathering filed in the
+/// township.
+async fn supplies(app: &App, t: &mut Targets, id_number: &str, township: &str, mark: &str) {
+    let date = (app.today() + chrono::Days::new(20)).to_string();
+    let gathering = app
+        .file_gathering(
+            &province_actor(),
+            &fangkong_app::supplies::gatherings::GatheringForm {
+                kind: "conference".into(),
+                title: format!("{mark}培训会"),
+                organiser: format!("{mark}举办人"),
+                organiser_phone: "13800000000".into(),
+                size: "20".into(),
+                tables: "0".into(),
+                region_code: township.to_string(),
+                place: format!("{mark}会议室"),
+                date,
+                participants: String::new(),
+            },
+        )
+        .await
+        .expect("gathering");
+    t.insert(Gathering, gathering.to_string());
     let delivery = app
         .request_delivery(
             &province_actor(),
