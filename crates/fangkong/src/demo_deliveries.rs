@@ -4,7 +4,7 @@
 //! the outbreak), sets the village's collection point
 //! and allocates the slots; volunteers take some out, deliver some, fail one; a medicine request
 //! of an elderly person living alone, asked hours ago, is overdue on the late list; new requests
-//! wait for the next allocation — every state; the supply office asks for a household of another
+//! wait for the next allocation — every state; the command office asks for a household of another
 //! village outside the sealed and isolated set, which is taken and flagged.
 
 use anyhow::Result;
@@ -151,7 +151,7 @@ pub async fn story(app: &App, place: &Place<'_>) -> Result<()> {
             created_by: "gridworker".into(),
         }])
         .await?;
-    // The supply office asks for someone of another grid whose household is neither isolated
+    // The command office asks for someone of another grid whose household is neither isolated
     // nor sealed: taken, and flagged for the grid worker to check.
     anyhow::ensure!(
         place.township.as_str().starts_with(place.county.as_str()),
@@ -165,8 +165,9 @@ pub async fn story(app: &App, place: &Place<'_>) -> Result<()> {
         .into_iter()
         .find(|r| r.id_type == "mainland_id" && !r.grid_code.starts_with(place.village))
     {
+        let commander = app.actor_for_user("commander", "demo").await?;
         app.request_delivery(
-            &supply,
+            &commander,
             &ask(other.id_number.as_str(), "food", "normal", "米面油"),
         )
         .await?;
@@ -185,9 +186,10 @@ pub async fn story(app: &App, place: &Place<'_>) -> Result<()> {
         allocation.allocated
     );
     // A wedding banquet filed for the sealed village, three days ahead, 8 tables: refused.
+    let office = app.actor_for_user("commander", "demo").await?;
     let wedding = app
         .file_gathering(
-            &worker,
+            &office,
             &GatheringForm {
                 kind: "wedding".into(),
                 title: "婚宴".into(),
@@ -206,7 +208,7 @@ pub async fn story(app: &App, place: &Place<'_>) -> Result<()> {
             },
         )
         .await?;
-    let refused = app.gathering_detail(&worker, wedding).await?;
+    let refused = app.gathering_detail(&office, wedding).await?;
     println!(
         "  聚集性活动：婚宴80人8桌报批{}——{}（见 /supplies/gatherings/{wedding}）",
         refused.gathering.status, refused.gathering.decision
