@@ -151,6 +151,12 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("start_drill", "开始应急演练"),
     ("measure_drill", "应急演练评分"),
     ("file_drill_report", "归档应急演练报告"),
+    ("request_delivery", "申请物资配送"),
+    ("add_delivery_point", "设置物资收货点"),
+    ("allocate_deliveries", "物资配送排时段"),
+    ("step_delivery", "更新物资配送状态"),
+    ("file_gathering", "聚集性活动报批"),
+    ("decide_gathering", "审批聚集性活动"),
 ];
 
 /// The words of `action`; an action without words (written by an older version) is “其他操作”.
@@ -198,6 +204,9 @@ const TARGET_KINDS: &[(&str, &str)] = &[
     ("spot_check", "值班抽查"),
     ("fever_clinic", "发热门诊"),
     ("fever_visit", "发热门诊就诊"),
+    ("delivery", "配送需求"),
+    ("delivery_point", "收货点"),
+    ("gathering", "聚集性活动"),
 ];
 
 /// An audit target in words: `lead:12` → “线索 #12”; a target of another shape is shown as it is.

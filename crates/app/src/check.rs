@@ -147,6 +147,10 @@ fn described(invariant: Invariant) -> (&'static str, &'static str) {
             "supply_passes_numbered_and_checked",
             "保供通行证编号为县级区划代码加6位流水号，各县流水号从000000起连续不重复，卡口放行的车辆都有对应通行证且车牌一致",
         ),
+        Invariant::DeliveryFollowsItsSteps => (
+            "delivery_follows_its_steps",
+            "封控隔离家庭的配送需求状态与最近一步记录一致，已排时段和配送中的都有收货点和时段",
+        ),
     }
 }
 

@@ -66,6 +66,7 @@ impl App {
             Role::GridWorker => {
                 self.testing_items(actor, &jurisdiction, &mut items).await?;
                 self.home_items(actor, &mut items).await?;
+                self.delivery_items(actor, &mut items).await?;
                 if actor.jurisdiction.level() == RegionLevel::Grid
                     && let Some(ledger) =
                         allowed(self.door_ledger(actor, &jurisdiction, self.today()).await)?
@@ -157,6 +158,27 @@ impl App {
         // Urgent first; otherwise the order above (the order of the day's work).
         items.sort_by_key(|item| !item.urgent);
         Ok(items)
+    }
+
+    /// Deliveries to the sealed and isolated households of the jurisdiction: past due (urgent),
+    /// and still waiting for a slot or a courier.
+    async fn delivery_items(&self, actor: &Actor, items: &mut Vec<TodayItem>) -> AppResult<()> {
+        let Some(counts) = allowed(self.delivery_counts(actor).await)? else {
+            return Ok(());
+        };
+        items.push(TodayItem::counted(
+            "物资配送：超时未送达",
+            counts.overdue,
+            "/supplies/deliveries?overdue=1",
+            true,
+        ));
+        items.push(TodayItem::counted(
+            "物资配送：待排时段和待配送的需求",
+            counts.requested + counts.allocated,
+            "/supplies/deliveries",
+            false,
+        ));
+        Ok(())
     }
 
     async fn lead_items(&self, actor: &Actor, items: &mut Vec<TodayItem>) -> AppResult<()> {

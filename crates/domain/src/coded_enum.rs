@@ -140,6 +140,12 @@ mod tests {
     use crate::person_status::{StatusBadge, StatusSource};
     use crate::risk_area::{AreaScheme, AreaTier, AreaUnit};
     use crate::role::Role;
+    use crate::supplies::deliveries::{
+        DeliveryCategory, DeliveryStatus, Eligibility, RequestChannel, Urgency,
+    };
+    use crate::supplies::gatherings::{
+        ApprovalLevel, GatheringKind, GatheringStatus, ParticipantCheck,
+    };
     use crate::supplies::passes::{
         EnterpriseKind, GoodsCategory, PassKind, PassStatus, SupplyRole, SupplyVehicleKind,
     };
@@ -188,7 +194,9 @@ mod tests {
                 ClosesOn, TaskStatus, ClinicKind, ClinicRisk, VisitStage, BloodCount, DrugClass,
                 RequirementStatus, SaleChannel, DrillTeam, DrillStep, StepState, DrillMode,
                 ItemClass, OwnerKind, MovementKind, NormBasis, SupportStatus,
-                EnterpriseKind, SupplyVehicleKind, SupplyRole, GoodsCategory, PassKind, PassStatus;
+                EnterpriseKind, SupplyVehicleKind, SupplyRole, GoodsCategory, PassKind, PassStatus,
+                DeliveryCategory, Urgency, DeliveryStatus, Eligibility, RequestChannel, GatheringKind,
+                GatheringStatus, ApprovalLevel, ParticipantCheck;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };

@@ -43,8 +43,6 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         positives_per_10k: u64,
     },
-    /// Health codes over N residents: facts and their codes, a recompute of everyone, offline
-    /// verification, and online verification over HTTP at normal load, 10× overload and recovery.
     /// Investigation at city scale: directory pages, lead and isolation views, the chain picture.
     Investigation {
         #[command(flatten)]
@@ -94,6 +92,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 2_000)]
         checks: usize,
     },
+    /// Deliveries to sealed and isolated households: N requests allocated to the staggered slots
+    /// of their villages' collection points (medicine and urgent first), pure and through the app.
+    Deliveries {
+        #[command(flatten)]
+        args: BenchArgs,
+        #[arg(long, default_value_t = 10_000)]
+        requests: usize,
+    },
+    /// Health codes over N residents: facts and their codes, a recompute of everyone, offline
+    /// verification, and online verification over HTTP at normal load, 10× overload and recovery.
     Verify {
         #[command(flatten)]
         args: BenchArgs,
@@ -258,6 +266,9 @@ pub async fn run(command: BenchCommand) -> Result<()> {
             passes,
             checks,
         } => crate::bench_passes::run(&args, passes.max(1), checks.max(1)).await,
+        BenchCommand::Deliveries { args, requests } => {
+            crate::bench_deliveries::run(&args, requests).await
+        }
         BenchCommand::Verify {
             args,
             connections,

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_codes;
+mod bench_deliveries;
 mod bench_investigation;
 mod bench_passes;
 mod bench_reserves;

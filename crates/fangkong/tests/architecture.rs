@@ -1,4 +1,5 @@
 //! The architecture invariants of ARCHITECTURE.md, checked on the source tree.
+//! Longer than 800 lines: the Debug allow-list names every type with its reason, one entry per type.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -537,6 +538,31 @@ fn debug_masks_personal_data_by_construction() {
             "store/src/warning/pharmacies.rs",
             "SaleRow",
             "a buyer's name, ID and phone (a flagged ID as typed): prints ids and status only",
+        ),
+        (
+            "app/src/supplies/deliveries.rs",
+            "DeliveryForm",
+            "an ID: shows the category",
+        ),
+        (
+            "app/src/supplies/deliveries.rs",
+            "RequestDelivery",
+            "an ID: shows the category",
+        ),
+        (
+            "app/src/supplies/gatherings.rs",
+            "GatheringForm",
+            "IDs, a phone: shows kind, size",
+        ),
+        (
+            "store/src/supplies/gatherings.rs",
+            "GatheringRecord",
+            "a name, a phone: shows ids",
+        ),
+        (
+            "store/src/supplies/deliveries.rs",
+            "DeliveryRecord",
+            "name, phone: shows ids",
         ),
         (
             "store/src/warning/pharmacies.rs",

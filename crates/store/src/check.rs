@@ -63,6 +63,10 @@ pub enum Invariant {
     /// serials run from 000000 without a gap to its counter; every vehicle let through at a
     /// checkpoint refers to a pass with its plate and number (the whitelist → the checkpoints).
     SupplyPassesNumberedAndChecked,
+    /// Every delivery request's status is its newest recorded step's, and a request allocated or
+    /// out for delivery has its collection point and slot (households → deliveries → the late
+    /// list).
+    DeliveryFollowsItsSteps,
 }
 
 /// The sentinels' counter check up to the visit's day expression (see
@@ -109,7 +113,7 @@ macro_rules! supply_pass_serials_sql {
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 18] = [
+    pub const ALL: [Invariant; 19] = [
         Invariant::OpenCaseIsRed,
         Invariant::CloseContactIsHandled,
         Invariant::DischargedCaseDoesNotWait,
@@ -128,6 +132,7 @@ impl Invariant {
         Invariant::SentinelCountersMatchRecords,
         Invariant::ReserveStockMatchesLedger,
         Invariant::SupplyPassesNumberedAndChecked,
+        Invariant::DeliveryFollowsItsSteps,
     ];
 
     /// A query with one column, `label`, one row per record breaking the invariant; `$1` is the
@@ -284,6 +289,15 @@ impl Invariant {
                  AND CAST($1 AS BIGINT) IS NOT NULL UNION ALL ",
                 supply_pass_serials_sql!()
             ),
+            Invariant::DeliveryFollowsItsSteps => {
+                // A request and its step are written in one transaction: no settling ($1 keeps
+                // the shape).
+                "SELECT '配送需求 ' || CAST(r.id AS TEXT) AS label FROM delivery_requests r \
+                 WHERE CAST($1 AS BIGINT) IS NOT NULL AND ( \
+                   r.status <> COALESCE((SELECT s.status FROM delivery_steps s WHERE s.request_id = r.id \
+                     ORDER BY s.id DESC LIMIT 1), '') \
+                   OR (r.status IN ('allocated', 'out') AND (r.point_id IS NULL OR r.slot_start IS NULL)))"
+            }
             Invariant::CommandStateMatchesLastSwitch => {
                 // A switch writes its row, the state and the checklist in one transaction: no
                 // settling applies.

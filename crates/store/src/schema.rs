@@ -14,6 +14,13 @@ pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
     "supply_people",
     "supply_vehicles",
     "supply_enterprises",
+    // gatherings (0026): children first
+    "gathering_participants",
+    "gatherings",
+    // deliveries (0025): children first
+    "delivery_steps",
+    "delivery_requests",
+    "delivery_points",
     // fever clinics (0019): children first
     "fever_clinic_days",
     "fever_visits",

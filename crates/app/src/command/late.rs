@@ -343,6 +343,35 @@ impl App {
         }
         groups.push(tasks);
 
+        // Supplies: deliveries to sealed and isolated households past their due time (medicine
+        // is due within 2–6 hours, the rest within 6–24).
+        let mut deliveries = LateGroup::new(LateKind::Delivery, "/supplies/deliveries?overdue=1");
+        for request in self
+            .deliveries_due(actor, now + DUE_SOON_SECONDS, 500)
+            .await?
+        {
+            deliveries.tally(
+                format!(
+                    "配送需求#{} {}{}",
+                    request.id,
+                    fangkong_domain::supplies::deliveries::DeliveryCategory::from_code(
+                        &request.category
+                    )
+                    .map_or("", |c| c.label_zh()),
+                    if request.elderly_alone {
+                        "（独居老人）"
+                    } else {
+                        ""
+                    }
+                ),
+                request.grid_code.clone(),
+                request.due_at,
+                now,
+                "/supplies/deliveries?overdue=1".to_string(),
+            );
+        }
+        groups.push(deliveries);
+
         let groups: Vec<LateGroup> = groups
             .into_iter()
             .filter(|g| g.late > 0 || g.due_soon > 0)

@@ -33,6 +33,8 @@ crate::coded_enum! {
         Alert => "alert", "预警超时未核实",
         /// A task of the emergency checklist past its due time (应急任务).
         EmergencyTask => "emergency_task", "应急任务超时未完成",
+        /// A delivery to a sealed or isolated household past its due time (medicine: 2–6 h).
+        Delivery => "delivery", "封控隔离家庭物资配送超时",
     }
 }
 
@@ -49,6 +51,7 @@ impl LateKind {
             LateKind::ReportNotFiled | LateKind::IncidentFirstReport => "该级指挥部值班室",
             LateKind::Alert => "预警规则指定的核实单位",
             LateKind::EmergencyTask => "应急清单指定的责任专班",
+            LateKind::Delivery => "所在网格网格员与配送志愿者",
         }
     }
 }

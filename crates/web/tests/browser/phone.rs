@@ -75,6 +75,7 @@ async fn in_chromium_the_phone_roles_pages_fit_phone_screens_with_44_pixel_targe
                 &person_file,
                 &household,
                 &grid_page,
+                "/supplies/deliveries",
             ],
         ),
         ("phone-sampler", vec!["/", "/testing", "/me/password"]),
@@ -84,7 +85,13 @@ async fn in_chromium_the_phone_roles_pages_fit_phone_screens_with_44_pixel_targe
         ),
         (
             "phone-resident",
-            vec!["/", "/me/code", "/me/antigen", "/me/results"],
+            vec![
+                "/",
+                "/me/code",
+                "/me/antigen",
+                "/me/results",
+                "/supplies/deliveries",
+            ],
         ),
         (
             "phone-duty",

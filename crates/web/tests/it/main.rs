@@ -7,6 +7,7 @@ mod support;
 mod command;
 mod command_reports;
 mod curve_map;
+mod deliveries;
 mod drills;
 mod duty;
 mod edge;

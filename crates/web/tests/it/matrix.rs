@@ -307,6 +307,10 @@ enum Kind {
     /// A vehicle pass of that enterprise (its issuing county is 藁城区: both townships' passes are
     /// the county's, seen by no township user).
     SupplyPass,
+    /// A delivery request (物资配送) of a household of the grid.
+    Delivery,
+    /// A gathering (聚集性活动) filed in the township, waiting for approval.
+    Gathering,
 }
 
 use Kind::*;
@@ -848,6 +852,47 @@ const MATRIX: &[Entry] = &[
         not_inside("supply", NO_PASS),
     )
     .k(&[SupplyPass]),
+    // supplies/deliveries.rs: the resident asks for their own household (the matrix's resident is
+    // not linked to the register); others name the resident by ID number (outside: not found).
+    e("GET", "/supplies/deliveries", Area),
+    e("POST", "/supplies/deliveries", Body),
+    e("POST", "/supplies/deliveries/points", Body),
+    e("POST", "/supplies/deliveries/allocate", Area),
+    e(
+        "POST",
+        "/supplies/deliveries/{id}/step",
+        scoped("grid_worker"),
+    )
+    .k(&[Delivery]),
+    e("GET", "/api/supplies/deliveries", Area),
+    e("POST", "/api/supplies/deliveries", Body),
+    e("GET", "/api/supplies/deliveries/mine", Own),
+    e("POST", "/api/supplies/deliveries/allocate", Area),
+    e(
+        "POST",
+        "/api/supplies/deliveries/{id}/step",
+        scoped("grid_worker"),
+    )
+    .k(&[Delivery]),
+    // supplies/gatherings.rs: the place is in the form (`region_code`, outside here).
+    e("GET", "/supplies/gatherings", Area),
+    e("POST", "/supplies/gatherings", Body),
+    e("GET", "/supplies/gatherings/{id}", scoped("commander")).k(&[Gathering]),
+    e(
+        "POST",
+        "/supplies/gatherings/{id}/decision",
+        scoped("commander"),
+    )
+    .k(&[Gathering]),
+    e("GET", "/api/supplies/gatherings", Area),
+    e("POST", "/api/supplies/gatherings", Body),
+    e("GET", "/api/supplies/gatherings/{id}", scoped("commander")).k(&[Gathering]),
+    e(
+        "POST",
+        "/api/supplies/gatherings/{id}/decision",
+        scoped("commander"),
+    )
+    .k(&[Gathering]),
     // drills/
     e("GET", "/drills", Area),
     e("GET", "/drills/{id}", scoped("commander")).k(&[Drill]),
@@ -1479,6 +1524,7 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
     warning(app, &mut t, township, mark).await;
     fever_clinic(app, &mut t, township, mark, &people[1].id_number).await;
     supply_pass(app, &mut t, township, mark, plate).await;
+    supplies(app, &mut t, &people[7].id_number, township, mark).await;
     t
 }
 
@@ -1559,6 +1605,44 @@ async fn supply_pass(app: &App, t: &mut Targets, township: &str, mark: &str, pla
         .await
         .expect("supply pass");
     t.insert(SupplyPass, pass.id.to_string());
+}
+
+/// The supplies' objects: a delivery request of a household of the grid, a gathering filed in the
+/// township.
+async fn supplies(app: &App, t: &mut Targets, id_number: &str, township: &str, mark: &str) {
+    let date = (app.today() + chrono::Days::new(20)).to_string();
+    let gathering = app
+        .file_gathering(
+            &province_actor(),
+            &fangkong_app::supplies::gatherings::GatheringForm {
+                kind: "conference".into(),
+                title: format!("{mark}培训会"),
+                organiser: format!("{mark}举办人"),
+                organiser_phone: "13800000000".into(),
+                size: "20".into(),
+                tables: "0".into(),
+                region_code: township.to_string(),
+                place: format!("{mark}会议室"),
+                date,
+                participants: String::new(),
+            },
+        )
+        .await
+        .expect("gathering");
+    t.insert(Gathering, gathering.to_string());
+    let delivery = app
+        .request_delivery(
+            &province_actor(),
+            &fangkong_app::supplies::deliveries::DeliveryForm {
+                id_number: id_number.to_string(),
+                category: "food".into(),
+                urgency: "normal".into(),
+                items: "大米".into(),
+            },
+        )
+        .await
+        .expect("delivery request");
+    t.insert(Delivery, delivery.to_string());
 }
 
 /// The township's early warning: an alert (a cold-chain positive reported there) and the
