@@ -139,6 +139,10 @@ fn described(invariant: Invariant) -> (&'static str, &'static str) {
             "sentinel_counters_match_records",
             "哨点计数（药店每日销售与证件无效笔数、发热门诊每日就诊人次）与明细记录一致",
         ),
+        Invariant::VaccineDosesKeepIntervals => (
+            "vaccine_doses_keep_intervals",
+            "每条第二剂接种记录都在第一剂满21天后，每条加强针都在全程接种满3个月后",
+        ),
     }
 }
 

@@ -140,6 +140,7 @@ mod tests {
     use crate::person_status::{StatusBadge, StatusSource};
     use crate::risk_area::{AreaScheme, AreaTier, AreaUnit};
     use crate::role::Role;
+    use crate::supplies::vaccination::{AgeBand, Contraindication, DoseKind, VaccineProduct};
     use crate::warning::emergency::{ClosesOn, CommandState, TaskStatus};
     use crate::warning::fever_clinics::{BloodCount, ClinicKind, ClinicRisk, VisitStage};
     use crate::warning::pharmacies::{DrugClass, RequirementStatus, SaleChannel};
@@ -182,7 +183,8 @@ mod tests {
                 AccountabilityKind, CurveBasis, MapMeasure, LateKind, Figure, ReportKind, Timing,
                 IncidentKind, IncidentStage, SignalChannel, AlertLevel, AlertStatus, CommandState,
                 ClosesOn, TaskStatus, ClinicKind, ClinicRisk, VisitStage, BloodCount, DrugClass,
-                RequirementStatus, SaleChannel, DrillTeam, DrillStep, StepState, DrillMode;
+                RequirementStatus, SaleChannel, DrillTeam, DrillStep, StepState, DrillMode,
+                VaccineProduct, DoseKind, Contraindication, AgeBand;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };

@@ -56,6 +56,10 @@ pub enum Invariant {
     /// per Beijing day — equal their records (the sentinels → the picture, the spike triggers and
     /// the daily report).
     SentinelCountersMatchRecords,
+    /// Every second dose follows a first dose of the same person by at least 21 days, and every
+    /// booster follows the primary series by at least 3 months (vaccination's interval rules hold
+    /// over every path that writes doses: the form, the import, the demo).
+    VaccineDosesKeepIntervals,
 }
 
 /// The sentinels' counter check up to the visit's day expression (see
@@ -84,8 +88,29 @@ macro_rules! sentinel_counters_tail {
     };
 }
 
+/// The vaccination check up to the second dose's interval (see
+/// [`Invariant::VaccineDosesKeepIntervals`]).
+macro_rules! vaccine_intervals_sql {
+    () => {
+        "SELECT '接种记录#' || d.id AS label FROM vaccine_doses d \
+         WHERE d.dose_kind = 'second' AND CAST($1 AS BIGINT) IS NOT NULL AND NOT EXISTS ( \
+           SELECT 1 FROM vaccine_doses f WHERE f.resident_id = d.resident_id \
+           AND f.dose_kind = 'first' AND "
+    };
+}
+
+/// The middle of the vaccination check: the booster's interval follows.
+macro_rules! vaccine_intervals_middle {
+    () => {
+        ") UNION SELECT '接种记录#' || b.id FROM vaccine_doses b \
+         WHERE b.dose_kind = 'booster' AND NOT EXISTS ( \
+           SELECT 1 FROM vaccine_doses p WHERE p.resident_id = b.resident_id \
+           AND (p.dose_kind = 'second' OR (p.dose_kind = 'first' AND p.product = 'ad5')) AND "
+    };
+}
+
 impl Invariant {
-    pub const ALL: [Invariant; 16] = [
+    pub const ALL: [Invariant; 17] = [
         Invariant::OpenCaseIsRed,
         Invariant::CloseContactIsHandled,
         Invariant::DischargedCaseDoesNotWait,
@@ -102,6 +127,7 @@ impl Invariant {
         Invariant::CommandStateMatchesLastSwitch,
         Invariant::PositivePoolRaisedAlert,
         Invariant::SentinelCountersMatchRecords,
+        Invariant::VaccineDosesKeepIntervals,
     ];
 
     /// A query with one column, `label`, one row per record breaking the invariant; `$1` is the
@@ -234,6 +260,22 @@ impl Invariant {
                 sentinel_counters_sql!(),
                 "date(registered_at + 28800, 'unixepoch')",
                 sentinel_counters_tail!()
+            ),
+            // A dose is written with its own checks in one transaction: no settling ($1 keeps the
+            // shape). Three calendar months are at least 89 days whatever the month.
+            Invariant::VaccineDosesKeepIntervals if postgres => concat!(
+                vaccine_intervals_sql!(),
+                "d.given_on::date - f.given_on::date >= 21",
+                vaccine_intervals_middle!(),
+                "b.given_on::date - p.given_on::date >= 89",
+                ")"
+            ),
+            Invariant::VaccineDosesKeepIntervals => concat!(
+                vaccine_intervals_sql!(),
+                "julianday(d.given_on) - julianday(f.given_on) >= 21",
+                vaccine_intervals_middle!(),
+                "julianday(b.given_on) - julianday(p.given_on) >= 89",
+                ")"
             ),
             Invariant::CommandStateMatchesLastSwitch => {
                 // A switch writes its row, the state and the checklist in one transaction: no

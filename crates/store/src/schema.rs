@@ -1,5 +1,8 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
 pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
+    // vaccination (0027)
+    "vaccine_contraindications",
+    "vaccine_doses",
     // fever clinics (0019): children first
     "fever_clinic_days",
     "fever_visits",

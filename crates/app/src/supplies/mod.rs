@@ -9,3 +9,4 @@ pub mod gatherings;
 pub mod passes;
 pub mod reserves;
 pub mod vaccination;
+pub mod vaccination_upload;

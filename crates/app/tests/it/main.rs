@@ -30,4 +30,5 @@ mod runs;
 mod scope;
 mod story;
 mod today;
+mod vaccination;
 mod warning;

@@ -22,4 +22,5 @@ mod person_file;
 mod pharmacies;
 mod residents;
 mod scope;
+mod vaccination;
 mod warning;

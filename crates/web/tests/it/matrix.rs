@@ -739,6 +739,27 @@ const MATRIX: &[Entry] = &[
     e("GET", "/api/warning/pharmacies/overview", Area),
     // supplies/ (each sub-area's rows follow its file's routes)
     e("GET", "/supplies", Own),
+    // supplies/vaccination.rs: the person is named in the form (`id_number`), the region in the
+    // query; a person outside is refused in tests/it/vaccination.rs.
+    e("GET", "/supplies/vaccination", scoped("vaccinator")).q("?region=$Region"),
+    e("POST", "/supplies/vaccination/doses", Body),
+    e("POST", "/supplies/vaccination/contraindications", Body),
+    e("POST", "/supplies/vaccination/upload", Area),
+    e("GET", "/supplies/vaccination/template.csv", Area),
+    e("GET", "/supplies/vaccination/elderly", scoped("vaccinator")).q("?region=$Region"),
+    e(
+        "GET",
+        "/api/supplies/vaccination/coverage",
+        scoped("commander"),
+    )
+    .q("?region=$Region"),
+    e(
+        "GET",
+        "/api/supplies/vaccination/elderly",
+        scoped("commander"),
+    )
+    .q("?region=$Region"),
+    e("POST", "/api/supplies/vaccination/doses", Body),
     // drills/
     e("GET", "/drills", Area),
     e("GET", "/drills/{id}", scoped("commander")).k(&[Drill]),
@@ -1658,8 +1679,9 @@ fn body_json(route: &str, t: &Targets) -> serde_json::Value {
 }
 
 /// Routes that take a file (`csrf` and `file` as multipart).
-const UPLOADS: [&str; 7] = [
+const UPLOADS: [&str; 8] = [
     "/warning/pharmacies/upload",
+    "/supplies/vaccination/upload",
     "/import",
     "/api/imports",
     "/leads/import",
