@@ -140,6 +140,7 @@ mod tests {
     use crate::person_status::{StatusBadge, StatusSource};
     use crate::risk_area::{AreaScheme, AreaTier, AreaUnit};
     use crate::role::Role;
+    use crate::supplies::cold_chain::{ChainNode, SampleKind, SampleResult};
     use crate::supplies::vaccination::{AgeBand, Contraindication, DoseKind, VaccineProduct};
     use crate::warning::emergency::{ClosesOn, CommandState, TaskStatus};
     use crate::warning::fever_clinics::{BloodCount, ClinicKind, ClinicRisk, VisitStage};
@@ -184,7 +185,8 @@ mod tests {
                 IncidentKind, IncidentStage, SignalChannel, AlertLevel, AlertStatus, CommandState,
                 ClosesOn, TaskStatus, ClinicKind, ClinicRisk, VisitStage, BloodCount, DrugClass,
                 RequirementStatus, SaleChannel, DrillTeam, DrillStep, StepState, DrillMode,
-                VaccineProduct, DoseKind, Contraindication, AgeBand;
+                VaccineProduct, DoseKind, Contraindication, AgeBand, SampleKind, SampleResult,
+                ChainNode;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };

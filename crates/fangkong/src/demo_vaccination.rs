@@ -10,6 +10,7 @@
 use anyhow::Result;
 use chrono::{Duration, NaiveDate};
 use fangkong_app::App;
+use fangkong_app::supplies::cold_chain::{BatchForm, MovementForm, TestForm};
 use fangkong_app::supplies::vaccination::{ContraindicationForm, DoseForm};
 use fangkong_domain::supplies::vaccination::{
     AgeBand, DoseKind, PriorDose, VaccineProduct, age_on,
@@ -19,6 +20,7 @@ use crate::demo_supplies::Place;
 
 /// How each office uses this part: lines printed with the demo's logins.
 pub const USAGE: &[&str] = &[
+    "冷链食品：指挥部、流调或物资保障在 /supplies/cold-chain 登记进口批次（原产国、口岸、消毒证明）、冷库 → 批发配送商 → 市场的流向和货品、外包装、环境检测；打开批次即可前后追溯，阳性自动向到达的市场所在地触发冷链预警（/warning/alerts），并列出到达地的冷链从业人员。",
     "疫苗接种：接种点 vaccinator 在 /supplies/vaccination 登记每一剂（第二剂须满21天、加强针须全程满3个月，不到间隔不能登记）、导入接种记录表（.csv/.xlsx，问题逐行列出）、登记接种禁忌；指挥部、值班员在同一页看分年龄段首针、全程、加强接种率；网格员 gridworker 在 /supplies/vaccination/elderly 用手机看本网格60岁以上未接种老人名单（80岁以上在前，有禁忌的写明原因），上门动员。",
 ];
 
@@ -190,5 +192,87 @@ pub async fn story(app: &App, place: &Place<'_>) -> Result<()> {
     if !refused.is_empty() {
         println!("  不到间隔的第二剂被拒绝：{refused}");
     }
+    cold_chain(app, place, &commander).await
+}
+
+/// A batch of frozen pork from Brazil through Tianjin down to the index village's market, its
+/// packaging positive: the market alerted, the cold-chain workers there listed.
+async fn cold_chain(app: &App, place: &Place<'_>, office: &fangkong_app::Actor) -> Result<()> {
+    let today = app.today();
+    let batch = app
+        .register_cold_chain_batch(
+            office,
+            &BatchForm {
+                batch_no: "TJ-2020-1228".into(),
+                goods: "冷冻猪肉".into(),
+                origin_country: "巴西".into(),
+                port: "天津港".into(),
+                quantity: "24000".into(),
+                certificate_no: "津消证2020-1228".into(),
+                region_code: place.county.as_str().into(),
+            },
+        )
+        .await?;
+    let village =
+        fangkong_domain::region::RegionCode::parse(place.village).map_err(anyhow::Error::msg)?;
+    let village_name = app.region_name(&village).await?;
+    let market = format!(
+        "{}农贸市场",
+        fangkong_domain::region::short_name(&village_name)
+    );
+    let chain = [
+        (
+            "cold_store",
+            "藁城区进口冷链食品集中监管仓".to_string(),
+            place.county.as_str(),
+            12,
+            "叉车工2人",
+        ),
+        (
+            "distributor",
+            "增村镇冻品批发部".to_string(),
+            place.township.as_str(),
+            9,
+            "批发部店主及送货员",
+        ),
+        ("market", market.clone(), place.village, 6, "冻品摊主"),
+    ];
+    for (node, name, region, days_ago, handlers) in chain {
+        app.record_cold_chain_movement(
+            office,
+            &MovementForm {
+                batch_id: batch.to_string(),
+                node: node.into(),
+                place: name,
+                region_code: region.into(),
+                quantity: "3000".into(),
+                moved_on: (today - Duration::days(days_ago)).to_string(),
+                handlers: handlers.into(),
+            },
+        )
+        .await?;
+    }
+    for (sample, kind, result) in [
+        ("HG-001", "goods", "negative"),
+        ("BZ-002", "packaging", "positive"),
+    ] {
+        app.record_cold_chain_test(
+            office,
+            &TestForm {
+                batch_id: batch.to_string(),
+                sample_no: sample.into(),
+                kind: kind.into(),
+                result: result.into(),
+                sampled_on: (today - Duration::days(1)).to_string(),
+            },
+        )
+        .await?;
+    }
+    let trace = app.cold_chain_trace(office, batch).await?;
+    let alerts: i64 = trace.tests.iter().map(|(_, _, t)| t.alerts).sum();
+    println!(
+        "  冷链食品：批次 TJ-2020-1228 冷冻猪肉 巴西 → 天津港 → 监管仓 → 冻品批发部 → {market}；外包装样本阳性，已触发 {alerts} 条冷链预警，到达地冷链从业人员 {} 人（见 /supplies/cold-chain?batch={batch}）",
+        trace.handlers.len()
+    );
     Ok(())
 }

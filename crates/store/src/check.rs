@@ -60,6 +60,9 @@ pub enum Invariant {
     /// booster follows the primary series by at least 3 months (vaccination's interval rules hold
     /// over every path that writes doses: the form, the import, the demo).
     VaccineDosesKeepIntervals,
+    /// Every positive test of a cold-chain batch (goods, packaging, environment) has raised its
+    /// alert (cold chain → early warning).
+    ColdChainPositiveRaisedAlert,
 }
 
 /// The sentinels' counter check up to the visit's day expression (see
@@ -110,7 +113,7 @@ macro_rules! vaccine_intervals_middle {
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 17] = [
+    pub const ALL: [Invariant; 18] = [
         Invariant::OpenCaseIsRed,
         Invariant::CloseContactIsHandled,
         Invariant::DischargedCaseDoesNotWait,
@@ -128,6 +131,7 @@ impl Invariant {
         Invariant::PositivePoolRaisedAlert,
         Invariant::SentinelCountersMatchRecords,
         Invariant::VaccineDosesKeepIntervals,
+        Invariant::ColdChainPositiveRaisedAlert,
     ];
 
     /// A query with one column, `label`, one row per record breaking the invariant; `$1` is the
@@ -288,6 +292,12 @@ impl Invariant {
                      SELECT 1 FROM emergency_tasks t WHERE t.switch_id = s.switch_id))) \
                  UNION SELECT w.region_code FROM command_switches w WHERE NOT EXISTS ( \
                    SELECT 1 FROM command_states s WHERE s.region_code = w.region_code)"
+            }
+            Invariant::ColdChainPositiveRaisedAlert => {
+                "SELECT '冷链检测#' || t.id AS label FROM cold_chain_tests t \
+                 WHERE t.result = 'positive' AND t.created_at < $1 AND NOT EXISTS ( \
+                   SELECT 1 FROM cold_chain_test_alerts a JOIN warning_alerts w ON w.id = a.alert_id \
+                   WHERE a.test_id = t.id)"
             }
             Invariant::PositivePoolRaisedAlert => {
                 "SELECT DISTINCT e.source AS label FROM person_events e \

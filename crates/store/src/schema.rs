@@ -1,5 +1,10 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
 pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
+    // cold chain (0028): children first
+    "cold_chain_test_alerts",
+    "cold_chain_tests",
+    "cold_chain_movements",
+    "cold_chain_batches",
     // vaccination (0027)
     "vaccine_contraindications",
     "vaccine_doses",

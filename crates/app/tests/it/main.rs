@@ -9,6 +9,7 @@ mod support;
 mod accounts;
 mod audited_changes;
 mod check;
+mod cold_chain;
 mod command;
 mod command_reports;
 mod curve_map;

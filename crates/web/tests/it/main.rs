@@ -4,6 +4,7 @@
 
 mod support;
 
+mod cold_chain;
 mod command;
 mod command_reports;
 mod curve_map;

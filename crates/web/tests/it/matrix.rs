@@ -760,6 +760,14 @@ const MATRIX: &[Entry] = &[
     )
     .q("?region=$Region"),
     e("POST", "/api/supplies/vaccination/doses", Body),
+    // supplies/cold_chain.rs: the batch is chosen in the form (`batch_id`, none here) or the
+    // page's query; a batch outside is not found in tests/it/cold_chain.rs.
+    e("GET", "/supplies/cold-chain", Area),
+    e("POST", "/supplies/cold-chain", Body),
+    e("POST", "/supplies/cold-chain/movements", Body),
+    e("POST", "/supplies/cold-chain/tests", Body),
+    e("GET", "/api/supplies/cold-chain/batches", Area),
+    e("POST", "/api/supplies/cold-chain/tests", Body),
     // drills/
     e("GET", "/drills", Area),
     e("GET", "/drills/{id}", scoped("commander")).k(&[Drill]),
