@@ -341,7 +341,7 @@ impl App {
             .into_iter()
             .map(|h| HandlerView {
                 name: h.name.as_str().to_string(),
-                id_masked: crate::population::mask_document(&h.id_type, &h.id_number),
+                id_masked: crate::population::mask_document(&h.id_type, h.id_number.as_str()),
                 grid_code: h.grid_code,
             })
             .collect();

@@ -2,7 +2,7 @@
 //! the chain, their tests (a retried sample writes nothing), the alerts a positive raised per
 //! region, and the cold-chain workers of the places a batch reached.
 
-use fangkong_domain::personal::PersonName;
+use fangkong_domain::personal::{DocumentNumber, PersonName};
 use sqlx::AssertSqlSafe;
 
 use crate::audit::write_audit;
@@ -58,7 +58,8 @@ pub struct HandlerRow {
     #[sqlx(try_from = "String")]
     pub name: PersonName,
     pub id_type: String,
-    pub id_number: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: DocumentNumber,
     pub grid_code: String,
 }
 
