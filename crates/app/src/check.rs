@@ -151,6 +151,14 @@ fn described(invariant: Invariant) -> (&'static str, &'static str) {
             "delivery_follows_its_steps",
             "封控隔离家庭的配送需求状态与最近一步记录一致，已排时段和配送中的都有收货点和时段",
         ),
+        Invariant::VaccineDosesKeepIntervals => (
+            "vaccine_doses_keep_intervals",
+            "每条第二剂接种记录都在第一剂满21天后，每条加强针都在全程接种满3个月后",
+        ),
+        Invariant::ColdChainPositiveRaisedAlert => (
+            "cold_chain_positive_raised_alert",
+            "冷链批次的每个阳性检测（货品、外包装、环境）都已触发预警",
+        ),
     }
 }
 

@@ -140,6 +140,7 @@ mod tests {
     use crate::person_status::{StatusBadge, StatusSource};
     use crate::risk_area::{AreaScheme, AreaTier, AreaUnit};
     use crate::role::Role;
+    use crate::supplies::cold_chain::{ChainNode, SampleKind, SampleResult};
     use crate::supplies::deliveries::{
         DeliveryCategory, DeliveryStatus, Eligibility, RequestChannel, Urgency,
     };
@@ -150,6 +151,7 @@ mod tests {
         EnterpriseKind, GoodsCategory, PassKind, PassStatus, SupplyRole, SupplyVehicleKind,
     };
     use crate::supplies::reserves::{ItemClass, MovementKind, NormBasis, OwnerKind, SupportStatus};
+    use crate::supplies::vaccination::{AgeBand, Contraindication, DoseKind, VaccineProduct};
     use crate::warning::emergency::{ClosesOn, CommandState, TaskStatus};
     use crate::warning::fever_clinics::{BloodCount, ClinicKind, ClinicRisk, VisitStage};
     use crate::warning::pharmacies::{DrugClass, RequirementStatus, SaleChannel};
@@ -196,7 +198,9 @@ mod tests {
                 ItemClass, OwnerKind, MovementKind, NormBasis, SupportStatus,
                 EnterpriseKind, SupplyVehicleKind, SupplyRole, GoodsCategory, PassKind, PassStatus,
                 DeliveryCategory, Urgency, DeliveryStatus, Eligibility, RequestChannel, GatheringKind,
-                GatheringStatus, ApprovalLevel, ParticipantCheck;
+                GatheringStatus, ApprovalLevel, ParticipantCheck,
+                VaccineProduct, DoseKind, Contraindication, AgeBand, SampleKind, SampleResult,
+                ChainNode;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };

@@ -530,6 +530,16 @@ fn debug_masks_personal_data_by_construction() {
             "a buyer's name, ID and phone as a pharmacy typed them (perhaps invalid): prints the sale's key only",
         ),
         (
+            "app/src/supplies/vaccination.rs",
+            "DoseForm",
+            "a person's ID as the vaccination point typed it (perhaps invalid): prints the dose only",
+        ),
+        (
+            "app/src/supplies/vaccination.rs",
+            "ContraindicationForm",
+            "a person's ID as typed (perhaps invalid): prints the reason only",
+        ),
+        (
             "store/src/warning/pharmacies.rs",
             "SaleWrite",
             "a buyer's name, ID and phone as the pharmacy gave them (a flagged ID is kept as typed)",

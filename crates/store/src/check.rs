@@ -67,6 +67,13 @@ pub enum Invariant {
     /// out for delivery has its collection point and slot (households → deliveries → the late
     /// list).
     DeliveryFollowsItsSteps,
+    /// Every second dose follows a first dose of the same person by at least 21 days, and every
+    /// booster follows the primary series by at least 3 months (vaccination's interval rules hold
+    /// over every path that writes doses: the form, the import, the demo).
+    VaccineDosesKeepIntervals,
+    /// Every positive test of a cold-chain batch (goods, packaging, environment) has raised its
+    /// alert (cold chain → early warning).
+    ColdChainPositiveRaisedAlert,
 }
 
 /// The sentinels' counter check up to the visit's day expression (see
@@ -112,8 +119,29 @@ macro_rules! supply_pass_serials_sql {
     };
 }
 
+/// The vaccination check up to the second dose's interval (see
+/// [`Invariant::VaccineDosesKeepIntervals`]).
+macro_rules! vaccine_intervals_sql {
+    () => {
+        "SELECT '接种记录#' || d.id AS label FROM vaccine_doses d \
+         WHERE d.dose_kind = 'second' AND CAST($1 AS BIGINT) IS NOT NULL AND NOT EXISTS ( \
+           SELECT 1 FROM vaccine_doses f WHERE f.resident_id = d.resident_id \
+           AND f.dose_kind = 'first' AND "
+    };
+}
+
+/// The middle of the vaccination check: the booster's interval follows.
+macro_rules! vaccine_intervals_middle {
+    () => {
+        ") UNION SELECT '接种记录#' || b.id FROM vaccine_doses b \
+         WHERE b.dose_kind = 'booster' AND NOT EXISTS ( \
+           SELECT 1 FROM vaccine_doses p WHERE p.resident_id = b.resident_id \
+           AND (p.dose_kind = 'second' OR (p.dose_kind = 'first' AND p.product = 'ad5')) AND "
+    };
+}
+
 impl Invariant {
-    pub const ALL: [Invariant; 19] = [
+    pub const ALL: [Invariant; 21] = [
         Invariant::OpenCaseIsRed,
         Invariant::CloseContactIsHandled,
         Invariant::DischargedCaseDoesNotWait,
@@ -133,6 +161,8 @@ impl Invariant {
         Invariant::ReserveStockMatchesLedger,
         Invariant::SupplyPassesNumberedAndChecked,
         Invariant::DeliveryFollowsItsSteps,
+        Invariant::VaccineDosesKeepIntervals,
+        Invariant::ColdChainPositiveRaisedAlert,
     ];
 
     /// A query with one column, `label`, one row per record breaking the invariant; `$1` is the
@@ -298,6 +328,22 @@ impl Invariant {
                      ORDER BY s.id DESC LIMIT 1), '') \
                    OR (r.status IN ('allocated', 'out') AND (r.point_id IS NULL OR r.slot_start IS NULL)))"
             }
+            // A dose is written with its own checks in one transaction: no settling ($1 keeps the
+            // shape). Three calendar months are at least 89 days whatever the month.
+            Invariant::VaccineDosesKeepIntervals if postgres => concat!(
+                vaccine_intervals_sql!(),
+                "d.given_on::date - f.given_on::date >= 21",
+                vaccine_intervals_middle!(),
+                "b.given_on::date - p.given_on::date >= 89",
+                ")"
+            ),
+            Invariant::VaccineDosesKeepIntervals => concat!(
+                vaccine_intervals_sql!(),
+                "julianday(d.given_on) - julianday(f.given_on) >= 21",
+                vaccine_intervals_middle!(),
+                "julianday(b.given_on) - julianday(p.given_on) >= 89",
+                ")"
+            ),
             Invariant::CommandStateMatchesLastSwitch => {
                 // A switch writes its row, the state and the checklist in one transaction: no
                 // settling applies.
@@ -309,6 +355,12 @@ impl Invariant {
                      SELECT 1 FROM emergency_tasks t WHERE t.switch_id = s.switch_id))) \
                  UNION SELECT w.region_code FROM command_switches w WHERE NOT EXISTS ( \
                    SELECT 1 FROM command_states s WHERE s.region_code = w.region_code)"
+            }
+            Invariant::ColdChainPositiveRaisedAlert => {
+                "SELECT '冷链检测#' || t.id AS label FROM cold_chain_tests t \
+                 WHERE t.result = 'positive' AND t.created_at < $1 AND NOT EXISTS ( \
+                   SELECT 1 FROM cold_chain_test_alerts a JOIN warning_alerts w ON w.id = a.alert_id \
+                   WHERE a.test_id = t.id)"
             }
             Invariant::PositivePoolRaisedAlert => {
                 "SELECT DISTINCT e.source AS label FROM person_events e \

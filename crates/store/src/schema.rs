@@ -21,6 +21,14 @@ pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
     "delivery_steps",
     "delivery_requests",
     "delivery_points",
+    // cold chain (0028): children first
+    "cold_chain_test_alerts",
+    "cold_chain_tests",
+    "cold_chain_movements",
+    "cold_chain_batches",
+    // vaccination (0027)
+    "vaccine_contraindications",
+    "vaccine_doses",
     // fever clinics (0019): children first
     "fever_clinic_days",
     "fever_visits",

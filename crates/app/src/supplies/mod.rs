@@ -11,3 +11,4 @@ pub mod reserves;
 pub mod reserves_cover;
 pub mod reserves_support;
 pub mod vaccination;
+pub mod vaccination_upload;

@@ -128,7 +128,7 @@ pub(crate) fn alert_view(a: AlertRecord, place: String, now: i64) -> AlertView {
     }
 }
 
-fn write_of(alert: NewAlert) -> AlertWrite {
+pub(crate) fn write_of(alert: NewAlert) -> AlertWrite {
     AlertWrite {
         channel: alert.channel.code().to_string(),
         level: alert.level.code().to_string(),

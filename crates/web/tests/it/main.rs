@@ -4,6 +4,7 @@
 
 mod support;
 
+mod cold_chain;
 mod command;
 mod command_reports;
 mod curve_map;
@@ -25,4 +26,5 @@ mod pharmacies;
 mod reserves;
 mod residents;
 mod scope;
+mod vaccination;
 mod warning;

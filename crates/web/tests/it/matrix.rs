@@ -893,6 +893,35 @@ const MATRIX: &[Entry] = &[
         scoped("commander"),
     )
     .k(&[Gathering]),
+    // supplies/vaccination.rs: the person is named in the form (`id_number`), the region in the
+    // query; a person outside is refused in tests/it/vaccination.rs.
+    e("GET", "/supplies/vaccination", scoped("vaccinator")).q("?region=$Region"),
+    e("POST", "/supplies/vaccination/doses", Body),
+    e("POST", "/supplies/vaccination/contraindications", Body),
+    e("POST", "/supplies/vaccination/upload", Area),
+    e("GET", "/supplies/vaccination/template.csv", Area),
+    e("GET", "/supplies/vaccination/elderly", scoped("vaccinator")).q("?region=$Region"),
+    e(
+        "GET",
+        "/api/supplies/vaccination/coverage",
+        scoped("commander"),
+    )
+    .q("?region=$Region"),
+    e(
+        "GET",
+        "/api/supplies/vaccination/elderly",
+        scoped("commander"),
+    )
+    .q("?region=$Region"),
+    e("POST", "/api/supplies/vaccination/doses", Body),
+    // supplies/cold_chain.rs: the batch is chosen in the form (`batch_id`, none here) or the
+    // page's query; a batch outside is not found in tests/it/cold_chain.rs.
+    e("GET", "/supplies/cold-chain", Area),
+    e("POST", "/supplies/cold-chain", Body),
+    e("POST", "/supplies/cold-chain/movements", Body),
+    e("POST", "/supplies/cold-chain/tests", Body),
+    e("GET", "/api/supplies/cold-chain/batches", Area),
+    e("POST", "/api/supplies/cold-chain/tests", Body),
     // drills/
     e("GET", "/drills", Area),
     e("GET", "/drills/{id}", scoped("commander")).k(&[Drill]),
@@ -2002,8 +2031,9 @@ fn body_json(route: &str, t: &Targets) -> serde_json::Value {
 }
 
 /// Routes that take a file (`csrf` and `file` as multipart).
-const UPLOADS: [&str; 7] = [
+const UPLOADS: [&str; 8] = [
     "/warning/pharmacies/upload",
+    "/supplies/vaccination/upload",
     "/import",
     "/api/imports",
     "/leads/import",
