@@ -146,14 +146,34 @@ impl App {
                 }
                 items.push(TodayItem::link("上报抗原自测", "/me/antigen"));
                 items.push(TodayItem::link("主动报告", "/me/self-report"));
+                items.push(TodayItem::link(
+                    "生活物资和药品需求（封控、居家隔离）",
+                    "/supplies/deliveries",
+                ));
             }
             Role::Administrator => {
                 items.push(TodayItem::link("用户与辖区", "/users"));
                 items.push(TodayItem::link("审计日志", "/audit"));
                 items.push(TodayItem::link("导入居民", "/import"));
             }
+            Role::Supply => {
+                // The reserves first: an item under the 30-day rule is the office's to fix today.
+                let slot = self.supplies_slot(&actor.jurisdiction).await?;
+                items.push(TodayItem::counted(
+                    "物资储备：不足30天的物资",
+                    slot.under,
+                    "/supplies/reserves",
+                    slot.under > 0,
+                ));
+                self.delivery_items(actor, &mut items).await?;
+                items.push(TodayItem::link("保供企业与通行证", "/supplies/passes"));
+                items.push(TodayItem::link("冷链食品追溯", "/supplies/cold-chain"));
+            }
+            Role::Vaccinator => {
+                items.push(TodayItem::link("接种登记与导入", "/supplies/vaccination"));
+            }
             // The sentinels' own pages add their day's work (early warning).
-            Role::Supply | Role::Clinic | Role::Pharmacy | Role::Vaccinator => {}
+            Role::Clinic | Role::Pharmacy => {}
         }
         // Urgent first; otherwise the order above (the order of the day's work).
         items.sort_by_key(|item| !item.urgent);

@@ -232,6 +232,13 @@ async fn the_ledger_keeps_the_stock_refuses_below_zero_and_gives_days_of_cover(b
     assert_eq!(alcohol.item_code, "alcohol_75");
     assert_eq!(alcohol.days, None, "unused items last");
     assert_eq!(cover.under, 1);
+    // The supply office's home counts the same items under the 30-day rule, urgent.
+    let today = app.todays_work(&supply).await.unwrap();
+    let under = today
+        .iter()
+        .find(|i| i.label == "物资储备：不足30天的物资")
+        .expect("the supply office's reserves item");
+    assert_eq!((under.count, under.urgent), (Some(1), true));
     // By region: the village's site and the township's own depot are separate lines.
     assert!(cover.by_region.iter().any(|l| l.region_code == VILLAGE_A1));
     // The norms: an occupied isolation room-day needs surgical masks … the module's load is

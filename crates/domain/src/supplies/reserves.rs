@@ -358,7 +358,7 @@ mod tests {
         assert_eq!(shortfall(300, 20.0), 300);
         assert_eq!(shortfall(900, 20.0), 0);
         assert_eq!(days_label(Some(12.56)), "12.5天");
-        let mut v = vec![(None, "a"), (Some(40.0), "b"), (Some(3.0), "c")];
+        let mut v = [(None, "a"), (Some(40.0), "b"), (Some(3.0), "c")];
         v.sort_by(|a, b| worst_first(*a, *b));
         assert_eq!(v.iter().map(|x| x.1).collect::<Vec<_>>(), ["c", "b", "a"]);
     }

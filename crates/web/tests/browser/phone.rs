@@ -50,6 +50,10 @@ async fn in_chromium_the_phone_roles_pages_fit_phone_screens_with_44_pixel_targe
     server
         .add_user("phone-pharmacy", Role::Pharmacy, &grid[..9])
         .await;
+    // A township's vaccination point types doses at the table.
+    server
+        .add_user("phone-vaccinator", Role::Vaccinator, &grid[..9])
+        .await;
     let driver = Driver::start().await;
     // A resident of the grid: their file (一人一档), household and grid are grid workers' pages too.
     let resident = server
@@ -62,7 +66,7 @@ async fn in_chromium_the_phone_roles_pages_fit_phone_screens_with_44_pixel_targe
     let person_file = format!("/people/{}", resident.id);
     let household = format!("/households/{}", resident.household_number);
     let grid_page = format!("/regions/{grid}");
-    let pages: [(&str, Vec<&str>); 7] = [
+    let pages: [(&str, Vec<&str>); 8] = [
         (
             "phone-gw",
             vec![
@@ -75,7 +79,10 @@ async fn in_chromium_the_phone_roles_pages_fit_phone_screens_with_44_pixel_targe
                 &person_file,
                 &household,
                 &grid_page,
+                "/supplies",
                 "/supplies/deliveries",
+                "/supplies/gatherings",
+                "/supplies/vaccination/elderly",
             ],
         ),
         ("phone-sampler", vec!["/", "/testing", "/me/password"]),
@@ -91,6 +98,7 @@ async fn in_chromium_the_phone_roles_pages_fit_phone_screens_with_44_pixel_targe
                 "/me/antigen",
                 "/me/results",
                 "/supplies/deliveries",
+                "/supplies/gatherings",
             ],
         ),
         (
@@ -105,6 +113,7 @@ async fn in_chromium_the_phone_roles_pages_fit_phone_screens_with_44_pixel_targe
         ),
         ("phone-clinic", vec!["/", "/warning/clinics"]),
         ("phone-pharmacy", vec!["/", "/warning/pharmacies"]),
+        ("phone-vaccinator", vec!["/", "/supplies/vaccination"]),
     ];
     let mut too_wide = Vec::new();
     let mut too_small = Vec::new();
