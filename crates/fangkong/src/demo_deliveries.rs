@@ -17,7 +17,7 @@ use crate::demo_supplies::Place;
 /// How each office uses this part: lines printed with the demo's logins.
 pub const USAGE: &[&str] = &[
     "聚集性活动：网格员（gridworker）或指挥部在 /supplies/gatherings 为举办人报批（类型、人数、桌数、地点、日期、参加人员身份证号）；按人数定审批级别（50人以上提前10天报县级，100人以上报市级，婚丧宴席不超过5桌、每桌不超过10人），报批过晚、地点在中高风险区的当即不予批准并写明理由；指挥部（commander）在活动页面审批并查看参加人员健康码和48小时核酸。",
-    "物资配送：居民（resident）在手机上打开 /supplies/deliveries 为本户提交生活物资、药品、母婴用品需求并查看每一步；网格员（gridworker）在同一页面为没有智能手机的居民（独居老人自动标记）代为提交、设置收货点、排时段（药品和紧急优先）、登记出发配送/送达/未送达；物资保障组（supply）看全辖区；超时未送达的在指挥部 /command/late 的“封控隔离家庭物资配送超时”（药品2–6小时）。",
+    "物资配送：居民（resident）在手机上打开 /supplies/deliveries 为本户提交生活物资、药品、母婴用品需求并查看每一步；网格员（gridworker）在同一页面为没有智能手机的居民（独居老人自动标记）代为提交、排时段（药品和紧急优先）、登记出发配送/送达/未送达；物资保障组（supply）或指挥部按小区、村设置收货点和取货时段，看全辖区；超时未送达的在指挥部 /command/late 的“封控隔离家庭物资配送超时”（药品2–6小时）。",
 ];
 
 fn ask(id_number: &str, category: &str, urgency: &str, items: &str) -> DeliveryForm {

@@ -4,7 +4,7 @@
 //! a negative within 48 h) → through or refused with the reasons, logged as a vehicle passage.
 
 use fangkong_domain::supplies::passes::{self as pass_rules, OnBoard, PassFacts, PassKind};
-use fangkong_store::supplies::passes::{SupplyPassRecord, VehiclePassageRecord};
+use fangkong_store::supplies::passes::{Rider, SupplyPassRecord, VehiclePassageRecord};
 
 use super::*;
 
@@ -166,6 +166,7 @@ impl App {
                                     claims.number
                                 )],
                                 Vec::new(),
+                                &[],
                                 "",
                             )
                             .await;
@@ -174,7 +175,7 @@ impl App {
                 }
                 Err(rejection) => {
                     return self
-                        .log_vehicle(passage, vec![rejection.words_zh()], Vec::new(), "")
+                        .log_vehicle(passage, vec![rejection.words_zh()], Vec::new(), &[], "")
                         .await;
                 }
             }
@@ -199,6 +200,7 @@ impl App {
                             "查无通行证 {number}：编号不存在，可能是伪造的通行证，不能放行"
                         )],
                         Vec::new(),
+                        &[],
                         "",
                     )
                     .await;
@@ -253,6 +255,7 @@ impl App {
         // Each person on board: the code now (online) and the newest negative.
         let mut on_board = Vec::new();
         let mut shown = Vec::new();
+        let mut riders = Vec::new();
         for person in self.store.supply_pass_people(pass.id).await? {
             let code_person = CodePerson {
                 id_type: person.id_type.clone(),
@@ -273,6 +276,11 @@ impl App {
                 colour_label: colour.label_zh(),
                 negative: negative.map(beijing_label).unwrap_or_default(),
             });
+            riders.push(Rider {
+                id_type: person.id_type.clone(),
+                id_number: person.id_number.clone(),
+                colour: colour.code().to_string(),
+            });
             on_board.push(OnBoard {
                 who,
                 colour,
@@ -285,7 +293,8 @@ impl App {
             passage.decision = Decision::Pass.code().to_string();
         }
         let route = facts.route.join("→");
-        self.log_vehicle(passage, reasons, shown, &route).await
+        self.log_vehicle(passage, reasons, shown, &riders, &route)
+            .await
     }
 
     async fn log_vehicle(
@@ -293,10 +302,11 @@ impl App {
         mut passage: VehiclePassageRecord,
         reasons: Vec<String>,
         people: Vec<OnBoardView>,
+        riders: &[Rider],
         route: &str,
     ) -> AppResult<VehicleOutcome> {
         passage.reasons = reasons.join("；");
-        if !self.store.insert_vehicle_passage(&passage).await? {
+        if !self.store.insert_vehicle_passage(&passage, riders).await? {
             let logged = self
                 .store
                 .vehicle_passage_by_key(&passage.passage_key)

@@ -267,6 +267,24 @@ async fn a_county_issues_passes_and_the_ring_checkpoint_checks_them(backend: Bac
         .await
         .unwrap();
     assert_eq!(typed.decision, "pass", "{:?}", typed.reasons);
+    // The driver on board is a passage of the checkpoint like everyone checked there: tracing's
+    // question "who passed here" finds them (once per check, a retry adds nothing).
+    let day = app.today();
+    let passed = app
+        .who_was_at(
+            &commander,
+            "checkpoint",
+            ring,
+            &day.to_string(),
+            &(day + chrono::Duration::days(1)).to_string(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        passed.len(),
+        2,
+        "the driver at the QR check and the typed one"
+    );
     // Another vehicle showing this pass: one vehicle, one pass.
     let plate = app
         .check_vehicle_at_checkpoint(&checker, ring, &scan("v3", &detail.qr_text, "冀AD5678"))

@@ -160,6 +160,26 @@ pub struct VehiclePassageRecord {
     pub recorder: String,
 }
 
+/// One person on board a checked vehicle: written as a checkpoint passage of its own, so the
+/// itinerary questions (who passed this checkpoint, where was this person) see drivers and staff
+/// like everyone else checked there (逢人必核、逢检必录).
+#[derive(Clone)]
+pub struct Rider {
+    pub id_type: String,
+    pub id_number: String,
+    /// The code colour read at the check (`Colour` code).
+    pub colour: String,
+}
+
+impl std::fmt::Debug for Rider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rider")
+            .field("id_type", &self.id_type)
+            .field("colour", &self.colour)
+            .finish_non_exhaustive()
+    }
+}
+
 const PASSAGE_COLUMNS: &str = "id, passage_key, checkpoint_id, at, method, pass_id, pass_number, plate, temperature, \
      people, decision, reasons, recorder";
 
@@ -524,9 +544,16 @@ impl Store {
     }
 
     /// Logs a vehicle check; false when its key was logged already (a retry: nothing written).
-    pub async fn insert_vehicle_passage(&self, p: &VehiclePassageRecord) -> StoreResult<bool> {
+    /// Logs a vehicle check once (by its key) with one checkpoint passage per person on board, in
+    /// one transaction; `false` when the key was logged before (nothing written).
+    pub async fn insert_vehicle_passage(
+        &self,
+        p: &VehiclePassageRecord,
+        riders: &[Rider],
+    ) -> StoreResult<bool> {
         Ok(with_pool!(self, pool => {
-            sqlx::query(
+            let mut tx = pool.begin().await?;
+            let logged = sqlx::query(
                 "INSERT INTO supply_vehicle_passages (passage_key, checkpoint_id, at, method, pass_id, pass_number, \
                  plate, temperature, people, decision, reasons, recorder) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (passage_key) DO NOTHING",
@@ -543,10 +570,39 @@ impl Store {
             .bind(&p.decision)
             .bind(&p.reasons)
             .bind(&p.recorder)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected()
-                == 1
+                == 1;
+            if logged {
+                for (i, rider) in riders.iter().enumerate() {
+                    // Identified by the ID document on the pass (method `id`); the passage
+                    // counters move by trigger like every other passage's.
+                    sqlx::query(
+                        "INSERT INTO passages (passage_key, checkpoint_id, at, method, id_type, id_number, \
+                         resident_id, colour, popup, temperature, plate, from_region, decision, reasons, recorder) \
+                         VALUES ($1, $2, $3, 'id', $4, $5, \
+                         (SELECT id FROM residents WHERE id_type = $4 AND id_number = $5), \
+                         $6, $12, $7, $8, NULL, $9, $10, $11) ON CONFLICT (passage_key) DO NOTHING",
+                    )
+                    .bind(format!("{}:{i}", p.passage_key))
+                    .bind(p.checkpoint_id)
+                    .bind(p.at)
+                    .bind(&rider.id_type)
+                    .bind(&rider.id_number)
+                    .bind(&rider.colour)
+                    .bind(p.temperature)
+                    .bind(&p.plate)
+                    .bind(&p.decision)
+                    .bind(&p.reasons)
+                    .bind(&p.recorder)
+                    .bind(false)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+            logged
         }))
     }
 
