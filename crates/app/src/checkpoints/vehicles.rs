@@ -278,7 +278,7 @@ impl App {
             });
             riders.push(Rider {
                 id_type: person.id_type.clone(),
-                id_number: person.id_number.clone(),
+                id_number: person.id_number.as_str().into(),
                 colour: colour.code().to_string(),
             });
             on_board.push(OnBoard {

@@ -163,21 +163,12 @@ pub struct VehiclePassageRecord {
 /// One person on board a checked vehicle: written as a checkpoint passage of its own, so the
 /// itinerary questions (who passed this checkpoint, where was this person) see drivers and staff
 /// like everyone else checked there (逢人必核、逢检必录).
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Rider {
     pub id_type: String,
-    pub id_number: String,
+    pub id_number: fangkong_domain::personal::DocumentNumber,
     /// The code colour read at the check (`Colour` code).
     pub colour: String,
-}
-
-impl std::fmt::Debug for Rider {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rider")
-            .field("id_type", &self.id_type)
-            .field("colour", &self.colour)
-            .finish_non_exhaustive()
-    }
 }
 
 const PASSAGE_COLUMNS: &str = "id, passage_key, checkpoint_id, at, method, pass_id, pass_number, plate, temperature, \
@@ -589,7 +580,7 @@ impl Store {
                     .bind(p.checkpoint_id)
                     .bind(p.at)
                     .bind(&rider.id_type)
-                    .bind(&rider.id_number)
+                    .bind(rider.id_number.as_str())
                     .bind(&rider.colour)
                     .bind(p.temperature)
                     .bind(&p.plate)
