@@ -116,7 +116,7 @@ pub async fn run(args: &BenchArgs, per_township: usize, days: i64) -> Result<()>
         for (i, item) in items.iter().enumerate() {
             let seed = mix((w as u64) << 20 | i as u64);
             let daily = 5 + (seed % 200) as i64;
-            let short = seed % 7 == 0;
+            let short = seed.is_multiple_of(7);
             let mut on_hand = 0_i64;
             for day in 0..days {
                 let at = start + day * 86_400 + 8 * 3600;
