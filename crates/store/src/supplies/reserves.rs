@@ -6,7 +6,7 @@
 use sqlx::AssertSqlSafe;
 
 use crate::audit::write_audit;
-use crate::{AuditRecord, Store, StoreResult, begin_locked, with_pool};
+use crate::{AuditRecord, Store, StoreError, StoreResult, begin_locked, with_pool};
 
 /// Serialises the reserves' writers on PostgreSQL (SQLite's BEGIN IMMEDIATE does it there).
 const RESERVES_LOCK: i64 = 140_142;
@@ -649,7 +649,22 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok(())
-        })
+            Ok::<(), StoreError>(())
+        })?;
+        // Fresh statistics and (PostgreSQL) the visibility map, so the sums read the covering
+        // index only, as on a database that has been running.
+        match self {
+            Store::Sqlite(pool) => {
+                sqlx::query("ANALYZE reserve_movements")
+                    .execute(pool)
+                    .await?;
+            }
+            Store::Postgres(pool) => {
+                sqlx::query("VACUUM ANALYZE reserve_movements")
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 }
