@@ -27,7 +27,7 @@ use crate::{Actor, App, AppError, AppResult, audit_by, audit_record};
 
 mod reader;
 
-pub(crate) use reader::{FileLine, ReadSummary, for_each_line, shown};
+pub(crate) use reader::{FileLine, ReadSummary, for_each_line, read_small_sheet, shown};
 
 /// Rows written per transaction.
 const ROWS_PER_CHUNK: usize = 10_000;

@@ -89,6 +89,33 @@ pub fn shown(value: &str, max: usize) -> String {
     }
 }
 
+/// Every line of a small uploaded sheet (a pharmacy's sales, a vaccination point's doses), read on
+/// the file-reader pool and held in memory: at most `max_rows` after the header, more is refused
+/// with `too_many` (the caller's words) before any line is used.
+pub(crate) async fn read_small_sheet(
+    path: &Path,
+    file_name: &str,
+    is_header: fn(&[String]) -> bool,
+    max_rows: usize,
+    too_many: String,
+) -> AppResult<Vec<FileLine>> {
+    let format = FileFormat::from_file_name(file_name)?;
+    let path = path.to_path_buf();
+    let lines = crate::blocking::run(crate::blocking::Heavy::FileReader, move || {
+        let mut lines = Vec::new();
+        for_each_line(&path, format, is_header, |line| {
+            lines.push(line);
+            lines.len() <= max_rows + 1
+        })
+        .map(|_| lines)
+    })
+    .await??;
+    if lines.len() > max_rows + 1 {
+        return Err(AppError::TooLarge(too_many));
+    }
+    Ok(lines)
+}
+
 /// Calls `each` with the header line and every line after it, until `each` returns false.
 ///
 /// The header is the first of the first [`Limits::HEADER_SEARCH_ROWS`] non-empty rows that

@@ -10,7 +10,7 @@ use std::path::Path;
 use fangkong_domain::role::Permission;
 
 use super::vaccination::{DoseForm, DoseImportReport, Landed, parse_dose};
-use crate::import::{FileFormat, FileLine, ProblemLine, for_each_line};
+use crate::import::{FileLine, ProblemLine, read_small_sheet};
 use crate::{Actor, App, AppError, AppResult, audit_record};
 
 /// The sheet's columns, in the template's order (姓名 is read but not needed: the ID names the
@@ -59,22 +59,14 @@ impl App {
         file_name: &str,
     ) -> AppResult<DoseImportReport> {
         actor.require(Permission::RecordVaccinations)?;
-        let format = FileFormat::from_file_name(file_name)?;
-        let path = path.to_path_buf();
-        let lines = crate::blocking::run(crate::blocking::Heavy::FileReader, move || {
-            let mut lines = Vec::new();
-            for_each_line(&path, format, is_header, |line| {
-                lines.push(line);
-                lines.len() <= DOSE_UPLOAD_MAX_ROWS + 1
-            })
-            .map(|_| lines)
-        })
-        .await??;
-        if lines.len() > DOSE_UPLOAD_MAX_ROWS + 1 {
-            return Err(AppError::TooLarge(format!(
-                "一次最多导入 {DOSE_UPLOAD_MAX_ROWS} 条接种记录，请分批导入"
-            )));
-        }
+        let lines = read_small_sheet(
+            path,
+            file_name,
+            is_header,
+            DOSE_UPLOAD_MAX_ROWS,
+            format!("一次最多导入 {DOSE_UPLOAD_MAX_ROWS} 条接种记录，请分批导入"),
+        )
+        .await?;
         let today = self.today();
         let mut report = DoseImportReport::default();
         let mut columns: Vec<Option<usize>> = Vec::new();

@@ -8,7 +8,7 @@ use std::path::Path;
 use fangkong_domain::warning::pharmacies::SaleChannel;
 
 use super::pharmacies::{SaleInput, SalesReport, parse_sale};
-use crate::import::{FileFormat, FileLine, ProblemLine, for_each_line};
+use crate::import::{FileLine, ProblemLine, read_small_sheet};
 use crate::{Actor, App, AppError, AppResult, audit_record};
 
 /// The upload's columns, in the template's order.
@@ -55,22 +55,14 @@ impl App {
         file_name: &str,
     ) -> AppResult<SalesReport> {
         let (pharmacy, catalogue) = self.reporting_pharmacy(actor, pharmacy_id).await?;
-        let format = FileFormat::from_file_name(file_name)?;
-        let path = path.to_path_buf();
-        let lines = crate::blocking::run(crate::blocking::Heavy::FileReader, move || {
-            let mut lines = Vec::new();
-            for_each_line(&path, format, is_header, |line| {
-                lines.push(line);
-                lines.len() <= UPLOAD_MAX_ROWS + 1
-            })
-            .map(|_| lines)
-        })
-        .await??;
-        if lines.len() > UPLOAD_MAX_ROWS + 1 {
-            return Err(AppError::TooLarge(format!(
-                "一次最多上传 {UPLOAD_MAX_ROWS} 条销售记录，请分批上传"
-            )));
-        }
+        let lines = read_small_sheet(
+            path,
+            file_name,
+            is_header,
+            UPLOAD_MAX_ROWS,
+            format!("一次最多上传 {UPLOAD_MAX_ROWS} 条销售记录，请分批上传"),
+        )
+        .await?;
         let now = self.now_unix();
         let mut report = SalesReport::default();
         let mut columns: Vec<Option<usize>> = Vec::new();
