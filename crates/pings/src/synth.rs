@@ -1,0 +1,1 @@
+//! (skeleton; see CONTRACT-pings.md)
