@@ -1,5 +1,6 @@
-//! Synthetic but realistic population for the demo and the benchmarks, and the outbreak simulator
-//! (`outbreak`) that plays an epidemic over it.
+//! Synthetic but realistic population for the demo and the benchmarks, the outbreak simulator
+//! (`outbreak`) that plays an epidemic over it, and the population's movements as location pings
+//! (`pings`), consistent with that outbreak.
 //!
 //! Everything is deterministic from a seed, so a demo database or a
 //! benchmark can be rebuilt identically. Generation streams households one
@@ -8,6 +9,7 @@
 mod generate;
 mod names;
 pub mod outbreak;
+pub mod pings;
 mod plan;
 mod rng;
 

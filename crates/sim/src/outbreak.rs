@@ -163,6 +163,21 @@ pub struct Outbreak {
     pub exposures: Vec<Exposure>,
     /// By placement time.
     pub placements: Vec<Placement>,
+    /// Each agent's workplace or class (an index its members share; `None`: neither), so the
+    /// movements (`pings`) can put a group in one cell.
+    pub groups: Vec<Option<u32>>,
+    /// Every household, workplace and market meeting of an infectious person (not the village's):
+    /// the movements put both people in one place that day, so the pings agree with the exposures.
+    pub meetings: Vec<Meeting>,
+}
+
+/// A meeting at home, at a workplace or at a market on simulation `day` (from `OutbreakPlan::start`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meeting {
+    pub day: u32,
+    pub infectious: usize,
+    pub other: usize,
+    pub setting: Setting,
 }
 
 impl Outbreak {
@@ -595,6 +610,17 @@ pub fn simulate(agents: &[Agent], plan: &OutbreakPlan) -> Outbreak {
         .collect();
     placements.sort_by_key(|p| (p.at, p.person));
     out.placements = placements;
+    out.meetings = met
+        .iter()
+        .filter(|m| m.3 != Setting::Village)
+        .map(|&(day, infectious, other, setting)| Meeting {
+            day: day as u32,
+            infectious,
+            other,
+            setting,
+        })
+        .collect();
+    out.groups = group_of;
     out
 }
 
