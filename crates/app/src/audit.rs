@@ -13,6 +13,7 @@ pub fn system_actor_label(username: &str) -> Option<&'static str> {
     Some(match username {
         "investigation" => "流调判定（自动）",
         "system" => "系统（自动）",
+        "analytics" => "大数据分析（自动）",
         "seed" => "数据初始化",
         "command-line" => "命令行",
         _ => return None,
@@ -75,6 +76,10 @@ impl App {
 /// the sources.
 pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("reveal", "查看完整个人信息"),
+    ("analytics_job", "大数据分析任务完成"),
+    ("set_analytics_policy", "设置大数据分析规则"),
+    ("import_pings", "导入位置数据"),
+    ("load_cell_map", "导入基站网格对照表"),
     ("draft_bulletin", "生成疫情通报草稿"),
     ("edit_bulletin", "审核修改疫情通报"),
     ("publish_bulletin", "发布疫情通报"),

@@ -20,6 +20,9 @@ pub enum Heavy {
     /// Reading an uploaded file: a CSV or XLSX streamed row by row (for as long as the import
     /// runs), or a FHIR document parsed whole (≤ 16 MB).
     FileReader,
+    /// A big-data push job over the location pings (`app::analytics`): its kernel uses both cores
+    /// for seconds, so one runs at a time.
+    Analytics,
 }
 
 impl Heavy {
@@ -28,15 +31,18 @@ impl Heavy {
         match self {
             Heavy::Password => 2,
             Heavy::FileReader => 2,
+            Heavy::Analytics => 1,
         }
     }
 
     fn permits(self) -> &'static Semaphore {
         static PASSWORD: Semaphore = Semaphore::const_new(Heavy::Password.at_once());
         static FILE_READER: Semaphore = Semaphore::const_new(Heavy::FileReader.at_once());
+        static ANALYTICS: Semaphore = Semaphore::const_new(Heavy::Analytics.at_once());
         match self {
             Heavy::Password => &PASSWORD,
             Heavy::FileReader => &FILE_READER,
+            Heavy::Analytics => &ANALYTICS,
         }
     }
 
@@ -44,6 +50,7 @@ impl Heavy {
         match self {
             Heavy::Password => "password",
             Heavy::FileReader => "file reader",
+            Heavy::Analytics => "analytics",
         }
     }
 }

@@ -159,6 +159,10 @@ fn described(invariant: Invariant) -> (&'static str, &'static str) {
             "cold_chain_positive_raised_alert",
             "冷链批次的每个阳性检测（货品、外包装、环境）都已触发预警",
         ),
+        Invariant::AnalyticsFindingsLanded => (
+            "analytics_findings_landed",
+            "大数据推送找到的每个人都已落实：任务的计数与结果一致，每条结果的线索（或越界报警）都存在",
+        ),
     }
 }
 

@@ -54,7 +54,7 @@ impl std::fmt::Debug for Job {
 
 /// The jobs the server runs, in the order a positive travels: person events into codes, then into
 /// cases, leads and measures.
-pub fn jobs() -> [Job; 5] {
+pub fn jobs() -> [Job; 6] {
     [
         Job {
             name: "health codes from person events",
@@ -86,6 +86,13 @@ pub fn jobs() -> [Job; 5] {
             every: Duration::from_secs(60),
             wakes_on_request: true,
             step: |app| Box::pin(app.try_run_requested_recompute()),
+        },
+        Job {
+            name: "big-data push analytics",
+            // After the event passes have made the cases; a job's kernel takes seconds.
+            every: Duration::from_secs(30),
+            wakes_on_request: false,
+            step: |app| Box::pin(app.try_run_analytics()),
         },
     ]
 }

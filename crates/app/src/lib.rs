@@ -5,6 +5,7 @@
 //! actor's jurisdiction. Reveals of personal data, exports, imports and changes are written to the
 //! audit log. Time comes from a [`Clock`], so tests run on a fixed clock.
 
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod blocking;
@@ -75,6 +76,8 @@ pub struct App {
     login_throttle: Arc<auth::LoginThrottle>,
     /// Recomputes of everyone's code asked for by requests, taken by a background job.
     recompute: Arc<jobs::RecomputeRequests>,
+    /// The location pings' day files (`analytics`), when this server has them.
+    pings_dir: Option<Arc<std::path::PathBuf>>,
 }
 
 impl App {
@@ -92,6 +95,7 @@ impl App {
             sessions: Default::default(),
             login_throttle: Default::default(),
             recompute: Default::default(),
+            pings_dir: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! source: every rule that depends on "today" takes it as an argument, so the
 //! same input always gives the same answer and the rules can be tested exactly.
 
+pub mod analytics;
 pub mod basis;
 pub mod checkpoint;
 pub mod coded_enum;

@@ -135,6 +135,12 @@ pub enum Permission {
     ViewVaccination,
     /// Register cold-chain batches, their tests and their movements; trace a batch (冷链食品追溯).
     ManageColdChain,
+    /// See the big-data push jobs (大数据推送: risk-area visitors, 时空伴随者, e-fence) and what
+    /// they found (masked).
+    ViewAnalytics,
+    /// Set the jurisdiction's analysis rules, run a job by hand, load the cell map and import an
+    /// operator's pings.
+    ManageAnalytics,
 }
 
 impl Role {
@@ -253,6 +259,8 @@ impl Role {
                 Vaccinator | GridWorker | Commander | DutyOfficer | Administrator
             ),
             ManageColdChain => matches!(self, Supply | Epidemiologist | Commander | Administrator),
+            ViewAnalytics => matches!(self, Epidemiologist | Commander | DutyOfficer | Administrator),
+            ManageAnalytics => matches!(self, Epidemiologist | Commander | Administrator),
             RecordHomeCheckIns => matches!(
                 self,
                 GridWorker | Resident | IsolationSite | Commander | Administrator
@@ -293,7 +301,7 @@ pub const CAPABILITIES: [Capability; 9] = [
     Capability {
         slug: "risk_area",
         label_zh: "风险区域与大数据",
-        built: false,
+        built: true,
     },
     Capability {
         slug: "isolation",

@@ -70,7 +70,18 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         timeline.discovered - chrono::Duration::days(2),
         0.0,
     ));
-    let app = App::new(store, clock.clone());
+    // The operator's location pings live beside the database (a PostgreSQL demo keeps them in the
+    // temporary directory); they are written once the outbreak is simulated.
+    let pings_dir = if args.database.starts_with("postgres") {
+        let dir = std::env::temp_dir().join("fangkong-demo-pings");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("remove {}", dir.display()))?;
+        }
+        dir
+    } else {
+        PathBuf::from(&args.database).join("pings")
+    };
+    let app = App::new(store, clock.clone()).with_pings_dir(pings_dir.clone());
     app.claim_instance_kind(InstanceKind::Sandbox).await?;
     println!("载入河北省区划……");
     app.load_divisions().await?;
@@ -240,6 +251,44 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     )
     .await?;
     player.audit_daily = args.audit_daily;
+    let village_refs: Vec<fangkong_sim::plan::VillageRef> = villages
+        .iter()
+        .map(|v| fangkong_sim::plan::VillageRef {
+            code: v.code.clone(),
+            name: v.name.clone(),
+            township_code: v.code[..9].to_string(),
+            is_community: v.is_community,
+        })
+        .collect();
+    let residents_per_village: Vec<u64> = village_refs
+        .iter()
+        .map(|v| {
+            seeded
+                .plan
+                .grids
+                .iter()
+                .filter(|g| g.village_code == v.code)
+                .map(|g| u64::from(g.residents))
+                .sum()
+        })
+        .collect();
+    let written = player
+        .write_pings(
+            &app,
+            &pings_dir,
+            &village_refs,
+            &residents_per_village,
+            timeline.present - chrono::Duration::days(14),
+            timeline.present,
+        )
+        .await?;
+    println!(
+        "  位置数据：{} 天 {} 条信令（{}），{} 个网格对应到村（社区）",
+        written.days,
+        written.pings,
+        pings_dir.display(),
+        written.cells
+    );
     player.play_until(timeline.present).await?;
     if args.audit_daily {
         let failed: Vec<_> = player
@@ -427,6 +476,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     );
     println!(
         "应急演练：指挥部看 /drills（演练记录、内置演练脚本）与 /drills/{drill}（可打印的总结评估报告）；新演练用 fangkong drill --db 演练库 --scenario small。"
+    );
+    println!(
+        "大数据推送：指挥部、流调队员看 /analytics（报告病例后自动找时空伴随者、划定风险区域后找到访人员、每天核查居家管控人员的电子围栏），每个任务的结果页列出派往网格的线索；网格员在 /leads 处理“大数据推送”线索。"
     );
     for line in crate::demo_supplies::usage() {
         println!("{line}");

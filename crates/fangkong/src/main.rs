@@ -78,6 +78,10 @@ enum Command {
         /// With `--clock`: simulated seconds per real second (60 = an hour a minute).
         #[arg(long, default_value_t = 1.0, requires = "clock")]
         speed: f64,
+        /// The location pings' day files (big-data push). Default: `pings/` inside a SQLite data
+        /// directory when it exists; without one the analyses do not run.
+        #[arg(long)]
+        pings: Option<PathBuf>,
     },
     /// Seed a simulated outbreak county (石家庄市藁城区) into a fresh database, print logins, serve it.
     Demo(demo::DemoArgs),
@@ -279,6 +283,7 @@ async fn main() -> Result<()> {
             secure_cookies,
             clock,
             speed,
+            pings,
         } => {
             let app = match &clock {
                 None => {
@@ -307,6 +312,19 @@ async fn main() -> Result<()> {
                     );
                     app
                 }
+            };
+            let pings = pings.or_else(|| {
+                let beside = PathBuf::from(&db.database).join("pings");
+                (!db.database.starts_with("postgres") && beside.is_dir()).then_some(beside)
+            });
+            let app = match pings {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir)
+                        .with_context(|| format!("pings directory {}", dir.display()))?;
+                    println!("位置数据目录：{}（大数据推送分析自动运行）", dir.display());
+                    app.with_pings_dir(dir)
+                }
+                None => app,
             };
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await

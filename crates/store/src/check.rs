@@ -74,6 +74,10 @@ pub enum Invariant {
     /// Every positive test of a cold-chain batch (goods, packaging, environment) has raised its
     /// alert (cold chain → early warning).
     ColdChainPositiveRaisedAlert,
+    /// Every person a finished big-data job found is accounted for: its counters equal its result
+    /// rows by outcome, and each result's lead (or alarm) exists with the finding's key (analytics
+    /// → leads, isolation).
+    AnalyticsFindingsLanded,
 }
 
 /// The sentinels' counter check up to the visit's day expression (see
@@ -141,7 +145,7 @@ macro_rules! vaccine_intervals_middle {
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 21] = [
+    pub const ALL: [Invariant; 22] = [
         Invariant::OpenCaseIsRed,
         Invariant::CloseContactIsHandled,
         Invariant::DischargedCaseDoesNotWait,
@@ -163,6 +167,7 @@ impl Invariant {
         Invariant::DeliveryFollowsItsSteps,
         Invariant::VaccineDosesKeepIntervals,
         Invariant::ColdChainPositiveRaisedAlert,
+        Invariant::AnalyticsFindingsLanded,
     ];
 
     /// A query with one column, `label`, one row per record breaking the invariant; `$1` is the
@@ -355,6 +360,20 @@ impl Invariant {
                      SELECT 1 FROM emergency_tasks t WHERE t.switch_id = s.switch_id))) \
                  UNION SELECT w.region_code FROM command_switches w WHERE NOT EXISTS ( \
                    SELECT 1 FROM command_states s WHERE s.region_code = w.region_code)"
+            }
+            Invariant::AnalyticsFindingsLanded => {
+                "SELECT '分析任务#' || j.id AS label FROM analytics_jobs j \
+                 WHERE j.status = 'finished' AND j.started_at < $1 AND ( \
+                   j.people_found <> (SELECT COUNT(*) FROM analytics_results r WHERE r.job_id = j.id) \
+                   OR j.leads_created + j.leads_existed <> (SELECT COUNT(*) FROM analytics_results r \
+                     WHERE r.job_id = j.id AND r.outcome IN ('lead_created', 'lead_existed')) \
+                   OR j.alarms_raised <> (SELECT COUNT(*) FROM analytics_results r \
+                     WHERE r.job_id = j.id AND r.outcome IN ('alarm_raised', 'alarm_existed'))) \
+                 UNION SELECT '分析结果#' || r.id FROM analytics_results r \
+                 WHERE (r.outcome IN ('lead_created', 'lead_existed') AND NOT EXISTS ( \
+                   SELECT 1 FROM leads l WHERE l.id = r.lead_id AND l.channel = 'big_data_push')) \
+                 OR (r.outcome IN ('alarm_raised', 'alarm_existed') AND NOT EXISTS ( \
+                   SELECT 1 FROM door_alarms a WHERE a.id = r.alarm_id AND a.kind = 'e_fence'))"
             }
             Invariant::ColdChainPositiveRaisedAlert => {
                 "SELECT '冷链检测#' || t.id AS label FROM cold_chain_tests t \

@@ -8,6 +8,7 @@
 
 mod schema;
 
+pub mod analytics;
 pub mod audit;
 pub mod check;
 pub mod command;

@@ -1,5 +1,10 @@
 /// Every table, children before parents, so deleting in this order never breaks a foreign key.
 pub(crate) const TABLES_CHILD_FIRST: &[&str] = &[
+    // big-data push analytics (0029): children first
+    "analytics_results",
+    "analytics_jobs",
+    "analytics_policies",
+    "ping_cells",
     // reserves (0023): children first
     "reserve_support_requests",
     "reserve_movements",

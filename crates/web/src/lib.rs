@@ -24,6 +24,7 @@ mod platform;
 mod population;
 mod session;
 mod supplies;
+mod analytics;
 mod upload;
 mod warning;
 
@@ -114,6 +115,7 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
         .merge(command::pages())
         .merge(warning::pages())
         .merge(supplies::pages())
+        .merge(analytics::pages())
         .merge(drills::pages())
         .merge(population::pages())
         .merge(mass_testing::pages())
@@ -129,6 +131,7 @@ pub fn router_with(app: App, config: WebConfig) -> Router {
                 .merge(command::api())
                 .merge(warning::api())
                 .merge(supplies::api())
+                .merge(analytics::api())
                 .merge(drills::api())
                 .merge(mass_testing::api())
                 .merge(health_code::api())

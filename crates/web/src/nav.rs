@@ -118,9 +118,10 @@ pub(crate) struct NavEntries {
 }
 
 /// Every module's entries. Within a section, links appear in this order.
-const REGISTRY: [&NavEntries; 13] = [
+const REGISTRY: [&NavEntries; 14] = [
     &crate::command::NAV,
     &crate::drills::NAV,
+    &crate::analytics::NAV,
     &crate::warning::NAV,
     &crate::supplies::NAV,
     &crate::mass_testing::NAV,

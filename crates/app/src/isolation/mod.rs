@@ -313,9 +313,14 @@ pub const ALARM_KINDS: [(&str, &str); 3] = [
     ("offline", "设备离线"),
 ];
 
+/// The alarm the big-data push raises when a phone leaves its home cell (`app::analytics`); not a
+/// kind a device may post.
+pub const FENCE_ALARM: (&str, &str) = ("e_fence", "电子围栏越界");
+
 fn alarm_label(kind: &str) -> &'static str {
     ALARM_KINDS
         .iter()
+        .chain([&FENCE_ALARM])
         .find(|(k, _)| *k == kind)
         .map(|(_, l)| *l)
         .unwrap_or("报警")

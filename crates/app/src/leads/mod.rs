@@ -52,6 +52,7 @@ use crate::{
     Actor, App, AppError, AppResult, audit_by, audit_record, china_offset, parse_region_code,
 };
 
+pub(crate) use push_import::Finding;
 pub use commands::{LeadArrival, LeadOutcome, RecordOutcome, RegisterLead, SelfReport};
 
 /// Rows per page of every lead list.

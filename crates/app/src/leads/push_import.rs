@@ -1,5 +1,7 @@
 //! Big-data push imports (大数据推送): a push file streamed row by row into routed leads, idempotent.
 
+use fangkong_domain::phone::PhoneNumber;
+
 use super::*;
 
 impl App {
@@ -352,5 +354,75 @@ impl App {
         let mut with_bom = "\u{feff}".as_bytes().to_vec();
         with_bom.extend(bytes);
         Ok(with_bom)
+    }
+}
+
+/// A person the big-data analytics found (`app::analytics`), to become a push lead.
+pub(crate) struct Finding {
+    /// The operator's number: the person's mobile phone.
+    pub phone: PhoneNumber,
+    /// The village or community whose cell the phone was seen in, for a number not in the register.
+    pub seen_in: Option<String>,
+    pub category: RiskCategory,
+    pub reason: String,
+    pub sender: String,
+    pub source_key: String,
+    pub sender_region: String,
+}
+
+impl App {
+    /// A finding as a lead of channel 大数据推送 by the push path's rules: the register by phone
+    /// first (one resident with that number: their grid, and their document, so the health code's
+    /// pop-up follows the push), else the village where the phone was seen (waiting there to be
+    /// routed, the phone its only handle). `None` when neither routes it.
+    pub(crate) async fn lead_of_finding(
+        &self,
+        finding: &Finding,
+        now: i64,
+    ) -> AppResult<Option<LeadRecord>> {
+        let found = self
+            .store
+            .search_residents(SearchField::Phone, finding.phone.as_str(), ("", "~"), 2)
+            .await?;
+        let route = if found.len() == 1 {
+            Route {
+                grid_code: found[0].grid_code.clone(),
+                status: LeadStatus::Pending,
+                resident_id: Some(found[0].id),
+                resident: found.into_iter().next(),
+            }
+        } else if let Some(village) = &finding.seen_in {
+            match self.route_by_region(village).await {
+                Ok(route) => route,
+                Err(AppError::Invalid(_)) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        } else {
+            return Ok(None);
+        };
+        let person = LeadPerson {
+            name: String::new(),
+            document: None,
+            phone: Some(finding.phone.clone()),
+            address: String::new(),
+        };
+        let mut lead = blank_lead(Channel::BigDataPush, finding.category, &person);
+        lead.reason = text(&finding.reason, 500);
+        lead.sender = text(&finding.sender, 100);
+        lead.reference = format!(
+            "推送时间 {}",
+            chrono::DateTime::from_timestamp(now, 0)
+                .unwrap_or_default()
+                .with_timezone(&china_offset())
+                .format("%Y-%m-%d %H:%M")
+        );
+        lead.sender_region = finding.sender_region.clone();
+        lead.source_key = Some(finding.source_key.clone());
+        lead.received_at = now;
+        lead.deadline = deadline_of(lead.received_at);
+        lead.created_by = "analytics".into();
+        lead.created_at = now;
+        apply_route(&mut lead, route);
+        Ok(Some(lead))
     }
 }

@@ -7,6 +7,7 @@
 mod support;
 
 mod accounts;
+mod analytics;
 mod audited_changes;
 mod check;
 mod cold_chain;

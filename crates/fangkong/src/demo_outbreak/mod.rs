@@ -29,6 +29,7 @@ use fangkong_sim::outbreak::{Agent, FoundBy, Outbreak, OutbreakPlan, Setting, si
 use crate::demo_isolation::Facilities;
 
 mod office;
+mod pings;
 mod reports;
 mod warning;
 
@@ -143,6 +144,13 @@ pub struct OutbreakPlayer {
     app: App,
     clock: Arc<SimulationClock>,
     people: Vec<ResidentRecord>,
+    /// The simulation's view of `people` (same order), its plan and seed: the movements behind the
+    /// location pings are drawn from them (`write_pings`).
+    agents: Vec<Agent>,
+    /// Village code of each `Agent::village` index.
+    village_codes: Vec<String>,
+    plan: OutbreakPlan,
+    seed: u64,
     outbreak: Outbreak,
     steps: Vec<(DateTime<Utc>, Step)>,
     next: usize,
@@ -262,6 +270,10 @@ impl OutbreakPlayer {
             .map(|i| vec![(i, timeline.imported.0, timeline.imported.1)])
             .unwrap_or_default();
         let outbreak = simulate(&agents, &plan);
+        let mut village_codes = vec![String::new(); villages.len()];
+        for (code, index) in villages {
+            village_codes[index as usize] = code;
+        }
         let mut steps: Vec<(DateTime<Utc>, Step)> = Vec::new();
         for (i, infection) in outbreak.infections.iter().enumerate() {
             if let Some((at, _)) = infection.found {
@@ -315,6 +327,10 @@ impl OutbreakPlayer {
             app: app.clone(),
             clock,
             people,
+            agents,
+            village_codes,
+            plan,
+            seed,
             outbreak,
             steps,
             next: 0,

@@ -19,6 +19,9 @@ impl OutbreakPlayer {
         let app = self.app.clone();
         app.try_run_code_events().await?;
         app.try_run_event_passes().await?;
+        // The big-data push: companions of the cases just reported, visitors of areas just
+        // designated, the e-fence of the last whole day; its leads land at the next pass.
+        app.try_run_analytics().await?;
         self.verify_alerts().await?;
         // Trips dispatched at the last round arrive: people check in (temperature taken), patients
         // are handed over to the hospital; vehicles are disinfected and free again.
