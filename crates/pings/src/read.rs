@@ -7,9 +7,10 @@
 //! (the file is sorted by cell, so those pages are few), and only those rows are decoded.
 
 use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use arrow_array::{Array, Int64Array, RecordBatch};
 use arrow_schema::DataType;
@@ -17,8 +18,10 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
 };
+use parquet::errors::ParquetError;
 use parquet::file::metadata::PageIndexPolicy;
 use parquet::file::page_index::column_index::ColumnIndexMetaData;
+use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::statistics::Statistics;
 
 use crate::layout::{COLUMNS, DayFile};
@@ -105,10 +108,52 @@ impl Columns {
     }
 }
 
+/// A file read by position (`pread`): clones of a `File` share one offset, so two threads
+/// seeking in clones would read each other's bytes; positional reads have no offset to share.
+#[derive(Clone)]
+struct PosFile(Arc<std::fs::File>);
+
+impl Length for PosFile {
+    fn len(&self) -> u64 {
+        self.0.metadata().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+/// A `Read` at a position of a [`PosFile`], advancing its own offset.
+struct PosRead {
+    file: Arc<std::fs::File>,
+    at: u64,
+}
+
+impl Read for PosRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read_at(buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+impl ChunkReader for PosFile {
+    type T = PosRead;
+    fn get_read(&self, start: u64) -> Result<PosRead, ParquetError> {
+        Ok(PosRead {
+            file: self.0.clone(),
+            at: start,
+        })
+    }
+    fn get_bytes(&self, start: u64, length: usize) -> Result<bytes::Bytes, ParquetError> {
+        let mut buf = vec![0u8; length];
+        self.0
+            .read_exact_at(&mut buf, start)
+            .map_err(|e| ParquetError::External(Box::new(e)))?;
+        Ok(bytes::Bytes::from(buf))
+    }
+}
+
 /// An open day file.
 pub struct DayReader {
     path: PathBuf,
-    file: std::fs::File,
+    file: PosFile,
     meta: ArrowReaderMetadata,
     /// Leaf (Parquet column) index of person_id, ts, cell_id.
     leaf: [usize; 3],
@@ -166,7 +211,7 @@ impl DayReader {
         }
         Ok(DayReader {
             path: path.to_path_buf(),
-            file,
+            file: PosFile(Arc::new(file)),
             meta,
             leaf,
         })
@@ -258,17 +303,16 @@ impl DayReader {
         }
         let mut decoded = 0u64;
         for &g in groups {
-            let file = self
-                .file
-                .try_clone()
-                .map_err(|e| unreadable(&self.path, format!("打不开：{e}")))?;
-            let mut b = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
-                .with_row_groups(vec![g])
-                .with_projection(ProjectionMask::leaves(
-                    self.meta.parquet_schema(),
-                    leaves.clone(),
-                ))
-                .with_batch_size(BATCH_ROWS);
+            let mut b = ParquetRecordBatchReaderBuilder::new_with_metadata(
+                self.file.clone(),
+                self.meta.clone(),
+            )
+            .with_row_groups(vec![g])
+            .with_projection(ProjectionMask::leaves(
+                self.meta.parquet_schema(),
+                leaves.clone(),
+            ))
+            .with_batch_size(BATCH_ROWS);
             if let Some(cells) = page_cells
                 && let Some(sel) = self.page_selection(g, cells)
             {
