@@ -251,9 +251,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     )
     .await?;
     player.audit_daily = args.audit_daily;
-    let village_refs: Vec<fangkong_sim::plan::VillageRef> = villages
+    let village_refs: Vec<fangkong_sim::VillageRef> = villages
         .iter()
-        .map(|v| fangkong_sim::plan::VillageRef {
+        .map(|v| fangkong_sim::VillageRef {
             code: v.code.clone(),
             name: v.name.clone(),
             township_code: v.code[..9].to_string(),

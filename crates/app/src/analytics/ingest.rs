@@ -45,6 +45,13 @@ pub struct PingImportReport {
     pub watch_job: Option<i64>,
 }
 
+/// When a hit's ping was seen.
+fn hit_ts(hit: &WatchHit) -> i64 {
+    match hit {
+        WatchHit::AreaVisit { ping, .. } | WatchHit::FenceBreach { ping, .. } => ping.ts,
+    }
+}
+
 impl App {
     /// Imports a feed file into the day files, checking every ping against the watch as it is read.
     pub async fn import_pings(
@@ -220,7 +227,9 @@ impl App {
                         });
                     }
                 }
-                WatchHit::FenceBreach { ping, home_cell } => {
+                WatchHit::FenceBreach {
+                    ping, home_cell, ..
+                } => {
                     let Some(&measure) = measures.get(&ping.person_id) else {
                         continue;
                     };
@@ -259,8 +268,8 @@ impl App {
             subject: format!("watch:{now}:{}", hits.len()),
             region_code: region.to_string(),
             rule_words: "位置数据到达时逐条核查：已划定风险区域的网格、居家管控人员的居住网格".into(),
-            window_from: hits.iter().map(|h| h.ping().ts).min().unwrap_or(now),
-            window_to: hits.iter().map(|h| h.ping().ts).max().unwrap_or(now),
+            window_from: hits.iter().map(hit_ts).min().unwrap_or(now),
+            window_to: hits.iter().map(hit_ts).max().unwrap_or(now),
             started_at: now,
             created_by: super::jobs::ANALYTICS_USER.into(),
         };
@@ -308,12 +317,12 @@ impl App {
     ) -> AppResult<(u64, Vec<(u64, String)>)> {
         actor.require(Permission::ManageAnalytics)?;
         let source = path.to_path_buf();
-        let read = run(Heavy::FileReader, move || {
-            fangkong_pings::cells::read_cell_map(&source)
+        let map = run(Heavy::FileReader, move || {
+            fangkong_pings::cells::read_cell_map_report(&source)
         })
         .await?
         .map_err(|e| AppError::Invalid(e.to_string()))?;
-        let (rows, problems) = read;
+        let (rows, problems) = (map.rows, map.first_problems);
         let mut written = 0;
         for chunk in rows.chunks(1000) {
             written += self.store.put_ping_cells(chunk).await?;
@@ -323,7 +332,7 @@ impl App {
             actor,
             "load_cell_map",
             "ping_cells",
-            format!("网格对照 {written} 条，问题 {} 行", problems.len()),
+            format!("网格对照 {written} 条，问题 {} 行", map.bad_lines),
         );
         self.store.insert_audit(&audit).await?;
         Ok((written, problems))

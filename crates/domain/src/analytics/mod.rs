@@ -64,7 +64,7 @@ coded_enum! {
 /// The rules one jurisdiction applies (区县/市 set them; the nearest ancestor's apply; without one,
 /// [`AnalyticsPolicy::CHENGDU_2021`]). Whole seconds and counts, so the same numbers go to the
 /// embedded engine, DuckDB and Spark.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct AnalyticsPolicy {
     /// A ping vouches for its cell until the next ping, for at most this long (a run's gap cap).
     pub cap_seconds: i64,

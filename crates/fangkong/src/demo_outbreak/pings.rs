@@ -10,7 +10,7 @@ use fangkong_app::App;
 use fangkong_domain::time::beijing_midnight;
 use fangkong_pings::Ping;
 use fangkong_sim::pings::{CellPlan, Movements, Residents, person_id_of};
-use fangkong_sim::plan::VillageRef;
+use fangkong_sim::VillageRef;
 
 use super::OutbreakPlayer;
 

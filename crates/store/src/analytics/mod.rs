@@ -157,7 +157,7 @@ impl Store {
             .bind(p.updated_at)
             .execute(&mut *tx)
             .await?;
-            write_audit(&mut tx, audit).await?;
+            write_audit!(&mut *tx, audit);
             tx.commit().await?;
         });
         Ok(())
@@ -283,7 +283,7 @@ impl Store {
             .bind(finished_at)
             .execute(&mut *tx)
             .await?;
-            write_audit(&mut tx, audit).await?;
+            write_audit!(&mut *tx, audit);
             tx.commit().await?;
         });
         Ok(())
@@ -408,15 +408,6 @@ impl Store {
         }))
     }
 
-    /// The lead a source key made (for a rerun's result row).
-    pub async fn lead_id_by_source_key(&self, source_key: &str) -> StoreResult<Option<i64>> {
-        Ok(with_pool!(self, pool => {
-            sqlx::query_scalar("SELECT id FROM leads WHERE source_key = $1")
-                .bind(source_key)
-                .fetch_optional(pool)
-                .await?
-        }))
-    }
 }
 
 /// A person isolated or monitored at home, for the e-fence: the measure, the phone and the grid.
