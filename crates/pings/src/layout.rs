@@ -46,7 +46,8 @@ use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 pub use crate::read::{
-    Batch, Columns, DayReader, Prune, Want, read_all, read_day, scan_parallel, unreadable,
+    Batch, Columns, DayReader, Keep, Prune, Want, read_all, read_day, scan_parallel,
+    scan_parallel_people, unreadable,
 };
 use crate::{Ping, PingsError, PingsResult};
 

@@ -256,3 +256,57 @@ fn beijing_midnight_is_the_day_boundary() {
     assert_eq!(day_start(T0 + 86_399), T0);
     assert_eq!(day_start(T0 + 86_400), T0 + 86_400);
 }
+
+#[test]
+fn a_person_filter_returns_only_those_people() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut pings: Vec<Ping> = (0..30_000)
+        .map(|i| ping(i % 1_000, T0 + i, 1_000 + i % 77))
+        .collect();
+    let day = write_day_grouped(tmp.path(), T0, &mut pings, 10_000).expect("write");
+    let r = DayReader::open(&day.path).expect("open");
+    let keep: fangkong_pings::layout::Keep = Arc::new(|p| p == 7 || p == 500);
+    let mut got = Vec::new();
+    r.scan_people(&[0, 1, 2], Want::ALL, &keep, &mut |b| {
+        for i in 0..b.len() {
+            got.push(ping(b.person_id[i], b.ts[i], b.cell_id[i]));
+        }
+        Ok(())
+    })
+    .expect("scan");
+    let mut want: Vec<Ping> = pings
+        .iter()
+        .copied()
+        .filter(|p| p.person_id == 7 || p.person_id == 500)
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got.len(), 60);
+    assert_eq!(got, want);
+}
+
+#[test]
+fn the_cell_map_counts_bad_lines_and_keeps_the_good() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let path = tmp.path().join("cells.csv");
+    let long = "1".repeat(2_000);
+    std::fs::write(
+        &path,
+        format!("cell_id,region_code\n32324332,130109001001\nabc,130109001002\n32324333\n32324332,130109001003\n{long},1\n32324334,130109001004\n"),
+    )
+    .expect("write");
+    let map = fangkong_pings::cells::read_cell_map_report(&path).expect("read");
+    assert_eq!(
+        map.rows,
+        vec![
+            (32_324_332, "130109001001".to_string()),
+            (32_324_334, "130109001004".to_string())
+        ]
+    );
+    assert_eq!(map.bad_lines, 4);
+    let words: Vec<&str> = map.first_problems.iter().map(|(_, w)| w.as_str()).collect();
+    assert!(words.iter().any(|w| w.contains("不是整数")), "{words:?}");
+    assert!(words.iter().any(|w| w.contains("重复")));
+    assert!(words.iter().any(|w| w.contains("太长")));
+    assert_eq!(map.first_problems[0].0, 3, "line numbers count the header");
+}
