@@ -2,8 +2,9 @@
 //!
 //! A feed is CSV (a header naming `person_id,ts,cell_id`, in any order; one ping per line) or
 //! Parquet with those three INT64 columns — told apart by the file's first bytes (`PAR1`), not
-//! its name. A file that is neither, or a Parquet file cut short, is refused whole
-//! ([`PingsError::Unreadable`], naming it). Otherwise every row is judged on its own:
+//! its name. A file that is neither, a Parquet file cut short, or one with a column missing, of
+//! another type or with empty values, is refused whole ([`crate::PingsError::Unreadable`], naming
+//! it). Otherwise every row is judged on its own:
 //! - malformed (wrong number of fields, not an integer, an impossible time, a line over
 //!   [`MAX_LINE`] bytes): counted, skipped;
 //! - a cell not in the operator's cell list (when one is given): counted, refused;

@@ -517,7 +517,7 @@ pub fn read_day(path: &Path, ts: Option<(i64, i64)>) -> PingsResult<(Columns, Sc
     Ok((out, stats))
 }
 
-/// Run `f` over the batches of many days' row groups on [`THREADS`] threads, each with its own
+/// Run `f` over the batches of many days' row groups on two threads, each with its own
 /// state from `init`; row groups are pruned by `prune` (and pages by its cells when `pages`).
 /// The first error stops the scan and is returned.
 pub fn scan_parallel<S, I, F>(
