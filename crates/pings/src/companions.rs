@@ -101,6 +101,8 @@ pub struct CompanionRun {
 }
 
 const THREADS: usize = 2;
+/// The longest window a job may ask for; stays are kept in 32-bit seconds.
+const MAX_WINDOW_S: i64 = 366 * 86_400;
 
 fn shard_of(pid: i64) -> usize {
     // Fibonacci hashing: consecutive numbers spread evenly over the shards.
@@ -112,6 +114,11 @@ fn validate(cases: &[CaseWindow], window: (i64, i64), rule: &CompanionRule) -> P
     if t0 >= t1 {
         return Err(PingsError::Invalid(format!(
             "时空伴随分析的时间窗口为空（{t0} 至 {t1}）"
+        )));
+    }
+    if t1 - t0 > MAX_WINDOW_S {
+        return Err(PingsError::Invalid(format!(
+            "时空伴随分析的时间窗口超过一年（{t0} 至 {t1}）：规则按最近 14 天计算"
         )));
     }
     if rule.cap_s <= 0 || rule.min_costay_s < 0 || rule.min_cell_stay_s < 0 {
