@@ -164,6 +164,8 @@ pub fn companions(
 ) -> PingsResult<CompanionRun> {
     validate(cases, window, rule)?;
     let (t0, t1) = window;
+    let clock = std::time::Instant::now();
+    let trace = std::env::var_os("COMPANIONS_TRACE").is_some();
     let days = read::open_days(dir, t0, t1)?;
     if days.is_empty() {
         return Err(PingsError::Invalid(format!(
@@ -181,7 +183,7 @@ pub fn companions(
 
     // Pass 1: the cases' pings, then their runs.
     let all: Vec<Unit> = batches.concat();
-    let case_set: Arc<FxHashSet<i64>> = Arc::new(cases.iter().map(|c| c.person_id).collect());
+    let case_set = Arc::new(read::PeopleSet::new(cases.iter().map(|c| c.person_id)));
     let (mut case_pings, decoded) = parallel_units(&all, |unit, out: &mut Vec<(i64, i64, i64)>| {
         read::decode_people(
             &days[unit.file],
@@ -195,6 +197,10 @@ pub fn companions(
     stats.pings_decoded += decoded;
     case_pings.sort_unstable();
     let index = CaseIndex::build(cases, &case_pings, rule.cap_s);
+    if trace {
+        eprintln!("pass 1 {:?}", clock.elapsed());
+    }
+    let (mut t_dec, mut t_sweep) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     let mut cases_without_pings = index.without_pings.clone();
     cases_without_pings.sort_unstable();
     if index.is_empty() {
@@ -209,9 +215,12 @@ pub fn companions(
     // Pass 2: everyone, batch by batch.
     let mut shards: Vec<Shard> = (0..THREADS).map(|_| Shard::default()).collect();
     let mut sort_bufs: Vec<SortBufs> = (0..THREADS).map(|_| SortBufs::default()).collect();
+    let mut parts: Vec<Vec<Cols>> = Vec::new();
     for batch in &batches {
-        let (parts, decoded) = decode_batch(&days, batch, t0, t1)?;
-        stats.pings_decoded += decoded;
+        let c0 = std::time::Instant::now();
+        stats.pings_decoded += decode_batch(&days, batch, t0, t1, &mut parts)?;
+        t_dec += c0.elapsed();
+        let c0 = std::time::Instant::now();
         std::thread::scope(|s| {
             let handles: Vec<_> = shards
                 .iter_mut()
@@ -230,6 +239,10 @@ pub fn companions(
                 .into_iter()
                 .try_for_each(|h| h.join().map_err(|_| thread_failed()))
         })?;
+        t_sweep += c0.elapsed();
+    }
+    if trace {
+        eprintln!("decode {t_dec:?} sort+sweep {t_sweep:?} total {:?}", clock.elapsed());
     }
     let mut rows = std::thread::scope(|s| {
         let handles: Vec<_> = shards
@@ -285,19 +298,26 @@ fn parallel_units<T: Send>(
     })
 }
 
-/// Decodes a batch's row groups on the worker threads; each thread's pings are split by shard.
+/// Decodes a batch's row groups on the worker threads into `parts` (one entry per thread, each
+/// split by shard; the buffers are reused from batch to batch). Returns the rows decoded.
 fn decode_batch(
     days: &[DayInput],
     units: &[Unit],
     t0: i64,
     t1: i64,
-) -> PingsResult<(Vec<Vec<Cols>>, u64)> {
+    parts: &mut Vec<Vec<Cols>>,
+) -> PingsResult<u64> {
+    parts.resize_with(THREADS, || (0..THREADS).map(|_| Cols::default()).collect());
     let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..THREADS)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut out: Vec<Cols> = (0..THREADS).map(|_| Cols::default()).collect();
+        let handles: Vec<_> = parts
+            .iter_mut()
+            .map(|out| {
+                let next = &next;
+                s.spawn(move || {
+                    for cols in out.iter_mut() {
+                        cols.clear();
+                    }
                     let mut rows = 0;
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
@@ -306,17 +326,14 @@ fn decode_batch(
                             out[shard_of(p)].push(p, t, c)
                         })?;
                     }
-                    Ok::<_, PingsError>((out, rows))
+                    Ok::<_, PingsError>(rows)
                 })
             })
             .collect();
-        let mut parts = Vec::new();
         let mut rows = 0;
         for h in handles {
-            let (out, r) = h.join().map_err(|_| thread_failed())??;
-            parts.push(out);
-            rows += r;
+            rows += h.join().map_err(|_| thread_failed())??;
         }
-        Ok((parts, rows))
+        Ok(rows)
     })
 }

@@ -89,6 +89,11 @@ impl Cols {
     pub fn len(&self) -> usize {
         self.pid.len()
     }
+    pub fn clear(&mut self) {
+        self.pid.clear();
+        self.ts.clear();
+        self.cell.clear();
+    }
 }
 
 /// Sorts the pings of `parts` by person, ts, cell.

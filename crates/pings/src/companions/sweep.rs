@@ -271,20 +271,24 @@ impl Person {
     }
 }
 
-/// What one (person, case, cell) has gathered.
+/// What one (person, case, cell) has gathered: total, longest, earliest start.
 #[derive(Clone, Copy)]
 struct Pair {
-    case: u32,
-    cell: u32,
     total: i64,
     max: i64,
     first: i64,
 }
 
+fn pair_key(case: u32, cell: u32) -> u64 {
+    (u64::from(cell) << 32) | u64::from(case)
+}
+
 #[derive(Default)]
 struct Acc {
-    /// Seconds in each case cell (cell index).
+    /// Seconds in each case cell (cell index), beyond the person's inline stays.
     stays: Vec<(u32, i64)>,
+    /// The (case, cell) keys of `pairs`, apart so a lookup scans a few cache lines only.
+    keys: Vec<u64>,
     pairs: Vec<Pair>,
 }
 
@@ -364,7 +368,8 @@ impl Shard {
             let Some(acc) = self.accs.get(person.acc as usize) else {
                 continue;
             };
-            for pair in &acc.pairs {
+            for (&key, pair) in acc.keys.iter().zip(&acc.pairs) {
+                let (case, cell) = ((key & u64::from(u32::MAX)) as u32, (key >> 32) as u32);
                 let co = if rule.continuous {
                     pair.max
                 } else {
@@ -373,10 +378,10 @@ impl Shard {
                 if co <= rule.min_costay_s {
                     continue;
                 }
-                let own = person.stay(Some(acc), pair.cell);
+                let own = person.stay(Some(acc), cell);
                 let theirs = idx
                     .case_stay
-                    .get(&(pair.case, pair.cell))
+                    .get(&(case, cell))
                     .copied()
                     .unwrap_or(0);
                 if own <= rule.min_cell_stay_s && theirs <= rule.min_cell_stay_s {
@@ -384,8 +389,8 @@ impl Shard {
                 }
                 rows.push(CompanionRow {
                     person_id: person.pid,
-                    case_id: idx.cases[pair.case as usize].person_id,
-                    cell_id: idx.cells[pair.cell as usize].cell,
+                    case_id: idx.cases[case as usize].person_id,
+                    cell_id: idx.cells[cell as usize].cell,
                     total_ov_s: pair.total,
                     max_ov_s: pair.max,
                     first_ov_start: pair.first,
@@ -420,19 +425,22 @@ fn close(idx: &CaseIndex, accs: &mut Vec<Acc>, person: &mut Person, cell: i64, s
             return;
         };
         let a = acc_of(accs, &mut person.acc);
-        match a.pairs.iter_mut().find(|p| p.case == r.case && p.cell == ci) {
-            Some(p) => {
+        let key = pair_key(r.case, ci);
+        match a.keys.iter().position(|&k| k == key) {
+            Some(j) => {
+                let p = &mut a.pairs[j];
                 p.total += len;
                 p.max = p.max.max(len);
                 p.first = p.first.min(first);
             }
-            None => a.pairs.push(Pair {
-                case: r.case,
-                cell: ci,
-                total: len,
-                max: len,
-                first,
-            }),
+            None => {
+                a.keys.push(key);
+                a.pairs.push(Pair {
+                    total: len,
+                    max: len,
+                    first,
+                });
+            }
         }
     });
 }
