@@ -101,6 +101,8 @@ pub struct CompanionRun {
 }
 
 const THREADS: usize = 2;
+/// Up to this many case cells the job first looks for the people who can be companions at all.
+const FEW_CELLS: usize = 200;
 /// The longest window a job may ask for; stays are kept in 32-bit seconds.
 const MAX_WINDOW_S: i64 = 366 * 86_400;
 
@@ -212,13 +214,50 @@ pub fn companions(
         });
     }
 
-    // Pass 2: everyone, batch by batch.
+    // The daily job (few case cells): only people with a ping in a case cell near a case run there
+    // can be companions; find them from the rows of those cells (cheap: the files are sorted by
+    // cell) and sweep only their pings. For the full job nearly everyone is such a person, and
+    // the extra pass would cost more than it saves.
+    let candidates = if index.cells() <= FEW_CELLS {
+        let cells = Arc::new(index.cell_ids());
+        let index = &index;
+        let (mut hits, decoded) = parallel_units(&all, |unit, out: &mut Vec<i64>| {
+            read::decode_cells(&days[unit.file], unit.row_group, &cells, t0, t1, |p, t, c| {
+                if index.touches(p, t, c, rule.cap_s) {
+                    out.push(p);
+                }
+            })
+        })?;
+        stats.pings_decoded += decoded;
+        hits.sort_unstable();
+        hits.dedup();
+        if hits.is_empty() {
+            return Ok(CompanionRun {
+                rows: Vec::new(),
+                stats,
+                cases_without_pings,
+            });
+        }
+        Some(read::PeopleSet::new(hits))
+    } else {
+        None
+    };
+    if trace {
+        eprintln!(
+            "cells {} candidates {:?} at {:?}",
+            index.cells(),
+            candidates.as_ref().map(|c| c.len()),
+            clock.elapsed()
+        );
+    }
+
+    // Pass 2: everyone (or the candidates), batch by batch.
     let mut shards: Vec<Shard> = (0..THREADS).map(|_| Shard::default()).collect();
     let mut sort_bufs: Vec<SortBufs> = (0..THREADS).map(|_| SortBufs::default()).collect();
     let mut parts: Vec<Vec<Cols>> = Vec::new();
     for batch in &batches {
         let c0 = std::time::Instant::now();
-        stats.pings_decoded += decode_batch(&days, batch, t0, t1, &mut parts)?;
+        stats.pings_decoded += decode_batch(&days, batch, t0, t1, candidates.as_ref(), &mut parts)?;
         t_dec += c0.elapsed();
         let c0 = std::time::Instant::now();
         std::thread::scope(|s| {
@@ -305,6 +344,7 @@ fn decode_batch(
     units: &[Unit],
     t0: i64,
     t1: i64,
+    only: Option<&read::PeopleSet>,
     parts: &mut Vec<Vec<Cols>>,
 ) -> PingsResult<u64> {
     parts.resize_with(THREADS, || (0..THREADS).map(|_| Cols::default()).collect());
@@ -323,7 +363,9 @@ fn decode_batch(
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&unit) = units.get(i) else { break };
                         rows += read::decode_unit(&days[unit.file], unit.row_group, t0, t1, |p, t, c| {
-                            out[shard_of(p)].push(p, t, c)
+                            if only.is_none_or(|o| o.contains(p)) {
+                                out[shard_of(p)].push(p, t, c)
+                            }
                         })?;
                     }
                     Ok::<_, PingsError>(rows)

@@ -232,6 +232,32 @@ impl CaseIndex {
         self.cells.is_empty()
     }
 
+    pub fn cells(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// The cells with case runs, sorted.
+    pub fn cell_ids(&self) -> Vec<i64> {
+        let mut v: Vec<i64> = self.cells.iter().map(|c| c.cell).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Whether a ping of someone else at `ts` in `cell` can belong to a run that meets a case run
+    /// there: such a run has a ping in `[c.start − cap, c.end)` (its last ping before the case run
+    /// ends is at most `cap` before the run's end, and the run ends after the case run starts).
+    pub fn touches(&self, pid: i64, ts: i64, cell: i64, cap: i64) -> bool {
+        let Some(&ci) = self.cell_idx.get(&cell) else {
+            return false;
+        };
+        let mut hit = false;
+        // Runs with start <= ts + cap and end > ts.
+        self.cells[ci as usize].overlapping(ts, ts.saturating_add(cap).saturating_add(1), |r| {
+            hit |= r.pid != pid;
+        });
+        hit
+    }
+
 }
 
 const NONE: u32 = u32::MAX;
