@@ -164,6 +164,28 @@ pub fn companions(
     window: (i64, i64),
     rule: &CompanionRule,
 ) -> PingsResult<CompanionRun> {
+    run(dir, cases, window, rule, FEW_CELLS)
+}
+
+/// [`companions`] that never looks for candidates first and sweeps everyone's pings (the full
+/// job's path), whatever the number of case cells. For the tests, which check both paths.
+#[doc(hidden)]
+pub fn companions_sweeping_everyone(
+    dir: &Path,
+    cases: &[CaseWindow],
+    window: (i64, i64),
+    rule: &CompanionRule,
+) -> PingsResult<CompanionRun> {
+    run(dir, cases, window, rule, 0)
+}
+
+fn run(
+    dir: &Path,
+    cases: &[CaseWindow],
+    window: (i64, i64),
+    rule: &CompanionRule,
+    few_cells: usize,
+) -> PingsResult<CompanionRun> {
     validate(cases, window, rule)?;
     let (t0, t1) = window;
     let clock = std::time::Instant::now();
@@ -218,7 +240,7 @@ pub fn companions(
     // can be companions; find them from the rows of those cells (cheap: the files are sorted by
     // cell) and sweep only their pings. For the full job nearly everyone is such a person, and
     // the extra pass would cost more than it saves.
-    let candidates = if index.cells() <= FEW_CELLS {
+    let candidates = if index.cells() <= few_cells {
         let cells = Arc::new(index.cell_ids());
         let index = &index;
         let (mut hits, decoded) = parallel_units(&all, |unit, out: &mut Vec<i64>| {

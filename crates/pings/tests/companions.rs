@@ -11,7 +11,8 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use fangkong_pings::companions::{
-    companions, CaseWindow, CompanionRow, CompanionRule, CompanionRun,
+    companions, companions_sweeping_everyone, CaseWindow, CompanionRow, CompanionRule,
+    CompanionRun,
 };
 use fangkong_pings::PingsError;
 use parquet::arrow::ArrowWriter;
@@ -216,8 +217,14 @@ fn reference(
         .collect()
 }
 
+/// Runs the job both ways (candidates first, as the daily job does; everyone swept, as the full
+/// job does) and checks they agree.
 fn run(dir: &Path, cases: &[CaseWindow], window: (i64, i64), rule: &CompanionRule) -> CompanionRun {
-    companions(dir, cases, window, rule).expect("the job runs")
+    let got = companions(dir, cases, window, rule).expect("the job runs");
+    let all = companions_sweeping_everyone(dir, cases, window, rule).expect("the job runs");
+    assert_eq!(got.rows, all.rows, "candidates first vs everyone swept");
+    assert_eq!(got.cases_without_pings, all.cases_without_pings);
+    got
 }
 
 const SMALL_RULE: CompanionRule = CompanionRule {
@@ -282,7 +289,6 @@ fn equals_the_sql_on_generated_days() {
         ] {
             let got = run(dir.path(), &cases, window, &rule);
             let want = reference(&pings, &cases, window, &rule);
-            eprintln!("seed {seed} rule {} {} rows {}", rule.cap_s, rule.min_cell_stay_s, want.len());
             assert_eq!(got.rows, want, "seed {seed}, rule {rule:?}");
             assert_eq!(got.cases_without_pings, vec![19_999_999_999]);
             if rule.min_cell_stay_s == 0 {
