@@ -34,8 +34,8 @@ mod sort;
 mod sweep;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustc_hash::FxHashSet;
 
@@ -188,8 +188,6 @@ fn run(
 ) -> PingsResult<CompanionRun> {
     validate(cases, window, rule)?;
     let (t0, t1) = window;
-    let clock = std::time::Instant::now();
-    let trace = std::env::var_os("COMPANIONS_TRACE").is_some();
     let days = read::open_days(dir, t0, t1)?;
     if days.is_empty() {
         return Err(PingsError::Invalid(format!(
@@ -208,23 +206,20 @@ fn run(
     // Pass 1: the cases' pings, then their runs.
     let all: Vec<Unit> = batches.concat();
     let case_set = Arc::new(read::PeopleSet::new(cases.iter().map(|c| c.person_id)));
-    let (mut case_pings, decoded) = parallel_units(&all, |unit, out: &mut Vec<(i64, i64, i64)>| {
-        read::decode_people(
-            &days[unit.file],
-            unit.row_group,
-            &case_set,
-            t0,
-            t1,
-            |p, t, c| out.push((p, t, c)),
-        )
-    })?;
+    let (mut case_pings, decoded) =
+        parallel_units(&all, |unit, out: &mut Vec<(i64, i64, i64)>| {
+            read::decode_people(
+                &days[unit.file],
+                unit.row_group,
+                &case_set,
+                t0,
+                t1,
+                |p, t, c| out.push((p, t, c)),
+            )
+        })?;
     stats.pings_decoded += decoded;
     case_pings.sort_unstable();
     let index = CaseIndex::build(cases, &case_pings, rule.cap_s);
-    if trace {
-        eprintln!("pass 1 {:?}", clock.elapsed());
-    }
-    let (mut t_dec, mut t_sweep) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     let mut cases_without_pings = index.without_pings.clone();
     cases_without_pings.sort_unstable();
     if index.is_empty() {
@@ -244,11 +239,18 @@ fn run(
         let cells = Arc::new(index.cell_ids());
         let index = &index;
         let (mut hits, decoded) = parallel_units(&all, |unit, out: &mut Vec<i64>| {
-            read::decode_cells(&days[unit.file], unit.row_group, &cells, t0, t1, |p, t, c| {
-                if index.touches(p, t, c, rule.cap_s) {
-                    out.push(p);
-                }
-            })
+            read::decode_cells(
+                &days[unit.file],
+                unit.row_group,
+                &cells,
+                t0,
+                t1,
+                |p, t, c| {
+                    if index.touches(p, t, c, rule.cap_s) {
+                        out.push(p);
+                    }
+                },
+            )
         })?;
         stats.pings_decoded += decoded;
         hits.sort_unstable();
@@ -264,24 +266,13 @@ fn run(
     } else {
         None
     };
-    if trace {
-        eprintln!(
-            "cells {} candidates {:?} at {:?}",
-            index.cells(),
-            candidates.as_ref().map(|c| c.len()),
-            clock.elapsed()
-        );
-    }
 
     // Pass 2: everyone (or the candidates), batch by batch.
     let mut shards: Vec<Shard> = (0..THREADS).map(|_| Shard::default()).collect();
     let mut sort_bufs: Vec<SortBufs> = (0..THREADS).map(|_| SortBufs::default()).collect();
     let mut parts: Vec<Vec<Cols>> = Vec::new();
     for batch in &batches {
-        let c0 = std::time::Instant::now();
         stats.pings_decoded += decode_batch(&days, batch, t0, t1, candidates.as_ref(), &mut parts)?;
-        t_dec += c0.elapsed();
-        let c0 = std::time::Instant::now();
         std::thread::scope(|s| {
             let handles: Vec<_> = shards
                 .iter_mut()
@@ -300,10 +291,6 @@ fn run(
                 .into_iter()
                 .try_for_each(|h| h.join().map_err(|_| thread_failed()))
         })?;
-        t_sweep += c0.elapsed();
-    }
-    if trace {
-        eprintln!("decode {t_dec:?} sort+sweep {t_sweep:?} total {:?}", clock.elapsed());
     }
     let mut rows = std::thread::scope(|s| {
         let handles: Vec<_> = shards
@@ -384,11 +371,17 @@ fn decode_batch(
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&unit) = units.get(i) else { break };
-                        rows += read::decode_unit(&days[unit.file], unit.row_group, t0, t1, |p, t, c| {
-                            if only.is_none_or(|o| o.contains(p)) {
-                                out[shard_of(p)].push(p, t, c)
-                            }
-                        })?;
+                        rows += read::decode_unit(
+                            &days[unit.file],
+                            unit.row_group,
+                            t0,
+                            t1,
+                            |p, t, c| {
+                                if only.is_none_or(|o| o.contains(p)) {
+                                    out[shard_of(p)].push(p, t, c)
+                                }
+                            },
+                        )?;
                     }
                     Ok::<_, PingsError>(rows)
                 })

@@ -13,11 +13,11 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_array::{Array, BooleanArray, RecordBatch};
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
     RowFilter,
 };
-use parquet::arrow::ProjectionMask;
 use parquet::file::metadata::PageIndexPolicy;
 use parquet::file::statistics::Statistics;
 use rustc_hash::FxHashSet;
@@ -247,7 +247,10 @@ impl PeopleSet {
     pub fn new(people: impl IntoIterator<Item = i64>) -> PeopleSet {
         let set: FxHashSet<i64> = people.into_iter().collect();
         // About 16 bits a person, at least 64 Ki bits (8 KiB), at most 16 Mi bits (2 MiB).
-        let log = (set.len().max(1) * 16).next_power_of_two().trailing_zeros().clamp(16, 24);
+        let log = (set.len().max(1) * 16)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(16, 24);
         let mut bits = vec![0u64; 1 << (log - 6)];
         let shift = 64 - log;
         for &p in &set {
@@ -266,10 +269,6 @@ impl PeopleSet {
     pub fn contains(&self, p: i64) -> bool {
         let h = Self::slot(p, self.shift);
         self.bits[h >> 6] & (1 << (h & 63)) != 0 && self.set.contains(&p)
-    }
-
-    pub fn len(&self) -> usize {
-        self.set.len()
     }
 }
 

@@ -204,7 +204,7 @@ fn lsd(v: &mut [Rec], scratch: &mut [Rec], key_bits: u32) {
     // Data moves between `v` and `scratch`; `in_scratch` says where it is now.
     let mut in_scratch = false;
     for (p, h) in hist.iter().enumerate().take(passes) {
-        if h.iter().any(|&c| c == n) {
+        if h.contains(&n) {
             continue; // every key has this digit: the pass would not move anything
         }
         let mut offs = [0usize; BUCKETS];

@@ -257,7 +257,6 @@ impl CaseIndex {
         });
         hit
     }
-
 }
 
 const NONE: u32 = u32::MAX;
@@ -405,11 +404,7 @@ impl Shard {
                     continue;
                 }
                 let own = person.stay(Some(acc), cell);
-                let theirs = idx
-                    .case_stay
-                    .get(&(case, cell))
-                    .copied()
-                    .unwrap_or(0);
+                let theirs = idx.case_stay.get(&(case, cell)).copied().unwrap_or(0);
                 if own <= rule.min_cell_stay_s && theirs <= rule.min_cell_stay_s {
                     continue;
                 }
