@@ -28,6 +28,17 @@
 //! (person, ts, cell) order by a radix sort and sweeps it against its people's state (open run and,
 //! for the cases' cells only, stays and episodes), sorted by person and carried from day to day.
 //! A run in a cell no case touched only ends runs. Memory is one day of pings plus the state.
+//!
+//! The daily job (a few cases, so at most `FEW_CELLS` = 200 case cells) adds a pass between the
+//! two: the rows of the case cells (the files are sorted by cell; the page index skips the rest)
+//! name everyone with a ping in `[c.start − cap_s, c.end)` of a case run `c` in that cell — every
+//! run that meets a case run has such a ping — and the second pass sweeps only their pings (all of
+//! them: the 30-hour totals and the ends of runs need their pings everywhere).
+//!
+//! Files: the day files `pings-YYYY-MM-DD.parquet` whose Beijing day meets the window; rows
+//! outside `[t0, t1)` are dropped. Files whose `ts` ranges overlap (by their statistics) are swept
+//! together, so a ping filed under the wrong day still lands in time order. The rows of a file
+//! need not be sorted.
 
 mod read;
 mod sort;
