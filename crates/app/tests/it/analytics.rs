@@ -8,7 +8,7 @@ use crate::support::*;
 use chrono::{Duration, TimeZone, Utc};
 use fangkong_app::App;
 use fangkong_app::auth::NewUser;
-use fangkong_app::health_code::RiskAreaForm;
+use fangkong_app::risk_areas::RiskAreaForm;
 use fangkong_app::investigation::CaseForm;
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
@@ -78,6 +78,11 @@ fn write_days(app: &App, dir: &std::path::Path) {
                 person_id: PASSER_PHONE,
                 ts: day + 9 * 3600 + 60,
                 cell_id: CELL_A1,
+            });
+            pings.push(Ping {
+                person_id: PASSER_PHONE,
+                ts: day + 9 * 3600 + 360,
+                cell_id: CELL_A2,
             });
         }
         fangkong_pings::layout::write_day(dir, day, &mut pings).expect("write a day of pings");
@@ -189,7 +194,7 @@ async fn cases_and_areas_become_push_leads(backend: Backend) {
         .person_code(&world.admin, "", &companion_id)
         .await
         .unwrap();
-    assert!(code.code.popup, "the companion's code pops up");
+    assert!(code.code.popup.is_some(), "the companion's code pops up");
 
     // The case's village is designated a risk area: its visitors are pushed too.
     app.designate_risk_area(
@@ -224,6 +229,9 @@ async fn cases_and_areas_become_push_leads(backend: Backend) {
         app.analytics_overview(&epi).await.unwrap().jobs.len(),
         jobs_before
     );
+    // The server's passes carry the new pushes into codes before the audit reads them.
+    app.try_run_code_events().await.unwrap();
+    app.try_run_event_passes().await.unwrap();
     let report = app
         .check_consistency(chrono::Duration::zero())
         .await
