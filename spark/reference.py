@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fangkong_pings as fp  # noqa: E402
 
 ENGINES = ("duckdb", "polars", "spark")
+FLOOR = "floor"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,6 +164,8 @@ def worker(args):
     window = fp.window_of(days)
     lists = fp.load_lists(args.lists, window)
     query, engine = args.worker_query, args.worker_engine
+    if query == FLOOR:
+        return floor_worker(args, [path for _, path in days])
     params, (lo, hi) = fp.params_for(query, lists, window, args.continuous)
     paths = fp.days_for(days, lo, hi)
     sql = fp.render(fp.load_sql()[query], params)
@@ -202,6 +205,20 @@ def worker(args):
               "rows": n, "sha256": fp.digest(text), "day_files": len(paths)}
     with open(args.result_file, "w", encoding="utf-8") as f:
         json.dump(result, f)
+    return 0
+
+
+def floor_worker(args, paths):
+    """The decode floor (analytics.md §5): DuckDB summing every value of the three columns."""
+    con = setup_duckdb(paths, {"cases": [], "fences": []}, (0, 1), args.threads)
+    times = []
+    for _ in range(args.runs + 1):
+        t = time.perf_counter()
+        con.execute("SELECT sum(person_id), sum(ts), sum(cell_id) FROM pings").fetchall()
+        times.append(time.perf_counter() - t)
+    with open(args.result_file, "w", encoding="utf-8") as f:
+        json.dump({"cold_s": round(times[0], 3), "warm_s": [round(x, 3) for x in times[1:]],
+                   "best_s": round(min(times[1:]), 3), "day_files": len(paths)}, f)
     return 0
 
 
@@ -318,7 +335,9 @@ def main(argv=None):
     ap.add_argument("--max-rss-mb", type=int, default=0, help="内存上限（默认：物理内存的 75%%）")
     ap.add_argument("--spark-driver-memory", default="4g")
     ap.add_argument("--worker-engine", choices=ENGINES, help=argparse.SUPPRESS)
-    ap.add_argument("--worker-query", choices=fp.QUERIES, help=argparse.SUPPRESS)
+    ap.add_argument("--floor", action="store_true",
+                    help="另测解码下限：DuckDB 对三列所有值求和（analytics.md §5）")
+    ap.add_argument("--worker-query", choices=fp.QUERIES + (FLOOR,), help=argparse.SUPPRESS)
     ap.add_argument("--result-file", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     args.runs = max(1, min(args.runs, 20))
@@ -339,6 +358,8 @@ def main(argv=None):
         window = fp.window_of(fp.local_days(args.pings))
         fp.load_lists(args.lists, window)
         results = [measure(args, e, q) for q in queries for e in engines]
+        if args.floor:
+            results.append(measure(args, "duckdb", FLOOR))
         identical = {}
         for q in queries:
             digests = {r["sha256"] for r in results if r["query"] == q and "sha256" in r}
