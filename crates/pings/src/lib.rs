@@ -24,6 +24,7 @@ pub mod companions;
 pub mod feed;
 pub mod fence;
 pub mod layout;
+mod read;
 pub mod synth;
 pub mod visitors;
 pub mod watch;

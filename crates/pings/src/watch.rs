@@ -1,1 +1,1 @@
-//! (skeleton; see CONTRACT-pings.md)
+//! (in progress)
