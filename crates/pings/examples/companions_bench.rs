@@ -13,12 +13,16 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use fangkong_pings::companions::{companions, CaseWindow, CompanionRule};
+use fangkong_pings::companions::{CaseWindow, CompanionRule, companions};
 
 fn day_start(name: &str) -> Option<i64> {
     let date = name.strip_prefix("pings-")?.strip_suffix(".parquet")?;
     let num = |s: &str| s.parse::<i64>().ok();
-    let (y, m, d) = (num(date.get(0..4)?)?, num(date.get(5..7)?)?, num(date.get(8..10)?)?);
+    let (y, m, d) = (
+        num(date.get(0..4)?)?,
+        num(date.get(5..7)?)?,
+        num(date.get(8..10)?)?,
+    );
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -107,9 +111,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             p.len()
         };
         let digest = run.rows.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, r| {
-            [r.person_id, r.case_id, r.cell_id, r.total_ov_s, r.max_ov_s, r.first_ov_start]
-                .iter()
-                .fold(h, |h, v| (h ^ *v as u64).wrapping_mul(0x1000_0000_01b3))
+            [
+                r.person_id,
+                r.case_id,
+                r.cell_id,
+                r.total_ov_s,
+                r.max_ov_s,
+                r.first_ov_start,
+            ]
+            .iter()
+            .fold(h, |h, v| (h ^ *v as u64).wrapping_mul(0x1000_0000_01b3))
         });
         println!(
             "run {}: {s:.2} s, {} rows, {people} people, digest {digest:016x}, {} files, {}/{} row groups, {} pings decoded, {} cases without pings",
@@ -126,7 +137,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("best {best:.2} s");
     if let (Some(path), Some(run)) = (out, last_run) {
         let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
-        writeln!(w, "person_id,case_id,cell_id,total_ov_s,max_ov_s,first_ov_start")?;
+        writeln!(
+            w,
+            "person_id,case_id,cell_id,total_ov_s,max_ov_s,first_ov_start"
+        )?;
         for r in &run.rows {
             writeln!(
                 w,

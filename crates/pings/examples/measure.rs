@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use fangkong_pings::fence::{FenceRule, fence_breaches};
+use fangkong_pings::layout::{Prune, Want, list_days, scan_parallel};
 use fangkong_pings::synth::{SynthPlan, generate, read_lists, write_lists};
 use fangkong_pings::visitors::risk_area_visitors;
 
@@ -54,13 +55,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => {
             let lists = read_lists(dir)?;
-            for q in ["visitors", "fence-strict", "fence-default"] {
+            for q in ["decode-all", "visitors", "fence-strict", "fence-default"] {
                 let mut best = f64::MAX;
                 let mut line = String::new();
                 for _ in 0..3 {
                     let before = load();
                     let t = Instant::now();
                     let (rows, stats) = match q {
+                        "decode-all" => {
+                            // The floor: every value of the three columns decoded, nothing done.
+                            let days = list_days(dir)?;
+                            let (sums, s) = scan_parallel(
+                                &days,
+                                &Prune::default(),
+                                Want::ALL,
+                                false,
+                                || 0i64,
+                                |acc, b| {
+                                    *acc = acc.wrapping_add(b.ts.len() as i64);
+                                    Ok(())
+                                },
+                            )?;
+                            (sums.iter().sum::<i64>() as usize, s)
+                        }
                         "visitors" => {
                             let (r, s) = risk_area_visitors(dir, &lists.risk_area)?;
                             (r.len(), s)

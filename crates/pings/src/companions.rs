@@ -28,14 +28,25 @@
 //! (person, ts, cell) order by a radix sort and sweeps it against its people's state (open run and,
 //! for the cases' cells only, stays and episodes), sorted by person and carried from day to day.
 //! A run in a cell no case touched only ends runs. Memory is one day of pings plus the state.
+//!
+//! The daily job (a few cases, so at most `FEW_CELLS` = 200 case cells) adds a pass between the
+//! two: the rows of the case cells (the files are sorted by cell; the page index skips the rest)
+//! name everyone with a ping in `[c.start − cap_s, c.end)` of a case run `c` in that cell — every
+//! run that meets a case run has such a ping — and the second pass sweeps only their pings (all of
+//! them: the 30-hour totals and the ends of runs need their pings everywhere).
+//!
+//! Files: the day files `pings-YYYY-MM-DD.parquet` whose Beijing day meets the window; rows
+//! outside `[t0, t1)` are dropped. Files whose `ts` ranges overlap (by their statistics) are swept
+//! together, so a ping filed under the wrong day still lands in time order. The rows of a file
+//! need not be sorted.
 
 mod read;
 mod sort;
 mod sweep;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustc_hash::FxHashSet;
 
@@ -101,6 +112,10 @@ pub struct CompanionRun {
 }
 
 const THREADS: usize = 2;
+/// Up to this many case cells the job first looks for the people who can be companions at all.
+const FEW_CELLS: usize = 200;
+/// The longest window a job may ask for; stays are kept in 32-bit seconds.
+const MAX_WINDOW_S: i64 = 366 * 86_400;
 
 fn shard_of(pid: i64) -> usize {
     // Fibonacci hashing: consecutive numbers spread evenly over the shards.
@@ -112,6 +127,11 @@ fn validate(cases: &[CaseWindow], window: (i64, i64), rule: &CompanionRule) -> P
     if t0 >= t1 {
         return Err(PingsError::Invalid(format!(
             "时空伴随分析的时间窗口为空（{t0} 至 {t1}）"
+        )));
+    }
+    if t1 - t0 > MAX_WINDOW_S {
+        return Err(PingsError::Invalid(format!(
+            "时空伴随分析的时间窗口超过一年（{t0} 至 {t1}）：规则按最近 14 天计算"
         )));
     }
     if rule.cap_s <= 0 || rule.min_costay_s < 0 || rule.min_cell_stay_s < 0 {
@@ -155,6 +175,28 @@ pub fn companions(
     window: (i64, i64),
     rule: &CompanionRule,
 ) -> PingsResult<CompanionRun> {
+    run(dir, cases, window, rule, FEW_CELLS)
+}
+
+/// [`companions`] that never looks for candidates first and sweeps everyone's pings (the full
+/// job's path), whatever the number of case cells. For the tests, which check both paths.
+#[doc(hidden)]
+pub fn companions_sweeping_everyone(
+    dir: &Path,
+    cases: &[CaseWindow],
+    window: (i64, i64),
+    rule: &CompanionRule,
+) -> PingsResult<CompanionRun> {
+    run(dir, cases, window, rule, 0)
+}
+
+fn run(
+    dir: &Path,
+    cases: &[CaseWindow],
+    window: (i64, i64),
+    rule: &CompanionRule,
+    few_cells: usize,
+) -> PingsResult<CompanionRun> {
     validate(cases, window, rule)?;
     let (t0, t1) = window;
     let days = read::open_days(dir, t0, t1)?;
@@ -174,17 +216,18 @@ pub fn companions(
 
     // Pass 1: the cases' pings, then their runs.
     let all: Vec<Unit> = batches.concat();
-    let case_set: Arc<FxHashSet<i64>> = Arc::new(cases.iter().map(|c| c.person_id).collect());
-    let (mut case_pings, decoded) = parallel_units(&all, |unit, out: &mut Vec<(i64, i64, i64)>| {
-        read::decode_people(
-            &days[unit.file],
-            unit.row_group,
-            &case_set,
-            t0,
-            t1,
-            |p, t, c| out.push((p, t, c)),
-        )
-    })?;
+    let case_set = Arc::new(read::PeopleSet::new(cases.iter().map(|c| c.person_id)));
+    let (mut case_pings, decoded) =
+        parallel_units(&all, |unit, out: &mut Vec<(i64, i64, i64)>| {
+            read::decode_people(
+                &days[unit.file],
+                unit.row_group,
+                &case_set,
+                t0,
+                t1,
+                |p, t, c| out.push((p, t, c)),
+            )
+        })?;
     stats.pings_decoded += decoded;
     case_pings.sort_unstable();
     let index = CaseIndex::build(cases, &case_pings, rule.cap_s);
@@ -199,12 +242,48 @@ pub fn companions(
         });
     }
 
-    // Pass 2: everyone, batch by batch.
+    // The daily job (few case cells): only people with a ping in a case cell near a case run there
+    // can be companions; find them from the rows of those cells (cheap: the files are sorted by
+    // cell) and sweep only their pings. For the full job nearly everyone is such a person, and
+    // the extra pass would cost more than it saves.
+    let candidates = if index.cells() <= few_cells {
+        let cells = Arc::new(index.cell_ids());
+        let index = &index;
+        let (mut hits, decoded) = parallel_units(&all, |unit, out: &mut Vec<i64>| {
+            read::decode_cells(
+                &days[unit.file],
+                unit.row_group,
+                &cells,
+                t0,
+                t1,
+                |p, t, c| {
+                    if index.touches(p, t, c, rule.cap_s) {
+                        out.push(p);
+                    }
+                },
+            )
+        })?;
+        stats.pings_decoded += decoded;
+        hits.sort_unstable();
+        hits.dedup();
+        if hits.is_empty() {
+            return Ok(CompanionRun {
+                rows: Vec::new(),
+                stats,
+                cases_without_pings,
+            });
+        }
+        Some(read::PeopleSet::new(hits))
+    } else {
+        None
+    };
+
+    // Pass 2: everyone (or the candidates), batch by batch.
     let mut shards: Vec<Shard> = (0..THREADS).map(|_| Shard::default()).collect();
     let mut sort_bufs: Vec<SortBufs> = (0..THREADS).map(|_| SortBufs::default()).collect();
+    let mut parts: Vec<Vec<Cols>> = Vec::new();
     for batch in &batches {
-        let (parts, decoded) = decode_batch(&days, batch, t0, t1)?;
-        stats.pings_decoded += decoded;
+        stats.pings_decoded += decode_batch(&days, batch, t0, t1, candidates.as_ref(), &mut parts)?;
         std::thread::scope(|s| {
             let handles: Vec<_> = shards
                 .iter_mut()
@@ -278,38 +357,51 @@ fn parallel_units<T: Send>(
     })
 }
 
-/// Decodes a batch's row groups on the worker threads; each thread's pings are split by shard.
+/// Decodes a batch's row groups on the worker threads into `parts` (one entry per thread, each
+/// split by shard; the buffers are reused from batch to batch). Returns the rows decoded.
 fn decode_batch(
     days: &[DayInput],
     units: &[Unit],
     t0: i64,
     t1: i64,
-) -> PingsResult<(Vec<Vec<Cols>>, u64)> {
+    only: Option<&read::PeopleSet>,
+    parts: &mut Vec<Vec<Cols>>,
+) -> PingsResult<u64> {
+    parts.resize_with(THREADS, || (0..THREADS).map(|_| Cols::default()).collect());
     let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..THREADS)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut out: Vec<Cols> = (0..THREADS).map(|_| Cols::default()).collect();
+        let handles: Vec<_> = parts
+            .iter_mut()
+            .map(|out| {
+                let next = &next;
+                s.spawn(move || {
+                    for cols in out.iter_mut() {
+                        cols.clear();
+                    }
                     let mut rows = 0;
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&unit) = units.get(i) else { break };
-                        rows += read::decode_unit(&days[unit.file], unit.row_group, t0, t1, |p, t, c| {
-                            out[shard_of(p)].push(p, t, c)
-                        })?;
+                        rows += read::decode_unit(
+                            &days[unit.file],
+                            unit.row_group,
+                            t0,
+                            t1,
+                            |p, t, c| {
+                                if only.is_none_or(|o| o.contains(p)) {
+                                    out[shard_of(p)].push(p, t, c)
+                                }
+                            },
+                        )?;
                     }
-                    Ok::<_, PingsError>((out, rows))
+                    Ok::<_, PingsError>(rows)
                 })
             })
             .collect();
-        let mut parts = Vec::new();
         let mut rows = 0;
         for h in handles {
-            let (out, r) = h.join().map_err(|_| thread_failed())??;
-            parts.push(out);
-            rows += r;
+            rows += h.join().map_err(|_| thread_failed())??;
         }
-        Ok((parts, rows))
+        Ok(rows)
     })
 }

@@ -9,16 +9,26 @@
 //! atomically (a temp file in the same directory, then a rename), so a reader never sees half a day.
 //!
 //! # Reading (for the kernels, the companions job and the app)
-//! ```ignore
-//! use fangkong_pings::layout::{list_days, DayReader, Prune, Columns, read_day};
-//! for day in list_days(dir)? {
-//!     // a whole day (or only the row groups whose ts statistics meet a window), decoded into three
-//!     // Vec<i64> in file order (cell_id, ts, person_id), both cores over the row groups:
-//!     let (cols, stats): (Columns, ScanStats) = read_day(&day.path, Some((from, to)))?;
-//!     // or streaming, batch by batch, only the columns asked for:
-//!     let r = DayReader::open(&day.path)?;
-//!     let groups = r.prune(&Prune { ts: Some((from, to)), cells: None });
-//!     r.scan(&groups, Want::ALL, None, &mut |b: Batch<'_>| { /* b.person_id, b.ts, b.cell_id */ Ok(()) })?;
+//! ```no_run
+//! use std::path::Path;
+//! use fangkong_pings::layout::{list_days, read_day, Batch, DayReader, Prune, Want};
+//! fn demo(dir: &Path, from: i64, to: i64) -> fangkong_pings::PingsResult<()> {
+//!     for day in list_days(dir)? {
+//!         // A whole day (only the row groups whose ts statistics meet the window), decoded into
+//!         // three Vec<i64> in file order (cell_id, ts, person_id), both cores over the row groups:
+//!         let (cols, stats) = read_day(&day.path, Some((from, to)))?;
+//!         assert_eq!(cols.person_id.len(), cols.ts.len());
+//!         let _ = stats.row_groups_read;
+//!         // Or streaming, batch by batch, only the columns asked for:
+//!         let r = DayReader::open(&day.path)?;
+//!         let groups = r.prune(&Prune { ts: Some((from, to)), cells: None });
+//!         let want = Want { person_id: true, ts: true, cell_id: false };
+//!         r.scan(&groups, want, None, &mut |b: Batch<'_>| {
+//!             let _ = (b.person_id, b.ts); // b.cell_id is empty: not asked for
+//!             Ok(())
+//!         })?;
+//!     }
+//!     Ok(())
 //! }
 //! ```
 //! [`scan_parallel`] runs a per-batch function over many days' row groups on two threads with
@@ -36,7 +46,8 @@ use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 pub use crate::read::{
-    Batch, Columns, DayReader, Prune, Want, read_all, read_day, scan_parallel, unreadable,
+    Batch, Columns, DayReader, Keep, Prune, Want, read_all, read_day, scan_parallel,
+    scan_parallel_people, unreadable,
 };
 use crate::{Ping, PingsError, PingsResult};
 
@@ -137,11 +148,11 @@ pub fn schema() -> SchemaRef {
     ))
 }
 
-fn writer_properties() -> WriterProperties {
+fn writer_properties(row_group_rows: usize) -> WriterProperties {
     WriterProperties::builder()
         // Level 1: decoding speed is the same at every level, writing is several times faster.
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_max_row_group_row_count(Some(row_group_rows))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_sorting_columns(Some(
             [2, 1, 0]
@@ -165,6 +176,18 @@ pub fn sort_dedup(pings: &mut Vec<Ping>) {
 /// Write one day's pings (sorted and deduplicated here) as its day file, replacing any file of
 /// that day. Every ping must fall in the day: a ping of another day is refused with its time.
 pub fn write_day(dir: &Path, day_start_ts: i64, pings: &mut Vec<Ping>) -> PingsResult<DayFile> {
+    write_day_grouped(dir, day_start_ts, pings, ROW_GROUP_ROWS)
+}
+
+/// [`write_day`] with another row-group size: small row groups let a test (or a tiny feed) see
+/// the statistics prune without writing millions of pings.
+pub fn write_day_grouped(
+    dir: &Path,
+    day_start_ts: i64,
+    pings: &mut Vec<Ping>,
+    row_group_rows: usize,
+) -> PingsResult<DayFile> {
+    let row_group_rows = row_group_rows.max(1);
     if day_start(day_start_ts) != day_start_ts {
         return Err(PingsError::Invalid(format!(
             "写入日文件的起点 {day_start_ts} 不是北京时间零点"
@@ -185,7 +208,7 @@ pub fn write_day(dir: &Path, day_start_ts: i64, pings: &mut Vec<Ping>) -> PingsR
         file_name(day_start_ts),
         std::process::id()
     ));
-    let written = write_sorted(&tmp, pings);
+    let written = write_sorted(&tmp, pings, row_group_rows);
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
@@ -195,19 +218,20 @@ pub fn write_day(dir: &Path, day_start_ts: i64, pings: &mut Vec<Ping>) -> PingsR
         path,
         day_start: day_start_ts,
         rows: pings.len() as u64,
-        row_groups: pings.len().div_ceil(ROW_GROUP_ROWS),
+        row_groups: pings.len().div_ceil(row_group_rows),
     })
 }
 
-fn write_sorted(tmp: &Path, pings: &[Ping]) -> PingsResult<()> {
+fn write_sorted(tmp: &Path, pings: &[Ping], row_group_rows: usize) -> PingsResult<()> {
     let name = tmp.display().to_string();
     let fail = |e: parquet::errors::ParquetError| PingsError::Unreadable {
         file: name.clone(),
         why: format!("写入失败：{e}"),
     };
     let file = std::fs::File::create(tmp)?;
-    let mut w = ArrowWriter::try_new(file, schema(), Some(writer_properties())).map_err(fail)?;
-    for chunk in pings.chunks(ROW_GROUP_ROWS) {
+    let mut w = ArrowWriter::try_new(file, schema(), Some(writer_properties(row_group_rows)))
+        .map_err(fail)?;
+    for chunk in pings.chunks(row_group_rows) {
         let col = |f: fn(&Ping) -> i64| -> ArrayRef {
             Arc::new(Int64Array::from_iter_values(chunk.iter().map(f)))
         };
@@ -234,14 +258,12 @@ pub fn append_day(dir: &Path, day_start_ts: i64, more: &[Ping]) -> PingsResult<(
     } else {
         Vec::new()
     };
-    let before = {
-        let mut v = all.clone();
-        sort_dedup(&mut v);
-        v.len()
-    };
+    // The file is ours, so already sorted and without duplicates: what it grows by is what was new.
+    let before = all.len() as u64;
     all.extend_from_slice(more);
     let day = write_day(dir, day_start_ts, &mut all)?;
-    Ok((day.clone(), day.rows - before as u64))
+    let added = day.rows.saturating_sub(before);
+    Ok((day, added))
 }
 
 /// The day files of a directory, sorted by day (other files are ignored). Rows and row groups come

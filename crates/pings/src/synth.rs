@@ -89,7 +89,7 @@ struct Rng(u64);
 
 impl Rng {
     fn new(parts: &[u64]) -> Rng {
-        let mut r = Rng(0x5EED_0F_FA4C_0ABC);
+        let mut r = Rng(0x005E_ED0F_FA4C_0ABC);
         for &p in parts {
             r.0 ^= p;
             r.next();

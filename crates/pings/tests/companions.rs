@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
-use fangkong_pings::companions::{
-    companions, CaseWindow, CompanionRow, CompanionRule, CompanionRun,
-};
 use fangkong_pings::PingsError;
+use fangkong_pings::companions::{
+    CaseWindow, CompanionRow, CompanionRule, CompanionRun, companions, companions_sweeping_everyone,
+};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -48,7 +48,15 @@ fn civil(days: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 /// Writes the pings as Beijing day files, sorted by (cell, ts, person) unless `shuffle`.
@@ -181,7 +189,9 @@ fn reference(
     let window_of: HashMap<i64, &CaseWindow> = cases.iter().map(|c| (c.person_id, c)).collect();
     let mut agg: BTreeMap<(i64, i64, i64), (i64, i64, i64)> = BTreeMap::new();
     for &(cp, cc, cs, ce) in &runs {
-        let Some(w) = window_of.get(&cp) else { continue };
+        let Some(w) = window_of.get(&cp) else {
+            continue;
+        };
         for &(pp, pc, ps, pe) in &runs {
             if pc != cc || pp == cp || !(ps < ce && cs < pe) {
                 continue;
@@ -216,8 +226,14 @@ fn reference(
         .collect()
 }
 
+/// Runs the job both ways (candidates first, as the daily job does; everyone swept, as the full
+/// job does) and checks they agree.
 fn run(dir: &Path, cases: &[CaseWindow], window: (i64, i64), rule: &CompanionRule) -> CompanionRun {
-    companions(dir, cases, window, rule).expect("the job runs")
+    let got = companions(dir, cases, window, rule).expect("the job runs");
+    let all = companions_sweeping_everyone(dir, cases, window, rule).expect("the job runs");
+    assert_eq!(got.rows, all.rows, "candidates first vs everyone swept");
+    assert_eq!(got.cases_without_pings, all.cases_without_pings);
+    got
 }
 
 const SMALL_RULE: CompanionRule = CompanionRule {
@@ -282,13 +298,18 @@ fn equals_the_sql_on_generated_days() {
         ] {
             let got = run(dir.path(), &cases, window, &rule);
             let want = reference(&pings, &cases, window, &rule);
-            eprintln!("seed {seed} rule {} {} rows {}", rule.cap_s, rule.min_cell_stay_s, want.len());
             assert_eq!(got.rows, want, "seed {seed}, rule {rule:?}");
             assert_eq!(got.cases_without_pings, vec![19_999_999_999]);
             if rule.min_cell_stay_s == 0 {
-                assert!(!want.is_empty(), "seed {seed}: the data must give companions");
+                assert!(
+                    !want.is_empty(),
+                    "seed {seed}: the data must give companions"
+                );
                 // A case can be another case's companion.
-                assert!(want.iter().any(|r| ids.contains(&r.person_id)), "seed {seed}");
+                assert!(
+                    want.iter().any(|r| ids.contains(&r.person_id)),
+                    "seed {seed}"
+                );
             }
         }
         // Clipped windows (the daily job): each case its own few hours to days.
@@ -299,7 +320,14 @@ fn equals_the_sql_on_generated_days() {
         }
         // And a window that starts after the first day: runs are built from the window's pings only.
         for window in [window, (T0 + DAY / 2, T0 + days * DAY - 3_000)] {
-            for rule in [SMALL_RULE, CompanionRule { min_costay_s: 0, min_cell_stay_s: 0, ..SMALL_RULE }] {
+            for rule in [
+                SMALL_RULE,
+                CompanionRule {
+                    min_costay_s: 0,
+                    min_cell_stay_s: 0,
+                    ..SMALL_RULE
+                },
+            ] {
                 let got = run(dir.path(), &cases, window, &rule);
                 let want = reference(&pings, &cases, window, &rule);
                 assert_eq!(got.rows, want, "seed {seed}, clipped, window {window:?}");
@@ -352,11 +380,24 @@ fn hand_made_runs_give_the_expected_row() {
     assert!(got.cases_without_pings.is_empty());
     assert_eq!(got.stats.files, 1);
     // Clipped to [1200, 1700): 500 s, not more than 600: no row; to [1000, 1700): 700 s.
-    let got = run(dir.path(), &[case(base + 1_200, base + 1_700)], window, &rule);
+    let got = run(
+        dir.path(),
+        &[case(base + 1_200, base + 1_700)],
+        window,
+        &rule,
+    );
     assert!(got.rows.is_empty());
-    let got = run(dir.path(), &[case(base + 1_000, base + 1_700)], window, &rule);
+    let got = run(
+        dir.path(),
+        &[case(base + 1_000, base + 1_700)],
+        window,
+        &rule,
+    );
     assert_eq!(got.rows.len(), 1);
-    assert_eq!((got.rows[0].total_ov_s, got.rows[0].first_ov_start), (700, base + 1_000));
+    assert_eq!(
+        (got.rows[0].total_ov_s, got.rows[0].first_ov_start),
+        (700, base + 1_000)
+    );
 }
 
 #[test]
@@ -371,10 +412,16 @@ fn bad_jobs_and_files_are_refused_in_plain_words() {
     let rule = CompanionRule::CHENGDU_2021;
     // No day files.
     let err = companions(dir.path(), &[case], window, &rule).expect_err("no files");
-    assert!(matches!(err, PingsError::Invalid(ref m) if m.contains("没有")), "{err}");
+    assert!(
+        matches!(err, PingsError::Invalid(ref m) if m.contains("没有")),
+        "{err}"
+    );
     // No cases, an empty window, a case twice, an empty infectious window.
     write_days(dir.path(), &[(1, T0 + 5, 10)], 10, false);
-    assert!(matches!(companions(dir.path(), &[], window, &rule), Err(PingsError::Invalid(_))));
+    assert!(matches!(
+        companions(dir.path(), &[], window, &rule),
+        Err(PingsError::Invalid(_))
+    ));
     assert!(matches!(
         companions(dir.path(), &[case], (T0, T0), &rule),
         Err(PingsError::Invalid(_))
@@ -389,11 +436,22 @@ fn bad_jobs_and_files_are_refused_in_plain_words() {
         Err(PingsError::Invalid(_))
     ));
     // A day file that is not Parquet, and one that is truncated: named in the error.
-    std::fs::write(dir.path().join("pings-2020-12-21.parquet"), b"person_id,ts,cell_id\n").expect("write");
+    std::fs::write(
+        dir.path().join("pings-2020-12-21.parquet"),
+        b"person_id,ts,cell_id\n",
+    )
+    .expect("write");
     let err = companions(dir.path(), &[case], (T0, T0 + 2 * DAY), &rule).expect_err("not parquet");
-    assert!(matches!(err, PingsError::Unreadable { ref file, .. } if file.contains("2020-12-21")), "{err}");
+    assert!(
+        matches!(err, PingsError::Unreadable { ref file, .. } if file.contains("2020-12-21")),
+        "{err}"
+    );
     let good = std::fs::read(dir.path().join("pings-2020-12-20.parquet")).expect("read");
-    std::fs::write(dir.path().join("pings-2020-12-21.parquet"), &good[..good.len() / 2]).expect("write");
+    std::fs::write(
+        dir.path().join("pings-2020-12-21.parquet"),
+        &good[..good.len() / 2],
+    )
+    .expect("write");
     let err = companions(dir.path(), &[case], (T0, T0 + 2 * DAY), &rule).expect_err("truncated");
     assert!(err.to_string().contains("无法读取"), "{err}");
     // Files outside the window are not even opened.

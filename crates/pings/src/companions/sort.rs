@@ -35,7 +35,7 @@ fn bits(span: u64) -> u32 {
     64 - span.leading_zeros()
 }
 
-const DIGIT: u32 = 11;
+const DIGIT: u32 = 8;
 const BUCKETS: usize = 1 << DIGIT;
 
 /// A batch in sweep order.
@@ -86,13 +86,13 @@ impl Cols {
         self.ts.push(t);
         self.cell.push(c);
     }
+    pub fn len(&self) -> usize {
+        self.pid.len()
+    }
     pub fn clear(&mut self) {
         self.pid.clear();
         self.ts.clear();
         self.cell.clear();
-    }
-    pub fn len(&self) -> usize {
-        self.pid.len()
     }
 }
 
@@ -149,22 +149,62 @@ pub(crate) fn sort_batch<'a>(parts: &[&Cols], bufs: &'a mut SortBufs) -> Sorted<
     Sorted::Packed(packing, &bufs.out)
 }
 
+/// Radix sort on the low `key_bits` bits: one most-significant pass on the top 8 bits spreads the
+/// records into 256 buckets (one pass over memory, 256 write streams that stay in cache); each
+/// bucket, small enough for the core's L2, is then sorted by least-significant 8-bit passes.
+/// Digits on which every key of a (sub)array agrees are skipped.
 fn radix(v: &mut Vec<Rec>, scratch: &mut Vec<Rec>, key_bits: u32) {
-    let passes = key_bits.div_ceil(DIGIT) as usize;
-    if passes == 0 || v.len() < 2 {
+    let n = v.len();
+    if key_bits == 0 || n < 2 {
         return;
     }
-    let mut hist = vec![[0usize; BUCKETS]; passes];
+    scratch.clear();
+    scratch.resize(n, Rec::default());
+    if key_bits <= DIGIT || n <= SMALL {
+        lsd(v, scratch, key_bits);
+        return;
+    }
+    let shift = key_bits - DIGIT;
+    let mut counts = [0usize; BUCKETS];
     for r in v.iter() {
-        for (p, h) in hist.iter_mut().enumerate() {
+        counts[((r.key >> shift) as usize) & (BUCKETS - 1)] += 1;
+    }
+    let mut starts = [0usize; BUCKETS + 1];
+    for d in 0..BUCKETS {
+        starts[d + 1] = starts[d] + counts[d];
+    }
+    let mut offs = starts;
+    for r in v.iter() {
+        let d = ((r.key >> shift) as usize) & (BUCKETS - 1);
+        scratch[offs[d]] = *r;
+        offs[d] += 1;
+    }
+    std::mem::swap(v, scratch);
+    for d in 0..BUCKETS {
+        let (lo, hi) = (starts[d], starts[d + 1]);
+        if hi - lo > 1 {
+            lsd(&mut v[lo..hi], &mut scratch[lo..hi], shift);
+        }
+    }
+}
+
+/// Below this many records a plain least-significant-digit sort is as good.
+const SMALL: usize = 1 << 16;
+
+/// Least-significant-digit radix sort of `v` on its low `key_bits` bits; `scratch` has `v`'s length.
+fn lsd(v: &mut [Rec], scratch: &mut [Rec], key_bits: u32) {
+    let passes = key_bits.div_ceil(DIGIT) as usize;
+    let n = v.len();
+    let mut hist = [[0usize; BUCKETS]; 8];
+    for r in v.iter() {
+        for (p, h) in hist.iter_mut().enumerate().take(passes) {
             h[((r.key >> (p as u32 * DIGIT)) as usize) & (BUCKETS - 1)] += 1;
         }
     }
-    scratch.clear();
-    scratch.resize(v.len(), Rec::default());
-    let n = v.len();
-    for (p, h) in hist.iter().enumerate() {
-        if h.iter().any(|&c| c == n) {
+    // Data moves between `v` and `scratch`; `in_scratch` says where it is now.
+    let mut in_scratch = false;
+    for (p, h) in hist.iter().enumerate().take(passes) {
+        if h.contains(&n) {
             continue; // every key has this digit: the pass would not move anything
         }
         let mut offs = [0usize; BUCKETS];
@@ -174,12 +214,20 @@ fn radix(v: &mut Vec<Rec>, scratch: &mut Vec<Rec>, key_bits: u32) {
             sum += c;
         }
         let shift = p as u32 * DIGIT;
-        for r in v.iter() {
+        let (src, dst): (&[Rec], &mut [Rec]) = if in_scratch {
+            (&*scratch, &mut *v)
+        } else {
+            (&*v, &mut *scratch)
+        };
+        for r in src {
             let d = ((r.key >> shift) as usize) & (BUCKETS - 1);
-            scratch[offs[d]] = *r;
+            dst[offs[d]] = *r;
             offs[d] += 1;
         }
-        std::mem::swap(v, scratch);
+        in_scratch = !in_scratch;
+    }
+    if in_scratch {
+        v.copy_from_slice(scratch);
     }
 }
 
@@ -239,15 +287,17 @@ mod tests {
             s ^= s << 17;
             s
         };
-        let n = 5000;
-        let pid: Vec<i64> = (0..n)
-            .map(|_| 13_000_000_000 + (next() % 300) as i64 * 7919)
-            .collect();
-        let ts: Vec<i64> = (0..n)
-            .map(|_| 1_608_393_600 + (next() % 200) as i64)
-            .collect();
-        let cell: Vec<i64> = (0..n).map(|_| (next() % 5) as i64).collect();
-        check(pid, ts, cell);
+        // Small (plain LSD) and large (the MSD pass first) batches.
+        for (n, people, secs) in [(5_000, 300, 200), (200_000, 50_000, 86_400)] {
+            let pid: Vec<i64> = (0..n)
+                .map(|_| 13_000_000_000 + (next() % people) as i64 * 7919)
+                .collect();
+            let ts: Vec<i64> = (0..n)
+                .map(|_| 1_608_393_600 + (next() % secs) as i64)
+                .collect();
+            let cell: Vec<i64> = (0..n).map(|_| (next() % 5) as i64).collect();
+            check(pid, ts, cell);
+        }
         check(vec![5], vec![7], vec![1]);
         check(vec![], vec![], vec![]);
         check(vec![3, 3, 3], vec![9, 9, 9], vec![2, 1, 2]);

@@ -57,11 +57,70 @@ struct CaseRun {
 }
 
 /// The cases' runs in one cell, by start, with the running maximum of their ends so a search can
-/// stop as soon as no earlier run reaches the person's run.
+/// stop as soon as no earlier run reaches the person's run. Hour buckets of the starts find where
+/// to begin without a binary search over the whole cell, and reject most runs of people at once
+/// (no case run starting before the bucket's end reaches back to the person's run).
 struct CellRuns {
     cell: i64,
     runs: Vec<CaseRun>,
     max_end: Vec<i64>,
+    /// The first bucket's start: the earliest case run start in the cell.
+    base: i64,
+    /// `lo[h]`: the first run starting at or after `base + h·BUCKET_S`; one more entry than buckets.
+    lo: Vec<u32>,
+    /// `reach[h]`: the latest end of the runs starting before the end of bucket h.
+    reach: Vec<i64>,
+}
+
+const BUCKET_S: i64 = 3_600;
+
+impl CellRuns {
+    fn index(&mut self) {
+        self.base = self.runs.first().map_or(0, |r| r.start);
+        let last = self.runs.last().map_or(0, |r| r.start);
+        let buckets = ((last - self.base) / BUCKET_S + 1) as usize;
+        self.lo = Vec::with_capacity(buckets + 1);
+        self.reach = Vec::with_capacity(buckets);
+        for h in 0..=buckets {
+            let edge = self.base + h as i64 * BUCKET_S;
+            let k = self.runs.partition_point(|r| r.start < edge);
+            self.lo.push(k as u32);
+            if h > 0 {
+                self.reach
+                    .push(k.checked_sub(1).map_or(i64::MIN, |j| self.max_end[j]));
+            }
+        }
+    }
+
+    /// The case runs with `start < e && s < end`, calling `f` on each.
+    #[inline(always)]
+    fn overlapping(&self, s: i64, e: i64, mut f: impl FnMut(&CaseRun)) {
+        if e <= self.base {
+            return;
+        }
+        let h = ((e - 1 - self.base) / BUCKET_S) as usize;
+        let hi = if h >= self.reach.len() {
+            if self.max_end.last().is_none_or(|&m| m <= s) {
+                return;
+            }
+            self.runs.len()
+        } else {
+            if self.reach[h] <= s {
+                return;
+            }
+            let (a, b) = (self.lo[h] as usize, self.lo[h + 1] as usize);
+            a + self.runs[a..b].partition_point(|r| r.start < e)
+        };
+        for k in (0..hi).rev() {
+            if self.max_end[k] <= s {
+                break;
+            }
+            let r = &self.runs[k];
+            if r.end > s {
+                f(r);
+            }
+        }
+    }
 }
 
 /// The cases' runs that can give an episode, indexed by cell.
@@ -137,6 +196,9 @@ impl CaseIndex {
                     cell,
                     runs: Vec::new(),
                     max_end: Vec::new(),
+                    base: 0,
+                    lo: Vec::new(),
+                    reach: Vec::new(),
                 });
             }
             if let Some(c) = cells.last_mut() {
@@ -144,6 +206,9 @@ impl CaseIndex {
                 c.runs.push(r);
                 c.max_end.push(m);
             }
+        }
+        for c in &mut cells {
+            c.index();
         }
         let case_stay = stay_by_cell
             .into_iter()
@@ -167,40 +232,88 @@ impl CaseIndex {
         self.cells.is_empty()
     }
 
-    pub fn runs(&self) -> usize {
-        self.cells.iter().map(|c| c.runs.len()).sum()
-    }
-
     pub fn cells(&self) -> usize {
         self.cells.len()
+    }
+
+    /// The cells with case runs, sorted.
+    pub fn cell_ids(&self) -> Vec<i64> {
+        let mut v: Vec<i64> = self.cells.iter().map(|c| c.cell).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Whether a ping of someone else at `ts` in `cell` can belong to a run that meets a case run
+    /// there: such a run has a ping in `[c.start − cap, c.end)` (its last ping before the case run
+    /// ends is at most `cap` before the run's end, and the run ends after the case run starts).
+    pub fn touches(&self, pid: i64, ts: i64, cell: i64, cap: i64) -> bool {
+        let Some(&ci) = self.cell_idx.get(&cell) else {
+            return false;
+        };
+        let mut hit = false;
+        // Runs with start <= ts + cap and end > ts.
+        self.cells[ci as usize].overlapping(ts, ts.saturating_add(cap).saturating_add(1), |r| {
+            hit |= r.pid != pid;
+        });
+        hit
     }
 }
 
 const NONE: u32 = u32::MAX;
 
+/// Stays kept inline in the person's state (a person is in few case cells); more go to `Acc`.
+const INLINE_STAYS: usize = 3;
+
+/// One person's state: 64 bytes, swept in person order every day, so it streams through the cache.
 #[derive(Clone, Copy)]
 struct Person {
     pid: i64,
     open: Open,
-    /// Index of the person's accumulator in `Shard::accs`, or `NONE` while the person has closed
-    /// no run in a case cell.
+    /// Index of the person's accumulator in `Shard::accs`, or `NONE` while the person has had no
+    /// episode and no more than `INLINE_STAYS` case cells.
     acc: u32,
+    /// (cell index, seconds) in case cells; `NONE` marks a free slot. Seconds fit: the window is
+    /// at most a year.
+    stays: [(u32, u32); INLINE_STAYS],
 }
 
-/// What one (person, case, cell) has gathered.
+impl Person {
+    fn new(pid: i64, ts: i64, cell: i64) -> Person {
+        Person {
+            pid,
+            open: Open::new(ts, cell),
+            acc: NONE,
+            stays: [(NONE, 0); INLINE_STAYS],
+        }
+    }
+
+    fn stay(&self, acc: Option<&Acc>, cell: u32) -> i64 {
+        if let Some(s) = self.stays.iter().find(|s| s.0 == cell) {
+            return i64::from(s.1);
+        }
+        acc.and_then(|a| a.stays.iter().find(|s| s.0 == cell))
+            .map_or(0, |s| s.1)
+    }
+}
+
+/// What one (person, case, cell) has gathered: total, longest, earliest start.
 #[derive(Clone, Copy)]
 struct Pair {
-    case: u32,
-    cell: u32,
     total: i64,
     max: i64,
     first: i64,
 }
 
+fn pair_key(case: u32, cell: u32) -> u64 {
+    (u64::from(cell) << 32) | u64::from(case)
+}
+
 #[derive(Default)]
 struct Acc {
-    /// Seconds in each case cell (cell index).
+    /// Seconds in each case cell (cell index), beyond the person's inline stays.
     stays: Vec<(u32, i64)>,
+    /// The (case, cell) keys of `pairs`, apart so a lookup scans a few cache lines only.
+    keys: Vec<u64>,
     pairs: Vec<Pair>,
 }
 
@@ -229,11 +342,7 @@ impl Shard {
                 self.people[cur]
             } else {
                 i += 1;
-                Person {
-                    pid,
-                    open: Open::new(ts, cell),
-                    acc: NONE,
-                }
+                Person::new(pid, ts, cell)
             };
             while i < n {
                 let (p, t, c) = batch.get(i);
@@ -241,7 +350,7 @@ impl Shard {
                     break;
                 }
                 if let Some((rc, s, e)) = person.open.step(t, c, cap) {
-                    close(idx, &mut self.accs, &mut person.acc, pid, rc, s, e);
+                    close(idx, &mut self.accs, &mut person, rc, s, e);
                 }
                 i += 1;
             }
@@ -276,7 +385,7 @@ impl Shard {
         for k in 0..self.people.len() {
             let mut person = self.people[k];
             let (cell, s, e) = person.open.finish();
-            close(idx, &mut self.accs, &mut person.acc, person.pid, cell, s, e);
+            close(idx, &mut self.accs, &mut person, cell, s, e);
             self.people[k] = person;
         }
         let mut rows = Vec::new();
@@ -284,7 +393,8 @@ impl Shard {
             let Some(acc) = self.accs.get(person.acc as usize) else {
                 continue;
             };
-            for pair in &acc.pairs {
+            for (&key, pair) in acc.keys.iter().zip(&acc.pairs) {
+                let (case, cell) = ((key & u64::from(u32::MAX)) as u32, (key >> 32) as u32);
                 let co = if rule.continuous {
                     pair.max
                 } else {
@@ -293,23 +403,15 @@ impl Shard {
                 if co <= rule.min_costay_s {
                     continue;
                 }
-                let own = acc
-                    .stays
-                    .iter()
-                    .find(|s| s.0 == pair.cell)
-                    .map_or(0, |s| s.1);
-                let theirs = idx
-                    .case_stay
-                    .get(&(pair.case, pair.cell))
-                    .copied()
-                    .unwrap_or(0);
+                let own = person.stay(Some(acc), cell);
+                let theirs = idx.case_stay.get(&(case, cell)).copied().unwrap_or(0);
                 if own <= rule.min_cell_stay_s && theirs <= rule.min_cell_stay_s {
                     continue;
                 }
                 rows.push(CompanionRow {
                     person_id: person.pid,
-                    case_id: idx.cases[pair.case as usize].person_id,
-                    cell_id: idx.cells[pair.cell as usize].cell,
+                    case_id: idx.cases[case as usize].person_id,
+                    cell_id: idx.cells[cell as usize].cell,
                     total_ov_s: pair.total,
                     max_ov_s: pair.max,
                     first_ov_start: pair.first,
@@ -323,30 +425,15 @@ impl Shard {
 /// A person's run `[s, e)` in `cell` has closed: count its stay if the cell is a case cell, and
 /// join it with the cases' runs there (`p.start < c.end AND c.start < p.end`, p ≠ c).
 #[inline]
-fn close(idx: &CaseIndex, accs: &mut Vec<Acc>, acc: &mut u32, pid: i64, cell: i64, s: i64, e: i64) {
+fn close(idx: &CaseIndex, accs: &mut Vec<Acc>, person: &mut Person, cell: i64, s: i64, e: i64) {
     let Some(&ci) = idx.cell_idx.get(&cell) else {
         return;
     };
-    if *acc == NONE {
-        *acc = accs.len() as u32;
-        accs.push(Acc::default());
-    }
-    let Some(a) = accs.get_mut(*acc as usize) else {
-        return;
-    };
-    match a.stays.iter_mut().find(|x| x.0 == ci) {
-        Some(x) => x.1 += e - s,
-        None => a.stays.push((ci, e - s)),
-    }
-    let cr = &idx.cells[ci as usize];
-    let hi = cr.runs.partition_point(|r| r.start < e);
-    for k in (0..hi).rev() {
-        if cr.max_end[k] <= s {
-            break;
-        }
-        let r = cr.runs[k];
-        if r.end <= s || r.pid == pid {
-            continue;
+    add_stay(accs, person, ci, e - s);
+    let pid = person.pid;
+    idx.cells[ci as usize].overlapping(s, e, |r| {
+        if r.pid == pid {
+            return;
         }
         let w = &idx.cases[r.case as usize];
         let (gs, le) = (s.max(r.start), e.min(r.end));
@@ -356,21 +443,54 @@ fn close(idx: &CaseIndex, accs: &mut Vec<Acc>, acc: &mut u32, pid: i64, cell: i6
         } else if gs == le && w.from <= gs && gs < w.to {
             (gs, 0)
         } else {
-            continue;
+            return;
         };
-        match a.pairs.iter_mut().find(|p| p.case == r.case && p.cell == ci) {
-            Some(p) => {
+        let a = acc_of(accs, &mut person.acc);
+        let key = pair_key(r.case, ci);
+        match a.keys.iter().position(|&k| k == key) {
+            Some(j) => {
+                let p = &mut a.pairs[j];
                 p.total += len;
                 p.max = p.max.max(len);
                 p.first = p.first.min(first);
             }
-            None => a.pairs.push(Pair {
-                case: r.case,
-                cell: ci,
-                total: len,
-                max: len,
-                first,
-            }),
+            None => {
+                a.keys.push(key);
+                a.pairs.push(Pair {
+                    total: len,
+                    max: len,
+                    first,
+                });
+            }
         }
+    });
+}
+
+fn acc_of<'a>(accs: &'a mut Vec<Acc>, slot: &mut u32) -> &'a mut Acc {
+    if *slot == NONE {
+        *slot = accs.len() as u32;
+        accs.push(Acc::default());
+    }
+    let k = *slot as usize;
+    &mut accs[k]
+}
+
+#[inline]
+fn add_stay(accs: &mut Vec<Acc>, person: &mut Person, ci: u32, secs: i64) {
+    let secs32 = u32::try_from(secs).unwrap_or(u32::MAX);
+    for slot in person.stays.iter_mut() {
+        if slot.0 == ci {
+            slot.1 = slot.1.saturating_add(secs32);
+            return;
+        }
+        if slot.0 == NONE {
+            *slot = (ci, secs32);
+            return;
+        }
+    }
+    let a = acc_of(accs, &mut person.acc);
+    match a.stays.iter_mut().find(|x| x.0 == ci) {
+        Some(x) => x.1 += secs,
+        None => a.stays.push((ci, secs)),
     }
 }
