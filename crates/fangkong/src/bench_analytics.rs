@@ -101,7 +101,13 @@ fn run_blocking(args: &AnalyticsArgs) -> Result<()> {
             let small = subset_dir(&args.pings);
             ensure_set(&small, (args.people / 10).max(1), args.days, args.seed)?;
             let label = data_label(&small)?;
-            v.push((small.clone(), small, label, Query::ALL.to_vec(), "duckdb,spark"));
+            v.push((
+                small.clone(),
+                small,
+                label,
+                Query::ALL.to_vec(),
+                "duckdb,spark",
+            ));
         }
         v
     };
@@ -176,15 +182,14 @@ fn subset_dir(pings: &Path) -> PathBuf {
 fn data_label(dir: &Path) -> Result<String> {
     let days = fangkong_pings::layout::list_days(dir)?;
     let pings: u64 = days.iter().map(|d| d.rows).sum();
-    Ok(format!("{:.1} M pings, {} days", pings as f64 / 1e6, days.len()))
+    Ok(format!(
+        "{:.1} M pings, {} days",
+        pings as f64 / 1e6,
+        days.len()
+    ))
 }
 
-fn write_incremental_lists(
-    full: &Lists,
-    window: (i64, i64),
-    n: usize,
-    dir: &Path,
-) -> Result<()> {
+fn write_incremental_lists(full: &Lists, window: (i64, i64), n: usize, dir: &Path) -> Result<()> {
     let Some(cases) = &full.cases else {
         bail!("数据集没有病例名单，无法计时增量任务");
     };
@@ -218,7 +223,10 @@ fn kernel_line(
         bail!("没有运行");
     };
     let text = pings_cli::csv_text(query, &outcome.rows);
-    pings_cli::write_atomically(&rows_dir.join(format!("{}-kernel.csv", query.name())), &text)?;
+    pings_cli::write_atomically(
+        &rows_dir.join(format!("{}-kernel.csv", query.name())),
+        &text,
+    )?;
     let s = outcome.stats;
     Ok(Line {
         query: query.name().into(),
@@ -233,11 +241,7 @@ fn kernel_line(
             "row groups {}/{}{}",
             s.row_groups_read,
             s.row_groups_total,
-            if reset {
-                ""
-            } else {
-                ", peak = process so far"
-            }
+            if reset { "" } else { ", peak = process so far" }
         ),
     })
 }

@@ -155,7 +155,8 @@ fn import(
     from: Option<i64>,
     to: Option<i64>,
 ) -> Result<()> {
-    let known = match cells {
+    // The kernel's hash set type, inferred from import_feed's parameter.
+    let known: Option<std::collections::HashSet<i64, _>> = match cells {
         Some(path) => {
             let map = fangkong_pings::cells::read_cell_map(path)?;
             if map.is_empty() {
@@ -451,11 +452,7 @@ const MAX_LINE: usize = 1024;
 
 /// A list file's rows as integers in the order of `columns`; `None` for an optional column the
 /// header lacks. Lines starting with `#` are comments; `from`/`to` stand for `from_ts`/`to_ts`.
-fn read_list(
-    path: &Path,
-    required: &[&str],
-    optional: &[&str],
-) -> Result<Vec<Vec<Option<i64>>>> {
+fn read_list(path: &Path, required: &[&str], optional: &[&str]) -> Result<Vec<Vec<Option<i64>>>> {
     let meta = std::fs::metadata(path).with_context(|| format!("名单文件 {}", path.display()))?;
     if meta.len() > MAX_LIST_BYTES {
         bail!(
@@ -496,19 +493,12 @@ fn read_list(
             header.join(",")
         );
     }
-    let wanted: Vec<Option<usize>> = required
-        .iter()
-        .chain(optional)
-        .map(|c| index(c))
-        .collect();
+    let wanted: Vec<Option<usize>> = required.iter().chain(optional).map(|c| index(c)).collect();
     let mut rows = Vec::new();
     for (n, line) in lines {
         let n = n + 1;
         if line.len() > MAX_LINE {
-            bail!(
-                "名单文件 {} 第 {n} 行超过 {MAX_LINE} 字节",
-                path.display()
-            );
+            bail!("名单文件 {} 第 {n} 行超过 {MAX_LINE} 字节", path.display());
         }
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         if fields.len() != header.len() {
@@ -583,10 +573,7 @@ pub(crate) fn read_lists(dir: &Path, window: (i64, i64)) -> Result<Lists> {
             .iter()
             .any(|r| (r[1].unwrap_or_default(), r[2].unwrap_or_default()) != (from, to))
         {
-            bail!(
-                "名单文件 {}：一个风险区域只能有一个时间窗",
-                path.display()
-            );
+            bail!("名单文件 {}：一个风险区域只能有一个时间窗", path.display());
         }
         let area = AreaWindow {
             cells: rows.iter().map(|r| r[0].unwrap_or_default()).collect(),
@@ -598,11 +585,7 @@ pub(crate) fn read_lists(dir: &Path, window: (i64, i64)) -> Result<Lists> {
     }
     let path = dir.join("fences.csv");
     if path.exists() {
-        let rows = read_list(
-            &path,
-            &["person_id", "home_cell", "from_ts", "to_ts"],
-            &[],
-        )?;
+        let rows = read_list(&path, &["person_id", "home_cell", "from_ts", "to_ts"], &[])?;
         let fences: Vec<HomeFence> = rows
             .iter()
             .map(|r| HomeFence {

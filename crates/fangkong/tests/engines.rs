@@ -151,7 +151,9 @@ fn the_kernel_duckdb_polars_and_spark_return_identical_rows_for_the_three_analys
     let dir = tempfile::tempdir().expect("temp dir");
     let set = dir.path().join("set");
     run(Command::new(env!("CARGO_BIN_EXE_fangkong"))
-        .args(["pings", "synth", "--people", "3000", "--days", "4", "--seed", "7", "--out"])
+        .args([
+            "pings", "synth", "--people", "3000", "--days", "4", "--seed", "7", "--out",
+        ])
         .arg(&set));
 
     round(
