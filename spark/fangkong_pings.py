@@ -194,6 +194,9 @@ def load_lists(lists_dir, window, read=None):
                           ["person_id", "home_cell", "from_ts", "to_ts"])
         if not rows:
             raise Problem(f"名单文件 {path} 没有居家隔离人员")
+        empty = [r["person_id"] for r in rows if r["from_ts"] >= r["to_ts"]]
+        if empty:
+            raise Problem(f"名单文件 {path}：{empty[0]} 的隔离时间窗为空")
         people = [r["person_id"] for r in rows]
         if len(set(people)) != len(people):
             raise Problem(f"名单文件 {path}：同一人出现多次（每人一个电子围栏）")

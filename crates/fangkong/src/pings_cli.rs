@@ -598,6 +598,17 @@ pub(crate) fn read_lists(dir: &Path, window: (i64, i64)) -> Result<Lists> {
         if fences.is_empty() {
             bail!("名单文件 {} 没有居家隔离人员", path.display());
         }
+        // One fence per person: with two, the engines would disagree on which applies (SQL
+        // counts a ping once per matching fence).
+        let mut people: Vec<i64> = fences.iter().map(|f| f.person_id).collect();
+        people.sort_unstable();
+        if let Some(w) = people.windows(2).find(|w| w[0] == w[1]) {
+            bail!(
+                "名单文件 {}：{} 出现多次（每人一个电子围栏）",
+                path.display(),
+                w[0]
+            );
+        }
         lists.fences = Some(fences);
     }
     if lists.cases.is_none() && lists.area.is_none() && lists.fences.is_none() {
