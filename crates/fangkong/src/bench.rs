@@ -126,6 +126,10 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 0)]
         shed_wait_ms: u64,
     },
+    /// The big-data push's three analyses (risk-area visitors, companions, e-fence) in the
+    /// embedded kernels beside DuckDB and Polars (and Spark with --spark) on the same day files,
+    /// rows compared by digest; generates the set when missing.
+    Analytics(crate::bench_analytics::AnalyticsArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -269,6 +273,7 @@ pub async fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Deliveries { args, requests } => {
             crate::bench_deliveries::run(&args, requests).await
         }
+        BenchCommand::Analytics(args) => crate::bench_analytics::run(&args).await,
         BenchCommand::Verify {
             args,
             connections,

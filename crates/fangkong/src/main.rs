@@ -1,7 +1,8 @@
 //! The fangkong binary: `serve`, `demo`, `import`, `export`, `user`, `verify`, `trust-list`, `bench`,
-//! `drill`.
+//! `drill`, `pings`.
 
 mod bench;
+mod bench_analytics;
 mod bench_codes;
 mod bench_deliveries;
 mod bench_investigation;
@@ -26,6 +27,7 @@ mod demo_supplies;
 mod demo_testing;
 mod demo_vaccination;
 mod drill;
+mod pings_cli;
 mod serve;
 mod verify;
 
@@ -139,6 +141,12 @@ enum Command {
     /// clock, by simulated teams (--unattended, the baseline score) or by the teams in the pages;
     /// the scored after-action report at /drills/{id}. A production database is refused.
     Drill(drill::DrillArgs),
+    /// Location pings (手机信令) and the big-data push (大数据推送): generate, import an operator's
+    /// feed, and run risk-area visitors, spatio-temporal companions and e-fence breaches.
+    Pings {
+        #[command(subcommand)]
+        command: pings_cli::PingsCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -484,6 +492,9 @@ async fn main() -> Result<()> {
         }
         Command::Bench { command } => bench::run(command).await?,
         Command::Drill(args) => drill::run(args).await?,
+        Command::Pings { command } => {
+            tokio::task::spawn_blocking(move || pings_cli::run(command)).await??
+        }
     }
     Ok(())
 }
