@@ -6,6 +6,8 @@
 //! type is one both backends share: `i64` integers and unix-second times, `bool`, `TEXT`, dates as
 //! 'YYYY-MM-DD' text. The shared store story tests in `tests/` run on both.
 
+mod bind;
+mod rows;
 mod schema;
 
 pub mod audit;
