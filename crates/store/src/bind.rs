@@ -40,3 +40,37 @@ impl<DB: Database> PushList for QueryBuilder<DB> {
         self.push(")")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::{Postgres, Sqlite};
+
+    #[test]
+    fn placeholders_continue_after_the_ones_already_pushed_on_postgresql() {
+        let mut builder = QueryBuilder::<Postgres>::new("SELECT 1 WHERE a = ");
+        builder.push_bind(7_i64).push(" AND b IN ");
+        builder
+            .push_list(["x", "y", "z"])
+            .push(" LIMIT ")
+            .push_bind(3_i64);
+        assert_eq!(
+            builder.sql().as_str(),
+            "SELECT 1 WHERE a = $1 AND b IN ($2, $3, $4) LIMIT $5"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_empty_list_is_valid_sql_that_matches_no_row() {
+        let mut builder = QueryBuilder::<Sqlite>::new("SELECT 1 WHERE 1 IN ");
+        builder.push_list(Vec::<i64>::new());
+        assert_eq!(builder.sql().as_str(), "SELECT 1 WHERE 1 IN (NULL)");
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let rows: Vec<(i64,)> = builder.build_query_as().fetch_all(&pool).await.unwrap();
+        assert!(rows.is_empty());
+        let mut listed = QueryBuilder::<Sqlite>::new("SELECT 1 WHERE 2 IN ");
+        listed.push_list([1_i64, 2]);
+        let rows: Vec<(i64,)> = listed.build_query_as().fetch_all(&pool).await.unwrap();
+        assert_eq!(rows, vec![(1,)]);
+    }
+}
