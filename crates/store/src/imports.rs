@@ -152,11 +152,8 @@ impl Store {
     }
 
     pub async fn import_run(&self, import_id: i64) -> StoreResult<Option<ImportRecord>> {
-        let sql = format!("SELECT {IMPORT_COLUMNS} FROM imports WHERE id = $1");
-        let run = with_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(import_id).fetch_optional(pool).await?
-        });
-        Ok(run)
+        self.row_by(IMPORT_COLUMNS, "imports", "id", import_id)
+            .await
     }
 
     pub async fn recent_imports(

@@ -274,11 +274,7 @@ impl Store {
     }
 
     pub async fn lead(&self, id: i64) -> StoreResult<Option<LeadRecord>> {
-        let sql = format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = $1");
-        let lead = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(lead)
+        self.row_by(LEAD_COLUMNS, "leads", "id", id).await
     }
 
     pub async fn lead_steps(&self, lead_id: i64) -> StoreResult<Vec<LeadStepRecord>> {
@@ -614,11 +610,7 @@ impl Store {
     }
 
     pub async fn lead_import(&self, id: i64) -> StoreResult<Option<LeadImportRecord>> {
-        let sql = format!("SELECT {IMPORT_COLUMNS} FROM lead_imports WHERE id = $1");
-        let run = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(run)
+        self.row_by(IMPORT_COLUMNS, "lead_imports", "id", id).await
     }
 
     pub async fn recent_lead_imports(

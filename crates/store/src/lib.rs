@@ -5,7 +5,13 @@
 //! backend, so the type checker sees both. Placeholders are `$N` (both drivers accept them) and every
 //! type is one both backends share: `i64` integers and unix-second times, `bool`, `TEXT`, dates as
 //! 'YYYY-MM-DD' text. The shared store story tests in `tests/` run on both.
+//!
+//! A list of values goes into `IN (…)` through `bind::PushList::push_list`, so no query counts its
+//! own placeholders; reads of one row by a key and of a code range's page with its total go
+//! through `rows`.
 
+mod bind;
+mod rows;
 mod schema;
 
 pub mod analytics;

@@ -1,5 +1,6 @@
 //! Regions (the administrative hierarchy plus fangkong's grids), grid workers and per-grid counts.
 
+use crate::bind::PushList;
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
 use fangkong_domain::personal::PersonName;
@@ -69,11 +70,7 @@ impl Store {
     }
 
     pub async fn region(&self, code: &str) -> StoreResult<Option<RegionRecord>> {
-        let sql = format!("SELECT {REGION_COLUMNS} FROM regions WHERE code = $1");
-        let region = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(code).fetch_optional(pool).await?
-        });
-        Ok(region)
+        self.row_by(REGION_COLUMNS, "regions", "code", code).await
     }
 
     /// The named regions in code order (unknown codes are simply absent).
@@ -82,12 +79,9 @@ impl Store {
             return Ok(Vec::new());
         }
         let regions = with_pool!(self, pool => {
-            let mut builder = QueryBuilder::new(format!("SELECT {REGION_COLUMNS} FROM regions WHERE code IN ("));
-            let mut list = builder.separated(", ");
-            for code in codes {
-                list.push_bind(code);
-            }
-            builder.push(") ORDER BY code");
+            let mut builder = QueryBuilder::new(format!("SELECT {REGION_COLUMNS} FROM regions WHERE code IN "));
+            builder.push_list(codes.iter());
+            builder.push(" ORDER BY code");
             builder.build_query_as().fetch_all(pool).await?
         });
         Ok(regions)

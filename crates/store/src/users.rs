@@ -100,19 +100,12 @@ impl Store {
     }
 
     pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
-        let user = with_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(username).fetch_optional(pool).await?
-        });
-        Ok(user)
+        self.row_by(USER_COLUMNS, "users", "username", username)
+            .await
     }
 
     pub async fn user_by_id(&self, user_id: i64) -> StoreResult<Option<UserRecord>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let user = with_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(user_id).fetch_optional(pool).await?
-        });
-        Ok(user)
+        self.row_by(USER_COLUMNS, "users", "id", user_id).await
     }
 
     /// Changes an account, ends its sessions as the change says, and writes the change's audit

@@ -115,11 +115,7 @@ impl Store {
     }
 
     pub async fn bulletin(&self, id: i64) -> StoreResult<Option<BulletinRecord>> {
-        let sql = format!("SELECT {COLUMNS} FROM bulletins WHERE id = $1");
-        let row = with_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(row)
+        self.row_by(COLUMNS, "bulletins", "id", id).await
     }
 
     /// The bulletins of the subtree `range`, newest day first.

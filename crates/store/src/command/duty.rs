@@ -3,6 +3,9 @@
 
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use crate::bind::PushList;
+use crate::rows::Row;
+
 use crate::audit::write_audit;
 use crate::{AuditRecord, Store, StoreResult, with_pool};
 
@@ -161,11 +164,7 @@ impl Store {
     }
 
     pub async fn roster_line(&self, id: i64) -> StoreResult<Option<RosterRecord>> {
-        let sql = format!("SELECT {ROSTER_COLUMNS} FROM duty_roster WHERE id = $1");
-        let row = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(row)
+        self.row_by(ROSTER_COLUMNS, "duty_roster", "id", id).await
     }
 
     /// The roster lines of `offices` from `from` to `to` (dates, both included), by office, date,
@@ -176,28 +175,14 @@ impl Store {
         from: &str,
         to: &str,
     ) -> StoreResult<Vec<RosterRecord>> {
-        if offices.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = with_pool!(self, pool => {
-            let mut builder = QueryBuilder::new(format!(
-                "SELECT {ROSTER_COLUMNS} FROM duty_roster WHERE duty_date >= "
-            ));
-            builder.push_bind(from.to_string());
-            builder.push(" AND duty_date <= ");
-            builder.push_bind(to.to_string());
-            builder.push(" AND office_code IN (");
-            let mut list = builder.separated(", ");
-            for office in offices {
-                list.push_bind(office.clone());
-            }
-            builder.push(
-                ") ORDER BY office_code, duty_date, shift, \
-                 CASE role WHEN 'leader' THEN 0 WHEN 'a' THEN 1 ELSE 2 END, post, id LIMIT 5000",
-            );
-            builder.build_query_as().fetch_all(pool).await?
-        });
-        Ok(rows)
+        self.duty_rows(
+            ROSTER_COLUMNS,
+            "duty_roster",
+            (offices, from, to),
+            "office_code, duty_date, shift, CASE role WHEN 'leader' THEN 0 WHEN 'a' THEN 1 ELSE 2 END, \
+             post, id LIMIT 5000",
+        )
+        .await
     }
 
     /// The offices inside `range` (a subtree) with someone rostered on `date`'s `shift`.
@@ -262,25 +247,13 @@ impl Store {
         from: &str,
         to: &str,
     ) -> StoreResult<Vec<HandoverRecord>> {
-        if offices.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = with_pool!(self, pool => {
-            let mut builder = QueryBuilder::new(format!(
-                "SELECT {HANDOVER_COLUMNS} FROM duty_handovers WHERE duty_date >= "
-            ));
-            builder.push_bind(from.to_string());
-            builder.push(" AND duty_date <= ");
-            builder.push_bind(to.to_string());
-            builder.push(" AND office_code IN (");
-            let mut list = builder.separated(", ");
-            for office in offices {
-                list.push_bind(office.clone());
-            }
-            builder.push(") ORDER BY written_at DESC, id DESC LIMIT 200");
-            builder.build_query_as().fetch_all(pool).await?
-        });
-        Ok(rows)
+        self.duty_rows(
+            HANDOVER_COLUMNS,
+            "duty_handovers",
+            (offices, from, to),
+            "written_at DESC, id DESC LIMIT 200",
+        )
+        .await
     }
 
     /// Calls the spot checks with their audit records (target: each new id), in one transaction.
@@ -355,11 +328,8 @@ impl Store {
     }
 
     pub async fn spot_check(&self, id: i64) -> StoreResult<Option<SpotCheckRecord>> {
-        let sql = format!("SELECT {SPOT_COLUMNS} FROM duty_spot_checks WHERE id = $1");
-        let row = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(row)
+        self.row_by(SPOT_COLUMNS, "duty_spot_checks", "id", id)
+            .await
     }
 
     /// Spot checks of offices inside `range`, newest first; `failed_only` keeps the recorded
@@ -404,6 +374,36 @@ impl Store {
             .bind(office)
             .fetch_all(pool)
             .await?
+        });
+        Ok(rows)
+    }
+}
+
+/// Offices and an inclusive range of duty dates: what the duty lists are filtered by.
+type OfficesBetween<'a> = (&'a [String], &'a str, &'a str);
+
+impl Store {
+    /// `columns` of `table`'s rows of `offices` with a duty date from `from` to `to` (both
+    /// included), in `order` (which carries the list's limit): the roster and the handover lists
+    /// are this one query over their own tables.
+    async fn duty_rows<R: Row>(
+        &self,
+        columns: &str,
+        table: &str,
+        (offices, from, to): OfficesBetween<'_>,
+        order: &str,
+    ) -> StoreResult<Vec<R>> {
+        if offices.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = with_pool!(self, pool => {
+            let mut builder = QueryBuilder::new(format!(
+                "SELECT {columns} FROM {table} WHERE duty_date >= "
+            ));
+            builder.push_bind(from).push(" AND duty_date <= ").push_bind(to);
+            builder.push(" AND office_code IN ").push_list(offices.iter());
+            builder.push(format!(" ORDER BY {order}"));
+            builder.build_query_as().fetch_all(pool).await?
         });
         Ok(rows)
     }

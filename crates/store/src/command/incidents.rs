@@ -3,8 +3,9 @@
 //! each office above acknowledging receipt (unique per incident and office). Every write commits
 //! with its audit record.
 
-use sqlx::AssertSqlSafe;
+use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use crate::bind::PushList;
 use crate::{AuditRecord, Store, StoreResult, with_pool};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
@@ -92,11 +93,7 @@ impl Store {
     }
 
     pub async fn incident(&self, id: i64) -> StoreResult<Option<IncidentRecord>> {
-        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1");
-        let row = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(row)
+        self.row_by(INCIDENT_COLUMNS, "incidents", "id", id).await
     }
 
     /// Incidents of offices in the code range, newest first (at most `limit`); `open_only` leaves
@@ -239,17 +236,12 @@ impl Store {
         if incident_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let list = incident_ids
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT id, incident_id, office_code, at, by_name FROM incident_acks \
-             WHERE incident_id IN ({list}) ORDER BY id"
-        );
         let rows = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).fetch_all(pool).await?
+            let mut builder = QueryBuilder::new(
+                "SELECT id, incident_id, office_code, at, by_name FROM incident_acks WHERE incident_id IN ",
+            );
+            builder.push_list(incident_ids.iter().copied()).push(" ORDER BY id");
+            builder.build_query_as().fetch_all(pool).await?
         });
         Ok(rows)
     }

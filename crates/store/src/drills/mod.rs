@@ -219,11 +219,7 @@ impl Store {
     }
 
     pub async fn drill_run(&self, id: i64) -> StoreResult<Option<DrillRunRecord>> {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM drill_runs WHERE id = $1");
-        let row = with_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(row)
+        self.row_by(RUN_COLUMNS, "drill_runs", "id", id).await
     }
 
     /// The runs in the subtree `range`, newest first.

@@ -90,11 +90,7 @@ impl Store {
     }
 
     pub async fn appeal(&self, id: i64) -> StoreResult<Option<AppealRecord>> {
-        let sql = format!("SELECT {APPEAL_COLUMNS} FROM code_appeals WHERE id = $1");
-        let row = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(row)
+        self.row_by(APPEAL_COLUMNS, "code_appeals", "id", id).await
     }
 
     /// Decides an open appeal: its status and decision, the fact changes an accepted appeal makes

@@ -123,11 +123,8 @@ impl Store {
     }
 
     pub async fn passage_by_key(&self, key: &str) -> StoreResult<Option<PassageRecord>> {
-        let sql = format!("SELECT {PASSAGE_COLUMNS} FROM passages WHERE passage_key = $1");
-        let row = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(key).fetch_optional(pool).await?
-        });
-        Ok(row)
+        self.row_by(PASSAGE_COLUMNS, "passages", "passage_key", key)
+            .await
     }
 
     /// Counts per decision at a checkpoint since `from`.

@@ -81,11 +81,7 @@ impl Store {
     }
 
     pub async fn fact(&self, id: i64) -> StoreResult<Option<FactRecord>> {
-        let sql = format!("SELECT {FACT_COLUMNS} FROM code_facts WHERE id = $1");
-        let row = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(row)
+        self.row_by(FACT_COLUMNS, "code_facts", "id", id).await
     }
 
     /// Sampling times of a person's negative results (newest first, at most 50).

@@ -352,14 +352,12 @@ const APPEAL_COLUMNS: &str = "id, id_type, id_number, resident_id, grid_code, fi
 /// compiled for each backend's transaction type, like the rest of the store).
 macro_rules! facts_of_people {
     ($tx:expr, $people:expr) => {{
+        use $crate::bind::PushList as _;
         let mut builder = QueryBuilder::new(format!(
-            "SELECT {FACT_COLUMNS} FROM code_facts WHERE id_number IN ("
+            "SELECT {FACT_COLUMNS} FROM code_facts WHERE id_number IN "
         ));
-        let mut list = builder.separated(", ");
-        for person in $people {
-            list.push_bind(person.id_number.to_string());
-        }
-        builder.push(") ORDER BY anchor, id");
+        builder.push_list($people.iter().map(|person| person.id_number.to_string()));
+        builder.push(" ORDER BY anchor, id");
         let rows: Vec<FactRecord> = builder.build_query_as().fetch_all(&mut *$tx).await?;
         let mut out: HashMap<CodePerson, Vec<FactRecord>> = HashMap::new();
         for row in rows {
@@ -377,15 +375,12 @@ pub(crate) use facts_of_people;
 /// Reads the negative sampling times of some people inside a transaction, grouped by person.
 macro_rules! negatives_of_people {
     ($tx:expr, $people:expr) => {{
+        use $crate::bind::PushList as _;
         let mut builder = QueryBuilder::new(
             "SELECT s.id_type, s.id_number, s.sampled_at FROM samples s JOIN tubes t ON t.barcode = s.tube_barcode \
-             WHERE t.result = 'negative' AND s.id_number IN (",
+             WHERE t.result = 'negative' AND s.id_number IN ",
         );
-        let mut list = builder.separated(", ");
-        for person in $people {
-            list.push_bind(person.id_number.to_string());
-        }
-        builder.push(")");
+        builder.push_list($people.iter().map(|person| person.id_number.to_string()));
         let rows: Vec<(String, String, i64)> = builder.build_query_as().fetch_all(&mut *$tx).await?;
         let mut out: HashMap<CodePerson, Vec<i64>> = HashMap::new();
         for (id_type, id_number, at) in rows {
@@ -401,14 +396,11 @@ pub(crate) use negatives_of_people;
 /// (迁移网格, 迁入) takes the code to the new jurisdiction's lists.
 macro_rules! registered_grids {
     ($tx:expr, $people:expr) => {{
+        use $crate::bind::PushList as _;
         let mut builder = QueryBuilder::new(
-            "SELECT id_type, id_number, id, grid_code FROM residents WHERE id_number IN (",
+            "SELECT id_type, id_number, id, grid_code FROM residents WHERE id_number IN ",
         );
-        let mut list = builder.separated(", ");
-        for person in $people {
-            list.push_bind(person.id_number.to_string());
-        }
-        builder.push(")");
+        builder.push_list($people.iter().map(|person| person.id_number.to_string()));
         let rows: Vec<(String, String, i64, String)> =
             builder.build_query_as().fetch_all(&mut *$tx).await?;
         let mut out: HashMap<CodePerson, (i64, String)> = HashMap::new();
@@ -430,17 +422,14 @@ pub(crate) use registered_grids;
 /// pop-up changed (a person without a stored code was green). Evaluates to the number changed.
 macro_rules! save_codes {
     ($tx:expr, $codes:expr, $cause:expr, $now:expr) => {{
+        use $crate::bind::PushList as _;
         let codes: &[CodeWrite] = $codes;
         let mut changed = 0usize;
         for chunk in codes.chunks(ROWS_PER_STATEMENT) {
             let mut builder = QueryBuilder::new(
-                "SELECT id_type, id_number, colour, popup FROM health_codes WHERE id_number IN (",
+                "SELECT id_type, id_number, colour, popup FROM health_codes WHERE id_number IN ",
             );
-            let mut list = builder.separated(", ");
-            for code in chunk {
-                list.push_bind(code.id_number.to_string());
-            }
-            builder.push(")");
+            builder.push_list(chunk.iter().map(|code| code.id_number.to_string()));
             let stored: Vec<(String, String, String, Option<String>)> =
                 builder.build_query_as().fetch_all(&mut *$tx).await?;
             let stored: HashMap<(String, String), (String, Option<String>)> = stored
@@ -514,6 +503,7 @@ pub(crate) use save_codes;
 /// ([`Store::change_facts`], an appeal's decision), so each is one transaction with its codes.
 macro_rules! apply_fact_changes {
     ($tx:ident, $writes:expr, $updates:expr, $cause:expr, $now:expr, $compute:expr) => {{
+        use $crate::bind::PushList as _;
         let (writes, updates, cause, now) = ($writes, $updates, $cause, $now);
         let compute = &$compute;
         let mut people: Vec<CodePerson> = writes.iter().map(|w| w.person.clone()).collect();
@@ -553,12 +543,8 @@ macro_rules! apply_fact_changes {
                     // Only facts that began before the end: a later positive stays open.
                     builder.push(" AND anchor <= ");
                     builder.push_bind(*at);
-                    builder.push(" AND ended_at IS NULL AND kind IN (");
-                    let mut list = builder.separated(", ");
-                    for kind in kinds {
-                        list.push_bind(kind);
-                    }
-                    builder.push(")");
+                    builder.push(" AND ended_at IS NULL AND kind IN ");
+                    builder.push_list(kinds.iter());
                     builder.build().execute(&mut *$tx).await?;
                     people.push(person.clone());
                 }

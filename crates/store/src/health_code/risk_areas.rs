@@ -1,6 +1,7 @@
 //! Risk areas: designation, steps, confirmation and lifting; the active areas around a region.
 
 use super::*;
+use crate::bind::PushList;
 
 impl Store {
     /// The area, its first step and the designation's audit record (target: the new id), in one
@@ -96,11 +97,7 @@ impl Store {
     }
 
     pub async fn risk_area(&self, id: i64) -> StoreResult<Option<RiskAreaRecord>> {
-        let sql = format!("SELECT {AREA_COLUMNS} FROM risk_areas WHERE id = $1");
-        let row = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(row)
+        self.row_by(AREA_COLUMNS, "risk_areas", "id", id).await
     }
 
     /// Current areas whose region is `code` or one of its ancestors or descendants — what a person
@@ -118,13 +115,10 @@ impl Store {
         let upper = format!("{code}:");
         let rows = with_pool!(self, pool => {
             let mut builder = QueryBuilder::new(format!(
-                "SELECT {AREA_COLUMNS} FROM risk_areas WHERE lifted_at IS NULL AND (region_code IN ("
+                "SELECT {AREA_COLUMNS} FROM risk_areas WHERE lifted_at IS NULL AND (region_code IN "
             ));
-            let mut list = builder.separated(", ");
-            for ancestor in &ancestors {
-                list.push_bind(ancestor.clone());
-            }
-            builder.push(") OR (region_code >= ");
+            builder.push_list(ancestors.iter());
+            builder.push(" OR (region_code >= ");
             builder.push_bind(prefix.to_string());
             builder.push(" AND region_code < ");
             builder.push_bind(upper.clone());

@@ -81,11 +81,7 @@ impl Store {
     }
 
     pub async fn case(&self, id: i64) -> StoreResult<Option<CaseRecord>> {
-        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1");
-        let row = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(row)
+        self.row_by(CASE_COLUMNS, "cases", "id", id).await
     }
 
     /// The open (not discharged or excluded) case of a person, if any.

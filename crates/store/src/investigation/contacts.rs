@@ -57,11 +57,7 @@ impl Store {
     }
 
     pub async fn contact(&self, id: i64) -> StoreResult<Option<ContactRecord>> {
-        let sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = $1");
-        let row = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(row)
+        self.row_by(CONTACT_COLUMNS, "contacts", "id", id).await
     }
 
     /// A case's contacts (close first, then secondary, then general), at most `limit`.

@@ -2,6 +2,7 @@
 //! status expected, test results, release, with their `measure_*` events in the same transaction.
 
 use super::*;
+use crate::bind::PushList;
 
 impl Store {
     /// Opens measures with their tests in one transaction, in multi-row statements. A measure whose
@@ -36,13 +37,9 @@ impl Store {
             for chunk in measures.chunks(MEASURES_PER_STATEMENT) {
                 let mut open = QueryBuilder::new(format!(
                     "SELECT id_type, id_number, category FROM isolation_measures WHERE status NOT IN {CLOSED} \
-                     AND id_number IN ("
+                     AND id_number IN "
                 ));
-                let mut list = open.separated(", ");
-                for m in chunk {
-                    list.push_bind(m.id_number.as_str());
-                }
-                open.push(")");
+                open.push_list(chunk.iter().map(|m| m.id_number.as_str()));
                 let rows: Vec<(String, String, String)> =
                     open.build_query_as().fetch_all(&mut *tx).await?;
                 taken.extend(rows);
@@ -114,19 +111,18 @@ impl Store {
     }
 
     pub async fn isolation_measure(&self, id: i64) -> StoreResult<Option<MeasureRecord>> {
-        let sql = format!("SELECT {MEASURE_COLUMNS} FROM isolation_measures WHERE id = $1");
-        let row = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(row)
+        self.row_by(MEASURE_COLUMNS, "isolation_measures", "id", id)
+            .await
     }
 
     pub async fn measure_by_source(&self, source_key: &str) -> StoreResult<Option<MeasureRecord>> {
-        let sql = format!("SELECT {MEASURE_COLUMNS} FROM isolation_measures WHERE source_key = $1");
-        let row = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(source_key).fetch_optional(pool).await?
-        });
-        Ok(row)
+        self.row_by(
+            MEASURE_COLUMNS,
+            "isolation_measures",
+            "source_key",
+            source_key,
+        )
+        .await
     }
 
     /// The person's newest open measure, if any.
@@ -158,12 +154,8 @@ impl Store {
             ));
             builder.push_bind(range.0).push(" AND grid_code < ").push_bind(range.1);
             if !statuses.is_empty() {
-                builder.push(" AND status IN (");
-                let mut list = builder.separated(", ");
-                for s in statuses {
-                    list.push_bind(*s);
-                }
-                builder.push(")");
+                builder.push(" AND status IN ");
+                builder.push_list(statuses.iter().copied());
             }
             builder.push(" ORDER BY status_since, id LIMIT ").push_bind(limit);
             builder.build_query_as().fetch_all(pool).await?

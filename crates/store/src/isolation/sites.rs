@@ -1,6 +1,7 @@
 //! Isolation sites and rooms: sites, room blocks, room states, allocation (all or nothing), check-in.
 
 use super::*;
+use crate::bind::PushList;
 
 impl Store {
     /// A site and its audit record (target: `isolation_site:<new id>`), in one transaction.
@@ -212,13 +213,10 @@ impl Store {
             let mut written = 0;
             for chunk in assignments.chunks(ROWS_PER_STATEMENT) {
                 let mut taken = QueryBuilder::new(
-                    "SELECT number FROM isolation_rooms WHERE status <> 'free' AND id IN (",
+                    "SELECT number FROM isolation_rooms WHERE status <> 'free' AND id IN ",
                 );
-                let mut list = taken.separated(", ");
-                for (_, _, room) in chunk {
-                    list.push_bind(*room);
-                }
-                taken.push(") LIMIT 1");
+                taken.push_list(chunk.iter().map(|(_, _, room)| *room));
+                taken.push(" LIMIT 1");
                 let number: Option<String> =
                     taken.build_query_scalar().fetch_optional(&mut *tx).await?;
                 if let Some(number) = number {
@@ -228,12 +226,8 @@ impl Store {
                 let mut rooms = QueryBuilder::new(
                     "UPDATE isolation_rooms SET status = 'occupied', status_since = ",
                 );
-                rooms.push_bind(now).push(" WHERE status = 'free' AND id IN (");
-                let mut list = rooms.separated(", ");
-                for (_, _, room) in chunk {
-                    list.push_bind(*room);
-                }
-                rooms.push(")");
+                rooms.push_bind(now).push(" WHERE status = 'free' AND id IN ");
+                rooms.push_list(chunk.iter().map(|(_, _, room)| *room));
                 let changed = rooms.build().execute(&mut *tx).await?.rows_affected();
                 if changed != chunk.len() as u64 {
                     tx.rollback().await?;
@@ -253,13 +247,10 @@ impl Store {
                 let changed = people.build().execute(&mut *tx).await?.rows_affected();
                 if changed != chunk.len() as u64 {
                     let mut moved = QueryBuilder::new(
-                        "SELECT id FROM isolation_measures WHERE status <> 'allocated' AND id IN (",
+                        "SELECT id FROM isolation_measures WHERE status <> 'allocated' AND id IN ",
                     );
-                    let mut list = moved.separated(", ");
-                    for (measure, _, _) in chunk {
-                        list.push_bind(*measure);
-                    }
-                    moved.push(") LIMIT 1");
+                    moved.push_list(chunk.iter().map(|(measure, _, _)| *measure));
+                    moved.push(" LIMIT 1");
                     let id: Option<i64> = moved.build_query_scalar().fetch_optional(&mut *tx).await?;
                     tx.rollback().await?;
                     return Ok(AllocationOutcome::PersonMoved(id.unwrap_or_default()));

@@ -1,6 +1,9 @@
 //! Vehicles and transfers: dispatch with its riders, the steps of a trip, riders on live transfers.
 
+use sqlx::{Database, Encode, Type};
+
 use super::*;
+use crate::bind::PushList;
 
 impl Store {
     /// Registers a vehicle with its audit record (target: `vehicle:<new id>`), in one
@@ -80,13 +83,10 @@ impl Store {
             }
             let mut busy = QueryBuilder::new(
                 "SELECT tr.measure_id FROM transfer_riders tr JOIN transfers t ON t.id = tr.transfer_id \
-                 WHERE t.status <> 'handed_over' AND tr.measure_id IN (",
+                 WHERE t.status <> 'handed_over' AND tr.measure_id IN ",
             );
-            let mut list = busy.separated(", ");
-            for rider in &transfer.riders {
-                list.push_bind(*rider);
-            }
-            busy.push(") LIMIT 1");
+            busy.push_list(transfer.riders.iter().copied());
+            busy.push(" LIMIT 1");
             let busy: Option<i64> = busy.build_query_scalar().fetch_optional(&mut *tx).await?;
             if let Some(rider) = busy {
                 tx.rollback().await?;
@@ -160,17 +160,11 @@ impl Store {
         statuses: &[&str],
         limit: i64,
     ) -> StoreResult<Vec<MeasureRecord>> {
-        let sql = format!(
-            "SELECT {MEASURE_COLUMNS} {} ORDER BY status_since, id LIMIT ${}",
-            awaiting_vehicle_where(statuses),
-            statuses.len() + 3
-        );
         let rows = with_pool!(self, pool => {
-            let mut query = sqlx::query_as(AssertSqlSafe(sql.clone())).bind(range.0).bind(range.1);
-            for status in statuses {
-                query = query.bind(*status);
-            }
-            query.bind(limit).fetch_all(pool).await?
+            let mut builder = QueryBuilder::new(format!("SELECT {MEASURE_COLUMNS} "));
+            push_awaiting_vehicle_where(&mut builder, range, statuses);
+            builder.push(" ORDER BY status_since, id LIMIT ").push_bind(limit);
+            builder.build_query_as().fetch_all(pool).await?
         });
         Ok(rows)
     }
@@ -181,13 +175,10 @@ impl Store {
         range: (&str, &str),
         statuses: &[&str],
     ) -> StoreResult<i64> {
-        let sql = format!("SELECT COUNT(*) {}", awaiting_vehicle_where(statuses));
         let count = with_pool!(self, pool => {
-            let mut query = sqlx::query_scalar(AssertSqlSafe(sql.clone())).bind(range.0).bind(range.1);
-            for status in statuses {
-                query = query.bind(*status);
-            }
-            query.fetch_one(pool).await?
+            let mut builder = QueryBuilder::new("SELECT COUNT(*) ");
+            push_awaiting_vehicle_where(&mut builder, range, statuses);
+            builder.build_query_scalar().fetch_one(pool).await?
         });
         Ok(count)
     }
@@ -311,19 +302,27 @@ impl Store {
     }
 }
 
-/// `FROM … WHERE …` of the people in `statuses` not riding a live transfer, binding the range as
-/// `$1`, `$2` and the statuses from `$3` (shared by the list and its count, so the two cannot
-/// disagree).
-fn awaiting_vehicle_where(statuses: &[&str]) -> String {
-    let mut sql = String::from(
-        "FROM isolation_measures WHERE grid_code >= $1 AND grid_code < $2 \
-         AND id NOT IN (SELECT tr.measure_id FROM transfer_riders tr \
-         JOIN transfers t ON t.id = tr.transfer_id WHERE t.status <> 'handed_over')",
-    );
+/// `FROM … WHERE …` of the people in `statuses` not riding a live transfer (shared by the list and
+/// its count, so the two cannot disagree); no statuses means any status.
+fn push_awaiting_vehicle_where<'t, DB: Database>(
+    builder: &mut QueryBuilder<DB>,
+    range: (&'t str, &'t str),
+    statuses: &[&'t str],
+) where
+    &'t str: Encode<'t, DB> + Type<DB>,
+{
+    builder
+        .push("FROM isolation_measures WHERE grid_code >= ")
+        .push_bind(range.0)
+        .push(" AND grid_code < ")
+        .push_bind(range.1)
+        .push(
+            " AND id NOT IN (SELECT tr.measure_id FROM transfer_riders tr \
+             JOIN transfers t ON t.id = tr.transfer_id WHERE t.status <> 'handed_over')",
+        );
     if !statuses.is_empty() {
-        let placeholders: Vec<String> =
-            (0..statuses.len()).map(|i| format!("${}", i + 3)).collect();
-        sql.push_str(&format!(" AND status IN ({})", placeholders.join(", ")));
+        builder
+            .push(" AND status IN ")
+            .push_list(statuses.iter().copied());
     }
-    sql
 }

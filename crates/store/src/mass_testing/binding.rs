@@ -2,6 +2,7 @@
 //! is `fangkong_domain::mass_testing::binding`, over the state loaded in the transaction); tubes
 //! and their members.
 
+use crate::bind::PushList;
 use fangkong_domain::mass_testing::binding::{self as rules, BindingState, Decision};
 
 use super::*;
@@ -55,12 +56,8 @@ impl Store {
             // 1. What the database knows about these scans, tubes and people.
             let mut known_scans: HashSet<String> = HashSet::new();
             for chunk in scans.chunks(ROWS_PER_STATEMENT) {
-                let mut builder = QueryBuilder::new("SELECT scan_id FROM samples WHERE scan_id IN (");
-                let mut list = builder.separated(", ");
-                for scan in chunk {
-                    list.push_bind(&scan.scan_id);
-                }
-                builder.push(")");
+                let mut builder = QueryBuilder::new("SELECT scan_id FROM samples WHERE scan_id IN ");
+                builder.push_list(chunk.iter().map(|scan| &scan.scan_id));
                 let found: Vec<(String,)> = builder.build_query_as().fetch_all(&mut *tx).await?;
                 known_scans.extend(found.into_iter().map(|(id,)| id));
             }
@@ -74,13 +71,9 @@ impl Store {
             for chunk in barcodes.chunks(ROWS_PER_STATEMENT) {
                 let mut builder = QueryBuilder::new(
                     "SELECT barcode, round_id, site_id, table_no, region_code, purpose, capacity, members, \
-                     opened_at, closed_at FROM tubes WHERE barcode IN (",
+                     opened_at, closed_at FROM tubes WHERE barcode IN ",
                 );
-                let mut list = builder.separated(", ");
-                for code in chunk {
-                    list.push_bind(*code);
-                }
-                builder.push(")");
+                builder.push_list(chunk.iter().copied());
                 let found: Vec<TubeState> = builder.build_query_as().fetch_all(&mut *tx).await?;
                 for row in found {
                     let tube = tube_of_row(row)?;
@@ -110,13 +103,9 @@ impl Store {
             // A person may owe several rechecks (a positive pool and an antigen positive): one swab settles all.
             for chunk in numbers.chunks(ROWS_PER_STATEMENT) {
                 let mut builder = QueryBuilder::new(
-                    "SELECT id, id_type, id_number, name, grid_code, birth_date FROM residents WHERE id_number IN (",
+                    "SELECT id, id_type, id_number, name, grid_code, birth_date FROM residents WHERE id_number IN ",
                 );
-                let mut list = builder.separated(", ");
-                for number in chunk {
-                    list.push_bind(*number);
-                }
-                builder.push(")");
+                builder.push_list(chunk.iter().copied());
                 let found: Vec<ResidentLite> = builder.build_query_as().fetch_all(&mut *tx).await?;
                 state.residents.extend(found.into_iter().map(|r| {
                     let person = rules::RegisteredPerson {
@@ -129,13 +118,9 @@ impl Store {
                 }));
 
                 let mut builder = QueryBuilder::new(
-                    "SELECT id_type, id_number, round_id, occasion, tube_barcode, sampled_at FROM samples WHERE id_number IN (",
+                    "SELECT id_type, id_number, round_id, occasion, tube_barcode, sampled_at FROM samples WHERE id_number IN ",
                 );
-                let mut list = builder.separated(", ");
-                for number in chunk {
-                    list.push_bind(*number);
-                }
-                builder.push(")");
+                builder.push_list(chunk.iter().copied());
                 let found: Vec<TakenSample> = builder.build_query_as().fetch_all(&mut *tx).await?;
                 state.taken.extend(found.into_iter().map(|s| {
                     let taken = rules::SampleTaken { tube: s.tube_barcode, sampled_at: s.sampled_at };
@@ -143,13 +128,9 @@ impl Store {
                 }));
 
                 let mut builder = QueryBuilder::new(
-                    "SELECT id, id_type, id_number FROM recheck_tasks WHERE status = 'pending' AND id_number IN (",
+                    "SELECT id, id_type, id_number FROM recheck_tasks WHERE status = 'pending' AND id_number IN ",
                 );
-                let mut list = builder.separated(", ");
-                for number in chunk {
-                    list.push_bind(*number);
-                }
-                builder.push(")");
+                builder.push_list(chunk.iter().copied());
                 let found: Vec<PendingTask> = builder.build_query_as().fetch_all(&mut *tx).await?;
                 for t in found {
                     state.pending.entry((t.id_number, t.id_type)).or_default().push(t.id);
@@ -271,12 +252,9 @@ impl Store {
                 for chunk in ids.chunks(ROWS_PER_STATEMENT) {
                     let mut builder = QueryBuilder::new("DELETE FROM sampling_exemptions WHERE round_id = ");
                     builder.push_bind(*round_id);
-                    builder.push(" AND resident_id IN (");
-                    let mut list = builder.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    builder.push(") RETURNING grid_code");
+                    builder.push(" AND resident_id IN ");
+                    builder.push_list(chunk.iter().copied());
+                    builder.push(" RETURNING grid_code");
                     let lifted: Vec<(String,)> = builder.build_query_as().fetch_all(&mut *tx).await?;
                     for (grid,) in lifted {
                         sqlx::query(
@@ -393,12 +371,8 @@ impl Store {
         let mut found = Vec::new();
         for chunk in scan_ids.chunks(ROWS_PER_STATEMENT) {
             let rows: Vec<(String,)> = with_pool!(self, pool => {
-                let mut builder = QueryBuilder::new("SELECT scan_id FROM samples WHERE scan_id IN (");
-                let mut list = builder.separated(", ");
-                for id in chunk {
-                    list.push_bind(id);
-                }
-                builder.push(")");
+                let mut builder = QueryBuilder::new("SELECT scan_id FROM samples WHERE scan_id IN ");
+                builder.push_list(chunk.iter());
                 builder.build_query_as().fetch_all(pool).await?
             });
             found.extend(rows.into_iter().map(|(id,)| id));
@@ -407,11 +381,7 @@ impl Store {
     }
 
     pub async fn tube(&self, barcode: &str) -> StoreResult<Option<TubeRecord>> {
-        let sql = format!("SELECT {TUBE_COLUMNS} FROM tubes WHERE barcode = $1");
-        let tube = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(barcode).fetch_optional(pool).await?
-        });
-        Ok(tube)
+        self.row_by(TUBE_COLUMNS, "tubes", "barcode", barcode).await
     }
 
     pub async fn tube_members(&self, barcode: &str) -> StoreResult<Vec<SampleRecord>> {

@@ -79,11 +79,8 @@ impl Store {
     }
 
     pub async fn specimen_box(&self, barcode: &str) -> StoreResult<Option<BoxRecord>> {
-        let sql = format!("SELECT {BOX_COLUMNS} FROM specimen_boxes WHERE barcode = $1");
-        let found = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(barcode).fetch_optional(pool).await?
-        });
-        Ok(found)
+        self.row_by(BOX_COLUMNS, "specimen_boxes", "barcode", barcode)
+            .await
     }
 
     /// The courier takes the box (first pick-up wins; a repeated scan changes nothing and writes

@@ -1,6 +1,7 @@
 //! Lab results: upload records, problems, and `apply_results` (tube results → recheck tasks and
 //! person events in one transaction).
 
+use crate::bind::PushList;
 use fangkong_domain::mass_testing::results::consequence;
 
 use super::*;
@@ -181,13 +182,9 @@ impl Store {
             let codes: Vec<&str> = rows.iter().map(|r| r.tube_barcode.as_str()).collect::<HashSet<_>>().into_iter().collect();
             for chunk in codes.chunks(ROWS_PER_STATEMENT) {
                 let mut builder = QueryBuilder::new(
-                    "SELECT barcode, round_id, region_code, purpose, capacity, closed_at, result FROM tubes WHERE barcode IN (",
+                    "SELECT barcode, round_id, region_code, purpose, capacity, closed_at, result FROM tubes WHERE barcode IN ",
                 );
-                let mut list = builder.separated(", ");
-                for code in chunk {
-                    list.push_bind(*code);
-                }
-                builder.push(")");
+                builder.push_list(chunk.iter().copied());
                 let found: Vec<Current> = builder.build_query_as().fetch_all(&mut *tx).await?;
                 current.extend(found.into_iter().map(|t| (t.barcode.clone(), t)));
             }
@@ -251,13 +248,9 @@ impl Store {
                 let mut members: HashMap<String, Vec<SampleRecord>> = HashMap::new();
                 for chunk in barcodes.chunks(ROWS_PER_STATEMENT) {
                     let mut builder = QueryBuilder::new(format!(
-                        "SELECT {SAMPLE_COLUMNS} FROM samples WHERE tube_barcode IN ("
+                        "SELECT {SAMPLE_COLUMNS} FROM samples WHERE tube_barcode IN "
                     ));
-                    let mut list = builder.separated(", ");
-                    for code in chunk {
-                        list.push_bind(*code);
-                    }
-                    builder.push(")");
+                    builder.push_list(chunk.iter().copied());
                     let found: Vec<SampleRecord> = builder.build_query_as().fetch_all(&mut *tx).await?;
                     for sample in found {
                         members.entry(sample.tube_barcode.clone()).or_default().push(sample);

@@ -144,11 +144,7 @@ impl Store {
     }
 
     pub async fn round(&self, id: i64) -> StoreResult<Option<RoundRecord>> {
-        let sql = format!("SELECT {ROUND_COLUMNS} FROM test_rounds WHERE id = $1");
-        let round = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(round)
+        self.row_by(ROUND_COLUMNS, "test_rounds", "id", id).await
     }
 
     /// Rounds whose region overlaps the subtree `range` (inside it, or containing it), newest first.

@@ -29,11 +29,7 @@ impl Store {
     }
 
     pub async fn site(&self, id: i64) -> StoreResult<Option<SiteRecord>> {
-        let sql = format!("SELECT {SITE_COLUMNS} FROM sampling_sites WHERE id = $1");
-        let site = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(site)
+        self.row_by(SITE_COLUMNS, "sampling_sites", "id", id).await
     }
 
     pub async fn sites_of_round(

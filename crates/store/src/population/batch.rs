@@ -1,6 +1,7 @@
 //! The atomic resident batch write shared by imports and edits, and the register's indexes.
 
 use super::*;
+use crate::bind::PushList;
 
 impl Store {
     /// Writes a batch of residents (and the households they introduce) atomically: new residents are
@@ -88,12 +89,8 @@ impl Store {
                 .collect();
             let mut household_grid: HashMap<String, String> = HashMap::new();
             for chunk in household_numbers.chunks(ROWS_PER_STATEMENT) {
-                let mut builder = QueryBuilder::new("SELECT number, grid_code FROM households WHERE number IN (");
-                let mut list = builder.separated(", ");
-                for number in chunk {
-                    list.push_bind(*number);
-                }
-                builder.push(")");
+                let mut builder = QueryBuilder::new("SELECT number, grid_code FROM households WHERE number IN ");
+                builder.push_list(chunk.iter().copied());
                 let found: Vec<ExistingHousehold> = builder.build_query_as().fetch_all(&mut *tx).await?;
                 household_grid.extend(found.into_iter().map(|h| (h.number, h.grid_code)));
             }
@@ -102,13 +99,9 @@ impl Store {
             let lookup_rows = if mode == WriteMode::Upsert { &rows[..] } else { &rows[..0] };
             for chunk in lookup_rows.chunks(ROWS_PER_STATEMENT) {
                 let mut builder = QueryBuilder::new(
-                    "SELECT id, id_type, id_number, content_hash, grid_code FROM residents WHERE id_number IN (",
+                    "SELECT id, id_type, id_number, content_hash, grid_code FROM residents WHERE id_number IN ",
                 );
-                let mut list = builder.separated(", ");
-                for row in chunk {
-                    list.push_bind(row.id_number.as_str());
-                }
-                builder.push(")");
+                builder.push_list(chunk.iter().map(|row| row.id_number.as_str()));
                 let found: Vec<ExistingResident> = builder.build_query_as().fetch_all(&mut *tx).await?;
                 for resident in found {
                     existing.entry(resident.id_number.to_string()).or_default().push(resident);

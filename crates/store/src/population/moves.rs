@@ -266,11 +266,7 @@ impl Store {
     }
 
     pub async fn move_in(&self, id: i64) -> StoreResult<Option<MoveInRecord>> {
-        let sql = format!("SELECT {MOVE_IN_COLUMNS} FROM move_ins WHERE id = $1");
-        let found = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(found)
+        self.row_by(MOVE_IN_COLUMNS, "move_ins", "id", id).await
     }
 
     /// The newest move-in requests whose `from_grid` (the person's jurisdiction, `from = true`) or

@@ -4,11 +4,7 @@ use super::*;
 
 impl Store {
     pub async fn resident(&self, id: i64) -> StoreResult<Option<ResidentRecord>> {
-        let sql = format!("SELECT {RESIDENT_COLUMNS} FROM residents WHERE id = $1");
-        let resident = with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(resident)
+        self.row_by(RESIDENT_COLUMNS, "residents", "id", id).await
     }
 
     /// Residents whose field matches `value`, inside the code range `subtree` (the jurisdiction).

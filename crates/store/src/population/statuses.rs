@@ -3,6 +3,7 @@
 //! it comes from and its code; `domain::person_status` turns them into badges.
 
 use super::*;
+use crate::bind::PushList;
 
 /// Which residents a list shows.
 #[derive(Debug, Clone, Copy)]
@@ -70,7 +71,7 @@ impl Store {
             }
             StatusScope::Residents([]) => return Ok(Vec::new()),
             StatusScope::Residents(_) => {
-                "SELECT id, id_type, id_number, name, household_number, relation FROM residents WHERE id IN ("
+                "SELECT id, id_type, id_number, name, household_number, relation FROM residents WHERE id IN "
             }
         };
         let rows = with_pool!(self, pool => {
@@ -80,11 +81,7 @@ impl Store {
                     query.push_bind(key);
                 }
                 StatusScope::Residents(ids) => {
-                    let mut list = query.separated(", ");
-                    for id in ids {
-                        list.push_bind(*id);
-                    }
-                    list.push_unseparated(")");
+                    query.push_list(ids.iter().copied());
                 }
             }
             query.push(") ");

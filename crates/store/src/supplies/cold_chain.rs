@@ -97,10 +97,8 @@ impl Store {
     }
 
     pub async fn cold_chain_batch(&self, id: i64) -> StoreResult<Option<BatchRecord>> {
-        let sql = format!("SELECT {BATCH_COLUMNS} FROM cold_chain_batches WHERE id = $1");
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        }))
+        self.row_by(BATCH_COLUMNS, "cold_chain_batches", "id", id)
+            .await
     }
 
     /// The batches registered in a code range or that reached a place in it (the back trace from

@@ -3,6 +3,7 @@
 //! step, an allocation's slots and steps, a step of the fulfilment: each one transaction with its
 //! audit record.
 
+use crate::bind::PushList;
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
 use crate::audit::write_audit;
@@ -124,6 +125,46 @@ pub struct StepWrite {
 
 const OPEN: &str = "('requested', 'allocated', 'out')";
 
+/// Inside [`with_pool!`]: writes request `$request` (a [`DeliveryRecord`]; its id and status are
+/// ignored) and its first step, `requested`, in transaction `$tx`; evaluates to the new id.
+macro_rules! insert_request {
+    ($tx:expr, $request:expr) => {{
+        let r: &DeliveryRecord = $request;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO delivery_requests (grid_code, household_number, resident_id, name, phone, address, \
+             category, urgency, items, channel, eligibility, elderly_alone, status, requested_at, due_at, \
+             updated_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'requested', \
+             $13, $14, $13, $15) RETURNING id",
+        )
+        .bind(&r.grid_code)
+        .bind(&r.household_number)
+        .bind(r.resident_id)
+        .bind(&r.name)
+        .bind(&r.phone)
+        .bind(&r.address)
+        .bind(&r.category)
+        .bind(&r.urgency)
+        .bind(&r.items)
+        .bind(&r.channel)
+        .bind(&r.eligibility)
+        .bind(r.elderly_alone)
+        .bind(r.requested_at)
+        .bind(r.due_at)
+        .bind(&r.created_by)
+        .fetch_one(&mut *$tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO delivery_steps (request_id, status, at, by_user, note) VALUES ($1, 'requested', $2, $3, '')",
+        )
+        .bind(id)
+        .bind(r.requested_at)
+        .bind(&r.created_by)
+        .execute(&mut *$tx)
+        .await?;
+        id
+    }};
+}
+
 impl Store {
     pub async fn add_delivery_point(
         &self,
@@ -179,13 +220,10 @@ impl Store {
         }
         Ok(with_pool!(self, pool => {
             let mut builder = QueryBuilder::new(format!(
-                "SELECT {POINT_COLUMNS} FROM delivery_points WHERE region_code IN ("
+                "SELECT {POINT_COLUMNS} FROM delivery_points WHERE region_code IN "
             ));
-            let mut list = builder.separated(", ");
-            for code in codes.iter().take(10) {
-                list.push_bind(code.clone());
-            }
-            builder.push(") ORDER BY region_code, name, id LIMIT 200");
+            builder.push_list(codes.iter().take(10));
+            builder.push(" ORDER BY region_code, name, id LIMIT 200");
             builder.build_query_as().fetch_all(pool).await?
         }))
     }
@@ -198,37 +236,7 @@ impl Store {
     ) -> StoreResult<i64> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO delivery_requests (grid_code, household_number, resident_id, name, phone, address, \
-                 category, urgency, items, channel, eligibility, elderly_alone, status, requested_at, due_at, \
-                 updated_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'requested', \
-                 $13, $14, $13, $15) RETURNING id",
-            )
-            .bind(&r.grid_code)
-            .bind(&r.household_number)
-            .bind(r.resident_id)
-            .bind(&r.name)
-            .bind(&r.phone)
-            .bind(&r.address)
-            .bind(&r.category)
-            .bind(&r.urgency)
-            .bind(&r.items)
-            .bind(&r.channel)
-            .bind(&r.eligibility)
-            .bind(r.elderly_alone)
-            .bind(r.requested_at)
-            .bind(r.due_at)
-            .bind(&r.created_by)
-            .fetch_one(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO delivery_steps (request_id, status, at, by_user, note) VALUES ($1, 'requested', $2, $3, '')",
-            )
-            .bind(id)
-            .bind(r.requested_at)
-            .bind(&r.created_by)
-            .execute(&mut *tx)
-            .await?;
+            let id = insert_request!(tx, r);
             write_audit!(&mut *tx, audit, format!("delivery:{id}"));
             tx.commit().await?;
             Ok(id)
@@ -241,37 +249,7 @@ impl Store {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for r in records {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO delivery_requests (grid_code, household_number, resident_id, name, phone, address, \
-                     category, urgency, items, channel, eligibility, elderly_alone, status, requested_at, due_at, \
-                     updated_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'requested', \
-                     $13, $14, $13, $15) RETURNING id",
-                )
-                .bind(&r.grid_code)
-                .bind(&r.household_number)
-                .bind(r.resident_id)
-                .bind(&r.name)
-                .bind(&r.phone)
-                .bind(&r.address)
-                .bind(&r.category)
-                .bind(&r.urgency)
-                .bind(&r.items)
-                .bind(&r.channel)
-                .bind(&r.eligibility)
-                .bind(r.elderly_alone)
-                .bind(r.requested_at)
-                .bind(r.due_at)
-                .bind(&r.created_by)
-                .fetch_one(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO delivery_steps (request_id, status, at, by_user, note) VALUES ($1, 'requested', $2, $3, '')",
-                )
-                .bind(id)
-                .bind(r.requested_at)
-                .bind(&r.created_by)
-                .execute(&mut *tx)
-                .await?;
+                insert_request!(tx, r);
             }
             tx.commit().await?;
             Ok(())
@@ -279,10 +257,8 @@ impl Store {
     }
 
     pub async fn delivery(&self, id: i64) -> StoreResult<Option<DeliveryRecord>> {
-        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM delivery_requests WHERE id = $1");
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        }))
+        self.row_by(DELIVERY_COLUMNS, "delivery_requests", "id", id)
+            .await
     }
 
     /// A household's requests, newest first (at most 100).
@@ -520,13 +496,10 @@ impl Store {
         }
         Ok(with_pool!(self, pool => {
             let mut builder = QueryBuilder::new(
-                "SELECT id, request_id, status, at, by_user, note FROM delivery_steps WHERE request_id IN (",
+                "SELECT id, request_id, status, at, by_user, note FROM delivery_steps WHERE request_id IN ",
             );
-            let mut list = builder.separated(", ");
-            for id in ids.iter().take(500) {
-                list.push_bind(*id);
-            }
-            builder.push(") ORDER BY request_id, id");
+            builder.push_list(ids.iter().take(500).copied());
+            builder.push(" ORDER BY request_id, id");
             builder.build_query_as().fetch_all(pool).await?
         }))
     }

@@ -1,9 +1,8 @@
 //! Supplies: Gatherings (聚集性活动). A filing with its participants and its audit record in one
 //! transaction; a decision only while the filing still waits.
 
-use sqlx::AssertSqlSafe;
-
 use crate::audit::write_audit;
+use crate::rows::RangePage;
 use crate::{AuditRecord, Store, StoreResult, with_pool};
 
 /// A filing. Holds the organiser's phone: `Debug` shows no name or phone.
@@ -94,10 +93,7 @@ impl Store {
     }
 
     pub async fn gathering(&self, id: i64) -> StoreResult<Option<GatheringRecord>> {
-        let sql = format!("SELECT {GATHERING_COLUMNS} FROM gatherings WHERE id = $1");
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        }))
+        self.row_by(GATHERING_COLUMNS, "gatherings", "id", id).await
     }
 
     /// The filings of a code range, newest event first (at most `limit`), and how many in all.
@@ -106,26 +102,14 @@ impl Store {
         range: (&str, &str),
         limit: i64,
     ) -> StoreResult<(Vec<GatheringRecord>, i64)> {
-        let sql = format!(
-            "SELECT {GATHERING_COLUMNS} FROM gatherings WHERE region_code >= $1 AND region_code < $2 \
-             ORDER BY CASE WHEN status = 'filed' THEN 0 ELSE 1 END, event_date DESC, id DESC LIMIT $3"
-        );
-        Ok(with_pool!(self, pool => {
-            let rows = sqlx::query_as(AssertSqlSafe(sql))
-                .bind(range.0)
-                .bind(range.1)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?;
-            let total: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM gatherings WHERE region_code >= $1 AND region_code < $2",
-            )
-            .bind(range.0)
-            .bind(range.1)
-            .fetch_one(pool)
-            .await?;
-            (rows, total)
-        }))
+        let page = RangePage {
+            column: "region_code",
+            range,
+            order: "CASE WHEN status = 'filed' THEN 0 ELSE 1 END, event_date DESC, id DESC",
+            limit,
+            offset: 0,
+        };
+        self.range_page(GATHERING_COLUMNS, "gatherings", page).await
     }
 
     /// A filing's participants (type, number), at most 2,000.

@@ -4,6 +4,7 @@
 //! serial), revocation, and the vehicle checks at the checkpoints.
 
 use crate::audit::write_audit;
+use crate::rows::RangePage;
 use crate::{AuditRecord, Store, StoreResult, begin_locked, with_pool};
 
 /// The issuing transaction's lock on PostgreSQL (SQLite's BEGIN IMMEDIATE serialises by itself).
@@ -207,10 +208,8 @@ impl Store {
     }
 
     pub async fn supply_enterprise(&self, id: i64) -> StoreResult<Option<SupplyEnterpriseRecord>> {
-        let sql = format!("SELECT {ENTERPRISE_COLUMNS} FROM supply_enterprises WHERE id = $1");
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        }))
+        self.row_by(ENTERPRISE_COLUMNS, "supply_enterprises", "id", id)
+            .await
     }
 
     /// The enterprises in a code range, by name (a page), and their total.
@@ -220,27 +219,15 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> StoreResult<(Vec<SupplyEnterpriseRecord>, i64)> {
-        let sql = format!(
-            "SELECT {ENTERPRISE_COLUMNS} FROM supply_enterprises WHERE region_code >= $1 AND region_code < $2 \
-             ORDER BY name, id LIMIT $3 OFFSET $4"
-        );
-        with_pool!(self, pool => {
-            let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(range.0)
-                .bind(range.1)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(pool)
-                .await?;
-            let total: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM supply_enterprises WHERE region_code >= $1 AND region_code < $2",
-            )
-            .bind(range.0)
-            .bind(range.1)
-            .fetch_one(pool)
-            .await?;
-            Ok((rows, total))
-        })
+        let page = RangePage {
+            column: "region_code",
+            range,
+            order: "name, id",
+            limit,
+            offset,
+        };
+        self.range_page(ENTERPRISE_COLUMNS, "supply_enterprises", page)
+            .await
     }
 
     /// Whitelists a vehicle; `None` when its plate is whitelisted already.
@@ -273,10 +260,8 @@ impl Store {
     }
 
     pub async fn supply_vehicle(&self, id: i64) -> StoreResult<Option<SupplyVehicleRecord>> {
-        let sql = format!("SELECT {VEHICLE_COLUMNS} FROM supply_vehicles WHERE id = $1");
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        }))
+        self.row_by(VEHICLE_COLUMNS, "supply_vehicles", "id", id)
+            .await
     }
 
     pub async fn supply_vehicles_of(
@@ -326,10 +311,7 @@ impl Store {
     }
 
     pub async fn supply_person(&self, id: i64) -> StoreResult<Option<SupplyPersonRecord>> {
-        let sql = format!("SELECT {PERSON_COLUMNS} FROM supply_people WHERE id = $1");
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        }))
+        self.row_by(PERSON_COLUMNS, "supply_people", "id", id).await
     }
 
     /// Registers a newer negative report of a person (an older one changes nothing), with its audit.
@@ -428,20 +410,15 @@ impl Store {
     }
 
     pub async fn supply_pass(&self, id: i64) -> StoreResult<Option<SupplyPassRecord>> {
-        let sql = format!("SELECT {PASS_COLUMNS} FROM supply_passes WHERE id = $1");
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        }))
+        self.row_by(PASS_COLUMNS, "supply_passes", "id", id).await
     }
 
     pub async fn supply_pass_by_number(
         &self,
         number: &str,
     ) -> StoreResult<Option<SupplyPassRecord>> {
-        let sql = format!("SELECT {PASS_COLUMNS} FROM supply_passes WHERE number = $1");
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(number).fetch_optional(pool).await?
-        }))
+        self.row_by(PASS_COLUMNS, "supply_passes", "number", number)
+            .await
     }
 
     /// The passes issued in a code range of counties, newest first (a page), and their total.
@@ -451,27 +428,14 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> StoreResult<(Vec<SupplyPassRecord>, i64)> {
-        let sql = format!(
-            "SELECT {PASS_COLUMNS} FROM supply_passes WHERE county_code >= $1 AND county_code < $2 \
-             ORDER BY id DESC LIMIT $3 OFFSET $4"
-        );
-        with_pool!(self, pool => {
-            let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(range.0)
-                .bind(range.1)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(pool)
-                .await?;
-            let total: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM supply_passes WHERE county_code >= $1 AND county_code < $2",
-            )
-            .bind(range.0)
-            .bind(range.1)
-            .fetch_one(pool)
-            .await?;
-            Ok((rows, total))
-        })
+        let page = RangePage {
+            column: "county_code",
+            range,
+            order: "id DESC",
+            limit,
+            offset,
+        };
+        self.range_page(PASS_COLUMNS, "supply_passes", page).await
     }
 
     /// An enterprise's passes, newest first (at most 1,000).
@@ -601,11 +565,13 @@ impl Store {
         &self,
         key: &str,
     ) -> StoreResult<Option<VehiclePassageRecord>> {
-        let sql =
-            format!("SELECT {PASSAGE_COLUMNS} FROM supply_vehicle_passages WHERE passage_key = $1");
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(key).fetch_optional(pool).await?
-        }))
+        self.row_by(
+            PASSAGE_COLUMNS,
+            "supply_vehicle_passages",
+            "passage_key",
+            key,
+        )
+        .await
     }
 
     /// A checkpoint's latest vehicle checks.

@@ -6,6 +6,7 @@
 use sqlx::AssertSqlSafe;
 
 use crate::audit::write_audit;
+use crate::rows::Row;
 use crate::{AuditRecord, Store, StoreError, StoreResult, begin_locked, with_pool};
 
 /// Serialises the reserves' writers on PostgreSQL (SQLite's BEGIN IMMEDIATE does it there).
@@ -232,10 +233,8 @@ impl Store {
     }
 
     pub async fn warehouse(&self, id: i64) -> StoreResult<Option<WarehouseRecord>> {
-        let sql = format!("SELECT {WAREHOUSE_COLUMNS} FROM reserve_warehouses WHERE id = $1");
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        }))
+        self.row_by(WAREHOUSE_COLUMNS, "reserve_warehouses", "id", id)
+            .await
     }
 
     /// The warehouses in a code range, by region and name (at most 2,000).
@@ -314,17 +313,14 @@ impl Store {
         range: (&str, &str),
         len: i64,
     ) -> StoreResult<Vec<RegionItemSum>> {
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT substr(region_code, 1, CAST($3 AS INTEGER)) AS code, item_code, CAST(SUM(on_hand) AS BIGINT) AS n \
-                 FROM reserve_stocks WHERE region_code >= $1 AND region_code < $2 GROUP BY 1, 2",
-            )
-            .bind(range.0)
-            .bind(range.1)
-            .bind(len)
-            .fetch_all(pool)
-            .await?
-        }))
+        self.region_sums(
+            "SELECT substr(region_code, 1, CAST($3 AS INTEGER)) AS code, item_code, CAST(SUM(on_hand) AS BIGINT) AS n \
+             FROM reserve_stocks WHERE region_code >= $1 AND region_code < $2 GROUP BY 1, 2",
+            range,
+            len,
+            None,
+        )
+        .await
     }
 
     /// The same sums recomputed from the ledger (every line since the first, summed per warehouse
@@ -334,22 +330,19 @@ impl Store {
         range: (&str, &str),
         len: i64,
     ) -> StoreResult<Vec<RegionItemSum>> {
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT substr(w.region_code, 1, CAST($3 AS INTEGER)) AS code, l.item_code, \
-                 CAST(SUM(l.n) AS BIGINT) AS n FROM ( \
-                   SELECT warehouse_id, item_code, SUM(delta) AS n FROM reserve_movements \
-                   WHERE warehouse_id IN (SELECT id FROM reserve_warehouses \
-                     WHERE region_code >= $1 AND region_code < $2) \
-                   GROUP BY warehouse_id, item_code \
-                 ) l JOIN reserve_warehouses w ON w.id = l.warehouse_id GROUP BY 1, 2",
-            )
-            .bind(range.0)
-            .bind(range.1)
-            .bind(len)
-            .fetch_all(pool)
-            .await?
-        }))
+        self.region_sums(
+            "SELECT substr(w.region_code, 1, CAST($3 AS INTEGER)) AS code, l.item_code, \
+             CAST(SUM(l.n) AS BIGINT) AS n FROM ( \
+               SELECT warehouse_id, item_code, SUM(delta) AS n FROM reserve_movements \
+               WHERE warehouse_id IN (SELECT id FROM reserve_warehouses \
+                 WHERE region_code >= $1 AND region_code < $2) \
+               GROUP BY warehouse_id, item_code \
+             ) l JOIN reserve_warehouses w ON w.id = l.warehouse_id GROUP BY 1, 2",
+            range,
+            len,
+            None,
+        )
+        .await
     }
 
     /// Consumption per (region prefix, item) since `since` (the ledger's recent use).
@@ -359,19 +352,15 @@ impl Store {
         len: i64,
         since: i64,
     ) -> StoreResult<Vec<RegionItemSum>> {
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT substr(region_code, 1, CAST($3 AS INTEGER)) AS code, item_code, CAST(-SUM(delta) AS BIGINT) AS n \
-                 FROM reserve_movements WHERE at >= $4 AND kind = 'consumption' \
-                 AND substr(region_code, 1, length($1)) = $1 AND CAST($2 AS TEXT) IS NOT NULL GROUP BY 1, 2",
-            )
-            .bind(range.0)
-            .bind(range.1)
-            .bind(len)
-            .bind(since)
-            .fetch_all(pool)
-            .await?
-        }))
+        self.region_sums(
+            "SELECT substr(region_code, 1, CAST($3 AS INTEGER)) AS code, item_code, CAST(-SUM(delta) AS BIGINT) AS n \
+             FROM reserve_movements WHERE at >= $4 AND kind = 'consumption' \
+             AND substr(region_code, 1, length($1)) = $1 AND CAST($2 AS TEXT) IS NOT NULL GROUP BY 1, 2",
+            range,
+            len,
+            Some(since),
+        )
+        .await
     }
 
     /// Tubes bound (`a`) and people in them (`b`) since `since`, per region prefix.
@@ -381,19 +370,15 @@ impl Store {
         len: i64,
         since: i64,
     ) -> StoreResult<Vec<RegionSum>> {
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT substr(region_code, 1, CAST($3 AS INTEGER)) AS code, COUNT(*) AS a, \
-                 CAST(COALESCE(SUM(members), 0) AS BIGINT) AS b FROM tubes \
-                 WHERE region_code >= $1 AND region_code < $2 AND opened_at >= $4 GROUP BY 1",
-            )
-            .bind(range.0)
-            .bind(range.1)
-            .bind(len)
-            .bind(since)
-            .fetch_all(pool)
-            .await?
-        }))
+        self.region_sums(
+            "SELECT substr(region_code, 1, CAST($3 AS INTEGER)) AS code, COUNT(*) AS a, \
+             CAST(COALESCE(SUM(members), 0) AS BIGINT) AS b FROM tubes \
+             WHERE region_code >= $1 AND region_code < $2 AND opened_at >= $4 GROUP BY 1",
+            range,
+            len,
+            Some(since),
+        )
+        .await
     }
 
     /// Samplers at the sites of open rounds (`a`) and occupied isolation rooms (`b`), per region
@@ -403,22 +388,37 @@ impl Store {
         range: (&str, &str),
         len: i64,
     ) -> StoreResult<Vec<RegionSum>> {
+        self.region_sums(
+            "SELECT code, CAST(SUM(a) AS BIGINT) AS a, CAST(SUM(b) AS BIGINT) AS b FROM ( \
+               SELECT substr(s.region_code, 1, CAST($3 AS INTEGER)) AS code, s.staff_count AS a, 0 AS b \
+               FROM sampling_sites s JOIN test_rounds r ON r.id = s.round_id \
+               WHERE r.closed_at IS NULL AND s.region_code >= $1 AND s.region_code < $2 \
+               UNION ALL SELECT substr(i.region_code, 1, CAST($3 AS INTEGER)), 0, 1 \
+               FROM isolation_rooms m JOIN isolation_sites i ON i.id = m.site_id \
+               WHERE m.status = 'occupied' AND i.region_code >= $1 AND i.region_code < $2 \
+             ) l GROUP BY code",
+            range,
+            len,
+            None,
+        )
+        .await
+    }
+
+    /// Sums per region prefix: `sql` binds the code range as `$1`, `$2`, the prefix length as `$3`
+    /// and, when given, `since` as `$4`.
+    async fn region_sums<R: Row>(
+        &self,
+        sql: &'static str,
+        range: (&str, &str),
+        len: i64,
+        since: Option<i64>,
+    ) -> StoreResult<Vec<R>> {
         Ok(with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT code, CAST(SUM(a) AS BIGINT) AS a, CAST(SUM(b) AS BIGINT) AS b FROM ( \
-                   SELECT substr(s.region_code, 1, CAST($3 AS INTEGER)) AS code, s.staff_count AS a, 0 AS b \
-                   FROM sampling_sites s JOIN test_rounds r ON r.id = s.round_id \
-                   WHERE r.closed_at IS NULL AND s.region_code >= $1 AND s.region_code < $2 \
-                   UNION ALL SELECT substr(i.region_code, 1, CAST($3 AS INTEGER)), 0, 1 \
-                   FROM isolation_rooms m JOIN isolation_sites i ON i.id = m.site_id \
-                   WHERE m.status = 'occupied' AND i.region_code >= $1 AND i.region_code < $2 \
-                 ) l GROUP BY code",
-            )
-            .bind(range.0)
-            .bind(range.1)
-            .bind(len)
-            .fetch_all(pool)
-            .await?
+            let mut query = sqlx::query_as(sql).bind(range.0).bind(range.1).bind(len);
+            if let Some(since) = since {
+                query = query.bind(since);
+            }
+            query.fetch_all(pool).await?
         }))
     }
 
@@ -522,10 +522,8 @@ impl Store {
     }
 
     pub async fn support_request(&self, id: i64) -> StoreResult<Option<SupportRecord>> {
-        let sql = format!("SELECT {SUPPORT_COLUMNS} FROM reserve_support_requests WHERE id = $1");
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        }))
+        self.row_by(SUPPORT_COLUMNS, "reserve_support_requests", "id", id)
+            .await
     }
 
     /// The support requests asked by or of a region in the range, newest first (at most 500).

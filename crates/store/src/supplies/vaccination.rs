@@ -98,6 +98,31 @@ pub struct UnvaccinatedRow {
 /// least as old as band `i`'s youngest (`AgeBand::ALL` order).
 pub type BandCutoffs = [String; 5];
 
+/// Inside [`with_pool!`]: writes dose `$dose` (a [`DoseWrite`]) in transaction `$tx` unless the
+/// person already has one of its kind; evaluates to the new id, `None` when nothing was written.
+macro_rules! insert_dose {
+    ($tx:expr, $dose:expr) => {{
+        let dose: &DoseWrite = $dose;
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO vaccine_doses (resident_id, grid_code, dose_kind, product, given_on, \
+             site, channel, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (resident_id, dose_kind) DO NOTHING RETURNING id",
+        )
+        .bind(dose.resident_id)
+        .bind(&dose.grid_code)
+        .bind(&dose.dose_kind)
+        .bind(&dose.product)
+        .bind(&dose.given_on)
+        .bind(&dose.site)
+        .bind(&dose.channel)
+        .bind(&dose.created_by)
+        .bind(dose.created_at)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        id
+    }};
+}
+
 impl Store {
     /// Writes a dose unless the person already has one of its kind; the audit record in the same
     /// transaction. `None`: already recorded, nothing written.
@@ -108,22 +133,7 @@ impl Store {
     ) -> StoreResult<Option<i64>> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let id: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO vaccine_doses (resident_id, grid_code, dose_kind, product, given_on, \
-                 site, channel, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (resident_id, dose_kind) DO NOTHING RETURNING id",
-            )
-            .bind(dose.resident_id)
-            .bind(&dose.grid_code)
-            .bind(&dose.dose_kind)
-            .bind(&dose.product)
-            .bind(&dose.given_on)
-            .bind(&dose.site)
-            .bind(&dose.channel)
-            .bind(&dose.created_by)
-            .bind(dose.created_at)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let id = insert_dose!(tx, dose);
             if let Some(id) = id {
                 if let Some(audit) = audit {
                     write_audit!(&mut *tx, audit, format!("vaccine_dose:{id}"));
@@ -141,23 +151,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             let mut written = 0;
             for dose in doses {
-                written += sqlx::query(
-                    "INSERT INTO vaccine_doses (resident_id, grid_code, dose_kind, product, given_on, \
-                     site, channel, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                     ON CONFLICT (resident_id, dose_kind) DO NOTHING",
-                )
-                .bind(dose.resident_id)
-                .bind(&dose.grid_code)
-                .bind(&dose.dose_kind)
-                .bind(&dose.product)
-                .bind(&dose.given_on)
-                .bind(&dose.site)
-                .bind(&dose.channel)
-                .bind(&dose.created_by)
-                .bind(dose.created_at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                written += u64::from(insert_dose!(tx, dose).is_some());
             }
             tx.commit().await?;
             Ok(written)

@@ -225,11 +225,7 @@ impl Store {
     }
 
     pub async fn emergency_task(&self, id: i64) -> StoreResult<Option<TaskRecord>> {
-        let sql = format!("SELECT {TASK_COLUMNS} FROM emergency_tasks WHERE id = $1");
-        let row = with_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(row)
+        self.row_by(TASK_COLUMNS, "emergency_tasks", "id", id).await
     }
 
     /// Open tasks that a module's records may close, oldest first.

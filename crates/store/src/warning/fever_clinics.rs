@@ -226,11 +226,7 @@ impl Store {
     }
 
     pub async fn fever_clinic(&self, id: i64) -> StoreResult<Option<FeverClinicRecord>> {
-        let sql = format!("SELECT {CLINIC_COLUMNS} FROM fever_clinics WHERE id = $1");
-        let row = with_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(row)
+        self.row_by(CLINIC_COLUMNS, "fever_clinics", "id", id).await
     }
 
     /// The clinics of a jurisdiction's code range, by region and name.

@@ -240,17 +240,12 @@ impl Store {
     }
 
     pub async fn pharmacy(&self, id: i64) -> StoreResult<Option<PharmacyRecord>> {
-        let sql = format!("SELECT {PHARMACY_COLUMNS} FROM pharmacies WHERE id = $1");
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        }))
+        self.row_by(PHARMACY_COLUMNS, "pharmacies", "id", id).await
     }
 
     pub async fn pharmacy_by_licence(&self, licence: &str) -> StoreResult<Option<PharmacyRecord>> {
-        let sql = format!("SELECT {PHARMACY_COLUMNS} FROM pharmacies WHERE licence_no = $1");
-        Ok(with_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(licence).fetch_optional(pool).await?
-        }))
+        self.row_by(PHARMACY_COLUMNS, "pharmacies", "licence_no", licence)
+            .await
     }
 
     /// The pharmacies in a code range, by name.

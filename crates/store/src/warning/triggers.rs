@@ -60,9 +60,32 @@ pub struct AlertCounts {
 const COLUMNS: &str = "id, channel, level, region_code, evidence, raised_at, deadline, owner, \
      proposes_switch, status, closed_at, closed_by, note";
 
-const INSERT: &str = "INSERT INTO warning_alerts (channel, level, region_code, evidence, evidence_key, \
-     resident_id, raised_at, deadline, owner, proposes_switch, status) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open') ON CONFLICT (evidence_key) DO NOTHING";
+/// Inside [`with_pool!`]: inserts alert `$alert` (an [`AlertWrite`]) under `$evidence_key` through
+/// `$executor` unless an alert with that key exists; evaluates to the rows written (0 or 1).
+macro_rules! insert_alert {
+    ($executor:expr, $alert:expr, $evidence_key:expr) => {{
+        let alert: &AlertWrite = $alert;
+        sqlx::query(
+            "INSERT INTO warning_alerts (channel, level, region_code, evidence, evidence_key, \
+             resident_id, raised_at, deadline, owner, proposes_switch, status) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open') \
+             ON CONFLICT (evidence_key) DO NOTHING",
+        )
+        .bind(&alert.channel)
+        .bind(&alert.level)
+        .bind(&alert.region_code)
+        .bind(&alert.evidence)
+        .bind($evidence_key)
+        .bind(alert.resident_id)
+        .bind(alert.raised_at)
+        .bind(alert.deadline)
+        .bind(&alert.owner)
+        .bind(i64::from(alert.proposes_switch))
+        .execute($executor)
+        .await?
+        .rows_affected()
+    }};
+}
 
 impl Store {
     /// Raises each alert not raised before (by its evidence key); returns how many are new.
@@ -74,20 +97,7 @@ impl Store {
             let mut tx = pool.begin().await?;
             let mut raised = 0;
             for a in alerts {
-                raised += sqlx::query(INSERT)
-                    .bind(&a.channel)
-                    .bind(&a.level)
-                    .bind(&a.region_code)
-                    .bind(&a.evidence)
-                    .bind(&a.evidence_key)
-                    .bind(a.resident_id)
-                    .bind(a.raised_at)
-                    .bind(a.deadline)
-                    .bind(&a.owner)
-                    .bind(i64::from(a.proposes_switch))
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                raised += insert_alert!(&mut *tx, a, &a.evidence_key);
             }
             tx.commit().await?;
             raised
@@ -117,23 +127,12 @@ impl Store {
             .bind(report.reported_at)
             .fetch_one(&mut *tx)
             .await?;
-            sqlx::query(INSERT)
-                .bind(&alert.channel)
-                .bind(&alert.level)
-                .bind(&alert.region_code)
-                .bind(&alert.evidence)
-                .bind(format!("environment:{report_id}"))
-                .bind(alert.resident_id)
-                .bind(alert.raised_at)
-                .bind(alert.deadline)
-                .bind(&alert.owner)
-                .bind(i64::from(alert.proposes_switch))
-                .execute(&mut *tx)
-                .await?;
+            let evidence_key = format!("environment:{report_id}");
+            insert_alert!(&mut *tx, alert, &evidence_key);
             let alert_id: i64 = sqlx::query_scalar(
                 "SELECT id FROM warning_alerts WHERE evidence_key = $1",
             )
-            .bind(format!("environment:{report_id}"))
+            .bind(&evidence_key)
             .fetch_one(&mut *tx)
             .await?;
             crate::audit::write_audit!(&mut *tx, audit, format!("alert:{alert_id}"));
@@ -144,11 +143,7 @@ impl Store {
     }
 
     pub async fn alert(&self, id: i64) -> StoreResult<Option<AlertRecord>> {
-        let sql = format!("SELECT {COLUMNS} FROM warning_alerts WHERE id = $1");
-        let row = with_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
-        });
-        Ok(row)
+        self.row_by(COLUMNS, "warning_alerts", "id", id).await
     }
 
     /// Alerts of the subtree `range`: the open ones first (earliest deadline first), then the
