@@ -641,6 +641,7 @@ pub fn parse_region_code(raw: &str) -> AppResult<RegionCode> {
 
 /// Records the pages and the API show as they are (plain data, no behaviour).
 pub mod records {
+    pub use fangkong_store::analytics::NewJob as NewAnalyticsJob;
     pub use fangkong_store::investigation::{CaseWrite, ContactWrite};
     pub use fangkong_store::{
         AppealRecord, AuditRecord, CodePerson, DoorVisitRecord, FactWrite, GridWorkerRecord,

@@ -259,7 +259,10 @@ impl Role {
                 Vaccinator | GridWorker | Commander | DutyOfficer | Administrator
             ),
             ManageColdChain => matches!(self, Supply | Epidemiologist | Commander | Administrator),
-            ViewAnalytics => matches!(self, Epidemiologist | Commander | DutyOfficer | Administrator),
+            ViewAnalytics => matches!(
+                self,
+                Epidemiologist | Commander | DutyOfficer | Administrator
+            ),
             ManageAnalytics => matches!(self, Epidemiologist | Commander | Administrator),
             RecordHomeCheckIns => matches!(
                 self,

@@ -6,6 +6,7 @@
 //! (askama) in Chinese; every asset is served by the binary (no CDN, no web fonts). The JSON API
 //! mirrors the pages; its OpenAPI document is served at `/api/openapi.json`.
 
+mod analytics;
 mod api;
 mod checkpoints;
 mod command;
@@ -24,7 +25,6 @@ mod platform;
 mod population;
 mod session;
 mod supplies;
-mod analytics;
 mod upload;
 mod warning;
 

@@ -81,25 +81,21 @@ impl App {
         let (report, hits) = run(Heavy::Analytics, move || {
             let mut hits: Vec<WatchHit> = Vec::new();
             let known = (!known.is_empty()).then_some(&known);
-            let report = fangkong_pings::feed::import_feed(
-                &source,
-                &dir,
-                known,
-                None,
-                &mut |ping| {
+            let report =
+                fangkong_pings::feed::import_feed(&source, &dir, known, None, &mut |ping| {
                     if let Some(hit) = watch.check(ping)
                         && hits.len() < MAX_HITS
                     {
                         hits.push(hit);
                     }
-                },
-            );
+                });
             (report, hits)
         })
         .await?;
         let report: FeedReport = report.map_err(|e| AppError::Invalid(e.to_string()))?;
-        let (watch_job, area_visitors, fence_breaches) =
-            self.land_watch_hits(&hits, &areas, &fences, &region, now).await?;
+        let (watch_job, area_visitors, fence_breaches) = self
+            .land_watch_hits(&hits, &areas, &fences, &region, now)
+            .await?;
         let audit = audit_record(
             self,
             actor,
@@ -165,7 +161,11 @@ impl App {
         let mut measures = HashMap::new();
         let mut home_cells: HashMap<String, Option<i64>> = HashMap::new();
         for m in self.store.home_measures_with_phone(("", "~")).await? {
-            let Ok(phone) = m.phone.parse::<i64>() else {
+            let Some(phone) = m
+                .phone
+                .as_ref()
+                .and_then(|p| p.as_str().parse::<i64>().ok())
+            else {
                 continue;
             };
             let home = match home_cells.get(&m.grid_code) {
@@ -267,7 +267,8 @@ impl App {
             job_trigger: JobTrigger::NewDayOfPings.code().into(),
             subject: format!("watch:{now}:{}", hits.len()),
             region_code: region.to_string(),
-            rule_words: "位置数据到达时逐条核查：已划定风险区域的网格、居家管控人员的居住网格".into(),
+            rule_words: "位置数据到达时逐条核查：已划定风险区域的网格、居家管控人员的居住网格"
+                .into(),
             window_from: hits.iter().map(hit_ts).min().unwrap_or(now),
             window_to: hits.iter().map(hit_ts).max().unwrap_or(now),
             started_at: now,

@@ -91,7 +91,11 @@ pub(crate) fn visit_key(area_id: i64, person_id: i64) -> String {
 }
 
 /// Runs the kernel (blocking, on the analytics pool's one permit).
-fn kernel(dir: PathBuf, input: &JobInput, policy: &AnalyticsPolicy) -> Result<KernelAnswer, PingsError> {
+fn kernel(
+    dir: PathBuf,
+    input: &JobInput,
+    policy: &AnalyticsPolicy,
+) -> Result<KernelAnswer, PingsError> {
     match input {
         JobInput::Visitors { area_id, area } => {
             let (rows, stats) = fangkong_pings::visitors::risk_area_visitors(&dir, area)?;
@@ -287,15 +291,14 @@ impl App {
     ) -> AppResult<(Vec<ResultRecord>, JobCounters)> {
         let now = self.now_unix();
         let range = ("", "~");
-        let cells: HashMap<i64, String> = self
-            .store
-            .ping_cells_in(range)
-            .await?
-            .into_iter()
-            .collect();
+        let cells: HashMap<i64, String> =
+            self.store.ping_cells_in(range).await?.into_iter().collect();
         let (category, sender) = match kind {
             Analysis::Companions => (RiskCategory::Companion, "大数据推送·时空伴随分析"),
-            _ => (RiskCategory::LeftHighRiskArea, "大数据推送·风险区域到访分析"),
+            _ => (
+                RiskCategory::LeftHighRiskArea,
+                "大数据推送·风险区域到访分析",
+            ),
         };
         let mut counters = JobCounters::default();
         let mut results = Vec::with_capacity(found.len());

@@ -83,7 +83,7 @@ pub struct JobView {
 /// One person found, masked.
 #[derive(Debug, Clone, Serialize)]
 pub struct ResultView {
-    pub phone: String,
+    pub phone_masked: String,
     pub region_code: String,
     pub detail: String,
     pub first_seen: String,
@@ -203,7 +203,7 @@ fn job_view(j: &JobRecord) -> JobView {
 
 fn result_view(r: &ResultRecord) -> ResultView {
     ResultView {
-        phone: masked_number(r.person_id),
+        phone_masked: masked_number(r.person_id),
         region_code: r.region_code.clone(),
         detail: r.detail.clone(),
         first_seen: beijing(r.first_ts),

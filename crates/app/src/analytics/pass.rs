@@ -66,10 +66,7 @@ impl App {
     /// The full job by hand: every case of the actor's jurisdiction found in the look-back, each
     /// over its infectious window (after a rule change, or to check the daily jobs). Returns the
     /// job, or `None` when there is nothing to run on (no pings directory, no case with a phone).
-    pub async fn request_full_companion_job(
-        &self,
-        actor: &crate::Actor,
-    ) -> AppResult<Option<i64>> {
+    pub async fn request_full_companion_job(&self, actor: &crate::Actor) -> AppResult<Option<i64>> {
         actor.require(fangkong_domain::role::Permission::ManageAnalytics)?;
         if self.pings_dir().is_none() {
             return Err(AppError::Invalid(
@@ -88,7 +85,11 @@ impl App {
             .cases_found_since((&range.0, &range.1), window.0)
             .await?
         {
-            let Ok(phone) = c.phone.parse::<i64>() else {
+            let Some(phone) = c
+                .phone
+                .as_ref()
+                .and_then(|p| p.as_str().parse::<i64>().ok())
+            else {
                 continue;
             };
             let (from, to) = case_window(
@@ -117,7 +118,11 @@ impl App {
             job_trigger: JobTrigger::Requested.code().into(),
             subject: format!("requested:{region}:{now}"),
             region_code: region,
-            rule_words: format!("{}；病例 {} 例（全量）", policy.companion_words(), cases.len()),
+            rule_words: format!(
+                "{}；病例 {} 例（全量）",
+                policy.companion_words(),
+                cases.len()
+            ),
             window_from: window.0,
             window_to: window.1,
             started_at: now,
@@ -258,7 +263,11 @@ impl App {
                     job_trigger: JobTrigger::CasesReported.code().into(),
                     subject: format!("cases:{county}:{}-{}", first.id, last.id),
                     region_code: county,
-                    rule_words: format!("{}；病例 {} 例，各按其传染期", policy.companion_words(), cases.len()),
+                    rule_words: format!(
+                        "{}；病例 {} 例，各按其传染期",
+                        policy.companion_words(),
+                        cases.len()
+                    ),
                     window_from: window.0,
                     window_to: window.1,
                     started_at: now,
@@ -287,7 +296,10 @@ impl App {
             let mut by_county: BTreeMap<String, Vec<_>> = BTreeMap::new();
             for m in &measures {
                 if m.status_since < day + DAY_SECONDS {
-                    by_county.entry(county_of(&m.grid_code)).or_default().push(m);
+                    by_county
+                        .entry(county_of(&m.grid_code))
+                        .or_default()
+                        .push(m);
                 }
             }
             for (county, people) in by_county {
@@ -299,7 +311,11 @@ impl App {
                 let mut fences = Vec::new();
                 let mut measure_of = HashMap::new();
                 for m in people {
-                    let Ok(phone) = m.phone.parse::<i64>() else {
+                    let Some(phone) = m
+                        .phone
+                        .as_ref()
+                        .and_then(|p| p.as_str().parse::<i64>().ok())
+                    else {
                         continue;
                     };
                     let Some(&home_cell) = cells_of_region(self, &m.grid_code).await?.first()

@@ -52,8 +52,8 @@ use crate::{
     Actor, App, AppError, AppResult, audit_by, audit_record, china_offset, parse_region_code,
 };
 
-pub(crate) use push_import::Finding;
 pub use commands::{LeadArrival, LeadOutcome, RecordOutcome, RegisterLead, SelfReport};
+pub(crate) use push_import::Finding;
 
 /// Rows per page of every lead list.
 pub const LEADS_PER_PAGE: i64 = 50;

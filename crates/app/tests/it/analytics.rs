@@ -8,8 +8,8 @@ use crate::support::*;
 use chrono::{Duration, TimeZone, Utc};
 use fangkong_app::App;
 use fangkong_app::auth::NewUser;
-use fangkong_app::risk_areas::RiskAreaForm;
 use fangkong_app::investigation::CaseForm;
+use fangkong_app::risk_areas::RiskAreaForm;
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
 use fangkong_pings::Ping;
@@ -176,7 +176,11 @@ async fn cases_and_areas_become_push_leads(backend: Backend) {
         .unwrap();
     assert_eq!(lead.lead.channel, "big_data_push");
     assert_eq!(lead.lead.category, "companion");
-    assert!(lead.lead.reason.contains("共同停留"), "{}", lead.lead.reason);
+    assert!(
+        lead.lead.reason.contains("共同停留"),
+        "{}",
+        lead.lead.reason
+    );
     // The stranger is in no register: the lead waits at the village of the cell.
     assert!(
         detail.results.iter().any(|r| r.region_code == VILLAGE_A1),

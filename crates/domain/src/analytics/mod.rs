@@ -113,10 +113,22 @@ impl AnalyticsPolicy {
         };
         within(self.cap_seconds / 60, 5, 360, "信令间隔上限", "分钟")?;
         within(self.min_costay_seconds / 60, 1, 240, "共同停留时长", "分钟")?;
-        within(self.min_cell_stay_seconds / 3600, 0, 336, "累计停留时长", "小时")?;
+        within(
+            self.min_cell_stay_seconds / 3600,
+            0,
+            336,
+            "累计停留时长",
+            "小时",
+        )?;
         within(self.lookback_days, 1, 28, "回溯天数", "天")?;
         within(self.infectious_days_before, 0, 14, "病例追溯天数", "天")?;
-        within(i64::from(self.fence_min_out_pings), 1, 20, "越界连续信令数", "条")?;
+        within(
+            i64::from(self.fence_min_out_pings),
+            1,
+            20,
+            "越界连续信令数",
+            "条",
+        )?;
         within(self.fence_min_out_seconds / 60, 0, 720, "越界时长", "分钟")?;
         Ok(())
     }
@@ -125,7 +137,11 @@ impl AnalyticsPolicy {
     pub fn companion_words(&self) -> String {
         format!(
             "同一 800 米网格{}共同停留超过 {} 分钟，且最近 {} 天任一方在该网格累计停留超过 {} 小时（信令间隔按不超过 {} 分钟计）",
-            if self.continuous_costay { "连续" } else { "累计" },
+            if self.continuous_costay {
+                "连续"
+            } else {
+                "累计"
+            },
             self.min_costay_seconds / 60,
             self.lookback_days,
             self.min_cell_stay_seconds / 3600,

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use fangkong_app::App;
 use fangkong_domain::time::beijing_midnight;
 use fangkong_pings::Ping;
-use fangkong_sim::pings::{CellPlan, Movements, Residents, person_id_of};
 use fangkong_sim::VillageRef;
+use fangkong_sim::pings::{CellPlan, Movements, Residents, person_id_of};
 
 use super::OutbreakPlayer;
 
@@ -54,8 +54,13 @@ impl OutbreakPlayer {
             &self.plan,
             self.seed,
         );
-        std::fs::create_dir_all(dir).with_context(|| format!("pings directory {}", dir.display()))?;
-        let mut day = beijing_midnight(first.with_timezone(&fangkong_app::china_offset()).date_naive());
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("pings directory {}", dir.display()))?;
+        let mut day = beijing_midnight(
+            first
+                .with_timezone(&fangkong_app::china_offset())
+                .date_naive(),
+        );
         let end = last.timestamp();
         let (mut days, mut pings) = (0, 0);
         while day.timestamp() <= end {

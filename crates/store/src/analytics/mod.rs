@@ -2,7 +2,10 @@
 //! jurisdiction's rules, the jobs that ran with their counters, and one row per person found with
 //! what became of them. The pings are Parquet files beside the database, never rows here.
 
+use fangkong_domain::phone::PhoneNumber;
 use sqlx::AssertSqlSafe;
+
+use crate::typed::StoredPhone;
 
 use crate::audit::write_audit;
 use crate::{AuditRecord, Store, StoreResult, with_pool};
@@ -407,14 +410,14 @@ impl Store {
                 .await?
         }))
     }
-
 }
 
 /// A person isolated or monitored at home, for the e-fence: the measure, the phone and the grid.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct HomeMeasureRow {
     pub id: i64,
-    pub phone: String,
+    #[sqlx(try_from = "StoredPhone")]
+    pub phone: Option<PhoneNumber>,
     pub grid_code: String,
     /// Since when the person is at home under the measure (Unix seconds).
     pub status_since: i64,
@@ -444,7 +447,8 @@ impl Store {
 /// infectious window comes from.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CaseTimesRow {
-    pub phone: String,
+    #[sqlx(try_from = "StoredPhone")]
+    pub phone: Option<PhoneNumber>,
     pub case_number: String,
     pub grid_code: String,
     pub region_code: String,

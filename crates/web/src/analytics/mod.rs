@@ -99,7 +99,11 @@ async fn overview_page(
     page_with(&state, &page, None, flash).await
 }
 
-async fn job_page(State(state): State<AppState>, page: PageUser, Path(id): Path<i64>) -> PageResult {
+async fn job_page(
+    State(state): State<AppState>,
+    page: PageUser,
+    Path(id): Path<i64>,
+) -> PageResult {
     let d = state
         .app
         .analytics_job(&page.user.actor, id)
@@ -197,7 +201,10 @@ async fn cells_submit(
         Ok((written, problems)) => {
             let mut words = format!("网格对照表已导入 {written} 条");
             if let Some((line, why)) = problems.first() {
-                words.push_str(&format!("；有 {} 行未导入，如第 {line} 行：{why}", problems.len()));
+                words.push_str(&format!(
+                    "；有 {} 行未导入，如第 {line} 行：{why}",
+                    problems.len()
+                ));
             }
             page_with(&state, &page, None, ok_flash(words)).await
         }

@@ -311,6 +311,8 @@ enum Kind {
     Delivery,
     /// A gathering (聚集性活动) filed in the township, waiting for approval.
     Gathering,
+    /// A big-data push job (大数据推送) of the township, finished.
+    AnalyticsJob,
 }
 
 use Kind::*;
@@ -922,6 +924,17 @@ const MATRIX: &[Entry] = &[
     e("POST", "/supplies/cold-chain/tests", Body),
     e("GET", "/api/supplies/cold-chain/batches", Area),
     e("POST", "/api/supplies/cold-chain/tests", Body),
+    // analytics/: the rules, the runs by hand and the uploads are the actor's jurisdiction's; a
+    // job is the target of its page.
+    e("GET", "/analytics", Area),
+    e("GET", "/analytics/jobs/{id}", scoped("commander")).k(&[AnalyticsJob]),
+    e("POST", "/analytics/policy", Area),
+    e("POST", "/analytics/jobs", Area),
+    e("POST", "/analytics/pings", Area),
+    e("POST", "/analytics/cells", Area),
+    e("GET", "/api/analytics", Area),
+    e("GET", "/api/analytics/jobs/{id}", scoped("commander")).k(&[AnalyticsJob]),
+    e("POST", "/api/analytics/pings", Area),
     // drills/
     e("GET", "/drills", Area),
     e("GET", "/drills/{id}", scoped("commander")).k(&[Drill]),
@@ -1524,6 +1537,7 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
     t.insert(Transfer, transfer.to_string());
     duty(app, &mut t, township, mark).await;
     drill(app, &mut t, township, mark).await;
+    analytics_job(app, &mut t, township, mark).await;
     reserves(app, &mut t, township, mark).await;
     // An incident first reported by the township's own office.
     let office = Actor::seeding(
@@ -1826,6 +1840,27 @@ async fn drill(app: &App, t: &mut Targets, township: &str, mark: &str) {
     t.insert(Drill, id.to_string());
 }
 
+/// A finished big-data push job of the township (what the automatic pass records).
+async fn analytics_job(app: &App, t: &mut Targets, township: &str, mark: &str) {
+    let id = app
+        .store_for_tools()
+        .start_analytics_job(&fangkong_app::records::NewAnalyticsJob {
+            analysis: "companions".into(),
+            job_trigger: "requested".into(),
+            subject: format!("matrix:{township}"),
+            region_code: township.into(),
+            rule_words: format!("{mark}规则"),
+            window_from: 0,
+            window_to: 3600,
+            started_at: 0,
+            created_by: "test".into(),
+        })
+        .await
+        .expect("a job")
+        .expect("a new job");
+    t.insert(AnalyticsJob, id.to_string());
+}
+
 /// The township's reserves: a warehouse, a request it filed with a region outside both townships
 /// (鹿泉区), and a request that region asked of it.
 async fn reserves(app: &App, t: &mut Targets, township: &str, mark: &str) {
@@ -1888,13 +1923,14 @@ async fn reserves(app: &App, t: &mut Targets, township: &str, mark: &str) {
 /// Things that would show an outside object: its name word, its links, its ID number.
 fn outside_markers(outside: &Targets) -> Vec<String> {
     let mut markers = vec![OUTSIDE_MARK.to_string()];
-    let links: [(Kind, &str); 19] = [
+    let links: [(Kind, &str); 20] = [
         (SupplyEnterprise, "/supplies/passes/enterprises/"),
         (SupplyPass, "/supplies/passes/"),
         (Incident, "/command/incidents/"),
         (Alert, "/warning/alerts/"),
         (FeverClinic, "/warning/clinics/"),
         (Drill, "/drills/"),
+        (AnalyticsJob, "/analytics/jobs/"),
         (Resident, "/residents/"),
         (Resident, "/people/"),
         (Household, "/households/"),
