@@ -112,6 +112,7 @@ macro_rules! coded_enum {
 
 #[cfg(test)]
 mod tests {
+    use crate::analytics::{Analysis, JobStatus, JobTrigger, ResultOutcome};
     use crate::checkpoint::{CheckpointKind, Decision, DefenceLine};
     use crate::command::curve::CurveBasis;
     use crate::command::duty::{AccountabilityKind, DutyRole, Shift};
@@ -200,7 +201,7 @@ mod tests {
                 DeliveryCategory, Urgency, DeliveryStatus, Eligibility, RequestChannel, GatheringKind,
                 GatheringStatus, ApprovalLevel, ParticipantCheck,
                 VaccineProduct, DoseKind, Contraindication, AgeBand, SampleKind, SampleResult,
-                ChainNode;
+                ChainNode, Analysis, JobTrigger, JobStatus, ResultOutcome;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };
@@ -210,6 +211,7 @@ mod tests {
             ($($path:literal),+ $(,)?) => { [$(($path, include_str!($path))),+] };
         }
         let sources = sources![
+            "analytics/mod.rs",
             "basis.rs",
             "checkpoint.rs",
             "command/curve.rs",

@@ -168,6 +168,9 @@ impl App {
             else {
                 continue;
             };
+            if measures.contains_key(&phone) {
+                continue;
+            }
             let home = match home_cells.get(&m.grid_code) {
                 Some(cell) => *cell,
                 None => {

@@ -62,6 +62,28 @@ fn case_window(
     infectious_window(policy, onset, reported_at.unwrap_or(found_at), now)
 }
 
+/// Adds a case's window to a job's list: a window that ends before it starts (a case reported
+/// before the look-back) is left out, and a phone listed already (two cases sharing a number, a
+/// case reported again) widens its window instead of a second entry, which the kernel refuses.
+/// True when the phone is in the list afterwards.
+fn add_case(cases: &mut Vec<CaseWindow>, phone: i64, from: i64, to: i64) -> bool {
+    if from >= to {
+        return cases.iter().any(|c| c.person_id == phone);
+    }
+    match cases.iter_mut().find(|c| c.person_id == phone) {
+        Some(known) => {
+            known.from = known.from.min(from);
+            known.to = known.to.max(to);
+        }
+        None => cases.push(CaseWindow {
+            person_id: phone,
+            from,
+            to,
+        }),
+    }
+    true
+}
+
 impl App {
     /// The full job by hand: every case of the actor's jurisdiction found in the look-back, each
     /// over its infectious window (after a rule change, or to check the daily jobs). Returns the
@@ -100,12 +122,9 @@ impl App {
                 c.reported_at,
                 now,
             );
-            cases.push(CaseWindow {
-                person_id: phone,
-                from,
-                to,
-            });
-            case_numbers.insert(phone, c.case_number);
+            if add_case(&mut cases, phone, from, to) {
+                case_numbers.insert(phone, c.case_number);
+            }
         }
         if cases.is_empty() {
             return Err(AppError::Invalid(format!(
@@ -248,14 +267,14 @@ impl App {
                     now,
                 );
                 let entry = by_county.entry(county_of(&case.grid_code)).or_default();
-                entry.0.push(CaseWindow {
-                    person_id: phone,
-                    from,
-                    to,
-                });
-                entry.1.insert(phone, case.case_number.clone());
+                if add_case(&mut entry.0, phone, from, to) {
+                    entry.1.insert(phone, case.case_number.clone());
+                }
             }
             for (county, (cases, case_numbers)) in by_county {
+                if cases.is_empty() {
+                    continue;
+                }
                 let (policy, _) = self.analytics_policy_in(&county).await?;
                 let window = look_back_window(&policy, now);
                 let job = NewJob {
@@ -318,6 +337,10 @@ impl App {
                     else {
                         continue;
                     };
+                    // One fence per phone (two measures sharing a number: the first one's).
+                    if measure_of.contains_key(&phone) {
+                        continue;
+                    }
                     let Some(&home_cell) = cells_of_region(self, &m.grid_code).await?.first()
                     else {
                         continue;
@@ -349,5 +372,22 @@ impl App {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::add_case;
+
+    #[test]
+    fn a_case_window_is_added_once_per_phone_and_an_empty_one_is_left_out() {
+        let mut cases = Vec::new();
+        assert!(add_case(&mut cases, 13_900_000_001, 100, 200));
+        // The same number again (a second case sharing the phone): one wider window.
+        assert!(add_case(&mut cases, 13_900_000_001, 50, 150));
+        // A window that ends before it starts: left out, and no entry made for a new number.
+        assert!(!add_case(&mut cases, 13_900_000_002, 300, 300));
+        assert_eq!(cases.len(), 1);
+        assert_eq!((cases[0].from, cases[0].to), (50, 200));
     }
 }
