@@ -4,9 +4,7 @@
 //! The engine that runs them is the `fangkong-pings` crate; this module holds the words and the
 //! rules: which analysis, why it ran, and the policy's numbers with their checks.
 
-use crate::coded_enum;
-
-coded_enum! {
+crate::coded_enum! {
     /// One of the three analyses.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
     pub enum Analysis {
@@ -19,7 +17,7 @@ coded_enum! {
     }
 }
 
-coded_enum! {
+crate::coded_enum! {
     /// What started a job.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum JobTrigger {
@@ -31,7 +29,7 @@ coded_enum! {
     }
 }
 
-coded_enum! {
+crate::coded_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum JobStatus {
         Running => "running", "运行中",
@@ -42,7 +40,7 @@ coded_enum! {
     }
 }
 
-coded_enum! {
+crate::coded_enum! {
     /// What became of one person a job found.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum ResultOutcome {
