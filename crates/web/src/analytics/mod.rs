@@ -147,22 +147,38 @@ async fn request_submit(
 #[derive(Deserialize, Default)]
 struct Empty {}
 
+/// The file of an upload form (the form's token and the permission checked first), or the answer
+/// to give instead: the error page, or the page again saying which file is missing.
+async fn uploaded_file(
+    state: &AppState,
+    page: &PageUser,
+    multipart: &mut Multipart,
+    missing: &str,
+) -> Result<(String, tempfile::NamedTempFile), Box<PageResult>> {
+    let upload =
+        crate::upload::read_upload(state, &page.user, Permission::ManageAnalytics, multipart)
+            .await
+            .map_err(|e| Box::new(Err(page.error(e))))?;
+    match upload.filter(|(name, _)| !name.is_empty()) {
+        Some(file) => Ok(file),
+        None => Err(Box::new(
+            form_page(page, Err(AppError::Invalid(missing.into())), |flash| {
+                page_with(state, page, None, flash)
+            })
+            .await,
+        )),
+    }
+}
+
 async fn pings_submit(
     State(state): State<AppState>,
     page: PageUser,
     mut multipart: Multipart,
 ) -> PageResult {
-    let upload = crate::upload::read_upload(
-        &state,
-        &page.user,
-        Permission::ManageAnalytics,
-        &mut multipart,
-    )
-    .await
-    .map_err(|e| page.error(e))?;
-    let Some((name, temp)) = upload.filter(|(name, _)| !name.is_empty()) else {
-        let e = AppError::Invalid("请选择要导入的位置数据文件（.csv 或 .parquet）".into());
-        return form_page(&page, Err(e), |flash| page_with(&state, &page, None, flash)).await;
+    let missing = "请选择要导入的位置数据文件（.csv 或 .parquet）";
+    let (name, temp) = match uploaded_file(&state, &page, &mut multipart, missing).await {
+        Ok(file) => file,
+        Err(answer) => return *answer,
     };
     match state
         .app
@@ -185,17 +201,10 @@ async fn cells_submit(
     page: PageUser,
     mut multipart: Multipart,
 ) -> PageResult {
-    let upload = crate::upload::read_upload(
-        &state,
-        &page.user,
-        Permission::ManageAnalytics,
-        &mut multipart,
-    )
-    .await
-    .map_err(|e| page.error(e))?;
-    let Some((_, temp)) = upload.filter(|(name, _)| !name.is_empty()) else {
-        let e = AppError::Invalid("请选择网格对照表文件（.csv，两列：cell_id,region_code）".into());
-        return form_page(&page, Err(e), |flash| page_with(&state, &page, None, flash)).await;
+    let missing = "请选择网格对照表文件（.csv，两列：cell_id,region_code）";
+    let (_, temp) = match uploaded_file(&state, &page, &mut multipart, missing).await {
+        Ok(file) => file,
+        Err(answer) => return *answer,
     };
     match state.app.load_cell_map(&page.user.actor, temp.path()).await {
         Ok((written, problems)) => {
