@@ -10,7 +10,6 @@ use std::path::Path;
 use fangkong_domain::analytics::{Analysis, DAY_SECONDS, JobTrigger};
 use fangkong_domain::role::Permission;
 use fangkong_pings::feed::FeedReport;
-use fangkong_pings::fence::HomeFence;
 use fangkong_pings::visitors::AreaWindow;
 use fangkong_pings::watch::{Watch, WatchHit};
 use fangkong_store::analytics::{JobCounters, NewJob};
@@ -157,39 +156,13 @@ impl App {
             ));
         }
         let (policy, _) = self.analytics_policy_in(region).await?;
-        let mut fences = Vec::new();
-        let mut measures = HashMap::new();
-        let mut home_cells: HashMap<String, Option<i64>> = HashMap::new();
-        for m in self.store.home_measures_with_phone(("", "~")).await? {
-            let Some(phone) = m
-                .phone
-                .as_ref()
-                .and_then(|p| p.as_str().parse::<i64>().ok())
-            else {
-                continue;
-            };
-            if measures.contains_key(&phone) {
-                continue;
-            }
-            let home = match home_cells.get(&m.grid_code) {
-                Some(cell) => *cell,
-                None => {
-                    let cell = cells_of_region(self, &m.grid_code).await?.first().copied();
-                    home_cells.insert(m.grid_code.clone(), cell);
-                    cell
-                }
-            };
-            let Some(home_cell) = home else {
-                continue;
-            };
-            fences.push(HomeFence {
-                person_id: phone,
-                home_cell,
-                from: m.status_since,
-                to: now + 2 * DAY_SECONDS,
-            });
-            measures.insert(phone, m.id);
-        }
+        let at_home = self.store.home_measures_with_phone(("", "~")).await?;
+        let at_home: Vec<_> = at_home.iter().collect();
+        let (fences, measures) = self
+            .home_fences(&at_home, &mut HashMap::new(), |m| {
+                (m.status_since, now + 2 * DAY_SECONDS)
+            })
+            .await?;
         Ok((
             Watch::new(areas, fences, fence_rule(&policy)),
             area_names,

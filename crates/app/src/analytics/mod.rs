@@ -27,7 +27,7 @@ use serde::Serialize;
 
 pub use ingest::PingImportReport;
 
-use crate::{Actor, App, AppError, AppResult, audit_record, china_offset};
+use crate::{Actor, App, AppError, AppResult, audit_record};
 
 /// Jobs per page of the overview.
 pub const JOBS_PER_PAGE: i64 = 100;
@@ -160,11 +160,9 @@ pub(crate) fn policy_of(r: &PolicyRecord) -> AnalyticsPolicy {
 
 /// Beijing time of a Unix second, to the minute.
 pub(crate) fn beijing(at: i64) -> String {
-    chrono::DateTime::from_timestamp(at, 0)
-        .unwrap_or_default()
-        .with_timezone(&china_offset())
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
+    fangkong_domain::time::beijing_label(
+        chrono::DateTime::from_timestamp(at, 0).unwrap_or_default(),
+    )
 }
 
 /// The phone a ping's `person_id` stands for, masked (`138****5678`).

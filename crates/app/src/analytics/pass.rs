@@ -7,11 +7,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use fangkong_domain::analytics::{Analysis, DAY_SECONDS, JobTrigger, infectious_window};
 use fangkong_domain::person_event::CASE_REPORTED;
+use fangkong_domain::phone::PhoneNumber;
 use fangkong_domain::region::{RegionCode, RegionLevel};
 use fangkong_pings::companions::CaseWindow;
 use fangkong_pings::fence::HomeFence;
 use fangkong_pings::visitors::AreaWindow;
-use fangkong_store::analytics::NewJob;
+use fangkong_store::analytics::{HomeMeasureRow, NewJob};
 
 use super::beijing;
 use super::jobs::{ANALYTICS_USER, JobInput, look_back_window};
@@ -84,7 +85,54 @@ fn add_case(cases: &mut Vec<CaseWindow>, phone: i64, from: i64, to: i64) -> bool
     true
 }
 
+/// The operator's number of a phone (the pings' `person_id`).
+pub(crate) fn person_id_of(phone: Option<&PhoneNumber>) -> Option<i64> {
+    phone.and_then(|p| p.as_str().parse::<i64>().ok())
+}
+
 impl App {
+    /// The home fences of people at home under a measure, each over `window(measure)`, and each
+    /// fenced phone's measure: one fence per phone (two measures sharing a number: the first
+    /// one's); the home cell is the first cell of the person's village, looked up once per grid
+    /// (`home_cells` is kept by the caller across calls).
+    pub(crate) async fn home_fences(
+        &self,
+        measures: &[&HomeMeasureRow],
+        home_cells: &mut HashMap<String, Option<i64>>,
+        window: impl Fn(&HomeMeasureRow) -> (i64, i64),
+    ) -> AppResult<(Vec<HomeFence>, HashMap<i64, i64>)> {
+        let mut fences = Vec::new();
+        let mut measure_of = HashMap::new();
+        for m in measures {
+            let Some(phone) = person_id_of(m.phone.as_ref()) else {
+                continue;
+            };
+            if measure_of.contains_key(&phone) {
+                continue;
+            }
+            let home = match home_cells.get(&m.grid_code) {
+                Some(cell) => *cell,
+                None => {
+                    let cell = cells_of_region(self, &m.grid_code).await?.first().copied();
+                    home_cells.insert(m.grid_code.clone(), cell);
+                    cell
+                }
+            };
+            let Some(home_cell) = home else {
+                continue;
+            };
+            let (from, to) = window(m);
+            fences.push(HomeFence {
+                person_id: phone,
+                home_cell,
+                from,
+                to,
+            });
+            measure_of.insert(phone, m.id);
+        }
+        Ok((fences, measure_of))
+    }
+
     /// The full job by hand: every case of the actor's jurisdiction found in the look-back, each
     /// over its infectious window (after a rule change, or to check the daily jobs). Returns the
     /// job, or `None` when there is nothing to run on (no pings directory, no case with a phone).
@@ -107,11 +155,7 @@ impl App {
             .cases_found_since((&range.0, &range.1), window.0)
             .await?
         {
-            let Some(phone) = c
-                .phone
-                .as_ref()
-                .and_then(|p| p.as_str().parse::<i64>().ok())
-            else {
+            let Some(phone) = person_id_of(c.phone.as_ref()) else {
                 continue;
             };
             let (from, to) = case_window(
@@ -250,11 +294,7 @@ impl App {
                 let Some(case) = self.store.case(detail.case_id).await? else {
                     continue;
                 };
-                let Some(phone) = case
-                    .phone
-                    .as_ref()
-                    .and_then(|p| p.as_str().parse::<i64>().ok())
-                else {
+                let Some(phone) = person_id_of(case.phone.as_ref()) else {
                     continue;
                 };
                 let (policy, _) = self.analytics_policy_in(&case.region_code).await?;
@@ -310,6 +350,7 @@ impl App {
             .analytics_subjects(Analysis::FenceBreaches.code(), "day:")
             .await?;
         let measures = self.store.home_measures_with_phone(("", "~")).await?;
+        let mut home_cells = HashMap::new();
         for &day in complete_days {
             let date = beijing(day)[..10].to_string();
             let mut by_county: BTreeMap<String, Vec<_>> = BTreeMap::new();
@@ -327,32 +368,11 @@ impl App {
                     continue;
                 }
                 let (policy, _) = self.analytics_policy_in(&county).await?;
-                let mut fences = Vec::new();
-                let mut measure_of = HashMap::new();
-                for m in people {
-                    let Some(phone) = m
-                        .phone
-                        .as_ref()
-                        .and_then(|p| p.as_str().parse::<i64>().ok())
-                    else {
-                        continue;
-                    };
-                    // One fence per phone (two measures sharing a number: the first one's).
-                    if measure_of.contains_key(&phone) {
-                        continue;
-                    }
-                    let Some(&home_cell) = cells_of_region(self, &m.grid_code).await?.first()
-                    else {
-                        continue;
-                    };
-                    fences.push(HomeFence {
-                        person_id: phone,
-                        home_cell,
-                        from: m.status_since.max(day),
-                        to: day + DAY_SECONDS,
-                    });
-                    measure_of.insert(phone, m.id);
-                }
+                let (fences, measure_of) = self
+                    .home_fences(&people, &mut home_cells, |m| {
+                        (m.status_since.max(day), day + DAY_SECONDS)
+                    })
+                    .await?;
                 let job = NewJob {
                     analysis: Analysis::FenceBreaches.code().into(),
                     job_trigger: JobTrigger::NewDayOfPings.code().into(),

@@ -411,10 +411,9 @@ impl App {
         lead.sender = text(&finding.sender, 100);
         lead.reference = format!(
             "推送时间 {}",
-            chrono::DateTime::from_timestamp(now, 0)
-                .unwrap_or_default()
-                .with_timezone(&china_offset())
-                .format("%Y-%m-%d %H:%M")
+            fangkong_domain::time::beijing_label(
+                chrono::DateTime::from_timestamp(now, 0).unwrap_or_default()
+            )
         );
         lead.sender_region = finding.sender_region.clone();
         lead.source_key = Some(finding.source_key.clone());
