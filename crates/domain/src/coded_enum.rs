@@ -29,6 +29,19 @@
 //!
 //! The calling crate needs `serde` (with `derive`) among its dependencies.
 
+/// What every `coded_enum!` enum is, so that code reading stored codes (the store's
+/// `StoredCode<T>`) is written once for all of them rather than once per enum.
+pub trait Coded: Sized + Copy + 'static {
+    /// The enum's name, for an error that says what a stored code was meant to be.
+    const NAME: &'static str;
+    /// The stable code kept in storage and sent in JSON.
+    fn code(self) -> &'static str;
+    /// The variant with this code (or label, for the enums that accept one).
+    fn from_code(code: &str) -> Option<Self>;
+    /// The Chinese label shown to people.
+    fn label_zh(self) -> &'static str;
+}
+
 /// See the module documentation of `fangkong_domain::coded_enum`.
 #[macro_export]
 macro_rules! coded_enum {
@@ -87,6 +100,22 @@ macro_rules! coded_enum {
             }
 
             $crate::coded_enum!(@from_code [$($lookup)?] $name [$( $variant $code $label )+]);
+        }
+
+        impl $crate::coded_enum::Coded for $name {
+            const NAME: &'static str = stringify!($name);
+
+            fn code(self) -> &'static str {
+                $name::code(self)
+            }
+
+            fn from_code(code: &str) -> Option<$name> {
+                $name::from_code(code)
+            }
+
+            fn label_zh(self) -> &'static str {
+                $name::label_zh(self)
+            }
         }
     };
 
