@@ -149,6 +149,19 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Each migration's version and checksum, hashed with FNV-1a (stable across builds and platforms,
+/// unlike the standard library's hasher).
+fn fingerprint(migrator: &sqlx::migrate::Migrator) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for migration in migrator.iter() {
+        let version = migration.version.to_le_bytes();
+        for byte in version.iter().chain(migration.checksum.iter()) {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
 impl Store {
     /// Opens (and creates on first run) the SQLite database `fangkong.sqlite` in `data_dir`,
     /// in WAL mode with `synchronous=FULL`: a commit is acknowledged only once it is on disk.
@@ -183,6 +196,18 @@ impl Store {
     }
 
     /// Connects to PostgreSQL (`postgres://…`) and applies the PostgreSQL migrations.
+    /// A fingerprint of the PostgreSQL migrations compiled into this build: the test kit keeps one
+    /// migrated template database per fingerprint, so a story's fresh database is a copy rather
+    /// than thirty migrations run again.
+    pub fn postgres_migrations_fingerprint() -> String {
+        fingerprint(&sqlx::migrate!("./migrations/postgres"))
+    }
+
+    /// The same for the SQLite migrations (the test kit's template file).
+    pub fn sqlite_migrations_fingerprint() -> String {
+        fingerprint(&sqlx::migrate!("./migrations/sqlite"))
+    }
+
     pub async fn open_postgres(url: &str) -> StoreResult<Store> {
         let options = PgConnectOptions::from_str(url)?;
         let pool = PgPoolOptions::new()

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::TimeZone;
 use fangkong_app::auth::NewUser;
-use fangkong_app::{App, FixedClock, Store};
+use fangkong_app::{App, FixedClock};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
 
@@ -44,9 +44,7 @@ pub async fn start_with(config: fangkong_web::WebConfig) -> TestServer {
 /// A server on `clock` (e.g. [`FixedClock::simulated`], as a training instance runs).
 pub async fn start_on(config: fangkong_web::WebConfig, clock: FixedClock) -> TestServer {
     let temp = tempfile::tempdir().expect("temp dir");
-    let store = Store::open_sqlite_dir(temp.path())
-        .await
-        .expect("open store");
+    let store = crate::sqlite_store_in(temp.path()).await;
     let clock = Arc::new(clock);
     let app = App::new(store, clock.clone());
     app.load_divisions().await.expect("divisions");

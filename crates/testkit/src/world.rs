@@ -82,13 +82,11 @@ pub async fn fresh_app(backend: Backend) -> (App, Guard) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let (store, postgres) = match backend {
         Backend::Sqlite => {
-            let store = Store::open_sqlite_dir(&dir.path().join("data"))
-                .await
-                .expect("open SQLite");
+            let store = crate::sqlite_store_in(&dir.path().join("data")).await;
             (store, None)
         }
         Backend::Postgres => {
-            let database = crate::ScratchDatabase::create().await;
+            let database = crate::ScratchDatabase::migrated().await;
             let store = Store::open_postgres(database.url())
                 .await
                 .unwrap_or_else(|e| panic!("open the new PostgreSQL database: {e}"));

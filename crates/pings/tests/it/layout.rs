@@ -1,6 +1,6 @@
 //! The day-file layout: round trip, pruning, and files that are not what they claim.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! The kernels against the by-the-book references on a small generated set: rows identical.
 
-mod common;
+use crate::common;
 
 use fangkong_pings::PingsError;
 use fangkong_pings::fence::{FenceRule, HomeFence, fence_breaches};
