@@ -149,7 +149,7 @@ mod tests {
     use crate::command::late::LateKind;
     use crate::command::map::MapMeasure;
     use crate::command::reports::{Figure, ReportKind, Timing};
-    use crate::drills::{DrillMode, DrillStep, DrillTeam, StepState};
+    use crate::drills::{DrillMode, DrillStep, DrillTeam, RunStatus, StepState};
     use crate::health_code::{CodeColour, FactKind, TestBadge};
     use crate::ids::IdType;
     use crate::investigation::cases::CaseStatus;
@@ -230,7 +230,8 @@ mod tests {
                 DeliveryCategory, Urgency, DeliveryStatus, Eligibility, RequestChannel, GatheringKind,
                 GatheringStatus, ApprovalLevel, ParticipantCheck,
                 VaccineProduct, DoseKind, Contraindication, AgeBand, SampleKind, SampleResult,
-                ChainNode, Analysis, JobTrigger, JobStatus, ResultOutcome;
+                ChainNode, Analysis, JobTrigger, JobStatus, ResultOutcome,
+                RunStatus;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };

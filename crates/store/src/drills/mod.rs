@@ -3,8 +3,10 @@
 //! read the sandbox's own records of the drill window (cases, contacts, leads, measures,
 //! transfers, incidents), so the same measurement scores simulated teams and people.
 
-use fangkong_domain::drills::{DrillStep, Observation};
+use fangkong_domain::drills::{DrillMode, DrillStep, DrillTeam, Observation, RunStatus, StepState};
+use fangkong_domain::region::RegionCode;
 
+use crate::typed::{StoredCode, StoredRegion};
 use crate::{AuditRecord, Store, StoreResult, with_pool};
 
 /// One drill run.
@@ -15,11 +17,14 @@ pub struct DrillRunRecord {
     pub scenario_name: String,
     pub scenario_title: String,
     pub scenario_json: String,
-    pub mode: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredCode<DrillMode>")]
+    pub mode: DrillMode,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub started_at: i64,
     pub ends_at: i64,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<RunStatus>")]
+    pub status: RunStatus,
     pub measured_at: Option<i64>,
     pub score_tenths: Option<i64>,
     pub report_json: String,
@@ -33,13 +38,16 @@ pub struct DrillRunRecord {
 pub struct DrillStepRecord {
     pub id: i64,
     pub run_id: i64,
-    pub step: String,
-    pub team: String,
+    #[sqlx(try_from = "StoredCode<DrillStep>")]
+    pub step: DrillStep,
+    #[sqlx(try_from = "StoredCode<DrillTeam>")]
+    pub team: DrillTeam,
     pub subject: String,
     pub started_at: i64,
     pub due_at: i64,
     pub done_at: Option<i64>,
-    pub state: String,
+    #[sqlx(try_from = "StoredCode<StepState>")]
+    pub state: StepState,
     pub late_minutes: i64,
     pub why: String,
 }
@@ -137,8 +145,8 @@ impl Store {
             .bind(&run.scenario_name)
             .bind(&run.scenario_title)
             .bind(&run.scenario_json)
-            .bind(&run.mode)
-            .bind(&run.region_code)
+            .bind(run.mode.code())
+            .bind(run.region_code.as_str())
             .bind(run.started_at)
             .bind(run.ends_at)
             .bind(&run.created_by)
@@ -198,13 +206,13 @@ impl Store {
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                     )
                     .bind(filing.run_id)
-                    .bind(&s.step)
-                    .bind(&s.team)
+                    .bind(s.step.code())
+                    .bind(s.team.code())
                     .bind(&s.subject)
                     .bind(s.started_at)
                     .bind(s.due_at)
                     .bind(s.done_at)
-                    .bind(&s.state)
+                    .bind(s.state.code())
                     .bind(s.late_minutes)
                     .bind(&s.why)
                     .execute(&mut *tx)
