@@ -295,6 +295,32 @@ impl From<NullableText> for Option<PersonName> {
     }
 }
 
+/// For a `Serialize` row whose field is an optional coded enum or region: `None` is written as the
+/// empty text the column held, so the row's JSON is the stored text, as before the field was typed.
+pub fn code_or_empty<T: Coded, S: serde::Serializer>(
+    value: &Option<T>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(value.map_or("", Coded::code))
+}
+
+/// For a `Serialize` row whose field is a coded enum declared with `serde = as_written` (JSON
+/// says the variant's name): the row's JSON keeps saying the stored code.
+pub fn stored_code<T: Coded, S: serde::Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(value.code())
+}
+
+/// An optional region code in a `Serialize` row: `None` is written as the empty text it was stored as.
+pub fn region_or_empty<S: serde::Serializer>(
+    value: &Option<RegionCode>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(value.as_ref().map_or("", RegionCode::as_str))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

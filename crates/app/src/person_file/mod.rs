@@ -30,7 +30,7 @@ use fangkong_domain::isolation::{
     MeasureStatus, PersonCategory, TestOutcome, TransferStatus, VehicleKind,
 };
 use fangkong_domain::lab_result::TestResult;
-use fangkong_domain::leads::{Channel, ControlMeasure, LeadStatus, RiskCategory};
+use fangkong_domain::leads::ControlMeasure;
 use fangkong_domain::mass_testing::results::{RecheckReason, RecheckStatus};
 use fangkong_domain::person::{Sex, age_on, key_groups_from_codes, key_groups_label_zh};
 use fangkong_domain::person_status::{StatusBadge, StatusSource, badges_of};
@@ -188,7 +188,7 @@ impl App {
                 let lead = load_within(actor, self.store.lead(id)).await?;
                 let named = Named {
                     name: lead.name.to_string(),
-                    id_type: lead.id_type.clone(),
+                    id_type: lead.id_type.map_or("", IdType::code).into(),
                     id_number: lead.id_number.clone(),
                     phone: lead.phone.clone(),
                     address: lead.address.to_string(),
@@ -356,11 +356,7 @@ impl App {
         if let Some(code) = &code {
             rows.push((StatusSource::Code, code.code.colour.as_str()));
         }
-        rows.extend(
-            leads
-                .iter()
-                .map(|l| (StatusSource::Lead, l.status.as_str())),
-        );
+        rows.extend(leads.iter().map(|l| (StatusSource::Lead, l.status.code())));
         let badges = badges_of(rows).into_iter().map(BadgeView::from).collect();
 
         let household = match &subject.resident {
