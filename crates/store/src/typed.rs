@@ -313,6 +313,17 @@ pub fn stored_code<T: Coded, S: serde::Serializer>(
     serializer.serialize_str(value.code())
 }
 
+/// `stored_code` for an optional field: `None` is JSON's null, as the optional text was.
+pub fn optional_stored_code<T: Coded, S: serde::Serializer>(
+    value: &Option<T>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(code) => serializer.serialize_some(code.code()),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// An optional region code in a `Serialize` row: `None` is written as the empty text it was stored as.
 pub fn region_or_empty<S: serde::Serializer>(
     value: &Option<RegionCode>,

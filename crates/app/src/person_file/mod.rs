@@ -26,9 +26,7 @@ use fangkong_domain::ids::IdType;
 use fangkong_domain::investigation::{
     CaseKind, CaseStatus, ContactCategory, ExposureKind, FoundBy, Severity,
 };
-use fangkong_domain::isolation::{
-    MeasureStatus, PersonCategory, TestOutcome, TransferStatus, VehicleKind,
-};
+use fangkong_domain::isolation::MeasureStatus;
 use fangkong_domain::lab_result::TestResult;
 use fangkong_domain::leads::ControlMeasure;
 use fangkong_domain::mass_testing::results::{RecheckReason, RecheckStatus};
@@ -350,8 +348,8 @@ impl App {
         rows.extend(
             measures
                 .iter()
-                .filter(|m| m.status != "hospitalised" || open_admission[&m.id])
-                .map(|m| (StatusSource::Measure, m.status.as_str())),
+                .filter(|m| m.status != MeasureStatus::Hospitalised || open_admission[&m.id])
+                .map(|m| (StatusSource::Measure, m.status.code())),
         );
         if let Some(code) = &code {
             rows.push((StatusSource::Code, code.code.colour.as_str()));
@@ -532,8 +530,7 @@ impl App {
                 day: t.day,
                 result_label: t
                     .result
-                    .as_deref()
-                    .map(|r| label_of(r, TestOutcome::from_code, TestOutcome::label_zh))
+                    .map(|r| r.label_zh().to_string())
                     .unwrap_or_else(|| "未检".into()),
             })
             .collect();
@@ -564,17 +561,9 @@ impl App {
             .collect();
         Ok(MeasureEntry {
             id: measure.id,
-            category_label: label_of(
-                &measure.category,
-                PersonCategory::from_code,
-                PersonCategory::label_zh,
-            ),
-            status: measure.status.clone(),
-            status_label: label_of(
-                &measure.status,
-                MeasureStatus::from_code,
-                MeasureStatus::label_zh,
-            ),
+            category_label: measure.category.label_zh().into(),
+            status: measure.status.code().into(),
+            status_label: measure.status.label_zh().into(),
             day1: measure.day1.clone(),
             centralised_end: measure.centralised_end.clone(),
             end_date: measure.end_date.clone(),

@@ -460,17 +460,9 @@ pub(super) fn transfer_entry(transfer: &TransferRecord) -> TransferEntry {
     TransferEntry {
         id: transfer.id,
         plate: transfer.plate.clone(),
-        vehicle_label: label_of(
-            &transfer.vehicle_kind,
-            VehicleKind::from_code,
-            VehicleKind::label_zh,
-        ),
+        vehicle_label: transfer.vehicle_kind.label_zh().into(),
         destination: transfer.destination.clone(),
-        status_label: label_of(
-            &transfer.status,
-            TransferStatus::from_code,
-            TransferStatus::label_zh,
-        ),
+        status_label: transfer.status.label_zh().into(),
         created_label: at_label(Some(transfer.created_at)),
         handed_over_label: at_label(transfer.handed_over_at),
     }

@@ -171,7 +171,7 @@ async fn a_check_in_an_admission_and_a_hospital_discharge_keep_the_time_entered(
         .unwrap()
         .unwrap();
     assert_eq!(
-        (stored.status.as_str(), stored.checked_in_at),
+        (stored.status.code(), stored.checked_in_at),
         ("allocated", None)
     );
     let check_ins = |details: Vec<String>| {
@@ -194,7 +194,7 @@ async fn a_check_in_an_admission_and_a_hospital_discharge_keep_the_time_entered(
         .unwrap();
     assert_eq!(
         (
-            stored.status.as_str(),
+            stored.status.code(),
             stored.checked_in_at,
             stored.status_since
         ),
@@ -318,7 +318,7 @@ async fn a_check_in_an_admission_and_a_hospital_discharge_keep_the_time_entered(
         .unwrap()
         .unwrap();
     assert_eq!(
-        (stored.status.as_str(), stored.status_since),
+        (stored.status.code(), stored.status_since),
         ("hospitalised", admitted)
     );
     let trips = app.transfers_board(&transfer).await.unwrap().transfers.rows;
