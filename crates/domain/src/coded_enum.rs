@@ -154,7 +154,8 @@ mod tests {
     use crate::ids::IdType;
     use crate::investigation::cases::CaseStatus;
     use crate::investigation::{
-        CaseKind, ContactCategory, DeadlineState, ExposureKind, FoundBy, Regime, Severity,
+        CaseKind, ContactCategory, ContactStatus, DeadlineState, ExposureKind, FoundBy, Regime,
+        Severity,
     };
     use crate::isolation::{
         HospitalKind, MeasureKind, MeasureStatus, PersonCategory, Readiness, RoomStatus,
@@ -231,7 +232,8 @@ mod tests {
                 GatheringStatus, ApprovalLevel, ParticipantCheck,
                 VaccineProduct, DoseKind, Contraindication, AgeBand, SampleKind, SampleResult,
                 ChainNode, Analysis, JobTrigger, JobStatus, ResultOutcome,
-                RunStatus;
+                RunStatus,
+                ContactStatus;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };

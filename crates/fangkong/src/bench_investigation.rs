@@ -67,7 +67,7 @@ pub async fn run(args: &BenchArgs, bench: &InvestigationBench) -> Result<()> {
         .case(*ids.first().context("no case was generated")?)
         .await?
         .context("the first case vanished")?;
-    let county = first.region_code[..6].to_string();
+    let county = first.region_code.as_str()[..6].to_string();
     let county_range = RegionCode::parse(&county)
         .map_err(anyhow::Error::msg)?
         .subtree_range();

@@ -210,6 +210,7 @@ stored_codes! {
     fangkong_domain::investigation::cases::CaseStatus,
     fangkong_domain::investigation::CaseKind,
     fangkong_domain::investigation::ContactCategory,
+    fangkong_domain::investigation::ContactStatus,
     fangkong_domain::investigation::DeadlineState,
     fangkong_domain::investigation::ExposureKind,
     fangkong_domain::investigation::FoundBy,

@@ -23,9 +23,7 @@ use std::collections::HashMap;
 use fangkong_domain::checkpoint::Decision;
 use fangkong_domain::health_code::{CodeColour, CodeReason};
 use fangkong_domain::ids::IdType;
-use fangkong_domain::investigation::{
-    CaseKind, CaseStatus, ContactCategory, ExposureKind, FoundBy, Severity,
-};
+use fangkong_domain::investigation::{CaseStatus, ContactStatus};
 use fangkong_domain::isolation::MeasureStatus;
 use fangkong_domain::lab_result::TestResult;
 use fangkong_domain::leads::ControlMeasure;
@@ -336,14 +334,14 @@ impl App {
         rows.extend(
             cases
                 .iter()
-                .filter(|c| c.status == "active")
-                .map(|c| (StatusSource::Case, c.kind.as_str())),
+                .filter(|c| c.status == CaseStatus::Active)
+                .map(|c| (StatusSource::Case, c.kind.code())),
         );
         rows.extend(
             contacts
                 .iter()
-                .filter(|c| c.status == "active")
-                .map(|c| (StatusSource::Contact, c.category.as_str())),
+                .filter(|c| c.status == ContactStatus::Active)
+                .map(|c| (StatusSource::Contact, c.category.code())),
         );
         rows.extend(
             measures
@@ -427,7 +425,7 @@ impl App {
         CaseLink {
             case_id: case.id,
             case_number: case.case_number.clone(),
-            kind_label: label_of(&case.kind, CaseKind::from_code, CaseKind::label_zh),
+            kind_label: case.kind.label_zh().into(),
             within,
             name: if within {
                 case.name.clone()
@@ -457,14 +455,14 @@ impl App {
         Ok(CaseEntry {
             id: case.id,
             case_number: case.case_number.clone(),
-            kind: case.kind.clone(),
-            kind_label: label_of(&case.kind, CaseKind::from_code, CaseKind::label_zh),
-            status: case.status.clone(),
-            status_label: label_of(&case.status, CaseStatus::from_code, CaseStatus::label_zh),
-            found_by_label: label_of(&case.found_by, FoundBy::from_code, FoundBy::label_zh),
+            kind: case.kind.code().into(),
+            kind_label: case.kind.label_zh().into(),
+            status: case.status.code().into(),
+            status_label: case.status.label_zh().into(),
+            found_by_label: case.found_by.label_zh().into(),
             found_label: at_label(Some(case.found_at)),
             onset_date: case.onset_date.clone().unwrap_or_default(),
-            severity_label: label_of(&case.severity, Severity::from_code, Severity::label_zh),
+            severity_label: case.severity.label_zh().into(),
             hospital: case.hospital.clone(),
             within: ensure_within(actor, case).is_ok(),
             infector,
@@ -491,25 +489,13 @@ impl App {
         };
         Ok(ContactEntry {
             id: contact.id,
-            category: contact.category.clone(),
-            category_label: label_of(
-                &contact.category,
-                ContactCategory::from_code,
-                ContactCategory::label_zh,
-            ),
-            exposure_label: label_of(
-                &contact.exposure_kind,
-                ExposureKind::from_code,
-                ExposureKind::label_zh,
-            ),
+            category: contact.category.code().into(),
+            category_label: contact.category.label_zh().into(),
+            exposure_label: contact.exposure_kind.label_zh().into(),
             last_exposure_label: at_label(Some(contact.last_exposure_at)),
             reason: contact.reason.clone(),
-            status: contact.status.clone(),
-            status_label: if contact.status == "active" {
-                "在管".into()
-            } else {
-                "已解除".into()
-            },
+            status: contact.status.code().into(),
+            status_label: contact.status.label_zh().into(),
             case,
         })
     }
