@@ -326,3 +326,47 @@ impl Store {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run written with a mode no `DrillMode` has (as an older or foreign writer could): reading
+    /// it is an error that names the column and the code, not a run with a blank mode.
+    async fn an_unknown_stored_mode_is_an_error_naming_the_column(store: &Store) {
+        let id: i64 = with_pool!(store, pool => {
+            sqlx::query_scalar(
+                "INSERT INTO drill_runs (run_key, scenario_name, scenario_title, scenario_json, mode, \
+                 region_code, started_at, ends_at, status, report_json, created_by, created_at) \
+                 VALUES ('bad-mode', 'small', '', '', 'sleepwalking', '130102', 0, 3600, 'running', \
+                 '', 'test', 0) RETURNING id",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap()
+        });
+        let error = store.drill_run(id).await.unwrap_err().to_string();
+        assert!(
+            error.contains("mode") && error.contains("sleepwalking") && error.contains("DrillMode"),
+            "{error}"
+        );
+        let error = store
+            .drill_runs_in(("13", "14"), 10)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("mode"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_drill_run_with_an_unknown_mode_does_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+        an_unknown_stored_mode_is_an_error_naming_the_column(&store).await;
+        if fangkong_testkit::postgres_url().is_some() {
+            let database = fangkong_testkit::ScratchDatabase::create().await;
+            let store = Store::open_postgres(database.url()).await.unwrap();
+            an_unknown_stored_mode_is_an_error_naming_the_column(&store).await;
+        }
+    }
+}
