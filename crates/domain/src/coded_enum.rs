@@ -149,12 +149,13 @@ mod tests {
     use crate::command::late::LateKind;
     use crate::command::map::MapMeasure;
     use crate::command::reports::{Figure, ReportKind, Timing};
-    use crate::drills::{DrillMode, DrillStep, DrillTeam, StepState};
+    use crate::drills::{DrillMode, DrillStep, DrillTeam, RunStatus, StepState};
     use crate::health_code::{CodeColour, FactKind, TestBadge};
     use crate::ids::IdType;
     use crate::investigation::cases::CaseStatus;
     use crate::investigation::{
-        CaseKind, ContactCategory, DeadlineState, ExposureKind, FoundBy, Regime, Severity,
+        CaseKind, ContactCategory, ContactStatus, DeadlineState, ExposureKind, FoundBy, Regime,
+        Severity,
     };
     use crate::isolation::{
         HospitalKind, MeasureKind, MeasureStatus, PersonCategory, Readiness, RoomStatus,
@@ -230,7 +231,9 @@ mod tests {
                 DeliveryCategory, Urgency, DeliveryStatus, Eligibility, RequestChannel, GatheringKind,
                 GatheringStatus, ApprovalLevel, ParticipantCheck,
                 VaccineProduct, DoseKind, Contraindication, AgeBand, SampleKind, SampleResult,
-                ChainNode, Analysis, JobTrigger, JobStatus, ResultOutcome;
+                ChainNode, Analysis, JobTrigger, JobStatus, ResultOutcome,
+                RunStatus,
+                ContactStatus;
             serde as written: ExposureKind, Readiness, RoomStatus, VehicleKind, TransferStatus,
                 HospitalKind, MeasureStatus, Sex, AreaScheme;
         };

@@ -120,8 +120,8 @@ crate::coded_enum! {
 
 /// Whether a new lead is a big-data push the health code acts on (Hebei pop-up cause 1, §3.2):
 /// pushed by big data, about a person with a document number (codes are kept per document).
-pub fn push_reaches_health_code(channel: &str, id_number: &str) -> bool {
-    channel == Channel::BigDataPush.code() && !id_number.trim().is_empty()
+pub fn push_reaches_health_code(channel: Channel, id_number: &str) -> bool {
+    channel == Channel::BigDataPush && !id_number.trim().is_empty()
 }
 
 impl RiskCategory {

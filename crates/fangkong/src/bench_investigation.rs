@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use fangkong_app::auth::NewUser;
 use fangkong_app::records::{CaseWrite, ContactWrite, LeadRecord};
+use fangkong_domain::ids::IdType;
+use fangkong_domain::leads::{Channel, ControlMeasure, LeadStatus, RiskCategory};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
 
@@ -65,7 +67,7 @@ pub async fn run(args: &BenchArgs, bench: &InvestigationBench) -> Result<()> {
         .case(*ids.first().context("no case was generated")?)
         .await?
         .context("the first case vanished")?;
-    let county = first.region_code[..6].to_string();
+    let county = first.region_code.as_str()[..6].to_string();
     let county_range = RegionCode::parse(&county)
         .map_err(anyhow::Error::msg)?
         .subtree_range();
@@ -411,10 +413,10 @@ async fn load_outbreak(
         .map(|(k, c)| {
             let received = c.created_at;
             let (status, closed_at) = match k % 12 {
-                0..=7 => ("controlled", Some(received + 6 * 3600)),
-                8 => ("controlled", Some(received + 30 * 3600)),
-                9 | 10 => ("pending", None),
-                _ => ("unrouted", None),
+                0..=7 => (LeadStatus::Controlled, Some(received + 6 * 3600)),
+                8 => (LeadStatus::Controlled, Some(received + 30 * 3600)),
+                9 | 10 => (LeadStatus::Pending, None),
+                _ => (LeadStatus::Unrouted, None),
             };
             // Open leads: half received two days ago (overdue), half just now (still in time).
             let received_at = match (closed_at, k % 2) {
@@ -425,16 +427,15 @@ async fn load_outbreak(
             let deadline = received_at + day;
             LeadRecord {
                 id: 0,
-                channel: "investigation".into(),
+                channel: Channel::Investigation,
                 category: if c.category == "secondary" {
-                    "secondary_contact"
+                    RiskCategory::SecondaryContact
                 } else {
-                    "close_contact"
-                }
-                .into(),
-                status: status.into(),
+                    RiskCategory::CloseContact
+                },
+                status,
                 name: c.name.clone(),
-                id_type: c.id_type.clone(),
+                id_type: IdType::from_code(&c.id_type),
                 id_number: c.id_number.clone(),
                 phone: c.phone.clone(),
                 address: c.address.clone(),
@@ -444,19 +445,14 @@ async fn load_outbreak(
                 came_from: String::new(),
                 arrived_at: None,
                 sender: String::new(),
-                sender_scope: String::new(),
+                sender_scope: None,
                 reference: String::new(),
                 sender_region: String::new(),
                 source_key: Some(format!("bench:{k}")),
                 received_at,
                 deadline,
                 closed_at,
-                measure: if closed_at.is_some() {
-                    "centralised"
-                } else {
-                    ""
-                }
-                .into(),
+                measure: closed_at.map(|_| ControlMeasure::Centralised),
                 out_region: String::new(),
                 out_note: String::new(),
                 created_by: "bench".into(),

@@ -4,23 +4,32 @@
 
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use fangkong_domain::ids::IdType;
+use fangkong_domain::isolation::MeasureStatus;
+use fangkong_domain::leads::{Channel, ControlMeasure, LeadStatus, RiskCategory, SenderScope};
 use fangkong_domain::person_event;
 use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
 use fangkong_domain::phone::PhoneNumber;
 
-use crate::typed::StoredPhone;
+use crate::typed::{StoredCode, StoredOptionalCode, StoredPhone, code_or_empty};
 use crate::{ImportProblemRecord, Store, StoreResult, with_pool};
 
 /// One lead as stored. Holds personal data: `Debug` shows ids and states only.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct LeadRecord {
     pub id: i64,
-    pub channel: String,
-    pub category: String,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<Channel>")]
+    pub channel: Channel,
+    #[sqlx(try_from = "StoredCode<RiskCategory>")]
+    pub category: RiskCategory,
+    #[sqlx(try_from = "StoredCode<LeadStatus>")]
+    pub status: LeadStatus,
     #[sqlx(try_from = "String")]
     pub name: PersonName,
-    pub id_type: String,
+    /// None for a lead without a document (stored as the empty text).
+    #[sqlx(try_from = "StoredOptionalCode<IdType>")]
+    #[serde(serialize_with = "code_or_empty")]
+    pub id_type: Option<IdType>,
     #[sqlx(try_from = "String")]
     pub id_number: DocumentNumber,
     #[sqlx(try_from = "StoredPhone")]
@@ -33,14 +42,20 @@ pub struct LeadRecord {
     pub came_from: String,
     pub arrived_at: Option<i64>,
     pub sender: String,
-    pub sender_scope: String,
+    /// Set on an incoming assistance letter only.
+    #[sqlx(try_from = "StoredOptionalCode<SenderScope>")]
+    #[serde(serialize_with = "code_or_empty")]
+    pub sender_scope: Option<SenderScope>,
     pub reference: String,
     pub sender_region: String,
     pub source_key: Option<String>,
     pub received_at: i64,
     pub deadline: i64,
     pub closed_at: Option<i64>,
-    pub measure: String,
+    /// Set once the person is found and put under a measure.
+    #[sqlx(try_from = "StoredOptionalCode<ControlMeasure>")]
+    #[serde(serialize_with = "code_or_empty")]
+    pub measure: Option<ControlMeasure>,
     pub out_region: String,
     pub out_note: String,
     pub created_by: String,
@@ -69,11 +84,11 @@ pub struct LeadStepRecord {
 #[derive(Clone)]
 pub struct LeadChange {
     pub lead_id: i64,
-    pub status: String,
+    pub status: LeadStatus,
     pub grid_code: String,
     pub resident_id: Option<i64>,
     pub closed_at: Option<i64>,
-    pub measure: String,
+    pub measure: Option<ControlMeasure>,
     pub out_region: String,
     pub out_note: String,
     pub step: LeadStepRecord,
@@ -90,11 +105,13 @@ pub struct LeadChange {
 pub struct ControlledLead {
     pub lead_id: i64,
     /// `pending` or `unrouted`.
-    pub lead_status: String,
+    #[sqlx(try_from = "StoredCode<LeadStatus>")]
+    pub lead_status: LeadStatus,
     pub grid_code: String,
     pub resident_id: Option<i64>,
     /// One of [`crate::under_control_statuses`].
-    pub measure_status: String,
+    #[sqlx(try_from = "StoredCode<MeasureStatus>")]
+    pub measure_status: MeasureStatus,
     /// When the lead counts as landed: the measure's start, or the lead's arrival if later.
     pub since: i64,
 }
@@ -103,8 +120,10 @@ pub struct ControlledLead {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct LeadCountRow {
     pub code: String,
-    pub status: String,
-    pub channel: String,
+    #[sqlx(try_from = "StoredCode<LeadStatus>")]
+    pub status: LeadStatus,
+    #[sqlx(try_from = "StoredCode<Channel>")]
+    pub channel: Channel,
     pub n: i64,
     /// Leads whose deadline has passed.
     pub past_deadline: i64,
@@ -194,11 +213,11 @@ impl Store {
                      $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) \
                      ON CONFLICT (source_key) DO NOTHING RETURNING id",
                 )
-                .bind(&lead.channel)
-                .bind(&lead.category)
-                .bind(&lead.status)
+                .bind(lead.channel.code())
+                .bind(lead.category.code())
+                .bind(lead.status.code())
                 .bind(lead.name.as_str())
-                .bind(&lead.id_type)
+                .bind(lead.id_type.map_or("", IdType::code))
                 .bind(lead.id_number.as_str())
                 .bind(lead.phone.as_ref().map_or("", PhoneNumber::as_str))
                 .bind(lead.address.as_str())
@@ -208,14 +227,14 @@ impl Store {
                 .bind(&lead.came_from)
                 .bind(lead.arrived_at)
                 .bind(&lead.sender)
-                .bind(&lead.sender_scope)
+                .bind(lead.sender_scope.map_or("", SenderScope::code))
                 .bind(&lead.reference)
                 .bind(&lead.sender_region)
                 .bind(&lead.source_key)
                 .bind(lead.received_at)
                 .bind(lead.deadline)
                 .bind(lead.closed_at)
-                .bind(&lead.measure)
+                .bind(lead.measure.map_or("", ControlMeasure::code))
                 .bind(&lead.out_region)
                 .bind(&lead.out_note)
                 .bind(&lead.created_by)
@@ -226,13 +245,14 @@ impl Store {
                     let in_time = lead.closed_at.is_some_and(|c| c <= lead.deadline);
                     sqlx::query(BUMP_STATS)
                         .bind(&lead.grid_code)
-                        .bind(&lead.channel)
-                        .bind(&lead.status)
+                        .bind(lead.channel.code())
+                        .bind(lead.status.code())
                         .bind(i64::from(in_time))
                         .bind(1_i64)
                         .execute(&mut *tx)
                         .await?;
-                    let step = if lead.status == "letter_out" { "letter_out" } else { "received" };
+                    let letter_out = lead.status == LeadStatus::LetterOut;
+                    let step = if letter_out { "letter_out" } else { "received" };
                     sqlx::query(
                         "INSERT INTO lead_steps (lead_id, at, step, actor, from_code, to_code, note) \
                          VALUES ($1, $2, $3, $4, '', $5, $6)",
@@ -241,8 +261,8 @@ impl Store {
                     .bind(lead.created_at)
                     .bind(step)
                     .bind(&lead.created_by)
-                    .bind(if lead.status == "letter_out" { &lead.out_region } else { &lead.grid_code })
-                    .bind(if lead.status == "unrouted" { "未能确定网格，待分派" } else { "" })
+                    .bind(if letter_out { &lead.out_region } else { &lead.grid_code })
+                    .bind(if lead.status == LeadStatus::Unrouted { "未能确定网格，待分派" } else { "" })
                     .execute(&mut *tx)
                     .await?;
                     // A pushed person reaches the health code with the lead, in its transaction.
@@ -253,7 +273,7 @@ impl Store {
                         )
                         .bind(lead.created_at)
                         .bind(person_event::BIG_DATA_PUSH)
-                        .bind(&lead.id_type)
+                        .bind(lead.id_type.map_or("", IdType::code))
                         .bind(lead.id_number.as_str())
                         .bind(lead.resident_id)
                         .bind(&lead.grid_code)
@@ -331,11 +351,11 @@ impl Store {
                 "UPDATE leads SET status = $1, grid_code = $2, resident_id = $3, closed_at = $4, measure = $5, \
                  out_region = $6, out_note = $7 WHERE id = $8 AND status IN ('pending', 'unrouted')",
             )
-            .bind(&change.status)
+            .bind(change.status.code())
             .bind(&change.grid_code)
             .bind(change.resident_id)
             .bind(change.closed_at)
-            .bind(&change.measure)
+            .bind(change.measure.map_or("", ControlMeasure::code))
             .bind(&change.out_region)
             .bind(&change.out_note)
             .bind(change.lead_id)
@@ -350,7 +370,7 @@ impl Store {
                 let in_time = change.closed_at.is_some_and(|c| c <= deadline);
                 for (grid, status, in_time, by) in [
                     (grid.as_str(), status.as_str(), false, -1_i64),
-                    (change.grid_code.as_str(), change.status.as_str(), in_time, 1),
+                    (change.grid_code.as_str(), change.status.code(), in_time, 1),
                 ] {
                     sqlx::query(BUMP_STATS)
                         .bind(grid)
@@ -485,10 +505,9 @@ impl Store {
             (rows, overdue)
         });
         for (code, status, channel, n) in overdue {
-            if let Some(row) = rows
-                .iter_mut()
-                .find(|r| r.code == code && r.status == status && r.channel == channel)
-            {
+            if let Some(row) = rows.iter_mut().find(|r| {
+                r.code == code && r.status.code() == status && r.channel.code() == channel
+            }) {
                 row.past_deadline = n;
             }
         }
@@ -649,12 +668,12 @@ impl Store {
 /// The [`person_event::BIG_DATA_PUSH`] detail of a newly inserted lead, when the push reaches the
 /// health code (`domain::leads::push_reaches_health_code`).
 fn push_event_of(lead_id: i64, lead: &LeadRecord) -> Option<String> {
-    if !fangkong_domain::leads::push_reaches_health_code(&lead.channel, lead.id_number.as_str()) {
+    if !fangkong_domain::leads::push_reaches_health_code(lead.channel, lead.id_number.as_str()) {
         return None;
     }
     serde_json::to_string(&person_event::PushEvent {
         lead_id,
-        category: lead.category.clone(),
+        category: lead.category.code().into(),
         pushed_at: lead.received_at,
     })
     .ok()

@@ -201,6 +201,7 @@ stored_codes! {
     fangkong_domain::drills::DrillMode,
     fangkong_domain::drills::DrillStep,
     fangkong_domain::drills::DrillTeam,
+    fangkong_domain::drills::RunStatus,
     fangkong_domain::drills::StepState,
     fangkong_domain::health_code::CodeColour,
     fangkong_domain::health_code::FactKind,
@@ -209,6 +210,7 @@ stored_codes! {
     fangkong_domain::investigation::cases::CaseStatus,
     fangkong_domain::investigation::CaseKind,
     fangkong_domain::investigation::ContactCategory,
+    fangkong_domain::investigation::ContactStatus,
     fangkong_domain::investigation::DeadlineState,
     fangkong_domain::investigation::ExposureKind,
     fangkong_domain::investigation::FoundBy,
@@ -292,6 +294,43 @@ impl From<NullableText> for Option<PersonName> {
     fn from(text: NullableText) -> Option<PersonName> {
         text.0.map(PersonName::from)
     }
+}
+
+/// For a `Serialize` row whose field is an optional coded enum or region: `None` is written as the
+/// empty text the column held, so the row's JSON is the stored text, as before the field was typed.
+pub fn code_or_empty<T: Coded, S: serde::Serializer>(
+    value: &Option<T>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(value.map_or("", Coded::code))
+}
+
+/// For a `Serialize` row whose field is a coded enum declared with `serde = as_written` (JSON
+/// says the variant's name): the row's JSON keeps saying the stored code.
+pub fn stored_code<T: Coded, S: serde::Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(value.code())
+}
+
+/// `stored_code` for an optional field: `None` is JSON's null, as the optional text was.
+pub fn optional_stored_code<T: Coded, S: serde::Serializer>(
+    value: &Option<T>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(code) => serializer.serialize_some(code.code()),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// An optional region code in a `Serialize` row: `None` is written as the empty text it was stored as.
+pub fn region_or_empty<S: serde::Serializer>(
+    value: &Option<RegionCode>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(value.as_ref().map_or("", RegionCode::as_str))
 }
 
 #[cfg(test)]

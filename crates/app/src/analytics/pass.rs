@@ -297,7 +297,7 @@ impl App {
                 let Some(phone) = person_id_of(case.phone.as_ref()) else {
                     continue;
                 };
-                let (policy, _) = self.analytics_policy_in(&case.region_code).await?;
+                let (policy, _) = self.analytics_policy_in(case.region_code.as_str()).await?;
                 let (from, to) = case_window(
                     &policy,
                     case.onset_date.as_deref(),

@@ -11,7 +11,6 @@ use fangkong_domain::command::map::{
     BBox, CLASSES, MapMeasure, Projection, centre, class_labels, colour_class, shapes_within,
     tile_at, tile_grid, tile_label,
 };
-use fangkong_domain::isolation::MeasureStatus;
 use fangkong_domain::mass_testing::RoundKind;
 use fangkong_domain::region::RegionLevel;
 use fangkong_domain::risk_area::AreaTier;
@@ -166,8 +165,7 @@ impl App {
             MapMeasure::UnderControl => {
                 let len = child_len.max(own.len()) as i64;
                 for c in self.store.measure_status_counts(range, len).await? {
-                    let open = MeasureStatus::from_code(&c.status).is_some_and(|s| s.is_open());
-                    if !open {
+                    if !c.status.is_open() {
                         continue;
                     }
                     *total.get_or_insert(0) += c.people;

@@ -3,8 +3,8 @@
 //! the run. Only a sandbox database runs drills; a production one refuses them.
 
 use fangkong_domain::drills::{
-    DrillMode, DrillStep, DrillTeam, MeasuredStep, Observation, Scenario, Scorecard, StepState,
-    measure, parse_scenario, score, shipped_scenarios,
+    DrillMode, DrillStep, DrillTeam, MeasuredStep, Observation, RunStatus, Scenario, Scorecard,
+    StepState, measure, parse_scenario, score, shipped_scenarios,
 };
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Permission;
@@ -104,14 +104,14 @@ fn share_words(permille: Option<i64>) -> String {
 }
 
 fn run_view(r: &DrillRunRecord) -> DrillRunView {
-    let finished = r.status == "finished";
+    let finished = r.status == RunStatus::Finished;
     DrillRunView {
         id: r.id,
         scenario_name: r.scenario_name.clone(),
         scenario_title: r.scenario_title.clone(),
-        mode_label: DrillMode::from_code(&r.mode).map_or("", DrillMode::label_zh),
-        mode: r.mode.clone(),
-        region_code: r.region_code.clone(),
+        mode_label: r.mode.label_zh(),
+        mode: r.mode.code().into(),
+        region_code: r.region_code.to_string(),
         started_label: label_at(Some(r.started_at)),
         ends_label: label_at(Some(r.ends_at)),
         finished,
@@ -126,13 +126,13 @@ fn step_record(run_id: i64, m: &MeasuredStep) -> DrillStepRecord {
     DrillStepRecord {
         id: 0,
         run_id,
-        step: m.step.code().into(),
-        team: m.team.code().into(),
+        step: m.step,
+        team: m.team,
         subject: m.subject.clone(),
         started_at: m.started_at,
         due_at: m.due_at,
         done_at: m.done_at,
-        state: m.state.code().into(),
+        state: m.state,
         late_minutes: m.late_minutes,
         why: m.why.clone(),
     }
@@ -202,11 +202,11 @@ impl App {
             scenario_name: scenario.name.clone(),
             scenario_title: scenario.title.clone(),
             scenario_json: json,
-            mode: mode.code().into(),
-            region_code: county.as_str().into(),
+            mode,
+            region_code: county,
             started_at: now,
             ends_at: now + i64::from(scenario.hours) * 3600,
-            status: "running".into(),
+            status: RunStatus::Running,
             measured_at: None,
             score_tenths: None,
             report_json: String::new(),
@@ -224,8 +224,7 @@ impl App {
             .drill_run(id)
             .await?
             .ok_or(AppError::NotFound("该演练"))?;
-        let region = RegionCode::parse(&run.region_code).map_err(AppError::Invalid)?;
-        actor.require_within(&region)?;
+        actor.require_within(&run.region_code)?;
         Ok(run)
     }
 
@@ -239,15 +238,13 @@ impl App {
     ) -> AppResult<DrillReport> {
         actor.require(Permission::RunDrills)?;
         let run = self.drill_run_within(actor, id).await?;
-        if run.status != "running" {
+        if run.status != RunStatus::Running {
             return self.drill_report(actor, id).await;
         }
         self.require_sandbox().await?;
         let scenario = parse_scenario(&run.scenario_json).map_err(AppError::Invalid)?;
         let now = self.now_unix().min(run.ends_at);
-        let (lower, upper) = RegionCode::parse(&run.region_code)
-            .map_err(AppError::Invalid)?
-            .subtree_range();
+        let (lower, upper) = run.region_code.subtree_range();
         let mut observations = self
             .store
             .drill_observations((&lower, &upper), run.started_at, now)
@@ -291,8 +288,7 @@ impl App {
         steps: &[DrillStepRecord],
     ) -> AppResult<i64> {
         actor.require(Permission::RunDrills)?;
-        let region = RegionCode::parse(&run.region_code).map_err(AppError::Invalid)?;
-        actor.require_within(&region)?;
+        actor.require_within(&run.region_code)?;
         let copy = DrillRunRecord {
             run_key: format!("copy:{}", run.run_key),
             created_by: actor.username.clone(),
@@ -370,19 +366,19 @@ impl App {
         let steps = self.store.drill_steps(id).await?;
         let mut late: Vec<LateLine> = steps
             .iter()
-            .filter(|s| s.state == StepState::Late.code() || s.state == StepState::Missed.code())
-            .filter_map(|s| {
-                let step = DrillStep::from_code(&s.step)?;
-                Some(LateLine {
+            .filter(|s| matches!(s.state, StepState::Late | StepState::Missed))
+            .map(|s| {
+                let step = s.step;
+                LateLine {
                     team_label: step.team().label_zh(),
                     step_label: step.label_zh(),
                     subject: s.subject.clone(),
                     due_label: label_at(Some(s.due_at)),
                     done_label: label_at(s.done_at),
-                    state_label: StepState::from_code(&s.state).map_or("", StepState::label_zh),
+                    state_label: s.state.label_zh(),
                     late_minutes: s.late_minutes,
                     why: s.why.clone(),
-                })
+                }
             })
             .collect();
         late.sort_by(|a, b| {

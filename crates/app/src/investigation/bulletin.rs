@@ -13,6 +13,7 @@ impl App {
     ) -> AppResult<String> {
         let village = case
             .region_code
+            .as_str()
             .get(..12)
             .unwrap_or(case.region_code.as_str());
         let place = self.region_path_name(village).await?;
@@ -23,10 +24,7 @@ impl App {
         let label = if ordinal > 0 {
             format!("病例{ordinal}")
         } else {
-            CaseKind::from_code(&case.kind)
-                .map(|k| k.label_zh())
-                .unwrap_or("病例")
-                .to_string()
+            case.kind.label_zh().to_string()
         };
         let mut text = format!(
             "{label}：{}{}{}，现住{place}。",

@@ -2,7 +2,7 @@
 //! steps with their deadlines (2-hour report, 24-hour investigation).
 
 use fangkong_domain::investigation::cases::{
-    self as case_rules, CaseInput, CaseRefusal, CaseState, CaseStatus,
+    self as case_rules, CaseInput, CaseRefusal, CaseState,
 };
 
 use super::*;
@@ -263,10 +263,7 @@ impl App {
             .await?
             .ok_or_else(|| AppError::Invalid(format!("没有找到传染来源病例“{raw}”")))?;
         // A case of another jurisdiction answers like a missing one.
-        if !actor
-            .jurisdiction
-            .contains(&RegionCode::parse(&infector.region_code).map_err(AppError::internal)?)
-        {
+        if !actor.jurisdiction.contains(&infector.region_code) {
             return Err(AppError::Invalid(format!("没有找到传染来源病例“{raw}”")));
         }
         if let Some(case_id) = case_id {
@@ -298,10 +295,8 @@ impl App {
         let case = self.visible_case(actor, case_id).await?;
         let now = self.now_unix();
         let state = CaseState {
-            status: CaseStatus::from_code(&case.status)
-                .ok_or_else(|| AppError::internal("unknown case status"))?,
-            kind: CaseKind::from_code(&case.kind)
-                .ok_or_else(|| AppError::internal("unknown case kind"))?,
+            status: case.status,
+            kind: case.kind,
         };
         let input = match command {
             CaseStep::PublicSummary { .. } => CaseInput::PublicSummary,
@@ -340,7 +335,7 @@ impl App {
                 hospital,
             },
             CaseStep::Reclassify { kind } => {
-                if kind.code() == case.kind {
+                if kind == case.kind {
                     return Ok(());
                 }
                 CaseUpdate::Kind {
@@ -431,7 +426,7 @@ impl App {
                     place_kind: command.place_kind.to_string(),
                     place_name: command.place_name,
                     address: command.address.into_string(),
-                    region_code: case.region_code.clone(),
+                    region_code: case.region_code.to_string(),
                     source: "entered".into(),
                     source_key: key,
                     public: command.public,

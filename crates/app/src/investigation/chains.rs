@@ -24,7 +24,11 @@ impl App {
             .iter()
             .map(|p| {
                 let row = by_id[&p.case_id];
-                (row.case_number.clone(), row.kind.clone(), row.contacts)
+                (
+                    row.case_number.clone(),
+                    row.kind.code().to_string(),
+                    row.contacts,
+                )
             })
             .collect();
         Ok(ChainPicture {

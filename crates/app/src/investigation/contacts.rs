@@ -4,9 +4,7 @@ use super::*;
 
 impl App {
     pub(super) fn rules_of(&self, case: &CaseRecord) -> TracingRules {
-        Regime::from_code(&case.regime)
-            .unwrap_or(Regime::Ninth)
-            .tracing_rules_in(&case.region_code)
+        case.regime.tracing_rules_in(case.region_code.as_str())
     }
 
     /// Records a person exposed to the case, classified by rule; returns the contact id and the
@@ -43,7 +41,7 @@ impl App {
                 }
                 other => other,
             })?;
-        if case.status == "excluded" {
+        if case.status == CaseStatus::Excluded {
             return Err(AppError::Conflict("该病例已排除，不再追踪密接".into()));
         }
         let exposure = command.exposure;
@@ -56,7 +54,7 @@ impl App {
             return Err(AppError::Invalid("接触者不能是病例本人".into()));
         }
         let regime = self.tracing_regime().await?;
-        let rules = regime.tracing_rules_in(&case.region_code);
+        let rules = regime.tracing_rules_in(case.region_code.as_str());
         let now = self.now_unix();
         let words = |e: fangkong_domain::investigation::ExposureError| {
             AppError::Invalid(e.message_zh(format_beijing))
@@ -81,7 +79,7 @@ impl App {
                             "次密接须关联到本病例的一名密接：没有找到该密接",
                         )
                     })?;
-                if via.category != ContactCategory::Close.code() || via.status != "active" {
+                if via.category != ContactCategory::Close || via.status != ContactStatus::Active {
                     return Err(AppError::field(
                         "经由的密接",
                         "次密接只能关联到密切接触者（该人员不是本病例的在管密接）",
@@ -131,7 +129,8 @@ impl App {
         }
         // Nowhere to route the lead: it waits in the case's county to be assigned (待分派).
         let grid_code = if grid_code.is_empty() {
-            case.region_code[..case.region_code.len().min(6)].to_string()
+            let code = case.region_code.as_str();
+            code[..code.len().min(6)].to_string()
         } else {
             grid_code
         };
@@ -166,7 +165,7 @@ impl App {
         });
         let write = ContactWrite {
             case_id,
-            case_region_code: case.region_code.clone(),
+            case_region_code: case.region_code.to_string(),
             via_contact_id: via.as_ref().map(|v| v.id),
             person_key,
             id_type: person.id_type.clone(),
@@ -221,7 +220,7 @@ impl App {
             case_id: contact.case_id,
             via_contact_id: contact.via_contact_id,
             last_exposure: contact.last_exposure_at,
-            regime: contact.regime.clone(),
+            regime: contact.regime.code().into(),
             name: contact.name.clone(),
             phone: contact.phone.clone(),
             address: contact.address.clone(),

@@ -17,10 +17,12 @@ mod trajectories;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use fangkong_domain::ids::{IdDocument, IdType};
+use fangkong_domain::investigation::cases::CaseStatus;
 use fangkong_domain::investigation::{
-    CaseKind, ChainCase, ChainLayout, Classification, ContactCategory, DeadlineState, Exposure,
-    ExposureKind, FoundBy, Regime, Severity, TracingRules, VehiclePosition, age_on, case_deadlines,
-    case_window, classify_contact, classify_secondary, layout_chains,
+    CaseKind, ChainCase, ChainLayout, Classification, ContactCategory, ContactStatus,
+    DeadlineState, Exposure, ExposureKind, FoundBy, Regime, Severity, TracingRules,
+    VehiclePosition, age_on, case_deadlines, case_window, classify_contact, classify_secondary,
+    layout_chains,
 };
 use fangkong_domain::person_event::{self, CaseEvent, ContactEvent};
 use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
@@ -383,22 +385,10 @@ fn contact_event_template(event: &ContactEvent) -> String {
     json.replacen("\"contact_id\":0", "\"contact_id\":{contact_id}", 1)
 }
 
-fn status_label(status: &str) -> &'static str {
-    match status {
-        "active" => "在管",
-        "discharged" => "已出院",
-        "excluded" => "已排除",
-        "cleared" => "已解除",
-        _ => "其他",
-    }
-}
-
 pub(crate) fn case_row(case: &CaseRecord, now: i64, today: NaiveDate) -> CaseRow {
-    let rules = Regime::from_code(&case.regime)
-        .unwrap_or(Regime::Ninth)
-        .tracing_rules_in(&case.region_code);
+    let rules = case.regime.tracing_rules_in(case.region_code.as_str());
     let deadlines = case_deadlines(&rules, case.found_at);
-    let closed = case.status != "active";
+    let closed = case.status != CaseStatus::Active;
     let state = |due, done: Option<i64>| {
         // A closed case's open deadline no longer runs.
         if closed && done.is_none() {
@@ -410,10 +400,8 @@ pub(crate) fn case_row(case: &CaseRecord, now: i64, today: NaiveDate) -> CaseRow
     CaseRow {
         id: case.id,
         case_number: case.case_number.clone(),
-        kind: case.kind.clone(),
-        kind_label: CaseKind::from_code(&case.kind)
-            .map(|k| k.label_zh())
-            .unwrap_or("病例"),
+        kind: case.kind.code().into(),
+        kind_label: case.kind.label_zh(),
         name: case.name.to_string(),
         id_number_masked: mask_document(&case.id_type, &case.id_number),
         sex: case.sex.clone(),
@@ -421,17 +409,13 @@ pub(crate) fn case_row(case: &CaseRecord, now: i64, today: NaiveDate) -> CaseRow
             .ok()
             .map(|b| age_on(b, today)),
         address: case.address.to_string(),
-        region_code: case.region_code.clone(),
-        found_by_label: FoundBy::from_code(&case.found_by)
-            .map(|f| f.label_zh())
-            .unwrap_or("其他"),
+        region_code: case.region_code.to_string(),
+        found_by_label: case.found_by.label_zh(),
         found_at: case.found_at,
-        severity_label: Severity::from_code(&case.severity)
-            .map(|s| s.label_zh())
-            .unwrap_or("—"),
+        severity_label: case.severity.label_zh(),
         hospital: case.hospital.clone(),
-        status: case.status.clone(),
-        status_label: status_label(&case.status),
+        status: case.status.code().into(),
+        status_label: case.status.label_zh(),
         report: state(deadlines.report_due, case.reported_at),
         report_due: deadlines.report_due,
         investigation: state(deadlines.investigation_due, case.investigated_at),
@@ -454,17 +438,13 @@ fn contact_row(contact: &ContactRecord) -> ContactRow {
         phone_masked: mask_phone(contact.phone.as_deref()),
         address: contact.address.to_string(),
         grid_code: contact.grid_code.clone(),
-        exposure_label: ExposureKind::from_code(&contact.exposure_kind)
-            .map(|k| k.label_zh())
-            .unwrap_or("其他"),
+        exposure_label: contact.exposure_kind.label_zh(),
         first_exposure_at: contact.first_exposure_at,
         last_exposure_at: contact.last_exposure_at,
-        category: contact.category.clone(),
-        category_label: ContactCategory::from_code(&contact.category)
-            .map(|c| c.label_zh())
-            .unwrap_or("—"),
+        category: contact.category.code().into(),
+        category_label: contact.category.label_zh(),
         reason: contact.reason.clone(),
-        status: contact.status.clone(),
+        status: contact.status.code().into(),
     }
 }
 

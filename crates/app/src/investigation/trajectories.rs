@@ -45,7 +45,7 @@ impl App {
                 .into(),
                 place_name: s.place_name.clone(),
                 address: String::new(),
-                region_code: case.region_code.clone(),
+                region_code: case.region_code.to_string(),
                 source: s.place_kind.clone(),
                 source_key: format!("{}:{}:{}", s.place_kind, s.place_id, s.at),
                 public: s.place_kind == "venue",

@@ -201,16 +201,14 @@ impl App {
             return Ok(());
         };
         // A measure already over or handed to a hospital has nothing to end.
-        if let Some(status) = MeasureStatus::from_code(&m.status)
-            && let Ok(step) = measure_rules::transition(
-                MeasureState {
-                    status,
-                    has_room: m.room_id.is_some(),
-                },
-                MeasureInput::ContactCleared,
-                self.now_unix(),
-            )
-        {
+        if let Ok(step) = measure_rules::transition(
+            MeasureState {
+                status: m.status,
+                has_room: m.room_id.is_some(),
+            },
+            MeasureInput::ContactCleared,
+            self.now_unix(),
+        ) {
             self.store
                 .apply_measure_change(&measure_change(&m, &step, ""))
                 .await?;
@@ -232,21 +230,24 @@ impl App {
             .measures_of_person(&event.id_type, event.id_number.as_str())
             .await?
             .into_iter()
-            .filter(|m| matches!(m.status.as_str(), "awaiting_hospital" | "hospitalised"))
+            .filter(|m| {
+                matches!(
+                    m.status,
+                    MeasureStatus::AwaitingHospital | MeasureStatus::Hospitalised
+                )
+            })
             .max_by_key(|m| m.id)
         else {
             return Ok(());
         };
-        if let Some(status) = MeasureStatus::from_code(&open.status)
-            && let Ok(step) = measure_rules::transition(
-                MeasureState {
-                    status,
-                    has_room: open.room_id.is_some(),
-                },
-                MeasureInput::CaseDischarged,
-                event.at.max(open.status_since),
-            )
-        {
+        if let Ok(step) = measure_rules::transition(
+            MeasureState {
+                status: open.status,
+                has_room: open.room_id.is_some(),
+            },
+            MeasureInput::CaseDischarged,
+            event.at.max(open.status_since),
+        ) {
             self.store
                 .apply_measure_change(&measure_change(&open, &step, ""))
                 .await?;
@@ -265,16 +266,14 @@ impl App {
             .await?
         {
             // Already waiting for a hospital: nothing to change.
-            if let Some(status) = MeasureStatus::from_code(&open.status)
-                && let Ok(step) = measure_rules::transition(
-                    MeasureState {
-                        status,
-                        has_room: open.room_id.is_some(),
-                    },
-                    MeasureInput::CaseReported,
-                    self.now_unix(),
-                )
-            {
+            if let Ok(step) = measure_rules::transition(
+                MeasureState {
+                    status: open.status,
+                    has_room: open.room_id.is_some(),
+                },
+                MeasureInput::CaseReported,
+                self.now_unix(),
+            ) {
                 self.store
                     .apply_measure_change(&measure_change(&open, &step, ""))
                     .await?;

@@ -25,7 +25,7 @@ impl App {
                     name: mask_middle(&h.name, 1, 0),
                     id_number_masked: mask_document(&h.id_type, &h.id_number),
                     grid_code: h.grid_code,
-                    category_label: category_label(&h.category),
+                    category_label: h.category.label_zh(),
                     end_date: h.end_date,
                     missed_today: last < today_text,
                     missed_yesterday: last < yesterday,
@@ -116,10 +116,7 @@ impl App {
             .store
             .open_measure_of(&resident.id_type, &resident.id_number)
             .await?
-            .filter(|m| {
-                MeasureStatus::from_code(&m.status)
-                    .is_some_and(|s| measure_rules::permits(s, MeasureWork::AtHome).is_ok())
-            })
+            .filter(|m| measure_rules::permits(m.status, MeasureWork::AtHome).is_ok())
             .ok_or_else(|| {
                 AppError::Invalid("您目前不在居家隔离或居家健康监测中，不需要打卡".into())
             })?;

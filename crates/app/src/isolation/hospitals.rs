@@ -18,8 +18,8 @@ impl App {
                 &HospitalRecord {
                     id: 0,
                     name: command.name,
-                    kind: command.kind.code().into(),
-                    region_code: command.region.as_str().into(),
+                    kind: command.kind,
+                    region_code: command.region,
                     beds: command.beds,
                     created_at: self.now_unix(),
                     occupied: 0,
@@ -39,9 +39,7 @@ impl App {
             .await?
             .into_iter()
             .map(|h| HospitalView {
-                kind_label: HospitalKind::from_code(&h.kind)
-                    .map(HospitalKind::label_zh)
-                    .unwrap_or(""),
+                kind_label: h.kind.label_zh(),
                 free: (h.beds - h.occupied).max(0),
                 hospital: h,
             })

@@ -33,7 +33,7 @@ impl App {
         }
         if let Some(site) = m.site_id
             && let Some(site) = self.store.isolation_site(site).await?
-            && within(actor, &site.region_code)
+            && actor.jurisdiction.contains(&site.region_code)
         {
             return Ok(m);
         }
@@ -74,7 +74,7 @@ impl App {
             .measure_status_counts((&lower, &upper), actor.jurisdiction.as_str().len() as i64)
             .await?
             .iter()
-            .filter(|c| wanted.contains(&c.status.as_str()))
+            .filter(|c| wanted.contains(&c.status.code()))
             .map(|c| c.people)
             .sum();
         Ok(crate::Page::new(rows, total))
@@ -126,13 +126,9 @@ impl App {
         let tests = self.store.measure_tests_of(m.id).await?;
         let check_ins = self.store.check_ins_of(m.id, 30).await?;
         let (site_name, room_number, hospital_name) = self.placement_of(m).await?;
-        let plan_summary = match (
-            Regime::from_code(&m.regime),
-            PersonCategory::from_code(&m.category),
-        ) {
-            (Some(r), Some(c)) => plan(r, c).map(|p| p.summary_zh()).unwrap_or_default(),
-            _ => String::new(),
-        };
+        let plan_summary = plan(m.regime, m.category)
+            .map(|p| p.summary_zh())
+            .unwrap_or_default();
         let release_blockers = self.release_blockers(m, &tests).err().unwrap_or_default();
         Ok(MeasureDetail {
             measure: view(m, self.now_unix(), self.today()),
@@ -145,13 +141,11 @@ impl App {
                 .iter()
                 .map(|t| TestView {
                     id: t.id,
-                    phase_label: phase_label(&t.phase_kind),
+                    phase_label: t.phase_kind.label_zh(),
                     day: t.day,
                     due_date: t.due_date.clone(),
                     result_label: t
                         .result
-                        .as_deref()
-                        .and_then(|r| TestOutcome::parse(r).ok())
                         .map(|r| r.label_zh().to_string())
                         .unwrap_or_else(|| "待检测".into()),
                     recorded_at: t.recorded_at,
@@ -227,11 +221,11 @@ impl App {
                 measure_id: t.measure_id,
                 name: mask_middle(&t.name, 1, 0),
                 id_number_masked: mask_document(&t.id_type, &t.id_number),
-                phase_label: phase_label(&t.phase_kind),
+                phase_label: t.phase_kind.label_zh(),
                 day: t.day,
                 overdue: t.due_date < today,
                 due_date: t.due_date,
-                status_label: status_label(&t.status),
+                status_label: t.status.label_zh(),
                 place: match (t.site_name, t.room_number) {
                     (Some(s), Some(r)) => format!("{s} {r}"),
                     (Some(s), None) => s,
@@ -247,14 +241,11 @@ impl App {
         m: &MeasureRecord,
         tests: &[fangkong_store::MeasureTestRecord],
     ) -> Result<(), Vec<String>> {
-        let through = match m.status.as_str() {
-            "in_site" if !m.centralised_end.is_empty() => &m.centralised_end,
-            "in_site" | "at_home" => &m.end_date,
+        let through = match m.status {
+            MeasureStatus::InSite if !m.centralised_end.is_empty() => &m.centralised_end,
+            MeasureStatus::InSite | MeasureStatus::AtHome => &m.end_date,
             _ => {
-                return Err(vec![format!(
-                    "{}的人员不能在此解除",
-                    status_label(&m.status)
-                )]);
+                return Err(vec![format!("{}的人员不能在此解除", m.status.label_zh())]);
             }
         };
         let Some(through) = parse_date(through) else {
@@ -262,12 +253,7 @@ impl App {
         };
         let tests: Vec<(NaiveDate, Option<TestOutcome>)> = tests
             .iter()
-            .filter_map(|t| {
-                Some((
-                    parse_date(&t.due_date)?,
-                    t.result.as_deref().and_then(|r| TestOutcome::parse(r).ok()),
-                ))
-            })
+            .filter_map(|t| Some((parse_date(&t.due_date)?, t.result)))
             .collect();
         release_check(&tests, through, self.today())
     }
@@ -304,7 +290,7 @@ impl App {
                 let mut tests = self.store.measure_tests_of(m.id).await?;
                 for t in &mut tests {
                     if t.id == test.id {
-                        t.result = Some(outcome.code().into());
+                        t.result = Some(outcome);
                     }
                 }
                 self.release_blockers(&m, &tests).is_ok()
@@ -393,10 +379,8 @@ impl App {
 
 /// The measure as the domain's state changes read it.
 pub(super) fn measure_state(m: &MeasureRecord) -> AppResult<MeasureState> {
-    let status = MeasureStatus::from_code(&m.status)
-        .ok_or_else(|| AppError::internal("unknown measure status"))?;
     Ok(MeasureState {
-        status,
+        status: m.status,
         has_room: m.room_id.is_some(),
     })
 }
@@ -415,8 +399,8 @@ pub(super) fn measure_change(
 ) -> MeasureChange {
     MeasureChange {
         measure_id: m.id,
-        expected_status: step.from.code().into(),
-        new_status: step.to.code().into(),
+        expected_status: step.from,
+        new_status: step.to,
         at: step.at,
         leave_room: step.leave_room,
         leave_hospital: step.leave_hospital,
@@ -427,7 +411,8 @@ pub(super) fn measure_change(
             source: event_source.into(),
             detail: event_detail(m),
         }),
-        ..Default::default()
+        test_result: None,
+        audit: None,
     }
 }
 

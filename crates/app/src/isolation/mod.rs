@@ -90,24 +90,6 @@ fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
 }
 
-fn status_label(code: &str) -> &'static str {
-    MeasureStatus::from_code(code)
-        .map(MeasureStatus::label_zh)
-        .unwrap_or("未知状态")
-}
-
-fn category_label(code: &str) -> &'static str {
-    PersonCategory::from_code(code)
-        .map(PersonCategory::label_zh)
-        .unwrap_or("其他")
-}
-
-fn phase_label(code: &str) -> &'static str {
-    MeasureKind::from_code(code)
-        .map(MeasureKind::label_zh)
-        .unwrap_or("")
-}
-
 fn celsius(tenths: i64) -> String {
     format!("{}.{}", tenths / 10, tenths % 10)
 }
@@ -130,13 +112,11 @@ fn view(record: &MeasureRecord, now: i64, today: NaiveDate) -> MeasureView {
         age: parse_date(&record.birth_date).map(|b| age_on(b, today)),
         grid_code: record.grid_code.clone(),
         household_number: record.household_number.clone(),
-        category: record.category.clone(),
-        category_label: category_label(&record.category),
-        regime_label: Regime::from_code(&record.regime)
-            .map(Regime::label_zh)
-            .unwrap_or(""),
-        status: record.status.clone(),
-        status_label: status_label(&record.status),
+        category: record.category.code().into(),
+        category_label: record.category.label_zh(),
+        regime_label: record.regime.label_zh(),
+        status: record.status.code().into(),
+        status_label: record.status.label_zh(),
         status_since: record.status_since,
         waiting_minutes: (now - record.status_since).max(0) / 60,
         day1: record.day1.clone(),
@@ -277,7 +257,7 @@ fn lead_plan(regime: Regime, category: PersonCategory, kind: MeasureKind) -> Mea
 fn event_detail(measure: &MeasureRecord) -> String {
     serde_json::to_string(&MeasureEvent {
         measure_id: measure.id,
-        category: measure.category.clone(),
+        category: measure.category.code().into(),
     })
     .unwrap_or_default()
 }

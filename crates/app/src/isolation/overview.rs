@@ -139,16 +139,18 @@ impl App {
             }
             let line = lines.last_mut().expect("pushed above");
             let waits = matches!(
-                c.status.as_str(),
-                "awaiting_placement" | "allocated" | "awaiting_hospital"
+                c.status,
+                MeasureStatus::AwaitingPlacement
+                    | MeasureStatus::Allocated
+                    | MeasureStatus::AwaitingHospital
             );
-            match c.status.as_str() {
-                "awaiting_placement" => line.awaiting_placement = c.people,
-                "allocated" => line.allocated = c.people,
-                "awaiting_hospital" => line.awaiting_hospital = c.people,
-                "in_site" => line.in_site = c.people,
-                "at_home" => line.at_home = c.people,
-                _ => {}
+            match c.status {
+                MeasureStatus::AwaitingPlacement => line.awaiting_placement = c.people,
+                MeasureStatus::Allocated => line.allocated = c.people,
+                MeasureStatus::AwaitingHospital => line.awaiting_hospital = c.people,
+                MeasureStatus::InSite => line.in_site = c.people,
+                MeasureStatus::AtHome => line.at_home = c.people,
+                MeasureStatus::Hospitalised | MeasureStatus::Released => {}
             }
             if waits {
                 line.longest_wait_minutes =

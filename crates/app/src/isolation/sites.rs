@@ -24,9 +24,9 @@ impl App {
                 &IsolationSiteRecord {
                     id: 0,
                     name: command.name,
-                    region_code: command.region.as_str().into(),
+                    region_code: command.region,
                     address: command.address,
-                    readiness: command.readiness.code().into(),
+                    readiness: command.readiness,
                     staff_count: command.staff_count,
                     note: command.note,
                     created_at: self.now_unix(),
@@ -100,21 +100,14 @@ impl App {
                     building: r.building,
                     floor: r.floor,
                     number: r.number,
-                    status_label: RoomStatus::from_code(&r.status)
-                        .map(RoomStatus::label_zh)
-                        .unwrap_or(""),
-                    status: r.status,
+                    status_label: r.status.label_zh(),
+                    status: r.status.code().into(),
                     measure_id: r.measure_id,
                     occupant: r
                         .occupant_name
                         .map(|n| mask_middle(&n, 1, 0))
                         .unwrap_or_default(),
-                    occupant_status: r
-                        .occupant_status
-                        .as_deref()
-                        .map(status_label)
-                        .unwrap_or("")
-                        .into(),
+                    occupant_status: r.occupant_status.map_or("", MeasureStatus::label_zh).into(),
                     last_temperature: t.map(|c| celsius(c.tenths)).unwrap_or_default(),
                     fever: t.is_some_and(|c| c.fever),
                 }
@@ -132,9 +125,7 @@ impl App {
             .map(|m| view(m, now, today))
             .collect();
         Ok(SiteDetail {
-            readiness_label: Readiness::from_code(&site.readiness)
-                .map(Readiness::label_zh)
-                .unwrap_or(""),
+            readiness_label: site.readiness.label_zh(),
             free: count("free"),
             occupied: count("occupied"),
             cleaning: count("cleaning"),
@@ -162,24 +153,22 @@ impl App {
         let to = RoomStatus::from_code(to.trim())
             .ok_or_else(|| AppError::Invalid("未知的房间状态".into()))?;
         let allowed = matches!(
-            (room.status.as_str(), to),
-            ("cleaning", RoomStatus::Free)
-                | ("free", RoomStatus::Maintenance)
-                | ("maintenance", RoomStatus::Free)
+            (room.status, to),
+            (RoomStatus::Cleaning, RoomStatus::Free)
+                | (RoomStatus::Free, RoomStatus::Maintenance)
+                | (RoomStatus::Maintenance, RoomStatus::Free)
         );
         if !allowed {
             return Err(AppError::Conflict(format!(
                 "房间{}现在是“{}”，不能改为“{}”",
                 room.number,
-                RoomStatus::from_code(&room.status)
-                    .map(RoomStatus::label_zh)
-                    .unwrap_or(""),
+                room.status.label_zh(),
                 to.label_zh()
             )));
         }
         if !self
             .store
-            .set_room_status(room_id, &room.status, to.code(), self.now_unix())
+            .set_room_status(room_id, room.status.code(), to.code(), self.now_unix())
             .await?
         {
             return Err(conflict_changed());
@@ -210,11 +199,11 @@ impl App {
             .isolation_room_by_number(site_id, number)
             .await?
             .ok_or_else(|| AppError::Invalid(format!("{}没有房间“{number}”", site.name)))?;
-        if room.status != "free" {
+        if room.status != RoomStatus::Free {
             return Err(AppError::Conflict(format!(
                 "房间{}{}，一人一间：请另选空闲房间",
                 room.number,
-                if room.status == "occupied" {
+                if room.status == RoomStatus::Occupied {
                     "已有人入住"
                 } else {
                     "不是空闲状态"
@@ -277,7 +266,7 @@ impl App {
                 Some(site) if site.site_id == room.site_id => site.free_rooms.push(room.room_id),
                 _ => sites.push(AllocSite {
                     site_id: room.site_id,
-                    region_code: room.region_code.clone(),
+                    region_code: room.region_code.to_string(),
                     free_rooms: vec![room.room_id],
                 }),
             }

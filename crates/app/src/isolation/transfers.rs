@@ -15,9 +15,9 @@ impl App {
         let record = VehicleRecord {
             id: 0,
             plate: plate.clone(),
-            kind: command.kind.code().into(),
+            kind: command.kind,
             capacity: command.capacity,
-            region_code: region.as_str().into(),
+            region_code: region,
             on_trip: false,
             awaiting_disinfection: false,
             created_at: self.now_unix(),
@@ -51,21 +51,20 @@ impl App {
         let vehicle = self
             .vehicle_in_jurisdiction(actor, command.vehicle_id)
             .await?;
-        let kind = VehicleKind::from_code(&vehicle.kind)
-            .ok_or_else(|| AppError::internal("unknown vehicle kind"))?;
+        let kind = vehicle.kind;
         let ids = command.measure_ids;
         let mut riders = Vec::new();
         let mut measures = Vec::new();
         for id in &ids {
             let m = self.measure_in_jurisdiction(actor, *id).await?;
-            riders.push(match m.status.as_str() {
-                "awaiting_hospital" => Rider::Infected,
-                "allocated" => Rider::RiskPerson,
+            riders.push(match m.status {
+                MeasureStatus::AwaitingHospital => Rider::Infected,
+                MeasureStatus::Allocated => Rider::RiskPerson,
                 other => {
                     return Err(AppError::Conflict(format!(
                         "{}{}，不需要转运",
                         mask_middle(&m.name, 1, 0),
-                        status_label(other)
+                        other.label_zh()
                     )));
                 }
             });
@@ -107,7 +106,7 @@ impl App {
             .create_transfer(
                 &NewTransfer {
                     vehicle_id: vehicle.id,
-                    region_code: vehicle.region_code.clone(),
+                    region_code: vehicle.region_code.to_string(),
                     site_id,
                     hospital_id,
                     riders: ids.clone(),
@@ -145,8 +144,7 @@ impl App {
         let command = AdvanceTransfer::try_from(form)?;
         let to = command.to;
         let t = load_within(actor, self.store.transfer_task(id)).await?;
-        let from = TransferStatus::from_code(&t.status)
-            .ok_or_else(|| AppError::internal("unknown transfer status"))?;
+        let from = t.status;
         if from.next() != Some(to) {
             return Err(AppError::Conflict(format!(
                 "转运任务现在“{}”，不能改为“{}”",
@@ -262,9 +260,7 @@ impl App {
             .await?
             .into_iter()
             .map(|v| VehicleView {
-                kind_label: VehicleKind::from_code(&v.kind)
-                    .map(VehicleKind::label_zh)
-                    .unwrap_or(""),
+                kind_label: v.kind.label_zh(),
                 state_label: if v.on_trip {
                     "转运中"
                 } else if v.awaiting_disinfection {
@@ -282,13 +278,10 @@ impl App {
             .await?
             .into_iter()
             .map(|t| {
-                let status = TransferStatus::from_code(&t.status);
-                let next = status.and_then(TransferStatus::next);
+                let next = t.status.next();
                 TransferView {
-                    kind_label: VehicleKind::from_code(&t.vehicle_kind)
-                        .map(VehicleKind::label_zh)
-                        .unwrap_or(""),
-                    status_label: status.map(TransferStatus::label_zh).unwrap_or(""),
+                    kind_label: t.vehicle_kind.label_zh(),
+                    status_label: t.status.label_zh(),
                     next_status: next.map(TransferStatus::code),
                     next_label: match next {
                         Some(TransferStatus::PickedUp) => "确认接到",

@@ -1,7 +1,5 @@
 //! Investigation events in: contacts registered by investigation become leads to land.
 
-use fangkong_domain::isolation::MeasureStatus;
-
 use super::*;
 use crate::EventCursor;
 
@@ -74,24 +72,22 @@ impl App {
         let now = self.now_unix();
         let mut carried = 0;
         for lead in open {
-            let Some(Ok(routed)) = LeadStatus::from_code(&lead.status).map(|status| {
-                fangkong_domain::leads::transition(
-                    status,
-                    fangkong_domain::leads::LeadInput::Assigned {
-                        route: LeadStatus::Pending,
-                    },
-                    now,
-                )
-            }) else {
+            let Ok(routed) = fangkong_domain::leads::transition(
+                lead.status,
+                fangkong_domain::leads::LeadInput::Assigned {
+                    route: LeadStatus::Pending,
+                },
+                now,
+            ) else {
                 continue;
             };
             let change = LeadChange {
                 lead_id: lead.id,
-                status: routed.to.code().into(),
+                status: routed.to,
                 grid_code: moved.to_grid.clone(),
                 resident_id: lead.resident_id.or(event.resident_id),
                 closed_at: routed.closed_at,
-                measure: lead.measure.clone(),
+                measure: lead.measure,
                 out_region: lead.out_region.clone(),
                 out_note: lead.out_note.clone(),
                 step: LeadStepRecord {
@@ -148,7 +144,7 @@ impl App {
         });
         let mut lead = blank_lead(Channel::Investigation, category, &person);
         if person.document.is_none() && !event.id_number.is_empty() {
-            lead.id_type = event.id_type.clone();
+            lead.id_type = IdType::from_code(&event.id_type);
             lead.id_number = event.id_number.as_str().into();
         }
         let route = match RegionCode::parse(&event.grid_code) {
@@ -226,27 +222,23 @@ impl App {
             let mut progressed = false;
             for lead in found {
                 // The domain's rules: which control the measure is, and whether the lead may land.
-                let Some(measure) = MeasureStatus::from_code(&lead.measure_status)
-                    .and_then(ControlMeasure::of_measure)
-                else {
+                let Some(measure) = ControlMeasure::of_measure(lead.measure_status) else {
                     continue;
                 };
-                let Some(Ok(moved)) = LeadStatus::from_code(&lead.lead_status).map(|status| {
-                    fangkong_domain::leads::transition(
-                        status,
-                        fangkong_domain::leads::LeadInput::Controlled,
-                        lead.since,
-                    )
-                }) else {
+                let Ok(moved) = fangkong_domain::leads::transition(
+                    lead.lead_status,
+                    fangkong_domain::leads::LeadInput::Controlled,
+                    lead.since,
+                ) else {
                     continue;
                 };
                 let change = LeadChange {
                     lead_id: lead.lead_id,
-                    status: moved.to.code().into(),
+                    status: moved.to,
                     grid_code: lead.grid_code.clone(),
                     resident_id: lead.resident_id,
                     closed_at: moved.closed_at,
-                    measure: measure.code().into(),
+                    measure: Some(measure),
                     out_region: String::new(),
                     out_note: String::new(),
                     step: LeadStepRecord {

@@ -255,20 +255,18 @@ impl RegionLeadCounts {
 
     fn add(&mut self, row: &fangkong_store::LeadCountRow) {
         self.total += row.n;
-        let status = LeadStatus::from_code(&row.status);
-        match status {
-            Some(LeadStatus::Pending) => self.pending += row.n,
-            Some(LeadStatus::Unrouted) => self.unrouted += row.n,
-            Some(LeadStatus::Controlled) => self.controlled += row.n,
-            Some(LeadStatus::LetterOut) => self.letter_out += row.n,
-            None => {}
+        match row.status {
+            LeadStatus::Pending => self.pending += row.n,
+            LeadStatus::Unrouted => self.unrouted += row.n,
+            LeadStatus::Controlled => self.controlled += row.n,
+            LeadStatus::LetterOut => self.letter_out += row.n,
         }
-        let open = status.is_some_and(LeadStatus::is_open);
+        let open = row.status.is_open();
         if open {
             self.overdue += row.past_deadline;
         }
         // A letter we send out carries no landing duty of ours.
-        if row.channel != Channel::AssistOut.code() {
+        if row.channel != Channel::AssistOut {
             self.due += if open { row.past_deadline } else { row.n };
             self.landed_in_time += row.in_time;
         }
@@ -338,42 +336,31 @@ fn county_of(code: &str) -> String {
     code.chars().take(6).collect()
 }
 
-fn label_or_empty<T: Copy>(
-    code: &str,
-    parse: impl Fn(&str) -> Option<T>,
-    label: impl Fn(T) -> &'static str,
-) -> &'static str {
-    parse(code).map(label).unwrap_or("")
-}
-
 pub(crate) fn view_of(lead: &LeadRecord, now: i64, grid_name: String, reveal: bool) -> LeadView {
-    let status = LeadStatus::from_code(&lead.status);
-    let open = status.is_some_and(LeadStatus::is_open);
+    let open = lead.status.is_open();
     let document = !lead.id_number.is_empty();
     LeadView {
         id: lead.id,
-        channel: lead.channel.clone(),
-        channel_label: label_or_empty(&lead.channel, Channel::from_code, Channel::label_zh),
-        category: lead.category.clone(),
-        category_label: label_or_empty(
-            &lead.category,
-            RiskCategory::from_code,
-            RiskCategory::label_zh,
-        ),
-        status: lead.status.clone(),
-        status_label: status.map(LeadStatus::label_zh).unwrap_or(""),
+        channel: lead.channel.code().into(),
+        channel_label: lead.channel.label_zh(),
+        category: lead.category.code().into(),
+        category_label: lead.category.label_zh(),
+        status: lead.status.code().into(),
+        status_label: lead.status.label_zh(),
         open,
         overdue: open && lead.deadline <= now,
         name: lead.name.to_string(),
         id_type_label: if document {
-            IdType::parse(&lead.id_type)
-                .map(|t| t.label_zh().to_string())
-                .unwrap_or_default()
+            // A number stored without its type is a mainland ID card (as `IdType::parse` reads "").
+            lead.id_type
+                .unwrap_or(IdType::MainlandId)
+                .label_zh()
+                .to_string()
         } else {
             String::new()
         },
         id_number_masked: if document {
-            mask_document(&lead.id_type, &lead.id_number)
+            mask_document(lead.id_type.map_or("", IdType::code), &lead.id_number)
         } else {
             String::new()
         },
@@ -386,20 +373,14 @@ pub(crate) fn view_of(lead: &LeadRecord, now: i64, grid_name: String, reveal: bo
         came_from: lead.came_from.clone(),
         arrived_at: lead.arrived_at,
         sender: lead.sender.clone(),
-        sender_scope_label: label_or_empty(
-            &lead.sender_scope,
-            SenderScope::from_code,
-            SenderScope::label_zh,
-        ),
+        sender_scope_label: lead.sender_scope.map_or("", SenderScope::label_zh),
         reference: lead.reference.clone(),
         received_at: lead.received_at,
         deadline: lead.deadline,
         closed_at: lead.closed_at,
         in_time: lead.closed_at.is_some_and(|c| c <= lead.deadline),
-        measure: lead.measure.clone(),
-        measure_label: ControlMeasure::parse(&lead.measure)
-            .map(ControlMeasure::label_zh)
-            .unwrap_or(""),
+        measure: lead.measure.map_or("", ControlMeasure::code).into(),
+        measure_label: lead.measure.map_or("", ControlMeasure::label_zh),
         out_region: lead.out_region.clone(),
         out_note: lead.out_note.clone(),
         created_by: lead.created_by.clone(),
@@ -412,15 +393,11 @@ pub(crate) fn view_of(lead: &LeadRecord, now: i64, grid_name: String, reveal: bo
 fn blank_lead(channel: Channel, category: RiskCategory, person: &LeadPerson) -> LeadRecord {
     LeadRecord {
         id: 0,
-        channel: channel.code().into(),
-        category: category.code().into(),
-        status: LeadStatus::Pending.code().into(),
+        channel,
+        category,
+        status: LeadStatus::Pending,
         name: person.name.as_str().into(),
-        id_type: person
-            .document
-            .as_ref()
-            .map(|d| d.id_type().code().to_string())
-            .unwrap_or_default(),
+        id_type: person.document.as_ref().map(|d| d.id_type()),
         id_number: person
             .document
             .as_ref()
@@ -434,14 +411,14 @@ fn blank_lead(channel: Channel, category: RiskCategory, person: &LeadPerson) -> 
         came_from: String::new(),
         arrived_at: None,
         sender: String::new(),
-        sender_scope: String::new(),
+        sender_scope: None,
         reference: String::new(),
         sender_region: String::new(),
         source_key: None,
         received_at: 0,
         deadline: 0,
         closed_at: None,
-        measure: String::new(),
+        measure: None,
         out_region: String::new(),
         out_note: String::new(),
         created_by: String::new(),
@@ -451,7 +428,7 @@ fn blank_lead(channel: Channel, category: RiskCategory, person: &LeadPerson) -> 
 
 fn apply_route(lead: &mut LeadRecord, route: Route) {
     lead.grid_code = route.grid_code;
-    lead.status = route.status.code().into();
+    lead.status = route.status;
     lead.resident_id = route.resident_id;
     if let Some(r) = route.resident {
         if lead.name.is_empty() {
@@ -464,7 +441,7 @@ fn apply_route(lead: &mut LeadRecord, route: Route) {
             lead.phone = r.phone;
         }
         if lead.id_number.is_empty() {
-            lead.id_type = r.id_type;
+            lead.id_type = IdType::from_code(&r.id_type);
             lead.id_number = r.id_number;
         }
     }

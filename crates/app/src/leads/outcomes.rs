@@ -16,15 +16,8 @@ impl App {
         Ok(lead)
     }
 
-    /// The lead's status, as the domain's state changes read it (an unknown one counts as closed).
-    fn lead_status(lead: &LeadRecord) -> AppResult<LeadStatus> {
-        LeadStatus::from_code(&lead.status).ok_or_else(|| Self::closed_error(lead))
-    }
-
     pub(super) fn closed_error(lead: &LeadRecord) -> AppError {
-        let label = LeadStatus::from_code(&lead.status)
-            .map(LeadStatus::label_zh)
-            .unwrap_or("已办结");
+        let label = lead.status.label_zh();
         AppError::Conflict(format!("该线索已办结（{label}），不能再次登记落地结果"))
     }
 
@@ -40,7 +33,7 @@ impl App {
         actor.require(Permission::LandLeads)?;
         let command = RecordOutcome::try_from(form)?;
         let lead = self.lead_within(actor, id).await?;
-        let status = Self::lead_status(&lead)?;
+        let status = lead.status;
         lead_rules::require_open(status).map_err(refused)?;
         let kind = command.kind();
         let note = command.note.clone();
@@ -60,11 +53,11 @@ impl App {
                 lead_rules::transition(status, LeadInput::LetterOut, now).map_err(refused)?;
             Ok(LeadChange {
                 lead_id: id,
-                status: moved.to.code().into(),
+                status: moved.to,
                 grid_code: lead.grid_code.clone(),
                 resident_id: lead.resident_id,
                 closed_at: moved.closed_at,
-                measure: String::new(),
+                measure: None,
                 out_region: to.as_str().into(),
                 out_note: note.clone(),
                 step: step(
@@ -85,7 +78,7 @@ impl App {
                 let detail = LeadControlledEvent {
                     lead_id: id,
                     measure: measure.code().into(),
-                    category: lead.category.clone(),
+                    category: lead.category.code().into(),
                     name: lead.name.clone(),
                     address: lead.address.clone(),
                 };
@@ -93,11 +86,11 @@ impl App {
                     lead_rules::transition(status, LeadInput::Controlled, now).map_err(refused)?;
                 LeadChange {
                     lead_id: id,
-                    status: moved.to.code().into(),
+                    status: moved.to,
                     grid_code: lead.grid_code.clone(),
                     resident_id: lead.resident_id,
                     closed_at: moved.closed_at,
-                    measure: measure.code().into(),
+                    measure: Some(measure),
                     out_region: String::new(),
                     out_note: note.clone(),
                     step: step(
@@ -142,11 +135,11 @@ impl App {
                     .map_err(refused)?;
                     LeadChange {
                         lead_id: id,
-                        status: moved.to.code().into(),
+                        status: moved.to,
                         grid_code: route.grid_code.clone(),
                         resident_id: None,
                         closed_at: moved.closed_at,
-                        measure: String::new(),
+                        measure: None,
                         out_region: String::new(),
                         out_note: String::new(),
                         step: step(
@@ -201,7 +194,7 @@ impl App {
         actor.require(Permission::SendLeads)?;
         let to = parse_region_code(region_code)?;
         let lead = self.lead_within(actor, id).await?;
-        let status = Self::lead_status(&lead)?;
+        let status = lead.status;
         lead_rules::require_open(status).map_err(refused)?;
         let route = self.route_by_region(to.as_str()).await?;
         self.require_route_within(actor, &route.grid_code).await?;
@@ -216,11 +209,11 @@ impl App {
         .map_err(refused)?;
         let change = LeadChange {
             lead_id: id,
-            status: moved.to.code().into(),
+            status: moved.to,
             grid_code: route.grid_code.clone(),
             resident_id: lead.resident_id,
             closed_at: moved.closed_at,
-            measure: String::new(),
+            measure: None,
             out_region: String::new(),
             out_note: String::new(),
             step: LeadStepRecord {

@@ -155,9 +155,9 @@ impl App {
                 })
                 .add(row);
             total.add(row);
-            *by_status.entry(row.status.clone()).or_default() += row.n;
-            let open = LeadStatus::from_code(&row.status).is_some_and(LeadStatus::is_open);
-            let entry = by_channel.entry(row.channel.clone()).or_default();
+            *by_status.entry(row.status.code().into()).or_default() += row.n;
+            let open = row.status.is_open();
+            let entry = by_channel.entry(row.channel.code().into()).or_default();
             entry.0 += row.n;
             if open {
                 entry.1 += row.n;

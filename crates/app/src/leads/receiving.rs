@@ -24,7 +24,7 @@ impl App {
         match &command.arrival {
             LeadArrival::LetterIn { sender, scope } => {
                 lead.sender = sender.clone();
-                lead.sender_scope = scope.code().into();
+                lead.sender_scope = Some(*scope);
             }
             LeadArrival::LetterOut { to, to_name } => {
                 if actor.jurisdiction.contains(to) {
@@ -34,7 +34,7 @@ impl App {
                     ));
                 }
                 lead.sender = actor.display_name.clone();
-                lead.status = LeadStatus::LetterOut.code().into();
+                lead.status = LeadStatus::LetterOut;
                 lead.grid_code = actor.jurisdiction.as_str().into();
                 lead.out_region = to.as_str().into();
                 lead.out_note = to_name.clone();

@@ -23,14 +23,10 @@ use std::collections::HashMap;
 use fangkong_domain::checkpoint::Decision;
 use fangkong_domain::health_code::{CodeColour, CodeReason};
 use fangkong_domain::ids::IdType;
-use fangkong_domain::investigation::{
-    CaseKind, CaseStatus, ContactCategory, ExposureKind, FoundBy, Severity,
-};
-use fangkong_domain::isolation::{
-    MeasureStatus, PersonCategory, TestOutcome, TransferStatus, VehicleKind,
-};
+use fangkong_domain::investigation::{CaseStatus, ContactStatus};
+use fangkong_domain::isolation::MeasureStatus;
 use fangkong_domain::lab_result::TestResult;
-use fangkong_domain::leads::{Channel, ControlMeasure, LeadStatus, RiskCategory};
+use fangkong_domain::leads::ControlMeasure;
 use fangkong_domain::mass_testing::results::{RecheckReason, RecheckStatus};
 use fangkong_domain::person::{Sex, age_on, key_groups_from_codes, key_groups_label_zh};
 use fangkong_domain::person_status::{StatusBadge, StatusSource, badges_of};
@@ -188,7 +184,7 @@ impl App {
                 let lead = load_within(actor, self.store.lead(id)).await?;
                 let named = Named {
                     name: lead.name.to_string(),
-                    id_type: lead.id_type.clone(),
+                    id_type: lead.id_type.map_or("", IdType::code).into(),
                     id_number: lead.id_number.clone(),
                     phone: lead.phone.clone(),
                     address: lead.address.to_string(),
@@ -338,29 +334,25 @@ impl App {
         rows.extend(
             cases
                 .iter()
-                .filter(|c| c.status == "active")
-                .map(|c| (StatusSource::Case, c.kind.as_str())),
+                .filter(|c| c.status == CaseStatus::Active)
+                .map(|c| (StatusSource::Case, c.kind.code())),
         );
         rows.extend(
             contacts
                 .iter()
-                .filter(|c| c.status == "active")
-                .map(|c| (StatusSource::Contact, c.category.as_str())),
+                .filter(|c| c.status == ContactStatus::Active)
+                .map(|c| (StatusSource::Contact, c.category.code())),
         );
         rows.extend(
             measures
                 .iter()
-                .filter(|m| m.status != "hospitalised" || open_admission[&m.id])
-                .map(|m| (StatusSource::Measure, m.status.as_str())),
+                .filter(|m| m.status != MeasureStatus::Hospitalised || open_admission[&m.id])
+                .map(|m| (StatusSource::Measure, m.status.code())),
         );
         if let Some(code) = &code {
             rows.push((StatusSource::Code, code.code.colour.as_str()));
         }
-        rows.extend(
-            leads
-                .iter()
-                .map(|l| (StatusSource::Lead, l.status.as_str())),
-        );
+        rows.extend(leads.iter().map(|l| (StatusSource::Lead, l.status.code())));
         let badges = badges_of(rows).into_iter().map(BadgeView::from).collect();
 
         let household = match &subject.resident {
@@ -433,7 +425,7 @@ impl App {
         CaseLink {
             case_id: case.id,
             case_number: case.case_number.clone(),
-            kind_label: label_of(&case.kind, CaseKind::from_code, CaseKind::label_zh),
+            kind_label: case.kind.label_zh().into(),
             within,
             name: if within {
                 case.name.clone()
@@ -463,14 +455,14 @@ impl App {
         Ok(CaseEntry {
             id: case.id,
             case_number: case.case_number.clone(),
-            kind: case.kind.clone(),
-            kind_label: label_of(&case.kind, CaseKind::from_code, CaseKind::label_zh),
-            status: case.status.clone(),
-            status_label: label_of(&case.status, CaseStatus::from_code, CaseStatus::label_zh),
-            found_by_label: label_of(&case.found_by, FoundBy::from_code, FoundBy::label_zh),
+            kind: case.kind.code().into(),
+            kind_label: case.kind.label_zh().into(),
+            status: case.status.code().into(),
+            status_label: case.status.label_zh().into(),
+            found_by_label: case.found_by.label_zh().into(),
             found_label: at_label(Some(case.found_at)),
             onset_date: case.onset_date.clone().unwrap_or_default(),
-            severity_label: label_of(&case.severity, Severity::from_code, Severity::label_zh),
+            severity_label: case.severity.label_zh().into(),
             hospital: case.hospital.clone(),
             within: ensure_within(actor, case).is_ok(),
             infector,
@@ -497,25 +489,13 @@ impl App {
         };
         Ok(ContactEntry {
             id: contact.id,
-            category: contact.category.clone(),
-            category_label: label_of(
-                &contact.category,
-                ContactCategory::from_code,
-                ContactCategory::label_zh,
-            ),
-            exposure_label: label_of(
-                &contact.exposure_kind,
-                ExposureKind::from_code,
-                ExposureKind::label_zh,
-            ),
+            category: contact.category.code().into(),
+            category_label: contact.category.label_zh().into(),
+            exposure_label: contact.exposure_kind.label_zh().into(),
             last_exposure_label: at_label(Some(contact.last_exposure_at)),
             reason: contact.reason.clone(),
-            status: contact.status.clone(),
-            status_label: if contact.status == "active" {
-                "在管".into()
-            } else {
-                "已解除".into()
-            },
+            status: contact.status.code().into(),
+            status_label: contact.status.label_zh().into(),
             case,
         })
     }
@@ -536,8 +516,7 @@ impl App {
                 day: t.day,
                 result_label: t
                     .result
-                    .as_deref()
-                    .map(|r| label_of(r, TestOutcome::from_code, TestOutcome::label_zh))
+                    .map(|r| r.label_zh().to_string())
                     .unwrap_or_else(|| "未检".into()),
             })
             .collect();
@@ -568,17 +547,9 @@ impl App {
             .collect();
         Ok(MeasureEntry {
             id: measure.id,
-            category_label: label_of(
-                &measure.category,
-                PersonCategory::from_code,
-                PersonCategory::label_zh,
-            ),
-            status: measure.status.clone(),
-            status_label: label_of(
-                &measure.status,
-                MeasureStatus::from_code,
-                MeasureStatus::label_zh,
-            ),
+            category_label: measure.category.label_zh().into(),
+            status: measure.status.code().into(),
+            status_label: measure.status.label_zh().into(),
             day1: measure.day1.clone(),
             centralised_end: measure.centralised_end.clone(),
             end_date: measure.end_date.clone(),

@@ -423,31 +423,19 @@ pub(super) fn recheck_entry(task: &RecheckTaskRecord) -> RecheckEntry {
 }
 
 pub(super) fn lead_entry(lead: &LeadRecord, within: bool, now: i64) -> LeadEntry {
-    let open = LeadStatus::from_code(&lead.status).is_some_and(LeadStatus::is_open);
+    let open = lead.status.is_open();
     LeadEntry {
         id: lead.id,
-        channel_label: label_of(&lead.channel, Channel::from_code, Channel::label_zh),
-        category_label: label_of(
-            &lead.category,
-            RiskCategory::from_code,
-            RiskCategory::label_zh,
-        ),
-        status: lead.status.clone(),
-        status_label: label_of(&lead.status, LeadStatus::from_code, LeadStatus::label_zh),
+        channel_label: lead.channel.label_zh().into(),
+        category_label: lead.category.label_zh().into(),
+        status: lead.status.code().into(),
+        status_label: lead.status.label_zh().into(),
         open,
         overdue: open && lead.deadline < now,
         received_label: at_label(Some(lead.received_at)),
         deadline_label: at_label(Some(lead.deadline)),
         closed_label: at_label(lead.closed_at),
-        measure_label: if lead.measure.is_empty() {
-            String::new()
-        } else {
-            label_of(
-                &lead.measure,
-                ControlMeasure::from_code,
-                ControlMeasure::label_zh,
-            )
-        },
+        measure_label: lead.measure.map_or("", ControlMeasure::label_zh).into(),
         reason: lead.reason.clone(),
         within,
     }
@@ -472,17 +460,9 @@ pub(super) fn transfer_entry(transfer: &TransferRecord) -> TransferEntry {
     TransferEntry {
         id: transfer.id,
         plate: transfer.plate.clone(),
-        vehicle_label: label_of(
-            &transfer.vehicle_kind,
-            VehicleKind::from_code,
-            VehicleKind::label_zh,
-        ),
+        vehicle_label: transfer.vehicle_kind.label_zh().into(),
         destination: transfer.destination.clone(),
-        status_label: label_of(
-            &transfer.status,
-            TransferStatus::from_code,
-            TransferStatus::label_zh,
-        ),
+        status_label: transfer.status.label_zh().into(),
         created_label: at_label(Some(transfer.created_at)),
         handed_over_label: at_label(transfer.handed_over_at),
     }

@@ -404,7 +404,7 @@ impl App {
                 .store
                 .open_measure_of(&m.id_type, m.id_number.as_str())
                 .await?
-                && measure.status == "at_home"
+                && measure.status == fangkong_domain::isolation::MeasureStatus::AtHome
             {
                 return Ok(Eligibility::HomeMeasure);
             }

@@ -102,7 +102,7 @@ async fn a_case_discharged_on_its_page_leaves_hospital_and_frees_its_bed(backend
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.status, "released");
+    assert_eq!(stored.status.code(), "released");
     let admissions = app
         .store_for_tools()
         .admissions_of_measure(wang)

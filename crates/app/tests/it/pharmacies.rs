@@ -301,7 +301,7 @@ async fn a_sale_sets_a_test_with_a_pop_up_and_an_untested_buyer_becomes_a_lead(b
         .expect("a lead");
     let lead = app.store_for_tools().lead(lead_id).await.unwrap().unwrap();
     assert_eq!(lead.grid_code, GRID_A1);
-    assert_eq!(lead.status, "pending");
+    assert_eq!(lead.status, fangkong_domain::leads::LeadStatus::Pending);
     assert!(lead.reason.contains("布洛芬"), "{}", lead.reason);
     let today = app.today().to_string();
     let figures = app

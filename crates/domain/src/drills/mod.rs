@@ -32,6 +32,15 @@ crate::coded_enum! {
 }
 
 crate::coded_enum! {
+    /// Where a drill run stands: measured while it runs, its report kept once it has finished.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum RunStatus {
+        Running => "running", "进行中",
+        Finished => "finished", "已结束",
+    }
+}
+
+crate::coded_enum! {
     /// A measured step of the response (全流程), with its deadline and weight in the score.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
     pub enum DrillStep {

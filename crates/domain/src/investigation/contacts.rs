@@ -16,6 +16,15 @@ crate::coded_enum! {
 }
 
 crate::coded_enum! {
+    /// Where a contact stands: under the case's tracing until cleared with a reason.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum ContactStatus {
+        Active => "active", "在管",
+        Cleared => "cleared", "已解除",
+    }
+}
+
+crate::coded_enum! {
     // Serde as written: an `Exposure`'s JSON says `shared_meal_or_entertainment` and
     // `same_vehicle_within_one_metre` where the codes say `shared_meal` and `same_vehicle_1m`.
     serde = as_written;

@@ -57,7 +57,7 @@ async fn in_chromium_the_demo_story_runs_from_a_case_to_its_contacts_rooms_codes
     let mut picked = None;
     'cases: for case in &cases {
         for contact in store.contacts_of_case(case.id, 100).await.unwrap() {
-            if contact.category != "close" {
+            if contact.category != fangkong_domain::investigation::ContactCategory::Close {
                 continue;
             }
             let measures = store

@@ -3,8 +3,10 @@
 //! read the sandbox's own records of the drill window (cases, contacts, leads, measures,
 //! transfers, incidents), so the same measurement scores simulated teams and people.
 
-use fangkong_domain::drills::{DrillStep, Observation};
+use fangkong_domain::drills::{DrillMode, DrillStep, DrillTeam, Observation, RunStatus, StepState};
+use fangkong_domain::region::RegionCode;
 
+use crate::typed::{StoredCode, StoredRegion};
 use crate::{AuditRecord, Store, StoreResult, with_pool};
 
 /// One drill run.
@@ -15,11 +17,14 @@ pub struct DrillRunRecord {
     pub scenario_name: String,
     pub scenario_title: String,
     pub scenario_json: String,
-    pub mode: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredCode<DrillMode>")]
+    pub mode: DrillMode,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub started_at: i64,
     pub ends_at: i64,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<RunStatus>")]
+    pub status: RunStatus,
     pub measured_at: Option<i64>,
     pub score_tenths: Option<i64>,
     pub report_json: String,
@@ -33,13 +38,16 @@ pub struct DrillRunRecord {
 pub struct DrillStepRecord {
     pub id: i64,
     pub run_id: i64,
-    pub step: String,
-    pub team: String,
+    #[sqlx(try_from = "StoredCode<DrillStep>")]
+    pub step: DrillStep,
+    #[sqlx(try_from = "StoredCode<DrillTeam>")]
+    pub team: DrillTeam,
     pub subject: String,
     pub started_at: i64,
     pub due_at: i64,
     pub done_at: Option<i64>,
-    pub state: String,
+    #[sqlx(try_from = "StoredCode<StepState>")]
+    pub state: StepState,
     pub late_minutes: i64,
     pub why: String,
 }
@@ -137,8 +145,8 @@ impl Store {
             .bind(&run.scenario_name)
             .bind(&run.scenario_title)
             .bind(&run.scenario_json)
-            .bind(&run.mode)
-            .bind(&run.region_code)
+            .bind(run.mode.code())
+            .bind(run.region_code.as_str())
             .bind(run.started_at)
             .bind(run.ends_at)
             .bind(&run.created_by)
@@ -198,13 +206,13 @@ impl Store {
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                     )
                     .bind(filing.run_id)
-                    .bind(&s.step)
-                    .bind(&s.team)
+                    .bind(s.step.code())
+                    .bind(s.team.code())
                     .bind(&s.subject)
                     .bind(s.started_at)
                     .bind(s.due_at)
                     .bind(s.done_at)
-                    .bind(&s.state)
+                    .bind(s.state.code())
                     .bind(s.late_minutes)
                     .bind(&s.why)
                     .execute(&mut *tx)
@@ -316,5 +324,49 @@ impl Store {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run written with a mode no `DrillMode` has (as an older or foreign writer could): reading
+    /// it is an error that names the column and the code, not a run with a blank mode.
+    async fn an_unknown_stored_mode_is_an_error_naming_the_column(store: &Store) {
+        let id: i64 = with_pool!(store, pool => {
+            sqlx::query_scalar(
+                "INSERT INTO drill_runs (run_key, scenario_name, scenario_title, scenario_json, mode, \
+                 region_code, started_at, ends_at, status, report_json, created_by, created_at) \
+                 VALUES ('bad-mode', 'small', '', '', 'sleepwalking', '130102', 0, 3600, 'running', \
+                 '', 'test', 0) RETURNING id",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap()
+        });
+        let error = store.drill_run(id).await.unwrap_err().to_string();
+        assert!(
+            error.contains("mode") && error.contains("sleepwalking") && error.contains("DrillMode"),
+            "{error}"
+        );
+        let error = store
+            .drill_runs_in(("13", "14"), 10)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("mode"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_drill_run_with_an_unknown_mode_does_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+        an_unknown_stored_mode_is_an_error_naming_the_column(&store).await;
+        if fangkong_testkit::postgres_url().is_some() {
+            let database = fangkong_testkit::ScratchDatabase::create().await;
+            let store = Store::open_postgres(database.url()).await.unwrap();
+            an_unknown_stored_mode_is_an_error_naming_the_column(&store).await;
+        }
     }
 }

@@ -6,10 +6,15 @@
 
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use fangkong_domain::investigation::cases::CaseStatus;
+use fangkong_domain::investigation::{
+    CaseKind, ContactCategory, ContactStatus, ExposureKind, FoundBy, Regime, Severity,
+};
 use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
 use fangkong_domain::phone::PhoneNumber;
+use fangkong_domain::region::RegionCode;
 
-use crate::typed::StoredPhone;
+use crate::typed::{StoredCode, StoredPhone, StoredRegion, stored_code};
 use crate::{Store, StoreError, StoreResult, with_pool};
 
 /// Inside a `with_pool!` body: appends a person event to transaction `$tx`.
@@ -104,7 +109,8 @@ pub struct CaseRecord {
     pub id: i64,
     pub case_key: String,
     pub case_number: String,
-    pub kind: String,
+    #[sqlx(try_from = "StoredCode<CaseKind>")]
+    pub kind: CaseKind,
     pub id_type: String,
     #[sqlx(try_from = "String")]
     pub id_number: DocumentNumber,
@@ -118,16 +124,21 @@ pub struct CaseRecord {
     #[sqlx(try_from = "String")]
     pub address: Address,
     pub grid_code: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub onset_date: Option<String>,
     pub first_positive_at: Option<i64>,
-    pub found_by: String,
+    #[sqlx(try_from = "StoredCode<FoundBy>")]
+    pub found_by: FoundBy,
     pub found_at: i64,
-    pub severity: String,
+    #[sqlx(try_from = "StoredCode<Severity>")]
+    pub severity: Severity,
     pub hospital: String,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<CaseStatus>")]
+    pub status: CaseStatus,
     pub status_at: Option<i64>,
-    pub regime: String,
+    #[sqlx(try_from = "StoredCode<Regime>")]
+    pub regime: Regime,
     pub reported_at: Option<i64>,
     pub investigated_at: Option<i64>,
     pub isolated_at: Option<i64>,
@@ -258,7 +269,8 @@ pub struct CaseStopRecord {
 pub struct ContactRecord {
     pub id: i64,
     pub case_id: i64,
-    pub case_region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub case_region_code: RegionCode,
     pub via_contact_id: Option<i64>,
     pub person_key: String,
     pub id_type: String,
@@ -272,15 +284,20 @@ pub struct ContactRecord {
     #[sqlx(try_from = "String")]
     pub address: Address,
     pub grid_code: String,
-    pub exposure_kind: String,
+    #[sqlx(try_from = "StoredCode<ExposureKind>")]
+    #[serde(serialize_with = "stored_code")]
+    pub exposure_kind: ExposureKind,
     pub exposure_detail: String,
     pub protected: bool,
     pub first_exposure_at: i64,
     pub last_exposure_at: i64,
-    pub category: String,
+    #[sqlx(try_from = "StoredCode<ContactCategory>")]
+    pub category: ContactCategory,
     pub reason: String,
-    pub regime: String,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<Regime>")]
+    pub regime: Regime,
+    #[sqlx(try_from = "StoredCode<ContactStatus>")]
+    pub status: ContactStatus,
     pub isolated_at: Option<i64>,
     pub created_by: String,
     pub created_at: i64,
@@ -360,7 +377,8 @@ pub struct ChildCaseCounts {
 pub struct ChainCaseRow {
     pub id: i64,
     pub infector_case_id: Option<i64>,
-    pub kind: String,
+    #[sqlx(try_from = "StoredCode<CaseKind>")]
+    pub kind: CaseKind,
     pub case_number: String,
     pub contacts: i64,
 }

@@ -15,8 +15,8 @@ impl Store {
                 "INSERT INTO hospitals (name, kind, region_code, beds, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )
             .bind(&hospital.name)
-            .bind(&hospital.kind)
-            .bind(&hospital.region_code)
+            .bind(hospital.kind.code())
+            .bind(hospital.region_code.as_str())
             .bind(hospital.beds)
             .bind(hospital.created_at)
             .fetch_one(&mut *tx)

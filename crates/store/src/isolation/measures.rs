@@ -171,7 +171,7 @@ impl Store {
     ) -> StoreResult<Vec<StatusCount>> {
         // People from the counters (`measure_counts`, moved by triggers with every measure write);
         // how long the oldest has waited only for the waiting states, a small indexed set.
-        let counted: Vec<(String, String, i64)> = with_pool!(self, pool => {
+        let counted: Vec<(String, StoredCode<MeasureStatus>, i64)> = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT substr(grid_code, 1, CAST($3 AS INTEGER)) AS code, status, CAST(SUM(n) AS BIGINT) \
                  FROM measure_counts WHERE grid_code >= $1 AND grid_code < $2 GROUP BY 1, 2 \
@@ -191,14 +191,17 @@ impl Store {
             .collect();
         Ok(counted
             .into_iter()
-            .map(|(code, status, people)| StatusCount {
-                oldest: oldest
-                    .get(&(code.clone(), status.clone()))
-                    .copied()
-                    .unwrap_or(0),
-                code,
-                status,
-                people,
+            .map(|(code, status, people)| {
+                let status = MeasureStatus::from(status);
+                StatusCount {
+                    oldest: oldest
+                        .get(&(code.clone(), status.code().to_string()))
+                        .copied()
+                        .unwrap_or(0),
+                    code,
+                    status,
+                    people,
+                }
             })
             .collect())
     }
@@ -349,7 +352,7 @@ impl Store {
                 "SELECT room_id FROM isolation_measures WHERE id = $1 AND status = $2",
             )
             .bind(change.measure_id)
-            .bind(&change.expected_status)
+            .bind(change.expected_status.code())
             .fetch_optional(&mut *tx)
             .await?;
             let Some((room_id,)) = room else {
@@ -398,7 +401,7 @@ impl Store {
                  checked_in_at = CASE WHEN $4 THEN $2 ELSE checked_in_at END, \
                  released_at = CASE WHEN $5 THEN $2 ELSE released_at END WHERE id = $6",
             )
-            .bind(&change.new_status)
+            .bind(change.new_status.code())
             .bind(change.at)
             .bind(change.leave_room)
             .bind(change.checked_in)

@@ -14,10 +14,19 @@ pub use home::MeasureMove;
 
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use fangkong_domain::investigation::Regime;
+use fangkong_domain::isolation::{
+    HospitalKind, MeasureKind, MeasureStatus, PersonCategory, Readiness, RoomStatus, TestOutcome,
+    TransferStatus, VehicleKind,
+};
 use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
 use fangkong_domain::phone::PhoneNumber;
+use fangkong_domain::region::RegionCode;
 
-use crate::typed::{NullableText, StoredPhone};
+use crate::typed::{
+    NullableText, StoredCode, StoredOptionalCode, StoredPhone, StoredRegion, optional_stored_code,
+    stored_code,
+};
 use crate::{Store, StoreResult, begin_locked, with_pool};
 
 /// Serialises the transactions that decide on rooms, vehicles and measures (PostgreSQL advisory
@@ -67,12 +76,16 @@ pub struct MeasureRecord {
     #[sqlx(try_from = "String")]
     pub address: Address,
     pub birth_date: String,
-    pub category: String,
-    pub regime: String,
+    #[sqlx(try_from = "StoredCode<PersonCategory>")]
+    pub category: PersonCategory,
+    #[sqlx(try_from = "StoredCode<Regime>")]
+    pub regime: Regime,
     pub day1: String,
     pub centralised_end: String,
     pub end_date: String,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<MeasureStatus>")]
+    #[serde(serialize_with = "stored_code")]
+    pub status: MeasureStatus,
     pub status_since: i64,
     pub site_id: Option<i64>,
     pub room_id: Option<i64>,
@@ -92,10 +105,12 @@ const MEASURE_COLUMNS: &str = "id, source_key, id_type, id_number, name, phone, 
 pub struct MeasureTestRecord {
     pub id: i64,
     pub measure_id: i64,
-    pub phase_kind: String,
+    #[sqlx(try_from = "StoredCode<MeasureKind>")]
+    pub phase_kind: MeasureKind,
     pub day: i64,
     pub due_date: String,
-    pub result: Option<String>,
+    #[sqlx(try_from = "StoredOptionalCode<TestOutcome>")]
+    pub result: Option<TestOutcome>,
     pub recorded_at: Option<i64>,
     pub recorded_by: Option<String>,
 }
@@ -105,7 +120,8 @@ pub struct MeasureTestRecord {
 pub struct DueTestRecord {
     pub test_id: i64,
     pub measure_id: i64,
-    pub phase_kind: String,
+    #[sqlx(try_from = "StoredCode<MeasureKind>")]
+    pub phase_kind: MeasureKind,
     pub day: i64,
     pub due_date: String,
     #[sqlx(try_from = "String")]
@@ -114,7 +130,8 @@ pub struct DueTestRecord {
     #[sqlx(try_from = "String")]
     pub id_number: DocumentNumber,
     pub grid_code: String,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<MeasureStatus>")]
+    pub status: MeasureStatus,
     pub site_name: Option<String>,
     pub room_number: Option<String>,
 }
@@ -128,11 +145,11 @@ pub struct MeasureEventWrite {
 }
 
 /// One guarded state change of a measure, all in one transaction.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MeasureChange {
     pub measure_id: i64,
-    pub expected_status: String,
-    pub new_status: String,
+    pub expected_status: MeasureStatus,
+    pub new_status: MeasureStatus,
     pub at: i64,
     /// (test id, result, recorded by): only a test without a result is written.
     pub test_result: Option<(i64, String, String)>,
@@ -152,9 +169,12 @@ pub struct MeasureChange {
 pub struct IsolationSiteRecord {
     pub id: i64,
     pub name: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub address: String,
-    pub readiness: String,
+    #[sqlx(try_from = "StoredCode<Readiness>")]
+    #[serde(serialize_with = "stored_code")]
+    pub readiness: Readiness,
     pub staff_count: i64,
     pub note: String,
     pub created_at: i64,
@@ -166,9 +186,12 @@ pub struct IsolationSiteRecord {
 pub struct IsolationSiteSummary {
     pub id: i64,
     pub name: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub address: String,
-    pub readiness: String,
+    #[sqlx(try_from = "StoredCode<Readiness>")]
+    #[serde(serialize_with = "stored_code")]
+    pub readiness: Readiness,
     pub staff_count: i64,
     pub rooms: i64,
     pub free: i64,
@@ -184,12 +207,16 @@ pub struct RoomRecord {
     pub building: String,
     pub floor: i64,
     pub number: String,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<RoomStatus>")]
+    #[serde(serialize_with = "stored_code")]
+    pub status: RoomStatus,
     pub status_since: i64,
     pub measure_id: Option<i64>,
     #[sqlx(try_from = "NullableText")]
     pub occupant_name: Option<PersonName>,
-    pub occupant_status: Option<String>,
+    #[sqlx(try_from = "StoredOptionalCode<MeasureStatus>")]
+    #[serde(serialize_with = "optional_stored_code")]
+    pub occupant_status: Option<MeasureStatus>,
 }
 
 const ROOM_SELECT: &str = "SELECT r.id, r.site_id, r.building, r.floor, r.number, r.status, r.status_since, \
@@ -200,7 +227,8 @@ const ROOM_SELECT: &str = "SELECT r.id, r.site_id, r.building, r.floor, r.number
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FreeRoom {
     pub site_id: i64,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub room_id: i64,
 }
 
@@ -246,7 +274,8 @@ pub struct HomeRow {
     #[sqlx(try_from = "String")]
     pub id_number: DocumentNumber,
     pub grid_code: String,
-    pub category: String,
+    #[sqlx(try_from = "StoredCode<PersonCategory>")]
+    pub category: PersonCategory,
     pub end_date: String,
     pub last_check_in_day: Option<String>,
     pub last_fever: Option<bool>,
@@ -270,9 +299,12 @@ pub struct DoorAlarmRecord {
 pub struct VehicleRecord {
     pub id: i64,
     pub plate: String,
-    pub kind: String,
+    #[sqlx(try_from = "StoredCode<VehicleKind>")]
+    #[serde(serialize_with = "stored_code")]
+    pub kind: VehicleKind,
     pub capacity: i64,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub on_trip: bool,
     pub awaiting_disinfection: bool,
     pub created_at: i64,
@@ -283,12 +315,17 @@ pub struct TransferRecord {
     pub id: i64,
     pub vehicle_id: i64,
     pub plate: String,
-    pub vehicle_kind: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredCode<VehicleKind>")]
+    #[serde(serialize_with = "stored_code")]
+    pub vehicle_kind: VehicleKind,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub site_id: Option<i64>,
     pub hospital_id: Option<i64>,
     pub destination: String,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<TransferStatus>")]
+    #[serde(serialize_with = "stored_code")]
+    pub status: TransferStatus,
     pub created_at: i64,
     pub created_by: String,
     pub picked_up_at: Option<i64>,
@@ -329,8 +366,11 @@ pub enum TransferOutcome {
 pub struct HospitalRecord {
     pub id: i64,
     pub name: String,
-    pub kind: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredCode<HospitalKind>")]
+    #[serde(serialize_with = "stored_code")]
+    pub kind: HospitalKind,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub beds: i64,
     pub created_at: i64,
     pub occupied: i64,
@@ -356,7 +396,8 @@ pub struct AdmissionRecord {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StatusCount {
     pub code: String,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<MeasureStatus>")]
+    pub status: MeasureStatus,
     pub people: i64,
     pub oldest: i64,
 }

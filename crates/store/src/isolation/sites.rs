@@ -17,9 +17,9 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
             .bind(&site.name)
-            .bind(&site.region_code)
+            .bind(site.region_code.as_str())
             .bind(&site.address)
-            .bind(&site.readiness)
+            .bind(site.readiness.code())
             .bind(site.staff_count)
             .bind(&site.note)
             .bind(site.created_at)

@@ -20,9 +20,9 @@ impl Store {
                  VALUES ($1, $2, $3, $4, FALSE, FALSE, $5) RETURNING id",
             )
             .bind(&vehicle.plate)
-            .bind(&vehicle.kind)
+            .bind(vehicle.kind.code())
             .bind(vehicle.capacity)
-            .bind(&vehicle.region_code)
+            .bind(vehicle.region_code.as_str())
             .bind(vehicle.created_at)
             .fetch_one(&mut *tx)
             .await?;

@@ -24,14 +24,6 @@ pub(super) struct SitesPage {
     readiness: Vec<(&'static str, &'static str)>,
 }
 
-impl SitesPage {
-    fn readiness_label(&self, code: &str) -> &'static str {
-        Readiness::from_code(code)
-            .map(Readiness::label_zh)
-            .unwrap_or("")
-    }
-}
-
 async fn sites_page_with(
     state: &AppState,
     page: &PageUser,
