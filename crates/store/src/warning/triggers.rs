@@ -2,13 +2,17 @@
 //! their owner with the audit record in the same transaction; environment and cold-chain
 //! positives entered by hand raise theirs in the report's transaction.
 
+use fangkong_domain::region::RegionCode;
+use fangkong_domain::warning::triggers::{AlertLevel, AlertStatus, SignalChannel};
+
+use crate::typed::{StoredCode, StoredRegion};
 use crate::{AuditRecord, Store, StoreResult, with_pool};
 
 /// An alert to write (the domain's `NewAlert` in the store's words).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertWrite {
-    pub channel: String,
-    pub level: String,
+    pub channel: SignalChannel,
+    pub level: AlertLevel,
     pub region_code: String,
     pub evidence: String,
     pub evidence_key: String,
@@ -23,15 +27,19 @@ pub struct AlertWrite {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct AlertRecord {
     pub id: i64,
-    pub channel: String,
-    pub level: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredCode<SignalChannel>")]
+    pub channel: SignalChannel,
+    #[sqlx(try_from = "StoredCode<AlertLevel>")]
+    pub level: AlertLevel,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub evidence: String,
     pub raised_at: i64,
     pub deadline: i64,
     pub owner: String,
     pub proposes_switch: i64,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<AlertStatus>")]
+    pub status: AlertStatus,
     pub closed_at: Option<i64>,
     pub closed_by: Option<String>,
     pub note: String,
@@ -71,8 +79,8 @@ macro_rules! insert_alert {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open') \
              ON CONFLICT (evidence_key) DO NOTHING",
         )
-        .bind(&alert.channel)
-        .bind(&alert.level)
+        .bind(alert.channel.code())
+        .bind(alert.level.code())
         .bind(&alert.region_code)
         .bind(&alert.evidence)
         .bind($evidence_key)
