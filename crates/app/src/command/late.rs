@@ -354,10 +354,7 @@ impl App {
                 format!(
                     "配送需求#{} {}{}",
                     request.id,
-                    fangkong_domain::supplies::deliveries::DeliveryCategory::from_code(
-                        &request.category
-                    )
-                    .map_or("", |c| c.label_zh()),
+                    request.category.label_zh(),
                     if request.elderly_alone {
                         "（独居老人）"
                     } else {
