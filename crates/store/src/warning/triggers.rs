@@ -345,3 +345,66 @@ impl Store {
         Ok(rows)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An alert whose stored status was written by hand as a code no enum knows: reading it is an
+    /// error naming the column and the code, not an alert with a made-up status.
+    async fn an_unknown_stored_code_is_an_error_naming_the_column(store: &Store) {
+        let alert = AlertWrite {
+            channel: SignalChannel::SalesSpike,
+            level: AlertLevel::Yellow,
+            region_code: "130102".into(),
+            evidence: "test".into(),
+            evidence_key: "test:unknown-code".into(),
+            resident_id: None,
+            raised_at: 1,
+            deadline: 2,
+            owner: "130102".into(),
+            proposes_switch: false,
+        };
+        assert_eq!(store.raise_alerts(&[alert]).await.unwrap(), 1);
+        let (lower, upper) = ("130102", "130102:");
+        let (rows, _) = store.alerts_in((lower, upper), "", 10).await.unwrap();
+        let id = rows[0].id;
+        assert_eq!(rows[0].status, AlertStatus::Open);
+        assert_eq!(rows[0].region_code.as_str(), "130102");
+        with_pool!(store, pool => {
+            sqlx::query("UPDATE warning_alerts SET status = 'no_such_status' WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        let error = store.alert(id).await.unwrap_err().to_string();
+        assert!(
+            error.contains("status") && error.contains("no_such_status"),
+            "{error}"
+        );
+        with_pool!(store, pool => {
+            sqlx::query("UPDATE warning_alerts SET status = 'open', region_code = '13x' WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        let error = store.alert(id).await.unwrap_err().to_string();
+        assert!(error.contains("region_code"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_stored_code_no_enum_knows_is_an_error_on_both_databases() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+        an_unknown_stored_code_is_an_error_naming_the_column(&store).await;
+        store.close().await;
+        if fangkong_testkit::postgres_url().is_some() {
+            let database = fangkong_testkit::ScratchDatabase::create().await;
+            let store = Store::open_postgres(database.url()).await.unwrap();
+            an_unknown_stored_code_is_an_error_naming_the_column(&store).await;
+            store.close().await;
+        }
+    }
+}
