@@ -13,7 +13,8 @@ use fangkong_app::Actor;
 use fangkong_app::supplies::deliveries::{DeliveryRecord, PointForm};
 use fangkong_domain::role::Role;
 use fangkong_domain::supplies::deliveries::{
-    DeliveryCategory, SlotPlan, ToAllocate, Urgency, allocate,
+    DeliveryCategory, DeliveryStatus, Eligibility, RequestChannel, SlotPlan, ToAllocate, Urgency,
+    allocate,
 };
 
 use crate::bench::{BenchArgs, import_population, machine, percentile, prepare};
@@ -117,13 +118,13 @@ pub async fn run(args: &BenchArgs, requests: usize) -> Result<()> {
                 name: r.name.to_string(),
                 phone: String::new(),
                 address: r.address.to_string(),
-                category: category.code().into(),
-                urgency: urgency.code().into(),
+                category,
+                urgency,
                 items: "基准测试物品".into(),
-                channel: "grid_worker".into(),
-                eligibility: "sealed_area".into(),
+                channel: RequestChannel::GridWorker,
+                eligibility: Eligibility::SealedArea,
                 elderly_alone: false,
-                status: "requested".into(),
+                status: DeliveryStatus::Requested,
                 point_id: None,
                 slot_start: None,
                 courier: String::new(),

@@ -11,6 +11,9 @@ use anyhow::Result;
 use fangkong_app::App;
 use fangkong_app::supplies::deliveries::{DeliveryForm, DeliveryRecord, PointForm, StepForm};
 use fangkong_app::supplies::gatherings::GatheringForm;
+use fangkong_domain::supplies::deliveries::{
+    DeliveryCategory, DeliveryStatus, Eligibility, RequestChannel, Urgency,
+};
 
 use crate::demo_supplies::Place;
 
@@ -135,13 +138,13 @@ pub async fn story(app: &App, place: &Place<'_>) -> Result<()> {
             name: elder.name.to_string(),
             phone: String::new(),
             address: elder.address.to_string(),
-            category: "medicine".into(),
-            urgency: "urgent".into(),
+            category: DeliveryCategory::Medicine,
+            urgency: Urgency::Urgent,
             items: "速效救心丸".into(),
-            channel: "grid_worker".into(),
-            eligibility: "sealed_area".into(),
+            channel: RequestChannel::GridWorker,
+            eligibility: Eligibility::SealedArea,
             elderly_alone: true,
-            status: "requested".into(),
+            status: DeliveryStatus::Requested,
             point_id: None,
             slot_start: None,
             courier: String::new(),

@@ -43,7 +43,7 @@ fn view(b: BulletinRecord) -> BulletinView {
             .map(fangkong_domain::time::beijing_label)
             .unwrap_or_default(),
         id: b.id,
-        region_code: b.region_code,
+        region_code: b.region_code.into(),
         day: b.day,
         title: b.title,
         body: b.body,
@@ -155,7 +155,7 @@ impl App {
         );
         let draft = BulletinRecord {
             id: 0,
-            region_code: region.as_str().to_string(),
+            region_code: region.clone(),
             day: day.to_string(),
             title,
             body,
@@ -183,10 +183,7 @@ impl App {
             .bulletin(id)
             .await?
             .ok_or(AppError::NotFound("该通报"))?;
-        if !bulletin
-            .region_code
-            .starts_with(actor.jurisdiction.as_str())
-        {
+        if !actor.jurisdiction.contains(&bulletin.region_code) {
             return Err(AppError::NotFound("该通报"));
         }
         Ok(bulletin)

@@ -187,28 +187,19 @@ pub struct HandoverForm {
     pub note: String,
 }
 
-fn shift_of(code: &str) -> Shift {
-    Shift::from_code(code).unwrap_or(Shift::Day)
-}
-
-fn role_of(code: &str) -> DutyRole {
-    DutyRole::from_code(code).unwrap_or(DutyRole::B)
-}
-
 pub(crate) fn roster_line(r: &RosterRecord) -> RosterLine {
     RosterLine {
         date: NaiveDate::parse_from_str(&r.duty_date, "%Y-%m-%d").unwrap_or_default(),
-        shift: shift_of(&r.shift),
+        shift: r.shift,
         post: r.post.clone(),
-        role: role_of(&r.role),
+        role: r.role,
         user_id: r.user_id,
         name: r.person_name.clone(),
     }
 }
 
 fn line_view(actor: &Actor, r: &RosterRecord) -> RosterLineView {
-    let shift = shift_of(&r.shift);
-    let role = role_of(&r.role);
+    let (shift, role) = (r.shift, r.role);
     let duty_line = if r.duty_line.is_empty() || actor.role.allows(Permission::RevealPersonalData) {
         r.duty_line.clone()
     } else {
@@ -216,7 +207,7 @@ fn line_view(actor: &Actor, r: &RosterRecord) -> RosterLineView {
     };
     RosterLineView {
         id: r.id,
-        office_code: r.office_code.clone(),
+        office_code: r.office_code.to_string(),
         date: r.duty_date.clone(),
         shift,
         shift_label: shift.label_zh(),
@@ -278,11 +269,11 @@ impl App {
         };
         rules::check_overlap(&existing, &new).map_err(AppError::Conflict)?;
         let write = NewRosterLine {
-            office_code: line.office.as_str().to_string(),
+            office_code: line.office.clone(),
             duty_date: date.clone(),
-            shift: line.shift.code().to_string(),
+            shift: line.shift,
             post: line.post.clone(),
-            role: line.role.code().to_string(),
+            role: line.role,
             user_id: line.user_id,
             person_name: name.clone(),
             duty_line: line.duty_line.clone(),
@@ -332,7 +323,7 @@ impl App {
         let line = load_within(actor, self.store.roster_line(id)).await?;
         let date =
             NaiveDate::parse_from_str(&line.duty_date, "%Y-%m-%d").map_err(AppError::internal)?;
-        let (_, end) = rules::shift_window(date, shift_of(&line.shift));
+        let (_, end) = rules::shift_window(date, line.shift);
         if end <= self.now() {
             return Err(AppError::Conflict(
                 "该班次已经结束，排班记录不能再撤销".into(),
@@ -342,7 +333,7 @@ impl App {
             "{} {} {} {}：{}",
             line.office_code,
             line.duty_date,
-            role_of(&line.role).label_zh(),
+            line.role.label_zh(),
             line.post,
             line.person_name
         );
@@ -356,7 +347,7 @@ impl App {
         if !self.store.delete_roster_line(id, &audit).await? {
             return Err(AppError::NotFound("该排班"));
         }
-        Ok(line.office_code)
+        Ok(line.office_code.into())
     }
 
     /// An office's roster from `from` to `to` (dates; empty: today and the next 6 days), each day
@@ -463,8 +454,10 @@ impl App {
         let board = offices
             .into_iter()
             .map(|(code, name)| {
-                let of_office: Vec<&RosterRecord> =
-                    records.iter().filter(|r| r.office_code == code).collect();
+                let of_office: Vec<&RosterRecord> = records
+                    .iter()
+                    .filter(|r| r.office_code.as_str() == code)
+                    .collect();
                 let today_lines: Vec<RosterLine> = of_office
                     .iter()
                     .filter(|r| r.duty_date == today)
@@ -473,9 +466,7 @@ impl App {
                 let now_on = |role: DutyRole| -> Vec<RosterLineView> {
                     of_office
                         .iter()
-                        .filter(|r| {
-                            r.duty_date == today && r.shift == shift.code() && r.role == role.code()
-                        })
+                        .filter(|r| r.duty_date == today && r.shift == shift && r.role == role)
                         .map(|r| line_view(actor, r))
                         .collect()
                 };
@@ -498,14 +489,13 @@ impl App {
             .await?
             .into_iter()
             .filter(|h| {
-                (h.duty_date == today && h.shift == shift.code())
-                    || (h.duty_date == previous_date.to_string()
-                        && h.shift == previous_shift.code())
+                (h.duty_date == today && h.shift == shift)
+                    || (h.duty_date == previous_date.to_string() && h.shift == previous_shift)
             })
             .map(|h| HandoverView {
-                office_code: h.office_code,
+                office_code: h.office_code.into(),
                 date: h.duty_date,
-                shift_label: shift_of(&h.shift).label_zh(),
+                shift_label: h.shift.label_zh(),
                 author: h.author_name,
                 note: h.note,
                 written_at: h.written_at,
@@ -540,9 +530,9 @@ impl App {
         let (date, shift) = self.current_shift();
         let record = HandoverRecord {
             id: 0,
-            office_code: office.as_str().to_string(),
+            office_code: office.clone(),
             duty_date: date.to_string(),
-            shift: shift.code().to_string(),
+            shift,
             author_id: actor.user_id,
             author_name: actor.display_name.clone(),
             note: note.to_string(),

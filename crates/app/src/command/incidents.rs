@@ -4,7 +4,6 @@
 //! it (收到), shown as a timeline per level. Lists are scoped by the office's code range.
 
 use fangkong_domain::command::incidents::{self as rules, IncidentKind, IncidentStage};
-use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Permission;
 use fangkong_store::command::incidents::{IncidentAckRecord, IncidentRecord, IncidentUpdateRecord};
 use serde::Serialize;
@@ -147,12 +146,12 @@ impl App {
         record: IncidentRecord,
         acks: &[IncidentAckRecord],
     ) -> AppResult<IncidentView> {
-        let office = RegionCode::parse(&record.office_code).map_err(AppError::internal)?;
-        let receivers = rules::receiving_offices(&office).len();
+        let office = &record.office_code;
+        let receivers = rules::receiving_offices(office).len();
         let acknowledged = acks.iter().filter(|a| a.incident_id == record.id).count();
         Ok(IncidentView {
-            office_name: self.region_name(&office).await?,
-            kind: IncidentKind::from_code(&record.kind).unwrap_or(IncidentKind::Other),
+            office_name: self.region_name(office).await?,
+            kind: record.kind,
             stale: rules::follow_up_stale(
                 record.closed_at.is_some(),
                 record.last_report_at,
@@ -160,7 +159,7 @@ impl App {
                 rules::DEFAULT_SILENCE_HOURS,
             ),
             id: record.id,
-            office_code: record.office_code,
+            office_code: record.office_code.into(),
             occurred_at: record.occurred_at,
             place: record.place,
             summary: record.summary,
@@ -190,7 +189,7 @@ impl App {
         let occurred_at = self.occurred_at(command.occurred_at, "发生时间", None)?;
         let hours = self.first_report_hours().await?;
         let now = self.now_unix();
-        let office = actor.jurisdiction.as_str().to_string();
+        let office = actor.jurisdiction.clone();
         let key = if command.key.is_empty() {
             format!(
                 "auto:{}",
@@ -208,7 +207,7 @@ impl App {
             id: 0,
             incident_key: key,
             office_code: office,
-            kind: command.kind.code().to_string(),
+            kind: command.kind,
             occurred_at,
             place: command.place,
             summary: command.summary,
@@ -246,7 +245,7 @@ impl App {
         actor.require(Permission::FileReports)?;
         let body = bounded(text, "报告内容", SUMMARY_MAX, true)?;
         let incident = load_within(actor, self.store.incident(id)).await?;
-        if incident.office_code != actor.jurisdiction.as_str() {
+        if incident.office_code != actor.jurisdiction {
             return Err(AppError::Conflict(
                 "续报和终报由首报单位报送，上级单位请点“收到”".into(),
             ));
@@ -256,7 +255,7 @@ impl App {
             id: 0,
             incident_id: id,
             update_key: format!("{}:{}", stage.code(), sha_hex(&body)),
-            stage: stage.code().to_string(),
+            stage,
             at: self.now_unix(),
             by_name: actor.display_name.clone(),
             body,
@@ -297,8 +296,7 @@ impl App {
     pub async fn acknowledge_incident(&self, actor: &Actor, id: i64) -> AppResult<()> {
         actor.require(Permission::ViewCommand)?;
         let incident = load_within(actor, self.store.incident(id)).await?;
-        let office = RegionCode::parse(&incident.office_code).map_err(AppError::internal)?;
-        if !rules::receiving_offices(&office).contains(&actor.jurisdiction) {
+        if !rules::receiving_offices(&incident.office_code).contains(&actor.jurisdiction) {
             return Err(AppError::Conflict(
                 "“收到”由上级单位（县、市、省）确认，本单位的事项请续报".into(),
             ));
@@ -306,7 +304,7 @@ impl App {
         let ack = IncidentAckRecord {
             id: 0,
             incident_id: id,
-            office_code: actor.jurisdiction.as_str().to_string(),
+            office_code: actor.jurisdiction.clone(),
             at: self.now_unix(),
             by_name: actor.display_name.clone(),
         };
@@ -358,11 +356,10 @@ impl App {
     pub async fn incident_detail(&self, actor: &Actor, id: i64) -> AppResult<IncidentDetail> {
         actor.require(Permission::ViewCommand)?;
         let record = load_within(actor, self.store.incident(id)).await?;
-        let office = RegionCode::parse(&record.office_code).map_err(AppError::internal)?;
         let acks = self.store.incident_acks(&[id]).await?;
         let mut receipts = Vec::new();
-        for above in rules::receiving_offices(&office) {
-            let ack = acks.iter().find(|a| a.office_code == above.as_str());
+        for above in rules::receiving_offices(&record.office_code) {
+            let ack = acks.iter().find(|a| a.office_code == above);
             receipts.push(ReceiptView {
                 office_name: self.region_name(&above).await?,
                 office_code: above.as_str().to_string(),
@@ -381,7 +378,7 @@ impl App {
         }];
         reports.extend(self.store.incident_updates(id).await?.into_iter().map(|u| {
             IncidentReportView {
-                stage: IncidentStage::from_code(&u.stage).unwrap_or(IncidentStage::FollowUp),
+                stage: u.stage,
                 at: u.at,
                 by_name: u.by_name,
                 body: u.body,

@@ -320,7 +320,7 @@ impl App {
         {
             alerts.tally(
                 format!("预警#{} {}", alert.id, alert.evidence),
-                alert.region_code.clone(),
+                alert.region_code.to_string(),
                 alert.deadline,
                 now,
                 format!("/warning/alerts/{}", alert.id),
@@ -335,7 +335,7 @@ impl App {
         {
             tasks.tally(
                 format!("{}（{}）", task.title, task.owner),
-                task.region_code.clone(),
+                task.region_code.to_string(),
                 task.due_at,
                 now,
                 format!("/warning/emergency?region={}", task.region_code),
@@ -354,10 +354,7 @@ impl App {
                 format!(
                     "配送需求#{} {}{}",
                     request.id,
-                    fangkong_domain::supplies::deliveries::DeliveryCategory::from_code(
-                        &request.category
-                    )
-                    .map_or("", |c| c.label_zh()),
+                    request.category.label_zh(),
                     if request.elderly_alone {
                         "（独居老人）"
                     } else {

@@ -255,7 +255,7 @@ fn level_code(level: RegionLevel) -> &'static str {
 }
 
 fn report_view(record: DailyReportRecord, office_name: String) -> DailyReportView {
-    let kind = ReportKind::from_code(&record.kind).unwrap_or(ReportKind::Daily);
+    let kind = record.kind;
     let timing = if record.late {
         Timing::Late
     } else {
@@ -278,7 +278,7 @@ fn report_view(record: DailyReportRecord, office_name: String) -> DailyReportVie
         late: record.late,
         submitted_by: record.submitted_by,
         corrections: record.corrections,
-        office_code: record.office_code,
+        office_code: record.office_code.into(),
     }
 }
 
@@ -446,9 +446,9 @@ impl App {
         let late = rules::classify(Some(now), due_at, now) == Timing::Late;
         let record = DailyReportRecord {
             id: 0,
-            office_code: office.as_str().to_string(),
+            office_code: office.clone(),
             report_date: day.clone(),
-            kind: command.kind.code().to_string(),
+            kind: command.kind,
             figures: json(&command.figures)?,
             current_figures: json(&command.figures)?,
             system_figures: json(&system)?,
@@ -621,7 +621,7 @@ impl App {
             .daily_reports_in((&lower, &upper), &date)
             .await?
             .into_iter()
-            .map(|r| (r.office_code.clone(), r))
+            .map(|r| (r.office_code.to_string(), r))
             .collect();
         let children: Vec<RegionRecord> = match office.level() {
             RegionLevel::Township => Vec::new(),
@@ -719,7 +719,7 @@ impl App {
             .daily_reports_in((&lower, &upper), &date)
             .await?
             .into_iter()
-            .map(|r| r.office_code)
+            .map(|r| r.office_code.into())
             .collect();
         let offices = self
             .store

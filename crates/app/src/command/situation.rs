@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::Duration;
 use fangkong_domain::command::late::minutes_words;
 use fangkong_domain::investigation::CaseKind;
-use fangkong_domain::isolation::{MeasureStatus, PersonCategory};
+use fangkong_domain::isolation::MeasureStatus;
 use fangkong_domain::region::{RegionCode, RegionLevel};
 use fangkong_domain::role::Permission;
 use fangkong_domain::time::{beijing_label, beijing_midnight};
@@ -275,9 +275,7 @@ impl App {
         let mut control = ControlFigures::default();
         let mut by_category: HashMap<&'static str, i64> = HashMap::new();
         for row in self.store.measure_counts_by_child(range, child_len).await? {
-            let Some(status) = MeasureStatus::from_code(&row.status) else {
-                continue;
-            };
+            let status = row.status;
             if status == MeasureStatus::Released {
                 continue;
             }
@@ -295,9 +293,7 @@ impl App {
                     }
                 }
             }
-            let category =
-                PersonCategory::from_code(&row.category).map_or("其他", |c| c.label_zh());
-            *by_category.entry(category).or_default() += row.n;
+            *by_category.entry(row.category.label_zh()).or_default() += row.n;
         }
         let mut by_category: Vec<(&'static str, i64)> = by_category.into_iter().collect();
         by_category.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));

@@ -6,8 +6,9 @@
 use chrono::{DateTime, Duration, Utc};
 use fangkong_domain::command::duty::{
     self as rules, AccountabilityItem, AccountabilityKind, OfficeAccountability,
-    SPOT_CHECK_MAX_OFFICES, SPOT_NOTE_MAX_CHARS, Shift, SpotAnswer,
+    SPOT_CHECK_MAX_OFFICES, SPOT_NOTE_MAX_CHARS, SpotAnswer,
 };
+use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Permission;
 use fangkong_store::command::duty::{NewSpotCheck, SpotCheckRecord, SpotResultWrite};
 use serde::{Deserialize, Serialize};
@@ -100,28 +101,19 @@ fn failure_kinds(codes: &str) -> Vec<AccountabilityKind> {
 
 impl App {
     async fn spot_view(&self, r: SpotCheckRecord) -> AppResult<SpotCheckView> {
-        let office_name = match fangkong_domain::region::RegionCode::parse(&r.office_code) {
-            Ok(code) => self.region_name(&code).await?,
-            Err(_) => r.office_code.clone(),
-        };
-        let shift = Shift::from_code(&r.shift).unwrap_or(Shift::Day);
+        let office_name = self.region_name(&r.office_code).await?;
+        let shift = r.shift;
         let mut on_duty = Vec::new();
         if !r.recorded {
             let roster = self
                 .store
-                .roster_lines(
-                    std::slice::from_ref(&r.office_code),
-                    &r.duty_date,
-                    &r.duty_date,
-                )
+                .roster_lines(&[r.office_code.to_string()], &r.duty_date, &r.duty_date)
                 .await?;
             on_duty = roster
                 .into_iter()
                 .filter(|l| l.shift == r.shift)
                 .map(|l| {
-                    let role = fangkong_domain::command::duty::DutyRole::from_code(&l.role)
-                        .map(|x| x.label_zh())
-                        .unwrap_or("");
+                    let role = l.role.label_zh();
                     (l.user_id, format!("{} · {role}", l.person_name))
                 })
                 .collect();
@@ -146,7 +138,7 @@ impl App {
                 .map(AccountabilityKind::label_zh)
                 .collect(),
             note: r.note,
-            office_code: r.office_code,
+            office_code: r.office_code.into(),
         })
     }
 
@@ -226,18 +218,20 @@ impl App {
             }
         };
         let deadline_at = (called + Duration::minutes(minutes)).timestamp();
-        let checks: Vec<NewSpotCheck> = offices
+        let checks = offices
             .iter()
-            .map(|office| NewSpotCheck {
-                office_code: office.clone(),
-                duty_date: date.to_string(),
-                shift: shift.code().to_string(),
-                called_at,
-                deadline_at,
-                called_by: actor.username.clone(),
-                checker_office: own.to_string(),
+            .map(|office| {
+                Ok(NewSpotCheck {
+                    office_code: RegionCode::parse(office).map_err(AppError::internal)?,
+                    duty_date: date.to_string(),
+                    shift,
+                    called_at,
+                    deadline_at,
+                    called_by: actor.username.clone(),
+                    checker_office: actor.jurisdiction.clone(),
+                })
             })
-            .collect();
+            .collect::<AppResult<Vec<NewSpotCheck>>>()?;
         let detail = self.occurred_detail(format!("{minutes}分钟内应答"), called_at);
         let audit = audit_record(self, actor, "call_spot_check", "", detail);
         let ids = self.store.insert_spot_checks(&checks, &audit).await?;
@@ -292,7 +286,7 @@ impl App {
             return Err(AppError::field("应答人", "请选择或填写接电话的人"));
         }
         let check = load_within(actor, self.store.spot_check(id)).await?;
-        if check.office_code == actor.jurisdiction.as_str() {
+        if check.office_code == actor.jurisdiction {
             return Err(AppError::Conflict(
                 "抽查结果由上级抽查人员记录，被抽查的值班室不能记录自己的结果".into(),
             ));
@@ -310,7 +304,7 @@ impl App {
         let roster = self
             .store
             .roster_lines(
-                std::slice::from_ref(&check.office_code),
+                &[check.office_code.to_string()],
                 &check.duty_date,
                 &check.duty_date,
             )
@@ -318,7 +312,7 @@ impl App {
         let on_shift: Vec<_> = roster.iter().filter(|r| r.shift == check.shift).collect();
         let mut name = typed_name.to_string();
         if let Some(user) = answered_by {
-            let staff = self.store.office_users(&check.office_code).await?;
+            let staff = self.store.office_users(check.office_code.as_str()).await?;
             let Some((_, staff_name, _, _)) = staff.iter().find(|(uid, ..)| *uid == user) else {
                 return Err(AppError::field("应答人", "不是该单位的人员"));
             };
@@ -397,7 +391,7 @@ impl App {
         let mut views = Vec::new();
         for r in records
             .into_iter()
-            .filter(|r| !r.recorded && r.office_code == own)
+            .filter(|r| !r.recorded && r.office_code == actor.jurisdiction)
         {
             views.push(self.spot_view(r).await?);
         }
@@ -418,7 +412,7 @@ impl App {
                 failure_kinds(&r.failures)
                     .into_iter()
                     .map(move |kind| AccountabilityItem {
-                        office: r.office_code.clone(),
+                        office: r.office_code.to_string(),
                         kind,
                         at: r.called_at,
                         source: format!("抽查 #{}", r.id),

@@ -153,7 +153,7 @@ impl App {
             port,
             quantity,
             certificate_no,
-            region_code: region.as_str().to_string(),
+            region_code: region.clone(),
             created_by: actor.username.clone(),
             created_at: self.now_unix(),
         };
@@ -192,9 +192,9 @@ impl App {
                 &MovementRecord {
                     id: 0,
                     batch_id: batch.id,
-                    node: node.code().into(),
+                    node,
                     place,
-                    region_code: region.as_str().into(),
+                    region_code: region.clone(),
                     quantity,
                     moved_on,
                     handlers: handlers.into(),
@@ -245,23 +245,20 @@ impl App {
             .find(|t| t.id == test_id);
         let positive = stored
             .as_ref()
-            .is_some_and(|t| SampleResult::from_code(&t.result).is_some_and(rules::raises_alert));
+            .is_some_and(|t| rules::raises_alert(t.result));
         let mut alerts = Vec::new();
         if positive {
-            let kind = stored
-                .as_ref()
-                .and_then(|t| SampleKind::from_code(&t.kind))
-                .unwrap_or(kind);
+            let kind = stored.as_ref().map_or(kind, |t| t.kind);
             let raised = self.store.cold_chain_test_alert_regions(test_id).await?;
             let movements = self.store.cold_chain_movements(batch.id).await?;
             let mut targets: Vec<(String, String)> = movements
                 .iter()
-                .filter(|m| m.node == ChainNode::Market.code())
-                .map(|m| (m.region_code.clone(), m.place.clone()))
+                .filter(|m| m.node == ChainNode::Market)
+                .map(|m| (m.region_code.to_string(), m.place.clone()))
                 .collect();
             if targets.is_empty() {
                 targets.push((
-                    batch.region_code.clone(),
+                    batch.region_code.to_string(),
                     format!("{}（{}）", batch.port, batch.goods),
                 ));
             }
@@ -329,8 +326,8 @@ impl App {
         let tests = self.store.cold_chain_tests(batch.id).await?;
         let mut regions: Vec<String> = movements
             .iter()
-            .map(|m| m.region_code.clone())
-            .filter(|r| r.starts_with(actor.jurisdiction.as_str()))
+            .filter(|m| actor.jurisdiction.contains(&m.region_code))
+            .map(|m| m.region_code.to_string())
             .collect();
         regions.sort();
         regions.dedup();
@@ -348,23 +345,21 @@ impl App {
         Ok(TraceView {
             markets: movements
                 .iter()
-                .filter(|m| m.node == ChainNode::Market.code())
+                .filter(|m| m.node == ChainNode::Market)
                 .map(|m| m.place.clone())
                 .collect(),
             movements: movements
                 .into_iter()
-                .map(|m| {
-                    let label = ChainNode::from_code(&m.node).map_or("", ChainNode::label_zh);
-                    (label.to_string(), m)
-                })
+                .map(|m| (m.node.label_zh().to_string(), m))
                 .collect(),
             tests: tests
                 .into_iter()
                 .map(|t| {
-                    let kind = SampleKind::from_code(&t.kind).map_or("", SampleKind::label_zh);
-                    let result =
-                        SampleResult::from_code(&t.result).map_or("", SampleResult::label_zh);
-                    (kind.to_string(), result.to_string(), t)
+                    (
+                        t.kind.label_zh().to_string(),
+                        t.result.label_zh().to_string(),
+                        t,
+                    )
                 })
                 .collect(),
             handlers,

@@ -304,7 +304,7 @@ fn view_point(p: &DeliveryPointRecord) -> PointView {
     PointView {
         id: p.id,
         name: p.name.clone(),
-        region_code: p.region_code.clone(),
+        region_code: p.region_code.to_string(),
         address: p.address.clone(),
         plan: format!(
             "{:02}:{:02} 起，每段{}分钟，每天{}段，每段{}户",
@@ -323,8 +323,7 @@ pub(crate) fn view_delivery(
     steps: &[fangkong_store::supplies::deliveries::DeliveryStepRecord],
     now: i64,
 ) -> DeliveryView {
-    let status = DeliveryStatus::from_code(&r.status);
-    let eligibility = Eligibility::from_code(&r.eligibility);
+    let (status, eligibility) = (r.status, r.eligibility);
     DeliveryView {
         id: r.id,
         household: r.household_number.clone(),
@@ -333,16 +332,16 @@ pub(crate) fn view_delivery(
             .map(|p| p.masked())
             .unwrap_or_default(),
         address_masked: mask_middle(&r.address, 6, 0),
-        category: DeliveryCategory::from_code(&r.category).map_or("", DeliveryCategory::label_zh),
-        category_code: r.category.clone(),
-        urgent: r.urgency == Urgency::Urgent.code(),
+        category: r.category.label_zh(),
+        category_code: r.category.code().to_string(),
+        urgent: r.urgency == Urgency::Urgent,
         items: r.items.clone(),
-        channel: RequestChannel::from_code(&r.channel).map_or("", RequestChannel::label_zh),
-        eligibility: eligibility.map_or("", Eligibility::label_zh),
-        flagged: eligibility == Some(Eligibility::Outside),
+        channel: r.channel.label_zh(),
+        eligibility: eligibility.label_zh(),
+        flagged: eligibility == Eligibility::Outside,
         elderly_alone: r.elderly_alone,
-        status: status.map_or("", DeliveryStatus::label_zh),
-        status_code: r.status.clone(),
+        status: status.label_zh(),
+        status_code: status.code().to_string(),
         point: r
             .point_id
             .and_then(|id| points.iter().find(|p| p.id == id))
@@ -352,13 +351,12 @@ pub(crate) fn view_delivery(
         courier: r.courier.clone(),
         requested_at: label(r.requested_at),
         due: label(r.due_at),
-        overdue: status.is_some_and(DeliveryStatus::is_open) && r.due_at < now,
+        overdue: status.is_open() && r.due_at < now,
         steps: steps
             .iter()
             .filter(|s| s.request_id == r.id)
             .map(|s| {
-                let words =
-                    DeliveryStatus::from_code(&s.status).map_or("", DeliveryStatus::label_zh);
+                let words = s.status.label_zh();
                 if s.note.is_empty() {
                     format!("{words} {}", label(s.at))
                 } else {
@@ -478,13 +476,13 @@ impl App {
                 .map(|p| p.as_str().to_string())
                 .unwrap_or_default(),
             address,
-            category: command.category.code().to_string(),
-            urgency: command.urgency.code().to_string(),
+            category: command.category,
+            urgency: command.urgency,
             items: command.items.clone(),
-            channel: channel.code().to_string(),
-            eligibility: eligibility.code().to_string(),
+            channel,
+            eligibility,
             elderly_alone: rules::elderly_living_alone(birth, self.today(), members),
-            status: DeliveryStatus::Requested.code().to_string(),
+            status: DeliveryStatus::Requested,
             point_id: None,
             slot_start: None,
             courier: String::new(),
@@ -620,7 +618,7 @@ impl App {
         let record = DeliveryPointRecord {
             id: 0,
             name: name.clone(),
-            region_code: region.as_str().to_string(),
+            region_code: region.clone(),
             address,
             first_start_minute: plan.first_start_minute,
             slot_minutes: plan.slot_minutes,
@@ -675,19 +673,14 @@ impl App {
             let point = points
                 .iter()
                 .enumerate()
-                .filter(|(_, p)| r.grid_code.starts_with(&p.region_code))
-                .max_by_key(|(_, p)| p.region_code.len())
+                .filter(|(_, p)| r.grid_code.starts_with(p.region_code.as_str()))
+                .max_by_key(|(_, p)| p.region_code.as_str().len())
                 .map(|(i, _)| i);
             let Some(point) = point else {
                 report.without_point += 1;
                 continue;
             };
-            let (Some(category), Some(urgency)) = (
-                DeliveryCategory::from_code(&r.category),
-                Urgency::from_code(&r.urgency),
-            ) else {
-                continue;
-            };
+            let (category, urgency) = (r.category, r.urgency);
             requests.push(ToAllocate {
                 point,
                 category,
@@ -729,8 +722,7 @@ impl App {
         actor.require(Permission::FulfilDeliveries)?;
         let command = StepDelivery::try_from(form)?;
         let request = load_within(actor, self.store.delivery(id)).await?;
-        let from = DeliveryStatus::from_code(&request.status)
-            .ok_or_else(|| AppError::internal("unknown delivery status"))?;
+        let from = request.status;
         rules::check_step(from, command.to).map_err(AppError::Conflict)?;
         let audit = audit_record(
             self,

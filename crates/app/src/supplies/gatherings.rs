@@ -15,7 +15,7 @@ use fangkong_domain::region::RegionCode;
 use fangkong_domain::risk_area::AreaTier;
 use fangkong_domain::role::Permission;
 use fangkong_domain::supplies::gatherings::{
-    self as rules, ApprovalLevel, Filing, GatheringKind, GatheringStatus, ParticipantCheck,
+    self as rules, Filing, GatheringKind, GatheringStatus, ParticipantCheck,
 };
 use fangkong_domain::time::beijing_midnight;
 use fangkong_store::CodePerson;
@@ -33,7 +33,7 @@ impl Placed for GatheringRecord {
     // `Placed::place` is the region the record belongs to; the record's own `place` is the venue.
     #[allow(clippy::misnamed_getters)]
     fn place(&self) -> &str {
-        &self.region_code
+        self.region_code.as_str()
     }
 }
 
@@ -116,7 +116,7 @@ pub struct GatheringDetail {
 fn view(g: GatheringRecord, participants: i64) -> GatheringView {
     GatheringView {
         id: g.id,
-        kind: GatheringKind::from_code(&g.kind).map_or("", GatheringKind::label_zh),
+        kind: g.kind.label_zh(),
         title: g.title,
         organiser_masked: fangkong_domain::ids::mask_middle(&g.organiser, 1, 0),
         phone_masked: fangkong_domain::phone::PhoneNumber::parse(&g.organiser_phone)
@@ -125,14 +125,14 @@ fn view(g: GatheringRecord, participants: i64) -> GatheringView {
         size: g.size,
         tables: g.tables,
         date: g.event_date,
-        level: ApprovalLevel::from_code(&g.level).map_or("", ApprovalLevel::label_zh),
-        status: GatheringStatus::from_code(&g.status).map_or("", GatheringStatus::label_zh),
-        status_code: g.status,
+        level: g.level.label_zh(),
+        status: g.status.label_zh(),
+        status_code: g.status.code().to_string(),
         decision: g.decision,
         decided_by: g.decided_by,
         participants,
         place: g.place,
-        region_code: g.region_code,
+        region_code: g.region_code.into(),
     }
 }
 
@@ -228,23 +228,21 @@ impl App {
         let now = self.now_unix();
         let record = GatheringRecord {
             id: 0,
-            region_code: region.as_str().to_string(),
+            region_code: region.clone(),
             place: place.to_string(),
-            kind: kind.code().to_string(),
+            kind,
             title: title.to_string(),
             organiser: organiser.to_string(),
             organiser_phone: phone.as_str().to_string(),
             size,
             tables,
             event_date: date.to_string(),
-            level: assessment.level.code().to_string(),
+            level: assessment.level,
             status: if refused {
                 GatheringStatus::Refused
             } else {
                 GatheringStatus::Filed
-            }
-            .code()
-            .to_string(),
+            },
             decision: assessment.refusals.join("；"),
             decided_by: if refused {
                 "按聚集性活动报批规定".into()
@@ -299,8 +297,7 @@ impl App {
             return Err(AppError::field("审批意见", "不予批准请写明理由"));
         }
         let g = load_within(actor, self.store.gathering(id)).await?;
-        let level = ApprovalLevel::from_code(&g.level)
-            .ok_or_else(|| AppError::internal("unknown approval level"))?;
+        let level = g.level;
         if actor.jurisdiction.level() > level.region_level() {
             return Err(AppError::Conflict(format!(
                 "{}人的活动须由{}审批",
@@ -308,12 +305,12 @@ impl App {
                 level.label_zh()
             )));
         }
-        if g.status != GatheringStatus::Filed.code() {
+        if g.status != GatheringStatus::Filed {
             return Err(AppError::Conflict("该活动已审批过".into()));
         }
         let mut words = words.to_string();
         if approve
-            && let Some(tier) = self.tier_at(&g.region_code).await?
+            && let Some(tier) = self.tier_at(g.region_code.as_str()).await?
             && rules::policy()
                 .refused_tiers
                 .iter()

@@ -31,7 +31,7 @@ pub const STOCK_ROWS: i64 = 5_000;
 impl Placed for WarehouseRecord {
     const WHAT: &'static str = "该仓库";
     fn place(&self) -> &str {
-        &self.region_code
+        self.region_code.as_str()
     }
 }
 
@@ -212,8 +212,8 @@ pub(crate) fn view_warehouse(w: WarehouseRecord) -> WarehouseView {
     WarehouseView {
         id: w.id,
         name: w.name,
-        region_code: w.region_code,
-        owner_kind: OwnerKind::from_code(&w.owner_kind).map_or("", OwnerKind::label_zh),
+        region_code: w.region_code.into(),
+        owner_kind: w.owner_kind.label_zh(),
         owner_name: w.owner_name,
     }
 }
@@ -225,11 +225,11 @@ fn view_movement(m: MovementRow) -> MovementView {
         at: label(m.at),
         warehouse_id: m.warehouse_id,
         warehouse: m.warehouse_name,
-        region_code: m.region_code,
+        region_code: m.region_code.into(),
         item_code: m.item_code,
         item,
         unit,
-        kind: MovementKind::from_code(&m.kind).map_or("", MovementKind::label_zh),
+        kind: m.kind.label_zh(),
         delta: m.delta,
         on_hand_after: m.on_hand_after,
         counterpart_id: m.counterpart_id,
@@ -244,8 +244,8 @@ fn view_stock(s: StockRow) -> StockView {
     StockView {
         warehouse_id: s.warehouse_id,
         warehouse: s.warehouse_name,
-        region_code: s.region_code,
-        owner_kind: OwnerKind::from_code(&s.owner_kind).map_or("", OwnerKind::label_zh),
+        region_code: s.region_code.into(),
+        owner_kind: s.owner_kind.label_zh(),
         item_code: s.item_code,
         item,
         class,
@@ -311,8 +311,8 @@ impl App {
         let record = WarehouseRecord {
             id: 0,
             name: name.to_string(),
-            region_code: region.as_str().to_string(),
-            owner_kind: owner.code().to_string(),
+            region_code: region.clone(),
+            owner_kind: owner,
             owner_name: owner_name.to_string(),
             created_by: actor.username.clone(),
             created_at: self.now_unix(),
@@ -347,7 +347,7 @@ impl App {
         let warehouse = load_within(actor, self.store.warehouse(command.warehouse_id)).await?;
         let mut lines = vec![MovementWrite {
             warehouse_id: warehouse.id,
-            region_code: warehouse.region_code.clone(),
+            region_code: warehouse.region_code.to_string(),
             item_code: command.item.code.clone(),
             kind: command.kind.code().to_string(),
             quantity: command.quantity,
@@ -359,7 +359,7 @@ impl App {
             let to = load_within(actor, self.store.warehouse(to)).await?;
             lines.push(MovementWrite {
                 warehouse_id: to.id,
-                region_code: to.region_code.clone(),
+                region_code: to.region_code.to_string(),
                 counterpart_id: Some(warehouse.id),
                 incoming: true,
                 ..lines[0].clone()
@@ -416,7 +416,7 @@ impl App {
             RegionCode::parse(form.region_code.trim()).map_err(|e| AppError::field("区域", e))?;
         actor.require_within(&region)?;
         let record = RateRecord {
-            region_code: region.as_str().to_string(),
+            region_code: region.clone(),
             item_code: item.code.clone(),
             daily,
             note,

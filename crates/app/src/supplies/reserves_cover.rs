@@ -206,7 +206,7 @@ impl App {
             }
         }
         for rate in self.store.reserve_rates_in(range).await? {
-            let code: String = rate.region_code.chars().take(child_len).collect();
+            let code: String = rate.region_code.as_str().chars().take(child_len).collect();
             cells
                 .entry(code)
                 .or_default()

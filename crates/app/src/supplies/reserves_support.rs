@@ -22,14 +22,14 @@ pub(crate) struct AskedBy(SupportRecord);
 impl Placed for AskedOf {
     const WHAT: &'static str = "该支援申请";
     fn place(&self) -> &str {
-        &self.0.giver_region
+        self.0.giver_region.as_str()
     }
 }
 
 impl Placed for AskedBy {
     const WHAT: &'static str = "该支援申请";
     fn place(&self) -> &str {
-        &self.0.asker_region
+        self.0.asker_region.as_str()
     }
 }
 
@@ -77,18 +77,18 @@ pub struct SupportView {
 
 fn view(r: SupportRecord) -> SupportView {
     let (item, unit, _) = item_of(&r.item_code);
-    let status = SupportStatus::from_code(&r.status);
+    let status = r.status;
     SupportView {
         id: r.id,
-        asker_region: r.asker_region,
-        giver_region: r.giver_region,
+        asker_region: r.asker_region.into(),
+        giver_region: r.giver_region.into(),
         item,
         unit,
         quantity: r.quantity,
         to_warehouse_id: r.to_warehouse_id,
         from_warehouse_id: r.from_warehouse_id,
-        status_code: status.map_or("", SupportStatus::code),
-        status: status.map_or("", SupportStatus::label_zh),
+        status_code: status.code(),
+        status: status.label_zh(),
         reason: r.reason,
         answer: r.answer,
         requested: label(r.requested_at),
@@ -127,13 +127,13 @@ impl App {
         let giver_name = self.region_name(&giver).await?;
         let record = SupportRecord {
             id: 0,
-            asker_region: asker.as_str().to_string(),
-            giver_region: giver.as_str().to_string(),
+            asker_region: asker.clone(),
+            giver_region: giver.clone(),
             item_code: item.code.clone(),
             quantity,
             to_warehouse_id: to.id,
             from_warehouse_id: None,
-            status: SupportStatus::Requested.code().to_string(),
+            status: SupportStatus::Requested,
             reason,
             answer: String::new(),
             requested_by: actor.username.clone(),
@@ -212,7 +212,7 @@ impl App {
         let from = load_within(actor, self.store.warehouse(from_id)).await?;
         let line = MovementWrite {
             warehouse_id: from.id,
-            region_code: from.region_code.clone(),
+            region_code: from.region_code.to_string(),
             item_code: request.item_code.clone(),
             kind: MovementKind::Out.code().to_string(),
             quantity: request.quantity,
@@ -245,7 +245,7 @@ impl App {
             .ok_or(AppError::NotFound("该仓库"))?;
         let line = MovementWrite {
             warehouse_id: to.id,
-            region_code: to.region_code.clone(),
+            region_code: to.region_code.to_string(),
             item_code: request.item_code.clone(),
             kind: MovementKind::In.code().to_string(),
             quantity: request.quantity,
@@ -273,8 +273,7 @@ impl App {
         from_warehouse_id: Option<i64>,
         lines: Vec<MovementWrite>,
     ) -> AppResult<()> {
-        let from = SupportStatus::from_code(&request.status)
-            .ok_or_else(|| AppError::internal("unknown support status"))?;
+        let from = request.status;
         rules::support_step(from, to).map_err(AppError::Conflict)?;
         let (item, unit, _) = item_of(&request.item_code);
         let action = match to {

@@ -123,7 +123,7 @@ fn label_at(at: i64) -> String {
 }
 
 fn how_words(task: &TaskRecord) -> String {
-    if task.status == TaskStatus::Done.code() {
+    if task.status == TaskStatus::Done {
         let (kind, id) = task
             .done_how
             .split_once(':')
@@ -140,14 +140,14 @@ fn how_words(task: &TaskRecord) -> String {
             _ => task.done_how.clone(),
         };
     }
-    match ClosesOn::from_code(&task.closes_on) {
+    match task.closes_on {
         Some(on) => format!("待“{}”后自动完成", on.label_zh()),
         None => "由责任单位完成后勾选".into(),
     }
 }
 
 fn task_view(task: TaskRecord, now: i64) -> TaskView {
-    let done = task.status == TaskStatus::Done.code();
+    let done = task.status == TaskStatus::Done;
     let lateness = fangkong_domain::command::late::Lateness::of(task.due_at, now);
     TaskView {
         id: task.id,
@@ -175,7 +175,7 @@ fn switch_view(s: SwitchRecord) -> SwitchView {
         .collect();
     SwitchView {
         id: s.id,
-        to_label: CommandState::from_code(&s.to_state).map_or("", |c| c.label_zh()),
+        to_label: s.to_state.label_zh(),
         at: label_at(s.at),
         by: s.by_user,
         reason: s.reason,
@@ -212,19 +212,17 @@ impl App {
         let state = self.store.command_state(code.as_str()).await?;
         let emergency = state
             .as_ref()
-            .is_some_and(|s| s.state == CommandState::Emergency.code());
+            .is_some_and(|s| s.state == CommandState::Emergency);
         let over = self.store.emergencies_over(code.as_str(), range).await?;
         let covered_by = over
             .iter()
-            .filter(|s| s.region_code != code.as_str() && code.as_str().starts_with(&s.region_code))
-            .max_by_key(|s| s.region_code.len())
+            .filter(|s| s.region_code != code && s.region_code.contains(&code))
+            .max_by_key(|s| s.region_code.as_str().len())
             .map(|s| s.region_code.clone());
         let covered_by = match covered_by {
             Some(c) => Some(RegionLink {
-                name: self
-                    .region_name(&RegionCode::parse(&c).map_err(AppError::internal)?)
-                    .await?,
-                code: c,
+                name: self.region_name(&c).await?,
+                code: c.into(),
             }),
             None => None,
         };
@@ -293,7 +291,7 @@ impl App {
                 .is_some()
             })
             .map(|c| ChildState {
-                emergency: over.iter().any(|s| s.region_code == c.code),
+                emergency: over.iter().any(|s| s.region_code.as_str() == c.code),
                 code: c.code,
                 name: c.name,
             })
@@ -370,9 +368,7 @@ impl App {
         };
         if let Some(id) = alert_id {
             let alert = load_within(actor, self.store.alert(id)).await?;
-            if !code.as_str().starts_with(&alert.region_code)
-                && !alert.region_code.starts_with(code.as_str())
-            {
+            if !alert.region_code.contains(&code) && !code.contains(&alert.region_code) {
                 return Err(AppError::field("预警", "该预警不属于所切换的区划"));
             }
         }
@@ -384,13 +380,13 @@ impl App {
                 title: t.title,
                 owner: t.owner,
                 due_at: t.due_at,
-                closes_on: t.closes_on.map_or(String::new(), |c| c.code().to_string()),
+                closes_on: t.closes_on,
             })
             .collect();
         let switch = SwitchWrite {
-            region_code: code.as_str().to_string(),
-            from_state: CommandState::Normal.code().into(),
-            to_state: CommandState::Emergency.code().into(),
+            region_code: code.clone(),
+            from_state: CommandState::Normal,
+            to_state: CommandState::Emergency,
             at: now,
             by_user: actor.username.clone(),
             reason: reason.clone(),
@@ -425,9 +421,9 @@ impl App {
             .collect();
         let now = self.now_unix();
         let switch = SwitchWrite {
-            region_code: code.as_str().to_string(),
-            from_state: CommandState::Emergency.code().into(),
-            to_state: CommandState::Normal.code().into(),
+            region_code: code.clone(),
+            from_state: CommandState::Emergency,
+            to_state: CommandState::Normal,
             at: now,
             by_user: actor.username.clone(),
             reason: reason.clone(),
@@ -457,7 +453,7 @@ impl App {
         actor.require(Permission::RespondToWarnings)?;
         let note = bounded(&form.note, "完成情况", 300)?;
         let task = load_within(actor, self.store.emergency_task(id)).await?;
-        if task.status != TaskStatus::Open.code() {
+        if task.status != TaskStatus::Open {
             return Err(AppError::Conflict("该任务已完成".into()));
         }
         let now = self.now_unix();
@@ -490,15 +486,14 @@ impl App {
         let today = beijing_date(self.now()).to_string();
         let mut closed = 0;
         for task in self.store.open_auto_tasks(500).await? {
-            let Some(on) = ClosesOn::from_code(&task.closes_on) else {
+            let Some(on) = task.closes_on else {
                 continue;
             };
             let since = task.due_at - self.task_hours(&task) * 3600;
             let region = task.region_code.as_str();
             let done = match on {
                 ClosesOn::RoundOpened => {
-                    let code = RegionCode::parse(region).map_err(AppError::internal)?;
-                    let range = code.subtree_range();
+                    let range = task.region_code.subtree_range();
                     self.store
                         .round_opened_since(region, (range.0.as_str(), range.1.as_str()), since)
                         .await?
@@ -519,12 +514,10 @@ impl App {
                     .duty_rostered_on(region, &today)
                     .await?
                     .map(|id| (format!("duty_roster:{id}"), now)),
-                ClosesOn::SuppliesCovered => {
-                    let code = RegionCode::parse(region).map_err(AppError::internal)?;
-                    self.supplies_covered(&code)
-                        .await?
-                        .map(|items| (format!("supplies:{items}"), now))
-                }
+                ClosesOn::SuppliesCovered => self
+                    .supplies_covered(&task.region_code)
+                    .await?
+                    .map(|items| (format!("supplies:{items}"), now)),
                 ClosesOn::RoomsReady => self
                     .rooms_ready(&task)
                     .await?
@@ -544,16 +537,14 @@ impl App {
 
     /// The hours the task's template gives (its due time minus them is the switch's time).
     fn task_hours(&self, task: &TaskRecord) -> i64 {
-        RegionCode::parse(&task.region_code)
-            .ok()
-            .and_then(|c| emergency::template_for(c.level()))
+        emergency::template_for(task.region_code.level())
             .and_then(|t| t.tasks.iter().find(|t| t.code == task.code))
             .map_or(0, |t| t.due_hours)
     }
 
     /// The free rooms of the task's region when they reach the template's norm.
     async fn rooms_ready(&self, task: &TaskRecord) -> AppResult<Option<i64>> {
-        let code = RegionCode::parse(&task.region_code).map_err(AppError::internal)?;
+        let code = &task.region_code;
         let per_10000 = emergency::template_for(code.level())
             .and_then(|t| t.tasks.iter().find(|t| t.code == task.code))
             .and_then(|t| t.rooms_per_10000)

@@ -37,14 +37,14 @@ use crate::{Actor, App, AppError, AppResult, audit_record};
 impl Placed for FeverClinicRecord {
     const WHAT: &'static str = "该发热门诊";
     fn place(&self) -> &str {
-        &self.region_code
+        self.region_code.as_str()
     }
 }
 
 impl Placed for FeverVisitRecord {
     const WHAT: &'static str = "该就诊记录";
     fn place(&self) -> &str {
-        &self.clinic_region
+        self.clinic_region.as_str()
     }
 }
 
@@ -101,9 +101,9 @@ impl App {
             .insert_fever_clinic(
                 &NewFeverClinic {
                     name: command.name,
-                    kind: command.kind.code().into(),
-                    region_code: command.region.as_str().into(),
-                    risk: command.risk.code().into(),
+                    kind: command.kind,
+                    region_code: command.region.clone(),
+                    risk: command.risk,
                     site_id: command.site_id,
                     hospital: command.hospital,
                     created_at: self.now_unix(),
@@ -241,7 +241,7 @@ impl App {
                     resident_id: resident.as_ref().map(|r| r.0),
                     grid_code: resident
                         .as_ref()
-                        .map_or_else(|| clinic.region_code.clone(), |r| r.1.clone()),
+                        .map_or_else(|| clinic.region_code.to_string(), |r| r.1.clone()),
                     green_code: command.green_code,
                     travel_history: command.travel_history,
                     temperature: command.temperature.clone(),
@@ -370,7 +370,7 @@ impl App {
             .apply_fever_visit_change(
                 &VisitWrite {
                     visit_id: visit.id,
-                    from_stage: visit.stage.clone(),
+                    from_stage: visit.stage.code().into(),
                     to_stage: change.to.code().into(),
                     fact,
                     at: change.at,
@@ -413,7 +413,7 @@ impl App {
             return Ok(false);
         };
         let site = load_within(actor, self.store.site(site_id)).await?;
-        let antigen_positive = visit.antigen_result.as_deref() == Some("positive");
+        let antigen_positive = visit.antigen_result == Some(TestResult::Positive);
         let mut purposes = if antigen_positive {
             vec!["recheck", "screen"]
         } else {

@@ -5,8 +5,7 @@
 use fangkong_domain::lab_result::TestResult;
 use fangkong_domain::personal::PersonName;
 use fangkong_domain::warning::fever_clinics::{
-    BloodCount, ClinicKind, ClinicRisk, VisitInput, VisitStage, VisitState,
-    may_leave_before_result, transition,
+    BloodCount, ClinicRisk, VisitInput, VisitStage, VisitState, may_leave_before_result, transition,
 };
 use fangkong_store::warning::fever_clinics::{
     ClinicDayFigures, FeverClinicRecord, FeverVisitRecord,
@@ -98,14 +97,12 @@ pub struct ClinicsList {
 }
 
 pub(crate) fn clinic_view(record: &FeverClinicRecord, today: ClinicDayFigures) -> ClinicView {
-    let risk = ClinicRisk::from_code(&record.risk).unwrap_or(ClinicRisk::High);
+    let risk = record.risk;
     ClinicView {
         id: record.id,
         name: record.name.clone(),
-        kind_label: ClinicKind::from_code(&record.kind)
-            .unwrap_or(ClinicKind::Clinic)
-            .label_zh(),
-        region_code: record.region_code.clone(),
+        kind_label: record.kind.label_zh(),
+        region_code: record.region_code.to_string(),
         risk,
         risk_label: risk.label_zh(),
         hospital: record.hospital.clone(),
@@ -114,21 +111,17 @@ pub(crate) fn clinic_view(record: &FeverClinicRecord, today: ClinicDayFigures) -
     }
 }
 
-fn result_of(code: &Option<String>) -> Option<TestResult> {
-    code.as_deref().and_then(TestResult::from_code)
-}
-
 /// The state the loop's rule decides on.
 pub(crate) fn state_of(v: &FeverVisitRecord) -> VisitState {
     VisitState {
-        stage: VisitStage::from_code(&v.stage).unwrap_or(VisitStage::Triage),
-        risk: ClinicRisk::from_code(&v.clinic_risk).unwrap_or(ClinicRisk::High),
+        stage: v.stage,
+        risk: v.clinic_risk,
         green_code: v.green_code,
         travel_history: v.travel_history,
-        antigen: result_of(&v.antigen_result),
+        antigen: v.antigen_result,
         pcr_taken: v.pcr_tube.is_some(),
-        pcr: result_of(&v.pcr_result),
-        blood: v.blood_count.as_deref().and_then(BloodCount::from_code),
+        pcr: v.pcr_result,
+        blood: v.blood_count,
     }
 }
 
@@ -244,7 +237,7 @@ pub(crate) fn board_columns(visits: &[FeverVisitRecord], now: i64) -> Vec<StageC
             label: stage.label_zh(),
             visits: visits
                 .iter()
-                .filter(|v| v.stage == stage.code())
+                .filter(|v| v.stage == *stage)
                 .map(|v| visit_view(v, now))
                 .collect(),
         })

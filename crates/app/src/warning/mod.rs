@@ -18,7 +18,7 @@ use fangkong_domain::warning::emergency::{CommandState, TaskStatus};
 use fangkong_store::warning::triggers::AlertCounts;
 use serde::Serialize;
 
-use crate::{App, AppError, AppResult};
+use crate::{App, AppResult};
 
 pub use emergency::{
     ChildState, CommandStateView, ConditionView, ReturnForm, SwitchForm, SwitchView, TaskDoneForm,
@@ -70,8 +70,8 @@ impl App {
         let over = self.store.emergencies_over(region.as_str(), range).await?;
         let declaring = over
             .iter()
-            .filter(|s| region.as_str().starts_with(&s.region_code))
-            .max_by_key(|s| s.region_code.len());
+            .filter(|s| s.region_code.contains(&region))
+            .max_by_key(|s| s.region_code.as_str().len());
         let mut figures = WarningFigures {
             emergency: declaring.is_some(),
             state_label: if declaring.is_some() {
@@ -84,7 +84,7 @@ impl App {
             pharmacies,
             emergencies_below: over
                 .iter()
-                .filter(|s| s.region_code.len() > region.as_str().len())
+                .filter(|s| s.region_code.as_str().len() > region.as_str().len())
                 .count() as i64,
             ..WarningFigures::default()
         };
@@ -92,12 +92,10 @@ impl App {
             figures.since = DateTime::from_timestamp(state.since, 0)
                 .map(beijing_label)
                 .unwrap_or_default();
-            figures.declared_by = self
-                .region_name(&RegionCode::parse(&state.region_code).map_err(AppError::internal)?)
-                .await?;
+            figures.declared_by = self.region_name(&state.region_code).await?;
             for task in self.store.tasks_of_switch(state.switch_id).await? {
                 figures.tasks_total += 1;
-                if task.status == TaskStatus::Done.code() {
+                if task.status == TaskStatus::Done {
                     figures.tasks_done += 1;
                 } else if task.due_at < now {
                     figures.tasks_late += 1;

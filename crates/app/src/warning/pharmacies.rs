@@ -137,7 +137,7 @@ fn view_pharmacy(p: PharmacyRecord) -> PharmacyView {
     PharmacyView {
         id: p.id,
         name: p.name,
-        region_code: p.region_code,
+        region_code: p.region_code.into(),
         licence_no: p.licence_no,
     }
 }
@@ -149,7 +149,7 @@ fn label(at: i64) -> String {
 }
 
 fn view_sale(s: SaleRow) -> SaleView {
-    let catalogue = rules::catalogue_for(&s.region_code);
+    let catalogue = rules::catalogue_for(s.region_code.as_str());
     let drug = catalogue
         .and_then(|c| c.drug(&s.drug_code))
         .map(|d| d.name.clone())
@@ -160,9 +160,7 @@ fn view_sale(s: SaleRow) -> SaleView {
         sale_key: s.sale_key,
         sold_at: label(s.sold_at),
         drug,
-        drug_class: rules::DrugClass::from_code(&s.drug_class)
-            .map(rules::DrugClass::label_zh)
-            .unwrap_or(""),
+        drug_class: s.drug_class.label_zh(),
         quantity: s.quantity,
         buyer: fangkong_domain::ids::mask_middle(&s.buyer_name, 1, 0),
         id_masked: if s.id_flag.is_empty() {
@@ -174,9 +172,9 @@ fn view_sale(s: SaleRow) -> SaleView {
             .map(|p| p.masked())
             .unwrap_or_default(),
         flag: s.id_flag,
-        status: RequirementStatus::from_code(&s.status)
-            .map(RequirementStatus::label_zh)
-            .unwrap_or("无（证件无效）"),
+        status: s
+            .status
+            .map_or("无（证件无效）", RequirementStatus::label_zh),
         due: s.due_at.map(label).unwrap_or_default(),
         lead_id: s.lead_id,
     }
@@ -257,7 +255,7 @@ pub(crate) fn parse_sale(
         };
     Ok(SaleWrite {
         pharmacy_id: pharmacy.id,
-        region_code: pharmacy.region_code.clone(),
+        region_code: pharmacy.region_code.to_string(),
         sale_key,
         sold_at,
         day,
@@ -304,7 +302,7 @@ impl App {
         let record = PharmacyRecord {
             id: 0,
             name: name.to_string(),
-            region_code: region.as_str().to_string(),
+            region_code: region.clone(),
             licence_no: licence.to_string(),
             created_by: actor.username.clone(),
             created_at: self.now_unix(),
@@ -342,9 +340,9 @@ impl App {
             .store
             .pharmacy(id)
             .await?
-            .filter(|p| p.region_code.starts_with(actor.jurisdiction.as_str()))
+            .filter(|p| actor.jurisdiction.contains(&p.region_code))
             .ok_or(AppError::NotFound("该药店"))?;
-        let catalogue = rules::catalogue_for(&pharmacy.region_code)
+        let catalogue = rules::catalogue_for(pharmacy.region_code.as_str())
             .ok_or_else(|| AppError::Invalid("本省尚无“四类药品”监测目录".into()))?;
         Ok((pharmacy, catalogue))
     }
@@ -440,8 +438,8 @@ impl App {
             let licence = input.licence_no.trim().to_string();
             if !known.contains_key(&licence) {
                 let found = match self.store.pharmacy_by_licence(&licence).await? {
-                    Some(p) if p.region_code.starts_with(actor.jurisdiction.as_str()) => {
-                        rules::catalogue_for(&p.region_code).map(|c| (p, c))
+                    Some(p) if actor.jurisdiction.contains(&p.region_code) => {
+                        rules::catalogue_for(p.region_code.as_str()).map(|c| (p, c))
                     }
                     _ => None,
                 };
@@ -611,16 +609,20 @@ impl App {
                 r.address.clone(),
             ),
             None => {
-                let level = RegionCode::parse(&req.region_code).map(|c| c.level());
-                let status = if level == Ok(RegionLevel::Grid) {
+                let status = if req.region_code.level() == RegionLevel::Grid {
                     LeadStatus::Pending
                 } else {
                     LeadStatus::Unrouted
                 };
-                (req.region_code.clone(), status, None, Default::default())
+                (
+                    req.region_code.to_string(),
+                    status,
+                    None,
+                    Default::default(),
+                )
             }
         };
-        let drug = rules::catalogue_for(&req.region_code)
+        let drug = rules::catalogue_for(req.region_code.as_str())
             .and_then(|c| c.drug(&req.drug_code))
             .map_or(req.drug_code.clone(), |d| d.name.clone());
         let lead = fangkong_store::LeadRecord {
@@ -646,7 +648,7 @@ impl App {
             sender: format!("零售药店监测（{}）", req.pharmacy_name),
             sender_scope: None,
             reference: format!("销售记录 #{}", req.sale_id),
-            sender_region: req.region_code.chars().take(6).collect(),
+            sender_region: req.region_code.as_str().chars().take(6).collect(),
             source_key: Some(key.clone()),
             received_at: now,
             deadline: fangkong_domain::leads::deadline_of(now),
@@ -694,7 +696,7 @@ impl App {
                     )
                     .await?;
                 for sale in sales {
-                    let in_window = rules::catalogue_for(&sale.region_code)
+                    let in_window = rules::catalogue_for(sale.region_code.as_str())
                         .is_some_and(|c| c.in_window(sale.sold_at, event.at));
                     if !in_window {
                         continue;

@@ -12,9 +12,7 @@ use fangkong_domain::person_event::{self, CaseEvent, SentinelEvent};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Permission;
 use fangkong_domain::time::{beijing_date, beijing_label, beijing_midnight};
-use fangkong_domain::warning::triggers::{
-    self, AlertInput, AlertLevel, AlertStatus, NewAlert, SignalChannel,
-};
+use fangkong_domain::warning::triggers::{self, AlertInput, AlertStatus, NewAlert, SignalChannel};
 use fangkong_store::PersonEventRecord;
 use fangkong_store::warning::triggers::{AlertCounts, AlertRecord, AlertWrite, EnvironmentWrite};
 use serde::Serialize;
@@ -95,14 +93,12 @@ fn label_at(at: i64) -> String {
 }
 
 pub(crate) fn alert_view(a: AlertRecord, place: String, now: i64) -> AlertView {
-    let channel = SignalChannel::from_code(&a.channel);
-    let level = AlertLevel::from_code(&a.level).unwrap_or(AlertLevel::Yellow);
-    let status = AlertStatus::from_code(&a.status).unwrap_or(AlertStatus::Open);
+    let (channel, level, status) = (a.channel, a.level, a.status);
     let open = status == AlertStatus::Open;
     let lateness = fangkong_domain::command::late::Lateness::of(a.deadline, now);
     AlertView {
         id: a.id,
-        channel: channel.map_or("", |c| c.label_zh()),
+        channel: channel.label_zh(),
         level: level.code(),
         level_label: level.label_zh(),
         place,
@@ -116,22 +112,20 @@ pub(crate) fn alert_view(a: AlertRecord, place: String, now: i64) -> AlertView {
         },
         late: open && now > a.deadline,
         owner: a.owner,
-        action: channel
-            .map(|c| triggers::rule(c).action.clone())
-            .unwrap_or_default(),
+        action: triggers::rule(channel).action.clone(),
         proposes_switch: a.proposes_switch == 1,
         open,
         status_label: status.label_zh(),
         note: a.note,
         closed: a.closed_at.map(label_at).unwrap_or_default(),
-        region_code: a.region_code,
+        region_code: a.region_code.into(),
     }
 }
 
 pub(crate) fn write_of(alert: NewAlert) -> AlertWrite {
     AlertWrite {
-        channel: alert.channel.code().to_string(),
-        level: alert.level.code().to_string(),
+        channel: alert.channel,
+        level: alert.level,
         region_code: alert.region_code,
         evidence: alert.evidence,
         evidence_key: alert.evidence_key,
@@ -367,16 +361,16 @@ impl App {
 
     pub(crate) async fn alert_views(&self, rows: Vec<AlertRecord>) -> AppResult<Vec<AlertView>> {
         let names = self
-            .region_names(rows.iter().map(|a| a.region_code.clone()))
+            .region_names(rows.iter().map(|a| a.region_code.to_string()))
             .await?;
         let now = self.now_unix();
         Ok(rows
             .into_iter()
             .map(|a| {
                 let place = names
-                    .get(&a.region_code)
+                    .get(a.region_code.as_str())
                     .cloned()
-                    .unwrap_or_else(|| a.region_code.clone());
+                    .unwrap_or_else(|| a.region_code.to_string());
                 alert_view(a, place, now)
             })
             .collect())
@@ -415,7 +409,7 @@ impl App {
         actor.require(Permission::RespondToWarnings)?;
         let input = form.parse()?;
         let record = load_within(actor, self.store.alert(id)).await?;
-        let status = AlertStatus::from_code(&record.status).unwrap_or(AlertStatus::Open);
+        let status = record.status;
         let now = self.now_unix();
         let change = triggers::transition(status, input, now).map_err(AppError::Conflict)?;
         let audit = audit_record(
@@ -553,6 +547,7 @@ pub(crate) fn spike_alerts(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fangkong_domain::warning::triggers::AlertLevel;
     use fangkong_store::warning::DayCount;
 
     fn count(region: &str, day: &str, count: i64) -> DayCount {
@@ -586,7 +581,7 @@ mod tests {
             "{}",
             a.evidence
         );
-        assert_eq!(a.level, "yellow");
+        assert_eq!(a.level, AlertLevel::Yellow);
         // Fever visits: ratio 1.5, at least 10.
         let fever = spike_alerts(SignalChannel::FeverVisitSpike, &counts, today, 99);
         assert_eq!(fever.len(), 2, "{fever:?}");

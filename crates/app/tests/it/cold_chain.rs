@@ -114,8 +114,11 @@ async fn a_positive_packaging_test_alerts_the_market_the_batch_reached_once(back
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(alert.region_code, VILLAGE_A1);
-    assert_eq!(alert.channel, "environment_positive");
+    assert_eq!(alert.region_code.as_str(), VILLAGE_A1);
+    assert_eq!(
+        alert.channel,
+        fangkong_domain::warning::triggers::SignalChannel::EnvironmentPositive
+    );
     assert!(alert.evidence.contains("TJ-2020-118") && alert.evidence.contains("外包装"));
     let retry = app
         .record_cold_chain_test(office, &test(batch, "S2", "packaging", "positive"))

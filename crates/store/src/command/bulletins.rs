@@ -1,13 +1,17 @@
 //! Bulletins (信息发布): drafts, edits and publication of the daily public notice, each with its
 //! audit record in the same transaction.
 
+use fangkong_domain::region::RegionCode;
+
+use crate::typed::StoredRegion;
 use crate::{AuditRecord, Store, StoreResult, with_pool};
 
 /// One bulletin.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct BulletinRecord {
     pub id: i64,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub day: String,
     pub title: String,
     pub body: String,
@@ -38,7 +42,7 @@ impl Store {
                  drafted_by = excluded.drafted_by, drafted_at = excluded.drafted_at \
                  WHERE bulletins.status = 'draft' RETURNING id",
             )
-            .bind(&draft.region_code)
+            .bind(draft.region_code.as_str())
             .bind(&draft.day)
             .bind(&draft.title)
             .bind(&draft.body)

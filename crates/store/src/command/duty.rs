@@ -3,8 +3,12 @@
 
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use fangkong_domain::command::duty::{DutyRole, Shift};
+use fangkong_domain::region::RegionCode;
+
 use crate::bind::PushList;
 use crate::rows::Row;
+use crate::typed::{StoredCode, StoredRegion};
 
 use crate::audit::write_audit;
 use crate::{AuditRecord, Store, StoreResult, with_pool};
@@ -13,11 +17,14 @@ use crate::{AuditRecord, Store, StoreResult, with_pool};
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct RosterRecord {
     pub id: i64,
-    pub office_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub office_code: RegionCode,
     pub duty_date: String,
-    pub shift: String,
+    #[sqlx(try_from = "StoredCode<Shift>")]
+    pub shift: Shift,
     pub post: String,
-    pub role: String,
+    #[sqlx(try_from = "StoredCode<DutyRole>")]
+    pub role: DutyRole,
     pub user_id: i64,
     pub person_name: String,
     pub duty_line: String,
@@ -28,11 +35,11 @@ pub struct RosterRecord {
 /// A roster line to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRosterLine {
-    pub office_code: String,
+    pub office_code: RegionCode,
     pub duty_date: String,
-    pub shift: String,
+    pub shift: Shift,
     pub post: String,
-    pub role: String,
+    pub role: DutyRole,
     pub user_id: i64,
     pub person_name: String,
     pub duty_line: String,
@@ -44,9 +51,11 @@ pub struct NewRosterLine {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct HandoverRecord {
     pub id: i64,
-    pub office_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub office_code: RegionCode,
     pub duty_date: String,
-    pub shift: String,
+    #[sqlx(try_from = "StoredCode<Shift>")]
+    pub shift: Shift,
     pub author_id: i64,
     pub author_name: String,
     pub note: String,
@@ -57,13 +66,16 @@ pub struct HandoverRecord {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct SpotCheckRecord {
     pub id: i64,
-    pub office_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub office_code: RegionCode,
     pub duty_date: String,
-    pub shift: String,
+    #[sqlx(try_from = "StoredCode<Shift>")]
+    pub shift: Shift,
     pub called_at: i64,
     pub deadline_at: i64,
     pub called_by: String,
-    pub checker_office: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub checker_office: RegionCode,
     pub recorded: bool,
     pub answered_at: Option<i64>,
     pub answered_by_user_id: Option<i64>,
@@ -80,13 +92,13 @@ pub struct SpotCheckRecord {
 /// A spot check to call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSpotCheck {
-    pub office_code: String,
+    pub office_code: RegionCode,
     pub duty_date: String,
-    pub shift: String,
+    pub shift: Shift,
     pub called_at: i64,
     pub deadline_at: i64,
     pub called_by: String,
-    pub checker_office: String,
+    pub checker_office: RegionCode,
 }
 
 /// A spot check's result.
@@ -127,11 +139,11 @@ impl Store {
                  person_name, duty_line, created_by, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
             )
-            .bind(&line.office_code)
+            .bind(line.office_code.as_str())
             .bind(&line.duty_date)
-            .bind(&line.shift)
+            .bind(line.shift.code())
             .bind(&line.post)
-            .bind(&line.role)
+            .bind(line.role.code())
             .bind(line.user_id)
             .bind(&line.person_name)
             .bind(&line.duty_line)
@@ -221,9 +233,9 @@ impl Store {
                  note, written_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT (office_code, duty_date, shift, author_id) DO NOTHING",
             )
-            .bind(&note.office_code)
+            .bind(note.office_code.as_str())
             .bind(&note.duty_date)
-            .bind(&note.shift)
+            .bind(note.shift.code())
             .bind(note.author_id)
             .bind(&note.author_name)
             .bind(&note.note)
@@ -271,13 +283,13 @@ impl Store {
                      deadline_at, called_by, checker_office) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                      RETURNING id",
                 )
-                .bind(&check.office_code)
+                .bind(check.office_code.as_str())
                 .bind(&check.duty_date)
-                .bind(&check.shift)
+                .bind(check.shift.code())
                 .bind(check.called_at)
                 .bind(check.deadline_at)
                 .bind(&check.called_by)
-                .bind(&check.checker_office)
+                .bind(check.checker_office.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
                 let mut record = audit.clone();

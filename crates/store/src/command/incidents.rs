@@ -5,15 +5,21 @@
 
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use fangkong_domain::command::incidents::{IncidentKind, IncidentStage};
+use fangkong_domain::region::RegionCode;
+
 use crate::bind::PushList;
+use crate::typed::{StoredCode, StoredRegion};
 use crate::{AuditRecord, Store, StoreResult, with_pool};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct IncidentRecord {
     pub id: i64,
     pub incident_key: String,
-    pub office_code: String,
-    pub kind: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub office_code: RegionCode,
+    #[sqlx(try_from = "StoredCode<IncidentKind>")]
+    pub kind: IncidentKind,
     pub occurred_at: i64,
     pub place: String,
     pub summary: String,
@@ -33,7 +39,8 @@ pub struct IncidentUpdateRecord {
     pub id: i64,
     pub incident_id: i64,
     pub update_key: String,
-    pub stage: String,
+    #[sqlx(try_from = "StoredCode<IncidentStage>")]
+    pub stage: IncidentStage,
     pub at: i64,
     pub by_name: String,
     pub body: String,
@@ -43,7 +50,8 @@ pub struct IncidentUpdateRecord {
 pub struct IncidentAckRecord {
     pub id: i64,
     pub incident_id: i64,
-    pub office_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub office_code: RegionCode,
     pub at: i64,
     pub by_name: String,
 }
@@ -72,8 +80,8 @@ impl Store {
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL) RETURNING id",
                 )
                 .bind(&incident.incident_key)
-                .bind(&incident.office_code)
-                .bind(&incident.kind)
+                .bind(incident.office_code.as_str())
+                .bind(incident.kind.code())
                 .bind(incident.occurred_at)
                 .bind(&incident.place)
                 .bind(&incident.summary)
@@ -163,7 +171,7 @@ impl Store {
                     )
                     .bind(update.incident_id)
                     .bind(&update.update_key)
-                    .bind(&update.stage)
+                    .bind(update.stage.code())
                     .bind(update.at)
                     .bind(&update.by_name)
                     .bind(&update.body)
@@ -209,7 +217,7 @@ impl Store {
                 "SELECT id FROM incident_acks WHERE incident_id = $1 AND office_code = $2",
             )
             .bind(ack.incident_id)
-            .bind(&ack.office_code)
+            .bind(ack.office_code.as_str())
             .fetch_optional(&mut *tx)
             .await?;
             if existing.is_some() {
@@ -219,7 +227,7 @@ impl Store {
                     "INSERT INTO incident_acks (incident_id, office_code, at, by_name) VALUES ($1, $2, $3, $4)",
                 )
                 .bind(ack.incident_id)
-                .bind(&ack.office_code)
+                .bind(ack.office_code.as_str())
                 .bind(ack.at)
                 .bind(&ack.by_name)
                 .execute(&mut *tx)

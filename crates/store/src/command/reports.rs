@@ -5,17 +5,21 @@
 
 use sqlx::AssertSqlSafe;
 
-use fangkong_domain::command::reports::{Figure, Figures};
+use fangkong_domain::command::reports::{Figure, Figures, ReportKind};
+use fangkong_domain::region::RegionCode;
 
+use crate::typed::{StoredCode, StoredRegion};
 use crate::{AuditRecord, RegionRecord, Store, StoreResult, with_pool};
 
 /// One office's report of one day. Figures are JSON `domain::command::reports::Figures`.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct DailyReportRecord {
     pub id: i64,
-    pub office_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub office_code: RegionCode,
     pub report_date: String,
-    pub kind: String,
+    #[sqlx(try_from = "StoredCode<ReportKind>")]
+    pub kind: ReportKind,
     pub figures: String,
     pub current_figures: String,
     pub system_figures: String,
@@ -71,9 +75,9 @@ impl Store {
                  submitted_by, corrections) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0) RETURNING id",
             )
-            .bind(&report.office_code)
+            .bind(report.office_code.as_str())
             .bind(&report.report_date)
-            .bind(&report.kind)
+            .bind(report.kind.code())
             .bind(&report.figures)
             .bind(&report.current_figures)
             .bind(&report.system_figures)

@@ -3,14 +3,19 @@
 //! `investigation_counts`, `lead_grid_stats`, `round_grid_progress` by the writers), grouped by
 //! child region. Nothing here counts records, except the few opened today.
 
+use fangkong_domain::isolation::{MeasureStatus, PersonCategory};
+
+use crate::typed::StoredCode;
 use crate::{Store, StoreResult, with_pool};
 
 /// People under measures of one child region, category and status.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct MeasureCount {
     pub code: String,
-    pub category: String,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<PersonCategory>")]
+    pub category: PersonCategory,
+    #[sqlx(try_from = "StoredCode<MeasureStatus>")]
+    pub status: MeasureStatus,
     pub n: i64,
 }
 

@@ -3,9 +3,12 @@
 //! region, and the cold-chain workers of the places a batch reached.
 
 use fangkong_domain::personal::{DocumentNumber, PersonName};
+use fangkong_domain::region::RegionCode;
+use fangkong_domain::supplies::cold_chain::{ChainNode, SampleKind, SampleResult};
 use sqlx::AssertSqlSafe;
 
 use crate::audit::write_audit;
+use crate::typed::{StoredCode, StoredRegion};
 use crate::{AuditRecord, Store, StoreResult, with_pool};
 
 /// A batch as registered.
@@ -18,7 +21,8 @@ pub struct BatchRecord {
     pub port: String,
     pub quantity: i64,
     pub certificate_no: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub created_by: String,
     pub created_at: i64,
 }
@@ -31,9 +35,11 @@ const BATCH_COLUMNS: &str = "id, batch_no, goods, origin_country, port, quantity
 pub struct MovementRecord {
     pub id: i64,
     pub batch_id: i64,
-    pub node: String,
+    #[sqlx(try_from = "StoredCode<ChainNode>")]
+    pub node: ChainNode,
     pub place: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub quantity: i64,
     pub moved_on: String,
     pub handlers: String,
@@ -45,8 +51,10 @@ pub struct TestRecord {
     pub id: i64,
     pub batch_id: i64,
     pub sample_no: String,
-    pub kind: String,
-    pub result: String,
+    #[sqlx(try_from = "StoredCode<SampleKind>")]
+    pub kind: SampleKind,
+    #[sqlx(try_from = "StoredCode<SampleResult>")]
+    pub result: SampleResult,
     pub sampled_on: String,
     pub alerts: i64,
 }
@@ -83,7 +91,7 @@ impl Store {
             .bind(&b.port)
             .bind(b.quantity)
             .bind(&b.certificate_no)
-            .bind(&b.region_code)
+            .bind(b.region_code.as_str())
             .bind(&b.created_by)
             .bind(b.created_at)
             .fetch_optional(&mut *tx)
@@ -139,9 +147,9 @@ impl Store {
                  RETURNING id",
             )
             .bind(m.batch_id)
-            .bind(&m.node)
+            .bind(m.node.code())
             .bind(&m.place)
-            .bind(&m.region_code)
+            .bind(m.region_code.as_str())
             .bind(m.quantity)
             .bind(&m.moved_on)
             .bind(&m.handlers)

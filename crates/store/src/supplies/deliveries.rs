@@ -4,9 +4,14 @@
 //! audit record.
 
 use crate::bind::PushList;
+use fangkong_domain::region::RegionCode;
+use fangkong_domain::supplies::deliveries::{
+    DeliveryCategory, DeliveryStatus, Eligibility, RequestChannel, Urgency,
+};
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
 use crate::audit::write_audit;
+use crate::typed::{StoredCode, StoredRegion};
 use crate::{AuditRecord, Store, StoreResult, with_pool};
 
 /// A collection point (收货点) of a compound or village, with its slot plan.
@@ -14,7 +19,8 @@ use crate::{AuditRecord, Store, StoreResult, with_pool};
 pub struct DeliveryPointRecord {
     pub id: i64,
     pub name: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub address: String,
     pub first_start_minute: i64,
     pub slot_minutes: i64,
@@ -37,13 +43,18 @@ pub struct DeliveryRecord {
     pub name: String,
     pub phone: String,
     pub address: String,
-    pub category: String,
-    pub urgency: String,
+    #[sqlx(try_from = "StoredCode<DeliveryCategory>")]
+    pub category: DeliveryCategory,
+    #[sqlx(try_from = "StoredCode<Urgency>")]
+    pub urgency: Urgency,
     pub items: String,
-    pub channel: String,
-    pub eligibility: String,
+    #[sqlx(try_from = "StoredCode<RequestChannel>")]
+    pub channel: RequestChannel,
+    #[sqlx(try_from = "StoredCode<Eligibility>")]
+    pub eligibility: Eligibility,
     pub elderly_alone: bool,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<DeliveryStatus>")]
+    pub status: DeliveryStatus,
     pub point_id: Option<i64>,
     pub slot_start: Option<i64>,
     pub courier: String,
@@ -74,7 +85,8 @@ const DELIVERY_COLUMNS: &str = "id, grid_code, household_number, resident_id, na
 pub struct DeliveryStepRecord {
     pub id: i64,
     pub request_id: i64,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<DeliveryStatus>")]
+    pub status: DeliveryStatus,
     pub at: i64,
     pub by_user: String,
     pub note: String,
@@ -142,11 +154,11 @@ macro_rules! insert_request {
         .bind(&r.name)
         .bind(&r.phone)
         .bind(&r.address)
-        .bind(&r.category)
-        .bind(&r.urgency)
+        .bind(r.category.code())
+        .bind(r.urgency.code())
         .bind(&r.items)
-        .bind(&r.channel)
-        .bind(&r.eligibility)
+        .bind(r.channel.code())
+        .bind(r.eligibility.code())
         .bind(r.elderly_alone)
         .bind(r.requested_at)
         .bind(r.due_at)
@@ -179,7 +191,7 @@ impl Store {
                  RETURNING id",
             )
             .bind(&p.name)
-            .bind(&p.region_code)
+            .bind(p.region_code.as_str())
             .bind(&p.address)
             .bind(p.first_start_minute)
             .bind(p.slot_minutes)

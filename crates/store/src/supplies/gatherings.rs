@@ -1,25 +1,33 @@
 //! Supplies: Gatherings (聚集性活动). A filing with its participants and its audit record in one
 //! transaction; a decision only while the filing still waits.
 
+use fangkong_domain::region::RegionCode;
+use fangkong_domain::supplies::gatherings::{ApprovalLevel, GatheringKind, GatheringStatus};
+
 use crate::audit::write_audit;
 use crate::rows::RangePage;
+use crate::typed::{StoredCode, StoredRegion};
 use crate::{AuditRecord, Store, StoreResult, with_pool};
 
 /// A filing. Holds the organiser's phone: `Debug` shows no name or phone.
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct GatheringRecord {
     pub id: i64,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub place: String,
-    pub kind: String,
+    #[sqlx(try_from = "StoredCode<GatheringKind>")]
+    pub kind: GatheringKind,
     pub title: String,
     pub organiser: String,
     pub organiser_phone: String,
     pub size: i64,
     pub tables: i64,
     pub event_date: String,
-    pub level: String,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<ApprovalLevel>")]
+    pub level: ApprovalLevel,
+    #[sqlx(try_from = "StoredCode<GatheringStatus>")]
+    pub status: GatheringStatus,
     pub decision: String,
     pub decided_by: String,
     pub decided_at: Option<i64>,
@@ -57,17 +65,17 @@ impl Store {
                  event_date, level, status, decision, decided_by, decided_at, filed_by, filed_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
             )
-            .bind(&g.region_code)
+            .bind(g.region_code.as_str())
             .bind(&g.place)
-            .bind(&g.kind)
+            .bind(g.kind.code())
             .bind(&g.title)
             .bind(&g.organiser)
             .bind(&g.organiser_phone)
             .bind(g.size)
             .bind(g.tables)
             .bind(&g.event_date)
-            .bind(&g.level)
-            .bind(&g.status)
+            .bind(g.level.code())
+            .bind(g.status.code())
             .bind(&g.decision)
             .bind(&g.decided_by)
             .bind(g.decided_at)

@@ -3,10 +3,13 @@
 //! typed daily rates, the support requests between regions with their dispatch and receipt, and
 //! the sums by region the days of cover read (from the stocks, or recomputed from the ledger).
 
+use fangkong_domain::region::RegionCode;
+use fangkong_domain::supplies::reserves::{MovementKind, OwnerKind, SupportStatus};
 use sqlx::AssertSqlSafe;
 
 use crate::audit::write_audit;
 use crate::rows::Row;
+use crate::typed::{StoredCode, StoredRegion};
 use crate::{AuditRecord, Store, StoreError, StoreResult, begin_locked, with_pool};
 
 /// Serialises the reserves' writers on PostgreSQL (SQLite's BEGIN IMMEDIATE does it there).
@@ -17,8 +20,10 @@ const RESERVES_LOCK: i64 = 140_142;
 pub struct WarehouseRecord {
     pub id: i64,
     pub name: String,
-    pub region_code: String,
-    pub owner_kind: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
+    #[sqlx(try_from = "StoredCode<OwnerKind>")]
+    pub owner_kind: OwnerKind,
     pub owner_name: String,
     pub created_by: String,
     pub created_at: i64,
@@ -46,9 +51,11 @@ pub struct MovementRow {
     pub id: i64,
     pub warehouse_id: i64,
     pub warehouse_name: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub item_code: String,
-    pub kind: String,
+    #[sqlx(try_from = "StoredCode<MovementKind>")]
+    pub kind: MovementKind,
     pub delta: i64,
     pub on_hand_after: i64,
     pub counterpart_id: Option<i64>,
@@ -63,8 +70,10 @@ pub struct MovementRow {
 pub struct StockRow {
     pub warehouse_id: i64,
     pub warehouse_name: String,
-    pub region_code: String,
-    pub owner_kind: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
+    #[sqlx(try_from = "StoredCode<OwnerKind>")]
+    pub owner_kind: OwnerKind,
     pub item_code: String,
     pub on_hand: i64,
     pub updated_at: i64,
@@ -89,7 +98,8 @@ pub struct RegionSum {
 /// A daily rate typed for an item in a region.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct RateRecord {
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub item_code: String,
     pub daily: i64,
     pub note: String,
@@ -101,13 +111,16 @@ pub struct RateRecord {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct SupportRecord {
     pub id: i64,
-    pub asker_region: String,
-    pub giver_region: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub asker_region: RegionCode,
+    #[sqlx(try_from = "StoredRegion")]
+    pub giver_region: RegionCode,
     pub item_code: String,
     pub quantity: i64,
     pub to_warehouse_id: i64,
     pub from_warehouse_id: Option<i64>,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<SupportStatus>")]
+    pub status: SupportStatus,
     pub reason: String,
     pub answer: String,
     pub requested_by: String,
@@ -217,8 +230,8 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (region_code, name) DO NOTHING RETURNING id",
             )
             .bind(&w.name)
-            .bind(&w.region_code)
-            .bind(&w.owner_kind)
+            .bind(w.region_code.as_str())
+            .bind(w.owner_kind.code())
             .bind(&w.owner_name)
             .bind(&w.created_by)
             .bind(w.created_at)
@@ -431,7 +444,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (region_code, item_code) DO UPDATE SET \
                  daily = excluded.daily, note = excluded.note, set_by = excluded.set_by, set_at = excluded.set_at",
             )
-            .bind(&r.region_code)
+            .bind(r.region_code.as_str())
             .bind(&r.item_code)
             .bind(r.daily)
             .bind(&r.note)
@@ -504,12 +517,12 @@ impl Store {
                  to_warehouse_id, status, reason, requested_by, requested_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
             )
-            .bind(&r.asker_region)
-            .bind(&r.giver_region)
+            .bind(r.asker_region.as_str())
+            .bind(r.giver_region.as_str())
             .bind(&r.item_code)
             .bind(r.quantity)
             .bind(r.to_warehouse_id)
-            .bind(&r.status)
+            .bind(r.status.code())
             .bind(&r.reason)
             .bind(&r.requested_by)
             .bind(r.requested_at)

@@ -2,6 +2,10 @@
 //! one transaction guarded by the state it expects (the history row, the state, the checklist and
 //! the audit record together); the reads that let a module's own records close a task.
 
+use fangkong_domain::region::RegionCode;
+use fangkong_domain::warning::emergency::{ClosesOn, CommandState, TaskStatus};
+
+use crate::typed::{StoredCode, StoredOptionalCode, StoredRegion};
 use crate::{AuditRecord, Store, StoreResult, begin_locked, with_pool};
 
 /// Serialises switches (PostgreSQL's advisory lock; SQLite's write lock at BEGIN), so two
@@ -11,8 +15,10 @@ const SWITCH_LOCK: i64 = 577_215;
 /// A region's state now.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct StateRecord {
-    pub region_code: String,
-    pub state: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
+    #[sqlx(try_from = "StoredCode<CommandState>")]
+    pub state: CommandState,
     pub since: i64,
     pub switch_id: i64,
 }
@@ -21,9 +27,12 @@ pub struct StateRecord {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct SwitchRecord {
     pub id: i64,
-    pub region_code: String,
-    pub from_state: String,
-    pub to_state: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
+    #[sqlx(try_from = "StoredCode<CommandState>")]
+    pub from_state: CommandState,
+    #[sqlx(try_from = "StoredCode<CommandState>")]
+    pub to_state: CommandState,
     pub at: i64,
     pub by_user: String,
     pub reason: String,
@@ -34,9 +43,9 @@ pub struct SwitchRecord {
 /// A switch to write: the state it expects and the state it sets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SwitchWrite {
-    pub region_code: String,
-    pub from_state: String,
-    pub to_state: String,
+    pub region_code: RegionCode,
+    pub from_state: CommandState,
+    pub to_state: CommandState,
     pub at: i64,
     pub by_user: String,
     pub reason: String,
@@ -52,7 +61,7 @@ pub struct TaskWrite {
     pub title: String,
     pub owner: String,
     pub due_at: i64,
-    pub closes_on: String,
+    pub closes_on: Option<ClosesOn>,
 }
 
 /// One task of a checklist.
@@ -60,13 +69,16 @@ pub struct TaskWrite {
 pub struct TaskRecord {
     pub id: i64,
     pub switch_id: i64,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub code: String,
     pub title: String,
     pub owner: String,
     pub due_at: i64,
-    pub closes_on: String,
-    pub status: String,
+    #[sqlx(try_from = "StoredOptionalCode<ClosesOn>")]
+    pub closes_on: Option<ClosesOn>,
+    #[sqlx(try_from = "StoredCode<TaskStatus>")]
+    pub status: TaskStatus,
     pub done_at: Option<i64>,
     pub done_by: Option<String>,
     pub done_how: String,
@@ -127,19 +139,19 @@ impl Store {
             let current: Option<String> = sqlx::query_scalar(
                 "SELECT state FROM command_states WHERE region_code = $1",
             )
-            .bind(&switch.region_code)
+            .bind(switch.region_code.as_str())
             .fetch_optional(&mut *tx)
             .await?;
-            if current.as_deref().unwrap_or("normal") != switch.from_state {
+            if current.as_deref().unwrap_or("normal") != switch.from_state.code() {
                 return Ok(None);
             }
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO command_switches (region_code, from_state, to_state, at, by_user, reason, \
                  alert_id, conditions) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
-            .bind(&switch.region_code)
-            .bind(&switch.from_state)
-            .bind(&switch.to_state)
+            .bind(switch.region_code.as_str())
+            .bind(switch.from_state.code())
+            .bind(switch.to_state.code())
             .bind(switch.at)
             .bind(&switch.by_user)
             .bind(&switch.reason)
@@ -152,8 +164,8 @@ impl Store {
                  ON CONFLICT (region_code) DO UPDATE SET state = excluded.state, since = excluded.since, \
                  switch_id = excluded.switch_id",
             )
-            .bind(&switch.region_code)
-            .bind(&switch.to_state)
+            .bind(switch.region_code.as_str())
+            .bind(switch.to_state.code())
             .bind(switch.at)
             .bind(id)
             .execute(&mut *tx)
@@ -164,23 +176,23 @@ impl Store {
                      closes_on, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open')",
                 )
                 .bind(id)
-                .bind(&switch.region_code)
+                .bind(switch.region_code.as_str())
                 .bind(&task.code)
                 .bind(&task.title)
                 .bind(&task.owner)
                 .bind(task.due_at)
-                .bind(&task.closes_on)
+                .bind(task.closes_on.map_or("", ClosesOn::code))
                 .execute(&mut *tx)
                 .await?;
             }
-            if switch.to_state == "normal" {
+            if switch.to_state == CommandState::Normal {
                 sqlx::query(
                     "UPDATE emergency_tasks SET status = 'done', done_at = $1, done_by = $2, \
                      done_how = 'ended' WHERE region_code = $3 AND status = 'open'",
                 )
                 .bind(switch.at)
                 .bind(&switch.by_user)
-                .bind(&switch.region_code)
+                .bind(switch.region_code.as_str())
                 .execute(&mut *tx)
                 .await?;
             }

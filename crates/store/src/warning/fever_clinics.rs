@@ -8,9 +8,14 @@
 use serde::Serialize;
 use sqlx::QueryBuilder;
 
+use fangkong_domain::lab_result::TestResult;
+use fangkong_domain::region::RegionCode;
+use fangkong_domain::warning::fever_clinics::{BloodCount, ClinicKind, ClinicRisk, VisitStage};
+
 use super::DayCount;
 use crate::audit::write_audit;
 use crate::mass_testing::TUBE_WRITER_LOCK;
+use crate::typed::{StoredCode, StoredOptionalCode, StoredRegion};
 use crate::{AuditRecord, Store, StoreResult, begin_locked, with_pool};
 
 /// A clinic of the registry.
@@ -18,9 +23,12 @@ use crate::{AuditRecord, Store, StoreResult, begin_locked, with_pool};
 pub struct FeverClinicRecord {
     pub id: i64,
     pub name: String,
-    pub kind: String,
-    pub region_code: String,
-    pub risk: String,
+    #[sqlx(try_from = "StoredCode<ClinicKind>")]
+    pub kind: ClinicKind,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
+    #[sqlx(try_from = "StoredCode<ClinicRisk>")]
+    pub risk: ClinicRisk,
     pub site_id: Option<i64>,
     pub hospital: String,
     pub in_observation: i64,
@@ -33,9 +41,9 @@ pub struct FeverClinicRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewFeverClinic {
     pub name: String,
-    pub kind: String,
-    pub region_code: String,
-    pub risk: String,
+    pub kind: ClinicKind,
+    pub region_code: RegionCode,
+    pub risk: ClinicRisk,
     pub site_id: Option<i64>,
     pub hospital: String,
     pub created_at: i64,
@@ -49,8 +57,10 @@ pub struct FeverVisitRecord {
     pub id: i64,
     pub clinic_id: i64,
     pub clinic_name: String,
-    pub clinic_region: String,
-    pub clinic_risk: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub clinic_region: RegionCode,
+    #[sqlx(try_from = "StoredCode<ClinicRisk>")]
+    pub clinic_risk: ClinicRisk,
     pub id_type: String,
     pub id_number: String,
     pub id_valid: bool,
@@ -63,20 +73,24 @@ pub struct FeverVisitRecord {
     pub travel_history: bool,
     pub temperature: String,
     pub complaint: String,
-    pub stage: String,
+    #[sqlx(try_from = "StoredCode<VisitStage>")]
+    pub stage: VisitStage,
     pub registered_at: i64,
     pub received_at: Option<i64>,
     pub screening_at: Option<i64>,
     pub observation_at: Option<i64>,
     pub left_at: Option<i64>,
-    pub antigen_result: Option<String>,
+    #[sqlx(try_from = "StoredOptionalCode<TestResult>")]
+    pub antigen_result: Option<TestResult>,
     pub antigen_at: Option<i64>,
     pub pcr_tube: Option<String>,
     pub pcr_bound: bool,
     pub pcr_taken_at: Option<i64>,
-    pub pcr_result: Option<String>,
+    #[sqlx(try_from = "StoredOptionalCode<TestResult>")]
+    pub pcr_result: Option<TestResult>,
     pub pcr_result_at: Option<i64>,
-    pub blood_count: Option<String>,
+    #[sqlx(try_from = "StoredOptionalCode<BloodCount>")]
+    pub blood_count: Option<BloodCount>,
     pub blood_at: Option<i64>,
     pub positive_at: Option<i64>,
     pub hospital: String,
@@ -88,7 +102,7 @@ pub struct FeverVisitRecord {
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewFeverVisit {
     pub clinic_id: i64,
-    pub clinic_region: String,
+    pub clinic_region: RegionCode,
     pub request_key: String,
     pub id_type: String,
     pub id_number: String,
@@ -210,9 +224,9 @@ impl Store {
                  created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
             .bind(&clinic.name)
-            .bind(&clinic.kind)
-            .bind(&clinic.region_code)
-            .bind(&clinic.risk)
+            .bind(clinic.kind.code())
+            .bind(clinic.region_code.as_str())
+            .bind(clinic.risk.code())
             .bind(clinic.site_id)
             .bind(&clinic.hospital)
             .bind(clinic.created_at)
@@ -295,7 +309,7 @@ impl Store {
             )
             .bind(visit.clinic_id)
             .bind(&visit.day)
-            .bind(&visit.clinic_region)
+            .bind(visit.clinic_region.as_str())
             .execute(&mut *tx)
             .await?;
             write_audit!(&mut *tx, audit, format!("fever_visit:{id}"));

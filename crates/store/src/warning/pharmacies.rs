@@ -10,6 +10,8 @@ use sqlx::QueryBuilder;
 
 use fangkong_domain::person_event;
 use fangkong_domain::personal::DocumentNumber;
+use fangkong_domain::region::RegionCode;
+use fangkong_domain::warning::pharmacies::{DrugClass, RequirementStatus, SaleChannel};
 
 use super::DayCount;
 use crate::audit::write_audit;
@@ -17,6 +19,7 @@ use crate::health_code::{
     CODE_WRITER_LOCK, FACT_COLUMNS, ROWS_PER_STATEMENT, apply_fact_changes, facts_of_people,
     negatives_of_people, registered_grids, save_codes,
 };
+use crate::typed::{StoredCode, StoredOptionalCode, StoredRegion};
 use crate::{
     AuditRecord, CodePerson, CodeWrite, FactRecord, FactUpdate, FactWrite, HealthCodeRecord, Store,
     StoreResult, begin_locked, with_pool,
@@ -27,7 +30,8 @@ use crate::{
 pub struct PharmacyRecord {
     pub id: i64,
     pub name: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub licence_no: String,
     pub created_by: String,
     pub created_at: i64,
@@ -84,20 +88,24 @@ pub struct SaleRow {
     pub id: i64,
     pub pharmacy_id: i64,
     pub pharmacy_name: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub sale_key: String,
     pub sold_at: i64,
     pub drug_code: String,
-    pub drug_class: String,
+    #[sqlx(try_from = "StoredCode<DrugClass>")]
+    pub drug_class: DrugClass,
     pub quantity: i64,
     pub buyer_name: String,
     pub id_type: String,
     pub id_number: String,
     pub phone: String,
     pub id_flag: String,
-    pub channel: String,
+    #[sqlx(try_from = "StoredCode<SaleChannel>")]
+    pub channel: SaleChannel,
     /// The requirement's status ('' for a flagged sale) and deadline.
-    pub status: String,
+    #[sqlx(try_from = "StoredOptionalCode<RequirementStatus>")]
+    pub status: Option<RequirementStatus>,
     pub due_at: Option<i64>,
     pub lead_id: Option<i64>,
 }
@@ -124,7 +132,8 @@ pub struct OpenRequirement {
     pub sale_id: i64,
     pub pharmacy_id: i64,
     pub pharmacy_name: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub day: String,
     pub sold_at: i64,
     pub due_at: i64,
@@ -150,7 +159,8 @@ impl std::fmt::Debug for OpenRequirement {
 pub struct BuyerSale {
     pub sale_id: i64,
     pub pharmacy_name: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub sold_at: i64,
 }
 
@@ -159,7 +169,8 @@ pub struct BuyerSale {
 pub struct PharmacyCounts {
     pub id: i64,
     pub name: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub licence_no: String,
     pub sales_today: i64,
     pub flagged_today: i64,
@@ -225,7 +236,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (licence_no) DO NOTHING RETURNING id",
             )
             .bind(&p.name)
-            .bind(&p.region_code)
+            .bind(p.region_code.as_str())
             .bind(&p.licence_no)
             .bind(&p.created_by)
             .bind(p.created_at)
@@ -437,7 +448,7 @@ impl Store {
             .rows_affected()
                 == 1;
             if done {
-                bump_day!(tx, req.pharmacy_id, &req.region_code, &req.day, [0_i64, 0_i64, 0_i64, 1_i64, 0_i64, 0_i64]);
+                bump_day!(tx, req.pharmacy_id, req.region_code.as_str(), &req.day, [0_i64, 0_i64, 0_i64, 1_i64, 0_i64, 0_i64]);
                 tx.commit().await?;
             }
             Ok(done)
@@ -477,8 +488,8 @@ impl Store {
             .rows_affected()
                 == 1;
             if done {
-                bump_day!(tx, req.pharmacy_id, &req.region_code, &req.day, [0_i64, 0_i64, 0_i64, 0_i64, 1_i64, 0_i64]);
-                bump_day!(tx, req.pharmacy_id, &req.region_code, lead_day, [0_i64, 0_i64, 0_i64, 0_i64, 0_i64, 1_i64]);
+                bump_day!(tx, req.pharmacy_id, req.region_code.as_str(), &req.day, [0_i64, 0_i64, 0_i64, 0_i64, 1_i64, 0_i64]);
+                bump_day!(tx, req.pharmacy_id, req.region_code.as_str(), lead_day, [0_i64, 0_i64, 0_i64, 0_i64, 0_i64, 1_i64]);
                 tx.commit().await?;
             }
             Ok(done)

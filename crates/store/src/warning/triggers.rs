@@ -2,13 +2,17 @@
 //! their owner with the audit record in the same transaction; environment and cold-chain
 //! positives entered by hand raise theirs in the report's transaction.
 
+use fangkong_domain::region::RegionCode;
+use fangkong_domain::warning::triggers::{AlertLevel, AlertStatus, SignalChannel};
+
+use crate::typed::{StoredCode, StoredRegion};
 use crate::{AuditRecord, Store, StoreResult, with_pool};
 
 /// An alert to write (the domain's `NewAlert` in the store's words).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertWrite {
-    pub channel: String,
-    pub level: String,
+    pub channel: SignalChannel,
+    pub level: AlertLevel,
     pub region_code: String,
     pub evidence: String,
     pub evidence_key: String,
@@ -23,15 +27,19 @@ pub struct AlertWrite {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct AlertRecord {
     pub id: i64,
-    pub channel: String,
-    pub level: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredCode<SignalChannel>")]
+    pub channel: SignalChannel,
+    #[sqlx(try_from = "StoredCode<AlertLevel>")]
+    pub level: AlertLevel,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub evidence: String,
     pub raised_at: i64,
     pub deadline: i64,
     pub owner: String,
     pub proposes_switch: i64,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<AlertStatus>")]
+    pub status: AlertStatus,
     pub closed_at: Option<i64>,
     pub closed_by: Option<String>,
     pub note: String,
@@ -71,8 +79,8 @@ macro_rules! insert_alert {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open') \
              ON CONFLICT (evidence_key) DO NOTHING",
         )
-        .bind(&alert.channel)
-        .bind(&alert.level)
+        .bind(alert.channel.code())
+        .bind(alert.level.code())
         .bind(&alert.region_code)
         .bind(&alert.evidence)
         .bind($evidence_key)
@@ -335,5 +343,68 @@ impl Store {
             .await?
         });
         Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An alert whose stored status was written by hand as a code no enum knows: reading it is an
+    /// error naming the column and the code, not an alert with a made-up status.
+    async fn an_unknown_stored_code_is_an_error_naming_the_column(store: &Store) {
+        let alert = AlertWrite {
+            channel: SignalChannel::SalesSpike,
+            level: AlertLevel::Yellow,
+            region_code: "130102".into(),
+            evidence: "test".into(),
+            evidence_key: "test:unknown-code".into(),
+            resident_id: None,
+            raised_at: 1,
+            deadline: 2,
+            owner: "130102".into(),
+            proposes_switch: false,
+        };
+        assert_eq!(store.raise_alerts(&[alert]).await.unwrap(), 1);
+        let (lower, upper) = ("130102", "130102:");
+        let (rows, _) = store.alerts_in((lower, upper), "", 10).await.unwrap();
+        let id = rows[0].id;
+        assert_eq!(rows[0].status, AlertStatus::Open);
+        assert_eq!(rows[0].region_code.as_str(), "130102");
+        with_pool!(store, pool => {
+            sqlx::query("UPDATE warning_alerts SET status = 'no_such_status' WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        let error = store.alert(id).await.unwrap_err().to_string();
+        assert!(
+            error.contains("status") && error.contains("no_such_status"),
+            "{error}"
+        );
+        with_pool!(store, pool => {
+            sqlx::query("UPDATE warning_alerts SET status = 'open', region_code = '13x' WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        let error = store.alert(id).await.unwrap_err().to_string();
+        assert!(error.contains("region_code"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_stored_code_no_enum_knows_is_an_error_on_both_databases() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+        an_unknown_stored_code_is_an_error_naming_the_column(&store).await;
+        store.close().await;
+        if fangkong_testkit::postgres_url().is_some() {
+            let database = fangkong_testkit::ScratchDatabase::create().await;
+            let store = Store::open_postgres(database.url()).await.unwrap();
+            an_unknown_stored_code_is_an_error_naming_the_column(&store).await;
+            store.close().await;
+        }
     }
 }
