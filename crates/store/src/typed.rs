@@ -5,8 +5,8 @@
 //! nullable name. (The derive's own `try_from` would lose a parser's message: sqlx 0.9 reports its
 //! error as "unprintable", so the parsing happens in `Decode`.)
 
-use fangkong_domain::personal::PersonName;
 use fangkong_domain::coded_enum::Coded;
+use fangkong_domain::personal::PersonName;
 use fangkong_domain::phone::PhoneNumber;
 use fangkong_domain::region::RegionCode;
 use sqlx::{Database, Decode, Type};
@@ -31,7 +31,14 @@ macro_rules! text_column {
     };
 }
 
-text_column!(NullableText, StoredPhone, StoredRegion, StoredOptionalRegion, StoredCode<T>, StoredOptionalCode<T>);
+text_column!(
+    NullableText,
+    StoredPhone,
+    StoredRegion,
+    StoredOptionalRegion,
+    StoredCode<T>,
+    StoredOptionalCode<T>
+);
 
 /// The text of a nullable column, as read; only a step towards a domain type.
 pub struct NullableText(Option<String>);
@@ -335,8 +342,11 @@ mod tests {
         assert_eq!(row.role, Some(role));
         assert_eq!(row.region.map(|r| r.to_string()).as_deref(), Some("130102"));
         let sql: &'static str = Box::leak(
-            format!("SELECT '{}' AS status, NULL AS role, '' AS region", status.code())
-                .into_boxed_str(),
+            format!(
+                "SELECT '{}' AS status, NULL AS role, '' AS region",
+                status.code()
+            )
+            .into_boxed_str(),
         );
         let row = read_coded(sql).await.unwrap();
         assert_eq!((row.role, row.region), (None, None));
@@ -351,8 +361,11 @@ mod tests {
             "{error}"
         );
         let sql: &'static str = Box::leak(
-            format!("SELECT '{}' AS status, 'not-a-role' AS role, NULL AS region", status.code())
-                .into_boxed_str(),
+            format!(
+                "SELECT '{}' AS status, 'not-a-role' AS role, NULL AS region",
+                status.code()
+            )
+            .into_boxed_str(),
         );
         let error = read_coded(sql).await.unwrap_err();
         assert!(crate::StoreError::from(error).to_string().contains("role"));

@@ -202,7 +202,11 @@ fn job_view(j: &JobRecord) -> JobView {
 fn result_view(r: &ResultRecord) -> ResultView {
     ResultView {
         phone_masked: masked_number(r.person_id),
-        region_code: r.region_code.as_ref().map(ToString::to_string).unwrap_or_default(),
+        region_code: r
+            .region_code
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         detail: r.detail.clone(),
         first_seen: beijing(r.first_ts),
         last_seen: beijing(r.last_ts),

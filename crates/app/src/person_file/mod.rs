@@ -29,9 +29,7 @@ use fangkong_domain::investigation::{
 use fangkong_domain::isolation::{
     MeasureStatus, PersonCategory, TestOutcome, TransferStatus, VehicleKind,
 };
-use fangkong_domain::lab_result::TestResult;
 use fangkong_domain::leads::{Channel, ControlMeasure, LeadStatus, RiskCategory};
-use fangkong_domain::mass_testing::results::{RecheckReason, RecheckStatus};
 use fangkong_domain::person::{Sex, age_on, key_groups_from_codes, key_groups_label_zh};
 use fangkong_domain::person_status::{StatusBadge, StatusSource, badges_of};
 use fangkong_domain::personal::{Address, DocumentNumber, PersonName};

@@ -7,7 +7,9 @@ use fangkong_domain::phone::PhoneNumber;
 use fangkong_domain::region::RegionCode;
 use sqlx::AssertSqlSafe;
 
-use crate::typed::{StoredCode, StoredOptionalCode, StoredOptionalRegion, StoredPhone, StoredRegion};
+use crate::typed::{
+    StoredCode, StoredOptionalCode, StoredOptionalRegion, StoredPhone, StoredRegion,
+};
 
 use crate::audit::write_audit;
 use crate::{AuditRecord, Store, StoreResult, with_pool};

@@ -71,7 +71,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, 0, $8) RETURNING id",
             )
             .bind(&round.name)
-            .bind(&round.kind)
+            .bind(round.kind.code())
             .bind(&round.region_code)
             .bind(round.opened_at)
             .bind(round.deadline_at)
@@ -85,8 +85,8 @@ impl Store {
                     "INSERT INTO round_areas (round_id, region_code, tier, pool_size) VALUES ($1, $2, $3, $4)",
                 )
                 .bind(id)
-                .bind(&area.region_code)
-                .bind(&area.tier)
+                .bind(area.region_code.as_str())
+                .bind(area.tier.code())
                 .bind(area.pool_size)
                 .execute(&mut *tx)
                 .await?;
