@@ -503,10 +503,10 @@ impl App {
             user.id,
             &user.username,
             &user.display_name,
-            &user.role,
+            user.role,
             &user.jurisdiction,
             client_addr,
-        )?;
+        );
         let token = random_hex(32);
         let csrf_token = random_hex(16);
         let now = self.security_now_unix();
@@ -563,10 +563,10 @@ impl App {
                     user.user_id,
                     &user.username,
                     &user.display_name,
-                    &user.role,
+                    user.role,
                     &user.jurisdiction,
                     client_addr,
-                )?,
+                ),
                 csrf_token: user.csrf_token,
             }),
             None if self.store.session_expired(&hash, now).await? => Err(AppError::SessionExpired),
@@ -592,14 +592,14 @@ impl App {
             .user_by_username(username)
             .await?
             .ok_or(AppError::NotFound("该用户"))?;
-        actor_from_parts(
+        Ok(actor_from_parts(
             user.id,
             &user.username,
             &user.display_name,
-            &user.role,
+            user.role,
             &user.jurisdiction,
             client_addr,
-        )
+        ))
     }
 
     /// Users whose jurisdiction lies inside the administrator's.
@@ -668,8 +668,7 @@ impl App {
             .user_by_id(user_id)
             .await?
             .ok_or(AppError::NotFound("该用户"))?;
-        let jurisdiction = RegionCode::parse(&user.jurisdiction).map_err(AppError::internal)?;
-        if !actor.jurisdiction.contains(&jurisdiction) {
+        if !actor.jurisdiction.contains(&user.jurisdiction) {
             // Like other records: a user outside the jurisdiction is as good as missing.
             return Err(AppError::NotFound("该用户"));
         }
@@ -677,8 +676,8 @@ impl App {
             id: user.id,
             username: user.username,
             display_name: user.display_name,
-            role: Role::parse(&user.role).map_err(AppError::internal)?,
-            jurisdiction: user.jurisdiction,
+            role: user.role,
+            jurisdiction: user.jurisdiction.to_string(),
             disabled: user.disabled,
         })
     }
@@ -874,17 +873,17 @@ fn actor_from_parts(
     user_id: i64,
     username: &str,
     display_name: &str,
-    role: &str,
-    jurisdiction: &str,
+    role: Role,
+    jurisdiction: &RegionCode,
     client_addr: &str,
-) -> AppResult<Actor> {
-    Ok(Actor {
+) -> Actor {
+    Actor {
         user_id,
         username: username.to_string(),
         display_name: display_name.to_string(),
-        role: Role::parse(role).map_err(AppError::internal)?,
-        jurisdiction: RegionCode::parse(jurisdiction).map_err(AppError::internal)?,
+        role,
+        jurisdiction: jurisdiction.clone(),
         client_addr: client_addr.to_string(),
         sealed: crate::Sealed,
-    })
+    }
 }

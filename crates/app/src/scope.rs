@@ -101,8 +101,7 @@ impl App {
             return Ok(true);
         }
         Ok(match self.store.user_by_username(username).await? {
-            Some(user) => RegionCode::parse(&user.jurisdiction)
-                .is_ok_and(|theirs| actor.jurisdiction.contains(&theirs)),
+            Some(user) => actor.jurisdiction.contains(&user.jurisdiction),
             None => actor.jurisdiction.level() == RegionLevel::Province,
         })
     }

@@ -428,7 +428,7 @@ async fn main() -> Result<()> {
                         "{}\t{}\t{}\t{}\t{}",
                         user.username,
                         user.display_name,
-                        user.role,
+                        user.role.code(),
                         user.jurisdiction,
                         if user.disabled { "已停用" } else { "正常" }
                     );

@@ -1,5 +1,9 @@
 //! Users and their sessions.
 
+use fangkong_domain::region::RegionCode;
+use fangkong_domain::role::Role;
+
+use crate::typed::{StoredCode, StoredRegion};
 use crate::{Store, StoreResult, with_pool};
 
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -7,8 +11,10 @@ pub struct UserRecord {
     pub id: i64,
     pub username: String,
     pub display_name: String,
-    pub role: String,
-    pub jurisdiction: String,
+    #[sqlx(try_from = "StoredCode<Role>")]
+    pub role: Role,
+    #[sqlx(try_from = "StoredRegion")]
+    pub jurisdiction: RegionCode,
     pub password_hash: String,
     pub disabled: bool,
     pub created_at: i64,
@@ -32,8 +38,10 @@ pub struct SessionUser {
     pub user_id: i64,
     pub username: String,
     pub display_name: String,
-    pub role: String,
-    pub jurisdiction: String,
+    #[sqlx(try_from = "StoredCode<Role>")]
+    pub role: Role,
+    #[sqlx(try_from = "StoredRegion")]
+    pub jurisdiction: RegionCode,
     pub csrf_token: String,
     pub expires_at: i64,
 }

@@ -237,10 +237,8 @@ impl App {
                 Analysis::RiskAreaVisitors
             } else {
                 Analysis::FenceBreaches
-            }
-            .code()
-            .into(),
-            job_trigger: JobTrigger::NewDayOfPings.code().into(),
+            },
+            job_trigger: JobTrigger::NewDayOfPings,
             subject: format!("watch:{now}:{}", hits.len()),
             region_code: region.to_string(),
             rule_words: "位置数据到达时逐条核查：已划定风险区域的网格、居家管控人员的居住网格"

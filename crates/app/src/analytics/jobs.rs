@@ -9,6 +9,7 @@ use std::time::Instant;
 use fangkong_domain::analytics::{Analysis, AnalyticsPolicy, DAY_SECONDS, ResultOutcome};
 use fangkong_domain::leads::RiskCategory;
 use fangkong_domain::phone::PhoneNumber;
+use fangkong_domain::region::RegionCode;
 use fangkong_pings::companions::{CaseWindow, CompanionRule};
 use fangkong_pings::fence::{FenceRule, HomeFence};
 use fangkong_pings::visitors::AreaWindow;
@@ -229,7 +230,7 @@ impl App {
             return Ok(None);
         };
         let started = Instant::now();
-        let analysis = Analysis::from_code(&job.analysis);
+        let analysis = job.analysis;
         let (answer, input) = run(Heavy::Analytics, move || {
             let answer = kernel(dir, &input, &policy);
             (answer, input)
@@ -247,9 +248,8 @@ impl App {
             }
         };
         let (results, mut counters) = match analysis {
-            Some(Analysis::FenceBreaches) => self.land_breaches(&answer.found).await?,
-            Some(kind) => self.land_findings(kind, &job, &answer.found).await?,
-            None => (Vec::new(), JobCounters::default()),
+            Analysis::FenceBreaches => self.land_breaches(&answer.found).await?,
+            kind => self.land_findings(kind, &job, &answer.found).await?,
         };
         counters.rows_found = answer.rows;
         counters.people_found = answer.found.len() as i64;
@@ -267,7 +267,7 @@ impl App {
             target: format!("analytics_job:{id}"),
             detail: format!(
                 "{}：{} 人，新线索 {}，已有线索 {}，越界报警 {}，无法派发 {}",
-                analysis.map_or("分析", |a| a.label_zh()),
+                analysis.label_zh(),
                 counters.people_found,
                 counters.leads_created,
                 counters.leads_existed,
@@ -329,11 +329,11 @@ impl App {
                 };
                 match lead {
                     Some(lead) => {
-                        row.region_code = lead.grid_code.clone();
+                        row.region_code = RegionCode::parse(&lead.grid_code).ok();
                         leads.push(lead);
                     }
                     None => {
-                        row.outcome = ResultOutcome::NotRoutable.code().into();
+                        row.outcome = Some(ResultOutcome::NotRoutable);
                         counters.not_routable += 1;
                     }
                 }
@@ -342,7 +342,7 @@ impl App {
             let ids = self.store.insert_leads(&leads).await?;
             let mut written = leads.iter().zip(ids);
             for row in rows.iter_mut() {
-                if row.outcome == ResultOutcome::NotRoutable.code() {
+                if row.outcome == Some(ResultOutcome::NotRoutable) {
                     continue;
                 }
                 let Some((lead, id)) = written.next() else {
@@ -350,12 +350,12 @@ impl App {
                 };
                 match id {
                     Some(id) => {
-                        row.outcome = ResultOutcome::LeadCreated.code().into();
+                        row.outcome = Some(ResultOutcome::LeadCreated);
                         row.lead_id = Some(id);
                         counters.leads_created += 1;
                     }
                     None => {
-                        row.outcome = ResultOutcome::LeadExisted.code().into();
+                        row.outcome = Some(ResultOutcome::LeadExisted);
                         row.lead_id = match &lead.source_key {
                             Some(key) => self.store.lead_id_by_source_key(key).await?,
                             None => None,
@@ -381,7 +381,7 @@ impl App {
         for f in found {
             let mut row = result_row(f);
             let Some(measure) = f.measure else {
-                row.outcome = ResultOutcome::NotRoutable.code().into();
+                row.outcome = Some(ResultOutcome::NotRoutable);
                 counters.not_routable += 1;
                 results.push(row);
                 continue;
@@ -392,12 +392,12 @@ impl App {
                 .await?
             {
                 Some(id) => {
-                    row.outcome = ResultOutcome::AlarmRaised.code().into();
+                    row.outcome = Some(ResultOutcome::AlarmRaised);
                     row.alarm_id = Some(id);
                     counters.alarms_raised += 1;
                 }
                 None => {
-                    row.outcome = ResultOutcome::AlarmExisted.code().into();
+                    row.outcome = Some(ResultOutcome::AlarmExisted);
                     row.alarm_id = self.store.fence_alarm_by_key(&f.key).await?;
                     counters.alarms_raised += 1;
                 }
@@ -413,11 +413,11 @@ fn result_row(f: &Found) -> ResultRecord {
         id: 0,
         job_id: 0,
         person_id: f.person_id,
-        region_code: String::new(),
+        region_code: None,
         detail: f.detail.clone(),
         first_ts: f.first_ts,
         last_ts: f.last_ts,
-        outcome: String::new(),
+        outcome: None,
         lead_id: None,
         alarm_id: None,
     }

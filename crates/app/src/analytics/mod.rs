@@ -20,7 +20,7 @@ mod pass;
 
 use std::path::PathBuf;
 
-use fangkong_domain::analytics::{Analysis, AnalyticsPolicy, JobStatus, JobTrigger, ResultOutcome};
+use fangkong_domain::analytics::{AnalyticsPolicy, ResultOutcome};
 use fangkong_domain::role::Permission;
 use fangkong_store::analytics::{JobRecord, PolicyRecord, ResultRecord};
 use serde::Serialize;
@@ -174,15 +174,15 @@ fn job_view(j: &JobRecord) -> JobView {
     let landed = j.leads_created + j.leads_existed + j.alarms_raised;
     JobView {
         id: j.id,
-        analysis: j.analysis.clone(),
-        analysis_label: Analysis::from_code(&j.analysis).map_or("分析", |a| a.label_zh()),
-        trigger_label: JobTrigger::from_code(&j.job_trigger).map_or("", |t| t.label_zh()),
+        analysis: j.analysis.code().to_string(),
+        analysis_label: j.analysis.label_zh(),
+        trigger_label: j.job_trigger.label_zh(),
         subject: j.subject.clone(),
-        region_code: j.region_code.clone(),
+        region_code: j.region_code.to_string(),
         rule_words: j.rule_words.clone(),
         window: format!("{} 至 {}", beijing(j.window_from), beijing(j.window_to)),
-        status: j.status.clone(),
-        status_label: JobStatus::from_code(&j.status).map_or("", |s| s.label_zh()),
+        status: j.status.code().to_string(),
+        status_label: j.status.label_zh(),
         failure: j.failure.clone(),
         people_found: j.people_found,
         rows_found: j.rows_found,
@@ -202,11 +202,15 @@ fn job_view(j: &JobRecord) -> JobView {
 fn result_view(r: &ResultRecord) -> ResultView {
     ResultView {
         phone_masked: masked_number(r.person_id),
-        region_code: r.region_code.clone(),
+        region_code: r
+            .region_code
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         detail: r.detail.clone(),
         first_seen: beijing(r.first_ts),
         last_seen: beijing(r.last_ts),
-        outcome_label: ResultOutcome::from_code(&r.outcome).map_or("", |o| o.label_zh()),
+        outcome_label: r.outcome.map_or("", ResultOutcome::label_zh),
         lead_id: r.lead_id,
         alarm_id: r.alarm_id,
     }
@@ -237,7 +241,7 @@ impl App {
             code = c.parent();
         }
         Ok(match self.store.analytics_policy_of(&codes).await? {
-            Some(r) => (policy_of(&r), r.region_code),
+            Some(r) => (policy_of(&r), r.region_code.to_string()),
             None => (AnalyticsPolicy::CHENGDU_2021, String::new()),
         })
     }
@@ -287,10 +291,7 @@ impl App {
             .store
             .analytics_job(id)
             .await?
-            .filter(|j| {
-                fangkong_domain::region::RegionCode::parse(&j.region_code)
-                    .is_ok_and(|c| actor.jurisdiction.contains(&c))
-            })
+            .filter(|j| actor.jurisdiction.contains(&j.region_code))
             .ok_or(AppError::NotFound("该分析任务"))?;
         let results = self.store.analytics_results(id, RESULTS_SHOWN).await?;
         Ok(JobDetail {
@@ -304,7 +305,7 @@ impl App {
         actor.require(Permission::ManageAnalytics)?;
         let p = form.parse()?;
         let record = PolicyRecord {
-            region_code: actor.jurisdiction.as_str().to_string(),
+            region_code: actor.jurisdiction.clone(),
             cap_seconds: p.cap_seconds,
             min_costay_seconds: p.min_costay_seconds,
             continuous_costay: p.continuous_costay,

@@ -177,8 +177,8 @@ impl App {
             )));
         }
         let job = NewJob {
-            analysis: Analysis::Companions.code().into(),
-            job_trigger: JobTrigger::Requested.code().into(),
+            analysis: Analysis::Companions,
+            job_trigger: JobTrigger::Requested,
             subject: format!("requested:{region}:{now}"),
             region_code: region,
             rule_words: format!(
@@ -243,8 +243,8 @@ impl App {
                 self.now_unix().max(area.designated_at),
             );
             let job = NewJob {
-                analysis: Analysis::RiskAreaVisitors.code().into(),
-                job_trigger: JobTrigger::RiskAreaDesignated.code().into(),
+                analysis: Analysis::RiskAreaVisitors,
+                job_trigger: JobTrigger::RiskAreaDesignated,
                 subject,
                 region_code: county_of(&area.region_code),
                 rule_words: format!(
@@ -318,8 +318,8 @@ impl App {
                 let (policy, _) = self.analytics_policy_in(&county).await?;
                 let window = look_back_window(&policy, now);
                 let job = NewJob {
-                    analysis: Analysis::Companions.code().into(),
-                    job_trigger: JobTrigger::CasesReported.code().into(),
+                    analysis: Analysis::Companions,
+                    job_trigger: JobTrigger::CasesReported,
                     subject: format!("cases:{county}:{}-{}", first.id, last.id),
                     region_code: county,
                     rule_words: format!(
@@ -374,8 +374,8 @@ impl App {
                     })
                     .await?;
                 let job = NewJob {
-                    analysis: Analysis::FenceBreaches.code().into(),
-                    job_trigger: JobTrigger::NewDayOfPings.code().into(),
+                    analysis: Analysis::FenceBreaches,
+                    job_trigger: JobTrigger::NewDayOfPings,
                     subject,
                     region_code: county,
                     rule_words: format!("{}；居家管控 {} 人", policy.fence_words(), fences.len()),

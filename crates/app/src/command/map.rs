@@ -181,7 +181,7 @@ impl App {
                     .rounds_touching(code.as_str(), range)
                     .await?
                     .into_iter()
-                    .find(|r| r.closed_at.is_none() && r.kind != RoundKind::Routine.code());
+                    .find(|r| r.closed_at.is_none() && r.kind != RoundKind::Routine);
                 if let Some(round) = round {
                     round_name = round.name.clone();
                     let line = |code: &str| CoverageLine {

@@ -46,7 +46,7 @@ impl App {
         }
         let areas = self.store.round_areas(round.id).await?;
         let capacity = pool_size_at(&round, &areas, &site.region_code);
-        let kind = RoundKind::from_code(&round.kind).unwrap_or(RoundKind::Whole);
+        let kind = round.kind;
         let round_range = round.region_code.subtree_range();
         let infant_cutoff = self.infant_cutoff_of(&round);
         let now = self.now_unix();
@@ -180,7 +180,7 @@ impl App {
                     0
                 },
                 site_id: site.id,
-                site_region: site.region_code.clone(),
+                site_region: site.region_code.to_string(),
                 table_no: batch.table_no,
                 tube,
                 new_tube_capacity: capacity,

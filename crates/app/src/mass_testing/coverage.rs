@@ -75,7 +75,7 @@ impl App {
             .missing_in_grid(round_id, grid.as_str(), cutoff.as_deref())
             .await?
         {
-            let exemption = r.exemption.as_deref().and_then(ExemptionKind::from_code);
+            let exemption = r.exemption;
             let birth = NaiveDate::parse_from_str(&r.birth_date, "%Y-%m-%d").ok();
             let view = MissingView {
                 resident_id: r.id,

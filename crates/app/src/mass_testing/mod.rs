@@ -536,31 +536,10 @@ fn result_label(result: Option<TestResult>) -> &'static str {
     }
 }
 
-fn reason_label(reason: &str) -> &'static str {
-    match reason {
-        "pool_positive" => "混采阳性复核",
-        "invalid" => "结果无效重采",
-        "antigen_positive" => "抗原阳性核酸复核",
-        "single_positive" => "单管初筛阳性复核",
-        _ => "复核",
-    }
-}
-
-fn status_label(status: &str) -> &'static str {
-    match status {
-        "pending" => "待复采",
-        "sampled" => "已复采待结果",
-        "negative" => "复核阴性（已解除）",
-        "positive" => "复核阳性",
-        "invalid" => "复采无效",
-        _ => "未知",
-    }
-}
-
 fn recheck_view(task: RecheckTaskRecord) -> RecheckView {
     RecheckView {
-        reason_label: reason_label(&task.reason),
-        status_label: status_label(&task.status),
+        reason_label: task.reason.label_zh(),
+        status_label: task.status.label_zh(),
         id_number_masked: mask_document(&task.id_type, &task.id_number),
         id: task.id,
         round_id: task.round_id,
@@ -569,14 +548,14 @@ fn recheck_view(task: RecheckTaskRecord) -> RecheckView {
         resident_id: task.resident_id,
         grid_code: task.grid_code,
         created_at: task.created_at,
-        status: task.status,
+        status: task.status.code().to_string(),
         sample_tube: task.sample_tube,
     }
 }
 
 fn person_result_view(r: PersonResult) -> PersonResultView {
-    let result = r.result.as_deref().and_then(TestResult::from_code);
-    let kind_label = if r.purpose == "recheck" {
+    let result = r.result;
+    let kind_label = if r.purpose == SamplePurpose::Recheck {
         "单管复采".to_string()
     } else {
         PoolSize::new(r.capacity)
@@ -669,11 +648,11 @@ fn parse_areas(
 
 /// The pool size a new screening tube gets at a site: the most specific designated area that
 /// holds the site, else the round's default.
-fn pool_size_at(round: &RoundRecord, areas: &[RoundAreaRecord], site_region: &str) -> i64 {
+fn pool_size_at(round: &RoundRecord, areas: &[RoundAreaRecord], site_region: &RegionCode) -> i64 {
     areas
         .iter()
-        .filter(|a| site_region.starts_with(&a.region_code))
-        .max_by_key(|a| a.region_code.len())
+        .filter(|a| a.region_code.contains(site_region))
+        .max_by_key(|a| a.region_code.as_str().len())
         .map_or(round.default_pool_size, |a| a.pool_size)
 }
 

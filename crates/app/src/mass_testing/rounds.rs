@@ -166,7 +166,7 @@ impl App {
                 )
             })
             .collect();
-        let kind = RoundKind::from_code(&round.kind).unwrap_or(RoundKind::Whole);
+        let kind = round.kind;
         Ok(RoundView {
             id: round.id,
             kind,
@@ -268,7 +268,7 @@ impl App {
             .insert_round(
                 &NewRound {
                     name: command.name.clone(),
-                    kind: command.kind.code().to_string(),
+                    kind: command.kind,
                     region_code: region.as_str().to_string(),
                     region_range: (lower, upper),
                     opened_at: now,
@@ -282,8 +282,8 @@ impl App {
                         .iter()
                         .map(|(code, tier, pool)| RoundAreaRecord {
                             round_id: 0,
-                            region_code: code.as_str().to_string(),
-                            tier: tier.code().to_string(),
+                            region_code: code.clone(),
+                            tier: *tier,
                             pool_size: pool.get(),
                         })
                         .collect(),

@@ -70,7 +70,7 @@ impl App {
             .map(|child| {
                 let here: Vec<&SiteRecord> = sites
                     .iter()
-                    .filter(|s| s.region_code.starts_with(&child.code))
+                    .filter(|s| s.region_code.as_str().starts_with(&child.code))
                     .collect();
                 let tables_now: i64 = here.iter().map(|s| s.tables_count).sum();
                 let rate: i64 = here
@@ -115,7 +115,7 @@ impl App {
         let site = SiteRecord {
             id: 0,
             round_id,
-            region_code: command.region.as_str().to_string(),
+            region_code: command.region.clone(),
             name: command.name,
             address: command.address,
             tables_count: command.tables,

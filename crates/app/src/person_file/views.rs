@@ -383,12 +383,10 @@ pub(super) fn test_entry(result: &PersonResult) -> TestEntry {
         },
         sampled_at: result.sampled_at,
         sampled_label: at_label(Some(result.sampled_at)),
-        result: result.result.clone(),
+        result: result.result.map(|r| r.code().to_string()),
         result_label: result
             .result
-            .as_deref()
-            .map(|r| label_of(r, TestResult::from_code, TestResult::label_zh))
-            .unwrap_or_else(|| "待出结果".into()),
+            .map_or_else(|| "待出结果".into(), |r| r.label_zh().to_string()),
         lab_name: result.lab_name.clone().unwrap_or_default(),
     }
 }
@@ -397,8 +395,8 @@ pub(super) fn antigen_entry(report: &AntigenReportRecord) -> AntigenEntry {
     AntigenEntry {
         tested_at: report.tested_at,
         tested_label: at_label(Some(report.tested_at)),
-        result: report.result.clone(),
-        result_label: label_of(&report.result, TestResult::from_code, TestResult::label_zh),
+        result: report.result.code().to_string(),
+        result_label: report.result.label_zh().to_string(),
         reporter: report.reporter.clone(),
     }
 }
@@ -406,17 +404,9 @@ pub(super) fn antigen_entry(report: &AntigenReportRecord) -> AntigenEntry {
 pub(super) fn recheck_entry(task: &RecheckTaskRecord) -> RecheckEntry {
     RecheckEntry {
         id: task.id,
-        reason_label: label_of(
-            &task.reason,
-            RecheckReason::from_code,
-            RecheckReason::label_zh,
-        ),
-        status: task.status.clone(),
-        status_label: label_of(
-            &task.status,
-            RecheckStatus::from_code,
-            RecheckStatus::label_zh,
-        ),
+        reason_label: task.reason.label_zh().to_string(),
+        status: task.status.code().to_string(),
+        status_label: task.status.label_zh().to_string(),
         created_label: at_label(Some(task.created_at)),
         sampled_label: at_label(task.sampled_at),
     }

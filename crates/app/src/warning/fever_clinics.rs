@@ -82,7 +82,9 @@ impl App {
                 .round(site.round_id)
                 .await?
                 .ok_or(AppError::NotFound("该检测轮次"))?;
-            if round.closed_at.is_some() || round.kind != "routine" || round.default_pool_size != 1
+            if round.closed_at.is_some()
+                || round.kind != fangkong_domain::mass_testing::RoundKind::Routine
+                || round.default_pool_size != 1
             {
                 return Err(AppError::field(
                     "采样点",

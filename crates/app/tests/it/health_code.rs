@@ -705,7 +705,7 @@ async fn risk_areas_step_down_by_the_rules(backend: Backend) {
         round_view
             .areas
             .iter()
-            .find(|a| a.region_code == code)
+            .find(|a| a.region_code.as_str() == code)
             .map(|a| a.pool_size)
     };
     assert_eq!(area_pool(VILLAGE_A1), Some(1));

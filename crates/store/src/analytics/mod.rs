@@ -2,10 +2,14 @@
 //! jurisdiction's rules, the jobs that ran with their counters, and one row per person found with
 //! what became of them. The pings are Parquet files beside the database, never rows here.
 
+use fangkong_domain::analytics::{Analysis, JobStatus, JobTrigger, ResultOutcome};
 use fangkong_domain::phone::PhoneNumber;
+use fangkong_domain::region::RegionCode;
 use sqlx::AssertSqlSafe;
 
-use crate::typed::StoredPhone;
+use crate::typed::{
+    StoredCode, StoredOptionalCode, StoredOptionalRegion, StoredPhone, StoredRegion,
+};
 
 use crate::audit::write_audit;
 use crate::{AuditRecord, Store, StoreResult, with_pool};
@@ -13,7 +17,8 @@ use crate::{AuditRecord, Store, StoreResult, with_pool};
 /// A jurisdiction's rules (`domain::analytics::AnalyticsPolicy` as stored).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PolicyRecord {
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub cap_seconds: i64,
     pub min_costay_seconds: i64,
     pub continuous_costay: bool,
@@ -31,14 +36,18 @@ pub struct PolicyRecord {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct JobRecord {
     pub id: i64,
-    pub analysis: String,
-    pub job_trigger: String,
+    #[sqlx(try_from = "StoredCode<Analysis>")]
+    pub analysis: Analysis,
+    #[sqlx(try_from = "StoredCode<JobTrigger>")]
+    pub job_trigger: JobTrigger,
     pub subject: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub rule_words: String,
     pub window_from: i64,
     pub window_to: i64,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<JobStatus>")]
+    pub status: JobStatus,
     pub failure: String,
     pub rows_found: i64,
     pub people_found: i64,
@@ -64,8 +73,8 @@ const JOB_COLUMNS: &str = "id, analysis, job_trigger, subject, region_code, rule
 /// A job to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewJob {
-    pub analysis: String,
-    pub job_trigger: String,
+    pub analysis: Analysis,
+    pub job_trigger: JobTrigger,
     pub subject: String,
     pub region_code: String,
     pub rule_words: String,
@@ -98,11 +107,15 @@ pub struct ResultRecord {
     pub id: i64,
     pub job_id: i64,
     pub person_id: i64,
-    pub region_code: String,
+    /// Where the finding was routed (the lead's grid); none when it was not routed to a region.
+    #[sqlx(try_from = "StoredOptionalRegion")]
+    pub region_code: Option<RegionCode>,
     pub detail: String,
     pub first_ts: i64,
     pub last_ts: i64,
-    pub outcome: String,
+    /// None until the job has decided (never stored so).
+    #[sqlx(try_from = "StoredOptionalCode<ResultOutcome>")]
+    pub outcome: Option<ResultOutcome>,
     pub lead_id: Option<i64>,
     pub alarm_id: Option<i64>,
 }
@@ -146,7 +159,7 @@ impl Store {
                  fence_neighbours_home = excluded.fence_neighbours_home, updated_by = excluded.updated_by, \
                  updated_at = excluded.updated_at",
             )
-            .bind(&p.region_code)
+            .bind(p.region_code.as_str())
             .bind(p.cap_seconds)
             .bind(p.min_costay_seconds)
             .bind(p.continuous_costay)
@@ -220,8 +233,8 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $9) \
                  ON CONFLICT (analysis, subject) DO NOTHING RETURNING id",
             )
-            .bind(&job.analysis)
-            .bind(&job.job_trigger)
+            .bind(job.analysis.code())
+            .bind(job.job_trigger.code())
             .bind(&job.subject)
             .bind(&job.region_code)
             .bind(&job.rule_words)
@@ -253,11 +266,11 @@ impl Store {
                 )
                 .bind(id)
                 .bind(r.person_id)
-                .bind(&r.region_code)
+                .bind(r.region_code.as_ref().map_or("", RegionCode::as_str))
                 .bind(&r.detail)
                 .bind(r.first_ts)
                 .bind(r.last_ts)
-                .bind(&r.outcome)
+                .bind(r.outcome.map_or("", ResultOutcome::code))
                 .bind(r.lead_id)
                 .bind(r.alarm_id)
                 .execute(&mut *tx)

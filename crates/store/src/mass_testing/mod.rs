@@ -18,7 +18,10 @@ mod sites;
 use std::collections::{HashMap, HashSet};
 
 use fangkong_domain::lab_result::TestResult;
-use fangkong_domain::mass_testing::{ResultRejection, SamplePurpose, ScanRejection, TubeBarcode};
+use fangkong_domain::mass_testing::results::{RecheckReason, RecheckStatus};
+use fangkong_domain::mass_testing::{
+    ExemptionKind, ResultRejection, RiskTier, RoundKind, SamplePurpose, ScanRejection, TubeBarcode,
+};
 use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
 use fangkong_domain::phone::PhoneNumber;
 use fangkong_domain::region::RegionCode;
@@ -27,7 +30,7 @@ use sqlx::{AssertSqlSafe, QueryBuilder};
 pub use coverage::RoundMove;
 
 use crate::audit::write_audit;
-use crate::typed::{StoredPhone, StoredRegion};
+use crate::typed::{StoredCode, StoredOptionalCode, StoredPhone, StoredRegion};
 use crate::{AuditRecord, Store, StoreResult, begin_locked, with_pool};
 
 /// The writer lock of everything that decides on a tube's state (bindings, boxes, results) or
@@ -42,7 +45,8 @@ const ROWS_PER_STATEMENT: usize = 1000;
 pub struct RoundRecord {
     pub id: i64,
     pub name: String,
-    pub kind: String,
+    #[sqlx(try_from = "StoredCode<RoundKind>")]
+    pub kind: RoundKind,
     #[sqlx(try_from = "StoredRegion")]
     pub region_code: RegionCode,
     pub opened_at: i64,
@@ -60,8 +64,10 @@ const ROUND_COLUMNS: &str = "id, name, kind, region_code, opened_at, deadline_at
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct RoundAreaRecord {
     pub round_id: i64,
-    pub region_code: String,
-    pub tier: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
+    #[sqlx(try_from = "StoredCode<RiskTier>")]
+    pub tier: RiskTier,
     pub pool_size: i64,
 }
 
@@ -76,7 +82,8 @@ pub struct TubeBatchRecord {
 pub struct SiteRecord {
     pub id: i64,
     pub round_id: i64,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub name: String,
     pub address: String,
     pub tables_count: i64,
@@ -94,15 +101,18 @@ pub struct TubeRecord {
     pub round_id: i64,
     pub site_id: i64,
     pub table_no: i64,
-    pub region_code: String,
-    pub purpose: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
+    #[sqlx(try_from = "StoredCode<SamplePurpose>")]
+    pub purpose: SamplePurpose,
     pub capacity: i64,
     pub members: i64,
     pub opened_at: i64,
     pub closed_at: Option<i64>,
     pub box_barcode: Option<String>,
     pub received_at: Option<i64>,
-    pub result: Option<String>,
+    #[sqlx(try_from = "StoredOptionalCode<TestResult>")]
+    pub result: Option<TestResult>,
     pub tested_at: Option<i64>,
     pub result_at: Option<i64>,
     pub lab_name: Option<String>,
@@ -204,7 +214,8 @@ struct TubeState {
     site_id: i64,
     table_no: i64,
     region_code: String,
-    purpose: String,
+    #[sqlx(try_from = "StoredCode<SamplePurpose>")]
+    purpose: SamplePurpose,
     capacity: i64,
     members: i64,
     opened_at: i64,
@@ -322,7 +333,8 @@ pub struct MissingResident {
     #[sqlx(try_from = "String")]
     pub address: Address,
     pub household_number: String,
-    pub exemption: Option<String>,
+    #[sqlx(try_from = "StoredOptionalCode<ExemptionKind>")]
+    pub exemption: Option<ExemptionKind>,
     pub exemption_note: Option<String>,
 }
 
@@ -364,7 +376,8 @@ pub struct RecheckTaskRecord {
     pub id: i64,
     pub round_id: Option<i64>,
     pub source: String,
-    pub reason: String,
+    #[sqlx(try_from = "StoredCode<RecheckReason>")]
+    pub reason: RecheckReason,
     pub id_type: String,
     #[sqlx(try_from = "String")]
     pub id_number: DocumentNumber,
@@ -373,7 +386,8 @@ pub struct RecheckTaskRecord {
     pub resident_id: Option<i64>,
     pub grid_code: String,
     pub created_at: i64,
-    pub status: String,
+    #[sqlx(try_from = "StoredCode<RecheckStatus>")]
+    pub status: RecheckStatus,
     pub sample_tube: Option<String>,
     pub sampled_at: Option<i64>,
     pub resolved_at: Option<i64>,
@@ -389,9 +403,11 @@ pub struct PersonResult {
     pub round_name: String,
     pub tube_barcode: String,
     pub capacity: i64,
-    pub purpose: String,
+    #[sqlx(try_from = "StoredCode<SamplePurpose>")]
+    pub purpose: SamplePurpose,
     pub sampled_at: i64,
-    pub result: Option<String>,
+    #[sqlx(try_from = "StoredOptionalCode<TestResult>")]
+    pub result: Option<TestResult>,
     pub tested_at: Option<i64>,
     pub lab_name: Option<String>,
 }
@@ -443,7 +459,8 @@ pub struct AntigenReportRecord {
     pub resident_id: Option<i64>,
     pub grid_code: String,
     pub tested_at: i64,
-    pub result: String,
+    #[sqlx(try_from = "StoredCode<TestResult>")]
+    pub result: TestResult,
     pub has_photo: bool,
     pub reported_at: i64,
     pub reporter: String,
@@ -453,7 +470,7 @@ pub struct AntigenReportRecord {
 #[derive(Debug, Clone)]
 pub struct NewRound {
     pub name: String,
-    pub kind: String,
+    pub kind: RoundKind,
     pub region_code: String,
     pub region_range: (String, String),
     pub opened_at: i64,

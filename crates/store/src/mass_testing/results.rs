@@ -5,6 +5,7 @@ use crate::bind::PushList;
 use fangkong_domain::mass_testing::results::consequence;
 
 use super::*;
+use crate::typed::StoredCode;
 
 impl Store {
     pub async fn insert_result_upload(&self, upload: &ResultUploadRecord) -> StoreResult<i64> {
@@ -173,7 +174,8 @@ impl Store {
                 barcode: String,
                 round_id: i64,
                 region_code: String,
-                purpose: String,
+                #[sqlx(try_from = "StoredCode<SamplePurpose>")]
+                purpose: SamplePurpose,
                 capacity: i64,
                 closed_at: Option<i64>,
                 result: Option<String>,
@@ -234,11 +236,7 @@ impl Store {
             let mut follow_up = Vec::new();
             for row in &updates {
                 let tube = &current[&row.tube_barcode];
-                let purpose = SamplePurpose::from_code(&tube.purpose).ok_or_else(|| sqlx::Error::ColumnDecode {
-                    index: "purpose".into(),
-                    source: format!("unknown sample purpose {:?} of a tube", tube.purpose).into(),
-                })?;
-                let consequence = consequence(row.result, purpose, tube.capacity);
+                let consequence = consequence(row.result, tube.purpose, tube.capacity);
                 if !consequence.is_nothing() {
                     follow_up.push((*row, tube, consequence));
                 }

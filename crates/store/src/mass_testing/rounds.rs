@@ -71,7 +71,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, 0, $8) RETURNING id",
             )
             .bind(&round.name)
-            .bind(&round.kind)
+            .bind(round.kind.code())
             .bind(&round.region_code)
             .bind(round.opened_at)
             .bind(round.deadline_at)
@@ -85,8 +85,8 @@ impl Store {
                     "INSERT INTO round_areas (round_id, region_code, tier, pool_size) VALUES ($1, $2, $3, $4)",
                 )
                 .bind(id)
-                .bind(&area.region_code)
-                .bind(&area.tier)
+                .bind(area.region_code.as_str())
+                .bind(area.tier.code())
                 .bind(area.pool_size)
                 .execute(&mut *tx)
                 .await?;
@@ -279,5 +279,33 @@ impl Store {
             sqlx::query_scalar("SELECT MAX(last_serial) FROM tube_batches").fetch_one(pool).await?
         });
         Ok(last.map_or(1, |l| l + 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Store, with_pool};
+
+    /// A round whose stored kind is no `RoundKind` does not read as a round with some other kind:
+    /// reading it is an error that names the column and the enum.
+    #[tokio::test]
+    async fn a_round_with_an_unknown_kind_is_an_error_naming_the_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+        with_pool!(&store, pool => {
+            sqlx::query(
+                "INSERT INTO test_rounds (id, name, kind, region_code, opened_at, default_pool_size, \
+                 infant_months, target_population, opened_by) \
+                 VALUES (7, '第一轮', 'weekly', '130102', 0, 10, 0, 0, 'admin')",
+            )
+            .execute(pool)
+            .await
+            .unwrap();
+        });
+        let error = store.round(7).await.unwrap_err().to_string();
+        assert!(
+            error.contains("kind") && error.contains("weekly") && error.contains("RoundKind"),
+            "{error}"
+        );
     }
 }

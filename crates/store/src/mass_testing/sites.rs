@@ -12,7 +12,7 @@ impl Store {
                  swabs_per_table_hour, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
             .bind(site.round_id)
-            .bind(&site.region_code)
+            .bind(site.region_code.as_str())
             .bind(&site.name)
             .bind(&site.address)
             .bind(site.tables_count)

@@ -52,7 +52,7 @@ async fn antigen_page_with(
             id_number_masked: masked,
             resident_id: r.resident_id,
             grid_code: r.grid_code,
-            result: result_code_label(&r.result),
+            result: r.result.label_zh(),
             has_photo: r.has_photo,
             reporter: r.reporter,
         });

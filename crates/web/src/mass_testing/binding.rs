@@ -49,7 +49,7 @@ pub(super) async fn binding_page(
         .map_err(|e| page.error(e))?
         .into_iter()
         .map(|t| TubeRow {
-            purpose: if t.purpose == "recheck" {
+            purpose: if t.purpose == fangkong_domain::mass_testing::SamplePurpose::Recheck {
                 "单管复采"
             } else {
                 "筛查"

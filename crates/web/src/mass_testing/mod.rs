@@ -317,12 +317,6 @@ fn event_label(kind: &str) -> &'static str {
     }
 }
 
-fn result_code_label(code: &str) -> &'static str {
-    fangkong_domain::lab_result::TestResult::from_code(code)
-        .map(|r| r.label_zh())
-        .unwrap_or("未知")
-}
-
 fn result_class(label: &str) -> &'static str {
     match label {
         "阳性" => "bad",

@@ -176,7 +176,7 @@ pub(super) async fn my_results_page(State(state): State<AppState>, page: PageUse
     let antigen = m
         .antigen
         .iter()
-        .map(|a| (beijing_time(a.tested_at), result_code_label(&a.result)))
+        .map(|a| (beijing_time(a.tested_at), a.result.label_zh()))
         .collect();
     let events = m
         .events

@@ -197,7 +197,7 @@ pub(super) fn site_row(s: SiteRecord) -> SiteRow {
         tables: (1..=s.tables_count).collect(),
         id: s.id,
         name: s.name,
-        region_code: s.region_code,
+        region_code: s.region_code.to_string(),
         address: s.address,
         swabs_per_table_hour: s.swabs_per_table_hour,
     }
@@ -224,7 +224,7 @@ pub(super) async fn round_page(
     let prefix = o.region_code.clone();
     let sites = sites
         .into_iter()
-        .filter(|s| s.region_code.starts_with(&prefix))
+        .filter(|s| s.region_code.as_str().starts_with(&prefix))
         .map(site_row)
         .collect();
     let (status, status_class) = round_status(&o.round, now);

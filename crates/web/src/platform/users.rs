@@ -25,13 +25,12 @@ async fn users_page_with(state: &AppState, page: &PageUser, flash: Option<Flash>
         users: users
             .into_iter()
             .map(|u| {
-                let role = Role::parse(&u.role).map(|r| r.label_zh()).unwrap_or("未知");
                 (
                     u.id,
                     u.username,
                     u.display_name,
-                    role,
-                    u.jurisdiction,
+                    u.role.label_zh(),
+                    u.jurisdiction.to_string(),
                     u.disabled,
                 )
             })

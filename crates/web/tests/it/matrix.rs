@@ -1845,8 +1845,8 @@ async fn analytics_job(app: &App, t: &mut Targets, township: &str, mark: &str) {
     let id = app
         .store_for_tools()
         .start_analytics_job(&fangkong_app::records::NewAnalyticsJob {
-            analysis: "companions".into(),
-            job_trigger: "requested".into(),
+            analysis: fangkong_domain::analytics::Analysis::Companions,
+            job_trigger: fangkong_domain::analytics::JobTrigger::Requested,
             subject: format!("matrix:{township}"),
             region_code: township.into(),
             rule_words: format!("{mark}规则"),
