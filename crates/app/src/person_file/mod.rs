@@ -23,15 +23,9 @@ use std::collections::HashMap;
 use fangkong_domain::checkpoint::Decision;
 use fangkong_domain::health_code::{CodeColour, CodeReason};
 use fangkong_domain::ids::IdType;
-use fangkong_domain::investigation::{
-    CaseKind, CaseStatus, ContactCategory, ContactStatus, ExposureKind, FoundBy, Severity,
-};
-use fangkong_domain::isolation::{
-    MeasureStatus, PersonCategory, TestOutcome, TransferStatus, VehicleKind,
-};
-use fangkong_domain::lab_result::TestResult;
-use fangkong_domain::leads::{Channel, ControlMeasure, LeadStatus, RiskCategory};
-use fangkong_domain::mass_testing::results::{RecheckReason, RecheckStatus};
+use fangkong_domain::investigation::{CaseStatus, ContactStatus};
+use fangkong_domain::isolation::MeasureStatus;
+use fangkong_domain::leads::ControlMeasure;
 use fangkong_domain::person::{Sex, age_on, key_groups_from_codes, key_groups_label_zh};
 use fangkong_domain::person_status::{StatusBadge, StatusSource, badges_of};
 use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
