@@ -70,7 +70,7 @@ impl App {
         let over = self.store.emergencies_over(region.as_str(), range).await?;
         let declaring = over
             .iter()
-            .filter(|s| s.region_code.contains(&region))
+            .filter(|s| s.region_code.contains(region))
             .max_by_key(|s| s.region_code.as_str().len());
         let mut figures = WarningFigures {
             emergency: declaring.is_some(),
