@@ -26,10 +26,10 @@ impl App {
         } else {
             case.kind.label_zh().to_string()
         };
+        let sex = case.sex.map_or("", |sex| sex.label_zh());
         let mut text = format!(
-            "{label}：{}{}{}，现住{place}。",
-            case.sex,
-            if case.sex.is_empty() || age.is_empty() {
+            "{label}：{sex}{}{}，现住{place}。",
+            if sex.is_empty() || age.is_empty() {
                 ""
             } else {
                 "，"

@@ -170,7 +170,7 @@ impl App {
             .await?;
         let regime = self.tracing_regime().await?;
         let (sex, birth_date) = match command.document.mainland() {
-            Some(id) => (id.sex().label_zh().to_string(), id.birth_date().to_string()),
+            Some(id) => (id.sex().code().to_string(), id.birth_date().to_string()),
             None => (
                 person
                     .resident

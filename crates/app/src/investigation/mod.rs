@@ -404,7 +404,7 @@ pub(crate) fn case_row(case: &CaseRecord, now: i64, today: NaiveDate) -> CaseRow
         kind_label: case.kind.label_zh(),
         name: case.name.to_string(),
         id_number_masked: mask_document(&case.id_type, &case.id_number),
-        sex: case.sex.clone(),
+        sex: case.sex.map_or("", |sex| sex.label_zh()).to_string(),
         age: NaiveDate::parse_from_str(&case.birth_date, "%Y-%m-%d")
             .ok()
             .map(|b| age_on(b, today)),

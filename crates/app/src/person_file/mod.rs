@@ -158,7 +158,7 @@ impl App {
                     phone: case.phone.clone(),
                     address: case.address.to_string(),
                     grid_code: case.grid_code.clone(),
-                    sex: case.sex.clone(),
+                    sex: case.sex.map_or("", |sex| sex.label_zh()).to_string(),
                     birth_date: case.birth_date.clone(),
                 };
                 let resident = case.resident_id;

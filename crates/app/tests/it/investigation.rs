@@ -450,6 +450,16 @@ async fn chains_bulletin_and_closing_a_case(backend: Backend) {
     let text = bulletin.rows.join("\n");
     assert!(text.contains("某某超市"), "{text}");
     assert!(text.contains("西城街"), "{text}");
+    // The case keeps the register's code (M/F, as residents do); people read the label.
+    let sex = app.case_detail(epi, first).await.unwrap().case.sex;
+    assert!(sex == "男" || sex == "女", "{sex}");
+    assert!(
+        bulletin
+            .rows
+            .iter()
+            .all(|row| row.contains("：男") || row.contains("：女")),
+        "{text}"
+    );
     assert!(
         !text.contains("王建国") && !text.contains(&people[0].id_number[14..]),
         "{text}"

@@ -10,11 +10,12 @@ use fangkong_domain::investigation::cases::CaseStatus;
 use fangkong_domain::investigation::{
     CaseKind, ContactCategory, ContactStatus, ExposureKind, FoundBy, Regime, Severity,
 };
+use fangkong_domain::person::Sex;
 use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
 use fangkong_domain::phone::PhoneNumber;
 use fangkong_domain::region::RegionCode;
 
-use crate::typed::{StoredCode, StoredPhone, StoredRegion, stored_code};
+use crate::typed::{StoredCode, StoredOptionalCode, StoredPhone, StoredRegion, stored_code};
 use crate::{Store, StoreError, StoreResult, with_pool};
 
 /// Inside a `with_pool!` body: appends a person event to transaction `$tx`.
@@ -117,7 +118,9 @@ pub struct CaseRecord {
     pub resident_id: Option<i64>,
     #[sqlx(try_from = "String")]
     pub name: PersonName,
-    pub sex: String,
+    /// The register's code (M/F); `None` when neither a card nor the register says.
+    #[sqlx(try_from = "StoredOptionalCode<Sex>")]
+    pub sex: Option<Sex>,
     pub birth_date: String,
     #[sqlx(try_from = "StoredPhone")]
     pub phone: Option<PhoneNumber>,
