@@ -40,8 +40,7 @@ impl App {
         // A retry is found by the unique key when its passage is written (no read on the way in:
         // thousands of checks a second should not pay for the rare retry); it gets the logged answer.
         let passage_key = format!("{checkpoint_id}:{key}");
-        let kind =
-            CheckpointKind::from_code(&checkpoint.kind).unwrap_or(CheckpointKind::CommunityGate);
+        let kind = checkpoint.kind;
         let rule = cp::rule_for(kind);
         let now = self.now_unix();
         let code = scan.code.trim();
@@ -169,7 +168,7 @@ impl App {
                 .active_risk_areas_around(county)
                 .await?
                 .iter()
-                .filter_map(|a| AreaTier::from_code(&a.tier))
+                .map(|a| a.tier)
                 .filter(|t| t.colour_fact().is_some())
                 .max_by_key(|t| crate::risk_areas::tier_rank(*t));
         } else if !scan.from_region.trim().is_empty() {
@@ -197,7 +196,7 @@ impl App {
                 ),
             );
         }
-        passage.colour = Some(colour.code().to_string());
+        passage.colour = Some(colour);
         passage.popup = popup;
         passage.resident_id = resident_id;
         if let Some(person) = &person {
@@ -337,7 +336,7 @@ impl App {
             // sees and manages the code.
             grid_code: resident
                 .map(|r| r.grid_code)
-                .unwrap_or_else(|| checkpoint.region_code.clone()),
+                .unwrap_or_else(|| checkpoint.region_code.to_string()),
             kind: kind.code().to_string(),
             anchor: at,
             ended_at: None,

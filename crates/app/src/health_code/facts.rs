@@ -178,16 +178,14 @@ impl App {
         // clearance, an override withdrawn) are ended; for the others (a contact, an arrival …) the
         // rules run from the anchor alone, so ending early means the fact was wrong: withdrawn.
         let ends = matches!(
-            FactKind::from_code(&fact.kind),
-            Some(
-                FactKind::Confirmed
-                    | FactKind::Asymptomatic
-                    | FactKind::Suspected
-                    | FactKind::PoolPositivePending
-                    | FactKind::InitialScreenPositive
-                    | FactKind::OtherProvince
-                    | FactKind::ManualOverride
-            )
+            fact.kind,
+            FactKind::Confirmed
+                | FactKind::Asymptomatic
+                | FactKind::Suspected
+                | FactKind::PoolPositivePending
+                | FactKind::InitialScreenPositive
+                | FactKind::OtherProvince
+                | FactKind::ManualOverride
         );
         let at = self.now_unix();
         let update = if ends {

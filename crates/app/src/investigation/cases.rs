@@ -175,7 +175,7 @@ impl App {
                 person
                     .resident
                     .as_ref()
-                    .map(|r| r.sex.clone())
+                    .map(|r| r.sex.code().to_string())
                     .unwrap_or_default(),
                 person
                     .resident

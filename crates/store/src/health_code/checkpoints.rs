@@ -81,7 +81,7 @@ impl Store {
                         .push_bind(&p.id_type)
                         .push_bind(p.id_number.as_str())
                         .push_bind(p.resident_id)
-                        .push_bind(&p.colour)
+                        .push_bind(p.colour.map(CodeColour::code))
                         .push_bind(p.popup)
                         .push_bind(p.temperature)
                         .push_bind(&p.plate)
