@@ -71,7 +71,7 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
                 },
                 resident_id: Some(resident.id),
                 grid_code: resident.grid_code.clone(),
-                kind: kind.code().into(),
+                kind,
                 anchor,
                 ended_at: None,
                 colour: None,
@@ -91,10 +91,14 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
             },
             resident_id: Some(resident.id),
             grid_code: resident.grid_code.clone(),
-            kind: FactKind::OtherProvince.code().into(),
+            kind: FactKind::OtherProvince,
             anchor: now - (i as i64 + 1) * day,
             ended_at: None,
-            colour: Some(if i % 2 == 0 { "red" } else { "yellow" }.into()),
+            colour: Some(if i % 2 == 0 {
+                CodeColour::Red
+            } else {
+                CodeColour::Yellow
+            }),
             note: Some(format!("北京市来函 京防协〔2021〕{}号", 40 + i)),
             source: "藁城区指挥部（演示）".into(),
             created_by: "commander".into(),

@@ -337,7 +337,7 @@ impl App {
             grid_code: resident
                 .map(|r| r.grid_code)
                 .unwrap_or_else(|| checkpoint.region_code.to_string()),
-            kind: kind.code().to_string(),
+            kind,
             anchor: at,
             ended_at: None,
             colour: None,

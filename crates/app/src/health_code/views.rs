@@ -268,7 +268,7 @@ pub(crate) fn facts_of_event(event: &PersonEventRecord) -> (Option<FactWrite>, O
         person: person.clone(),
         resident_id: event.resident_id,
         grid_code: event.grid_code.clone(),
-        kind: kind.code().to_string(),
+        kind,
         anchor: event.at,
         ended_at: None,
         colour: None,

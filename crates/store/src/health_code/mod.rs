@@ -166,10 +166,10 @@ pub struct FactWrite {
     pub person: CodePerson,
     pub resident_id: Option<i64>,
     pub grid_code: String,
-    pub kind: String,
+    pub kind: FactKind,
     pub anchor: i64,
     pub ended_at: Option<i64>,
-    pub colour: Option<String>,
+    pub colour: Option<CodeColour>,
     pub note: Option<String>,
     pub source: String,
     pub created_by: String,
@@ -543,10 +543,10 @@ macro_rules! apply_fact_changes {
                     .push_bind(w.person.id_number.as_str())
                     .push_bind(w.resident_id)
                     .push_bind(&w.grid_code)
-                    .push_bind(&w.kind)
+                    .push_bind(w.kind.code())
                     .push_bind(w.anchor)
                     .push_bind(w.ended_at)
-                    .push_bind(&w.colour)
+                    .push_bind(w.colour.map(fangkong_domain::health_code::CodeColour::code))
                     .push_bind(None::<i64>)
                     .push_bind(&w.note)
                     .push_bind(&w.source)
