@@ -188,7 +188,7 @@ pub(crate) fn tier_rank(tier: AreaTier) -> u8 {
 
 fn history_of(area: &RiskAreaRecord, rounds: &[RiskAreaRoundRecord]) -> AreaHistory {
     AreaHistory {
-        tier: AreaTier::from_code(&area.tier).unwrap_or(AreaTier::Low),
+        tier: area.tier,
         designated_at: unix_to_utc(area.tier_since),
         last_infection_at: area.last_infection_at.map(unix_to_utc),
         negative_rounds: rounds
@@ -220,20 +220,18 @@ impl App {
     }
 
     async fn area_view(&self, area: RiskAreaRecord) -> AppResult<RiskAreaView> {
-        let scheme = AreaScheme::from_code(&area.scheme).unwrap_or(AreaScheme::NinthEdition);
-        let tier = AreaTier::from_code(&area.tier).unwrap_or(AreaTier::Low);
+        let scheme = area.scheme;
+        let tier = area.tier;
         let next = if area.lifted_at.is_some() {
             None
         } else {
             let rounds = self.store.risk_area_rounds(area.id).await?;
             let history = history_of(&area, &rounds);
             // A medium area that was high goes to low after 3 more clean days (9th edition).
-            let downgraded = self
-                .store
-                .risk_area_steps(area.id)
-                .await?
-                .iter()
-                .any(|s| s.from_tier.as_deref() == Some("high") && s.to_tier == area.tier);
+            let downgraded =
+                self.store.risk_area_steps(area.id).await?.iter().any(|s| {
+                    s.from_tier.as_deref() == Some("high") && s.to_tier == area.tier.code()
+                });
             let step = if downgraded {
                 ra::next_step_after_downgrade(scheme, &history, self.now())
             } else {
@@ -253,11 +251,9 @@ impl App {
         Ok(RiskAreaView {
             scheme_label: scheme.label_zh(),
             tier_label: tier.label_zh(),
-            unit_label: AreaUnit::from_code(&area.unit)
-                .map(|u| u.label_zh())
-                .unwrap_or(""),
+            unit_label: area.unit.label_zh(),
             measures: tier.measures_zh(),
-            region_path: self.region_path(&area.region_code).await?,
+            region_path: self.region_path(area.region_code.as_str()).await?,
             designated_label: beijing_label(area.designated_at),
             next,
             area,
@@ -369,20 +365,20 @@ impl App {
     /// The list anyone may read: current areas, highest tier first.
     pub async fn public_risk_areas(&self) -> AppResult<Vec<PublicArea>> {
         let mut areas = self.store.risk_areas(("", "~"), false).await?;
-        areas.sort_by_key(|a| std::cmp::Reverse(AreaTier::from_code(&a.tier).map(tier_rank)));
+        areas.sort_by_key(|a| std::cmp::Reverse(tier_rank(a.tier)));
         let mut out = Vec::with_capacity(areas.len());
         for area in areas {
-            let tier = AreaTier::from_code(&area.tier).unwrap_or(AreaTier::Low);
+            let tier = area.tier;
             out.push(PublicArea {
-                tier: area.tier.clone(),
+                tier: tier.code().to_string(),
                 tier_label: tier.label_zh(),
                 place: format!(
                     "{}{}",
-                    self.region_path(&area.region_code).await?,
+                    self.region_path(area.region_code.as_str()).await?,
                     area.place_name
                         .strip_prefix(
                             self.store
-                                .region(&area.region_code)
+                                .region(area.region_code.as_str())
                                 .await?
                                 .map(|r| r.name)
                                 .unwrap_or_default()
@@ -418,7 +414,7 @@ impl App {
                     .ok_or(AppError::NotFound("该检测轮次"))?;
                 let finished_at = self
                     .store
-                    .round_all_negative_in(round_id, &area.region_code)
+                    .round_all_negative_in(round_id, area.region_code.as_str())
                     .await?
                     .ok_or_else(|| {
                         AppError::Invalid(format!(
@@ -504,7 +500,7 @@ impl App {
             .step_risk_area(
                 &fangkong_store::AreaStep {
                     id: area_id,
-                    from_tier: &area.tier,
+                    from_tier: area.tier.code(),
                     seen_infection: area.last_infection_at,
                     to_tier: &next.to_code,
                     at: self.now_unix(),
@@ -535,23 +531,20 @@ impl App {
             fangkong_domain::mass_testing::PoolSize,
         )>,
     > {
-        let mut by_region: std::collections::BTreeMap<String, AreaTier> =
+        let mut by_region: std::collections::BTreeMap<RegionCode, AreaTier> =
             std::collections::BTreeMap::new();
         for area in self.store.risk_areas(range, false).await? {
-            let Some(tier) = AreaTier::from_code(&area.tier) else {
-                continue;
-            };
-            let entry = by_region.entry(area.region_code.clone()).or_insert(tier);
+            let tier = area.tier;
+            let entry = by_region.entry(area.region_code).or_insert(tier);
             if tier_rank(tier) > tier_rank(*entry) {
                 *entry = tier;
             }
         }
         Ok(by_region
             .into_iter()
-            .filter_map(|(code, tier)| {
-                let code = RegionCode::parse(&code).ok()?;
+            .map(|(code, tier)| {
                 let testing = tier.testing_tier();
-                Some((code, testing, testing.default_pool_size()))
+                (code, testing, testing.default_pool_size())
             })
             .collect())
     }
@@ -564,10 +557,9 @@ impl App {
         let areas = self.store.active_risk_areas_around(code).await?;
         Ok(areas
             .iter()
-            .filter(|a| code.starts_with(&a.region_code))
-            .max_by_key(|a| a.region_code.len())
-            .and_then(|a| AreaTier::from_code(&a.tier))
-            .map(|t| t.testing_tier()))
+            .filter(|a| code.starts_with(a.region_code.as_str()))
+            .max_by_key(|a| a.region_code.as_str().len())
+            .map(|a| a.tier.testing_tier()))
     }
 }
 

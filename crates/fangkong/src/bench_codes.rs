@@ -110,7 +110,7 @@ pub async fn run(args: &BenchArgs, bench: &VerifyBench) -> Result<()> {
                     },
                     resident_id: Some(resident.id),
                     grid_code: resident.grid_code,
-                    kind: kind.code().into(),
+                    kind,
                     anchor: now - (n % 12) as i64 * 86_400,
                     ended_at: None,
                     colour: None,

@@ -329,7 +329,7 @@ async fn load_outbreak(
                 id_number: p.id_number.clone(),
                 resident_id: Some(p.id),
                 name: p.name.clone(),
-                sex: p.sex.clone(),
+                sex: p.sex.code().to_string(),
                 birth_date: p.birth_date.clone(),
                 phone: p.phone.clone(),
                 address: p.address.clone(),

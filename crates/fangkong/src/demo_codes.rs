@@ -9,7 +9,7 @@ use anyhow::Result;
 use fangkong_app::checkpoints::{CheckpointForm, CheckpointScan, VenueForm};
 use fangkong_app::records::{AppealRecord, AuditRecord, CodePerson, FactWrite, VenueVisitRecord};
 use fangkong_app::{Actor, App};
-use fangkong_domain::health_code::FactKind;
+use fangkong_domain::health_code::{CodeColour, FactKind};
 use fangkong_domain::region::RegionCode;
 use fangkong_seed::seed_actor;
 
@@ -71,7 +71,7 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
                 },
                 resident_id: Some(resident.id),
                 grid_code: resident.grid_code.clone(),
-                kind: kind.code().into(),
+                kind,
                 anchor,
                 ended_at: None,
                 colour: None,
@@ -91,10 +91,14 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
             },
             resident_id: Some(resident.id),
             grid_code: resident.grid_code.clone(),
-            kind: FactKind::OtherProvince.code().into(),
+            kind: FactKind::OtherProvince,
             anchor: now - (i as i64 + 1) * day,
             ended_at: None,
-            colour: Some(if i % 2 == 0 { "red" } else { "yellow" }.into()),
+            colour: Some(if i % 2 == 0 {
+                CodeColour::Red
+            } else {
+                CodeColour::Yellow
+            }),
             note: Some(format!("北京市来函 京防协〔2021〕{}号", 40 + i)),
             source: "藁城区指挥部（演示）".into(),
             created_by: "commander".into(),
@@ -114,7 +118,7 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
                     grid_code: resident.grid_code.clone(),
                     filed_at: now - 5 * 3_600,
                     filed_by: "demo".into(),
-                    colour: "red".into(),
+                    colour: CodeColour::Red,
                     reason: "流调时我已在外地出差，有火车票和单位证明，请核实".into(),
                     status: "open".into(),
                     decided_at: None,
@@ -198,7 +202,7 @@ pub async fn seed(app: &App, county: &RegionCode, village: &str) -> Result<Seede
                 id_type: resident.id_type.clone(),
                 id_number: resident.id_number.clone(),
                 resident_id: Some(resident.id),
-                colour: "green".into(),
+                colour: CodeColour::Green,
             })
             .await?;
     }

@@ -10,7 +10,7 @@ fn resident(id_number: &str, household: &str) -> ResidentWrite {
         id_type: "mainland_id".into(),
         id_number: id_number.into(),
         name: "测试".into(),
-        sex: "M".into(),
+        sex: fangkong_domain::person::Sex::Male,
         birth_date: "1990-01-01".into(),
         phone: Some(fangkong_domain::phone::PhoneNumber::parse("13900000000").unwrap()),
         address: "测试地址".into(),

@@ -140,12 +140,12 @@ impl App {
         let mut areas = Vec::new();
         let mut area_names = HashMap::new();
         for area in self.store.risk_areas(("", "~"), false).await? {
-            let (policy, _) = self.analytics_policy_in(&area.region_code).await?;
-            let cells = cells_of_region(self, &area.region_code).await?;
+            let (policy, _) = self.analytics_policy_in(area.region_code.as_str()).await?;
+            let cells = cells_of_region(self, area.region_code.as_str()).await?;
             if cells.is_empty() {
                 continue;
             }
-            area_names.insert(area.id, area.region_code.clone());
+            area_names.insert(area.id, area.region_code.to_string());
             areas.push((
                 area.id,
                 AreaWindow {

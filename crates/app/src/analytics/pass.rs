@@ -236,8 +236,8 @@ impl App {
             if done.contains(&subject) {
                 continue;
             }
-            let (policy, _) = self.analytics_policy_in(&area.region_code).await?;
-            let cells = cells_of_region(self, &area.region_code).await?;
+            let (policy, _) = self.analytics_policy_in(area.region_code.as_str()).await?;
+            let cells = cells_of_region(self, area.region_code.as_str()).await?;
             let window = (
                 area.designated_at - policy.lookback_days * DAY_SECONDS,
                 self.now_unix().max(area.designated_at),
@@ -246,7 +246,7 @@ impl App {
                 analysis: Analysis::RiskAreaVisitors,
                 job_trigger: JobTrigger::RiskAreaDesignated,
                 subject,
-                region_code: county_of(&area.region_code),
+                region_code: county_of(area.region_code.as_str()),
                 rule_words: format!(
                     "{}（{}）所在网格 {} 个，{} 至 {} 出现过的号码",
                     area.place_name,

@@ -40,8 +40,7 @@ impl App {
         // A retry is found by the unique key when its passage is written (no read on the way in:
         // thousands of checks a second should not pay for the rare retry); it gets the logged answer.
         let passage_key = format!("{checkpoint_id}:{key}");
-        let kind =
-            CheckpointKind::from_code(&checkpoint.kind).unwrap_or(CheckpointKind::CommunityGate);
+        let kind = checkpoint.kind;
         let rule = cp::rule_for(kind);
         let now = self.now_unix();
         let code = scan.code.trim();
@@ -169,7 +168,7 @@ impl App {
                 .active_risk_areas_around(county)
                 .await?
                 .iter()
-                .filter_map(|a| AreaTier::from_code(&a.tier))
+                .map(|a| a.tier)
                 .filter(|t| t.colour_fact().is_some())
                 .max_by_key(|t| crate::risk_areas::tier_rank(*t));
         } else if !scan.from_region.trim().is_empty() {
@@ -197,7 +196,7 @@ impl App {
                 ),
             );
         }
-        passage.colour = Some(colour.code().to_string());
+        passage.colour = Some(colour);
         passage.popup = popup;
         passage.resident_id = resident_id;
         if let Some(person) = &person {
@@ -337,8 +336,8 @@ impl App {
             // sees and manages the code.
             grid_code: resident
                 .map(|r| r.grid_code)
-                .unwrap_or_else(|| checkpoint.region_code.clone()),
-            kind: kind.code().to_string(),
+                .unwrap_or_else(|| checkpoint.region_code.to_string()),
+            kind,
             anchor: at,
             ended_at: None,
             colour: None,

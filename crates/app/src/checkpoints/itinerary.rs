@@ -101,7 +101,7 @@ impl App {
                             .await?
                             .map(|c| c.region_code)
                     };
-                    let v = region.is_some_and(|r| r.starts_with(&lower));
+                    let v = region.is_some_and(|r| r.as_str().starts_with(&lower));
                     places.insert(key, v);
                     v
                 }

@@ -245,7 +245,7 @@ fn decision_label(code: &str) -> &'static str {
 }
 
 fn passage_outcome(p: &PassageRecord, repeated: bool) -> CheckOutcome {
-    let colour = p.colour.as_deref().and_then(CodeColour::from_code);
+    let colour = p.colour;
     CheckOutcome {
         decision: p.decision.clone(),
         decision_label: if p.decision == "rejected" {
@@ -260,7 +260,7 @@ fn passage_outcome(p: &PassageRecord, repeated: bool) -> CheckOutcome {
             .map(str::to_string)
             .collect(),
         method: p.method.clone(),
-        colour: p.colour.clone(),
+        colour: p.colour.map(|c| c.code().to_string()),
         colour_label: colour.map(|c| c.label_zh()).unwrap_or(""),
         popup: p.popup,
         name_masked: String::new(),
@@ -288,15 +288,10 @@ fn itinerary_row(stop: ItineraryStop) -> ItineraryRow {
 }
 
 fn checkpoint_view(checkpoint: CheckpointRecord) -> CheckpointView {
-    let kind = CheckpointKind::from_code(&checkpoint.kind);
     CheckpointView {
-        kind_label: kind.map(|k| k.label_zh()).unwrap_or("未知"),
-        line_label: DefenceLine::from_code(&checkpoint.line)
-            .map(|l| l.label_zh())
-            .unwrap_or("未知"),
-        rule_words: kind
-            .map(|k| check_words(cp::rule_for(k)))
-            .unwrap_or_default(),
+        kind_label: checkpoint.kind.label_zh(),
+        line_label: checkpoint.line.label_zh(),
+        rule_words: check_words(cp::rule_for(checkpoint.kind)),
         checkpoint,
     }
 }

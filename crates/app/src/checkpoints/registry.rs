@@ -114,6 +114,7 @@ impl App {
         if !actor.jurisdiction.as_str().is_empty()
             && !checkpoint
                 .region_code
+                .as_str()
                 .starts_with(actor.jurisdiction.as_str())
         {
             return Err(AppError::NotFound("该卡口"));
@@ -172,12 +173,7 @@ impl App {
                     } else {
                         mask_document(&p.id_type, &p.id_number)
                     },
-                    colour_label: p
-                        .colour
-                        .as_deref()
-                        .and_then(CodeColour::from_code)
-                        .map(|c| c.label_zh())
-                        .unwrap_or("—"),
+                    colour_label: p.colour.map(CodeColour::label_zh).unwrap_or("—"),
                     temperature: p.temperature,
                     plate: p.plate.clone().unwrap_or_default(),
                     decision_label: decision_label(&p.decision),

@@ -220,7 +220,7 @@ impl App {
             valid_until: pass.valid_until,
             revoked: pass.status != "valid",
         };
-        let checkpoint_county = checkpoint.region_code.get(..6).unwrap_or_default();
+        let checkpoint_county = checkpoint.region_code.as_str().get(..6).unwrap_or_default();
         // The counties' names, read only for a route that misses this county (the rare refusal).
         let mut names: HashMap<String, String> = HashMap::new();
         if !facts.route.iter().any(|c| c == checkpoint_county) {

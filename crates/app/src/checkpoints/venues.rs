@@ -153,7 +153,7 @@ impl App {
                 id_type: person.id_type.clone(),
                 id_number: person.id_number.clone(),
                 resident_id: Some(resident.id),
-                colour: state.colour.code().to_string(),
+                colour: state.colour,
             })
             .await?;
         Ok(VenueCheckIn {

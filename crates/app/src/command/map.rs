@@ -229,21 +229,22 @@ impl App {
             .collect();
         let mut risk_areas = Vec::new();
         for area in self.store.risk_areas(range, false).await? {
-            let Some(tier) = AreaTier::from_code(&area.tier).filter(|t| MARKED_TIERS.contains(t))
-            else {
+            let tier = area.tier;
+            if !MARKED_TIERS.contains(&tier) {
                 continue;
-            };
+            }
             let child_code = area
                 .region_code
+                .as_str()
                 .get(..child_len)
                 .filter(|c| child_len > 0 && names.contains_key(c))
                 .map(str::to_string);
             let place_name = if area.place_name.trim().is_empty() {
                 self.store
-                    .region(&area.region_code)
+                    .region(area.region_code.as_str())
                     .await?
                     .map(|r| r.name)
-                    .unwrap_or_else(|| area.region_code.clone())
+                    .unwrap_or_else(|| area.region_code.to_string())
             } else {
                 area.place_name.clone()
             };
@@ -251,7 +252,7 @@ impl App {
                 tier: tier.code(),
                 tier_label: tier.label_zh(),
                 place: place_name,
-                region_code: area.region_code.clone(),
+                region_code: area.region_code.to_string(),
                 child_code,
             });
         }

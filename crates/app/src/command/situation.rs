@@ -376,7 +376,7 @@ impl App {
         // Risk areas in force inside the region, with their next step.
         let mut risk_areas = Vec::new();
         for area in self.risk_areas(actor, false).await? {
-            if !area.area.region_code.starts_with(region.as_str()) {
+            if !area.area.region_code.as_str().starts_with(region.as_str()) {
                 continue;
             }
             let (next, next_ready) = match &area.next {

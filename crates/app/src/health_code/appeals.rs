@@ -82,7 +82,7 @@ impl App {
                     grid_code: resident.grid_code.clone(),
                     filed_at: self.now_unix(),
                     filed_by: actor.username.clone(),
-                    colour: state.colour.code().to_string(),
+                    colour: state.colour,
                     reason: reason.clone(),
                     status: "open".into(),
                     decided_at: None,
@@ -123,9 +123,7 @@ impl App {
                     a.id_number = mask_document(&a.id_type, &a.id_number).into();
                     a.id_number.to_string()
                 },
-                colour_label: CodeColour::from_code(&a.colour)
-                    .map(|c| c.label_zh())
-                    .unwrap_or(""),
+                colour_label: a.colour.label_zh(),
                 appeal: a,
             })
             .collect();

@@ -233,7 +233,7 @@ impl App {
         actor.require(Permission::ViewHealthCodes)?;
         let (lower, upper) = actor.jurisdiction_range();
         let counts = self.store.colour_counts((&lower, &upper)).await?;
-        let count_of = |c: &str| {
+        let count_of = |c: CodeColour| {
             counts
                 .iter()
                 .filter(|r| r.colour == c)
@@ -250,8 +250,8 @@ impl App {
                 .iter()
                 .map(|p| (p.id.clone(), p.name_zh.clone()))
                 .collect(),
-            red: count_of("red"),
-            yellow: count_of("yellow"),
+            red: count_of(CodeColour::Red),
+            yellow: count_of(CodeColour::Yellow),
             popups,
             counts: counts.clone(),
             people: crate::Page::new(

@@ -123,10 +123,10 @@ impl App {
             person: person.clone(),
             resident_id: resident.as_ref().map(|r| r.id),
             grid_code: home.unwrap_or_else(|| actor.jurisdiction.as_str().to_string()),
-            kind: kind.code().to_string(),
+            kind,
             anchor,
             ended_at: None,
-            colour: colour.map(|c| c.code().to_string()),
+            colour,
             note: (!note.is_empty()).then(|| note.to_string()),
             source: format!("{}（{}）", actor.display_name, actor.role.label_zh()),
             created_by: actor.username.clone(),
@@ -178,16 +178,14 @@ impl App {
         // clearance, an override withdrawn) are ended; for the others (a contact, an arrival …) the
         // rules run from the anchor alone, so ending early means the fact was wrong: withdrawn.
         let ends = matches!(
-            FactKind::from_code(&fact.kind),
-            Some(
-                FactKind::Confirmed
-                    | FactKind::Asymptomatic
-                    | FactKind::Suspected
-                    | FactKind::PoolPositivePending
-                    | FactKind::InitialScreenPositive
-                    | FactKind::OtherProvince
-                    | FactKind::ManualOverride
-            )
+            fact.kind,
+            FactKind::Confirmed
+                | FactKind::Asymptomatic
+                | FactKind::Suspected
+                | FactKind::PoolPositivePending
+                | FactKind::InitialScreenPositive
+                | FactKind::OtherProvince
+                | FactKind::ManualOverride
         );
         let at = self.now_unix();
         let update = if ends {
@@ -285,7 +283,7 @@ impl App {
                     person,
                     resident_id: Some(resident_id),
                     grid_code: grid,
-                    kind: FactKind::DueNotTested.code().to_string(),
+                    kind: FactKind::DueNotTested,
                     anchor: deadline,
                     ended_at: None,
                     colour: None,

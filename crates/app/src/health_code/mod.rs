@@ -239,7 +239,7 @@ fn person_of(code: &HealthCodeRecord) -> CodePerson {
 
 fn brief_of(code: &HealthCodeRecord) -> CodeBrief {
     CodeBrief {
-        colour: CodeColour::from_code(&code.colour).unwrap_or(CodeColour::Green),
+        colour: code.colour,
         popup: code.popup.is_some(),
         summary: code.summary.clone(),
         stale_at: if code.waits_for_test {

@@ -79,7 +79,9 @@ impl App {
             .for_each_fact_person(|person, facts, negatives| {
                 let (_, write) = compute_code(policy, person, facts, negatives, now);
                 let same = stored.get(person).is_some_and(|(colour, popup, summary)| {
-                    *colour == write.colour && *popup == write.popup && *summary == write.summary
+                    colour == write.colour.code()
+                        && *popup == write.popup
+                        && *summary == write.summary
                 });
                 if !same {
                     changed.push(write);

@@ -145,10 +145,10 @@ pub(crate) fn domain_fact(record: &FactRecord) -> Option<CodeFact> {
         return None;
     }
     Some(CodeFact {
-        kind: FactKind::from_code(&record.kind)?,
+        kind: record.kind,
         anchor: unix_to_utc(record.anchor),
         ended_at: record.ended_at.map(unix_to_utc),
-        colour: record.colour.as_deref().and_then(CodeColour::from_code),
+        colour: record.colour,
         checked_at: record.checked_at.map(unix_to_utc),
         note: record.note.clone(),
     })
@@ -175,7 +175,7 @@ pub(crate) fn compute_code(
         id_number: person.id_number.clone(),
         resident_id: anchor_fact.and_then(|f| f.resident_id),
         grid_code: anchor_fact.map(|f| f.grid_code.clone()).unwrap_or_default(),
-        colour: state.colour.code().to_string(),
+        colour: state.colour,
         popup: state.popup.as_ref().map(|p| p.kind.code().to_string()),
         summary: state.summary_zh(),
         reasons: serde_json::to_string(&state.reasons).unwrap_or_else(|_| "[]".into()),
@@ -227,15 +227,14 @@ pub(crate) fn badge_code(badge: TestBadge) -> &'static str {
 }
 
 pub(crate) fn fact_view(record: &FactRecord) -> FactView {
-    let kind = FactKind::from_code(&record.kind);
     FactView {
         id: record.id,
         withdrawn_at: record.withdrawn_at,
-        kind: record.kind.clone(),
-        kind_label: kind.map(|k| k.label_zh()).unwrap_or("未知"),
+        kind: record.kind.code().to_string(),
+        kind_label: record.kind.label_zh(),
         anchor: record.anchor,
         ended_at: record.ended_at,
-        colour: record.colour.clone(),
+        colour: record.colour.map(|c| c.code().to_string()),
         checked_at: record.checked_at,
         note: record.note.clone().unwrap_or_default(),
         source: record.source.clone(),
@@ -244,13 +243,13 @@ pub(crate) fn fact_view(record: &FactRecord) -> FactView {
 }
 
 pub(crate) fn code_list_row(record: HealthCodeRecord) -> CodeListRow {
-    let colour = CodeColour::from_code(&record.colour).unwrap_or(CodeColour::Green);
+    let colour = record.colour;
     CodeListRow {
         id_number_masked: mask_document(&record.id_type, &record.id_number),
         id_type: record.id_type,
         resident_id: record.resident_id,
         grid_code: record.grid_code,
-        colour: record.colour,
+        colour: colour.code().to_string(),
         colour_label: colour.label_zh(),
         popup: record.popup.is_some(),
         summary: record.summary,
@@ -269,7 +268,7 @@ pub(crate) fn facts_of_event(event: &PersonEventRecord) -> (Option<FactWrite>, O
         person: person.clone(),
         resident_id: event.resident_id,
         grid_code: event.grid_code.clone(),
-        kind: kind.code().to_string(),
+        kind,
         anchor: event.at,
         ended_at: None,
         colour: None,

@@ -175,7 +175,7 @@ impl App {
                 person
                     .resident
                     .as_ref()
-                    .map(|r| r.sex.clone())
+                    .map(|r| r.sex.code().to_string())
                     .unwrap_or_default(),
                 person
                     .resident
@@ -379,7 +379,7 @@ impl App {
                 },
                 resident_id: case.resident_id,
                 grid_code: case.grid_code.clone(),
-                kind: fact_kind.code().to_string(),
+                kind: fact_kind,
                 anchor: now,
                 ended_at: None,
                 colour: None,

@@ -31,7 +31,7 @@ impl App {
                 let (name, sex, birth, address, phone) = match &resident {
                     Some(r) => (
                         r.name.clone(),
-                        r.sex.clone(),
+                        r.sex.code().to_string(),
                         r.birth_date.clone(),
                         r.address.clone(),
                         r.phone.clone(),

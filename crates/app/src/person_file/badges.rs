@@ -17,12 +17,10 @@ pub struct WatchedResident {
 pub(crate) fn badges_by_resident(rows: Vec<ResidentStatusRow>) -> HashMap<i64, Vec<BadgeView>> {
     let mut sources: HashMap<i64, Vec<(StatusSource, String)>> = HashMap::new();
     for row in rows {
-        if let Some(source) = StatusSource::from_code(&row.source) {
-            sources
-                .entry(row.resident_id)
-                .or_default()
-                .push((source, row.code));
-        }
+        sources
+            .entry(row.resident_id)
+            .or_default()
+            .push((row.source, row.code));
     }
     sources
         .into_iter()

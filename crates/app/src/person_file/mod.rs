@@ -21,7 +21,7 @@ pub use views::*;
 use std::collections::HashMap;
 
 use fangkong_domain::checkpoint::Decision;
-use fangkong_domain::health_code::{CodeColour, CodeReason};
+use fangkong_domain::health_code::CodeReason;
 use fangkong_domain::ids::IdType;
 use fangkong_domain::investigation::{CaseStatus, ContactStatus};
 use fangkong_domain::isolation::MeasureStatus;
@@ -616,7 +616,7 @@ fn summary(subject: &Subject, today: chrono::NaiveDate) -> PersonSummary {
             in_register: true,
             id_type_label: id_type_label(&r.id_type),
             id_number_masked: mask_document(&r.id_type, &r.id_number),
-            sex_label: sex_label(&r.sex),
+            sex_label: r.sex.label_zh().to_string(),
             birth_date: r.birth_date.clone(),
             age: age_of(&r.birth_date, today),
             phone_masked: mask_phone(r.phone.as_deref()),
@@ -672,7 +672,7 @@ fn code_entry(view: CodeView, facts: &[FactRecord], changes: &[CodeChangeRecord]
 fn colour_since(colour: &str, changes: &[CodeChangeRecord]) -> Option<i64> {
     changes
         .iter()
-        .filter(|c| c.to_colour == colour)
+        .filter(|c| c.to_colour.code() == colour)
         .map(|c| c.at)
         .max()
 }

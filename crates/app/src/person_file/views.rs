@@ -346,18 +346,14 @@ pub(super) fn label_of<T>(
         .unwrap_or_else(|| code.to_string())
 }
 
-pub(super) fn colour_label(code: &str) -> String {
-    label_of(code, CodeColour::from_code, CodeColour::label_zh)
-}
-
 pub(super) fn change_entry(change: &CodeChangeRecord) -> ChangeEntry {
     ChangeEntry {
         at: change.at,
         at_label: at_label(Some(change.at)),
-        from_colour: change.from_colour.clone(),
-        from_label: colour_label(&change.from_colour),
-        to_colour: change.to_colour.clone(),
-        to_label: colour_label(&change.to_colour),
+        from_colour: change.from_colour.code().to_string(),
+        from_label: change.from_colour.label_zh().to_string(),
+        to_colour: change.to_colour.code().to_string(),
+        to_label: change.to_colour.label_zh().to_string(),
         summary: change.summary.clone(),
     }
 }
@@ -465,9 +461,7 @@ pub(super) fn passage_entry(passage: &PersonPassage) -> PassageEntry {
         checkpoint_name: passage.checkpoint_name.clone(),
         colour_label: passage
             .colour
-            .as_deref()
-            .map(colour_label)
-            .unwrap_or_else(|| "—".into()),
+            .map_or_else(|| "—".into(), |c| c.label_zh().to_string()),
         temperature: passage
             .temperature
             .map(|t| format!("{t:.1}℃"))
@@ -486,7 +480,7 @@ pub(super) fn visit_entry(visit: &PersonVenueVisit) -> VisitEntry {
         at: visit.at,
         at_label: at_label(Some(visit.at)),
         venue_name: visit.venue_name.clone(),
-        colour_label: colour_label(&visit.colour),
+        colour_label: visit.colour.label_zh().to_string(),
     }
 }
 
@@ -494,7 +488,7 @@ pub(super) fn appeal_entry(appeal: &AppealRecord) -> AppealEntry {
     AppealEntry {
         id: appeal.id,
         filed_label: at_label(Some(appeal.filed_at)),
-        colour_label: colour_label(&appeal.colour),
+        colour_label: appeal.colour.label_zh().to_string(),
         reason: appeal.reason.clone(),
         status: appeal.status.clone(),
         status_label: match appeal.status.as_str() {

@@ -118,9 +118,7 @@ pub(crate) fn view_of(
             .map(|t| t.label_zh().to_string())
             .unwrap_or_else(|| record.id_type.clone()),
         id_number_masked: mask_document(&record.id_type, &record.id_number),
-        sex_label: Sex::parse(&record.sex)
-            .map(|s| s.label_zh().to_string())
-            .unwrap_or_default(),
+        sex_label: record.sex.label_zh().to_string(),
         birth_date: record.birth_date.clone(),
         age: birth.map(|b| age_on(b, today)).unwrap_or(0),
         phone_masked: mask_phone(record.phone.as_deref()),
@@ -146,7 +144,7 @@ pub(crate) fn write_of(resident: &ValidResident) -> ResidentWrite {
         id_type: resident.document.id_type().code().to_string(),
         id_number: resident.document.number().into(),
         name: resident.name.as_str().into(),
-        sex: resident.sex.code().to_string(),
+        sex: resident.sex,
         birth_date: {
             // Formatted by hand: strftime parsing is measurable at millions of rows.
             let date = resident.birth_date;
@@ -165,7 +163,7 @@ pub(crate) fn write_of(resident: &ValidResident) -> ResidentWrite {
         write.id_type.as_str(),
         write.id_number.as_str(),
         write.name.as_str(),
-        &write.sex,
+        write.sex.code(),
         &write.birth_date,
         write.phone.as_deref().unwrap_or(""),
         write.address.as_str(),
@@ -193,7 +191,7 @@ impl StoredResident for ResidentWrite {
             &self.name,
             &self.id_type,
             &self.id_number,
-            &self.sex,
+            self.sex.code(),
             &self.birth_date,
             self.phone.as_deref().unwrap_or(""),
             &self.address,
@@ -211,7 +209,7 @@ impl StoredResident for ResidentRecord {
             &self.name,
             &self.id_type,
             &self.id_number,
-            &self.sex,
+            self.sex.code(),
             &self.birth_date,
             self.phone.as_deref().unwrap_or(""),
             &self.address,

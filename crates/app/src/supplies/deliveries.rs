@@ -412,11 +412,8 @@ impl App {
             .active_risk_areas_around(&resident.grid_code)
             .await?;
         let sealed = areas.iter().any(|a| {
-            resident.grid_code.starts_with(&a.region_code)
-                && matches!(
-                    AreaTier::from_code(&a.tier),
-                    Some(AreaTier::High | AreaTier::Sealed)
-                )
+            resident.grid_code.starts_with(a.region_code.as_str())
+                && matches!(a.tier, AreaTier::High | AreaTier::Sealed)
         });
         Ok(if sealed {
             Eligibility::SealedArea

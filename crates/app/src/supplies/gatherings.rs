@@ -10,6 +10,7 @@
 //! code and a negative sample within 48 hours before the event.
 
 use chrono::NaiveDate;
+use fangkong_domain::health_code::CodeColour;
 use fangkong_domain::ids::{IdDocument, IdType};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::risk_area::AreaTier;
@@ -173,8 +174,8 @@ impl App {
             .active_risk_areas_around(code)
             .await?
             .iter()
-            .filter(|a| code.starts_with(&a.region_code))
-            .filter_map(|a| AreaTier::from_code(&a.tier))
+            .filter(|a| code.starts_with(a.region_code.as_str()))
+            .map(|a| a.tier)
             .max_by_key(|t| rank(*t)))
     }
 
@@ -383,7 +384,7 @@ impl App {
                 .store
                 .health_code(&person)
                 .await?
-                .is_none_or(|c| c.colour == "green");
+                .is_none_or(|c| c.colour == CodeColour::Green);
             let negatives = self.store.negatives_of(&person).await?;
             let check = policy.check_participant(green, &negatives, start);
             match check {

@@ -11,6 +11,7 @@ use fangkong_app::mass_testing::{RoundForm, SiteForm};
 use fangkong_app::population::REGISTERED_ELSEWHERE;
 use fangkong_app::records::{AuditRecord, RowOutcome};
 use fangkong_app::{Actor, App, AppError};
+use fangkong_domain::health_code::CodeColour;
 use fangkong_domain::mass_testing::MAX_TUBE_SERIAL;
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::resident_row::RawResidentRow;
@@ -226,7 +227,7 @@ async fn code_facts_appeals_and_checkpoints_commit_with_their_audit_records(back
         .add_code_fact(&commander, &override_form("外省协查函（演示）"))
         .await
         .expect("an override");
-    assert_eq!(red.colour, "red");
+    assert_eq!(red.colour, CodeColour::Red);
     let added = records(&app, &world.admin, "add_code_fact", "").await;
     assert_eq!(added.len(), 1);
     assert!(added[0].detail.starts_with("manual_override"), "{added:?}");

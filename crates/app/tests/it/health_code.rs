@@ -14,8 +14,10 @@ use fangkong_app::lab_results::ResultInput;
 use fangkong_app::mass_testing::{RoundForm, SamplingBatch, ScanAction, ScanInput, SiteForm};
 use fangkong_app::risk_areas::RiskAreaForm;
 use fangkong_app::{Actor, App, AppError};
+use fangkong_domain::health_code::CodeColour;
 use fangkong_domain::mass_testing::TubeBarcode;
 use fangkong_domain::region::RegionCode;
+use fangkong_domain::risk_area::AreaTier;
 use fangkong_domain::role::Role;
 use fangkong_signed_code::{TrustList, verify_code};
 
@@ -209,8 +211,8 @@ async fn codes_follow_mass_testing_and_hand_entered_facts(backend: Backend) {
     assert!(code.code.summary.contains("混管"), "{}", code.code.summary);
     assert!(code.code.waits_for_test || code.code.turns_green_at.is_none());
     assert_eq!(code.changes.len(), 1);
-    assert_eq!(code.changes[0].from_colour, "green");
-    assert_eq!(code.changes[0].to_colour, "red");
+    assert_eq!(code.changes[0].from_colour, CodeColour::Green);
+    assert_eq!(code.changes[0].to_colour, CodeColour::Red);
     // The sixth of the grid was not in the pool: still green.
     assert_eq!(
         colour_of(&app, &staff.commander, &a1[5].id_number).await,
@@ -250,7 +252,7 @@ async fn codes_follow_mass_testing_and_hand_entered_facts(backend: Backend) {
     .unwrap();
     let code = app.person_code(&staff.commander, "", wang).await.unwrap();
     assert_eq!(code.code.colour, "green", "{:?}", code.code);
-    assert_eq!(code.changes[0].to_colour, "green");
+    assert_eq!(code.changes[0].to_colour, CodeColour::Green);
     assert_eq!(
         colour_of(&app, &staff.commander, &a1[1].id_number).await,
         "red"
@@ -266,7 +268,7 @@ async fn codes_follow_mass_testing_and_hand_entered_facts(backend: Backend) {
         )
         .await
         .unwrap();
-    assert_eq!(written.colour, "red");
+    assert_eq!(written.colour, CodeColour::Red);
     let code = app
         .person_code(&staff.commander, "", contact)
         .await
@@ -336,7 +338,7 @@ async fn codes_follow_mass_testing_and_hand_entered_facts(backend: Backend) {
         .add_code_fact(&staff.commander, &override_form)
         .await
         .unwrap();
-    assert_eq!(written.colour, "green");
+    assert_eq!(written.colour, CodeColour::Green);
     let code = app
         .person_code(&staff.commander, "", contact)
         .await
@@ -733,7 +735,7 @@ async fn risk_areas_step_down_by_the_rules(backend: Backend) {
         .await
         .unwrap();
     let detail = app.risk_area(&staff.commander, high).await.unwrap();
-    assert_eq!(detail.view.area.tier, "medium");
+    assert_eq!(detail.view.area.tier, AreaTier::Medium);
     assert!(detail.steps.len() >= 2);
 
     // A new infection inside resets the count: the step to low is days away again.

@@ -16,6 +16,7 @@ use fangkong_app::isolation::{
 use fangkong_app::mass_testing::{RoundForm, SamplingBatch, ScanAction, ScanInput, ScanResult};
 use fangkong_app::risk_areas::RiskAreaForm;
 use fangkong_app::{Actor, App, AppError};
+use fangkong_domain::health_code::FactKind;
 use fangkong_domain::person_event::{self, CaseEvent};
 use fangkong_domain::region::RegionCode;
 use fangkong_domain::role::Role;
@@ -459,7 +460,10 @@ async fn a_case_discharged_days_ago_starts_its_clock_then(backend: Backend) {
         })
         .await
         .unwrap();
-    let confirmed = facts.iter().find(|f| f.kind == "confirmed").unwrap();
+    let confirmed = facts
+        .iter()
+        .find(|f| f.kind == FactKind::Confirmed)
+        .unwrap();
     assert_eq!(confirmed.ended_at, Some(discharged));
     assert_eq!(
         audit_details(&app, "update", &format!("case:{case_id}")).await,

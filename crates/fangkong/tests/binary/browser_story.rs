@@ -74,7 +74,7 @@ async fn in_chromium_the_demo_story_runs_from_a_case_to_its_contacts_rooms_codes
     let areas = app.risk_areas(&commander, true).await.unwrap();
     let stepped = areas
         .iter()
-        .find(|a| a.area.tier != "high")
+        .find(|a| a.area.tier != fangkong_domain::risk_area::AreaTier::High)
         .map(|a| a.area.id);
     store.close().await;
 

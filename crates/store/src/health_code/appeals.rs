@@ -23,7 +23,7 @@ impl Store {
             .bind(&appeal.grid_code)
             .bind(appeal.filed_at)
             .bind(&appeal.filed_by)
-            .bind(&appeal.colour)
+            .bind(appeal.colour.code())
             .bind(&appeal.reason)
             .fetch_one(&mut *tx)
             .await?;

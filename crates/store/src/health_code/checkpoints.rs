@@ -81,7 +81,7 @@ impl Store {
                         .push_bind(&p.id_type)
                         .push_bind(p.id_number.as_str())
                         .push_bind(p.resident_id)
-                        .push_bind(&p.colour)
+                        .push_bind(p.colour.map(CodeColour::code))
                         .push_bind(p.popup)
                         .push_bind(p.temperature)
                         .push_bind(&p.plate)
@@ -143,5 +143,34 @@ impl Store {
             .await?
         });
         Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Store, with_pool};
+
+    /// A checkpoint whose stored kind is no `CheckpointKind` does not read as a community gate (the
+    /// old fallback): reading it is an error that names the column, the code and the enum.
+    #[tokio::test]
+    async fn a_checkpoint_with_an_unknown_kind_is_an_error_naming_the_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite_dir(dir.path()).await.unwrap();
+        with_pool!(&store, pool => {
+            sqlx::query(
+                "INSERT INTO checkpoints (id, name, kind, line, region_code, created_at, created_by) \
+                 VALUES (7, '东门', 'side_gate', 'in_province', '130102', 0, 'admin')",
+            )
+            .execute(pool)
+            .await
+            .unwrap();
+        });
+        let error = store.checkpoint(7).await.unwrap_err().to_string();
+        assert!(
+            error.contains("kind")
+                && error.contains("side_gate")
+                && error.contains("CheckpointKind"),
+            "{error}"
+        );
     }
 }

@@ -18,9 +18,14 @@ use std::collections::HashMap;
 
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use fangkong_domain::checkpoint::{CheckpointKind, DefenceLine};
+use fangkong_domain::health_code::{CodeColour, FactKind};
 use fangkong_domain::personal::{DocumentNumber, PersonName};
+use fangkong_domain::region::RegionCode;
+use fangkong_domain::risk_area::{AreaScheme, AreaTier, AreaUnit};
 
 use crate::audit::write_audit;
+use crate::typed::{StoredCode, StoredOptionalCode, StoredRegion};
 use crate::{AuditRecord, Store, StoreResult, begin_locked, with_pool};
 
 /// The writer lock of code facts and cached codes: a person's facts and code change together, one
@@ -66,10 +71,16 @@ pub struct SubjectOwner {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct RiskAreaRecord {
     pub id: i64,
-    pub scheme: String,
-    pub tier: String,
-    pub unit: String,
-    pub region_code: String,
+    /// Sent in JSON as its code (`ninth`), as before the type.
+    #[sqlx(try_from = "StoredCode<AreaScheme>")]
+    #[serde(serialize_with = "crate::typed::stored_code")]
+    pub scheme: AreaScheme,
+    #[sqlx(try_from = "StoredCode<AreaTier>")]
+    pub tier: AreaTier,
+    #[sqlx(try_from = "StoredCode<AreaUnit>")]
+    pub unit: AreaUnit,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub place_name: String,
     pub reason: String,
     pub designated_at: i64,
@@ -130,10 +141,12 @@ pub struct FactRecord {
     pub id_number: DocumentNumber,
     pub resident_id: Option<i64>,
     pub grid_code: String,
-    pub kind: String,
+    #[sqlx(try_from = "StoredCode<FactKind>")]
+    pub kind: FactKind,
     pub anchor: i64,
     pub ended_at: Option<i64>,
-    pub colour: Option<String>,
+    #[sqlx(try_from = "StoredOptionalCode<CodeColour>")]
+    pub colour: Option<CodeColour>,
     pub checked_at: Option<i64>,
     pub note: Option<String>,
     pub source: String,
@@ -153,10 +166,10 @@ pub struct FactWrite {
     pub person: CodePerson,
     pub resident_id: Option<i64>,
     pub grid_code: String,
-    pub kind: String,
+    pub kind: FactKind,
     pub anchor: i64,
     pub ended_at: Option<i64>,
-    pub colour: Option<String>,
+    pub colour: Option<CodeColour>,
     pub note: Option<String>,
     pub source: String,
     pub created_by: String,
@@ -203,7 +216,8 @@ pub struct HealthCodeRecord {
     pub id_number: DocumentNumber,
     pub resident_id: Option<i64>,
     pub grid_code: String,
-    pub colour: String,
+    #[sqlx(try_from = "StoredCode<CodeColour>")]
+    pub colour: CodeColour,
     pub popup: Option<String>,
     pub summary: String,
     pub reasons: String,
@@ -223,8 +237,10 @@ pub type CodeWrite = HealthCodeRecord;
 pub struct CodeChangeRecord {
     pub id: i64,
     pub at: i64,
-    pub from_colour: String,
-    pub to_colour: String,
+    #[sqlx(try_from = "StoredCode<CodeColour>")]
+    pub from_colour: CodeColour,
+    #[sqlx(try_from = "StoredCode<CodeColour>")]
+    pub to_colour: CodeColour,
     pub popup: Option<String>,
     pub summary: String,
     pub cause: String,
@@ -233,7 +249,8 @@ pub struct CodeChangeRecord {
 /// Per colour, how many people in a range of grids.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
 pub struct ColourCount {
-    pub colour: String,
+    #[sqlx(try_from = "StoredCode<CodeColour>")]
+    pub colour: CodeColour,
     pub popups: i64,
     pub people: i64,
 }
@@ -246,9 +263,12 @@ pub struct ColourCount {
 pub struct CheckpointRecord {
     pub id: i64,
     pub name: String,
-    pub kind: String,
-    pub line: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredCode<CheckpointKind>")]
+    pub kind: CheckpointKind,
+    #[sqlx(try_from = "StoredCode<DefenceLine>")]
+    pub line: DefenceLine,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub created_at: i64,
     pub created_by: String,
     pub active: bool,
@@ -265,11 +285,13 @@ pub struct PassageRecord {
     #[sqlx(try_from = "String")]
     pub id_number: DocumentNumber,
     pub resident_id: Option<i64>,
-    pub colour: Option<String>,
+    #[sqlx(try_from = "StoredOptionalCode<CodeColour>")]
+    pub colour: Option<CodeColour>,
     pub popup: bool,
     pub temperature: Option<f64>,
     pub plate: Option<String>,
     pub from_region: Option<String>,
+    /// A post's `Decision` code, or "rejected" for a check refused before any decision.
     pub decision: String,
     pub reasons: String,
     pub recorder: String,
@@ -296,7 +318,8 @@ pub struct VenueRecord {
     pub name: String,
     pub kind: String,
     pub address: String,
-    pub region_code: String,
+    #[sqlx(try_from = "StoredRegion")]
+    pub region_code: RegionCode,
     pub created_at: i64,
     pub created_by: String,
 }
@@ -311,7 +334,8 @@ pub struct VenueVisitRecord {
     #[sqlx(try_from = "String")]
     pub id_number: DocumentNumber,
     pub resident_id: Option<i64>,
-    pub colour: String,
+    #[sqlx(try_from = "StoredCode<CodeColour>")]
+    pub colour: CodeColour,
 }
 
 /// One stop of a person's itinerary: a checkpoint passage or a venue visit.
@@ -337,7 +361,8 @@ pub struct AppealRecord {
     pub grid_code: String,
     pub filed_at: i64,
     pub filed_by: String,
-    pub colour: String,
+    #[sqlx(try_from = "StoredCode<CodeColour>")]
+    pub colour: CodeColour,
     pub reason: String,
     pub status: String,
     pub decided_at: Option<i64>,
@@ -444,7 +469,7 @@ macro_rules! save_codes {
                         Some((c, p)) => (c.as_str(), p.as_deref()),
                         None => ("green", None),
                     };
-                    (colour != code.colour || popup != code.popup.as_deref())
+                    (colour != code.colour.code() || popup != code.popup.as_deref())
                         .then(|| (code, colour.to_string()))
                 })
                 .collect();
@@ -458,7 +483,7 @@ macro_rules! save_codes {
                     .push_bind(c.id_number.as_str())
                     .push_bind(c.resident_id)
                     .push_bind(&c.grid_code)
-                    .push_bind(&c.colour)
+                    .push_bind(c.colour.code())
                     .push_bind(&c.popup)
                     .push_bind(&c.summary)
                     .push_bind(&c.reasons)
@@ -484,7 +509,7 @@ macro_rules! save_codes {
                         .push_bind(&c.grid_code)
                         .push_bind($now)
                         .push_bind(from)
-                        .push_bind(&c.colour)
+                        .push_bind(c.colour.code())
                         .push_bind(&c.popup)
                         .push_bind(&c.summary)
                         .push_bind($cause);
@@ -518,10 +543,10 @@ macro_rules! apply_fact_changes {
                     .push_bind(w.person.id_number.as_str())
                     .push_bind(w.resident_id)
                     .push_bind(&w.grid_code)
-                    .push_bind(&w.kind)
+                    .push_bind(w.kind.code())
                     .push_bind(w.anchor)
                     .push_bind(w.ended_at)
-                    .push_bind(&w.colour)
+                    .push_bind(w.colour.map(fangkong_domain::health_code::CodeColour::code))
                     .push_bind(None::<i64>)
                     .push_bind(&w.note)
                     .push_bind(&w.source)

@@ -10,8 +10,10 @@ pub struct PersonPassage {
     pub checkpoint_id: i64,
     pub checkpoint_name: String,
     pub method: String,
-    pub colour: Option<String>,
+    #[sqlx(try_from = "StoredOptionalCode<CodeColour>")]
+    pub colour: Option<CodeColour>,
     pub temperature: Option<f64>,
+    /// A post's `Decision` code, or "rejected" for a check refused before any decision.
     pub decision: String,
     pub reasons: String,
 }
@@ -23,7 +25,8 @@ pub struct PersonVenueVisit {
     pub at: i64,
     pub venue_id: i64,
     pub venue_name: String,
-    pub colour: String,
+    #[sqlx(try_from = "StoredCode<CodeColour>")]
+    pub colour: CodeColour,
 }
 
 impl Store {

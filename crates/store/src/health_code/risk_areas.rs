@@ -206,7 +206,7 @@ impl Store {
         let areas = self.active_risk_areas_around(grid_code).await?;
         let holding: Vec<i64> = areas
             .iter()
-            .filter(|a| grid_code.starts_with(&a.region_code))
+            .filter(|a| grid_code.starts_with(a.region_code.as_str()))
             .filter(|a| a.last_infection_at.is_none_or(|last| last < at))
             .map(|a| a.id)
             .collect();

@@ -75,7 +75,7 @@ impl Store {
             .bind(&visit.id_type)
             .bind(visit.id_number.as_str())
             .bind(visit.resident_id)
-            .bind(&visit.colour)
+            .bind(visit.colour.code())
             .fetch_optional(pool)
             .await?;
             match inserted {

@@ -186,7 +186,7 @@ impl Store {
                     b.push_bind(&r.id_type)
                         .push_bind(r.id_number.as_str())
                         .push_bind(r.name.as_str())
-                        .push_bind(&r.sex)
+                        .push_bind(r.sex.code())
                         .push_bind(&r.birth_date)
                         .push_bind(r.phone.as_ref().map(PhoneNumber::as_str))
                         .push_bind(r.address.as_str())
@@ -206,7 +206,7 @@ impl Store {
                      content_hash = $10, updated_at = $11 WHERE id = $12",
                 )
                 .bind(r.name.as_str())
-                .bind(&r.sex)
+                .bind(r.sex.code())
                 .bind(&r.birth_date)
                 .bind(r.phone.as_ref().map(PhoneNumber::as_str))
                 .bind(r.address.as_str())

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use fangkong_domain::person::Sex;
 use fangkong_domain::personal::{Address, DocumentNumber, PersonName};
 use fangkong_domain::phone::PhoneNumber;
 
@@ -22,7 +23,10 @@ pub struct ResidentRecord {
     pub id_number: DocumentNumber,
     #[sqlx(try_from = "String")]
     pub name: PersonName,
-    pub sex: String,
+    /// Sent in JSON as its stored code (`M`/`F`), as before the type.
+    #[sqlx(try_from = "crate::typed::StoredCode<Sex>")]
+    #[serde(serialize_with = "crate::typed::stored_code")]
+    pub sex: Sex,
     pub birth_date: String,
     #[sqlx(try_from = "StoredPhone")]
     pub phone: Option<PhoneNumber>,
@@ -42,7 +46,7 @@ pub struct ResidentWrite {
     pub id_type: String,
     pub id_number: DocumentNumber,
     pub name: PersonName,
-    pub sex: String,
+    pub sex: Sex,
     pub birth_date: String,
     pub phone: Option<PhoneNumber>,
     pub address: Address,

@@ -143,7 +143,7 @@ impl Store {
                  content_hash = $10, updated_at = $11 WHERE id = $12",
             )
             .bind(w.name.as_str())
-            .bind(&w.sex)
+            .bind(w.sex.code())
             .bind(&w.birth_date)
             .bind(w.phone.as_ref().map(PhoneNumber::as_str))
             .bind(w.address.as_str())

@@ -28,7 +28,9 @@ pub struct ResidentStatusRow {
     pub name: PersonName,
     pub household_number: String,
     pub relation: String,
-    pub source: String,
+    #[sqlx(try_from = "crate::typed::StoredCode<fangkong_domain::person_status::StatusSource>")]
+    pub source: fangkong_domain::person_status::StatusSource,
+    /// The module's own code (a case's kind, a lead's status …), read by `domain::person_status`.
     pub code: String,
 }
 

@@ -385,7 +385,7 @@ impl Store {
                     },
                     resident_id: None,
                     grid_code: s.region_code.clone(),
-                    kind: "pharmacy_purchase".into(),
+                    kind: fangkong_domain::health_code::FactKind::PharmacyPurchase,
                     anchor: s.sold_at,
                     ended_at: None,
                     colour: None,

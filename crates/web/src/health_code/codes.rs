@@ -148,8 +148,8 @@ pub(super) async fn my_code_page_with(
         .map(|c| {
             (
                 beijing_time(c.at),
-                colour_label(&c.to_colour),
-                colour_class(&c.to_colour),
+                c.to_colour.label_zh(),
+                colour_class(c.to_colour.code()),
             )
         })
         .collect();

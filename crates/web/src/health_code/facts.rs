@@ -78,9 +78,9 @@ async fn person_page_with(
         .map(|c| {
             (
                 beijing_time(c.at),
-                colour_label(&c.from_colour),
-                colour_label(&c.to_colour),
-                colour_class(&c.to_colour),
+                c.from_colour.label_zh(),
+                c.to_colour.label_zh(),
+                colour_class(c.to_colour.code()),
             )
         })
         .collect();

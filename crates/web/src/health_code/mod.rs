@@ -151,12 +151,6 @@ pub(crate) fn colour_class(colour: &str) -> &'static str {
     }
 }
 
-fn colour_label(code: &str) -> &'static str {
-    CodeColour::from_code(code)
-        .map(|c| c.label_zh())
-        .unwrap_or("—")
-}
-
 fn appeal_status_label(status: &str) -> &'static str {
     match status {
         "open" => "处理中",

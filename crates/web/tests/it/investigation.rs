@@ -937,7 +937,12 @@ async fn a_contact_list_is_imported_row_by_row_and_a_second_import_adds_nobody()
         })
         .await
         .unwrap();
-    assert!(facts.iter().any(|f| f.kind == "close_contact"), "{facts:?}");
+    assert!(
+        facts
+            .iter()
+            .any(|f| f.kind == fangkong_domain::health_code::FactKind::CloseContact),
+        "{facts:?}"
+    );
     // All of them are on the case's page.
     let (_, case_page) = server.get_text(&client, &format!("/cases/{case}")).await;
     assert!(case_page.contains("一般接触者"), "{case_page}");

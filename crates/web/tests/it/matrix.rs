@@ -1326,7 +1326,7 @@ async fn build(app: &App, township: &str, grid: &str, mark: &str, plate: &str) -
     for id in 1..2_000 {
         if let Some(fact) = app.store_for_tools().fact(id).await.expect("fact")
             && fact.id_number == fact_person.id_number
-            && fact.kind == "close_contact"
+            && fact.kind == fangkong_domain::health_code::FactKind::CloseContact
         {
             t.insert(CodeFact, id.to_string());
             break;
