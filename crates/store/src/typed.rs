@@ -325,14 +325,6 @@ pub fn optional_stored_code<T: Coded, S: serde::Serializer>(
     }
 }
 
-/// An optional region code in a `Serialize` row: `None` is written as the empty text it was stored as.
-pub fn region_or_empty<S: serde::Serializer>(
-    value: &Option<RegionCode>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(value.as_ref().map_or("", RegionCode::as_str))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
