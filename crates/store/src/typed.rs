@@ -40,6 +40,21 @@ text_column!(
     StoredOptionalCode<T>
 );
 
+/// The text of a nullable column where NULL and an empty text both mean none.
+fn optional_text<'r, DB: Database>(
+    value: DB::ValueRef<'r>,
+) -> Result<Option<String>, sqlx::error::BoxDynError>
+where
+    Option<String>: Decode<'r, DB>,
+{
+    Ok(<Option<String> as Decode<'r, DB>>::decode(value)?.filter(|text| !text.is_empty()))
+}
+
+/// The variant of `T` with this stored code, or an error naming the code and the enum.
+fn parse_code<T: Coded>(text: &str) -> Result<T, sqlx::error::BoxDynError> {
+    T::from_code(text).ok_or_else(|| format!("“{text}” is not a known {} code", T::NAME).into())
+}
+
 /// The text of a nullable column, as read; only a step towards a domain type.
 pub struct NullableText(Option<String>);
 
@@ -64,10 +79,10 @@ where
     Option<String>: Decode<'r, DB>,
 {
     fn decode(value: DB::ValueRef<'r>) -> Result<StoredPhone, sqlx::error::BoxDynError> {
-        match <Option<String> as Decode<'r, DB>>::decode(value)? {
-            Some(text) if !text.is_empty() => Ok(StoredPhone(Some(PhoneNumber::parse(&text)?))),
-            _ => Ok(StoredPhone(None)),
-        }
+        let text = optional_text::<DB>(value)?;
+        Ok(StoredPhone(
+            text.as_deref().map(PhoneNumber::parse).transpose()?,
+        ))
     }
 }
 
@@ -107,12 +122,10 @@ where
     Option<String>: Decode<'r, DB>,
 {
     fn decode(value: DB::ValueRef<'r>) -> Result<StoredOptionalRegion, sqlx::error::BoxDynError> {
-        match <Option<String> as Decode<'r, DB>>::decode(value)? {
-            Some(text) if !text.is_empty() => {
-                Ok(StoredOptionalRegion(Some(RegionCode::parse(&text)?)))
-            }
-            _ => Ok(StoredOptionalRegion(None)),
-        }
+        let text = optional_text::<DB>(value)?;
+        Ok(StoredOptionalRegion(
+            text.as_deref().map(RegionCode::parse).transpose()?,
+        ))
     }
 }
 
@@ -133,10 +146,7 @@ where
 {
     fn decode(value: DB::ValueRef<'r>) -> Result<StoredCode<T>, sqlx::error::BoxDynError> {
         let text = <String as Decode<'r, DB>>::decode(value)?;
-        match T::from_code(&text) {
-            Some(code) => Ok(StoredCode(code)),
-            None => Err(format!("“{text}” is not a known {} code", T::NAME).into()),
-        }
+        Ok(StoredCode(parse_code(&text)?))
     }
 }
 
@@ -148,13 +158,10 @@ where
     Option<String>: Decode<'r, DB>,
 {
     fn decode(value: DB::ValueRef<'r>) -> Result<StoredOptionalCode<T>, sqlx::error::BoxDynError> {
-        match <Option<String> as Decode<'r, DB>>::decode(value)? {
-            Some(text) if !text.is_empty() => match T::from_code(&text) {
-                Some(code) => Ok(StoredOptionalCode(Some(code))),
-                None => Err(format!("“{text}” is not a known {} code", T::NAME).into()),
-            },
-            _ => Ok(StoredOptionalCode(None)),
-        }
+        let text = optional_text::<DB>(value)?;
+        Ok(StoredOptionalCode(
+            text.as_deref().map(parse_code).transpose()?,
+        ))
     }
 }
 
